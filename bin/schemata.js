@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Runs the compiled CLI (npm ci builds dist/ in "prepare"); no transpiler at run time.
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('error: schemata is not built (dist/ is missing).\n  → Run: npm run build\n');
+  process.exitCode = 2;
+} else {
+  const { main: run } = await import(main.href);
+  await run(process.argv.slice(2));
+}

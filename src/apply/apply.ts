@@ -1,0 +1,118 @@
+import { relative } from 'node:path';
+import type { MigrationFile } from '../config/discover.js';
+import type { Client } from '../db/connect.js';
+import { recordAppliedSql } from '../db/tracking.js';
+import { MigrationFailedError } from '../errors.js';
+import { locate, nodeKind, type Statement } from '../sql/statements.js';
+
+const PREFIX = 'BEGIN;\n';
+
+/**
+ * A file's own BEGIN/COMMIT would end our transaction early and leave its
+ * tracking row outside it. They are blanked with spaces (newlines kept), so
+ * every other character keeps its offset and error positions still map.
+ */
+export function blankTransactionControl(sql: string, statements: readonly Statement[]): string {
+  let out = sql;
+  for (const s of statements) {
+    if (nodeKind(s.node) !== 'TransactionStmt') continue;
+    const kind = (s.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
+    if (kind !== 'TRANS_STMT_BEGIN' && kind !== 'TRANS_STMT_START' && kind !== 'TRANS_STMT_COMMIT') continue;
+    out = out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
+  }
+  return out;
+}
+
+/** What a migration run needs to know about where it runs. */
+export interface ApplyContext {
+  client: Client;
+  set: string;
+  cwd: string;
+}
+
+interface PgError {
+  message: string;
+  code?: string;
+  position?: string;
+  where?: string;
+  detail?: string;
+}
+
+/**
+ * Applies one migration and its tracking row in one transaction, in one round
+ * trip: BEGIN, the file, the tracking insert and COMMIT go as one simple-query
+ * batch. A failure leaves neither. Returns the wall time in ms.
+ */
+export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[]): Promise<number> {
+  const body = blankTransactionControl(file.sql, statements);
+  const batch = `${PREFIX}${body}\n;\n${recordAppliedSql(context.set, file)}\nCOMMIT;`;
+  const started = performance.now();
+  try {
+    await context.client.query(batch);
+  } catch (error) {
+    await context.client.query('ROLLBACK').catch(() => {});
+    throw await describeFailure(context, file, statements, error as PgError);
+  }
+  return Math.round(performance.now() - started);
+}
+
+const isConnectionLoss = (e: PgError) =>
+  e.code?.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03' || /Connection terminated|ECONNRESET/i.test(e.message);
+
+/**
+ * Names the file, line, column and statement of a failure. PostgreSQL gives a
+ * position for errors found while parsing and analysing; for errors at run
+ * time (a constraint, a division by zero) it gives none, so the statements
+ * are replayed one by one inside a transaction that is rolled back, and the
+ * first that fails is the one.
+ */
+async function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError): Promise<MigrationFailedError> {
+  let failing: Statement | undefined;
+  let offset: number | undefined;
+  if (error.position) {
+    offset = Number(error.position) - 1 - PREFIX.length;
+    if (offset < 0 || offset >= file.sql.length) offset = undefined;
+    else failing = statements.find((s) => offset! >= s.start && offset! <= s.end);
+  } else if (!isConnectionLoss(error)) {
+    failing = await replayToFailure(context.client, statements);
+  }
+  const path = relative(context.cwd, file.path) || file.path;
+  const at = offset !== undefined ? locate(file.sql, offset) : failing?.at;
+  const where = at ? `${path}:${at.line}:${at.column}` : path;
+  const statement = failing ? ` Statement: ${abbreviate(failing.text)}` : '';
+  const context_ = error.where ? ` (${error.where.split('\n')[0]})` : '';
+  const detail = error.detail ? ` ${error.detail}` : '';
+  const lost = isConnectionLoss(error);
+  return new MigrationFailedError(
+    `Set "${context.set}": migration ${file.file} failed at ${where}: ${error.message}${context_}.${detail}${statement}. ` +
+      (lost
+        ? 'The connection to the database was lost; the migration\'s transaction was rolled back by the server and nothing of it is recorded.'
+        : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
+    lost ? `Run the command again once the database is reachable: schemata migrate ${context.set}` : `Fix ${path}, then run again: schemata migrate ${context.set}`,
+    { cause: error },
+  );
+}
+
+async function replayToFailure(client: Client, statements: readonly Statement[]): Promise<Statement | undefined> {
+  const runnable = statements.filter((s) => nodeKind(s.node) !== 'TransactionStmt');
+  try {
+    await client.query('BEGIN');
+    for (const statement of runnable) {
+      try {
+        await client.query(statement.text);
+      } catch {
+        return statement;
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+function abbreviate(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
+}

@@ -1,0 +1,33 @@
+import { Listr, type ListrTask } from 'listr2';
+import type { Task, TaskRunner } from '../run/tasks.js';
+
+export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
+
+/** listr2's `simple` when stdout is not a terminal or CI is set, as SPEC §3 asks. */
+export function chooseRenderer(requested: RendererName | undefined, env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): RendererName {
+  if (requested) return requested;
+  return !stdoutIsTTY || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') ? 'simple' : 'default';
+}
+
+/** Shows the engine's tasks with listr2; the tasks decide, listr2 only draws. */
+export function listrRunner(renderer: RendererName): TaskRunner {
+  const toListr = (task: Task): ListrTask =>
+    ({
+      title: task.title,
+      task: async (_ctx: unknown, listrTask: { title: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
+        const children = await task.run((title) => {
+          listrTask.title = title;
+        });
+        if (children && children.length > 0) return listrTask.newListr(children.map(toListr), { exitOnError: true });
+        return undefined;
+      },
+    }) as ListrTask;
+  return async (tasks) => {
+    await new Listr(tasks.map(toListr), {
+      renderer,
+      exitOnError: true,
+      concurrent: false,
+      rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
+    } as object).run();
+  };
+}

@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { ConfigError } from '../errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Settings {
+  splitMode: boolean;
+  lockTimeoutS: number;
+  production: boolean;
+  /** Every variable schemata reads, process first, then the env file. */
+  env: Env;
+  /** Where the variables came from, for messages. */
+  envFile: string | undefined;
+}
+
+const DEFAULT_LOCK_TIMEOUT_S = 60;
+
+/**
+ * Reads the process environment, then `.env` (or `--env-file`) beneath it:
+ * the process wins, as dotenv does. Never writes into process.env.
+ */
+export function loadEnv(options: { processEnv: Env; cwd: string; envFile?: string | undefined }): {
+  env: Env;
+  envFile: string | undefined;
+} {
+  const explicit = options.envFile !== undefined;
+  const path = resolve(options.cwd, options.envFile ?? '.env');
+  if (!existsSync(path)) {
+    if (explicit) {
+      throw new ConfigError(
+        `The env file "${options.envFile}" given with --env-file does not exist (looked at ${path}).`,
+        'Pass the path of an existing file, or leave --env-file out to read .env.',
+      );
+    }
+    return { env: { ...options.processEnv }, envFile: undefined };
+  }
+  let fromFile: Record<string, string>;
+  try {
+    fromFile = parseDotenv(readFileSync(path));
+  } catch (error) {
+    throw new ConfigError(`The env file ${path} cannot be read: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
+  }
+  return { env: { ...fromFile, ...options.processEnv }, envFile: path };
+}
+
+/** Reads a variable, treating an empty value as unset (as a shell `VAR=` means). */
+export function envValue(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+const TRUE = new Set(['true', '1', 'yes']);
+const FALSE = new Set(['false', '0', 'no']);
+
+export function parseSplitMode(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const normal = value.trim().toLowerCase();
+  if (TRUE.has(normal)) return true;
+  if (FALSE.has(normal) || normal === '') return false;
+  throw new ConfigError(
+    `SPLIT_DB_MODE is "${value}", which is neither true nor false.`,
+    'Set SPLIT_DB_MODE to true or false (1/0 and yes/no also work), or leave it unset for single mode.',
+  );
+}
+
+export function parseLockTimeout(value: string | number | undefined, source: string): number {
+  if (value === undefined) return DEFAULT_LOCK_TIMEOUT_S;
+  const text = String(value).trim();
+  const seconds = Number(text);
+  if (text === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new ConfigError(
+      `${source} is "${value}", which is not a number of seconds.`,
+      `Give ${source} a number of seconds of 0 or more (default ${DEFAULT_LOCK_TIMEOUT_S}); 0 means do not wait.`,
+    );
+  }
+  return seconds;
+}
+
+/** The settings a run needs, from the merged environment and the CLI flags. */
+export function readSettings(options: {
+  processEnv: Env;
+  cwd: string;
+  envFile?: string | undefined;
+  lockTimeout?: number | undefined;
+}): Settings {
+  const { env, envFile } = loadEnv(options);
+  return {
+    env,
+    envFile,
+    splitMode: parseSplitMode(envValue(env, 'SPLIT_DB_MODE')),
+    lockTimeoutS:
+      options.lockTimeout !== undefined
+        ? parseLockTimeout(options.lockTimeout, '--lock-timeout')
+        : parseLockTimeout(envValue(env, 'SCHEMATA_LOCK_TIMEOUT'), 'SCHEMATA_LOCK_TIMEOUT'),
+    production: envValue(env, 'NODE_ENV') === 'production',
+  };
+}

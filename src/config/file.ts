@@ -1,0 +1,138 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/** One migration set: a directory of files run against one database. */
+export interface SetConfig {
+  name: string;
+  /** Absolute directory of the set's migration files. */
+  dir: string;
+  /** Names the URL variable: `data` → DATA_DATABASE_URL. */
+  database: string;
+  /** Schemas this set owns and validates. */
+  schemas: string[];
+}
+
+export interface ProjectConfig {
+  /** The config file, or undefined when the defaults are used. */
+  file: string | undefined;
+  /** Folder that set directories are relative to. */
+  baseDir: string;
+  sets: SetConfig[];
+}
+
+// An unquoted PostgreSQL identifier: the names we put in SQL without quoting
+// surprises (a mixed-case schema would need quotes in every migration).
+const IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
+
+const identifier = z
+  .string()
+  .regex(IDENTIFIER, 'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)')
+  .refine((name) => name !== 'schemata' && !name.startsWith('pg_'), {
+    message: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
+  });
+
+const setSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
+  dir: z.string().min(1, 'must name a directory'),
+  database: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)'),
+  schemas: z.array(identifier).min(1, 'must list at least one schema'),
+});
+
+const fileSchema = z.strictObject({
+  sets: z.array(setSchema).min(1, 'must list at least one set'),
+});
+
+type RawSet = z.infer<typeof setSchema>;
+
+export const DEFAULT_SETS: readonly RawSet[] = [
+  { name: 'primary', dir: 'primary', database: 'primary', schemas: ['config', 'customer'] },
+  { name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'reference'] },
+];
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || '(top level)';
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${formatPath(issue.path)}: ` : '';
+    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  return `${formatPath(issue.path)} ${issue.message}`;
+}
+
+/**
+ * Loads `database/schemata.json` (or the file given with --config), or the
+ * default sets when there is none. Every mistake is a ConfigError naming the
+ * file and the key.
+ */
+export function loadProjectConfig(options: { cwd: string; configPath?: string | undefined }): ProjectConfig {
+  const explicit = options.configPath !== undefined;
+  const file = resolve(options.cwd, options.configPath ?? join('database', 'schemata.json'));
+  if (!existsSync(file)) {
+    if (explicit) {
+      throw new ConfigError(`The config file ${file} given with --config does not exist.`, 'Pass the path of a schemata.json file.');
+    }
+    return checkSets(undefined, resolve(options.cwd, 'database'), [...DEFAULT_SETS]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`The config file ${file} is not valid JSON: ${(error as Error).message}.`, 'Fix the JSON syntax.', {
+      cause: error,
+    });
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(formatIssue);
+    throw new ConfigError(`The config file ${file} is invalid: ${lines.join('; ')}.`, 'See the "sets" format in MIGRATION_GUIDE.md.');
+  }
+  return checkSets(file, dirname(file), parsed.data.sets);
+}
+
+/** The rules a schema cannot say: unique names, one owner per schema, directories that exist. */
+function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): ProjectConfig {
+  const where = file ?? `the default sets (no ${join(baseDir, 'schemata.json')})`;
+  const names = new Map<string, number>();
+  const owners = new Map<string, string>();
+  const sets: SetConfig[] = raw.map((set, i) => {
+    const seen = names.get(set.name);
+    if (seen !== undefined) {
+      throw new ConfigError(`${where}: sets[${i}].name "${set.name}" is also the name of sets[${seen}].`, 'Give every set its own name.');
+    }
+    names.set(set.name, i);
+    set.schemas.forEach((schema, j) => {
+      const owner = owners.get(schema);
+      if (owner !== undefined) {
+        throw new ConfigError(
+          `${where}: sets[${i}].schemas[${j}] "${schema}" is already owned by set "${owner}"; a schema belongs to one set.`,
+          'Remove the schema from one of the two sets.',
+        );
+      }
+      owners.set(schema, set.name);
+    });
+    const dir = resolve(baseDir, set.dir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new ConfigError(`${where}: sets[${i}].dir "${set.dir}" is not a directory (looked at ${dir}).`, `Create ${dir}, or fix "dir".`);
+    }
+    return { name: set.name, dir, database: set.database, schemas: set.schemas };
+  });
+  return { file, baseDir, sets };
+}
+
+/** Picks the named sets, in config order; an unknown name is a usage error. */
+export function selectSets(config: ProjectConfig, names: readonly string[]): SetConfig[] {
+  if (names.length === 0) return config.sets;
+  const known = config.sets.map((s) => s.name);
+  for (const name of names) {
+    if (!known.includes(name)) {
+      throw new ConfigError(`There is no set named "${name}"; the sets are ${known.map((k) => `"${k}"`).join(', ')}.`, `Use one of: ${known.join(', ')}.`);
+    }
+  }
+  return config.sets.filter((s) => names.includes(s.name));
+}

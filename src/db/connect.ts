@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { ConfigError, ConnectionError } from '../errors.js';
+import type { Target } from '../targets/targets.js';
+
+export type Client = pg.Client;
+
+/** PostgreSQL and network error codes that mean "the URL is wrong", not "the server is away". */
+const CONFIG_CODES: Record<string, string> = {
+  '28P01': 'Check the user name and password in the URL.',
+  '28000': 'Check the user name in the URL and the server\'s pg_hba.conf.',
+  '3D000': 'Create the database first, or fix its name in the URL.',
+  ENOTFOUND: 'Check the host name in the URL.',
+};
+
+function describe(error: unknown): { code: string | undefined; message: string } {
+  const e = error as { code?: string; message?: string; errors?: unknown[] };
+  // Node reports a refused dual-stack connection as an AggregateError with an empty message.
+  const message = e.message || (Array.isArray(e.errors) ? e.errors.map((x) => (x as Error).message).join('; ') : String(error));
+  return { code: e.code, message };
+}
+
+/**
+ * Opens a connection to a target. Failures become one-paragraph errors
+ * naming the set and the redacted URL: exit 2 when the URL is wrong (password,
+ * database name, host name, TLS), exit 1 when the server cannot be reached.
+ */
+export async function connect(target: Target, variable: string): Promise<Client> {
+  const client = new pg.Client({
+    connectionString: target.url,
+    application_name: 'schemata',
+    connectionTimeoutMillis: 15_000,
+  });
+  // An idle connection that the server drops would otherwise crash the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    const { code, message } = describe(error);
+    const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
+    const tls = /SSL|TLS|certificate/i.test(message);
+    if ((code && code in CONFIG_CODES) || tls) {
+      throw new ConfigError(`${where}: ${message}.`, tls ? 'Check sslmode in the URL: the server and the URL disagree about TLS.' : CONFIG_CODES[code!], {
+        cause: error,
+      });
+    }
+    throw new ConnectionError(`${where}: ${message}.`, 'Check that the server is running and reachable from here, then run the command again.', {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import type { Client } from './connect.js';
+
+/** What the catalog says about one expected schema. */
+export interface SchemaFacts {
+  name: string;
+  exists: boolean;
+  /** Tables, views, sequences, indexes, functions and types it holds. */
+  objects: number;
+  /** At least one of its tables holds a row: data protection is active. */
+  hasData: boolean;
+}
+
+/*
+ * One round trip for every schema of a set. "Holds data" asks each table for a
+ * row (SELECT ... LIMIT 1 through query_to_xml, whose text is empty for no
+ * row, so it stays one statement):
+ * reltuples lies right after a bulk insert and before the first ANALYZE.
+ */
+const SCHEMA_FACTS_SQL = `
+SELECT s.name,
+       n.oid IS NOT NULL AS exists,
+       COALESCE((SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid), 0)
+     + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
+     + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
+       AS objects,
+       COALESCE((
+         SELECT bool_or(query_to_xml(format('SELECT 1 AS x FROM %I.%I LIMIT 1', n.nspname, c.relname), false, true, '')::text <> '')
+           FROM pg_class c
+          WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'm')
+            AND (c.relkind <> 'm' OR c.relispopulated)
+       ), false) AS has_data
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
+  LEFT JOIN pg_namespace n ON n.nspname = s.name
+ ORDER BY s.ord`;
+
+export async function readSchemaFacts(client: Client, schemas: readonly string[]): Promise<SchemaFacts[]> {
+  const { rows } = await client.query<{ name: string; exists: boolean; objects: string; has_data: boolean }>(SCHEMA_FACTS_SQL, [schemas]);
+  return rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
+}

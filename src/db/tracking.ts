@@ -1,0 +1,101 @@
+import type { MigrationFile } from '../config/discover.js';
+import type { Client } from './connect.js';
+
+/** One row of `schemata.migrations`: what tracking claims about a migration. */
+export interface TrackedMigration {
+  version: string;
+  name: string;
+  file: string;
+  checksum: string;
+  /** `running` only while a migration runs outside a transaction. */
+  state: 'applied' | 'running' | 'failed';
+  appliedAt: Date;
+  durationMs: number | null;
+}
+
+/*
+ * Our own schema, so that it never collides with another tool's
+ * schema_migrations. The DO block checks existence first: CREATE SCHEMA IF NOT
+ * EXISTS checks the CREATE privilege even when the schema is there, and a
+ * deploy role often has no such privilege once the table exists. Runs under
+ * the advisory lock, so concurrent runs cannot race on it.
+ */
+export const ENSURE_TRACKING_SQL = `DO $schemata$
+BEGIN
+  IF to_regnamespace('schemata') IS NULL THEN
+    CREATE SCHEMA schemata;
+  END IF;
+  IF to_regclass('schemata.migrations') IS NULL THEN
+    CREATE TABLE schemata.migrations (
+      set_name    text        NOT NULL,
+      version     text        NOT NULL,
+      name        text        NOT NULL,
+      file        text        NOT NULL,
+      checksum    text        NOT NULL,
+      state       text        NOT NULL CHECK (state IN ('applied', 'running', 'failed')),
+      applied_at  timestamptz NOT NULL DEFAULT now(),
+      duration_ms integer,
+      PRIMARY KEY (set_name, version)
+    );
+    COMMENT ON TABLE schemata.migrations IS 'Migrations applied by schemata, per set. Do not edit by hand: use schemata migrate --repair or schemata baseline.';
+  END IF;
+END
+$schemata$;`;
+
+const SELECT_TRACKING = `SELECT version, name, file, checksum, state, applied_at, duration_ms
+  FROM schemata.migrations WHERE set_name = $1 ORDER BY version::numeric`;
+
+interface Row {
+  version: string;
+  name: string;
+  file: string;
+  checksum: string;
+  state: TrackedMigration['state'];
+  applied_at: Date;
+  duration_ms: number | null;
+}
+
+const toTracked = (r: Row): TrackedMigration => ({
+  version: r.version,
+  name: r.name,
+  file: r.file,
+  checksum: r.checksum,
+  state: r.state,
+  appliedAt: r.applied_at,
+  durationMs: r.duration_ms,
+});
+
+/** Creates the tracking table if needed (call under the lock). */
+export async function ensureTracking(client: Client): Promise<void> {
+  await client.query(ENSURE_TRACKING_SQL);
+}
+
+/** The set's tracking rows; none when the table does not exist yet (read-only callers). */
+export async function readTracking(client: Client, set: string): Promise<TrackedMigration[]> {
+  try {
+    const { rows } = await client.query<Row>(SELECT_TRACKING, [set]);
+    return rows.map(toTracked);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // undefined_table / invalid_schema_name: nothing was ever tracked here.
+    if (code === '42P01' || code === '3F000') return [];
+    throw error;
+  }
+}
+
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The statement that records a migration as applied. It goes into the same
+ * simple-query batch as the migration, so it carries its values as literals;
+ * the duration is measured by the server from the start of that batch.
+ */
+export function recordAppliedSql(set: string, file: MigrationFile): string {
+  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms)
+VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, 'applied', now(),
+  (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer)
+ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
+  state = 'applied', applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms;`;
+}

@@ -1,0 +1,116 @@
+import type { MigrationFile } from '../config/discover.js';
+import type { SchemaFacts } from '../db/introspect.js';
+import type { TrackedMigration } from '../db/tracking.js';
+
+/** Something wrong with a set, as data: many per set, each with the command to type. */
+export interface Problem {
+  kind: ProblemKind;
+  message: string;
+  hint: string;
+}
+
+export type ProblemKind =
+  | 'mismatch' // tracked as applied, expected schema missing
+  | 'untracked' // expected schemas hold objects, nothing tracked
+  | 'checksum' // an applied file changed
+  | 'missing-file' // an applied migration's file is gone
+  | 'dirty' // a migration failed (or was killed) outside a transaction
+  | 'syntax' // a pending file does not parse
+  | 'still-missing' // expected schema missing after the migrations ran
+  | 'migration-failed'
+  | 'connection'
+  | 'lock'
+  | 'config';
+
+/** Everything known about a set before deciding: plain data, no connection. */
+export interface SetState {
+  set: string;
+  schemas: readonly string[];
+  files: readonly MigrationFile[];
+  tracked: readonly TrackedMigration[];
+  facts: readonly SchemaFacts[];
+}
+
+export interface Plan {
+  set: string;
+  /** Files to run, in version order. */
+  pending: MigrationFile[];
+  problems: Problem[];
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const list = (names: readonly string[]) => names.join(', ');
+
+/**
+ * Compares tracking with the files and the catalog, and decides what a
+ * migrate would run. A plan with problems never runs.
+ */
+export function planMigrate(state: SetState): Plan {
+  const problems: Problem[] = [];
+  const files = new Map(state.files.map((f) => [f.version, f]));
+  const trackedVersions = new Set(state.tracked.map((t) => t.version));
+  const migrate = `schemata migrate ${state.set}`;
+
+  for (const row of state.tracked) {
+    const file = files.get(row.version);
+    if (row.state !== 'applied') {
+      problems.push({
+        kind: 'dirty',
+        message: `Set "${state.set}": ${row.file} is recorded as ${row.state}: it ran outside a transaction and did not finish, so part of it may be applied.`,
+        hint: `Check what it left behind, make the file re-runnable, then run: ${migrate} --repair`,
+      });
+    } else if (!file) {
+      problems.push({
+        kind: 'missing-file',
+        message: `Set "${state.set}": ${row.file} (version ${row.version}) is recorded as applied, but its file is gone from the set's directory.`,
+        hint: `Restore the file from version control (git checkout -- <path>); applied migrations are never deleted.`,
+      });
+    } else if (file.checksum !== row.checksum) {
+      problems.push({
+        kind: 'checksum',
+        message: `Set "${state.set}": ${file.file} changed after it was applied (checksum ${row.checksum.slice(0, 12)}… then, ${file.checksum.slice(0, 12)}… now).`,
+        hint: `Restore the applied version and put the change in a new migration (schemata create ${state.set} <name>), or record the new checksum with: ${migrate} --repair`,
+      });
+    }
+  }
+
+  const appliedCount = state.tracked.filter((t) => t.state === 'applied').length;
+  const missing = state.facts.filter((f) => !f.exists).map((f) => f.name);
+  if (appliedCount > 0 && missing.length > 0) {
+    problems.push({
+      kind: 'mismatch',
+      message:
+        `Set "${state.set}": tracking shows ${plural(appliedCount, 'migration')} applied, but ${missing.length === 1 ? 'schema' : 'schemas'} ` +
+        `${list(missing)} ${missing.length === 1 ? 'is' : 'are'} missing: the migrations were tracked but never actually ran, or the schemas were dropped since.`,
+      hint: `${migrate} --repair`,
+    });
+  }
+  const holding = state.facts.filter((f) => f.objects > 0).map((f) => f.name);
+  if (state.tracked.length === 0 && holding.length > 0) {
+    problems.push({
+      kind: 'untracked',
+      message:
+        `Set "${state.set}": ${holding.length === 1 ? 'schema' : 'schemas'} ${list(holding)} already hold objects, but no migration of this set is tracked: ` +
+        `running the migrations would collide with what is there.`,
+      hint: `If the database already matches the files, adopt it with: schemata baseline ${state.set}`,
+    });
+  }
+
+  const pending = state.files.filter((f) => !trackedVersions.has(f.version));
+  return { set: state.set, pending, problems };
+}
+
+/** After the migrations: every expected schema must exist. */
+export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[]): Problem[] {
+  const missing = facts.filter((f) => !f.exists).map((f) => f.name);
+  if (missing.length === 0) return [];
+  return [
+    {
+      kind: 'still-missing',
+      message:
+        `Set "${set}": ${missing.length === 1 ? 'schema' : 'schemas'} ${list(missing)} ${missing.length === 1 ? 'is' : 'are'} still missing after migrations: ` +
+        `no migration of the set creates ${missing.length === 1 ? 'it' : 'them'}, or this may indicate a permission or transaction issue.`,
+      hint: `Add a migration that creates ${missing.length === 1 ? 'it' : 'them'} (CREATE SCHEMA IF NOT EXISTS ...), or remove ${missing.length === 1 ? 'it' : 'them'} from the set's "schemas" in database/schemata.json.`,
+    },
+  ];
+}

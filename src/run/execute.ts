@@ -1,0 +1,77 @@
+import { envValue, parseSplitMode } from '../config/env.js';
+import { EXIT, SchemataError } from '../errors.js';
+import { secretsOfUrl } from '../targets/redact.js';
+import { openRun, type Run, type RunOptions } from './context.js';
+import { newReport, recordError, recordProblem, type Report, type SetReport, scrubDeep } from './report.js';
+import { runTasks, type Task } from './tasks.js';
+
+/** Anything thrown becomes a SchemataError; a bug gets exit 1 and a way to see more. */
+export function asSchemataError(error: unknown, where?: string): SchemataError {
+  if (error instanceof SchemataError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SchemataError(
+    `${where ? `${where}: ` : ''}${message}${/[.!?]$/.test(message) ? '' : '.'}`,
+    EXIT.failed,
+    'Run the command again with DEBUG=schemata to see the details.',
+    { cause: error },
+  );
+}
+
+/** Wraps a set's tasks, and the tasks they return, so that an error is listed among that set's problems. */
+function attributed(task: Task, report: SetReport): Task {
+  const wrapper: Task = {
+    title: task.title,
+    run: async (setTitle) => {
+      try {
+        const children = await task.run(setTitle);
+        return children?.map((child) => attributed(child, report));
+      } catch (error) {
+        const failure = asSchemataError(error, `Set "${report.name}"`);
+        recordProblem(report, failure);
+        throw failure;
+      }
+    },
+  };
+  return wrapper;
+}
+
+/**
+ * Runs one command: gathers (config, env, targets), runs its tasks, and
+ * always returns a report: errors become `ok: false` and an exit code, never
+ * a throw. Connections and the embedded server are closed whatever happens;
+ * every string in the report is scrubbed of passwords.
+ */
+export async function execute(
+  command: string,
+  options: RunOptions,
+  build: (run: Run, reports: Map<string, SetReport>) => Task[],
+): Promise<Report> {
+  const env = options.env ?? process.env;
+  let report = newReport(command, 'single');
+  let run: Run | undefined;
+  try {
+    report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
+    run = await openRun(options);
+    report.warnings = run.warnings;
+    const reports = new Map<string, SetReport>();
+    for (const set of run.sets) {
+      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [] };
+      reports.set(set.config.name, setReport);
+      report.sets.push(setReport);
+    }
+    const tasks = build(run, reports).map((task, i) => attributed(task, report.sets[i]!));
+    await (options.runner ?? runTasks)(tasks);
+  } catch (error) {
+    recordError(report, asSchemataError(error));
+  } finally {
+    await run?.close().catch(() => {});
+  }
+  // When gathering failed there is no Run to ask: scrub every URL variable's password.
+  const secrets =
+    run?.secrets ??
+    Object.entries(env)
+      .filter(([name, value]) => value && name.endsWith('DATABASE_URL'))
+      .flatMap(([, value]) => secretsOfUrl(value!));
+  report = scrubDeep(report, secrets);
+  return report;
+}

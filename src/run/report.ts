@@ -1,0 +1,88 @@
+import type { MigrationFile } from '../config/discover.js';
+import type { SchemaFacts } from '../db/introspect.js';
+import { EXIT, type ExitCode, type SchemataError, ValidationError } from '../errors.js';
+import type { Problem, ProblemKind } from '../plan/plan.js';
+import type { Mode } from '../targets/targets.js';
+import { scrub } from '../targets/redact.js';
+
+/** SPEC §8: what every command returns, and what --json prints. */
+export interface Report {
+  command: string;
+  mode: Mode;
+  ok: boolean;
+  exitCode: ExitCode;
+  sets: SetReport[];
+  /** The error that stopped the run, if one did. */
+  error?: { message: string; hint?: string } | undefined;
+  warnings: string[];
+}
+
+export interface MigrationEntry {
+  version: string;
+  name: string;
+  file: string;
+  ms: number | null;
+}
+
+export interface SetReport {
+  name: string;
+  /** The database URL with its password replaced by ***. */
+  target: string;
+  applied: MigrationEntry[];
+  pending: MigrationEntry[];
+  schemas: Array<{ name: string; exists: boolean; hasData: boolean }>;
+  problems: Problem[];
+}
+
+export function newReport(command: string, mode: Mode): Report {
+  return { command, mode, ok: true, exitCode: EXIT.ok, sets: [], warnings: [] };
+}
+
+export function entryOf(file: Pick<MigrationFile, 'version' | 'name' | 'file'>, ms: number | null = null): MigrationEntry {
+  return { version: file.version, name: file.name, file: file.file, ms };
+}
+
+export function schemasOf(facts: readonly SchemaFacts[]): SetReport['schemas'] {
+  return facts.map((f) => ({ name: f.name, exists: f.exists, hasData: f.hasData }));
+}
+
+const KIND_BY_EXIT: Record<number, ProblemKind> = {
+  [EXIT.failed]: 'migration-failed',
+  [EXIT.usage]: 'config',
+  [EXIT.invalid]: 'mismatch',
+  [EXIT.locked]: 'lock',
+};
+
+/** A stop for validation problems that the set's report already lists. */
+export class ProblemsFound extends ValidationError {
+  constructor(set: string, readonly problems: readonly Problem[]) {
+    super(
+      problems.length === 1 ? problems[0]!.message : `Set "${set}": ${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`,
+      problems[0]?.hint,
+    );
+  }
+}
+
+/** Lists the error that stopped a set among its problems (once). */
+export function recordProblem(set: SetReport, error: SchemataError): void {
+  if (error instanceof ProblemsFound || set.problems.some((p) => p.message === error.message)) return;
+  set.problems.push({ kind: KIND_BY_EXIT[error.exitCode] ?? 'migration-failed', message: error.message, hint: error.hint ?? '' });
+}
+
+/** Marks the run as failed by this error. */
+export function recordError(report: Report, error: SchemataError): void {
+  report.ok = false;
+  report.exitCode = error.exitCode;
+  report.error = { message: error.message, hint: error.hint };
+}
+
+/** Every string in a value with the secrets replaced: reports leave the process clean. */
+export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return scrub(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets)) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
+  }
+  return value;
+}

