@@ -1,0 +1,133 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { json, runCli } from '../support/cli.js';
+import { freshDatabase, PASSWORD, query, schemaExists, servers, trackedVersions } from '../support/db.js';
+import { makeProject, SMALL_SETS } from '../support/project.js';
+
+describe('schemata migrate (CLI)', () => {
+  it('applies the example sets in single mode, shows the task list, and a second run has nothing to do', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({}, { example: true });
+    const first = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/primary → postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/t_/);
+    expect(first.stdout).toMatch(/002_workspace_tables\.sql \(\d+ms\)/);
+    expect(first.stdout).toContain('post-migration validation');
+    expect(await query(url, 'SELECT count(*)::int AS n FROM reference.countries')).toEqual([{ n: 5 }]);
+
+    const second = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('nothing to apply: up to date');
+  });
+
+  it('prints one JSON document with --json, and nothing else on stdout', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const result = await runCli(['migrate', '--json'], { cwd, env: { DATABASE_URL: url } });
+    expect(result.code).toBe(0);
+    const report = json(result);
+    expect(report).toMatchObject({ command: 'migrate', mode: 'single', ok: true, exitCode: 0 });
+    expect(report.sets[1].applied.map((a: { file: string }) => a.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
+    expect(report.sets[0].target).toContain('***');
+  });
+
+  it('runs split mode against two servers', async () => {
+    const primary = await freshDatabase('primary');
+    const data = await freshDatabase('data');
+    const cwd = makeProject(SMALL_SETS);
+    const result = await runCli(['migrate', '--json'], {
+      cwd,
+      env: { SPLIT_DB_MODE: 'yes', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data },
+    });
+    expect(result.code).toBe(0);
+    expect(json(result).mode).toBe('split');
+    expect(await schemaExists(data, 'workspace')).toBe(true);
+    expect(await schemaExists(primary, 'workspace')).toBe(false);
+  });
+
+  it('reports a failing migration with file:line, exit 1, and resumes after the fix', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/002_bad.sql': 'CREATE TABLE config.a (x int NOT NULL);\nINSERT INTO config.a VALUES (NULL);\n',
+    });
+    const failed = await runCli(['migrate', 'primary'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('database/primary/002_bad.sql:2:1');
+    expect(failed.stderr).toContain('violates not-null constraint');
+    expect(await trackedVersions(url, 'primary')).toEqual(['1']);
+    writeFileSync(join(cwd, 'database/primary/002_bad.sql'), 'CREATE TABLE config.a (x int NOT NULL);\n');
+    const fixed = await runCli(['migrate', 'primary'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(fixed.code).toBe(0);
+    expect(await trackedVersions(url, 'primary')).toEqual(['1', '2']);
+  });
+
+  it('applies every migration exactly once when eight processes start at once', async () => {
+    const url = await freshDatabase();
+    const files: Record<string, string> = { 'data/001_schemas.sql': 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE TABLE workspace.runs (n int);\n' };
+    // Not re-runnable on purpose: a second application would fail or add a row.
+    for (let i = 2; i <= 12; i++) files[`data/${String(i).padStart(3, '0')}_step.sql`] = `CREATE TABLE workspace.t${i} (x int);\nINSERT INTO workspace.runs VALUES (${i});\n`;
+    const cwd = makeProject(files);
+    const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } })));
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill(0));
+    expect(await query(url, 'SELECT count(*)::int AS n, count(DISTINCT n)::int AS d FROM workspace.runs')).toEqual([{ n: 11, d: 11 }]);
+    expect(await trackedVersions(url, 'data')).toHaveLength(12);
+  });
+
+  it('never prints the password: wrong password (exit 2) and unreachable host (exit 1)', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const good = new URL(servers().primary);
+    const wrong = new URL(good);
+    wrong.password = `${PASSWORD()}-wrong`;
+    const denied = await runCli(['migrate', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: wrong.toString() } });
+    expect(denied.code).toBe(2);
+    expect(json(denied).error.message).toContain('password authentication failed');
+    expect(denied.stdout).toContain('postgres:***@');
+    expect(denied.stdout).not.toContain(`${PASSWORD()}-wrong`);
+
+    const away = `postgres://postgres:${PASSWORD()}@127.0.0.1:1/nowhere`;
+    const unreachable = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: away } });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('Set "primary": cannot connect to postgres://postgres:***@127.0.0.1:1/nowhere (PRIMARY_DATABASE_URL)');
+  });
+
+  it('exits 5 naming the holder when the lock is not free in time', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const { openClient } = await import('../support/db.js');
+    const holder = await openClient(url);
+    try {
+      await holder.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+      const result = await runCli(['migrate', '--lock-timeout', '1'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+      expect(result.code).toBe(5);
+      expect(result.stderr).toMatch(/another run \(pid \d+, connected since \d{4}-/);
+      expect(result.stderr).toContain('--lock-timeout');
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('runs on the embedded PostgreSQL when no URL is set, keeps its data, and leaves no server running', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const first = await runCli(['migrate'], { cwd });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('using the embedded PostgreSQL in');
+    const pidFile = join(cwd, '.schemata', 'pgdata', 'postmaster.pid');
+    expect(existsSync(pidFile)).toBe(false); // removed by a clean shutdown
+    const second = await runCli(['migrate', '--json'], { cwd });
+    expect(second.code).toBe(0);
+    expect(json(second).sets.flatMap((s: { applied: unknown[] }) => s.applied)).toEqual([]);
+    expect(existsSync(pidFile)).toBe(false);
+    const password = readFileSync(join(cwd, '.schemata', 'password'), 'utf8').trim();
+    expect(second.stdout + first.stdout + first.stderr).not.toContain(password);
+  });
+
+  it('refuses the embedded fallback in production (exit 2 naming the variable)', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const result = await runCli(['migrate'], { cwd, env: { NODE_ENV: 'production' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PRIMARY_DATABASE_URL is not set and NODE_ENV is production');
+    expect(existsSync(join(cwd, '.schemata'))).toBe(false);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { json, runCli } from '../support/cli.js';
+import { freshDatabase, query, schemaExists } from '../support/db.js';
+import { makeProject, SMALL_SETS } from '../support/project.js';
+
+describe('schemata status (CLI)', () => {
+  it('shows pending migrations and missing schemas before, and applied ones with data after, writing nothing', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    const before = await runCli(['status'], { cwd, env });
+    expect(before.code).toBe(0);
+    expect(before.stdout).toContain('applied: 0   pending: 2');
+    expect(before.stdout).toContain('schema config: missing');
+    expect(await schemaExists(url, 'schemata')).toBe(false);
+
+    await runCli(['migrate'], { cwd, env });
+    await query(url, "INSERT INTO config.settings VALUES ('k', 'v')");
+    const after = await runCli(['status', '--json'], { cwd, env });
+    expect(after.code).toBe(0);
+    const report = json(after);
+    expect(report.command).toBe('status');
+    expect(report.sets[0].applied).toHaveLength(2);
+    expect(report.sets[0].applied[0]).toMatchObject({ version: '1', name: 'schemas', file: '001_schemas.sql', ms: expect.any(Number) });
+    expect(report.sets[0].schemas).toEqual([
+      { name: 'config', exists: true, hasData: true },
+      { name: 'customer', exists: true, hasData: false },
+    ]);
+    const human = await runCli(['status', 'primary'], { cwd, env });
+    expect(human.stdout).toContain('schema config: present, holds data (data protection active)');
+    expect(human.stdout).not.toContain('workspace');
+  });
+
+  it('validate exits 3 and names the repair command when schemas went missing', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    await runCli(['migrate'], { cwd, env });
+    expect((await runCli(['validate'], { cwd, env })).code).toBe(0);
+    await query(url, 'DROP SCHEMA workspace CASCADE');
+    const result = await runCli(['validate'], { cwd, env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('tracking shows 2 migrations applied, but schema workspace is missing');
+    expect(result.stderr).toContain('→ schemata migrate data --repair');
+  });
+});

@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { PASSWORD } from './db.js';
+import { REPO } from './project.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = join(REPO, 'bin', 'schemata.js');
+
+/**
+ * Runs bin/schemata.js as a user would, with only the environment given
+ * (plus PATH and HOME), and checks that the test password appears nowhere
+ * in what it printed.
+ */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CI: 'true', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const password = PASSWORD();
+      expect(stdout, 'the password leaked to stdout').not.toContain(password);
+      expect(stderr, 'the password leaked to stderr').not.toContain(password);
+      expect(stdout + stderr, 'a stack trace leaked').not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Parses --json output, failing the test when stdout holds anything else. */
+export function json(result: CliResult): any {
+  return JSON.parse(result.stdout);
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export const servers = () => inject('servers');
+export const PASSWORD = () => inject('servers').password;
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** Runs one statement on a server's maintenance database. */
+async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty database on the given server (primary or data); returns its URL. */
+export async function freshDatabase(server: 'primary' | 'data' = 'primary'): Promise<string> {
+  const base = servers()[server];
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  await admin(base, (c) => c.query(`CREATE DATABASE ${name}`));
+  return withDatabase(base, name);
+}
+
+/** Runs a query against a database URL and returns its rows. */
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return admin(url, async (c) => (await c.query<T>(sql, params)).rows);
+}
+
+/** The tracking rows of a set, in version order. */
+export async function trackedVersions(url: string, set: string): Promise<string[]> {
+  const rows = await query<{ version: string }>(url, 'SELECT version FROM schemata.migrations WHERE set_name = $1 ORDER BY version::numeric', [set]);
+  return rows.map((r) => r.version);
+}
+
+export async function schemaExists(url: string, schema: string): Promise<boolean> {
+  const rows = await query<{ ok: boolean }>(url, 'SELECT to_regnamespace($1) IS NOT NULL AS ok', [schema]);
+  return rows[0]!.ok;
+}
+
+export async function tableExists(url: string, table: string): Promise<boolean> {
+  const rows = await query<{ ok: boolean }>(url, 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
+  return rows[0]!.ok;
+}
+
+/** A client held open by the test (to hold a lock, for instance). */
+export async function openClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
