@@ -73,6 +73,8 @@ function byteToCharMapper(text: string): (byteOffset: number) => number {
  * blocks are its business, never a regular expression's.
  */
 export function parseFile(parser: Parser, sql: string): ParsedFile {
+  // The parser refuses an empty string; an empty migration is valid and does nothing.
+  if (sql.trim() === '') return { ok: true, statements: [] };
   let result: ReturnType<Parser['parseSync']>;
   try {
     result = parser.parseSync(sql);

@@ -1,41 +1,26 @@
-/**
- * A connection URL fit to show: the password replaced by `***`. Works on
- * URLs that do not parse too, since those are the ones that end up in errors.
+/*
+ * Works on the raw text, never on a parsed URL: the URLs that end up in
+ * errors are the ones that do not parse, and a password with an unencoded
+ * '#' or '/' parses "successfully" into the wrong parts.
  */
+
+// scheme://user:<secret>@host — the secret runs to the last '@' of the authority.
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):(.*)@/i;
+// ?password=<secret>& in a URL, or password=<secret> in a libpq key=value string.
+const PASSWORD_PARAM = /((?:^|[?&\s])[a-z_]*pass[a-z_]*=)([^&\s]*)/gi;
+
+/** A connection string fit to show: every password replaced by `***`. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    // Query parameters can carry one as well (?password=...).
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (/pass/i.test(key)) parsed.searchParams.set(key, '***');
-    }
-    return parsed.toString().replace('%2A%2A%2A', '***');
-  } catch {
-    // scheme://user:secret@host — mask what sits between the first ':' after
-    // the scheme and the last '@'.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):.*@/i, '$1:***@');
-  }
+  return url.replace(USERINFO, '$1:***@').replace(PASSWORD_PARAM, (_, key: string, value: string) => (value ? `${key}***` : key));
 }
 
-/** The passwords a URL carries, raw and percent-decoded, to scrub from any text. */
+/** The passwords a connection string carries, raw and percent-decoded, to scrub from any text. */
 export function secretsOfUrl(url: string): string[] {
-  const found = new Set<string>();
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) {
-      found.add(parsed.password);
-      found.add(safeDecode(parsed.password));
-    }
-    for (const [key, value] of parsed.searchParams) if (/pass/i.test(key) && value) found.add(value);
-  } catch {
-    const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.*)@/i.exec(url);
-    if (match?.[1]) {
-      found.add(match[1]);
-      found.add(safeDecode(match[1]));
-    }
-  }
-  return [...found].filter((s) => s.length > 0);
+  const raw: string[] = [];
+  const userinfo = USERINFO.exec(url);
+  if (userinfo?.[2]) raw.push(userinfo[2]);
+  for (const match of url.matchAll(PASSWORD_PARAM)) if (match[2]) raw.push(match[2]);
+  return [...new Set(raw.flatMap((secret) => [secret, safeDecode(secret)]))].filter((s) => s.length > 0);
 }
 
 function safeDecode(text: string): string {

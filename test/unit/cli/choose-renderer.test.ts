@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { chooseRenderer, type RendererName } from '../../../src/cli/listr.js';
+
+describe('chooseRenderer', () => {
+  it.each<[NodeJS.ProcessEnv, boolean, RendererName]>([
+    [{}, false, 'simple'],
+    [{}, true, 'default'],
+    [{ CI: 'true' }, true, 'simple'],
+    [{ CI: '1' }, true, 'simple'],
+    [{ CI: 'true' }, false, 'simple'],
+    [{ CI: '' }, true, 'default'],
+    [{ CI: 'false' }, true, 'default'],
+  ])('env %j, TTY %s → %s', (env, tty, expected) => {
+    expect(chooseRenderer(undefined, env, tty)).toBe(expected);
+  });
+
+  it.each<[RendererName, NodeJS.ProcessEnv, boolean]>([
+    ['default', { CI: 'true' }, false],
+    ['verbose', {}, true],
+    ['silent', {}, false],
+    ['simple', {}, true],
+  ])('an explicit --renderer %s wins (env %j, TTY %s)', (requested, env, tty) => {
+    expect(chooseRenderer(requested, env, tty)).toBe(requested);
+  });
+});

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareVersions, discoverMigrations, parseMigrationFileName } from '../../../src/config/discover.js';
+import type { SetConfig } from '../../../src/config/file.js';
+import { expectConfigError, tempDir, writeTree } from '../helpers.js';
+
+let dir: string;
+let remove: () => void;
+let set: SetConfig;
+beforeEach(() => {
+  ({ dir, remove } = tempDir('schemata-discover-'));
+  set = { name: 'primary', dir, database: 'primary', schemas: ['config'] };
+});
+afterEach(() => remove());
+
+describe('parseMigrationFileName', () => {
+  it.each([
+    ['001_create_schemas.sql', { version: '1', name: 'create_schemas' }],
+    ['1_a.sql', { version: '1', name: 'a' }],
+    ['010_ten.sql', { version: '10', name: 'ten' }],
+    ['000_zero.sql', { version: '0', name: 'zero' }],
+    ['20250612152230_add_email.sql', { version: '20250612152230', name: 'add_email' }],
+    ['99999999999999999999_big.sql', { version: '99999999999999999999', name: 'big' }],
+    ['2_with-dash and.dots.sql', { version: '2', name: 'with-dash and.dots' }],
+  ])('%s → %j', (file, expected) => {
+    expect(parseMigrationFileName(file)).toEqual(expected);
+  });
+
+  it.each(['create.sql', 'v1_create.sql', '001create.sql', '001_.sql', '_001_x.sql', '001_x.txt', '001_x.sql.bak'])('%s is not a migration name', (file) => {
+    expect(parseMigrationFileName(file)).toBeUndefined();
+  });
+});
+
+describe('compareVersions', () => {
+  it.each([
+    ['1', '2', -1],
+    ['2', '10', -1],
+    ['10', '2', 1],
+    ['7', '7', 0],
+    ['9', '20250612152230', -1],
+    ['99999999999999999998', '99999999999999999999', -1],
+  ])('%s vs %s → %s', (a, b, expected) => {
+    expect(Math.sign(compareVersions(a, b))).toBe(expected);
+  });
+});
+
+describe('discoverMigrations', () => {
+  it('orders numerically (1, 2, 10), not lexically', () => {
+    writeTree(dir, { '10_ten.sql': 'SELECT 10;', '2_two.sql': 'SELECT 2;', '1_one.sql': 'SELECT 1;' });
+    const files = discoverMigrations(set);
+    expect(files.map((f) => f.file)).toEqual(['1_one.sql', '2_two.sql', '10_ten.sql']);
+    expect(files.map((f) => f.version)).toEqual(['1', '2', '10']);
+    expect(files.map((f) => f.name)).toEqual(['one', 'two', 'ten']);
+  });
+
+  it('normalises leading zeros in the version', () => {
+    writeTree(dir, { '001_create_schemas.sql': 'SELECT 1;', '002_config_tables.sql': 'SELECT 2;', '0010_later.sql': 'SELECT 3;' });
+    const files = discoverMigrations(set);
+    expect(files.map((f) => [f.version, f.name, f.file])).toEqual([
+      ['1', 'create_schemas', '001_create_schemas.sql'],
+      ['2', 'config_tables', '002_config_tables.sql'],
+      ['10', 'later', '0010_later.sql'],
+    ]);
+    expect(files[0]!.path).toBe(join(dir, '001_create_schemas.sql'));
+  });
+
+  it('mixes timestamp versions after short ones', () => {
+    writeTree(dir, { '20250612152230_new.sql': '', '003_old.sql': '' });
+    expect(discoverMigrations(set).map((f) => f.version)).toEqual(['3', '20250612152230']);
+  });
+
+  it('two files with one version → exit 2 naming both files', () => {
+    writeTree(dir, { '001_a.sql': 'SELECT 1;', '1_b.sql': 'SELECT 2;' });
+    expectConfigError(() => discoverMigrations(set), '001_a.sql', '1_b.sql', 'version 1', '"primary"');
+  });
+
+  it.each(['create_table.sql', 'v2_add.sql', 'UPPER.SQL', '_1_x.sql'])('a .sql file without a version (%s) → exit 2 naming it', (file) => {
+    writeTree(dir, { '001_ok.sql': 'SELECT 1;', [file]: 'SELECT 2;' });
+    expectConfigError(() => discoverMigrations(set), file, '"primary"');
+  });
+
+  it('ignores files that are not .sql', () => {
+    writeTree(dir, { 'README.md': '# notes', '001_a.sql': 'SELECT 1;', 'notes.txt': 'x', '.gitkeep': '', '002_b.sql.orig': 'x' });
+    expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql']);
+  });
+
+  it('an empty directory has no migrations', () => {
+    expect(discoverMigrations(set)).toEqual([]);
+  });
+
+  it('a directory that cannot be read → exit 2 naming the set', () => {
+    expectConfigError(() => discoverMigrations({ ...set, dir: join(dir, 'gone') }), '"primary"', join(dir, 'gone'));
+  });
+
+  it('checksum is the sha-256 hex of the bytes; sql is the text', () => {
+    const text = "CREATE SCHEMA IF NOT EXISTS config;\n-- café ✓\nSELECT 'ü';\n";
+    writeTree(dir, { '001_a.sql': text });
+    const [file] = discoverMigrations(set);
+    expect(file!.checksum).toBe(createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex'));
+    expect(file!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(file!.sql).toBe(text);
+  });
+
+  it('a one-byte change changes the checksum', () => {
+    writeTree(dir, { '001_a.sql': 'SELECT 1;\n', '002_b.sql': 'SELECT 1; \n' });
+    const [a, b] = discoverMigrations(set);
+    expect(a!.checksum).not.toBe(b!.checksum);
+  });
+
+  it('a file that is not UTF-8 → exit 2 naming it', () => {
+    writeTree(dir, { '001_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b, 0x0a]) });
+    expectConfigError(() => discoverMigrations(set), '001_latin1.sql', 'UTF-8');
+  });
+
+  it('drops a byte-order mark from sql, but the checksum covers the bytes', () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('SELECT 1;\n')]);
+    writeTree(dir, { '001_bom.sql': bytes });
+    const [file] = discoverMigrations(set);
+    expect(file!.sql).toBe('SELECT 1;\n');
+    expect(file!.sql.charCodeAt(0)).not.toBe(0xfeff);
+    expect(file!.checksum).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+});
