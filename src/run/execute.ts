@@ -1,6 +1,6 @@
 import { envValue, parseSplitMode } from '../config/env.js';
 import { EXIT, SchemataError } from '../errors.js';
-import { secretsOfUrl } from '../targets/redact.js';
+import { scrub, secretsOfUrl } from '../targets/redact.js';
 import { openRun, type Run, type RunOptions } from './context.js';
 import { newReport, recordError, recordProblem, type Report, type SetReport, scrubDeep } from './report.js';
 import { runTasks, type Task } from './tasks.js';
@@ -18,21 +18,28 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
 }
 
 /** Wraps a set's tasks, and the tasks they return, so that an error is listed among that set's problems. */
-function attributed(task: Task, report: SetReport): Task {
-  const wrapper: Task = {
+function attributed(task: Task, report: SetReport, secrets: readonly string[]): Task {
+  return {
     title: task.title,
     run: async (setTitle) => {
       try {
         const children = await task.run(setTitle);
-        return children?.map((child) => attributed(child, report));
+        return children?.map((child) => attributed(child, report, secrets));
       } catch (error) {
-        const failure = asSchemataError(error, `Set "${report.name}"`);
+        // Scrubbed here too: listr2 prints the message of what a task throws.
+        const failure = scrubError(asSchemataError(error, `Set "${report.name}"`), secrets);
         recordProblem(report, failure);
         throw failure;
       }
     },
   };
-  return wrapper;
+}
+
+function scrubError(error: SchemataError, secrets: readonly string[]): SchemataError {
+  const message = scrub(error.message, secrets);
+  const hint = error.hint === undefined ? undefined : scrub(error.hint, secrets);
+  if (message === error.message && hint === error.hint) return error;
+  return new SchemataError(message, error.exitCode, hint, { cause: error.cause });
 }
 
 /**
@@ -59,7 +66,8 @@ export async function execute(
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }
-    const tasks = build(run, reports).map((task, i) => attributed(task, report.sets[i]!));
+    const secrets = run.secrets;
+    const tasks = build(run, reports).map((task, i) => attributed(task, report.sets[i]!, secrets));
     await (options.runner ?? runTasks)(tasks);
   } catch (error) {
     recordError(report, asSchemataError(error));
