@@ -3,29 +3,42 @@
  * options and return the report of SPEC §8. They do not throw for a failed
  * run: check `ok` and `exitCode`.
  */
-import { gatherAndPlan, migrateTasks } from './run/migrate.js';
-import type { RunOptions } from './run/context.js';
+import type { Run, RunOptions } from './run/context.js';
 import { execute } from './run/execute.js';
-import { EXIT } from './errors.js';
-import { entryOf, type Report } from './run/report.js';
+import { dryRunTasks, migrateTasks, planSet } from './run/migrate.js';
+import { entryOf, failOnProblems, type Report, type SetReport } from './run/report.js';
 import type { Task } from './run/tasks.js';
 
 export type { RunOptions } from './run/context.js';
-export type { MigrationEntry, Report, SetReport } from './run/report.js';
+export type { MigrationEntry, PlannedMigration, Report, SetReport } from './run/report.js';
 export type { Problem, ProblemKind } from './plan/plan.js';
 export type { Task, TaskRunner } from './run/tasks.js';
 export { EXIT, SchemataError } from './errors.js';
 
+export interface MigrateOptions extends RunOptions {
+  /** Let data protection's refused steps run (SPEC §5). */
+  force?: boolean;
+  /** Plan only: what would run, what would be refused; writes nothing, takes no lock. */
+  dryRun?: boolean;
+}
+
 /**
  * Applies the pending migrations of each set (all by default), each set on
- * its database, with validation before and after.
+ * its database, with validation before and after and data protection on
+ * every destructive step.
  *
  * @example
  * const report = await migrate({ env: { PRIMARY_DATABASE_URL: process.env.DATABASE_URL } });
  * if (!report.ok) throw new Error(report.error?.message);
  */
-export function migrate(options: RunOptions = {}): Promise<Report> {
-  return execute('migrate', options, migrateTasks);
+export async function migrate(options: MigrateOptions = {}): Promise<Report> {
+  const force = options.force ?? false;
+  if (options.dryRun) {
+    const report = await execute('migrate', options, (run, reports) => dryRunTasks(run, reports, { force }));
+    failOnProblems(report);
+    return report;
+  }
+  return execute('migrate', options, (run, reports) => migrateTasks(run, reports, { force }));
 }
 
 /**
@@ -51,23 +64,18 @@ export function status(options: RunOptions = {}): Promise<Report> {
  */
 export async function validate(options: RunOptions = {}): Promise<Report> {
   const report = await execute('validate', options, (run, reports) => readOnlyTasks(run, reports, true));
-  const problems = report.sets.flatMap((s) => s.problems);
-  if (report.ok && problems.length > 0) {
-    report.ok = false;
-    report.exitCode = EXIT.invalid;
-    report.error = { message: `Validation found ${problems.length} problem${problems.length === 1 ? '' : 's'}.`, hint: problems[0]!.hint };
-  }
+  failOnProblems(report);
   return report;
 }
 
-/** status and validate: read each set, decide, write nothing. `parse` also checks that pending files parse. */
-function readOnlyTasks(run: Parameters<typeof migrateTasks>[0], reports: Parameters<typeof migrateTasks>[1], parse: boolean): Task[] {
+/** status and validate: read each set, decide, write nothing. `parse` also parses and judges the pending files. */
+function readOnlyTasks(run: Run, reports: Map<string, SetReport>, parse: boolean): Task[] {
   return run.sets.map((set) => {
     const report = reports.get(set.config.name)!;
     return {
       title: `${set.config.name} → ${set.target.display}`,
       run: async () => {
-        const { tracked } = await gatherAndPlan(run, set, report, { lock: false, parse });
+        const { tracked } = await planSet(run, set, report, { lock: false, parse, force: false });
         report.applied = tracked.filter((t) => t.state === 'applied').map((t) => entryOf(t, t.durationMs));
       },
     };

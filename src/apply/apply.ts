@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
-import { recordAppliedSql } from '../db/tracking.js';
+import { recordAppliedSql, recordFinished, recordRunning } from '../db/tracking.js';
 import { MigrationFailedError } from '../errors.js';
 import { locate, nodeKind, type Statement } from '../sql/statements.js';
 
@@ -93,6 +93,41 @@ async function describeFailure(context: ApplyContext, file: MigrationFile, state
   );
 }
 
+/**
+ * Runs a migration that PostgreSQL refuses inside a transaction block
+ * (CREATE INDEX CONCURRENTLY, VACUUM, ...) statement by statement. Its
+ * tracking row says running first, then applied; a failure leaves it failed
+ * (dirty), and the error names the statements that had already run.
+ */
+export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[]): Promise<number> {
+  const started = performance.now();
+  await recordRunning(context.client, context.set, file);
+  const done: Statement[] = [];
+  for (const statement of statements) {
+    try {
+      await context.client.query(statement.text);
+      done.push(statement);
+    } catch (error) {
+      const ms = Math.round(performance.now() - started);
+      await recordFinished(context.client, context.set, file.version, 'failed', ms).catch(() => {});
+      const e = error as PgError;
+      const path = relative(context.cwd, file.path) || file.path;
+      const offset = e.position ? statement.start + Number(e.position) - 1 : undefined;
+      const at = offset !== undefined ? locate(file.sql, offset) : statement.at;
+      const ran = done.length === 0 ? 'No statement before it had run.' : `Already run and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.text, 60)})`).join('; ')}.`;
+      throw new MigrationFailedError(
+        `Set "${context.set}": migration ${file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${e.message}. ` +
+          `Statement: ${abbreviate(statement.text)}. ${ran} It is recorded as failed (dirty) and later migrations did not run.`,
+        `Make ${path} re-runnable (IF NOT EXISTS, IF EXISTS), fix the cause, then run: schemata migrate ${context.set} --repair`,
+        { cause: error },
+      );
+    }
+  }
+  const ms = Math.round(performance.now() - started);
+  await recordFinished(context.client, context.set, file.version, 'applied', ms);
+  return ms;
+}
+
 async function replayToFailure(client: Client, statements: readonly Statement[]): Promise<Statement | undefined> {
   const runnable = statements.filter((s) => nodeKind(s.node) !== 'TransactionStmt');
   try {
@@ -112,7 +147,7 @@ async function replayToFailure(client: Client, statements: readonly Statement[])
   }
 }
 
-function abbreviate(text: string): string {
+function abbreviate(text: string, max = 160): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }

@@ -22,6 +22,8 @@ interface Invocation {
   renderer?: (typeof RENDERERS)[number] | undefined;
   lockTimeout?: number | undefined;
   name?: string | undefined;
+  force: boolean;
+  dryRun: boolean;
 }
 
 function packageVersion(): string {
@@ -44,6 +46,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       renderer: args.renderer as Invocation['renderer'],
       lockTimeout: args['lock-timeout'] as number | undefined,
       name: args.name === undefined ? undefined : String(args.name),
+      force: Boolean(args.force),
+      dryRun: Boolean(args['dry-run']),
     };
   };
   const setsArg = (y: any) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
@@ -51,7 +55,10 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .scriptName('schemata')
     .usage('$0 <command> [sets..] [flags]')
     .command('migrate [sets..]', 'validate, apply pending migrations, validate again', (y) =>
-      setsArg(y).option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' }), pick('migrate'))
+      setsArg(y)
+        .option('force', { type: 'boolean', describe: 'run destructive steps even on tables that hold data' })
+        .option('dry-run', { type: 'boolean', describe: 'plan only: what would run and what would be refused; writes nothing' })
+        .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' }), pick('migrate'))
     .command('status [sets..]', 'per set: applied, pending, schemas and problems', setsArg, pick('status'))
     .command('validate [sets..]', 'the pre-flight checks alone; writes nothing; exit 3 on a problem', setsArg, pick('validate'))
     .command('create <set> <name>', 'write a new migration file from the template and print its path', (y) =>
@@ -93,7 +100,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
   if (invocation.command === 'migrate') {
     const { chooseRenderer, listrRunner } = await import('./listr.js');
     const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-    return { report: await api.migrate({ ...options, runner: listrRunner(renderer) }) };
+    return { report: await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, runner: listrRunner(renderer) }) };
   }
   const report = await api[invocation.command](options);
   const { formatStatus } = await import('./output.js');
@@ -122,7 +129,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${clean(JSON.stringify(report, null, 2))}\n`);
     } else {
       if (text) process.stdout.write(`${clean(text)}\n`);
-      for (const warning of report.warnings) stderr(`warning: ${warning}`);
+      for (const warning of [...report.warnings, ...report.sets.flatMap((s) => s.warnings)]) stderr(`warning: ${warning}`);
       if (!report.ok) {
         const { formatFailure } = await import('./output.js');
         stderr(formatFailure(report));

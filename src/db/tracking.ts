@@ -99,3 +99,22 @@ VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${lite
 ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
   state = 'applied', applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms;`;
 }
+
+/*
+ * A migration that runs outside a transaction is tracked in three steps, so
+ * that a failure (or a kill) partway leaves a row saying so: running, then
+ * applied or failed. `status` and validation call such a row dirty.
+ */
+export async function recordRunning(client: Client, set: string, file: MigrationFile): Promise<void> {
+  await client.query(
+    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, 'running', now(), NULL)
+     ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
+       state = 'running', applied_at = EXCLUDED.applied_at, duration_ms = NULL`,
+    [set, file.version, file.name, file.file, file.checksum],
+  );
+}
+
+export async function recordFinished(client: Client, set: string, version: string, state: 'applied' | 'failed', durationMs: number): Promise<void> {
+  await client.query('UPDATE schemata.migrations SET state = $3, duration_ms = $4 WHERE set_name = $1 AND version = $2', [set, version, state, durationMs]);
+}

@@ -16,6 +16,8 @@ export type ProblemKind =
   | 'missing-file' // an applied migration's file is gone
   | 'dirty' // a migration failed (or was killed) outside a transaction
   | 'syntax' // a pending file does not parse
+  | 'transaction-conflict' // a file with its own BEGIN/COMMIT that also needs to run outside a transaction
+  | 'refused' // data protection: a destructive step on a target that holds rows
   | 'still-missing' // expected schema missing after the migrations ran
   | 'migration-failed'
   | 'connection'

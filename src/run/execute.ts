@@ -62,7 +62,7 @@ export async function execute(
     report.warnings = run.warnings;
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
-      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [] };
+      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [] };
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }

@@ -1,112 +1,271 @@
 import { relative } from 'node:path';
-import { applyMigration } from '../apply/apply.js';
+import { applyMigration, applyWithoutTransaction } from '../apply/apply.js';
 import type { MigrationFile } from '../config/discover.js';
+import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
-import { readTracking } from '../db/tracking.js';
-import { checkAfterMigrate, type Plan, planMigrate } from '../plan/plan.js';
+import { defaultSearchPath, lookUp } from '../db/protection.js';
+import { readTracking, type TrackedMigration } from '../db/tracking.js';
+import { RefusedError } from '../errors.js';
+import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
+import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
+import { type Classification, classify } from '../sql/classify.js';
 import { loadParser } from '../sql/parse.js';
-import { parseFile, type Statement } from '../sql/statements.js';
+import { commentsOf, keywordsOf, type Location, type Parser, parseFile, type Statement } from '../sql/statements.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, ProblemsFound, type SetReport, schemasOf } from './report.js';
 import type { Task } from './tasks.js';
 
+/** A pending migration, read and judged: what apply/ needs to run it. */
+export interface PreparedMigration {
+  file: MigrationFile;
+  path: string;
+  statements: Statement[];
+  classification: Classification;
+  transactional: boolean;
+  judgements: Judgement[];
+  /** Names created by earlier migrations of the run, for the re-check right before it runs. */
+  createdBefore: Set<string>;
+}
+
+export interface SetPlan {
+  client: Client;
+  tracked: TrackedMigration[];
+  plan: Plan;
+  migrations: PreparedMigration[];
+  defaultPath: string[];
+}
+
+export interface PlanOptions {
+  lock: boolean;
+  /** Parse, classify and judge the pending files (migrate, validate, dry-run). */
+  parse: boolean;
+  force: boolean;
+}
+
+const NO_TRANSACTION = '-- schemata:no-transaction';
+const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
+
 /**
- * Reads tracking and the catalog for a set and plans its run; with `parse`,
- * also parses every pending file, so that a file that does not parse stops
- * the run before anything is applied.
+ * Reads tracking and the catalog for a set and plans its run. With `parse`,
+ * every pending file is parsed and classified, and its destructive steps
+ * judged against the catalog (one round trip per migration that has any), so
+ * that nothing runs when anything would be refused.
  */
-export async function gatherAndPlan(run: Run, set: SetRun, report: SetReport, options: { lock: boolean; parse: boolean }) {
+export async function planSet(run: Run, set: SetRun, report: SetReport, options: PlanOptions): Promise<SetPlan> {
   const client = await run.connection(set, { lock: options.lock });
   const tracked = await readTracking(client, set.config.name);
   const facts = await readSchemaFacts(client, set.config.schemas);
   const plan = planMigrate({ set: set.config.name, schemas: set.config.schemas, files: set.files, tracked, facts });
-  const statements = new Map<string, Statement[]>();
+  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [] };
+  report.pending = plan.pending.map((f) => entryOf(f));
+  report.schemas = schemasOf(facts);
   if (options.parse && plan.pending.length > 0) {
     const parser = await loadParser();
-    for (const file of plan.pending) {
-      const parsed = parseFile(parser, file.sql);
-      if (parsed.ok) {
-        statements.set(file.version, parsed.statements);
-      } else {
-        const path = relative(run.cwd, file.path) || file.path;
-        const { at, message } = parsed.problem;
-        plan.problems.push({
-          kind: 'syntax',
-          message: `Set "${set.config.name}": ${path}:${at.line}:${at.column} does not parse: ${message}. Nothing was applied.`,
-          hint: `Fix the file (schemata lint ${set.config.name} shows every error), then run the command again.`,
-        });
+    result.migrations = prepareFiles(parser, run.cwd, set.config.name, plan);
+    await protect(client, set.config.name, result, options.force);
+    for (const m of result.migrations) {
+      for (const o of m.classification.opaque) report.warnings.push(`${at(m.path, o.statement.at)}: ${o.reason}.`);
+      for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
+        report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (--force).`);
       }
     }
   }
-  report.pending = plan.pending.map((f) => entryOf(f));
-  report.schemas = schemasOf(facts);
   report.problems.push(...plan.problems);
-  return { client, tracked, plan, statements };
+  return result;
 }
 
-/** The task tree of `migrate`: per set, connect, validate, apply each pending file, validate again. */
-export function migrateTasks(run: Run, reports: Map<string, SetReport>): Task[] {
+function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan): PreparedMigration[] {
+  const migrations: PreparedMigration[] = [];
+  for (const file of plan.pending) {
+    const path = relative(cwd, file.path) || file.path;
+    const parsed = parseFile(parser, file.sql);
+    if (!parsed.ok) {
+      const { at: loc, message, kind } = parsed.problem;
+      plan.problems.push({
+        kind: 'syntax',
+        message: `Set "${set}": ${at(path, loc)} does not parse: ${message}. Nothing was applied.`,
+        hint:
+          kind === 'meta-command'
+            ? `Remove the psql meta-command from ${path}: schemata sends each file to the server as SQL.`
+            : `Fix the file (schemata lint ${set} lists every error), then run the command again.`,
+      });
+      continue;
+    }
+    const classification = classify(parsed.statements, (body) => keywordsOf(parser, body));
+    const forced = commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
+    const transactional = classification.nonTransactional.length === 0 && !forced;
+    if (!transactional && classification.transactionControl.length > 0) {
+      const control = classification.transactionControl[0]!;
+      const why = classification.nonTransactional[0];
+      plan.problems.push({
+        kind: 'transaction-conflict',
+        message:
+          `Set "${set}": ${path} has its own ${control.text.toUpperCase()} at line ${control.at.line} but must run outside a transaction ` +
+          `(${why ? `${why.reason} at line ${why.statement.at.line}` : `its ${NO_TRANSACTION} line`}): PostgreSQL refuses that inside BEGIN ... COMMIT.`,
+        hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why?.reason ?? 'statement'} into a migration of its own.`,
+      });
+      continue;
+    }
+    migrations.push({ file, path, statements: parsed.statements, classification, transactional, judgements: [], createdBefore: new Set() });
+  }
+  return migrations;
+}
+
+/** Judges every destructive step of the pending migrations, in run order; refusals become problems. */
+async function protect(client: Client, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
+  const created = new Set<string>();
+  for (const migration of setPlan.migrations) {
+    migration.createdBefore = new Set(created);
+    const steps = migration.classification.destructive;
+    if (steps.length > 0 && setPlan.defaultPath.length === 0) setPlan.defaultPath = await defaultSearchPath(client);
+    migration.judgements = await judge(client, migration, created, force, setPlan.defaultPath);
+    for (const j of migration.judgements.filter((j) => j.verdict === 'refused')) setPlan.plan.problems.push(refusal(set, migration, j));
+  }
+}
+
+async function judge(client: Client, migration: PreparedMigration, created: Set<string>, force: boolean, defaultPath: string[]): Promise<Judgement[]> {
+  const steps = migration.classification.destructive;
+  const { lookups, candidates } = lookupsFor(steps, defaultPath);
+  const facts = await lookUp(client, lookups); // no query when there is nothing to look up
+  return judgeMigration(migration.classification, candidates, facts, created, { force, defaultPath });
+}
+
+function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {
+  return {
+    kind: 'refused',
+    message:
+      `Set "${set}": ${at(migration.path, j.at)}: ${j.step} would destroy data: ${j.reason}. ` +
+      `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
+    hint: `Move or back up the data first; if losing it is intended, run: schemata migrate ${set} --force`,
+  };
+}
+
+/**
+ * The task tree of `migrate`: per set, connect, validate, apply each pending
+ * file, validate again. Every set is planned before the first migration of
+ * the run is applied, so that a refusal or a problem in a later set leaves
+ * nothing half-done.
+ */
+export function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean }): Task[] {
+  let planning: Promise<Map<string, SetPlan>> | undefined;
+  const planAll = () =>
+    (planning ??= (async () => {
+      const plans = new Map<string, SetPlan>();
+      for (const set of run.sets) plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, parse: true, force: options.force }));
+      return plans;
+    })());
+
   return run.sets.map((set): Task => {
-    const report = reports.get(set.config.name)!;
-    return {
-      title: `${set.config.name} → ${set.target.display}`,
-      run: async () => {
-        let planned: Awaited<ReturnType<typeof gatherAndPlan>> | undefined;
-        const appliedNow: ReturnType<typeof entryOf>[] = [];
-        const applyTask = (file: MigrationFile): Task => ({
-          title: file.file,
-          run: async (setTitle) => {
-            const ms = await applyMigration({ client: planned!.client, set: set.config.name, cwd: run.cwd }, file, planned!.statements.get(file.version)!);
-            appliedNow.push(entryOf(file, ms));
-            report.applied = [...appliedNow];
-            report.pending = report.pending.filter((p) => p.version !== file.version);
-            setTitle(`${file.file} (${ms}ms)`);
-          },
-        });
-        return [
-          {
-            title: 'connect and lock',
-            run: async () => {
-              await run.connection(set, { lock: true });
-            },
-          },
-          {
-            title: 'pre-flight validation',
-            run: async (setTitle) => {
-              planned = await gatherAndPlan(run, set, report, { lock: true, parse: true });
-              if (planned.plan.problems.length > 0) throw new ProblemsFound(set.config.name, planned.plan.problems);
-              setTitle(`pre-flight validation: ${describePending(planned.plan)}`);
-            },
-          },
-          {
-            title: 'apply migrations',
-            run: async (setTitle) => {
-              const pending = planned!.plan.pending;
-              if (pending.length === 0) {
-                setTitle('nothing to apply: up to date');
-                return;
-              }
-              setTitle(`apply ${pending.length} migration${pending.length === 1 ? '' : 's'}`);
-              return pending.map(applyTask);
-            },
-          },
-          {
-            title: 'post-migration validation',
-            run: async () => {
-              const facts = await readSchemaFacts(planned!.client, set.config.schemas);
-              report.schemas = schemasOf(facts);
-              const problems = checkAfterMigrate(set.config.name, facts);
-              report.problems.push(...problems);
-              if (problems.length > 0) throw new ProblemsFound(set.config.name, problems);
-            },
-          },
-        ];
+    const name = set.config.name;
+    const report = reports.get(name)!;
+    let planned: SetPlan;
+    const appliedNow: ReturnType<typeof entryOf>[] = [];
+
+    const applyTask = (migration: PreparedMigration): Task => ({
+      title: migration.file.file,
+      run: async (setTitle) => {
+        if (migration.classification.destructive.length > 0) await recheck(migration);
+        const context = { client: planned.client, set: name, cwd: run.cwd };
+        const ms = migration.transactional
+          ? await applyMigration(context, migration.file, migration.statements)
+          : await applyWithoutTransaction(context, migration.file, migration.statements);
+        appliedNow.push(entryOf(migration.file, ms));
+        report.applied = [...appliedNow];
+        report.pending = report.pending.filter((p) => p.version !== migration.file.version);
+        setTitle(`${migration.file.file} (${ms}ms${migration.transactional ? '' : ', outside a transaction'})`);
       },
+    });
+
+    // Data can arrive between planning and running: ask again right before.
+    const recheck = async (migration: PreparedMigration) => {
+      const judgements = await judge(planned.client, migration, new Set(migration.createdBefore), options.force, planned.defaultPath);
+      const refused = judgements.find((j) => j.verdict === 'refused');
+      if (refused) {
+        const problem = refusal(name, migration, refused);
+        throw new RefusedError(
+          problem.message.replace('so nothing of this run was applied', 'the data arrived after planning; migrations before this one stay applied'),
+          problem.hint,
+        );
+      }
+    };
+
+    return {
+      title: `${name} → ${set.target.display}`,
+      run: async () => [
+        {
+          title: 'connect and lock',
+          run: async () => {
+            await run.connection(set, { lock: true });
+          },
+        },
+        {
+          title: 'pre-flight validation',
+          run: async (setTitle) => {
+            const plans = await planAll();
+            planned = plans.get(name)!;
+            if (planned.plan.problems.length > 0) throw ProblemsFound.of(name, planned.plan.problems);
+            const others = [...plans].filter(([, p]) => p.plan.problems.length > 0).map(([other]) => other);
+            if (others.length > 0) {
+              const problems = others.flatMap((other) => plans.get(other)!.plan.problems);
+              throw new ProblemsFound(`Set "${others.join('", "')}" has problems, so nothing of this run was applied.`, problems);
+            }
+            const n = planned.plan.pending.length;
+            setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
+          },
+        },
+        {
+          title: 'apply migrations',
+          run: async (setTitle) => {
+            if (planned.migrations.length === 0) {
+              setTitle('nothing to apply: up to date');
+              return;
+            }
+            setTitle(`apply ${planned.migrations.length} migration${planned.migrations.length === 1 ? '' : 's'}`);
+            return planned.migrations.map(applyTask);
+          },
+        },
+        {
+          title: 'post-migration validation',
+          run: async () => {
+            const facts = await readSchemaFacts(planned.client, set.config.schemas);
+            report.schemas = schemasOf(facts);
+            const problems = checkAfterMigrate(name, facts);
+            report.problems.push(...problems);
+            if (problems.length > 0) throw ProblemsFound.of(name, problems);
+          },
+        },
+      ],
     };
   });
 }
 
-function describePending(plan: Plan): string {
-  const n = plan.pending.length;
-  return n === 0 ? 'up to date' : `${n} pending`;
+/**
+ * `migrate --dry-run`: the plan of each set, judged as migrate would judge
+ * it, without the lock and without writing anything, not even the tracking
+ * table.
+ */
+export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean }): Task[] {
+  return run.sets.map((set): Task => {
+    const report = reports.get(set.config.name)!;
+    return {
+      title: `${set.config.name} → ${set.target.display} (dry run)`,
+      run: async (setTitle) => {
+        const planned = await planSet(run, set, report, { lock: false, parse: true, force: options.force });
+        report.plan = planned.migrations.map((m) => ({
+          version: m.file.version,
+          file: m.file.file,
+          transactional: m.transactional,
+          steps: m.judgements.map((j) => ({ at: at(m.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
+          warnings: m.classification.opaque.map((o) => `${at(m.path, o.statement.at)}: ${o.reason}`),
+        }));
+        if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
+        return report.plan.map(
+          (m): Task => ({
+            title: `would apply ${m.file}${m.transactional ? '' : ' (outside a transaction)'}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`,
+            run: async () => {},
+          }),
+        );
+      },
+    };
+  });
 }

@@ -1,6 +1,6 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../db/introspect.js';
-import { EXIT, type ExitCode, type SchemataError, ValidationError } from '../errors.js';
+import { EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Problem, ProblemKind } from '../plan/plan.js';
 import type { Mode } from '../targets/targets.js';
 import { scrub } from '../targets/redact.js';
@@ -32,6 +32,19 @@ export interface SetReport {
   pending: MigrationEntry[];
   schemas: Array<{ name: string; exists: boolean; hasData: boolean }>;
   problems: Problem[];
+  /** Things worth knowing that stop nothing: forced steps, SQL data protection cannot see into. */
+  warnings: string[];
+  /** With --dry-run: what migrate would do, in order. */
+  plan?: PlannedMigration[];
+}
+
+/** One pending migration as --dry-run shows it. */
+export interface PlannedMigration {
+  version: string;
+  file: string;
+  transactional: boolean;
+  steps: Array<{ at: string; step: string; target: string; verdict: 'allowed' | 'refused' | 'forced'; reason: string }>;
+  warnings: string[];
 }
 
 export function newReport(command: string, mode: Mode): Report {
@@ -50,17 +63,34 @@ const KIND_BY_EXIT: Record<number, ProblemKind> = {
   [EXIT.failed]: 'migration-failed',
   [EXIT.usage]: 'config',
   [EXIT.invalid]: 'mismatch',
+  [EXIT.refused]: 'refused',
   [EXIT.locked]: 'lock',
 };
 
-/** A stop for validation problems that the set's report already lists. */
-export class ProblemsFound extends ValidationError {
-  constructor(set: string, readonly problems: readonly Problem[]) {
-    super(
-      problems.length === 1 ? problems[0]!.message : `Set "${set}": ${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`,
-      problems[0]?.hint,
-    );
+/** The exit code for a list of problems: refusals alone are 4, anything else found by validation 3. */
+export function exitCodeOf(problems: readonly Problem[]): ExitCode {
+  return problems.length > 0 && problems.every((p) => p.kind === 'refused') ? EXIT.refused : EXIT.invalid;
+}
+
+/** A stop for problems that the reports already list, so they are not listed twice. */
+export class ProblemsFound extends SchemataError {
+  constructor(message: string, problems: readonly Problem[]) {
+    super(message, exitCodeOf(problems), problems[0]?.hint);
   }
+
+  static of(set: string, problems: readonly Problem[]): ProblemsFound {
+    const message = problems.length === 1 ? problems[0]!.message : `Set "${set}": ${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`;
+    return new ProblemsFound(message, problems);
+  }
+}
+
+/** Ends a run whose report has problems but that did not stop on them (validate, dry-run). */
+export function failOnProblems(report: Report): void {
+  const problems = report.sets.flatMap((s) => s.problems);
+  if (!report.ok || problems.length === 0) return;
+  report.ok = false;
+  report.exitCode = exitCodeOf(problems);
+  report.error = { message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`, hint: problems[0]!.hint };
 }
 
 /** Lists the error that stopped a set among its problems (once). */

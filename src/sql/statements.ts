@@ -30,6 +30,28 @@ export type ParsedFile = { ok: true; statements: Statement[] } | { ok: false; pr
 /** The loaded parser: passed in so that this module stays free of I/O and loading. */
 export interface Parser {
   parseSync(sql: string): { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+  scanSync(sql: string): { tokens: Array<{ start: number; end: number; text: string; tokenName: string; keywordKind: number }> };
+}
+
+/** The keywords of a text, upper-case, as PostgreSQL's scanner sees them (not in strings or comments). */
+export function keywordsOf(parser: Parser, text: string): Set<string> {
+  try {
+    return new Set(parser.scanSync(text).tokens.filter((t) => t.keywordKind > 0).map((t) => t.text.toUpperCase()));
+  } catch {
+    return new Set();
+  }
+}
+
+/** The text of every comment of a file (`-- x`, `/* x *\/`), from the scanner. */
+export function commentsOf(parser: Parser, text: string): string[] {
+  try {
+    return parser
+      .scanSync(text)
+      .tokens.filter((t) => t.tokenName === 'SQL_COMMENT' || t.tokenName === 'C_COMMENT')
+      .map((t) => t.text);
+  } catch {
+    return [];
+  }
 }
 
 /** Line and column of a character offset. Columns count characters, not bytes. */

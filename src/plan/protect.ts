@@ -1,0 +1,119 @@
+import type { Lookup, LookupFacts } from '../db/protection.js';
+import { type Classification, type DestructiveStep, describeStep } from '../sql/classify.js';
+import type { Location } from '../sql/statements.js';
+
+export type Verdict = 'allowed' | 'refused' | 'forced';
+
+/** Data protection's word on one destructive step. */
+export interface Judgement {
+  kind: DestructiveStep['kind'];
+  at: Location;
+  /** `DROP TABLE workspace.items`, with the target as resolved. */
+  step: string;
+  statement: string;
+  /** The schema or `schema.table` it resolved to. */
+  target: string;
+  verdict: Verdict;
+  /** Tables it would empty that hold rows. */
+  holders: string[];
+  /** Why it is allowed or refused, in words. */
+  reason: string;
+}
+
+interface Candidate {
+  id: number;
+  schema: string;
+  name?: string | undefined;
+}
+
+/**
+ * The catalog lookups a migration's destructive steps need: a schema, or each
+ * schema of the search_path in force for an unqualified name (the first that
+ * has it wins, as in PostgreSQL).
+ */
+export function lookupsFor(steps: readonly DestructiveStep[], defaultPath: readonly string[], firstId = 0): { lookups: Lookup[]; candidates: Candidate[][] } {
+  const lookups: Lookup[] = [];
+  let id = firstId;
+  const candidates = steps.map((step) => {
+    if ('schema' in step.target) {
+      lookups.push({ id, schema: step.target.schema, mode: 'schema' });
+      return [{ id: id++, schema: step.target.schema }];
+    }
+    const { schema, name } = step.target.relation;
+    const path = schema ? [schema] : (step.searchPath ?? defaultPath);
+    const mode: Lookup['mode'] = !step.cascade ? 'relation' : step.kind === 'truncate' ? 'truncate-cascade' : 'drop-cascade';
+    return path.map((s) => {
+      lookups.push({ id, schema: s, name, mode });
+      return { id: id++, schema: s, name };
+    });
+  });
+  return { lookups, candidates };
+}
+
+/**
+ * Judges a migration's destructive steps in file order. A target that holds
+ * rows is refused (or forced, with --force); one that does not exist, is
+ * empty, or was created earlier in this run is allowed. `created` holds the
+ * `schema` and `schema.table` names created by earlier migrations of the
+ * run; the file's own creations are added as they come.
+ */
+export function judgeMigration(
+  classification: Pick<Classification, 'destructive' | 'creates'>,
+  candidates: readonly Candidate[][],
+  facts: ReadonlyMap<number, LookupFacts>,
+  created: Set<string>,
+  options: { force: boolean; defaultPath: readonly string[] },
+): Judgement[] {
+  const events = [
+    ...classification.destructive.map((step, index) => ({ at: step.statement.start, step, index })),
+    ...classification.creates.map((c) => ({ at: c.statement.start, create: c })),
+  ].sort((a, b) => a.at - b.at || ('create' in a ? 1 : -1)); // a drop before a create of the same statement
+  const judgements: Judgement[] = [];
+  for (const event of events) {
+    if ('create' in event) {
+      const c = event.create;
+      if ('schema' in c) created.add(c.schema);
+      else created.add(`${c.relation.schema ?? options.defaultPath[0] ?? 'public'}.${c.relation.name}`);
+      continue;
+    }
+    const { step, index } = event;
+    judgements.push(judgeStep(step, candidates[index]!, facts, created, options.force));
+  }
+  return judgements;
+}
+
+function judgeStep(step: DestructiveStep, candidates: readonly Candidate[], facts: ReadonlyMap<number, LookupFacts>, created: ReadonlySet<string>, force: boolean): Judgement {
+  let target: string | undefined;
+  let holders: string[] = [];
+  let reason = '';
+  for (const candidate of candidates) {
+    const key = candidate.name ? `${candidate.schema}.${candidate.name}` : candidate.schema;
+    const fact = facts.get(candidate.id);
+    if (fact?.exists) {
+      target = key;
+      holders = fact.holders;
+      break;
+    }
+    if (created.has(key)) {
+      target = key;
+      reason = 'created earlier in this run, so empty';
+      break;
+    }
+  }
+  const base = { kind: step.kind, at: step.statement.at, statement: step.statement.text };
+  if (target === undefined) {
+    const shown = 'schema' in step.target ? step.target.schema : step.target.relation.name;
+    return { ...base, step: describeStep(step), target: shown, verdict: 'allowed', holders: [], reason: 'does not exist, so holds no data' };
+  }
+  const resolved = 'schema' in step.target ? step : { ...step, target: { relation: { schema: target.split('.')[0], name: step.target.relation.name } } };
+  const described = describeStep(resolved);
+  if (holders.length === 0) return { ...base, step: described, target, verdict: 'allowed', holders, reason: reason || 'holds no rows' };
+  return {
+    ...base,
+    step: described,
+    target,
+    verdict: force ? 'forced' : 'refused',
+    holders,
+    reason: `${holders.join(', ')} ${holders.length === 1 ? 'holds' : 'hold'} data`,
+  };
+}
