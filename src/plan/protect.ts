@@ -31,10 +31,20 @@ interface Candidate {
  * schema of the search_path in force for an unqualified name (the first that
  * has it wins, as in PostgreSQL).
  */
-export function lookupsFor(steps: readonly DestructiveStep[], defaultPath: readonly string[], firstId = 0): { lookups: Lookup[]; candidates: Candidate[][] } {
+export function lookupsFor(
+  classification: Pick<Classification, 'destructive' | 'creates'>,
+  defaultPath: readonly string[],
+): { lookups: Lookup[]; candidates: Candidate[][]; created: Candidate[] } {
   const lookups: Lookup[] = [];
-  let id = firstId;
-  const candidates = steps.map((step) => {
+  let id = 0;
+  // What the file creates is looked up too: only what did not exist before counts as created by the run.
+  const created = classification.creates.map((c) => {
+    const schema = 'schema' in c ? c.schema : (c.relation.schema ?? defaultPath[0] ?? 'public');
+    const name = 'schema' in c ? undefined : c.relation.name;
+    lookups.push({ id, schema, name, mode: name ? 'relation' : 'schema' });
+    return { id: id++, schema, name };
+  });
+  const candidates = classification.destructive.map((step) => {
     if ('schema' in step.target) {
       lookups.push({ id, schema: step.target.schema, mode: 'schema' });
       return [{ id: id++, schema: step.target.schema }];
@@ -47,56 +57,65 @@ export function lookupsFor(steps: readonly DestructiveStep[], defaultPath: reado
       return { id: id++, schema: s, name };
     });
   });
-  return { lookups, candidates };
+  return { lookups, candidates, created };
 }
 
 /**
  * Judges a migration's destructive steps in file order. A target that holds
  * rows is refused (or forced, with --force); one that does not exist, is
  * empty, or was created earlier in this run is allowed. `created` holds the
- * `schema` and `schema.table` names created by earlier migrations of the
- * run; the file's own creations are added as they come.
+ * `schema` and `schema.table` names that earlier migrations of the run
+ * create and that did not exist before it; the file's own creations are
+ * added as they come. Right before a migration runs, those names already
+ * exist (and may hold the run's own rows): `createdWins` keeps them empty.
  */
 export function judgeMigration(
   classification: Pick<Classification, 'destructive' | 'creates'>,
-  candidates: readonly Candidate[][],
+  looked: { candidates: readonly Candidate[][]; created: readonly Candidate[] },
   facts: ReadonlyMap<number, LookupFacts>,
   created: Set<string>,
-  options: { force: boolean; defaultPath: readonly string[] },
+  options: { force: boolean; createdWins: boolean },
 ): Judgement[] {
+  const { candidates } = looked;
   const events = [
     ...classification.destructive.map((step, index) => ({ at: step.statement.start, step, index })),
-    ...classification.creates.map((c) => ({ at: c.statement.start, create: c })),
+    ...looked.created.map((c) => ({ at: classification.creates[looked.created.indexOf(c)]!.statement.start, create: c })),
   ].sort((a, b) => a.at - b.at || ('create' in a ? 1 : -1)); // a drop before a create of the same statement
   const judgements: Judgement[] = [];
   for (const event of events) {
     if ('create' in event) {
       const c = event.create;
-      if ('schema' in c) created.add(c.schema);
-      else created.add(`${c.relation.schema ?? options.defaultPath[0] ?? 'public'}.${c.relation.name}`);
+      if (options.createdWins || !facts.get(c.id)?.exists) created.add(c.name ? `${c.schema}.${c.name}` : c.schema);
       continue;
     }
     const { step, index } = event;
-    judgements.push(judgeStep(step, candidates[index]!, facts, created, options.force));
+    judgements.push(judgeStep(step, candidates[index]!, facts, created, options));
   }
   return judgements;
 }
 
-function judgeStep(step: DestructiveStep, candidates: readonly Candidate[], facts: ReadonlyMap<number, LookupFacts>, created: ReadonlySet<string>, force: boolean): Judgement {
+function judgeStep(
+  step: DestructiveStep,
+  candidates: readonly Candidate[],
+  facts: ReadonlyMap<number, LookupFacts>,
+  created: ReadonlySet<string>,
+  { force, createdWins }: { force: boolean; createdWins: boolean },
+): Judgement {
   let target: string | undefined;
   let holders: string[] = [];
   let reason = '';
   for (const candidate of candidates) {
     const key = candidate.name ? `${candidate.schema}.${candidate.name}` : candidate.schema;
     const fact = facts.get(candidate.id);
+    const isCreated = created.has(key) && (createdWins || !fact?.exists);
+    if (isCreated) {
+      target = key;
+      reason = 'created earlier in this run, so empty';
+      break;
+    }
     if (fact?.exists) {
       target = key;
       holders = fact.holders;
-      break;
-    }
-    if (created.has(key)) {
-      target = key;
-      reason = 'created earlier in this run, so empty';
       break;
     }
   }

@@ -114,20 +114,29 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan): Pre
 /** Judges every destructive step of the pending migrations, in run order; refusals become problems. */
 async function protect(client: Client, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
   const created = new Set<string>();
-  for (const migration of setPlan.migrations) {
+  // What a migration creates matters only to a destructive step at or after it.
+  const lastDestructive = setPlan.migrations.findLastIndex((m) => m.classification.destructive.length > 0);
+  for (const [index, migration] of setPlan.migrations.entries()) {
+    if (index > lastDestructive) break;
     migration.createdBefore = new Set(created);
-    const steps = migration.classification.destructive;
-    if (steps.length > 0 && setPlan.defaultPath.length === 0) setPlan.defaultPath = await defaultSearchPath(client);
-    migration.judgements = await judge(client, migration, created, force, setPlan.defaultPath);
+    const { destructive, creates } = migration.classification;
+    if (destructive.length + creates.length === 0) continue;
+    if (setPlan.defaultPath.length === 0) setPlan.defaultPath = await defaultSearchPath(client);
+    migration.judgements = await judge(client, migration, created, { force, createdWins: false }, setPlan.defaultPath);
     for (const j of migration.judgements.filter((j) => j.verdict === 'refused')) setPlan.plan.problems.push(refusal(set, migration, j));
   }
 }
 
-async function judge(client: Client, migration: PreparedMigration, created: Set<string>, force: boolean, defaultPath: string[]): Promise<Judgement[]> {
-  const steps = migration.classification.destructive;
-  const { lookups, candidates } = lookupsFor(steps, defaultPath);
-  const facts = await lookUp(client, lookups); // no query when there is nothing to look up
-  return judgeMigration(migration.classification, candidates, facts, created, { force, defaultPath });
+async function judge(
+  client: Client,
+  migration: PreparedMigration,
+  created: Set<string>,
+  options: { force: boolean; createdWins: boolean },
+  defaultPath: string[],
+): Promise<Judgement[]> {
+  const looked = lookupsFor(migration.classification, defaultPath);
+  const facts = await lookUp(client, looked.lookups); // no query when there is nothing to look up
+  return judgeMigration(migration.classification, looked, facts, created, options);
 }
 
 function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {
@@ -178,7 +187,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
 
     // Data can arrive between planning and running: ask again right before.
     const recheck = async (migration: PreparedMigration) => {
-      const judgements = await judge(planned.client, migration, new Set(migration.createdBefore), options.force, planned.defaultPath);
+      const judgements = await judge(planned.client, migration, new Set(migration.createdBefore), { force: options.force, createdWins: true }, planned.defaultPath);
       const refused = judgements.find((j) => j.verdict === 'refused');
       if (refused) {
         const problem = refusal(name, migration, refused);
