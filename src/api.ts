@@ -13,6 +13,7 @@ export type { RunOptions } from './run/context.js';
 export type { MigrationEntry, PlannedMigration, Report, SetReport } from './run/report.js';
 export type { Problem, ProblemKind } from './plan/plan.js';
 export type { Task, TaskRunner } from './run/tasks.js';
+export type { LintOptions, LintReport } from './run/lint.js';
 export { EXIT, SchemataError } from './errors.js';
 
 export interface MigrateOptions extends RunOptions {
@@ -80,4 +81,17 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, parse: boolean
       },
     };
   });
+}
+
+/**
+ * Parses every migration file with the real PostgreSQL parser and runs the
+ * lint rules (SPEC §6). Needs no database.
+ *
+ * @example
+ * const report = await lint({ maxWarnings: 0 });
+ * for (const set of report.sets) for (const f of set.findings) console.log(f.file, f.at.line, f.rule);
+ */
+export async function lint(options: import('./run/lint.js').LintOptions = {}): Promise<import('./run/lint.js').LintReport> {
+  const { lintSets } = await import('./run/lint.js');
+  return lintSets(options);
 }

@@ -10,7 +10,7 @@ import { scrub } from '../targets/redact.js';
  * through scrub(), whatever the report already did.
  */
 
-type Command = 'migrate' | 'status' | 'validate' | 'create';
+type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint';
 const RENDERERS = ['default', 'simple', 'verbose', 'silent'] as const;
 
 interface Invocation {
@@ -24,6 +24,7 @@ interface Invocation {
   name?: string | undefined;
   force: boolean;
   dryRun: boolean;
+  maxWarnings?: number | undefined;
 }
 
 function packageVersion(): string {
@@ -48,6 +49,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       name: args.name === undefined ? undefined : String(args.name),
       force: Boolean(args.force),
       dryRun: Boolean(args['dry-run']),
+      maxWarnings: args['max-warnings'] as number | undefined,
     };
   };
   const setsArg = (y: any) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
@@ -61,13 +63,15 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
         .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' }), pick('migrate'))
     .command('status [sets..]', 'per set: applied, pending, schemas and problems', setsArg, pick('status'))
     .command('validate [sets..]', 'the pre-flight checks alone; writes nothing; exit 3 on a problem', setsArg, pick('validate'))
+    .command('lint [sets..]', 'parse every migration with the PostgreSQL parser; report errors and warnings', (y) =>
+      setsArg(y).option('max-warnings', { type: 'number', describe: 'fail (exit 3) when there are more warnings than this' }), pick('lint'))
     .command('create <set> <name>', 'write a new migration file from the template and print its path', (y) =>
       y.positional('set', { type: 'string' }).positional('name', { type: 'string' }), pick('create'))
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else' })
     .option('config', { type: 'string', describe: 'path of schemata.json (default database/schemata.json)' })
     .option('env-file', { type: 'string', describe: 'read this file instead of .env (the process environment still wins)' })
     .option('renderer', { choices: RENDERERS, describe: 'progress renderer (simple when stdout is not a terminal or CI is set)' })
-    .demandCommand(1, 'Name a command: migrate, status, validate or create.')
+    .demandCommand(1, 'Name a command: migrate, status, validate, lint or create.')
     .strict()
     .version(packageVersion())
     .help()
@@ -81,7 +85,26 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
   return chosen;
 }
 
-async function runCommand(invocation: Invocation, log: (line: string) => void): Promise<{ report: Report; text?: string }> {
+/** What a command leaves to print: its JSON document, or its text and the problems, and its exit code. */
+interface Outcome {
+  json: unknown;
+  exitCode: ExitCode;
+  /** stdout, without --json. */
+  text?: string | undefined;
+  /** stderr, without --json: warnings, then the failure paragraphs. */
+  notes: string[];
+}
+
+async function fromReport(report: Report, text?: string): Promise<Outcome> {
+  const notes = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map((w) => `warning: ${w}`);
+  if (!report.ok) {
+    const { formatFailure } = await import('./output.js');
+    notes.push(formatFailure(report));
+  }
+  return { json: report, exitCode: report.exitCode, text, notes };
+}
+
+async function runCommand(invocation: Invocation, log: (line: string) => void): Promise<Outcome> {
   const options = {
     cwd: process.cwd(),
     config: invocation.config,
@@ -90,21 +113,36 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
     lockTimeout: invocation.lockTimeout,
     log,
   };
-  if (invocation.command === 'create') {
-    const { createMigration } = await import('../run/create.js');
-    const path = createMigration({ cwd: options.cwd, config: options.config, set: invocation.sets[0]!, name: invocation.name! });
-    const report: Report = { command: 'create', mode: 'single', ok: true, exitCode: EXIT.ok, sets: [], warnings: [] };
-    return { report: Object.assign(report, { file: path }), text: relative(process.cwd(), path) };
+  switch (invocation.command) {
+    case 'create': {
+      const { createMigration } = await import('../run/create.js');
+      const path = createMigration({ cwd: options.cwd, config: options.config, set: invocation.sets[0]!, name: invocation.name! });
+      return { json: { command: 'create', ok: true, exitCode: EXIT.ok, file: path }, exitCode: EXIT.ok, text: relative(process.cwd(), path), notes: [] };
+    }
+    case 'lint': {
+      const max = invocation.maxWarnings;
+      if (max !== undefined && !(Number.isInteger(max) && max >= 0)) {
+        throw new ConfigError(`--max-warnings must be a whole number of 0 or more, not ${max}.`, 'For example: schemata lint --max-warnings 0');
+      }
+      const { lintSets, formatLint } = await import('../run/lint.js');
+      const report = await lintSets({ cwd: options.cwd, config: options.config, sets: options.sets, maxWarnings: max });
+      const notes = report.error ? [`error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`] : [];
+      return { json: report, exitCode: report.exitCode, text: report.sets.length > 0 ? formatLint(report) : undefined, notes };
+    }
+    case 'migrate': {
+      const api = await import('../api.js');
+      const { chooseRenderer, listrRunner } = await import('./listr.js');
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, runner: listrRunner(renderer) }));
+    }
+    case 'status':
+    case 'validate': {
+      const api = await import('../api.js');
+      const report = await api[invocation.command](options);
+      const { formatStatus } = await import('./output.js');
+      return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined);
+    }
   }
-  const api = await import('../api.js');
-  if (invocation.command === 'migrate') {
-    const { chooseRenderer, listrRunner } = await import('./listr.js');
-    const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-    return { report: await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, runner: listrRunner(renderer) }) };
-  }
-  const report = await api[invocation.command](options);
-  const { formatStatus } = await import('./output.js');
-  return { report, text: report.sets.length > 0 ? formatStatus(report) : undefined };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -121,19 +159,15 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const invocation = await parseArgs(argv);
     if (!invocation) return; // --help or --version was printed
-    const { report, text } = await runCommand(invocation, (line) => {
+    const outcome = await runCommand(invocation, (line) => {
       if (!json) stderr(line);
     });
-    exitCode = report.exitCode;
+    exitCode = outcome.exitCode;
     if (invocation.json) {
-      process.stdout.write(`${clean(JSON.stringify(report, null, 2))}\n`);
+      process.stdout.write(`${clean(JSON.stringify(outcome.json, null, 2))}\n`);
     } else {
-      if (text) process.stdout.write(`${clean(text)}\n`);
-      for (const warning of [...report.warnings, ...report.sets.flatMap((s) => s.warnings)]) stderr(`warning: ${warning}`);
-      if (!report.ok) {
-        const { formatFailure } = await import('./output.js');
-        stderr(formatFailure(report));
-      }
+      if (outcome.text) process.stdout.write(`${clean(outcome.text)}\n`);
+      for (const note of outcome.notes) stderr(note);
     }
   } catch (error) {
     const failure =

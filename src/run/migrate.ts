@@ -9,6 +9,7 @@ import { RefusedError } from '../errors.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
 import { type Classification, classify } from '../sql/classify.js';
+import { lintFile } from '../sql/lint.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, keywordsOf, type Location, type Parser, parseFile, type Statement } from '../sql/statements.js';
 import type { Run, SetRun } from './context.js';
@@ -80,14 +81,13 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan): Pre
     const path = relative(cwd, file.path) || file.path;
     const parsed = parseFile(parser, file.sql);
     if (!parsed.ok) {
-      const { at: loc, message, kind } = parsed.problem;
+      // lint knows why some syntax errors happen (ADD CONSTRAINT IF NOT EXISTS) and how to write them instead.
+      const finding = lintFile(parser, file.sql).find((f) => f.severity === 'error');
+      const loc = finding?.at ?? parsed.problem.at;
       plan.problems.push({
         kind: 'syntax',
-        message: `Set "${set}": ${at(path, loc)} does not parse: ${message}. Nothing was applied.`,
-        hint:
-          kind === 'meta-command'
-            ? `Remove the psql meta-command from ${path}: schemata sends each file to the server as SQL.`
-            : `Fix the file (schemata lint ${set} lists every error), then run the command again.`,
+        message: `Set "${set}": ${at(path, loc)} does not parse: ${finding?.message ?? parsed.problem.message}. Nothing was applied.`,
+        hint: `${finding ? `${finding.fix.split('\n')[0]} ` : ''}Fix the file (schemata lint ${set} shows each error with its fix), then run the command again.`,
       });
       continue;
     }

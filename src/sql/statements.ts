@@ -33,25 +33,40 @@ export interface Parser {
   scanSync(sql: string): { tokens: Array<{ start: number; end: number; text: string; tokenName: string; keywordKind: number }> };
 }
 
-/** The keywords of a text, upper-case, as PostgreSQL's scanner sees them (not in strings or comments). */
-export function keywordsOf(parser: Parser, text: string): Set<string> {
-  try {
-    return new Set(parser.scanSync(text).tokens.filter((t) => t.keywordKind > 0).map((t) => t.text.toUpperCase()));
-  } catch {
-    return new Set();
-  }
+/** A token of PostgreSQL's scanner, at character offsets; `keyword` upper-case when it is one. */
+export interface Token {
+  start: number;
+  end: number;
+  text: string;
+  kind: string;
+  keyword: string | undefined;
 }
 
-/** The text of every comment of a file (`-- x`, `/* x *\/`), from the scanner. */
-export function commentsOf(parser: Parser, text: string): string[] {
+/** The scanner's tokens (comments included, strings whole); none when the text does not even scan. */
+export function scan(parser: Parser, text: string): Token[] {
+  let tokens: ReturnType<Parser['scanSync']>['tokens'];
   try {
-    return parser
-      .scanSync(text)
-      .tokens.filter((t) => t.tokenName === 'SQL_COMMENT' || t.tokenName === 'C_COMMENT')
-      .map((t) => t.text);
+    tokens = parser.scanSync(text).tokens;
   } catch {
     return [];
   }
+  const toChar = byteToCharMapper(text);
+  return tokens.map((t) => {
+    const start = toChar(t.start);
+    return { start, end: toChar(t.end), text: t.text, kind: t.tokenName, keyword: t.keywordKind > 0 ? t.text.toUpperCase() : undefined };
+  });
+}
+
+/** The keywords of a text, upper-case (never in strings or comments). */
+export function keywordsOf(parser: Parser, text: string): Set<string> {
+  return new Set(scan(parser, text).flatMap((t) => (t.keyword ? [t.keyword] : [])));
+}
+
+/** The text of every comment of a file. */
+export function commentsOf(parser: Parser, text: string): string[] {
+  return scan(parser, text)
+    .filter((t) => t.kind === 'SQL_COMMENT' || t.kind === 'C_COMMENT')
+    .map((t) => t.text);
 }
 
 /** Line and column of a character offset. Columns count characters, not bytes. */

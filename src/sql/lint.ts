@@ -1,0 +1,60 @@
+import { classify } from './classify.js';
+import { RULES } from './rules/index.js';
+import { keywordsOf, locate, nodeKind, type Location, type Parser, parseFile, scan } from './statements.js';
+
+export interface LintFinding {
+  rule: string;
+  severity: 'error' | 'warning';
+  at: Location;
+  message: string;
+  /** How to write it instead. */
+  fix: string;
+}
+
+/**
+ * Lints one file: a syntax error (with the rule that explains it, when one
+ * does) or the findings of every rule on every statement. Pure: text in,
+ * findings out, in file order.
+ */
+export function lintFile(parser: Parser, sql: string): LintFinding[] {
+  const parsed = parseFile(parser, sql);
+  const tokens = scan(parser, sql);
+  const fileContext = { sql, tokens, locate: (offset: number) => locate(sql, offset) };
+  const findings: LintFinding[] = [];
+  for (const rule of RULES) {
+    for (const f of rule.checkFile?.(fileContext) ?? []) findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+  }
+  if (!parsed.ok) {
+    // A rule that explains the syntax error says it better than the parser.
+    if (!findings.some((f) => f.severity === 'error')) {
+      const { problem } = parsed;
+      findings.push({
+        rule: problem.kind === 'meta-command' ? 'psql-meta-command' : 'syntax-error',
+        severity: 'error',
+        at: problem.at,
+        message: problem.message,
+        fix: problem.kind === 'meta-command' ? 'Remove it: schemata sends each file to the server as SQL.' : 'Fix the SQL at this position.',
+      });
+    }
+    return sortByPosition(findings);
+  }
+  const classification = classify(parsed.statements, (body) => keywordsOf(parser, body));
+  let inExplicitTransaction = false;
+  for (const statement of parsed.statements) {
+    if (nodeKind(statement.node) === 'TransactionStmt') {
+      const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
+      if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') inExplicitTransaction = true;
+      if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') inExplicitTransaction = false;
+    }
+    for (const rule of RULES) {
+      for (const f of rule.check?.({ statement, inExplicitTransaction, classification }) ?? []) {
+        findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+      }
+    }
+  }
+  return sortByPosition(findings);
+}
+
+function sortByPosition(findings: LintFinding[]): LintFinding[] {
+  return findings.sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column);
+}

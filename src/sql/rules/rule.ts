@@ -1,0 +1,35 @@
+import type { Classification } from '../classify.js';
+import type { Location, Statement } from '../statements.js';
+
+/** What a rule sees of one statement. */
+export interface StatementContext {
+  statement: Statement;
+  /** Inside the file's own BEGIN ... COMMIT. */
+  inExplicitTransaction: boolean;
+  classification: Classification;
+}
+
+/** What a rule sees of a whole file, for what the parser cannot parse (a syntax error has no statements). */
+export interface FileContext {
+  sql: string;
+  /** The scanner's tokens: keywords upper-case in `keyword`, offsets in characters. */
+  tokens: ReadonlyArray<{ start: number; text: string; keyword: string | undefined }>;
+  locate(offset: number): Location;
+}
+
+export interface Finding {
+  at: Location;
+  message: string;
+}
+
+/** One lint rule: an id, what it is about, how to fix it, and a check. */
+export interface Rule {
+  id: string;
+  severity: 'error' | 'warning';
+  /** One line: why it matters. */
+  summary: string;
+  /** How to write it instead. */
+  fix: string;
+  check?(context: StatementContext): Finding[];
+  checkFile?(context: FileContext): Finding[];
+}
