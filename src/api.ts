@@ -21,6 +21,8 @@ export interface MigrateOptions extends RunOptions {
   force?: boolean;
   /** Plan only: what would run, what would be refused; writes nothing, takes no lock. */
   dryRun?: boolean;
+  /** Make tracking tell the truth for the sets run: re-run migrations whose objects are missing or that did not finish; record changed checksums. */
+  repair?: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
     failOnProblems(report);
     return report;
   }
-  return execute('migrate', options, (run, reports) => migrateTasks(run, reports, { force }));
+  return execute('migrate', options, (run, reports) => migrateTasks(run, reports, { force, repair: options.repair ?? false }));
 }
 
 /**

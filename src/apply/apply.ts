@@ -3,6 +3,7 @@ import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { recordAppliedSql, recordFinished, recordRunning } from '../db/tracking.js';
 import { MigrationFailedError } from '../errors.js';
+import type { Effects, ObjectRef } from '../sql/objects.js';
 import { locate, nodeKind, type Statement } from '../sql/statements.js';
 
 const PREFIX = 'BEGIN;\n';
@@ -43,9 +44,9 @@ interface PgError {
  * trip: BEGIN, the file, the tracking insert and COMMIT go as one simple-query
  * batch. A failure leaves neither. Returns the wall time in ms.
  */
-export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[]): Promise<number> {
+export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], effects: Effects | null): Promise<number> {
   const body = blankTransactionControl(file.sql, statements);
-  const batch = `${PREFIX}${body}\n;\n${recordAppliedSql(context.set, file)}\nCOMMIT;`;
+  const batch = `${PREFIX}${body}\n;\n${recordAppliedSql(context.set, file, effects)}\nCOMMIT;`;
   const started = performance.now();
   try {
     await context.client.query(batch);
@@ -99,9 +100,9 @@ async function describeFailure(context: ApplyContext, file: MigrationFile, state
  * tracking row says running first, then applied; a failure leaves it failed
  * (dirty), and the error names the statements that had already run.
  */
-export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[]): Promise<number> {
+export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], effects: Effects | null): Promise<number> {
   const started = performance.now();
-  await recordRunning(context.client, context.set, file);
+  await recordRunning(context.client, context.set, file, effects);
   const done: Statement[] = [];
   for (const statement of statements) {
     try {
@@ -126,6 +127,23 @@ export async function applyWithoutTransaction(context: ApplyContext, file: Migra
   const ms = Math.round(performance.now() - started);
   await recordFinished(context.client, context.set, file.version, 'applied', ms);
   return ms;
+}
+
+/** Drops the INVALID indexes, among those named, that a failed CREATE INDEX CONCURRENTLY left behind. */
+export async function dropInvalidIndexes(client: Client, refs: readonly ObjectRef[]): Promise<string[]> {
+  const indexes = refs.flatMap((r) => (r.type === 'relation' && r.kind === 'index' ? [{ schema: r.schema, name: r.name }] : []));
+  if (indexes.length === 0) return [];
+  const { rows } = await client.query<{ qualified: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS qualified
+       FROM jsonb_to_recordset($1::jsonb) AS x(schema text, name text)
+       JOIN pg_class c ON c.relname = x.name
+       JOIN pg_namespace n ON n.oid = c.relnamespace AND (x.schema = '' OR n.nspname = x.schema)
+       JOIN pg_index i ON i.indexrelid = c.oid
+      WHERE NOT i.indisvalid`,
+    [JSON.stringify(indexes)],
+  );
+  for (const { qualified } of rows) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`);
+  return rows.map((r) => r.qualified);
 }
 
 async function replayToFailure(client: Client, statements: readonly Statement[]): Promise<Statement | undefined> {

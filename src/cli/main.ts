@@ -24,6 +24,7 @@ interface Invocation {
   name?: string | undefined;
   force: boolean;
   dryRun: boolean;
+  repair: boolean;
   maxWarnings?: number | undefined;
 }
 
@@ -49,6 +50,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       name: args.name === undefined ? undefined : String(args.name),
       force: Boolean(args.force),
       dryRun: Boolean(args['dry-run']),
+      repair: Boolean(args.repair),
       maxWarnings: args['max-warnings'] as number | undefined,
     };
   };
@@ -58,6 +60,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .usage('$0 <command> [sets..] [flags]')
     .command('migrate [sets..]', 'validate, apply pending migrations, validate again', (y) =>
       setsArg(y)
+        .option('repair', { type: 'boolean', describe: 're-run tracked migrations whose objects are missing or that did not finish; record changed checksums' })
         .option('force', { type: 'boolean', describe: 'run destructive steps even on tables that hold data' })
         .option('dry-run', { type: 'boolean', describe: 'plan only: what would run and what would be refused; writes nothing' })
         .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' }), pick('migrate'))
@@ -133,7 +136,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
       const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, runner: listrRunner(renderer) }));
+      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer) }));
     }
     case 'status':
     case 'validate': {

@@ -1,4 +1,5 @@
 import type { MigrationFile } from '../config/discover.js';
+import type { Effects } from '../sql/objects.js';
 import type { Client } from './connect.js';
 
 /** One row of `schemata.migrations`: what tracking claims about a migration. */
@@ -11,6 +12,8 @@ export interface TrackedMigration {
   state: 'applied' | 'running' | 'failed';
   appliedAt: Date;
   durationMs: number | null;
+  /** What the migration created, dropped and renamed, read when it was applied; null when unknown. */
+  effects: Effects | null;
 }
 
 /*
@@ -39,10 +42,14 @@ BEGIN
     );
     COMMENT ON TABLE schemata.migrations IS 'Migrations applied by schemata, per set. Do not edit by hand: use schemata migrate --repair or schemata baseline.';
   END IF;
+  -- What each migration should have made, so that validation need not parse files again.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'schemata.migrations'::regclass AND attname = 'objects') THEN
+    ALTER TABLE schemata.migrations ADD COLUMN objects jsonb;
+  END IF;
 END
 $schemata$;`;
 
-const SELECT_TRACKING = `SELECT version, name, file, checksum, state, applied_at, duration_ms
+const SELECT_TRACKING = `SELECT version, name, file, checksum, state, applied_at, duration_ms, objects
   FROM schemata.migrations WHERE set_name = $1 ORDER BY version::numeric`;
 
 interface Row {
@@ -53,6 +60,7 @@ interface Row {
   state: TrackedMigration['state'];
   applied_at: Date;
   duration_ms: number | null;
+  objects: Effects | null;
 }
 
 const toTracked = (r: Row): TrackedMigration => ({
@@ -63,6 +71,7 @@ const toTracked = (r: Row): TrackedMigration => ({
   state: r.state,
   appliedAt: r.applied_at,
   durationMs: r.duration_ms,
+  effects: r.objects,
 });
 
 /** Creates the tracking table if needed (call under the lock). */
@@ -92,12 +101,13 @@ function literal(value: string): string {
  * simple-query batch as the migration, so it carries its values as literals;
  * the duration is measured by the server from the start of that batch.
  */
-export function recordAppliedSql(set: string, file: MigrationFile): string {
-  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms)
+export function recordAppliedSql(set: string, file: MigrationFile, effects: Effects | null): string {
+  const objects = effects ? `${literal(JSON.stringify(effects))}::jsonb` : 'NULL';
+  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
 VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, 'applied', now(),
-  (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer)
+  (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer, ${objects})
 ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
-  state = 'applied', applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms;`;
+  state = 'applied', applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms, objects = EXCLUDED.objects;`;
 }
 
 /*
@@ -105,13 +115,26 @@ ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLU
  * that a failure (or a kill) partway leaves a row saying so: running, then
  * applied or failed. `status` and validation call such a row dirty.
  */
-export async function recordRunning(client: Client, set: string, file: MigrationFile): Promise<void> {
+export async function recordRunning(client: Client, set: string, file: MigrationFile, effects: Effects | null): Promise<void> {
   await client.query(
-    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, 'running', now(), NULL)
+    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
+     VALUES ($1, $2, $3, $4, $5, 'running', now(), NULL, $6)
      ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
-       state = 'running', applied_at = EXCLUDED.applied_at, duration_ms = NULL`,
-    [set, file.version, file.name, file.file, file.checksum],
+       state = 'running', applied_at = EXCLUDED.applied_at, duration_ms = NULL, objects = EXCLUDED.objects`,
+    [set, file.version, file.name, file.file, file.checksum, effects === null ? null : JSON.stringify(effects)],
+  );
+}
+
+/** baseline and repair: record migrations as applied without running them (one statement for all). */
+export async function recordWithoutRunning(client: Client, set: string, rows: ReadonlyArray<{ file: MigrationFile; effects: Effects | null }>): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
+     SELECT $1, r.version, r.name, r.file, r.checksum, 'applied', now(), NULL, r.objects
+       FROM jsonb_to_recordset($2::jsonb) AS r(version text, name text, file text, checksum text, objects jsonb)
+     ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
+       state = 'applied', objects = EXCLUDED.objects`,
+    [set, JSON.stringify(rows.map(({ file, effects }) => ({ version: file.version, name: file.name, file: file.file, checksum: file.checksum, objects: effects })))],
   );
 }
 

@@ -1,6 +1,8 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../db/introspect.js';
 import type { TrackedMigration } from '../db/tracking.js';
+import { describeObject, schemaOfObject } from '../sql/objects.js';
+import type { Expectation } from './expected.js';
 
 /** Something wrong with a set, as data: many per set, each with the command to type. */
 export interface Problem {
@@ -18,6 +20,7 @@ export type ProblemKind =
   | 'syntax' // a pending file does not parse
   | 'transaction-conflict' // a file with its own BEGIN/COMMIT that also needs to run outside a transaction
   | 'refused' // data protection: a destructive step on a target that holds rows
+  | 'drift' // a pending migration creates, without IF NOT EXISTS, what already exists
   | 'still-missing' // expected schema missing after the migrations ran
   | 'migration-failed'
   | 'connection'
@@ -31,6 +34,8 @@ export interface SetState {
   files: readonly MigrationFile[];
   tracked: readonly TrackedMigration[];
   facts: readonly SchemaFacts[];
+  /** Objects the applied migrations made that the catalog does not have. */
+  missing: readonly Expectation[];
 }
 
 export interface Plan {
@@ -77,13 +82,20 @@ export function planMigrate(state: SetState): Plan {
   }
 
   const appliedCount = state.tracked.filter((t) => t.state === 'applied').length;
-  const missing = state.facts.filter((f) => !f.exists).map((f) => f.name);
-  if (appliedCount > 0 && missing.length > 0) {
+  const missingSchemas = state.facts.filter((f) => !f.exists).map((f) => f.name);
+  // Objects inside a missing schema go without saying.
+  const missingOthers = state.missing.filter((e) => !missingSchemas.includes(schemaOfObject(e.ref)));
+  if (appliedCount > 0 && missingSchemas.length + missingOthers.length > 0) {
+    const parts: string[] = [];
+    if (missingSchemas.length > 0) parts.push(`${missingSchemas.length === 1 ? 'schema' : 'schemas'} ${list(missingSchemas)} ${missingSchemas.length === 1 ? 'is' : 'are'} missing`);
+    if (missingOthers.length > 0) parts.push(`${describeMissing(missingOthers)} ${missingOthers.length === 1 ? 'is' : 'are'} missing`);
+    const makers = [...new Set(state.missing.map((e) => e.by))];
     problems.push({
       kind: 'mismatch',
       message:
-        `Set "${state.set}": tracking shows ${plural(appliedCount, 'migration')} applied, but ${missing.length === 1 ? 'schema' : 'schemas'} ` +
-        `${list(missing)} ${missing.length === 1 ? 'is' : 'are'} missing: the migrations were tracked but never actually ran, or the schemas were dropped since.`,
+        `Set "${state.set}": tracking shows ${plural(appliedCount, 'migration')} applied, but ${parts.join(', and ')}: ` +
+        `the migrations were tracked but never actually ran, or their objects were dropped since` +
+        `${makers.length > 0 ? ` (made by ${list(makers)})` : ''}.`,
       hint: `${migrate} --repair`,
     });
   }
@@ -102,9 +114,27 @@ export function planMigrate(state: SetState): Plan {
   return { set: state.set, pending, problems };
 }
 
-/** After the migrations: every expected schema must exist. */
-export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[]): Problem[] {
+const MAX_LISTED = 8;
+
+/** `table workspace.items (002_tables.sql), column ...` and how many more. */
+function describeMissing(missing: readonly Expectation[]): string {
+  const shown = missing.slice(0, MAX_LISTED).map((e) => `${describeObject(e.ref)} (${e.by})`);
+  return missing.length > MAX_LISTED ? `${shown.join(', ')} and ${missing.length - MAX_LISTED} more` : shown.join(', ');
+}
+
+/** After the migrations: every expected schema and object must exist. */
+export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[], missingObjects: readonly Expectation[] = []): Problem[] {
   const missing = facts.filter((f) => !f.exists).map((f) => f.name);
+  const others = missingObjects.filter((e) => !missing.includes(schemaOfObject(e.ref)));
+  if (missing.length === 0 && others.length > 0) {
+    return [
+      {
+        kind: 'still-missing',
+        message: `Set "${set}": ${describeMissing(others)} ${others.length === 1 ? 'is' : 'are'} still missing after migrations: this may indicate a permission or transaction issue, or SQL that creates them only under a condition.`,
+        hint: `Check the migrations that make them, then run: schemata migrate ${set} --repair`,
+      },
+    ];
+  }
   if (missing.length === 0) return [];
   return [
     {

@@ -1,12 +1,17 @@
 import { relative } from 'node:path';
-import { applyMigration, applyWithoutTransaction } from '../apply/apply.js';
+import { applyMigration, applyWithoutTransaction, dropInvalidIndexes } from '../apply/apply.js';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { defaultSearchPath, lookUp } from '../db/protection.js';
-import { readTracking, type TrackedMigration } from '../db/tracking.js';
-import { RefusedError } from '../errors.js';
+import { readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
+import { MigrationFailedError, RefusedError } from '../errors.js';
+import { existingObjects } from '../db/objects.js';
+import { checkDrift } from '../plan/drift.js';
+import { expectedObjects } from '../plan/expected.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
+import { planRepair } from '../plan/repair.js';
+import { type Effects, effectsOf, objectKey, type StrictCreate } from '../sql/objects.js';
 import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
 import { type Classification, classify } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
@@ -22,10 +27,15 @@ export interface PreparedMigration {
   path: string;
   statements: Statement[];
   classification: Classification;
+  /** What it creates, drops and renames: kept with its tracking row. */
+  effects: Effects;
+  strictCreates: StrictCreate[];
   transactional: boolean;
   judgements: Judgement[];
   /** Names created by earlier migrations of the run, for the re-check right before it runs. */
   createdBefore: Set<string>;
+  /** Run again by --repair. */
+  rerun: boolean;
 }
 
 export interface SetPlan {
@@ -34,6 +44,9 @@ export interface SetPlan {
   plan: Plan;
   migrations: PreparedMigration[];
   defaultPath: string[];
+  /** With --repair: changed files whose new checksum is recorded, with their effects. */
+  rechecksum: Array<{ file: MigrationFile; effects: Effects | null }>;
+  repairNotes: string[];
 }
 
 export interface PlanOptions {
@@ -41,6 +54,7 @@ export interface PlanOptions {
   /** Parse, classify and judge the pending files (migrate, validate, dry-run). */
   parse: boolean;
   force: boolean;
+  repair?: boolean;
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
@@ -53,17 +67,41 @@ const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
  * that nothing runs when anything would be refused.
  */
 export async function planSet(run: Run, set: SetRun, report: SetReport, options: PlanOptions): Promise<SetPlan> {
+  const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
-  const tracked = await readTracking(client, set.config.name);
+  const tracked = await readTracking(client, name);
   const facts = await readSchemaFacts(client, set.config.schemas);
-  const plan = planMigrate({ set: set.config.name, schemas: set.config.schemas, files: set.files, tracked, facts });
-  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [] };
+  // What the applied migrations made, replayed from tracking: no file is parsed for this.
+  const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
+  const existing = await existingObjects(client, expected.map((e) => e.ref));
+  const missing = expected.filter((e) => !existing.has(objectKey(e.ref)));
+  const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing };
+  let plan = planMigrate(state);
+  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
+  let rerun = new Set<string>();
+  let rechecksum: MigrationFile[] = [];
+  if (options.repair) {
+    const repair = planRepair(state, plan);
+    plan = result.plan = repair.plan;
+    rerun = new Set(repair.rerun.map((f) => f.version));
+    rechecksum = repair.rechecksum;
+    result.repairNotes = repair.notes;
+  }
   report.pending = plan.pending.map((f) => entryOf(f));
   report.schemas = schemasOf(facts);
-  if (options.parse && plan.pending.length > 0) {
+  if (options.parse && plan.pending.length + rechecksum.length > 0) {
     const parser = await loadParser();
-    result.migrations = prepareFiles(parser, run.cwd, set.config.name, plan);
-    await protect(client, set.config.name, result, options.force);
+    result.migrations = prepareFiles(parser, run.cwd, name, plan, rerun);
+    result.rechecksum = rechecksum.map((file) => {
+      const parsed = parseFile(parser, file.sql);
+      return { file, effects: parsed.ok ? effectsOf(parsed.statements, classify(parsed.statements, (b) => keywordsOf(parser, b)).opaque.length > 0).effects : null };
+    });
+    const strict = result.migrations.flatMap((m) => m.strictCreates.map((c) => c.ref));
+    if (strict.length > 0) {
+      const present = await existingObjects(client, strict);
+      plan.problems.push(...checkDrift(name, result.migrations.map((m) => ({ ...m, version: m.file.version })), present));
+    }
+    await protect(client, name, result, options.force);
     for (const m of result.migrations) {
       for (const o of m.classification.opaque) report.warnings.push(`${at(m.path, o.statement.at)}: ${o.reason}.`);
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
@@ -75,7 +113,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   return result;
 }
 
-function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan): PreparedMigration[] {
+function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, rerun: ReadonlySet<string>): PreparedMigration[] {
   const migrations: PreparedMigration[] = [];
   for (const file of plan.pending) {
     const path = relative(cwd, file.path) || file.path;
@@ -106,7 +144,19 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan): Pre
       });
       continue;
     }
-    migrations.push({ file, path, statements: parsed.statements, classification, transactional, judgements: [], createdBefore: new Set() });
+    const { effects, strictCreates } = effectsOf(parsed.statements, classification.opaque.length > 0);
+    migrations.push({
+      file,
+      path,
+      statements: parsed.statements,
+      classification,
+      effects,
+      strictCreates,
+      transactional,
+      judgements: [],
+      createdBefore: new Set(),
+      rerun: rerun.has(file.version),
+    });
   }
   return migrations;
 }
@@ -155,12 +205,14 @@ function refusal(set: string, migration: PreparedMigration, j: Judgement): Probl
  * the run is applied, so that a refusal or a problem in a later set leaves
  * nothing half-done.
  */
-export function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean }): Task[] {
+export function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
   let planning: Promise<Map<string, SetPlan>> | undefined;
   const planAll = () =>
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan>();
-      for (const set of run.sets) plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, parse: true, force: options.force }));
+      for (const set of run.sets) {
+        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, parse: true, force: options.force, repair: options.repair }));
+      }
       return plans;
     })());
 
@@ -175,9 +227,21 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
       run: async (setTitle) => {
         if (migration.classification.destructive.length > 0) await recheck(migration);
         const context = { client: planned.client, set: name, cwd: run.cwd };
-        const ms = migration.transactional
-          ? await applyMigration(context, migration.file, migration.statements)
-          : await applyWithoutTransaction(context, migration.file, migration.statements);
+        let ms: number;
+        try {
+          // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that would block its re-run.
+          if (migration.rerun && !migration.transactional) await dropInvalidIndexes(planned.client, migration.effects.creates);
+          ms = migration.transactional
+            ? await applyMigration(context, migration.file, migration.statements, migration.effects)
+            : await applyWithoutTransaction(context, migration.file, migration.statements, migration.effects);
+        } catch (error) {
+          if (!migration.rerun || !(error instanceof MigrationFailedError)) throw error;
+          throw new MigrationFailedError(
+            `${error.message} --repair ran it again because it was tracked but incomplete, and it is not re-runnable: it fails on what its first run left behind.`,
+            `Make ${migration.path} re-runnable (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS, or DO blocks guarded by catalog checks), then run: schemata migrate ${name} --repair`,
+            { cause: error },
+          );
+        }
         appliedNow.push(entryOf(migration.file, ms));
         report.applied = [...appliedNow];
         report.pending = report.pending.filter((p) => p.version !== migration.file.version);
@@ -225,11 +289,23 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
         {
           title: 'apply migrations',
           run: async (setTitle) => {
-            if (planned.migrations.length === 0) {
-              setTitle('nothing to apply: up to date');
+            report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
+            if (planned.rechecksum.length > 0) {
+              await recordWithoutRunning(planned.client, name, planned.rechecksum);
+            }
+            const n = planned.migrations.length;
+            if (n === 0) {
+              setTitle(
+                options.repair && planned.rechecksum.length === 0
+                  ? 'nothing to repair: tracking and the database agree'
+                  : planned.rechecksum.length > 0
+                    ? `recorded the new checksum of ${planned.rechecksum.map((r) => r.file.file).join(', ')}`
+                    : 'nothing to apply: up to date',
+              );
               return;
             }
-            setTitle(`apply ${planned.migrations.length} migration${planned.migrations.length === 1 ? '' : 's'}`);
+            const reruns = planned.migrations.filter((m) => m.rerun).length;
+            setTitle(`apply ${n} migration${n === 1 ? '' : 's'}${reruns > 0 ? ` (${reruns} again, by --repair)` : ''}`);
             return planned.migrations.map(applyTask);
           },
         },
@@ -237,8 +313,11 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
           title: 'post-migration validation',
           run: async () => {
             const facts = await readSchemaFacts(planned.client, set.config.schemas);
+            const tracked = await readTracking(planned.client, name);
+            const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
+            const existing = await existingObjects(planned.client, expected.map((e) => e.ref));
             report.schemas = schemasOf(facts);
-            const problems = checkAfterMigrate(name, facts);
+            const problems = checkAfterMigrate(name, facts, expected.filter((e) => !existing.has(objectKey(e.ref))));
             report.problems.push(...problems);
             if (problems.length > 0) throw ProblemsFound.of(name, problems);
           },
