@@ -45,6 +45,19 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
 }
 
 /**
+ * Adopts a database that already has the objects: records the set's
+ * migrations up to `version` (default: all) as applied without running them,
+ * after checking that what they make exists (refused, exit 3, unless `force`).
+ *
+ * @example
+ * const report = await baseline({ set: 'data', version: '3' });
+ */
+export async function baseline(options: RunOptions & { set: string; version?: string; force?: boolean }): Promise<Report> {
+  const { baselineTasks } = await import('./run/baseline.js');
+  return execute('baseline', { ...options, sets: [options.set] }, (run, reports) => baselineTasks(run, reports, { version: options.version, force: options.force ?? false }));
+}
+
+/**
  * Reads, per set, what is applied and pending, whether each expected schema
  * exists and holds data, and the problems validation would stop on. Writes
  * nothing, takes no lock; `ok` is false only when a database cannot be read.

@@ -10,7 +10,7 @@ import { scrub } from '../targets/redact.js';
  * through scrub(), whatever the report already did.
  */
 
-type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint';
+type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline';
 const RENDERERS = ['default', 'simple', 'verbose', 'silent'] as const;
 
 interface Invocation {
@@ -26,6 +26,7 @@ interface Invocation {
   dryRun: boolean;
   repair: boolean;
   maxWarnings?: number | undefined;
+  version?: string | undefined;
 }
 
 function packageVersion(): string {
@@ -52,6 +53,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       dryRun: Boolean(args['dry-run']),
       repair: Boolean(args.repair),
       maxWarnings: args['max-warnings'] as number | undefined,
+      version: args.version === undefined || typeof args.version === 'boolean' ? undefined : String(args.version),
     };
   };
   const setsArg = (y: any) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
@@ -68,13 +70,18 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .command('validate [sets..]', 'the pre-flight checks alone; writes nothing; exit 3 on a problem', setsArg, pick('validate'))
     .command('lint [sets..]', 'parse every migration with the PostgreSQL parser; report errors and warnings', (y) =>
       setsArg(y).option('max-warnings', { type: 'number', describe: 'fail (exit 3) when there are more warnings than this' }), pick('lint'))
+    .command('baseline <set>', 'record migrations as applied without running them, after checking their objects exist', (y) =>
+      y
+        .positional('set', { type: 'string' })
+        .option('version', { type: 'string', describe: 'record up to this version (default: all present)' })
+        .option('force', { type: 'boolean', describe: 'record them even when objects are missing' }), pick('baseline'))
     .command('create <set> <name>', 'write a new migration file from the template and print its path', (y) =>
       y.positional('set', { type: 'string' }).positional('name', { type: 'string' }), pick('create'))
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else' })
     .option('config', { type: 'string', describe: 'path of schemata.json (default database/schemata.json)' })
     .option('env-file', { type: 'string', describe: 'read this file instead of .env (the process environment still wins)' })
     .option('renderer', { choices: RENDERERS, describe: 'progress renderer (simple when stdout is not a terminal or CI is set)' })
-    .demandCommand(1, 'Name a command: migrate, status, validate, lint or create.')
+    .demandCommand(1, 'Name a command: migrate, status, validate, baseline, lint or create.')
     .strict()
     .version(packageVersion())
     .help()
@@ -137,6 +144,12 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
       const { chooseRenderer, listrRunner } = await import('./listr.js');
       const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
       return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer) }));
+    }
+    case 'baseline': {
+      const api = await import('../api.js');
+      const { chooseRenderer, listrRunner } = await import('./listr.js');
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer) }));
     }
     case 'status':
     case 'validate': {

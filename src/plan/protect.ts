@@ -1,5 +1,5 @@
 import type { Lookup, LookupFacts } from '../db/protection.js';
-import { type Classification, type DestructiveStep, describeStep } from '../sql/classify.js';
+import { type Classification, type DestructiveStep, describeStep, qualified } from '../sql/classify.js';
 import type { Location } from '../sql/statements.js';
 
 export type Verdict = 'allowed' | 'refused' | 'forced';
@@ -80,7 +80,7 @@ export function judgeMigration(
   const events = [
     ...classification.destructive.map((step, index) => ({ at: step.statement.start, step, index })),
     ...looked.created.map((c) => ({ at: classification.creates[looked.created.indexOf(c)]!.statement.start, create: c })),
-  ].sort((a, b) => a.at - b.at || ('create' in a ? 1 : -1)); // a drop before a create of the same statement
+  ].sort((a, b) => a.at - b.at || ('create' in a ? 1 : 0) - ('create' in b ? 1 : 0)); // stable; a step before a create of the same statement
   const judgements: Judgement[] = [];
   for (const event of events) {
     if ('create' in event) {
@@ -121,7 +121,7 @@ function judgeStep(
   }
   const base = { kind: step.kind, at: step.statement.at, statement: step.statement.text };
   if (target === undefined) {
-    const shown = 'schema' in step.target ? step.target.schema : step.target.relation.name;
+    const shown = 'schema' in step.target ? step.target.schema : qualified(step.target.relation);
     return { ...base, step: describeStep(step), target: shown, verdict: 'allowed', holders: [], reason: 'does not exist, so holds no data' };
   }
   const resolved = 'schema' in step.target ? step : { ...step, target: { relation: { schema: target.split('.')[0], name: step.target.relation.name } } };

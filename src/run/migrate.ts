@@ -11,12 +11,13 @@ import { checkDrift } from '../plan/drift.js';
 import { expectedObjects } from '../plan/expected.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair } from '../plan/repair.js';
-import { type Effects, effectsOf, objectKey, type StrictCreate } from '../sql/objects.js';
+import { type Effects, objectKey, type StrictCreate } from '../sql/objects.js';
+import { readMigration } from '../sql/read.js';
 import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
-import { type Classification, classify } from '../sql/classify.js';
+import type { Classification } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
 import { loadParser } from '../sql/parse.js';
-import { commentsOf, keywordsOf, type Location, type Parser, parseFile, type Statement } from '../sql/statements.js';
+import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, ProblemsFound, type SetReport, schemasOf } from './report.js';
 import type { Task } from './tasks.js';
@@ -93,8 +94,8 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     const parser = await loadParser();
     result.migrations = prepareFiles(parser, run.cwd, name, plan, rerun);
     result.rechecksum = rechecksum.map((file) => {
-      const parsed = parseFile(parser, file.sql);
-      return { file, effects: parsed.ok ? effectsOf(parsed.statements, classify(parsed.statements, (b) => keywordsOf(parser, b)).opaque.length > 0).effects : null };
+      const read = readMigration(parser, file.sql);
+      return { file, effects: read.ok ? read.effects : null };
     });
     const strict = result.migrations.flatMap((m) => m.strictCreates.map((c) => c.ref));
     if (strict.length > 0) {
@@ -117,7 +118,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
   const migrations: PreparedMigration[] = [];
   for (const file of plan.pending) {
     const path = relative(cwd, file.path) || file.path;
-    const parsed = parseFile(parser, file.sql);
+    const parsed = readMigration(parser, file.sql);
     if (!parsed.ok) {
       // lint knows why some syntax errors happen (ADD CONSTRAINT IF NOT EXISTS) and how to write them instead.
       const finding = lintFile(parser, file.sql).find((f) => f.severity === 'error');
@@ -129,7 +130,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
       });
       continue;
     }
-    const classification = classify(parsed.statements, (body) => keywordsOf(parser, body));
+    const { classification, effects, strictCreates } = parsed;
     const forced = commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
     const transactional = classification.nonTransactional.length === 0 && !forced;
     if (!transactional && classification.transactionControl.length > 0) {
@@ -144,7 +145,6 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
       });
       continue;
     }
-    const { effects, strictCreates } = effectsOf(parsed.statements, classification.opaque.length > 0);
     migrations.push({
       file,
       path,

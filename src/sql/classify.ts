@@ -107,18 +107,24 @@ function searchPathOf(node: Obj): string[] | undefined {
  * which destroy data (SPEC §5), what it creates, and which hide their effect
  * from the parser. Pure: statements in, data out.
  *
- * `keywordsOf` lists the keywords of a DO block or function body (the
- * scanner's work: strings and comments are not keywords); a body is opaque
- * when it runs dynamic SQL, or when a DO block runs destructive SQL that
- * data protection cannot resolve.
+ * `tokensOf` gives the scanner's tokens of a DO block or function body
+ * (strings and comments are single tokens, never keywords). A body is opaque
+ * when it runs dynamic SQL, or when a DO block runs destructive SQL itself,
+ * which data protection cannot resolve.
  */
-export function classify(statements: readonly Statement[], keywordsOf: (body: string) => ReadonlySet<string>): Classification {
+export function classify(statements: readonly Statement[], tokensOf: (body: string) => ReadonlyArray<{ keyword: string | undefined }>): Classification {
   const opaqueBody = (body: string, runsNow: boolean): string | undefined => {
-    const keywords = keywordsOf(body);
-    if (keywords.has('EXECUTE')) return 'runs dynamic SQL (EXECUTE), which data protection cannot check';
-    const destructive = ['DROP', 'TRUNCATE', 'DELETE', 'UPDATE', 'ALTER'].filter((k) => keywords.has(k));
-    if (runsNow && destructive.some((k) => k !== 'ALTER')) return `runs ${destructive.join('/')} inside a DO block, which data protection does not check`;
-    return undefined;
+    const kw = tokensOf(body).map((t) => t.keyword);
+    if (kw.includes('EXECUTE')) return 'runs dynamic SQL (EXECUTE), which data protection cannot check';
+    if (!runsNow) return undefined;
+    const found = new Set<string>();
+    kw.forEach((k, i) => {
+      if (k === 'DROP' || k === 'TRUNCATE') found.add(k);
+      // ON DELETE CASCADE, FOR UPDATE, BEFORE UPDATE: clauses, not statements.
+      if ((k === 'DELETE' || k === 'UPDATE') && !['ON', 'FOR', 'BEFORE', 'AFTER', 'OR'].includes(kw[i - 1] ?? '')) found.add(k);
+      if (k === 'TYPE' && (kw[i - 1] === 'DATA' || kw[i - 2] === 'COLUMN' || kw[i - 2] === 'ALTER')) found.add('ALTER COLUMN ... TYPE');
+    });
+    return found.size > 0 ? `runs ${[...found].join(', ')} itself, which data protection does not check` : undefined;
   };
   const result: Classification = {
     nonTransactional: [],
@@ -135,6 +141,15 @@ export function classify(statements: readonly Statement[], keywordsOf: (body: st
     if (reason) result.nonTransactional.push({ statement, reason });
     const step = (partial: Omit<DestructiveStep, 'statement' | 'searchPath' | 'cascade'> & { cascade?: boolean }) =>
       result.destructive.push({ cascade: false, ...partial, statement, searchPath });
+
+    // A data-modifying WITH (... DELETE FROM old RETURNING *) moves rows away just the same.
+    for (const cte of (node?.withClause?.ctes as Obj[] | undefined) ?? []) {
+      const query = cte.CommonTableExpr?.ctequery as Obj | undefined;
+      for (const [inner, kind_] of [[query?.DeleteStmt, 'delete-without-where'], [query?.UpdateStmt, 'update-without-where']] as const) {
+        const relation = relationOf(inner?.relation);
+        if (relation && !inner.whereClause) step({ kind: kind_, target: { relation } });
+      }
+    }
 
     switch (kind) {
       case 'TransactionStmt':
@@ -219,7 +234,7 @@ export function describeStep(step: DestructiveStep): string {
     case 'drop-table':
       return `DROP TABLE ${target}${step.cascade ? ' CASCADE' : ''}`;
     case 'drop-materialized-view':
-      return `DROP MATERIALIZED VIEW ${target}`;
+      return `DROP MATERIALIZED VIEW ${target}${step.cascade ? ' CASCADE' : ''}`;
     case 'drop-column':
       return `ALTER TABLE ${target} DROP COLUMN ${step.column}`;
     case 'alter-column-type':

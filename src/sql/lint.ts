@@ -1,6 +1,6 @@
-import { classify } from './classify.js';
+import { readMigration } from './read.js';
 import { RULES } from './rules/index.js';
-import { keywordsOf, locate, nodeKind, type Location, type Parser, parseFile, scan } from './statements.js';
+import { locate, nodeKind, type Location, type Parser, scan } from './statements.js';
 
 export interface LintFinding {
   rule: string;
@@ -17,7 +17,7 @@ export interface LintFinding {
  * findings out, in file order.
  */
 export function lintFile(parser: Parser, sql: string): LintFinding[] {
-  const parsed = parseFile(parser, sql);
+  const parsed = readMigration(parser, sql);
   const tokens = scan(parser, sql);
   const fileContext = { sql, tokens, locate: (offset: number) => locate(sql, offset) };
   const findings: LintFinding[] = [];
@@ -25,8 +25,8 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
     for (const f of rule.checkFile?.(fileContext) ?? []) findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
   }
   if (!parsed.ok) {
-    // A rule that explains the syntax error says it better than the parser.
-    if (!findings.some((f) => f.severity === 'error')) {
+    // A rule that explains the syntax error (on its line) says it better than the parser.
+    if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {
       const { problem } = parsed;
       findings.push({
         rule: problem.kind === 'meta-command' ? 'psql-meta-command' : 'syntax-error',
@@ -38,7 +38,7 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
     }
     return sortByPosition(findings);
   }
-  const classification = classify(parsed.statements, (body) => keywordsOf(parser, body));
+  const { classification } = parsed;
   let inExplicitTransaction = false;
   for (const statement of parsed.statements) {
     if (nodeKind(statement.node) === 'TransactionStmt') {

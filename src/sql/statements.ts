@@ -57,11 +57,6 @@ export function scan(parser: Parser, text: string): Token[] {
   });
 }
 
-/** The keywords of a text, upper-case (never in strings or comments). */
-export function keywordsOf(parser: Parser, text: string): Set<string> {
-  return new Set(scan(parser, text).flatMap((t) => (t.keyword ? [t.keyword] : [])));
-}
-
 /** The text of every comment of a file. */
 export function commentsOf(parser: Parser, text: string): string[] {
   return scan(parser, text)
@@ -104,6 +99,12 @@ function byteToCharMapper(text: string): (byteOffset: number) => number {
   };
 }
 
+function codePointsToIndex(text: string, codePoints: number): number {
+  let index = 0;
+  for (let n = 0; n < codePoints && index < text.length; n++) index += text.codePointAt(index)! >= 0x10000 ? 2 : 1;
+  return index;
+}
+
 /**
  * Splits a file into statements with their exact positions, from the real
  * PostgreSQL parser: dollar quotes, nested comments, E'' strings and DO
@@ -135,7 +136,8 @@ export function parseFile(parser: Parser, sql: string): ParsedFile {
 function syntaxProblem(sql: string, error: unknown): SyntaxProblem {
   const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
   const message = details?.message ?? (error as Error).message ?? String(error);
-  const offset = byteToCharMapper(sql)(details?.cursorPosition ?? 0);
+  // Unlike statement locations, the error cursor counts characters (code points), not bytes.
+  const offset = codePointsToIndex(sql, details?.cursorPosition ?? 0);
   const at = locate(sql, offset);
   // psql's meta-commands (\i, \set, \connect) are not SQL: the server never sees them.
   const lineStart = offset - (at.column - 1);

@@ -13,6 +13,10 @@ export const createWithoutIfNotExists: Rule = {
     if (kind === 'CreateStmt' && !node.if_not_exists) {
       return [{ at: statement.at, message: `CREATE TABLE ${qualified(node.relation)} without IF NOT EXISTS cannot run twice.` }];
     }
+    if (kind === 'CreateTableAsStmt' && !node.if_not_exists) {
+      const what = node.objtype === 'OBJECT_MATVIEW' ? 'CREATE MATERIALIZED VIEW' : 'CREATE TABLE';
+      return [{ at: statement.at, message: `${what} ${qualified(node.into?.rel)} ... AS without IF NOT EXISTS cannot run twice.` }];
+    }
     if (kind === 'IndexStmt' && !node.if_not_exists) {
       return [{ at: statement.at, message: `CREATE INDEX ${node.idxname ?? '(unnamed)'} without IF NOT EXISTS cannot run twice.` }];
     }

@@ -33,7 +33,7 @@ const F2 = file('2', 'config_tables');
 const F3 = file('3', 'more_tables');
 
 function state(overrides: Partial<SetState>): SetState {
-  return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], ...overrides };
+  return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], missing: [], ...overrides };
 }
 
 describe('planMigrate', () => {

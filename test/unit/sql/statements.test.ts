@@ -104,7 +104,7 @@ describe('parseFile', () => {
 
   it.each([
     ['the second line', 'SELECT 1;\nSELEC 2;\n', 2, 1, 'SELEC'],
-    ['after multibyte characters', "SELECT 'é';\n  SELECT FROM WHERE;\n", 2, 14, 'WHERE'],
+    ['after multibyte characters', "SELECT 'é';\n  SELECT FROM WHERE;\n", 2, 15, 'WHERE'],
     ['the first line', 'CREATE TABLE (id int);', 1, 14, '('],
     ['ADD CONSTRAINT IF NOT EXISTS', 'CREATE TABLE t (id int);\nALTER TABLE t ADD CONSTRAINT IF NOT EXISTS t_pk PRIMARY KEY (id);', 2, 37, 'EXISTS'],
   ])('a syntax error on %s → kind syntax at line:column', (_what, sql, line, column, near) => {
