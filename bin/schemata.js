@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm ci builds dist/ in "prepare"); no transpiler at run time.
+// Runs the bundled CLI (npm ci builds dist/ in "prepare"): one module graph to load, no transpiler at run time.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/bin/main.js', import.meta.url);
 if (!existsSync(main)) {
   process.stderr.write('error: schemata is not built (dist/ is missing).\n  → Run: npm run build\n');
   process.exitCode = 2;

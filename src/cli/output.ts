@@ -14,9 +14,11 @@ function formatSet(set: SetReport): string[] {
   for (const schema of set.schemas) {
     const state = !schema.exists
       ? 'missing'
-      : schema.hasData
-        ? 'present, holds data (data protection active)'
-        : 'present, empty';
+      : schema.hasData === null
+        ? 'present'
+        : schema.hasData
+          ? 'present, holds data (data protection active)'
+          : 'present, empty';
     lines.push(`  schema ${schema.name}: ${state}`);
   }
   for (const problem of set.problems) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from '../errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -38,7 +38,9 @@ export function loadEnv(options: { processEnv: Env; cwd: string; envFile?: strin
   }
   let fromFile: Record<string, string>;
   try {
-    fromFile = parseDotenv(readFileSync(path));
+    // Loaded only when there is a file to read.
+    const dotenv = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
+    fromFile = dotenv.parse(readFileSync(path));
   } catch (error) {
     throw new ConfigError(`The env file ${path} cannot be read: ${(error as Error).message}`, undefined, {
       cause: error,

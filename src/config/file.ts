@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 /** One migration set: a directory of files run against one database. */
@@ -26,25 +27,33 @@ export interface ProjectConfig {
 // surprises (a mixed-case schema would need quotes in every migration).
 const IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/;
 
-const identifier = z
-  .string()
-  .regex(IDENTIFIER, 'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)')
-  .refine((name) => name !== 'schemata' && !name.startsWith('pg_'), {
-    message: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
+/*
+ * zod takes about 90 ms to load: it is required only when there is a
+ * schemata.json to check, so a project on the default sets never pays it.
+ */
+function fileSchema() {
+  const { z: zod } = createRequire(import.meta.url)('zod') as typeof import('zod');
+  const identifier = zod
+    .string()
+    .regex(IDENTIFIER, 'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)')
+    .refine((name) => name !== 'schemata' && !name.startsWith('pg_'), {
+      message: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
+    });
+  const set = zod.strictObject({
+    name: zod.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
+    dir: zod.string().min(1, 'must name a directory'),
+    database: zod.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)'),
+    schemas: zod.array(identifier).min(1, 'must list at least one schema'),
   });
+  return zod.strictObject({ sets: zod.array(set).min(1, 'must list at least one set') });
+}
 
-const setSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
-  dir: z.string().min(1, 'must name a directory'),
-  database: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)'),
-  schemas: z.array(identifier).min(1, 'must list at least one schema'),
-});
-
-const fileSchema = z.strictObject({
-  sets: z.array(setSchema).min(1, 'must list at least one set'),
-});
-
-type RawSet = z.infer<typeof setSchema>;
+interface RawSet {
+  name: string;
+  dir: string;
+  database: string;
+  schemas: string[];
+}
 
 export const DEFAULT_SETS: readonly RawSet[] = [
   { name: 'primary', dir: 'primary', database: 'primary', schemas: ['config', 'customer'] },
@@ -87,7 +96,7 @@ export function loadProjectConfig(options: { cwd: string; configPath?: string | 
       cause: error,
     });
   }
-  const parsed = fileSchema.safeParse(json);
+  const parsed = fileSchema().safeParse(json);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(formatIssue);
     throw new ConfigError(`The config file ${file} is invalid: ${lines.join('; ')}.`, 'See the "sets" format in MIGRATION_GUIDE.md.');

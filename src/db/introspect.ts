@@ -6,8 +6,8 @@ export interface SchemaFacts {
   exists: boolean;
   /** Tables, views, sequences, indexes, functions and types it holds. */
   objects: number;
-  /** At least one of its tables holds a row: data protection is active. */
-  hasData: boolean;
+  /** At least one of its tables holds a row: data protection is active. Null when not asked. */
+  hasData: boolean | null;
 }
 
 /*
@@ -23,17 +23,22 @@ SELECT s.name,
      + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
      + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
        AS objects,
-       COALESCE((
+       CASE WHEN $2 THEN COALESCE((
          SELECT bool_or(query_to_xml(format('SELECT 1 AS x FROM %I.%I LIMIT 1', n.nspname, c.relname), false, true, '')::text <> '')
            FROM pg_class c
           WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'm')
             AND (c.relkind <> 'm' OR c.relispopulated)
-       ), false) AS has_data
+       ), false) END AS has_data
   FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
   LEFT JOIN pg_namespace n ON n.nspname = s.name
  ORDER BY s.ord`;
 
-export async function readSchemaFacts(client: Client, schemas: readonly string[]): Promise<SchemaFacts[]> {
-  const { rows } = await client.query<{ name: string; exists: boolean; objects: string; has_data: boolean }>(SCHEMA_FACTS_SQL, [schemas]);
+/**
+ * `withData` asks every table of the schemas for a row: what status shows,
+ * at a cost that grows with the tables, so migrate and validate skip it (data
+ * protection asks the tables it needs, exactly).
+ */
+export async function readSchemaFacts(client: Client, schemas: readonly string[], { withData }: { withData: boolean }): Promise<SchemaFacts[]> {
+  const { rows } = await client.query<{ name: string; exists: boolean; objects: string; has_data: boolean | null }>(SCHEMA_FACTS_SQL, [schemas, withData]);
   return rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
 }

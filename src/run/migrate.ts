@@ -56,6 +56,8 @@ export interface PlanOptions {
   parse: boolean;
   force: boolean;
   repair?: boolean;
+  /** Ask every table of the expected schemas whether it holds rows (status). */
+  withData?: boolean;
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
@@ -71,7 +73,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
   const tracked = await readTracking(client, name);
-  const facts = await readSchemaFacts(client, set.config.schemas);
+  const facts = await readSchemaFacts(client, set.config.schemas, { withData: options.withData ?? false });
   // What the applied migrations made, replayed from tracking: no file is parsed for this.
   const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
   const existing = await existingObjects(client, expected.map((e) => e.ref));
@@ -311,8 +313,13 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
         },
         {
           title: 'post-migration validation',
-          run: async () => {
-            const facts = await readSchemaFacts(planned.client, set.config.schemas);
+          run: async (setTitle) => {
+            // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
+            if (planned.migrations.length === 0 && planned.rechecksum.length === 0) {
+              setTitle('post-migration validation: nothing ran');
+              return;
+            }
+            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: false });
             const tracked = await readTracking(planned.client, name);
             const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
             const existing = await existingObjects(planned.client, expected.map((e) => e.ref));

@@ -30,7 +30,8 @@ export interface SetReport {
   target: string;
   applied: MigrationEntry[];
   pending: MigrationEntry[];
-  schemas: Array<{ name: string; exists: boolean; hasData: boolean }>;
+  /** hasData: null where the command does not look (migrate, validate; status does). */
+  schemas: Array<{ name: string; exists: boolean; hasData: boolean | null }>;
   problems: Problem[];
   /** Things worth knowing that stop nothing: forced steps, SQL data protection cannot see into. */
   warnings: string[];
