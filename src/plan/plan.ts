@@ -104,7 +104,7 @@ export function planMigrate(state: SetState): Plan {
     problems.push({
       kind: 'untracked',
       message:
-        `Set "${state.set}": ${holding.length === 1 ? 'schema' : 'schemas'} ${list(holding)} already hold objects, but no migration of this set is tracked: ` +
+        `Set "${state.set}": ${holding.length === 1 ? 'schema' : 'schemas'} ${list(holding)} already ${holding.length === 1 ? 'holds' : 'hold'} objects, but no migration of this set is tracked: ` +
         `running the migrations would collide with what is there.`,
       hint: `If the database already matches the files, adopt it with: schemata baseline ${state.set}`,
     });

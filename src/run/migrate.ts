@@ -133,7 +133,8 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
       continue;
     }
     const { classification, effects, strictCreates } = parsed;
-    const forced = commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
+    // The scanner confirms the line is a comment; the cheap test spares it the files without one.
+    const forced = file.sql.includes(NO_TRANSACTION) && commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
     const transactional = classification.nonTransactional.length === 0 && !forced;
     if (!transactional && classification.transactionControl.length > 0) {
       const control = classification.transactionControl[0]!;
