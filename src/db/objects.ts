@@ -11,15 +11,19 @@ const EXISTING_SQL = `
 WITH i AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(key text, type text, schema text, name text, tbl text)
 ), rel AS (
-  -- the relation an object is or belongs to: itself, or a column's table
+  -- the relation an object is or belongs to (a column's table): by name where the
+  -- migration qualified it (a hash join), through the search_path where it did not
   SELECT i.key, i.type, i.name, c.oid
     FROM i
-    JOIN pg_class c ON c.relname = CASE WHEN i.type = 'column' THEN i.tbl ELSE i.name END
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE i.type IN ('relation', 'column')
-     AND (n.nspname = i.schema OR (i.schema = '' AND pg_table_is_visible(c.oid)))
+    JOIN pg_namespace n ON n.nspname = i.schema
+    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = CASE WHEN i.type = 'column' THEN i.tbl ELSE i.name END
+   WHERE i.type IN ('relation', 'column') AND i.schema <> ''
+  UNION ALL
+  SELECT i.key, i.type, i.name, to_regclass(quote_ident(CASE WHEN i.type = 'column' THEN i.tbl ELSE i.name END))
+    FROM i
+   WHERE i.type IN ('relation', 'column') AND i.schema = ''
 )
-SELECT key FROM rel WHERE type = 'relation'
+SELECT key FROM rel WHERE type = 'relation' AND oid IS NOT NULL
 UNION ALL
 SELECT rel.key FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = rel.name AND a.attnum > 0 AND NOT a.attisdropped
  WHERE rel.type = 'column'
