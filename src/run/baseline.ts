@@ -52,6 +52,7 @@ export function baselineTasks(run: Run, reports: Map<string, SetReport>, options
           );
         }
         if (missing.length > 0) report.warnings.push(`baseline recorded ${toRecord.length} migrations although ${missing.length} of their objects are missing (--force).`);
+        await run.ensureTracking(set);
         await recordWithoutRunning(client, name, rows);
         report.applied = toRecord.map((f) => entryOf(f));
         report.pending = set.files.filter((f) => !trackedVersions.has(f.version) && !toRecord.includes(f)).map((f) => entryOf(f));

@@ -4,6 +4,7 @@ import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js
 import { type Client, connect } from '../db/connect.js';
 import { acquireLock } from '../db/lock.js';
 import { ensureTracking } from '../db/tracking.js';
+import { ConfigError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { secretsOfUrl } from '../targets/redact.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -40,6 +41,7 @@ export interface SetRun {
 interface Connection {
   client: Client;
   locked: boolean;
+  tracking: boolean;
 }
 
 /** Everything gathered before anything is decided, and the connections to close. */
@@ -53,6 +55,12 @@ export interface Run {
   secrets: string[];
   /** One connection per database, shared by the sets that run there. */
   connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
+  /**
+   * Creates the tracking table if it is not there, once per database; called
+   * right before the first write, so that a run stopped by validation writes
+   * nothing at all.
+   */
+  ensureTracking(set: SetRun): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,16 +110,28 @@ export async function openRun(options: RunOptions): Promise<Run> {
       const key = set.target.database;
       let pending = connections.get(key);
       if (!pending) {
-        pending = connect(set.target, set.variable).then((client) => ({ client, locked: false }));
+        pending = connect(set.target, set.variable).then((client) => ({ client, locked: false, tracking: false }));
         connections.set(key, pending);
       }
       const connection = await pending;
       if (lock && !connection.locked) {
         await acquireLock(connection.client, `Set "${set.config.name}" on ${set.target.display}`, settings.lockTimeoutS);
-        await ensureTracking(connection.client);
         connection.locked = true;
       }
       return connection.client;
+    },
+    async ensureTracking(set) {
+      const connection = await connections.get(set.target.database)!;
+      if (connection.tracking) return;
+      await ensureTracking(connection.client).catch((error: { code?: string; message?: string }) => {
+        if (error.code !== '42501') throw error; // insufficient_privilege
+        throw new ConfigError(
+          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${error.message}.`,
+          'Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once.',
+          { cause: error },
+        );
+      });
+      connection.tracking = true;
     },
     async close() {
       // Ending a session releases its advisory lock with it.

