@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ConfigError, EXIT, type ExitCode, SchemataError } from '../errors.js';
+import type { Argv } from 'yargs';
 import type { Report } from '../run/report.js';
 import { scrub } from '../targets/redact.js';
 
@@ -20,7 +21,8 @@ interface Invocation {
   config?: string | undefined;
   envFile?: string | undefined;
   renderer?: (typeof RENDERERS)[number] | undefined;
-  lockTimeout?: number | undefined;
+  /** Seconds, as typed: readSettings checks it. */
+  lockTimeout?: string | undefined;
   name?: string | undefined;
   force: boolean;
   dryRun: boolean;
@@ -47,7 +49,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       config: args.config as string | undefined,
       envFile: args['env-file'] as string | undefined,
       renderer: args.renderer as Invocation['renderer'],
-      lockTimeout: args['lock-timeout'] as number | undefined,
+      lockTimeout: args['lock-timeout'] === undefined ? undefined : String(args['lock-timeout']),
       name: args.name === undefined ? undefined : String(args.name),
       force: Boolean(args.force),
       dryRun: Boolean(args['dry-run']),
@@ -56,7 +58,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       version: args.version === undefined || typeof args.version === 'boolean' ? undefined : String(args.version),
     };
   };
-  const setsArg = (y: any) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
+  const setsArg = <T>(y: Argv<T>) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
   await yargs(argv)
     .scriptName('schemata')
     .usage('$0 <command> [sets..] [flags]')

@@ -87,7 +87,7 @@ export function readSettings(options: {
   processEnv: Env;
   cwd: string;
   envFile?: string | undefined;
-  lockTimeout?: number | undefined;
+  lockTimeout?: number | string | undefined;
 }): Settings {
   const { env, envFile } = loadEnv(options);
   return {

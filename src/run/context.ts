@@ -23,7 +23,7 @@ export interface RunOptions {
   /** Sets to run, in config order; default all. */
   sets?: string[];
   /** Seconds to wait for another run's lock; default SCHEMATA_LOCK_TIMEOUT or 60. */
-  lockTimeout?: number;
+  lockTimeout?: number | string | undefined;
   /** One-line notices (the embedded database, ignored variables). Default: none. */
   log?: (line: string) => void;
   /** How steps are run and shown; the CLI passes listr2. Default: plain, silent. */
