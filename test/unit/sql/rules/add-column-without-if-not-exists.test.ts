@@ -1,16 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { lintFile } from '../../../../src/sql/lint.js';
-import { loadParser } from '../../../../src/sql/parse.js';
-import type { Parser } from '../../../../src/sql/statements.js';
+import { describe, expect, it } from 'vitest';
+import { findingsOf } from './findings.js';
 
 const RULE = 'add-column-without-if-not-exists';
 
-let parser: Parser;
-beforeAll(async () => {
-  parser = await loadParser();
-});
-
-const findings = (sql: string) => lintFile(parser, sql).filter((f) => f.rule === RULE);
+const findings = findingsOf(RULE);
 
 describe(RULE, () => {
   it.each([

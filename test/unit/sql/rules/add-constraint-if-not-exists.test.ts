@@ -1,16 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lintFile } from '../../../../src/sql/lint.js';
-import { loadParser } from '../../../../src/sql/parse.js';
-import type { Parser } from '../../../../src/sql/statements.js';
+
+import { findingsOf, lintWithParser } from './findings.js';
 
 const RULE = 'add-constraint-if-not-exists';
 
-let parser: Parser;
-beforeAll(async () => {
-  parser = await loadParser();
-});
-
-const findings = (sql: string) => lintFile(parser, sql).filter((f) => f.rule === RULE);
+const findings = findingsOf(RULE);
+const lintAll = lintWithParser();
 
 describe(RULE, () => {
   it.each([
@@ -66,6 +62,6 @@ describe(RULE, () => {
     expect(fix).toMatch(/END IF;\nEND\n\$\$;$/);
     // The fix is itself valid SQL once the placeholder check is filled in.
     const sql = fix.slice(fix.indexOf('DO $$')).replace('CHECK (...)', 'CHECK (true)');
-    expect(lintFile(parser, sql).filter((f) => f.severity === 'error')).toEqual([]);
+    expect(lintAll(sql).filter((f) => f.severity === 'error')).toEqual([]);
   });
 });

@@ -1,16 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { lintFile } from '../../../../src/sql/lint.js';
-import { loadParser } from '../../../../src/sql/parse.js';
-import type { Parser } from '../../../../src/sql/statements.js';
+import { describe, expect, it } from 'vitest';
+import { findingsOf } from './findings.js';
 
 const RULE = 'destructive-statement';
 
-let parser: Parser;
-beforeAll(async () => {
-  parser = await loadParser();
-});
-
-const findings = (sql: string) => lintFile(parser, sql).filter((f) => f.rule === RULE);
+const findings = findingsOf(RULE);
 const says = (step: string) => `${step} destroys data: migrate checks its target for rows first.`;
 
 describe(RULE, () => {
