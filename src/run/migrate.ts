@@ -17,7 +17,7 @@ import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
 import { loadParser } from '../sql/parse.js';
-import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
+import { commentsOf, type Location, nodeKind, type Parser, type Statement } from '../sql/statements.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, ProblemsFound, type SetReport, schemasOf } from './report.js';
 import type { Task } from './tasks.js';
@@ -148,6 +148,12 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
         hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why?.reason ?? 'statement'} into a migration of its own.`,
       });
       continue;
+    }
+    // Keep what apply/ needs of each statement, not its syntax tree: a thousand trees
+    // would stay in memory for the whole run.
+    for (const statement of parsed.statements) {
+      const kind = nodeKind(statement.node);
+      if (kind !== 'TransactionStmt') statement.node = { [kind]: {} } as Statement['node'];
     }
     migrations.push({
       file,
