@@ -81,11 +81,11 @@ async function describeFailure(context: ApplyContext, file: MigrationFile, state
   const at = offset !== undefined ? locate(file.sql, offset) : failing?.at;
   const where = at ? `${path}:${at.line}:${at.column}` : path;
   const statement = failing ? ` Statement: ${abbreviate(failing.text)}` : '';
-  const context_ = error.where ? ` (${error.where.split('\n')[0]})` : '';
+  const plpgsqlContext = error.where ? ` (${error.where.split('\n')[0]})` : '';
   const detail = error.detail ? ` ${error.detail}` : '';
   const lost = isConnectionLoss(error);
   return new MigrationFailedError(
-    `Set "${context.set}": migration ${file.file} failed at ${where}: ${error.message}${context_}.${detail}${statement}. ` +
+    `Set "${context.set}": migration ${file.file} failed at ${where}: ${error.message}${plpgsqlContext}.${detail}${statement}. ` +
       (lost
         ? 'The connection to the database was lost; the migration\'s transaction was rolled back by the server and nothing of it is recorded.'
         : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),

@@ -168,7 +168,7 @@ export function effectsOf(statements: readonly Statement[], opaque: boolean): { 
         break;
       }
       case 'DropStmt':
-        effects.drops.push(...droppedBy(n, schemaOf, split));
+        effects.drops.push(...droppedBy(n, split));
         if (n.behavior === 'DROP_CASCADE') effects.cascade = true;
         break;
       case 'RenameStmt': {
@@ -183,7 +183,7 @@ export function effectsOf(statements: readonly Statement[], opaque: boolean): { 
   return { effects, strictCreates };
 }
 
-function droppedBy(n: Obj, schemaOf: (s: string | undefined) => string, split: (names: string[]) => { schema: string; name: string }): ObjectRef[] {
+function droppedBy(n: Obj, split: (names: string[]) => { schema: string; name: string }): ObjectRef[] {
   const objects = (n.objects as Obj[] | undefined) ?? [];
   const relationKind = RELATION_DROPS[n.removeType as string];
   if (relationKind) {
@@ -201,7 +201,6 @@ function droppedBy(n: Obj, schemaOf: (s: string | undefined) => string, split: (
     case 'OBJECT_DOMAIN':
       return objects.map((o) => ({ type: 'type', ...split(strings(o.TypeName?.names)) }));
     default:
-      void schemaOf;
       return [];
   }
 }
