@@ -11,9 +11,9 @@ export interface SchemaFacts {
 }
 
 /*
- * One round trip for every schema of a set. "Holds data" asks each table for a
- * row (SELECT ... LIMIT 1 through query_to_xml, whose text is empty for no
- * row, so it stays one statement):
+ * One round trip for every schema of a set. "Holds data" asks the tables for
+ * a row (SELECT ... LIMIT 1 through query_to_xml, whose text is empty for no
+ * row, so it stays one statement) and stops at the first that has one;
  * reltuples lies right after a bulk insert and before the first ANALYZE.
  */
 const SCHEMA_FACTS_SQL = `
@@ -23,19 +23,21 @@ SELECT s.name,
      + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
      + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
        AS objects,
-       CASE WHEN $2 THEN COALESCE((
-         SELECT bool_or(query_to_xml(format('SELECT 1 AS x FROM %I.%I LIMIT 1', n.nspname, c.relname), false, true, '')::text <> '')
-           FROM pg_class c
+       CASE WHEN $2 THEN EXISTS (
+         SELECT 1 FROM pg_class c
           WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'm')
             AND (c.relkind <> 'm' OR c.relispopulated)
-       ), false) END AS has_data
+            -- an empty heap file holds no row: only the others are asked
+            AND (c.relkind = 'p' OR pg_relation_size(c.oid) > 0)
+            AND query_to_xml(format('SELECT 1 AS x FROM %I.%I LIMIT 1', n.nspname, c.relname), false, true, '')::text <> ''
+       ) END AS has_data
   FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
   LEFT JOIN pg_namespace n ON n.nspname = s.name
  ORDER BY s.ord`;
 
 /**
- * `withData` asks every table of the schemas for a row: what status shows,
- * at a cost that grows with the tables, so migrate and validate skip it (data
+ * `withData` asks the tables of the schemas for a row: what status shows,
+ * at a cost that grows with the empty tables, so migrate and validate skip it (data
  * protection asks the tables it needs, exactly).
  */
 export async function readSchemaFacts(client: Client, schemas: readonly string[], { withData }: { withData: boolean }): Promise<SchemaFacts[]> {
