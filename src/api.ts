@@ -37,7 +37,7 @@ export interface MigrateOptions extends RunOptions {
 export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   const force = options.force ?? false;
   if (options.dryRun) {
-    const report = await execute('migrate', options, (run, reports) => dryRunTasks(run, reports, { force }));
+    const report = await execute('migrate', options, (run, reports) => dryRunTasks(run, reports, { force, repair: options.repair ?? false }));
     failOnProblems(report);
     return report;
   }

@@ -349,13 +349,13 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
  * it, without the lock and without writing anything, not even the tracking
  * table.
  */
-export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean }): Task[] {
+export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
   return run.sets.map((set): Task => {
     const report = reports.get(set.config.name)!;
     return {
       title: `${set.config.name} → ${set.target.display} (dry run)`,
       run: async (setTitle) => {
-        const planned = await planSet(run, set, report, { lock: false, parse: true, force: options.force });
+        const planned = await planSet(run, set, report, { lock: false, parse: true, force: options.force, repair: options.repair });
         report.plan = planned.migrations.map((m) => ({
           version: m.file.version,
           file: m.file.file,
@@ -366,7 +366,7 @@ export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: 
         if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
         return report.plan.map(
           (m): Task => ({
-            title: `would apply ${m.file}${m.transactional ? '' : ' (outside a transaction)'}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`,
+            title: `would ${planned.migrations.find((p) => p.file.file === m.file)?.rerun ? 'run again' : 'apply'} ${m.file}${m.transactional ? '' : ' (outside a transaction)'}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`,
             run: async () => {},
           }),
         );

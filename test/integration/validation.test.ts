@@ -33,6 +33,19 @@ describe('tracking versus reality', () => {
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
 
+  it('--dry-run --repair shows what repair would run again, and writes nothing', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    await migrate({ cwd, env: single(url) });
+    await query(url, 'DROP TABLE workspace.items');
+    const before = await query(url, 'SELECT * FROM schemata.migrations ORDER BY set_name, version');
+    const planned = await migrate({ cwd, env: single(url), sets: ['data'], repair: true, dryRun: true });
+    expect(planned.ok).toBe(true);
+    expect(planned.sets[0]!.plan!.map((m) => m.file)).toEqual(['002_tables.sql']);
+    expect(await tableExists(url, 'workspace.items')).toBe(false);
+    expect(await query(url, 'SELECT * FROM schemata.migrations ORDER BY set_name, version')).toEqual(before);
+  });
+
   it('a table dropped behind the back is an object-level mismatch naming the table and its migration', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({}, { example: true });
