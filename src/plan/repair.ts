@@ -35,10 +35,20 @@ export function planRepair(state: { files: readonly MigrationFile[]; tracked: re
     .filter((t) => t.state === 'applied' && !rerunVersions.has(t.version) && files.has(t.version) && files.get(t.version)!.checksum !== t.checksum)
     .map((t) => files.get(t.version)!);
 
-  // A re-run whose file is gone cannot happen: its missing-file problem stays and stops the run.
+  // A re-run whose file is gone cannot happen: that stops the run.
+  const lost = state.tracked.filter((t) => rerunVersions.has(t.version) && !files.has(t.version));
   const repaired: Plan = {
     set: plan.set,
-    problems: plan.problems.filter((p) => !REPAIRED.has(p.kind)),
+    problems: [
+      ...plan.problems.filter((p) => !REPAIRED.has(p.kind) && !(p.kind === 'missing-file' && lost.some((t) => p.message.includes(t.file)))),
+      ...lost.map(
+        (t): Problem => ({
+          kind: 'missing-file',
+          message: `Set "${plan.set}": --repair would run ${t.file} (version ${t.version}) again, but its file is gone from the set's directory.`,
+          hint: 'Restore the file from version control (git checkout -- <path>), then run the repair again.',
+        }),
+      ),
+    ],
     pending: [...rerun, ...plan.pending].sort((a, b) => compareVersions(a.version, b.version)),
   };
 
