@@ -3,6 +3,7 @@
  * options and return the report of SPEC §8. They do not throw for a failed
  * run: check `ok` and `exitCode`.
  */
+import { EXIT } from './errors.js';
 import type { Run, RunOptions } from './run/context.js';
 import { execute } from './run/execute.js';
 import { dryRunTasks, migrateTasks, planSet } from './run/migrate.js';
@@ -80,7 +81,7 @@ export function status(options: RunOptions = {}): Promise<Report> {
  */
 export async function validate(options: RunOptions = {}): Promise<Report> {
   const report = await execute('validate', options, (run, reports) => readOnlyTasks(run, reports, true));
-  failOnProblems(report);
+  failOnProblems(report, EXIT.invalid);
   return report;
 }
 

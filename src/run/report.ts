@@ -85,12 +85,15 @@ export class ProblemsFound extends SchemataError {
   }
 }
 
-/** Ends a run whose report has problems but that did not stop on them (validate, dry-run). */
-export function failOnProblems(report: Report): void {
+/**
+ * Ends a run whose report has problems but that did not stop on them: a dry
+ * run exits as migrate would (4 for refusals alone), validate always 3.
+ */
+export function failOnProblems(report: Report, exitCode?: ExitCode): void {
   const problems = report.sets.flatMap((s) => s.problems);
   if (!report.ok || problems.length === 0) return;
   report.ok = false;
-  report.exitCode = exitCodeOf(problems);
+  report.exitCode = exitCode ?? exitCodeOf(problems);
   report.error = { message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`, hint: problems[0]!.hint };
 }
 

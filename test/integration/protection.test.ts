@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migrate } from '../../src/api.js';
+import { migrate, validate } from '../../src/api.js';
 import { freshDatabase, query, schemaExists, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
@@ -101,6 +101,15 @@ describe('data protection', () => {
     expect(report.exitCode).toBe(4);
     expect(await schemaExists(url, 'config')).toBe(false);
     expect(await trackedVersions(url, 'primary')).toEqual([]);
+  });
+
+  it('validate lists a refusal a pending migration would meet, and exits 3 as for any problem', async () => {
+    const { url, cwd, env } = await setUp(true);
+    writeFile(cwd, 'data/003_drop.sql', 'DROP TABLE workspace.items CASCADE;\n');
+    const report = await validate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(3);
+    expect(report.sets[0]!.problems.map((p) => p.kind)).toEqual(['refused']);
+    expect(await tableExists(url, 'workspace.items')).toBe(true);
   });
 
   it('warns about dynamic SQL it cannot check, and does not refuse it', async () => {
