@@ -65,7 +65,3 @@ export class LockTimeoutError extends SchemataError {
     );
   }
 }
-
-export function isSchemataError(error: unknown): error is SchemataError {
-  return error instanceof SchemataError;
-}

@@ -31,7 +31,7 @@ export async function acquireLock(client: Client, where: string, timeoutS: numbe
   throw new LockTimeoutError(where, await lockHolder(client), timeoutS);
 }
 
-export async function lockHolder(client: Client): Promise<{ pid: number; since: Date } | undefined> {
+async function lockHolder(client: Client): Promise<{ pid: number; since: Date } | undefined> {
   const { rows } = await client.query<{ pid: number; since: Date }>(
     `SELECT a.pid, a.backend_start AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -41,8 +41,4 @@ export async function lockHolder(client: Client): Promise<{ pid: number; since: 
     [LOCK_CLASS, LOCK_OBJECT],
   );
   return rows[0];
-}
-
-export async function releaseLock(client: Client): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_OBJECT]);
 }

@@ -69,7 +69,7 @@ const KIND_BY_EXIT: Record<number, ProblemKind> = {
 };
 
 /** The exit code for a list of problems: refusals alone are 4, anything else found by validation 3. */
-export function exitCodeOf(problems: readonly Problem[]): ExitCode {
+function exitCodeOf(problems: readonly Problem[]): ExitCode {
   return problems.length > 0 && problems.every((p) => p.kind === 'refused') ? EXIT.refused : EXIT.invalid;
 }
 
