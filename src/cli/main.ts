@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { ConfigError, EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Argv } from 'yargs';
 import type { Report } from '../run/report.js';
-import { scrub } from '../targets/redact.js';
+import { scrub, secretsOfEnv } from '../targets/redact.js';
 
 /*
  * The one exit point: parses the command line, runs one command, prints its
@@ -167,11 +167,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
-  const secrets = Object.entries(process.env)
-    .filter(([name, value]) => value && name.endsWith('DATABASE_URL'))
-    .map(([, value]) => value!);
-  const { secretsOfUrl } = await import('../targets/redact.js');
-  const known = secrets.flatMap(secretsOfUrl);
+  const known = secretsOfEnv(process.env);
   const clean = (text: string) => scrub(text, known);
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 

@@ -1,6 +1,6 @@
 import { envValue, parseSplitMode } from '../config/env.js';
 import { EXIT, SchemataError } from '../errors.js';
-import { scrub, secretsOfUrl } from '../targets/redact.js';
+import { scrub, secretsOfEnv } from '../targets/redact.js';
 import { openRun, type Run, type RunOptions } from './context.js';
 import { newReport, recordError, recordProblem, type Report, type SetReport, scrubDeep } from './report.js';
 import { runTasks, type Task } from './tasks.js';
@@ -75,11 +75,7 @@ export async function execute(
     await run?.close().catch(() => {});
   }
   // When gathering failed there is no Run to ask: scrub every URL variable's password.
-  const secrets =
-    run?.secrets ??
-    Object.entries(env)
-      .filter(([name, value]) => value && name.endsWith('DATABASE_URL'))
-      .flatMap(([, value]) => secretsOfUrl(value!));
+  const secrets = run?.secrets ?? secretsOfEnv(env);
   report = scrubDeep(report, secrets);
   return report;
 }

@@ -23,6 +23,11 @@ export function secretsOfUrl(url: string): string[] {
   return [...new Set(raw.flatMap((secret) => [secret, safeDecode(secret)]))].filter((s) => s.length > 0);
 }
 
+/** The passwords of every `*DATABASE_URL` variable of an environment. */
+export function secretsOfEnv(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.entries(env).flatMap(([name, value]) => (value && name.endsWith('DATABASE_URL') ? secretsOfUrl(value) : []));
+}
+
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
