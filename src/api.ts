@@ -85,16 +85,18 @@ export async function validate(options: RunOptions = {}): Promise<Report> {
   return report;
 }
 
-/** status and validate: read each set, decide, write nothing. `parse` also parses and judges the pending files. */
-function readOnlyTasks(run: Run, reports: Map<string, SetReport>, parse: boolean): Task[] {
+/** status and validate: read each set, decide, write nothing. `judge` also judges the pending files' destructive steps. */
+function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean): Task[] {
   return run.sets.map((set) => {
     const report = reports.get(set.config.name)!;
     return {
       title: `${set.config.name} → ${set.target.display}`,
       run: async () => {
         // status shows whether each schema holds data; validate need not ask every table.
-        const { tracked } = await planSet(run, set, report, { lock: false, parse, force: false, withData: !parse });
-        report.applied = tracked.filter((t) => t.state === 'applied').map((t) => entryOf(t, t.durationMs));
+        const { tracked } = await planSet(run, set, report, { lock: false, judge, force: false, withData: !judge });
+        report.applied = tracked
+          .filter((t) => t.state === 'applied')
+          .map((t) => ({ ...entryOf(t, t.durationMs), appliedAt: t.appliedAt.toISOString(), event: t.event }));
       },
     };
   });

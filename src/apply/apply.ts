@@ -1,12 +1,17 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
-import { recordAppliedSql, recordFinished, recordRunning } from '../db/tracking.js';
+import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
 import { MigrationFailedError } from '../errors.js';
-import type { Effects, ObjectRef } from '../sql/objects.js';
+import type { ObjectRef } from '../sql/operations.js';
 import { locate, nodeKind, type Statement } from '../sql/statements.js';
 
-const PREFIX = 'BEGIN;\n';
+/*
+ * What goes before the file in its batch; PostgreSQL's error positions map to
+ * the file by subtracting its length. The leading comment is what a DBA sees
+ * first in pg_stat_activity (whose query text is cut at 1 kB by default).
+ */
+const prefixOf = (set: string, file: MigrationFile) => `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\nBEGIN;\n${SNAPSHOT_BEFORE_SQL}\n`;
 
 /**
  * A file's own BEGIN/COMMIT would end our transaction early and leave its
@@ -41,18 +46,21 @@ interface PgError {
 
 /**
  * Applies one migration and its tracking row in one transaction, in one round
- * trip: BEGIN, the file, the tracking insert and COMMIT go as one simple-query
- * batch. A failure leaves neither. Returns the wall time in ms.
+ * trip: BEGIN, a snapshot of the catalog, the file, what it changed in the
+ * catalog (kept as the set's expected state), the tracking event and COMMIT
+ * go as one simple-query batch. A failure leaves none of it. Returns the
+ * wall time in ms.
  */
-export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], effects: Effects | null): Promise<number> {
+export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number> {
   const body = blankTransactionControl(file.sql, statements);
-  const batch = `${PREFIX}${body}\n;\n${recordAppliedSql(context.set, file, effects)}\nCOMMIT;`;
+  const prefix = prefixOf(context.set, file);
+  const batch = `${prefix}${body}\n;\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;`;
   const started = performance.now();
   try {
     await context.client.query(batch);
   } catch (error) {
     await context.client.query('ROLLBACK').catch(() => {});
-    throw await describeFailure(context, file, statements, error as PgError);
+    throw await describeFailure(context, file, statements, error as PgError, prefix.length);
   }
   return Math.round(performance.now() - started);
 }
@@ -67,11 +75,11 @@ const isConnectionLoss = (e: PgError) =>
  * are replayed one by one inside a transaction that is rolled back, and the
  * first that fails is the one.
  */
-async function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError): Promise<MigrationFailedError> {
+async function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError, prefixLength: number): Promise<MigrationFailedError> {
   let failing: Statement | undefined;
   let offset: number | undefined;
   if (error.position) {
-    offset = Number(error.position) - 1 - PREFIX.length;
+    offset = Number(error.position) - 1 - prefixLength;
     if (offset < 0 || offset >= file.sql.length) offset = undefined;
     else failing = statements.find((s) => offset! >= s.start && offset! <= s.end);
   } else if (!isConnectionLoss(error)) {
@@ -100,9 +108,11 @@ async function describeFailure(context: ApplyContext, file: MigrationFile, state
  * tracking row says running first, then applied; a failure leaves it failed
  * (dirty), and the error names the statements that had already run.
  */
-export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], effects: Effects | null): Promise<number> {
+export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number> {
   const started = performance.now();
-  await recordRunning(context.client, context.set, file, effects);
+  // Taken by the client: no transaction holds a snapshot table across the statements.
+  const before = await readCatalog(context.client);
+  await recordRunning(context.client, context.set, file);
   const done: Statement[] = [];
   for (const statement of statements) {
     try {
@@ -110,7 +120,8 @@ export async function applyWithoutTransaction(context: ApplyContext, file: Migra
       done.push(statement);
     } catch (error) {
       const ms = Math.round(performance.now() - started);
-      await recordFinished(context.client, context.set, file.version, 'failed', ms).catch(() => {});
+      // What it did make is there: the expected state follows the catalog, and the event says failed.
+      await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(() => {});
       const e = error as PgError;
       const path = relative(context.cwd, file.path) || file.path;
       const offset = e.position ? statement.start + Number(e.position) - 1 : undefined;
@@ -125,13 +136,13 @@ export async function applyWithoutTransaction(context: ApplyContext, file: Migra
     }
   }
   const ms = Math.round(performance.now() - started);
-  await recordFinished(context.client, context.set, file.version, 'applied', ms);
+  await recordAfterRunning(context.client, context.set, file, before, event, ms);
   return ms;
 }
 
 /** Drops the INVALID indexes, among those named, that a failed CREATE INDEX CONCURRENTLY left behind. */
 export async function dropInvalidIndexes(client: Client, refs: readonly ObjectRef[]): Promise<string[]> {
-  const indexes = refs.flatMap((r) => (r.type === 'relation' && r.kind === 'index' ? [{ schema: r.schema, name: r.name }] : []));
+  const indexes = refs.flatMap((r) => (r.kind === 'index' ? [{ schema: r.schema, name: r.name }] : []));
   if (indexes.length === 0) return [];
   const { rows } = await client.query<{ qualified: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS qualified

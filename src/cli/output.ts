@@ -10,7 +10,8 @@ export function formatStatus(report: Report): string {
 function formatSet(set: SetReport): string[] {
   const lines = [`${set.name} → ${set.target}`];
   lines.push(`  applied: ${set.applied.length}   pending: ${set.pending.length}`);
-  for (const p of set.pending) lines.push(`    pending  ${p.file}`);
+  for (const a of set.applied) lines.push(`    ${(a.event ?? 'applied').padEnd(9)} ${a.file}${a.appliedAt ? `  ${a.appliedAt}` : ''}`);
+  for (const p of set.pending) lines.push(`    pending   ${p.file}`);
   for (const schema of set.schemas) {
     const state = !schema.exists
       ? 'missing'
@@ -20,6 +21,11 @@ function formatSet(set: SetReport): string[] {
           ? 'present, holds data (data protection active)'
           : 'present, empty';
     lines.push(`  schema ${schema.name}: ${state}`);
+  }
+  if (set.extra && set.extra.length > 0) {
+    lines.push(`  extra (made by no migration; not a mismatch): ${set.extra.length}`);
+    for (const e of set.extra.slice(0, 20)) lines.push(`    ${e}`);
+    if (set.extra.length > 20) lines.push(`    … and ${set.extra.length - 20} more (--json lists them all)`);
   }
   for (const problem of set.problems) {
     lines.push(`  problem (${problem.kind}): ${problem.message}`);

@@ -1,53 +1,52 @@
-import { type ObjectRef, objectKey } from '../sql/objects.js';
+import { type ObjectRef, refKey } from '../sql/operations.js';
 import type { Client } from './connect.js';
 
 /*
- * One round trip for any number of objects, as joins on the catalog (not a
- * function call per object), so a thousand migrations cost about what ten do.
- * A name a migration left unqualified ('' schema) is resolved through the
- * connection's search_path, as PostgreSQL resolved it when the migration ran.
+ * Whether objects named by statements exist, asked as PostgreSQL would
+ * resolve them: an unqualified CREATE lands in the first schema of the
+ * search_path that exists, an unqualified table is found through the path,
+ * a function by its argument types (to_regprocedure: a new overload is
+ * another object). One round trip for any number of objects.
  */
 const EXISTING_SQL = `
 WITH i AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(key text, type text, schema text, name text, tbl text)
-), rel AS (
-  -- the relation an object is or belongs to (a column's table): by name where the
-  -- migration qualified it (a hash join), through the search_path where it did not
-  SELECT i.key, i.type, i.name, c.oid
-    FROM i
-    JOIN pg_namespace n ON n.nspname = i.schema
-    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = CASE WHEN i.type = 'column' THEN i.tbl ELSE i.name END
-   WHERE i.type IN ('relation', 'column') AND i.schema <> ''
-  UNION ALL
-  SELECT i.key, i.type, i.name, to_regclass(quote_ident(CASE WHEN i.type = 'column' THEN i.tbl ELSE i.name END))
-    FROM i
-   WHERE i.type IN ('relation', 'column') AND i.schema = ''
+  SELECT * FROM pg_catalog.jsonb_to_recordset($1::jsonb) AS i(id int, kind text, schema text, name text, tbl text, args text)
+), cs AS (
+  SELECT (pg_catalog.current_schemas(false))[1] AS s
+), r AS (
+  SELECT i.*, coalesce(nullif(i.schema, ''), cs.s) AS target,
+         pg_catalog.to_regclass(CASE WHEN i.schema = '' THEN pg_catalog.quote_ident(i.tbl) ELSE pg_catalog.format('%I.%I', i.schema, i.tbl) END) AS tbl_oid
+    FROM i, cs
 )
-SELECT key FROM rel WHERE type = 'relation' AND oid IS NOT NULL
-UNION ALL
-SELECT rel.key FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = rel.name AND a.attnum > 0 AND NOT a.attisdropped
- WHERE rel.type = 'column'
-UNION ALL
-SELECT i.key FROM i JOIN pg_namespace n ON n.nspname = i.name WHERE i.type = 'schema'
-UNION ALL
-SELECT i.key FROM i JOIN pg_extension e ON e.extname = i.name WHERE i.type = 'extension'
-UNION ALL
-SELECT DISTINCT i.key FROM i JOIN pg_proc p ON p.proname = i.name
- WHERE i.type = 'function' AND (p.pronamespace = to_regnamespace(quote_ident(nullif(i.schema, ''))) OR (i.schema = '' AND pg_function_is_visible(p.oid)))
-UNION ALL
-SELECT DISTINCT i.key FROM i JOIN pg_type t ON t.typname = i.name JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE i.type = 'type' AND (n.nspname = i.schema OR (i.schema = '' AND pg_type_is_visible(t.oid)))`;
+SELECT (SELECT s FROM cs) AS creation_schema, ARRAY(
+  SELECT r.id FROM r WHERE CASE
+    WHEN r.kind = 'schema' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = r.name)
+    WHEN r.kind = 'extension' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = r.name)
+    WHEN r.kind IN ('table', 'view', 'materialized view', 'sequence', 'index') THEN EXISTS (
+      SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = r.name AND n.nspname = r.target)
+    WHEN r.kind IN ('type', 'domain') THEN EXISTS (
+      SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = r.name AND n.nspname = r.target)
+    WHEN r.kind IN ('function', 'procedure') THEN CASE WHEN r.args IS NULL THEN EXISTS (
+      SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = r.name AND n.nspname = r.target)
+      ELSE pg_catalog.to_regprocedure(pg_catalog.format('%I.%I(%s)', r.target, r.name, r.args)) IS NOT NULL END
+    WHEN r.kind = 'column' THEN EXISTS (
+      SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.tbl_oid AND a.attname = r.name AND a.attnum > 0 AND NOT a.attisdropped)
+    WHEN r.kind = 'constraint' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.tbl_oid AND k.conname = r.name)
+    WHEN r.kind = 'trigger' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.tbl_oid AND g.tgname = r.name)
+    WHEN r.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = r.tbl_oid AND p.polname = r.name)
+    ELSE false END
+) AS existing`;
 
-/** The keys (objectKey) of the objects that exist, out of those asked for. */
-export async function existingObjects(client: Client, refs: readonly ObjectRef[]): Promise<Set<string>> {
-  if (refs.length === 0) return new Set();
-  const input = refs.map((ref) => ({
-    key: objectKey(ref),
-    type: ref.type,
-    schema: 'schema' in ref ? ref.schema : '',
-    name: ref.name,
-    tbl: ref.type === 'column' ? ref.table : null,
-  }));
-  const { rows } = await client.query<{ key: string }>(EXISTING_SQL, [JSON.stringify(input)]);
-  return new Set(rows.map((r) => r.key));
+export interface Existence {
+  /** refKey (raw, unresolved) of the refs that exist. */
+  existing: Set<string>;
+  /** Where an unqualified CREATE lands: the first existing schema of the search_path. */
+  creationSchema: string;
+}
+
+export async function existingRefs(client: Client, refs: readonly ObjectRef[]): Promise<Existence> {
+  const input = refs.map((ref, id) => ({ id, kind: ref.kind, schema: ref.schema, name: ref.name, tbl: ref.table ?? null, args: ref.args?.join(', ') ?? null }));
+  const { rows } = await client.query<{ creation_schema: string | null; existing: number[] }>(EXISTING_SQL, [JSON.stringify(input)]);
+  const row = rows[0]!;
+  return { existing: new Set(row.existing.map((id) => refKey(refs[id]!))), creationSchema: row.creation_schema ?? '' };
 }

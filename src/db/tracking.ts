@@ -1,143 +1,303 @@
-import type { MigrationFile } from '../config/discover.js';
-import type { Effects } from '../sql/objects.js';
+import { compareVersions, type MigrationFile } from '../config/discover.js';
+import { type CatalogObject, CATALOG_OBJECTS_SQL, type ObjectKind } from './catalog.js';
+import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
 
-/** One row of `schemata.migrations`: what tracking claims about a migration. */
+/**
+ * The version of the tables in schema `schemata`. 1: one row per migration,
+ * overwritten, with what the parser guessed it made. 2: a history of events
+ * (`schemata.migrations`) and the objects each migration really made
+ * (`schemata.objects`), read from the catalog when it ran.
+ */
+export const TRACKING_FORMAT = 2;
+
+/** What happened to a migration; every event is a row of its own, none is overwritten. */
+export type TrackingEvent = 'applied' | 'repaired' | 'baselined' | 'running' | 'failed';
+
+/** A migration as tracking knows it now: its latest event. */
 export interface TrackedMigration {
   version: string;
   name: string;
   file: string;
   checksum: string;
-  /** `running` only while a migration runs outside a transaction. */
+  /** applied (also repaired or baselined); `running` while, or if killed while, it ran outside a transaction; `failed`. */
   state: 'applied' | 'running' | 'failed';
+  event: TrackingEvent;
   appliedAt: Date;
   durationMs: number | null;
-  /** What the migration created, dropped and renamed, read when it was applied; null when unknown. */
-  effects: Effects | null;
+}
+
+/** An object an applied migration made, as the catalog named it when it ran (or was renamed since by a migration). */
+export interface ExpectedObject {
+  kind: ObjectKind;
+  identity: string;
+  schema: string;
+  parent: string | null;
+  version: string;
+  file: string;
 }
 
 /*
  * Our own schema, so that it never collides with another tool's
  * schema_migrations. The DO block checks existence first: CREATE SCHEMA IF NOT
  * EXISTS checks the CREATE privilege even when the schema is there, and a
- * deploy role often has no such privilege once the table exists. Runs under
- * the advisory lock, so concurrent runs cannot race on it.
+ * deploy role often has no such privilege once the tables exist. Runs under
+ * the advisory lock, so concurrent runs cannot race on it. A format-1 table
+ * (schemata 0.1) is kept as migrations_format1 and its rows become the first
+ * events of the history; the objects of its sets are adopted by the next
+ * migrate (see adoptObjects).
  */
 export const ENSURE_TRACKING_SQL = `DO $schemata$
 BEGIN
-  IF to_regnamespace('schemata') IS NULL THEN
+  IF pg_catalog.to_regnamespace('schemata') IS NULL THEN
     CREATE SCHEMA schemata;
   END IF;
-  IF to_regclass('schemata.migrations') IS NULL THEN
+  IF pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass('schemata.migrations') AND attname = 'event') THEN
+    ALTER TABLE schemata.migrations RENAME TO migrations_format1;
+    ALTER TABLE schemata.migrations_format1 RENAME CONSTRAINT migrations_pkey TO migrations_format1_pkey;
+  END IF;
+  IF pg_catalog.to_regclass('schemata.migrations') IS NULL THEN
     CREATE TABLE schemata.migrations (
+      id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
       set_name    text        NOT NULL,
       version     text        NOT NULL,
       name        text        NOT NULL,
       file        text        NOT NULL,
       checksum    text        NOT NULL,
-      state       text        NOT NULL CHECK (state IN ('applied', 'running', 'failed')),
-      applied_at  timestamptz NOT NULL DEFAULT now(),
+      event       text        NOT NULL CHECK (event IN ('applied', 'repaired', 'baselined', 'running', 'failed')),
+      at          timestamptz NOT NULL DEFAULT now(),
       duration_ms integer,
-      PRIMARY KEY (set_name, version)
+      effects     jsonb
     );
-    COMMENT ON TABLE schemata.migrations IS 'Migrations applied by schemata, per set. Do not edit by hand: use schemata migrate --repair or schemata baseline.';
-  END IF;
-  -- What each migration should have made, so that validation need not parse files again.
-  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'schemata.migrations'::regclass AND attname = 'objects') THEN
-    ALTER TABLE schemata.migrations ADD COLUMN objects jsonb;
+    CREATE INDEX migrations_set_version ON schemata.migrations (set_name, version, id);
+    COMMENT ON TABLE schemata.migrations IS 'The history of schemata runs, per set: one row per event, never updated. Do not edit by hand: use schemata migrate --repair or schemata baseline.';
+    CREATE TABLE schemata.objects (
+      set_name    text NOT NULL,
+      kind        text NOT NULL,
+      identity    text NOT NULL,
+      schema_name text NOT NULL,
+      name        text NOT NULL,
+      parent      text,
+      version     text NOT NULL,
+      file        text NOT NULL
+    );
+    CREATE INDEX objects_set ON schemata.objects (set_name);
+    CREATE INDEX objects_identity ON schemata.objects (identity);
+    COMMENT ON TABLE schemata.objects IS 'What each applied migration made, read from the catalog when it ran: the expected state that validation compares with the database.';
+    CREATE TABLE schemata.meta (name text PRIMARY KEY, value text NOT NULL);
+    INSERT INTO schemata.meta VALUES ('format', '${TRACKING_FORMAT}');
+    IF pg_catalog.to_regclass('schemata.migrations_format1') IS NOT NULL THEN
+      INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, at, duration_ms)
+      SELECT set_name, version, name, file, checksum, state, applied_at, duration_ms
+        FROM schemata.migrations_format1 ORDER BY applied_at, version::numeric;
+      INSERT INTO schemata.meta SELECT DISTINCT 'adopt:' || set_name, 'format 1' FROM schemata.migrations_format1;
+    END IF;
   END IF;
 END
 $schemata$;`;
 
-const SELECT_TRACKING = `SELECT version, name, file, checksum, state, applied_at, duration_ms, objects
-  FROM schemata.migrations WHERE set_name = $1 ORDER BY version::numeric`;
+/** Which tables are there: none yet, format 1 (read-only callers see it until migrate upgrades it), or later. */
+const TABLES_SQL = `SELECT pg_catalog.to_regclass('schemata.meta') IS NOT NULL AS meta, pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS migrations`;
+
+const META_SQL = `SELECT (SELECT value::int FROM schemata.meta WHERE name = 'format') AS format,
+  EXISTS (SELECT 1 FROM schemata.meta WHERE name = 'adopt:' || $1) AS adopt`;
+
+const CURRENT_SQL = `SELECT DISTINCT ON (version) version, name, file, checksum, event, at, duration_ms
+  FROM schemata.migrations WHERE set_name = $1 ORDER BY version, id DESC`;
+
+const FORMAT1_SQL = `SELECT version, name, file, checksum, state AS event, applied_at AS at, duration_ms
+  FROM schemata.migrations WHERE set_name = $1`;
 
 interface Row {
   version: string;
   name: string;
   file: string;
   checksum: string;
-  state: TrackedMigration['state'];
-  applied_at: Date;
+  event: TrackingEvent;
+  at: Date;
   duration_ms: number | null;
-  objects: Effects | null;
 }
 
-const toTracked = (r: Row): TrackedMigration => ({
-  version: r.version,
-  name: r.name,
-  file: r.file,
-  checksum: r.checksum,
-  state: r.state,
-  appliedAt: r.applied_at,
-  durationMs: r.duration_ms,
-  effects: r.objects,
-});
+const stateOf = (event: TrackingEvent): TrackedMigration['state'] => (event === 'running' || event === 'failed' ? event : 'applied');
 
-/** Creates the tracking table if needed (call under the lock). */
+/** What tracking says about a set, with the format it is in. */
+export interface Tracking {
+  /** 0: no tracking table yet. */
+  format: number;
+  migrations: TrackedMigration[];
+  /** A format-1 set whose objects were not adopted yet: object-level checks are not possible. */
+  adoptPending: boolean;
+}
+
+/** Creates (or upgrades) the tracking tables if needed (call under the lock). */
 export async function ensureTracking(client: Client): Promise<void> {
   await client.query(ENSURE_TRACKING_SQL);
 }
 
-/** The set's tracking rows; none when the table does not exist yet (read-only callers). */
-export async function readTracking(client: Client, set: string): Promise<TrackedMigration[]> {
-  try {
-    const { rows } = await client.query<Row>(SELECT_TRACKING, [set]);
-    return rows.map(toTracked);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    // undefined_table / invalid_schema_name: nothing was ever tracked here.
-    if (code === '42P01' || code === '3F000') return [];
-    throw error;
+/** The set's migrations, each as its latest event, in version order. */
+export async function readTracking(client: Client, set: string): Promise<Tracking> {
+  const tables = (await client.query<{ meta: boolean; migrations: boolean }>(TABLES_SQL)).rows[0]!;
+  if (!tables.migrations) return { format: 0, migrations: [], adoptPending: false };
+  const meta = tables.meta ? (await client.query<{ format: number; adopt: boolean }>(META_SQL, [set])).rows[0]! : { format: 1, adopt: true };
+  if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
+  const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
+  const migrations = rows
+    .map((r) => ({ version: r.version, name: r.name, file: r.file, checksum: r.checksum, event: r.event, state: stateOf(r.event), appliedAt: r.at, durationMs: r.duration_ms }))
+    .sort((a, b) => compareVersions(a.version, b.version));
+  return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
+}
+
+export class TrackingFormatError extends ValidationError {
+  constructor(format: number) {
+    super(
+      `The tracking tables in schema schemata are in format ${format}, written by a newer schemata than this one (which reads format ${TRACKING_FORMAT}); nothing was read or written.`,
+      'Run the schemata version that wrote them, or upgrade this project to it (npm install schemata@latest).',
+    );
   }
 }
 
-function literal(value: string): string {
+/*
+ * The expected objects that the catalog does not have, in one query whatever
+ * the length of the history: the stored state joined with a snapshot.
+ */
+const MISSING_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+SELECT o.kind, o.identity, o.schema_name AS schema, o.parent, o.version, o.file
+  FROM schemata.objects o
+ WHERE o.set_name = $1 AND NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
+ ORDER BY o.version::numeric, o.kind, o.identity`;
+
+/** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
+const EXTRA_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+SELECT now.kind, now.identity FROM now
+ WHERE now.schema_name = ANY($1::text[]) AND now.kind <> 'schema'
+   AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
+ ORDER BY now.identity, now.kind`;
+
+export async function missingObjects(client: Client, set: string, tracking: Tracking): Promise<ExpectedObject[]> {
+  if (tracking.format < 2) return [];
+  const { rows } = await client.query<ExpectedObject>(MISSING_SQL, [set]);
+  return rows;
+}
+
+export async function extraObjects(client: Client, schemas: readonly string[], tracking: Tracking): Promise<Array<{ kind: ObjectKind; identity: string }>> {
+  if (tracking.format < 2) return [];
+  const { rows } = await client.query<{ kind: ObjectKind; identity: string }>(EXTRA_SQL, [schemas]);
+  return rows;
+}
+
+const UNRECORDED_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+SELECT now.*, (SELECT (pg_catalog.current_schemas(false))[1]) AS creation_schema FROM now
+ WHERE NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)`;
+
+/** Baseline and adoption: the objects that exist and that no migration of any set is credited with yet. */
+export async function unrecordedObjects(client: Client): Promise<{ objects: CatalogObject[]; creationSchema: string }> {
+  const { rows } = await client.query<CatalogObject & { creation_schema: string | null }>(UNRECORDED_SQL);
+  return { objects: rows.map(({ creation_schema: _, ...o }) => o), creationSchema: rows[0]?.creation_schema ?? '' };
+}
+
+/** The whole snapshot, read by the client (migrations outside a transaction). */
+export async function readCatalog(client: Client): Promise<CatalogObject[]> {
+  return (await client.query<CatalogObject>(CATALOG_OBJECTS_SQL)).rows;
+}
+
+export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/**
- * The statement that records a migration as applied. It goes into the same
- * simple-query batch as the migration, so it carries its values as literals;
- * the duration is measured by the server from the start of that batch.
- */
-export function recordAppliedSql(set: string, file: MigrationFile, effects: Effects | null): string {
-  const objects = effects ? `${literal(JSON.stringify(effects))}::jsonb` : 'NULL';
-  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
-VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, 'applied', now(),
-  (extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer, ${objects})
-ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
-  state = 'applied', applied_at = EXCLUDED.applied_at, duration_ms = EXCLUDED.duration_ms, objects = EXCLUDED.objects;`;
+/** The INSERT of one event; `effects` and `duration` are SQL expressions. */
+export function eventSql(set: string, file: MigrationFile, event: TrackingEvent, effects = 'NULL', duration = 'NULL'): string {
+  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, duration_ms, effects)
+VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, ${literal(event)}, ${duration}, ${effects});`;
+}
+
+const SNAPSHOT_COLUMNS = 'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
+
+/** Before a migration, inside its transaction: the snapshot its effects are measured against. */
+export const SNAPSHOT_BEFORE_SQL = `CREATE TEMP TABLE schemata_before ON COMMIT DROP AS ${CATALOG_OBJECTS_SQL};`;
+
+/** The same snapshot, taken earlier by the client (a migration outside a transaction). */
+export function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
+  return `CREATE TEMP TABLE schemata_before ON COMMIT DROP AS SELECT * FROM pg_catalog.jsonb_to_recordset(${literal(JSON.stringify(rows))}::jsonb) AS x(${SNAPSHOT_COLUMNS});`;
 }
 
 /*
- * A migration that runs outside a transaction is tracked in three steps, so
- * that a failure (or a kill) partway leaves a row saying so: running, then
- * applied or failed. `status` and validation call such a row dirty.
+ * After a migration, in the same transaction: compare the catalog with the
+ * snapshot by key and bring the expected state along. In this order, because
+ * each step matches stored rows by the names they had before the migration:
+ * what is gone leaves the expected state (whichever set made it); what was
+ * renamed or moved is expected under its new name; what is new is expected,
+ * made by this migration (a stored row of the same name that was missing is
+ * replaced). The event row keeps the effects as data.
  */
-export async function recordRunning(client: Client, set: string, file: MigrationFile, effects: Effects | null): Promise<void> {
-  await client.query(
-    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
-     VALUES ($1, $2, $3, $4, $5, 'running', now(), NULL, $6)
-     ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
-       state = 'running', applied_at = EXCLUDED.applied_at, duration_ms = NULL, objects = EXCLUDED.objects`,
-    [set, file.version, file.name, file.file, file.checksum, effects === null ? null : JSON.stringify(effects)],
-  );
+export function recordEffectsSql(set: string, file: MigrationFile, event: TrackingEvent, duration: string): string {
+  const made = `SELECT a.* FROM pg_temp.schemata_after a WHERE NOT EXISTS (SELECT 1 FROM pg_temp.schemata_before b WHERE b.key = a.key)`;
+  const gone = `SELECT b.* FROM pg_temp.schemata_before b WHERE NOT EXISTS (SELECT 1 FROM pg_temp.schemata_after a WHERE a.key = b.key)`;
+  const moved = `SELECT b.kind, b.identity AS old_identity, a.identity, a.schema_name, a.name, a.parent
+    FROM pg_temp.schemata_before b JOIN pg_temp.schemata_after a ON a.key = b.key
+   WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)`;
+  const effects = `(SELECT pg_catalog.jsonb_build_object(
+    'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM (${made}) m),
+    'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM (${gone}) g),
+    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM (${moved}) r WHERE r.old_identity <> r.identity)))`;
+  return [
+    `CREATE TEMP TABLE schemata_after ON COMMIT DROP AS ${CATALOG_OBJECTS_SQL};`,
+    `DELETE FROM schemata.objects o USING (${gone}) g WHERE o.kind = g.kind AND o.identity = g.identity;`,
+    `UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
+       FROM (${moved}) r WHERE o.kind = r.kind AND o.identity = r.old_identity;`,
+    `DELETE FROM schemata.objects o USING (${made}) m WHERE o.kind = m.kind AND o.identity = m.identity;`,
+    `INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
+     SELECT ${literal(set)}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${literal(file.version)}, ${literal(file.file)} FROM (${made}) m;`,
+    eventSql(set, file, event, effects, duration),
+  ].join('\n');
 }
 
-/** baseline and repair: record migrations as applied without running them (one statement for all). */
-export async function recordWithoutRunning(client: Client, set: string, rows: ReadonlyArray<{ file: MigrationFile; effects: Effects | null }>): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, state, applied_at, duration_ms, objects)
-     SELECT $1, r.version, r.name, r.file, r.checksum, 'applied', now(), NULL, r.objects
-       FROM jsonb_to_recordset($2::jsonb) AS r(version text, name text, file text, checksum text, objects jsonb)
-     ON CONFLICT (set_name, version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file, checksum = EXCLUDED.checksum,
-       state = 'applied', objects = EXCLUDED.objects`,
-    [set, JSON.stringify(rows.map(({ file, effects }) => ({ version: file.version, name: file.name, file: file.file, checksum: file.checksum, objects: effects })))],
-  );
+/** Server-measured duration from the start of the batch, for the event row. */
+export const BATCH_DURATION_SQL = '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer';
+
+/** A migration outside a transaction: the event that says it started. */
+export async function recordRunning(client: Client, set: string, file: MigrationFile): Promise<void> {
+  await client.query(eventSql(set, file, 'running'));
 }
 
-export async function recordFinished(client: Client, set: string, version: string, state: 'applied' | 'failed', durationMs: number): Promise<void> {
-  await client.query('UPDATE schemata.migrations SET state = $3, duration_ms = $4 WHERE set_name = $1 AND version = $2', [set, version, state, durationMs]);
+/** A migration outside a transaction, after it: its effects, against the snapshot taken before it. */
+export async function recordAfterRunning(client: Client, set: string, file: MigrationFile, before: readonly CatalogObject[], event: 'applied' | 'repaired' | 'failed', durationMs: number): Promise<void> {
+  await runBatch(client, `BEGIN;\n${snapshotFromRowsSql(before)}\n${recordEffectsSql(set, file, event, String(durationMs))}\nCOMMIT;`);
+}
+
+/**
+ * Baseline, a format-1 upgrade, and repair's new checksums: events without a
+ * run, and (baseline, adoption) the objects that exist attributed to the
+ * migrations that made them. One statement each.
+ */
+export async function recordWithoutRunning(
+  client: Client,
+  set: string,
+  event: 'baselined' | 'repaired',
+  files: readonly MigrationFile[],
+  objects: ReadonlyArray<CatalogObject & { version: string; file: string }> = [],
+): Promise<void> {
+  const batch = [
+    'BEGIN;',
+    ...files.map((file) => eventSql(set, file, event)),
+    objects.length === 0
+      ? ''
+      : `DELETE FROM schemata.objects o USING pg_catalog.jsonb_to_recordset(${literal(JSON.stringify(objects))}::jsonb) AS x(kind text, identity text) WHERE o.kind = x.kind AND o.identity = x.identity;
+INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
+SELECT ${literal(set)}, x.kind, x.identity, x.schema_name, x.name, x.parent, x.version, x.file
+  FROM pg_catalog.jsonb_to_recordset(${literal(JSON.stringify(objects))}::jsonb) AS x(${SNAPSHOT_COLUMNS}, version text, file text);`,
+    `DELETE FROM schemata.meta WHERE name = ${literal(`adopt:${set}`)};`,
+    'COMMIT;',
+  ];
+  await runBatch(client, batch.join('\n'));
+}
+
+/** A BEGIN ... COMMIT batch; a failure inside it leaves the session out of the aborted transaction. */
+async function runBatch(client: Client, batch: string): Promise<void> {
+  try {
+    await client.query(batch);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }

@@ -1,8 +1,6 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../db/introspect.js';
-import type { TrackedMigration } from '../db/tracking.js';
-import { describeObject, schemaOfObject } from '../sql/objects.js';
-import type { Expectation } from './expected.js';
+import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
 
 /** Something wrong with a set, as data: many per set, each with the command to type. */
 export interface Problem {
@@ -35,7 +33,9 @@ export interface SetState {
   tracked: readonly TrackedMigration[];
   facts: readonly SchemaFacts[];
   /** Objects the applied migrations made that the catalog does not have. */
-  missing: readonly Expectation[];
+  missing: readonly ExpectedObject[];
+  /** Schemas that a pending migration creates: not missing yet, but pending. */
+  pendingSchemas: ReadonlySet<string>;
 }
 
 export interface Plan {
@@ -82,14 +82,13 @@ export function planMigrate(state: SetState): Plan {
   }
 
   const appliedCount = state.tracked.filter((t) => t.state === 'applied').length;
-  const missingSchemas = state.facts.filter((f) => !f.exists).map((f) => f.name);
-  // Objects inside a missing schema go without saying.
-  const missingOthers = state.missing.filter((e) => !missingSchemas.includes(schemaOfObject(e.ref)));
+  const missingSchemas = state.facts.filter((f) => !f.exists && !state.pendingSchemas.has(f.name)).map((f) => f.name);
+  const missingOthers = notImplied(state.missing, missingSchemas);
   if (appliedCount > 0 && missingSchemas.length + missingOthers.length > 0) {
     const parts: string[] = [];
     if (missingSchemas.length > 0) parts.push(`${missingSchemas.length === 1 ? 'schema' : 'schemas'} ${list(missingSchemas)} ${missingSchemas.length === 1 ? 'is' : 'are'} missing`);
     if (missingOthers.length > 0) parts.push(`${describeMissing(missingOthers)} ${missingOthers.length === 1 ? 'is' : 'are'} missing`);
-    const makers = [...new Set(state.missing.map((e) => e.by))];
+    const makers = [...new Set(state.missing.map((e) => e.file))];
     problems.push({
       kind: 'mismatch',
       message:
@@ -116,16 +115,31 @@ export function planMigrate(state: SetState): Plan {
 
 const MAX_LISTED = 8;
 
+/**
+ * What goes without saying is left out: the objects of a missing schema,
+ * and the columns, constraints, indexes, triggers and policies of a missing
+ * table.
+ */
+export function notImplied(missing: readonly ExpectedObject[], reportedSchemas: readonly string[]): ExpectedObject[] {
+  const goneSchemas = new Set([...reportedSchemas, ...missing.filter((e) => e.kind === 'schema').map((e) => e.schema)]);
+  const goneParents = new Set(missing.filter((e) => PARENTS.has(e.kind)).map((e) => e.identity));
+  return missing.filter((e) =>
+    e.kind === 'schema' ? !reportedSchemas.includes(e.schema) : !goneSchemas.has(e.schema) && !(e.parent !== null && goneParents.has(e.parent)),
+  );
+}
+
+const PARENTS: ReadonlySet<string> = new Set(['table', 'view', 'materialized view', 'domain']);
+
 /** `table workspace.items (002_tables.sql), column ...` and how many more. */
-function describeMissing(missing: readonly Expectation[]): string {
-  const shown = missing.slice(0, MAX_LISTED).map((e) => `${describeObject(e.ref)} (${e.by})`);
+export function describeMissing(missing: readonly ExpectedObject[]): string {
+  const shown = missing.slice(0, MAX_LISTED).map((e) => `${e.kind} ${e.identity} (${e.file})`);
   return missing.length > MAX_LISTED ? `${shown.join(', ')} and ${missing.length - MAX_LISTED} more` : shown.join(', ');
 }
 
 /** After the migrations: every expected schema and object must exist. */
-export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[], missingObjects: readonly Expectation[] = []): Problem[] {
+export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[], missingObjects: readonly ExpectedObject[] = []): Problem[] {
   const missing = facts.filter((f) => !f.exists).map((f) => f.name);
-  const others = missingObjects.filter((e) => !missing.includes(schemaOfObject(e.ref)));
+  const others = notImplied(missingObjects, missing);
   if (missing.length === 0 && others.length > 0) {
     return [
       {

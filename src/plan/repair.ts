@@ -1,7 +1,6 @@
 import type { MigrationFile } from '../config/discover.js';
-import type { TrackedMigration } from '../db/tracking.js';
+import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
 import { compareVersions } from '../config/discover.js';
-import type { Expectation } from './expected.js';
 import type { Plan, Problem } from './plan.js';
 
 /** What `migrate --repair` does to a set before the usual run. */
@@ -24,7 +23,7 @@ const REPAIRED: ReadonlySet<Problem['kind']> = new Set(['mismatch', 'dirty', 'ch
  * leave the plan; the rest (an untracked database, a missing file, a syntax
  * error) still stop the run. Pure.
  */
-export function planRepair(state: { files: readonly MigrationFile[]; tracked: readonly TrackedMigration[]; missing: readonly Expectation[] }, plan: Plan): RepairPlan {
+export function planRepair(state: { files: readonly MigrationFile[]; tracked: readonly TrackedMigration[]; missing: readonly ExpectedObject[] }, plan: Plan): RepairPlan {
   const files = new Map(state.files.map((f) => [f.version, f]));
   const rerunVersions = new Set<string>([
     ...state.missing.map((e) => e.version),

@@ -3,21 +3,21 @@ import { applyMigration, applyWithoutTransaction, dropInvalidIndexes } from '../
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
+import { existingRefs } from '../db/objects.js';
 import { defaultSearchPath, lookUp } from '../db/protection.js';
-import { readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
+import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type Tracking, type TrackedMigration } from '../db/tracking.js';
 import { MigrationFailedError, RefusedError } from '../errors.js';
-import { existingObjects } from '../db/objects.js';
-import { checkDrift } from '../plan/drift.js';
-import { expectedObjects } from '../plan/expected.js';
+import { checkDrift, strictCreates } from '../plan/drift.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair } from '../plan/repair.js';
-import { type Effects, objectKey, type StrictCreate } from '../sql/objects.js';
 import { readMigration } from '../sql/read.js';
 import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
+import type { Operation } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, nodeKind, type Parser, type Statement } from '../sql/statements.js';
+import { adoptObjects } from './adopt.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, ProblemsFound, type SetReport, schemasOf } from './report.js';
 import type { Task } from './tasks.js';
@@ -28,9 +28,8 @@ export interface PreparedMigration {
   path: string;
   statements: Statement[];
   classification: Classification;
-  /** What it creates, drops and renames: kept with its tracking row. */
-  effects: Effects;
-  strictCreates: StrictCreate[];
+  /** What its statements do to objects, in order: drift and the re-run of an index read it. */
+  operations: Operation[];
   transactional: boolean;
   judgements: Judgement[];
   /** Names created by earlier migrations of the run, for the re-check right before it runs. */
@@ -41,22 +40,23 @@ export interface PreparedMigration {
 
 export interface SetPlan {
   client: Client;
+  tracking: Tracking;
   tracked: TrackedMigration[];
   plan: Plan;
   migrations: PreparedMigration[];
   defaultPath: string[];
-  /** With --repair: changed files whose new checksum is recorded, with their effects. */
-  rechecksum: Array<{ file: MigrationFile; effects: Effects | null }>;
+  /** With --repair: changed files whose new checksum is recorded. */
+  rechecksum: MigrationFile[];
   repairNotes: string[];
 }
 
 export interface PlanOptions {
   lock: boolean;
-  /** Parse, classify and judge the pending files (migrate, validate, dry-run). */
-  parse: boolean;
+  /** Judge the pending files' destructive steps against the catalog (migrate, validate, dry-run). */
+  judge: boolean;
   force: boolean;
   repair?: boolean;
-  /** Ask every table of the expected schemas whether it holds rows (status). */
+  /** status: ask every table of the expected schemas whether it holds rows, and list the objects no migration made. */
   withData?: boolean;
 }
 
@@ -64,47 +64,63 @@ const NO_TRANSACTION = '-- schemata:no-transaction';
 const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
 
 /**
- * Reads tracking and the catalog for a set and plans its run. With `parse`,
- * every pending file is parsed and classified, and its destructive steps
- * judged against the catalog (one round trip per migration that has any), so
- * that nothing runs when anything would be refused.
+ * Reads tracking and the catalog for a set and plans its run: the stored
+ * expected state against the catalog (a constant number of queries, whatever
+ * the length of the history), then every pending file parsed, its drift
+ * judged in file order and (with `judge`) its destructive steps against the
+ * catalog, so that nothing runs when anything would be refused.
  */
 export async function planSet(run: Run, set: SetRun, report: SetReport, options: PlanOptions): Promise<SetPlan> {
   const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
-  const tracked = await readTracking(client, name);
+  let tracking = await readTracking(client, name);
+  if (tracking.adoptPending && options.lock) {
+    // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.
+    await run.ensureTracking(set);
+    await adoptObjects(client, run.cwd, set, tracking.migrations);
+    tracking = await readTracking(client, name);
+  }
+  if (tracking.adoptPending) {
+    report.warnings.push(
+      `the tracking table was written by schemata 0.1: objects are checked from the next migrate on, which upgrades it (schemata migrate ${name}).`,
+    );
+  }
+  const tracked = tracking.migrations;
   const facts = await readSchemaFacts(client, set.config.schemas, { withData: options.withData ?? false });
-  // What the applied migrations made, replayed from tracking: no file is parsed for this.
-  const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
-  const existing = await existingObjects(client, expected.map((e) => e.ref));
-  const missing = expected.filter((e) => !existing.has(objectKey(e.ref)));
-  const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing };
+  const missing = await missingObjects(client, name, tracking);
+  if (options.withData) report.extra = (await extraObjects(client, set.config.schemas, tracking)).map((o) => `${o.kind} ${o.identity}`);
+
+  const trackedVersions = new Set(tracked.map((t) => t.version));
+  const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
+  const parser = pendingFiles.length > 0 || (options.repair && tracked.length > 0) ? await loadParser() : undefined;
+  const read = new Map(pendingFiles.map((f) => [f.version, readMigration(parser!, f.sql)]));
+  const pendingSchemas = new Set(
+    [...read.values()].flatMap((r) => (r.ok ? r.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'schema' ? [op.object.name] : [])) : [])),
+  );
+  const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing, pendingSchemas };
   let plan = planMigrate(state);
-  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
+  const result: SetPlan = { client, tracking, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
   let rerun = new Set<string>();
-  let rechecksum: MigrationFile[] = [];
   if (options.repair) {
     const repair = planRepair(state, plan);
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
-    rechecksum = repair.rechecksum;
+    result.rechecksum = repair.rechecksum;
     result.repairNotes = repair.notes;
   }
   report.pending = plan.pending.map((f) => entryOf(f));
   report.schemas = schemasOf(facts);
-  if (options.parse && plan.pending.length + rechecksum.length > 0) {
-    const parser = await loadParser();
-    result.migrations = prepareFiles(parser, run.cwd, name, plan, rerun);
-    result.rechecksum = rechecksum.map((file) => {
-      const read = readMigration(parser, file.sql);
-      return { file, effects: read.ok ? read.effects : null };
-    });
-    const strict = result.migrations.flatMap((m) => m.strictCreates.map((c) => c.ref));
+  if (plan.pending.length > 0) {
+    for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
+    result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun);
+    // Re-runs too: a strict CREATE of what survived fails the re-run.
+    const fresh = result.migrations.map((m) => ({ path: m.path, version: m.file.version, operations: m.operations }));
+    const strict = strictCreates(fresh);
     if (strict.length > 0) {
-      const present = await existingObjects(client, strict);
-      plan.problems.push(...checkDrift(name, result.migrations.map((m) => ({ ...m, version: m.file.version })), present));
+      const { existing, creationSchema } = await existingRefs(client, strict);
+      plan.problems.push(...checkDrift(name, fresh, existing, creationSchema));
     }
-    await protect(client, name, result, options.force);
+    if (options.judge) await protect(client, name, result, options.force);
     for (const m of result.migrations) {
       if (m.statements.length === 0) report.warnings.push(`${m.path} holds no statement: it is recorded as applied and changes nothing.`);
       for (const o of m.classification.opaque) report.warnings.push(`${at(m.path, o.statement.at)}: ${o.reason}.`);
@@ -117,11 +133,11 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   return result;
 }
 
-function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, rerun: ReadonlySet<string>): PreparedMigration[] {
+function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read: ReadonlyMap<string, ReturnType<typeof readMigration>>, rerun: ReadonlySet<string>): PreparedMigration[] {
   const migrations: PreparedMigration[] = [];
   for (const file of plan.pending) {
     const path = relative(cwd, file.path) || file.path;
-    const parsed = readMigration(parser, file.sql);
+    const parsed = read.get(file.version)!;
     if (!parsed.ok) {
       // lint knows why some syntax errors happen (ADD CONSTRAINT IF NOT EXISTS) and how to write them instead.
       const finding = lintFile(parser, file.sql).find((f) => f.severity === 'error');
@@ -133,7 +149,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
       });
       continue;
     }
-    const { classification, effects, strictCreates } = parsed;
+    const { classification, operations } = parsed;
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
     const forced = file.sql.includes(NO_TRANSACTION) && commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
     const transactional = classification.nonTransactional.length === 0 && !forced;
@@ -160,8 +176,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, reru
       path,
       statements: parsed.statements,
       classification,
-      effects,
-      strictCreates,
+      operations,
       transactional,
       judgements: [],
       createdBefore: new Set(),
@@ -221,7 +236,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan>();
       for (const set of run.sets) {
-        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, parse: true, force: options.force, repair: options.repair }));
+        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair }));
       }
       return plans;
     })());
@@ -241,10 +256,13 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
         let ms: number;
         try {
           // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that would block its re-run.
-          if (migration.rerun && !migration.transactional) await dropInvalidIndexes(planned.client, migration.effects.creates);
+          if (migration.rerun && !migration.transactional) {
+            await dropInvalidIndexes(planned.client, migration.operations.flatMap((op) => (op.kind === 'create' ? [op.object] : [])));
+          }
+          const event = migration.rerun ? 'repaired' : 'applied';
           ms = migration.transactional
-            ? await applyMigration(context, migration.file, migration.statements, migration.effects)
-            : await applyWithoutTransaction(context, migration.file, migration.statements, migration.effects);
+            ? await applyMigration(context, migration.file, migration.statements, event)
+            : await applyWithoutTransaction(context, migration.file, migration.statements, event);
         } catch (error) {
           if (!migration.rerun || !(error instanceof MigrationFailedError)) throw error;
           throw new MigrationFailedError(
@@ -303,7 +321,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
             report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
             if (planned.rechecksum.length > 0) {
               await run.ensureTracking(set);
-              await recordWithoutRunning(planned.client, name, planned.rechecksum);
+              await recordWithoutRunning(planned.client, name, 'repaired', planned.rechecksum);
             }
             const n = planned.migrations.length;
             if (n === 0) {
@@ -311,7 +329,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
                 options.repair && planned.rechecksum.length === 0
                   ? 'nothing to repair: tracking and the database agree'
                   : planned.rechecksum.length > 0
-                    ? `recorded the new checksum of ${planned.rechecksum.map((r) => r.file.file).join(', ')}`
+                    ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
                     : 'nothing to apply: up to date',
               );
               return;
@@ -330,11 +348,9 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
               return;
             }
             const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: false });
-            const tracked = await readTracking(planned.client, name);
-            const expected = expectedObjects(tracked.filter((t) => t.state === 'applied'));
-            const existing = await existingObjects(planned.client, expected.map((e) => e.ref));
+            const tracking = await readTracking(planned.client, name);
             report.schemas = schemasOf(facts);
-            const problems = checkAfterMigrate(name, facts, expected.filter((e) => !existing.has(objectKey(e.ref))));
+            const problems = checkAfterMigrate(name, facts, await missingObjects(planned.client, name, tracking));
             report.problems.push(...problems);
             if (problems.length > 0) throw ProblemsFound.of(name, problems);
           },
@@ -355,7 +371,7 @@ export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: 
     return {
       title: `${set.config.name} → ${set.target.display} (dry run)`,
       run: async (setTitle) => {
-        const planned = await planSet(run, set, report, { lock: false, parse: true, force: options.force, repair: options.repair });
+        const planned = await planSet(run, set, report, { lock: false, judge: true, force: options.force, repair: options.repair });
         report.plan = planned.migrations.map((m) => ({
           version: m.file.version,
           file: m.file.file,

@@ -22,6 +22,10 @@ export interface MigrationEntry {
   name: string;
   file: string;
   ms: number | null;
+  /** status: when it was applied (its latest applied, repaired or baselined event), ISO 8601. */
+  appliedAt?: string;
+  /** status: applied, repaired or baselined. */
+  event?: string;
 }
 
 export interface SetReport {
@@ -33,6 +37,8 @@ export interface SetReport {
   /** hasData: null where the command does not look (migrate, validate; status does). */
   schemas: Array<{ name: string; exists: boolean; hasData: boolean | null }>;
   problems: Problem[];
+  /** status: objects in the set's schemas that no migration made (an index a DBA added): listed, never a mismatch. */
+  extra?: string[];
   /** Things worth knowing that stop nothing: forced steps, SQL data protection cannot see into. */
   warnings: string[];
   /** With --dry-run: what migrate would do, in order. */

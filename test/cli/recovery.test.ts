@@ -25,7 +25,7 @@ async function killDuring(cwd: string, url: string, ready: () => Promise<boolean
 }
 
 const sleeping = (url: string) => async () =>
-  (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND query LIKE '%pg_sleep(2)%'"))[0]!.n > 0;
+  (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep'"))[0]!.n > 0;
 
 const FILES = {
   'data/001_schemas.sql': 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE TABLE workspace.runs (step int);\n',
@@ -63,7 +63,7 @@ describe('recovery after SIGKILL', () => {
       'data/003_slow.sql': '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS workspace.slow (id int);\nSELECT pg_sleep(2);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS slow_id ON workspace.slow (id);\n',
     });
     await killDuring(cwd, url, sleeping(url));
-    expect(await query(url, "SELECT state FROM schemata.migrations WHERE set_name = 'data' AND version = '3'")).toEqual([{ state: 'running' }]);
+    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'running' }]);
     const blocked = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(blocked.code).toBe(3);
     expect(blocked.stderr).toContain('003_slow.sql is recorded as running');

@@ -19,7 +19,7 @@ describe('migrate, single mode', () => {
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2']);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await tableExists(url, 'workspace.items')).toBe(true);
-    const rows = await query<{ checksum: string; state: string; duration_ms: number }>(url, 'SELECT checksum, state, duration_ms FROM schemata.migrations');
+    const rows = await query<{ checksum: string; state: string; duration_ms: number }>(url, 'SELECT checksum, event AS state, duration_ms FROM schemata.migrations');
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum) && r.state === 'applied' && r.duration_ms >= 0)).toBe(true);
 
     const second = await migrate({ cwd, env: single(url) });

@@ -141,7 +141,7 @@ describe('migrations outside a transaction', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
     expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'workspace.items_title_idx'::regclass")).toEqual([{ indisvalid: true }]);
-    expect(await query(url, "SELECT state FROM schemata.migrations WHERE set_name = 'data' AND version = '3'")).toEqual([{ state: 'applied' }]);
+    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'applied' }]);
   });
 
   it('records a migration that fails partway as failed, names what ran, and blocks the next run as dirty', async () => {
@@ -158,7 +158,7 @@ describe('migrations outside a transaction', () => {
     expect(report.error!.message).toContain('Already run and kept: line 2');
     expect(report.error!.hint).toContain('schemata migrate data --repair');
     expect(await tableExists(url, 'workspace.first_part')).toBe(true);
-    expect(await query(url, "SELECT state FROM schemata.migrations WHERE set_name = 'data' AND version = '3'")).toEqual([{ state: 'failed' }]);
+    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'failed' }]);
     const next = await migrate({ cwd, env, sets: ['data'] });
     expect(next.exitCode).toBe(3);
     expect(next.sets[0]!.problems.map((p) => p.kind)).toContain('dirty');

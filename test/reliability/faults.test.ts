@@ -20,7 +20,7 @@ describe('faults', () => {
       await new Promise((r) => setTimeout(r, 50));
       const rows = await query<{ n: number }>(
         url,
-        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND query LIKE '%pg_sleep(3)%'",
+        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep'",
       );
       terminated = rows[0]!.n;
     }
@@ -42,14 +42,14 @@ describe('faults', () => {
     const cwd = makeProject(SMALL_SETS);
     const split = { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary };
     expect((await runCli(['migrate', 'primary'], { cwd, env: { ...split, DATA_DATABASE_URL: data } })).code).toBe(0);
-    const before = await query(primary, 'SELECT set_name, version, applied_at FROM schemata.migrations ORDER BY 1, 2');
+    const before = await query(primary, 'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2');
 
     const unreachable = new URL(data);
     unreachable.port = '1';
     const failed = await runCli(['migrate'], { cwd, env: { ...split, DATA_DATABASE_URL: unreachable.toString() } });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/Set "data": cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/t_[0-9a-f]+ \(DATA_DATABASE_URL\)/);
-    expect(await query(primary, 'SELECT set_name, version, applied_at FROM schemata.migrations ORDER BY 1, 2')).toEqual(before);
+    expect(await query(primary, 'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2')).toEqual(before);
 
     const rerun = await runCli(['migrate', '--json'], { cwd, env: { ...split, DATA_DATABASE_URL: data } });
     expect(rerun.code).toBe(0);

@@ -38,7 +38,7 @@ export async function query<T extends pg.QueryResultRow = Record<string, unknown
 /** The tracking rows of a set, in version order; none when there is no tracking table. */
 export async function trackedVersions(url: string, set: string): Promise<string[]> {
   if (!(await query<{ ok: boolean }>(url, "SELECT to_regclass('schemata.migrations') IS NOT NULL AS ok"))[0]!.ok) return [];
-  const rows = await query<{ version: string }>(url, 'SELECT version FROM schemata.migrations WHERE set_name = $1 ORDER BY version::numeric', [set]);
+  const rows = await query<{ version: string }>(url, 'SELECT version FROM schemata.migrations WHERE set_name = $1 GROUP BY version ORDER BY version::numeric', [set]);
   return rows.map((r) => r.version);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
 import type { SchemaFacts } from '../../../src/db/introspect.js';
-import type { TrackedMigration } from '../../../src/db/tracking.js';
+import type { ExpectedObject, TrackedMigration } from '../../../src/db/tracking.js';
 import { checkAfterMigrate, planMigrate, type SetState } from '../../../src/plan/plan.js';
 
 const sum = (c: string) => c.repeat(64);
@@ -18,6 +18,7 @@ function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): T
     file: f.file,
     checksum: f.checksum,
     state: 'applied',
+    event: 'applied',
     appliedAt: new Date('2025-01-01T00:00:00Z'),
     durationMs: 12,
     ...overrides,
@@ -33,10 +34,40 @@ const F2 = file('2', 'config_tables');
 const F3 = file('3', 'more_tables');
 
 function state(overrides: Partial<SetState>): SetState {
-  return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], missing: [], ...overrides };
+  return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], missing: [], pendingSchemas: new Set(), ...overrides };
 }
 
+const expected = (kind: ExpectedObject['kind'], identity: string, schema: string, parent: string | null = null): ExpectedObject => ({
+  kind,
+  identity,
+  schema,
+  parent,
+  version: '2',
+  file: '002_config_tables.sql',
+});
+
 describe('planMigrate', () => {
+  it('a schema that a pending migration creates is pending, not missing', () => {
+    const plan = planMigrate(
+      state({ files: [F1, F2, F3], tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), missingSchema('customer')], pendingSchemas: new Set(['customer']) }),
+    );
+    expect(plan.problems).toEqual([]);
+    expect(plan.pending).toEqual([F3]);
+  });
+
+  it('a missing table is named once: its columns, constraints and indexes go without saying', () => {
+    const missing = [
+      expected('table', 'config.settings', 'config'),
+      expected('column', 'config.settings.key', 'config', 'config.settings'),
+      expected('index', 'config.settings_pkey', 'config', 'config.settings'),
+      expected('constraint', 'flags_name_check on config.flags', 'config', 'config.flags'),
+    ];
+    const plan = planMigrate(state({ tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), fullSchema('customer')], missing }));
+    expect(plan.problems).toHaveLength(1);
+    expect(plan.problems[0]!.message).toContain('table config.settings (002_config_tables.sql), constraint flags_name_check on config.flags (002_config_tables.sql) are missing');
+    expect(plan.problems[0]!.message).not.toContain('config.settings.key');
+  });
+
   it('fresh database: nothing tracked, schemas missing → no problems, everything pending', () => {
     const plan = planMigrate(state({ facts: [missingSchema('config'), missingSchema('customer')] }));
     expect(plan).toEqual({ set: 'primary', pending: [F1, F2], problems: [] });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
-import type { TrackedMigration } from '../../../src/db/tracking.js';
+import type { ExpectedObject, TrackedMigration } from '../../../src/db/tracking.js';
 import { planRepair } from '../../../src/plan/repair.js';
 
 const file = (version: string, checksum = `c${version}`): MigrationFile => ({
@@ -17,14 +17,14 @@ const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', che
   file: f.file,
   checksum,
   state,
+  event: state === 'applied' ? 'applied' : state,
   appliedAt: new Date(0),
   durationMs: 1,
-  effects: null,
 });
 const F1 = file('1');
 const F2 = file('2');
 const F3 = file('3');
-const expectation = (f: MigrationFile) => ({ ref: { type: 'schema' as const, name: 'x' }, by: f.file, version: f.version });
+const expectation = (f: MigrationFile): ExpectedObject => ({ kind: 'table', identity: 'x.t', schema: 'x', parent: null, version: f.version, file: f.file });
 
 describe('planRepair', () => {
   it('runs again, in version order, the migrations whose objects are missing and the dirty ones, with the pending ones', () => {
