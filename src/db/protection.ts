@@ -76,6 +76,7 @@ export async function lookUp(client: Client, lookups: readonly Lookup[]): Promis
 
 /** The schemas an unqualified name is looked up in when the migration sets no search_path. */
 export async function defaultSearchPath(client: Client): Promise<string[]> {
-  const { rows } = await client.query<{ path: string[] }>('SELECT current_schemas(false) AS path');
+  // name[] comes back from pg as the text '{public}': text[] is parsed into an array.
+  const { rows } = await client.query<{ path: string[] }>('SELECT current_schemas(false)::text[] AS path');
   return rows[0]?.path ?? ['public'];
 }

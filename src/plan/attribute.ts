@@ -35,7 +35,10 @@ export function attributeObjects(
   for (const migration of migrations) {
     for (const op of migration.operations) {
       if (op.kind === 'create') byName.set(nameKey(op.object.kind, op.object.schema, op.object.table, op.object.name), migration);
-      if (op.kind === 'rename' || op.kind === 'move') byName.set(nameKey(op.to.kind, op.to.schema, op.to.table, op.to.name), migration);
+      // A renamed or moved object is still credited to the migration that made it.
+      if (op.kind === 'rename' || op.kind === 'move') {
+        byName.set(nameKey(op.to.kind, op.to.schema, op.to.table, op.to.name), byName.get(nameKey(op.from.kind, op.from.schema, op.from.table, op.from.name)) ?? migration);
+      }
     }
   }
   const named = (o: CatalogObject) => byName.get(nameKey(o.kind, o.schema_name, o.table_name, o.name));

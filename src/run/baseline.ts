@@ -35,7 +35,8 @@ export function baselineTasks(run: Run, reports: Map<string, SetReport>, options
           return;
         }
         const operations = await Promise.all(toRecord.map(async (file) => ({ file: file.file, operations: await operationsOfFile(run.cwd, name, file) })));
-        const expected = finalObjects(operations);
+        const { creationSchema } = await existingRefs(client, []);
+        const expected = finalObjects(operations, creationSchema);
         const { existing } = await existingRefs(client, expected.map((e) => e.ref));
         const missing = expected.filter((e) => !existing.has(refKey(e.ref)));
         if (missing.length > 0 && !options.force) {

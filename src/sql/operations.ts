@@ -55,7 +55,9 @@ export function nameSpaceOf(kind: RefKind): string {
 export function refKey(ref: ObjectRef, creationSchema = ''): string {
   const schema = ref.kind === 'schema' || ref.kind === 'extension' ? '' : ref.schema || creationSchema;
   const args = nameSpaceOf(ref.kind) === 'function' ? `(${ref.args?.join(',') ?? '*'})` : '';
-  return `${nameSpaceOf(ref.kind)}:${schema}.${ref.table ?? ''}.${ref.name}${args}`;
+  // An index is named in its schema; its table is information, not identity.
+  const table = ref.kind === 'column' || ref.kind === 'constraint' || ref.kind === 'trigger' || ref.kind === 'policy' ? (ref.table ?? '') : '';
+  return `${nameSpaceOf(ref.kind)}:${schema}.${table}.${ref.name}${args}`;
 }
 
 /** `table workspace.items`, `column workspace.items.title`, `constraint c on workspace.items`, for messages. */

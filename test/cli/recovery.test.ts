@@ -25,7 +25,7 @@ async function killDuring(cwd: string, url: string, ready: () => Promise<boolean
 }
 
 const sleeping = (url: string) => async () =>
-  (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep'"))[0]!.n > 0;
+  (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep' AND datname = current_database()"))[0]!.n > 0;
 
 const FILES = {
   'data/001_schemas.sql': 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE TABLE workspace.runs (step int);\n',
