@@ -1,3 +1,5 @@
+import type { RefKind } from '../sql/operations.js';
+
 /*
  * The database's own answer to "what is there": every object of the kinds
  * SPEC §4.2 follows, as rows (kind, key, identity, schema_name, name, parent,
@@ -90,19 +92,5 @@ export interface CatalogObject {
   table_name: string | null;
 }
 
-export type ObjectKind =
-  | 'schema'
-  | 'table'
-  | 'view'
-  | 'materialized view'
-  | 'sequence'
-  | 'index'
-  | 'column'
-  | 'constraint'
-  | 'trigger'
-  | 'policy'
-  | 'function'
-  | 'procedure'
-  | 'type'
-  | 'domain'
-  | 'extension';
+/** The kinds the catalog lists are the kinds statements name. */
+export type ObjectKind = RefKind;
