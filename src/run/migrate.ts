@@ -5,7 +5,7 @@ import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
 import { defaultSearchPath, lookUp } from '../db/protection.js';
-import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type Tracking, type TrackedMigration } from '../db/tracking.js';
+import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
 import { MigrationFailedError, RefusedError } from '../errors.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
@@ -40,7 +40,6 @@ export interface PreparedMigration {
 
 export interface SetPlan {
   client: Client;
-  tracking: Tracking;
   tracked: TrackedMigration[];
   plan: Plan;
   migrations: PreparedMigration[];
@@ -99,7 +98,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   );
   const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing, pendingSchemas };
   let plan = planMigrate(state);
-  const result: SetPlan = { client, tracking, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
+  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
   let rerun = new Set<string>();
   if (options.repair) {
     const repair = planRepair(state, plan);
@@ -114,11 +113,11 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
     result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun);
     // Re-runs too: a strict CREATE of what survived fails the re-run.
-    const fresh = result.migrations.map((m) => ({ path: m.path, version: m.file.version, operations: m.operations }));
-    const strict = strictCreates(fresh);
+    const inRunOrder = result.migrations.map((m) => ({ path: m.path, version: m.file.version, operations: m.operations }));
+    const strict = strictCreates(inRunOrder);
     if (strict.length > 0) {
       const { existing, creationSchema } = await existingRefs(client, strict);
-      plan.problems.push(...checkDrift(name, fresh, existing, creationSchema));
+      plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema));
     }
     if (options.judge) await protect(client, name, result, options.force);
     for (const m of result.migrations) {
