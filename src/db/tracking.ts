@@ -201,7 +201,7 @@ export async function readCatalog(client: Client): Promise<CatalogObject[]> {
   return (await client.query<CatalogObject>(CATALOG_OBJECTS_SQL)).rows;
 }
 
-export function literal(value: string): string {
+function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
@@ -277,19 +277,38 @@ export async function recordWithoutRunning(
   files: readonly MigrationFile[],
   objects: ReadonlyArray<CatalogObject & { version: string; file: string }> = [],
 ): Promise<void> {
-  const batch = [
-    'BEGIN;',
-    ...files.map((file) => eventSql(set, file, event)),
-    objects.length === 0
-      ? ''
-      : `DELETE FROM schemata.objects o USING pg_catalog.jsonb_to_recordset(${literal(JSON.stringify(objects))}::jsonb) AS x(kind text, identity text) WHERE o.kind = x.kind AND o.identity = x.identity;
-INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
-SELECT ${literal(set)}, x.kind, x.identity, x.schema_name, x.name, x.parent, x.version, x.file
-  FROM pg_catalog.jsonb_to_recordset(${literal(JSON.stringify(objects))}::jsonb) AS x(${SNAPSHOT_COLUMNS}, version text, file text);`,
-    `DELETE FROM schemata.meta WHERE name = ${literal(`adopt:${set}`)};`,
-    'COMMIT;',
-  ];
-  await runBatch(client, batch.join('\n'));
+  // Not part of a migration's batch: the values go as parameters.
+  const events = files.map((f) => ({ version: f.version, name: f.name, file: f.file, checksum: f.checksum }));
+  await inTransaction(client, async () => {
+    await client.query(
+      `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event)
+       SELECT $1, e.version, e.name, e.file, e.checksum, $2
+         FROM pg_catalog.jsonb_array_elements($3::jsonb) WITH ORDINALITY AS a(event, ord),
+              pg_catalog.jsonb_to_record(a.event) AS e(version text, name text, file text, checksum text)
+        ORDER BY a.ord`,
+      [set, event, JSON.stringify(events)],
+    );
+    // One statement: the DELETE sees the rows as they were, the INSERT adds the new ones.
+    await client.query(
+      `WITH x AS (SELECT * FROM pg_catalog.jsonb_to_recordset($2::jsonb) AS x(${SNAPSHOT_COLUMNS}, version text, file text)),
+            replaced AS (DELETE FROM schemata.objects o USING x WHERE o.kind = x.kind AND o.identity = x.identity)
+       INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
+       SELECT $1, x.kind, x.identity, x.schema_name, x.name, x.parent, x.version, x.file FROM x`,
+      [set, JSON.stringify(objects)],
+    );
+    await client.query('DELETE FROM schemata.meta WHERE name = $1', [`adopt:${set}`]);
+  });
+}
+
+async function inTransaction(client: Client, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }
 
 /** A BEGIN ... COMMIT batch; a failure inside it leaves the session out of the aborted transaction. */

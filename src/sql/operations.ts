@@ -99,6 +99,8 @@ function argsOf(types: Array<Obj | undefined>): string[] | undefined {
 
 const INPUT_MODES = new Set(['FUNC_PARAM_DEFAULT', 'FUNC_PARAM_IN', 'FUNC_PARAM_INOUT', 'FUNC_PARAM_VARIADIC', undefined]);
 
+const TABLE_PART_DROPS: Record<string, RefKind> = { AT_DropColumn: 'column', AT_DropConstraint: 'constraint' };
+
 const RELATION_OBJECTS: Record<string, RefKind> = {
   OBJECT_TABLE: 'table',
   OBJECT_FOREIGN_TABLE: 'table',
@@ -196,11 +198,9 @@ export function operationsOf(statements: readonly Statement[]): Operation[] {
           if (cmd?.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) {
             create({ kind: 'constraint', schema: table.schema, table: table.name, name: cmd.def.Constraint.conname }, false);
           }
-          if (cmd?.subtype === 'AT_DropColumn') {
-            ops.push({ kind: 'drop', object: { kind: 'column', schema: table.schema, table: table.name, name: cmd.name }, ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE', at });
-          }
-          if (cmd?.subtype === 'AT_DropConstraint') {
-            ops.push({ kind: 'drop', object: { kind: 'constraint', schema: table.schema, table: table.name, name: cmd.name }, ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE', at });
+          const dropped = TABLE_PART_DROPS[cmd?.subtype as string];
+          if (dropped) {
+            ops.push({ kind: 'drop', object: { kind: dropped, schema: table.schema, table: table.name, name: cmd.name }, ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE', at });
           }
         }
         break;
