@@ -2,7 +2,8 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
-import { MigrationFailedError } from '../errors.js';
+import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeSql } from '../db/protection.js';
+import { MigrationFailedError, RefusedError } from '../errors.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { locate, nodeKind, type Statement } from '../sql/statements.js';
 
@@ -11,7 +12,7 @@ import { locate, nodeKind, type Statement } from '../sql/statements.js';
  * the file by subtracting its length. The leading comment is what a DBA sees
  * first in pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-const prefixOf = (set: string, file: MigrationFile) => `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\nBEGIN;\n${SNAPSHOT_BEFORE_SQL}\n`;
+const prefixOf = (set: string, file: MigrationFile, guard: string) => `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\nBEGIN;\n${SNAPSHOT_BEFORE_SQL}\n${guard}`;
 
 /**
  * A file's own BEGIN/COMMIT would end our transaction early and leave its
@@ -34,6 +35,14 @@ export interface ApplyContext {
   client: Client;
   set: string;
   cwd: string;
+  /** The file as the user names it. */
+  path: string;
+}
+
+/** The server-side data check of a transactional migration (SPEC §5): the set's schemas, and the last event before the run. */
+export interface Guard {
+  schemas: readonly string[];
+  runStartEvent: number;
 }
 
 interface PgError {
@@ -51,18 +60,29 @@ interface PgError {
  * go as one simple-query batch. A failure leaves none of it. Returns the
  * wall time in ms.
  */
-export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number> {
+export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context.set, file);
-  const batch = `${prefix}${body}\n;\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;`;
+  const prefix = prefixOf(context.set, file, guard ? `${guardBeforeSql(context.set, guard.schemas, guard.runStartEvent)}\n` : '');
+  const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
+  const batch = `${prefix}${body}\n;\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;`;
   const started = performance.now();
   try {
     await context.client.query(batch);
   } catch (error) {
     await context.client.query('ROLLBACK').catch(() => {});
+    if ((error as PgError).code === GUARD_SQLSTATE) throw guardRefusal(context, file, (error as PgError).message, error);
     throw await describeFailure(context, file, statements, error as PgError, prefix.length);
   }
   return Math.round(performance.now() - started);
+}
+
+function guardRefusal(context: ApplyContext, file: MigrationFile, lost: string, cause: unknown): RefusedError {
+  return new RefusedError(
+    `Set "${context.set}": data protection rolled back ${file.file}: ${lost}. The check on the server found it after the file ran ` +
+      `(dynamic SQL, a function, or a step no reading of the text resolves). Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied.`,
+    `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${context.path}, or run: schemata migrate ${context.set} --force`,
+    { cause },
+  );
 }
 
 const isConnectionLoss = (e: PgError) =>

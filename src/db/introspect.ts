@@ -1,3 +1,4 @@
+import { hasRowsSql } from './protection.js';
 import type { Client } from './connect.js';
 
 /** What the catalog says about one expected schema. */
@@ -12,9 +13,8 @@ export interface SchemaFacts {
 
 /*
  * One round trip for every schema of a set. "Holds data" asks the tables for
- * a row (SELECT ... LIMIT 1 through query_to_xml, whose text is empty for no
- * row, so it stays one statement) and stops at the first that has one;
- * reltuples lies right after a bulk insert and before the first ANALYZE.
+ * a row as data protection does (hasRowsSql: exact, and row-level security
+ * cannot hide them).
  */
 const SCHEMA_FACTS_SQL = `
 SELECT s.name,
@@ -24,12 +24,8 @@ SELECT s.name,
      + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
        AS objects,
        CASE WHEN $2 THEN EXISTS (
-         SELECT 1 FROM pg_class c
-          WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'm')
-            AND (c.relkind <> 'm' OR c.relispopulated)
-            -- an empty heap file holds no row: only the others are asked
-            AND (c.relkind = 'p' OR pg_relation_size(c.oid) > 0)
-            AND query_to_xml(format('SELECT 1 AS x FROM %I.%I LIMIT 1', n.nspname, c.relname), false, true, '')::text <> ''
+         SELECT 1 FROM (SELECT ${hasRowsSql('c.oid')} AS held FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm') OFFSET 0) AS t
+          WHERE t.held
        ) END AS has_data
   FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
   LEFT JOIN pg_namespace n ON n.nspname = s.name

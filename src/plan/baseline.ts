@@ -31,7 +31,7 @@ export function finalObjects(migrations: ReadonlyArray<{ file: string; operation
         const dropped = op.object;
         removeWhere((ref) => refKey(ref) === refKey(dropped) || (dropped.args === undefined && refKey({ ...ref, args: undefined }) === refKey(dropped)) || within(ref, dropped));
         if (op.cascade) removeWhere((ref) => ref.kind === 'view' || ref.kind === 'materialized view' || (dropped.kind !== 'table' && ref.kind === 'column'));
-      } else {
+      } else if (op.kind === 'rename' || op.kind === 'move') {
         const { from, to } = op;
         for (const [key, e] of [...expected]) {
           if (key === refKey(from)) {

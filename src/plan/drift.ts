@@ -34,10 +34,10 @@ export function checkDrift(set: string, pending: readonly PendingOperations[], e
     for (const op of migration.operations) {
       if (op.kind === 'drop') {
         (op.object.args === undefined ? goneByName : gone).add(key(op.object));
-      } else if (op.kind !== 'create') {
+      } else if (op.kind === 'rename' || op.kind === 'move') {
         gone.add(key(op.from));
         gone.delete(key(op.to));
-      } else if (!op.ifNotExists && existsNow.has(key(op.object)) && !isGone(op.object)) {
+      } else if (op.kind === 'create' && !op.ifNotExists && existsNow.has(key(op.object)) && !isGone(op.object)) {
         problems.push({
           kind: 'drift',
           message:
@@ -47,7 +47,7 @@ export function checkDrift(set: string, pending: readonly PendingOperations[], e
             `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
             `record it without running: schemata baseline ${set} --version ${migration.version}`,
         });
-      } else {
+      } else if (op.kind === 'create') {
         gone.delete(key(op.object));
       }
     }

@@ -4,17 +4,17 @@ import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
-import { defaultSearchPath, lookUp } from '../db/protection.js';
-import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
-import { MigrationFailedError, RefusedError } from '../errors.js';
+import { probe, readCatalogNames } from '../db/protection.js';
+import { extraObjects, lastEventId, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
+import { MigrationFailedError } from '../errors.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair } from '../plan/repair.js';
 import { readMigration } from '../sql/read.js';
-import { type Judgement, judgeMigration, lookupsFor } from '../plan/protect.js';
+import { findHazards, type GuardedMigration, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
-import type { Operation } from '../sql/operations.js';
+import { type Operation, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, nodeKind, type Parser, type Statement } from '../sql/statements.js';
 import { adoptObjects } from './adopt.js';
@@ -28,12 +28,12 @@ export interface PreparedMigration {
   path: string;
   statements: Statement[];
   classification: Classification;
-  /** What its statements do to objects, in order: drift and the re-run of an index read it. */
+  /** What its statements do, in order: drift, data protection and repair read it. */
   operations: Operation[];
   transactional: boolean;
+  /** A `-- schemata:force` line: data protection allows this file's own destructive steps. */
+  forced: boolean;
   judgements: Judgement[];
-  /** Names created by earlier migrations of the run, for the re-check right before it runs. */
-  createdBefore: Set<string>;
   /** Run again by --repair. */
   rerun: boolean;
 }
@@ -43,7 +43,6 @@ export interface SetPlan {
   tracked: TrackedMigration[];
   plan: Plan;
   migrations: PreparedMigration[];
-  defaultPath: string[];
   /** With --repair: changed files whose new checksum is recorded. */
   rechecksum: MigrationFile[];
   repairNotes: string[];
@@ -60,6 +59,7 @@ export interface PlanOptions {
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
+const FORCE = '-- schemata:force';
 const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
 
 /**
@@ -98,7 +98,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   );
   const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing, pendingSchemas };
   let plan = planMigrate(state);
-  const result: SetPlan = { client, tracked, plan, migrations: [], defaultPath: [], rechecksum: [], repairNotes: [] };
+  const result: SetPlan = { client, tracked, plan, migrations: [], rechecksum: [], repairNotes: [] };
   let rerun = new Set<string>();
   if (options.repair) {
     const repair = planRepair(state, plan);
@@ -119,13 +119,15 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
       const { existing, creationSchema } = await existingRefs(client, strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema));
     }
-    if (options.judge) await protect(client, name, result, options.force);
+    if (options.judge) await protect(client, parser!, name, result, options.force);
     for (const m of result.migrations) {
       if (m.statements.length === 0) report.warnings.push(`${m.path} holds no statement: it is recorded as applied and changes nothing.`);
-      for (const o of m.classification.opaque) report.warnings.push(`${at(m.path, o.statement.at)}: ${o.reason}.`);
+      // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
+      if (!m.transactional) for (const op of m.operations) if (op.kind === 'opaque') report.warnings.push(`${at(m.path, op.at)}: ${op.why}; it runs outside a transaction, where no server-side check follows it.`);
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
-        report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (--force).`);
+        report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`);
       }
+      if (m.transactional && (options.force || m.forced)) report.warnings.push(`${m.path}: the server-side data check is off for it (${options.force ? '--force' : FORCE}).`);
     }
   }
   report.problems.push(...plan.problems);
@@ -150,8 +152,8 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
     }
     const { classification, operations } = parsed;
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
-    const forced = file.sql.includes(NO_TRANSACTION) && commentsOf(parser, file.sql).some((c) => c.trim() === NO_TRANSACTION);
-    const transactional = classification.nonTransactional.length === 0 && !forced;
+    const comments = file.sql.includes('-- schemata:') ? commentsOf(parser, file.sql).map((c) => c.trim()) : [];
+    const transactional = classification.nonTransactional.length === 0 && !comments.includes(NO_TRANSACTION);
     if (!transactional && classification.transactionControl.length > 0) {
       const control = classification.transactionControl[0]!;
       const why = classification.nonTransactional[0];
@@ -177,49 +179,43 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
       classification,
       operations,
       transactional,
+      forced: comments.includes(FORCE),
       judgements: [],
-      createdBefore: new Set(),
       rerun: rerun.has(file.version),
     });
   }
   return migrations;
 }
 
-/** Judges every destructive step of the pending migrations, in run order; refusals become problems. */
-async function protect(client: Client, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
-  const created = new Set<string>();
-  // What a migration creates matters only to a destructive step at or after it.
-  const lastDestructive = setPlan.migrations.findLastIndex((m) => m.classification.destructive.length > 0);
-  for (const [index, migration] of setPlan.migrations.entries()) {
-    if (index > lastDestructive) break;
-    migration.createdBefore = new Set(created);
-    const { destructive, creates } = migration.classification;
-    if (destructive.length + creates.length === 0) continue;
-    if (setPlan.defaultPath.length === 0) setPlan.defaultPath = await defaultSearchPath(client);
-    migration.judgements = await judge(client, migration, created, { force, createdWins: false }, setPlan.defaultPath);
-    for (const j of migration.judgements.filter((j) => j.verdict === 'refused')) setPlan.plan.problems.push(refusal(set, migration, j));
-  }
-}
+/** Whether an operation can destroy data: only then is the catalog asked. */
+const mayDestroy = (op: Operation) =>
+  op.kind === 'drop' || op.kind === 'alter-type' || op.kind === 'drop-owned' || op.kind === 'call' || ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
 
-async function judge(
-  client: Client,
-  migration: PreparedMigration,
-  created: Set<string>,
-  options: { force: boolean; createdWins: boolean },
-  defaultPath: string[],
-): Promise<Judgement[]> {
-  const looked = lookupsFor(migration.classification, defaultPath);
-  const facts = await lookUp(client, looked.lookups); // no query when there is nothing to look up
-  return judgeMigration(migration.classification, looked, facts, created, options);
+/**
+ * Judges every destructive step of the pending migrations in run order,
+ * names resolved as the server will; refusals become problems. Two queries
+ * when any step may destroy data, none otherwise.
+ */
+async function protect(client: Client, parser: Parser, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
+  if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) return;
+  const names = await readCatalogNames(client);
+  const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({ path: m.path, operations: m.operations, forced: m.forced, statements: m.statements }));
+  const { hazards, probes } = findHazards(names, searchPathOf(parser, names.searchPath) ?? [], guarded);
+  const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force);
+  for (const j of judgements) {
+    const migration = setPlan.migrations[j.migration]!;
+    migration.judgements.push(j);
+    if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j));
+  }
 }
 
 function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {
   return {
     kind: 'refused',
     message:
-      `Set "${set}": ${at(migration.path, j.at)}: ${j.step} would destroy data: ${j.reason}. ` +
+      `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ` +
       `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
-    hint: `Move or back up the data first; if losing it is intended, run: schemata migrate ${set} --force`,
+    hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: schemata migrate ${set} --force`,
   };
 }
 
@@ -244,14 +240,18 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
     const name = set.config.name;
     const report = reports.get(name)!;
     let planned: SetPlan;
+    // The last tracking event before this run: what the run makes, it may drop again.
+    let runStartEvent: number | undefined;
     const appliedNow: ReturnType<typeof entryOf>[] = [];
 
     const applyTask = (migration: PreparedMigration): Task => ({
       title: migration.file.file,
       run: async (setTitle) => {
-        if (migration.classification.destructive.length > 0) await recheck(migration);
         await run.ensureTracking(set);
-        const context = { client: planned.client, set: name, cwd: run.cwd };
+        runStartEvent ??= await lastEventId(planned.client);
+        // The server-side data check, unless forced: it catches what no reading of the text can.
+        const guard = options.force || migration.forced ? undefined : { schemas: set.config.schemas, runStartEvent };
+        const context = { client: planned.client, set: name, cwd: run.cwd, path: migration.path };
         let ms: number;
         try {
           // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that would block its re-run.
@@ -260,7 +260,7 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
           }
           const event = migration.rerun ? 'repaired' : 'applied';
           ms = migration.transactional
-            ? await applyMigration(context, migration.file, migration.statements, event)
+            ? await applyMigration(context, migration.file, migration.statements, event, guard)
             : await applyWithoutTransaction(context, migration.file, migration.statements, event);
         } catch (error) {
           if (!migration.rerun || !(error instanceof MigrationFailedError)) throw error;
@@ -276,19 +276,6 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
         setTitle(`${migration.file.file} (${ms}ms${migration.transactional ? '' : ', outside a transaction'})`);
       },
     });
-
-    // Data can arrive between planning and running: ask again right before.
-    const recheck = async (migration: PreparedMigration) => {
-      const judgements = await judge(planned.client, migration, new Set(migration.createdBefore), { force: options.force, createdWins: true }, planned.defaultPath);
-      const refused = judgements.find((j) => j.verdict === 'refused');
-      if (refused) {
-        const problem = refusal(name, migration, refused);
-        throw new RefusedError(
-          problem.message.replace('so nothing of this run was applied', 'the data arrived after planning; migrations before this one stay applied'),
-          problem.hint,
-        );
-      }
-    };
 
     return {
       title: `${name} → ${set.target.display}`,
@@ -376,7 +363,7 @@ export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: 
           file: m.file.file,
           transactional: m.transactional,
           steps: m.judgements.map((j) => ({ at: at(m.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
-          warnings: m.classification.opaque.map((o) => `${at(m.path, o.statement.at)}: ${o.reason}`),
+          warnings: m.operations.flatMap((op) => (op.kind === 'opaque' ? [`${at(m.path, op.at)}: ${op.why}${m.transactional ? '' : '; outside a transaction no server-side check follows it'}`] : [])),
         }));
         if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
         return report.plan.map(

@@ -38,7 +38,7 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
     }
     return sortByPosition(findings);
   }
-  const { classification } = parsed;
+  const { operations } = parsed;
   let inExplicitTransaction = false;
   for (const statement of parsed.statements) {
     if (nodeKind(statement.node) === 'TransactionStmt') {
@@ -47,7 +47,7 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
       if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') inExplicitTransaction = false;
     }
     for (const rule of RULES) {
-      for (const f of rule.check?.({ statement, inExplicitTransaction, classification }) ?? []) {
+      for (const f of rule.check?.({ statement, inExplicitTransaction, operations }) ?? []) {
         findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
       }
     }

@@ -1,4 +1,4 @@
-import { type Location, nodeKind, type Statement } from './statements.js';
+import { type Location, nodeKind, type Parser, type Statement } from './statements.js';
 
 /**
  * An object as a statement names it. `schema` is '' where the statement left
@@ -16,6 +16,8 @@ export interface ObjectRef {
   /** The table of a column, constraint, trigger or policy. */
   table?: string | undefined;
   args?: string[] | undefined;
+  /** The statement left the schema out: the server resolves it through the search_path in force. */
+  unqualified?: boolean;
 }
 
 export type RefKind =
@@ -35,11 +37,35 @@ export type RefKind =
   | 'domain'
   | 'extension';
 
-/** What a file does to objects, in file order, with unqualified names resolved by the file's own SET search_path. */
-export type Operation =
-  | { kind: 'create'; object: ObjectRef; ifNotExists: boolean; at: Location }
-  | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean; at: Location }
-  | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef; at: Location };
+/** A column type as a statement writes it: `varchar(1024)` is `{ name: 'varchar', modifiers: [1024] }`. */
+export interface ColumnType {
+  name: string;
+  modifiers: number[];
+  array: boolean;
+}
+
+/**
+ * What a file does, in file order. Unqualified names carry `unqualified` and,
+ * for drift, the first schema of the file's own SET search_path (`search-path`
+ * operations say when it changes, for what resolves names exactly). `via`
+ * names the DO block or function whose body an operation comes from.
+ */
+export type Operation = (
+  | { kind: 'create'; object: ObjectRef; ifNotExists: boolean; /** A function's body, run where it is called. */ body?: Operation[] }
+  | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
+  | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
+  /** Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE). */
+  | { kind: 'write-rows'; table: ObjectRef; wholesale: boolean }
+  /** Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE. */
+  | { kind: 'delete-rows'; table: ObjectRef; wholesale: boolean; cascade: boolean; verb: 'DELETE' | 'TRUNCATE' | 'MERGE' }
+  | { kind: 'alter-type'; column: ObjectRef; type: ColumnType }
+  | { kind: 'drop-owned'; roles: string[] }
+  /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
+  | { kind: 'search-path'; path: string[] | undefined }
+  | { kind: 'call'; function: ObjectRef }
+  /** What no reading of the text can tell: dynamic SQL. The server-side guard covers it. */
+  | { kind: 'opaque'; why: string }
+) & { at: Location; via?: string };
 
 const RELATIONS: ReadonlySet<RefKind> = new Set(['table', 'view', 'materialized view', 'sequence', 'index']);
 
@@ -110,131 +136,354 @@ const RELATION_OBJECTS: Record<string, RefKind> = {
   OBJECT_INDEX: 'index',
 };
 
-/**
- * Reads what a file does to objects, statement by statement. Pure. DO blocks
- * and function bodies are not followed here: what they make is read from the
- * catalog when the migration runs.
- */
-export function operationsOf(statements: readonly Statement[]): Operation[] {
-  const ops: Operation[] = [];
-  let path: string[] | undefined;
-  const schemaOf = (schema: string | undefined) => schema ?? path?.[0] ?? '';
-  const split = (names: string[]) => ({ schema: schemaOf(names.length > 1 ? names[names.length - 2] : undefined), name: names[names.length - 1] ?? '' });
-  const relation = (r: Obj | undefined) => ({ schema: schemaOf(r?.schemaname), name: (r?.relname as string | undefined) ?? '' });
+type Place = { schema: string; name: string; unqualified?: boolean };
 
-  for (const statement of statements) {
-    const at = statement.at;
-    const create = (object: ObjectRef, ifNotExists: boolean) => ops.push({ kind: 'create', object, ifNotExists, at });
-    const kind = nodeKind(statement.node);
-    const n = (statement.node as Obj)[kind] as Obj;
-    switch (kind) {
-      case 'VariableSetStmt':
-        if (n.name === 'search_path') {
-          path = n.kind === 'VAR_SET_VALUE' ? (n.args as Obj[] | undefined)?.map((a) => a.A_Const?.sval?.sval ?? '').filter(Boolean) : undefined;
-        }
-        break;
-      case 'CreateSchemaStmt':
-        create({ kind: 'schema', schema: '', name: n.schemaname }, Boolean(n.if_not_exists));
-        break;
-      case 'CreateStmt': {
+/** Statements of a body, located at the statement that holds them. */
+interface Nested {
+  statements: Statement[];
+  via: string;
+}
+
+/**
+ * Reads what a file does, statement by statement, in order. Pure. With the
+ * parser, the SQL of DO blocks (through PostgreSQL's own PL/pgSQL parser)
+ * and of functions the file creates counts as written: a DO block's where it
+ * stands, a function's where it is called. Dynamic SQL (EXECUTE) is
+ * `opaque`: what it made is read from the catalog when the migration runs,
+ * and the server-side guard judges what it destroyed.
+ */
+export function operationsOf(statements: readonly Statement[], parser?: BodyParser): Operation[] {
+  const ops: Operation[] = [];
+  const state: WalkState = { path: undefined };
+  for (const statement of statements) walkStatement(statement, ops, state, parser, undefined);
+  return ops;
+}
+
+/** What reading bodies needs of the parser: PL/pgSQL for DO blocks and functions, SQL for their statements. */
+export type BodyParser = Pick<Parser, 'parseSync'> & { parsePlPgSQLSync(sql: string): unknown };
+
+interface WalkState {
+  path: string[] | undefined;
+}
+
+function walkStatement(statement: Statement, ops: Operation[], state: WalkState, parser: BodyParser | undefined, via: string | undefined): void {
+  const at = statement.at;
+  const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) => ops.push({ ...op, at, ...(via ? { via } : {}) } as Operation);
+  // For drift, the first schema named; data protection resolves the whole path against the catalog.
+  const schemaOf = (schema: string | undefined): Place['schema'] => schema ?? state.path?.find((s) => s !== '$user') ?? '';
+  const place = (schema: string | undefined, name: string): Place => (schema === undefined ? { schema: schemaOf(undefined), name, unqualified: true } : { schema, name });
+  const split = (names: string[]) => place(names.length > 1 ? names[names.length - 2] : undefined, names[names.length - 1] ?? '');
+  const relation = (r: Obj | undefined) => place(r?.schemaname as string | undefined, (r?.relname as string | undefined) ?? '');
+  const partOf = (table: Place, kind: RefKind, name: string): ObjectRef => ({ kind, schema: table.schema, table: table.name, name, ...(table.unqualified ? { unqualified: true } : {}) });
+  // Inside a body, what a statement creates may be guarded by a condition: never drift.
+  const create = (object: ObjectRef, ifNotExists: boolean, body?: Operation[]) => push({ kind: 'create', object, ifNotExists: ifNotExists || via !== undefined, ...(body ? { body } : {}) });
+  const kind = nodeKind(statement.node);
+  const n = (statement.node as Obj)[kind] as Obj;
+
+  // What a view, rule, policy or function holds runs later, not here (a function's body where it is called).
+  if (!DEFINES_LATER.has(kind)) rowsAndCalls(statement.node as Obj, push, relation, split, state, parser);
+  switch (kind) {
+    case 'VariableSetStmt':
+      if (n.name === 'search_path') {
+        state.path = n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined;
+        push({ kind: 'search-path', path: state.path });
+      }
+      break;
+    case 'CreateSchemaStmt':
+      create({ kind: 'schema', schema: '', name: n.schemaname }, Boolean(n.if_not_exists));
+      break;
+    case 'CreateStmt': {
+      const table = relation(n.relation);
+      create({ kind: 'table', ...table }, Boolean(n.if_not_exists));
+      for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
+        if (element.ColumnDef?.colname) create(partOf(table, 'column', element.ColumnDef.colname), true);
+        if (element.Constraint?.conname) create(partOf(table, 'constraint', element.Constraint.conname), true);
+      }
+      break;
+    }
+    case 'CreateTableAsStmt':
+      create({ kind: n.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', ...relation(n.into?.rel) }, Boolean(n.if_not_exists));
+      break;
+    case 'ViewStmt':
+      create({ kind: 'view', ...relation(n.view) }, Boolean(n.replace));
+      break;
+    case 'CreateSeqStmt':
+      create({ kind: 'sequence', ...relation(n.sequence) }, Boolean(n.if_not_exists));
+      break;
+    case 'IndexStmt':
+      // An index without a name gets one from PostgreSQL, which never collides.
+      if (n.idxname) {
         const table = relation(n.relation);
-        create({ kind: 'table', ...table }, Boolean(n.if_not_exists));
-        for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
-          if (element.ColumnDef?.colname) create({ kind: 'column', schema: table.schema, table: table.name, name: element.ColumnDef.colname }, true);
-          if (element.Constraint?.conname) create({ kind: 'constraint', schema: table.schema, table: table.name, name: element.Constraint.conname }, true);
+        create({ kind: 'index', ...place(table.unqualified ? undefined : table.schema, n.idxname), table: table.name }, Boolean(n.if_not_exists));
+      }
+      break;
+    case 'CreateFunctionStmt': {
+      const params = ((n.parameters as Obj[] | undefined) ?? []).map((p) => p.FunctionParameter as Obj).filter((p) => INPUT_MODES.has(p.mode));
+      const object: ObjectRef = { kind: n.is_procedure ? 'procedure' : 'function', ...split(strings(n.funcname)), args: argsOf(params.map((p) => p.argType)) };
+      const body = parser ? functionBody(statement, n, parser, state) : undefined;
+      create(object, Boolean(n.replace), body);
+      break;
+    }
+    case 'DoStmt': {
+      if (!parser) break;
+      const nested = plpgsqlStatements(statement, parser, `the DO block at line ${at.line}`);
+      if ('opaque' in nested) push({ kind: 'opaque', why: nested.opaque });
+      else for (const inner of nested.statements) walkStatement(inner, ops, state, parser, nested.via);
+      for (const why of 'opaque' in nested ? [] : nested.dynamic) push({ kind: 'opaque', why });
+      break;
+    }
+    case 'CreateEnumStmt':
+    case 'CreateRangeStmt':
+      create({ kind: 'type', ...split(strings(n.typeName)) }, false);
+      break;
+    case 'CreateDomainStmt':
+      create({ kind: 'domain', ...split(strings(n.domainname)) }, false);
+      break;
+    case 'CompositeTypeStmt':
+      create({ kind: 'type', ...relation(n.typevar) }, false);
+      break;
+    case 'CreateExtensionStmt':
+      create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
+      break;
+    case 'CreateTrigStmt':
+      create(partOf(relation(n.relation), 'trigger', n.trigname), Boolean(n.replace));
+      break;
+    case 'CreatePolicyStmt':
+      create(partOf(relation(n.table), 'policy', n.policy_name), false);
+      break;
+    case 'AlterTableStmt': {
+      const table = relation(n.relation);
+      for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map((c) => c.AlterTableCmd as Obj)) {
+        if (cmd?.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
+        if (cmd?.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
+        if (cmd?.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
+          push({ kind: 'alter-type', column: partOf(table, 'column', cmd.name), type: columnTypeOf(cmd.def.ColumnDef.typeName) });
+        }
+        const dropped = TABLE_PART_DROPS[cmd?.subtype as string];
+        if (dropped) push({ kind: 'drop', object: partOf(table, dropped, cmd.name), ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE' });
+      }
+      break;
+    }
+    case 'DropStmt':
+      for (const object of droppedBy(n, split)) push({ kind: 'drop', object, ifExists: Boolean(n.missing_ok), cascade: n.behavior === 'DROP_CASCADE' });
+      break;
+    case 'DropOwnedStmt':
+      push({ kind: 'drop-owned', roles: ((n.roles as Obj[] | undefined) ?? []).map((r) => roleName(r.RoleSpec)) });
+      break;
+    case 'TruncateStmt':
+      for (const r of (n.relations as Obj[] | undefined) ?? []) {
+        push({ kind: 'delete-rows', table: { kind: 'table', ...relation(r.RangeVar) }, wholesale: true, cascade: n.behavior === 'DROP_CASCADE', verb: 'TRUNCATE' });
+      }
+      break;
+    case 'RenameStmt': {
+      const rename = renamedBy(n, relation, split, partOf);
+      if (rename) push({ kind: 'rename', ...rename });
+      break;
+    }
+    case 'AlterObjectSchemaStmt': {
+      const refKind = RELATION_OBJECTS[n.objectType as string];
+      const from: ObjectRef | undefined = refKind
+        ? { kind: refKind, ...relation(n.relation) }
+        : n.objectType === 'OBJECT_FUNCTION' || n.objectType === 'OBJECT_PROCEDURE'
+          ? { kind: n.objectType === 'OBJECT_FUNCTION' ? 'function' : 'procedure', ...split(strings(n.object?.ObjectWithArgs?.objname)), args: argsOf(((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)) }
+          : n.objectType === 'OBJECT_TYPE' || n.objectType === 'OBJECT_DOMAIN'
+            ? { kind: n.objectType === 'OBJECT_TYPE' ? 'type' : 'domain', ...split(strings(n.object?.List?.items)) }
+            : undefined;
+      if (from) {
+        const { unqualified: _, ...to } = from;
+        push({ kind: 'move', from, to: { ...to, schema: n.newschema } });
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+const DEFINES_LATER = new Set(['ViewStmt', 'RuleStmt', 'CreatePolicyStmt', 'CreateFunctionStmt', 'AlterPolicyStmt']);
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const pathOf = (args: Obj[] | undefined): string[] => (args ?? []).map((a) => a.A_Const?.sval?.sval ?? '').filter(Boolean);
+
+function roleName(spec: Obj | undefined): string {
+  switch (spec?.roletype) {
+    case 'ROLESPEC_CURRENT_USER':
+    case 'ROLESPEC_CURRENT_ROLE':
+      return 'CURRENT_USER';
+    case 'ROLESPEC_SESSION_USER':
+      return 'SESSION_USER';
+    default:
+      return (spec?.rolename as string | undefined) ?? '';
+  }
+}
+
+function columnTypeOf(type: Obj): ColumnType {
+  const names = strings(type.names);
+  return {
+    name: names[names.length - 1] ?? '',
+    modifiers: ((type.typmods as Obj[] | undefined) ?? []).map((m) => Number(m.A_Const?.ival?.ival ?? 0)),
+    array: ((type.arrayBounds as Obj[] | undefined) ?? []).length > 0,
+  };
+}
+
+/** `WHERE true`, `WHERE 1 = 1`, `WHERE true OR x`: a WHERE that keeps every row is none. */
+export function keepsEveryRow(where: Obj | undefined): boolean {
+  if (!where) return true;
+  if (where.A_Const) return where.A_Const.boolval?.boolval === true || where.A_Const.sval?.sval === 't' || where.A_Const.sval?.sval === 'true';
+  if (where.TypeCast) return keepsEveryRow(where.TypeCast.arg);
+  if (where.BoolExpr) {
+    const args = (where.BoolExpr.args as Obj[] | undefined) ?? [];
+    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(keepsEveryRow);
+    if (where.BoolExpr.boolop === 'AND_EXPR') return args.every(keepsEveryRow);
+    return false;
+  }
+  if (where.A_Expr?.kind === 'AEXPR_OP' && strings(where.A_Expr.name)[0] === '=' && where.A_Expr.lexpr?.A_Const && where.A_Expr.rexpr?.A_Const) {
+    const value = (c: Obj) => JSON.stringify({ ...c.A_Const, location: undefined });
+    return value(where.A_Expr.lexpr) === value(where.A_Expr.rexpr);
+  }
+  return false;
+}
+
+/**
+ * The rows a statement writes or deletes (data-modifying WITH included) and
+ * the functions it calls, wherever they stand in its tree; a call of
+ * set_config('search_path', ...) changes the path as SET does.
+ */
+function rowsAndCalls(
+  root: Obj,
+  push: (op: DistributiveOmit<Operation, 'at' | 'via'>) => void,
+  relation: (r: Obj | undefined) => Place,
+  split: (names: string[]) => Place,
+  state: WalkState,
+  parser: BodyParser | undefined,
+): void {
+  const visit = (node: unknown, key: string | undefined): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, undefined);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const o = node as Obj;
+    const table = (r: Obj | undefined): ObjectRef => ({ kind: 'table', ...relation(r) });
+    switch (key) {
+      case 'DeleteStmt':
+        push({ kind: 'delete-rows', table: table(o.relation), wholesale: keepsEveryRow(o.whereClause), cascade: false, verb: 'DELETE' });
+        break;
+      case 'UpdateStmt':
+        push({ kind: 'write-rows', table: table(o.relation), wholesale: keepsEveryRow(o.whereClause) });
+        break;
+      case 'InsertStmt':
+        // ON CONFLICT DO NOTHING adds what is missing and changes nothing that is there.
+        if (o.onConflictClause?.action !== 'ONCONFLICT_NOTHING') push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+        break;
+      case 'CopyStmt':
+        if (o.is_from && o.relation) push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+        break;
+      case 'MergeStmt':
+        for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map((c) => c.MergeWhenClause as Obj)) {
+          if (clause?.commandType === 'CMD_DELETE') push({ kind: 'delete-rows', table: table(o.relation), wholesale: true, cascade: false, verb: 'MERGE' });
+          else push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         }
         break;
-      }
-      case 'CreateTableAsStmt':
-        create({ kind: n.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', ...relation(n.into?.rel) }, Boolean(n.if_not_exists));
-        break;
-      case 'ViewStmt':
-        create({ kind: 'view', ...relation(n.view) }, Boolean(n.replace));
-        break;
-      case 'CreateSeqStmt':
-        create({ kind: 'sequence', ...relation(n.sequence) }, Boolean(n.if_not_exists));
-        break;
-      case 'IndexStmt':
-        // An index without a name gets one from PostgreSQL, which never collides.
-        if (n.idxname) {
-          const table = relation(n.relation);
-          create({ kind: 'index', schema: table.schema, name: n.idxname, table: table.name }, Boolean(n.if_not_exists));
+      case 'FuncCall': {
+        const names = strings(o.funcname);
+        const args = (o.args as Obj[] | undefined) ?? [];
+        if (names[names.length - 1] === 'set_config' && args[0]?.A_Const?.sval?.sval === 'search_path') {
+          const value = args[1]?.A_Const?.sval?.sval as string | undefined;
+          state.path = value === undefined || !parser ? undefined : searchPathOf(parser, value);
+          push({ kind: 'search-path', path: state.path });
+        } else if (!(names.length > 1 && names[0] === 'pg_catalog')) {
+          push({ kind: 'call', function: { kind: 'function', ...split(names) } });
         }
-        break;
-      case 'CreateFunctionStmt': {
-        const params = ((n.parameters as Obj[] | undefined) ?? []).map((p) => p.FunctionParameter as Obj).filter((p) => INPUT_MODES.has(p.mode));
-        create({ kind: n.is_procedure ? 'procedure' : 'function', ...split(strings(n.funcname)), args: argsOf(params.map((p) => p.argType)) }, Boolean(n.replace));
-        break;
-      }
-      case 'CreateEnumStmt':
-      case 'CreateRangeStmt':
-        create({ kind: 'type', ...split(strings(n.typeName)) }, false);
-        break;
-      case 'CreateDomainStmt':
-        create({ kind: 'domain', ...split(strings(n.domainname)) }, false);
-        break;
-      case 'CompositeTypeStmt':
-        create({ kind: 'type', ...relation(n.typevar) }, false);
-        break;
-      case 'CreateExtensionStmt':
-        create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
-        break;
-      case 'CreateTrigStmt': {
-        const table = relation(n.relation);
-        create({ kind: 'trigger', schema: table.schema, table: table.name, name: n.trigname }, Boolean(n.replace));
-        break;
-      }
-      case 'CreatePolicyStmt': {
-        const table = relation(n.table);
-        create({ kind: 'policy', schema: table.schema, table: table.name, name: n.policy_name }, false);
-        break;
-      }
-      case 'AlterTableStmt': {
-        const table = relation(n.relation);
-        for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map((c) => c.AlterTableCmd as Obj)) {
-          if (cmd?.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) {
-            create({ kind: 'column', schema: table.schema, table: table.name, name: cmd.def.ColumnDef.colname }, Boolean(cmd.missing_ok));
-          }
-          if (cmd?.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) {
-            create({ kind: 'constraint', schema: table.schema, table: table.name, name: cmd.def.Constraint.conname }, false);
-          }
-          const dropped = TABLE_PART_DROPS[cmd?.subtype as string];
-          if (dropped) {
-            ops.push({ kind: 'drop', object: { kind: dropped, schema: table.schema, table: table.name, name: cmd.name }, ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE', at });
-          }
-        }
-        break;
-      }
-      case 'DropStmt':
-        for (const object of droppedBy(n, split)) {
-          ops.push({ kind: 'drop', object, ifExists: Boolean(n.missing_ok), cascade: n.behavior === 'DROP_CASCADE', at });
-        }
-        break;
-      case 'RenameStmt': {
-        const rename = renamedBy(n, schemaOf, split);
-        if (rename) ops.push({ kind: 'rename', ...rename, at });
-        break;
-      }
-      case 'AlterObjectSchemaStmt': {
-        const refKind = RELATION_OBJECTS[n.objectType as string];
-        const from = refKind
-          ? { kind: refKind, ...relation(n.relation) }
-          : n.objectType === 'OBJECT_FUNCTION' || n.objectType === 'OBJECT_PROCEDURE'
-            ? { kind: (n.objectType === 'OBJECT_FUNCTION' ? 'function' : 'procedure') as RefKind, ...split(strings(n.object?.ObjectWithArgs?.objname)), args: argsOf(((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)) }
-            : n.objectType === 'OBJECT_TYPE' || n.objectType === 'OBJECT_DOMAIN'
-              ? { kind: (n.objectType === 'OBJECT_TYPE' ? 'type' : 'domain') as RefKind, ...split(strings(n.object?.List?.items)) }
-              : undefined;
-        if (from) ops.push({ kind: 'move', from, to: { ...from, schema: n.newschema }, at });
         break;
       }
       default:
         break;
     }
-  }
-  return ops;
+    for (const [k, v] of Object.entries(o)) if (v && typeof v === 'object') visit(v, k);
+  };
+  visit(root, undefined);
 }
 
-function droppedBy(n: Obj, split: (names: string[]) => { schema: string; name: string }): ObjectRef[] {
+/** The schemas of a search_path setting (`"$user", public`), read by the parser as SET would read them. */
+export function searchPathOf(parser: Pick<Parser, 'parseSync'>, value: string): string[] | undefined {
+  try {
+    const node = parser.parseSync(`SET search_path TO ${value}`).stmts?.[0]?.stmt as Obj | undefined;
+    return pathOf(node?.VariableSetStmt?.args as Obj[] | undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The statements of SQL text, each located at `outer`: a body's positions are not the file's. */
+function statementsOfSql(parser: BodyParser, sql: string, outer: Statement): Statement[] | undefined {
+  try {
+    return (parser.parseSync(sql).stmts ?? []).flatMap((s) => (s.stmt ? [{ ...outer, node: s.stmt }] : []));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The SQL statements of a PL/pgSQL DO block or function, in order, and the
+ * dynamic SQL it runs. Expressions (conditions, PERFORM, assignments) are
+ * read as SELECTs: what they call counts.
+ */
+function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): Nested & { dynamic: string[] } | { opaque: string } {
+  let tree: unknown;
+  try {
+    tree = parser.parsePlPgSQLSync(outer.text);
+  } catch {
+    return { opaque: `${via} does not parse as PL/pgSQL here, so data protection cannot read it` };
+  }
+  const statements: Statement[] = [];
+  const dynamic: string[] = [];
+  const visit = (node: unknown, key: string | undefined): void => {
+    if (Array.isArray(node)) return node.forEach((item) => visit(item, undefined));
+    if (!node || typeof node !== 'object') return;
+    const o = node as Obj;
+    if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors' || (key === 'PLpgSQL_stmt_return_query' && o.dynquery)) {
+      dynamic.push(`${via} runs dynamic SQL (EXECUTE): the server-side check judges what it destroys`);
+    }
+    if (key === 'PLpgSQL_expr' && typeof o.query === 'string') {
+      const query = o.parseMode === 0 || o.parseMode === undefined ? o.query : `SELECT ${String(o.query).replace(/^[^:]*:=/, '')}`;
+      statements.push(...(statementsOfSql(parser, query, outer) ?? []));
+      return;
+    }
+    for (const [k, v] of Object.entries(o)) if (v && typeof v === 'object') visit(v, k);
+  };
+  visit(tree, undefined);
+  return { statements, via, dynamic };
+}
+
+/** What a function the file creates does when it is called: its body's operations, for SQL and PL/pgSQL. */
+function functionBody(outer: Statement, n: Obj, parser: BodyParser, state: WalkState): Operation[] | undefined {
+  const options = (n.options as Obj[] | undefined) ?? [];
+  const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String?.sval as string | undefined;
+  const name = strings(n.funcname).join('.');
+  const via = `function ${name}, created at line ${outer.at.line}`;
+  const ops: Operation[] = [];
+  // A body runs with the search_path of the session that calls it, not the one in force here.
+  const bodyState: WalkState = { path: state.path };
+  if (language === 'plpgsql') {
+    const nested = plpgsqlStatements(outer, parser, via);
+    if ('opaque' in nested) return [{ kind: 'opaque', why: nested.opaque, at: outer.at, via }];
+    for (const inner of nested.statements) walkStatement(inner, ops, bodyState, parser, via);
+    for (const why of nested.dynamic) ops.push({ kind: 'opaque', why, at: outer.at, via });
+    return ops;
+  }
+  if (language === 'sql' || language === undefined) {
+    const atomic = (n.sql_body as Obj | undefined)?.List?.items?.[0]?.List?.items as Obj[] | undefined;
+    const text = options.find((o) => o.DefElem?.defname === 'as')?.DefElem?.arg?.List?.items?.[0]?.String?.sval as string | undefined;
+    const inner = atomic ? atomic.map((node) => ({ ...outer, node: node as Statement['node'] })) : text !== undefined ? statementsOfSql(parser, text, outer) : [];
+    for (const statement of inner ?? []) walkStatement(statement, ops, bodyState, parser, via);
+    return ops;
+  }
+  return undefined;
+}
+
+function droppedBy(n: Obj, split: (names: string[]) => Place): ObjectRef[] {
   const objects = (n.objects as Obj[] | undefined) ?? [];
   const relationKind = RELATION_OBJECTS[n.removeType as string];
   if (relationKind) return objects.map((o) => ({ kind: relationKind, ...split(strings(o.List?.items)) }));
@@ -269,23 +518,18 @@ function droppedBy(n: Obj, split: (names: string[]) => { schema: string; name: s
 
 function renamedBy(
   n: Obj,
-  schemaOf: (s: string | undefined) => string,
-  split: (names: string[]) => { schema: string; name: string },
+  relation: (r: Obj | undefined) => Place,
+  split: (names: string[]) => Place,
+  partOf: (table: Place, kind: RefKind, name: string) => ObjectRef,
 ): { from: ObjectRef; to: ObjectRef } | undefined {
   const rename = (from: ObjectRef) => ({ from, to: { ...from, name: n.newname as string } });
-  const schema = schemaOf(n.relation?.schemaname);
-  const table = n.relation?.relname as string | undefined;
+  const table = n.relation?.relname ? relation(n.relation) : undefined;
+  const parts: Record<string, RefKind> = { OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint', OBJECT_TRIGGER: 'trigger', OBJECT_POLICY: 'policy' };
+  const part = parts[n.renameType as string];
+  if (part) return table ? rename(partOf(table, part, n.subname)) : undefined;
   switch (n.renameType) {
     case 'OBJECT_SCHEMA':
       return rename({ kind: 'schema', schema: '', name: n.subname });
-    case 'OBJECT_COLUMN':
-      return table ? rename({ kind: 'column', schema, table, name: n.subname }) : undefined;
-    case 'OBJECT_TABCONSTRAINT':
-      return table ? rename({ kind: 'constraint', schema, table, name: n.subname }) : undefined;
-    case 'OBJECT_TRIGGER':
-      return table ? rename({ kind: 'trigger', schema, table, name: n.subname }) : undefined;
-    case 'OBJECT_POLICY':
-      return table ? rename({ kind: 'policy', schema, table, name: n.subname }) : undefined;
     case 'OBJECT_FUNCTION':
     case 'OBJECT_PROCEDURE':
       return rename({
@@ -298,7 +542,7 @@ function renamedBy(
       return rename({ kind: n.renameType === 'OBJECT_TYPE' ? 'type' : 'domain', ...split(strings(n.object?.List?.items)) });
     default: {
       const kind = RELATION_OBJECTS[n.renameType as string];
-      return kind && table ? rename({ kind, schema, name: table }) : undefined;
+      return kind && table ? rename({ kind, ...table }) : undefined;
     }
   }
 }

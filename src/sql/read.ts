@@ -1,6 +1,6 @@
 import { type Classification, classify } from './classify.js';
 import { type Operation, operationsOf } from './operations.js';
-import { type Parser, parseFile, scan, type Statement, type SyntaxProblem } from './statements.js';
+import { type Parser, parseFile, type Statement, type SyntaxProblem } from './statements.js';
 
 export type ReadMigration =
   | { ok: true; statements: Statement[]; classification: Classification; operations: Operation[] }
@@ -10,6 +10,6 @@ export type ReadMigration =
 export function readMigration(parser: Parser, sql: string): ReadMigration {
   const parsed = parseFile(parser, sql);
   if (!parsed.ok) return parsed;
-  const classification = classify(parsed.statements, (body) => scan(parser, body));
-  return { ok: true, statements: parsed.statements, classification, operations: operationsOf(parsed.statements) };
+  const classification = classify(parsed.statements);
+  return { ok: true, statements: parsed.statements, classification, operations: operationsOf(parsed.statements, parser) };
 }

@@ -30,6 +30,8 @@ export type ParsedFile = { ok: true; statements: Statement[] } | { ok: false; pr
 /** The loaded parser: passed in so that this module stays free of I/O and loading. */
 export interface Parser {
   parseSync(sql: string): { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+  /** The PL/pgSQL parser: a DO block or CREATE FUNCTION in, its statement tree out. */
+  parsePlPgSQLSync(sql: string): unknown;
   scanSync(sql: string): { tokens: Array<{ start: number; end: number; text: string; tokenName: string; keywordKind: number }> };
 }
 

@@ -255,8 +255,8 @@ describe('baseline adopts a database with the same ground truth', () => {
     // Credited to the file that creates them, through later renames.
     expect(problem.message).toContain('function workspace.label_text_1(text) (0018_views_1.sql)');
     expect(problem.message).toContain('index workspace.items_2_by_title (0024_swap_2.sql)');
-    // Made in a DO block: no statement names it, so it is credited to the last migration baselined.
-    expect(problem.message).toContain('table workspace.items_1_notes (0031_move_2.sql)');
+    // Made in a guarded DO block: its SQL is read with the PL/pgSQL parser, so the file is named.
+    expect(problem.message).toContain('table workspace.items_1_notes (0016_guarded_1.sql)');
   });
 });
 

@@ -35,7 +35,7 @@ const destructive: Array<{ kind: string; sql: string; holder: string; line: numb
   { kind: 'DROP SCHEMA', sql: 'DROP SCHEMA scratch CASCADE;', holder: 'scratch.notes', line: 2 },
   { kind: 'DROP MATERIALIZED VIEW', sql: 'DROP MATERIALIZED VIEW workspace.item_titles;', holder: 'workspace.item_titles', line: 2 },
   { kind: 'DROP COLUMN', sql: 'ALTER TABLE workspace.items DROP COLUMN size;', holder: 'workspace.items', line: 2 },
-  { kind: 'ALTER COLUMN TYPE', sql: 'ALTER TABLE workspace.items ALTER COLUMN size TYPE bigint;', holder: 'workspace.items', line: 2 },
+  { kind: 'ALTER COLUMN TYPE (narrowing)', sql: 'ALTER TABLE workspace.items ALTER COLUMN size TYPE smallint;', holder: 'workspace.items', line: 2 },
   { kind: 'TRUNCATE CASCADE (referencing table)', sql: 'TRUNCATE workspace.items CASCADE;', holder: 'workspace.tags', line: 2 },
   { kind: 'DELETE without WHERE (unqualified, via SET search_path)', sql: 'SET search_path TO workspace;\nDELETE FROM tags;', holder: 'workspace.tags', line: 3 },
   { kind: 'UPDATE without WHERE', sql: "UPDATE workspace.items SET title = 'b';", holder: 'workspace.items', line: 2 },
@@ -112,23 +112,27 @@ describe('data protection', () => {
     expect(await tableExists(url, 'workspace.items')).toBe(true);
   });
 
-  it('warns about dynamic SQL it cannot check, and does not refuse it', async () => {
+  it('refuses dynamic SQL that empties a table, by the check on the server before COMMIT', async () => {
     const { url, cwd, env } = await setUp(true);
-    writeFile(cwd, 'data/003_dynamic.sql', "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.tags'; END $$;\n");
+    writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.before_it (id int);\n');
+    writeFile(cwd, 'data/004_dynamic.sql', "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$;\n");
     const report = await migrate({ cwd, env, sets: ['data'] });
-    expect(report.ok).toBe(true);
-    expect(report.sets[0]!.warnings.join('\n')).toMatch(/003_dynamic\.sql:1:1: the DO block runs dynamic SQL \(EXECUTE\)/);
+    expect(report.exitCode).toBe(4);
+    expect(report.error!.message).toContain('data protection rolled back 004_dynamic.sql: table workspace.tags held rows and is now empty');
+    expect(report.error!.message).toContain('migrations before it in this run stay applied');
+    expect(report.error!.hint).toContain('-- schemata:force');
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.tags')).toEqual([{ n: 1 }]);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
 
-  it('checks again right before the migration runs', async () => {
+  it('checks on the server what arrived after planning', async () => {
     // The plan sees an empty table; the rows arrive while the earlier migration runs.
     const { url, cwd, env } = await setUp(false);
     writeFile(cwd, 'data/003_fill.sql', "INSERT INTO workspace.items VALUES (7, 'late', 1);\n");
     writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE workspace.items CASCADE;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('the data arrived after planning');
+    expect(report.error!.message).toContain('table workspace.items held rows and is gone');
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
     expect(await tableExists(url, 'workspace.items')).toBe(true);
   });

@@ -8,5 +8,5 @@ const parser = await loadParser();
 export function operationsOfSql(sql: string): Operation[] {
   const parsed = parseFile(parser, sql);
   if (!parsed.ok) throw new Error(`expected ${JSON.stringify(sql)} to parse, got ${parsed.problem.message}`);
-  return operationsOf(parsed.statements);
+  return operationsOf(parsed.statements, parser);
 }

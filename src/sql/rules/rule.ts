@@ -1,4 +1,4 @@
-import type { Classification } from '../classify.js';
+import type { Operation } from '../operations.js';
 import type { Location, Statement } from '../statements.js';
 
 /** What a rule sees of one statement. */
@@ -6,7 +6,8 @@ export interface StatementContext {
   statement: Statement;
   /** Inside the file's own BEGIN ... COMMIT. */
   inExplicitTransaction: boolean;
-  classification: Classification;
+  /** What the file does, in order (sql/operations.ts). */
+  operations: readonly Operation[];
 }
 
 /** What a rule sees of a whole file, for what the parser cannot parse (a syntax error has no statements). */

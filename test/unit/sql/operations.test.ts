@@ -3,7 +3,37 @@ import { describeRef, refKey } from '../../../src/sql/operations.js';
 import { operationsOfSql } from '../operations-helpers.js';
 
 const summary = (sql: string) =>
-  operationsOfSql(sql).map((op) => (op.kind === 'create' || op.kind === 'drop' ? `${op.kind} ${describeRef(op.object)}` : `${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}`));
+  operationsOfSql(sql).flatMap((op) =>
+    op.kind === 'create' || op.kind === 'drop' ? [`${op.kind} ${describeRef(op.object)}`] : op.kind === 'rename' || op.kind === 'move' ? [`${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}`] : [],
+  );
+
+/** Every operation, in a line each: what data protection reads. */
+const described = (sql: string) =>
+  operationsOfSql(sql).map((op) => {
+    const via = op.via ? ` (${op.via})` : '';
+    switch (op.kind) {
+      case 'create':
+        return `create ${describeRef(op.object)}${op.body ? ` [${op.body.map((b) => b.kind === 'delete-rows' || b.kind === 'write-rows' ? `${b.kind} ${describeRef(b.table)}` : b.kind).join(', ')}]` : ''}${via}`;
+      case 'drop':
+        return `drop ${describeRef(op.object)}${op.cascade ? ' cascade' : ''}${via}`;
+      case 'rename':
+      case 'move':
+        return `${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}${via}`;
+      case 'write-rows':
+      case 'delete-rows':
+        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${via}`;
+      case 'alter-type':
+        return `alter-type ${describeRef(op.column)} ${op.type.name}(${op.type.modifiers.join(',')})`;
+      case 'drop-owned':
+        return `drop-owned ${op.roles.join(',')}`;
+      case 'search-path':
+        return `search-path ${op.path?.join(',') ?? 'reset'}`;
+      case 'call':
+        return `call ${describeRef(op.function).replace('(...)', '')}${via}`;
+      case 'opaque':
+        return `opaque${via}: ${op.why}`;
+    }
+  });
 
 describe('operationsOf', () => {
   it.each([
@@ -19,6 +49,7 @@ describe('operationsOf', () => {
       'create trigger tg on w.t', 'create policy p on w.t', 'drop trigger tg on w.t', 'drop policy p on w.t',
     ]],
     ['a SET search_path qualifies what follows', 'SET search_path TO w, public; CREATE TABLE t (id int); RESET search_path; CREATE VIEW v AS SELECT 1;', ['create table w.t', 'create column w.t.id', 'create view v']],
+    ['"$user" is no schema to qualify with', 'SET search_path TO "$user", w; CREATE TABLE t (id int);', ['create table w.t', 'create column w.t.id']],
   ])('%s', (_name, sql, expected) => {
     expect(summary(sql)).toEqual(expected);
   });
@@ -28,5 +59,41 @@ describe('operationsOf', () => {
     expect(a!.kind === 'create' && b!.kind === 'drop' && refKey(a.object, 'public') === refKey(b.object, 'public')).toBe(true);
     const [index, rename] = operationsOfSql('CREATE INDEX i ON w.t (id); ALTER INDEX w.i RENAME TO j;');
     expect(index!.kind === 'create' && rename!.kind === 'rename' && refKey(index.object) === refKey(rename.from)).toBe(true);
+  });
+
+  it.each([
+    ['DELETE and UPDATE, with and without a WHERE that limits them', "DELETE FROM w.a WHERE true; DELETE FROM w.a WHERE id = 1; UPDATE w.b SET x = 1 WHERE 1 = 1 OR id = 2; UPDATE w.b SET x = 1 WHERE id = 2;", [
+      'delete-rows table w.a wholesale', 'delete-rows table w.a', 'write-rows table w.b wholesale', 'write-rows table w.b',
+    ]],
+    ['INSERT changes rows unless ON CONFLICT DO NOTHING', 'INSERT INTO w.a VALUES (1); INSERT INTO w.a VALUES (1) ON CONFLICT DO NOTHING; INSERT INTO w.a VALUES (1) ON CONFLICT (id) DO UPDATE SET x = 2;', [
+      'write-rows table w.a', 'write-rows table w.a',
+    ]],
+    ['a data-modifying WITH', 'WITH gone AS (DELETE FROM w.old RETURNING *) INSERT INTO w.archive SELECT * FROM gone;', ['write-rows table w.archive', 'delete-rows table w.old wholesale']],
+    ['MERGE', 'MERGE INTO w.t USING w.s ON t.id = s.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id);', ['delete-rows table w.t wholesale', 'write-rows table w.t']],
+    ['TRUNCATE', 'TRUNCATE w.a, w.b CASCADE;', ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale']],
+    ['DROP OWNED and type changes', 'DROP OWNED BY app, CURRENT_USER; ALTER TABLE w.t ALTER COLUMN c TYPE varchar(1024), ALTER COLUMN d TYPE numeric(12,2);', [
+      'drop-owned app,CURRENT_USER', 'alter-type column w.t.c varchar(1024)', 'alter-type column w.t.d numeric(12,2)',
+    ]],
+    ['set_config and SET LOCAL change the search_path', "SELECT set_config('search_path', '\"$user\", app', false); SET LOCAL search_path = w; RESET search_path;", [
+      'search-path $user,app', 'search-path w', 'search-path reset',
+    ]],
+    ['a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE is opaque', "DO $$ DECLARE r record; BEGIN IF EXISTS (SELECT 1 FROM w.t) THEN TRUNCATE w.t; END IF; FOR r IN SELECT 1 LOOP DELETE FROM w.u; END LOOP; EXECUTE 'DROP TABLE w.v'; END $$;", [
+      'delete-rows table w.t wholesale (the DO block at line 1)', 'delete-rows table w.u wholesale (the DO block at line 1)',
+      'opaque: the DO block at line 1 runs dynamic SQL (EXECUTE): the server-side check judges what it destroys',
+    ]],
+    ['a function the file creates: its body is kept, and runs where it is called', 'CREATE FUNCTION w.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM w.items $$; SELECT w.purge();', [
+      'create function w.purge() [delete-rows table w.items]', 'call function w.purge',
+    ]],
+    ['a PL/pgSQL function, and a call in PERFORM', 'CREATE FUNCTION w.wipe() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE w.items SET price = price * 100; END $$; DO $$ BEGIN PERFORM w.wipe(); END $$;', [
+      'create function w.wipe() [write-rows table w.items]', 'call function w.wipe (the DO block at line 1)',
+    ]],
+    ['a BEGIN ATOMIC function body', 'CREATE FUNCTION w.clear() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM w.items; END;', ['create function w.clear() [delete-rows table w.items]']],
+  ])('%s', (_name, sql, expected) => {
+    expect(described(sql)).toEqual(expected);
+  });
+
+  it('a create inside a DO block is conditional: never drift', () => {
+    const [op] = operationsOfSql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'k') THEN ALTER TABLE w.t ADD CONSTRAINT k UNIQUE (id); END IF; END $$;");
+    expect(op).toMatchObject({ kind: 'create', object: { kind: 'constraint', name: 'k' }, ifNotExists: true });
   });
 });

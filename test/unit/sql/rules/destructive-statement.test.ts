@@ -4,7 +4,7 @@ import { findingsOf } from './findings.js';
 const RULE = 'destructive-statement';
 
 const findings = findingsOf(RULE);
-const says = (step: string) => `${step} destroys data: migrate checks its target for rows first.`;
+const says = (step: string) => `${step} destroys data when its target holds rows: migrate checks first.`;
 
 describe(RULE, () => {
   it.each([
@@ -14,6 +14,9 @@ describe(RULE, () => {
     ['DROP VIEW', 'DROP VIEW IF EXISTS workspace.v;'],
     ['ADD COLUMN', 'ALTER TABLE workspace.items ADD COLUMN IF NOT EXISTS note text;'],
     ['DROP TABLE in a comment', '-- DROP TABLE workspace.items;\nSELECT 1;'],
+    ['DELETE with a WHERE that limits it', 'DELETE FROM a.items WHERE true AND id = 1;'],
+    ['INSERT ... ON CONFLICT DO NOTHING', 'INSERT INTO a.items VALUES (1) ON CONFLICT DO NOTHING;'],
+    ['DROP TYPE without CASCADE (PostgreSQL refuses while a column uses it)', 'DROP TYPE a.mood;'],
   ])('ok: %s', (_what, sql) => {
     expect(findings(sql)).toEqual([]);
   });
@@ -23,16 +26,23 @@ describe(RULE, () => {
     ['DROP SCHEMA of two schemas', 'DROP SCHEMA a, b CASCADE;', [[1, 1, says('DROP SCHEMA a CASCADE')], [1, 1, says('DROP SCHEMA b CASCADE')]]],
     ['DROP MATERIALIZED VIEW', 'SELECT 1; DROP MATERIALIZED VIEW r.totals;', [[1, 11, says('DROP MATERIALIZED VIEW r.totals')]]],
     ['DROP COLUMN', 'ALTER TABLE items DROP COLUMN note;', [[1, 1, says('ALTER TABLE items DROP COLUMN note')]]],
-    ['ALTER COLUMN TYPE', 'ALTER TABLE a.items ALTER COLUMN price TYPE bigint;', [[1, 1, says('ALTER TABLE a.items ALTER COLUMN price TYPE')]]],
+    ['ALTER COLUMN TYPE', 'ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10);', [[1, 1, says('ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10)')]]],
     ['TRUNCATE CASCADE', '\nTRUNCATE a.items CASCADE;', [[2, 1, says('TRUNCATE a.items CASCADE')]]],
-    ['DELETE without WHERE', 'DELETE FROM a.items;', [[1, 1, says('DELETE FROM a.items without WHERE')]]],
-    ['UPDATE without WHERE', "UPDATE a.items SET note = '';", [[1, 1, says('UPDATE a.items without WHERE')]]],
+    ['DELETE without WHERE', 'DELETE FROM a.items;', [[1, 1, says('removing every row of a.items')]]],
+    ['DELETE ... WHERE true', 'DELETE FROM a.items WHERE true;', [[1, 1, says('removing every row of a.items')]]],
+    ['MERGE ... WHEN MATCHED THEN DELETE', 'MERGE INTO a.items i USING a.old o ON i.id = o.id WHEN MATCHED THEN DELETE;', [[1, 1, says('removing every row of a.items')]]],
+    ['UPDATE without WHERE', "UPDATE a.items SET note = '';", [[1, 1, says('UPDATE a.items without a WHERE that limits it')]]],
+    ['UPDATE ... WHERE 1 = 1', "UPDATE a.items SET note = '' WHERE 1 = 1;", [[1, 1, says('UPDATE a.items without a WHERE that limits it')]]],
+    ['DROP TYPE CASCADE', 'DROP TYPE a.mood CASCADE;', [[1, 1, says('DROP TYPE a.mood CASCADE')]]],
+    ['DROP OWNED', 'DROP OWNED BY app;', [[1, 1, says('DROP OWNED BY app')]]],
+    ['TRUNCATE in a DO block', 'DO $$ BEGIN IF true THEN TRUNCATE a.items; END IF; END $$;', [[1, 1, `TRUNCATE a.items (in the DO block at line 1) destroys data when its target holds rows: migrate checks first.`]]],
   ])('bad: %s', (_what, sql, expected) => {
     const found = findings(sql);
     expect(found.map((f) => [f.at.line, f.at.column, f.message])).toEqual(expected);
     for (const f of found) {
       expect(f.severity).toBe('warning');
       expect(f.fix).toContain('--force');
+      expect(f.fix).toContain('-- schemata:force');
     }
   });
 });

@@ -1,0 +1,10 @@
+/**
+ * A string as an SQL literal, for the few values that must be part of a
+ * batch's text (a simple-query batch takes no parameters). A backslash makes
+ * it an E'' literal, which reads the same whatever standard_conforming_strings
+ * a migration left set.
+ */
+export function quoteLiteral(value: string): string {
+  const quoted = value.replace(/'/g, "''");
+  return value.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}
