@@ -33,6 +33,8 @@ export interface ExpectedObject {
   kind: ObjectKind;
   identity: string;
   schema: string;
+  /** Its own name: `items` of `workspace.items`, `title` of column `workspace.items.title`. */
+  name: string;
   parent: string | null;
   version: string;
   file: string;
@@ -163,7 +165,7 @@ export class TrackingFormatError extends ValidationError {
  * the length of the history: the stored state joined with a snapshot.
  */
 const MISSING_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
-SELECT o.kind, o.identity, o.schema_name AS schema, o.parent, o.version, o.file
+SELECT o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM schemata.objects o
  WHERE o.set_name = $1 AND NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
  ORDER BY o.version::numeric, o.kind, o.identity`;

@@ -1,4 +1,5 @@
 import type { CatalogNames, Probe, ProbeFacts, RelationKind } from '../db/protection.js';
+import { destructiveStep } from '../sql/destructive.js';
 import type { ColumnType, ObjectRef, Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 
@@ -149,7 +150,7 @@ class World {
         this.create(op.object, op.body);
         break;
       case 'drop':
-        this.drop(op.object, op.cascade, context);
+        this.drop(op, context);
         break;
       case 'rename':
       case 'move':
@@ -162,15 +163,7 @@ class World {
         if (!found || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
         const cascade = op.kind === 'delete-rows' && op.cascade;
-        const step =
-          op.kind === 'write-rows'
-            ? `UPDATE ${name} without a WHERE that limits it`
-            : op.verb === 'TRUNCATE'
-              ? `TRUNCATE ${name}${cascade ? ' CASCADE' : ''}`
-              : op.verb === 'MERGE'
-                ? `MERGE INTO ${name} ... THEN DELETE`
-                : `DELETE FROM ${name} without a WHERE that limits it`;
-        this.hazard(context, step, name, [this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin })]);
+        this.hazard(context, destructiveStep(op, name)!, name, [this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin })]);
         break;
       }
       case 'alter-type': {
@@ -179,11 +172,11 @@ class World {
         const original = columnOrigin(found[1], op.column.name);
         if (original === null) break;
         const name = `${found[0]}.${op.column.table}`;
-        this.hazard(context, `ALTER TABLE ${name} ALTER COLUMN ${op.column.name} TYPE ${typeText(op.type)}`, name, [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })], op.type);
+        this.hazard(context, destructiveStep(op, name)!, name, [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })], op.type);
         break;
       }
       case 'drop-owned':
-        for (const role of op.roles) this.hazard(context, `DROP OWNED BY ${role}`, `the tables ${role} owns`, [this.addProbe({ mode: 'owned', name: role })]);
+        this.hazard(context, destructiveStep(op, '')!, `the tables of ${op.roles.join(', ')}`, op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })));
         break;
       case 'call': {
         if (depth > 8) break;
@@ -232,7 +225,8 @@ class World {
     }
   }
 
-  private drop(ref: ObjectRef, cascade: boolean, context: Context): void {
+  private drop(op: Extract<Operation, { kind: 'drop' }>, context: Context): void {
+    const { object: ref, cascade } = op;
     if (ref.kind === 'schema') {
       if (!this.schemas.has(ref.name)) return;
       // Without CASCADE, PostgreSQL refuses to drop a schema that holds anything.
@@ -242,7 +236,7 @@ class World {
           if (relation.origin !== null && TABLE_LIKE.has(relation.kind)) probes.push(this.addProbe({ mode: 'rows', oid: relation.origin }));
         }
         for (const type of this.types.get(ref.name)?.values() ?? []) if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));
-        this.hazard(context, `DROP SCHEMA ${ref.name} CASCADE`, ref.name, probes);
+        this.hazard(context, destructiveStep(op, ref.name)!, ref.name, probes);
       }
       this.schemas.delete(ref.name);
       this.relations.delete(ref.name);
@@ -255,8 +249,8 @@ class World {
       const [schema, relation] = found;
       this.relations.get(schema)!.delete(ref.name);
       if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
-      const kind = relation.kind === 'table' ? 'TABLE' : 'MATERIALIZED VIEW';
-      this.hazard(context, `DROP ${kind} ${schema}.${ref.name}${cascade ? ' CASCADE' : ''}`, `${schema}.${ref.name}`, [
+      const step = destructiveStep({ ...op, object: { ...ref, kind: relation.kind === 'table' ? 'table' : 'materialized view' } }, `${schema}.${ref.name}`)!;
+      this.hazard(context, step, `${schema}.${ref.name}`, [
         this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin }),
       ]);
       return;
@@ -269,7 +263,7 @@ class World {
       relation.columns.delete(ref.name);
       if (original !== null) relation.renamedAway.add(original);
       if (relation.origin === null || original === null) return;
-      this.hazard(context, `ALTER TABLE ${schema}.${ref.table} DROP COLUMN ${ref.name}`, `${schema}.${ref.table}`, [this.addProbe({ mode: 'rows', oid: relation.origin })]);
+      this.hazard(context, destructiveStep(op, `${schema}.${ref.table}`)!, `${schema}.${ref.table}`, [this.addProbe({ mode: 'rows', oid: relation.origin })]);
       return;
     }
     if (ref.kind === 'type' || ref.kind === 'domain') {
@@ -278,7 +272,7 @@ class World {
       this.types.get(found[0])!.delete(ref.name);
       // Without CASCADE, PostgreSQL refuses to drop a type that a column uses.
       if (cascade && found[1] !== null) {
-        this.hazard(context, `DROP ${ref.kind.toUpperCase()} ${found[0]}.${ref.name} CASCADE`, `${found[0]}.${ref.name}`, [this.addProbe({ mode: 'type-columns', oid: found[1] })]);
+        this.hazard(context, destructiveStep(op, `${found[0]}.${ref.name}`)!, `${found[0]}.${ref.name}`, [this.addProbe({ mode: 'type-columns', oid: found[1] })]);
       }
       return;
     }

@@ -1,7 +1,9 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
 import { compareVersions } from '../config/discover.js';
-import type { Plan, Problem } from './plan.js';
+import type { Operation } from '../sql/operations.js';
+import type { Location } from '../sql/statements.js';
+import { notImplied, type Plan, type Problem } from './plan.js';
 
 /** What `migrate --repair` does to a set before the usual run. */
 export interface RepairPlan {
@@ -60,4 +62,82 @@ export function planRepair(state: { files: readonly MigrationFile[]; tracked: re
     ...rechecksum.map((f) => `${f.file} changed, but everything it made exists: its new checksum is recorded.`),
   ];
   return { plan: repaired, rerun, rechecksum, notes };
+}
+
+/** What `--repair` runs of a migration it runs again. */
+export type RerunScope =
+  | { kind: 'whole' }
+  /** Only the statements (by position) that re-create what is missing: the file also changes rows. */
+  | { kind: 'part'; statements: Location[] }
+  | { kind: 'stop'; problem: Problem };
+
+const sameAt = (a: Location, b: Location) => a.line === b.line && a.column === b.column;
+
+/** Operations that change rows that exist: running them again would apply the change twice. */
+function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operation[]>): boolean {
+  switch (op.kind) {
+    case 'write-rows':
+    case 'delete-rows':
+    case 'drop-owned':
+      return true;
+    // Dynamic SQL may change rows: nothing tells it does not.
+    case 'opaque':
+      return true;
+    case 'call':
+      return (bodies.get(op.function.name) ?? []).some((inner) => changesRows(inner, new Map()));
+    default:
+      return false;
+  }
+}
+
+/** Whether a create operation makes the missing object. */
+function makes(op: Operation, e: ExpectedObject): boolean {
+  if (op.kind !== 'create') return false;
+  const kindMatches = op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+  return kindMatches && op.object.name === e.name && (op.object.unqualified === true || op.object.schema === e.schema || e.kind === 'schema' || e.kind === 'extension');
+}
+
+/**
+ * Decides what repair runs of a migration (SPEC §4: repair never applies a
+ * data change twice). One that changes no rows runs whole. One that does
+ * runs only the statements that re-create what is missing, when they change
+ * no rows themselves; otherwise (what is missing was made by dynamic SQL, or
+ * by a statement that also changes rows, or the migration stopped partway)
+ * repair stops, naming the statement, unless forced. Pure.
+ */
+export function scopeRerun(args: {
+  set: string;
+  path: string;
+  operations: readonly Operation[];
+  statements: ReadonlyArray<{ at: Location; text: string }>;
+  /** The objects it made that are missing; empty when it runs again because it is dirty. */
+  missing: readonly ExpectedObject[];
+  force: boolean;
+}): RerunScope {
+  const { set, path, operations, statements, force } = args;
+  const bodies = new Map(operations.flatMap((op) => (op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [])));
+  const changing = operations.filter((op) => changesRows(op, bodies));
+  if (changing.length === 0 || force) return { kind: 'whole' };
+  const first = changing[0]!;
+  const statementOf = (at: Location) => statements.find((s) => sameAt(s.at, at))?.text.replace(/\s+/g, ' ').slice(0, 120) ?? '';
+  const named = `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''}`;
+  const stop = (why: string, instead: string): RerunScope => ({
+    kind: 'stop',
+    problem: {
+      kind: 'repair-refused',
+      message: `Set "${set}": --repair would run ${path} again, but ${named} changes rows that exist, and running it twice would apply that change twice; ${why}. Nothing was run.`,
+      hint: `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`,
+    },
+  });
+  const missing = notImplied(args.missing, []);
+  if (missing.length === 0) return stop('it is recorded as stopped partway, and repair cannot tell which of its statements ran', `Finish or undo by hand what ran of ${path}.`);
+  const chosen: Location[] = [];
+  for (const e of missing) {
+    const maker = operations.find((op) => makes(op, e));
+    if (!maker) return stop(`no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`, `Re-create ${e.kind} ${e.identity} by hand (as ${path} does), then check with: schemata validate ${set}`);
+    const rowsToo = changing.find((op) => sameAt(op.at, maker.at));
+    if (rowsToo) return stop(`the statement that makes ${e.kind} ${e.identity} is the one that changes rows`, `Re-create ${e.kind} ${e.identity} by hand (as ${path}:${maker.at.line} does), then check with: schemata validate ${set}`);
+    if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
+  }
+  return { kind: 'part', statements: chosen };
 }

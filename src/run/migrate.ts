@@ -9,7 +9,7 @@ import { extraObjects, lastEventId, missingObjects, readTracking, recordWithoutR
 import { MigrationFailedError } from '../errors.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
-import { planRepair } from '../plan/repair.js';
+import { planRepair, scopeRerun } from '../plan/repair.js';
 import { readMigration } from '../sql/read.js';
 import { findHazards, type GuardedMigration, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
@@ -36,6 +36,8 @@ export interface PreparedMigration {
   judgements: Judgement[];
   /** Run again by --repair. */
   rerun: boolean;
+  /** With --repair on a file that changes rows: the statements (by position) that re-create what is missing, the only ones run. */
+  only?: Location[] | undefined;
 }
 
 export interface SetPlan {
@@ -112,6 +114,14 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   if (plan.pending.length > 0) {
     for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
     result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun);
+    for (const m of result.migrations.filter((m) => m.rerun)) {
+      const scope = scopeRerun({ set: name, path: m.path, operations: m.operations, statements: m.statements, missing: missing.filter((e) => e.version === m.file.version), force: options.force });
+      if (scope.kind === 'stop') plan.problems.push(scope.problem);
+      if (scope.kind === 'part') {
+        m.only = scope.statements;
+        result.repairNotes.push(`${m.file.file} changes rows, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`);
+      }
+    }
     // Re-runs too: a strict CREATE of what survived fails the re-run.
     const inRunOrder = result.migrations.map((m) => ({ path: m.path, version: m.file.version, operations: m.operations }));
     const strict = strictCreates(inRunOrder);
@@ -187,6 +197,19 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
   return migrations;
 }
 
+/**
+ * The file with every statement but those at `only` blanked out: their
+ * characters become spaces, newlines and semicolons stay (empty statements
+ * are no-ops), so positions in errors still point into the file. Its
+ * checksum stays the file's.
+ */
+function onlyStatements(file: MigrationFile, statements: readonly Statement[], only: readonly Location[]): { file: MigrationFile; statements: Statement[] } {
+  const isKept = (s: Statement) => only.some((at) => at.line === s.at.line && at.column === s.at.column);
+  let sql = file.sql;
+  for (const s of statements.filter((s) => !isKept(s))) sql = sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
+  return { file: { ...file, sql }, statements: statements.filter(isKept) };
+}
+
 /** Whether an operation can destroy data: only then is the catalog asked. */
 const mayDestroy = (op: Operation) =>
   op.kind === 'drop' || op.kind === 'alter-type' || op.kind === 'drop-owned' || op.kind === 'call' || ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
@@ -259,9 +282,10 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
             await dropInvalidIndexes(planned.client, migration.operations.flatMap((op) => (op.kind === 'create' ? [op.object] : [])));
           }
           const event = migration.rerun ? 'repaired' : 'applied';
+          const { file, statements } = migration.only ? onlyStatements(migration.file, migration.statements, migration.only) : migration;
           ms = migration.transactional
-            ? await applyMigration(context, migration.file, migration.statements, event, guard)
-            : await applyWithoutTransaction(context, migration.file, migration.statements, event);
+            ? await applyMigration(context, file, statements, event, guard)
+            : await applyWithoutTransaction(context, file, statements, event);
         } catch (error) {
           if (!migration.rerun || !(error instanceof MigrationFailedError)) throw error;
           throw new MigrationFailedError(

@@ -204,6 +204,18 @@ describe('data protection: the check on the server', () => {
     expect(await trackedVersions(url, 'data')).toEqual([...versions, '3']);
   });
 
+  it('rolls back a DROP built with EXECUTE inside a function an earlier migration defined', async () => {
+    const { url, cwd, env, versions } = await setUp({
+      'data/003_helper.sql': "CREATE FUNCTION workspace.retire(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TABLE workspace.%I', t); END $$;\n",
+    });
+    writeFile(cwd, 'data/004_retire.sql', "SELECT workspace.retire('items');\n");
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error!.message).toContain('data protection rolled back 004_retire.sql: table workspace.items held rows and is gone');
+    expect(await count(url, 'workspace.items')).toBe(2);
+    expect(await trackedVersions(url, 'data')).toEqual(versions);
+  });
+
   it('rolls back a column dropped by dynamic SQL, naming it', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_dynamic.sql', "DO $$ BEGIN EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', 'workspace', 'items', 'title'); END $$;\n");

@@ -37,7 +37,7 @@ function state(overrides: Partial<SetState>): SetState {
   return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], missing: [], pendingSchemas: new Set(), ...overrides };
 }
 
-const expected = (kind: ExpectedObject['kind'], identity: string, schema: string, parent: string | null = null): ExpectedObject => ({
+const expected = (kind: ExpectedObject['kind'], identity: string, schema: string, parent: string | null = null): ExpectedObject => ({ name: identity.split('.').pop()!,
   kind,
   identity,
   schema,

@@ -24,7 +24,7 @@ const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', che
 const F1 = file('1');
 const F2 = file('2');
 const F3 = file('3');
-const expectation = (f: MigrationFile): ExpectedObject => ({ kind: 'table', identity: 'x.t', schema: 'x', parent: null, version: f.version, file: f.file });
+const expectation = (f: MigrationFile): ExpectedObject => ({ kind: 'table', identity: 'x.t', schema: 'x', name: 't', parent: null, version: f.version, file: f.file });
 
 describe('planRepair', () => {
   it('runs again, in version order, the migrations whose objects are missing and the dirty ones, with the pending ones', () => {
