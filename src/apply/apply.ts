@@ -39,10 +39,10 @@ export interface ApplyContext {
   path: string;
 }
 
-/** The server-side data check of a transactional migration (SPEC §5): the set's schemas, and the last event before the run. */
+/** The server-side data check of a transactional migration (SPEC §5): every table of the set's schemas, or the tables the plan traced (OIDs). */
 export interface Guard {
   schemas: readonly string[];
-  runStartEvent: number;
+  tables: 'all' | readonly number[];
 }
 
 interface PgError {
@@ -62,7 +62,7 @@ interface PgError {
  */
 export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context.set, file, guard ? `${guardBeforeSql(context.set, guard.schemas, guard.runStartEvent)}\n` : '');
+  const prefix = prefixOf(context.set, file, guard ? `${guardBeforeSql(guard.schemas, guard.tables)}\n` : '');
   const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
   const batch = `${prefix}${body}\n;\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;`;
   const started = performance.now();

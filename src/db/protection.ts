@@ -172,45 +172,60 @@ function modifiersOf(type: string, typmod: number): number[] {
 
 /*
  * The server-side guard (SPEC §5), around the file in its batch: before it,
- * the tables of the set's schemas that hold rows (except those this run made)
- * with their columns; after it, any of them gone or emptied, or a column of
- * theirs gone, rolls the migration back with GUARD_SQLSTATE.
+ * the tables of the set's schemas that hold rows, of those that existed when
+ * the run began (RUN_START_SQL, once per run on the session), with their
+ * columns; after it, any of them gone or emptied, or a column of theirs
+ * gone, rolls the migration back with GUARD_SQLSTATE. What the run made is
+ * left out: a history that creates, fills and later drops a table applies.
  */
 export const GUARD_SQLSTATE = 'SCH04';
 
-export function guardBeforeSql(set: string, schemas: readonly string[], runStartEvent: number): string {
+export const RUN_START_SQL = `DROP TABLE IF EXISTS pg_temp.schemata_run_start;
+CREATE TEMP TABLE schemata_run_start AS SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'm');`;
+
+export function guardBeforeSql(schemas: readonly string[], tables: 'all' | readonly number[]): string {
   const list = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]::text[]`;
+  const which =
+    tables === 'all'
+      ? `n.nspname = ANY(${list}) AND c.oid IN (SELECT oid FROM pg_temp.schemata_run_start)`
+      : `c.oid = ANY(ARRAY[${tables.map((oid) => Math.trunc(oid)).join(', ')}]::oid[])`;
   return `SELECT set_config('schemata.lock_timeout', current_setting('lock_timeout'), true), set_config('lock_timeout', ${quoteLiteral(PROBE_LOCK_TIMEOUT)}, true);
-CREATE TEMP TABLE schemata_held ON COMMIT DROP AS
-WITH made AS MATERIALIZED (
-  SELECT o.identity FROM schemata.objects o
-    JOIN schemata.migrations m ON m.set_name = o.set_name AND m.version = o.version AND m.id > ${Math.trunc(runStartEvent)} AND m.event IN ('applied', 'repaired')
-   WHERE o.set_name = ${quoteLiteral(set)} AND o.kind IN ('table', 'materialized view')
-), candidates AS MATERIALIZED (
+-- kept in a setting local to the transaction, not a table: no catalog write per migration
+SELECT set_config('schemata.held', COALESCE((
+WITH candidates AS MATERIALIZED (
   SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS identity
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'm') AND n.nspname = ANY(${list})
-     AND NOT EXISTS (SELECT 1 FROM made WHERE made.identity = format('%I.%I', n.nspname, c.relname))
+   WHERE c.relkind IN ('r', 'm') AND ${which}
 ), probed AS MATERIALIZED (
   SELECT oid, identity, ${hasRowsSql('candidates.oid')} AS has_rows FROM candidates
 )
-SELECT p.oid, p.identity,
-       ARRAY(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS nums,
-       ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS names
-  FROM probed p WHERE p.has_rows;
+SELECT json_agg(json_build_object('oid', p.oid, 'identity', p.identity,
+         'nums', ARRAY(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+         'names', ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)))::text
+  FROM probed p WHERE p.has_rows), '[]'), true);
 SELECT set_config('lock_timeout', current_setting('schemata.lock_timeout'), true);`;
 }
 
 export const GUARD_AFTER_SQL = `DO $schemata_guard$
 DECLARE lost text;
 BEGIN
+  WITH schemata_held AS MATERIALIZED (
+    SELECT h.oid, h.identity, h.nums, h.names
+      FROM jsonb_to_recordset(current_setting('schemata.held')::jsonb) AS h(oid oid, identity text, nums int[], names text[])
+  ), written AS MATERIALIZED (
+    -- only a table this transaction locked to write can have lost rows
+    SELECT l.relation FROM pg_locks l
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+       AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+  )
   SELECT string_agg(what, '; ') INTO lost FROM (
     SELECT format('table %s held rows and is gone', h.identity) AS what
       FROM schemata_held h WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = h.oid)
     UNION ALL
     SELECT format('table %s held rows and is now empty', alive.identity)
       FROM (SELECT h.identity, ${hasRowsSql('h.oid')} AS has_rows
-              FROM schemata_held h WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = h.oid) OFFSET 0) AS alive
+              FROM schemata_held h
+             WHERE h.oid IN (SELECT relation FROM written) AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = h.oid) OFFSET 0) AS alive
      WHERE NOT alive.has_rows
     UNION ALL
     SELECT format('column %I of table %s held data and is gone', col.name, h.identity)

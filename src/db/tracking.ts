@@ -199,12 +199,6 @@ export async function unrecordedObjects(client: Client): Promise<{ objects: Cata
   return { objects: rows.map(({ creation_schema: _, ...o }) => o), creationSchema: rows[0]?.creation_schema ?? '' };
 }
 
-/** The id of the newest tracking event of any set (0 for none). */
-export async function lastEventId(client: Client): Promise<number> {
-  const { rows } = await client.query<{ id: string | null }>('SELECT max(id) AS id FROM schemata.migrations');
-  return Number(rows[0]?.id ?? 0);
-}
-
 /** The whole snapshot, read by the client (migrations outside a transaction). */
 export async function readCatalog(client: Client): Promise<CatalogObject[]> {
   return (await client.query<CatalogObject>(CATALOG_OBJECTS_SQL)).rows;

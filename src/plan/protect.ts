@@ -403,3 +403,36 @@ export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<numb
     };
   });
 }
+
+const TRACED_DROPS: ReadonlySet<ObjectRef['kind']> = new Set(['table', 'materialized view', 'schema', 'column', 'index', 'view', 'sequence', 'constraint', 'trigger', 'policy']);
+
+/**
+ * What the server-side check of a migration covers: every table of the set's
+ * schemas when it runs anything whose effect its text does not fully tell
+ * (dynamic SQL, a function call, row changes that may fire triggers, a
+ * CASCADE through types or other objects); otherwise exactly the tables the
+ * plan traced it to destroy (none: no check is needed). Pure.
+ */
+export function guardScope(operations: readonly Operation[], hazards: readonly Hazard[], probes: readonly Probe[]): 'all' | number[] {
+  const broad = operations.some(
+    (op) =>
+      op.kind === 'opaque' ||
+      op.kind === 'call' ||
+      op.kind === 'write-rows' ||
+      op.kind === 'delete-rows' ||
+      op.kind === 'drop-owned' ||
+      // DROP EXTENSION, FUNCTION, TYPE ... CASCADE reach columns through dependencies the plan follows only in part.
+      (op.kind === 'drop' && op.cascade && !TRACED_DROPS.has(op.object.kind)),
+  );
+  if (broad) return 'all';
+  const oids = new Set<number>();
+  for (const h of hazards) {
+    for (const id of h.probes) {
+      const p = probes[id];
+      if (!p || !('oid' in p)) return 'all';
+      if (p.mode === 'type-columns') return 'all';
+      oids.add(p.oid);
+    }
+  }
+  return [...oids];
+}

@@ -4,14 +4,14 @@ import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
-import { probe, readCatalogNames } from '../db/protection.js';
-import { extraObjects, lastEventId, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
+import { probe, readCatalogNames, RUN_START_SQL } from '../db/protection.js';
+import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
 import { MigrationFailedError } from '../errors.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
 import { readMigration } from '../sql/read.js';
-import { findHazards, type GuardedMigration, type Judgement, judgeHazards } from '../plan/protect.js';
+import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import { lintFile } from '../sql/lint.js';
 import { type Operation, searchPathOf } from '../sql/operations.js';
@@ -33,6 +33,8 @@ export interface PreparedMigration {
   transactional: boolean;
   /** A `-- schemata:force` line: data protection allows this file's own destructive steps. */
   forced: boolean;
+  /** What its server-side data check covers (plan/protect.ts guardScope). */
+  guard: 'all' | number[];
   judgements: Judgement[];
   /** Run again by --repair. */
   rerun: boolean;
@@ -190,6 +192,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
       operations,
       transactional,
       forced: comments.includes(FORCE),
+      guard: 'all',
       judgements: [],
       rerun: rerun.has(file.version),
     });
@@ -220,10 +223,16 @@ const mayDestroy = (op: Operation) =>
  * when any step may destroy data, none otherwise.
  */
 async function protect(client: Client, parser: Parser, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
-  if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) return;
+  if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
+    for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
+    return;
+  }
   const names = await readCatalogNames(client);
   const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({ path: m.path, operations: m.operations, forced: m.forced, statements: m.statements }));
   const { hazards, probes } = findHazards(names, searchPathOf(parser, names.searchPath) ?? [], guarded);
+  setPlan.migrations.forEach((m, index) => {
+    m.guard = guardScope(m.operations, hazards.filter((h) => h.migration === index), probes);
+  });
   const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force);
   for (const j of judgements) {
     const migration = setPlan.migrations[j.migration]!;
@@ -263,17 +272,20 @@ export function migrateTasks(run: Run, reports: Map<string, SetReport>, options:
     const name = set.config.name;
     const report = reports.get(name)!;
     let planned: SetPlan;
-    // The last tracking event before this run: what the run makes, it may drop again.
-    let runStartEvent: number | undefined;
+    // The tables that existed when the run began, noted on the session: what the run makes, it may drop again.
+    let runStartNoted = false;
     const appliedNow: ReturnType<typeof entryOf>[] = [];
 
     const applyTask = (migration: PreparedMigration): Task => ({
       title: migration.file.file,
       run: async (setTitle) => {
         await run.ensureTracking(set);
-        runStartEvent ??= await lastEventId(planned.client);
         // The server-side data check, unless forced: it catches what no reading of the text can.
-        const guard = options.force || migration.forced ? undefined : { schemas: set.config.schemas, runStartEvent };
+        const guard = options.force || migration.forced || (migration.guard !== 'all' && migration.guard.length === 0) ? undefined : { schemas: set.config.schemas, tables: migration.guard };
+        if (guard?.tables === 'all' && !runStartNoted) {
+          await planned.client.query(RUN_START_SQL);
+          runStartNoted = true;
+        }
         const context = { client: planned.client, set: name, cwd: run.cwd, path: migration.path };
         let ms: number;
         try {
