@@ -2,10 +2,11 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
-import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeSql } from '../db/protection.js';
+import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeSql, RUN_START_SQL } from '../db/protection.js';
+import type { ApplyStep } from '../plan/steps.js';
 import { MigrationFailedError, RefusedError } from '../errors.js';
 import type { ObjectRef } from '../sql/operations.js';
-import { locate, nodeKind, type Statement } from '../sql/statements.js';
+import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 
 /*
  * What goes before the file in its batch; PostgreSQL's error positions map to
@@ -28,6 +29,19 @@ export function blankTransactionControl(sql: string, statements: readonly Statem
     out = out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
   }
   return out;
+}
+
+/**
+ * The file with every statement but those at `only` blanked out: their
+ * characters become spaces, newlines and semicolons stay (empty statements
+ * are no-ops), so positions in errors still point into the file. Its
+ * checksum stays the file's.
+ */
+function onlyStatements(file: MigrationFile, statements: readonly Statement[], only: readonly Location[]): { file: MigrationFile; statements: Statement[] } {
+  const isKept = (s: Statement) => only.some((at) => at.line === s.at.line && at.column === s.at.column);
+  let sql = file.sql;
+  for (const s of statements.filter((s) => !isKept(s))) sql = sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
+  return { file: { ...file, sql }, statements: statements.filter(isKept) };
 }
 
 /** What a migration run needs to know about where it runs. */
@@ -199,4 +213,37 @@ async function replayToFailure(client: Client, statements: readonly Statement[])
 function abbreviate(text: string, max = 160): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
+}
+
+/** What a run keeps on its session across steps. */
+export interface RunSession {
+  /** The tables that existed when the run began are noted (RUN_START_SQL): the broad check leaves out what the run made. */
+  runStartNoted: boolean;
+}
+
+/**
+ * Runs one apply step as planned: drops what a failed CONCURRENTLY left, keeps
+ * only the statements the step names, and runs it in or outside a
+ * transaction with the check the plan chose. Decides nothing. Returns the
+ * wall time in ms.
+ */
+export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number> {
+  if (step.guard?.tables === 'all' && !context.session.runStartNoted) {
+    await context.client.query(RUN_START_SQL);
+    context.session.runStartNoted = true;
+  }
+  const { file, statements } = step.only ? onlyStatements(step.file, step.statements, step.only) : step;
+  try {
+    if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
+    return step.transactional
+      ? await applyMigration(context, file, statements, step.event, step.guard && { schemas: context.schemas, tables: step.guard.tables })
+      : await applyWithoutTransaction(context, file, statements, step.event);
+  } catch (error) {
+    if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
+    throw new MigrationFailedError(
+      `${error.message} --repair ran it again because it was tracked but incomplete, and it is not re-runnable: it fails on what its first run left behind.`,
+      `Make ${step.path} re-runnable (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS, or DO blocks guarded by catalog checks), then run: schemata migrate ${context.set} --repair`,
+      { cause: error },
+    );
+  }
 }

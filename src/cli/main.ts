@@ -129,7 +129,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
   };
   switch (invocation.command) {
     case 'create': {
-      const { createMigration } = await import('../run/create.js');
+      const { createMigration } = await import('./commands/create.js');
       const path = createMigration({ cwd: options.cwd, config: options.config, set: invocation.sets[0]!, name: invocation.name! });
       return { json: { command: 'create', ok: true, exitCode: EXIT.ok, file: path }, exitCode: EXIT.ok, text: relative(process.cwd(), path), notes: [] };
     }
@@ -138,7 +138,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void): 
       if (max !== undefined && !(Number.isInteger(max) && max >= 0)) {
         throw new ConfigError(`--max-warnings must be a whole number of 0 or more, not ${max}.`, 'For example: schemata lint --max-warnings 0');
       }
-      const { lintSets, formatLint } = await import('../run/lint.js');
+      const { lintSets, formatLint } = await import('./commands/lint.js');
       const report = await lintSets({ cwd: options.cwd, config: options.config, sets: options.sets, maxWarnings: max });
       const notes = report.error ? [`error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`] : [];
       return { json: report, exitCode: report.exitCode, text: report.sets.length > 0 ? formatLint(report) : undefined, notes };

@@ -50,6 +50,12 @@ export interface PlannedMigration {
   version: string;
   file: string;
   transactional: boolean;
+  /** applied, or repaired when --repair runs it again. */
+  event: 'applied' | 'repaired';
+  /** Every statement, or (repair of a file that changes rows) the ones that run, as file:line. */
+  runs: 'all' | string[];
+  /** What the server-side data check covers. */
+  check: 'every table of the set' | 'the tables it drops or empties' | 'none';
   steps: Array<{ at: string; step: string; target: string; verdict: 'allowed' | 'refused' | 'forced'; reason: string }>;
   warnings: string[];
 }

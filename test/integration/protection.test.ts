@@ -206,13 +206,17 @@ describe('migrate --dry-run', () => {
         version: '3',
         file: '003_drop.sql',
         transactional: true,
+        event: 'applied',
+        runs: 'all',
+        // Plain DDL: the check on the server covers the two tables the plan traced.
+        check: 'the tables it drops or empties',
         steps: [
           { at: 'database/data/003_drop.sql:1:1', step: 'DROP TABLE workspace.empty', target: 'workspace.empty', verdict: 'allowed', reason: 'holds no rows' },
           { at: 'database/data/003_drop.sql:2:1', step: 'DROP TABLE workspace.items CASCADE', target: 'workspace.items', verdict: 'refused', reason: 'workspace.items holds data' },
         ],
         warnings: [],
       },
-      { version: '4', file: '004_index.sql', transactional: false, steps: [], warnings: [] },
+      { version: '4', file: '004_index.sql', transactional: false, event: 'applied', runs: 'all', check: 'none', steps: [], warnings: [] },
     ]);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await tableExists(url, 'workspace.empty')).toBe(true);

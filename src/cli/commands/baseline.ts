@@ -1,13 +1,14 @@
-import { compareVersions } from '../config/discover.js';
-import { existingRefs } from '../db/objects.js';
-import { readTracking } from '../db/tracking.js';
-import { ConfigError, ValidationError } from '../errors.js';
-import { finalObjects } from '../plan/baseline.js';
-import { describeRef, refKey } from '../sql/operations.js';
-import { adoptObjects, operationsOfFile } from './adopt.js';
-import type { Run } from './context.js';
-import { entryOf, type SetReport } from './report.js';
-import type { Task } from './tasks.js';
+import { compareVersions } from '../../config/discover.js';
+import { existingRefs } from '../../db/objects.js';
+import { readTracking } from '../../db/tracking.js';
+import { ConfigError, ValidationError } from '../../errors.js';
+import { finalObjects } from '../../plan/baseline.js';
+import { describeRef, refKey } from '../../sql/operations.js';
+import { adoptObjects, operationsOfFile } from '../../run/adopt.js';
+import type { Run, RunOptions } from '../../run/context.js';
+import { execute } from '../../run/execute.js';
+import { entryOf, type Report, type SetReport } from '../../run/report.js';
+import type { Task } from '../../run/tasks.js';
 
 /**
  * `baseline <set> [--version V]`: adopt a database that already has the
@@ -17,7 +18,7 @@ import type { Task } from './tasks.js';
  * makes it: from then on they are checked like those of applied migrations.
  * What is missing is listed and refused unless `force`.
  */
-export function baselineTasks(run: Run, reports: Map<string, SetReport>, options: { version?: string | undefined; force: boolean }): Task[] {
+function baselineTasks(run: Run, reports: Map<string, SetReport>, options: { version?: string | undefined; force: boolean }): Task[] {
   return run.sets.map((set): Task => {
     const report = reports.get(set.config.name)!;
     const name = set.config.name;
@@ -65,3 +66,16 @@ function parseVersion(version: string): string {
   }
   return BigInt(version.trim()).toString();
 }
+
+/**
+ * Adopts a database that already has the objects: records the set's
+ * migrations up to `version` (default: all) as applied without running them,
+ * after checking that what they make exists (refused, exit 3, unless `force`).
+ *
+ * @example
+ * const report = await baseline({ set: 'data', version: '3' });
+ */
+export async function baseline(options: RunOptions & { set: string; version?: string; force?: boolean }): Promise<Report> {
+  return execute('baseline', { ...options, sets: [options.set] }, (run, reports) => baselineTasks(run, reports, { version: options.version, force: options.force ?? false }));
+}
+

@@ -1,15 +1,14 @@
 import { relative } from 'node:path';
-import { applyMigration, applyWithoutTransaction, dropInvalidIndexes } from '../apply/apply.js';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
-import { probe, readCatalogNames, RUN_START_SQL } from '../db/protection.js';
-import { extraObjects, missingObjects, readTracking, recordWithoutRunning, type TrackedMigration } from '../db/tracking.js';
-import { MigrationFailedError } from '../errors.js';
+import { probe, readCatalogNames } from '../db/protection.js';
+import { extraObjects, missingObjects, readTracking, type TrackedMigration } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
-import { checkAfterMigrate, type Plan, planMigrate, type Problem } from '../plan/plan.js';
+import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
+import { planSteps, type Step } from '../plan/steps.js';
 import { readMigration } from '../sql/read.js';
 import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
@@ -19,8 +18,7 @@ import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, nodeKind, type Parser, type Statement } from '../sql/statements.js';
 import { adoptObjects } from './adopt.js';
 import type { Run, SetRun } from './context.js';
-import { entryOf, ProblemsFound, type SetReport, schemasOf } from './report.js';
-import type { Task } from './tasks.js';
+import { entryOf, type SetReport, schemasOf } from './report.js';
 
 /** A pending migration, read and judged: what apply/ needs to run it. */
 export interface PreparedMigration {
@@ -47,6 +45,8 @@ export interface SetPlan {
   tracked: TrackedMigration[];
   plan: Plan;
   migrations: PreparedMigration[];
+  /** What apply/ runs, in order; --dry-run prints it. */
+  steps: Step[];
   /** With --repair: changed files whose new checksum is recorded. */
   rechecksum: MigrationFile[];
   repairNotes: string[];
@@ -102,7 +102,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   );
   const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing, pendingSchemas };
   let plan = planMigrate(state);
-  const result: SetPlan = { client, tracked, plan, migrations: [], rechecksum: [], repairNotes: [] };
+  const result: SetPlan = { client, tracked, plan, migrations: [], steps: [], rechecksum: [], repairNotes: [] };
   let rerun = new Set<string>();
   if (options.repair) {
     const repair = planRepair(state, plan);
@@ -134,8 +134,6 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     if (options.judge) await protect(client, parser!, name, result, options.force);
     for (const m of result.migrations) {
       if (m.statements.length === 0) report.warnings.push(`${m.path} holds no statement: it is recorded as applied and changes nothing.`);
-      // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
-      if (!m.transactional) for (const op of m.operations) if (op.kind === 'opaque') report.warnings.push(`${at(m.path, op.at)}: ${op.why}; it runs outside a transaction, where no server-side check follows it.`);
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
         report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`);
       }
@@ -143,6 +141,9 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     }
   }
   report.problems.push(...plan.problems);
+  result.steps = planSteps(result.migrations, result.rechecksum, { force: options.force });
+  // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
+  for (const step of result.steps) if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
   return result;
 }
 
@@ -200,19 +201,6 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
   return migrations;
 }
 
-/**
- * The file with every statement but those at `only` blanked out: their
- * characters become spaces, newlines and semicolons stay (empty statements
- * are no-ops), so positions in errors still point into the file. Its
- * checksum stays the file's.
- */
-function onlyStatements(file: MigrationFile, statements: readonly Statement[], only: readonly Location[]): { file: MigrationFile; statements: Statement[] } {
-  const isKept = (s: Statement) => only.some((at) => at.line === s.at.line && at.column === s.at.column);
-  let sql = file.sql;
-  for (const s of statements.filter((s) => !isKept(s))) sql = sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
-  return { file: { ...file, sql }, statements: statements.filter(isKept) };
-}
-
 /** Whether an operation can destroy data: only then is the catalog asked. */
 const mayDestroy = (op: Operation) =>
   op.kind === 'drop' || op.kind === 'alter-type' || op.kind === 'drop-owned' || op.kind === 'call' || ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
@@ -251,164 +239,3 @@ function refusal(set: string, migration: PreparedMigration, j: Judgement): Probl
   };
 }
 
-/**
- * The task tree of `migrate`: per set, connect, validate, apply each pending
- * file, validate again. Every set is planned before the first migration of
- * the run is applied, so that a refusal or a problem in a later set leaves
- * nothing half-done.
- */
-export function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
-  let planning: Promise<Map<string, SetPlan>> | undefined;
-  const planAll = () =>
-    (planning ??= (async () => {
-      const plans = new Map<string, SetPlan>();
-      for (const set of run.sets) {
-        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair }));
-      }
-      return plans;
-    })());
-
-  return run.sets.map((set): Task => {
-    const name = set.config.name;
-    const report = reports.get(name)!;
-    let planned: SetPlan;
-    // The tables that existed when the run began, noted on the session: what the run makes, it may drop again.
-    let runStartNoted = false;
-    const appliedNow: ReturnType<typeof entryOf>[] = [];
-
-    const applyTask = (migration: PreparedMigration): Task => ({
-      title: migration.file.file,
-      run: async (setTitle) => {
-        await run.ensureTracking(set);
-        // The server-side data check, unless forced: it catches what no reading of the text can.
-        const guard = options.force || migration.forced || (migration.guard !== 'all' && migration.guard.length === 0) ? undefined : { schemas: set.config.schemas, tables: migration.guard };
-        if (guard?.tables === 'all' && !runStartNoted) {
-          await planned.client.query(RUN_START_SQL);
-          runStartNoted = true;
-        }
-        const context = { client: planned.client, set: name, cwd: run.cwd, path: migration.path };
-        let ms: number;
-        try {
-          // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that would block its re-run.
-          if (migration.rerun && !migration.transactional) {
-            await dropInvalidIndexes(planned.client, migration.operations.flatMap((op) => (op.kind === 'create' ? [op.object] : [])));
-          }
-          const event = migration.rerun ? 'repaired' : 'applied';
-          const { file, statements } = migration.only ? onlyStatements(migration.file, migration.statements, migration.only) : migration;
-          ms = migration.transactional
-            ? await applyMigration(context, file, statements, event, guard)
-            : await applyWithoutTransaction(context, file, statements, event);
-        } catch (error) {
-          if (!migration.rerun || !(error instanceof MigrationFailedError)) throw error;
-          throw new MigrationFailedError(
-            `${error.message} --repair ran it again because it was tracked but incomplete, and it is not re-runnable: it fails on what its first run left behind.`,
-            `Make ${migration.path} re-runnable (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS, or DO blocks guarded by catalog checks), then run: schemata migrate ${name} --repair`,
-            { cause: error },
-          );
-        }
-        appliedNow.push(entryOf(migration.file, ms));
-        report.applied = [...appliedNow];
-        report.pending = report.pending.filter((p) => p.version !== migration.file.version);
-        setTitle(`${migration.file.file} (${ms}ms${migration.transactional ? '' : ', outside a transaction'})`);
-      },
-    });
-
-    return {
-      title: `${name} → ${set.target.display}`,
-      run: async () => [
-        {
-          title: 'connect and lock',
-          run: async () => {
-            await run.connection(set, { lock: true });
-          },
-        },
-        {
-          title: 'pre-flight validation',
-          run: async (setTitle) => {
-            const plans = await planAll();
-            planned = plans.get(name)!;
-            if (planned.plan.problems.length > 0) throw ProblemsFound.of(name, planned.plan.problems);
-            const others = [...plans].filter(([, p]) => p.plan.problems.length > 0).map(([other]) => other);
-            if (others.length > 0) {
-              const problems = others.flatMap((other) => plans.get(other)!.plan.problems);
-              throw new ProblemsFound(`Set "${others.join('", "')}" has problems, so nothing of this run was applied.`, problems);
-            }
-            const n = planned.plan.pending.length;
-            setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
-          },
-        },
-        {
-          title: 'apply migrations',
-          run: async (setTitle) => {
-            report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
-            if (planned.rechecksum.length > 0) {
-              await run.ensureTracking(set);
-              await recordWithoutRunning(planned.client, name, 'repaired', planned.rechecksum);
-            }
-            const n = planned.migrations.length;
-            if (n === 0) {
-              setTitle(
-                options.repair && planned.rechecksum.length === 0
-                  ? 'nothing to repair: tracking and the database agree'
-                  : planned.rechecksum.length > 0
-                    ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
-                    : 'nothing to apply: up to date',
-              );
-              return;
-            }
-            const reruns = planned.migrations.filter((m) => m.rerun).length;
-            setTitle(`apply ${n} migration${n === 1 ? '' : 's'}${reruns > 0 ? ` (${reruns} again, by --repair)` : ''}`);
-            return planned.migrations.map(applyTask);
-          },
-        },
-        {
-          title: 'post-migration validation',
-          run: async (setTitle) => {
-            // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
-            if (planned.migrations.length === 0 && planned.rechecksum.length === 0) {
-              setTitle('post-migration validation: nothing ran');
-              return;
-            }
-            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: false });
-            const tracking = await readTracking(planned.client, name);
-            report.schemas = schemasOf(facts);
-            const problems = checkAfterMigrate(name, facts, await missingObjects(planned.client, name, tracking));
-            report.problems.push(...problems);
-            if (problems.length > 0) throw ProblemsFound.of(name, problems);
-          },
-        },
-      ],
-    };
-  });
-}
-
-/**
- * `migrate --dry-run`: the plan of each set, judged as migrate would judge
- * it, without the lock and without writing anything, not even the tracking
- * table.
- */
-export function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
-  return run.sets.map((set): Task => {
-    const report = reports.get(set.config.name)!;
-    return {
-      title: `${set.config.name} → ${set.target.display} (dry run)`,
-      run: async (setTitle) => {
-        const planned = await planSet(run, set, report, { lock: false, judge: true, force: options.force, repair: options.repair });
-        report.plan = planned.migrations.map((m) => ({
-          version: m.file.version,
-          file: m.file.file,
-          transactional: m.transactional,
-          steps: m.judgements.map((j) => ({ at: at(m.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
-          warnings: m.operations.flatMap((op) => (op.kind === 'opaque' ? [`${at(m.path, op.at)}: ${op.why}${m.transactional ? '' : '; outside a transaction no server-side check follows it'}`] : [])),
-        }));
-        if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
-        return report.plan.map(
-          (m): Task => ({
-            title: `would ${planned.migrations.find((p) => p.file.file === m.file)?.rerun ? 'run again' : 'apply'} ${m.file}${m.transactional ? '' : ' (outside a transaction)'}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`,
-            run: async () => {},
-          }),
-        );
-      },
-    };
-  });
-}

@@ -1,12 +1,12 @@
 import { relative } from 'node:path';
-import { discoverMigrations } from '../config/discover.js';
-import { envValue, parseSplitMode } from '../config/env.js';
-import { loadProjectConfig, selectSets } from '../config/file.js';
-import { EXIT, type ExitCode } from '../errors.js';
-import { type LintFinding, lintFile } from '../sql/lint.js';
-import { loadParser } from '../sql/parse.js';
-import type { RunOptions } from './context.js';
-import { asSchemataError } from './execute.js';
+import { discoverMigrations } from '../../config/discover.js';
+import { envValue, parseSplitMode } from '../../config/env.js';
+import { loadProjectConfig, selectSets } from '../../config/file.js';
+import { EXIT, type ExitCode } from '../../errors.js';
+import { type LintFinding, lintFile } from '../../sql/lint.js';
+import { loadParser } from '../../sql/parse.js';
+import type { RunOptions } from '../../run/context.js';
+import { asSchemataError } from '../../run/execute.js';
 
 export interface LintOptions extends Pick<RunOptions, 'cwd' | 'config' | 'sets' | 'env'> {
   /** Fail when there are more warnings than this (ESLint's --max-warnings); default: warnings never fail. */
@@ -76,4 +76,16 @@ export function formatLint(report: LintReport): string {
   const files = report.sets.reduce((n, s) => n + s.files, 0);
   lines.push(`${files} file${files === 1 ? '' : 's'} checked: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`);
   return lines.join('\n');
+}
+
+/**
+ * Parses every migration file with the real PostgreSQL parser and runs the
+ * lint rules (SPEC §6). Needs no database.
+ *
+ * @example
+ * const report = await lint({ maxWarnings: 0 });
+ * for (const set of report.sets) for (const f of set.findings) console.log(f.file, f.at.line, f.rule);
+ */
+export function lint(options: LintOptions = {}): Promise<LintReport> {
+  return lintSets(options);
 }

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverMigrations } from '../../../src/config/discover.js';
-import { createMigration, migrationTemplate, versionAt } from '../../../src/run/create.js';
-import { expectConfigError, tempDir, writeTree } from '../helpers.js';
+import { discoverMigrations } from '../../../../src/config/discover.js';
+import { createMigration, migrationTemplate, versionAt } from '../../../../src/cli/commands/create.js';
+import { expectConfigError, tempDir, writeTree } from '../../helpers.js';
 
 describe('versionAt', () => {
   it.each([

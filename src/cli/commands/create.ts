@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { discoverMigrations } from '../config/discover.js';
-import { loadProjectConfig, selectSets } from '../config/file.js';
-import { ConfigError } from '../errors.js';
+import { discoverMigrations } from '../../config/discover.js';
+import { loadProjectConfig, selectSets } from '../../config/file.js';
+import { ConfigError } from '../../errors.js';
 
 /** `20251123182400`: the UTC version of a new migration. */
 export function versionAt(now: Date): string {

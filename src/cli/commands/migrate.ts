@@ -1,0 +1,186 @@
+import { applyStep } from '../../apply/apply.js';
+import { readSchemaFacts } from '../../db/introspect.js';
+import { missingObjects, readTracking, recordWithoutRunning } from '../../db/tracking.js';
+import { checkAfterMigrate } from '../../plan/plan.js';
+import type { ApplyStep } from '../../plan/steps.js';
+import type { Run, RunOptions } from '../../run/context.js';
+import { execute } from '../../run/execute.js';
+import { planSet, type SetPlan } from '../../run/plan-set.js';
+import { entryOf, failOnProblems, type PlannedMigration, ProblemsFound, type Report, type SetReport, schemasOf } from '../../run/report.js';
+import type { Task } from '../../run/tasks.js';
+
+export interface MigrateOptions extends RunOptions {
+  /** Let data protection's refused steps run (SPEC §5). */
+  force?: boolean;
+  /** Plan only: what would run, what would be refused; writes nothing, takes no lock. */
+  dryRun?: boolean;
+  /** Make tracking tell the truth for the sets run: re-run migrations whose objects are missing or that did not finish; record changed checksums. */
+  repair?: boolean;
+}
+
+/**
+ * Applies the pending migrations of each set (all by default), each set on
+ * its database, with validation before and after and data protection on
+ * every destructive step.
+ *
+ * @example
+ * const report = await migrate({ env: { PRIMARY_DATABASE_URL: process.env.DATABASE_URL } });
+ * if (!report.ok) throw new Error(report.error?.message);
+ */
+export async function migrate(options: MigrateOptions = {}): Promise<Report> {
+  const force = options.force ?? false;
+  if (options.dryRun) {
+    const report = await execute('migrate', options, (run, reports) => dryRunTasks(run, reports, { force, repair: options.repair ?? false }));
+    failOnProblems(report);
+    return report;
+  }
+  return execute('migrate', options, (run, reports) => migrateTasks(run, reports, { force, repair: options.repair ?? false }));
+}
+
+const at = (path: string, loc: { line: number; column: number }) => `${path}:${loc.line}:${loc.column}`;
+
+/**
+ * The task tree of `migrate`: per set, connect, validate, apply each pending
+ * file, validate again. Every set is planned before the first migration of
+ * the run is applied, so that a refusal or a problem in a later set leaves
+ * nothing half-done.
+ */
+function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
+  let planning: Promise<Map<string, SetPlan>> | undefined;
+  const planAll = () =>
+    (planning ??= (async () => {
+      const plans = new Map<string, SetPlan>();
+      for (const set of run.sets) {
+        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair }));
+      }
+      return plans;
+    })());
+
+  return run.sets.map((set): Task => {
+    const name = set.config.name;
+    const report = reports.get(name)!;
+    let planned: SetPlan;
+    const session = { runStartNoted: false };
+    const appliedNow: ReturnType<typeof entryOf>[] = [];
+
+    const applyTask = (step: ApplyStep): Task => ({
+      title: step.file.file,
+      run: async (setTitle) => {
+        await run.ensureTracking(set);
+        const ms = await applyStep({ client: planned.client, set: name, cwd: run.cwd, path: step.path, schemas: set.config.schemas, session }, step);
+        appliedNow.push(entryOf(step.file, ms));
+        report.applied = [...appliedNow];
+        report.pending = report.pending.filter((p) => p.version !== step.file.version);
+        setTitle(`${step.file.file} (${ms}ms${step.transactional ? '' : ', outside a transaction'})`);
+      },
+    });
+
+    return {
+      title: `${name} → ${set.target.display}`,
+      run: async () => [
+        {
+          title: 'connect and lock',
+          run: async () => {
+            await run.connection(set, { lock: true });
+          },
+        },
+        {
+          title: 'pre-flight validation',
+          run: async (setTitle) => {
+            const plans = await planAll();
+            planned = plans.get(name)!;
+            if (planned.plan.problems.length > 0) throw ProblemsFound.of(name, planned.plan.problems);
+            const others = [...plans].filter(([, p]) => p.plan.problems.length > 0).map(([other]) => other);
+            if (others.length > 0) {
+              const problems = others.flatMap((other) => plans.get(other)!.plan.problems);
+              throw new ProblemsFound(`Set "${others.join('", "')}" has problems, so nothing of this run was applied.`, problems);
+            }
+            const n = planned.plan.pending.length;
+            setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
+          },
+        },
+        {
+          title: 'apply migrations',
+          run: async (setTitle) => {
+            report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
+            const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
+            for (const step of planned.steps) {
+              if (step.kind !== 'record-checksums') continue;
+              await run.ensureTracking(set);
+              await recordWithoutRunning(planned.client, name, 'repaired', step.files);
+            }
+            const n = applies.length;
+            if (n === 0) {
+              setTitle(
+                options.repair && planned.rechecksum.length === 0
+                  ? 'nothing to repair: tracking and the database agree'
+                  : planned.rechecksum.length > 0
+                    ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
+                    : 'nothing to apply: up to date',
+              );
+              return;
+            }
+            const reruns = applies.filter((s) => s.event === 'repaired').length;
+            setTitle(`apply ${n} migration${n === 1 ? '' : 's'}${reruns > 0 ? ` (${reruns} again, by --repair)` : ''}`);
+            return applies.map(applyTask);
+          },
+        },
+        {
+          title: 'post-migration validation',
+          run: async (setTitle) => {
+            // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
+            if (planned.steps.length === 0) {
+              setTitle('post-migration validation: nothing ran');
+              return;
+            }
+            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: false });
+            const tracking = await readTracking(planned.client, name);
+            report.schemas = schemasOf(facts);
+            const problems = checkAfterMigrate(name, facts, await missingObjects(planned.client, name, tracking));
+            report.problems.push(...problems);
+            if (problems.length > 0) throw ProblemsFound.of(name, problems);
+          },
+        },
+      ],
+    };
+  });
+}
+
+/**
+ * `migrate --dry-run`: the plan of each set, judged as migrate would judge
+ * it, without the lock and without writing anything, not even the tracking
+ * table.
+ */
+function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
+  return run.sets.map((set): Task => {
+    const report = reports.get(set.config.name)!;
+    return {
+      title: `${set.config.name} → ${set.target.display} (dry run)`,
+      run: async (setTitle) => {
+        const planned = await planSet(run, set, report, { lock: false, judge: true, force: options.force, repair: options.repair });
+        report.plan = planned.steps.flatMap((step) => (step.kind === 'apply' ? [plannedEntry(step)] : []));
+        if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
+        return report.plan.map((m): Task => ({ title: describePlanned(m), run: async () => {} }));
+      },
+    };
+  });
+}
+
+/** An apply step as --dry-run reports it: the same step apply/ would run. */
+function plannedEntry(step: ApplyStep): PlannedMigration {
+  return {
+    version: step.file.version,
+    file: step.file.file,
+    transactional: step.transactional,
+    event: step.event,
+    runs: step.only ? step.only.map((l) => `${step.path}:${l.line}`) : 'all',
+    check: step.guard ? (step.guard.tables === 'all' ? 'every table of the set' : 'the tables it drops or empties') : 'none',
+    steps: step.judgements.map((j) => ({ at: at(step.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
+    warnings: step.warnings,
+  };
+}
+
+function describePlanned(m: PlannedMigration): string {
+  const how = [m.transactional ? undefined : 'outside a transaction', m.runs === 'all' ? undefined : `only ${m.runs.join(', ')}`].filter(Boolean);
+  return `would ${m.event === 'repaired' ? 'run again' : 'apply'} ${m.file}${how.length > 0 ? ` (${how.join(', ')})` : ''}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`;
+}
