@@ -1,5 +1,5 @@
 /** Exit codes of SPEC §7. Only cli/main.ts turns them into process.exitCode. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, invalid: 3, refused: 4, locked: 5 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, invalid: 3, refused: 4, locked: 5, interrupted: 130, terminated: 143 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**
@@ -63,5 +63,12 @@ export class LockTimeoutError extends SchemataError {
       EXIT.locked,
       'Wait for it to finish and run the command again, or raise --lock-timeout (SCHEMATA_LOCK_TIMEOUT).',
     );
+  }
+}
+
+/** Stopped by SIGINT (exit 130) or SIGTERM (exit 143), as a shell reports a process those signals end. */
+export class StoppedError extends SchemataError {
+  constructor(signal: string, message: string, hint?: string, options?: ErrorOptions) {
+    super(message, signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated, hint, options);
   }
 }

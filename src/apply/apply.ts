@@ -2,18 +2,41 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
-import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeSql, RUN_START_SQL } from '../db/protection.js';
+import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeStatements, RUN_START_SQL } from '../db/protection.js';
 import type { ApplyStep } from '../plan/steps.js';
-import { MigrationFailedError, RefusedError } from '../errors.js';
+import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 
 /*
- * What goes before the file in its batch; PostgreSQL's error positions map to
- * the file by subtracting its length. The leading comment is what a DBA sees
- * first in pg_stat_activity (whose query text is cut at 1 kB by default).
+ * What goes before the file in its batch, one statement each; PostgreSQL's
+ * error positions map to the file by subtracting the prefix's length, and a
+ * failure without a position is located by counting the statements that
+ * completed. The leading comment is what a DBA sees first in
+ * pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-const prefixOf = (set: string, file: MigrationFile, guard: string) => `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\nBEGIN;\n${SNAPSHOT_BEFORE_SQL}\n${guard}`;
+function prefixOf(set: string, file: MigrationFile, lockTimeoutMs: number, guard: Guard | undefined): { text: string; statements: number } {
+  const statements = [
+    'BEGIN',
+    // Never queue behind a long transaction with the application's queries queued behind us.
+    `SET LOCAL lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))}`,
+    SNAPSHOT_BEFORE_SQL.replace(/;\s*$/, ''),
+    ...(guard ? guardBeforeStatements(guard.schemas, guard.tables) : []),
+  ];
+  return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
+}
+
+/*
+ * After the file: back to the run's own role and settings for the tracking
+ * rows (a file's SET ROLE or standard_conforming_strings must not decide
+ * whether its own record can be written), and after COMMIT, a clean session
+ * for the next migration, as if each file ran in a psql session of its own.
+ */
+const RESTORE_LOCAL_SQL = `RESET SESSION AUTHORIZATION;
+RESET ROLE;
+SET LOCAL standard_conforming_strings = on;
+SET LOCAL search_path = pg_catalog, pg_temp;`;
+export const CLEAN_SESSION_SQL = 'RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
 
 /**
  * A file's own BEGIN/COMMIT would end our transaction early and leave its
@@ -51,6 +74,10 @@ export interface ApplyContext {
   cwd: string;
   /** The file as the user names it. */
   path: string;
+  /** How long one statement may wait for a lock (SPEC §4: default 5 s). */
+  statementLockTimeoutMs: number;
+  /** SIGINT or SIGTERM: its reason is the signal's name. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The server-side data check of a transactional migration (SPEC §5): every table of the set's schemas, or the tables the plan traced (OIDs). */
@@ -71,23 +98,100 @@ interface PgError {
  * Applies one migration and its tracking row in one transaction, in one round
  * trip: BEGIN, a snapshot of the catalog, the file, what it changed in the
  * catalog (kept as the set's expected state), the tracking event and COMMIT
- * go as one simple-query batch. A failure leaves none of it. Returns the
- * wall time in ms.
+ * go as one simple-query batch. A failure leaves none of it. A statement that
+ * waits for a lock longer than the statement lock timeout rolls it back; it
+ * is tried again up to LOCK_RETRIES times, then the blockers are named.
+ * Returns the wall time in ms.
  */
 export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context.set, file, guard ? `${guardBeforeSql(guard.schemas, guard.tables)}\n` : '');
+  const prefix = prefixOf(context.set, file, context.statementLockTimeoutMs, guard);
   const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
-  const batch = `${prefix}${body}\n;\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;`;
+  const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
+  // Statements that run, in batch order: a failure without a position is the one after the last that completed.
+  const runnable = statements.filter((st) => !isBlankedControl(st));
   const started = performance.now();
-  try {
-    await context.client.query(batch);
-  } catch (error) {
-    await context.client.query('ROLLBACK').catch(() => {});
-    if ((error as PgError).code === GUARD_SQLSTATE) throw guardRefusal(context, file, (error as PgError).message, error);
-    throw await describeFailure(context, file, statements, error as PgError, prefix.length);
+  for (let attempt = 0; ; attempt++) {
+    let completed = 0;
+    const count = () => {
+      completed += 1;
+    };
+    const connection = (context.client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    connection.on('commandComplete', count);
+    try {
+      await context.client.query(batch);
+      return Math.round(performance.now() - started);
+    } catch (error) {
+      const failing = completed >= prefix.statements && completed - prefix.statements < runnable.length ? runnable[completed - prefix.statements] : undefined;
+      connection.off('commandComplete', count);
+      await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
+      const e = error as PgError;
+      if (context.signal?.aborted) throw stopped(context, file, error);
+      if (e.code === GUARD_SQLSTATE) throw guardRefusal(context, file, e.message, error);
+      if (e.code === '55P03' && attempt < LOCK_RETRIES) {
+        await sleep(LOCK_BACKOFF_MS * 2 ** attempt, context.signal);
+        if (context.signal?.aborted) throw stopped(context, file, error);
+        continue;
+      }
+      if (e.code === '55P03') throw await lockGaveUp(context, file, failing, error);
+      throw describeFailure(context, file, statements, e, prefix.text.length, failing);
+    } finally {
+      connection.off('commandComplete', count);
+    }
   }
-  return Math.round(performance.now() - started);
+}
+
+/** A statement that waited for a lock too long is tried again this many times, after 1, 2 and 4 s. */
+const LOCK_RETRIES = 3;
+const LOCK_BACKOFF_MS = 1000;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function isBlankedControl(statement: Statement): boolean {
+  if (nodeKind(statement.node) !== 'TransactionStmt') return false;
+  const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
+  return kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START' || kind === 'TRANS_STMT_COMMIT';
+}
+
+/** Stopped by SIGINT or SIGTERM: the server cancelled the statement and rolled the migration back. */
+function stopped(context: ApplyContext, file: MigrationFile, cause: unknown): StoppedError {
+  const signal = String(context.signal?.reason ?? 'SIGTERM');
+  return new StoppedError(
+    signal,
+    `Set "${context.set}": stopped by ${signal} while applying ${file.file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; migrations before it in this run stay applied.`,
+    `Run the same command again to apply ${file.file} and what follows it.`,
+    { cause },
+  );
+}
+
+/** Who holds the locks a migration waited for: the sessions in a transaction that hold table locks in this database. */
+async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: Statement | undefined, cause: unknown): Promise<MigrationFailedError> {
+  const { rows } = await context.client
+    .query<{ pid: number; application: string; since: Date | null; state: string; query: string }>(
+      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '\s+', ' ', 'g'), 120) AS query
+         FROM pg_stat_activity a
+        WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.xact_start IS NOT NULL
+          AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND l.mode <> 'AccessShareLock')
+        ORDER BY a.xact_start LIMIT 5`,
+    )
+    .catch(() => ({ rows: [] }));
+  const blockers = rows.map((r) => `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${r.query})`);
+  const where = failing ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.text, 80)})` : '';
+  const seconds = context.statementLockTimeoutMs / 1000;
+  return new MigrationFailedError(
+    `Set "${context.set}": migration ${file.file}${where} waited more than ${seconds}s for a lock, ${LOCK_RETRIES + 1} times; each time it was rolled back, so that the application's queries did not queue behind it. Nothing of it is applied or recorded. ` +
+      (blockers.length > 0 ? `Sessions holding table locks: ${blockers.join('; ')}.` : 'No session holds a table lock now.'),
+    `Let those sessions finish (or end them: SELECT pg_terminate_backend(<pid>)), then run again; a longer wait is --statement-lock-timeout S: schemata migrate ${context.set} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
+    { cause },
+  );
 }
 
 function guardRefusal(context: ApplyContext, file: MigrationFile, lost: string, cause: unknown): RefusedError {
@@ -103,21 +207,17 @@ const isConnectionLoss = (e: PgError) =>
   e.code?.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03' || /Connection terminated|ECONNRESET/i.test(e.message);
 
 /**
- * Names the file, line, column and statement of a failure. PostgreSQL gives a
- * position for errors found while parsing and analysing; for errors at run
- * time (a constraint, a division by zero) it gives none, so the statements
- * are replayed one by one inside a transaction that is rolled back, and the
- * first that fails is the one.
+ * Names the file, line, column and statement of a failure, without running
+ * anything again: PostgreSQL gives a position for errors found while parsing
+ * and analysing; for errors at run time (a constraint, a division by zero)
+ * the statement is the one after the last that completed (`failing`).
  */
-async function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError, prefixLength: number): Promise<MigrationFailedError> {
-  let failing: Statement | undefined;
+function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError, prefixLength: number, failing: Statement | undefined): MigrationFailedError {
   let offset: number | undefined;
   if (error.position) {
     offset = Number(error.position) - 1 - prefixLength;
     if (offset < 0 || offset >= file.sql.length) offset = undefined;
-    else failing = statements.find((s) => offset! >= s.start && offset! <= s.end);
-  } else if (!isConnectionLoss(error)) {
-    failing = await replayToFailure(context.client, statements);
+    else failing = statements.find((s) => offset! >= s.start && offset! <= s.end) ?? failing;
   }
   const path = relative(context.cwd, file.path) || file.path;
   const at = offset !== undefined ? locate(file.sql, offset) : failing?.at;
@@ -191,25 +291,6 @@ export async function dropInvalidIndexes(client: Client, refs: readonly ObjectRe
   return rows.map((r) => r.qualified);
 }
 
-async function replayToFailure(client: Client, statements: readonly Statement[]): Promise<Statement | undefined> {
-  const runnable = statements.filter((s) => nodeKind(s.node) !== 'TransactionStmt');
-  try {
-    await client.query('BEGIN');
-    for (const statement of runnable) {
-      try {
-        await client.query(statement.text);
-      } catch {
-        return statement;
-      }
-    }
-    return undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-  }
-}
-
 function abbreviate(text: string, max = 160): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
@@ -227,7 +308,23 @@ export interface RunSession {
  * transaction with the check the plan chose. Decides nothing. Returns the
  * wall time in ms.
  */
-export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number> {
+export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<{ ms: number; notices: string[] }> {
+  const notices: string[] = [];
+  const onNotice = (msg: { severity?: string; message?: string }) => notices.push(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`);
+  context.client.on('notice', onNotice);
+  try {
+    const ms = await runStep(context, step);
+    return { ms, notices };
+  } finally {
+    context.client.off('notice', onNotice);
+  }
+}
+
+async function runStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number> {
+  if (context.signal?.aborted) {
+    const signal = String(context.signal.reason);
+    throw new StoppedError(signal, `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`, 'Run the same command again to go on.');
+  }
   if (step.guard?.tables === 'all' && !context.session.runStartNoted) {
     await context.client.query(RUN_START_SQL);
     context.session.runStartNoted = true;

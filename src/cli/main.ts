@@ -21,8 +21,10 @@ interface Invocation {
   config?: string | undefined;
   envFile?: string | undefined;
   renderer?: (typeof RENDERERS)[number] | undefined;
-  /** Seconds, as typed: readSettings checks it. */
+  /** Seconds, as typed: readSettings checks them. */
   lockTimeout?: string | undefined;
+  statementLockTimeout?: string | undefined;
+  wait?: string | undefined;
   name?: string | undefined;
   force: boolean;
   dryRun: boolean;
@@ -50,6 +52,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       envFile: args['env-file'] as string | undefined,
       renderer: args.renderer as Invocation['renderer'],
       lockTimeout: args['lock-timeout'] === undefined ? undefined : String(args['lock-timeout']),
+      statementLockTimeout: args['statement-lock-timeout'] === undefined ? undefined : String(args['statement-lock-timeout']),
+      wait: args.wait === undefined ? undefined : String(args.wait),
       name: args.name === undefined ? undefined : String(args.name),
       force: Boolean(args.force),
       dryRun: Boolean(args['dry-run']),
@@ -67,7 +71,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
         .option('repair', { type: 'boolean', describe: 're-run tracked migrations whose objects are missing or that did not finish; record changed checksums' })
         .option('force', { type: 'boolean', describe: 'run destructive steps even on tables that hold data' })
         .option('dry-run', { type: 'boolean', describe: 'plan only: what would run and what would be refused; writes nothing' })
-        .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' }), pick('migrate'))
+        .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' })
+        .option('statement-lock-timeout', { type: 'string', describe: 'seconds a statement may wait for a table lock before its migration is rolled back and retried (SCHEMATA_STATEMENT_LOCK_TIMEOUT, default 5; 0: for ever)' }), pick('migrate'))
     .command('status [sets..]', 'per set: applied, pending, schemas and problems', setsArg, pick('status'))
     .command('validate [sets..]', 'the pre-flight checks alone; writes nothing; exit 3 on a problem', setsArg, pick('validate'))
     .command('lint [sets..]', 'parse every migration with the PostgreSQL parser; report errors and warnings', (y) =>
@@ -82,6 +87,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else' })
     .option('config', { type: 'string', describe: 'path of schemata.json (default database/schemata.json)' })
     .option('env-file', { type: 'string', describe: 'read this file instead of .env (the process environment still wins)' })
+    .option('wait', { type: 'string', describe: 'seconds to keep retrying the connection while the database is not up yet (SCHEMATA_WAIT, default 0)' })
     .option('renderer', { choices: RENDERERS, describe: 'progress renderer (simple when stdout is not a terminal or CI is set)' })
     .epilog('schemata --version prints the version.')
     .demandCommand(1, 'Name a command: migrate, status, validate, baseline, lint or create.')
@@ -118,13 +124,16 @@ async function fromReport(report: Report, text?: string): Promise<Outcome> {
   return { json: report, exitCode: report.exitCode, text, notes };
 }
 
-async function runCommand(invocation: Invocation, log: (line: string) => void): Promise<Outcome> {
+async function runCommand(invocation: Invocation, log: (line: string) => void, signal: AbortSignal): Promise<Outcome> {
   const options = {
     cwd: process.cwd(),
     config: invocation.config,
     envFile: invocation.envFile,
     sets: invocation.sets,
     lockTimeout: invocation.lockTimeout,
+    statementLockTimeout: invocation.statementLockTimeout,
+    wait: invocation.wait,
+    signal,
     log,
   };
   switch (invocation.command) {
@@ -179,9 +188,24 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const invocation = await parseArgs(argv);
     if (!invocation) return; // --help or --version was printed
-    const outcome = await runCommand(invocation, (line) => {
-      if (!json) stderr(line);
-    });
+    // SIGINT (Ctrl-C) and SIGTERM (a platform stopping the job) stop the run: the statement is cancelled on the server.
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated); // a second one: now
+      if (!json) stderr(`${signal}: stopping; the running statement is being cancelled on the server.`);
+      stop.abort(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const outcome = await runCommand(
+      invocation,
+      (line) => {
+        if (!json) stderr(line);
+      },
+      stop.signal,
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     exitCode = outcome.exitCode;
     if (invocation.json) {
       process.stdout.write(`${clean(JSON.stringify(outcome.json, null, 2))}\n`);

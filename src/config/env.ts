@@ -8,6 +8,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface Settings {
   splitMode: boolean;
   lockTimeoutS: number;
+  /** How long one migration statement may wait for a table lock (0: for ever). */
+  statementLockTimeoutS: number;
+  /** How long to keep retrying a connection while a database is not up yet (0: no retry). */
+  waitS: number;
   production: boolean;
   /** Every variable schemata reads, process first, then the env file. */
   env: Env;
@@ -70,16 +74,26 @@ export function parseSplitMode(value: string | undefined): boolean {
 }
 
 export function parseLockTimeout(value: string | number | undefined, source: string): number {
-  if (value === undefined) return DEFAULT_LOCK_TIMEOUT_S;
+  return parseSeconds(value, source, DEFAULT_LOCK_TIMEOUT_S, 'do not wait');
+}
+
+/** A number of seconds of 0 or more, from a flag or a variable; `zero` says what 0 means, for the message. */
+export function parseSeconds(value: string | number | undefined, source: string, fallback: number, zero: string): number {
+  if (value === undefined) return fallback;
   const text = String(value).trim();
   const seconds = Number(text);
   if (text === '' || !Number.isFinite(seconds) || seconds < 0) {
     throw new ConfigError(
       `${source} is "${value}", which is not a number of seconds.`,
-      `Give ${source} a number of seconds of 0 or more (default ${DEFAULT_LOCK_TIMEOUT_S}); 0 means do not wait.`,
+      `Give ${source} a number of seconds of 0 or more (default ${fallback}); 0 means ${zero}.`,
     );
   }
   return seconds;
+}
+
+/** The flag if given, else the variable, else the default. */
+function seconds(flag: number | string | undefined, flagName: string, env: Env, variable: string, fallback: number, zero: string): number {
+  return flag !== undefined ? parseSeconds(flag, flagName, fallback, zero) : parseSeconds(envValue(env, variable), variable, fallback, zero);
 }
 
 /** The settings a run needs, from the merged environment and the CLI flags. */
@@ -88,6 +102,8 @@ export function readSettings(options: {
   cwd: string;
   envFile?: string | undefined;
   lockTimeout?: number | string | undefined;
+  statementLockTimeout?: number | string | undefined;
+  wait?: number | string | undefined;
 }): Settings {
   const { env, envFile } = loadEnv(options);
   return {
@@ -98,6 +114,8 @@ export function readSettings(options: {
       options.lockTimeout !== undefined
         ? parseLockTimeout(options.lockTimeout, '--lock-timeout')
         : parseLockTimeout(envValue(env, 'SCHEMATA_LOCK_TIMEOUT'), 'SCHEMATA_LOCK_TIMEOUT'),
+    statementLockTimeoutS: seconds(options.statementLockTimeout, '--statement-lock-timeout', env, 'SCHEMATA_STATEMENT_LOCK_TIMEOUT', 5, 'wait for ever'),
+    waitS: seconds(options.wait, '--wait', env, 'SCHEMATA_WAIT', 0, 'do not retry'),
     production: envValue(env, 'NODE_ENV') === 'production',
   };
 }

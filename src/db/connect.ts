@@ -24,7 +24,7 @@ function describe(error: unknown): { code: string | undefined; message: string }
  * naming the set and the redacted URL: exit 2 when the URL is wrong (password,
  * database name, host name, TLS), exit 1 when the server cannot be reached.
  */
-export async function connect(target: Target, variable: string): Promise<Client> {
+export async function connect(target: Target, variable: string, { retrying = false }: { retrying?: boolean } = {}): Promise<Client> {
   const client = new pg.Client({
     connectionString: target.url,
     application_name: 'schemata',
@@ -40,7 +40,8 @@ export async function connect(target: Target, variable: string): Promise<Client>
     const { code, message } = describe(error);
     const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
     const tls = /SSL|TLS|certificate/i.test(message);
-    if ((code && code in CONFIG_CODES) || tls) {
+    // With --wait, a host name that does not resolve yet (a service still starting) is waited for too.
+    if (((code && code in CONFIG_CODES && !(retrying && code === 'ENOTFOUND')) || tls)) {
       throw new ConfigError(`${where}: ${message}.`, tls ? 'Check sslmode in the URL: the server and the URL disagree about TLS.' : CONFIG_CODES[code!], {
         cause: error,
       });
@@ -49,4 +50,17 @@ export async function connect(target: Target, variable: string): Promise<Client>
       cause: error,
     });
   }
+}
+
+/**
+ * Sends PostgreSQL's cancel request for the statement a client is running,
+ * on a connection of its own (the client's is busy): the server stops the
+ * statement and its transaction fails. Nothing when the client is idle.
+ */
+export function cancelRunning(client: Client, target: Target): void {
+  const busy = client as unknown as { activeQuery?: unknown };
+  if (!busy.activeQuery) return;
+  const canceller = new pg.Client({ connectionString: target.url }) as unknown as { cancel(client: Client, query: unknown): void; connection: NodeJS.EventEmitter };
+  canceller.connection.on('error', () => {});
+  canceller.cancel(client, busy.activeQuery);
 }

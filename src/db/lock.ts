@@ -22,7 +22,8 @@ export async function acquireLock(client: Client, where: string, timeoutS: numbe
   } else {
     const ms = Math.max(1, Math.round(timeoutS * 1000));
     try {
-      await client.query(`SET lock_timeout = ${ms}; SELECT pg_advisory_lock(${LOCK_CLASS}, ${LOCK_OBJECT}); RESET lock_timeout;`);
+      // A role's or database's statement_timeout must not turn waiting into a failure: lock_timeout alone bounds it.
+      await client.query(`SET statement_timeout = 0; SET lock_timeout = ${ms}; SELECT pg_advisory_lock(${LOCK_CLASS}, ${LOCK_OBJECT}); RESET lock_timeout; RESET statement_timeout;`);
       return;
     } catch (error) {
       if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available

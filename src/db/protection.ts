@@ -183,6 +183,11 @@ export const GUARD_SQLSTATE = 'SCH04';
 export const RUN_START_SQL = `DROP TABLE IF EXISTS pg_temp.schemata_run_start;
 CREATE TEMP TABLE schemata_run_start AS SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'm');`;
 
+/** The guard's statements before the file, each without its `;`. */
+export function guardBeforeStatements(schemas: readonly string[], tables: 'all' | readonly number[]): string[] {
+  return guardBeforeSql(schemas, tables).split(';\n').map((st) => st.replace(/;\s*$/, '')).filter((st) => st.trim() !== '');
+}
+
 export function guardBeforeSql(schemas: readonly string[], tables: 'all' | readonly number[]): string {
   const list = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]::text[]`;
   const which =

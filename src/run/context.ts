@@ -1,10 +1,10 @@
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
-import { type Client, connect } from '../db/connect.js';
+import { cancelRunning, type Client, connect } from '../db/connect.js';
 import { acquireLock } from '../db/lock.js';
 import { ensureTracking } from '../db/tracking.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { secretsOfUrl } from '../targets/redact.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -24,6 +24,12 @@ export interface RunOptions {
   sets?: string[];
   /** Seconds to wait for another run's lock; default SCHEMATA_LOCK_TIMEOUT or 60. */
   lockTimeout?: number | string | undefined;
+  /** Seconds a migration statement may wait for a table lock; default SCHEMATA_STATEMENT_LOCK_TIMEOUT or 5 (0: for ever). */
+  statementLockTimeout?: number | string | undefined;
+  /** Seconds to keep retrying the connection while a database is not up yet; default SCHEMATA_WAIT or 0. */
+  wait?: number | string | undefined;
+  /** Stops the run: the running statement is cancelled on the server and its migration rolled back. The CLI aborts it on SIGINT and SIGTERM, with the signal's name as reason. */
+  signal?: AbortSignal | undefined;
   /** One-line notices (the embedded database, ignored variables). Default: none. */
   log?: (line: string) => void;
   /** How steps are run and shown; the CLI passes listr2. Default: plain, silent. */
@@ -42,6 +48,32 @@ interface Connection {
   client: Client;
   locked: boolean;
   tracking: boolean;
+  target: Target;
+}
+
+/*
+ * Which server and database a connection reached, whatever the URL said: the
+ * postmaster's start time, the database's OID and name. Two connections with
+ * the same identity are one database.
+ */
+async function databaseIdentity(client: Client): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    "SELECT pg_postmaster_start_time()::text || '/' || (SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' || current_database() AS id",
+  );
+  return rows[0]!.id;
+}
+
+/** Connects; with --wait, keeps trying while the server cannot be reached, once a second, until the wait is over. */
+async function connectWaiting(set: SetRun, waitS: number, signal: AbortSignal | undefined): Promise<Client> {
+  const deadline = Date.now() + waitS * 1000;
+  for (;;) {
+    try {
+      return await connect(set.target, set.variable, { retrying: waitS > 0 });
+    } catch (error) {
+      if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    }
+  }
 }
 
 /** Everything gathered before anything is decided, and the connections to close. */
@@ -53,8 +85,12 @@ export interface Run {
   warnings: string[];
   /** Passwords to scrub from anything that leaves the process. */
   secrets: string[];
-  /** One connection per database, shared by the sets that run there. */
+  /** Aborted on SIGINT or SIGTERM (reason: the signal's name). */
+  signal: AbortSignal | undefined;
+  /** One connection per database, shared by the sets that run there (however their URLs spell it). */
   connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
+  /** Cancels on the server whatever statement the run's connections are running. */
+  cancel(): Promise<void>;
   /**
    * Creates the tracking table if it is not there, once per database; called
    * right before the first write, so that a run stopped by validation writes
@@ -71,7 +107,15 @@ export interface Run {
  */
 export async function openRun(options: RunOptions): Promise<Run> {
   const cwd = options.cwd ?? process.cwd();
-  const settings = readSettings({ processEnv: options.env ?? process.env, cwd, envFile: options.envFile, lockTimeout: options.lockTimeout });
+  // The API's env is laid over the process's: it never hides NODE_ENV=production of the process.
+  const settings = readSettings({
+    processEnv: { ...process.env, ...options.env },
+    cwd,
+    envFile: options.envFile,
+    lockTimeout: options.lockTimeout,
+    statementLockTimeout: options.statementLockTimeout,
+    wait: options.wait,
+  });
   const project = loadProjectConfig({ cwd, configPath: options.config });
   const chosen = selectSets(project, options.sets ?? []);
   const files = chosen.map(discoverMigrations);
@@ -99,6 +143,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const sets = chosen.map((config, i) => ({ config, files: files[i]!, target: toTarget(specs[i]!), variable: specs[i]!.variable }));
 
   const connections = new Map<string, Promise<Connection>>();
+  // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
+  const byIdentity = new Map<string, Promise<Connection>>();
   return {
     cwd,
     settings,
@@ -106,11 +152,23 @@ export async function openRun(options: RunOptions): Promise<Run> {
     sets,
     warnings,
     secrets,
+    signal: options.signal,
     async connection(set, { lock = false } = {}) {
       const key = set.target.database;
       let pending = connections.get(key);
       if (!pending) {
-        pending = connect(set.target, set.variable).then((client) => ({ client, locked: false, tracking: false }));
+        pending = (async () => {
+          const client = await connectWaiting(set, settings.waitS, options.signal);
+          const identity = await databaseIdentity(client);
+          const same = byIdentity.get(identity);
+          if (same) {
+            await client.end().catch(() => {});
+            return same;
+          }
+          const connection = Promise.resolve({ client, locked: false, tracking: false, target: set.target });
+          byIdentity.set(identity, connection);
+          return connection;
+        })();
         connections.set(key, pending);
       }
       const connection = await pending;
@@ -132,6 +190,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
         );
       });
       connection.tracking = true;
+    },
+    async cancel() {
+      const all = await Promise.allSettled(byIdentity.values());
+      for (const c of all) if (c.status === 'fulfilled') cancelRunning(c.value.client, c.value.target);
     },
     async close() {
       // Ending a session releases its advisory lock with it.

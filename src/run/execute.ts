@@ -60,6 +60,9 @@ export async function execute(
     report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
     run = await openRun(options);
     report.warnings = run.warnings;
+    const opened = run;
+    // Stopping: the server cancels what runs (a client that just exits leaves its statement running).
+    options.signal?.addEventListener('abort', () => void opened.cancel(), { once: true });
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
       const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [] };
@@ -73,6 +76,12 @@ export async function execute(
     recordError(report, asSchemataError(error));
   } finally {
     await run?.close().catch(() => {});
+  }
+  if (options.signal?.aborted && report.exitCode !== EXIT.interrupted && report.exitCode !== EXIT.terminated) {
+    const signal = String(options.signal.reason);
+    report.ok = false;
+    report.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+    report.error = { message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`, hint: 'Run the same command again to go on.' };
   }
   // When gathering failed there is no Run to ask: scrub every URL variable's password.
   const secrets = run?.secrets ?? secretsOfEnv(env);

@@ -167,15 +167,28 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
     const comments = file.sql.includes('-- schemata:') ? commentsOf(parser, file.sql).map((c) => c.trim()) : [];
     const transactional = classification.nonTransactional.length === 0 && !comments.includes(NO_TRANSACTION);
-    if (!transactional && classification.transactionControl.length > 0) {
+    const forcedOutside = comments.includes(NO_TRANSACTION);
+    // Under -- schemata:no-transaction the file's own transaction control is honoured, as psql would.
+    if (!forcedOutside && !transactional && classification.transactionControl.length > 0) {
       const control = classification.transactionControl[0]!;
-      const why = classification.nonTransactional[0];
+      const why = classification.nonTransactional[0]!;
       plan.problems.push({
         kind: 'transaction-conflict',
         message:
           `Set "${set}": ${path} has its own ${control.text.toUpperCase()} at line ${control.at.line} but must run outside a transaction ` +
-          `(${why ? `${why.reason} at line ${why.statement.at.line}` : `its ${NO_TRANSACTION} line`}): PostgreSQL refuses that inside BEGIN ... COMMIT.`,
-        hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why?.reason ?? 'statement'} into a migration of its own.`,
+          `(${why.reason} at line ${why.statement.at.line}): PostgreSQL refuses that inside BEGIN ... COMMIT.`,
+        hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why.reason} into a migration of its own.`,
+      });
+      continue;
+    }
+    if (transactional && classification.misplacedControl.length > 0) {
+      const control = classification.misplacedControl[0]!;
+      plan.problems.push({
+        kind: 'transaction-conflict',
+        message:
+          `Set "${set}": ${path}:${control.at.line}:${control.at.column} has ${control.text.replace(/\s+/g, ' ').toUpperCase()} inside the file: schemata runs each migration in one transaction ` +
+          `together with its tracking row, and only a leading BEGIN and a trailing COMMIT fit that (a ${control.text.split(/\s/)[0]!.toUpperCase()} there would end the transaction early, and what follows would run outside it, or nothing would stay although it is recorded). Nothing was applied.`,
+        hint: `Split ${path} at line ${control.at.line} into two migrations, or add the line "${NO_TRANSACTION}" to it: its own BEGIN/COMMIT/ROLLBACK are then honoured as psql would (the enum ALTER TYPE ... ADD VALUE idiom needs that).`,
       });
       continue;
     }

@@ -26,6 +26,8 @@ export interface MigrationEntry {
   appliedAt?: string;
   /** status: applied, repaired or baselined. */
   event?: string;
+  /** migrate: what it said with RAISE NOTICE / WARNING (and PostgreSQL's own notices), in order. */
+  notices?: string[];
 }
 
 export interface SetReport {

@@ -4,8 +4,10 @@ import { nodeKind, type Statement } from './statements.js';
 export interface Classification {
   /** Statements PostgreSQL refuses inside a transaction block, with why. */
   nonTransactional: Array<{ statement: Statement; reason: string }>;
-  /** The file's own BEGIN/START/COMMIT/END. */
+  /** The file's own statements that begin or end a transaction (BEGIN, COMMIT, ROLLBACK, PREPARE TRANSACTION, ...). */
   transactionControl: Statement[];
+  /** Of those, the ones other than a leading BEGIN and a trailing COMMIT: inside schemata's transaction they would end it early. */
+  misplacedControl: Statement[];
 }
 
 type Obj = Record<string, any>;
@@ -47,16 +49,39 @@ export function nonTransactionalReason(statement: Statement): string | undefined
   }
 }
 
-/** Which statements must run outside a transaction, and the file's own BEGIN/COMMIT. Pure: statements in, data out. */
-export function classify(statements: readonly Statement[]): Classification {
-  const result: Classification = { nonTransactional: [], transactionControl: [] };
-  for (const statement of statements) {
-    const reason = nonTransactionalReason(statement);
+const BEGINS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
+const COMMITS = new Set(['TRANS_STMT_COMMIT']);
+// SAVEPOINT, RELEASE and ROLLBACK TO work inside a transaction: they are not control of it.
+const CONTROL = new Set([...BEGINS, ...COMMITS, 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+
+const transactionKind = (statement: Statement) => (statement.node as { TransactionStmt?: { kind?: string; chain?: boolean } }).TransactionStmt;
+
+/**
+ * Which statements must run outside a transaction, and the file's own
+ * transaction control. Pure: statements in, data out. With the parser, a DO
+ * block is read as PL/pgSQL: one that COMMITs or ROLLBACKs cannot run inside
+ * a transaction block.
+ */
+export function classify(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification {
+  const result: Classification = { nonTransactional: [], transactionControl: [], misplacedControl: [] };
+  statements.forEach((statement, index) => {
+    const reason = nonTransactionalReason(statement) ?? (plpgsql && commitsInDo(statement, plpgsql) ? 'a DO block that COMMITs or ROLLBACKs' : undefined);
     if (reason) result.nonTransactional.push({ statement, reason });
-    if (nodeKind(statement.node) === 'TransactionStmt') {
-      const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind ?? '';
-      if (['TRANS_STMT_BEGIN', 'TRANS_STMT_START', 'TRANS_STMT_COMMIT'].includes(kind)) result.transactionControl.push(statement);
-    }
-  }
+    const control = transactionKind(statement);
+    if (!control || !CONTROL.has(control.kind ?? '')) return;
+    result.transactionControl.push(statement);
+    const leading = index === 0 && BEGINS.has(control.kind!);
+    const trailing = index === statements.length - 1 && COMMITS.has(control.kind!) && !control.chain;
+    if (!leading && !trailing) result.misplacedControl.push(statement);
+  });
   return result;
+}
+
+function commitsInDo(statement: Statement, plpgsql: (sql: string) => unknown): boolean {
+  if (nodeKind(statement.node) !== 'DoStmt' || !/commit|rollback/i.test(statement.text)) return false;
+  try {
+    return /"PLpgSQL_stmt_(commit|rollback)"/.test(JSON.stringify(plpgsql(statement.text)));
+  } catch {
+    return false;
+  }
 }

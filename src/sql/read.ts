@@ -10,6 +10,6 @@ export type ReadMigration =
 export function readMigration(parser: Parser, sql: string): ReadMigration {
   const parsed = parseFile(parser, sql);
   if (!parsed.ok) return parsed;
-  const classification = classify(parsed.statements);
+  const classification = classify(parsed.statements, (text) => parser.parsePlPgSQLSync(text));
   return { ok: true, statements: parsed.statements, classification, operations: operationsOf(parsed.statements, parser) };
 }

@@ -46,9 +46,9 @@ describe('migrate, single mode', () => {
         'BEGIN;',
         'CREATE FUNCTION config.semi() RETURNS text LANGUAGE sql AS $fn$ SELECT \';\'::text $fn$;',
         "DO $$ BEGIN RAISE NOTICE 'done; really'; END $$;",
+        'CREATE TABLE config.t (x text DEFAULT E\'it\\\'s\');',
         '-- the end; no newline follows',
-        'COMMIT;',
-        'CREATE TABLE config.t (x text DEFAULT E\'it\\\'s\')',
+        'COMMIT',
       ].join('\n'),
     });
     const report = await migrate({ cwd, env: single(url), sets: ['primary'] });

@@ -67,11 +67,24 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
       title: step.file.file,
       run: async (setTitle) => {
         await run.ensureTracking(set);
-        const ms = await applyStep({ client: planned.client, set: name, cwd: run.cwd, path: step.path, schemas: set.config.schemas, session }, step);
-        appliedNow.push(entryOf(step.file, ms));
+        const { ms, notices } = await applyStep(
+          {
+            client: planned.client,
+            set: name,
+            cwd: run.cwd,
+            path: step.path,
+            schemas: set.config.schemas,
+            session,
+            statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
+            signal: run.signal,
+          },
+          step,
+        );
+        appliedNow.push({ ...entryOf(step.file, ms), ...(notices.length > 0 ? { notices } : {}) });
         report.applied = [...appliedNow];
         report.pending = report.pending.filter((p) => p.version !== step.file.version);
-        setTitle(`${step.file.file} (${ms}ms${step.transactional ? '' : ', outside a transaction'})`);
+        // A migration's notices are shown under it: deploy logs are read for them.
+        setTitle(`${step.file.file} (${ms}ms${step.transactional ? '' : ', outside a transaction'})${notices.map((n) => `\n  ${n}`).join('')}`);
       },
     });
 

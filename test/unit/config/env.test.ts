@@ -119,6 +119,8 @@ describe('loadEnv and readSettings', () => {
       envFile: undefined,
       splitMode: false,
       lockTimeoutS: 60,
+      statementLockTimeoutS: 5,
+      waitS: 0,
       production: false,
     });
   });
