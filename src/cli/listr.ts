@@ -27,6 +27,8 @@ export function listrRunner(renderer: RendererName): TaskRunner {
       renderer,
       exitOnError: true,
       concurrent: false,
+      // cli/main.ts handles SIGINT itself (cancel on the server, exit 130); listr2's own would exit 127 at once.
+      registerSignalListeners: false,
       rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
     } as object).run();
   };

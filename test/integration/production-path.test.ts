@@ -1,0 +1,218 @@
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/api.js';
+import { freshDatabase, openClient, query, tableExists, trackedVersions } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
+
+const SCHEMAS = { 'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n' };
+const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
+const databaseOf = (url: string) => new URL(url).pathname.slice(1);
+
+describe('never queue behind a long transaction', () => {
+  it('an ALTER behind a held lock gives up within the statement lock timeout, retries, names the blocker, applies nothing', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n' });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    const holder = await openClient(url);
+    await holder.query("SET application_name = 'long-report'; BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE");
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    writeFile(cwd, 'data/003_alter.sql', 'CREATE TABLE workspace.other (id int);\nALTER TABLE workspace.items ADD COLUMN note text;\n');
+    try {
+      const started = Date.now();
+      const report = await migrate({ cwd, env: single(url), sets: ['data'], statementLockTimeout: 0.3 });
+      // 4 tries of 0.3 s and 1 + 2 + 4 s between them: well under a minute, never for ever.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(report.exitCode).toBe(1);
+      expect(report.error!.message).toContain('003_alter.sql at database/data/003_alter.sql:2:1');
+      expect(report.error!.message).toContain('waited more than 0.3s for a lock, 4 times');
+      expect(report.error!.message).toContain(`pid ${pid} (long-report, idle in transaction`);
+      expect(report.error!.hint).toContain('--statement-lock-timeout');
+      expect(await tableExists(url, 'workspace.other')).toBe(false);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it('waits out a lock released within the retries', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n' });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    const holder = await openClient(url);
+    await holder.query('BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE');
+    setTimeout(() => void holder.query('ROLLBACK').then(() => holder.end()), 1_500);
+    writeFile(cwd, 'data/003_alter.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
+    const report = await migrate({ cwd, env: single(url), sets: ['data'], statementLockTimeout: 0.3 });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+});
+
+describe('the run lock', () => {
+  it("a database's statement_timeout shorter than the wait for another run's lock is no failure", async () => {
+    const url = await freshDatabase();
+    await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '500ms'`);
+    const cwd = makeProject({ ...SCHEMAS });
+    const other = await openClient(url);
+    await other.query('SELECT pg_advisory_lock(1935893605, 1835103329)'); // the run lock, as another run holds it
+    setTimeout(() => void other.end(), 2_000);
+    const report = await migrate({ cwd, env: single(url), sets: ['data'], lockTimeout: 20 });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1']);
+  });
+
+  it('split mode with both URLs reaching one database (localhost and 127.0.0.1): one lock, no waiting on itself', async () => {
+    const url = await freshDatabase();
+    const other = new URL(url);
+    other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    const cwd = makeProject({
+      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      ...SCHEMAS,
+    });
+    const report = await migrate({ cwd, env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: url, DATA_DATABASE_URL: other.toString() }, lockTimeout: 2 });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'primary')).toEqual(['1']);
+    expect(await trackedVersions(url, 'data')).toEqual(['1']);
+  });
+});
+
+describe('a failed migration runs once', () => {
+  it('is located by the statements that completed: nextval advanced once, the statement named', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_seq.sql': 'CREATE SEQUENCE workspace.counter;\n' });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    writeFile(cwd, 'data/003_fails.sql', "SELECT nextval('workspace.counter');\nSELECT pg_sleep(0.2);\nSELECT 1 / (SELECT count(*) FROM workspace.counter WHERE false);\n");
+    const started = Date.now();
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(report.exitCode).toBe(1);
+    expect(report.error!.message).toContain('database/data/003_fails.sql:3:1: division by zero');
+    expect(report.error!.message).toContain('Statement: SELECT 1 / (SELECT count(*)');
+    // Sequences are not rolled back: one run of the file advanced it once.
+    expect(await query(url, 'SELECT last_value::int AS v, is_called FROM workspace.counter')).toEqual([{ v: 1, is_called: true }]);
+  });
+});
+
+describe('a clean session per migration', () => {
+  it('SET search_path, SET ROLE and standard_conforming_strings in one migration do not carry into the next', async () => {
+    const url = await freshDatabase();
+    const role = `r_${Math.random().toString(16).slice(2, 10)}`;
+    await query(url, `CREATE ROLE ${role} NOLOGIN`);
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_settings.sql': `SET search_path TO reference;\nSET ROLE ${role};\nSET standard_conforming_strings = off;\nSELECT 1;\n`,
+      'data/003_table.sql': "CREATE TABLE made_here (id int, note text DEFAULT 'a\\\\b');\n",
+    });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await tableExists(url, 'public.made_here')).toBe(true);
+    expect(await tableExists(url, 'reference.made_here')).toBe(false);
+    const owner = await query<{ owner: string }>(url, "SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'made_here'");
+    expect(owner[0]!.owner).not.toBe(role);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+});
+
+describe("a file's own transaction control", () => {
+  it.each([
+    ['a ROLLBACK', 'CREATE TABLE workspace.t (id int);\nROLLBACK;\n', 'ROLLBACK', 2],
+    ['a COMMIT in the middle', "BEGIN;\nCREATE TYPE workspace.mood AS ENUM ('ok');\nCOMMIT;\nCREATE TABLE workspace.t (m workspace.mood);\n", 'COMMIT', 3],
+  ])('%s is named before anything runs, with the way out', async (_name, sql, word, line) => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_control.sql': sql });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.exitCode).toBe(3);
+    const problem = report.sets[0]!.problems[0]!;
+    expect(problem.message).toContain(`database/data/002_control.sql:${line}:1 has ${word}`);
+    expect(problem.hint).toContain('-- schemata:no-transaction');
+    expect(await trackedVersions(url, 'data')).toEqual([]);
+  });
+
+  it('under -- schemata:no-transaction the enum ADD VALUE idiom runs as psql would', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_enum.sql': "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE TABLE workspace.people (m workspace.mood);\n",
+      'data/003_value.sql': "-- schemata:no-transaction\nBEGIN;\nALTER TYPE workspace.mood ADD VALUE 'sad';\nCOMMIT;\nBEGIN;\nINSERT INTO workspace.people VALUES ('sad');\nCOMMIT;\n",
+    });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await query(url, 'SELECT m::text FROM workspace.people')).toEqual([{ m: 'sad' }]);
+  });
+
+  it('a DO block that COMMITs runs outside a transaction', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_batches.sql': 'CREATE TABLE workspace.n (i int);\n',
+      'data/003_batched.sql': 'DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO workspace.n VALUES (i); COMMIT; END LOOP; END $$;\n',
+    });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.n')).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('what a migration says', () => {
+  it('RAISE NOTICE lines are kept with the applied migration', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_say.sql': "DO $$ BEGIN RAISE NOTICE 'backfilled % rows', 3; RAISE WARNING 'slow path'; END $$;\n" });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.sets[0]!.applied.find((a) => a.file === '002_say.sql')!.notices).toEqual(['NOTICE: backfilled 3 rows', 'WARNING: slow path']);
+  });
+});
+
+describe('--wait', () => {
+  it('keeps trying a port that starts answering later; without it, fails at once', async () => {
+    const url = await freshDatabase();
+    const target = new URL(url);
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const port = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(port));
+      });
+    });
+    const late = new URL(url);
+    late.hostname = '127.0.0.1';
+    late.port = String(free);
+    const cwd = makeProject({ ...SCHEMAS });
+    const refused = await migrate({ cwd, env: single(late.toString()), sets: ['data'] });
+    expect(refused.exitCode).toBe(1);
+
+    let proxy: Server | undefined;
+    setTimeout(() => {
+      proxy = createServer((socket) => {
+        const upstream = netConnect(Number(target.port), target.hostname);
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      }).listen(free, '127.0.0.1');
+    }, 2_000);
+    try {
+      const report = await migrate({ cwd, env: single(late.toString()), sets: ['data'], wait: 20 });
+      expect(report.error).toBeUndefined();
+      expect(await trackedVersions(url, 'data')).toEqual(['1']);
+    } finally {
+      await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
+    }
+  });
+});
+
+describe('the API env', () => {
+  it('is laid over process.env: NODE_ENV=production of the process still refuses the embedded database', async () => {
+    const cwd = makeProject({ ...SCHEMAS });
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      // The README's example with the secret forgotten.
+      const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: process.env.SCHEMATA_FORGOTTEN_SECRET } });
+      expect(report.exitCode).toBe(2);
+      expect(report.error!.message).toContain('PRIMARY_DATABASE_URL');
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+  });
+});
