@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
@@ -102,6 +102,18 @@ export function loadProjectConfig(options: { cwd: string; configPath?: string | 
     throw new ConfigError(`The config file ${file} is invalid: ${lines.join('; ')}.`, 'See the "sets" format in MIGRATION_GUIDE.md.');
   }
   return checkSets(file, dirname(file), parsed.data.sets);
+}
+
+/**
+ * The project a config belongs to: the folder holding its `database/`
+ * (or the config's own folder when it is elsewhere); the working directory
+ * without a config. The embedded database lives there, so that a run from a
+ * workspace root with --config uses the app's, not a second one.
+ */
+export function projectRoot(project: ProjectConfig, cwd: string): string {
+  if (project.file === undefined) return cwd;
+  const folder = dirname(project.file);
+  return basename(folder) === 'database' ? dirname(folder) : folder;
 }
 
 /** The rules a schema cannot say: unique names, one owner per schema, directories that exist. */

@@ -1,6 +1,6 @@
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
-import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
+import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from '../db/connect.js';
 import { acquireLock } from '../db/lock.js';
 import { ensureTracking } from '../db/tracking.js';
@@ -127,7 +127,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const embeddedDatabases = [...new Set(specs.filter((s) => s.kind === 'embedded').map((s) => s.database))];
   if (embeddedDatabases.length > 0) {
     const { startEmbedded } = await import('../targets/embedded.js');
-    embedded = await startEmbedded(cwd, embeddedDatabases);
+    embedded = await startEmbedded(projectRoot(project, cwd), embeddedDatabases);
     secrets.push(embedded.password, encodeURIComponent(embedded.password));
     options.log?.(
       `No database URL set: using the embedded PostgreSQL in ${embedded.dir} (127.0.0.1:${embedded.port}, ` +

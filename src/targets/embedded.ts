@@ -71,6 +71,9 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const dataDir = join(dir, 'pgdata');
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // Keeps itself (its password file included) out of git in any project.
+  const ignore = join(dir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# written by schemata: the embedded database stays on this machine\n*\n');
 
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const log: string[] = [];

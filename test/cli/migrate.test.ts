@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { freshDatabase, PASSWORD, query, schemaExists, servers, trackedVersions } from '../support/db.js';
@@ -121,6 +122,28 @@ describe('schemata migrate (CLI)', () => {
     expect(existsSync(pidFile)).toBe(false);
     const password = readFileSync(join(cwd, '.schemata', 'password'), 'utf8').trim();
     expect(second.stdout + first.stdout + first.stderr).not.toContain(password);
+    // It keeps itself, password file included, out of the project's git.
+    execFileSync('git', ['init', '-q'], { cwd });
+    expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd, encoding: 'utf8' })).not.toContain('.schemata');
+  });
+
+  it('from a workspace root with --config, uses the embedded database of the project the config belongs to', async () => {
+    const root = makeProject({});
+    const app = join(root, 'apps', 'api');
+    for (const [path, sql] of Object.entries(SMALL_SETS)) {
+      mkdirSync(join(app, 'database', dirname(path)), { recursive: true });
+      writeFileSync(join(app, 'database', path), sql);
+    }
+    writeFileSync(
+      join(app, 'database', 'schemata.json'),
+      JSON.stringify({ sets: [{ name: 'primary', dir: 'primary', database: 'primary', schemas: ['config', 'customer'] }, { name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'reference'] }] }),
+    );
+    const result = await runCli(['migrate', '--config', 'apps/api/database/schemata.json'], { cwd: root });
+    expect(result.code).toBe(0);
+    expect(existsSync(join(app, '.schemata', 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(root, '.schemata'))).toBe(false);
+    const inApp = await runCli(['status', '--json'], { cwd: app });
+    expect(json(inApp).sets.flatMap((s: { applied: unknown[] }) => s.applied)).toHaveLength(4);
   });
 
   it('refuses the embedded fallback in production (exit 2 naming the variable)', async () => {
