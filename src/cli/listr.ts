@@ -1,4 +1,5 @@
 import { Listr, type ListrTask } from 'listr2';
+import { SchemataError } from '../errors.js';
 import type { Task, TaskRunner } from '../run/tasks.js';
 
 export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
@@ -10,14 +11,21 @@ export function chooseRenderer(requested: RendererName | undefined, env: NodeJS.
 }
 
 /** Shows the engine's tasks with listr2; the tasks decide, listr2 only draws. */
-export function listrRunner(renderer: RendererName): TaskRunner {
+export function listrRunner(renderer: RendererName, present: (text: string) => string = (t) => t): TaskRunner {
   const toListr = (task: Task): ListrTask =>
     ({
-      title: task.title,
+      title: present(task.title),
       task: async (_ctx: unknown, listrTask: { title: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
-        const children = await task.run((title) => {
-          listrTask.title = title;
-        });
+        let children: Task[] | void;
+        try {
+          children = await task.run((title) => {
+            listrTask.title = present(title);
+          });
+        } catch (error) {
+          // listr2 prints the message: as the user would type what it names.
+          if (!(error instanceof SchemataError)) throw error;
+          throw new SchemataError(present(error.message), error.exitCode, error.hint === undefined ? undefined : present(error.hint), { cause: error.cause });
+        }
         if (children && children.length > 0) return listrTask.newListr(children.map(toListr), { exitOnError: true });
         return undefined;
       },

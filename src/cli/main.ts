@@ -124,7 +124,7 @@ async function fromReport(report: Report, text?: string): Promise<Outcome> {
   return { json: report, exitCode: report.exitCode, text, notes };
 }
 
-async function runCommand(invocation: Invocation, log: (line: string) => void, signal: AbortSignal): Promise<Outcome> {
+async function runCommand(invocation: Invocation, log: (line: string) => void, signal: AbortSignal, present: (text: string) => string): Promise<Outcome> {
   const options = {
     cwd: process.cwd(),
     config: invocation.config,
@@ -156,13 +156,13 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
       const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer) }));
+      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) }));
     }
     case 'baseline': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
       const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-      return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer) }));
+      return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer, present) }));
     }
     case 'status':
     case 'validate': {
@@ -177,7 +177,10 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const known = secretsOfEnv(process.env);
-  const clean = (text: string) => scrub(text, known);
+  // Every command printed works as typed where the user is (SPEC §3).
+  const { currentPlace, rewriteCommands } = await import('./as-typed.js');
+  const place = currentPlace(process.cwd(), process.env);
+  const clean = (text: string) => rewriteCommands(scrub(text, known), place);
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 
   let exitCode: ExitCode = EXIT.ok;
@@ -203,6 +206,7 @@ export async function main(argv: string[]): Promise<void> {
         if (!json) stderr(line);
       },
       stop.signal,
+      clean,
     );
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

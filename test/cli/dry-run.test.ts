@@ -21,7 +21,7 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     const refused = await runCli(['migrate', 'data'], { cwd, env });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items would destroy data: workspace.items holds data');
-    expect(refused.stderr).toContain('→ Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to database/data/003_drop_items.sql (it then travels with the file), or run: schemata migrate data --force');
+    expect(refused.stderr).toContain('→ Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to database/data/003_drop_items.sql (it then travels with the file), or run: npx schemata migrate data --force');
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([{ n: 2 }]);
 
     const forced = await runCli(['migrate', 'data', '--force'], { cwd, env });

@@ -67,7 +67,7 @@ describe('recovery after SIGKILL', () => {
     const blocked = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(blocked.code).toBe(3);
     expect(blocked.stderr).toContain('003_slow.sql is recorded as running');
-    expect(blocked.stderr).toContain('→ Check what it left behind, make the file re-runnable, then run: schemata migrate data --repair');
+    expect(blocked.stderr).toContain('→ Check what it left behind, make the file re-runnable, then run: npx schemata migrate data --repair');
     const finished = await runCli(['migrate', 'data', '--repair'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(finished.code).toBe(0);
     expect(await tableExists(url, 'workspace.slow_id')).toBe(true);

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { freshDatabase, query, schemaExists } from '../support/db.js';
@@ -41,6 +43,14 @@ describe('schemata status (CLI)', () => {
     const result = await runCli(['validate'], { cwd, env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('tracking shows 2 migrations applied, but schema workspace is missing');
-    expect(result.stderr).toContain('→ schemata migrate data --repair');
+    // No package.json here and schemata not on the PATH: npx is what works as typed.
+    expect(result.stderr).toContain('→ npx schemata migrate data --repair');
+
+    // With the project's package scripts, the one that runs it, as npm and pnpm take extra flags.
+    writeFileSync(join(cwd, 'package.json'), JSON.stringify({ scripts: { 'db:migrate:data': 'schemata migrate data', 'migrate:data': 'node node_modules/schemata/bin/schemata.js migrate data', 'db:validate': 'schemata validate' } }));
+    const viaNpm = await runCli(['validate'], { cwd, env });
+    expect(viaNpm.stderr).toContain('→ npm run migrate:data -- --repair');
+    const viaPnpm = await runCli(['validate', '--json'], { cwd, env: { ...env, npm_config_user_agent: 'pnpm/10.4.1 npm/? node/v20.19.0 linux x64' } });
+    expect(viaPnpm.stdout).toContain('"hint": "pnpm migrate:data --repair"');
   });
 });
