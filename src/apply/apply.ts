@@ -2,9 +2,10 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
-import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeStatements, RUN_START_SQL } from '../db/protection.js';
+import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeStatements } from '../db/protection.js';
 import type { ApplyStep } from '../plan/steps.js';
-import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
+import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
+import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 
@@ -15,13 +16,17 @@ import { type Location, locate, nodeKind, type Statement } from '../sql/statemen
  * completed. The leading comment is what a DBA sees first in
  * pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-function prefixOf(set: string, file: MigrationFile, lockTimeoutMs: number, guard: Guard | undefined): { text: string; statements: number } {
+function prefixOf(context: ApplyContext, file: MigrationFile, guard: Guard | undefined): { text: string; statements: number } {
+  const set = context.set;
   const statements = [
     'BEGIN',
+    // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
+    'SET LOCAL client_connection_check_interval = 1000',
+    ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs),
     // Never queue behind a long transaction with the application's queries queued behind us.
-    `SET LOCAL lock_timeout = ${Math.max(0, Math.round(lockTimeoutMs))}`,
+    `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     SNAPSHOT_BEFORE_SQL.replace(/;\s*$/, ''),
-    ...(guard ? guardBeforeStatements(guard.schemas, guard.tables) : []),
+    ...(guard ? guardBeforeStatements(guard.schemas, guard.tables, guard.startTables) : []),
   ];
   return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
 }
@@ -76,6 +81,10 @@ export interface ApplyContext {
   path: string;
   /** How long one statement may wait for a lock (SPEC §4: default 5 s). */
   statementLockTimeoutMs: number;
+  /** How long to wait for another run applying the same migration (the run lock's timeout). */
+  runLockTimeoutMs: number;
+  /** The migration's latest tracking event when the run planned (null: none): run only while it still is. */
+  expectedEvent: number | null;
   /** SIGINT or SIGTERM: its reason is the signal's name. */
   signal?: AbortSignal | undefined;
 }
@@ -84,6 +93,7 @@ export interface ApplyContext {
 export interface Guard {
   schemas: readonly string[];
   tables: 'all' | readonly number[];
+  startTables: readonly number[];
 }
 
 interface PgError {
@@ -103,9 +113,9 @@ interface PgError {
  * is tried again up to LOCK_RETRIES times, then the blockers are named.
  * Returns the wall time in ms.
  */
-export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number> {
+export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context.set, file, context.statementLockTimeoutMs, guard);
+  const prefix = prefixOf(context, file, guard);
   const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
   const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
@@ -127,7 +137,12 @@ export async function applyMigration(context: ApplyContext, file: MigrationFile,
       await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
       const e = error as PgError;
       if (context.signal?.aborted) throw stopped(context, file, error);
+      if (e.code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
       if (e.code === GUARD_SQLSTATE) throw guardRefusal(context, file, e.message, error);
+      // Our own wait for another run applying this very migration.
+      if (e.code === '55P03' && completed < prefix.statements) {
+        throw new LockTimeoutError(`Set "${context.set}": ${file.file}`, undefined, context.runLockTimeoutMs / 1000);
+      }
       if (e.code === '55P03' && attempt < LOCK_RETRIES) {
         await sleep(LOCK_BACKOFF_MS * 2 ** attempt, context.signal);
         if (context.signal?.aborted) throw stopped(context, file, error);
@@ -242,11 +257,17 @@ function describeFailure(context: ApplyContext, file: MigrationFile, statements:
  * tracking row says running first, then applied; a failure leaves it failed
  * (dirty), and the error names the statements that had already run.
  */
-export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number> {
+export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds a snapshot table across the statements.
   const before = await readCatalog(context.client);
-  await recordRunning(context.client, context.set, file);
+  try {
+    await recordRunning(context.client, context.set, file, `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs).join(';\n')};`);
+  } catch (error) {
+    await context.client.query('ROLLBACK').catch(() => {});
+    if ((error as PgError).code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
+    throw error;
+  }
   const done: Statement[] = [];
   for (const statement of statements) {
     try {
@@ -296,10 +317,10 @@ function abbreviate(text: string, max = 160): string {
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
-/** What a run keeps on its session across steps. */
+/** What a set's run keeps across its steps. */
 export interface RunSession {
-  /** The tables that existed when the run began are noted (RUN_START_SQL): the broad check leaves out what the run made. */
-  runStartNoted: boolean;
+  /** The tables of the set's schemas when the run began: the broad check leaves out what the run made. */
+  startTables: number[];
 }
 
 /**
@@ -308,32 +329,28 @@ export interface RunSession {
  * transaction with the check the plan chose. Decides nothing. Returns the
  * wall time in ms.
  */
-export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<{ ms: number; notices: string[] }> {
+export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<{ ms: number; notices: string[]; taken: boolean }> {
   const notices: string[] = [];
   const onNotice = (msg: { severity?: string; message?: string }) => notices.push(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`);
   context.client.on('notice', onNotice);
   try {
-    const ms = await runStep(context, step);
-    return { ms, notices };
+    const ms = await runStep({ ...context, expectedEvent: step.expectedEvent }, step);
+    return ms === 'taken' ? { ms: 0, notices, taken: true } : { ms, notices, taken: false };
   } finally {
     context.client.off('notice', onNotice);
   }
 }
 
-async function runStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number> {
+async function runStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
     throw new StoppedError(signal, `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`, 'Run the same command again to go on.');
-  }
-  if (step.guard?.tables === 'all' && !context.session.runStartNoted) {
-    await context.client.query(RUN_START_SQL);
-    context.session.runStartNoted = true;
   }
   const { file, statements } = step.only ? onlyStatements(step.file, step.statements, step.only) : step;
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
     return step.transactional
-      ? await applyMigration(context, file, statements, step.event, step.guard && { schemas: context.schemas, tables: step.guard.tables })
+      ? await applyMigration(context, file, statements, step.event, step.guard && { schemas: context.schemas, tables: step.guard.tables, startTables: context.session.startTables })
       : await applyWithoutTransaction(context, file, statements, step.event);
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;

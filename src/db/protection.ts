@@ -173,27 +173,37 @@ function modifiersOf(type: string, typmod: number): number[] {
 /*
  * The server-side guard (SPEC §5), around the file in its batch: before it,
  * the tables of the set's schemas that hold rows, of those that existed when
- * the run began (RUN_START_SQL, once per run on the session), with their
+ * the run began (runStartTables, once per run), with their
  * columns; after it, any of them gone or emptied, or a column of theirs
  * gone, rolls the migration back with GUARD_SQLSTATE. What the run made is
  * left out: a history that creates, fills and later drops a table applies.
  */
 export const GUARD_SQLSTATE = 'SCH04';
 
-export const RUN_START_SQL = `DROP TABLE IF EXISTS pg_temp.schemata_run_start;
-CREATE TEMP TABLE schemata_run_start AS SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'm');`;
-
-/** The guard's statements before the file, each without its `;`. */
-export function guardBeforeStatements(schemas: readonly string[], tables: 'all' | readonly number[]): string[] {
-  return guardBeforeSql(schemas, tables).split(';\n').map((st) => st.replace(/;\s*$/, '')).filter((st) => st.trim() !== '');
+/** The tables of the set's schemas when the run begins, asked once before its first migration. */
+export async function runStartTables(client: Client, schemas: readonly string[]): Promise<number[]> {
+  const { rows } = await client.query<{ oids: number[] }>(
+    `SELECT coalesce(array_agg(c.oid::int8), '{}') AS oids FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm') AND n.nspname = ANY($1::text[])`,
+    [schemas],
+  );
+  return rows[0]!.oids.map(Number);
 }
 
-export function guardBeforeSql(schemas: readonly string[], tables: 'all' | readonly number[]): string {
+/** The guard's statements before the file, each without its `;`. */
+export function guardBeforeStatements(schemas: readonly string[], tables: 'all' | readonly number[], startTables: readonly number[]): string[] {
+  return guardBeforeSql(schemas, tables, startTables).split(';\n').map((st) => st.replace(/;\s*$/, '')).filter((st) => st.trim() !== '');
+}
+
+/*
+ * The OIDs go in the batch's text (a simple-query batch takes no parameters,
+ * and a session's temp table would not follow the batch behind a transaction
+ * pooler).
+ */
+export function guardBeforeSql(schemas: readonly string[], tables: 'all' | readonly number[], startTables: readonly number[]): string {
   const list = `ARRAY[${schemas.map(quoteLiteral).join(', ')}]::text[]`;
-  const which =
-    tables === 'all'
-      ? `n.nspname = ANY(${list}) AND c.oid IN (SELECT oid FROM pg_temp.schemata_run_start)`
-      : `c.oid = ANY(ARRAY[${tables.map((oid) => Math.trunc(oid)).join(', ')}]::oid[])`;
+  const oids = (values: readonly number[]) => `ARRAY[${values.map((oid) => Math.trunc(oid)).join(', ')}]::oid[]`;
+  const which = tables === 'all' ? `n.nspname = ANY(${list}) AND c.oid = ANY(${oids(startTables)})` : `c.oid = ANY(${oids(tables)})`;
   return `SELECT set_config('schemata.lock_timeout', current_setting('lock_timeout'), true), set_config('lock_timeout', ${quoteLiteral(PROBE_LOCK_TIMEOUT)}, true);
 -- kept in a setting local to the transaction, not a table: no catalog write per migration
 SELECT set_config('schemata.held', COALESCE((

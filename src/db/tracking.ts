@@ -26,6 +26,8 @@ export interface TrackedMigration {
   event: TrackingEvent;
   appliedAt: Date;
   durationMs: number | null;
+  /** Its latest event's id: a migration is run only while that is still its latest (db/lock.ts onceSql). */
+  eventId: number | null;
 }
 
 /** An object an applied migration made, as the catalog named it when it ran (or was renamed since by a migration). */
@@ -106,13 +108,14 @@ const TABLES_SQL = `SELECT pg_catalog.to_regclass('schemata.meta') IS NOT NULL A
 const META_SQL = `SELECT (SELECT value::int FROM schemata.meta WHERE name = 'format') AS format,
   EXISTS (SELECT 1 FROM schemata.meta WHERE name = 'adopt:' || $1) AS adopt`;
 
-const CURRENT_SQL = `SELECT DISTINCT ON (version) version, name, file, checksum, event, at, duration_ms
+const CURRENT_SQL = `SELECT DISTINCT ON (version) id, version, name, file, checksum, event, at, duration_ms
   FROM schemata.migrations WHERE set_name = $1 ORDER BY version, id DESC`;
 
-const FORMAT1_SQL = `SELECT version, name, file, checksum, state AS event, applied_at AS at, duration_ms
+const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, state AS event, applied_at AS at, duration_ms
   FROM schemata.migrations WHERE set_name = $1`;
 
 interface Row {
+  id: string | null;
   version: string;
   name: string;
   file: string;
@@ -146,7 +149,7 @@ export async function readTracking(client: Client, set: string): Promise<Trackin
   if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
   const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
   const migrations = rows
-    .map((r) => ({ version: r.version, name: r.name, file: r.file, checksum: r.checksum, event: r.event, state: stateOf(r.event), appliedAt: r.at, durationMs: r.duration_ms }))
+    .map((r) => ({ version: r.version, name: r.name, file: r.file, checksum: r.checksum, event: r.event, state: stateOf(r.event), appliedAt: r.at, durationMs: r.duration_ms, eventId: r.id === null ? null : Number(r.id) }))
     .sort((a, b) => compareVersions(a.version, b.version));
   return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
 }
@@ -255,8 +258,9 @@ export function recordEffectsSql(set: string, file: MigrationFile, event: Tracki
 export const BATCH_DURATION_SQL = '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer';
 
 /** A migration outside a transaction: the event that says it started. */
-export async function recordRunning(client: Client, set: string, file: MigrationFile): Promise<void> {
-  await client.query(eventSql(set, file, 'running'));
+/** Claims a migration outside a transaction: its `running` event, written only while nothing else recorded it since planning. */
+export async function recordRunning(client: Client, set: string, file: MigrationFile, once: string): Promise<void> {
+  await runBatch(client, `BEGIN;\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`);
 }
 
 /** A migration outside a transaction, after it: its effects, against the snapshot taken before it. */

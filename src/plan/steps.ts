@@ -17,6 +17,8 @@ export interface ApplyStep {
   statements: Statement[];
   transactional: boolean;
   event: 'applied' | 'repaired';
+  /** Its latest tracking event when planned (null: none): it runs only while that is still so, so that concurrent runs apply it once. */
+  expectedEvent: number | null;
   /** Repair of a file that changes rows: the statements that run (by position); absent: all. */
   only?: Location[] | undefined;
   /** The server-side data check: every table of the set's schemas, or the tables (OIDs) the plan traced; absent: none (forced, or nothing it could destroy). */
@@ -38,6 +40,7 @@ export interface JudgedMigration {
   transactional: boolean;
   forced: boolean;
   rerun: boolean;
+  expectedEvent: number | null;
   only?: Location[] | undefined;
   guard: 'all' | number[];
   judgements: Judgement[];
@@ -60,6 +63,7 @@ export function planSteps(migrations: readonly JudgedMigration[], rechecksum: re
       statements: m.statements,
       transactional: m.transactional,
       event: m.rerun ? 'repaired' : 'applied',
+      expectedEvent: m.expectedEvent,
       only: m.only,
       guard: checked && m.transactional ? { tables: m.guard } : undefined,
       dropInvalid: m.rerun && !m.transactional ? m.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [])) : [],

@@ -2,7 +2,7 @@ import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from '../db/connect.js';
-import { acquireLock } from '../db/lock.js';
+import { acquireLock, releaseLock } from '../db/lock.js';
 import { ensureTracking } from '../db/tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
@@ -46,9 +46,12 @@ export interface SetRun {
 
 interface Connection {
   client: Client;
-  locked: boolean;
+  /** The connection whose open transaction holds the run lock (db/lock.ts), and the one waiting for it. */
+  lock: Client | undefined;
+  lockWaiter?: Client | undefined;
   tracking: boolean;
   target: Target;
+  variable: string;
 }
 
 /*
@@ -165,16 +168,23 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await client.end().catch(() => {});
             return same;
           }
-          const connection = Promise.resolve({ client, locked: false, tracking: false, target: set.target });
+          const connection = Promise.resolve<Connection>({ client, lock: undefined, tracking: false, target: set.target, variable: set.variable });
           byIdentity.set(identity, connection);
           return connection;
         })();
         connections.set(key, pending);
       }
       const connection = await pending;
-      if (lock && !connection.locked) {
-        await acquireLock(connection.client, `Set "${set.config.name}" on ${set.target.display}`, settings.lockTimeoutS);
-        connection.locked = true;
+      if (lock && !connection.lock) {
+        const holder = await connectWaiting(set, settings.waitS, options.signal);
+        connection.lockWaiter = holder;
+        try {
+          await acquireLock(holder, `Set "${set.config.name}" on ${set.target.display}`, settings.lockTimeoutS);
+        } catch (error) {
+          await holder.end().catch(() => {});
+          throw error;
+        }
+        connection.lock = holder;
       }
       return connection.client;
     },
@@ -193,12 +203,23 @@ export async function openRun(options: RunOptions): Promise<Run> {
     },
     async cancel() {
       const all = await Promise.allSettled(byIdentity.values());
-      for (const c of all) if (c.status === 'fulfilled') cancelRunning(c.value.client, c.value.target);
+      for (const c of all) {
+        if (c.status !== 'fulfilled') continue;
+        cancelRunning(c.value.client, c.value.target);
+        if (c.value.lockWaiter && !c.value.lock) cancelRunning(c.value.lockWaiter, c.value.target);
+      }
     },
     async close() {
-      // Ending a session releases its advisory lock with it.
-      const all = await Promise.allSettled(connections.values());
-      await Promise.all(all.map((c) => (c.status === 'fulfilled' ? c.value.client.end().catch(() => {}) : undefined)));
+      // Ending the lock's transaction releases it; ending a session would too.
+      const all = await Promise.allSettled(byIdentity.values());
+      await Promise.all(
+        all.map(async (c) => {
+          if (c.status !== 'fulfilled') return;
+          if (c.value.lock) await releaseLock(c.value.lock).catch(() => {});
+          await c.value.lock?.end().catch(() => {});
+          await c.value.client.end().catch(() => {});
+        }),
+      );
       await embedded?.stop();
     },
   };

@@ -36,6 +36,8 @@ export interface PreparedMigration {
   judgements: Judgement[];
   /** Run again by --repair. */
   rerun: boolean;
+  /** Its latest tracking event now (null: none). */
+  expectedEvent: number | null;
   /** With --repair on a file that changes rows: the statements (by position) that re-create what is missing, the only ones run. */
   only?: Location[] | undefined;
 }
@@ -115,7 +117,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   report.schemas = schemasOf(facts);
   if (plan.pending.length > 0) {
     for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
-    result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun);
+    result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun, new Map(tracked.map((t) => [t.version, t])));
     for (const m of result.migrations.filter((m) => m.rerun)) {
       const scope = scopeRerun({ set: name, path: m.path, operations: m.operations, statements: m.statements, missing: missing.filter((e) => e.version === m.file.version), force: options.force });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
@@ -147,7 +149,15 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   return result;
 }
 
-function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read: ReadonlyMap<string, ReturnType<typeof readMigration>>, rerun: ReadonlySet<string>): PreparedMigration[] {
+function prepareFiles(
+  parser: Parser,
+  cwd: string,
+  set: string,
+  plan: Plan,
+  read: ReadonlyMap<string, ReturnType<typeof readMigration>>,
+  rerun: ReadonlySet<string>,
+  tracked: ReadonlyMap<string, TrackedMigration>,
+): PreparedMigration[] {
   const migrations: PreparedMigration[] = [];
   for (const file of plan.pending) {
     const path = relative(cwd, file.path) || file.path;
@@ -209,6 +219,7 @@ function prepareFiles(parser: Parser, cwd: string, set: string, plan: Plan, read
       guard: 'all',
       judgements: [],
       rerun: rerun.has(file.version),
+      expectedEvent: tracked.get(file.version)?.eventId ?? null,
     });
   }
   return migrations;

@@ -1,4 +1,5 @@
-import { applyStep } from '../../apply/apply.js';
+import { applyStep, type RunSession } from '../../apply/apply.js';
+import { runStartTables } from '../../db/protection.js';
 import { readSchemaFacts } from '../../db/introspect.js';
 import { missingObjects, readTracking, recordWithoutRunning } from '../../db/tracking.js';
 import { checkAfterMigrate } from '../../plan/plan.js';
@@ -60,14 +61,14 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
     const name = set.config.name;
     const report = reports.get(name)!;
     let planned: SetPlan;
-    const session = { runStartNoted: false };
+    const session: RunSession = { startTables: [] };
     const appliedNow: ReturnType<typeof entryOf>[] = [];
 
     const applyTask = (step: ApplyStep): Task => ({
       title: step.file.file,
       run: async (setTitle) => {
         await run.ensureTracking(set);
-        const { ms, notices } = await applyStep(
+        const { ms, notices, taken } = await applyStep(
           {
             client: planned.client,
             set: name,
@@ -76,10 +77,18 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
             schemas: set.config.schemas,
             session,
             statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
+            runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
+            expectedEvent: step.expectedEvent,
             signal: run.signal,
           },
           step,
         );
+        if (taken) {
+          report.pending = report.pending.filter((p) => p.version !== step.file.version);
+          report.warnings.push(`${step.file.file} was recorded by another run while this one waited: it ran once, there.`);
+          setTitle(`${step.file.file}: applied by another run meanwhile`);
+          return;
+        }
         appliedNow.push({ ...entryOf(step.file, ms), ...(notices.length > 0 ? { notices } : {}) });
         report.applied = [...appliedNow];
         report.pending = report.pending.filter((p) => p.version !== step.file.version);
@@ -122,6 +131,7 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
               await run.ensureTracking(set);
               await recordWithoutRunning(planned.client, name, 'repaired', step.files);
             }
+            if (applies.some((s) => s.guard?.tables === 'all')) session.startTables = await runStartTables(planned.client, set.config.schemas);
             const n = applies.length;
             if (n === 0) {
               setTitle(
