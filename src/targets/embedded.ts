@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
-import { ConnectionError } from '../errors.js';
+import { ConfigError, ConnectionError } from '../errors.js';
 
 /** A running embedded PostgreSQL and the URL of each database asked for. */
 export interface EmbeddedServer {
@@ -89,6 +89,27 @@ export function hydrateSymlinks(packageDir: string): number {
   return made;
 }
 
+/**
+ * Run as root, the embedded server runs as the user postgres (PostgreSQL
+ * refuses root), who must enter every folder above its binaries and its data.
+ * The first folder that shuts other users out, if any.
+ */
+export function closedToOthers(path: string): string | undefined {
+  const folders: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    folders.unshift(dir);
+    if (dir === dirname(dir)) break;
+  }
+  for (const folder of folders) {
+    try {
+      if ((statSync(folder).mode & 0o001) === 0) return folder;
+    } catch {
+      return undefined; // not there yet: created below, readable
+    }
+  }
+  return undefined;
+}
+
 /** The folder of the package a resolved file belongs to (its exports hide package.json from require.resolve). */
 export function packageDirOf(file: string): string | undefined {
   for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return dir;
@@ -121,6 +142,15 @@ export async function startEmbedded(root: string, databases: readonly string[]):
 
   const native = platformPackageDir();
   if (native) hydrateSymlinks(native);
+  if (process.getuid?.() === 0) {
+    const closed = [native, dir].flatMap((p) => (p ? [closedToOthers(p)] : [])).find((f) => f !== undefined);
+    if (closed) {
+      throw new ConfigError(
+        `Run as root, the embedded PostgreSQL must run as the user postgres (PostgreSQL refuses to run as root), and that user cannot enter ${closed}, which holds its binaries or its data folder (${dir}).`,
+        `Set PRIMARY_DATABASE_URL to a server of your own, run as another user, or let other users enter the folder (chmod o+x ${closed}), or clone the project outside it.`,
+      );
+    }
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const log: string[] = [];
   const fail = (what: string, error: unknown): never => {

