@@ -9,7 +9,10 @@ export function formatStatus(report: Report): string {
 
 function formatSet(set: SetReport): string[] {
   const lines = [`${set.name} → ${set.target}`];
-  lines.push(`  applied: ${set.applied.length}   pending: ${set.pending.length}`);
+  // A set that was not read has no counts to show: zero would be a claim about the database.
+  // (Every set has at least one schema, so a read set always lists some.)
+  const unread = set.schemas.length === 0;
+  lines.push(unread ? `  not read${set.problems.length > 0 ? ': see the problem below' : ' (the run stopped before it)'}` : `  applied: ${set.applied.length}   pending: ${set.pending.length}`);
   for (const a of set.applied) lines.push(`    ${(a.event ?? 'applied').padEnd(9)} ${a.file}${a.appliedAt ? `  ${a.appliedAt}` : ''}`);
   for (const p of set.pending) lines.push(`    pending   ${p.file}`);
   for (const schema of set.schemas) {

@@ -13,7 +13,10 @@ export interface MigrationFile {
   file: string;
   path: string;
   /** sha-256 of the file's bytes, hex. */
+  /** SHA-256 of the text with LF line endings and no byte-order mark, as Flyway's: a checkout with CRLF is the same migration. */
   checksum: string;
+  /** SHA-256 of the bytes (schemata 0.2 and before): a row that has it still matches. */
+  rawChecksum: string;
   /** The file's text, without a byte-order mark. */
   sql: string;
 }
@@ -41,10 +44,26 @@ export function compareVersions(a: string, b: string): number {
  * A `.sql` file whose name does not fit, or two files with one version, is a
  * ConfigError; other files (README.md) are ignored.
  */
+/** Whether a tracked checksum is this file's (its text's, or its bytes' as schemata 0.2 and before took it). */
+export function sameChecksum(file: Pick<MigrationFile, 'checksum' | 'rawChecksum'>, tracked: string): boolean {
+  return tracked === file.checksum || tracked === file.rawChecksum;
+}
+
 export function discoverMigrations(set: SetConfig): MigrationFile[] {
   let entries: string[];
   try {
-    entries = readdirSync(set.dir);
+    const listed = readdirSync(set.dir, { withFileTypes: true });
+    // Only the set's own folder is read: .sql files in a sub-folder would silently never run.
+    for (const folder of listed.filter((e) => e.isDirectory())) {
+      const inside = readdirSync(join(set.dir, folder.name)).filter((f) => f.toLowerCase().endsWith('.sql'));
+      if (inside.length > 0) {
+        throw new ConfigError(
+          `Set "${set.name}": ${join(set.dir, folder.name)} holds ${inside.length} .sql file${inside.length === 1 ? '' : 's'} (${inside.slice(0, 3).join(', ')}), but only ${set.dir} itself is read: they would never run.`,
+          `Move them into ${set.dir}, or out of it if they are not migrations of this set.`,
+        );
+      }
+    }
+    entries = listed.filter((e) => !e.isDirectory()).map((e) => e.name);
   } catch (error) {
     throw new ConfigError(`Set "${set.name}": cannot read its directory ${set.dir}: ${(error as Error).message}.`, undefined, {
       cause: error,
@@ -81,7 +100,8 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
       ...parsed,
       file,
       path,
-      checksum: createHash('sha256').update(bytes).digest('hex'),
+      checksum: createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex'),
+      rawChecksum: createHash('sha256').update(bytes).digest('hex'),
       sql, // TextDecoder drops a byte-order mark
     });
   }

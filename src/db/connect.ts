@@ -9,7 +9,6 @@ const CONFIG_CODES: Record<string, string> = {
   '28P01': 'Check the user name and password in the URL.',
   '28000': 'Check the user name in the URL and the server\'s pg_hba.conf.',
   '3D000': 'Create the database first, or fix its name in the URL.',
-  ENOTFOUND: 'Check the host name in the URL.',
 };
 
 function describe(error: unknown): { code: string | undefined; message: string } {
@@ -25,6 +24,7 @@ function describe(error: unknown): { code: string | undefined; message: string }
  * database name, host name, TLS), exit 1 when the server cannot be reached.
  */
 export async function connect(target: Target, variable: string, { retrying = false }: { retrying?: boolean } = {}): Promise<Client> {
+  // (retrying: under --wait, for the hint)
   const client = new pg.Client({
     connectionString: target.url,
     application_name: 'schemata',
@@ -41,14 +41,17 @@ export async function connect(target: Target, variable: string, { retrying = fal
     const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
     const tls = /SSL|TLS|certificate/i.test(message);
     // With --wait, a host name that does not resolve yet (a service still starting) is waited for too.
-    if (((code && code in CONFIG_CODES && !(retrying && code === 'ENOTFOUND')) || tls)) {
+    if ((code && code in CONFIG_CODES) || tls) {
       throw new ConfigError(`${where}: ${message}.`, tls ? 'Check sslmode in the URL: the server and the URL disagree about TLS.' : CONFIG_CODES[code!], {
         cause: error,
       });
     }
-    throw new ConnectionError(`${where}: ${message}.`, 'Check that the server is running and reachable from here, then run the command again.', {
-      cause: error,
-    });
+    // A name that does not resolve is often a service still starting (Kubernetes, Railway): transient, exit 1.
+    const hint =
+      code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `Check the host name in the URL; if the database's service is still starting, wait for it: add --wait 60${retrying ? ' (or longer)' : ''}.`
+        : 'Check that the server is running and reachable from here, then run the command again (--wait S keeps trying while it starts).';
+    throw new ConnectionError(`${where}: ${message}.`, hint, { cause: error });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { MigrationFile } from '../config/discover.js';
+import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import type { SchemaFacts } from '../db/introspect.js';
 import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
 
@@ -73,7 +73,7 @@ export function planMigrate(state: SetState): Plan {
         message: `Set "${state.set}": ${row.file} (version ${row.version}) is recorded as applied, but its file is gone from the set's directory.`,
         hint: `Restore the file from version control (git checkout -- <path>); applied migrations are never deleted.`,
       });
-    } else if (file.checksum !== row.checksum) {
+    } else if (!sameChecksum(file, row.checksum)) {
       problems.push({
         kind: 'checksum',
         message: `Set "${state.set}": ${file.file} changed after it was applied (checksum ${row.checksum.slice(0, 12)}… then, ${file.checksum.slice(0, 12)}… now).`,
@@ -107,6 +107,18 @@ export function planMigrate(state: SetState): Plan {
         `Set "${state.set}": ${holding.length === 1 ? 'schema' : 'schemas'} ${list(holding)} already ${holding.length === 1 ? 'holds' : 'hold'} objects, but no migration of this set is tracked: ` +
         `running the migrations would collide with what is there.`,
       hint: `If the database already matches the files, adopt it with: schemata baseline ${state.set}`,
+    });
+  }
+
+  // A set whose files were not shipped (a build that left database/data out) cannot make its schemas.
+  const absent = state.facts.filter((f) => !f.exists && !state.pendingSchemas.has(f.name)).map((f) => f.name);
+  if (state.files.length === 0 && state.tracked.length === 0 && absent.length > 0) {
+    problems.push({
+      kind: 'missing-file',
+      message:
+        `Set "${state.set}" has no migration files, and ${absent.length === 1 ? 'schema' : 'schemas'} ${list(absent)} ${absent.length === 1 ? 'is' : 'are'} missing: ` +
+        `nothing would make ${absent.length === 1 ? 'it' : 'them'}. Were the set's files shipped with this build?`,
+      hint: `Ship the set's folder with the build (check .dockerignore and the "files" of package.json), or take the set out of schemata.json.`,
     });
   }
 

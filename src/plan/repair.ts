@@ -1,6 +1,6 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
-import { compareVersions } from '../config/discover.js';
+import { compareVersions, sameChecksum } from '../config/discover.js';
 import type { Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
@@ -33,7 +33,7 @@ export function planRepair(state: { files: readonly MigrationFile[]; tracked: re
   ]);
   const rerun = [...rerunVersions].flatMap((v) => (files.has(v) ? [files.get(v)!] : [])).sort((a, b) => compareVersions(a.version, b.version));
   const rechecksum = state.tracked
-    .filter((t) => t.state === 'applied' && !rerunVersions.has(t.version) && files.has(t.version) && files.get(t.version)!.checksum !== t.checksum)
+    .filter((t) => t.state === 'applied' && !rerunVersions.has(t.version) && files.has(t.version) && !sameChecksum(files.get(t.version)!, t.checksum))
     .map((t) => files.get(t.version)!);
 
   // A re-run whose file is gone cannot happen: that stops the run.

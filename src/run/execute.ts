@@ -59,6 +59,8 @@ export async function execute(
   try {
     report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
     run = await openRun(options);
+    // SPLIT_DB_MODE may come from .env or --env-file: the run's settings know.
+    report.mode = run.mode;
     report.warnings = run.warnings;
     const opened = run;
     // Stopping: the server cancels what runs (a client that just exits leaves its statement running).

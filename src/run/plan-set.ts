@@ -62,6 +62,8 @@ export interface PlanOptions {
   repair?: boolean;
   /** status: ask every table of the expected schemas whether it holds rows, and list the objects no migration made. */
   withData?: boolean;
+  /** migrate: ask whether each expected schema holds data (hasData), without listing extra objects. */
+  askData?: boolean;
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
@@ -91,7 +93,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     );
   }
   const tracked = tracking.migrations;
-  const facts = await readSchemaFacts(client, set.config.schemas, { withData: options.withData ?? false });
+  const facts = await readSchemaFacts(client, set.config.schemas, { withData: (options.withData ?? false) || (options.askData ?? false) });
   const missing = await missingObjects(client, name, tracking);
   if (options.withData) report.extra = (await extraObjects(client, set.config.schemas, tracking)).map((o) => `${o.kind} ${o.identity}`);
 
@@ -118,6 +120,11 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   if (plan.pending.length > 0) {
     for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
     result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun, new Map(tracked.map((t) => [t.version, t])));
+    // A file that holds no statement (as create writes it) is not applied: recorded, filling it in later would be a checksum error.
+    for (const m of result.migrations.filter((m) => m.statements.length === 0)) {
+      report.warnings.push(`${m.path} holds no statement yet: it is not applied and stays pending until it does.`);
+    }
+    result.migrations = result.migrations.filter((m) => m.statements.length > 0);
     for (const m of result.migrations.filter((m) => m.rerun)) {
       const scope = scopeRerun({ set: name, path: m.path, operations: m.operations, statements: m.statements, missing: missing.filter((e) => e.version === m.file.version), force: options.force });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
@@ -135,7 +142,6 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     }
     if (options.judge) await protect(client, parser!, name, result, options.force);
     for (const m of result.migrations) {
-      if (m.statements.length === 0) report.warnings.push(`${m.path} holds no statement: it is recorded as applied and changes nothing.`);
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
         report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`);
       }

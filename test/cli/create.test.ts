@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
-import { makeProject } from '../support/project.js';
+import { freshDatabase, tableExists } from '../support/db.js';
+import { makeProject, SMALL_SETS } from '../support/project.js';
 
 describe('schemata create (CLI)', () => {
   it('writes a timestamped file from the template in the set directory and prints its path', async () => {
@@ -19,6 +20,25 @@ describe('schemata create (CLI)', () => {
     const again = await runCli(['create', 'primary', 'seed', '--json'], { cwd });
     expect(again.code).toBe(0);
     expect(json(again)).toMatchObject({ command: 'create', ok: true, file: expect.stringMatching(/primary\/\d{14}_seed\.sql$/) });
+  });
+
+  it('create then migrate: the template stays pending until it holds a statement, then applies with no checksum error', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    const path = (await runCli(['create', 'data', 'add_notes'], { cwd })).stdout.trim();
+    const first = await runCli(['migrate', '--json'], { cwd, env });
+    expect(first.code).toBe(0);
+    const data = json(first).sets.find((s: { name: string }) => s.name === 'data');
+    expect(data.applied).toEqual([]);
+    expect(data.pending.map((p: { file: string }) => p.file)).toEqual([path.split('/').pop()]);
+    expect(data.warnings.join('\n')).toContain('holds no statement yet: it is not applied and stays pending');
+    writeFileSync(join(cwd, path), `${readFileSync(join(cwd, path), 'utf8')}CREATE TABLE IF NOT EXISTS workspace.notes (id int);\n`);
+    const filled = await runCli(['migrate', '--json'], { cwd, env });
+    expect(filled.code).toBe(0);
+    expect(json(filled).sets.find((s: { name: string }) => s.name === 'data').applied).toHaveLength(1);
+    expect(await tableExists(url, 'workspace.notes')).toBe(true);
   });
 
   it('refuses an unknown set with exit 2', async () => {

@@ -52,7 +52,7 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan>();
       for (const set of run.sets) {
-        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair }));
+        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair, askData: true }));
       }
       return plans;
     })());
@@ -156,7 +156,7 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
               setTitle('post-migration validation: nothing ran');
               return;
             }
-            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: false });
+            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: true });
             const tracking = await readTracking(planned.client, name);
             report.schemas = schemasOf(facts);
             const problems = checkAfterMigrate(name, facts, await missingObjects(planned.client, name, tracking));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compareVersions, discoverMigrations, parseMigrationFileName } from '../../../src/config/discover.js';
+import { compareVersions, discoverMigrations, parseMigrationFileName, sameChecksum } from '../../../src/config/discover.js';
 import type { SetConfig } from '../../../src/config/file.js';
 import { expectConfigError, tempDir, writeTree } from '../helpers.js';
 
@@ -113,12 +113,19 @@ describe('discoverMigrations', () => {
     expectConfigError(() => discoverMigrations(set), '001_latin1.sql', 'UTF-8');
   });
 
-  it('drops a byte-order mark from sql, but the checksum covers the bytes', () => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('SELECT 1;\n')]);
-    writeTree(dir, { '001_bom.sql': bytes });
-    const [file] = discoverMigrations(set);
-    expect(file!.sql).toBe('SELECT 1;\n');
-    expect(file!.sql.charCodeAt(0)).not.toBe(0xfeff);
-    expect(file!.checksum).toBe(createHash('sha256').update(bytes).digest('hex'));
+  it('checksums ignore a byte-order mark and CRLF line endings (SPEC §4.2), and keep the bytes\' checksum of earlier versions', () => {
+    const text = 'SELECT 1;\nSELECT 2;\n';
+    const lf = createHash('sha256').update(text).digest('hex');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const crlf = Buffer.from(text.replace(/\n/g, '\r\n'));
+    writeTree(dir, { '001_bom.sql': bom, '002_crlf.sql': crlf, '003_lf.sql': text });
+    const [withBom, withCrlf, plain] = discoverMigrations(set);
+    expect(withBom!.sql).toBe(text);
+    expect(withBom!.sql.charCodeAt(0)).not.toBe(0xfeff);
+    expect([withBom!.checksum, withCrlf!.checksum, plain!.checksum]).toEqual([lf, lf, lf]);
+    expect(withCrlf!.rawChecksum).toBe(createHash('sha256').update(crlf).digest('hex'));
+    expect(sameChecksum(withCrlf!, withCrlf!.rawChecksum)).toBe(true);
+    expect(sameChecksum(withCrlf!, lf)).toBe(true);
+    expect(sameChecksum(withCrlf!, 'other')).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ const sum = (c: string) => c.repeat(64);
 
 function file(version: string, name: string, checksum = sum(version.slice(-1))): MigrationFile {
   const fileName = `${version.padStart(3, '0')}_${name}.sql`;
-  return { version, name, file: fileName, path: `/p/database/primary/${fileName}`, checksum, sql: `-- ${name}\n` };
+  return { version, name, file: fileName, path: `/p/database/primary/${fileName}`, checksum, rawChecksum: checksum, sql: `-- ${name}\n` };
 }
 
 function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): TrackedMigration {

@@ -9,6 +9,7 @@ const file = (version: string, checksum = `c${version}`): MigrationFile => ({
   file: `00${version}_m${version}.sql`,
   path: `/p/00${version}_m${version}.sql`,
   checksum,
+  rawChecksum: checksum,
   sql: '',
 });
 const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', checksum = f.checksum): TrackedMigration => ({

@@ -1,0 +1,76 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { json, runCli } from '../support/cli.js';
+import { freshDatabase, servers } from '../support/db.js';
+import { makeProject, SMALL_SETS } from '../support/project.js';
+
+describe('reports that say what is so', () => {
+  it('mode is split when SPLIT_DB_MODE comes from .env', async () => {
+    const primary = await freshDatabase('primary');
+    const data = await freshDatabase('data');
+    const cwd = makeProject(SMALL_SETS);
+    writeFileSync(join(cwd, '.env'), `SPLIT_DB_MODE=true\nPRIMARY_DATABASE_URL=${primary}\nDATA_DATABASE_URL=${data}\n`);
+    const result = await runCli(['migrate', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    expect(json(result).mode).toBe('split');
+  });
+
+  it('migrate --json says whether each schema holds data', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SMALL_SETS, 'data/003_seed.sql': 'INSERT INTO workspace.items VALUES (1);\n' });
+    const result = await runCli(['migrate', 'data', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(result.code).toBe(0);
+    expect(json(result).sets[0].schemas).toEqual([
+      { name: 'workspace', exists: true, hasData: true },
+      { name: 'reference', exists: true, hasData: false },
+    ]);
+  });
+
+  it('a set whose files were not shipped, on a database without its schemas: validate exits 3', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ 'primary/001_schemas.sql': SMALL_SETS['primary/001_schemas.sql']! });
+    const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('Set "data" has no migration files, and schemas workspace, reference are missing');
+  });
+
+  it('status of a set it could not read shows no counts', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const gone = new URL(servers().primary);
+    gone.port = '1';
+    const result = await runCli(['status'], { cwd, env: { PRIMARY_DATABASE_URL: gone.toString() } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain('applied: 0');
+  });
+
+  it('a host name that does not resolve is a connection problem (exit 1) with --wait in the hint', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--wait');
+  });
+});
+
+describe('configuration accepted only when it runs what it says', () => {
+  it('.sql files in a sub-folder of a set are named, not silently skipped', async () => {
+    const cwd = makeProject({ ...SMALL_SETS, 'data/archive/003_old.sql': 'SELECT 1;\n' });
+    const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: await freshDatabase() } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('holds 1 .sql file (003_old.sql), but only');
+  });
+});
+
+describe('checksums', () => {
+  it('a checkout with CRLF line endings or a byte-order mark is the same migration', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    const path = join(cwd, 'database', 'data', '002_tables.sql');
+    writeFileSync(path, `\ufeff${readFileSync(path, 'utf8').replace(/\n/g, '\r\n')}`);
+    const result = await runCli(['validate'], { cwd, env });
+    expect(result.code, result.stderr).toBe(0);
+  });
+});
+
