@@ -3,12 +3,12 @@ import { relative } from 'node:path';
 import { ConfigError, EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Argv } from 'yargs';
 import type { Report } from '../run/report.js';
-import { scrub, secretsOfEnv } from '../targets/redact.js';
+import { maskSecrets } from '../targets/redact.js';
 
 /*
  * The one exit point: parses the command line, runs one command, prints its
  * report (JSON or human) and sets process.exitCode. Everything it writes goes
- * through scrub(), whatever the report already did.
+ * through maskSecrets(), whatever the report already did.
  */
 
 type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline';
@@ -176,11 +176,10 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
-  const known = secretsOfEnv(process.env);
   // Every command printed works as typed where the user is (SPEC §3).
   const { currentPlace, rewriteCommands } = await import('./as-typed.js');
   const place = currentPlace(process.cwd(), process.env);
-  const clean = (text: string) => rewriteCommands(scrub(text, known), place);
+  const clean = (text: string) => rewriteCommands(maskSecrets(text), place);
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 
   let exitCode: ExitCode = EXIT.ok;

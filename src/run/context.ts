@@ -6,7 +6,6 @@ import { acquireLock, releaseLock } from '../db/lock.js';
 import { ensureTracking } from '../db/tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
-import { secretsOfUrl } from '../targets/redact.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
 import type { TaskRunner } from './tasks.js';
 
@@ -86,8 +85,6 @@ export interface Run {
   mode: Mode;
   sets: SetRun[];
   warnings: string[];
-  /** Passwords to scrub from anything that leaves the process. */
-  secrets: string[];
   /** Aborted on SIGINT or SIGTERM (reason: the signal's name). */
   signal: AbortSignal | undefined;
   /** One connection per database, shared by the sets that run there (however their URLs spell it). */
@@ -125,13 +122,11 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const { mode, targets: specs, warnings } = resolveTargets(settings, chosen);
   for (const warning of warnings) options.log?.(`warning: ${warning}`);
 
-  const secrets = specs.flatMap((s) => (s.kind === 'url' ? secretsOfUrl(s.url) : []));
   let embedded: EmbeddedServer | undefined;
   const embeddedDatabases = [...new Set(specs.filter((s) => s.kind === 'embedded').map((s) => s.database))];
   if (embeddedDatabases.length > 0) {
     const { startEmbedded } = await import('../targets/embedded.js');
     embedded = await startEmbedded(projectRoot(project, cwd), embeddedDatabases);
-    secrets.push(embedded.password, encodeURIComponent(embedded.password));
     options.log?.(
       `No database URL set: using the embedded PostgreSQL in ${embedded.dir} (127.0.0.1:${embedded.port}, ` +
         `${mode === 'split' ? 'databases primary and data' : 'database primary'}); set PRIMARY_DATABASE_URL to use your own.`,
@@ -154,7 +149,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
     mode,
     sets,
     warnings,
-    secrets,
     signal: options.signal,
     async connection(set, { lock = false } = {}) {
       const key = set.target.database;

@@ -1,8 +1,8 @@
 import { envValue, parseSplitMode } from '../config/env.js';
 import { EXIT, SchemataError } from '../errors.js';
-import { scrub, secretsOfEnv } from '../targets/redact.js';
+import { maskDeep, maskSecrets } from '../targets/redact.js';
 import { openRun, type Run, type RunOptions } from './context.js';
-import { newReport, recordError, recordProblem, type Report, type SetReport, scrubDeep } from './report.js';
+import { newReport, recordError, recordProblem, type Report, type SetReport } from './report.js';
 import { runTasks, type Task } from './tasks.js';
 
 /** Anything thrown becomes a SchemataError; a bug gets exit 1 and a way to see more. */
@@ -18,16 +18,16 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
 }
 
 /** Wraps a set's tasks, and the tasks they return, so that an error is listed among that set's problems. */
-function attributed(task: Task, report: SetReport, secrets: readonly string[]): Task {
+function attributed(task: Task, report: SetReport): Task {
   return {
     title: task.title,
     run: async (setTitle) => {
       try {
         const children = await task.run(setTitle);
-        return children?.map((child) => attributed(child, report, secrets));
+        return children?.map((child) => attributed(child, report));
       } catch (error) {
         // Scrubbed here too: listr2 prints the message of what a task throws.
-        const failure = scrubError(asSchemataError(error, `Set "${report.name}"`), secrets);
+        const failure = maskError(asSchemataError(error, `Set "${report.name}"`));
         recordProblem(report, failure);
         throw failure;
       }
@@ -35,9 +35,9 @@ function attributed(task: Task, report: SetReport, secrets: readonly string[]): 
   };
 }
 
-function scrubError(error: SchemataError, secrets: readonly string[]): SchemataError {
-  const message = scrub(error.message, secrets);
-  const hint = error.hint === undefined ? undefined : scrub(error.hint, secrets);
+function maskError(error: SchemataError): SchemataError {
+  const message = maskSecrets(error.message);
+  const hint = error.hint === undefined ? undefined : maskSecrets(error.hint);
   if (message === error.message && hint === error.hint) return error;
   return new SchemataError(message, error.exitCode, hint, { cause: error.cause });
 }
@@ -53,7 +53,7 @@ export async function execute(
   options: RunOptions,
   build: (run: Run, reports: Map<string, SetReport>) => Task[],
 ): Promise<Report> {
-  const env = options.env ?? process.env;
+  const env = { ...process.env, ...options.env };
   let report = newReport(command, 'single');
   let run: Run | undefined;
   try {
@@ -71,8 +71,7 @@ export async function execute(
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }
-    const secrets = run.secrets;
-    const tasks = build(run, reports).map((task, i) => attributed(task, report.sets[i]!, secrets));
+    const tasks = build(run, reports).map((task, i) => attributed(task, report.sets[i]!));
     await (options.runner ?? runTasks)(tasks);
   } catch (error) {
     recordError(report, asSchemataError(error));
@@ -85,8 +84,7 @@ export async function execute(
     report.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
     report.error = { message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`, hint: 'Run the same command again to go on.' };
   }
-  // When gathering failed there is no Run to ask: scrub every URL variable's password.
-  const secrets = run?.secrets ?? secretsOfEnv(env);
-  report = scrubDeep(report, secrets);
+  // Field by field, by where a password stands in each text (targets/redact.ts).
+  report = maskDeep(report);
   return report;
 }

@@ -3,7 +3,6 @@ import type { SchemaFacts } from '../db/introspect.js';
 import { EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Problem, ProblemKind } from '../plan/plan.js';
 import type { Mode } from '../targets/targets.js';
-import { scrub } from '../targets/redact.js';
 
 /** SPEC §8: what every command returns, and what --json prints. */
 export interface Report {
@@ -125,12 +124,3 @@ export function recordError(report: Report, error: SchemataError): void {
 }
 
 /** Every string in a value with the secrets replaced: reports leave the process clean. */
-export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') return scrub(value, secrets) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets)) as T;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, secrets)])) as T;
-  }
-  return value;
-}

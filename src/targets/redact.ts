@@ -14,18 +14,38 @@ export function redactUrl(url: string): string {
   return url.replace(USERINFO, '$1:***@').replace(PASSWORD_PARAM, (_, key: string, value: string) => (value ? `${key}***` : key));
 }
 
-/** The passwords a connection string carries, raw and percent-decoded, to scrub from any text. */
-export function secretsOfUrl(url: string): string[] {
-  const raw: string[] = [];
-  const userinfo = USERINFO.exec(url);
-  if (userinfo?.[2]) raw.push(userinfo[2]);
-  for (const match of url.matchAll(PASSWORD_PARAM)) if (match[2]) raw.push(match[2]);
-  return [...new Set(raw.flatMap((secret) => [secret, safeDecode(secret)]))].filter((s) => s.length > 0);
+// A URL anywhere in a text: from its scheme to the next white space.
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
+// password = secret in a libpq key=value string (spaces around '=' allowed), quoted or not.
+const KEY_VALUE_PASSWORD = /\b([a-z_]*pass(?:word|wd)?[a-z_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
+// PASSWORD 'secret' in SQL (CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD '...'), echoed by an error.
+const SQL_PASSWORD = /\b(PASSWORD\s+)(E?'(?:[^']|'')*')/gi;
+// A query parameter whose name, percent-decoded, is a password (?pass%77ord=...).
+const QUERY_PARAM = /([?&])([^=&\s]+)=([^&\s]*)/g;
+
+/**
+ * A text fit to show: every password it may carry masked, by where it stands
+ * (a URL's user info, a password query parameter, a key=value string, an SQL
+ * PASSWORD literal), never by looking for a known password's letters, which
+ * would mangle other text when the password is a common word.
+ */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(URL_IN_TEXT, (url) =>
+      redactUrl(url).replace(QUERY_PARAM, (whole, sep: string, key: string, value: string) => (value && /pass/i.test(safeDecode(key)) ? `${sep}${key}=***` : whole)),
+    )
+    .replace(SQL_PASSWORD, (_whole, keyword: string) => `${keyword}'***'`)
+    .replace(KEY_VALUE_PASSWORD, (whole, key: string, eq: string, value: string) => (value.startsWith('***') ? whole : `${key}${eq}***`));
 }
 
-/** The passwords of every `*DATABASE_URL` variable of an environment. */
-export function secretsOfEnv(env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (value && name.endsWith('DATABASE_URL') ? secretsOfUrl(value) : []));
+/** Masks every string in a report-shaped value, field by field. */
+export function maskDeep<T>(value: T): T {
+  if (typeof value === 'string') return maskSecrets(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)])) as T;
+  }
+  return value;
 }
 
 function safeDecode(text: string): string {
@@ -34,14 +54,4 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** Replaces every known secret in a text; the last line of defence before output. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Longest first, so a secret that contains another is replaced whole.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length > 0) out = out.split(secret).join('***');
-  }
-  return out;
 }

@@ -74,3 +74,41 @@ describe('checksums', () => {
   });
 });
 
+
+describe('secrets masked by where they stand', () => {
+  it('the password "postgres" masks the password only: the user name and every other word stay', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/dev' };
+    const human = await runCli(['validate'], { cwd, env });
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('postgres://postgres:***@127.0.0.1:1/dev');
+    expect(human.stderr).not.toContain(':postgres@');
+    const machine = await runCli(['validate', '--json'], { cwd, env });
+    const report = json(machine); // still JSON
+    expect(report.exitCode).toBe(1);
+    expect(report.sets[0].target).toBe('postgres://postgres:***@127.0.0.1:1/dev');
+  });
+
+  it.each([
+    ['a key=value string with spaces around =', 'host=127.0.0.1 port=1 user=app password = KvSecret77 dbname=app', 'KvSecret77'],
+    ['a query password under a percent-encoded name', 'postgres://app@127.0.0.1:1/app?pass%77ord=QuerySecret77', 'QuerySecret77'],
+  ])('%s never appears', async (_name, url, secret) => {
+    const cwd = makeProject(SMALL_SETS);
+    for (const args of [['validate'], ['validate', '--json']]) {
+      const result = await runCli(args, { cwd, env: { PRIMARY_DATABASE_URL: url } });
+      expect(result.code).not.toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
+  });
+
+  it("a failing CREATE ROLE ... PASSWORD '...' is echoed with the password masked, in text and JSON", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SMALL_SETS, 'data/003_role.sql': "CREATE ROLE postgres LOGIN PASSWORD 'RoleSecret77';\n" });
+    for (const args of [['migrate', 'data'], ['migrate', 'data', '--json']]) {
+      const result = await runCli(args, { cwd, env: { PRIMARY_DATABASE_URL: url } });
+      expect(result.code).toBe(1);
+      expect(result.stdout + result.stderr).toContain("PASSWORD '***'");
+      expect(result.stdout + result.stderr).not.toContain('RoleSecret77');
+    }
+  });
+});
