@@ -120,6 +120,7 @@ async function fromReport(report: Report, text?: string): Promise<Outcome> {
   if (!report.ok) {
     const { formatFailure } = await import('./output.js');
     notes.push(formatFailure(report));
+    if (report.error?.stack) notes.push(report.error.stack);
   }
   return { json: report, exitCode: report.exitCode, text, notes };
 }

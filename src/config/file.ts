@@ -66,12 +66,15 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)';
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue, json: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const where = issue.path.length ? `${formatPath(issue.path)}: ` : '';
     return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
-  return `${formatPath(issue.path)} ${issue.message}`;
+  // The value itself, so that the one to fix is seen at once (sets[0].schemas[1] "bad schema;").
+  const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), json);
+  const shown = value === undefined ? '' : ` ${JSON.stringify(value).slice(0, 80)}`;
+  return `${formatPath(issue.path)}${shown} ${issue.message}`;
 }
 
 /**
@@ -90,7 +93,8 @@ export function loadProjectConfig(options: { cwd: string; configPath?: string | 
   }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    // An editor's byte-order mark is no part of the JSON.
+    json = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(`The config file ${file} is not valid JSON: ${(error as Error).message}.`, 'Fix the JSON syntax.', {
       cause: error,
@@ -98,7 +102,7 @@ export function loadProjectConfig(options: { cwd: string; configPath?: string | 
   }
   const parsed = fileSchema().safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(formatIssue);
+    const lines = parsed.error.issues.map((issue) => formatIssue(issue, json));
     throw new ConfigError(`The config file ${file} is invalid: ${lines.join('; ')}.`, 'See the "sets" format in MIGRATION_GUIDE.md.');
   }
   return checkSets(file, dirname(file), parsed.data.sets);
@@ -121,6 +125,7 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
   const where = file ?? `the default sets (no ${join(baseDir, 'schemata.json')})`;
   const names = new Map<string, number>();
   const owners = new Map<string, string>();
+  const dirs = new Map<string, number>();
   const sets: SetConfig[] = raw.map((set, i) => {
     const seen = names.get(set.name);
     if (seen !== undefined) {
@@ -141,6 +146,12 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new ConfigError(`${where}: sets[${i}].dir "${set.dir}" is not a directory (looked at ${dir}).`, `Create ${dir}, or fix "dir".`);
     }
+    // Two sets reading one folder would run its files twice, recorded under two names.
+    const twin = dirs.get(dir);
+    if (twin !== undefined) {
+      throw new ConfigError(`${where}: sets[${i}].dir "${set.dir}" is also the dir of sets[${twin}] (${dir}): each set needs a folder of its own.`, 'Give each set its own folder.');
+    }
+    dirs.set(dir, i);
     return { name: set.name, dir, database: set.database, schemas: set.schemas };
   });
   return { file, baseDir, sets };

@@ -11,10 +11,12 @@ export interface Report {
   ok: boolean;
   exitCode: ExitCode;
   sets: SetReport[];
-  /** The error that stopped the run, if one did. */
-  error?: { message: string; hint?: string } | undefined;
+  /** The error that stopped the run, if one did; with DEBUG=schemata, where in the code it came from. */
+  error?: { message: string; hint?: string; stack?: string } | undefined;
   warnings: string[];
 }
+
+const debugging = () => /(^|,)\s*schemata\s*(,|$)|^\*$/.test(process.env.DEBUG ?? '');
 
 export interface MigrationEntry {
   version: string;
@@ -121,6 +123,10 @@ export function recordError(report: Report, error: SchemataError): void {
   report.ok = false;
   report.exitCode = error.exitCode;
   report.error = { message: error.message, hint: error.hint };
+  // The error raised inside a task, whose own stack the CLI never sees: DEBUG=schemata shows it.
+  if (debugging()) {
+    const origin = error.cause instanceof Error ? error.cause : error;
+    report.error.stack = origin.stack ?? String(origin);
+  }
 }
 
-/** Every string in a value with the secrets replaced: reports leave the process clean. */

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { json, runCli } from '../support/cli.js';
+import { json, runCli, startCli } from '../support/cli.js';
 import { freshDatabase, servers } from '../support/db.js';
 import { makeProject, SMALL_SETS } from '../support/project.js';
 
@@ -110,5 +110,19 @@ describe('secrets masked by where they stand', () => {
       expect(result.stdout + result.stderr).toContain("PASSWORD '***'");
       expect(result.stdout + result.stderr).not.toContain('RoleSecret77');
     }
+  });
+});
+
+describe('DEBUG=schemata', () => {
+  it('shows where an error raised inside a task came from; without it, no stack', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@127.0.0.1:1/app' };
+    const plain = await runCli(['validate'], { cwd, env }); // runCli itself fails on a stack trace
+    expect(plain.code).toBe(1);
+    const { done } = startCli(['validate'], { cwd, env: { ...env, DEBUG: 'schemata' } });
+    const debug = await done;
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(debug.stderr).not.toContain(':pw@');
   });
 });

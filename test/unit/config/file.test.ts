@@ -67,6 +67,7 @@ describe('loadProjectConfig with database/schemata.json', () => {
     ['unknown key inside the second set', { sets: [set(), set({ name: 'data', schemas: ['workspace'], dir: 'data', colour: 'red' })] }, ['sets[1]', '"colour"']],
     ['schema name with a capital', { sets: [set({ schemas: ['config', 'Customer'] })] }, ['sets[0].schemas[1]', 'identifier']],
     ['schema name with a dash', { sets: [set({ schemas: ['config', 'my-schema'] })] }, ['sets[0].schemas[1]']],
+    ['the offending value is named', { sets: [set({ schemas: ['config', 'bad schema;'] })] }, ['sets[0].schemas[1] "bad schema;"']],
     ['schema name starting with a digit', { sets: [set({ schemas: ['1abc'] })] }, ['sets[0].schemas[0]']],
     ['schema name longer than 63', { sets: [set({ schemas: ['a'.repeat(64)] })] }, ['sets[0].schemas[0]']],
     ['reserved schema pg_*', { sets: [set({ schemas: ['pg_catalog'] })] }, ['sets[0].schemas[0]', 'reserved']],
@@ -93,6 +94,16 @@ describe('loadProjectConfig with database/schemata.json', () => {
   it('one set listing a schema twice → exit 2', () => {
     writeConfig({ sets: [set({ schemas: ['config', 'config'] })] });
     expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[0].schemas[1]', '"config"');
+  });
+
+  it('two sets reading one folder → exit 2 naming both', () => {
+    writeConfig({ sets: [set(), set({ name: 'data', database: 'data', schemas: ['workspace'] })] });
+    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[1].dir "primary" is also the dir of sets[0]');
+  });
+
+  it('a byte-order mark before the JSON is no error', () => {
+    writeTree(dir, { 'database/schemata.json': `\ufeff${JSON.stringify({ sets: [set()] })}` });
+    expect(loadProjectConfig({ cwd: dir }).sets.map((s) => s.name)).toEqual(['primary']);
   });
 
   it('a duplicate set name → exit 2 naming both positions', () => {
