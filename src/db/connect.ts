@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { Target } from '../targets/targets.js';
 
@@ -25,11 +26,46 @@ function describe(error: unknown): { code: string | undefined; message: string }
  */
 export async function connect(target: Target, variable: string, { retrying = false }: { retrying?: boolean } = {}): Promise<Client> {
   // (retrying: under --wait, for the hint)
-  const client = new pg.Client({
-    connectionString: target.url,
-    application_name: 'schemata',
-    connectionTimeoutMillis: 15_000,
-  });
+  const config = clientConfig(target.url);
+  try {
+    return await connectWith(target, variable, config, retrying);
+  } catch (error) {
+    // sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without.
+    const mode = sslModeOf(target.url);
+    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test(String((error as { cause?: Error }).cause?.message ?? ''))) {
+      return connectWith(target, variable, { ...config, ssl: false }, retrying);
+    }
+    throw error;
+  }
+}
+
+/*
+ * The URL read by pg-connection-string, the parser pg itself uses, with
+ * libpq's meaning of sslmode (require encrypts without verifying, verify-ca
+ * checks the chain, verify-full also the host name), so that pg prints no
+ * "SECURITY WARNING" about treating them all as verify-full.
+ */
+function clientConfig(url: string): pg.ClientConfig {
+  let parsed: ReturnType<typeof parseConnectionString>;
+  try {
+    parsed = parseConnectionString(url, { useLibpqCompat: true });
+  } catch {
+    return { connectionString: url }; // what does not parse, pg reports as its own error
+  }
+  const { sslmode: _mode, uselibpqcompat: _compat, ...rest } = parsed as typeof parsed & { sslmode?: string; uselibpqcompat?: string };
+  return { ...(rest as pg.ClientConfig), application_name: 'schemata', connectionTimeoutMillis: 15_000 };
+}
+
+function sslModeOf(url: string): string | undefined {
+  try {
+    return (parseConnectionString(url, { useLibpqCompat: true }) as { sslmode?: string }).sslmode;
+  } catch {
+    return undefined;
+  }
+}
+
+async function connectWith(target: Target, variable: string, config: pg.ClientConfig, retrying: boolean): Promise<Client> {
+  const client = new pg.Client({ application_name: 'schemata', connectionTimeoutMillis: 15_000, ...config });
   // An idle connection that the server drops would otherwise crash the process.
   client.on('error', () => {});
   try {
@@ -40,7 +76,6 @@ export async function connect(target: Target, variable: string, { retrying = fal
     const { code, message } = describe(error);
     const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
     const tls = /SSL|TLS|certificate/i.test(message);
-    // With --wait, a host name that does not resolve yet (a service still starting) is waited for too.
     if ((code && code in CONFIG_CODES) || tls) {
       throw new ConfigError(`${where}: ${message}.`, tls ? 'Check sslmode in the URL: the server and the URL disagree about TLS.' : CONFIG_CODES[code!], {
         cause: error,
@@ -63,7 +98,7 @@ export async function connect(target: Target, variable: string, { retrying = fal
 export function cancelRunning(client: Client, target: Target): void {
   const busy = client as unknown as { activeQuery?: unknown };
   if (!busy.activeQuery) return;
-  const canceller = new pg.Client({ connectionString: target.url }) as unknown as { cancel(client: Client, query: unknown): void; connection: NodeJS.EventEmitter };
+  const canceller = new pg.Client(clientConfig(target.url)) as unknown as { cancel(client: Client, query: unknown): void; connection: NodeJS.EventEmitter };
   canceller.connection.on('error', () => {});
   canceller.cancel(client, busy.activeQuery);
 }

@@ -126,3 +126,24 @@ describe('DEBUG=schemata', () => {
     expect(debug.stderr).not.toContain(':pw@');
   });
 });
+
+describe('sslmode as libpq means it', () => {
+  it('sslmode=prefer against a server without TLS falls back, and pg prints no SECURITY WARNING', async () => {
+    const url = new URL(await freshDatabase());
+    url.searchParams.set('sslmode', 'prefer');
+    const cwd = makeProject(SMALL_SETS);
+    const result = await runCli(['migrate', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: url.toString() } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(json(result).ok).toBe(true);
+    expect(result.stderr).not.toContain('SECURITY WARNING');
+  });
+
+  it('sslmode=require against a server without TLS is a configuration error naming sslmode', async () => {
+    const url = new URL(await freshDatabase());
+    url.searchParams.set('sslmode', 'require');
+    const result = await runCli(['validate'], { cwd: makeProject(SMALL_SETS), env: { PRIMARY_DATABASE_URL: url.toString() } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('sslmode');
+    expect(result.stderr).not.toContain('SECURITY WARNING');
+  });
+});
