@@ -96,7 +96,7 @@ export const CATALOGUE: BadInput[] = [
   // schemata.json
   { situation: 'schemata.json that is not JSON', args: ['migrate'], root: { 'database/schemata.json': '{ "sets": [ }' }, exit: 2, message: 'is not valid JSON', fix: 'the JSON syntax' },
   { situation: 'schemata.json with an unknown key', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], owner: 'me' }]) }, exit: 2, message: 'sets[0]: unknown key "owner"', fix: 'remove the key' },
-  { situation: 'schemata.json without sets', args: ['migrate'], root: { 'database/schemata.json': set([]) }, exit: 2, message: 'sets must list at least one set', fix: 'list the sets' },
+  { situation: 'schemata.json without sets', args: ['migrate'], root: { 'database/schemata.json': set([]) }, exit: 2, message: 'sets [] must list at least one set', fix: 'list the sets' },
   { situation: 'schemata.json whose sets are not a list', args: ['migrate'], root: { 'database/schemata.json': JSON.stringify({ sets: { primary: {} } }) }, exit: 2, message: 'schemata.json is invalid: sets', fix: 'a list of sets' },
   { situation: 'a schema name that is not an identifier', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['config', 'Bad Name'] }]) }, exit: 2, message: 'sets[0].schemas[1]', fix: 'lower-case letters, digits, _' },
   { situation: 'a reserved schema name', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['schemata'] }]) }, exit: 2, message: 'is reserved', fix: 'another name: schemata and pg_* are taken' },
