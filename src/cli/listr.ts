@@ -1,5 +1,4 @@
 import { Listr, type ListrTask } from 'listr2';
-import { SchemataError } from '../errors.js';
 import type { Task, TaskRunner } from '../run/tasks.js';
 
 export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
@@ -22,15 +21,21 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
             listrTask.title = present(title);
           });
         } catch (error) {
-          // listr2 prints the message: as the user would type what it names.
-          if (!(error instanceof SchemataError)) throw error;
-          throw new SchemataError(present(error.message), error.exitCode, error.hint === undefined ? undefined : present(error.hint), { cause: error.cause });
+          // The task list marks where it failed; the paragraph itself is printed once, at the end.
+          throw error instanceof ShownBelow ? error : new ShownBelow(error);
         }
         if (children && children.length > 0) return listrTask.newListr(children.map(toListr), { exitOnError: true });
         return undefined;
       },
     }) as ListrTask;
   return async (tasks) => {
+    try {
+      await runListr(tasks);
+    } catch (error) {
+      throw error instanceof ShownBelow ? error.original : error;
+    }
+  };
+  async function runListr(tasks: Task[]): Promise<void> {
     await new Listr(tasks.map(toListr), {
       renderer,
       exitOnError: true,
@@ -39,5 +44,12 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
       registerSignalListeners: false,
       rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
     } as object).run();
-  };
+  }
+}
+
+/** What a failed task shows in the list: a marker; the error is the report's, printed after the list. */
+class ShownBelow extends Error {
+  constructor(readonly original: unknown) {
+    super('failed, see below');
+  }
 }

@@ -157,7 +157,9 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
       const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
-      return fromReport(await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) }));
+      const report = await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) });
+      const { formatMigrateSummary } = await import('./output.js');
+      return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
     }
     case 'baseline': {
       const api = await import('../api.js');

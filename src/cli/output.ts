@@ -50,3 +50,14 @@ export function formatFailure(report: Report): string {
 function paragraph(message: string, hint: string | undefined): string {
   return `error: ${message}${hint ? `\n  → ${hint}` : ''}`;
 }
+
+/** The line a migrate run ends with: what it did, in one sentence. */
+export function formatMigrateSummary(report: Report, dryRun: boolean): string {
+  const applied = report.sets.flatMap((s) => s.applied);
+  const perSet = report.sets.filter((s) => s.applied.length > 0).map((s) => `${s.name} ${s.applied.length}`);
+  const count = `${applied.length} migration${applied.length === 1 ? '' : 's'}${perSet.length > 0 ? ` (${perSet.join(', ')})` : ''}`;
+  const pending = report.sets.reduce((n, s) => n + s.pending.length, 0);
+  if (dryRun) return report.ok ? `dry run: ${pending} would run; nothing was written.` : `dry run: migrate would stop (exit ${report.exitCode}); nothing was written.`;
+  if (report.ok) return applied.length === 0 ? `done: nothing to apply${pending > 0 ? ` (${pending} pending hold no statement yet)` : ''}.` : `done: applied ${count}.`;
+  return `stopped (exit ${report.exitCode}): ${applied.length === 0 ? 'nothing was applied' : `applied ${count} before it stopped`}; the error follows.`;
+}

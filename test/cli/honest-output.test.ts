@@ -147,3 +147,29 @@ describe('sslmode as libpq means it', () => {
     expect(result.stderr).not.toContain('SECURITY WARNING');
   });
 });
+
+describe('the task list', () => {
+  it('a failing migration: its message printed once, the ✖ on the set that failed, and a closing line', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SMALL_SETS, 'data/003_zero.sql': 'CREATE TABLE workspace.z (id int);\nSELECT 1 / 0;\n' });
+    const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(result.code).toBe(1);
+    const all = result.stdout + result.stderr;
+    expect(all.split('division by zero').length - 1).toBe(1);
+    expect(all).toMatch(/✖ data → .*\[FAILED: failed, see below\]/);
+    expect(all).not.toMatch(/✖ primary → /);
+    expect(result.stdout).toContain('stopped (exit 1): applied 4 migrations (primary 2, data 2) before it stopped; the error follows.');
+  });
+
+  it('a problem in a later set: ✖ on that set, the healthy set says nothing of the run is applied', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SMALL_SETS, 'data/003_bad.sql': 'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (id > 0);\n' });
+    const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(result.code).toBe(3);
+    const all = result.stdout + result.stderr;
+    expect(all).toMatch(/✖ data → /);
+    expect(all).not.toMatch(/✖ primary → /);
+    expect(result.stdout).toContain('nothing of the run is applied: set "data" has problems');
+    expect(result.stdout).toContain('stopped (exit 3): nothing was applied');
+  });
+});

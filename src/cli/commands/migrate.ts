@@ -47,20 +47,25 @@ const at = (path: string, loc: { line: number; column: number }) => `${path}:${l
  * nothing half-done.
  */
 function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
-  let planning: Promise<Map<string, SetPlan>> | undefined;
+  // Each set's plan, or what stopped its planning: shown on that set's own task, not on the first set's.
+  let planning: Promise<Map<string, SetPlan | { failed: unknown }>> | undefined;
   const planAll = () =>
     (planning ??= (async () => {
-      const plans = new Map<string, SetPlan>();
+      const plans = new Map<string, SetPlan | { failed: unknown }>();
       for (const set of run.sets) {
-        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, { lock: true, judge: true, force: options.force, repair: options.repair, askData: true }));
+        const options_ = { lock: true, judge: true, force: options.force, repair: options.repair, askData: true };
+        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, options_).catch((failed: unknown) => ({ failed })));
       }
       return plans;
     })());
+  const troubled = (plan: SetPlan | { failed: unknown }) => 'failed' in plan || plan.plan.problems.length > 0;
 
   return run.sets.map((set): Task => {
     const name = set.config.name;
     const report = reports.get(name)!;
     let planned: SetPlan;
+    // Another set has problems: this one is fine, but nothing of the run is applied.
+    let blockedBy: string[] = [];
     const session: RunSession = { startTables: [] };
     const appliedNow: ReturnType<typeof entryOf>[] = [];
 
@@ -110,20 +115,26 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
           title: 'pre-flight validation',
           run: async (setTitle) => {
             const plans = await planAll();
-            planned = plans.get(name)!;
+            const own = plans.get(name)!;
+            if ('failed' in own) throw own.failed;
+            planned = own;
             if (planned.plan.problems.length > 0) throw ProblemsFound.of(name, planned.plan.problems);
-            const others = [...plans].filter(([, p]) => p.plan.problems.length > 0).map(([other]) => other);
-            if (others.length > 0) {
-              const problems = others.flatMap((other) => plans.get(other)!.plan.problems);
-              throw new ProblemsFound(`Set "${others.join('", "')}" has problems, so nothing of this run was applied.`, problems);
-            }
+            blockedBy = [...plans].filter(([, p]) => troubled(p)).map(([other]) => other);
             const n = planned.plan.pending.length;
+            if (blockedBy.length > 0) {
+              setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}; nothing of the run is applied: set "${blockedBy.join('", "')}" has problems`);
+              return;
+            }
             setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
           },
         },
         {
           title: 'apply migrations',
           run: async (setTitle) => {
+            if (blockedBy.length > 0) {
+              setTitle('apply migrations: not run');
+              return;
+            }
             report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
             const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
             for (const step of planned.steps) {
@@ -151,6 +162,10 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
         {
           title: 'post-migration validation',
           run: async (setTitle) => {
+            if (blockedBy.length > 0) {
+              setTitle('post-migration validation: nothing ran');
+              return;
+            }
             // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
             if (planned.steps.length === 0) {
               setTitle('post-migration validation: nothing ran');
