@@ -46,7 +46,7 @@ function maskError(error: SchemataError): SchemataError {
  * Runs one command: gathers (config, env, targets), runs its tasks, and
  * always returns a report: errors become `ok: false` and an exit code, never
  * a throw. Connections and the embedded server are closed whatever happens;
- * every string in the report is scrubbed of passwords.
+ * every string in the report is masked of passwords (targets/redact.ts).
  */
 export async function execute(
   command: string,
