@@ -43,9 +43,12 @@ export function checkDrift(set: string, pending: readonly PendingOperations[], e
           message:
             `Set "${set}": ${migration.path}:${op.at.line}:${op.at.column} creates ${describeRef(op.object)}, which already exists: ` +
             `the migration would fail ("already exists") and block every later one.`,
+          // baseline --version records every untracked file up to it: offered only when no earlier one is pending.
           hint:
-            `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
-            `record it without running: schemata baseline ${set} --version ${migration.version}`,
+            migration === pending[0]
+              ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
+                `record it without running: schemata baseline ${set} --version ${migration.version}`
+              : `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the migrations before it are pending too, so it cannot be recorded alone.`,
         });
       } else if (op.kind === 'create') {
         gone.delete(key(op.object));

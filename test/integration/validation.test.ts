@@ -129,8 +129,21 @@ describe('tracking versus reality', () => {
     const problem = report.sets[0]!.problems[0]!;
     expect(problem.kind).toBe('drift');
     expect(problem.message).toContain('database/data/004_note.sql:2:1 creates column workspace.items.note, which already exists');
-    expect(problem.hint).toContain('schemata baseline data --version 4');
+    // 003 is pending before it: recording 004 alone is not something baseline can do, so it is not offered.
+    expect(problem.hint).not.toContain('baseline');
+    expect(problem.hint).toContain('cannot be recorded alone');
     expect(await tableExists(url, 'workspace.first')).toBe(false);
+
+    // With 003 applied, the hint offers baseline, and it works as typed.
+    writeFile(cwd, 'data/004_note.sql', 'SELECT 1;\n');
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    writeFile(cwd, 'data/005_note.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
+    const again = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(again.sets[0]!.problems[0]!.hint).toContain('schemata baseline data --version 5');
+    expect((await baseline({ cwd, env: single(url), set: 'data', version: '5' })).ok).toBe(true);
+    const clean = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(clean.ok).toBe(true);
+    expect(clean.sets[0]!.applied).toEqual([]);
   });
 
   it('a changed checksum: validation names it; --repair records the new one when every object exists', async () => {
