@@ -1,3 +1,4 @@
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { envValue, type Settings } from '../config/env.js';
 import type { SetConfig } from '../config/file.js';
 import { ConfigError } from '../errors.js';
@@ -46,6 +47,13 @@ function checkUrl(variable: string, url: string): void {
     throw new ConfigError(
       `${variable} is not a valid URL: ${redactUrl(url)}.`,
       `Write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).`,
+    );
+  }
+  // What pg would do with it: an unencoded '#' makes the rest a fragment, and pg then connects elsewhere.
+  if (parsed.hash !== '') {
+    throw new ConfigError(
+      `${variable} has an unencoded "#", after which a URL parser reads nothing of it (the password, host or database would be cut): ${redactUrl(url)}.`,
+      'Percent-encode it as %23 (and other special characters of the password: encodeURIComponent does it).',
     );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
@@ -103,7 +111,29 @@ export function resolveTargets(settings: Settings, sets: readonly SetConfig[]): 
     const { variable, url } = urls.get(database)!;
     return url === undefined
       ? { kind: 'embedded', set: set.name, database, variable }
-      : { kind: 'url', set: set.name, database, variable, url, display: redactUrl(url) };
+      : { kind: 'url', set: set.name, database, variable, url, display: displayOf(url) };
   });
   return { mode, targets, warnings };
+}
+
+/**
+ * A target as shown: built from the parts pg-connection-string (pg's own
+ * parser, the one that connects) reads, without the password, never by
+ * cutting it out of the text; the raw-text redactor only for what does not parse.
+ */
+export function displayOf(url: string): string {
+  let parts: ReturnType<typeof parseConnectionString>;
+  let query: URLSearchParams;
+  try {
+    parts = parseConnectionString(url, { useLibpqCompat: true });
+    query = new URL(url).searchParams;
+  } catch {
+    return redactUrl(url);
+  }
+  const user = parts.user ? `${encodeURIComponent(parts.user)}${parts.password ? ':***' : ''}@` : parts.password ? ':***@' : '';
+  const host = parts.host ?? '';
+  const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const params = [...query].map(([key, value]) => (/pass/i.test(key) ? `${encodeURIComponent(key)}=***` : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`));
+  const scheme = url.slice(0, url.indexOf('://'));
+  return `${scheme}://${user}${hostPart}${parts.port ? `:${parts.port}` : ''}/${parts.database ?? ''}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Env, Settings } from '../../../src/config/env.js';
 import type { SetConfig } from '../../../src/config/file.js';
-import { resolveTargets, urlVariable } from '../../../src/targets/targets.js';
+import { displayOf, resolveTargets, urlVariable } from '../../../src/targets/targets.js';
 import { expectConfigError } from '../helpers.js';
 
 const SETS: SetConfig[] = [
@@ -182,5 +182,25 @@ describe('resolveTargets with a bad URL', () => {
     if (target?.kind !== 'url') throw new Error('expected a url target');
     expect(target.display).toBe('postgres://app:***@db.example.com/app?sslmode=require');
     expect(target.display).not.toContain(PASSWORD);
+  });
+});
+
+describe('displayOf: the target shown, built from the parts pg connects with', () => {
+  it.each([
+    ['postgres://app:s3cret@db:5432/app', 'postgres://app:***@db:5432/app'],
+    ['postgres://postgres:postgres@127.0.0.1:54432/dev', 'postgres://postgres:***@127.0.0.1:54432/dev'],
+    ['postgresql://app:p%40ss@db.example.com/app?sslmode=require&application_name=x', 'postgresql://app:***@db.example.com/app?sslmode=require&application_name=x'],
+    ['postgres://app@db/app?pass%77ord=hunter2', 'postgres://app:***@db/app?password=***'],
+    ['postgres://app@db/app', 'postgres://app@db/app'],
+  ])('%s → %s', (url, shown) => {
+    expect(displayOf(url)).toBe(shown);
+  });
+});
+
+describe('an unencoded # in a URL', () => {
+  it('is a configuration error naming it, not a connection to somewhere else', () => {
+    const settings = { splitMode: false, lockTimeoutS: 60, statementLockTimeoutS: 5, waitS: 0, production: false, env: { PRIMARY_DATABASE_URL: 'postgres://app:12#ss@db/app' }, envFile: undefined } as Settings;
+    const error = expectConfigError(() => resolveTargets(settings, [{ name: 'primary', dir: '/p', database: 'primary', schemas: ['config'] } as SetConfig]), 'unencoded "#"');
+    expect(error.message).not.toContain('12#ss');
   });
 });
