@@ -1,10 +1,27 @@
 import type { Report, SetReport } from '../run/report.js';
 
-/** Human `status`: per set, its target, counts, schemas and problems. */
+/** Human `status` and `validate`: per set, its target, a table of its migrations, schemas and problems; validate ends with its verdict. */
 export function formatStatus(report: Report): string {
   const lines: string[] = [`mode: ${report.mode}`];
   for (const set of report.sets) lines.push('', ...formatSet(set));
+  if (report.command === 'validate') {
+    const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
+    lines.push('', report.ok ? `validate: passed: ${report.sets.length === 1 ? 'the set matches' : `all ${report.sets.length} sets match`} what their migrations made.` : `validate: failed with ${problems} problem${problems === 1 ? '' : 's'} (exit ${report.exitCode}).`);
+  }
   return lines.join('\n');
+}
+
+/** The migrations of a set as a table: version, name, applied at, duration, state. */
+function migrationTable(set: SetReport): string[] {
+  const rows = [
+    ...set.applied.map((a) => [a.version, a.name, a.appliedAt ?? '', a.ms === null ? '' : `${a.ms} ms`, a.event ?? 'applied']),
+    ...set.pending.map((p) => [p.version, p.name, '', '', 'pending']),
+  ];
+  if (rows.length === 0) return ['    (no migrations)'];
+  const header = ['version', 'name', 'applied at', 'duration', 'state'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
 }
 
 function formatSet(set: SetReport): string[] {
@@ -13,8 +30,7 @@ function formatSet(set: SetReport): string[] {
   // (Every set has at least one schema, so a read set always lists some.)
   const unread = set.schemas.length === 0;
   lines.push(unread ? `  not read${set.problems.length > 0 ? ': see the problem below' : ' (the run stopped before it)'}` : `  applied: ${set.applied.length}   pending: ${set.pending.length}`);
-  for (const a of set.applied) lines.push(`    ${(a.event ?? 'applied').padEnd(9)} ${a.file}${a.appliedAt ? `  ${a.appliedAt}` : ''}`);
-  for (const p of set.pending) lines.push(`    pending   ${p.file}`);
+  if (!unread) lines.push(...migrationTable(set));
   for (const schema of set.schemas) {
     const state = !schema.exists
       ? 'missing'

@@ -30,6 +30,11 @@ describe('schemata status (CLI)', () => {
     ]);
     const human = await runCli(['status', 'primary'], { cwd, env });
     expect(human.stdout).toContain('schema config: present, holds data (data protection active)');
+    // A table per set: version, name, applied at, duration, state.
+    expect(human.stdout).toMatch(/version +name +applied at +duration +state/);
+    expect(human.stdout).toMatch(/\n +1 +schemas +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ ms +applied/);
+    const validated = await runCli(['validate'], { cwd, env });
+    expect(validated.stdout).toContain('validate: passed: all 2 sets match what their migrations made.');
     expect(human.stdout).not.toContain('workspace');
   });
 
