@@ -191,7 +191,7 @@ function stopped(context: ApplyContext, file: MigrationFile, cause: unknown): St
 async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: Statement | undefined, cause: unknown): Promise<MigrationFailedError> {
   const { rows } = await context.client
     .query<{ pid: number; application: string; since: Date | null; state: string; query: string }>(
-      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '\s+', ' ', 'g'), 120) AS query
+      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query
          FROM pg_stat_activity a
         WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.xact_start IS NOT NULL
           AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND l.mode <> 'AccessShareLock')
