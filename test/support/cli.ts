@@ -17,26 +17,13 @@ const BIN = join(REPO, 'bin', 'schemata.js');
  * (plus PATH and HOME), and checks that the test password appears nowhere
  * in what it printed.
  */
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CI: 'true', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const password = PASSWORD();
-      expect(stdout, 'the password leaked to stdout').not.toContain(password);
-      expect(stderr, 'the password leaked to stderr').not.toContain(password);
-      expect(stdout + stderr, 'a stack trace leaked').not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export async function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  const result = await startCli(args, options).done;
+  const password = PASSWORD();
+  expect(result.stdout, 'the password leaked to stdout').not.toContain(password);
+  expect(result.stderr, 'the password leaked to stderr').not.toContain(password);
+  expect(result.stdout + result.stderr, 'a stack trace leaked').not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+  return result;
 }
 
 /** Starts bin/schemata.js and returns the child with a promise of its result (for signals sent while it runs). */
