@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
-import { BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, SNAPSHOT_BEFORE_SQL } from '../db/tracking.js';
+import type { SnapshotScope } from '../db/catalog.js';
+import { type TrackingFeatures, BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, snapshotBeforeSql } from '../db/tracking.js';
 import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeStatements } from '../db/protection.js';
 import type { ApplyStep } from '../plan/steps.js';
 import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
@@ -16,7 +17,7 @@ import { type Location, locate, nodeKind, type Statement } from '../sql/statemen
  * completed. The leading comment is what a DBA sees first in
  * pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-function prefixOf(context: ApplyContext, file: MigrationFile, guard: Guard | undefined): { text: string; statements: number } {
+function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: SnapshotScope, guard: Guard | undefined): { text: string; statements: number } {
   const set = context.set;
   const statements = [
     'BEGIN',
@@ -25,7 +26,7 @@ function prefixOf(context: ApplyContext, file: MigrationFile, guard: Guard | und
     ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs),
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
-    SNAPSHOT_BEFORE_SQL.replace(/;\s*$/, ''),
+    snapshotBeforeSql(snapshot, context.tracking),
     ...(guard ? guardBeforeStatements(guard.schemas, guard.tables, guard.startTables) : []),
   ];
   return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
@@ -87,6 +88,8 @@ export interface ApplyContext {
   expectedEvent: number | null;
   /** SIGINT or SIGTERM: its reason is the signal's name. */
   signal?: AbortSignal | undefined;
+  /** What the tracking schema offers (the snapshot function). */
+  tracking: TrackingFeatures;
 }
 
 /** The server-side data check of a transactional migration (SPEC §5): every table of the set's schemas, or the tables the plan traced (OIDs). */
@@ -113,11 +116,18 @@ interface PgError {
  * is tried again up to LOCK_RETRIES times, then the blockers are named.
  * Returns the wall time in ms.
  */
-export async function applyMigration(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired', guard?: Guard): Promise<number | 'taken'> {
+export async function applyMigration(
+  context: ApplyContext,
+  file: MigrationFile,
+  statements: readonly Statement[],
+  event: 'applied' | 'repaired',
+  snapshot: SnapshotScope,
+  guard?: Guard,
+): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context, file, guard);
+  const prefix = prefixOf(context, file, snapshot, guard);
   const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
-  const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
+  const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
   const runnable = statements.filter((st) => !isBlankedControl(st));
   const started = performance.now();
@@ -257,10 +267,16 @@ function describeFailure(context: ApplyContext, file: MigrationFile, statements:
  * tracking row says running first, then applied; a failure leaves it failed
  * (dirty), and the error names the statements that had already run.
  */
-export async function applyWithoutTransaction(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], event: 'applied' | 'repaired'): Promise<number | 'taken'> {
+export async function applyWithoutTransaction(
+  context: ApplyContext,
+  file: MigrationFile,
+  statements: readonly Statement[],
+  event: 'applied' | 'repaired',
+  snapshot: SnapshotScope,
+): Promise<number | 'taken'> {
   const started = performance.now();
-  // Taken by the client: no transaction holds a snapshot table across the statements.
-  const before = await readCatalog(context.client);
+  // Taken by the client: no transaction holds the snapshot across the statements.
+  const before = { rows: await readCatalog(context.client, snapshot), scope: snapshot, features: context.tracking };
   try {
     await recordRunning(context.client, context.set, file, `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs).join(';\n')};`);
   } catch (error) {
@@ -341,6 +357,12 @@ export async function applyStep(context: ApplyContext & { schemas: readonly stri
   }
 }
 
+/** The step's check; none where it would cover no table (the broad check on a set that had no tables when the run began). */
+function guardOf(step: ApplyStep, schemas: readonly string[], session: RunSession): Guard | undefined {
+  if (!step.guard || (step.guard.tables === 'all' && session.startTables.length === 0)) return undefined;
+  return { schemas, tables: step.guard.tables, startTables: session.startTables };
+}
+
 async function runStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
@@ -350,8 +372,8 @@ async function runStep(context: ApplyContext & { schemas: readonly string[]; ses
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
     return step.transactional
-      ? await applyMigration(context, file, statements, step.event, step.guard && { schemas: context.schemas, tables: step.guard.tables, startTables: context.session.startTables })
-      : await applyWithoutTransaction(context, file, statements, step.event);
+      ? await applyMigration(context, file, statements, step.event, step.snapshot, guardOf(step, context.schemas, context.session))
+      : await applyWithoutTransaction(context, file, statements, step.event, step.snapshot);
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
     throw new MigrationFailedError(

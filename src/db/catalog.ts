@@ -1,4 +1,6 @@
 import type { RefKind } from '../sql/operations.js';
+import { createHash } from 'node:crypto';
+import { quoteLiteral } from './sql-text.js';
 
 /*
  * The database's own answer to "what is there": every object of the kinds
@@ -21,22 +23,49 @@ import type { RefKind } from '../sql/operations.js';
  * left out. Every name is qualified: this text runs right after a migration,
  * whatever search_path the migration set.
  */
-export const CATALOG_OBJECTS_SQL = `
-WITH ns AS MATERIALIZED (
+export function catalogObjectsSql(scope: SnapshotScope = 'all'): string {
+  return objectsSql(scope === 'all' ? undefined : `ARRAY[${scope.map(quoteLiteral).join(', ')}]::text[]`);
+}
+
+/** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
+function objectsSql(names: string | undefined): string {
+  const scope = names === undefined ? 'all' : 'named';
+  const notMember = (classid: string, objid: string) =>
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
+  // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
+  // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
+  const scoped =
+    scope === 'all'
+      ? ''
+      : `mentioned AS MATERIALIZED (
+  SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = ANY(${names})
+), tables(oid) AS (
+  SELECT oid FROM mentioned
+  UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid
+  UNION SELECT d.refobjid FROM mentioned m JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = m.oid
+         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+  UNION SELECT i.inhrelid FROM tables t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
+), scope AS MATERIALIZED (
+  SELECT oid FROM tables
+  UNION SELECT x.indexrelid FROM tables t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid
+  UNION SELECT d.objid FROM tables t JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+), `;
+  const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
+  return `
+WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-), ext AS MATERIALIZED (
-  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.deptype = 'e'
 ), rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
-     AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ext.objid = c.oid)
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
+     AND ${notMember('pg_catalog.pg_class', 'c.oid')}
 )
 SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name
   FROM ns
- WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND ext.objid = ns.oid)
+ WHERE ${notMember('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
 UNION ALL
 SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
        'c' || r.oid, r.identity, r.nspname, r.relname::text,
@@ -50,35 +79,64 @@ SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHE
 UNION ALL
 SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
- WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${only('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}
 UNION ALL
 SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid
+  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${scope === 'all' ? '' : '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))'}
 UNION ALL
 SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
-  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_type t ON t.oid = k.contypid JOIN ns ON ns.oid = t.typnamespace
- WHERE k.contypid <> 0
+  FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+  -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
+  JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
+ WHERE t.typtype = 'd'${only(`t.typname = ANY(${names})`)}
 UNION ALL
 SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
   FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
- WHERE NOT g.tgisinternal
+ WHERE NOT g.tgisinternal${only('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}
 UNION ALL
 SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid
+  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${scope === 'all' ? '' : '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))'}
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, pg_catalog.oidvectortypes(p.proargtypes)), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
- WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ext.objid = p.oid)
+ WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names})`)}
 UNION ALL
 SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
  WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
-   AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND ext.objid = t.oid)
+   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names})`)}
 UNION ALL
 SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
- WHERE e.extname <> 'plpgsql'`;
+ WHERE e.extname <> 'plpgsql'${only(`e.extname = ANY(${names})`)}`;
+}
+
+/*
+ * The listing of named objects as a function in schemata's schema: PL/pgSQL
+ * keeps a function's plans for the session, so the two snapshots of every
+ * migration are not planned anew (the listing is a large query), and the
+ * plan settings make it probe indexes, as a listing of a few objects should,
+ * whatever the catalog's size. Named after its text: a schemata whose
+ * listing differs makes its own.
+ */
+const SNAPSHOT_BODY = `BEGIN
+  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${objectsSql('names')}) o);
+END`;
+export const SNAPSHOT_FUNCTION = `schemata.snapshot_${createHash('sha256').update(SNAPSHOT_BODY).digest('hex').slice(0, 12)}`;
+export const CREATE_SNAPSHOT_FUNCTION_SQL = `CREATE FUNCTION ${SNAPSHOT_FUNCTION}(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $schemata_snapshot$
+${SNAPSHOT_BODY}
+$schemata_snapshot$`;
+
+/** The whole catalog's objects. */
+export const CATALOG_OBJECTS_SQL = catalogObjectsSql('all');
+
+/** What a migration's snapshot covers: the whole catalog, or the objects of these names and their parts (sql/footprint.ts). */
+export type SnapshotScope = 'all' | readonly string[];
 
 /** One row of a catalog snapshot. */
 export interface CatalogObject {

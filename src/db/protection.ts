@@ -10,6 +10,8 @@ export interface CatalogNames {
   /** The session's search_path setting as written (`"$user", public`): what migrations of this connection resolve names with. */
   searchPath: string;
   user: string;
+  /** The names of the functions and procedures outside the system schemas (extensions' included). */
+  functions: string[];
 }
 
 export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
@@ -27,6 +29,7 @@ SELECT (SELECT coalesce(json_agg(json_build_object('oid', n.oid, 'name', n.nspna
          WHERE ${userSchema('n')} AND t.typtype IN ('e', 'd', 'r', 'c', 'b')
            AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
            AND t.typcategory <> 'A') AS types,
+       (SELECT coalesce(json_agg(DISTINCT p.proname), '[]') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchema('n')}) AS functions,
        current_setting('search_path') AS search_path, current_user AS "user"`;
 
 function userSchema(n: string): string {
@@ -35,9 +38,9 @@ function userSchema(n: string): string {
 
 /** One query: every schema, relation and type outside the system schemas, and the session's search_path. */
 export async function readCatalogNames(client: Client): Promise<CatalogNames> {
-  const { rows } = await client.query<{ schemas: CatalogNames['schemas']; relations: CatalogNames['relations']; types: CatalogNames['types']; search_path: string; user: string }>(NAMES_SQL);
+  const { rows } = await client.query<{ schemas: CatalogNames['schemas']; relations: CatalogNames['relations']; types: CatalogNames['types']; functions: string[]; search_path: string; user: string }>(NAMES_SQL);
   const row = rows[0]!;
-  return { schemas: row.schemas, relations: row.relations, types: row.types, searchPath: row.search_path, user: row.user };
+  return { schemas: row.schemas, relations: row.relations, types: row.types, functions: row.functions, searchPath: row.search_path, user: row.user };
 }
 
 /*

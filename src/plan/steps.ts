@@ -1,4 +1,5 @@
 import type { MigrationFile } from '../config/discover.js';
+import type { SnapshotScope } from '../db/catalog.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
@@ -23,6 +24,8 @@ export interface ApplyStep {
   only?: Location[] | undefined;
   /** The server-side data check: every table of the set's schemas, or the tables (OIDs) the plan traced; absent: none (forced, or nothing it could destroy). */
   guard?: { tables: 'all' | number[] } | undefined;
+  /** What the catalog snapshot its effects are measured by covers: the whole catalog or the objects of these names (plan/snapshot.ts). */
+  snapshot: SnapshotScope;
   /** INVALID indexes a failed CREATE INDEX CONCURRENTLY may have left, dropped before the re-run. */
   dropInvalid: ObjectRef[];
   /** Data protection's verdicts on its destructive steps, for the report. */
@@ -43,6 +46,7 @@ export interface JudgedMigration {
   expectedEvent: number | null;
   only?: Location[] | undefined;
   guard: 'all' | number[];
+  snapshot: SnapshotScope;
   judgements: Judgement[];
 }
 
@@ -66,6 +70,7 @@ export function planSteps(migrations: readonly JudgedMigration[], rechecksum: re
       expectedEvent: m.expectedEvent,
       only: m.only,
       guard: checked && m.transactional ? { tables: m.guard } : undefined,
+      snapshot: m.snapshot,
       dropInvalid: m.rerun && !m.transactional ? m.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [])) : [],
       judgements: m.judgements,
       warnings: m.transactional

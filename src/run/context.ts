@@ -3,7 +3,7 @@ import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from '../db/connect.js';
 import { acquireLock, releaseLock } from '../db/lock.js';
-import { ensureTracking } from '../db/tracking.js';
+import { ensureTracking, type TrackingFeatures } from '../db/tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -48,7 +48,8 @@ interface Connection {
   /** The connection whose open transaction holds the run lock (db/lock.ts), and the one waiting for it. */
   lock: Client | undefined;
   lockWaiter?: Client | undefined;
-  tracking: boolean;
+  /** Set once the tracking tables are ensured. */
+  tracking: TrackingFeatures | undefined;
   target: Target;
   variable: string;
 }
@@ -96,7 +97,7 @@ export interface Run {
    * right before the first write, so that a run stopped by validation writes
    * nothing at all.
    */
-  ensureTracking(set: SetRun): Promise<void>;
+  ensureTracking(set: SetRun): Promise<TrackingFeatures>;
   close(): Promise<void>;
 }
 
@@ -162,7 +163,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await client.end().catch(() => {});
             return same;
           }
-          const connection = Promise.resolve<Connection>({ client, lock: undefined, tracking: false, target: set.target, variable: set.variable });
+          const connection = Promise.resolve<Connection>({ client, lock: undefined, tracking: undefined, target: set.target, variable: set.variable });
           byIdentity.set(identity, connection);
           return connection;
         })();
@@ -184,8 +185,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
     },
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;
-      if (connection.tracking) return;
-      await ensureTracking(connection.client).catch((error: { code?: string; message?: string }) => {
+      if (connection.tracking) return connection.tracking;
+      const features = await ensureTracking(connection.client).catch((error: { code?: string; message?: string }) => {
         if (error.code !== '42501') throw error; // insufficient_privilege
         throw new ConfigError(
           `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${error.message}.`,
@@ -193,7 +194,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
           { cause: error },
         );
       });
-      connection.tracking = true;
+      connection.tracking = features;
+      return features;
     },
     async cancel() {
       const all = await Promise.allSettled(byIdentity.values());

@@ -3,15 +3,18 @@ import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
-import { probe, readCatalogNames } from '../db/protection.js';
+import type { SnapshotScope } from '../db/catalog.js';
+import { type CatalogNames, probe, readCatalogNames } from '../db/protection.js';
 import { extraObjects, missingObjects, readTracking, type TrackedMigration } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
+import { functionsMade, snapshotScope } from '../plan/snapshot.js';
 import { planSteps, type Step } from '../plan/steps.js';
 import { readMigration } from '../sql/read.js';
 import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
+import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { type Operation, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
@@ -33,6 +36,9 @@ export interface PreparedMigration {
   forced: boolean;
   /** What its server-side data check covers (plan/protect.ts guardScope). */
   guard: 'all' | number[];
+  /** The names its statements mention (sql/footprint.ts), and what its catalog snapshot covers (plan/snapshot.ts). */
+  mentioned: Mentioned;
+  snapshot: SnapshotScope;
   judgements: Judgement[];
   /** Run again by --repair. */
   rerun: boolean;
@@ -140,7 +146,11 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
       const { existing, creationSchema } = await existingRefs(client, strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema));
     }
-    if (options.judge) await protect(client, parser!, name, result, options.force);
+    let names = options.judge ? await protect(client, parser!, name, result, options.force) : undefined;
+    // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
+    if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call'))) names = await readCatalogNames(client);
+    const functions = names && new Set([...names.functions, ...functionsMade(result.migrations)]);
+    for (const m of result.migrations) m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
     for (const m of result.migrations) {
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
         report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`);
@@ -179,7 +189,7 @@ function prepareFiles(
       });
       continue;
     }
-    const { classification, operations } = parsed;
+    const { classification, operations, mentioned } = parsed;
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
     const comments = file.sql.includes('-- schemata:') ? commentsOf(parser, file.sql).map((c) => c.trim()) : [];
     const transactional = classification.nonTransactional.length === 0 && !comments.includes(NO_TRANSACTION);
@@ -223,6 +233,8 @@ function prepareFiles(
       transactional,
       forced: comments.includes(FORCE),
       guard: 'all',
+      mentioned,
+      snapshot: 'all',
       judgements: [],
       rerun: rerun.has(file.version),
       expectedEvent: tracked.get(file.version)?.eventId ?? null,
@@ -240,10 +252,10 @@ const mayDestroy = (op: Operation) =>
  * names resolved as the server will; refusals become problems. Two queries
  * when any step may destroy data, none otherwise.
  */
-async function protect(client: Client, parser: Parser, set: string, setPlan: SetPlan, force: boolean): Promise<void> {
+async function protect(client: Client, parser: Parser, set: string, setPlan: SetPlan, force: boolean): Promise<CatalogNames | undefined> {
   if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
     for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
-    return;
+    return undefined;
   }
   const names = await readCatalogNames(client);
   const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({ path: m.path, operations: m.operations, forced: m.forced, statements: m.statements }));
@@ -257,6 +269,7 @@ async function protect(client: Client, parser: Parser, set: string, setPlan: Set
     migration.judgements.push(j);
     if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j));
   }
+  return names;
 }
 
 function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {

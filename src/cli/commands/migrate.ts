@@ -72,9 +72,10 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
     const applyTask = (step: ApplyStep): Task => ({
       title: step.file.file,
       run: async (setTitle) => {
-        await run.ensureTracking(set);
+        const tracking = await run.ensureTracking(set);
         const { ms, notices, taken } = await applyStep(
           {
+            tracking,
             client: planned.client,
             set: name,
             cwd: run.cwd,

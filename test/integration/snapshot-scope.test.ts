@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { migrate, validate } from '../../src/api.js';
+import { CATALOG_OBJECTS_SQL, SNAPSHOT_FUNCTION } from '../../src/db/catalog.js';
+import { ENSURE_TRACKING_SQL } from '../../src/db/tracking.js';
+import { freshDatabase, query } from '../support/db.js';
+import { makeProject } from '../support/project.js';
+
+/*
+ * A migration's catalog snapshot covers the objects of the names it mentions
+ * and their parts (plan/snapshot.ts): what it makes without naming it
+ * (constraint and index names PostgreSQL picks, owned sequences, a
+ * partitioned table's indexes and columns on its partitions, indexes rebuilt
+ * by a type change) must still be expected, and credited to it.
+ */
+const HISTORY: Record<string, string> = {
+  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/002_events.sql':
+    'CREATE TABLE workspace.events (id bigserial, at date NOT NULL, kind text) PARTITION BY RANGE (at);\n' +
+    "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n" +
+    "CREATE TABLE workspace.events_2026 PARTITION OF workspace.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
+  // Names only the parent: the partitions get the index and the column.
+  'data/003_events_kind.sql': 'CREATE INDEX ON workspace.events (kind);\nALTER TABLE workspace.events ADD COLUMN source text;\n',
+  'data/004_accounts.sql': 'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code varchar(8) UNIQUE, owner int);\n',
+  // The FK lands on a table named; the referenced one gains nothing of its own.
+  'data/005_items.sql': 'CREATE TABLE workspace.items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id int REFERENCES reference.accounts);\n',
+  // A type change rebuilds the UNIQUE index under the same name; a rename changes a column's.
+  'data/006_widen.sql': 'ALTER TABLE reference.accounts ALTER COLUMN code TYPE varchar(32);\nALTER TABLE reference.accounts RENAME COLUMN owner TO owner_id;\n',
+  'data/007_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\nSELECT now();\n",
+};
+
+interface Row {
+  kind: string;
+  identity: string;
+  file?: string;
+}
+
+const expected = (url: string) => query<Row>(url, "SELECT kind, identity, file FROM schemata.objects WHERE set_name = 'data' ORDER BY kind, identity");
+const catalog = (url: string) =>
+  query<Row>(url, `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) o WHERE o.schema_name IN ('workspace', 'reference') ORDER BY kind, identity`);
+
+async function applied(url: string, cwd: string) {
+  const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
+  expect(report.error).toBeUndefined();
+  const checked = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
+  expect(checked.sets[0]!.problems).toEqual([]);
+}
+
+describe('the catalog snapshot around each migration', () => {
+  it('expects every object of the set, credited to the file that made it, though no file names most of them', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(HISTORY);
+    await applied(url, cwd);
+    const objects = await expected(url);
+    expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+    const fileOf = (kind: string, identity: string) => objects.find((o) => o.kind === kind && o.identity === identity)?.file;
+    expect(fileOf('index', 'workspace.events_2025_kind_idx')).toBe('003_events_kind.sql');
+    expect(fileOf('column', 'workspace.events_2026.source')).toBe('003_events_kind.sql');
+    expect(fileOf('sequence', 'workspace.events_id_seq')).toBe('002_events.sql');
+    expect(fileOf('sequence', 'reference.accounts_id_seq')).toBe('004_accounts.sql');
+    expect(fileOf('constraint', 'items_account_id_fkey on workspace.items')).toBe('005_items.sql');
+    expect(fileOf('sequence', 'workspace.items_id_seq')).toBe('005_items.sql');
+    // Rebuilt by the type change, a new index of the same name: the catalog says 006 made it. Renamed: still 004's.
+    expect(fileOf('index', 'reference.accounts_code_key')).toBe('006_widen.sql');
+    expect(fileOf('column', 'reference.accounts.owner_id')).toBe('004_accounts.sql');
+    expect(fileOf('column', 'reference.accounts.owner')).toBeUndefined();
+    // The effects recorded in the event rows say the same.
+    const [event] = await query<{ effects: { created: Row[] } }>(url, "SELECT effects FROM schemata.migrations WHERE file = '003_events_kind.sql'");
+    expect(event!.effects.created.map((o) => o.identity)).toContain('workspace.events_2025_kind_idx');
+    // Dropped by hand, a part no file named is found missing, with its file.
+    await query(url, 'ALTER TABLE workspace.items ALTER COLUMN id DROP IDENTITY');
+    const report = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
+    expect(report.exitCode).toBe(3);
+    expect(report.sets[0]!.problems[0]!.message).toContain('sequence workspace.items_id_seq (005_items.sql)');
+  });
+
+  it('is the same where the role may not create the snapshot function (the listing goes in each batch)', async () => {
+    const url = await freshDatabase();
+    const role = `deployer_${Math.random().toString(36).slice(2, 8)}`;
+    const database = new URL(url).pathname.slice(1);
+    // An owner made the tracking tables; the deploy role may write them and create in the database, not in schema schemata.
+    await query(url, ENSURE_TRACKING_SQL);
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'deploy-pw'; GRANT CREATE ON DATABASE ${database} TO ${role};
+       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
+    );
+    const deployer = new URL(url);
+    deployer.username = role;
+    deployer.password = 'deploy-pw';
+    const cwd = makeProject(HISTORY);
+    await applied(deployer.toString(), cwd);
+    expect((await query<{ fn: string | null }>(url, `SELECT to_regprocedure('${SNAPSHOT_FUNCTION}(text[])')::text AS fn`))[0]!.fn).toBeNull();
+    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+  });
+});
