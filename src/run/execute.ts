@@ -1,6 +1,6 @@
 import { envValue, parseSplitMode } from '../config/env.js';
 import { EXIT, SchemataError } from '../errors.js';
-import { maskDeep, maskSecrets } from '../targets/redact.js';
+import { maskSecrets } from '../targets/redact.js';
 import { openRun, type Run, type RunOptions } from './context.js';
 import { newReport, recordError, recordProblem, type Report, type SetReport } from './report.js';
 import { runTasks, type Task } from './tasks.js';
@@ -8,7 +8,8 @@ import { runTasks, type Task } from './tasks.js';
 /** Anything thrown becomes a SchemataError; a bug gets exit 1 and a way to see more. */
 export function asSchemataError(error: unknown, where?: string): SchemataError {
   if (error instanceof SchemataError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // Words from elsewhere (the driver, Node): masked where a password may stand in them.
+  const message = maskSecrets(error instanceof Error ? error.message : String(error));
   return new SchemataError(
     `${where ? `${where}: ` : ''}${message}${/[.!?]$/.test(message) ? '' : '.'}`,
     EXIT.failed,
@@ -26,20 +27,12 @@ function attributed(task: Task, report: SetReport): Task {
         const children = await task.run(setTitle);
         return children?.map((child) => attributed(child, report));
       } catch (error) {
-        // Scrubbed here too: listr2 prints the message of what a task throws.
-        const failure = maskError(asSchemataError(error, `Set "${report.name}"`));
+        const failure = asSchemataError(error, `Set "${report.name}"`);
         recordProblem(report, failure);
         throw failure;
       }
     },
   };
-}
-
-function maskError(error: SchemataError): SchemataError {
-  const message = maskSecrets(error.message);
-  const hint = error.hint === undefined ? undefined : maskSecrets(error.hint);
-  if (message === error.message && hint === error.hint) return error;
-  return new SchemataError(message, error.exitCode, hint, { cause: error.cause });
 }
 
 /**
@@ -54,7 +47,7 @@ export async function execute(
   build: (run: Run, reports: Map<string, SetReport>) => Task[],
 ): Promise<Report> {
   const env = { ...process.env, ...options.env };
-  let report = newReport(command, 'single');
+  const report = newReport(command, 'single');
   let run: Run | undefined;
   try {
     report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
@@ -84,7 +77,5 @@ export async function execute(
     report.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
     report.error = { message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`, hint: 'Run the same command again to go on.' };
   }
-  // Field by field, by where a password stands in each text (targets/redact.ts).
-  report = maskDeep(report);
   return report;
 }
