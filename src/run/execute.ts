@@ -18,15 +18,25 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
   );
 }
 
-/** Wraps a set's tasks, and the tasks they return, so that an error is listed among that set's problems. */
-function attributed(task: Task, report: SetReport): Task {
+/**
+ * Wraps a set's tasks, and the tasks they return, so that an error is listed
+ * among that set's problems, and the set's wall time (`ms`) runs from its
+ * start to the end of the last of its tasks that ran.
+ */
+function attributed(task: Task, report: SetReport, started?: number): Task {
   return {
     title: task.title,
     run: async (setTitle) => {
+      const start = started ?? performance.now();
+      const timed = () => {
+        report.ms = Math.round(performance.now() - start);
+      };
       try {
         const children = await task.run(setTitle);
-        return children?.map((child) => attributed(child, report));
+        timed();
+        return children?.map((child) => attributed(child, report, start));
       } catch (error) {
+        timed();
         const failure = asSchemataError(error, `Set "${report.name}"`);
         recordProblem(report, failure);
         throw failure;
@@ -60,7 +70,7 @@ export async function execute(
     options.signal?.addEventListener('abort', () => void opened.cancel(), { once: true });
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
-      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [] };
+      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [], ms: null };
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }

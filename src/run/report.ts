@@ -45,6 +45,8 @@ export interface SetReport {
   extra?: string[];
   /** Things worth knowing that stop nothing: forced steps, SQL data protection cannot see into. */
   warnings: string[];
+  /** Wall time of the set's tasks in this run, ms; null when the run stopped before the set began. */
+  ms?: number | null;
   /** With --dry-run: what migrate would do, in order. */
   plan?: PlannedMigration[];
 }

@@ -55,7 +55,7 @@ function spell(spelling: Spelling, secret: string, database: string, port: strin
 function normalize(text: string): string {
   return text
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
-    .replace(/\b\d+ ?ms\b/g, '<n>ms')
+    .replace(/\b\d+(\.\d+)? ?m?s\b/g, '<n>ms')
     .replace(/"ms": \d+/g, '"ms": <n>')
     .replace(/\bt_[0-9a-f]{12}\b/g, '<db>')
     .replace(/\/[\w/.-]*schemata-project-\w+/g, '<project>');
