@@ -159,7 +159,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'migrate': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
       const report = await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) });
       const { formatMigrateSummary } = await import('./output.js');
       return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
@@ -167,7 +167,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'baseline': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
       return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer, present) }));
     }
     case 'status':
