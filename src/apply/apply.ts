@@ -9,6 +9,7 @@ import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } fr
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
+import { maskSecrets } from '../targets/redact.js';
 
 /*
  * What goes before the file in its batch, one statement each; PostgreSQL's
@@ -208,8 +209,8 @@ async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: S
         ORDER BY a.xact_start LIMIT 5`,
     )
     .catch(() => ({ rows: [] }));
-  const blockers = rows.map((r) => `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${r.query})`);
-  const where = failing ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.text, 80)})` : '';
+  const blockers = rows.map((r) => `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${maskSecrets(r.query)})`);
+  const where = failing ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.shown, 80)})` : '';
   const seconds = context.statementLockTimeoutMs / 1000;
   return new MigrationFailedError(
     `Set "${context.set}": migration ${file.file}${where} waited more than ${seconds}s for a lock, ${LOCK_RETRIES + 1} times; each time it was rolled back, so that the application's queries did not queue behind it. Nothing of it is applied or recorded. ` +
@@ -247,12 +248,13 @@ function describeFailure(context: ApplyContext, file: MigrationFile, statements:
   const path = relative(context.cwd, file.path) || file.path;
   const at = offset !== undefined ? locate(file.sql, offset) : failing?.at;
   const where = at ? `${path}:${at.line}:${at.column}` : path;
-  const statement = failing ? ` Statement: ${abbreviate(failing.text)}` : '';
-  const plpgsqlContext = error.where ? ` (${error.where.split('\n')[0]})` : '';
-  const detail = error.detail ? ` ${error.detail}` : '';
+  const statement = failing ? ` Statement: ${abbreviate(failing.shown)}` : '';
+  // PostgreSQL's words may quote SQL (a PL/pgSQL context's "SQL statement ..."): masked where a password stands.
+  const plpgsqlContext = error.where ? ` (${maskSecrets(error.where.split('\n')[0]!)})` : '';
+  const detail = error.detail ? ` ${maskSecrets(error.detail)}` : '';
   const lost = isConnectionLoss(error);
   return new MigrationFailedError(
-    `Set "${context.set}": migration ${file.file} failed at ${where}: ${error.message}${plpgsqlContext}.${detail}${statement}. ` +
+    `Set "${context.set}": migration ${file.file} failed at ${where}: ${maskSecrets(error.message)}${plpgsqlContext}.${detail}${statement}. ` +
       (lost
         ? 'The connection to the database was lost; the migration\'s transaction was rolled back by the server and nothing of it is recorded.'
         : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
@@ -297,10 +299,10 @@ export async function applyWithoutTransaction(
       const path = relative(context.cwd, file.path) || file.path;
       const offset = e.position ? statement.start + Number(e.position) - 1 : undefined;
       const at = offset !== undefined ? locate(file.sql, offset) : statement.at;
-      const ran = done.length === 0 ? 'No statement before it had run.' : `Already run and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.text, 60)})`).join('; ')}.`;
+      const ran = done.length === 0 ? 'No statement before it had run.' : `Already run and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.shown, 60)})`).join('; ')}.`;
       throw new MigrationFailedError(
-        `Set "${context.set}": migration ${file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${e.message}. ` +
-          `Statement: ${abbreviate(statement.text)}. ${ran} It is recorded as failed (dirty) and later migrations did not run.`,
+        `Set "${context.set}": migration ${file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${maskSecrets(e.message)}. ` +
+          `Statement: ${abbreviate(statement.shown)}. ${ran} It is recorded as failed (dirty) and later migrations did not run.`,
         `Make ${path} re-runnable (IF NOT EXISTS, IF EXISTS), fix the cause, then run: schemata migrate ${context.set} --repair`,
         { cause: error },
       );
@@ -347,7 +349,7 @@ export interface RunSession {
  */
 export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<{ ms: number; notices: string[]; taken: boolean }> {
   const notices: string[] = [];
-  const onNotice = (msg: { severity?: string; message?: string }) => notices.push(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`);
+  const onNotice = (msg: { severity?: string; message?: string }) => notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));
   context.client.on('notice', onNotice);
   try {
     const ms = await runStep({ ...context, expectedEvent: step.expectedEvent }, step);

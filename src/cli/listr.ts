@@ -1,11 +1,17 @@
-import { Listr, type ListrTask } from 'listr2';
+import { figures, Listr, ListrDefaultRendererLogLevels, type ListrTask } from 'listr2';
 import type { Task, TaskRunner } from '../run/tasks.js';
 
 export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
 
-/** listr2's `simple` when stdout is not a terminal or CI is set, as SPEC §3 asks. */
-export function chooseRenderer(requested: RendererName | undefined, env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): RendererName {
+/**
+ * listr2's `simple` when stdout is not a terminal or CI is set, as SPEC §3
+ * asks; also on a terminal that reports no width (a pseudo-terminal made
+ * without a window, as some CI runners and `script` make), where the default
+ * renderer would wrap every line after its first character.
+ */
+export function chooseRenderer(requested: RendererName | undefined, env: NodeJS.ProcessEnv, stdoutIsTTY: boolean, columns?: number): RendererName {
   if (requested) return requested;
+  if (stdoutIsTTY && !columns) return 'simple';
   return !stdoutIsTTY || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') ? 'simple' : 'default';
 }
 
@@ -42,7 +48,14 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
       concurrent: false,
       // cli/main.ts handles SIGINT itself (cancel on the server, exit 130); listr2's own would exit 127 at once.
       registerSignalListeners: false,
-      rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: false },
+      rendererOptions: {
+        collapseSubtasks: false,
+        collapseErrors: false,
+        showErrorMessage: false,
+        // The default renderer draws a failed task that has subtasks (the set, "apply migrations") as a red ❯, which
+        // without colour reads as "running": a ✖, as the simple renderer draws it.
+        icon: { [ListrDefaultRendererLogLevels.FAILED_WITH_FAILED_SUBTASKS]: figures.cross },
+      },
     } as object).run();
   }
 }

@@ -7,8 +7,10 @@ import { maskSecrets } from '../targets/redact.js';
 
 /*
  * The one exit point: parses the command line, runs one command, prints its
- * report (JSON or human) and sets process.exitCode. Everything it writes goes
- * through maskSecrets(), whatever the report already did.
+ * report (JSON or human) and sets process.exitCode. Passwords are masked where
+ * they enter a message (a target's display built from its parsed parts, the
+ * driver's and the server's words, SQL echoed by its tokens), never by
+ * searching the printed text, which would also mask the examples of hints.
  */
 
 type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline';
@@ -99,7 +101,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new ConfigError(`${message}`, 'Run "schemata --help" to see the commands and flags.');
+      // yargs echoes what was typed: masked where a password may stand in it.
+      throw error ?? new ConfigError(maskSecrets(`${message}`), 'Run "schemata --help" to see the commands and flags.');
     })
     .parseAsync();
   return chosen;
@@ -156,7 +159,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'migrate': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
       const report = await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) });
       const { formatMigrateSummary } = await import('./output.js');
       return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
@@ -164,7 +167,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'baseline': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY));
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
       return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer, present) }));
     }
     case 'status':
@@ -182,7 +185,7 @@ export async function main(argv: string[]): Promise<void> {
   // Every command printed works as typed where the user is (SPEC §3).
   const { currentPlace, rewriteCommands } = await import('./as-typed.js');
   const place = currentPlace(process.cwd(), process.env);
-  const clean = (text: string) => rewriteCommands(maskSecrets(text), place);
+  const clean = (text: string) => rewriteCommands(text, place);
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 
   let exitCode: ExitCode = EXIT.ok;
@@ -223,7 +226,7 @@ export async function main(argv: string[]): Promise<void> {
     const failure =
       error instanceof SchemataError
         ? error
-        : new SchemataError(`Unexpected error: ${(error as Error)?.message ?? String(error)}`, EXIT.failed, 'Run again with DEBUG=schemata to see the details.', { cause: error });
+        : new SchemataError(`Unexpected error: ${maskSecrets((error as Error)?.message ?? String(error))}`, EXIT.failed, 'Run again with DEBUG=schemata to see the details.', { cause: error });
     exitCode = failure.exitCode;
     if (json) {
       const report = { command: argv[0] ?? '', mode: 'single', ok: false, exitCode, sets: [], warnings: [], error: { message: failure.message, hint: failure.hint } };
@@ -231,7 +234,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       stderr(`error: ${failure.message}${failure.hint ? `\n  → ${failure.hint}` : ''}`);
     }
-    if (debug()) stderr(String((error as Error)?.stack ?? error));
+    if (debug()) stderr(maskSecrets(String((error as Error)?.stack ?? error)));
   }
   process.exitCode = exitCode;
 }

@@ -67,13 +67,34 @@ function paragraph(message: string, hint: string | undefined): string {
   return `error: ${message}${hint ? `\n  → ${hint}` : ''}`;
 }
 
-/** The line a migrate run ends with: what it did, in one sentence. */
+/** A duration as the summary shows it: ms below a second, else seconds with one decimal. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Each set's part of the closing line: what this run applied, what it
+ * skipped (the set's migrations still pending after the run: those after a
+ * failure, the failing one, all of them when another set's problem meant
+ * nothing of the run was applied, and files that hold no statement yet), and
+ * the set's wall time; `not run` when the run stopped before the set began,
+ * `not read` when it stopped before it read the set's database (counts would
+ * be a claim about a database it did not see).
+ */
+function setSummary(set: SetReport): string {
+  if (set.ms === null || set.ms === undefined) return `${set.name} not run`;
+  // Every set has at least one schema, so a set that was read lists some.
+  if (set.schemas.length === 0 && set.applied.length === 0) return `${set.name} not read, ${formatDuration(set.ms)}`;
+  return `${set.name} ${set.applied.length} applied, ${set.pending.length} skipped, ${formatDuration(set.ms)}`;
+}
+
+/** The line a migrate run ends with: what it did, in one sentence, and per set applied, skipped and time. */
 export function formatMigrateSummary(report: Report, dryRun: boolean): string {
-  const applied = report.sets.flatMap((s) => s.applied);
-  const perSet = report.sets.filter((s) => s.applied.length > 0).map((s) => `${s.name} ${s.applied.length}`);
-  const count = `${applied.length} migration${applied.length === 1 ? '' : 's'}${perSet.length > 0 ? ` (${perSet.join(', ')})` : ''}`;
+  const applied = report.sets.reduce((n, s) => n + s.applied.length, 0);
+  const count = `${applied} migration${applied === 1 ? '' : 's'}`;
   const pending = report.sets.reduce((n, s) => n + s.pending.length, 0);
   if (dryRun) return report.ok ? `dry run: ${pending} would run; nothing was written.` : `dry run: migrate would stop (exit ${report.exitCode}); nothing was written.`;
-  if (report.ok) return applied.length === 0 ? `done: nothing to apply${pending > 0 ? ` (${pending} pending hold no statement yet)` : ''}.` : `done: applied ${count}.`;
-  return `stopped (exit ${report.exitCode}): ${applied.length === 0 ? 'nothing was applied' : `applied ${count} before it stopped`}; the error follows.`;
+  const sets = report.sets.length > 0 ? ` (${report.sets.map(setSummary).join('; ')})` : '';
+  if (report.ok) return applied === 0 ? `done: nothing to apply${sets}${pending > 0 ? `; the ${pending} skipped hold no statement yet` : ''}.` : `done: applied ${count}${sets}.`;
+  return `stopped (exit ${report.exitCode}): ${applied === 0 ? 'nothing was applied' : `applied ${count} before it stopped`}${sets}; the error follows.`;
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { maskSecrets } from '../targets/redact.js';
 import type { Target } from '../targets/targets.js';
 
 export type Client = pg.Client;
@@ -16,7 +17,8 @@ function describe(error: unknown): { code: string | undefined; message: string }
   const e = error as { code?: string; message?: string; errors?: unknown[] };
   // Node reports a refused dual-stack connection as an AggregateError with an empty message.
   const message = e.message || (Array.isArray(e.errors) ? e.errors.map((x) => (x as Error).message).join('; ') : String(error));
-  return { code: e.code, message };
+  // The driver's words: masked where a password may stand in them (a connection string it echoes).
+  return { code: e.code, message: maskSecrets(message) };
 }
 
 /**

@@ -12,7 +12,7 @@ export interface GuardedMigration {
   /** The file has a `-- schemata:force` line: its own refusals are allowed. */
   forced: boolean;
   /** Its statements' positions and text, for messages. */
-  statements: ReadonlyArray<{ at: Location; text: string }>;
+  statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
 }
 
 /** A step of the run that would destroy data if its target holds rows, with what to ask the catalog. */
@@ -389,7 +389,8 @@ export function isWidening(from: { name: string; modifiers: readonly number[]; a
 export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<number, ProbeFacts>, migrations: readonly GuardedMigration[], force: boolean): Judgement[] {
   return hazards.map((h) => {
     const migration = migrations[h.migration]!;
-    const statement = migration.statements.find((s) => s.at.line === h.at.line && s.at.column === h.at.column)?.text ?? '';
+    const found = migration.statements.find((s) => s.at.line === h.at.line && s.at.column === h.at.column);
+    const statement = found?.shown ?? found?.text ?? '';
     const holders = [...new Set(h.probes.flatMap((id) => facts.get(id)?.holders ?? []))].sort();
     const base = { migration: h.migration, at: h.at, via: h.via, step: h.step, statement, target: h.target, holders };
     if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };

@@ -109,7 +109,7 @@ export function scopeRerun(args: {
   set: string;
   path: string;
   operations: readonly Operation[];
-  statements: ReadonlyArray<{ at: Location; text: string }>;
+  statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
   /** The objects it made that are missing; empty when it runs again because it is dirty. */
   missing: readonly ExpectedObject[];
   force: boolean;
@@ -119,7 +119,10 @@ export function scopeRerun(args: {
   const changing = operations.filter((op) => changesRows(op, bodies));
   if (changing.length === 0 || force) return { kind: 'whole' };
   const first = changing[0]!;
-  const statementOf = (at: Location) => statements.find((s) => sameAt(s.at, at))?.text.replace(/\s+/g, ' ').slice(0, 120) ?? '';
+  const statementOf = (at: Location) => {
+    const found = statements.find((s) => sameAt(s.at, at));
+    return (found?.shown ?? found?.text ?? '').replace(/\s+/g, ' ').slice(0, 120);
+  };
   const named = `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''}`;
   const stop = (why: string, instead: string): RerunScope => ({
     kind: 'stop',

@@ -1,3 +1,4 @@
+import { maskSecrets } from '../targets/redact.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
@@ -189,7 +190,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       const features = await ensureTracking(connection.client).catch((error: { code?: string; message?: string }) => {
         if (error.code !== '42501') throw error; // insufficient_privilege
         throw new ConfigError(
-          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${error.message}.`,
+          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${maskSecrets(error.message ?? '')}.`,
           'Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once.',
           { cause: error },
         );

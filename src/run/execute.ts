@@ -1,6 +1,6 @@
 import { envValue, parseSplitMode } from '../config/env.js';
 import { EXIT, SchemataError } from '../errors.js';
-import { maskDeep, maskSecrets } from '../targets/redact.js';
+import { maskSecrets } from '../targets/redact.js';
 import { openRun, type Run, type RunOptions } from './context.js';
 import { newReport, recordError, recordProblem, type Report, type SetReport } from './report.js';
 import { runTasks, type Task } from './tasks.js';
@@ -8,7 +8,8 @@ import { runTasks, type Task } from './tasks.js';
 /** Anything thrown becomes a SchemataError; a bug gets exit 1 and a way to see more. */
 export function asSchemataError(error: unknown, where?: string): SchemataError {
   if (error instanceof SchemataError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // Words from elsewhere (the driver, Node): masked where a password may stand in them.
+  const message = maskSecrets(error instanceof Error ? error.message : String(error));
   return new SchemataError(
     `${where ? `${where}: ` : ''}${message}${/[.!?]$/.test(message) ? '' : '.'}`,
     EXIT.failed,
@@ -17,29 +18,31 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
   );
 }
 
-/** Wraps a set's tasks, and the tasks they return, so that an error is listed among that set's problems. */
-function attributed(task: Task, report: SetReport): Task {
+/**
+ * Wraps a set's tasks, and the tasks they return, so that an error is listed
+ * among that set's problems, and the set's wall time (`ms`) runs from its
+ * start to the end of the last of its tasks that ran.
+ */
+function attributed(task: Task, report: SetReport, started?: number): Task {
   return {
     title: task.title,
     run: async (setTitle) => {
+      const start = started ?? performance.now();
+      const timed = () => {
+        report.ms = Math.round(performance.now() - start);
+      };
       try {
         const children = await task.run(setTitle);
-        return children?.map((child) => attributed(child, report));
+        timed();
+        return children?.map((child) => attributed(child, report, start));
       } catch (error) {
-        // Scrubbed here too: listr2 prints the message of what a task throws.
-        const failure = maskError(asSchemataError(error, `Set "${report.name}"`));
+        timed();
+        const failure = asSchemataError(error, `Set "${report.name}"`);
         recordProblem(report, failure);
         throw failure;
       }
     },
   };
-}
-
-function maskError(error: SchemataError): SchemataError {
-  const message = maskSecrets(error.message);
-  const hint = error.hint === undefined ? undefined : maskSecrets(error.hint);
-  if (message === error.message && hint === error.hint) return error;
-  return new SchemataError(message, error.exitCode, hint, { cause: error.cause });
 }
 
 /**
@@ -54,7 +57,7 @@ export async function execute(
   build: (run: Run, reports: Map<string, SetReport>) => Task[],
 ): Promise<Report> {
   const env = { ...process.env, ...options.env };
-  let report = newReport(command, 'single');
+  const report = newReport(command, 'single');
   let run: Run | undefined;
   try {
     report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
@@ -67,7 +70,7 @@ export async function execute(
     options.signal?.addEventListener('abort', () => void opened.cancel(), { once: true });
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
-      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [] };
+      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [], ms: null };
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }
@@ -84,7 +87,5 @@ export async function execute(
     report.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
     report.error = { message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`, hint: 'Run the same command again to go on.' };
   }
-  // Field by field, by where a password stands in each text (targets/redact.ts).
-  report = maskDeep(report);
   return report;
 }

@@ -2,6 +2,7 @@ import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../db/introspect.js';
 import { EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Problem, ProblemKind } from '../plan/plan.js';
+import { maskSecrets } from '../targets/redact.js';
 import type { Mode } from '../targets/targets.js';
 
 /** SPEC §8: what every command returns, and what --json prints. */
@@ -44,6 +45,8 @@ export interface SetReport {
   extra?: string[];
   /** Things worth knowing that stop nothing: forced steps, SQL data protection cannot see into. */
   warnings: string[];
+  /** Wall time of the set's tasks in this run, ms; null when the run stopped before the set began. */
+  ms?: number | null;
   /** With --dry-run: what migrate would do, in order. */
   plan?: PlannedMigration[];
 }
@@ -126,7 +129,8 @@ export function recordError(report: Report, error: SchemataError): void {
   // The error raised inside a task, whose own stack the CLI never sees: DEBUG=schemata shows it.
   if (debugging()) {
     const origin = error.cause instanceof Error ? error.cause : error;
-    report.error.stack = origin.stack ?? String(origin);
+    // The stack's first line is the error's own message, in the driver's words: masked as they are.
+    report.error.stack = maskSecrets(origin.stack ?? String(origin));
   }
 }
 

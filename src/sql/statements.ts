@@ -1,4 +1,5 @@
 import type { Node } from 'libpg-query';
+import { maskSecrets } from '../targets/redact.js';
 
 /** A position in a file, 1-based, as editors and compilers print it. */
 export interface Location {
@@ -14,6 +15,8 @@ export interface Statement {
   start: number;
   end: number;
   text: string;
+  /** The text as messages show it: its secrets masked, by the scanner's tokens (maskStatement). */
+  shown: string;
   at: Location;
 }
 
@@ -122,6 +125,8 @@ export function parseFile(parser: Parser, sql: string): ParsedFile {
     return { ok: false, problem: syntaxProblem(sql, error) };
   }
   const toChar = byteToCharMapper(sql);
+  // Scanned only when a secret may stand in it: a PASSWORD, or a connection string in a literal.
+  const tokens = /pass|:\/\//i.test(sql) ? scan(parser, sql) : [];
   const statements: Statement[] = [];
   for (const raw of result.stmts ?? []) {
     if (!raw.stmt) continue;
@@ -130,7 +135,9 @@ export function parseFile(parser: Parser, sql: string): ParsedFile {
     // stmt_len 0 means "to the end of the text" (a last statement without ';').
     const end = raw.stmt_len ? toChar(startByte + raw.stmt_len) : sql.length;
     const text = sql.slice(start, end).trim();
-    statements.push({ node: raw.stmt, start, end, text, at: locate(sql, start) });
+    const offset = start + (sql.slice(start, end).length - sql.slice(start, end).trimStart().length);
+    const shown = maskStatement(text, tokens.filter((t) => t.start >= offset && t.end <= offset + text.length), offset);
+    statements.push({ node: raw.stmt, start, end, text, shown, at: locate(sql, start) });
   }
   return { ok: true, statements };
 }
@@ -153,7 +160,37 @@ function syntaxProblem(sql: string, error: unknown): SyntaxProblem {
     };
   }
   const near = sql.slice(offset, offset + 30).split('\n', 1)[0]!.trim();
-  return { kind: 'syntax', message: near ? `${message} (near "${near}")` : message, offset, at };
+  // The parser's words and the text near the error may hold a password literal: masked where one stands.
+  return { kind: 'syntax', message: maskSecrets(near ? `${message} (near "${near}")` : message), offset, at };
+}
+
+const STRING_TOKENS = new Set(['SCONST', 'USCONST']);
+
+/**
+ * A statement as messages show it: the literal after PASSWORD (CREATE/ALTER
+ * ROLE, a user mapping's `password '…'` option) is `'***'`, whatever its
+ * quoting (E'…', U&'…', $$…$$); a connection string in any other literal (dblink,
+ * CREATE SUBSCRIPTION … CONNECTION) is masked as a connection string. By the
+ * scanner's tokens, so a quote inside the password cannot end the match early.
+ */
+export function maskStatement(text: string, tokens: readonly Token[], offset = 0): string {
+  let out = '';
+  let at = 0;
+  let previous: Token | undefined;
+  for (const token of tokens) {
+    if (token.kind === 'SQL_COMMENT' || token.kind === 'C_COMMENT') continue;
+    if (STRING_TOKENS.has(token.kind) || /^u&'/i.test(token.text)) {
+      const afterPassword = previous !== undefined && previous.text.toLowerCase() === 'password';
+      const original = text.slice(token.start - offset, token.end - offset);
+      const masked = afterPassword ? "'***'" : maskSecrets(original);
+      if (masked !== original) {
+        out += text.slice(at, token.start - offset) + masked;
+        at = token.end - offset;
+      }
+    }
+    previous = token;
+  }
+  return out + text.slice(at);
 }
 
 /** The kind of a parser node: `CreateStmt`, `TransactionStmt`, ... */

@@ -1,3 +1,4 @@
+import { maskSecrets } from './redact.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -156,7 +157,7 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const fail = (what: string, error: unknown): never => {
     const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();
     throw new ConnectionError(
-      `The embedded PostgreSQL in ${dir} could not ${what}${detail ? `: ${detail.replace(/\s+/g, ' ').slice(0, 600)}` : '.'}`,
+      `The embedded PostgreSQL in ${dir} could not ${what}${detail ? `: ${maskSecrets(detail.replace(/\s+/g, ' ').slice(0, 600))}` : '.'}`,
       `Delete ${dir} to start from an empty embedded database, or set PRIMARY_DATABASE_URL to use your own server.`,
       { cause: error },
     );

@@ -11,6 +11,11 @@ const PASSWORD_PARAM = /((?:^|[?&\s])[a-z_]*pass[a-z_]*=)([^&\s]*)/gi;
 
 /** A connection string fit to show: every password replaced by `***`. */
 export function redactUrl(url: string): string {
+  // A libpq key=value string is read as libpq reads it, and shown from its parts.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    const pairs = parseConninfo(url);
+    if (pairs) return displayConninfo(pairs);
+  }
   return url.replace(USERINFO, '$1:***@').replace(PASSWORD_PARAM, (_, key: string, value: string) => (value ? `${key}***` : key));
 }
 
@@ -54,4 +59,61 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * A libpq key=value connection string (`host=db password = 'a b'`), read as
+ * libpq's conninfo_parse reads it: white space around `=`, a value in single
+ * quotes or bare up to white space, a backslash escaping the next character.
+ * Undefined when the text is not one.
+ */
+export function parseConninfo(text: string): Array<{ key: string; value: string }> | undefined {
+  const pairs: Array<{ key: string; value: string }> = [];
+  let i = 0;
+  const space = () => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  space();
+  while (i < text.length) {
+    const keyStart = i;
+    while (i < text.length && text[i] !== '=' && !/\s/.test(text[i]!)) i++;
+    const key = text.slice(keyStart, i);
+    space();
+    if (key === '' || text[i] !== '=') return undefined;
+    i++;
+    space();
+    let value = '';
+    if (text[i] === "'") {
+      i++;
+      for (;;) {
+        if (i >= text.length) return undefined; // unterminated quote: libpq refuses it too
+        const c = text[i]!;
+        if (c === '\\' && i + 1 < text.length) {
+          value += text[i + 1];
+          i += 2;
+        } else if (c === "'") {
+          i++;
+          break;
+        } else {
+          value += c;
+          i++;
+        }
+      }
+    } else {
+      while (i < text.length && !/\s/.test(text[i]!)) {
+        if (text[i] === '\\' && i + 1 < text.length) i++;
+        value += text[i];
+        i++;
+      }
+    }
+    pairs.push({ key, value });
+    space();
+  }
+  return pairs.length > 0 ? pairs : undefined;
+}
+
+/** A key=value string as shown: each pair from its parsed value, every password-like key's value `***`. */
+export function displayConninfo(pairs: ReadonlyArray<{ key: string; value: string }>): string {
+  const quoted = (v: string) => (v === '' || /[\s'\\]/.test(v) ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v);
+  return pairs.map(({ key, value }) => `${key}=${/pass/i.test(key) ? '***' : quoted(value)}`).join(' ');
 }

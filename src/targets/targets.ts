@@ -58,7 +58,7 @@ function checkUrl(variable: string, url: string): void {
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError(
-      `${variable} must be a postgres:// or postgresql:// URL, not ${parsed.protocol}//: ${redactUrl(url)}.`,
+      `${variable} must be a postgres:// or postgresql:// URL, not ${parsed.protocol}//: ${displayOf(url)}.`,
       'Write it as postgres://user:password@host:5432/database.',
     );
   }
@@ -130,7 +130,9 @@ export function displayOf(url: string): string {
   } catch {
     return redactUrl(url);
   }
-  const user = parts.user ? `${encodeURIComponent(parts.user)}${parts.password ? ':***' : ''}@` : parts.password ? ':***@' : '';
+  // ':***' where the URL's user info holds a password; one given as ?password= is shown there, as ***.
+  const inUserInfo = new URL(url).password !== '';
+  const user = parts.user ? `${encodeURIComponent(parts.user)}${inUserInfo ? ':***' : ''}@` : inUserInfo ? ':***@' : '';
   const host = parts.host ?? '';
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const params = [...query].map(([key, value]) => (/pass/i.test(key) ? `${encodeURIComponent(key)}=***` : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`));

@@ -158,7 +158,7 @@ describe('the task list', () => {
     expect(all.split('division by zero').length - 1).toBe(1);
     expect(all).toMatch(/✖ data → .*\[FAILED: failed, see below\]/);
     expect(all).not.toMatch(/✖ primary → /);
-    expect(result.stdout).toContain('stopped (exit 1): applied 4 migrations (primary 2, data 2) before it stopped; the error follows.');
+    expect(result.stdout).toMatch(/stopped \(exit 1\): applied 4 migrations before it stopped \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\); the error follows\.\n/);
   });
 
   it('a problem in a later set: ✖ on that set, the healthy set says nothing of the run is applied', async () => {
@@ -170,6 +170,32 @@ describe('the task list', () => {
     expect(all).toMatch(/✖ data → /);
     expect(all).not.toMatch(/✖ primary → /);
     expect(result.stdout).toContain('nothing of the run is applied: set "data" has problems');
-    expect(result.stdout).toContain('stopped (exit 3): nothing was applied');
+    // Neither set applied anything: the healthy one's two are skipped, as the failing one's three (its bad file included).
+    expect(result.stdout).toMatch(/stopped \(exit 3\): nothing was applied \(primary 0 applied, 2 skipped, [\d.]+ m?s; data 0 applied, 3 skipped, [\d.]+ m?s\); the error follows\.\n/);
+  });
+
+  it('the closing line: per set applied, skipped and time; --json has each set\'s ms', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SMALL_SETS, 'data/003_empty.sql': '-- nothing yet\n' });
+    const env = { PRIMARY_DATABASE_URL: url };
+    const first = await runCli(['migrate'], { cwd, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/\ndone: applied 4 migrations \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\)\.\n$/);
+    const again = await runCli(['migrate'], { cwd, env });
+    expect(again.stdout).toMatch(/\ndone: nothing to apply \(primary 0 applied, 0 skipped, [\d.]+ m?s; data 0 applied, 1 skipped, [\d.]+ m?s\); the 1 skipped hold no statement yet\.\n$/);
+    const report = json(await runCli(['migrate', '--json'], { cwd, env }));
+    for (const set of report.sets) expect(set.ms).toEqual(expect.any(Number));
+  });
+
+  it('a set the run never reached is "not run", one it could not read "not read"', async () => {
+    const gone = new URL(servers().primary);
+    gone.port = '1';
+    const cwd = makeProject(SMALL_SETS);
+    const env = { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: gone.toString(), DATA_DATABASE_URL: await freshDatabase('data') };
+    const result = await runCli(['migrate'], { cwd, env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/\nstopped \(exit 1\): nothing was applied \(primary not read, [\d.]+ m?s; data not run\); the error follows\.\n$/);
+    const report = json(await runCli(['migrate', '--json'], { cwd, env }));
+    expect(report.sets.map((s: { ms: unknown }) => s.ms)).toEqual([expect.any(Number), null]);
   });
 });

@@ -11,7 +11,12 @@ describe('chooseRenderer', () => {
     [{ CI: '' }, true, 'default'],
     [{ CI: 'false' }, true, 'default'],
   ])('env %j, TTY %s → %s', (env, tty, expected) => {
-    expect(chooseRenderer(undefined, env, tty)).toBe(expected);
+    expect(chooseRenderer(undefined, env, tty, 80)).toBe(expected);
+  });
+
+  it('a terminal that reports no width gets the simple renderer', () => {
+    expect(chooseRenderer(undefined, {}, true, 0)).toBe('simple');
+    expect(chooseRenderer(undefined, {}, true, undefined)).toBe('simple');
   });
 
   it.each<[RendererName, NodeJS.ProcessEnv, boolean]>([

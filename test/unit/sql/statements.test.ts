@@ -134,3 +134,17 @@ describe('parseFile', () => {
     expect(found.at).toEqual(at(line, column));
   });
 });
+
+describe('a statement as messages show it', () => {
+  it.each([
+    ["CREATE ROLE app LOGIN PASSWORD 'it''s';", "CREATE ROLE app LOGIN PASSWORD '***'"],
+    ["ALTER ROLE app ENCRYPTED PASSWORD E'a\\'b; c';", "ALTER ROLE app ENCRYPTED PASSWORD '***'"],
+    ["ALTER ROLE app PASSWORD /* new */ $pw$x'y$pw$;", "ALTER ROLE app PASSWORD /* new */ '***'"],
+    ["ALTER ROLE app PASSWORD U&'d\\0061t';", "ALTER ROLE app PASSWORD '***'"],
+    ["CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'app', password 'pw');", "CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'app', password '***')"],
+    ["SELECT dblink_connect('host=db password=pw dbname=app');", "SELECT dblink_connect('host=db password=*** dbname=app')"],
+    ["SELECT 'password' AS word, 'a' || 'b';", "SELECT 'password' AS word, 'a' || 'b'"],
+  ])('%s', (sql, shown) => {
+    expect(statements(`SELECT 1;\n  ${sql}`)[1]!.shown).toBe(shown);
+  });
+});

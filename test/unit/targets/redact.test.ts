@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskSecrets, redactUrl } from '../../../src/targets/redact.js';
+import { maskSecrets, parseConninfo, redactUrl } from '../../../src/targets/redact.js';
 
 describe('redactUrl', () => {
   it.each([
@@ -79,5 +79,23 @@ describe('maskSecrets: by where a password stands, never by its letters', () => 
         expect(masked, text).toContain('***');
       }
     }
+  });
+});
+
+describe('a libpq key=value string, read as libpq reads it', () => {
+  it.each([
+    ["host=db password = 'a b\\'c\\\\d' dbname=app", [['host', 'db'], ['password', "a b'c\\d"], ['dbname', 'app']]],
+    ['host=db password= x dbname =app', [['host', 'db'], ['password', 'x'], ['dbname', 'app']]],
+    ["password='' user=app", [['password', ''], ['user', 'app']]],
+  ])('%s', (text, pairs) => {
+    expect(parseConninfo(text)?.map((p) => [p.key, p.value])).toEqual(pairs);
+  });
+
+  it.each(["host=db password='open", 'host=db password', 'not a connection string'])('%s is not one', (text) => {
+    expect(parseConninfo(text)).toBeUndefined();
+  });
+
+  it('is shown from its parts: the password ***, the other values quoted when they need it', () => {
+    expect(redactUrl("host=db  password = 'se cr\\'et' application_name='my app'")).toBe("host=db password=*** application_name='my app'");
   });
 });

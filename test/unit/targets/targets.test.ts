@@ -190,7 +190,7 @@ describe('displayOf: the target shown, built from the parts pg connects with', (
     ['postgres://app:s3cret@db:5432/app', 'postgres://app:***@db:5432/app'],
     ['postgres://postgres:postgres@127.0.0.1:54432/dev', 'postgres://postgres:***@127.0.0.1:54432/dev'],
     ['postgresql://app:p%40ss@db.example.com/app?sslmode=require&application_name=x', 'postgresql://app:***@db.example.com/app?sslmode=require&application_name=x'],
-    ['postgres://app@db/app?pass%77ord=hunter2', 'postgres://app:***@db/app?password=***'],
+    ['postgres://app@db/app?pass%77ord=hunter2', 'postgres://app@db/app?password=***'],
     ['postgres://app@db/app', 'postgres://app@db/app'],
   ])('%s → %s', (url, shown) => {
     expect(displayOf(url)).toBe(shown);
