@@ -40,6 +40,18 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
+ * A file name for a migration of a set, after its last version (the width of
+ * its versions kept: `004_x.sql` after `003`), that no file of the folder has.
+ */
+export function suggestedName(versions: readonly string[], files: readonly string[], name: string): string {
+  const widest = Math.max(3, ...files.map((f) => /^(\d+)_/.exec(f)?.[1]!.length ?? 0));
+  let next = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n) + 1n;
+  const used = new Set(versions);
+  while (used.has(next.toString()) || files.includes(`${next.toString().padStart(widest, '0')}_${name}.sql`)) next += 1n;
+  return `${next.toString().padStart(widest, '0')}_${name}.sql`;
+}
+
+/**
  * Lists a set's migration files in version order (numeric: 1, 2, 10).
  * A `.sql` file whose name does not fit, or two files with one version, is a
  * ConfigError; other files (README.md) are ignored.
@@ -71,20 +83,23 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
   }
   const files: MigrationFile[] = [];
   const byVersion = new Map<string, string>();
+  // Every version the folder holds, so that a suggested new name never collides with one.
+  const taken = entries.flatMap((f) => parseMigrationFileName(f)?.version ?? []);
   for (const file of entries.sort()) {
     if (!file.toLowerCase().endsWith('.sql')) continue;
     const parsed = parseMigrationFileName(file);
     if (!parsed) {
+      const stem = file.replace(/\.sql$/i, '').replace(/^[\d\W_]+/, '').replace(/\W+/g, '_') || 'migration';
       throw new ConfigError(
         `Set "${set.name}": ${join(set.dir, file)} is not named <version>_<name>.sql (version: leading digits).`,
-        `Rename it to <version>_<name>.sql (e.g. 003_${file.replace(/\.sql$/i, '')}.sql), or create files with "schemata create ${set.name} <name>".`,
+        `Rename it to <version>_<name>.sql, e.g. ${suggestedName(taken, entries, stem)}, or create files with "schemata create ${set.name} <name>".`,
       );
     }
     const twin = byVersion.get(parsed.version);
     if (twin !== undefined) {
       throw new ConfigError(
         `Set "${set.name}": ${file} and ${twin} have the same version ${parsed.version}; each version must be unique in a set.`,
-        `Give one of them a new version, e.g. with "schemata create ${set.name} <name>".`,
+        `Give one of them a new version: rename ${file} to ${suggestedName(taken, entries, parsed.name)}, or write it anew with "schemata create ${set.name} <name>".`,
       );
     }
     byVersion.set(parsed.version, file);

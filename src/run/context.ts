@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { maskSecrets } from '../targets/redact.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
@@ -129,9 +130,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
   if (embeddedDatabases.length > 0) {
     const { startEmbedded } = await import('../targets/embedded.js');
     embedded = await startEmbedded(projectRoot(project, cwd), embeddedDatabases);
+    const outside = embedded.dataDir === join(embedded.dir, 'pgdata') ? '' : `; its data is in ${embedded.dataDir}, where the user postgres, which it runs as under root, can reach it${embedded.elsewhere ? ` (that user cannot enter ${embedded.elsewhere})` : ''}`;
     options.log?.(
       `No database URL set: using the embedded PostgreSQL in ${embedded.dir} (127.0.0.1:${embedded.port}, ` +
-        `${mode === 'split' ? 'databases primary and data' : 'database primary'}); set PRIMARY_DATABASE_URL to use your own.`,
+        `${mode === 'split' ? 'databases primary and data' : 'database primary'})${outside}; set PRIMARY_DATABASE_URL to use your own.`,
     );
   }
 

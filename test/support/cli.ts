@@ -17,7 +17,7 @@ const BIN = join(REPO, 'bin', 'schemata.js');
  * (plus PATH and HOME), and checks that the test password appears nowhere
  * in what it printed.
  */
-export async function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+export async function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; bin?: string }): Promise<CliResult> {
   const result = await startCli(args, options).done;
   const password = PASSWORD();
   expect(result.stdout, 'the password leaked to stdout').not.toContain(password);
@@ -26,9 +26,9 @@ export async function runCli(args: string[], options: { cwd: string; env?: Recor
   return result;
 }
 
-/** Starts bin/schemata.js and returns the child with a promise of its result (for signals sent while it runs). */
-export function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** Starts bin/schemata.js (or `bin`: an installed copy) and returns the child with a promise of its result (for signals sent while it runs). */
+export function startCli(args: string[], options: { cwd: string; env?: Record<string, string>; bin?: string }): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CI: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

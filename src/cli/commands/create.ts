@@ -28,8 +28,8 @@ export function migrationTemplate(set: { name: string; schemas: readonly string[
 
 /**
  * Writes `<set dir>/<UTC yyyymmddHHMMSS>_<name>.sql` from the template and
- * returns its path. Refuses a name that is not lower-case words and a version
- * the set already has.
+ * returns its path. Refuses a name that is not lower-case words; a version the
+ * set already has is moved on to the next free second, so the name never collides.
  */
 export function createMigration(options: { cwd: string; config?: string | undefined; set: string; name: string; now?: Date }): string {
   const now = options.now ?? new Date();
@@ -42,10 +42,13 @@ export function createMigration(options: { cwd: string; config?: string | undefi
       `For example: schemata create ${options.set} add_customer_email`,
     );
   }
-  const version = versionAt(now);
-  const existing = discoverMigrations(set!);
-  if (existing.some((f) => f.version === BigInt(version).toString())) {
-    throw new ConfigError(`Set "${set!.name}" already has a migration with version ${version}.`, 'Wait a second and run the command again.');
+  // The set already has this second's version (two creates in one second, a file dated ahead): the next free second.
+  const taken = new Set(discoverMigrations(set!).map((f) => f.version));
+  let at = now;
+  let version = versionAt(at);
+  while (taken.has(BigInt(version).toString())) {
+    at = new Date(at.getTime() + 1000);
+    version = versionAt(at);
   }
   const path = join(set!.dir, `${version}_${name}.sql`);
   writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareVersions, discoverMigrations, parseMigrationFileName, sameChecksum } from '../../../src/config/discover.js';
@@ -127,5 +128,26 @@ describe('discoverMigrations', () => {
     expect(sameChecksum(withCrlf!, withCrlf!.rawChecksum)).toBe(true);
     expect(sameChecksum(withCrlf!, lf)).toBe(true);
     expect(sameChecksum(withCrlf!, 'other')).toBe(false);
+  });
+});
+
+describe('a suggested file name works as typed (never an existing version)', () => {
+  const suggestion = (hint: string | undefined) => /(?:e\.g\.|rename \S+ to) (\S+\.sql)/.exec(hint ?? '')?.[1];
+
+  it('a file without a version: the next version after the last, in the width the set uses', () => {
+    writeTree(dir, { '001_a.sql': 'SELECT 1;', '003_c.sql': 'SELECT 1;', '2 cleanup-old.sql': 'SELECT 1;' });
+    const error = expectConfigError(() => discoverMigrations(set), 'is not named <version>_<name>.sql');
+    const name = suggestion(error.hint);
+    expect(name).toBe('004_cleanup_old.sql');
+    renameSync(join(dir, '2 cleanup-old.sql'), join(dir, name!));
+    expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql', '003_c.sql', '004_cleanup_old.sql']);
+  });
+
+  it('two files of one version: a new version for one of them, past every version of the folder', () => {
+    writeTree(dir, { '003_a.sql': 'SELECT 1;', '3_b.sql': 'SELECT 1;', '004_d.sql': 'SELECT 1;' });
+    const error = expectConfigError(() => discoverMigrations(set), 'have the same version 3');
+    expect(error.hint).toContain('rename 3_b.sql to 005_b.sql');
+    renameSync(join(dir, '3_b.sql'), join(dir, suggestion(error.hint)!));
+    expect(discoverMigrations(set).map((f) => f.version)).toEqual(['3', '4', '5']);
   });
 });

@@ -84,11 +84,14 @@ describe('createMigration', () => {
     expectConfigError(() => createMigration({ cwd: dir, set: 'nope', name: 'x', now }), '"nope"');
   });
 
-  it('a version the set already has is exit 2, and the existing file is untouched', () => {
+  it('a version the set already has (a second create in one second, a file of that version): the next free second, the file untouched', () => {
     const first = createMigration({ cwd: dir, set: 'primary', name: 'first', now });
     writeFileSync(first, 'SELECT 1;\n');
-    expectConfigError(() => createMigration({ cwd: dir, set: 'primary', name: 'second', now }), '20250612152230');
+    writeFileSync(join(dir, 'database', 'primary', '020250612152231_padded.sql'), 'SELECT 2;\n'); // version 20250612152231 too
+    const second = createMigration({ cwd: dir, set: 'primary', name: 'second', now });
+    expect(second).toBe(join(dir, 'database', 'primary', '20250612152232_second.sql'));
     expect(readFileSync(first, 'utf8')).toBe('SELECT 1;\n');
-    expect(readdirSync(join(dir, 'database', 'primary')).sort()).toEqual(['001_create_schemas.sql', '20250612152230_first.sql']);
+    const files = discoverMigrations({ name: 'primary', dir: join(dir, 'database', 'primary'), database: 'primary', schemas: ['config'] });
+    expect(files.map((f) => f.version)).toEqual(['1', '20250612152230', '20250612152231', '20250612152232']);
   });
 });
