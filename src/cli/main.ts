@@ -98,7 +98,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .version(false)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    // yargs lays out the help text on every command run, which wrapping makes cost more than the rest of the parse: wrapped only when it is shown.
+    .wrap(asksForHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
     .exitProcess(false)
     .fail((message, error) => {
       // yargs echoes what was typed: masked where a password may stand in it.
@@ -237,4 +238,8 @@ export async function main(argv: string[]): Promise<void> {
     if (debug()) stderr(maskSecrets(String((error as Error)?.stack ?? error)));
   }
   process.exitCode = exitCode;
+}
+
+function asksForHelp(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--help' || a === '-h') || argv.length === 0;
 }
