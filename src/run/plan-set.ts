@@ -18,7 +18,7 @@ import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { type Operation, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
-import { commentsOf, type Location, nodeKind, type Parser, type Statement } from '../sql/statements.js';
+import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
 import { adoptObjects } from './adopt.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, type SetReport, schemasOf } from './report.js';
@@ -217,12 +217,6 @@ function prepareFiles(
         hint: `Split ${path} at line ${control.at.line} into two migrations, or add the line "${NO_TRANSACTION}" to it: its own BEGIN/COMMIT/ROLLBACK are then honoured as psql would (the enum ALTER TYPE ... ADD VALUE idiom needs that).`,
       });
       continue;
-    }
-    // Keep what apply/ needs of each statement, not its syntax tree: a thousand trees
-    // would stay in memory for the whole run.
-    for (const statement of parsed.statements) {
-      const kind = nodeKind(statement.node);
-      if (kind !== 'TransactionStmt') statement.node = { [kind]: {} } as Statement['node'];
     }
     migrations.push({
       file,

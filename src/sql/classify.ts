@@ -63,10 +63,21 @@ const transactionKind = (statement: Statement) => (statement.node as { Transacti
  * a transaction block.
  */
 export function classify(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification {
-  const result: Classification = { nonTransactional: [], transactionControl: [], misplacedControl: [] };
-  statements.forEach((statement, index) => {
+  return { nonTransactional: nonTransactionalOf(statements, plpgsql), ...transactionControlOf(statements) };
+}
+
+/** The statements PostgreSQL refuses in a transaction block: needs their syntax trees, so a file read in pieces asks it per piece. */
+export function nonTransactionalOf(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification['nonTransactional'] {
+  return statements.flatMap((statement) => {
     const reason = nonTransactionalReason(statement) ?? (plpgsql && commitsInDo(statement, plpgsql) ? 'a DO block that COMMITs or ROLLBACKs' : undefined);
-    if (reason) result.nonTransactional.push({ statement, reason });
+    return reason ? [{ statement, reason }] : [];
+  });
+}
+
+/** The file's own transaction control, and which of it is not a leading BEGIN or a trailing COMMIT (TransactionStmt trees are kept). */
+export function transactionControlOf(statements: readonly Statement[]): Pick<Classification, 'transactionControl' | 'misplacedControl'> {
+  const result: Pick<Classification, 'transactionControl' | 'misplacedControl'> = { transactionControl: [], misplacedControl: [] };
+  statements.forEach((statement, index) => {
     const control = transactionKind(statement);
     if (!control || !CONTROL.has(control.kind ?? '')) return;
     result.transactionControl.push(statement);

@@ -1,6 +1,6 @@
 import { readMigration } from './read.js';
 import { RULES } from './rules/index.js';
-import { locate, nodeKind, type Location, type Parser, scan } from './statements.js';
+import { lineIndex, nodeKind, type Location, type Parser, scan } from './statements.js';
 
 export interface LintFinding {
   rule: string;
@@ -17,30 +17,10 @@ export interface LintFinding {
  * findings out, in file order.
  */
 export function lintFile(parser: Parser, sql: string): LintFinding[] {
-  const parsed = readMigration(parser, sql);
-  const tokens = scan(parser, sql);
-  const fileContext = { sql, tokens, locate: (offset: number) => locate(sql, offset) };
   const findings: LintFinding[] = [];
-  for (const rule of RULES) {
-    for (const f of rule.checkFile?.(fileContext) ?? []) findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
-  }
-  if (!parsed.ok) {
-    // A rule that explains the syntax error (on its line) says it better than the parser.
-    if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {
-      const { problem } = parsed;
-      findings.push({
-        rule: problem.kind === 'meta-command' ? 'psql-meta-command' : 'syntax-error',
-        severity: 'error',
-        at: problem.at,
-        message: problem.message,
-        fix: problem.kind === 'meta-command' ? 'Remove it: schemata sends each file to the server as SQL.' : 'Fix the SQL at this position.',
-      });
-    }
-    return sortByPosition(findings);
-  }
-  const { operations } = parsed;
   let inExplicitTransaction = false;
-  for (const statement of parsed.statements) {
+  // Each statement while its syntax tree is there, with its own operations.
+  const parsed = readMigration(parser, sql, (statement, operations) => {
     if (nodeKind(statement.node) === 'TransactionStmt') {
       const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
       if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') inExplicitTransaction = true;
@@ -51,6 +31,25 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
         findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
       }
     }
+  });
+  if (parsed.ok) return sortByPosition(findings);
+  // What the parser cannot parse is read by its tokens (a file that parses has no such error),
+  // as a whole: what a long file's first pieces held is not reported apart from it.
+  findings.length = 0;
+  const fileContext = { sql, tokens: scan(parser, sql), locate: lineIndex(sql) };
+  for (const rule of RULES) {
+    for (const f of rule.checkFile?.(fileContext) ?? []) findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+  }
+  // A rule that explains the syntax error (on its line) says it better than the parser.
+  if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {
+    const { problem } = parsed;
+    findings.push({
+      rule: problem.kind === 'meta-command' ? 'psql-meta-command' : 'syntax-error',
+      severity: 'error',
+      at: problem.at,
+      message: problem.message,
+      fix: problem.kind === 'meta-command' ? 'Remove it: schemata sends each file to the server as SQL.' : 'Fix the SQL at this position.',
+    });
   }
   return sortByPosition(findings);
 }

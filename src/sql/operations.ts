@@ -153,10 +153,17 @@ interface Nested {
  * and the server-side guard judges what it destroyed.
  */
 export function operationsOf(statements: readonly Statement[], parser?: BodyParser): Operation[] {
-  const ops: Operation[] = [];
+  return operationsReader(parser)(statements);
+}
+
+/** operationsOf for a file read in pieces: each call reads the next statements, with what earlier ones set (the search_path). */
+export function operationsReader(parser?: BodyParser): (statements: readonly Statement[]) => Operation[] {
   const state: WalkState = { path: undefined };
-  for (const statement of statements) walkStatement(statement, ops, state, parser, undefined);
-  return ops;
+  return (statements) => {
+    const ops: Operation[] = [];
+    for (const statement of statements) walkStatement(statement, ops, state, parser, undefined);
+    return ops;
+  };
 }
 
 /** What reading bodies needs of the parser: PL/pgSQL for DO blocks and functions, SQL for their statements. */

@@ -1,16 +1,47 @@
-import { type Classification, classify } from './classify.js';
+import { type Classification, nonTransactionalOf, transactionControlOf } from './classify.js';
 import { type Mentioned, mentionedNames } from './footprint.js';
-import { type Operation, operationsOf } from './operations.js';
-import { type Parser, parseFile, type Statement, type SyntaxProblem } from './statements.js';
+import { type Operation, operationsReader } from './operations.js';
+import { nodeKind, type Parser, parsePieces, type Statement, type SyntaxProblem } from './statements.js';
 
 export type ReadMigration =
   | { ok: true; statements: Statement[]; classification: Classification; operations: Operation[]; mentioned: Mentioned }
   | { ok: false; problem: SyntaxProblem };
 
-/** Everything schemata reads from a migration's SQL: its statements, their classification and what they do to objects, in order. */
-export function readMigration(parser: Parser, sql: string): ReadMigration {
-  const parsed = parseFile(parser, sql);
-  if (!parsed.ok) return parsed;
-  const classification = classify(parsed.statements, (text) => parser.parsePlPgSQLSync(text));
-  return { ok: true, statements: parsed.statements, classification, operations: operationsOf(parsed.statements, parser), mentioned: mentionedNames(parsed.statements) };
+/**
+ * Everything schemata reads from a migration's SQL: its statements, their
+ * classification and what they do to objects, in order. Read piece by piece
+ * (sql/statements.ts parsePieces): `each` sees every statement with its
+ * syntax tree and operations, after which only a TransactionStmt keeps its
+ * tree (apply/ needs its kind); the others keep their kind alone, so that a
+ * long file or history does not stay in memory as trees.
+ */
+export function readMigration(parser: Parser, sql: string, each?: (statement: Statement, operations: readonly Operation[]) => void): ReadMigration {
+  const plpgsql = (text: string) => parser.parsePlPgSQLSync(text);
+  const read = operationsReader(parser);
+  const statements: Statement[] = [];
+  const operations: Operation[] = [];
+  const nonTransactional: Classification['nonTransactional'] = [];
+  const names = new Set<string>();
+  let all: string | undefined;
+  for (const piece of parsePieces(parser, sql)) {
+    if ('problem' in piece) return { ok: false, problem: piece.problem };
+    const ops = read(piece.statements);
+    nonTransactional.push(...nonTransactionalOf(piece.statements, plpgsql));
+    const mentioned = mentionedNames(piece.statements);
+    if ('all' in mentioned) all ??= mentioned.all;
+    else for (const name of mentioned.names) names.add(name);
+    if (each) {
+      const at = new Map<string, Operation[]>();
+      for (const op of ops) at.set(`${op.at.line}:${op.at.column}`, [...(at.get(`${op.at.line}:${op.at.column}`) ?? []), op]);
+      for (const statement of piece.statements) each(statement, at.get(`${statement.at.line}:${statement.at.column}`) ?? []);
+    }
+    for (const statement of piece.statements) {
+      const kind = nodeKind(statement.node);
+      if (kind !== 'TransactionStmt') statement.node = { [kind]: {} } as Statement['node'];
+    }
+    statements.push(...piece.statements);
+    operations.push(...ops);
+  }
+  const classification = { nonTransactional, ...transactionControlOf(statements) };
+  return { ok: true, statements, classification, operations, mentioned: all !== undefined ? { all } : { names: [...names].sort() } };
 }

@@ -71,14 +71,29 @@ export function commentsOf(parser: Parser, text: string): string[] {
 
 /** Line and column of a character offset. Columns count characters, not bytes. */
 export function locate(text: string, offset: number): Location {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(Math.max(offset, 0), text.length);
-  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) {
-    line += 1;
-    lineStart = i + 1;
-  }
-  return { line, column: end - lineStart + 1 };
+  return lineIndex(text)(offset);
+}
+
+/**
+ * Line and column of many offsets into one text: the line starts once, then
+ * a binary search per offset (a file of 50,000 statements would otherwise
+ * be walked from its start for each of them).
+ */
+export function lineIndex(text: string): (offset: number) => Location {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    const end = Math.min(Math.max(offset, 0), text.length);
+    let low = 0;
+    let high = starts.length - 1;
+    // The last line start at or before `end` (a newline at `end` itself still belongs to its line).
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid]! <= end) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: end - starts[low]! + 1 };
+  };
 }
 
 /**
@@ -115,39 +130,100 @@ function codePointsToIndex(text: string, codePoints: number): number {
  * PostgreSQL parser: dollar quotes, nested comments, E'' strings and DO
  * blocks are its business, never a regular expression's.
  */
-export function parseFile(parser: Parser, sql: string): ParsedFile {
-  // The parser refuses an empty string; an empty migration is valid and does nothing.
-  if (sql.trim() === '') return { ok: true, statements: [] };
-  let result: ReturnType<Parser['parseSync']>;
-  try {
-    result = parser.parseSync(sql);
-  } catch (error) {
-    return { ok: false, problem: syntaxProblem(sql, error) };
-  }
-  const toChar = byteToCharMapper(sql);
-  // Scanned only when a secret may stand in it: a PASSWORD, or a connection string in a literal.
-  const tokens = /pass|:\/\//i.test(sql) ? scan(parser, sql) : [];
+export function parseFile(parser: Parser, sql: string, pieceChars = PIECE_CHARS): ParsedFile {
   const statements: Statement[] = [];
-  for (const raw of result.stmts ?? []) {
-    if (!raw.stmt) continue;
-    const startByte = raw.stmt_location ?? 0;
-    const start = toChar(startByte);
-    // stmt_len 0 means "to the end of the text" (a last statement without ';').
-    const end = raw.stmt_len ? toChar(startByte + raw.stmt_len) : sql.length;
-    const text = sql.slice(start, end).trim();
-    const offset = start + (sql.slice(start, end).length - sql.slice(start, end).trimStart().length);
-    const shown = maskStatement(text, tokens.filter((t) => t.start >= offset && t.end <= offset + text.length), offset);
-    statements.push({ node: raw.stmt, start, end, text, shown, at: locate(sql, start) });
+  for (const piece of parsePieces(parser, sql, pieceChars)) {
+    if ('problem' in piece) return { ok: false, problem: piece.problem };
+    statements.push(...piece.statements);
   }
   return { ok: true, statements };
 }
 
-function syntaxProblem(sql: string, error: unknown): SyntaxProblem {
+/**
+ * parseFile in pieces of about PIECE_CHARS, each ending where a statement
+ * ends: a caller that reads each piece's trees and drops them holds one
+ * piece's at a time (the trees of a seed file of 50,000 INSERTs take ten
+ * times its size). A syntax error ends the pieces.
+ */
+export function* parsePieces(parser: Parser, sql: string, pieceChars = PIECE_CHARS): Generator<{ statements: Statement[] } | { problem: SyntaxProblem }> {
+  // The parser refuses an empty string; an empty migration is valid and does nothing.
+  if (sql.trim() === '') return;
+  const at = lineIndex(sql);
+  for (let from = 0; from < sql.length; ) {
+    const chunk = parseChunk(parser, sql, from, pieceChars);
+    if ('error' in chunk) {
+      yield { problem: syntaxProblem(sql, chunk.error, from, at) };
+      return;
+    }
+    const toChar = byteToCharMapper(chunk.text);
+    const statements: Statement[] = [];
+    for (const raw of chunk.result.stmts ?? []) {
+      if (!raw.stmt) continue;
+      const startByte = raw.stmt_location ?? 0;
+      const start = from + toChar(startByte);
+      // stmt_len 0 means "to the end of the text" (a last statement without ';').
+      const end = raw.stmt_len ? from + toChar(startByte + raw.stmt_len) : from + chunk.text.length;
+      const text = sql.slice(start, end).trim();
+      // Scanned only when a secret may stand in it: a PASSWORD, or a connection string in a literal.
+      const shown = /pass|:\/\//i.test(text) ? maskStatement(text, scan(parser, text)) : text;
+      statements.push({ node: raw.stmt, start, end, text, shown, at: at(start) });
+    }
+    yield { statements };
+    from += chunk.text.length;
+  }
+}
+
+/** Above this size a file is parsed in pieces: the parser's tree of a whole seed file would take gigabytes. */
+const PIECE_CHARS = 256 * 1024;
+
+/**
+ * The statements from `from` on, parsed as one piece of about `pieceChars`
+ * that ends where a statement ends: at a line break after a `;` that the
+ * parser itself took as the end of its last statement (one inside a string,
+ * a block comment, a dollar-quoted body or BEGIN ATOMIC leaves the piece
+ * unparseable; one in a line comment leaves its last statement unterminated). A piece that does
+ * not end so grows until it does, or until it is the rest of the file.
+ */
+function parseChunk(parser: Parser, sql: string, from: number, pieceChars: number): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
+  for (let size = pieceChars; ; size *= 2) {
+    const rest = sql.length - from <= size;
+    const text = rest ? sql.slice(from) : sql.slice(from, cutAfter(sql, from + size));
+    if (!rest && text.length === sql.length - from) return parseWhole(parser, text);
+    if (text.trim() === '') return { text, result: { stmts: [] } };
+    if (rest) return parseWhole(parser, text);
+    let result: ReturnType<Parser['parseSync']>;
+    try {
+      result = parser.parseSync(text);
+    } catch {
+      continue;
+    }
+    // A last statement the parser ended at a `;` (stmt_len 0: it ran to the end of the text, unterminated).
+    if (result.stmts?.[result.stmts.length - 1]?.stmt_len) return { text, result };
+  }
+}
+
+function parseWhole(parser: Parser, text: string): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
+  try {
+    return { text, result: parser.parseSync(text) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The end of the first line at or after `offset` whose last visible character is `;` (or the text's end). */
+function cutAfter(sql: string, offset: number): number {
+  for (let i = sql.indexOf('\n', offset); i !== -1; i = sql.indexOf('\n', i + 1)) {
+    if (sql.slice(sql.lastIndexOf('\n', i - 1) + 1, i).trimEnd().endsWith(';')) return i + 1;
+  }
+  return sql.length;
+}
+
+function syntaxProblem(sql: string, error: unknown, from: number, locateIn: (offset: number) => Location): SyntaxProblem {
   const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
   const message = details?.message ?? (error as Error).message ?? String(error);
-  // Unlike statement locations, the error cursor counts characters (code points), not bytes.
-  const offset = codePointsToIndex(sql, details?.cursorPosition ?? 0);
-  const at = locate(sql, offset);
+  // Unlike statement locations, the error cursor counts characters (code points), not bytes, from the piece's start.
+  const offset = from + codePointsToIndex(sql.slice(from), details?.cursorPosition ?? 0);
+  const at = locateIn(offset);
   // psql's meta-commands (\i, \set, \connect) are not SQL: the server never sees them.
   const lineStart = offset - (at.column - 1);
   if (sql[offset] === '\\' && sql.slice(lineStart, offset).trim() === '') {

@@ -8,12 +8,10 @@ export const destructiveStatement: Rule = {
   summary: 'This statement destroys data: migrate refuses it while its target holds rows, unless forced.',
   fix: 'Make sure the data is no longer needed (or moved), then add "-- schemata:force" to the file or run migrate with --force; prefer expand-and-contract over in-place changes. A widening type change (int to bigint, a longer varchar) is allowed.',
   check({ statement, operations }) {
-    return operations
-      .filter((op) => op.at.line === statement.at.line && op.at.column === statement.at.column)
-      .flatMap((op) => {
-        const target = targetOf(op);
-        const step = destructiveStep(op, target ? writtenName(target) : '');
-        return step ? [{ at: statement.at, message: `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.` }] : [];
-      });
+    return operations.flatMap((op) => {
+      const target = targetOf(op);
+      const step = destructiveStep(op, target ? writtenName(target) : '');
+      return step ? [{ at: statement.at, message: `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.` }] : [];
+    });
   },
 };

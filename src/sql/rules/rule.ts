@@ -6,7 +6,7 @@ export interface StatementContext {
   statement: Statement;
   /** Inside the file's own BEGIN ... COMMIT. */
   inExplicitTransaction: boolean;
-  /** What the file does, in order (sql/operations.ts). */
+  /** What this statement does, in order (sql/operations.ts); a DO block's or a called function's included. */
   operations: readonly Operation[];
 }
 

@@ -148,3 +148,41 @@ describe('a statement as messages show it', () => {
     expect(statements(`SELECT 1;\n  ${sql}`)[1]!.shown).toBe(shown);
   });
 });
+
+describe('a long file, parsed in pieces', () => {
+  // Units whose lines end in ';' inside a comment, a string, a dollar-quoted body and BEGIN ATOMIC:
+  // a piece may end only where the parser ended a statement.
+  const units = [
+    "INSERT INTO workspace.seed (id, note) VALUES (1, 'plain; with a semicolon');",
+    'SELECT 1 -- a comment that ends in a semicolon;\n  + 2;',
+    "INSERT INTO workspace.seed (note) VALUES ('a string over lines;\nstill the string;\n');",
+    'CREATE FUNCTION workspace.f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;',
+    'CREATE FUNCTION workspace.g() RETURNS int LANGUAGE sql BEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;',
+    "/* a block comment;\n with ; inside */ INSERT INTO workspace.seed (note) VALUES ('ünïcödé 🐘');",
+  ];
+  const repeat = 60;
+  const texts = Array.from({ length: repeat }, (_, i) => units[i % units.length]!);
+  const sql = `${texts.join('\n')}\n`;
+
+  // Pieces this small make every line that ends in ';' a place where one is tried.
+  it.each([37, 64, 101, 160, 512, 256 * 1024])('gives every statement whole, in order, at its line (pieces of %i characters)', (size) => {
+    const parsed = parseFile(parser, sql, size);
+    if (!parsed.ok) throw new Error(parsed.problem.message);
+    const found = parsed.statements;
+    // A statement starts at its first token: a leading comment is not part of it.
+    expect(found.map((s) => s.text)).toEqual(texts.map((t) => t.replace(/;$/, '').replace(/^\/\*[^]*?\*\/ /, '')));
+    let line = 1;
+    texts.forEach((t, i) => {
+      const column = t.startsWith('/*') ? t.split('\n')[1]!.indexOf('INSERT') + 1 : 1;
+      expect(found[i]!.at).toEqual(at(t.startsWith('/*') ? line + 1 : line, column));
+      line += t.split('\n').length;
+    });
+  });
+
+  it.each([64, 256 * 1024])('names the line and column of a syntax error far into it (pieces of %i characters)', (size) => {
+    const bad = `${texts.join('\n')}\nINSERT INTO workspace.seed VALUES (1,, 2);\n`;
+    const parsed = parseFile(parser, bad, size);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problem.at).toEqual(at(bad.split('\n').length - 1, 38));
+  });
+});
