@@ -131,6 +131,54 @@ function workload(n) {
   return { dir, tables, n };
 }
 
+/**
+ * A history in the shapes the ground truth must follow, 10 files a module:
+ * a column dropped with its index, a rename-and-recreate swap, an enum
+ * renamed, a table moved with SET SCHEMA, a guarded DO block, a function
+ * that makes a table with EXECUTE, views dropped and recreated, overloads and
+ * a renamed function, a trigger, and a table dropped.
+ */
+function historyWorkload(n) {
+  const dir = join(work, `h${n}`, 'schemata');
+  const files = [['0001_schemas', 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n']];
+  for (let m = 0; files.length < n; m++) {
+    const t = `items_${m}`;
+    files.push(
+      [`items_${m}`, `CREATE TABLE workspace.${t} (id serial PRIMARY KEY, title text NOT NULL, legacy text);\nCREATE INDEX ${t}_legacy_idx ON workspace.${t} (legacy);\n`],
+      [`drop_legacy_${m}`, `ALTER TABLE workspace.${t} DROP COLUMN legacy;\n`],
+      [`swap_${m}`, `ALTER TABLE workspace.${t} RENAME TO ${t}_old;\nCREATE TABLE workspace.${t} (id bigserial PRIMARY KEY, title text NOT NULL);\n`],
+      [`mood_${m}`, `CREATE TYPE workspace.mood_${m} AS ENUM ('happy', 'sad');\nALTER TYPE workspace.mood_${m} RENAME TO feeling_${m};\n`],
+      [`move_${m}`, `ALTER TABLE workspace.${t}_old SET SCHEMA reference;\n`],
+      [`guarded_${m}`, `DO $$\nBEGIN\n  IF to_regclass('workspace.${t}_notes') IS NULL THEN\n    CREATE TABLE workspace.${t}_notes (id int PRIMARY KEY, body text);\n  END IF;\nEND\n$$;\n`],
+      [`dynamic_${m}`, `CREATE FUNCTION workspace.make_log_${m}(suffix text) RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  EXECUTE format('CREATE TABLE IF NOT EXISTS workspace.%I (at timestamptz)', 'log_${m}_' || suffix);\nEND\n$$;\nSELECT workspace.make_log_${m}('a');\n`],
+      [`views_${m}`, `CREATE VIEW workspace.${t}_titles AS SELECT title FROM workspace.${t};\nCREATE FUNCTION workspace.label_${m}(n integer) RETURNS text LANGUAGE sql AS $$ SELECT n::text $$;\nCREATE FUNCTION workspace.label_${m}(s text) RETURNS text LANGUAGE sql AS $$ SELECT s $$;\n`],
+      [`recreate_${m}`, `DROP VIEW IF EXISTS workspace.${t}_titles;\nCREATE VIEW workspace.${t}_titles AS SELECT id, title FROM workspace.${t};\nALTER FUNCTION workspace.label_${m}(text) RENAME TO label_text_${m};\n`],
+      [`retire_${m}`, `CREATE FUNCTION workspace.touch_${m}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;\nCREATE TRIGGER ${t}_touch BEFORE UPDATE ON workspace.${t} FOR EACH ROW EXECUTE FUNCTION workspace.touch_${m}();\nDROP TABLE workspace.log_${m}_a;\n`],
+    );
+  }
+  mkdirSync(join(dir, 'database', 'data'), { recursive: true });
+  mkdirSync(join(dir, 'database', 'primary'), { recursive: true });
+  writeFileSync(join(dir, 'database', 'primary', '0001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
+  files.slice(0, n).forEach(([name, sql], i) => writeFileSync(join(dir, 'database', 'data', `${String(i + 1).padStart(4, '0')}_${name}.sql`), sql));
+  return { dir: join(work, `h${n}`), n };
+}
+
+/** One file of 50,000 INSERT statements (the shape of a seed or a data import), after a file that makes its table. */
+function seedWorkload(rows = 50000) {
+  const dir = join(work, 'seed');
+  mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+  mkdirSync(join(dir, 'schemata', 'database', 'data'), { recursive: true });
+  writeFileSync(join(dir, 'schemata', 'database', 'data', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
+  const table = 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\nCREATE TABLE config.seed (id int PRIMARY KEY, name text NOT NULL, note text, amount numeric(12,2));\n';
+  const lines = [];
+  for (let i = 1; i <= rows; i++) lines.push(`INSERT INTO config.seed (id, name, note, amount) VALUES (${i}, 'name number ${i}', 'a note about row ${i}, with some words in it', ${(i * 1.25).toFixed(2)});`);
+  const seed = `${lines.join('\n')}\n`;
+  const files = { table: join(dir, 'schemata', 'database', 'primary', '001_table.sql'), seed: join(dir, 'schemata', 'database', 'primary', '002_seed.sql') };
+  writeFileSync(files.table, table);
+  writeFileSync(files.seed, seed);
+  return { dir, files, rows, bytes: Buffer.byteLength(seed) };
+}
+
 // ---------------------------------------------------------------- timing
 
 /** Runs a command to completion; wall ms, CPU ms and peak RSS (KiB) from GNU time when there is one. */
@@ -314,7 +362,65 @@ try {
     console.log(`round trips N=${n}: apply ${applyTrips}, no-op ${noopTrips}: ${perMigration.toFixed(2)} per applied migration`);
     results.push({ scenario: `round trips N=${n}`, applyTrips, noopTrips, perMigration });
   }
+  // The history with drops, renames, moves, DO blocks and functions: applied once, then the no-op figures.
+  const history = {};
+  for (const n of SIZES) {
+    const h = historyWorkload(n);
+    const db = await freshDb();
+    await tools.schemata(h, db);
+    for (const command of ['migrate', 'status', 'validate']) {
+      const rows = await measure([
+        { name: 'bare pg script', run: () => bare(db) },
+        { name: 'schemata', run: () => tools.schemata(h, db, command) },
+      ]);
+      record(`history ${command} N=${n}`, rows, 'bare pg script');
+      history[`${command} ${n}`] = rows.find((r) => r.name === 'schemata');
+    }
+  }
+
+  // One file of 50,000 INSERTs: schemata beside psql -1 -f on the same file, each on a fresh database.
+  const seed = seedWorkload();
+  const seedCheck = async (db) => {
+    const [row] = await sql(db, 'SELECT count(*)::int AS n FROM config.seed');
+    if (row.n !== seed.rows) throw new Error(`seed: ${row.n} rows, expected ${seed.rows}`);
+  };
+  const seedCases = [
+    ...(PSQL ? [{ name: 'psql -1 -f', prepare: freshDb, run: (db) => timed(PSQL, ['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-f', seed.files.table, '-f', seed.files.seed, urlOf(db)]), check: seedCheck }] : []),
+    { name: 'schemata', prepare: freshDb, run: (db) => tools.schemata(seed, db), check: seedCheck },
+  ];
+  record(`seed ${seed.rows} INSERTs`, await measure(seedCases), PSQL ? 'psql -1 -f' : 'schemata');
+  const lintRows = await measure([{ name: 'schemata lint', run: () => timed(process.execPath, [SCHEMATA, 'lint', 'primary'], { cwd: join(seed.dir, 'schemata') }) }]);
+  record(`lint ${seed.rows} INSERTs`, lintRows, 'schemata lint');
+
   if (noop[200] && noop[1000]) console.log(`no-op growth N=200 → N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}`);
+
+  // The targets (issue 15), each a ratio or a figure of this run.
+  const row = (scenario, name = 'schemata') => results.find((r) => r.scenario === scenario && r.name === name);
+  const targets = [];
+  const target = (what, value, limit, unit = '×') => {
+    if (value === undefined || Number.isNaN(value)) return;
+    targets.push({ what, value, limit, unit, met: value <= limit });
+  };
+  const big = Math.max(...SIZES);
+  const small = Math.min(...SIZES);
+  target(`apply N=${big}: schemata / psql`, row(`apply N=${big}`)?.ratio, 1.05);
+  const noOps = [['no-op', 'no-op migrate'], ['status', 'status'], ['validate', 'validate'], ['history migrate', 'history: no-op migrate'], ['history status', 'history: status'], ['history validate', 'history: validate']];
+  for (const [scenario, label] of noOps) {
+    const a = row(`${scenario} N=${big}`);
+    const b = row(`${scenario} N=${small}`);
+    target(`${label} N=${big}: schemata / bare pg script`, a?.ratio, 1.3);
+    if (a && b && big !== small) target(`${label}: N=${big} / N=${small}`, a.median / b.median, 1.1);
+  }
+  target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
+  const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');
+  target('50,000 INSERTs: schemata / psql -1 -f', seedRow?.ratio, 0.5);
+  target('50,000 INSERTs: peak memory', seedRow && seedRow.rss / 1024, 150, 'MiB');
+  target('lint of the 50,000 INSERTs', results.find((r) => r.scenario.startsWith('lint'))?.median / 1000, 2, 's');
+  const peak = Math.max(...results.filter((r) => r.name === 'schemata' && !r.scenario.startsWith('seed')).map((r) => r.rss)) / 1024;
+  target('peak memory, every other scenario', peak, 80, 'MiB');
+  const shown = (t) => (t.unit === '×' ? `×${t.value.toFixed(2)}` : `${t.value.toFixed(t.unit === 's' ? 2 : 0)} ${t.unit}`);
+  console.log('\ntargets:');
+  for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${shown(t)} (at most ${t.unit === '×' ? `×${t.limit}` : `${t.limit} ${t.unit}`})`);
 
   // results.md
   const lines = [
@@ -332,6 +438,12 @@ try {
     '',
     ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
     ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
+    '',
+    '## Targets',
+    '',
+    '| target | this run | at most | |',
+    '|---|---|---|---|',
+    ...targets.map((t) => `| ${t.what} | ${shown(t)} | ${t.unit === '×' ? `×${t.limit}` : `${t.limit} ${t.unit}`} | ${t.met ? 'met' : 'missed'} |`),
     '',
   ];
   writeFileSync(join(HERE, 'results.md'), lines.join('\n'));

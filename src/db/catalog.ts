@@ -30,8 +30,11 @@ export function catalogObjectsSql(scope: SnapshotScope = 'all'): string {
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
 function objectsSql(names: string | undefined): string {
   const scope = names === undefined ? 'all' : 'named';
+  // Not a member of an extension: the whole catalog asks pg_depend once (a hashed list), a few objects each by its index.
   const notMember = (classid: string, objid: string) =>
-    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
+    names === undefined
+      ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
+      : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
   // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
   // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
   const scoped =

@@ -211,6 +211,20 @@ export async function missingObjects(client: Client, set: string, tracking: Trac
   return rows;
 }
 
+const MISSING_ALL_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
+  FROM schemata.objects o
+ WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
+ ORDER BY o.version::numeric, o.kind, o.identity`;
+
+/** The expected objects of every set of the database that the catalog does not have, by set: the sets of one database read the catalog once. */
+export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
+  const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_ALL_SQL);
+  const bySet = new Map<string, ExpectedObject[]>();
+  for (const { set_name: set, ...object } of rows) bySet.set(set, [...(bySet.get(set) ?? []), object]);
+  return bySet;
+}
+
 export async function extraObjects(client: Client, schemas: readonly string[], tracking: Tracking): Promise<Array<{ kind: ObjectKind; identity: string }>> {
   if (tracking.format < 2) return [];
   const { rows } = await client.query<{ kind: ObjectKind; identity: string }>(EXTRA_SQL, [schemas]);

@@ -5,7 +5,7 @@ import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from '../db/connect.js';
 import { acquireLock, releaseLock } from '../db/lock.js';
-import { ensureTracking, type TrackingFeatures } from '../db/tracking.js';
+import { ensureTracking, type ExpectedObject, missingObjectsBySet, type Tracking, type TrackingFeatures } from '../db/tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -52,6 +52,8 @@ interface Connection {
   lockWaiter?: Client | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
+  /** What planning found missing, for every set of the database, read once. */
+  missing?: Promise<Map<string, ExpectedObject[]>> | undefined;
   target: Target;
   variable: string;
 }
@@ -100,6 +102,13 @@ export interface Run {
    * nothing at all.
    */
   ensureTracking(set: SetRun): Promise<TrackingFeatures>;
+  /**
+   * The set's expected objects that the catalog does not have, as planning
+   * sees them: the sets of one database share one reading of its catalog (a
+   * full listing, the costliest query of a no-op run). After migrations ran,
+   * ask db/tracking.ts missingObjects.
+   */
+  missingObjects(set: SetRun, tracking: Tracking, options?: { fresh?: boolean }): Promise<ExpectedObject[]>;
   close(): Promise<void>;
 }
 
@@ -185,6 +194,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
         connection.lock = holder;
       }
       return connection.client;
+    },
+    async missingObjects(set, tracking, { fresh = false } = {}) {
+      if (tracking.format < 2) return [];
+      const connection = await connections.get(set.target.database)!;
+      if (fresh || !connection.missing) connection.missing = missingObjectsBySet(connection.client);
+      return (await connection.missing).get(set.config.name) ?? [];
     },
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;

@@ -5,13 +5,13 @@ import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
 import type { SnapshotScope } from '../db/catalog.js';
 import { type CatalogNames, probe, readCatalogNames } from '../db/protection.js';
-import { extraObjects, missingObjects, readTracking, type TrackedMigration } from '../db/tracking.js';
+import { extraObjects, readTracking, type TrackedMigration } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
 import { functionsMade, snapshotScope } from '../plan/snapshot.js';
 import { planSteps, type Step } from '../plan/steps.js';
-import { readMigration } from '../sql/read.js';
+import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
 import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHazards } from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
@@ -70,6 +70,8 @@ export interface PlanOptions {
   withData?: boolean;
   /** migrate: ask whether each expected schema holds data (hasData), without listing extra objects. */
   askData?: boolean;
+  /** Where to say how far the reading of a long file got. */
+  progress?: ((text: string) => void) | undefined;
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
@@ -87,7 +89,8 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
   let tracking = await readTracking(client, name);
-  if (tracking.adoptPending && options.lock) {
+  const adopting = tracking.adoptPending && options.lock;
+  if (adopting) {
     // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.
     await run.ensureTracking(set);
     await adoptObjects(client, run.cwd, set, tracking.migrations);
@@ -100,13 +103,15 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   }
   const tracked = tracking.migrations;
   const facts = await readSchemaFacts(client, set.config.schemas, { withData: (options.withData ?? false) || (options.askData ?? false) });
-  const missing = await missingObjects(client, name, tracking);
+  // What adoption just wrote is read afresh.
+  const missing = await run.missingObjects(set, tracking, { fresh: adopting });
   if (options.withData) report.extra = (await extraObjects(client, set.config.schemas, tracking)).map((o) => `${o.kind} ${o.identity}`);
 
   const trackedVersions = new Set(tracked.map((t) => t.version));
   const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
   const parser = pendingFiles.length > 0 || (options.repair && tracked.length > 0) ? await loadParser() : undefined;
-  const read = new Map(pendingFiles.map((f) => [f.version, readMigration(parser!, f.sql)]));
+  const read = new Map<string, ReadMigration>();
+  for (const f of pendingFiles) read.set(f.version, await readPending(parser!, run.cwd, f, options.progress));
   const pendingSchemas = new Set(
     [...read.values()].flatMap((r) => (r.ok ? r.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'schema' ? [op.object.name] : [])) : [])),
   );
@@ -124,7 +129,7 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   report.pending = plan.pending.map((f) => entryOf(f));
   report.schemas = schemasOf(facts);
   if (plan.pending.length > 0) {
-    for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, readMigration(parser!, file.sql));
+    for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, await readPending(parser!, run.cwd, file, options.progress));
     result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun, new Map(tracked.map((t) => [t.version, t])));
     // A file that holds no statement (as create writes it) is not applied: recorded, filling it in later would be a checksum error.
     for (const m of result.migrations.filter((m) => m.statements.length === 0)) {
@@ -165,12 +170,27 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   return result;
 }
 
+/** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */
+const SHOWN_CHARS = 1024 * 1024;
+
+async function readPending(parser: Parser, cwd: string, file: MigrationFile, progress: PlanOptions['progress']): Promise<ReadMigration> {
+  if (!progress || file.sql.length < SHOWN_CHARS) return readMigration(parser, file.sql);
+  const path = relative(cwd, file.path) || file.path;
+  let shown = -1;
+  return readMigrationShowing(parser, file.sql, (done) => {
+    const percent = Math.floor(done * 10) * 10;
+    if (percent === shown) return;
+    shown = percent;
+    progress(`reading ${path}: ${percent}%`);
+  });
+}
+
 function prepareFiles(
   parser: Parser,
   cwd: string,
   set: string,
   plan: Plan,
-  read: ReadonlyMap<string, ReturnType<typeof readMigration>>,
+  read: ReadonlyMap<string, ReadMigration>,
   rerun: ReadonlySet<string>,
   tracked: ReadonlyMap<string, TrackedMigration>,
 ): PreparedMigration[] {

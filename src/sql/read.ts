@@ -16,6 +16,29 @@ export type ReadMigration =
  * long file or history does not stay in memory as trees.
  */
 export function readMigration(parser: Parser, sql: string, each?: (statement: Statement, operations: readonly Operation[]) => void): ReadMigration {
+  const steps = reading(parser, sql, each);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * readMigration for a file long enough to be read in several pieces: between
+ * pieces it tells how far it got (the share of the file's characters) and
+ * lets the event loop run, so that a task list can show it.
+ */
+export async function readMigrationShowing(parser: Parser, sql: string, progress: (done: number) => void): Promise<ReadMigration> {
+  const steps = reading(parser, sql);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    progress(step.value);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* reading(parser: Parser, sql: string, each?: (statement: Statement, operations: readonly Operation[]) => void): Generator<number, ReadMigration> {
   const plpgsql = (text: string) => parser.parsePlPgSQLSync(text);
   const read = operationsReader(parser);
   const statements: Statement[] = [];
@@ -41,6 +64,7 @@ export function readMigration(parser: Parser, sql: string, each?: (statement: St
     }
     statements.push(...piece.statements);
     operations.push(...ops);
+    yield piece.statements.length > 0 ? piece.statements[piece.statements.length - 1]!.end / sql.length : 1;
   }
   const classification = { nonTransactional, ...transactionControlOf(statements) };
   return { ok: true, statements, classification, operations, mentioned: all !== undefined ? { all } : { names: [...names].sort() } };

@@ -23,8 +23,9 @@ export function redactUrl(url: string): string {
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 // password = secret in a libpq key=value string (spaces around '=' allowed), quoted or not.
 const KEY_VALUE_PASSWORD = /\b([a-z_]*pass(?:word|wd)?[a-z_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
-// PASSWORD 'secret' in SQL (CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD '...'), echoed by an error.
-const SQL_PASSWORD = /\b(PASSWORD\s+)(E?'(?:[^']|'')*')/gi;
+// PASSWORD 'secret' in SQL (CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD '...'), echoed by an error;
+// E'' with its backslash escapes; unterminated too (a text cut short, a literal a syntax error left open).
+const SQL_PASSWORD = /\b(PASSWORD\s+)(E'(?:[^'\\]|\\.|'')*(?:'|$)|'(?:[^']|'')*(?:'|$))/gi;
 // A query parameter whose name, percent-decoded, is a password (?pass%77ord=...).
 const QUERY_PARAM = /([?&])([^=&\s]+)=([^&\s]*)/g;
 

@@ -49,6 +49,9 @@ describe('maskSecrets: by where a password stands, never by its letters', () => 
     ['key=value, quoted', "host=db password='two words' dbname=app", 'host=db password=*** dbname=app'],
     ['a PASSWORD literal in SQL an error echoes', "Statement: CREATE ROLE app LOGIN PASSWORD 'hunter2'.", "Statement: CREATE ROLE app LOGIN PASSWORD '***'."],
     ['ENCRYPTED PASSWORD with a doubled quote', "ALTER ROLE app ENCRYPTED PASSWORD 'it''s'", "ALTER ROLE app ENCRYPTED PASSWORD '***'"],
+    ['an E literal with a backslash-escaped quote', "ALTER ROLE app PASSWORD E'it\\'s hunter2' LOGIN", "ALTER ROLE app PASSWORD '***' LOGIN"],
+    ['a literal left open by a syntax error', "syntax error (near \"CREATE ROLE app PASSWORD 'hunter2\")", "syntax error (near \"CREATE ROLE app PASSWORD '***'"],
+    ['a query text cut short inside the literal', "pid 42 (psql, active): CREATE ROLE app PASSWORD 'hunt", "pid 42 (psql, active): CREATE ROLE app PASSWORD '***'"],
   ])('%s', (_name, text, expected) => {
     expect(maskSecrets(text)).toBe(expected);
   });
