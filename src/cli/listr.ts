@@ -20,12 +20,17 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
   const toListr = (task: Task): ListrTask =>
     ({
       title: present(task.title),
-      task: async (_ctx: unknown, listrTask: { title: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
+      task: async (_ctx: unknown, listrTask: { title: string; output: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
         let children: Task[] | void;
         try {
-          children = await task.run((title) => {
-            listrTask.title = present(title);
-          });
+          children = await task.run(
+            (title) => {
+              listrTask.title = present(title);
+            },
+            (line) => {
+              listrTask.output = present(line);
+            },
+          );
         } catch (error) {
           // The task list marks where it failed; the paragraph itself is printed once, at the end.
           throw error instanceof ShownBelow ? error : new ShownBelow(error);

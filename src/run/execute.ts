@@ -26,13 +26,13 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
 function attributed(task: Task, report: SetReport, started?: number): Task {
   return {
     title: task.title,
-    run: async (setTitle) => {
+    run: async (setTitle, show) => {
       const start = started ?? performance.now();
       const timed = () => {
         report.ms = Math.round(performance.now() - start);
       };
       try {
-        const children = await task.run(setTitle);
+        const children = await task.run(setTitle, show);
         timed();
         return children?.map((child) => attributed(child, report, start));
       } catch (error) {

@@ -6,15 +6,19 @@
  */
 export interface Task {
   title: string;
-  run(setTitle: (title: string) => void): Promise<Task[] | void>;
+  /** `show`: a passing line under the task, how far it got (the task list prints it; the API drops it). */
+  run(setTitle: (title: string) => void, show: (line: string) => void): Promise<Task[] | void>;
 }
 
 /** Runs tasks in order, depth first, stopping at the first error. */
 export async function runTasks(tasks: readonly Task[]): Promise<void> {
   for (const task of tasks) {
-    const children = await task.run((title) => {
-      task.title = title;
-    });
+    const children = await task.run(
+      (title) => {
+        task.title = title;
+      },
+      () => {},
+    );
     if (children) await runTasks(children);
   }
 }

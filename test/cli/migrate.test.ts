@@ -22,6 +22,17 @@ describe('schemata migrate (CLI)', () => {
     expect(second.stdout).toContain('nothing to apply: up to date');
   });
 
+  it('reads a file of 15,000 INSERTs (over a megabyte) in pieces, showing how far it got, and applies it in one batch', async () => {
+    const url = await freshDatabase();
+    const seed = Array.from({ length: 15000 }, (_, i) => `INSERT INTO config.settings (key, value) VALUES ('key ${i}', 'a value; with a semicolon, for row ${i} of the seed');`);
+    const cwd = makeProject({ ...SMALL_SETS, 'primary/003_seed.sql': `${seed.join('\n')}\n` });
+    const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url, CI: 'true' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/reading database\/primary\/003_seed\.sql: 50%/);
+    expect(result.stdout).toMatch(/003_seed\.sql \(\d+ms\)/);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM config.settings')).toEqual([{ n: 15000 }]);
+  });
+
   it('prints one JSON document with --json, and nothing else on stdout', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);

@@ -49,12 +49,12 @@ const at = (path: string, loc: { line: number; column: number }) => `${path}:${l
 function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
   // Each set's plan, or what stopped its planning: shown on that set's own task, not on the first set's.
   let planning: Promise<Map<string, SetPlan | { failed: unknown }>> | undefined;
-  // What the reading of a long file shows goes to the task that started the planning.
+  // How far the reading of a long file got is shown under the task that started the planning.
   const planAll = (progress: (text: string) => void) =>
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan | { failed: unknown }>();
       for (const set of run.sets) {
-        const options_ = { lock: true, judge: true, force: options.force, repair: options.repair, askData: true, progress: (text: string) => progress(`pre-flight validation: ${text}`) };
+        const options_ = { lock: true, judge: true, force: options.force, repair: options.repair, askData: true, progress };
         plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, options_).catch((failed: unknown) => ({ failed })));
       }
       return plans;
@@ -115,8 +115,8 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
         },
         {
           title: 'pre-flight validation',
-          run: async (setTitle) => {
-            const plans = await planAll(setTitle);
+          run: async (setTitle, show) => {
+            const plans = await planAll(show);
             const own = plans.get(name)!;
             if ('failed' in own) throw own.failed;
             planned = own;
