@@ -24,7 +24,7 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
     'BEGIN',
     // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
     'SET LOCAL client_connection_check_interval = 1000',
-    ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs),
+    ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking),
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     snapshotBeforeSql(snapshot, context.tracking),
@@ -280,7 +280,7 @@ export async function applyWithoutTransaction(
   // Taken by the client: no transaction holds the snapshot across the statements.
   const before = { rows: await readCatalog(context.client, snapshot), scope: snapshot, features: context.tracking };
   try {
-    await recordRunning(context.client, context.set, file, `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs).join(';\n')};`);
+    await recordRunning(context.client, context.set, file, `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking).join(';\n')};`);
   } catch (error) {
     await context.client.query('ROLLBACK').catch(() => {});
     if ((error as PgError).code === MIGRATION_TAKEN_SQLSTATE) return 'taken';

@@ -1,5 +1,4 @@
 import type { RefKind } from '../sql/operations.js';
-import { createHash } from 'node:crypto';
 import { quoteLiteral } from './sql-text.js';
 
 /*
@@ -25,6 +24,11 @@ import { quoteLiteral } from './sql-text.js';
  */
 export function catalogObjectsSql(scope: SnapshotScope = 'all'): string {
   return objectsSql(scope === 'all' ? undefined : `ARRAY[${scope.map(quoteLiteral).join(', ')}]::text[]`);
+}
+
+/** The objects of the names an SQL expression of type text[] gives (a function's parameter), and their parts. */
+export function namedObjectsSql(names: string): string {
+  return objectsSql(names);
 }
 
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
@@ -114,26 +118,6 @@ SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname,
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
  WHERE e.extname <> 'plpgsql'${only(`e.extname = ANY(${names})`)}`;
 }
-
-/*
- * The listing of named objects as a function in schemata's schema: PL/pgSQL
- * keeps a function's plans for the session, so the two snapshots of every
- * migration are not planned anew (the listing is a large query), and the
- * plan settings make it probe indexes, as a listing of a few objects should,
- * whatever the catalog's size. Named after its text: a schemata whose
- * listing differs makes its own.
- */
-const SNAPSHOT_BODY = `BEGIN
-  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${objectsSql('names')}) o);
-END`;
-export const SNAPSHOT_FUNCTION = `schemata.snapshot_${createHash('sha256').update(SNAPSHOT_BODY).digest('hex').slice(0, 12)}`;
-export const CREATE_SNAPSHOT_FUNCTION_SQL = `CREATE FUNCTION ${SNAPSHOT_FUNCTION}(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
-  SET search_path = pg_catalog, pg_temp
-  SET plan_cache_mode = force_generic_plan
-  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
-AS $schemata_snapshot$
-${SNAPSHOT_BODY}
-$schemata_snapshot$`;
 
 /** The whole catalog's objects. */
 export const CATALOG_OBJECTS_SQL = catalogObjectsSql('all');

@@ -1,3 +1,5 @@
+import { FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
+import type { TrackingFeatures } from './tracking.js';
 import { LockTimeoutError } from '../errors.js';
 import type { Client } from './connect.js';
 
@@ -65,16 +67,19 @@ async function lockHolder(client: Client): Promise<{ pid: number; since: Date } 
  * migration once: the second waits for the first's transaction, sees the
  * new event, and skips it (MIGRATION_TAKEN_SQLSTATE).
  */
-export const MIGRATION_TAKEN_SQLSTATE = 'SCH05';
+export { MIGRATION_TAKEN_SQLSTATE };
 
 /** The statements (without their `;`) that claim a migration inside its transaction. */
-export function onceStatements(set: string, version: string, expectedEvent: number | null, waitMs: number): string[] {
+export function onceStatements(set: string, version: string, expectedEvent: number | null, waitMs: number, features: TrackingFeatures): string[] {
   const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
   return [
     `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
     `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT + 1})`,
-    `DO $schemata_once$ BEGIN
-  IF (SELECT max(id) FROM schemata.migrations WHERE set_name = ${literal(set)} AND version = ${literal(version)}) IS DISTINCT FROM ${expectedEvent === null ? 'NULL' : Math.trunc(expectedEvent)} THEN
+    features.functions
+      ? `SELECT ${FUNCTIONS.claim}(${literal(set)}, ${literal(version)}, ${expected})`
+      : `DO $schemata_once$ BEGIN
+  IF (SELECT max(id) FROM schemata.migrations WHERE set_name = ${literal(set)} AND version = ${literal(version)}) IS DISTINCT FROM ${expected} THEN
     RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
   END IF;
 END $schemata_once$`,

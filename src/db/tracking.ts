@@ -1,6 +1,8 @@
 import { quoteLiteral as literal } from './sql-text.js';
 import { compareVersions, type MigrationFile } from '../config/discover.js';
-import { type CatalogObject, CATALOG_OBJECTS_SQL, catalogObjectsSql, CREATE_SNAPSHOT_FUNCTION_SQL, type ObjectKind, SNAPSHOT_FUNCTION, type SnapshotScope } from './catalog.js';
+import { type CatalogObject, CATALOG_OBJECTS_SQL, catalogObjectsSql, type ObjectKind, type SnapshotScope } from './catalog.js';
+import { effectsSql, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
+import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
 
@@ -136,34 +138,17 @@ export interface Tracking {
   adoptPending: boolean;
 }
 
-/*
- * The snapshot function, where the role may create it; where it may not (a
- * deploy role without CREATE on schema schemata), snapshots are taken with
- * the same listing written into each batch.
- */
-const ENSURE_SNAPSHOT_FUNCTION_SQL = `DO $schemata$
-BEGIN
-  IF pg_catalog.to_regprocedure('${SNAPSHOT_FUNCTION}(text[])') IS NULL THEN
-    BEGIN
-      ${CREATE_SNAPSHOT_FUNCTION_SQL};
-    EXCEPTION WHEN insufficient_privilege THEN NULL;
-    END;
-  END IF;
-END
-$schemata$;
-SELECT pg_catalog.to_regprocedure('${SNAPSHOT_FUNCTION}(text[])') IS NOT NULL AS snapshot_function`;
-
 /** What the tracking schema offers the run. */
 export interface TrackingFeatures {
-  /** SNAPSHOT_FUNCTION is there. */
-  snapshotFunction: boolean;
+  /** The functions of db/functions.ts are there: batches call them instead of carrying their statements. */
+  functions: boolean;
 }
 
-/** Creates (or upgrades) the tracking tables if needed (call under the lock). */
+/** Creates (or upgrades) the tracking tables if needed, and the functions where the role may (call under the lock). */
 export async function ensureTracking(client: Client): Promise<TrackingFeatures> {
   await client.query(ENSURE_TRACKING_SQL);
-  const results = (await client.query(ENSURE_SNAPSHOT_FUNCTION_SQL)) as unknown as Array<{ rows: Array<{ snapshot_function: boolean }> }>;
-  return { snapshotFunction: results[results.length - 1]!.rows[0]!.snapshot_function };
+  const results = (await client.query(ENSURE_FUNCTIONS_SQL)) as unknown as Array<{ rows: Array<{ functions: boolean }> }>;
+  return { functions: results[results.length - 1]!.rows[0]!.functions };
 }
 
 /** The set's migrations, each as its latest event, in version order. */
@@ -252,25 +237,12 @@ export function eventSql(set: string, file: MigrationFile, event: TrackingEvent,
 VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, ${literal(event)}, ${duration}, ${effects});`;
 }
 
-const SNAPSHOT_COLUMNS = 'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
-
-/*
- * The snapshot is kept in a setting local to the migration's transaction,
- * not in a temporary table: no catalog write and no TEMP
- * privilege per migration, and it follows the batch behind a transaction
- * pooler.
- */
-const BEFORE = `pg_catalog.current_setting('schemata.before')::jsonb`;
-
-/** The snapshot of `scope` as a jsonb expression: through the snapshot function where there is one. */
-function snapshotSql(scope: SnapshotScope, features: TrackingFeatures): string {
-  if (scope !== 'all' && features.snapshotFunction) return `${SNAPSHOT_FUNCTION}(ARRAY[${scope.map(literal).join(', ')}]::text[])`;
-  return `(SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${catalogObjectsSql(scope)}) o)`;
-}
+const names = (scope: readonly string[]) => `ARRAY[${scope.map(literal).join(', ')}]::text[]`;
 
 /** Before a migration, inside its transaction: the snapshot (of `scope`) its effects are measured against. */
 export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatures): string {
-  return `SELECT pg_catalog.set_config('schemata.before', ${snapshotSql(scope, features)}::text, true)`;
+  const snapshot = scope !== 'all' && features.functions ? `${FUNCTIONS.snapshot}(${names(scope)})` : listingSql(scope);
+  return `SELECT pg_catalog.set_config('schemata.before', ${snapshot}::text, true)`;
 }
 
 /** The same snapshot, taken earlier by the client (a migration outside a transaction). */
@@ -278,41 +250,12 @@ function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
   return `SELECT pg_catalog.set_config('schemata.before', ${literal(JSON.stringify(rows))}, true);`;
 }
 
-/*
- * After a migration, in the same transaction, one statement: compare the
- * catalog with the snapshot by key and bring the expected state along. What
- * is gone leaves the expected state (whichever set made it); what was renamed
- * or moved is expected under its new name; what is new is expected, made by
- * this migration (a stored row of the same name that was missing is
- * replaced, unless that row is itself renamed away or gone). Each stored row
- * is changed by one part of the statement at most. The event row keeps the
- * effects as data.
- */
+/** After a migration, in its transaction: its effects on the expected state, and its event (db/effects.ts). */
 export function recordEffectsSql(set: string, file: MigrationFile, event: TrackingEvent, duration: string, scope: SnapshotScope, features: TrackingFeatures): string {
-  const summary = `pg_catalog.jsonb_build_object(
-    'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM made m),
-    'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM gone g),
-    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity))`;
-  return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE}) AS x(${SNAPSHOT_COLUMNS})),
-  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${snapshotSql(scope, features)}) AS x(${SNAPSHOT_COLUMNS})),
-  made AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
-  gone AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
-  moved AS MATERIALIZED (
-    SELECT b.kind, b.identity AS old_identity, a.identity, a.schema_name, a.name, a.parent
-      FROM b JOIN a ON a.key = b.key WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)),
-  forgotten AS (DELETE FROM schemata.objects o USING gone g WHERE o.kind = g.kind AND o.identity = g.identity),
-  renamed AS (
-    UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
-      FROM moved r WHERE o.kind = r.kind AND o.identity = r.old_identity),
-  replaced AS (
-    DELETE FROM schemata.objects o USING made m
-     WHERE o.kind = m.kind AND o.identity = m.identity
-       AND NOT EXISTS (SELECT 1 FROM moved r WHERE r.kind = m.kind AND r.old_identity = m.identity)
-       AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.kind = m.kind AND g.identity = m.identity)),
-  expected AS (
-    INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
-    SELECT ${literal(set)}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${literal(file.version)}, ${literal(file.file)} FROM made m)
-${eventSql(set, file, event, summary, duration)}`;
+  const values = [set, file.version, file.name, file.file, file.checksum, event].map(literal);
+  if (scope !== 'all' && features.functions) return `SELECT ${FUNCTIONS.record}(${values.join(', ')}, ${duration}, ${names(scope)});`;
+  const [setName, version, name, path, checksum, kind] = values as [string, string, string, string, string, string];
+  return `${effectsSql({ set: setName, version, name, file: path, checksum, event: kind, duration, after: listingSql(scope) })};`;
 }
 
 /** Server-measured duration from the start of the batch, for the event row. */

@@ -174,7 +174,7 @@ export function* parsePieces(parser: Parser, sql: string, pieceChars = PIECE_CHA
 }
 
 /** Above this size a file is parsed in pieces: the parser's tree of a whole seed file would take gigabytes. */
-const PIECE_CHARS = 256 * 1024;
+const PIECE_CHARS = 64 * 1024;
 
 /**
  * The statements from `from` on, parsed as one piece of about `pieceChars`

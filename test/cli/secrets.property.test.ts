@@ -51,11 +51,12 @@ function spell(spelling: Spelling, secret: string, database: string, port: strin
   }
 }
 
-/** What legitimately differs between two runs: durations, timestamps, databases and project folders. */
+/** What legitimately differs between two runs: durations (and the width of a table column of them), timestamps, databases and project folders. */
 function normalize(text: string): string {
   return text
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
     .replace(/\b\d+(\.\d+)? ?m?s\b/g, '<n>ms')
+    .replace(/<n>ms +/g, '<n>ms ')
     .replace(/"ms": \d+/g, '"ms": <n>')
     .replace(/\bt_[0-9a-f]{12}\b/g, '<db>')
     .replace(/\/[\w/.-]*schemata-project-\w+/g, '<project>');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
-import { CATALOG_OBJECTS_SQL, SNAPSHOT_FUNCTION } from '../../src/db/catalog.js';
+import { CATALOG_OBJECTS_SQL } from '../../src/db/catalog.js';
+import { FUNCTIONS } from '../../src/db/functions.js';
 import { ENSURE_TRACKING_SQL } from '../../src/db/tracking.js';
 import { freshDatabase, query } from '../support/db.js';
 import { makeProject } from '../support/project.js';
@@ -73,7 +74,7 @@ describe('the catalog snapshot around each migration', () => {
     expect(report.sets[0]!.problems[0]!.message).toContain('sequence workspace.items_id_seq (005_items.sql)');
   });
 
-  it('is the same where the role may not create the snapshot function (the listing goes in each batch)', async () => {
+  it("is the same where the role may not create schemata's functions (the statements go in each batch)", async () => {
     const url = await freshDatabase();
     const role = `deployer_${Math.random().toString(36).slice(2, 8)}`;
     const database = new URL(url).pathname.slice(1);
@@ -90,7 +91,7 @@ describe('the catalog snapshot around each migration', () => {
     deployer.password = 'deploy-pw';
     const cwd = makeProject(HISTORY);
     await applied(deployer.toString(), cwd);
-    expect((await query<{ fn: string | null }>(url, `SELECT to_regprocedure('${SNAPSHOT_FUNCTION}(text[])')::text AS fn`))[0]!.fn).toBeNull();
+    expect((await query<{ fn: string | null }>(url, `SELECT to_regprocedure('${FUNCTIONS.snapshot}(text[])')::text AS fn`))[0]!.fn).toBeNull();
     expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
   });
 });

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { namedObjectsSql } from './catalog.js';
+import { effectsSql } from './effects.js';
+
+/*
+ * Three functions in schemata's own schema, for what every migration's batch
+ * runs: PL/pgSQL keeps a function's plans for the session, where the same
+ * statements written into each batch would be planned anew each time (the
+ * listing and the effects statement are large). Where the role may not
+ * create them (a deploy role without CREATE on schema schemata), the batch
+ * carries the same statements itself. They are named after their text: a
+ * schemata whose statements differ makes its own, and never changes another
+ * version's.
+ *
+ * - snapshot: the objects of the names given, and their parts, as jsonb.
+ *   Its plan settings make it probe indexes, as a listing of a few objects
+ *   should, whatever the catalog's size.
+ * - record: the effects statement against that snapshot, and the event row.
+ * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
+ *   migration since this one planned.
+ */
+
+/** Another run recorded this migration while this one waited: it ran once, there. */
+export const MIGRATION_TAKEN_SQLSTATE = 'SCH05';
+
+const PREFIX = 'schemata.';
+const template = {
+  snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $schemata_fn$
+BEGIN
+  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('names')}) o);
+END
+$schemata_fn$`,
+  record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[]) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+AS $schemata_fn$
+BEGIN
+  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)' })};
+END
+$schemata_fn$`,
+  claim: `(p_set text, p_version text, p_expected bigint) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $schemata_fn$
+BEGIN
+  IF (SELECT max(id) FROM schemata.migrations WHERE set_name = p_set AND version = p_version) IS DISTINCT FROM p_expected THEN
+    RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
+  END IF;
+END
+$schemata_fn$`,
+};
+
+const version = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 12);
+
+/** The functions' qualified names. */
+export const FUNCTIONS = {
+  snapshot: `${PREFIX}snapshot_${version}`,
+  record: `${PREFIX}record_${version}`,
+  claim: `${PREFIX}claim_${version}`,
+} as const;
+
+const SIGNATURES = { snapshot: 'text[]', record: 'text, text, text, text, text, text, integer, text[]', claim: 'text, text, bigint' } as const;
+
+const definition = (name: keyof typeof template) => `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;
+
+/** Makes the functions where they are missing and the role may; one DO block, then whether all of them are there. */
+export const ENSURE_FUNCTIONS_SQL = `DO $schemata$
+BEGIN
+  IF pg_catalog.to_regprocedure('${FUNCTIONS.claim}(${SIGNATURES.claim})') IS NULL THEN
+    BEGIN
+      ${definition('snapshot')};
+      ${definition('record')};
+      ${definition('claim')};
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+  END IF;
+END
+$schemata$;
+SELECT pg_catalog.to_regprocedure('${FUNCTIONS.claim}(${SIGNATURES.claim})') IS NOT NULL AS functions`;
