@@ -371,6 +371,8 @@ function rowsAndCalls(
       return;
     }
     if (!node || typeof node !== 'object') return;
+    // Constants, column and type names hold no row change and no call: a seed's VALUES lists are mostly these.
+    if (key !== undefined && LEAVES.has(key)) return;
     const o = node as Obj;
     const table = (r: Obj | undefined): ObjectRef => ({ kind: 'table', ...relation(r) });
     switch (key) {
@@ -408,10 +410,16 @@ function rowsAndCalls(
       default:
         break;
     }
-    for (const [k, v] of Object.entries(o)) if (v && typeof v === 'object') visit(v, k);
+    for (const k in o) {
+      const v = o[k];
+      if (v && typeof v === 'object') visit(v, k);
+    }
   };
   visit(root, undefined);
 }
+
+/** Nodes rowsAndCalls need not look into. */
+const LEAVES: ReadonlySet<string> = new Set(['A_Const', 'ColumnRef', 'TypeName', 'String', 'Integer', 'Float', 'Boolean', 'ParamRef']);
 
 /** The schemas of a search_path setting (`"$user", public`), read by the parser as SET would read them. */
 export function searchPathOf(parser: Pick<Parser, 'parseSync'>, value: string): string[] | undefined {
