@@ -227,6 +227,17 @@ function prepareFiles(
       });
       continue;
     }
+    if (transactional && classification.resetsAll.length > 0) {
+      const reset = classification.resetsAll[0]!;
+      plan.problems.push({
+        kind: 'transaction-conflict',
+        message:
+          `Set "${set}": ${path}:${reset.at.line}:${reset.at.column} has RESET ALL: schemata runs each migration in one transaction together with its snapshot of the catalog ` +
+          'and its data check, which it keeps in settings of that transaction, and RESET ALL would reset them too. Nothing was applied.',
+        hint: `Remove it from ${path} (schemata gives every migration a clean session of its own), or RESET by name what the file SET (RESET search_path).`,
+      });
+      continue;
+    }
     if (transactional && classification.misplacedControl.length > 0) {
       const control = classification.misplacedControl[0]!;
       plan.problems.push({

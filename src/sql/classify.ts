@@ -8,6 +8,8 @@ export interface Classification {
   transactionControl: Statement[];
   /** Of those, the ones other than a leading BEGIN and a trailing COMMIT: inside schemata's transaction they would end it early. */
   misplacedControl: Statement[];
+  /** RESET ALL: inside schemata's transaction it would also reset the settings schemata keeps there (the snapshot, the data check). */
+  resetsAll: Statement[];
 }
 
 type Obj = Record<string, any>;
@@ -63,7 +65,12 @@ const transactionKind = (statement: Statement) => (statement.node as { Transacti
  * a transaction block.
  */
 export function classify(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification {
-  return { nonTransactional: nonTransactionalOf(statements, plpgsql), ...transactionControlOf(statements) };
+  return { nonTransactional: nonTransactionalOf(statements, plpgsql), resetsAll: resetsAllOf(statements), ...transactionControlOf(statements) };
+}
+
+/** The file's RESET ALL statements (needs their syntax trees). */
+export function resetsAllOf(statements: readonly Statement[]): Statement[] {
+  return statements.filter((s) => nodeKind(s.node) === 'VariableSetStmt' && (s.node as Obj).VariableSetStmt.kind === 'VAR_RESET_ALL');
 }
 
 /** The statements PostgreSQL refuses in a transaction block: needs their syntax trees, so a file read in pieces asks it per piece. */

@@ -1,4 +1,4 @@
-import { type Classification, nonTransactionalOf, transactionControlOf } from './classify.js';
+import { type Classification, nonTransactionalOf, resetsAllOf, transactionControlOf } from './classify.js';
 import { type Mentioned, mentionedNames } from './footprint.js';
 import { type Operation, operationsReader } from './operations.js';
 import { nodeKind, type Parser, parsePieces, type Statement, type SyntaxProblem } from './statements.js';
@@ -44,12 +44,14 @@ function* reading(parser: Parser, sql: string, each?: (statement: Statement, ope
   const statements: Statement[] = [];
   const operations: Operation[] = [];
   const nonTransactional: Classification['nonTransactional'] = [];
+  const resetsAll: Statement[] = [];
   const names = new Set<string>();
   let all: string | undefined;
   for (const piece of parsePieces(parser, sql)) {
     if ('problem' in piece) return { ok: false, problem: piece.problem };
     const ops = read(piece.statements);
     nonTransactional.push(...nonTransactionalOf(piece.statements, plpgsql));
+    resetsAll.push(...resetsAllOf(piece.statements));
     const mentioned = mentionedNames(piece.statements);
     if ('all' in mentioned) all ??= mentioned.all;
     else for (const name of mentioned.names) names.add(name);
@@ -66,6 +68,6 @@ function* reading(parser: Parser, sql: string, each?: (statement: Statement, ope
     operations.push(...ops);
     yield piece.statements.length > 0 ? piece.statements[piece.statements.length - 1]!.end / sql.length : 1;
   }
-  const classification = { nonTransactional, ...transactionControlOf(statements) };
+  const classification = { nonTransactional, resetsAll, ...transactionControlOf(statements) };
   return { ok: true, statements, classification, operations, mentioned: all !== undefined ? { all } : { names: [...names].sort() } };
 }

@@ -115,6 +115,22 @@ describe('a clean session per migration', () => {
     expect(owner[0]!.owner).not.toBe(role);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
+  it('RESET ALL in a file run in a transaction is named before anything runs; under -- schemata:no-transaction it runs', async () => {
+    const url = await freshDatabase();
+    const sql = 'SET search_path TO reference;\nCREATE TABLE t (id int);\nRESET ALL;\nCREATE TABLE workspace.u (id int);\n';
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_reset.sql': sql });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.exitCode).toBe(3);
+    expect(report.sets[0]!.problems[0]!.message).toContain('database/data/002_reset.sql:3:1 has RESET ALL');
+    expect(report.sets[0]!.problems[0]!.hint).toContain('RESET search_path');
+    expect(await trackedVersions(url, 'data')).toEqual([]);
+
+    writeFile(cwd, 'data/002_reset.sql', `-- schemata:no-transaction\n${sql}`);
+    const outside = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(outside.error).toBeUndefined();
+    expect(await tableExists(url, 'reference.t')).toBe(true);
+    expect(await tableExists(url, 'workspace.u')).toBe(true);
+  });
 });
 
 describe("a file's own transaction control", () => {
