@@ -66,7 +66,7 @@ const SIGNATURES = { snapshot: 'text[]', record: 'text, text, text, text, text, 
 
 const definition = (name: keyof typeof template) => `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;
 
-/** Makes the functions where they are missing and the role may; one DO block, then whether all of them are there. */
+/** Makes the functions where they are missing and the role may; one DO block, then whether the role may run all of them. */
 export const ENSURE_FUNCTIONS_SQL = `DO $schemata$
 BEGIN
   IF pg_catalog.to_regprocedure('${FUNCTIONS.claim}(${SIGNATURES.claim})') IS NULL THEN
@@ -79,4 +79,6 @@ BEGIN
   END IF;
 END
 $schemata$;
-SELECT pg_catalog.to_regprocedure('${FUNCTIONS.claim}(${SIGNATURES.claim})') IS NOT NULL AS functions`;
+SELECT ${(Object.keys(SIGNATURES) as Array<keyof typeof SIGNATURES>)
+  .map((name) => `COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('${FUNCTIONS[name]}(${SIGNATURES[name]})'), 'EXECUTE'), false)`)
+  .join(' AND ')} AS functions`;

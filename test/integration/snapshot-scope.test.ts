@@ -41,7 +41,7 @@ const catalog = (url: string) =>
 
 async function applied(url: string, cwd: string) {
   const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
-  expect(report.error).toBeUndefined();
+  expect(report.error?.message).toBeUndefined();
   const checked = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
   expect(checked.sets[0]!.problems).toEqual([]);
 }
@@ -92,6 +92,27 @@ describe('the catalog snapshot around each migration', () => {
     const cwd = makeProject(HISTORY);
     await applied(deployer.toString(), cwd);
     expect((await query<{ fn: string | null }>(url, `SELECT to_regprocedure('${FUNCTIONS.snapshot}(text[])')::text AS fn`))[0]!.fn).toBeNull();
+    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+  });
+
+  it('is the same where the functions are there but the role may not run them', async () => {
+    const url = await freshDatabase();
+    const role = `runner_${Math.random().toString(36).slice(2, 8)}`;
+    const first = { 'data/001_schemas.sql': HISTORY['data/001_schemas.sql']!, 'data/002_events.sql': HISTORY['data/002_events.sql']! };
+    const cwd = makeProject(first);
+    await applied(url, cwd);
+    await query(
+      url,
+      `REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA schemata FROM PUBLIC;
+       CREATE ROLE ${role} LOGIN PASSWORD 'run-pw'; GRANT USAGE, CREATE ON SCHEMA workspace TO ${role};
+       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
+    );
+    const runner = new URL(url);
+    runner.username = role;
+    runner.password = 'run-pw';
+    const more = makeProject({ ...first, 'data/003_notes.sql': 'CREATE TABLE workspace.notes (id serial PRIMARY KEY, body text UNIQUE);\n' });
+    await applied(runner.toString(), more);
     expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
   });
 });
