@@ -1,4 +1,4 @@
-import { type CatalogObject, catalogObjectsSql, type SnapshotScope } from './catalog.js';
+import { catalogObjectsSql, type SnapshotScope } from './catalog.js';
 
 /** The columns of a snapshot row, for jsonb_to_recordset. */
 export const SNAPSHOT_COLUMNS = 'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
@@ -16,8 +16,8 @@ export function listingSql(scope: SnapshotScope): string {
   return `(SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${catalogObjectsSql(scope)}) o)`;
 }
 
-/** What the effects statement is given, each an SQL expression (literals in a batch, parameters in a function). */
-export interface EffectsInputs {
+/** An event row's values, each an SQL expression (literals in a batch, parameters in a function). */
+export interface EventValues {
   set: string;
   version: string;
   name: string;
@@ -25,7 +25,16 @@ export interface EffectsInputs {
   checksum: string;
   event: string;
   duration: string;
-  /** The snapshot after the migration (jsonb). */
+}
+
+/** The INSERT of one event into schemata.migrations, without its `;`. */
+export function eventInsertSql(i: EventValues, effects: string): string {
+  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, duration_ms, effects)
+VALUES (${i.set}, ${i.version}, ${i.name}, ${i.file}, ${i.checksum}, ${i.event}, ${i.duration}, ${effects})`;
+}
+
+/** What the effects statement is given: the event's values and the snapshot after the migration (jsonb). */
+export interface EffectsInputs extends EventValues {
   after: string;
 }
 
@@ -63,8 +72,5 @@ export function effectsSql(i: EffectsInputs): string {
   expected AS (
     INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
     SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${i.version}, ${i.file} FROM made m)
-INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, duration_ms, effects)
-VALUES (${i.set}, ${i.version}, ${i.name}, ${i.file}, ${i.checksum}, ${i.event}, ${i.duration}, ${summary})`;
+${eventInsertSql(i, summary)}`;
 }
-
-export type { CatalogObject };

@@ -23,6 +23,13 @@ import { effectsSql } from './effects.js';
 /** Another run recorded this migration while this one waited: it ran once, there. */
 export const MIGRATION_TAKEN_SQLSTATE = 'SCH05';
 
+/** The claim's check, a PL/pgSQL statement over SQL expressions: in the claim function, or in a DO block where there is none. */
+export function claimCheckSql(set: string, version: string, expected: string): string {
+  return `IF (SELECT max(id) FROM schemata.migrations WHERE set_name = ${set} AND version = ${version}) IS DISTINCT FROM ${expected} THEN
+    RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
+  END IF;`;
+}
+
 const PREFIX = 'schemata.';
 const template = {
   snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
@@ -46,9 +53,7 @@ $schemata_fn$`,
   SET search_path = pg_catalog, pg_temp
 AS $schemata_fn$
 BEGIN
-  IF (SELECT max(id) FROM schemata.migrations WHERE set_name = p_set AND version = p_version) IS DISTINCT FROM p_expected THEN
-    RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
-  END IF;
+  ${claimCheckSql('p_set', 'p_version', 'p_expected')}
 END
 $schemata_fn$`,
 };

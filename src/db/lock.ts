@@ -1,4 +1,5 @@
-import { FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
+import { claimCheckSql, FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
+import { quoteLiteral } from './sql-text.js';
 import type { TrackingFeatures } from './tracking.js';
 import { LockTimeoutError } from '../errors.js';
 import type { Client } from './connect.js';
@@ -71,17 +72,14 @@ export { MIGRATION_TAKEN_SQLSTATE };
 
 /** The statements (without their `;`) that claim a migration inside its transaction. */
 export function onceStatements(set: string, version: string, expectedEvent: number | null, waitMs: number, features: TrackingFeatures): string[] {
-  const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
   const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
   return [
     `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
     `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT + 1})`,
     features.functions
-      ? `SELECT ${FUNCTIONS.claim}(${literal(set)}, ${literal(version)}, ${expected})`
+      ? `SELECT ${FUNCTIONS.claim}(${quoteLiteral(set)}, ${quoteLiteral(version)}, ${expected})`
       : `DO $schemata_once$ BEGIN
-  IF (SELECT max(id) FROM schemata.migrations WHERE set_name = ${literal(set)} AND version = ${literal(version)}) IS DISTINCT FROM ${expected} THEN
-    RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
-  END IF;
+  ${claimCheckSql(quoteLiteral(set), quoteLiteral(version), expected)}
 END $schemata_once$`,
   ];
 }

@@ -1,7 +1,7 @@
 import { quoteLiteral as literal } from './sql-text.js';
 import { compareVersions, type MigrationFile } from '../config/discover.js';
 import { type CatalogObject, CATALOG_OBJECTS_SQL, catalogObjectsSql, type ObjectKind, type SnapshotScope } from './catalog.js';
-import { effectsSql, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
+import { effectsSql, eventInsertSql, type EventValues, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
@@ -173,16 +173,6 @@ export class TrackingFormatError extends ValidationError {
   }
 }
 
-/*
- * The expected objects that the catalog does not have, in one query whatever
- * the length of the history: the stored state joined with a snapshot.
- */
-const MISSING_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
-SELECT o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
-  FROM schemata.objects o
- WHERE o.set_name = $1 AND NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
- ORDER BY o.version::numeric, o.kind, o.identity`;
-
 /** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
 const EXTRA_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
 SELECT now.kind, now.identity FROM now
@@ -190,24 +180,29 @@ SELECT now.kind, now.identity FROM now
    AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
  ORDER BY now.identity, now.kind`;
 
-export async function missingObjects(client: Client, set: string, tracking: Tracking): Promise<ExpectedObject[]> {
-  if (tracking.format < 2) return [];
-  const { rows } = await client.query<ExpectedObject>(MISSING_SQL, [set]);
-  return rows;
-}
-
-const MISSING_ALL_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+/*
+ * The expected objects that the catalog does not have, of every set of the
+ * database, in one query whatever the length of the history: the stored
+ * state joined with a snapshot. The sets of one database read it once.
+ */
+const MISSING_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
 SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM schemata.objects o
  WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
  ORDER BY o.version::numeric, o.kind, o.identity`;
 
-/** The expected objects of every set of the database that the catalog does not have, by set: the sets of one database read the catalog once. */
+/** What is missing, by set. */
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
-  const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_ALL_SQL);
+  const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_SQL);
   const bySet = new Map<string, ExpectedObject[]>();
   for (const { set_name: set, ...object } of rows) bySet.set(set, [...(bySet.get(set) ?? []), object]);
   return bySet;
+}
+
+/** What is missing of one set. */
+export async function missingObjects(client: Client, set: string, tracking: Tracking): Promise<ExpectedObject[]> {
+  if (tracking.format < 2) return [];
+  return (await missingObjectsBySet(client)).get(set) ?? [];
 }
 
 export async function extraObjects(client: Client, schemas: readonly string[], tracking: Tracking): Promise<Array<{ kind: ObjectKind; identity: string }>> {
@@ -233,8 +228,13 @@ export async function readCatalog(client: Client, scope: SnapshotScope = 'all'):
 
 /** The INSERT of one event; `effects` and `duration` are SQL expressions. */
 export function eventSql(set: string, file: MigrationFile, event: TrackingEvent, effects = 'NULL', duration = 'NULL'): string {
-  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, duration_ms, effects)
-VALUES (${literal(set)}, ${literal(file.version)}, ${literal(file.name)}, ${literal(file.file)}, ${literal(file.checksum)}, ${literal(event)}, ${duration}, ${effects});`;
+  return `${eventInsertSql(eventValues(set, file, event, duration), effects)};`;
+}
+
+/** An event's values as literals, for a batch. */
+function eventValues(set: string, file: MigrationFile, event: TrackingEvent, duration: string): EventValues {
+  const [setName, version, name, path, checksum, kind] = [set, file.version, file.name, file.file, file.checksum, event].map(literal) as [string, string, string, string, string, string];
+  return { set: setName, version, name, file: path, checksum, event: kind, duration };
 }
 
 const names = (scope: readonly string[]) => `ARRAY[${scope.map(literal).join(', ')}]::text[]`;
@@ -252,10 +252,11 @@ function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
 
 /** After a migration, in its transaction: its effects on the expected state, and its event (db/effects.ts). */
 export function recordEffectsSql(set: string, file: MigrationFile, event: TrackingEvent, duration: string, scope: SnapshotScope, features: TrackingFeatures): string {
-  const values = [set, file.version, file.name, file.file, file.checksum, event].map(literal);
-  if (scope !== 'all' && features.functions) return `SELECT ${FUNCTIONS.record}(${values.join(', ')}, ${duration}, ${names(scope)});`;
-  const [setName, version, name, path, checksum, kind] = values as [string, string, string, string, string, string];
-  return `${effectsSql({ set: setName, version, name, file: path, checksum, event: kind, duration, after: listingSql(scope) })};`;
+  const values = eventValues(set, file, event, duration);
+  if (scope !== 'all' && features.functions) {
+    return `SELECT ${FUNCTIONS.record}(${[values.set, values.version, values.name, values.file, values.checksum, values.event, duration].join(', ')}, ${names(scope)});`;
+  }
+  return `${effectsSql({ ...values, after: listingSql(scope) })};`;
 }
 
 /** Server-measured duration from the start of the batch, for the event row. */
