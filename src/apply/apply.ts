@@ -53,9 +53,7 @@ export const CLEAN_SESSION_SQL = 'RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN
 export function blankTransactionControl(sql: string, statements: readonly Statement[]): string {
   let out = sql;
   for (const s of statements) {
-    if (nodeKind(s.node) !== 'TransactionStmt') continue;
-    const kind = (s.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
-    if (kind !== 'TRANS_STMT_BEGIN' && kind !== 'TRANS_STMT_START' && kind !== 'TRANS_STMT_COMMIT') continue;
+    if (!isBlankedControl(s)) continue;
     out = out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
   }
   return out;
@@ -181,6 +179,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** A BEGIN, START TRANSACTION or COMMIT of the file's own: blanked out of the batch. */
 function isBlankedControl(statement: Statement): boolean {
   if (nodeKind(statement.node) !== 'TransactionStmt') return false;
   const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;

@@ -51,16 +51,16 @@ export function suggestedName(versions: readonly string[], files: readonly strin
   return `${next.toString().padStart(widest, '0')}_${name}.sql`;
 }
 
-/**
- * Lists a set's migration files in version order (numeric: 1, 2, 10).
- * A `.sql` file whose name does not fit, or two files with one version, is a
- * ConfigError; other files (README.md) are ignored.
- */
 /** Whether a tracked checksum is this file's (its text's, or its bytes' as schemata 0.2 and before took it). */
 export function sameChecksum(file: Pick<MigrationFile, 'checksum' | 'rawChecksum'>, tracked: string): boolean {
   return tracked === file.checksum || tracked === file.rawChecksum;
 }
 
+/**
+ * Lists a set's migration files in version order (numeric: 1, 2, 10).
+ * A `.sql` file whose name does not fit, or two files with one version, is a
+ * ConfigError; other files (README.md) are ignored.
+ */
 export function discoverMigrations(set: SetConfig): MigrationFile[] {
   let entries: string[];
   try {
