@@ -59,8 +59,42 @@ await server.initialise();
 await server.start();
 const urlOf = (db, p = port) => `postgres://postgres:${PASSWORD}@127.0.0.1:${p}/${db}`;
 
-async function sql(db, text) {
-  const client = new pg.Client({ connectionString: urlOf(db) });
+/*
+ * Debian's PostgreSQL 15 (package postgresql-15), started here with the
+ * package's defaults: built with LLVM, jit = on. Undefined where it is not
+ * installed; the JIT scenario is then skipped and says so.
+ */
+const DEBIAN_BIN = '/usr/lib/postgresql/15/bin';
+async function startDebian() {
+  if (!existsSync(join(DEBIAN_BIN, 'postgres'))) return undefined;
+  const dir = join(work, 'debian');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'pw'), PASSWORD);
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot ? { uid: Number(spawnSync('id', ['-u', 'postgres']).stdout), gid: Number(spawnSync('id', ['-g', 'postgres']).stdout) } : {};
+  if (asRoot) spawnSync('chown', ['-R', 'postgres:postgres', dir]);
+  const init = spawnSync(join(DEBIAN_BIN, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'], { cwd: dir, ...ids });
+  if (init.status !== 0) throw new Error(`initdb of Debian's PostgreSQL 15 failed: ${init.stderr}`);
+  const debianPort = await freePort();
+  const child = spawn(join(DEBIAN_BIN, 'postgres'), ['-D', join(dir, 'data'), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `port=${debianPort}`], { cwd: dir, stdio: 'ignore', ...ids });
+  for (let tries = 0; ; tries++) {
+    const client = new pg.Client({ connectionString: urlOf('postgres', debianPort) });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.end();
+      break;
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (tries > 300) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { port: debianPort, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGINT'); }) };
+}
+
+async function sql(db, text, p = port) {
+  const client = new pg.Client({ connectionString: urlOf(db, p) });
   await client.connect();
   try {
     return (await client.query(text)).rows;
@@ -69,13 +103,13 @@ async function sql(db, text) {
   }
 }
 let dbCounter = 0;
-async function freshDb() {
+async function freshDb(p = port) {
   const name = `b${++dbCounter}`;
-  await sql('postgres', `CREATE DATABASE ${name}`);
+  await sql('postgres', `CREATE DATABASE ${name}`, p);
   return name;
 }
-async function tableCount(db) {
-  const rows = await sql(db, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('config', 'customer', 'workspace', 'reference')");
+async function tableCount(db, p = port) {
+  const rows = await sql(db, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('config', 'customer', 'workspace', 'reference')", p);
   return rows[0].n;
 }
 
@@ -392,6 +426,38 @@ try {
   const lintRows = await measure([{ name: 'schemata lint', run: () => timed(process.execPath, [SCHEMATA, 'lint', 'primary'], { cwd: join(seed.dir, 'schemata') }) }]);
   record(`lint ${seed.rows} INSERTs`, lintRows, 'schemata lint');
 
+  // Debian's PostgreSQL 15 with jit = on, beside the same server with jit = off for the database.
+  const debian = await startDebian();
+  if (!debian) console.log("Debian's PostgreSQL 15 is not installed (apt-get install -y postgresql-15): the JIT scenario is skipped.");
+  if (debian) {
+    try {
+      const n = Math.min(...SIZES);
+      const w = workload(n);
+      const fresh = async (jit) => {
+        const db = await freshDb(debian.port);
+        if (!jit) await sql('postgres', `ALTER DATABASE ${db} SET jit = off`, debian.port);
+        return db;
+      };
+      const check = async (db) => {
+        const count = await tableCount(db, debian.port);
+        if (count !== w.tables) throw new Error(`after apply ${n} on Debian's PostgreSQL 15: ${count} tables, expected ${w.tables}`);
+      };
+      record(`Debian 15 apply N=${n}`, await measure([
+        { name: 'jit = off', prepare: () => fresh(false), run: (db) => tools.schemata(w, db, 'migrate', debian.port), check },
+        { name: 'jit = on', prepare: () => fresh(true), run: (db) => tools.schemata(w, db, 'migrate', debian.port), check },
+      ]), 'jit = off');
+      const [off, on] = [await fresh(false), await fresh(true)];
+      await tools.schemata(w, off, 'migrate', debian.port);
+      await tools.schemata(w, on, 'migrate', debian.port);
+      record(`Debian 15 no-op N=${n}`, await measure([
+        { name: 'jit = off', run: () => tools.schemata(w, off, 'migrate', debian.port) },
+        { name: 'jit = on', run: () => tools.schemata(w, on, 'migrate', debian.port) },
+      ]), 'jit = off');
+    } finally {
+      await debian.stop();
+    }
+  }
+
   if (noop[200] && noop[1000]) console.log(`no-op growth N=200 → N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}`);
 
   // The targets (issue 15), each a ratio or a figure of this run.
@@ -410,6 +476,10 @@ try {
     const b = row(`${scenario} N=${small}`);
     target(`${label} N=${big}: schemata / bare pg script`, a?.ratio, 1.3);
     if (a && b && big !== small) target(`${label}: N=${big} / N=${small}`, a.median / b.median, 1.1);
+  }
+  for (const scenario of ['apply', 'no-op']) {
+    const jit = results.find((r) => r.scenario.startsWith(`Debian 15 ${scenario}`) && r.name === 'jit = on');
+    target(`Debian 15, ${scenario}: jit = on / jit = off`, jit?.ratio, 1.1);
   }
   target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
   const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');

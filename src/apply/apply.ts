@@ -10,6 +10,7 @@ import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 import { maskSecrets } from '../targets/redact.js';
+import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from '../db/own-settings.js';
 
 /*
  * What goes before the file in its batch, one statement each; PostgreSQL's
@@ -22,6 +23,7 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
   const set = context.set;
   const statements = [
     'BEGIN',
+    OWN_SETTINGS_SQL,
     // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
     'SET LOCAL client_connection_check_interval = 1000',
     ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking),
@@ -29,6 +31,7 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     snapshotBeforeSql(snapshot, context.tracking),
     ...(guard ? guardBeforeStatements(guard.schemas, guard.tables, guard.startTables) : []),
+    USER_SETTINGS_SQL,
   ];
   return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
 }
@@ -42,7 +45,8 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
 const RESTORE_LOCAL_SQL = `RESET SESSION AUTHORIZATION;
 RESET ROLE;
 SET LOCAL standard_conforming_strings = on;
-SET LOCAL search_path = pg_catalog, pg_temp;`;
+SET LOCAL search_path = pg_catalog, pg_temp;
+${OWN_AGAIN_STATEMENTS.join(';\n')};`;
 export const CLEAN_SESSION_SQL = 'RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
 
 /**

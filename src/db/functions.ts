@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { namedObjectsSql } from './catalog.js';
 import { effectsSql } from './effects.js';
+import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
 
 /*
  * Three functions in schemata's own schema, for what every migration's batch
@@ -33,7 +34,7 @@ export function claimCheckSql(set: string, version: string, expected: string): s
 const PREFIX = 'schemata.';
 const template = {
   snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
-  SET search_path = pg_catalog, pg_temp
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
   SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
 AS $schemata_fn$
@@ -42,7 +43,7 @@ BEGIN
 END
 $schemata_fn$`,
   record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[]) RETURNS void LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
 BEGIN
@@ -50,7 +51,7 @@ BEGIN
 END
 $schemata_fn$`,
   claim: `(p_set text, p_version text, p_expected bigint) RETURNS void LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
 AS $schemata_fn$
 BEGIN
   ${claimCheckSql('p_set', 'p_version', 'p_expected')}

@@ -1,5 +1,6 @@
 import { hasRowsSql } from './protection.js';
 import type { Client } from './connect.js';
+import { OWN_SETTINGS_SQL } from './own-settings.js';
 
 /** What the catalog says about one expected schema. */
 export interface SchemaFacts {
@@ -42,7 +43,7 @@ export async function readSchemaFacts(client: Client, schemas: readonly string[]
   const shaped = (rows: Row[]) => rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
   if (!withData) return shaped((await read(false)).rows);
   // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
-  await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`);
+  await client.query(`BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`);
   try {
     return shaped((await read(true)).rows);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { SchemataError, EXIT } from '../errors.js';
 import type { Client } from './connect.js';
+import { OWN_SETTINGS_SQL } from './own-settings.js';
 import { quoteLiteral } from './sql-text.js';
 
 /** What the catalog names, for resolving a run's statements as PostgreSQL will (plan/protect.ts). */
@@ -140,7 +141,7 @@ export async function probe(client: Client, probes: readonly Probe[]): Promise<M
   const facts = new Map<number, ProbeFacts>(probes.map((p) => [p.id, { holders: [] }]));
   if (probes.length === 0) return facts;
   let rows: Array<{ id: number; holder: string | null; type_name: string | null; typmod: number | null; is_array: boolean | null }>;
-  await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`);
+  await client.query(`BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`);
   try {
     ({ rows } = await client.query(PROBE_SQL, [JSON.stringify(probes.map((p) => ({ id: p.id, mode: p.mode, oid: 'oid' in p ? p.oid : null, name: 'name' in p ? p.name : null })))]));
   } catch (error) {

@@ -5,6 +5,7 @@ import { effectsSql, eventInsertSql, type EventValues, listingSql, SNAPSHOT_COLU
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
+import { OWN_SETTINGS_SQL } from './own-settings.js';
 
 /**
  * The version of the tables in schema `schemata`. 1: one row per migration,
@@ -265,7 +266,7 @@ export const BATCH_DURATION_SQL = '(extract(epoch FROM clock_timestamp() - state
 /** A migration outside a transaction: the event that says it started. */
 /** Claims a migration outside a transaction: its `running` event, written only while nothing else recorded it since planning. */
 export async function recordRunning(client: Client, set: string, file: MigrationFile, once: string): Promise<void> {
-  await runBatch(client, `BEGIN;\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`);
+  await runBatch(client, `BEGIN;\n${OWN_SETTINGS_SQL};\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`);
 }
 
 /** A migration outside a transaction, after it: its effects, against the snapshot taken before it. */
@@ -277,7 +278,7 @@ export async function recordAfterRunning(
   event: 'applied' | 'repaired' | 'failed',
   durationMs: number,
 ): Promise<void> {
-  await runBatch(client, `BEGIN;\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features)}\nCOMMIT;`);
+  await runBatch(client, `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features)}\nCOMMIT;`);
 }
 
 /**
@@ -316,7 +317,7 @@ export async function recordWithoutRunning(
 }
 
 async function inTransaction(client: Client, work: () => Promise<void>): Promise<void> {
-  await client.query('BEGIN');
+  await client.query(`BEGIN; ${OWN_SETTINGS_SQL}`);
   try {
     await work();
     await client.query('COMMIT');

@@ -1,0 +1,30 @@
+/*
+ * schemata's own statements run with settings of their own, whatever the
+ * role, the database or the file set (SPEC §13): with jit = on (Debian's and
+ * Ubuntu's packages) the planner finds the catalog statements expensive and
+ * LLVM compiles them in every migration, seconds each; a role's
+ * statement_timeout must not cut schemata's bookkeeping short. The file itself
+ * runs with the user's settings, as it would in psql. Every switch is local
+ * to the transaction (set_config(..., true)): nothing leaks into a pooled
+ * server connection behind PgBouncer.
+ */
+
+/** Each setting and the value schemata's own statements use. */
+const OWN = { jit: 'off', statement_timeout: '0' } as const;
+
+const saved = (name: string) => `schemata.user_${name}`;
+const pairs = Object.entries(OWN);
+
+/** In a transaction, before schemata's first own statement: keeps the user's values, then switches to ours. */
+export const OWN_SETTINGS_SQL = `SELECT ${pairs
+  .map(([name, value]) => `pg_catalog.set_config('${saved(name)}', pg_catalog.current_setting('${name}'), true), pg_catalog.set_config('${name}', '${value}', true)`)
+  .join(', ')}`;
+
+/** Before the file: the user's values back. */
+export const USER_SETTINGS_SQL = `SELECT ${pairs.map(([name]) => `pg_catalog.set_config('${name}', pg_catalog.current_setting('${saved(name)}'), true)`).join(', ')}`;
+
+/** After the file: ours again (whatever the file SET), each as its own statement without `;`. */
+export const OWN_AGAIN_STATEMENTS = pairs.map(([name, value]) => `SET LOCAL ${name} = ${value}`);
+
+/** The same settings as a function's SET clauses: a function keeps them whoever calls it. */
+export const OWN_FUNCTION_SETTINGS = pairs.map(([name, value]) => `SET ${name} = ${value}`).join(' ');
