@@ -3,7 +3,7 @@ import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import type { SnapshotScope } from '../db/catalog.js';
 import { type TrackingFeatures, BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, snapshotBeforeSql } from '../db/tracking.js';
-import { GUARD_AFTER_SQL, GUARD_SQLSTATE, guardBeforeStatements } from '../db/protection.js';
+import { LOSS_SQLSTATE, MEASURE_AFTER_SQL, type Measurement, measureBeforeSql, SUSPECT_SQLSTATE } from '../db/measure.js';
 import type { ApplyStep } from '../plan/steps.js';
 import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
@@ -19,7 +19,7 @@ import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from '../db
  * completed. The leading comment is what a DBA sees first in
  * pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: SnapshotScope, guard: Guard | undefined): { text: string; statements: number } {
+function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: SnapshotScope, measurement: Measurement): { text: string; statements: number } {
   const set = context.set;
   const statements = [
     'BEGIN',
@@ -30,7 +30,7 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     snapshotBeforeSql(snapshot, context.tracking),
-    ...(guard ? guardBeforeStatements(guard.schemas, guard.tables, guard.startTables) : []),
+    measureBeforeSql(measurement),
     USER_SETTINGS_SQL,
   ];
   return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
@@ -42,12 +42,13 @@ function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: Snapshot
  * whether its own record can be written), and after COMMIT, a clean session
  * for the next migration, as if each file ran in a psql session of its own.
  */
-const RESTORE_LOCAL_SQL = `RESET SESSION AUTHORIZATION;
-RESET ROLE;
+const RESTORE_LOCAL_SQL = `SET LOCAL SESSION AUTHORIZATION DEFAULT;
+SET LOCAL ROLE NONE;
 SET LOCAL standard_conforming_strings = on;
 SET LOCAL search_path = pg_catalog, pg_temp;
 ${OWN_AGAIN_STATEMENTS.join(';\n')};`;
-export const CLEAN_SESSION_SQL = 'RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
+// RESET ALL leaves the role and the session authorization alone: they are reset by name.
+export const CLEAN_SESSION_SQL = 'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
 
 /**
  * A file's own BEGIN/COMMIT would end our transaction early and leave its
@@ -93,13 +94,8 @@ export interface ApplyContext {
   signal?: AbortSignal | undefined;
   /** What the tracking schema offers (the snapshot function). */
   tracking: TrackingFeatures;
-}
-
-/** The server-side data check of a transactional migration (SPEC §5): every table of the set's schemas, or the tables the plan traced (OIDs). */
-export interface Guard {
-  schemas: readonly string[];
-  tables: 'all' | readonly number[];
-  startTables: readonly number[];
+  /** The migration is run again (rolled back for a lock wait or for measuring): what it printed so far is dropped. */
+  onRetry?: () => void;
 }
 
 interface PgError {
@@ -125,16 +121,16 @@ export async function applyMigration(
   statements: readonly Statement[],
   event: 'applied' | 'repaired',
   snapshot: SnapshotScope,
-  guard?: Guard,
+  measurement: Measurement,
 ): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
-  const prefix = prefixOf(context, file, snapshot, guard);
-  const check = guard ? `${GUARD_AFTER_SQL}\n` : '';
-  const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${check}${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
   const runnable = statements.filter((st) => !isBlankedControl(st));
   const started = performance.now();
-  for (let attempt = 0; ; attempt++) {
+  let capture = measurement.capture;
+  for (let attempt = 0, suspectRuns = 0; ; attempt++) {
+    const prefix = prefixOf(context, file, snapshot, { ...measurement, capture });
+    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${MEASURE_AFTER_SQL};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
     let completed = 0;
     const count = () => {
       completed += 1;
@@ -151,12 +147,23 @@ export async function applyMigration(
       const e = error as PgError;
       if (context.signal?.aborted) throw stopped(context, file, error);
       if (e.code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
-      if (e.code === GUARD_SQLSTATE) throw guardRefusal(context, file, e.message, error);
+      if (e.code === LOSS_SQLSTATE) throw measuredRefusal(context, file, e.message, error);
+      // Tables whose rows before the file were not measured may have lost them: measure them, and run it again.
+      if (e.code === SUSPECT_SQLSTATE && suspectRuns < SUSPECT_RUNS) {
+        suspectRuns += 1;
+        capture = [...new Set([...capture, ...e.message.split(',').map(Number)])];
+        context.onRetry?.();
+        continue;
+      }
+      if (e.code === SUSPECT_SQLSTATE) {
+        throw measuredRefusal(context, file, `tables it changed (OIDs ${e.message}) may have held rows, and ${SUSPECT_RUNS + 1} runs could not tell`, error);
+      }
       // Our own wait for another run applying this very migration.
       if (e.code === '55P03' && completed < prefix.statements) {
         throw new LockTimeoutError(`Set "${context.set}": ${file.file}`, undefined, context.runLockTimeoutMs / 1000);
       }
       if (e.code === '55P03' && attempt < LOCK_RETRIES) {
+        context.onRetry?.();
         await sleep(LOCK_BACKOFF_MS * 2 ** attempt, context.signal);
         if (context.signal?.aborted) throw stopped(context, file, error);
         continue;
@@ -168,6 +175,13 @@ export async function applyMigration(
     }
   }
 }
+
+/**
+ * A migration whose measurement found tables it changed whose rows were not
+ * measured before is run again with them measured; it is rolled back each
+ * time, so it applies once.
+ */
+const SUSPECT_RUNS = 2;
 
 /** A statement that waited for a lock too long is tried again this many times, after 1, 2 and 4 s. */
 const LOCK_RETRIES = 3;
@@ -223,10 +237,10 @@ async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: S
   );
 }
 
-function guardRefusal(context: ApplyContext, file: MigrationFile, lost: string, cause: unknown): RefusedError {
+function measuredRefusal(context: ApplyContext, file: MigrationFile, lost: string, cause: unknown): RefusedError {
   return new RefusedError(
-    `Set "${context.set}": data protection rolled back ${file.file}: ${lost}. The check on the server found it after the file ran ` +
-      `(dynamic SQL, a function, or a step no reading of the text resolves). Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied.`,
+    `Set "${context.set}": data protection rolled back ${file.file}: ${lost}. The measurement in its transaction found it after the file ran, where the forecast before the run ` +
+      `did not see it (a procedure or function, a trigger, dynamic SQL, or a step no reading of the text resolves). Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied.`,
     `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${context.path}, or run: schemata migrate ${context.set} --force`,
     { cause },
   );
@@ -267,10 +281,16 @@ function describeFailure(context: ApplyContext, file: MigrationFile, statements:
 }
 
 /**
- * Runs a migration that PostgreSQL refuses inside a transaction block
- * (CREATE INDEX CONCURRENTLY, VACUUM, ...) statement by statement. Its
- * tracking row says running first, then applied; a failure leaves it failed
- * (dirty), and the error names the statements that had already run.
+ * Runs a migration outside schemata's transaction (`-- schemata:no-transaction`,
+ * CREATE INDEX CONCURRENTLY, a file with its own BEGIN ... COMMIT blocks), as
+ * psql would, with every guarantee that fits: each of its transactions (a
+ * block of its own, or a statement that would autocommit) is wrapped with the
+ * statement lock timeout and measured before its COMMIT like a whole
+ * migration (db/measure.ts); only what PostgreSQL refuses in a transaction
+ * block runs bare. Its tracking row says running first, then applied; a
+ * failure leaves it failed (dirty), naming what had committed. Afterwards the
+ * session is clean: what the file SET (search_path, ROLE) reaches neither
+ * schemata's own writes nor the next migration.
  */
 export async function applyWithoutTransaction(
   context: ApplyContext,
@@ -278,6 +298,7 @@ export async function applyWithoutTransaction(
   statements: readonly Statement[],
   event: 'applied' | 'repaired',
   snapshot: SnapshotScope,
+  measurement: Measurement,
 ): Promise<number | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds the snapshot across the statements.
@@ -290,30 +311,156 @@ export async function applyWithoutTransaction(
     throw error;
   }
   const done: Statement[] = [];
-  for (const statement of statements) {
-    try {
-      await context.client.query(statement.text);
-      done.push(statement);
-    } catch (error) {
-      const ms = Math.round(performance.now() - started);
-      // What it did make is there: the expected state follows the catalog, and the event says failed.
-      await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(() => {});
-      const e = error as PgError;
-      const path = relative(context.cwd, file.path) || file.path;
-      const offset = e.position ? statement.start + Number(e.position) - 1 : undefined;
-      const at = offset !== undefined ? locate(file.sql, offset) : statement.at;
-      const ran = done.length === 0 ? 'No statement before it had run.' : `Already run and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.shown, 60)})`).join('; ')}.`;
-      throw new MigrationFailedError(
-        `Set "${context.set}": migration ${file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${maskSecrets(e.message)}. ` +
-          `Statement: ${abbreviate(statement.shown)}. ${ran} It is recorded as failed (dirty) and later migrations did not run.`,
-        `Make ${path} re-runnable (IF NOT EXISTS, IF EXISTS), fix the cause, then run: schemata migrate ${context.set} --repair`,
+  const path = relative(context.cwd, file.path) || file.path;
+  const fail = async (error: unknown, statement: Statement, position?: number): Promise<never> => {
+    await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
+    const ms = Math.round(performance.now() - started);
+    // What it did make is there: the expected state follows the catalog, and the event says failed.
+    await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(() => {});
+    if (context.signal?.aborted) throw stopped(context, file, error);
+    const e = error as PgError;
+    const at = position !== undefined ? locate(file.sql, position) : statement.at;
+    const ran = done.length === 0 ? 'Nothing of it had committed.' : `Already committed and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.shown, 60)})`).join('; ')}.`;
+    if (e.code === LOSS_SQLSTATE || e.code === SUSPECT_SQLSTATE) {
+      throw new RefusedError(
+        `Set "${context.set}": data protection rolled back the transaction of ${file.file} at ${path}:${at.line}:${at.column}: ${e.code === LOSS_SQLSTATE ? e.message : `tables it changed (OIDs ${e.message}) may have held rows`}. ` +
+          `${ran} ${file.file} runs outside a single transaction, so it is recorded as failed (dirty) and later migrations did not run.`,
+        `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${path}, then run: schemata migrate ${context.set} --repair`,
         { cause: error },
       );
     }
+    throw new MigrationFailedError(
+      `Set "${context.set}": migration ${file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${maskSecrets(e.message)}. ` +
+        `Statement: ${abbreviate(statement.shown)}. ${ran} It is recorded as failed (dirty) and later migrations did not run.`,
+      `Make ${path} re-runnable (IF NOT EXISTS, IF EXISTS), fix the cause, then run: schemata migrate ${context.set} --repair`,
+      { cause: error },
+    );
+  };
+  for (const unit of transactionsOf(statements, measurement.outside ?? [])) {
+    if (context.signal?.aborted) await fail(new Error('stopped'), unit.statements[0] ?? unit.begin!);
+    if (unit.kind === 'bare') {
+      const statement = unit.statements[0]!;
+      try {
+        // Outside a transaction block, the lock timeout can only be the session's: set for this statement, then reset.
+        await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
+        await context.client.query(statement.text);
+        await context.client.query('RESET lock_timeout');
+        done.push(statement);
+      } catch (error) {
+        const e = error as PgError;
+        await fail(error, statement, e.position ? statement.start + Number(e.position) - 1 : undefined);
+      }
+      continue;
+    }
+    let capture = measurement.capture;
+    for (let attempt = 0; ; attempt++) {
+      const first = unit.begin ?? unit.statements[0]!;
+      const head = `${unit.begin ? unit.begin.text : 'BEGIN'};\n${unit.setTransaction.map((s) => s.text).join(';\n')}${unit.setTransaction.length > 0 ? ';\n' : ''}` +
+        `${OWN_SETTINGS_SQL};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture })};\n${USER_SETTINGS_SQL};\n`;
+      const body = unit.statements.map((s) => s.text).join(';\n');
+      const tail = `\n;\n${RESTORE_LOCAL_SQL}\n${MEASURE_AFTER_SQL};\n${unit.end ? unit.end.text : 'COMMIT'};`;
+      try {
+        await context.client.query(`${head}${body}${tail}`);
+        done.push(...unit.statements);
+        break;
+      } catch (error) {
+        const e = error as PgError;
+        await context.client.query('ROLLBACK').catch(() => {});
+        if (context.signal?.aborted) await fail(error, first);
+        if (e.code === SUSPECT_SQLSTATE && attempt < SUSPECT_RUNS) {
+          capture = [...new Set([...capture, ...e.message.split(',').map(Number)])];
+          context.onRetry?.();
+          continue;
+        }
+        if (e.code === '55P03' && attempt < LOCK_RETRIES) {
+          await sleep(LOCK_BACKOFF_MS * 2 ** attempt, context.signal);
+          continue;
+        }
+        // A DO block or procedure that COMMITs cannot run in a transaction block: it runs as written.
+        if (e.code === '2D000' && !unit.begin && unit.statements.length === 1) {
+          try {
+            await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
+            await context.client.query(first.text);
+            await context.client.query('RESET lock_timeout');
+            done.push(first);
+            break;
+          } catch (bare) {
+            const b = bare as PgError;
+            await fail(bare, first, b.position ? first.start + Number(b.position) - 1 : undefined);
+          }
+        }
+        // Where in the file: PostgreSQL's position, when it falls in the body, else the unit's first statement.
+        let position: number | undefined;
+        let failing = first;
+        const offset = e.position ? Number(e.position) - 1 - head.length : -1;
+        if (offset >= 0 && offset < body.length) {
+          let start = 0;
+          for (const s of unit.statements) {
+            if (offset >= start && offset <= start + s.text.length) {
+              failing = s;
+              position = s.start + offset - start;
+              break;
+            }
+            start += s.text.length + 2;
+          }
+        }
+        await fail(error, failing, position);
+      }
+    }
   }
+  // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
+  await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
   await recordAfterRunning(context.client, context.set, file, before, event, ms);
   return ms;
+}
+
+/** One transaction of a file run outside schemata's: a block of its own, a statement that autocommits, or one PostgreSQL refuses in a block. */
+export type FileTransaction =
+  | { kind: 'bare'; statements: Statement[]; begin?: undefined; end?: undefined; setTransaction: Statement[] }
+  | { kind: 'measured'; statements: Statement[]; begin?: Statement | undefined; end?: Statement | undefined; setTransaction: Statement[] };
+
+/**
+ * The file's transactions, as psql would run them: its own BEGIN ... COMMIT
+ * (or ROLLBACK) blocks, and every other statement on its own. Pure.
+ */
+export function transactionsOf(statements: readonly Statement[], outside: readonly Location[]): FileTransaction[] {
+  const refused = (s: Statement) => outside.some((at) => at.line === s.at.line && at.column === s.at.column);
+  const units: FileTransaction[] = [];
+  let block: { begin: Statement; statements: Statement[]; setTransaction: Statement[] } | undefined;
+  for (const s of statements) {
+    const control = transactionKind(s);
+    if (control === 'begin' && !block) {
+      block = { begin: s, statements: [], setTransaction: [] };
+    } else if (block && (control === 'commit' || control === 'rollback')) {
+      // A block the file rolls back leaves nothing: it runs as written, unmeasured.
+      units.push(control === 'rollback' ? { kind: 'bare', statements: [block.begin, ...block.setTransaction, ...block.statements, s], setTransaction: [] } : { kind: 'measured', ...block, end: s });
+      block = undefined;
+    } else if (block) {
+      if (block.statements.length === 0 && isSetTransaction(s)) block.setTransaction.push(s);
+      else block.statements.push(s);
+    } else {
+      // A SET or RESET changes the session, never data; RESET ALL inside the wrapper would also reset the measurement's settings.
+      units.push(refused(s) || nodeKind(s.node) === 'VariableSetStmt' ? { kind: 'bare', statements: [s], setTransaction: [] } : { kind: 'measured', statements: [s], setTransaction: [] });
+    }
+  }
+  // A BEGIN never committed: psql would leave it open and lose it at exit; run as written.
+  if (block) units.push({ kind: 'bare', statements: [block.begin, ...block.setTransaction, ...block.statements], setTransaction: [] });
+  return units.flatMap((u) => (u.kind === 'bare' && u.statements.length > 1 ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] })) : [u]));
+}
+
+function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' | undefined {
+  if (nodeKind(statement.node) !== 'TransactionStmt') return undefined;
+  const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
+  if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') return 'begin';
+  if (kind === 'TRANS_STMT_COMMIT') return 'commit';
+  if (kind === 'TRANS_STMT_ROLLBACK') return 'rollback';
+  return undefined;
+}
+
+function isSetTransaction(statement: Statement): boolean {
+  if (nodeKind(statement.node) !== 'VariableSetStmt') return false;
+  return (statement.node as { VariableSetStmt: { name?: string } }).VariableSetStmt.name === 'TRANSACTION';
 }
 
 /** Drops the INVALID indexes, among those named, that a failed CREATE INDEX CONCURRENTLY left behind. */
@@ -338,37 +485,25 @@ function abbreviate(text: string, max = 160): string {
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
-/** What a set's run keeps across its steps. */
-export interface RunSession {
-  /** The tables of the set's schemas when the run began: the broad check leaves out what the run made. */
-  startTables: number[];
-}
-
 /**
  * Runs one apply step as planned: drops what a failed CONCURRENTLY left, keeps
  * only the statements the step names, and runs it in or outside a
  * transaction with the check the plan chose. Decides nothing. Returns the
  * wall time in ms.
  */
-export async function applyStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<{ ms: number; notices: string[]; taken: boolean }> {
+export async function applyStep(context: ApplyContext, step: ApplyStep): Promise<{ ms: number; notices: string[]; taken: boolean }> {
   const notices: string[] = [];
   const onNotice = (msg: { severity?: string; message?: string }) => notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));
   context.client.on('notice', onNotice);
   try {
-    const ms = await runStep({ ...context, expectedEvent: step.expectedEvent }, step);
+    const ms = await runStep({ ...context, expectedEvent: step.expectedEvent, onRetry: () => notices.splice(0) }, step);
     return ms === 'taken' ? { ms: 0, notices, taken: true } : { ms, notices, taken: false };
   } finally {
     context.client.off('notice', onNotice);
   }
 }
 
-/** The step's check; none where it would cover no table (the broad check on a set that had no tables when the run began). */
-function guardOf(step: ApplyStep, schemas: readonly string[], session: RunSession): Guard | undefined {
-  if (!step.guard || (step.guard.tables === 'all' && session.startTables.length === 0)) return undefined;
-  return { schemas, tables: step.guard.tables, startTables: session.startTables };
-}
-
-async function runStep(context: ApplyContext & { schemas: readonly string[]; session: RunSession }, step: ApplyStep): Promise<number | 'taken'> {
+async function runStep(context: ApplyContext, step: ApplyStep): Promise<number | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
     throw new StoppedError(signal, `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`, 'Run the same command again to go on.');
@@ -377,8 +512,8 @@ async function runStep(context: ApplyContext & { schemas: readonly string[]; ses
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
     return step.transactional
-      ? await applyMigration(context, file, statements, step.event, step.snapshot, guardOf(step, context.schemas, context.session))
-      : await applyWithoutTransaction(context, file, statements, step.event, step.snapshot);
+      ? await applyMigration(context, file, statements, step.event, step.snapshot, step.measurement)
+      : await applyWithoutTransaction(context, file, statements, step.event, step.snapshot, step.measurement);
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
     throw new MigrationFailedError(

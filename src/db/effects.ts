@@ -1,5 +1,13 @@
 import { catalogObjectsSql, type SnapshotScope } from './catalog.js';
 
+/*
+ * What the measurement of the transaction found (db/measure.ts), for the
+ * history: the row counters per table, and the losses a force allowed. A
+ * setting once set in the session reads as '' afterwards: none is NULL.
+ */
+const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
+    'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
+
 /** The columns of a snapshot row, for jsonb_to_recordset. */
 export const SNAPSHOT_COLUMNS = 'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
 
@@ -52,7 +60,8 @@ export function effectsSql(i: EffectsInputs): string {
   const summary = `pg_catalog.jsonb_build_object(
     'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM made m),
     'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM gone g),
-    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity))`;
+    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity),
+    ${MEASURED_EFFECTS_SQL})`;
   return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
   a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${i.after}) AS x(${SNAPSHOT_COLUMNS})),
   made AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),

@@ -41,6 +41,8 @@ export interface Judgement {
   /** Tables it would empty or take away that hold rows. */
   holders: string[];
   reason: string;
+  /** Allowed as a widening of this column (table OID, column name): the measurement lets its type change. */
+  widened?: { oid: number; column: string } | undefined;
 }
 
 const TABLE_LIKE: ReadonlySet<RelationKind> = new Set(['table', 'materialized view']);
@@ -354,7 +356,7 @@ export function findHazards(names: CatalogNames, sessionPath: readonly string[],
 
 /** Whether the data in a column survives a change from `from` to `to` unchanged (SPEC §5: widening is no destruction). */
 export function isWidening(from: { name: string; modifiers: readonly number[]; array: boolean }, to: ColumnType): boolean {
-  if (from.array !== to.array) return false;
+  if (to.computed || from.array !== to.array) return false;
   const INTEGERS = ['int2', 'int4', 'int8'];
   const DIGITS: Record<string, number> = { int2: 5, int4: 10, int8: 19 };
   const [p, s] = from.modifiers;
@@ -386,7 +388,7 @@ export function isWidening(from: { name: string; modifiers: readonly number[]; a
  * rows is refused (or forced, with --force or the file's `-- schemata:force`),
  * one that does not, and a widening type change, are allowed.
  */
-export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<number, ProbeFacts>, migrations: readonly GuardedMigration[], force: boolean): Judgement[] {
+export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<number, ProbeFacts>, migrations: readonly GuardedMigration[], force: boolean, probes: readonly Probe[] = []): Judgement[] {
   return hazards.map((h) => {
     const migration = migrations[h.migration]!;
     const found = migration.statements.find((s) => s.at.line === h.at.line && s.at.column === h.at.column);
@@ -395,7 +397,11 @@ export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<numb
     const base = { migration: h.migration, at: h.at, via: h.via, step: h.step, statement, target: h.target, holders };
     if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };
     const current = h.newType ? facts.get(h.probes[0]!)?.type : undefined;
-    if (h.newType && current && isWidening(current, h.newType)) return { ...base, holders: [], verdict: 'allowed', reason: `widens ${typeText(current)}, so every value stays as it is` };
+    if (h.newType && current && isWidening(current, h.newType)) {
+      const probe = probes[h.probes[0]!];
+      const widened = probe?.mode === 'column' ? { oid: probe.oid, column: probe.name } : undefined;
+      return { ...base, holders: [], verdict: 'allowed', reason: `widens ${typeText(current)}, so every value stays as it is`, widened };
+    }
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
     return {
       ...base,

@@ -3,6 +3,7 @@ import type { SnapshotScope } from '../db/catalog.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
+import type { Measurement } from '../db/measure.js';
 
 /** What apply/ does for a set, in order; --dry-run prints exactly this. */
 export type Step =
@@ -22,8 +23,8 @@ export interface ApplyStep {
   expectedEvent: number | null;
   /** Repair of a file that changes rows: the statements that run (by position); absent: all. */
   only?: Location[] | undefined;
-  /** The server-side data check: every table of the set's schemas, or the tables (OIDs) the plan traced; absent: none (forced, or nothing it could destroy). */
-  guard?: { tables: 'all' | number[] } | undefined;
+  /** Data protection measured in its transaction(s): the tables the forecast traced are measured exactly, every other table by its storage (db/measure.ts). */
+  measurement: Measurement;
   /** What the catalog snapshot its effects are measured by covers: the whole catalog or the objects of these names (plan/snapshot.ts). */
   snapshot: SnapshotScope;
   /** INVALID indexes a failed CREATE INDEX CONCURRENTLY may have left, dropped before the re-run. */
@@ -48,6 +49,8 @@ export interface JudgedMigration {
   guard: 'all' | number[];
   snapshot: SnapshotScope;
   judgements: Judgement[];
+  /** Statements PostgreSQL refuses in a transaction block. */
+  outside: Location[];
 }
 
 /**
@@ -55,11 +58,10 @@ export interface JudgedMigration {
  * which check. Pure; a plan with problems is never run, so this does not
  * look at them.
  */
-export function planSteps(migrations: readonly JudgedMigration[], rechecksum: readonly MigrationFile[], { force }: { force: boolean }): Step[] {
+export function planSteps(migrations: readonly JudgedMigration[], rechecksum: readonly MigrationFile[], { force, existing }: { force: boolean; existing: readonly number[] }): Step[] {
   const steps: Step[] = [];
   if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
   for (const m of migrations) {
-    const checked = !force && !m.forced && (m.guard === 'all' || m.guard.length > 0);
     steps.push({
       kind: 'apply',
       file: m.file,
@@ -69,7 +71,13 @@ export function planSteps(migrations: readonly JudgedMigration[], rechecksum: re
       event: m.rerun ? 'repaired' : 'applied',
       expectedEvent: m.expectedEvent,
       only: m.only,
-      guard: checked && m.transactional ? { tables: m.guard } : undefined,
+      measurement: {
+        capture: m.guard === 'all' ? [] : m.guard,
+        widened: m.judgements.flatMap((j) => (j.widened ? [j.widened] : [])),
+        forced: force || m.forced,
+        existing,
+        outside: m.outside,
+      },
       snapshot: m.snapshot,
       dropInvalid: m.rerun && !m.transactional ? m.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [])) : [],
       judgements: m.judgements,

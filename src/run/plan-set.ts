@@ -16,6 +16,7 @@ import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHa
 import type { Classification } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
+import { existingTables } from '../db/measure.js';
 import { type Operation, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
@@ -40,6 +41,8 @@ export interface PreparedMigration {
   mentioned: Mentioned;
   snapshot: SnapshotScope;
   judgements: Judgement[];
+  /** Statements PostgreSQL refuses in a transaction block. */
+  outside: Location[];
   /** Run again by --repair. */
   rerun: boolean;
   /** Its latest tracking event now (null: none). */
@@ -164,7 +167,9 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     }
   }
   report.problems.push(...plan.problems);
-  result.steps = planSteps(result.migrations, result.rechecksum, { force: options.force });
+  // What the run itself makes and fills is no loss: the measurement looks at the tables there before it.
+  const existing = options.lock && result.migrations.length > 0 ? await existingTables(client) : [];
+  result.steps = planSteps(result.migrations, result.rechecksum, { force: options.force, existing });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps) if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
   return result;
@@ -261,6 +266,7 @@ function prepareFiles(
       mentioned,
       snapshot: 'all',
       judgements: [],
+      outside: classification.nonTransactional.map((n) => n.statement.at),
       rerun: rerun.has(file.version),
       expectedEvent: tracked.get(file.version)?.eventId ?? null,
     });
@@ -288,7 +294,7 @@ async function protect(client: Client, parser: Parser, set: string, setPlan: Set
   setPlan.migrations.forEach((m, index) => {
     m.guard = guardScope(m.operations, hazards.filter((h) => h.migration === index), probes);
   });
-  const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force);
+  const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force, probes);
   for (const j of judgements) {
     const migration = setPlan.migrations[j.migration]!;
     migration.judgements.push(j);

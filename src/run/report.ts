@@ -61,7 +61,7 @@ export interface PlannedMigration {
   /** Every statement, or (repair of a file that changes rows) the ones that run, as file:line. */
   runs: 'all' | string[];
   /** What the server-side data check covers. */
-  check: 'every table of the set' | 'the tables it drops or empties' | 'none';
+  check: 'measured in its transaction: every table that holds rows' | 'measured, losses allowed (forced)';
   steps: Array<{ at: string; step: string; target: string; verdict: 'allowed' | 'refused' | 'forced'; reason: string }>;
   warnings: string[];
 }

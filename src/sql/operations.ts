@@ -42,6 +42,8 @@ export interface ColumnType {
   name: string;
   modifiers: number[];
   array: boolean;
+  /** `USING` computes the new values (anything but the column itself, or a cast of it): no widening, whatever the types. */
+  computed?: boolean;
 }
 
 /**
@@ -264,7 +266,9 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
         if (cmd?.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
         if (cmd?.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
         if (cmd?.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
-          push({ kind: 'alter-type', column: partOf(table, 'column', cmd.name), type: columnTypeOf(cmd.def.ColumnDef.typeName) });
+          const using = cmd.def.ColumnDef.raw_default as Obj | undefined;
+          const type = columnTypeOf(cmd.def.ColumnDef.typeName);
+          push({ kind: 'alter-type', column: partOf(table, 'column', cmd.name), type: using && !isColumnItself(using, cmd.name as string) ? { ...type, computed: true } : type });
         }
         const dropped = TABLE_PART_DROPS[cmd?.subtype as string];
         if (dropped) push({ kind: 'drop', object: partOf(table, dropped, cmd.name), ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE' });
@@ -323,6 +327,13 @@ function roleName(spec: Obj | undefined): string {
     default:
       return (spec?.rolename as string | undefined) ?? '';
   }
+}
+
+/** `USING label`, `USING label::text`, `USING (t.label)`: the column's own values, cast at most. */
+function isColumnItself(expression: Obj, column: string): boolean {
+  if (expression.TypeCast) return isColumnItself(expression.TypeCast.arg as Obj, column);
+  const fields = (expression.ColumnRef?.fields as Obj[] | undefined)?.map((f) => f.String?.sval as string | undefined);
+  return fields !== undefined && fields[fields.length - 1] === column;
 }
 
 function columnTypeOf(type: Obj): ColumnType {

@@ -185,7 +185,7 @@ describe('data protection: rows that row-level security hides', () => {
     writeFile(cwd, 'data/004_call.sql', 'SELECT public.clear_secrets();\n');
     const guarded = await migrate({ cwd, env, sets: ['data'] });
     expect(guarded.exitCode).toBe(4);
-    expect(guarded.error!.message).toContain('table workspace.secrets held rows and is now empty');
+    expect(guarded.error!.message).toContain('table workspace.secrets held rows this role cannot count and is now empty');
     expect(await count(url, 'workspace.secrets')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
@@ -199,7 +199,7 @@ describe('data protection: the check on the server', () => {
     writeFile(cwd, 'data/004_tidy.sql', 'SELECT public.tidy();\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_tidy.sql: table workspace.items held rows and is now empty');
+    expect(report.error!.message).toContain('data protection rolled back 004_tidy.sql: table workspace.items held 2 rows and is now empty');
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual([...versions, '3']);
   });
@@ -211,7 +211,7 @@ describe('data protection: the check on the server', () => {
     writeFile(cwd, 'data/004_retire.sql', "SELECT workspace.retire('items');\n");
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_retire.sql: table workspace.items held rows and is gone');
+    expect(report.error!.message).toContain('data protection rolled back 004_retire.sql: table workspace.items held 2 rows and is gone');
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual(versions);
   });
@@ -221,7 +221,7 @@ describe('data protection: the check on the server', () => {
     writeFile(cwd, 'data/003_dynamic.sql', "DO $$ BEGIN EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', 'workspace', 'items', 'title'); END $$;\n");
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('column title of table workspace.items held data and is gone');
+    expect(report.error!.message).toContain('column title of table workspace.items held data (2 rows) and is gone');
     expect(await query(url, 'SELECT title FROM workspace.items ORDER BY id')).toEqual([{ title: 'a' }, { title: 'b' }]);
   });
 });

@@ -118,7 +118,7 @@ describe('data protection', () => {
     writeFile(cwd, 'data/004_dynamic.sql', "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$;\n");
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_dynamic.sql: table workspace.tags held rows and is now empty');
+    expect(report.error!.message).toContain('data protection rolled back 004_dynamic.sql: table workspace.tags held 1 row and is now empty (its rows were deleted)');
     expect(report.error!.message).toContain('migrations before it in this run stay applied');
     expect(report.error!.hint).toContain('-- schemata:force');
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.tags')).toEqual([{ n: 1 }]);
@@ -132,7 +132,7 @@ describe('data protection', () => {
     writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE workspace.items CASCADE;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('table workspace.items held rows and is gone');
+    expect(report.error!.message).toContain('table workspace.items held 1 row and is gone');
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
     expect(await tableExists(url, 'workspace.items')).toBe(true);
   });
@@ -159,7 +159,7 @@ describe('migrations outside a transaction', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(1);
     expect(report.error!.message).toContain('003_two_indexes.sql:3:');
-    expect(report.error!.message).toContain('Already run and kept: line 2');
+    expect(report.error!.message).toContain('Already committed and kept: line 2');
     expect(report.error!.hint).toContain('schemata migrate data --repair');
     expect(await tableExists(url, 'workspace.first_part')).toBe(true);
     expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'failed' }]);
@@ -209,14 +209,14 @@ describe('migrate --dry-run', () => {
         event: 'applied',
         runs: 'all',
         // Plain DDL: the check on the server covers the two tables the plan traced.
-        check: 'the tables it drops or empties',
+        check: 'measured in its transaction: every table that holds rows',
         steps: [
           { at: 'database/data/003_drop.sql:1:1', step: 'DROP TABLE workspace.empty', target: 'workspace.empty', verdict: 'allowed', reason: 'holds no rows' },
           { at: 'database/data/003_drop.sql:2:1', step: 'DROP TABLE workspace.items CASCADE', target: 'workspace.items', verdict: 'refused', reason: 'workspace.items holds data' },
         ],
         warnings: [],
       },
-      { version: '4', file: '004_index.sql', transactional: false, event: 'applied', runs: 'all', check: 'none', steps: [], warnings: [] },
+      { version: '4', file: '004_index.sql', transactional: false, event: 'applied', runs: 'all', check: 'measured in its transaction: every table that holds rows', steps: [], warnings: [] },
     ]);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await tableExists(url, 'workspace.empty')).toBe(true);

@@ -1,5 +1,4 @@
-import { applyStep, type RunSession } from '../../apply/apply.js';
-import { runStartTables } from '../../db/protection.js';
+import { applyStep } from '../../apply/apply.js';
 import { readSchemaFacts } from '../../db/introspect.js';
 import { missingObjects, readTracking, recordWithoutRunning } from '../../db/tracking.js';
 import { checkAfterMigrate } from '../../plan/plan.js';
@@ -67,7 +66,6 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
     let planned: SetPlan;
     // Another set has problems: this one is fine, but nothing of the run is applied.
     let blockedBy: string[] = [];
-    const session: RunSession = { startTables: [] };
     const appliedNow: ReturnType<typeof entryOf>[] = [];
 
     const applyTask = (step: ApplyStep): Task => ({
@@ -81,8 +79,6 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
             set: name,
             cwd: run.cwd,
             path: step.path,
-            schemas: set.config.schemas,
-            session,
             statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
             runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
             expectedEvent: step.expectedEvent,
@@ -144,7 +140,6 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
               await run.ensureTracking(set);
               await recordWithoutRunning(planned.client, name, 'repaired', step.files);
             }
-            if (applies.some((s) => s.guard?.tables === 'all')) session.startTables = await runStartTables(planned.client, set.config.schemas);
             const n = applies.length;
             if (n === 0) {
               setTitle(
@@ -214,7 +209,7 @@ function plannedEntry(step: ApplyStep): PlannedMigration {
     transactional: step.transactional,
     event: step.event,
     runs: step.only ? step.only.map((l) => `${step.path}:${l.line}`) : 'all',
-    check: step.guard ? (step.guard.tables === 'all' ? 'every table of the set' : 'the tables it drops or empties') : 'none',
+    check: step.measurement.forced ? 'measured, losses allowed (forced)' : 'measured in its transaction: every table that holds rows',
     steps: step.judgements.map((j) => ({ at: at(step.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
     warnings: step.warnings,
   };
