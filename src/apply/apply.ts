@@ -440,8 +440,8 @@ export function transactionsOf(statements: readonly Statement[], outside: readon
       if (block.statements.length === 0 && isSetTransaction(s)) block.setTransaction.push(s);
       else block.statements.push(s);
     } else {
-      // A SET or RESET changes the session, never data; RESET ALL inside the wrapper would also reset the measurement's settings.
-      units.push(refused(s) || nodeKind(s.node) === 'VariableSetStmt' ? { kind: 'bare', statements: [s], setTransaction: [] } : { kind: 'measured', statements: [s], setTransaction: [] });
+      // A SET or RESET changes the session, never data (RESET ALL inside the wrapper would also reset the measurement's settings); a COMMIT or ROLLBACK with no block open only warns, as in psql.
+      units.push(refused(s) || control !== undefined || nodeKind(s.node) === 'VariableSetStmt' ? { kind: 'bare', statements: [s], setTransaction: [] } : { kind: 'measured', statements: [s], setTransaction: [] });
     }
   }
   // A BEGIN never committed: psql would leave it open and lose it at exit; run as written.

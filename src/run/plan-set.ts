@@ -217,10 +217,11 @@ function prepareFiles(
     const { classification, operations, mentioned } = parsed;
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
     const comments = file.sql.includes('-- schemata:') ? commentsOf(parser, file.sql).map((c) => c.trim()) : [];
-    const transactional = classification.nonTransactional.length === 0 && !comments.includes(NO_TRANSACTION);
+    // A file with BEGIN ... COMMIT blocks of its own, or a COMMIT or ROLLBACK in its middle, runs outside schemata's transaction as psql would run it.
+    const transactional = classification.nonTransactional.length === 0 && classification.misplacedControl.length === 0 && !comments.includes(NO_TRANSACTION);
     const forcedOutside = comments.includes(NO_TRANSACTION);
     // Under -- schemata:no-transaction the file's own transaction control is honoured, as psql would.
-    if (!forcedOutside && !transactional && classification.transactionControl.length > 0) {
+    if (!forcedOutside && classification.nonTransactional.length > 0 && classification.transactionControl.length > 0) {
       const control = classification.transactionControl[0]!;
       const why = classification.nonTransactional[0]!;
       plan.problems.push({
@@ -240,17 +241,6 @@ function prepareFiles(
           `Set "${set}": ${path}:${reset.at.line}:${reset.at.column} has RESET ALL: schemata runs each migration in one transaction together with its snapshot of the catalog ` +
           'and its data check, which it keeps in settings of that transaction, and RESET ALL would reset them too. Nothing was applied.',
         hint: `Remove it from ${path} (schemata gives every migration a clean session of its own), or RESET by name what the file SET (RESET search_path).`,
-      });
-      continue;
-    }
-    if (transactional && classification.misplacedControl.length > 0) {
-      const control = classification.misplacedControl[0]!;
-      plan.problems.push({
-        kind: 'transaction-conflict',
-        message:
-          `Set "${set}": ${path}:${control.at.line}:${control.at.column} has ${control.text.replace(/\s+/g, ' ').toUpperCase()} inside the file: schemata runs each migration in one transaction ` +
-          `together with its tracking row, and only a leading BEGIN and a trailing COMMIT fit that (a ${control.text.split(/\s/)[0]!.toUpperCase()} there would end the transaction early, and what follows would run outside it, or nothing would stay although it is recorded). Nothing was applied.`,
-        hint: `Split ${path} at line ${control.at.line} into two migrations, or add the line "${NO_TRANSACTION}" to it: its own BEGIN/COMMIT/ROLLBACK are then honoured as psql would (the enum ALTER TYPE ... ADD VALUE idiom needs that).`,
       });
       continue;
     }
