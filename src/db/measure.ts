@@ -74,8 +74,10 @@ export function measureBeforeSql(m: Measurement): string {
        pg_catalog.set_config('schemata.widened', ${literal(widened)}, true),
        pg_catalog.set_config('schemata.forced', '${m.forced ? 'on' : 'off'}', true),
        -- The session's row counters hold what earlier transactions did until they are flushed: the migration's are the difference.
-       pg_catalog.set_config('schemata.counted', (SELECT COALESCE(pg_catalog.jsonb_object_agg(s.relid::text, pg_catalog.jsonb_build_array(s.n_tup_ins, s.n_tup_upd, s.n_tup_del)), '{}')::text
-          FROM pg_catalog.pg_stat_xact_user_tables s WHERE s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0), true),
+       pg_catalog.set_config('schemata.counted', (SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
+          FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
+                       pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
+                  FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}) s WHERE s.ins + s.upd + s.del > 0), true),
        pg_catalog.set_config('schemata.traced', (
   WITH RECURSIVE tree(oid, top) AS (
     SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${capture})
