@@ -312,6 +312,12 @@ export async function applyWithoutTransaction(
   }
   const done: Statement[] = [];
   const path = relative(context.cwd, file.path) || file.path;
+  // Outside a transaction block, the lock timeout can only be the session's: set for the statement, then reset.
+  const runBare = async (statement: Statement) => {
+    await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
+    await context.client.query(statement.text);
+    await context.client.query('RESET lock_timeout');
+  };
   const fail = async (error: unknown, statement: Statement, position?: number): Promise<never> => {
     await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
@@ -341,10 +347,7 @@ export async function applyWithoutTransaction(
     if (unit.kind === 'bare') {
       const statement = unit.statements[0]!;
       try {
-        // Outside a transaction block, the lock timeout can only be the session's: set for this statement, then reset.
-        await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
-        await context.client.query(statement.text);
-        await context.client.query('RESET lock_timeout');
+        await runBare(statement);
         done.push(statement);
       } catch (error) {
         const e = error as PgError;
@@ -379,9 +382,7 @@ export async function applyWithoutTransaction(
         // A DO block or procedure that COMMITs cannot run in a transaction block: it runs as written.
         if (e.code === '2D000' && !unit.begin && unit.statements.length === 1) {
           try {
-            await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
-            await context.client.query(first.text);
-            await context.client.query('RESET lock_timeout');
+            await runBare(first);
             done.push(first);
             break;
           } catch (bare) {

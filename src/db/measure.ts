@@ -1,5 +1,6 @@
 import type { Client } from './connect.js';
 import { hasRowsSql } from './protection.js';
+import { quoteLiteral } from './sql-text.js';
 
 /*
  * Data protection measured in the transaction (SPEC §5). Before the file, in
@@ -71,7 +72,7 @@ export function measureBeforeSql(m: Measurement): string {
   const widened = JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })));
   return `SELECT pg_catalog.set_config('schemata.tables', (SELECT pg_catalog.jsonb_build_object('oids', COALESCE(pg_catalog.array_agg(c.oid), '{}'), 'nodes', COALESCE(pg_catalog.array_agg(c.relfilenode), '{}'))::text
           FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid = ANY (${oids(m.existing)})), true),
-       pg_catalog.set_config('schemata.widened', ${literal(widened)}, true),
+       pg_catalog.set_config('schemata.widened', ${quoteLiteral(widened)}, true),
        pg_catalog.set_config('schemata.forced', '${m.forced ? 'on' : 'off'}', true),
        -- The session's row counters hold what earlier transactions did until they are flushed: the migration's are the difference.
        pg_catalog.set_config('schemata.counted', (SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
@@ -98,9 +99,6 @@ function oids(values: readonly number[]): string {
   return `ARRAY[${values.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`;
 }
 
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
 
 /*
  * Before COMMIT: compares, keeps the row counters in schemata.rows for the
