@@ -103,7 +103,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .exitProcess(false)
     .fail((message, error) => {
       // yargs echoes what was typed: masked where a password may stand in it.
-      throw error ?? new ConfigError(maskSecrets(`${message}`), 'Run "schemata --help" to see the commands and flags.');
+      throw error ?? new ConfigError(maskSecrets(message), 'Run "schemata --help" to see the commands and flags.');
     })
     .parseAsync();
   return chosen;

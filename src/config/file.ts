@@ -72,7 +72,7 @@ function formatIssue(issue: z.core.$ZodIssue, json: unknown): string {
     return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
   // The value itself, so that the one to fix is seen at once (sets[0].schemas[1] "bad schema;").
-  const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), json);
+  const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), json);
   const shown = value === undefined ? '' : ` ${JSON.stringify(value).slice(0, 80)}`;
   return `${formatPath(issue.path)}${shown} ${issue.message}`;
 }

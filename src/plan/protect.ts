@@ -133,7 +133,7 @@ class World {
 
   private addProbe(probe: DistributiveOmit<Probe, 'id'>): number {
     const id = this.probes.length;
-    this.probes.push({ ...probe, id } as Probe);
+    this.probes.push({ ...probe, id });
     return id;
   }
 

@@ -177,7 +177,7 @@ interface WalkState {
 
 function walkStatement(statement: Statement, ops: Operation[], state: WalkState, parser: BodyParser | undefined, via: string | undefined): void {
   const at = statement.at;
-  const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) => ops.push({ ...op, at, ...(via ? { via } : {}) } as Operation);
+  const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) => ops.push({ ...op, at, ...(via ? { via } : {}) });
   // For drift, the first schema named; data protection resolves the whole path against the catalog.
   const schemaOf = (schema: string | undefined): Place['schema'] => schema ?? state.path?.find((s) => s !== '$user') ?? '';
   const place = (schema: string | undefined, name: string): Place => (schema === undefined ? { schema: schemaOf(undefined), name, unqualified: true } : { schema, name });
@@ -190,7 +190,7 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
   const n = (statement.node as Obj)[kind] as Obj;
 
   // What a view, rule, policy or function holds runs later, not here (a function's body where it is called).
-  if (!DEFINES_LATER.has(kind)) rowsAndCalls(statement.node as Obj, push, relation, split, state, parser);
+  if (!DEFINES_LATER.has(kind)) rowsAndCalls(statement.node, push, relation, split, state, parser);
   switch (kind) {
     case 'VariableSetStmt':
       if (n.name === 'search_path') {
@@ -466,7 +466,7 @@ function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): N
   const statements: Statement[] = [];
   const dynamic: string[] = [];
   const visit = (node: unknown, key: string | undefined): void => {
-    if (Array.isArray(node)) return node.forEach((item) => visit(item, undefined));
+    if (Array.isArray(node)) { node.forEach((item) => { visit(item, undefined); }); return; }
     if (!node || typeof node !== 'object') return;
     const o = node as Obj;
     if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors' || (key === 'PLpgSQL_stmt_return_query' && o.dynquery)) {

@@ -176,9 +176,12 @@ describe('tracking versus reality', () => {
     const titles: string[] = [];
     const walk = async (tasks: Task[]): Promise<void> => {
       for (const task of tasks) {
-        const children = await task.run((title) => {
-          task.title = title;
-        });
+        const children = await task.run(
+          (title) => {
+            task.title = title;
+          },
+          () => undefined,
+        );
         titles.push(task.title);
         if (children) await walk(children);
       }

@@ -12,7 +12,7 @@ const npm: Place = { onPath: false, scripts, agent: 'npm' };
 describe('commands as typed where the user is (SPEC §3)', () => {
   it.each([
     ['the script that runs the most of it, extra flags after --', ['migrate', 'data', '--repair'], npm, 'npm run migrate:data -- --repair'],
-    ['pnpm takes the flags directly', ['migrate', 'data', '--repair'], { ...npm, agent: 'pnpm' }, 'pnpm migrate:data --repair'],
+    ['pnpm takes the flags directly', ['migrate', 'data', '--repair'], { ...npm, agent: 'pnpm' as const }, 'pnpm migrate:data --repair'],
     ['a script that runs it whole', ['validate'], npm, 'npm run db:validate'],
     ['no script runs it: npx', ['baseline', 'data', '--version', '3'], npm, 'npx schemata baseline data --version 3'],
     ['schemata on the PATH', ['migrate', 'data', '--repair'], { ...npm, onPath: true }, 'schemata migrate data --repair'],

@@ -21,6 +21,7 @@ function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): T
     event: 'applied',
     appliedAt: new Date('2025-01-01T00:00:00Z'),
     durationMs: 12,
+    eventId: null,
     ...overrides,
   };
 }

@@ -20,6 +20,7 @@ const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', che
   state,
   event: state === 'applied' ? 'applied' : state,
   appliedAt: new Date(0),
+  eventId: null,
   durationMs: 1,
 });
 const F1 = file('1');

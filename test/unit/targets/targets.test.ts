@@ -13,7 +13,7 @@ const PRIMARY = 'postgres://app:pr1mary-Secret@primary.example.com:5432/app';
 const DATA = 'postgresql://loader:d4ta-Secret@data.example.com:6543/warehouse';
 
 function settings(env: Env, options: { splitMode?: boolean; production?: boolean } = {}): Settings {
-  return { env, envFile: undefined, splitMode: options.splitMode ?? false, lockTimeoutS: 60, production: options.production ?? false };
+  return { env, envFile: undefined, splitMode: options.splitMode ?? false, lockTimeoutS: 60, statementLockTimeoutS: 10, waitS: 0, production: options.production ?? false };
 }
 
 describe('urlVariable', () => {

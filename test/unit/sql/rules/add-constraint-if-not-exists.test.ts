@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { lintFile } from '../../../../src/sql/lint.js';
 
 import { findingsOf, lintWithParser } from './findings.js';
 
