@@ -21,7 +21,7 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
     ({
       title: present(task.title),
       task: async (_ctx: unknown, listrTask: { title: string; output: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
-        let children: Task[] | void;
+        let children: Awaited<ReturnType<Task['run']>>;
         try {
           children = await task.run(
             (title) => {

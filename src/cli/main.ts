@@ -42,26 +42,31 @@ function packageVersion(): string {
 
 const debug = () => /(^|,)\s*schemata\s*(,|$)|^\*$/.test(process.env.DEBUG ?? '');
 
+/** A flag's value as typed: yargs gives numbers for numeric-looking text. */
+function optionText(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
 async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
   const { default: yargs } = await import('yargs');
   let chosen: Invocation | undefined;
   const pick = (command: Command) => (args: Record<string, unknown>) => {
     chosen = {
       command,
-      sets: (args.sets as string[] | undefined) ?? (args.set ? [String(args.set)] : []),
+      sets: (args.sets as string[] | undefined) ?? (typeof args.set === 'string' ? [args.set] : []),
       json: Boolean(args.json),
       config: args.config as string | undefined,
       envFile: args['env-file'] as string | undefined,
       renderer: args.renderer as Invocation['renderer'],
-      lockTimeout: args['lock-timeout'] === undefined ? undefined : String(args['lock-timeout']),
-      statementLockTimeout: args['statement-lock-timeout'] === undefined ? undefined : String(args['statement-lock-timeout']),
-      wait: args.wait === undefined ? undefined : String(args.wait),
-      name: args.name === undefined ? undefined : String(args.name),
+      lockTimeout: optionText(args['lock-timeout']),
+      statementLockTimeout: optionText(args['statement-lock-timeout']),
+      wait: optionText(args.wait),
+      name: optionText(args.name),
       force: Boolean(args.force),
       dryRun: Boolean(args['dry-run']),
       repair: Boolean(args.repair),
       maxWarnings: args['max-warnings'] as number | undefined,
-      version: args.version === undefined || typeof args.version === 'boolean' ? undefined : String(args.version),
+      version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
     };
   };
   const setsArg = <T>(y: Argv<T>) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
@@ -99,11 +104,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .help()
     .alias('h', 'help')
     // yargs lays out the help text on every command run, which wrapping makes cost more than the rest of the parse: wrapped only when it is shown.
-    .wrap(asksForHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
+    .wrap(asksForHelp(argv) ? Math.min(100, process.stdout.columns) : null)
     .exitProcess(false)
     .fail((message, error) => {
       // yargs echoes what was typed: masked where a password may stand in it.
-      throw error ?? new ConfigError(maskSecrets(message), 'Run "schemata --help" to see the commands and flags.');
+      throw (error as Error | undefined) ?? new ConfigError(maskSecrets(message), 'Run "schemata --help" to see the commands and flags.');
     })
     .parseAsync();
   return chosen;
@@ -160,7 +165,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'migrate': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, process.stdout.isTTY, process.stdout.columns);
       const report = await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) });
       const { formatMigrateSummary } = await import('./output.js');
       return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
@@ -168,7 +173,7 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
     case 'baseline': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, Boolean(process.stdout.isTTY), process.stdout.columns);
+      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, process.stdout.isTTY, process.stdout.columns);
       return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer, present) }));
     }
     case 'status':
@@ -189,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
   const clean = (text: string) => rewriteCommands(text, place);
   const stderr = (text: string) => process.stderr.write(`${clean(text)}\n`);
 
-  let exitCode: ExitCode = EXIT.ok;
+  let exitCode: ExitCode;
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(`${packageVersion()}\n`);
     return;
@@ -227,7 +232,7 @@ export async function main(argv: string[]): Promise<void> {
     const failure =
       error instanceof SchemataError
         ? error
-        : new SchemataError(`Unexpected error: ${maskSecrets((error as Error)?.message ?? String(error))}`, EXIT.failed, 'Run again with DEBUG=schemata to see the details.', { cause: error });
+        : new SchemataError(`Unexpected error: ${maskSecrets(error instanceof Error ? error.message : String(error))}`, EXIT.failed, 'Run again with DEBUG=schemata to see the details.', { cause: error });
     exitCode = failure.exitCode;
     if (json) {
       const report = { command: argv[0] ?? '', mode: 'single', ok: false, exitCode, sets: [], warnings: [], error: { message: failure.message, hint: failure.hint } };
@@ -235,7 +240,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       stderr(`error: ${failure.message}${failure.hint ? `\n  → ${failure.hint}` : ''}`);
     }
-    if (debug()) stderr(maskSecrets(String((error as Error)?.stack ?? error)));
+    if (debug()) stderr(maskSecrets(error instanceof Error && error.stack ? error.stack : String(error)));
   }
   process.exitCode = exitCode;
 }

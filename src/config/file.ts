@@ -37,7 +37,7 @@ function fileSchema() {
     .string()
     .regex(IDENTIFIER, 'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)')
     .refine((name) => name !== 'schemata' && !name.startsWith('pg_'), {
-      message: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
+      error: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
     });
   const set = zod.strictObject({
     name: zod.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),

@@ -34,7 +34,7 @@ export async function connect(target: Target, variable: string, { retrying = fal
   } catch (error) {
     // sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without.
     const mode = sslModeOf(target.url);
-    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test(String((error as { cause?: Error }).cause?.message ?? ''))) {
+    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test((error as { cause?: Error }).cause?.message ?? '')) {
       return connectWith(target, variable, { ...config, ssl: false }, retrying);
     }
     throw error;

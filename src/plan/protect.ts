@@ -88,13 +88,13 @@ class World {
 
   private relationsOf(schema: string): Map<string, Relation> {
     let map = this.relations.get(schema);
-    if (!map) this.relations.set(schema, (map = new Map()));
+    if (!map) this.relations.set(schema, (map = new Map<string, Relation>()));
     return map;
   }
 
   private typesOf(schema: string): Map<string, number | null> {
     let map = this.types.get(schema);
-    if (!map) this.types.set(schema, (map = new Map()));
+    if (!map) this.types.set(schema, (map = new Map<string, number | null>()));
     return map;
   }
 

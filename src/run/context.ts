@@ -204,10 +204,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;
       if (connection.tracking) return connection.tracking;
-      const features = await ensureTracking(connection.client).catch((error: { code?: string; message?: string }) => {
-        if (error.code !== '42501') throw error; // insufficient_privilege
+      const features = await ensureTracking(connection.client).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '42501') throw error; // insufficient_privilege
         throw new ConfigError(
-          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${maskSecrets(error.message ?? '')}.`,
+          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${maskSecrets(error instanceof Error ? error.message : '')}.`,
           'Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once.',
           { cause: error },
         );

@@ -262,15 +262,16 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       break;
     case 'AlterTableStmt': {
       const table = relation(n.relation);
-      for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map((c) => c.AlterTableCmd as Obj)) {
-        if (cmd?.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
-        if (cmd?.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
-        if (cmd?.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
+      for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map((c) => c.AlterTableCmd as Obj | undefined)) {
+        if (!cmd) continue;
+        if (cmd.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
+        if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
+        if (cmd.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
           const using = cmd.def.ColumnDef.raw_default as Obj | undefined;
           const type = columnTypeOf(cmd.def.ColumnDef.typeName);
           push({ kind: 'alter-type', column: partOf(table, 'column', cmd.name), type: using && !isColumnItself(using, cmd.name as string) ? { ...type, computed: true } : type });
         }
-        const dropped = TABLE_PART_DROPS[cmd?.subtype as string];
+        const dropped = TABLE_PART_DROPS[cmd.subtype as string];
         if (dropped) push({ kind: 'drop', object: partOf(table, dropped, cmd.name), ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE' });
       }
       break;
@@ -401,7 +402,7 @@ function rowsAndCalls(
         if (o.is_from && o.relation) push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         break;
       case 'MergeStmt':
-        for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map((c) => c.MergeWhenClause as Obj)) {
+        for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map((c) => c.MergeWhenClause as Obj | undefined)) {
           if (clause?.commandType === 'CMD_DELETE') push({ kind: 'delete-rows', table: table(o.relation), wholesale: true, cascade: false, verb: 'MERGE' });
           else push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         }
@@ -473,7 +474,7 @@ function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): N
       dynamic.push(`${via} runs dynamic SQL (EXECUTE): the server-side check judges what it destroys`);
     }
     if (key === 'PLpgSQL_expr' && typeof o.query === 'string') {
-      const query = o.parseMode === 0 || o.parseMode === undefined ? o.query : `SELECT ${String(o.query).replace(/^[^:]*:=/, '')}`;
+      const query = o.parseMode === 0 || o.parseMode === undefined ? o.query : `SELECT ${o.query.replace(/^[^:]*:=/, '')}`;
       statements.push(...(statementsOfSql(parser, query, outer) ?? []));
       return;
     }

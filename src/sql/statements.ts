@@ -220,7 +220,7 @@ function cutAfter(sql: string, offset: number): number {
 
 function syntaxProblem(sql: string, error: unknown, from: number, locateIn: (offset: number) => Location): SyntaxProblem {
   const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
-  const message = details?.message ?? (error as Error).message ?? String(error);
+  const message = details?.message ?? (error instanceof Error ? error.message : String(error));
   // Unlike statement locations, the error cursor counts characters (code points), not bytes, from the piece's start.
   const offset = from + codePointsToIndex(sql.slice(from), details?.cursorPosition ?? 0);
   const at = locateIn(offset);

@@ -31,7 +31,10 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => { typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')); });
+      server.close(() => {
+        if (typeof address === 'object' && address) resolve(address.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -223,8 +226,8 @@ export async function startEmbedded(root: string, databases: readonly string[]):
       for (const database of databases) {
         // Two runs may race here; the loser's duplicate_database error is harmless.
         if (!existing.has(database)) {
-          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
-            if (error.code !== '42P04') throw error;
+          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: unknown) => {
+            if ((error as { code?: string }).code !== '42P04') throw error;
           });
         }
       }

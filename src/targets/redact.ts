@@ -47,9 +47,9 @@ export function maskSecrets(text: string): string {
 /** Masks every string in a report-shaped value, field by field. */
 export function maskDeep<T>(value: T): T {
   if (typeof value === 'string') return maskSecrets(value) as T;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => maskDeep(v)) as T;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]: [string, unknown]) => [k, maskDeep(v)])) as T;
   }
   return value;
 }
@@ -90,7 +90,7 @@ export function parseConninfo(text: string): Array<{ key: string; value: string 
         if (i >= text.length) return undefined; // unterminated quote: libpq refuses it too
         const c = text[i]!;
         if (c === '\\' && i + 1 < text.length) {
-          value += text[i + 1];
+          value += text.charAt(i + 1);
           i += 2;
         } else if (c === "'") {
           i++;
@@ -103,7 +103,7 @@ export function parseConninfo(text: string): Array<{ key: string; value: string 
     } else {
       while (i < text.length && !/\s/.test(text[i]!)) {
         if (text[i] === '\\' && i + 1 < text.length) i++;
-        value += text[i];
+        value += text.charAt(i);
         i++;
       }
     }

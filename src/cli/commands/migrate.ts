@@ -102,7 +102,7 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
 
     return {
       title: `${name} → ${set.target.display}`,
-      run: async () => [
+      run: () => Promise.resolve<Task[]>([
         {
           title: 'connect and lock',
           run: async () => {
@@ -176,7 +176,7 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
             if (problems.length > 0) throw ProblemsFound.of(name, problems);
           },
         },
-      ],
+      ]),
     };
   });
 }

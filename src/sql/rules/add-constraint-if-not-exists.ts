@@ -15,7 +15,7 @@ export const addConstraintIfNotExists: Rule = {
     'END',
     '$$;',
   ].join('\n'),
-  checkFile({ tokens, locate }) {
+  checkFile: ({ tokens, locate }) => {
     const findings = [];
     for (let i = 0; i + 4 < tokens.length; i++) {
       const words = tokens.slice(i, i + 5).map((t) => t.keyword);

@@ -15,7 +15,7 @@ export interface FileContext {
   sql: string;
   /** The scanner's tokens: keywords upper-case in `keyword`, offsets in characters. */
   tokens: ReadonlyArray<{ start: number; text: string; keyword: string | undefined }>;
-  locate(offset: number): Location;
+  locate: (offset: number) => Location;
 }
 
 export interface Finding {
@@ -31,6 +31,6 @@ export interface Rule {
   summary: string;
   /** How to write it instead. */
   fix: string;
-  check?(context: StatementContext): Finding[];
-  checkFile?(context: FileContext): Finding[];
+  check?: (context: StatementContext) => Finding[];
+  checkFile?: (context: FileContext) => Finding[];
 }
