@@ -69,13 +69,13 @@ describe('the environment and secrets', () => {
     writeFileSync(join(cwd, 'custom.env'), `PRIMARY_DATABASE_URL=${url}\nSPLIT_DB_MODE=false\n`);
     const fromFile = await runCli(['status', '--json', '--env-file', 'custom.env'], { cwd });
     expect(fromFile.code).toBe(0);
-    expect(json(fromFile).sets[0].target).toContain(new URL(url).pathname);
+    expect(json(fromFile).sets[0]?.target).toContain(new URL(url).pathname);
     writeFileSync(join(cwd, '.env'), `PRIMARY_DATABASE_URL=${url}\nSPLIT_DB_MODE=nonsense\n`);
     const processWins = await runCli(['status', '--json'], { cwd, env: { SPLIT_DB_MODE: 'false' } });
     expect(processWins.code).toBe(0);
     const fileLoses = await runCli(['status', '--json'], { cwd });
     expect(fileLoses.code).toBe(2);
-    expect(json(fileLoses).error.message).toContain('SPLIT_DB_MODE is "nonsense"');
+    expect(json(fileLoses).error?.message).toContain('SPLIT_DB_MODE is "nonsense"');
   });
 
   it('never echoes the password of a URL that does not parse', async () => {

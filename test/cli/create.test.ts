@@ -19,7 +19,7 @@ describe('schemata create (CLI)', () => {
 
     const again = await runCli(['create', 'primary', 'seed', '--json'], { cwd });
     expect(again.code).toBe(0);
-    expect(json(again)).toMatchObject({ command: 'create', ok: true, file: expect.stringMatching(/primary\/\d{14}_seed\.sql$/) });
+    expect(JSON.parse(again.stdout) as unknown).toMatchObject({ command: 'create', ok: true, file: expect.stringMatching(/primary\/\d{14}_seed\.sql$/) as unknown });
   });
 
   it('create then migrate: the template stays pending until it holds a statement, then applies with no checksum error', async () => {
@@ -30,14 +30,15 @@ describe('schemata create (CLI)', () => {
     const path = (await runCli(['create', 'data', 'add_notes'], { cwd })).stdout.trim();
     const first = await runCli(['migrate', '--json'], { cwd, env });
     expect(first.code).toBe(0);
-    const data = json(first).sets.find((s: { name: string }) => s.name === 'data');
+    const data = json(first).sets.find((s) => s.name === 'data');
+    if (!data) throw new Error('the report has no set "data"');
     expect(data.applied).toEqual([]);
-    expect(data.pending.map((p: { file: string }) => p.file)).toEqual([path.split('/').pop()]);
+    expect(data.pending.map((p) => p.file)).toEqual([path.split('/').pop()]);
     expect(data.warnings.join('\n')).toContain('holds no statement yet: it is not applied and stays pending');
     writeFileSync(join(cwd, path), `${readFileSync(join(cwd, path), 'utf8')}CREATE TABLE IF NOT EXISTS workspace.notes (id int);\n`);
     const filled = await runCli(['migrate', '--json'], { cwd, env });
     expect(filled.code).toBe(0);
-    expect(json(filled).sets.find((s: { name: string }) => s.name === 'data').applied).toHaveLength(1);
+    expect(json(filled).sets.find((s) => s.name === 'data')?.applied).toHaveLength(1);
     expect(await tableExists(url, 'workspace.notes')).toBe(true);
   });
 

@@ -16,7 +16,7 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     expect(dry.code).toBe(4);
     expect(dry.stdout).toContain('would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)');
     const dryJson = json(await runCli(['migrate', 'data', '--dry-run', '--json'], { cwd, env }));
-    expect(dryJson.sets[0].plan[0].steps[0]).toMatchObject({ verdict: 'refused', target: 'workspace.items' });
+    expect(dryJson.sets[0]?.plan?.[0]?.steps[0]).toMatchObject({ verdict: 'refused', target: 'workspace.items' });
 
     const refused = await runCli(['migrate', 'data'], { cwd, env });
     expect(refused.code).toBe(4);

@@ -21,7 +21,7 @@ describe('reports that say what is so', () => {
     const cwd = makeProject({ ...SMALL_SETS, 'data/003_seed.sql': 'INSERT INTO workspace.items VALUES (1);\n' });
     const result = await runCli(['migrate', 'data', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(0);
-    expect(json(result).sets[0].schemas).toEqual([
+    expect(json(result).sets[0]?.schemas).toEqual([
       { name: 'workspace', exists: true, hasData: true },
       { name: 'reference', exists: true, hasData: false },
     ]);
@@ -86,7 +86,7 @@ describe('secrets masked by where they stand', () => {
     const machine = await runCli(['validate', '--json'], { cwd, env });
     const report = json(machine); // still JSON
     expect(report.exitCode).toBe(1);
-    expect(report.sets[0].target).toBe('postgres://postgres:***@127.0.0.1:1/dev');
+    expect(report.sets[0]?.target).toBe('postgres://postgres:***@127.0.0.1:1/dev');
   });
 
   it.each([
@@ -196,6 +196,6 @@ describe('the task list', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/\nstopped \(exit 1\): nothing was applied \(primary not read, [\d.]+ m?s; data not run\); the error follows\.\n$/);
     const report = json(await runCli(['migrate', '--json'], { cwd, env }));
-    expect(report.sets.map((s: { ms: unknown }) => s.ms)).toEqual([expect.any(Number), null]);
+    expect(report.sets.map((s) => s.ms)).toEqual([expect.any(Number), null]);
   });
 });

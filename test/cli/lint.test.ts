@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { json, runCli } from '../support/cli.js';
+import { lintJson, runCli } from '../support/cli.js';
 import { freshDatabase, schemaExists } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
@@ -30,9 +30,9 @@ describe('schemata lint (CLI)', () => {
     expect(strict.code).toBe(3);
     expect(strict.stderr).toContain('3 warnings, more than --max-warnings 2 allows');
     const machine = await runCli(['lint', '--json'], { cwd });
-    const report = json(machine);
+    const report = lintJson(machine);
     expect(report).toMatchObject({ command: 'lint', ok: true, errors: 0, warnings: 3 });
-    expect(report.sets[0].findings[0]).toMatchObject({ rule: 'create-without-if-not-exists', file: 'database/primary/001_schemas.sql', at: { line: 1, column: 1 } });
+    expect(report.sets[0]?.findings[0]).toMatchObject({ rule: 'create-without-if-not-exists', file: 'database/primary/001_schemas.sql', at: { line: 1, column: 1 } });
   });
 
   it('the example sets are clean', async () => {

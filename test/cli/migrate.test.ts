@@ -40,8 +40,8 @@ describe('schemata migrate (CLI)', () => {
     expect(result.code).toBe(0);
     const report = json(result);
     expect(report).toMatchObject({ command: 'migrate', mode: 'single', ok: true, exitCode: 0 });
-    expect(report.sets[1].applied.map((a: { file: string }) => a.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
-    expect(report.sets[0].target).toContain('***');
+    expect(report.sets[1]?.applied.map((a) => a.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
+    expect(report.sets[0]?.target).toContain('***');
   });
 
   it('runs split mode against two servers', async () => {
@@ -94,7 +94,7 @@ describe('schemata migrate (CLI)', () => {
     wrong.password = `${PASSWORD()}-wrong`;
     const denied = await runCli(['migrate', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: wrong.toString() } });
     expect(denied.code).toBe(2);
-    expect(json(denied).error.message).toContain('password authentication failed');
+    expect(json(denied).error?.message).toContain('password authentication failed');
     expect(denied.stdout).toContain('postgres:***@');
     expect(denied.stdout).not.toContain(`${PASSWORD()}-wrong`);
 

@@ -14,7 +14,9 @@ async function killDuring(cwd: string, url: string, ready: () => Promise<boolean
     env: { PATH: process.env.PATH ?? '', PRIMARY_DATABASE_URL: url, CI: 'true' },
     stdio: 'ignore',
   });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => {
+    resolve();
+  }));
   const deadline = Date.now() + 20_000;
   while (!(await ready())) {
     if (Date.now() > deadline) throw new Error('the kill point was never reached');
@@ -50,7 +52,7 @@ describe('recovery after SIGKILL', () => {
   it('killed before it took the lock: the next run applies everything once', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(FILES);
-    await killDuring(cwd, url, async () => true);
+    await killDuring(cwd, url, () => Promise.resolve(true));
     const rerun = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(rerun.code).toBe(0);
     expect(await query(url, 'SELECT step FROM workspace.runs ORDER BY step')).toEqual([{ step: 2 }, { step: 3 }, { step: 4 }]);

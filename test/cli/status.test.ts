@@ -22,9 +22,9 @@ describe('schemata status (CLI)', () => {
     expect(after.code).toBe(0);
     const report = json(after);
     expect(report.command).toBe('status');
-    expect(report.sets[0].applied).toHaveLength(2);
-    expect(report.sets[0].applied[0]).toMatchObject({ version: '1', name: 'schemas', file: '001_schemas.sql', ms: expect.any(Number) });
-    expect(report.sets[0].schemas).toEqual([
+    expect(report.sets[0]?.applied).toHaveLength(2);
+    expect(report.sets[0]?.applied[0]).toMatchObject({ version: '1', name: 'schemas', file: '001_schemas.sql', ms: expect.any(Number) as unknown });
+    expect(report.sets[0]?.schemas).toEqual([
       { name: 'config', exists: true, hasData: true },
       { name: 'customer', exists: true, hasData: false },
     ]);

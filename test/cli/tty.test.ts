@@ -12,6 +12,7 @@ import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
  */
 
 // CSI sequences (colours, cursor movement, erase), OSC sequences, and the other escapes.
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are made of control characters (ESC, BEL): matching them is the point
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 const strip = (text: string) => text.replace(ANSI, '').replace(/\r/g, '');
 
@@ -27,11 +28,17 @@ function inTerminal(args: string[], options: { cwd: string; env: Record<string, 
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code) => {
+      resolve({ code, output });
+    });
   });
 }
 

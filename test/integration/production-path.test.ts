@@ -191,7 +191,9 @@ describe('--wait', () => {
     const free = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const port = (probe.address() as { port: number }).port;
-        probe.close(() => resolve(port));
+        probe.close(() => {
+          resolve(port);
+        });
       });
     });
     const late = new URL(url);
@@ -215,7 +217,10 @@ describe('--wait', () => {
       expect(report.error).toBeUndefined();
       expect(await trackedVersions(url, 'data')).toEqual(['1']);
     } finally {
-      await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
+      await new Promise((r) => {
+        if (proxy) proxy.close(r);
+        else r(undefined);
+      });
     }
   });
 });

@@ -22,7 +22,12 @@ function history(count: number): Record<string, string> {
 debianPostgresRequired();
 
 describe.skipIf(!haveDebianPostgres())("Debian's PostgreSQL 15 with its defaults (jit = on, LLVM)", () => {
-  let server: Awaited<ReturnType<typeof startDebianPostgres>>;
+  // Undefined until beforeAll has started it (and when starting it failed).
+  let server: Awaited<ReturnType<typeof startDebianPostgres>> | undefined;
+  const serverUrl = (): string => {
+    if (!server) throw new Error("Debian's PostgreSQL 15 was not started");
+    return server.url;
+  };
   beforeAll(async () => {
     // pg_stat_statements counts what LLVM compiled, per statement: the instrument, not a setting under test.
     server = await startDebianPostgres({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' });
@@ -31,10 +36,10 @@ describe.skipIf(!haveDebianPostgres())("Debian's PostgreSQL 15 with its defaults
   afterAll(async () => server?.stop());
 
   const jitFunctions = async (database: string) =>
-    Number((await query<{ n: string }>(server.url, 'SELECT coalesce(sum(s.jit_functions), 0) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1', [database]))[0]!.n);
+    Number((await query<{ n: string }>(serverUrl(), 'SELECT coalesce(sum(s.jit_functions), 0) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1', [database]))[0]!.n);
 
   it('the server compiles with LLVM what the planner finds expensive (the trap is real here)', async () => {
-    const url = await databaseOn(server.url, 'jit_probe');
+    const url = await databaseOn(serverUrl(), 'jit_probe');
     const [settings] = await query<{ jit: string; available: boolean }>(url, "SELECT current_setting('jit') AS jit, pg_jit_available() AS available");
     expect(settings).toEqual({ jit: 'on', available: true });
     const client = new pg.Client({ connectionString: url });
@@ -46,7 +51,7 @@ describe.skipIf(!haveDebianPostgres())("Debian's PostgreSQL 15 with its defaults
   });
 
   it("schemata's own statements are never compiled, and each file runs with the user's jit and statement_timeout", async () => {
-    const url = await databaseOn(server.url, 'jit_run');
+    const url = await databaseOn(serverUrl(), 'jit_run');
     await query(url, "ALTER DATABASE jit_run SET statement_timeout = '40s'");
     const files = history(12);
     files['primary/013_seen.sql'] = "CREATE TABLE config.seen AS SELECT current_setting('jit') AS jit, current_setting('statement_timeout') AS statement_timeout;\n";

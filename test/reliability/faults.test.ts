@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { json, runCli } from '../support/cli.js';
 import { freshDatabase, query, schemaExists, trackedVersions } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
 
@@ -53,8 +53,8 @@ describe('faults', () => {
 
     const rerun = await runCli(['migrate', '--json'], { cwd, env: { ...split, DATA_DATABASE_URL: data } });
     expect(rerun.code).toBe(0);
-    const report = JSON.parse(rerun.stdout);
-    expect(report.sets.map((s: { name: string; applied: unknown[] }) => [s.name, s.applied.length])).toEqual([
+    const report = json(rerun);
+    expect(report.sets.map((s) => [s.name, s.applied.length])).toEqual([
       ['primary', 0],
       ['data', 2],
     ]);
@@ -77,7 +77,11 @@ describe('faults', () => {
       ],
       { env: { PATH: process.env.PATH ?? '', URL: url }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise<void>((resolve) => holder.stdout!.on('data', (d) => String(d).includes('locked') && resolve()));
+    await new Promise<void>((resolve) =>
+      holder.stdout.on('data', (d: Buffer) => {
+        if (String(d).includes('locked')) resolve();
+      }),
+    );
     const waited = await runCli(['migrate', '--lock-timeout', '0'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(waited.code).toBe(5);
     holder.kill('SIGKILL');

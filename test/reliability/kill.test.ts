@@ -54,7 +54,9 @@ describe(`SIGKILL at ${TRIALS} seeded points (TEST_SEED=${SEED})`, () => {
     const cwd = makeProject(FILES);
     const env = { PRIMARY_DATABASE_URL: url };
     const child = spawn(process.execPath, [BIN, 'migrate', 'data'], { cwd, env: { PATH: process.env.PATH ?? '', CI: 'true', ...env }, stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+      resolve(code);
+    }));
     await new Promise((r) => setTimeout(r, delay));
     child.kill('SIGKILL');
     await exited;

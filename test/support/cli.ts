@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { LintReport, Report } from '../../src/api.js';
 import { PASSWORD } from './db.js';
 import { REPO } from './project.js';
 
@@ -35,16 +36,27 @@ export function startCli(args: string[], options: { cwd: string; env?: Record<st
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
   });
   return { child, done };
 }
 
-/** Parses --json output, failing the test when stdout holds anything else. */
-export function json(result: CliResult): any {
-  return JSON.parse(result.stdout);
+/** Parses --json output (a run's report: migrate, status, validate, baseline), failing the test when stdout holds anything else. */
+export function json(result: CliResult): Report {
+  return JSON.parse(result.stdout) as Report;
+}
+
+/** Parses lint --json output, failing the test when stdout holds anything else. */
+export function lintJson(result: CliResult): LintReport {
+  return JSON.parse(result.stdout) as LintReport;
 }

@@ -37,19 +37,23 @@ export async function query<T extends pg.QueryResultRow = Record<string, unknown
 
 /** The tracking rows of a set, in version order; none when there is no tracking table. */
 export async function trackedVersions(url: string, set: string): Promise<string[]> {
-  if (!(await query<{ ok: boolean }>(url, "SELECT to_regclass('schemata.migrations') IS NOT NULL AS ok"))[0]!.ok) return [];
+  const [tracking] = await query<{ ok: boolean }>(url, "SELECT to_regclass('schemata.migrations') IS NOT NULL AS ok");
+  if (!tracking) throw new Error('SELECT to_regclass(...) returned no row');
+  if (!tracking.ok) return [];
   const rows = await query<{ version: string }>(url, 'SELECT version FROM schemata.migrations WHERE set_name = $1 GROUP BY version ORDER BY version::numeric', [set]);
   return rows.map((r) => r.version);
 }
 
 export async function schemaExists(url: string, schema: string): Promise<boolean> {
-  const rows = await query<{ ok: boolean }>(url, 'SELECT to_regnamespace($1) IS NOT NULL AS ok', [schema]);
-  return rows[0]!.ok;
+  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regnamespace($1) IS NOT NULL AS ok', [schema]);
+  if (!row) throw new Error('SELECT to_regnamespace(...) returned no row');
+  return row.ok;
 }
 
 export async function tableExists(url: string, table: string): Promise<boolean> {
-  const rows = await query<{ ok: boolean }>(url, 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
-  return rows[0]!.ok;
+  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
+  if (!row) throw new Error('SELECT to_regclass(...) returned no row');
+  return row.ok;
 }
 
 /** A client held open by the test (to hold a lock, for instance). */

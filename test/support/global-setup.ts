@@ -28,7 +28,10 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() => {
+        if (typeof address === 'object' && address) resolve(address.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -54,10 +57,13 @@ async function containers(project: TestProject) {
     throw new Error(
       `TEST_PROVIDER=testcontainers, but no container runtime answered (${(error as Error).message}). ` +
         'Start Docker (or another runtime testcontainers supports), or unset TEST_PROVIDER to use the embedded PostgreSQL.',
+      { cause: error },
     );
   }
   const url = (c: (typeof started)[number]) => `postgres://${c.getUsername()}:${encodeURIComponent(TEST_PASSWORD)}@${c.getHost()}:${c.getPort()}/postgres`;
-  project.provide('servers', { primary: url(started[0]!), data: url(started[1]!), password: TEST_PASSWORD });
+  const [primary, data] = started;
+  if (!primary || !data) throw new Error('testcontainers started fewer than two containers');
+  project.provide('servers', { primary: url(primary), data: url(data), password: TEST_PASSWORD });
   return async () => {
     await Promise.all(started.map((c) => c.stop()));
   };
@@ -99,7 +105,9 @@ export default async function setup(project: TestProject) {
       return { server, url: `postgres://postgres:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${port}/postgres` };
     }),
   );
-  project.provide('servers', { primary: servers[0]!.url, data: servers[1]!.url, password: TEST_PASSWORD });
+  const [primary, data] = servers;
+  if (!primary || !data) throw new Error('fewer than two embedded servers started');
+  project.provide('servers', { primary: primary.url, data: data.url, password: TEST_PASSWORD });
   return async () => {
     await Promise.all(servers.map((s) => s.server.stop()));
     rmSync(root, { recursive: true, force: true });

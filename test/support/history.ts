@@ -20,7 +20,7 @@ export function generatedHistory(modules: number, dir = 'data'): Record<string, 
   for (let m = 0; m < modules; m++) {
     const t = `items_${m}`;
     add(
-      `${t}`,
+      t,
       `CREATE TABLE workspace.${t} (id serial PRIMARY KEY, title text NOT NULL, legacy text, CONSTRAINT ${t}_title_check CHECK (title <> ''));\n` +
         `CREATE INDEX ${t}_legacy_idx ON workspace.${t} (legacy);\nCREATE SEQUENCE workspace.${t}_ticket_seq;\n`,
     );

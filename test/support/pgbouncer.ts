@@ -18,7 +18,9 @@ async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -69,7 +71,9 @@ export async function startPgBouncer(serverUrl: string): Promise<{ url: (databas
         socket.destroy();
         resolve(true);
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => {
+        resolve(false);
+      });
     });
     if (up) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgbouncer did not start (see ${join(dir, 'pgbouncer.log')})`);
@@ -79,7 +83,9 @@ export async function startPgBouncer(serverUrl: string): Promise<{ url: (databas
     url: (database) => `postgres://${server.username}:${server.password}@127.0.0.1:${port}/${database}`,
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', () => resolve());
+        child.once('exit', () => {
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

@@ -27,7 +27,12 @@ export function expectConfigError(fn: () => unknown, ...fragments: string[]): Sc
 /** A fresh directory under the OS temp dir, with a remover. */
 export function tempDir(prefix = 'schemata-unit-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Writes files (creating folders) relative to `root`; a directory when the content is null. */

@@ -13,7 +13,9 @@ beforeEach(() => {
   ({ dir, remove } = tempDir('schemata-discover-'));
   set = { name: 'primary', dir, database: 'primary', schemas: ['config'] };
 });
-afterEach(() => remove());
+afterEach(() => {
+  remove();
+});
 
 describe('parseMigrationFileName', () => {
   it.each([

@@ -69,7 +69,9 @@ describe('loadEnv and readSettings', () => {
   beforeEach(() => {
     ({ dir, remove } = tempDir('schemata-env-'));
   });
-  afterEach(() => remove());
+  afterEach(() => {
+    remove();
+  });
 
   it('reads .env from the working directory, with the process environment winning', () => {
     writeFileSync(

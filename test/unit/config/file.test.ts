@@ -9,10 +9,14 @@ let remove: () => void;
 beforeEach(() => {
   ({ dir, remove } = tempDir('schemata-file-'));
 });
-afterEach(() => remove());
+afterEach(() => {
+  remove();
+});
 
 const configFile = () => join(dir, 'database', 'schemata.json');
-const writeConfig = (value: unknown) => writeFileSync(configFile(), typeof value === 'string' ? value : JSON.stringify(value));
+const writeConfig = (value: unknown) => {
+  writeFileSync(configFile(), typeof value === 'string' ? value : JSON.stringify(value));
+};
 const set = (overrides: Record<string, unknown> = {}) => ({ name: 'primary', dir: 'primary', database: 'primary', schemas: ['config'], ...overrides });
 
 describe('loadProjectConfig without a config file', () => {
@@ -43,7 +47,9 @@ describe('loadProjectConfig without a config file', () => {
 });
 
 describe('loadProjectConfig with database/schemata.json', () => {
-  beforeEach(() => writeTree(dir, { 'database/primary': null, 'database/data': null, 'database/extra': null }));
+  beforeEach(() => {
+    writeTree(dir, { 'database/primary': null, 'database/data': null, 'database/extra': null });
+  });
 
   it('reads the sets in order, directories relative to the file', () => {
     writeConfig({

@@ -71,7 +71,7 @@ describe.skipIf(!asRoot)('root state folder (where the postgres user reaches bin
     const saved = { umask: process.umask(0o077), tmp: process.env.TMPDIR };
     process.env.TMPDIR = dir;
     try {
-      const inside = await withTempFilesForPostgres(async () => ({ tmp: tmpdir(), umask: process.umask(0o022) }));
+      const inside = await withTempFilesForPostgres(() => Promise.resolve({ tmp: tmpdir(), umask: process.umask(0o022) }));
       expect(inside).toEqual({ tmp: join(ROOT_STATE_DIR, 'tmp'), umask: 0o022 });
       expect(lstatSync(inside.tmp).mode & 0o7777).toBe(0o711);
       expect(tmpdir()).toBe(dir);

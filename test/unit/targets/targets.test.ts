@@ -200,7 +200,7 @@ describe('displayOf: the target shown, built from the parts pg connects with', (
 describe('an unencoded # in a URL', () => {
   it('is a configuration error naming it, not a connection to somewhere else', () => {
     const settings = { splitMode: false, lockTimeoutS: 60, statementLockTimeoutS: 5, waitS: 0, production: false, env: { PRIMARY_DATABASE_URL: 'postgres://app:12#ss@db/app' }, envFile: undefined } as Settings;
-    const error = expectConfigError(() => resolveTargets(settings, [{ name: 'primary', dir: '/p', database: 'primary', schemas: ['config'] } as SetConfig]), 'unencoded "#"');
+    const error = expectConfigError(() => resolveTargets(settings, [{ name: 'primary', dir: '/p', database: 'primary', schemas: ['config'] }]), 'unencoded "#"');
     expect(error.message).not.toContain('12#ss');
   });
 });

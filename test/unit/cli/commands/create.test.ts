@@ -40,7 +40,9 @@ describe('createMigration', () => {
     ({ dir, remove } = tempDir('schemata-create-'));
     writeTree(dir, { 'database/primary/001_create_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\n', 'database/data': null });
   });
-  afterEach(() => remove());
+  afterEach(() => {
+    remove();
+  });
 
   it('writes <set dir>/<version>_<name>.sql from the template and returns its path', () => {
     const path = createMigration({ cwd: dir, set: 'primary', name: 'add_customer_email', now });
