@@ -165,6 +165,35 @@ export async function readTracking(client: Client, set: string): Promise<Trackin
   return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
 }
 
+/** Rows a migration changed in one table, as the measurement in its transaction counted them (db/measure.ts). */
+export interface RowChange {
+  table: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+/*
+ * Every event of a version that was measured counts: a repair that re-ran
+ * only part of a file must not hide what the whole file did the first time.
+ */
+const RECORDED_ROWS_SQL = `SELECT e.version, COALESCE(pg_catalog.jsonb_agg(r.change) FILTER (WHERE r.change IS NOT NULL), '[]') AS changes
+  FROM schemata.migrations e
+  LEFT JOIN LATERAL pg_catalog.jsonb_array_elements(e.effects -> 'rows') AS r(change) ON true
+ WHERE e.set_name = $1 AND e.version = ANY ($2::text[]) AND pg_catalog.jsonb_typeof(e.effects -> 'rows') = 'array'
+ GROUP BY e.version`;
+
+/**
+ * What the measurement recorded of each version's row changes, over all its
+ * events. A version absent from the map never ran measured (recorded before
+ * the measurement existed, by baseline, or outside a transaction).
+ */
+export async function readRecordedRows(client: Client, set: string, versions: readonly string[]): Promise<Map<string, RowChange[]>> {
+  if (versions.length === 0) return new Map();
+  const { rows } = await client.query<{ version: string; changes: RowChange[] }>(RECORDED_ROWS_SQL, [set, versions]);
+  return new Map(rows.map((r) => [r.version, r.changes]));
+}
+
 export class TrackingFormatError extends ValidationError {
   constructor(format: number) {
     super(

@@ -1,5 +1,5 @@
 import type { MigrationFile } from '../config/discover.js';
-import type { ExpectedObject, TrackedMigration } from '../db/tracking.js';
+import type { ExpectedObject, RowChange, TrackedMigration } from '../db/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
 import type { Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
@@ -80,6 +80,9 @@ function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operati
     case 'delete-rows':
     case 'drop-owned':
       return true;
+    // USING that computes the new values (price / 100) computes them again from the computed ones.
+    case 'alter-type':
+      return op.type.computed === true;
     // Dynamic SQL may change rows: nothing tells it does not.
     case 'opaque':
       return true;
@@ -97,9 +100,24 @@ function makes(op: Operation, e: ExpectedObject): boolean {
   return kindMatches && op.object.name === e.name && (op.object.unqualified === true || op.object.schema === e.schema || e.kind === 'schema' || e.kind === 'extension');
 }
 
+/** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
+function describeChanges(changes: readonly RowChange[]): string {
+  const parts = changes.flatMap((c) => {
+    const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+    return [
+      ...(c.inserted > 0 ? [`${rows(c.inserted)} inserted into ${c.table}`] : []),
+      ...(c.updated > 0 ? [`${rows(c.updated)} updated in ${c.table}`] : []),
+      ...(c.deleted > 0 ? [`${rows(c.deleted)} deleted from ${c.table}`] : []),
+    ];
+  });
+  return parts.length > 3 ? `${parts.slice(0, 3).join(', ')} and ${parts.length - 3} more` : parts.join(', ');
+}
+
 /**
  * Decides what repair runs of a migration (SPEC §4: repair never applies a
- * data change twice). One that changes no rows runs whole. One that does
+ * data change twice). Whether it changes rows is what its transaction
+ * measured when it ran (`recorded`), or, for a migration never measured,
+ * what its text says. One that changes no rows runs whole. One that does
  * runs only the statements that re-create what is missing, when they change
  * no rows themselves; otherwise (what is missing was made by dynamic SQL, or
  * by a statement that also changes rows, or the migration stopped partway)
@@ -112,23 +130,30 @@ export function scopeRerun(args: {
   statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
   /** The objects it made that are missing; empty when it runs again because it is dirty. */
   missing: readonly ExpectedObject[];
+  /** The rows its runs changed, as measured (db/tracking.ts readRecordedRows); undefined: never measured. */
+  recorded?: readonly RowChange[] | undefined;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
   const bodies = new Map(operations.flatMap((op) => (op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [])));
-  const changing = operations.filter((op) => changesRows(op, bodies));
-  if (changing.length === 0 || force) return { kind: 'whole' };
-  const first = changing[0]!;
+  const measured = args.recorded !== undefined && args.recorded.length > 0 ? describeChanges(args.recorded) : undefined;
+  // The text cannot see what a procedure, a trigger or a function of an earlier migration changed; the record can.
+  // Where it says rows changed, every call and every statement the text cannot read may be the one.
+  const changing = operations.filter((op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'));
+  if ((changing.length === 0 && measured === undefined) || force) return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
     return (found?.shown ?? found?.text ?? '').replace(/\s+/g, ' ').slice(0, 120);
   };
-  const named = `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''}`;
+  const first = changing[0];
+  const named = first
+    ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist`
+    : `${path} changed rows when it ran (${measured ?? ''})`;
   const stop = (why: string, instead: string): RerunScope => ({
     kind: 'stop',
     problem: {
       kind: 'repair-refused',
-      message: `Set "${set}": --repair would run ${path} again, but ${named} changes rows that exist, and running it twice would apply that change twice; ${why}. Nothing was run.`,
+      message: `Set "${set}": --repair would run ${path} again, but ${named}, and running it twice would apply that change twice; ${why}. Nothing was run.`,
       hint: `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`,
     },
   });

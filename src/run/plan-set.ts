@@ -5,7 +5,7 @@ import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
 import type { SnapshotScope } from '../db/catalog.js';
 import { type CatalogNames, probe, readCatalogNames } from '../db/protection.js';
-import { extraObjects, readTracking, type TrackedMigration } from '../db/tracking.js';
+import { extraObjects, readRecordedRows, readTracking, type TrackedMigration } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
@@ -139,8 +139,18 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
       report.warnings.push(`${m.path} holds no statement yet: it is not applied and stays pending until it does.`);
     }
     result.migrations = result.migrations.filter((m) => m.statements.length > 0);
-    for (const m of result.migrations.filter((m) => m.rerun)) {
-      const scope = scopeRerun({ set: name, path: m.path, operations: m.operations, statements: m.statements, missing: missing.filter((e) => e.version === m.file.version), force: options.force });
+    const reruns = result.migrations.filter((m) => m.rerun);
+    const recorded = await readRecordedRows(client, name, reruns.map((m) => m.file.version));
+    for (const m of reruns) {
+      const scope = scopeRerun({
+        set: name,
+        path: m.path,
+        operations: m.operations,
+        statements: m.statements,
+        missing: missing.filter((e) => e.version === m.file.version),
+        recorded: recorded.get(m.file.version),
+        force: options.force,
+      });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
       if (scope.kind === 'part') {
         m.only = scope.statements;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
-import type { ExpectedObject, TrackedMigration } from '../../../src/db/tracking.js';
-import { planRepair } from '../../../src/plan/repair.js';
+import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/db/tracking.js';
+import { planRepair, scopeRerun } from '../../../src/plan/repair.js';
+import type { Operation } from '../../../src/sql/operations.js';
 
 const file = (version: string, checksum = `c${version}`): MigrationFile => ({
   version,
@@ -60,5 +61,45 @@ describe('planRepair', () => {
     expect(repair.rerun).toEqual([]);
     expect(repair.plan.problems.map((p) => p.kind)).toEqual(['untracked', 'missing-file']);
     expect(repair.plan.problems[1]!.message).toContain('--repair would run 002_m2.sql (version 2) again, but its file is gone');
+  });
+});
+
+describe('scopeRerun: the record of what a migration changed decides, the text only for migrations never measured', () => {
+  const at = (line: number) => ({ line, column: 1 });
+  const index: ExpectedObject = { kind: 'index', identity: 'w.items_by_price', schema: 'w', name: 'items_by_price', parent: 'w.items', version: '3', file: '003_x.sql' };
+  const makesIndex: Operation = { kind: 'create', object: { kind: 'index', schema: 'w', name: 'items_by_price', table: 'items' }, ifNotExists: false, at: at(2) };
+  const calls: Operation = { kind: 'call', function: { kind: 'function', schema: 'w', name: 'to_cents' }, at: at(1) };
+  const statements = [
+    { at: at(1), text: 'CALL w.to_cents()' },
+    { at: at(2), text: 'CREATE INDEX items_by_price ON w.items (price)' },
+  ];
+  const scope = (operations: Operation[], recorded: RowChange[] | undefined, missing: ExpectedObject[] = [index], force = false) =>
+    scopeRerun({ set: 'data', path: 'database/data/003_x.sql', operations, statements, missing, recorded, force });
+
+  it.each([
+    ['never measured, the text sees no row change: whole', undefined, { kind: 'whole' }],
+    ['measured, no row changed: whole', [], { kind: 'whole' }],
+    ['measured, rows changed through the call: only the index', [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }], { kind: 'part', statements: [at(2)] }],
+  ])('%s', (_name, recorded, expected) => {
+    expect(scope([calls, makesIndex], recorded)).toEqual(expected);
+  });
+
+  it('--force runs it whole whatever was recorded', () => {
+    expect(scope([calls, makesIndex], [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }], [index], true)).toEqual({ kind: 'whole' });
+  });
+
+  it('rows changed where no statement of the text shows it, and nothing names the missing object: stops, quoting the record', () => {
+    const stopped = scope([], [{ table: 'w.totals', inserted: 1, updated: 3, deleted: 0 }]);
+    expect(stopped.kind).toBe('stop');
+    if (stopped.kind !== 'stop') return;
+    expect(stopped.problem.message).toBe(
+      'Set "data": --repair would run database/data/003_x.sql again, but database/data/003_x.sql changed rows when it ran (1 row inserted into w.totals, 3 rows updated in w.totals), and running it twice would apply that change twice; no statement of the file names index w.items_by_price (dynamic SQL or a function made it), so repair cannot re-create it alone. Nothing was run.',
+    );
+    expect(stopped.problem.hint).toContain('schemata migrate data --repair --force');
+  });
+
+  it('USING that computes the values is a row change even unmeasured', () => {
+    const alter: Operation = { kind: 'alter-type', column: { kind: 'column', schema: 'w', table: 'items', name: 'price' }, type: { name: 'numeric', modifiers: [10, 2], array: false, computed: true }, at: at(1) };
+    expect(scope([alter, makesIndex], undefined)).toEqual({ kind: 'part', statements: [at(2)] });
   });
 });
