@@ -26,7 +26,9 @@ export { status, validate } from './cli/commands/status.js';
  * @example
  * const report = await baseline({ set: 'data', version: '3' });
  */
-export async function baseline(options: RunOptions & { set: string; version?: string; force?: boolean }): Promise<Report> {
+export async function baseline(
+  options: RunOptions & { set: string; version?: string; force?: boolean },
+): Promise<Report> {
   return (await import('./cli/commands/baseline.js')).baseline(options);
 }
 

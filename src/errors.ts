@@ -1,5 +1,14 @@
 /** Exit codes of SPEC §7. Only cli/main.ts turns them into process.exitCode. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, invalid: 3, refused: 4, locked: 5, interrupted: 130, terminated: 143 } as const;
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  invalid: 3,
+  refused: 4,
+  locked: 5,
+  interrupted: 130,
+  terminated: 143,
+} as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**

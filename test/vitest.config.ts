@@ -10,5 +10,13 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // `npm test` passes --coverage: a summary of what the suite ran of src/ (the CLI runs in
+    // child processes, so what only the CLI tests reach is not counted).
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'html'],
+      reportsDirectory: 'coverage',
+    },
   },
 });

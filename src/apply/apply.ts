@@ -2,8 +2,22 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from '../db/connect.js';
 import type { SnapshotScope } from '../db/catalog.js';
-import { type TrackingFeatures, BATCH_DURATION_SQL, readCatalog, recordAfterRunning, recordEffectsSql, recordRunning, snapshotBeforeSql } from '../db/tracking.js';
-import { LOSS_SQLSTATE, MEASURE_AFTER_SQL, type Measurement, measureBeforeSql, SUSPECT_SQLSTATE } from '../db/measure.js';
+import {
+  type TrackingFeatures,
+  BATCH_DURATION_SQL,
+  readCatalog,
+  recordAfterRunning,
+  recordEffectsSql,
+  recordRunning,
+  snapshotBeforeSql,
+} from '../db/tracking.js';
+import {
+  LOSS_SQLSTATE,
+  MEASURE_AFTER_SQL,
+  type Measurement,
+  measureBeforeSql,
+  SUSPECT_SQLSTATE,
+} from '../db/measure.js';
 import type { ApplyStep } from '../plan/steps.js';
 import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
@@ -19,21 +33,35 @@ import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from '../db
  * completed. The leading comment is what a DBA sees first in
  * pg_stat_activity (whose query text is cut at 1 kB by default).
  */
-function prefixOf(context: ApplyContext, file: MigrationFile, snapshot: SnapshotScope, measurement: Measurement): { text: string; statements: number } {
+function prefixOf(
+  context: ApplyContext,
+  file: MigrationFile,
+  snapshot: SnapshotScope,
+  measurement: Measurement,
+): { text: string; statements: number } {
   const set = context.set;
   const statements = [
     'BEGIN',
     OWN_SETTINGS_SQL,
     // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
     'SET LOCAL client_connection_check_interval = 1000',
-    ...onceStatements(set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking),
+    ...onceStatements(
+      set,
+      file.version,
+      context.expectedEvent,
+      context.runLockTimeoutMs,
+      context.tracking,
+    ),
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     snapshotBeforeSql(snapshot, context.tracking),
     measureBeforeSql(measurement),
     USER_SETTINGS_SQL,
   ];
-  return { text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`, statements: statements.length };
+  return {
+    text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`,
+    statements: statements.length,
+  };
 }
 
 /*
@@ -48,7 +76,8 @@ SET LOCAL standard_conforming_strings = on;
 SET LOCAL search_path = pg_catalog, pg_temp;
 ${OWN_AGAIN_STATEMENTS.join(';\n')};`;
 // RESET ALL leaves the role and the session authorization alone: they are reset by name.
-export const CLEAN_SESSION_SQL = 'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
+export const CLEAN_SESSION_SQL =
+  'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
 
 /**
  * A file's own BEGIN/COMMIT would end our transaction early and leave its
@@ -59,7 +88,8 @@ export function blankTransactionControl(sql: string, statements: readonly Statem
   let out = sql;
   for (const s of statements) {
     if (!isBlankedControl(s)) continue;
-    out = out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
+    out =
+      out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
   }
   return out;
 }
@@ -70,10 +100,17 @@ export function blankTransactionControl(sql: string, statements: readonly Statem
  * are no-ops), so positions in errors still point into the file. Its
  * checksum stays the file's.
  */
-function onlyStatements(file: MigrationFile, statements: readonly Statement[], only: readonly Location[]): { file: MigrationFile; statements: Statement[] } {
-  const isKept = (s: Statement) => only.some((at) => at.line === s.at.line && at.column === s.at.column);
+function onlyStatements(
+  file: MigrationFile,
+  statements: readonly Statement[],
+  only: readonly Location[],
+): { file: MigrationFile; statements: Statement[] } {
+  const isKept = (s: Statement) =>
+    only.some((at) => at.line === s.at.line && at.column === s.at.column);
   let sql = file.sql;
-  for (const s of statements.filter((s) => !isKept(s))) sql = sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
+  for (const s of statements.filter((s) => !isKept(s)))
+    sql =
+      sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
   return { file: { ...file, sql }, statements: statements.filter(isKept) };
 }
 
@@ -135,13 +172,17 @@ export async function applyMigration(
     const count = () => {
       completed += 1;
     };
-    const connection = (context.client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    const connection = (context.client as unknown as { connection: NodeJS.EventEmitter })
+      .connection;
     connection.on('commandComplete', count);
     try {
       await context.client.query(batch);
       return Math.round(performance.now() - started);
     } catch (error) {
-      const failing = completed >= prefix.statements && completed - prefix.statements < runnable.length ? runnable[completed - prefix.statements] : undefined;
+      const failing =
+        completed >= prefix.statements && completed - prefix.statements < runnable.length
+          ? runnable[completed - prefix.statements]
+          : undefined;
       connection.off('commandComplete', count);
       await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
       const e = error as PgError;
@@ -156,11 +197,20 @@ export async function applyMigration(
         continue;
       }
       if (e.code === SUSPECT_SQLSTATE) {
-        throw measuredRefusal(context, file, `tables it changed (OIDs ${e.message}) may have held rows, and ${SUSPECT_RUNS + 1} runs could not tell`, error);
+        throw measuredRefusal(
+          context,
+          file,
+          `tables it changed (OIDs ${e.message}) may have held rows, and ${SUSPECT_RUNS + 1} runs could not tell`,
+          error,
+        );
       }
       // Our own wait for another run applying this very migration.
       if (e.code === '55P03' && completed < prefix.statements) {
-        throw new LockTimeoutError(`Set "${context.set}": ${file.file}`, undefined, context.runLockTimeoutMs / 1000);
+        throw new LockTimeoutError(
+          `Set "${context.set}": ${file.file}`,
+          undefined,
+          context.runLockTimeoutMs / 1000,
+        );
       }
       if (e.code === '55P03' && attempt < LOCK_RETRIES) {
         context.onRetry?.();
@@ -190,10 +240,14 @@ const LOCK_BACKOFF_MS = 1000;
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -216,7 +270,12 @@ function stopped(context: ApplyContext, file: MigrationFile, cause: unknown): St
 }
 
 /** Who holds the locks a migration waited for: the sessions in a transaction that hold table locks in this database. */
-async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: Statement | undefined, cause: unknown): Promise<MigrationFailedError> {
+async function lockGaveUp(
+  context: ApplyContext,
+  file: MigrationFile,
+  failing: Statement | undefined,
+  cause: unknown,
+): Promise<MigrationFailedError> {
   const { rows } = await context.client
     .query<{ pid: number; application: string; since: Date | null; state: string; query: string }>(
       `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query
@@ -226,18 +285,30 @@ async function lockGaveUp(context: ApplyContext, file: MigrationFile, failing: S
         ORDER BY a.xact_start LIMIT 5`,
     )
     .catch(() => ({ rows: [] }));
-  const blockers = rows.map((r) => `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${maskSecrets(r.query)})`);
-  const where = failing ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.shown, 80)})` : '';
+  const blockers = rows.map(
+    (r) =>
+      `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${maskSecrets(r.query)})`,
+  );
+  const where = failing
+    ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.shown, 80)})`
+    : '';
   const seconds = context.statementLockTimeoutMs / 1000;
   return new MigrationFailedError(
     `Set "${context.set}": migration ${file.file}${where} waited more than ${seconds}s for a lock, ${LOCK_RETRIES + 1} times; each time it was rolled back, so that the application's queries did not queue behind it. Nothing of it is applied or recorded. ` +
-      (blockers.length > 0 ? `Sessions holding table locks: ${blockers.join('; ')}.` : 'No session holds a table lock now.'),
+      (blockers.length > 0
+        ? `Sessions holding table locks: ${blockers.join('; ')}.`
+        : 'No session holds a table lock now.'),
     `Let those sessions finish (or end them: SELECT pg_terminate_backend(<pid>)), then run again; a longer wait is --statement-lock-timeout S: schemata migrate ${context.set} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
     { cause },
   );
 }
 
-function measuredRefusal(context: ApplyContext, file: MigrationFile, lost: string, cause: unknown): RefusedError {
+function measuredRefusal(
+  context: ApplyContext,
+  file: MigrationFile,
+  lost: string,
+  cause: unknown,
+): RefusedError {
   return new RefusedError(
     `Set "${context.set}": data protection rolled back ${file.file}: ${lost}. The measurement in its transaction found it after the file ran, where the forecast before the run ` +
       `did not see it (a procedure or function, a trigger, dynamic SQL, or a step no reading of the text resolves). Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied.`,
@@ -247,7 +318,11 @@ function measuredRefusal(context: ApplyContext, file: MigrationFile, lost: strin
 }
 
 const isConnectionLoss = (e: PgError) =>
-  e.code?.startsWith('08') || e.code === '57P01' || e.code === '57P02' || e.code === '57P03' || /Connection terminated|ECONNRESET/i.test(e.message);
+  e.code?.startsWith('08') ||
+  e.code === '57P01' ||
+  e.code === '57P02' ||
+  e.code === '57P03' ||
+  /Connection terminated|ECONNRESET/i.test(e.message);
 
 /**
  * Names the file, line, column and statement of a failure, without running
@@ -255,7 +330,14 @@ const isConnectionLoss = (e: PgError) =>
  * and analysing; for errors at run time (a constraint, a division by zero)
  * the statement is the one after the last that completed (`failing`).
  */
-function describeFailure(context: ApplyContext, file: MigrationFile, statements: readonly Statement[], error: PgError, prefixLength: number, failing: Statement | undefined): MigrationFailedError {
+function describeFailure(
+  context: ApplyContext,
+  file: MigrationFile,
+  statements: readonly Statement[],
+  error: PgError,
+  prefixLength: number,
+  failing: Statement | undefined,
+): MigrationFailedError {
   let offset: number | undefined;
   if (error.position) {
     offset = Number(error.position) - 1 - prefixLength;
@@ -273,9 +355,11 @@ function describeFailure(context: ApplyContext, file: MigrationFile, statements:
   return new MigrationFailedError(
     `Set "${context.set}": migration ${file.file} failed at ${where}: ${maskSecrets(error.message)}${plpgsqlContext}.${detail}${statement}. ` +
       (lost
-        ? 'The connection to the database was lost; the migration\'s transaction was rolled back by the server and nothing of it is recorded.'
+        ? "The connection to the database was lost; the migration's transaction was rolled back by the server and nothing of it is recorded."
         : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
-    lost ? `Run the command again once the database is reachable: schemata migrate ${context.set}` : `Fix ${path}, then run again: schemata migrate ${context.set}`,
+    lost
+      ? `Run the command again once the database is reachable: schemata migrate ${context.set}`
+      : `Fix ${path}, then run again: schemata migrate ${context.set}`,
     { cause: error },
   );
 }
@@ -302,9 +386,18 @@ export async function applyWithoutTransaction(
 ): Promise<number | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds the snapshot across the statements.
-  const before = { rows: await readCatalog(context.client, snapshot), scope: snapshot, features: context.tracking };
+  const before = {
+    rows: await readCatalog(context.client, snapshot),
+    scope: snapshot,
+    features: context.tracking,
+  };
   try {
-    await recordRunning(context.client, context.set, file, `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking).join(';\n')};`);
+    await recordRunning(
+      context.client,
+      context.set,
+      file,
+      `${onceStatements(context.set, file.version, context.expectedEvent, context.runLockTimeoutMs, context.tracking).join(';\n')};`,
+    );
   } catch (error) {
     await context.client.query('ROLLBACK').catch(() => {});
     if ((error as PgError).code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
@@ -314,7 +407,9 @@ export async function applyWithoutTransaction(
   const path = relative(context.cwd, file.path) || file.path;
   // Outside a transaction block, the lock timeout can only be the session's: set for the statement, then reset.
   const runBare = async (statement: Statement) => {
-    await context.client.query(`SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`);
+    await context.client.query(
+      `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
+    );
     await context.client.query(statement.text);
     await context.client.query('RESET lock_timeout');
   };
@@ -322,11 +417,16 @@ export async function applyWithoutTransaction(
     await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
     // What it did make is there: the expected state follows the catalog, and the event says failed.
-    await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(() => {});
+    await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(
+      () => {},
+    );
     if (context.signal?.aborted) throw stopped(context, file, error);
     const e = error as PgError;
     const at = position !== undefined ? locate(file.sql, position) : statement.at;
-    const ran = done.length === 0 ? 'Nothing of it had committed.' : `Already committed and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.shown, 60)})`).join('; ')}.`;
+    const ran =
+      done.length === 0
+        ? 'Nothing of it had committed.'
+        : `Already committed and kept: ${done.map((s) => `line ${s.at.line} (${abbreviate(s.shown, 60)})`).join('; ')}.`;
     if (e.code === LOSS_SQLSTATE || e.code === SUSPECT_SQLSTATE) {
       throw new RefusedError(
         `Set "${context.set}": data protection rolled back the transaction of ${file.file} at ${path}:${at.line}:${at.column}: ${e.code === LOSS_SQLSTATE ? e.message : `tables it changed (OIDs ${e.message}) may have held rows`}. ` +
@@ -343,7 +443,8 @@ export async function applyWithoutTransaction(
     );
   };
   for (const unit of transactionsOf(statements, measurement.outside ?? [])) {
-    if (context.signal?.aborted) await fail(new Error('stopped'), unit.statements[0] ?? unit.begin!);
+    if (context.signal?.aborted)
+      await fail(new Error('stopped'), unit.statements[0] ?? unit.begin!);
     if (unit.kind === 'bare') {
       const statement = unit.statements[0]!;
       try {
@@ -351,14 +452,19 @@ export async function applyWithoutTransaction(
         done.push(statement);
       } catch (error) {
         const e = error as PgError;
-        await fail(error, statement, e.position ? statement.start + Number(e.position) - 1 : undefined);
+        await fail(
+          error,
+          statement,
+          e.position ? statement.start + Number(e.position) - 1 : undefined,
+        );
       }
       continue;
     }
     let capture = measurement.capture;
     for (let attempt = 0; ; attempt++) {
       const first = unit.begin ?? unit.statements[0]!;
-      const head = `${unit.begin ? unit.begin.text : 'BEGIN'};\n${unit.setTransaction.map((s) => s.text).join(';\n')}${unit.setTransaction.length > 0 ? ';\n' : ''}` +
+      const head =
+        `${unit.begin ? unit.begin.text : 'BEGIN'};\n${unit.setTransaction.map((s) => s.text).join(';\n')}${unit.setTransaction.length > 0 ? ';\n' : ''}` +
         `${OWN_SETTINGS_SQL};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture })};\n${USER_SETTINGS_SQL};\n`;
       const body = unit.statements.map((s) => s.text).join(';\n');
       const tail = `\n;\n${RESTORE_LOCAL_SQL}\n${MEASURE_AFTER_SQL};\n${unit.end ? unit.end.text : 'COMMIT'};`;
@@ -418,15 +524,31 @@ export async function applyWithoutTransaction(
 
 /** One transaction of a file run outside schemata's: a block of its own, a statement that autocommits, or one PostgreSQL refuses in a block. */
 export type FileTransaction =
-  | { kind: 'bare'; statements: Statement[]; begin?: undefined; end?: undefined; setTransaction: Statement[] }
-  | { kind: 'measured'; statements: Statement[]; begin?: Statement | undefined; end?: Statement | undefined; setTransaction: Statement[] };
+  | {
+      kind: 'bare';
+      statements: Statement[];
+      begin?: undefined;
+      end?: undefined;
+      setTransaction: Statement[];
+    }
+  | {
+      kind: 'measured';
+      statements: Statement[];
+      begin?: Statement | undefined;
+      end?: Statement | undefined;
+      setTransaction: Statement[];
+    };
 
 /**
  * The file's transactions, as psql would run them: its own BEGIN ... COMMIT
  * (or ROLLBACK) blocks, and every other statement on its own. Pure.
  */
-export function transactionsOf(statements: readonly Statement[], outside: readonly Location[]): FileTransaction[] {
-  const refused = (s: Statement) => outside.some((at) => at.line === s.at.line && at.column === s.at.column);
+export function transactionsOf(
+  statements: readonly Statement[],
+  outside: readonly Location[],
+): FileTransaction[] {
+  const refused = (s: Statement) =>
+    outside.some((at) => at.line === s.at.line && at.column === s.at.column);
   const units: FileTransaction[] = [];
   let block: { begin: Statement; statements: Statement[]; setTransaction: Statement[] } | undefined;
   for (const s of statements) {
@@ -435,19 +557,40 @@ export function transactionsOf(statements: readonly Statement[], outside: readon
       block = { begin: s, statements: [], setTransaction: [] };
     } else if (block && (control === 'commit' || control === 'rollback')) {
       // A block the file rolls back leaves nothing: it runs as written, unmeasured.
-      units.push(control === 'rollback' ? { kind: 'bare', statements: [block.begin, ...block.setTransaction, ...block.statements, s], setTransaction: [] } : { kind: 'measured', ...block, end: s });
+      units.push(
+        control === 'rollback'
+          ? {
+              kind: 'bare',
+              statements: [block.begin, ...block.setTransaction, ...block.statements, s],
+              setTransaction: [],
+            }
+          : { kind: 'measured', ...block, end: s },
+      );
       block = undefined;
     } else if (block) {
       if (block.statements.length === 0 && isSetTransaction(s)) block.setTransaction.push(s);
       else block.statements.push(s);
     } else {
       // A SET or RESET changes the session, never data (RESET ALL inside the wrapper would also reset the measurement's settings); a COMMIT or ROLLBACK with no block open only warns, as in psql.
-      units.push(refused(s) || control !== undefined || nodeKind(s.node) === 'VariableSetStmt' ? { kind: 'bare', statements: [s], setTransaction: [] } : { kind: 'measured', statements: [s], setTransaction: [] });
+      units.push(
+        refused(s) || control !== undefined || nodeKind(s.node) === 'VariableSetStmt'
+          ? { kind: 'bare', statements: [s], setTransaction: [] }
+          : { kind: 'measured', statements: [s], setTransaction: [] },
+      );
     }
   }
   // A BEGIN never committed: psql would leave it open and lose it at exit; run as written.
-  if (block) units.push({ kind: 'bare', statements: [block.begin, ...block.setTransaction, ...block.statements], setTransaction: [] });
-  return units.flatMap((u) => (u.kind === 'bare' && u.statements.length > 1 ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] })) : [u]));
+  if (block)
+    units.push({
+      kind: 'bare',
+      statements: [block.begin, ...block.setTransaction, ...block.statements],
+      setTransaction: [],
+    });
+  return units.flatMap((u) =>
+    u.kind === 'bare' && u.statements.length > 1
+      ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] }))
+      : [u],
+  );
 }
 
 function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' | undefined {
@@ -461,12 +604,20 @@ function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' 
 
 function isSetTransaction(statement: Statement): boolean {
   if (nodeKind(statement.node) !== 'VariableSetStmt') return false;
-  return (statement.node as { VariableSetStmt: { name?: string } }).VariableSetStmt.name === 'TRANSACTION';
+  return (
+    (statement.node as { VariableSetStmt: { name?: string } }).VariableSetStmt.name ===
+    'TRANSACTION'
+  );
 }
 
 /** Drops the INVALID indexes, among those named, that a failed CREATE INDEX CONCURRENTLY left behind. */
-export async function dropInvalidIndexes(client: Client, refs: readonly ObjectRef[]): Promise<string[]> {
-  const indexes = refs.flatMap((r) => (r.kind === 'index' ? [{ schema: r.schema, name: r.name }] : []));
+export async function dropInvalidIndexes(
+  client: Client,
+  refs: readonly ObjectRef[],
+): Promise<string[]> {
+  const indexes = refs.flatMap((r) =>
+    r.kind === 'index' ? [{ schema: r.schema, name: r.name }] : [],
+  );
   if (indexes.length === 0) return [];
   const { rows } = await client.query<{ qualified: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS qualified
@@ -477,7 +628,8 @@ export async function dropInvalidIndexes(client: Client, refs: readonly ObjectRe
       WHERE NOT i.indisvalid`,
     [JSON.stringify(indexes)],
   );
-  for (const { qualified } of rows) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`);
+  for (const { qualified } of rows)
+    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`);
   return rows.map((r) => r.qualified);
 }
 
@@ -492,12 +644,19 @@ function abbreviate(text: string, max = 160): string {
  * transaction with the check the plan chose. Decides nothing. Returns the
  * wall time in ms.
  */
-export async function applyStep(context: ApplyContext, step: ApplyStep): Promise<{ ms: number; notices: string[]; taken: boolean }> {
+export async function applyStep(
+  context: ApplyContext,
+  step: ApplyStep,
+): Promise<{ ms: number; notices: string[]; taken: boolean }> {
   const notices: string[] = [];
-  const onNotice = (msg: { severity?: string; message?: string }) => notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));
+  const onNotice = (msg: { severity?: string; message?: string }) =>
+    notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));
   context.client.on('notice', onNotice);
   try {
-    const ms = await runStep({ ...context, expectedEvent: step.expectedEvent, onRetry: () => notices.splice(0) }, step);
+    const ms = await runStep(
+      { ...context, expectedEvent: step.expectedEvent, onRetry: () => notices.splice(0) },
+      step,
+    );
     return ms === 'taken' ? { ms: 0, notices, taken: true } : { ms, notices, taken: false };
   } finally {
     context.client.off('notice', onNotice);
@@ -507,14 +666,27 @@ export async function applyStep(context: ApplyContext, step: ApplyStep): Promise
 async function runStep(context: ApplyContext, step: ApplyStep): Promise<number | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
-    throw new StoppedError(signal, `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`, 'Run the same command again to go on.');
+    throw new StoppedError(
+      signal,
+      `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`,
+      'Run the same command again to go on.',
+    );
   }
-  const { file, statements } = step.only ? onlyStatements(step.file, step.statements, step.only) : step;
+  const { file, statements } = step.only
+    ? onlyStatements(step.file, step.statements, step.only)
+    : step;
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
     return step.transactional
       ? await applyMigration(context, file, statements, step.event, step.snapshot, step.measurement)
-      : await applyWithoutTransaction(context, file, statements, step.event, step.snapshot, step.measurement);
+      : await applyWithoutTransaction(
+          context,
+          file,
+          statements,
+          step.event,
+          step.snapshot,
+          step.measurement,
+        );
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
     throw new MigrationFailedError(

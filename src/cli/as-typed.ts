@@ -36,27 +36,44 @@ export function commandAsTyped(args: readonly string[], place: Place): string {
   for (const script of place.scripts) {
     const fits = script.args.length <= args.length && script.args.every((a, i) => a === args[i]);
     if (!fits) continue;
-    if (!best || script.args.length > best.args.length || (script.args.length === best.args.length && script.name.length < best.name.length)) best = script;
+    if (
+      !best ||
+      script.args.length > best.args.length ||
+      (script.args.length === best.args.length && script.name.length < best.name.length)
+    )
+      best = script;
   }
   if (!best) return `npx schemata ${args.join(' ')}`;
   const rest = args.slice(best.args.length);
-  if (place.agent === 'npm') return `npm run ${best.name}${rest.length > 0 ? ` -- ${rest.join(' ')}` : ''}`;
+  if (place.agent === 'npm')
+    return `npm run ${best.name}${rest.length > 0 ? ` -- ${rest.join(' ')}` : ''}`;
   return `${place.agent} ${best.name}${rest.length > 0 ? ` ${rest.join(' ')}` : ''}`;
 }
 
 /** Every `schemata <command> ...` in a text (a hint, a message), rewritten as it works where the user is. */
 export function rewriteCommands(text: string, place: Place): string {
   if (place.onPath) return text;
-  return text.replace(new RegExp(`\\bschemata ((?:${COMMANDS.join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`, 'g'), (_whole, command: string) => {
-    // A sentence's full stop is not part of the command.
-    const trailing = command.match(/[.:]+$/)?.[0] ?? '';
-    return commandAsTyped(command.slice(0, command.length - trailing.length).split(' '), place) + trailing;
-  });
+  return text.replace(
+    new RegExp(`\\bschemata ((?:${COMMANDS.join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`, 'g'),
+    (_whole, command: string) => {
+      // A sentence's full stop is not part of the command.
+      const trailing = command.match(/[.:]+$/)?.[0] ?? '';
+      return (
+        commandAsTyped(command.slice(0, command.length - trailing.length).split(' '), place) +
+        trailing
+      );
+    },
+  );
 }
 
 /** Reads where the user is: the PATH of their shell (without the folders a package manager adds for its scripts) and the project's package.json. */
 export function currentPlace(cwd: string, env: NodeJS.ProcessEnv): Place {
-  const dirs = (env.PATH ?? '').split(delimiter).filter((d) => d !== '' && !d.includes(`${sep}node_modules${sep}`) && !d.endsWith(`${sep}node_modules`));
+  const dirs = (env.PATH ?? '')
+    .split(delimiter)
+    .filter(
+      (d) =>
+        d !== '' && !d.includes(`${sep}node_modules${sep}`) && !d.endsWith(`${sep}node_modules`),
+    );
   const onPath = dirs.some((d) => {
     try {
       accessSync(join(d, 'schemata'), constants.X_OK);
@@ -67,7 +84,9 @@ export function currentPlace(cwd: string, env: NodeJS.ProcessEnv): Place {
   });
   let scripts: Place['scripts'] = [];
   try {
-    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
     scripts = Object.entries(pkg.scripts ?? {}).flatMap(([name, script]) => {
       const args = schemataArgs(script);
       return args ? [{ name, args }] : [];
@@ -76,6 +95,10 @@ export function currentPlace(cwd: string, env: NodeJS.ProcessEnv): Place {
     // no package.json here: npx it is
   }
   const userAgent = env.npm_config_user_agent ?? '';
-  const agent = userAgent.startsWith('pnpm') ? 'pnpm' : userAgent.startsWith('yarn') ? 'yarn' : 'npm';
+  const agent = userAgent.startsWith('pnpm')
+    ? 'pnpm'
+    : userAgent.startsWith('yarn')
+      ? 'yarn'
+      : 'npm';
   return { onPath, scripts, agent };
 }

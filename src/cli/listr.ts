@@ -9,18 +9,35 @@ export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
  * without a window, as some CI runners and `script` make), where the default
  * renderer would wrap every line after its first character.
  */
-export function chooseRenderer(requested: RendererName | undefined, env: NodeJS.ProcessEnv, stdoutIsTTY: boolean, columns?: number): RendererName {
+export function chooseRenderer(
+  requested: RendererName | undefined,
+  env: NodeJS.ProcessEnv,
+  stdoutIsTTY: boolean,
+  columns?: number,
+): RendererName {
   if (requested) return requested;
   if (stdoutIsTTY && !columns) return 'simple';
-  return !stdoutIsTTY || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false') ? 'simple' : 'default';
+  return !stdoutIsTTY || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false')
+    ? 'simple'
+    : 'default';
 }
 
 /** Shows the engine's tasks with listr2; the tasks decide, listr2 only draws. */
-export function listrRunner(renderer: RendererName, present: (text: string) => string = (t) => t): TaskRunner {
+export function listrRunner(
+  renderer: RendererName,
+  present: (text: string) => string = (t) => t,
+): TaskRunner {
   const toListr = (task: Task): ListrTask =>
     ({
       title: present(task.title),
-      task: async (_ctx: unknown, listrTask: { title: string; output: string; newListr: (tasks: ListrTask[], options?: object) => unknown }) => {
+      task: async (
+        _ctx: unknown,
+        listrTask: {
+          title: string;
+          output: string;
+          newListr: (tasks: ListrTask[], options?: object) => unknown;
+        },
+      ) => {
         let children: Awaited<ReturnType<Task['run']>>;
         try {
           children = await task.run(
@@ -35,7 +52,8 @@ export function listrRunner(renderer: RendererName, present: (text: string) => s
           // The task list marks where it failed; the paragraph itself is printed once, at the end.
           throw error instanceof ShownBelow ? error : new ShownBelow(error);
         }
-        if (children && children.length > 0) return listrTask.newListr(children.map(toListr), { exitOnError: true });
+        if (children && children.length > 0)
+          return listrTask.newListr(children.map(toListr), { exitOnError: true });
         return undefined;
       },
     }) as ListrTask;

@@ -36,7 +36,9 @@ interface Invocation {
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -69,33 +71,109 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
     };
   };
-  const setsArg = <T>(y: Argv<T>) => y.positional('sets', { type: 'string', array: true, describe: 'sets to run (default: all, in config order)' });
+  const setsArg = <T>(y: Argv<T>) =>
+    y.positional('sets', {
+      type: 'string',
+      array: true,
+      describe: 'sets to run (default: all, in config order)',
+    });
   await yargs(argv)
     .scriptName('schemata')
     .usage('$0 <command> [sets..] [flags]')
-    .command('migrate [sets..]', 'validate, apply pending migrations, validate again', (y) =>
-      setsArg(y)
-        .option('repair', { type: 'boolean', describe: 're-run tracked migrations whose objects are missing or that did not finish; record changed checksums' })
-        .option('force', { type: 'boolean', describe: 'run destructive steps even on tables that hold data' })
-        .option('dry-run', { type: 'boolean', describe: 'plan only: what would run and what would be refused; writes nothing' })
-        .option('lock-timeout', { type: 'string', describe: 'seconds to wait for another run\'s lock (SCHEMATA_LOCK_TIMEOUT, default 60)' })
-        .option('statement-lock-timeout', { type: 'string', describe: 'seconds a statement may wait for a table lock before its migration is rolled back and retried (SCHEMATA_STATEMENT_LOCK_TIMEOUT, default 5; 0: for ever)' }), pick('migrate'))
-    .command('status [sets..]', 'per set: applied, pending, schemas and problems', setsArg, pick('status'))
-    .command('validate [sets..]', 'the pre-flight checks alone; writes nothing; exit 3 on a problem', setsArg, pick('validate'))
-    .command('lint [sets..]', 'parse every migration with the PostgreSQL parser; report errors and warnings', (y) =>
-      setsArg(y).option('max-warnings', { type: 'number', describe: 'fail (exit 3) when there are more warnings than this' }), pick('lint'))
-    .command('baseline <set>', 'record migrations as applied without running them, after checking their objects exist', (y) =>
-      y
-        .positional('set', { type: 'string' })
-        .option('version', { type: 'string', describe: 'record up to this version (default: all present)' })
-        .option('force', { type: 'boolean', describe: 'record them even when objects are missing' }), pick('baseline'))
-    .command('create <set> <name>', 'write a new migration file from the template and print its path', (y) =>
-      y.positional('set', { type: 'string' }).positional('name', { type: 'string' }), pick('create'))
-    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout, nothing else' })
-    .option('config', { type: 'string', describe: 'path of schemata.json (default database/schemata.json)' })
-    .option('env-file', { type: 'string', describe: 'read this file instead of .env (the process environment still wins)' })
-    .option('wait', { type: 'string', describe: 'seconds to keep retrying the connection while the database is not up yet (SCHEMATA_WAIT, default 0)' })
-    .option('renderer', { choices: RENDERERS, describe: 'progress renderer (simple when stdout is not a terminal or CI is set)' })
+    .command(
+      'migrate [sets..]',
+      'validate, apply pending migrations, validate again',
+      (y) =>
+        setsArg(y)
+          .option('repair', {
+            type: 'boolean',
+            describe:
+              're-run tracked migrations whose objects are missing or that did not finish; record changed checksums',
+          })
+          .option('force', {
+            type: 'boolean',
+            describe: 'run destructive steps even on tables that hold data',
+          })
+          .option('dry-run', {
+            type: 'boolean',
+            describe: 'plan only: what would run and what would be refused; writes nothing',
+          })
+          .option('lock-timeout', {
+            type: 'string',
+            describe: "seconds to wait for another run's lock (SCHEMATA_LOCK_TIMEOUT, default 60)",
+          })
+          .option('statement-lock-timeout', {
+            type: 'string',
+            describe:
+              'seconds a statement may wait for a table lock before its migration is rolled back and retried (SCHEMATA_STATEMENT_LOCK_TIMEOUT, default 5; 0: for ever)',
+          }),
+      pick('migrate'),
+    )
+    .command(
+      'status [sets..]',
+      'per set: applied, pending, schemas and problems',
+      setsArg,
+      pick('status'),
+    )
+    .command(
+      'validate [sets..]',
+      'the pre-flight checks alone; writes nothing; exit 3 on a problem',
+      setsArg,
+      pick('validate'),
+    )
+    .command(
+      'lint [sets..]',
+      'parse every migration with the PostgreSQL parser; report errors and warnings',
+      (y) =>
+        setsArg(y).option('max-warnings', {
+          type: 'number',
+          describe: 'fail (exit 3) when there are more warnings than this',
+        }),
+      pick('lint'),
+    )
+    .command(
+      'baseline <set>',
+      'record migrations as applied without running them, after checking their objects exist',
+      (y) =>
+        y
+          .positional('set', { type: 'string' })
+          .option('version', {
+            type: 'string',
+            describe: 'record up to this version (default: all present)',
+          })
+          .option('force', {
+            type: 'boolean',
+            describe: 'record them even when objects are missing',
+          }),
+      pick('baseline'),
+    )
+    .command(
+      'create <set> <name>',
+      'write a new migration file from the template and print its path',
+      (y) => y.positional('set', { type: 'string' }).positional('name', { type: 'string' }),
+      pick('create'),
+    )
+    .option('json', {
+      type: 'boolean',
+      describe: 'print one JSON document on stdout, nothing else',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'path of schemata.json (default database/schemata.json)',
+    })
+    .option('env-file', {
+      type: 'string',
+      describe: 'read this file instead of .env (the process environment still wins)',
+    })
+    .option('wait', {
+      type: 'string',
+      describe:
+        'seconds to keep retrying the connection while the database is not up yet (SCHEMATA_WAIT, default 0)',
+    })
+    .option('renderer', {
+      choices: RENDERERS,
+      describe: 'progress renderer (simple when stdout is not a terminal or CI is set)',
+    })
     .epilog('schemata --version prints the version.')
     .demandCommand(1, 'Name a command: migrate, status, validate, baseline, lint or create.')
     .strict()
@@ -108,7 +186,13 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .exitProcess(false)
     .fail((message, error) => {
       // yargs echoes what was typed: masked where a password may stand in it.
-      throw (error as Error | undefined) ?? new ConfigError(maskSecrets(message), 'Run "schemata --help" to see the commands and flags.');
+      throw (
+        (error as Error | undefined) ??
+        new ConfigError(
+          maskSecrets(message),
+          'Run "schemata --help" to see the commands and flags.',
+        )
+      );
     })
     .parseAsync();
   return chosen;
@@ -125,7 +209,9 @@ interface Outcome {
 }
 
 async function fromReport(report: Report, text?: string): Promise<Outcome> {
-  const notes = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map((w) => `warning: ${w}`);
+  const notes = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
+    (w) => `warning: ${w}`,
+  );
   if (!report.ok) {
     const { formatFailure } = await import('./output.js');
     notes.push(formatFailure(report));
@@ -134,7 +220,12 @@ async function fromReport(report: Report, text?: string): Promise<Outcome> {
   return { json: report, exitCode: report.exitCode, text, notes };
 }
 
-async function runCommand(invocation: Invocation, log: (line: string) => void, signal: AbortSignal, present: (text: string) => string): Promise<Outcome> {
+async function runCommand(
+  invocation: Invocation,
+  log: (line: string) => void,
+  signal: AbortSignal,
+  present: (text: string) => string,
+): Promise<Outcome> {
   const options = {
     cwd: process.cwd(),
     config: invocation.config,
@@ -149,32 +240,85 @@ async function runCommand(invocation: Invocation, log: (line: string) => void, s
   switch (invocation.command) {
     case 'create': {
       const { createMigration } = await import('./commands/create.js');
-      const path = createMigration({ cwd: options.cwd, config: options.config, set: invocation.sets[0]!, name: invocation.name! });
-      return { json: { command: 'create', ok: true, exitCode: EXIT.ok, file: path }, exitCode: EXIT.ok, text: relative(process.cwd(), path), notes: [] };
+      const path = createMigration({
+        cwd: options.cwd,
+        config: options.config,
+        set: invocation.sets[0]!,
+        name: invocation.name!,
+      });
+      return {
+        json: { command: 'create', ok: true, exitCode: EXIT.ok, file: path },
+        exitCode: EXIT.ok,
+        text: relative(process.cwd(), path),
+        notes: [],
+      };
     }
     case 'lint': {
       const max = invocation.maxWarnings;
       if (max !== undefined && !(Number.isInteger(max) && max >= 0)) {
-        throw new ConfigError(`--max-warnings must be a whole number of 0 or more, not ${max}.`, 'For example: schemata lint --max-warnings 0');
+        throw new ConfigError(
+          `--max-warnings must be a whole number of 0 or more, not ${max}.`,
+          'For example: schemata lint --max-warnings 0',
+        );
       }
       const { lintSets, formatLint } = await import('./commands/lint.js');
-      const report = await lintSets({ cwd: options.cwd, config: options.config, sets: options.sets, maxWarnings: max });
-      const notes = report.error ? [`error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`] : [];
-      return { json: report, exitCode: report.exitCode, text: report.sets.length > 0 ? formatLint(report) : undefined, notes };
+      const report = await lintSets({
+        cwd: options.cwd,
+        config: options.config,
+        sets: options.sets,
+        maxWarnings: max,
+      });
+      const notes = report.error
+        ? [`error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`]
+        : [];
+      return {
+        json: report,
+        exitCode: report.exitCode,
+        text: report.sets.length > 0 ? formatLint(report) : undefined,
+        notes,
+      };
     }
     case 'migrate': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, process.stdout.isTTY, process.stdout.columns);
-      const report = await api.migrate({ ...options, force: invocation.force, dryRun: invocation.dryRun, repair: invocation.repair, runner: listrRunner(renderer, present) });
+      const renderer = invocation.json
+        ? 'silent'
+        : chooseRenderer(
+            invocation.renderer,
+            process.env,
+            process.stdout.isTTY,
+            process.stdout.columns,
+          );
+      const report = await api.migrate({
+        ...options,
+        force: invocation.force,
+        dryRun: invocation.dryRun,
+        repair: invocation.repair,
+        runner: listrRunner(renderer, present),
+      });
       const { formatMigrateSummary } = await import('./output.js');
       return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
     }
     case 'baseline': {
       const api = await import('../api.js');
       const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json ? 'silent' : chooseRenderer(invocation.renderer, process.env, process.stdout.isTTY, process.stdout.columns);
-      return fromReport(await api.baseline({ ...options, set: invocation.sets[0]!, version: invocation.version, force: invocation.force, runner: listrRunner(renderer, present) }));
+      const renderer = invocation.json
+        ? 'silent'
+        : chooseRenderer(
+            invocation.renderer,
+            process.env,
+            process.stdout.isTTY,
+            process.stdout.columns,
+          );
+      return fromReport(
+        await api.baseline({
+          ...options,
+          set: invocation.sets[0]!,
+          version: invocation.version,
+          force: invocation.force,
+          runner: listrRunner(renderer, present),
+        }),
+      );
     }
     case 'status':
     case 'validate': {
@@ -205,8 +349,10 @@ export async function main(argv: string[]): Promise<void> {
     // SIGINT (Ctrl-C) and SIGTERM (a platform stopping the job) stop the run: the statement is cancelled on the server.
     const stop = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated); // a second one: now
-      if (!json) stderr(`${signal}: stopping; the running statement is being cancelled on the server.`);
+      if (stop.signal.aborted)
+        process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated); // a second one: now
+      if (!json)
+        stderr(`${signal}: stopping; the running statement is being cancelled on the server.`);
       stop.abort(signal);
     };
     process.on('SIGINT', onSignal);
@@ -232,15 +378,29 @@ export async function main(argv: string[]): Promise<void> {
     const failure =
       error instanceof SchemataError
         ? error
-        : new SchemataError(`Unexpected error: ${maskSecrets(error instanceof Error ? error.message : String(error))}`, EXIT.failed, 'Run again with DEBUG=schemata to see the details.', { cause: error });
+        : new SchemataError(
+            `Unexpected error: ${maskSecrets(error instanceof Error ? error.message : String(error))}`,
+            EXIT.failed,
+            'Run again with DEBUG=schemata to see the details.',
+            { cause: error },
+          );
     exitCode = failure.exitCode;
     if (json) {
-      const report = { command: argv[0] ?? '', mode: 'single', ok: false, exitCode, sets: [], warnings: [], error: { message: failure.message, hint: failure.hint } };
+      const report = {
+        command: argv[0] ?? '',
+        mode: 'single',
+        ok: false,
+        exitCode,
+        sets: [],
+        warnings: [],
+        error: { message: failure.message, hint: failure.hint },
+      };
       process.stdout.write(`${clean(JSON.stringify(report, null, 2))}\n`);
     } else {
       stderr(`error: ${failure.message}${failure.hint ? `\n  → ${failure.hint}` : ''}`);
     }
-    if (debug()) stderr(maskSecrets(error instanceof Error && error.stack ? error.stack : String(error)));
+    if (debug())
+      stderr(maskSecrets(error instanceof Error && error.stack ? error.stack : String(error)));
   }
   process.exitCode = exitCode;
 }

@@ -6,7 +6,12 @@ export function formatStatus(report: Report): string {
   for (const set of report.sets) lines.push('', ...formatSet(set));
   if (report.command === 'validate') {
     const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
-    lines.push('', report.ok ? `validate: passed: ${report.sets.length === 1 ? 'the set matches' : `all ${report.sets.length} sets match`} what their migrations made.` : `validate: failed with ${problems} problem${problems === 1 ? '' : 's'} (exit ${report.exitCode}).`);
+    lines.push(
+      '',
+      report.ok
+        ? `validate: passed: ${report.sets.length === 1 ? 'the set matches' : `all ${report.sets.length} sets match`} what their migrations made.`
+        : `validate: failed with ${problems} problem${problems === 1 ? '' : 's'} (exit ${report.exitCode}).`,
+    );
   }
   return lines.join('\n');
 }
@@ -14,13 +19,20 @@ export function formatStatus(report: Report): string {
 /** The migrations of a set as a table: version, name, applied at, duration, state. */
 function migrationTable(set: SetReport): string[] {
   const rows = [
-    ...set.applied.map((a) => [a.version, a.name, a.appliedAt ?? '', a.ms === null ? '' : `${a.ms} ms`, a.event ?? 'applied']),
+    ...set.applied.map((a) => [
+      a.version,
+      a.name,
+      a.appliedAt ?? '',
+      a.ms === null ? '' : `${a.ms} ms`,
+      a.event ?? 'applied',
+    ]),
     ...set.pending.map((p) => [p.version, p.name, '', '', 'pending']),
   ];
   if (rows.length === 0) return ['    (no migrations)'];
   const header = ['version', 'name', 'applied at', 'duration', 'state'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -29,7 +41,11 @@ function formatSet(set: SetReport): string[] {
   // A set that was not read has no counts to show: zero would be a claim about the database.
   // (Every set has at least one schema, so a read set always lists some.)
   const unread = set.schemas.length === 0;
-  lines.push(unread ? `  not read${set.problems.length > 0 ? ': see the problem below' : ' (the run stopped before it)'}` : `  applied: ${set.applied.length}   pending: ${set.pending.length}`);
+  lines.push(
+    unread
+      ? `  not read${set.problems.length > 0 ? ': see the problem below' : ' (the run stopped before it)'}`
+      : `  applied: ${set.applied.length}   pending: ${set.pending.length}`,
+  );
   if (!unread) lines.push(...migrationTable(set));
   for (const schema of set.schemas) {
     const state = !schema.exists
@@ -44,7 +60,8 @@ function formatSet(set: SetReport): string[] {
   if (set.extra && set.extra.length > 0) {
     lines.push(`  extra (made by no migration; not a mismatch): ${set.extra.length}`);
     for (const e of set.extra.slice(0, 20)) lines.push(`    ${e}`);
-    if (set.extra.length > 20) lines.push(`    … and ${set.extra.length - 20} more (--json lists them all)`);
+    if (set.extra.length > 20)
+      lines.push(`    … and ${set.extra.length - 20} more (--json lists them all)`);
   }
   for (const problem of set.problems) {
     lines.push(`  problem (${problem.kind}): ${problem.message}`);
@@ -84,7 +101,8 @@ export function formatDuration(ms: number): string {
 function setSummary(set: SetReport): string {
   if (set.ms === null || set.ms === undefined) return `${set.name} not run`;
   // Every set has at least one schema, so a set that was read lists some.
-  if (set.schemas.length === 0 && set.applied.length === 0) return `${set.name} not read, ${formatDuration(set.ms)}`;
+  if (set.schemas.length === 0 && set.applied.length === 0)
+    return `${set.name} not read, ${formatDuration(set.ms)}`;
   return `${set.name} ${set.applied.length} applied, ${set.pending.length} skipped, ${formatDuration(set.ms)}`;
 }
 
@@ -93,8 +111,14 @@ export function formatMigrateSummary(report: Report, dryRun: boolean): string {
   const applied = report.sets.reduce((n, s) => n + s.applied.length, 0);
   const count = `${applied} migration${applied === 1 ? '' : 's'}`;
   const pending = report.sets.reduce((n, s) => n + s.pending.length, 0);
-  if (dryRun) return report.ok ? `dry run: ${pending} would run; nothing was written.` : `dry run: migrate would stop (exit ${report.exitCode}); nothing was written.`;
+  if (dryRun)
+    return report.ok
+      ? `dry run: ${pending} would run; nothing was written.`
+      : `dry run: migrate would stop (exit ${report.exitCode}); nothing was written.`;
   const sets = report.sets.length > 0 ? ` (${report.sets.map(setSummary).join('; ')})` : '';
-  if (report.ok) return applied === 0 ? `done: nothing to apply${sets}${pending > 0 ? `; the ${pending} skipped hold no statement yet` : ''}.` : `done: applied ${count}${sets}.`;
+  if (report.ok)
+    return applied === 0
+      ? `done: nothing to apply${sets}${pending > 0 ? `; the ${pending} skipped hold no statement yet` : ''}.`
+      : `done: applied ${count}${sets}.`;
   return `stopped (exit ${report.exitCode}): ${applied === 0 ? 'nothing was applied' : `applied ${count} before it stopped`}${sets}; the error follows.`;
 }

@@ -27,7 +27,9 @@ const MIGRATION_NAME = /^(\d+)_([^/\\]+)\.sql$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Splits a migration file name; undefined when it is not one. */
-export function parseMigrationFileName(file: string): { version: string; name: string } | undefined {
+export function parseMigrationFileName(
+  file: string,
+): { version: string; name: string } | undefined {
   const match = MIGRATION_NAME.exec(file);
   if (!match) return undefined;
   return { version: BigInt(match[1]!).toString(), name: match[2]! };
@@ -43,16 +45,27 @@ export function compareVersions(a: string, b: string): number {
  * A file name for a migration of a set, after its last version (the width of
  * its versions kept: `004_x.sql` after `003`), that no file of the folder has.
  */
-export function suggestedName(versions: readonly string[], files: readonly string[], name: string): string {
+export function suggestedName(
+  versions: readonly string[],
+  files: readonly string[],
+  name: string,
+): string {
   const widest = Math.max(3, ...files.map((f) => /^(\d+)_/.exec(f)?.[1]!.length ?? 0));
   let next = versions.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n) + 1n;
   const used = new Set(versions);
-  while (used.has(next.toString()) || files.includes(`${next.toString().padStart(widest, '0')}_${name}.sql`)) next += 1n;
+  while (
+    used.has(next.toString()) ||
+    files.includes(`${next.toString().padStart(widest, '0')}_${name}.sql`)
+  )
+    next += 1n;
   return `${next.toString().padStart(widest, '0')}_${name}.sql`;
 }
 
 /** Whether a tracked checksum is this file's (its text's, or its bytes' as schemata 0.2 and before took it). */
-export function sameChecksum(file: Pick<MigrationFile, 'checksum' | 'rawChecksum'>, tracked: string): boolean {
+export function sameChecksum(
+  file: Pick<MigrationFile, 'checksum' | 'rawChecksum'>,
+  tracked: string,
+): boolean {
   return tracked === file.checksum || tracked === file.rawChecksum;
 }
 
@@ -67,7 +80,9 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
     const listed = readdirSync(set.dir, { withFileTypes: true });
     // Only the set's own folder is read: .sql files in a sub-folder would silently never run.
     for (const folder of listed.filter((e) => e.isDirectory())) {
-      const inside = readdirSync(join(set.dir, folder.name)).filter((f) => f.toLowerCase().endsWith('.sql'));
+      const inside = readdirSync(join(set.dir, folder.name)).filter((f) =>
+        f.toLowerCase().endsWith('.sql'),
+      );
       if (inside.length > 0) {
         throw new ConfigError(
           `Set "${set.name}": ${join(set.dir, folder.name)} holds ${inside.length} .sql file${inside.length === 1 ? '' : 's'} (${inside.slice(0, 3).join(', ')}), but only ${set.dir} itself is read: they would never run.`,
@@ -77,9 +92,13 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
     }
     entries = listed.filter((e) => !e.isDirectory()).map((e) => e.name);
   } catch (error) {
-    throw new ConfigError(`Set "${set.name}": cannot read its directory ${set.dir}: ${(error as Error).message}.`, undefined, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `Set "${set.name}": cannot read its directory ${set.dir}: ${(error as Error).message}.`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   const files: MigrationFile[] = [];
   const byVersion = new Map<string, string>();
@@ -89,7 +108,11 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
     if (!file.toLowerCase().endsWith('.sql')) continue;
     const parsed = parseMigrationFileName(file);
     if (!parsed) {
-      const stem = file.replace(/\.sql$/i, '').replace(/^[\d\W_]+/, '').replace(/\W+/g, '_') || 'migration';
+      const stem =
+        file
+          .replace(/\.sql$/i, '')
+          .replace(/^[\d\W_]+/, '')
+          .replace(/\W+/g, '_') || 'migration';
       throw new ConfigError(
         `Set "${set.name}": ${join(set.dir, file)} is not named <version>_<name>.sql (version: leading digits).`,
         `Rename it to <version>_<name>.sql, e.g. ${suggestedName(taken, entries, stem)}, or create files with "schemata create ${set.name} <name>".`,
@@ -109,7 +132,11 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
     try {
       sql = utf8.decode(bytes);
     } catch (error) {
-      throw new ConfigError(`Set "${set.name}": ${path} is not valid UTF-8.`, 'Save the file as UTF-8.', { cause: error });
+      throw new ConfigError(
+        `Set "${set.name}": ${path} is not valid UTF-8.`,
+        'Save the file as UTF-8.',
+        { cause: error },
+      );
     }
     files.push({
       ...parsed,

@@ -46,9 +46,13 @@ export function loadEnv(options: { processEnv: Env; cwd: string; envFile?: strin
     const dotenv = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
     fromFile = dotenv.parse(readFileSync(path));
   } catch (error) {
-    throw new ConfigError(`The env file ${path} cannot be read: ${(error as Error).message}`, undefined, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `The env file ${path} cannot be read: ${(error as Error).message}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   return { env: { ...fromFile, ...options.processEnv }, envFile: path };
 }
@@ -78,7 +82,12 @@ export function parseLockTimeout(value: string | number | undefined, source: str
 }
 
 /** A number of seconds of 0 or more, from a flag or a variable; `zero` says what 0 means, for the message. */
-export function parseSeconds(value: string | number | undefined, source: string, fallback: number, zero: string): number {
+export function parseSeconds(
+  value: string | number | undefined,
+  source: string,
+  fallback: number,
+  zero: string,
+): number {
   if (value === undefined) return fallback;
   const text = String(value).trim();
   const seconds = Number(text);
@@ -92,8 +101,17 @@ export function parseSeconds(value: string | number | undefined, source: string,
 }
 
 /** The flag if given, else the variable, else the default. */
-function seconds(flag: number | string | undefined, flagName: string, env: Env, variable: string, fallback: number, zero: string): number {
-  return flag !== undefined ? parseSeconds(flag, flagName, fallback, zero) : parseSeconds(envValue(env, variable), variable, fallback, zero);
+function seconds(
+  flag: number | string | undefined,
+  flagName: string,
+  env: Env,
+  variable: string,
+  fallback: number,
+  zero: string,
+): number {
+  return flag !== undefined
+    ? parseSeconds(flag, flagName, fallback, zero)
+    : parseSeconds(envValue(env, variable), variable, fallback, zero);
 }
 
 /** The settings a run needs, from the merged environment and the CLI flags. */
@@ -114,7 +132,14 @@ export function readSettings(options: {
       options.lockTimeout !== undefined
         ? parseLockTimeout(options.lockTimeout, '--lock-timeout')
         : parseLockTimeout(envValue(env, 'SCHEMATA_LOCK_TIMEOUT'), 'SCHEMATA_LOCK_TIMEOUT'),
-    statementLockTimeoutS: seconds(options.statementLockTimeout, '--statement-lock-timeout', env, 'SCHEMATA_STATEMENT_LOCK_TIMEOUT', 5, 'wait for ever'),
+    statementLockTimeoutS: seconds(
+      options.statementLockTimeout,
+      '--statement-lock-timeout',
+      env,
+      'SCHEMATA_STATEMENT_LOCK_TIMEOUT',
+      5,
+      'wait for ever',
+    ),
     waitS: seconds(options.wait, '--wait', env, 'SCHEMATA_WAIT', 0, 'do not retry'),
     production: envValue(env, 'NODE_ENV') === 'production',
   };

@@ -35,14 +35,22 @@ function fileSchema() {
   const { z: zod } = createRequire(import.meta.url)('zod') as typeof import('zod');
   const identifier = zod
     .string()
-    .regex(IDENTIFIER, 'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)')
+    .regex(
+      IDENTIFIER,
+      'must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63)',
+    )
     .refine((name) => name !== 'schemata' && !name.startsWith('pg_'), {
       error: 'is reserved (schemata keeps its tracking there, or PostgreSQL owns it)',
     });
   const set = zod.strictObject({
     name: zod.string().regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
     dir: zod.string().min(1, 'must name a directory'),
-    database: zod.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)'),
+    database: zod
+      .string()
+      .regex(
+        /^[a-z][a-z0-9_]*$/,
+        'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)',
+      ),
     schemas: zod.array(identifier).min(1, 'must list at least one schema'),
   });
   return zod.strictObject({ sets: zod.array(set).min(1, 'must list at least one set') });
@@ -62,7 +70,8 @@ export const DEFAULT_SETS: readonly RawSet[] = [
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  for (const key of path)
+    out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
   return out || '(top level)';
 }
 
@@ -72,7 +81,11 @@ function formatIssue(issue: z.core.$ZodIssue, json: unknown): string {
     return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
   // The value itself, so that the one to fix is seen at once (sets[0].schemas[1] "bad schema;").
-  const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), json);
+  const value = issue.path.reduce<unknown>(
+    (at, key) =>
+      at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+    json,
+  );
   const shown = value === undefined ? '' : ` ${JSON.stringify(value).slice(0, 80)}`;
   return `${formatPath(issue.path)}${shown} ${issue.message}`;
 }
@@ -82,12 +95,18 @@ function formatIssue(issue: z.core.$ZodIssue, json: unknown): string {
  * default sets when there is none. Every mistake is a ConfigError naming the
  * file and the key.
  */
-export function loadProjectConfig(options: { cwd: string; configPath?: string | undefined }): ProjectConfig {
+export function loadProjectConfig(options: {
+  cwd: string;
+  configPath?: string | undefined;
+}): ProjectConfig {
   const explicit = options.configPath !== undefined;
   const file = resolve(options.cwd, options.configPath ?? join('database', 'schemata.json'));
   if (!existsSync(file)) {
     if (explicit) {
-      throw new ConfigError(`The config file ${file} given with --config does not exist.`, 'Pass the path of a schemata.json file.');
+      throw new ConfigError(
+        `The config file ${file} given with --config does not exist.`,
+        'Pass the path of a schemata.json file.',
+      );
     }
     return checkSets(undefined, resolve(options.cwd, 'database'), [...DEFAULT_SETS]);
   }
@@ -96,14 +115,21 @@ export function loadProjectConfig(options: { cwd: string; configPath?: string | 
     // An editor's byte-order mark is no part of the JSON.
     json = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new ConfigError(`The config file ${file} is not valid JSON: ${(error as Error).message}.`, 'Fix the JSON syntax.', {
-      cause: error,
-    });
+    throw new ConfigError(
+      `The config file ${file} is not valid JSON: ${(error as Error).message}.`,
+      'Fix the JSON syntax.',
+      {
+        cause: error,
+      },
+    );
   }
   const parsed = fileSchema().safeParse(json);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => formatIssue(issue, json));
-    throw new ConfigError(`The config file ${file} is invalid: ${lines.join('; ')}.`, 'See the "sets" format in MIGRATION_GUIDE.md.');
+    throw new ConfigError(
+      `The config file ${file} is invalid: ${lines.join('; ')}.`,
+      'See the "sets" format in MIGRATION_GUIDE.md.',
+    );
   }
   return checkSets(file, dirname(file), parsed.data.sets);
 }
@@ -129,7 +155,10 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
   const sets: SetConfig[] = raw.map((set, i) => {
     const seen = names.get(set.name);
     if (seen !== undefined) {
-      throw new ConfigError(`${where}: sets[${i}].name "${set.name}" is also the name of sets[${seen}].`, 'Give every set its own name.');
+      throw new ConfigError(
+        `${where}: sets[${i}].name "${set.name}" is also the name of sets[${seen}].`,
+        'Give every set its own name.',
+      );
     }
     names.set(set.name, i);
     set.schemas.forEach((schema, j) => {
@@ -144,12 +173,18 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
     });
     const dir = resolve(baseDir, set.dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new ConfigError(`${where}: sets[${i}].dir "${set.dir}" is not a directory (looked at ${dir}).`, `Create ${dir}, or fix "dir".`);
+      throw new ConfigError(
+        `${where}: sets[${i}].dir "${set.dir}" is not a directory (looked at ${dir}).`,
+        `Create ${dir}, or fix "dir".`,
+      );
     }
     // Two sets reading one folder would run its files twice, recorded under two names.
     const twin = dirs.get(dir);
     if (twin !== undefined) {
-      throw new ConfigError(`${where}: sets[${i}].dir "${set.dir}" is also the dir of sets[${twin}] (${dir}): each set needs a folder of its own.`, 'Give each set its own folder.');
+      throw new ConfigError(
+        `${where}: sets[${i}].dir "${set.dir}" is also the dir of sets[${twin}] (${dir}): each set needs a folder of its own.`,
+        'Give each set its own folder.',
+      );
     }
     dirs.set(dir, i);
     return { name: set.name, dir, database: set.database, schemas: set.schemas };
@@ -163,7 +198,10 @@ export function selectSets(config: ProjectConfig, names: readonly string[]): Set
   const known = config.sets.map((s) => s.name);
   for (const name of names) {
     if (!known.includes(name)) {
-      throw new ConfigError(`There is no set named "${name}"; the sets are ${known.map((k) => `"${k}"`).join(', ')}.`, `Use one of: ${known.join(', ')}.`);
+      throw new ConfigError(
+        `There is no set named "${name}"; the sets are ${known.map((k) => `"${k}"`).join(', ')}.`,
+        `Use one of: ${known.join(', ')}.`,
+      );
     }
   }
   return config.sets.filter((s) => names.includes(s.name));

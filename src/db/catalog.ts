@@ -23,7 +23,9 @@ import { quoteLiteral } from './sql-text.js';
  * whatever search_path the migration set.
  */
 export function catalogObjectsSql(scope: SnapshotScope = 'all'): string {
-  return objectsSql(scope === 'all' ? undefined : `ARRAY[${scope.map(quoteLiteral).join(', ')}]::text[]`);
+  return objectsSql(
+    scope === 'all' ? undefined : `ARRAY[${scope.map(quoteLiteral).join(', ')}]::text[]`,
+  );
 }
 
 /** The objects of the names an SQL expression of type text[] gives (a function's parameter), and their parts. */

@@ -9,14 +9,18 @@ export type Client = pg.Client;
 /** PostgreSQL and network error codes that mean "the URL is wrong", not "the server is away". */
 const CONFIG_CODES: Record<string, string> = {
   '28P01': 'Check the user name and password in the URL.',
-  '28000': 'Check the user name in the URL and the server\'s pg_hba.conf.',
+  '28000': "Check the user name in the URL and the server's pg_hba.conf.",
   '3D000': 'Create the database first, or fix its name in the URL.',
 };
 
 function describe(error: unknown): { code: string | undefined; message: string } {
   const e = error as { code?: string; message?: string; errors?: unknown[] };
   // Node reports a refused dual-stack connection as an AggregateError with an empty message.
-  const message = e.message || (Array.isArray(e.errors) ? e.errors.map((x) => (x as Error).message).join('; ') : String(error));
+  const message =
+    e.message ||
+    (Array.isArray(e.errors)
+      ? e.errors.map((x) => (x as Error).message).join('; ')
+      : String(error));
   // The driver's words: masked where a password may stand in them (a connection string it echoes).
   return { code: e.code, message: maskSecrets(message) };
 }
@@ -26,7 +30,11 @@ function describe(error: unknown): { code: string | undefined; message: string }
  * naming the set and the redacted URL: exit 2 when the URL is wrong (password,
  * database name, host name, TLS), exit 1 when the server cannot be reached.
  */
-export async function connect(target: Target, variable: string, { retrying = false }: { retrying?: boolean } = {}): Promise<Client> {
+export async function connect(
+  target: Target,
+  variable: string,
+  { retrying = false }: { retrying?: boolean } = {},
+): Promise<Client> {
   // (retrying: under --wait, for the hint)
   const config = clientConfig(target.url);
   try {
@@ -34,7 +42,10 @@ export async function connect(target: Target, variable: string, { retrying = fal
   } catch (error) {
     // sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without.
     const mode = sslModeOf(target.url);
-    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test((error as { cause?: Error }).cause?.message ?? '')) {
+    if (
+      (mode === 'prefer' || mode === 'allow') &&
+      /does not support SSL/i.test((error as { cause?: Error }).cause?.message ?? '')
+    ) {
       return connectWith(target, variable, { ...config, ssl: false }, retrying);
     }
     throw error;
@@ -54,8 +65,16 @@ function clientConfig(url: string): pg.ClientConfig {
   } catch {
     return { connectionString: url }; // what does not parse, pg reports as its own error
   }
-  const { sslmode: _mode, uselibpqcompat: _compat, ...rest } = parsed as typeof parsed & { sslmode?: string; uselibpqcompat?: string };
-  return { ...(rest as pg.ClientConfig), application_name: 'schemata', connectionTimeoutMillis: 15_000 };
+  const {
+    sslmode: _mode,
+    uselibpqcompat: _compat,
+    ...rest
+  } = parsed as typeof parsed & { sslmode?: string; uselibpqcompat?: string };
+  return {
+    ...(rest as pg.ClientConfig),
+    application_name: 'schemata',
+    connectionTimeoutMillis: 15_000,
+  };
 }
 
 function sslModeOf(url: string): string | undefined {
@@ -66,8 +85,17 @@ function sslModeOf(url: string): string | undefined {
   }
 }
 
-async function connectWith(target: Target, variable: string, config: pg.ClientConfig, retrying: boolean): Promise<Client> {
-  const client = new pg.Client({ application_name: 'schemata', connectionTimeoutMillis: 15_000, ...config });
+async function connectWith(
+  target: Target,
+  variable: string,
+  config: pg.ClientConfig,
+  retrying: boolean,
+): Promise<Client> {
+  const client = new pg.Client({
+    application_name: 'schemata',
+    connectionTimeoutMillis: 15_000,
+    ...config,
+  });
   // An idle connection that the server drops would otherwise crash the process.
   client.on('error', () => {});
   try {
@@ -79,9 +107,15 @@ async function connectWith(target: Target, variable: string, config: pg.ClientCo
     const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
     const tls = /SSL|TLS|certificate/i.test(message);
     if ((code && code in CONFIG_CODES) || tls) {
-      throw new ConfigError(`${where}: ${message}.`, tls ? 'Check sslmode in the URL: the server and the URL disagree about TLS.' : CONFIG_CODES[code!], {
-        cause: error,
-      });
+      throw new ConfigError(
+        `${where}: ${message}.`,
+        tls
+          ? 'Check sslmode in the URL: the server and the URL disagree about TLS.'
+          : CONFIG_CODES[code!],
+        {
+          cause: error,
+        },
+      );
     }
     // A name that does not resolve is often a service still starting (Kubernetes, Railway): transient, exit 1.
     const hint =
@@ -100,7 +134,10 @@ async function connectWith(target: Target, variable: string, config: pg.ClientCo
 export function cancelRunning(client: Client, target: Target): void {
   const busy = client as unknown as { activeQuery?: unknown };
   if (!busy.activeQuery) return;
-  const canceller = new pg.Client(clientConfig(target.url)) as unknown as { cancel(client: Client, query: unknown): void; connection: NodeJS.EventEmitter };
+  const canceller = new pg.Client(clientConfig(target.url)) as unknown as {
+    cancel(client: Client, query: unknown): void;
+    connection: NodeJS.EventEmitter;
+  };
   canceller.connection.on('error', () => {});
   canceller.cancel(client, busy.activeQuery);
 }

@@ -9,7 +9,8 @@ const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemat
     'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
 
 /** The columns of a snapshot row, for jsonb_to_recordset. */
-export const SNAPSHOT_COLUMNS = 'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
+export const SNAPSHOT_COLUMNS =
+  'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
 
 /*
  * The snapshot before a migration is kept in a setting local to its

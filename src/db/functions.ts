@@ -68,9 +68,14 @@ export const FUNCTIONS = {
   claim: `${PREFIX}claim_${version}`,
 } as const;
 
-const SIGNATURES = { snapshot: 'text[]', record: 'text, text, text, text, text, text, integer, text[]', claim: 'text, text, bigint' } as const;
+const SIGNATURES = {
+  snapshot: 'text[]',
+  record: 'text, text, text, text, text, text, integer, text[]',
+  claim: 'text, text, bigint',
+} as const;
 
-const definition = (name: keyof typeof template) => `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;
+const definition = (name: keyof typeof template) =>
+  `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;
 
 /** Makes the functions where they are missing and the role may; one DO block, then whether the role may run all of them. */
 export const ENSURE_FUNCTIONS_SQL = `DO $schemata$
@@ -86,5 +91,8 @@ BEGIN
 END
 $schemata$;
 SELECT ${(Object.keys(SIGNATURES) as Array<keyof typeof SIGNATURES>)
-  .map((name) => `COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('${FUNCTIONS[name]}(${SIGNATURES[name]})'), 'EXECUTE'), false)`)
+  .map(
+    (name) =>
+      `COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('${FUNCTIONS[name]}(${SIGNATURES[name]})'), 'EXECUTE'), false)`,
+  )
   .join(' AND ')} AS functions`;

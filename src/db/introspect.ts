@@ -37,13 +37,25 @@ SELECT s.name,
  * at a cost that grows with the empty tables, so migrate and validate skip it (data
  * protection asks the tables it needs, exactly).
  */
-export async function readSchemaFacts(client: Client, schemas: readonly string[], { withData }: { withData: boolean }): Promise<SchemaFacts[]> {
+export async function readSchemaFacts(
+  client: Client,
+  schemas: readonly string[],
+  { withData }: { withData: boolean },
+): Promise<SchemaFacts[]> {
   type Row = { name: string; exists: boolean; objects: string; has_data: boolean | null };
   const read = (data: boolean) => client.query<Row>(SCHEMA_FACTS_SQL, [schemas, data]);
-  const shaped = (rows: Row[]) => rows.map((r) => ({ name: r.name, exists: r.exists, objects: Number(r.objects), hasData: r.has_data }));
+  const shaped = (rows: Row[]) =>
+    rows.map((r) => ({
+      name: r.name,
+      exists: r.exists,
+      objects: Number(r.objects),
+      hasData: r.has_data,
+    }));
   if (!withData) return shaped((await read(false)).rows);
   // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
-  await client.query(`BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`);
+  await client.query(
+    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`,
+  );
   try {
     return shaped((await read(true)).rows);
   } catch (error) {

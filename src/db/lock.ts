@@ -25,12 +25,16 @@ const LOCK_OBJECT = 0x6d617461; // 'mata'
  */
 export async function acquireLock(client: Client, where: string, timeoutS: number): Promise<void> {
   const ms = Math.max(1, Math.round(timeoutS * 1000));
-  await client.query(`BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = ${ms}`);
+  await client.query(
+    `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = ${ms}`,
+  );
   try {
     // The simple protocol, constants in the text: an extended-protocol portal would stay open with the
     // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
     if (timeoutS === 0) {
-      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT}) AS ok`);
+      const { rows } = await client.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT}) AS ok`,
+      );
       if (rows[0]?.ok) return;
     } else {
       await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT})`);
@@ -71,7 +75,13 @@ async function lockHolder(client: Client): Promise<{ pid: number; since: Date } 
 export { MIGRATION_TAKEN_SQLSTATE };
 
 /** The statements (without their `;`) that claim a migration inside its transaction. */
-export function onceStatements(set: string, version: string, expectedEvent: number | null, waitMs: number, features: TrackingFeatures): string[] {
+export function onceStatements(
+  set: string,
+  version: string,
+  expectedEvent: number | null,
+  waitMs: number,
+  features: TrackingFeatures,
+): string[] {
   const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
   return [
     `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,

@@ -52,7 +52,9 @@ const USER_TABLE = (c: string) =>
 
 /** The tables of the database when the run begins (asked once, before its first migration). */
 export async function existingTables(client: Client): Promise<number[]> {
-  const { rows } = await client.query<{ oids: string[] }>(`SELECT COALESCE(pg_catalog.array_agg(c.oid::int8), '{}') AS oids FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`);
+  const { rows } = await client.query<{ oids: string[] }>(
+    `SELECT COALESCE(pg_catalog.array_agg(c.oid::int8), '{}') AS oids FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`,
+  );
   return rows[0]!.oids.map(Number);
 }
 
@@ -98,7 +100,6 @@ export function measureBeforeSql(m: Measurement): string {
 function oids(values: readonly number[]): string {
   return `ARRAY[${values.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`;
 }
-
 
 /*
  * Before COMMIT: compares, keeps the row counters in schemata.rows for the

@@ -45,8 +45,21 @@ export interface Existence {
 }
 
 export async function existingRefs(client: Client, refs: readonly ObjectRef[]): Promise<Existence> {
-  const input = refs.map((ref, id) => ({ id, kind: ref.kind, schema: ref.schema, name: ref.name, tbl: ref.table ?? null, args: ref.args?.join(', ') ?? null }));
-  const { rows } = await client.query<{ creation_schema: string | null; existing: number[] }>(EXISTING_SQL, [JSON.stringify(input)]);
+  const input = refs.map((ref, id) => ({
+    id,
+    kind: ref.kind,
+    schema: ref.schema,
+    name: ref.name,
+    tbl: ref.table ?? null,
+    args: ref.args?.join(', ') ?? null,
+  }));
+  const { rows } = await client.query<{ creation_schema: string | null; existing: number[] }>(
+    EXISTING_SQL,
+    [JSON.stringify(input)],
+  );
   const row = rows[0]!;
-  return { existing: new Set(row.existing.map((id) => refKey(refs[id]!))), creationSchema: row.creation_schema ?? '' };
+  return {
+    existing: new Set(row.existing.map((id) => refKey(refs[id]!))),
+    creationSchema: row.creation_schema ?? '',
+  };
 }

@@ -17,7 +17,10 @@ const pairs = Object.entries(OWN);
 
 /** In a transaction, before schemata's first own statement: keeps the user's values, then switches to ours. */
 export const OWN_SETTINGS_SQL = `SELECT ${pairs
-  .map(([name, value]) => `pg_catalog.set_config('${saved(name)}', pg_catalog.current_setting('${name}'), true), pg_catalog.set_config('${name}', '${value}', true)`)
+  .map(
+    ([name, value]) =>
+      `pg_catalog.set_config('${saved(name)}', pg_catalog.current_setting('${name}'), true), pg_catalog.set_config('${name}', '${value}', true)`,
+  )
   .join(', ')}`;
 
 /** Before the file: the user's values back. */
@@ -27,4 +30,6 @@ export const USER_SETTINGS_SQL = `SELECT ${pairs.map(([name]) => `pg_catalog.set
 export const OWN_AGAIN_STATEMENTS = pairs.map(([name, value]) => `SET LOCAL ${name} = ${value}`);
 
 /** The same settings as a function's SET clauses: a function keeps them whoever calls it. */
-export const OWN_FUNCTION_SETTINGS = pairs.map(([name, value]) => `SET ${name} = ${value}`).join(' ');
+export const OWN_FUNCTION_SETTINGS = pairs
+  .map(([name, value]) => `SET ${name} = ${value}`)
+  .join(' ');

@@ -39,9 +39,23 @@ function userSchema(n: string): string {
 
 /** One query: every schema, relation and type outside the system schemas, and the session's search_path. */
 export async function readCatalogNames(client: Client): Promise<CatalogNames> {
-  const { rows } = await client.query<{ schemas: CatalogNames['schemas']; relations: CatalogNames['relations']; types: CatalogNames['types']; functions: string[]; search_path: string; user: string }>(NAMES_SQL);
+  const { rows } = await client.query<{
+    schemas: CatalogNames['schemas'];
+    relations: CatalogNames['relations'];
+    types: CatalogNames['types'];
+    functions: string[];
+    search_path: string;
+    user: string;
+  }>(NAMES_SQL);
   const row = rows[0]!;
-  return { schemas: row.schemas, relations: row.relations, types: row.types, functions: row.functions, searchPath: row.search_path, user: row.user };
+  return {
+    schemas: row.schemas,
+    relations: row.relations,
+    types: row.types,
+    functions: row.functions,
+    searchPath: row.search_path,
+    user: row.user,
+  };
 }
 
 /*
@@ -137,13 +151,33 @@ const PROBE_LOCK_TIMEOUT = '5s';
  * In its own transaction with a lock timeout: a table that another session
  * holds ACCESS EXCLUSIVE is named, not waited on for ever.
  */
-export async function probe(client: Client, probes: readonly Probe[]): Promise<Map<number, ProbeFacts>> {
+export async function probe(
+  client: Client,
+  probes: readonly Probe[],
+): Promise<Map<number, ProbeFacts>> {
   const facts = new Map<number, ProbeFacts>(probes.map((p) => [p.id, { holders: [] }]));
   if (probes.length === 0) return facts;
-  let rows: Array<{ id: number; holder: string | null; type_name: string | null; typmod: number | null; is_array: boolean | null }>;
-  await client.query(`BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`);
+  let rows: Array<{
+    id: number;
+    holder: string | null;
+    type_name: string | null;
+    typmod: number | null;
+    is_array: boolean | null;
+  }>;
+  await client.query(
+    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
+  );
   try {
-    ({ rows } = await client.query(PROBE_SQL, [JSON.stringify(probes.map((p) => ({ id: p.id, mode: p.mode, oid: 'oid' in p ? p.oid : null, name: 'name' in p ? p.name : null })))]));
+    ({ rows } = await client.query(PROBE_SQL, [
+      JSON.stringify(
+        probes.map((p) => ({
+          id: p.id,
+          mode: p.mode,
+          oid: 'oid' in p ? p.oid : null,
+          name: 'name' in p ? p.name : null,
+        })),
+      ),
+    ]));
   } catch (error) {
     if ((error as { code?: string }).code === '55P03') {
       throw new SchemataError(
@@ -160,7 +194,12 @@ export async function probe(client: Client, probes: readonly Probe[]): Promise<M
   for (const row of rows) {
     const fact = facts.get(row.id)!;
     if (row.holder !== null) fact.holders.push(row.holder);
-    if (row.type_name !== null) fact.type = { name: row.type_name, modifiers: modifiersOf(row.type_name, row.typmod ?? -1), array: row.is_array ?? false };
+    if (row.type_name !== null)
+      fact.type = {
+        name: row.type_name,
+        modifiers: modifiersOf(row.type_name, row.typmod ?? -1),
+        array: row.is_array ?? false,
+      };
   }
   for (const fact of facts.values()) fact.holders = [...new Set(fact.holders)].sort();
   return facts;
@@ -170,6 +209,7 @@ export async function probe(client: Client, probes: readonly Probe[]): Promise<M
 function modifiersOf(type: string, typmod: number): number[] {
   if (typmod < 0) return [];
   if (type === 'numeric') return [((typmod - 4) >> 16) & 0xffff, (typmod - 4) & 0xffff];
-  if (type === 'varchar' || type === 'bpchar' || type === 'bit' || type === 'varbit') return [typmod - (type.endsWith('bit') ? 0 : 4)];
+  if (type === 'varchar' || type === 'bpchar' || type === 'bit' || type === 'varbit')
+    return [typmod - (type.endsWith('bit') ? 0 : 4)];
   return [typmod];
 }

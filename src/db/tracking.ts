@@ -1,7 +1,19 @@
 import { quoteLiteral as literal } from './sql-text.js';
 import { compareVersions, type MigrationFile } from '../config/discover.js';
-import { type CatalogObject, CATALOG_OBJECTS_SQL, catalogObjectsSql, type ObjectKind, type SnapshotScope } from './catalog.js';
-import { effectsSql, eventInsertSql, type EventValues, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
+import {
+  type CatalogObject,
+  CATALOG_OBJECTS_SQL,
+  catalogObjectsSql,
+  type ObjectKind,
+  type SnapshotScope,
+} from './catalog.js';
+import {
+  effectsSql,
+  eventInsertSql,
+  type EventValues,
+  listingSql,
+  SNAPSHOT_COLUMNS,
+} from './effects.js';
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
@@ -128,7 +140,8 @@ interface Row {
   duration_ms: number | null;
 }
 
-const stateOf = (event: TrackingEvent): TrackedMigration['state'] => (event === 'running' || event === 'failed' ? event : 'applied');
+const stateOf = (event: TrackingEvent): TrackedMigration['state'] =>
+  event === 'running' || event === 'failed' ? event : 'applied';
 
 /** What tracking says about a set, with the format it is in. */
 export interface Tracking {
@@ -148,7 +161,9 @@ export interface TrackingFeatures {
 /** Creates (or upgrades) the tracking tables if needed, and the functions where the role may (call under the lock). */
 export async function ensureTracking(client: Client): Promise<TrackingFeatures> {
   await client.query(ENSURE_TRACKING_SQL);
-  const results = (await client.query(ENSURE_FUNCTIONS_SQL)) as unknown as Array<{ rows: Array<{ functions: boolean }> }>;
+  const results = (await client.query(ENSURE_FUNCTIONS_SQL)) as unknown as Array<{
+    rows: Array<{ functions: boolean }>;
+  }>;
   return { functions: results[results.length - 1]!.rows[0]!.functions };
 }
 
@@ -156,11 +171,23 @@ export async function ensureTracking(client: Client): Promise<TrackingFeatures> 
 export async function readTracking(client: Client, set: string): Promise<Tracking> {
   const tables = (await client.query<{ meta: boolean; migrations: boolean }>(TABLES_SQL)).rows[0]!;
   if (!tables.migrations) return { format: 0, migrations: [], adoptPending: false };
-  const meta = tables.meta ? (await client.query<{ format: number; adopt: boolean }>(META_SQL, [set])).rows[0]! : { format: 1, adopt: true };
+  const meta = tables.meta
+    ? (await client.query<{ format: number; adopt: boolean }>(META_SQL, [set])).rows[0]!
+    : { format: 1, adopt: true };
   if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
   const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
   const migrations = rows
-    .map((r) => ({ version: r.version, name: r.name, file: r.file, checksum: r.checksum, event: r.event, state: stateOf(r.event), appliedAt: r.at, durationMs: r.duration_ms, eventId: r.id === null ? null : Number(r.id) }))
+    .map((r) => ({
+      version: r.version,
+      name: r.name,
+      file: r.file,
+      checksum: r.checksum,
+      event: r.event,
+      state: stateOf(r.event),
+      appliedAt: r.at,
+      durationMs: r.duration_ms,
+      eventId: r.id === null ? null : Number(r.id),
+    }))
     .sort((a, b) => compareVersions(a.version, b.version));
   return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
 }
@@ -188,9 +215,16 @@ const RECORDED_ROWS_SQL = `SELECT e.version, COALESCE(pg_catalog.jsonb_agg(r.cha
  * events. A version absent from the map never ran measured (recorded before
  * the measurement existed, by baseline, or outside a transaction).
  */
-export async function readRecordedRows(client: Client, set: string, versions: readonly string[]): Promise<Map<string, RowChange[]>> {
+export async function readRecordedRows(
+  client: Client,
+  set: string,
+  versions: readonly string[],
+): Promise<Map<string, RowChange[]>> {
   if (versions.length === 0) return new Map();
-  const { rows } = await client.query<{ version: string; changes: RowChange[] }>(RECORDED_ROWS_SQL, [set, versions]);
+  const { rows } = await client.query<{ version: string; changes: RowChange[] }>(
+    RECORDED_ROWS_SQL,
+    [set, versions],
+  );
   return new Map(rows.map((r) => [r.version, r.changes]));
 }
 
@@ -225,17 +259,26 @@ SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
   const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_SQL);
   const bySet = new Map<string, ExpectedObject[]>();
-  for (const { set_name: set, ...object } of rows) bySet.set(set, [...(bySet.get(set) ?? []), object]);
+  for (const { set_name: set, ...object } of rows)
+    bySet.set(set, [...(bySet.get(set) ?? []), object]);
   return bySet;
 }
 
 /** What is missing of one set. */
-export async function missingObjects(client: Client, set: string, tracking: Tracking): Promise<ExpectedObject[]> {
+export async function missingObjects(
+  client: Client,
+  set: string,
+  tracking: Tracking,
+): Promise<ExpectedObject[]> {
   if (tracking.format < 2) return [];
   return (await missingObjectsBySet(client)).get(set) ?? [];
 }
 
-export async function extraObjects(client: Client, schemas: readonly string[], tracking: Tracking): Promise<Array<{ kind: ObjectKind; identity: string }>> {
+export async function extraObjects(
+  client: Client,
+  schemas: readonly string[],
+  tracking: Tracking,
+): Promise<Array<{ kind: ObjectKind; identity: string }>> {
   if (tracking.format < 2) return [];
   const { rows } = await client.query<{ kind: ObjectKind; identity: string }>(EXTRA_SQL, [schemas]);
   return rows;
@@ -246,24 +289,52 @@ SELECT now.*, (SELECT (pg_catalog.current_schemas(false))[1]) AS creation_schema
  WHERE NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)`;
 
 /** Baseline and adoption: the objects that exist and that no migration of any set is credited with yet. */
-export async function unrecordedObjects(client: Client): Promise<{ objects: CatalogObject[]; creationSchema: string }> {
-  const { rows } = await client.query<CatalogObject & { creation_schema: string | null }>(UNRECORDED_SQL);
-  return { objects: rows.map(({ creation_schema: _, ...o }) => o), creationSchema: rows[0]?.creation_schema ?? '' };
+export async function unrecordedObjects(
+  client: Client,
+): Promise<{ objects: CatalogObject[]; creationSchema: string }> {
+  const { rows } = await client.query<CatalogObject & { creation_schema: string | null }>(
+    UNRECORDED_SQL,
+  );
+  return {
+    objects: rows.map(({ creation_schema: _, ...o }) => o),
+    creationSchema: rows[0]?.creation_schema ?? '',
+  };
 }
 
 /** The whole snapshot, read by the client (migrations outside a transaction). */
-export async function readCatalog(client: Client, scope: SnapshotScope = 'all'): Promise<CatalogObject[]> {
+export async function readCatalog(
+  client: Client,
+  scope: SnapshotScope = 'all',
+): Promise<CatalogObject[]> {
   return (await client.query<CatalogObject>(catalogObjectsSql(scope))).rows;
 }
 
 /** The INSERT of one event; `effects` and `duration` are SQL expressions. */
-export function eventSql(set: string, file: MigrationFile, event: TrackingEvent, effects = 'NULL', duration = 'NULL'): string {
+export function eventSql(
+  set: string,
+  file: MigrationFile,
+  event: TrackingEvent,
+  effects = 'NULL',
+  duration = 'NULL',
+): string {
   return `${eventInsertSql(eventValues(set, file, event, duration), effects)};`;
 }
 
 /** An event's values as literals, for a batch. */
-function eventValues(set: string, file: MigrationFile, event: TrackingEvent, duration: string): EventValues {
-  const [setName, version, name, path, checksum, kind] = [set, file.version, file.name, file.file, file.checksum, event].map(literal) as [string, string, string, string, string, string];
+function eventValues(
+  set: string,
+  file: MigrationFile,
+  event: TrackingEvent,
+  duration: string,
+): EventValues {
+  const [setName, version, name, path, checksum, kind] = [
+    set,
+    file.version,
+    file.name,
+    file.file,
+    file.checksum,
+    event,
+  ].map(literal) as [string, string, string, string, string, string];
   return { set: setName, version, name, file: path, checksum, event: kind, duration };
 }
 
@@ -271,7 +342,10 @@ const names = (scope: readonly string[]) => `ARRAY[${scope.map(literal).join(', 
 
 /** Before a migration, inside its transaction: the snapshot (of `scope`) its effects are measured against. */
 export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatures): string {
-  const snapshot = scope !== 'all' && features.functions ? `${FUNCTIONS.snapshot}(${names(scope)})` : listingSql(scope);
+  const snapshot =
+    scope !== 'all' && features.functions
+      ? `${FUNCTIONS.snapshot}(${names(scope)})`
+      : listingSql(scope);
   return `SELECT pg_catalog.set_config('schemata.before', ${snapshot}::text, true)`;
 }
 
@@ -281,7 +355,14 @@ function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
 }
 
 /** After a migration, in its transaction: its effects on the expected state, and its event (db/effects.ts). */
-export function recordEffectsSql(set: string, file: MigrationFile, event: TrackingEvent, duration: string, scope: SnapshotScope, features: TrackingFeatures): string {
+export function recordEffectsSql(
+  set: string,
+  file: MigrationFile,
+  event: TrackingEvent,
+  duration: string,
+  scope: SnapshotScope,
+  features: TrackingFeatures,
+): string {
   const values = eventValues(set, file, event, duration);
   if (scope !== 'all' && features.functions) {
     return `SELECT ${FUNCTIONS.record}(${[values.set, values.version, values.name, values.file, values.checksum, values.event, duration].join(', ')}, ${names(scope)});`;
@@ -290,12 +371,21 @@ export function recordEffectsSql(set: string, file: MigrationFile, event: Tracki
 }
 
 /** Server-measured duration from the start of the batch, for the event row. */
-export const BATCH_DURATION_SQL = '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer';
+export const BATCH_DURATION_SQL =
+  '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer';
 
 /** A migration outside a transaction: the event that says it started. */
 /** Claims a migration outside a transaction: its `running` event, written only while nothing else recorded it since planning. */
-export async function recordRunning(client: Client, set: string, file: MigrationFile, once: string): Promise<void> {
-  await runBatch(client, `BEGIN;\n${OWN_SETTINGS_SQL};\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`);
+export async function recordRunning(
+  client: Client,
+  set: string,
+  file: MigrationFile,
+  once: string,
+): Promise<void> {
+  await runBatch(
+    client,
+    `BEGIN;\n${OWN_SETTINGS_SQL};\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`,
+  );
 }
 
 /** A migration outside a transaction, after it: its effects, against the snapshot taken before it. */
@@ -307,7 +397,10 @@ export async function recordAfterRunning(
   event: 'applied' | 'repaired' | 'failed',
   durationMs: number,
 ): Promise<void> {
-  await runBatch(client, `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features)}\nCOMMIT;`);
+  await runBatch(
+    client,
+    `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features)}\nCOMMIT;`,
+  );
 }
 
 /**
@@ -323,7 +416,12 @@ export async function recordWithoutRunning(
   objects: ReadonlyArray<CatalogObject & { version: string; file: string }> = [],
 ): Promise<void> {
   // Not part of a migration's batch: the values go as parameters.
-  const events = files.map((f) => ({ version: f.version, name: f.name, file: f.file, checksum: f.checksum }));
+  const events = files.map((f) => ({
+    version: f.version,
+    name: f.name,
+    file: f.file,
+    checksum: f.checksum,
+  }));
   await inTransaction(client, async () => {
     await client.query(
       `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event)

@@ -34,14 +34,23 @@ export function attributeObjects(
     `${nameSpaceOf(kind)}:${kind === 'schema' || kind === 'extension' ? '' : schema || creationSchema}.${PARTS.has(kind) ? (table ?? '') : ''}.${name}`;
   for (const migration of migrations) {
     for (const op of migration.operations) {
-      if (op.kind === 'create') byName.set(nameKey(op.object.kind, op.object.schema, op.object.table, op.object.name), migration);
+      if (op.kind === 'create')
+        byName.set(
+          nameKey(op.object.kind, op.object.schema, op.object.table, op.object.name),
+          migration,
+        );
       // A renamed or moved object is still credited to the migration that made it.
       if (op.kind === 'rename' || op.kind === 'move') {
-        byName.set(nameKey(op.to.kind, op.to.schema, op.to.table, op.to.name), byName.get(nameKey(op.from.kind, op.from.schema, op.from.table, op.from.name)) ?? migration);
+        byName.set(
+          nameKey(op.to.kind, op.to.schema, op.to.table, op.to.name),
+          byName.get(nameKey(op.from.kind, op.from.schema, op.from.table, op.from.name)) ??
+            migration,
+        );
       }
     }
   }
-  const named = (o: CatalogObject) => byName.get(nameKey(o.kind, o.schema_name, o.table_name, o.name));
+  const named = (o: CatalogObject) =>
+    byName.get(nameKey(o.kind, o.schema_name, o.table_name, o.name));
   // What made a table made its parts, unless a file names the part itself.
   const creditOf = new Map<string, AdoptedMigration>();
   for (const o of objects) {
@@ -50,7 +59,10 @@ export function attributeObjects(
   }
   const attributed: Array<CatalogObject & { version: string; file: string }> = [];
   for (const o of objects) {
-    const credit = named(o) ?? (o.parent !== null ? creditOf.get(o.parent) : undefined) ?? (setSchemas.includes(o.schema_name) ? last : undefined);
+    const credit =
+      named(o) ??
+      (o.parent !== null ? creditOf.get(o.parent) : undefined) ??
+      (setSchemas.includes(o.schema_name) ? last : undefined);
     if (credit) attributed.push({ ...o, version: credit.version, file: credit.file });
   }
   return attributed;

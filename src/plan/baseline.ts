@@ -1,7 +1,19 @@
 import { type ObjectRef, type Operation, refKey as keyOf } from '../sql/operations.js';
 
 /** What baseline requires by name: objects whose life the statements alone tell. */
-const REQUIRED: ReadonlySet<string> = new Set(['schema', 'table', 'view', 'materialized view', 'sequence', 'function', 'procedure', 'type', 'domain', 'extension', 'column']);
+const REQUIRED: ReadonlySet<string> = new Set([
+  'schema',
+  'table',
+  'view',
+  'materialized view',
+  'sequence',
+  'function',
+  'procedure',
+  'type',
+  'domain',
+  'extension',
+  'column',
+]);
 
 /**
  * What the files say must exist once they have all run, replayed in order:
@@ -12,7 +24,10 @@ const REQUIRED: ReadonlySet<string> = new Set(['schema', 'table', 'view', 'mater
  * what a CASCADE may have taken; what DO blocks make is not named here. All
  * of them are recorded as the catalog has them. Pure.
  */
-export function finalObjects(migrations: ReadonlyArray<{ file: string; operations: readonly Operation[] }>, creationSchema: string): Array<{ ref: ObjectRef; file: string }> {
+export function finalObjects(
+  migrations: ReadonlyArray<{ file: string; operations: readonly Operation[] }>,
+  creationSchema: string,
+): Array<{ ref: ObjectRef; file: string }> {
   const refKey = (ref: ObjectRef) => keyOf(ref, creationSchema);
   const expected = new Map<string, { ref: ObjectRef; file: string }>();
   const removeWhere = (test: (ref: ObjectRef) => boolean) => {
@@ -29,8 +44,20 @@ export function finalObjects(migrations: ReadonlyArray<{ file: string; operation
         if (REQUIRED.has(op.object.kind)) expected.set(refKey(op.object), { ref: op.object, file });
       } else if (op.kind === 'drop') {
         const dropped = op.object;
-        removeWhere((ref) => refKey(ref) === refKey(dropped) || (dropped.args === undefined && refKey({ ...ref, args: undefined }) === refKey(dropped)) || within(ref, dropped));
-        if (op.cascade) removeWhere((ref) => ref.kind === 'view' || ref.kind === 'materialized view' || (dropped.kind !== 'table' && ref.kind === 'column'));
+        removeWhere(
+          (ref) =>
+            refKey(ref) === refKey(dropped) ||
+            (dropped.args === undefined &&
+              refKey({ ...ref, args: undefined }) === refKey(dropped)) ||
+            within(ref, dropped),
+        );
+        if (op.cascade)
+          removeWhere(
+            (ref) =>
+              ref.kind === 'view' ||
+              ref.kind === 'materialized view' ||
+              (dropped.kind !== 'table' && ref.kind === 'column'),
+          );
       } else if (op.kind === 'rename' || op.kind === 'move') {
         const { from, to } = op;
         for (const [key, e] of [...expected]) {
@@ -39,7 +66,10 @@ export function finalObjects(migrations: ReadonlyArray<{ file: string; operation
             expected.set(refKey(to), { ref: to, file });
           } else if (within(e.ref, from)) {
             expected.delete(key);
-            const moved = from.kind === 'schema' ? { ...e.ref, schema: to.name } : { ...e.ref, schema: to.schema, table: to.name };
+            const moved =
+              from.kind === 'schema'
+                ? { ...e.ref, schema: to.name }
+                : { ...e.ref, schema: to.schema, table: to.name };
             expected.set(refKey(moved), { ...e, ref: moved });
           }
         }

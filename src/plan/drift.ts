@@ -10,7 +10,9 @@ export interface PendingOperations {
 
 /** The refs whose existence drift needs: what pending migrations create without IF NOT EXISTS. */
 export function strictCreates(pending: readonly PendingOperations[]): ObjectRef[] {
-  return pending.flatMap((m) => m.operations.flatMap((op) => (op.kind === 'create' && !op.ifNotExists ? [op.object] : [])));
+  return pending.flatMap((m) =>
+    m.operations.flatMap((op) => (op.kind === 'create' && !op.ifNotExists ? [op.object] : [])),
+  );
 }
 
 /**
@@ -21,15 +23,24 @@ export function strictCreates(pending: readonly PendingOperations[]): ObjectRef[
  * dropped, renamed or moved away is no longer there; a function is its
  * signature, so a new overload is no drift. Pure.
  */
-export function checkDrift(set: string, pending: readonly PendingOperations[], existing: ReadonlySet<string>, creationSchema: string): Problem[] {
+export function checkDrift(
+  set: string,
+  pending: readonly PendingOperations[],
+  existing: ReadonlySet<string>,
+  creationSchema: string,
+): Problem[] {
   const problems: Problem[] = [];
   const key = (ref: ObjectRef) => refKey(ref, creationSchema);
   const existsNow = new Set<string>();
-  for (const m of pending) for (const op of m.operations) if (op.kind === 'create' && !op.ifNotExists && existing.has(refKey(op.object))) existsNow.add(key(op.object));
+  for (const m of pending)
+    for (const op of m.operations)
+      if (op.kind === 'create' && !op.ifNotExists && existing.has(refKey(op.object)))
+        existsNow.add(key(op.object));
   const gone = new Set<string>();
   // `DROP FUNCTION f` without arguments drops the one function of that name, whatever its signature.
   const goneByName = new Set<string>();
-  const isGone = (ref: ObjectRef) => gone.has(key(ref)) || goneByName.has(key({ ...ref, args: undefined }));
+  const isGone = (ref: ObjectRef) =>
+    gone.has(key(ref)) || goneByName.has(key({ ...ref, args: undefined }));
   for (const migration of pending) {
     for (const op of migration.operations) {
       if (op.kind === 'drop') {
@@ -37,7 +48,12 @@ export function checkDrift(set: string, pending: readonly PendingOperations[], e
       } else if (op.kind === 'rename' || op.kind === 'move') {
         gone.add(key(op.from));
         gone.delete(key(op.to));
-      } else if (op.kind === 'create' && !op.ifNotExists && existsNow.has(key(op.object)) && !isGone(op.object)) {
+      } else if (
+        op.kind === 'create' &&
+        !op.ifNotExists &&
+        existsNow.has(key(op.object)) &&
+        !isGone(op.object)
+      ) {
         problems.push({
           kind: 'drift',
           message:

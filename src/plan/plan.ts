@@ -83,12 +83,20 @@ export function planMigrate(state: SetState): Plan {
   }
 
   const appliedCount = state.tracked.filter((t) => t.state === 'applied').length;
-  const missingSchemas = state.facts.filter((f) => !f.exists && !state.pendingSchemas.has(f.name)).map((f) => f.name);
+  const missingSchemas = state.facts
+    .filter((f) => !f.exists && !state.pendingSchemas.has(f.name))
+    .map((f) => f.name);
   const missingOthers = notImplied(state.missing, missingSchemas);
   if (appliedCount > 0 && missingSchemas.length + missingOthers.length > 0) {
     const parts: string[] = [];
-    if (missingSchemas.length > 0) parts.push(`${missingSchemas.length === 1 ? 'schema' : 'schemas'} ${list(missingSchemas)} ${missingSchemas.length === 1 ? 'is' : 'are'} missing`);
-    if (missingOthers.length > 0) parts.push(`${describeMissing(missingOthers)} ${missingOthers.length === 1 ? 'is' : 'are'} missing`);
+    if (missingSchemas.length > 0)
+      parts.push(
+        `${missingSchemas.length === 1 ? 'schema' : 'schemas'} ${list(missingSchemas)} ${missingSchemas.length === 1 ? 'is' : 'are'} missing`,
+      );
+    if (missingOthers.length > 0)
+      parts.push(
+        `${describeMissing(missingOthers)} ${missingOthers.length === 1 ? 'is' : 'are'} missing`,
+      );
     const makers = [...new Set(state.missing.map((e) => e.file))];
     problems.push({
       kind: 'mismatch',
@@ -111,7 +119,9 @@ export function planMigrate(state: SetState): Plan {
   }
 
   // A set whose files were not shipped (a build that left database/data out) cannot make its schemas.
-  const absent = state.facts.filter((f) => !f.exists && !state.pendingSchemas.has(f.name)).map((f) => f.name);
+  const absent = state.facts
+    .filter((f) => !f.exists && !state.pendingSchemas.has(f.name))
+    .map((f) => f.name);
   if (state.files.length === 0 && state.tracked.length === 0 && absent.length > 0) {
     problems.push({
       kind: 'missing-file',
@@ -133,11 +143,19 @@ const MAX_LISTED = 8;
  * and the columns, constraints, indexes, triggers and policies of a missing
  * table.
  */
-export function notImplied(missing: readonly ExpectedObject[], reportedSchemas: readonly string[]): ExpectedObject[] {
-  const goneSchemas = new Set([...reportedSchemas, ...missing.filter((e) => e.kind === 'schema').map((e) => e.schema)]);
+export function notImplied(
+  missing: readonly ExpectedObject[],
+  reportedSchemas: readonly string[],
+): ExpectedObject[] {
+  const goneSchemas = new Set([
+    ...reportedSchemas,
+    ...missing.filter((e) => e.kind === 'schema').map((e) => e.schema),
+  ]);
   const goneParents = new Set(missing.filter((e) => PARENTS.has(e.kind)).map((e) => e.identity));
   return missing.filter((e) =>
-    e.kind === 'schema' ? !reportedSchemas.includes(e.schema) : !goneSchemas.has(e.schema) && !(e.parent !== null && goneParents.has(e.parent)),
+    e.kind === 'schema'
+      ? !reportedSchemas.includes(e.schema)
+      : !goneSchemas.has(e.schema) && !(e.parent !== null && goneParents.has(e.parent)),
   );
 }
 
@@ -146,11 +164,17 @@ const PARENTS: ReadonlySet<string> = new Set(['table', 'view', 'materialized vie
 /** `table workspace.items (002_tables.sql), column ...` and how many more. */
 export function describeMissing(missing: readonly ExpectedObject[]): string {
   const shown = missing.slice(0, MAX_LISTED).map((e) => `${e.kind} ${e.identity} (${e.file})`);
-  return missing.length > MAX_LISTED ? `${shown.join(', ')} and ${missing.length - MAX_LISTED} more` : shown.join(', ');
+  return missing.length > MAX_LISTED
+    ? `${shown.join(', ')} and ${missing.length - MAX_LISTED} more`
+    : shown.join(', ');
 }
 
 /** After the migrations: every expected schema and object must exist. */
-export function checkAfterMigrate(set: string, facts: readonly SchemaFacts[], missingObjects: readonly ExpectedObject[] = []): Problem[] {
+export function checkAfterMigrate(
+  set: string,
+  facts: readonly SchemaFacts[],
+  missingObjects: readonly ExpectedObject[] = [],
+): Problem[] {
   const missing = facts.filter((f) => !f.exists).map((f) => f.name);
   const others = notImplied(missingObjects, missing);
   if (missing.length === 0 && others.length > 0) {

@@ -46,7 +46,13 @@ export interface Judgement {
 }
 
 const TABLE_LIKE: ReadonlySet<RelationKind> = new Set(['table', 'materialized view']);
-const RELATION_REFS: ReadonlySet<ObjectRef['kind']> = new Set(['table', 'view', 'materialized view', 'sequence', 'index']);
+const RELATION_REFS: ReadonlySet<ObjectRef['kind']> = new Set([
+  'table',
+  'view',
+  'materialized view',
+  'sequence',
+  'index',
+]);
 
 interface Relation {
   /** Its OID when the run began; null when the run made it (so it holds only what the run put there). */
@@ -79,7 +85,13 @@ class World {
     private readonly sessionPath: readonly string[],
   ) {
     for (const s of names.schemas) this.schemas.set(s.name, s.oid);
-    for (const r of names.relations) this.relationsOf(r.schema).set(r.name, { origin: r.oid, kind: r.kind, columns: new Map(), renamedAway: new Set() });
+    for (const r of names.relations)
+      this.relationsOf(r.schema).set(r.name, {
+        origin: r.oid,
+        kind: r.kind,
+        columns: new Map(),
+        renamedAway: new Set(),
+      });
     for (const t of names.types) this.typesOf(t.schema).set(t.name, t.oid);
     this.user = names.user;
   }
@@ -113,7 +125,9 @@ class World {
   }
 
   /** The relation a name reaches, and the schema it is in. */
-  private relation(ref: Pick<ObjectRef, 'schema' | 'unqualified'> & { name: string }): [string, Relation] | undefined {
+  private relation(
+    ref: Pick<ObjectRef, 'schema' | 'unqualified'> & { name: string },
+  ): [string, Relation] | undefined {
     const candidates = ref.unqualified ? this.path : [ref.schema];
     for (const schema of candidates) {
       const found = this.relations.get(schema)?.get(ref.name);
@@ -137,9 +151,23 @@ class World {
     return id;
   }
 
-  private hazard(context: Context, step: string, target: string, probes: number[], newType?: ColumnType): void {
+  private hazard(
+    context: Context,
+    step: string,
+    target: string,
+    probes: number[],
+    newType?: ColumnType,
+  ): void {
     if (probes.length === 0) return;
-    this.hazards.push({ migration: context.migration, at: context.at, via: context.via, step, target, probes, newType });
+    this.hazards.push({
+      migration: context.migration,
+      at: context.at,
+      via: context.via,
+      step,
+      target,
+      probes,
+      newType,
+    });
   }
 
   apply(op: Operation, migration: number, depth = 0): void {
@@ -165,7 +193,9 @@ class World {
         if (!found || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
         const cascade = op.kind === 'delete-rows' && op.cascade;
-        this.hazard(context, destructiveStep(op, name)!, name, [this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin })]);
+        this.hazard(context, destructiveStep(op, name)!, name, [
+          this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin }),
+        ]);
         break;
       }
       case 'alter-type': {
@@ -174,18 +204,30 @@ class World {
         const original = columnOrigin(found[1], op.column.name);
         if (original === null) break;
         const name = `${found[0]}.${op.column.table}`;
-        this.hazard(context, destructiveStep(op, name)!, name, [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })], op.type);
+        this.hazard(
+          context,
+          destructiveStep(op, name)!,
+          name,
+          [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })],
+          op.type,
+        );
         break;
       }
       case 'drop-owned':
-        this.hazard(context, destructiveStep(op, '')!, `the tables of ${op.roles.join(', ')}`, op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })));
+        this.hazard(
+          context,
+          destructiveStep(op, '')!,
+          `the tables of ${op.roles.join(', ')}`,
+          op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })),
+        );
         break;
       case 'call': {
         if (depth > 8) break;
         const body = this.functionBody(op.function);
         if (!body) break;
         const path = this.filePath;
-        for (const inner of body) this.apply({ ...inner, at: op.at, via: inner.via }, migration, depth + 1);
+        for (const inner of body)
+          this.apply({ ...inner, at: op.at, via: inner.via }, migration, depth + 1);
         this.filePath = path;
         break;
       }
@@ -218,7 +260,13 @@ class World {
     if (schema === undefined) return;
     if (RELATION_REFS.has(ref.kind)) {
       const map = this.relationsOf(schema);
-      if (!map.has(ref.name)) map.set(ref.name, { origin: null, kind: ref.kind as RelationKind, columns: new Map(), renamedAway: new Set() });
+      if (!map.has(ref.name))
+        map.set(ref.name, {
+          origin: null,
+          kind: ref.kind as RelationKind,
+          columns: new Map(),
+          renamedAway: new Set(),
+        });
     } else if (ref.kind === 'type' || ref.kind === 'domain') {
       const map = this.typesOf(schema);
       if (!map.has(ref.name)) map.set(ref.name, null);
@@ -235,9 +283,11 @@ class World {
       if (cascade) {
         const probes: number[] = [];
         for (const relation of this.relations.get(ref.name)?.values() ?? []) {
-          if (relation.origin !== null && TABLE_LIKE.has(relation.kind)) probes.push(this.addProbe({ mode: 'rows', oid: relation.origin }));
+          if (relation.origin !== null && TABLE_LIKE.has(relation.kind))
+            probes.push(this.addProbe({ mode: 'rows', oid: relation.origin }));
         }
-        for (const type of this.types.get(ref.name)?.values() ?? []) if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));
+        for (const type of this.types.get(ref.name)?.values() ?? [])
+          if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));
         this.hazard(context, destructiveStep(op, ref.name)!, ref.name, probes);
       }
       this.schemas.delete(ref.name);
@@ -251,7 +301,13 @@ class World {
       const [schema, relation] = found;
       this.relations.get(schema)!.delete(ref.name);
       if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
-      const step = destructiveStep({ ...op, object: { ...ref, kind: relation.kind === 'table' ? 'table' : 'materialized view' } }, `${schema}.${ref.name}`)!;
+      const step = destructiveStep(
+        {
+          ...op,
+          object: { ...ref, kind: relation.kind === 'table' ? 'table' : 'materialized view' },
+        },
+        `${schema}.${ref.name}`,
+      )!;
       this.hazard(context, step, `${schema}.${ref.name}`, [
         this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin }),
       ]);
@@ -265,7 +321,12 @@ class World {
       relation.columns.delete(ref.name);
       if (original !== null) relation.renamedAway.add(original);
       if (relation.origin === null || original === null) return;
-      this.hazard(context, destructiveStep(op, `${schema}.${ref.table}`)!, `${schema}.${ref.table}`, [this.addProbe({ mode: 'rows', oid: relation.origin })]);
+      this.hazard(
+        context,
+        destructiveStep(op, `${schema}.${ref.table}`)!,
+        `${schema}.${ref.table}`,
+        [this.addProbe({ mode: 'rows', oid: relation.origin })],
+      );
       return;
     }
     if (ref.kind === 'type' || ref.kind === 'domain') {
@@ -274,7 +335,12 @@ class World {
       this.types.get(found[0])!.delete(ref.name);
       // Without CASCADE, PostgreSQL refuses to drop a type that a column uses.
       if (cascade && found[1] !== null) {
-        this.hazard(context, destructiveStep(op, `${found[0]}.${ref.name}`)!, `${found[0]}.${ref.name}`, [this.addProbe({ mode: 'type-columns', oid: found[1] })]);
+        this.hazard(
+          context,
+          destructiveStep(op, `${found[0]}.${ref.name}`)!,
+          `${found[0]}.${ref.name}`,
+          [this.addProbe({ mode: 'type-columns', oid: found[1] })],
+        );
       }
       return;
     }
@@ -345,7 +411,11 @@ function typeText(type: ColumnType): string {
  * search_path (parsed) and the migrations' operations in; hazards and probes
  * out.
  */
-export function findHazards(names: CatalogNames, sessionPath: readonly string[], migrations: readonly GuardedMigration[]): { hazards: Hazard[]; probes: Probe[] } {
+export function findHazards(
+  names: CatalogNames,
+  sessionPath: readonly string[],
+  migrations: readonly GuardedMigration[],
+): { hazards: Hazard[]; probes: Probe[] } {
   const world = new World(names, sessionPath);
   migrations.forEach((migration, index) => {
     world.startFile();
@@ -355,7 +425,10 @@ export function findHazards(names: CatalogNames, sessionPath: readonly string[],
 }
 
 /** Whether the data in a column survives a change from `from` to `to` unchanged (SPEC §5: widening is no destruction). */
-export function isWidening(from: { name: string; modifiers: readonly number[]; array: boolean }, to: ColumnType): boolean {
+export function isWidening(
+  from: { name: string; modifiers: readonly number[]; array: boolean },
+  to: ColumnType,
+): boolean {
   if (to.computed || from.array !== to.array) return false;
   const INTEGERS = ['int2', 'int4', 'int8'];
   const DIGITS: Record<string, number> = { int2: 5, int4: 10, int8: 19 };
@@ -379,7 +452,8 @@ export function isWidening(from: { name: string; modifiers: readonly number[]; a
     if (p === undefined) return false;
     return (s2 ?? 0) >= (s ?? 0) && p2 - (s2 ?? 0) >= p - (s ?? 0);
   }
-  if (from.name === 'varbit' && to.name === 'varbit') return p2 === undefined || (p !== undefined && p2 >= p);
+  if (from.name === 'varbit' && to.name === 'varbit')
+    return p2 === undefined || (p !== undefined && p2 >= p);
   return false;
 }
 
@@ -388,19 +462,41 @@ export function isWidening(from: { name: string; modifiers: readonly number[]; a
  * rows is refused (or forced, with --force or the file's `-- schemata:force`),
  * one that does not, and a widening type change, are allowed.
  */
-export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<number, ProbeFacts>, migrations: readonly GuardedMigration[], force: boolean, probes: readonly Probe[] = []): Judgement[] {
+export function judgeHazards(
+  hazards: readonly Hazard[],
+  facts: ReadonlyMap<number, ProbeFacts>,
+  migrations: readonly GuardedMigration[],
+  force: boolean,
+  probes: readonly Probe[] = [],
+): Judgement[] {
   return hazards.map((h) => {
     const migration = migrations[h.migration]!;
-    const found = migration.statements.find((s) => s.at.line === h.at.line && s.at.column === h.at.column);
+    const found = migration.statements.find(
+      (s) => s.at.line === h.at.line && s.at.column === h.at.column,
+    );
     const statement = found?.shown ?? found?.text ?? '';
     const holders = [...new Set(h.probes.flatMap((id) => facts.get(id)?.holders ?? []))].sort();
-    const base = { migration: h.migration, at: h.at, via: h.via, step: h.step, statement, target: h.target, holders };
+    const base = {
+      migration: h.migration,
+      at: h.at,
+      via: h.via,
+      step: h.step,
+      statement,
+      target: h.target,
+      holders,
+    };
     if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };
     const current = h.newType ? facts.get(h.probes[0]!)?.type : undefined;
     if (h.newType && current && isWidening(current, h.newType)) {
       const probe = probes[h.probes[0]!];
       const widened = probe?.mode === 'column' ? { oid: probe.oid, column: probe.name } : undefined;
-      return { ...base, holders: [], verdict: 'allowed', reason: `widens ${typeText(current)}, so every value stays as it is`, widened };
+      return {
+        ...base,
+        holders: [],
+        verdict: 'allowed',
+        reason: `widens ${typeText(current)}, so every value stays as it is`,
+        widened,
+      };
     }
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
     return {
@@ -411,7 +507,18 @@ export function judgeHazards(hazards: readonly Hazard[], facts: ReadonlyMap<numb
   });
 }
 
-const TRACED_DROPS: ReadonlySet<ObjectRef['kind']> = new Set(['table', 'materialized view', 'schema', 'column', 'index', 'view', 'sequence', 'constraint', 'trigger', 'policy']);
+const TRACED_DROPS: ReadonlySet<ObjectRef['kind']> = new Set([
+  'table',
+  'materialized view',
+  'schema',
+  'column',
+  'index',
+  'view',
+  'sequence',
+  'constraint',
+  'trigger',
+  'policy',
+]);
 
 /**
  * What the server-side check of a migration covers: every table of the set's
@@ -420,7 +527,11 @@ const TRACED_DROPS: ReadonlySet<ObjectRef['kind']> = new Set(['table', 'material
  * CASCADE through types or other objects); otherwise exactly the tables the
  * plan traced it to destroy (none: no check is needed). Pure.
  */
-export function guardScope(operations: readonly Operation[], hazards: readonly Hazard[], probes: readonly Probe[]): 'all' | number[] {
+export function guardScope(
+  operations: readonly Operation[],
+  hazards: readonly Hazard[],
+  probes: readonly Probe[],
+): 'all' | number[] {
   const broad = operations.some(
     (op) =>
       op.kind === 'opaque' ||

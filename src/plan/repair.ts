@@ -25,15 +25,30 @@ const REPAIRED: ReadonlySet<Problem['kind']> = new Set(['mismatch', 'dirty', 'ch
  * leave the plan; the rest (an untracked database, a missing file, a syntax
  * error) still stop the run. Pure.
  */
-export function planRepair(state: { files: readonly MigrationFile[]; tracked: readonly TrackedMigration[]; missing: readonly ExpectedObject[] }, plan: Plan): RepairPlan {
+export function planRepair(
+  state: {
+    files: readonly MigrationFile[];
+    tracked: readonly TrackedMigration[];
+    missing: readonly ExpectedObject[];
+  },
+  plan: Plan,
+): RepairPlan {
   const files = new Map(state.files.map((f) => [f.version, f]));
   const rerunVersions = new Set<string>([
     ...state.missing.map((e) => e.version),
     ...state.tracked.filter((t) => t.state !== 'applied').map((t) => t.version),
   ]);
-  const rerun = [...rerunVersions].flatMap((v) => (files.has(v) ? [files.get(v)!] : [])).sort((a, b) => compareVersions(a.version, b.version));
+  const rerun = [...rerunVersions]
+    .flatMap((v) => (files.has(v) ? [files.get(v)!] : []))
+    .sort((a, b) => compareVersions(a.version, b.version));
   const rechecksum = state.tracked
-    .filter((t) => t.state === 'applied' && !rerunVersions.has(t.version) && files.has(t.version) && !sameChecksum(files.get(t.version)!, t.checksum))
+    .filter(
+      (t) =>
+        t.state === 'applied' &&
+        !rerunVersions.has(t.version) &&
+        files.has(t.version) &&
+        !sameChecksum(files.get(t.version)!, t.checksum),
+    )
     .map((t) => files.get(t.version)!);
 
   // A re-run whose file is gone cannot happen: that stops the run.
@@ -41,14 +56,16 @@ export function planRepair(state: { files: readonly MigrationFile[]; tracked: re
   const repaired: Plan = {
     set: plan.set,
     problems: [
-      ...plan.problems.filter((p) => !REPAIRED.has(p.kind) && !(p.kind === 'missing-file' && lost.some((t) => p.message.includes(t.file)))),
-      ...lost.map(
-        (t): Problem => ({
-          kind: 'missing-file',
-          message: `Set "${plan.set}": --repair would run ${t.file} (version ${t.version}) again, but its file is gone from the set's directory.`,
-          hint: 'Restore the file from version control (git checkout -- <path>), then run the repair again.',
-        }),
+      ...plan.problems.filter(
+        (p) =>
+          !REPAIRED.has(p.kind) &&
+          !(p.kind === 'missing-file' && lost.some((t) => p.message.includes(t.file))),
       ),
+      ...lost.map((t): Problem => ({
+        kind: 'missing-file',
+        message: `Set "${plan.set}": --repair would run ${t.file} (version ${t.version}) again, but its file is gone from the set's directory.`,
+        hint: 'Restore the file from version control (git checkout -- <path>), then run the repair again.',
+      })),
     ],
     pending: [...rerun, ...plan.pending].sort((a, b) => compareVersions(a.version, b.version)),
   };
@@ -56,10 +73,15 @@ export function planRepair(state: { files: readonly MigrationFile[]; tracked: re
   const notes = [
     ...rerun.map((f) => {
       const row = state.tracked.find((t) => t.version === f.version);
-      const why = row && row.state !== 'applied' ? `it is recorded as ${row.state}` : `objects it made are missing`;
+      const why =
+        row && row.state !== 'applied'
+          ? `it is recorded as ${row.state}`
+          : `objects it made are missing`;
       return `${f.file} runs again: ${why}.`;
     }),
-    ...rechecksum.map((f) => `${f.file} changed, but everything it made exists: its new checksum is recorded.`),
+    ...rechecksum.map(
+      (f) => `${f.file} changed, but everything it made exists: its new checksum is recorded.`,
+    ),
   ];
   return { plan: repaired, rerun, rechecksum, notes };
 }
@@ -96,8 +118,16 @@ function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operati
 /** Whether a create operation makes the missing object. */
 function makes(op: Operation, e: ExpectedObject): boolean {
   if (op.kind !== 'create') return false;
-  const kindMatches = op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
-  return kindMatches && op.object.name === e.name && (op.object.unqualified === true || op.object.schema === e.schema || e.kind === 'schema' || e.kind === 'extension');
+  const kindMatches =
+    op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+  return (
+    kindMatches &&
+    op.object.name === e.name &&
+    (op.object.unqualified === true ||
+      op.object.schema === e.schema ||
+      e.kind === 'schema' ||
+      e.kind === 'extension')
+  );
 }
 
 /** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
@@ -110,7 +140,9 @@ function describeChanges(changes: readonly RowChange[]): string {
       ...(c.deleted > 0 ? [`${rows(c.deleted)} deleted from ${c.table}`] : []),
     ];
   });
-  return parts.length > 3 ? `${parts.slice(0, 3).join(', ')} and ${parts.length - 3} more` : parts.join(', ');
+  return parts.length > 3
+    ? `${parts.slice(0, 3).join(', ')} and ${parts.length - 3} more`
+    : parts.join(', ');
 }
 
 /**
@@ -135,11 +167,20 @@ export function scopeRerun(args: {
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
-  const bodies = new Map(operations.flatMap((op) => (op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [])));
-  const measured = args.recorded !== undefined && args.recorded.length > 0 ? describeChanges(args.recorded) : undefined;
+  const bodies = new Map(
+    operations.flatMap((op) =>
+      op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [],
+    ),
+  );
+  const measured =
+    args.recorded !== undefined && args.recorded.length > 0
+      ? describeChanges(args.recorded)
+      : undefined;
   // The text cannot see what a procedure, a trigger or a function of an earlier migration changed; the record can.
   // Where it says rows changed, every call and every statement the text cannot read may be the one.
-  const changing = operations.filter((op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'));
+  const changing = operations.filter(
+    (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
+  );
   if ((changing.length === 0 && measured === undefined) || force) return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
@@ -158,13 +199,25 @@ export function scopeRerun(args: {
     },
   });
   const missing = notImplied(args.missing, []);
-  if (missing.length === 0) return stop('it is recorded as stopped partway, and repair cannot tell which of its statements ran', `Finish or undo by hand what ran of ${path}.`);
+  if (missing.length === 0)
+    return stop(
+      'it is recorded as stopped partway, and repair cannot tell which of its statements ran',
+      `Finish or undo by hand what ran of ${path}.`,
+    );
   const chosen: Location[] = [];
   for (const e of missing) {
     const maker = operations.find((op) => makes(op, e));
-    if (!maker) return stop(`no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`, `Re-create ${e.kind} ${e.identity} by hand (as ${path} does), then check with: schemata validate ${set}`);
+    if (!maker)
+      return stop(
+        `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
+        `Re-create ${e.kind} ${e.identity} by hand (as ${path} does), then check with: schemata validate ${set}`,
+      );
     const rowsToo = changing.find((op) => sameAt(op.at, maker.at));
-    if (rowsToo) return stop(`the statement that makes ${e.kind} ${e.identity} is the one that changes rows`, `Re-create ${e.kind} ${e.identity} by hand (as ${path}:${maker.at.line} does), then check with: schemata validate ${set}`);
+    if (rowsToo)
+      return stop(
+        `the statement that makes ${e.kind} ${e.identity} is the one that changes rows`,
+        `Re-create ${e.kind} ${e.identity} by hand (as ${path}:${maker.at.line} does), then check with: schemata validate ${set}`,
+      );
     if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
   }
   return { kind: 'part', statements: chosen };

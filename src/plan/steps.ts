@@ -8,8 +8,7 @@ import type { Measurement } from '../db/measure.js';
 /** What apply/ does for a set, in order; --dry-run prints exactly this. */
 export type Step =
   /** --repair: changed files whose objects all exist get their new checksum recorded; nothing runs. */
-  | { kind: 'record-checksums'; files: MigrationFile[] }
-  | ApplyStep;
+  { kind: 'record-checksums'; files: MigrationFile[] } | ApplyStep;
 
 export interface ApplyStep {
   kind: 'apply';
@@ -58,7 +57,11 @@ export interface JudgedMigration {
  * which check. Pure; a plan with problems is never run, so this does not
  * look at them.
  */
-export function planSteps(migrations: readonly JudgedMigration[], rechecksum: readonly MigrationFile[], { force, existing }: { force: boolean; existing: readonly number[] }): Step[] {
+export function planSteps(
+  migrations: readonly JudgedMigration[],
+  rechecksum: readonly MigrationFile[],
+  { force, existing }: { force: boolean; existing: readonly number[] },
+): Step[] {
   const steps: Step[] = [];
   if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
   for (const m of migrations) {
@@ -79,11 +82,22 @@ export function planSteps(migrations: readonly JudgedMigration[], rechecksum: re
         outside: m.outside,
       },
       snapshot: m.snapshot,
-      dropInvalid: m.rerun && !m.transactional ? m.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [])) : [],
+      dropInvalid:
+        m.rerun && !m.transactional
+          ? m.operations.flatMap((op) =>
+              op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [],
+            )
+          : [],
       judgements: m.judgements,
       warnings: m.transactional
         ? []
-        : m.operations.flatMap((op) => (op.kind === 'opaque' ? [`${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it`] : [])),
+        : m.operations.flatMap((op) =>
+            op.kind === 'opaque'
+              ? [
+                  `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it`,
+                ]
+              : [],
+          ),
     });
   }
   return steps;

@@ -10,7 +10,11 @@ import { readMigration } from '../sql/read.js';
 import type { SetRun } from './context.js';
 
 /** What a file's statements do to objects; a file that does not parse stops the run. */
-export async function operationsOfFile(cwd: string, set: string, file: MigrationFile): Promise<Operation[]> {
+export async function operationsOfFile(
+  cwd: string,
+  set: string,
+  file: MigrationFile,
+): Promise<Operation[]> {
   const parsed = readMigration(await loadParser(), file.sql);
   if (!parsed.ok) {
     const path = relative(cwd, file.path) || file.path;
@@ -39,10 +43,20 @@ export async function adoptObjects(
   const adopted: AdoptedMigration[] = [];
   for (const m of migrations) {
     const file = files.get(m.version);
-    adopted.push({ version: m.version, file: m.file, operations: file ? await operationsOfFile(cwd, set.config.name, file) : [] });
+    adopted.push({
+      version: m.version,
+      file: m.file,
+      operations: file ? await operationsOfFile(cwd, set.config.name, file) : [],
+    });
   }
   const { objects, creationSchema } = await unrecordedObjects(client);
   const credited = attributeObjects(objects, adopted, set.config.schemas, creationSchema);
-  await recordWithoutRunning(client, set.config.name, record?.event ?? 'baselined', record?.files ?? [], credited);
+  await recordWithoutRunning(
+    client,
+    set.config.name,
+    record?.event ?? 'baselined',
+    record?.files ?? [],
+    credited,
+  );
   return credited.length;
 }

@@ -5,7 +5,13 @@ import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from '../db/connect.js';
 import { acquireLock, releaseLock } from '../db/lock.js';
-import { ensureTracking, type ExpectedObject, missingObjectsBySet, type Tracking, type TrackingFeatures } from '../db/tracking.js';
+import {
+  ensureTracking,
+  type ExpectedObject,
+  missingObjectsBySet,
+  type Tracking,
+  type TrackingFeatures,
+} from '../db/tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -71,14 +77,21 @@ async function databaseIdentity(client: Client): Promise<string> {
 }
 
 /** Connects; with --wait, keeps trying while the server cannot be reached, once a second, until the wait is over. */
-async function connectWaiting(set: SetRun, waitS: number, signal: AbortSignal | undefined): Promise<Client> {
+async function connectWaiting(
+  set: SetRun,
+  waitS: number,
+  signal: AbortSignal | undefined,
+): Promise<Client> {
   const deadline = Date.now() + waitS * 1000;
   for (;;) {
     try {
       return await connect(set.target, set.variable, { retrying: waitS > 0 });
     } catch (error) {
-      if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
+      if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted)
+        throw error;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))),
+      );
     }
   }
 }
@@ -108,7 +121,11 @@ export interface Run {
    * full listing, the costliest query of a no-op run). After migrations ran,
    * ask db/tracking.ts missingObjects.
    */
-  missingObjects(set: SetRun, tracking: Tracking, options?: { fresh?: boolean }): Promise<ExpectedObject[]>;
+  missingObjects(
+    set: SetRun,
+    tracking: Tracking,
+    options?: { fresh?: boolean },
+  ): Promise<ExpectedObject[]>;
   close(): Promise<void>;
 }
 
@@ -135,11 +152,16 @@ export async function openRun(options: RunOptions): Promise<Run> {
   for (const warning of warnings) options.log?.(`warning: ${warning}`);
 
   let embedded: EmbeddedServer | undefined;
-  const embeddedDatabases = [...new Set(specs.filter((s) => s.kind === 'embedded').map((s) => s.database))];
+  const embeddedDatabases = [
+    ...new Set(specs.filter((s) => s.kind === 'embedded').map((s) => s.database)),
+  ];
   if (embeddedDatabases.length > 0) {
     const { startEmbedded } = await import('../targets/embedded.js');
     embedded = await startEmbedded(projectRoot(project, cwd), embeddedDatabases);
-    const outside = embedded.dataDir === join(embedded.dir, 'pgdata') ? '' : `; its data is in ${embedded.dataDir}, where the user postgres, which it runs as under root, can reach it${embedded.elsewhere ? ` (that user cannot enter ${embedded.elsewhere})` : ''}`;
+    const outside =
+      embedded.dataDir === join(embedded.dir, 'pgdata')
+        ? ''
+        : `; its data is in ${embedded.dataDir}, where the user postgres, which it runs as under root, can reach it${embedded.elsewhere ? ` (that user cannot enter ${embedded.elsewhere})` : ''}`;
     options.log?.(
       `No database URL set: using the embedded PostgreSQL in ${embedded.dir} (127.0.0.1:${embedded.port}, ` +
         `${mode === 'split' ? 'databases primary and data' : 'database primary'})${outside}; set PRIMARY_DATABASE_URL to use your own.`,
@@ -147,11 +169,22 @@ export async function openRun(options: RunOptions): Promise<Run> {
   }
 
   const toTarget = (spec: TargetSpec): Target => {
-    if (spec.kind === 'url') return { set: spec.set, database: spec.database, url: spec.url, display: spec.display };
+    if (spec.kind === 'url')
+      return { set: spec.set, database: spec.database, url: spec.url, display: spec.display };
     const url = embedded!.urlFor(spec.database);
-    return { set: spec.set, database: spec.database, url, display: `postgres://postgres:***@127.0.0.1:${embedded!.port}/${spec.database} (embedded)` };
+    return {
+      set: spec.set,
+      database: spec.database,
+      url,
+      display: `postgres://postgres:***@127.0.0.1:${embedded!.port}/${spec.database} (embedded)`,
+    };
   };
-  const sets = chosen.map((config, i) => ({ config, files: files[i]!, target: toTarget(specs[i]!), variable: specs[i]!.variable }));
+  const sets = chosen.map((config, i) => ({
+    config,
+    files: files[i]!,
+    target: toTarget(specs[i]!),
+    variable: specs[i]!.variable,
+  }));
 
   const connections = new Map<string, Promise<Connection>>();
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
@@ -175,7 +208,13 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await client.end().catch(() => {});
             return same;
           }
-          const connection = Promise.resolve<Connection>({ client, lock: undefined, tracking: undefined, target: set.target, variable: set.variable });
+          const connection = Promise.resolve<Connection>({
+            client,
+            lock: undefined,
+            tracking: undefined,
+            target: set.target,
+            variable: set.variable,
+          });
           byIdentity.set(identity, connection);
           return connection;
         })();
@@ -186,7 +225,11 @@ export async function openRun(options: RunOptions): Promise<Run> {
         const holder = await connectWaiting(set, settings.waitS, options.signal);
         connection.lockWaiter = holder;
         try {
-          await acquireLock(holder, `Set "${set.config.name}" on ${set.target.display}`, settings.lockTimeoutS);
+          await acquireLock(
+            holder,
+            `Set "${set.config.name}" on ${set.target.display}`,
+            settings.lockTimeoutS,
+          );
         } catch (error) {
           await holder.end().catch(() => {});
           throw error;

@@ -70,7 +70,16 @@ export async function execute(
     options.signal?.addEventListener('abort', () => void opened.cancel(), { once: true });
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
-      const setReport: SetReport = { name: set.config.name, target: set.target.display, applied: [], pending: [], schemas: [], problems: [], warnings: [], ms: null };
+      const setReport: SetReport = {
+        name: set.config.name,
+        target: set.target.display,
+        applied: [],
+        pending: [],
+        schemas: [],
+        problems: [],
+        warnings: [],
+        ms: null,
+      };
       reports.set(set.config.name, setReport);
       report.sets.push(setReport);
     }
@@ -81,11 +90,18 @@ export async function execute(
   } finally {
     await run?.close().catch(() => {});
   }
-  if (options.signal?.aborted && report.exitCode !== EXIT.interrupted && report.exitCode !== EXIT.terminated) {
+  if (
+    options.signal?.aborted &&
+    report.exitCode !== EXIT.interrupted &&
+    report.exitCode !== EXIT.terminated
+  ) {
     const signal = String(options.signal.reason);
     report.ok = false;
     report.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
-    report.error = { message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`, hint: 'Run the same command again to go on.' };
+    report.error = {
+      message: `Stopped by ${signal}${report.error ? `: ${report.error.message}` : '.'}`,
+      hint: 'Run the same command again to go on.',
+    };
   }
   return report;
 }

@@ -5,14 +5,25 @@ import { readSchemaFacts } from '../db/introspect.js';
 import { existingRefs } from '../db/objects.js';
 import type { SnapshotScope } from '../db/catalog.js';
 import { type CatalogNames, probe, readCatalogNames } from '../db/protection.js';
-import { extraObjects, readRecordedRows, readTracking, type TrackedMigration } from '../db/tracking.js';
+import {
+  extraObjects,
+  readRecordedRows,
+  readTracking,
+  type TrackedMigration,
+} from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
 import { planRepair, scopeRerun } from '../plan/repair.js';
 import { functionsMade, snapshotScope } from '../plan/snapshot.js';
 import { planSteps, type Step } from '../plan/steps.js';
 import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
-import { findHazards, type GuardedMigration, guardScope, type Judgement, judgeHazards } from '../plan/protect.js';
+import {
+  findHazards,
+  type GuardedMigration,
+  guardScope,
+  type Judgement,
+  judgeHazards,
+} from '../plan/protect.js';
 import type { Classification } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
@@ -88,7 +99,12 @@ const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
  * judged in file order and (with `judge`) its destructive steps against the
  * catalog, so that nothing runs when anything would be refused.
  */
-export async function planSet(run: Run, set: SetRun, report: SetReport, options: PlanOptions): Promise<SetPlan> {
+export async function planSet(
+  run: Run,
+  set: SetRun,
+  report: SetReport,
+  options: PlanOptions,
+): Promise<SetPlan> {
   const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
   let tracking = await readTracking(client, name);
@@ -105,22 +121,53 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
     );
   }
   const tracked = tracking.migrations;
-  const facts = await readSchemaFacts(client, set.config.schemas, { withData: (options.withData ?? false) || (options.askData ?? false) });
+  const facts = await readSchemaFacts(client, set.config.schemas, {
+    withData: (options.withData ?? false) || (options.askData ?? false),
+  });
   // What adoption just wrote is read afresh.
   const missing = await run.missingObjects(set, tracking, { fresh: adopting });
-  if (options.withData) report.extra = (await extraObjects(client, set.config.schemas, tracking)).map((o) => `${o.kind} ${o.identity}`);
+  if (options.withData)
+    report.extra = (await extraObjects(client, set.config.schemas, tracking)).map(
+      (o) => `${o.kind} ${o.identity}`,
+    );
 
   const trackedVersions = new Set(tracked.map((t) => t.version));
   const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
-  const parser = pendingFiles.length > 0 || (options.repair && tracked.length > 0) ? await loadParser() : undefined;
+  const parser =
+    pendingFiles.length > 0 || (options.repair && tracked.length > 0)
+      ? await loadParser()
+      : undefined;
   const read = new Map<string, ReadMigration>();
-  for (const f of pendingFiles) read.set(f.version, await readPending(parser!, run.cwd, f, options.progress));
+  for (const f of pendingFiles)
+    read.set(f.version, await readPending(parser!, run.cwd, f, options.progress));
   const pendingSchemas = new Set(
-    [...read.values()].flatMap((r) => (r.ok ? r.operations.flatMap((op) => (op.kind === 'create' && op.object.kind === 'schema' ? [op.object.name] : [])) : [])),
+    [...read.values()].flatMap((r) =>
+      r.ok
+        ? r.operations.flatMap((op) =>
+            op.kind === 'create' && op.object.kind === 'schema' ? [op.object.name] : [],
+          )
+        : [],
+    ),
   );
-  const state = { set: name, schemas: set.config.schemas, files: set.files, tracked, facts, missing, pendingSchemas };
+  const state = {
+    set: name,
+    schemas: set.config.schemas,
+    files: set.files,
+    tracked,
+    facts,
+    missing,
+    pendingSchemas,
+  };
   let plan = planMigrate(state);
-  const result: SetPlan = { client, tracked, plan, migrations: [], steps: [], rechecksum: [], repairNotes: [] };
+  const result: SetPlan = {
+    client,
+    tracked,
+    plan,
+    migrations: [],
+    steps: [],
+    rechecksum: [],
+    repairNotes: [],
+  };
   let rerun = new Set<string>();
   if (options.repair) {
     const repair = planRepair(state, plan);
@@ -132,15 +179,31 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
   report.pending = plan.pending.map((f) => entryOf(f));
   report.schemas = schemasOf(facts);
   if (plan.pending.length > 0) {
-    for (const file of plan.pending) if (!read.has(file.version)) read.set(file.version, await readPending(parser!, run.cwd, file, options.progress));
-    result.migrations = prepareFiles(parser!, run.cwd, name, plan, read, rerun, new Map(tracked.map((t) => [t.version, t])));
+    for (const file of plan.pending)
+      if (!read.has(file.version))
+        read.set(file.version, await readPending(parser!, run.cwd, file, options.progress));
+    result.migrations = prepareFiles(
+      parser!,
+      run.cwd,
+      name,
+      plan,
+      read,
+      rerun,
+      new Map(tracked.map((t) => [t.version, t])),
+    );
     // A file that holds no statement (as create writes it) is not applied: recorded, filling it in later would be a checksum error.
     for (const m of result.migrations.filter((m) => m.statements.length === 0)) {
-      report.warnings.push(`${m.path} holds no statement yet: it is not applied and stays pending until it does.`);
+      report.warnings.push(
+        `${m.path} holds no statement yet: it is not applied and stays pending until it does.`,
+      );
     }
     result.migrations = result.migrations.filter((m) => m.statements.length > 0);
     const reruns = result.migrations.filter((m) => m.rerun);
-    const recorded = await readRecordedRows(client, name, reruns.map((m) => m.file.version));
+    const recorded = await readRecordedRows(
+      client,
+      name,
+      reruns.map((m) => m.file.version),
+    );
     for (const m of reruns) {
       const scope = scopeRerun({
         set: name,
@@ -154,41 +217,65 @@ export async function planSet(run: Run, set: SetRun, report: SetReport, options:
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
       if (scope.kind === 'part') {
         m.only = scope.statements;
-        result.repairNotes.push(`${m.file.file} changes rows, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`);
+        result.repairNotes.push(
+          `${m.file.file} changes rows, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`,
+        );
       }
     }
     // Re-runs too: a strict CREATE of what survived fails the re-run.
-    const inRunOrder = result.migrations.map((m) => ({ path: m.path, version: m.file.version, operations: m.operations }));
+    const inRunOrder = result.migrations.map((m) => ({
+      path: m.path,
+      version: m.file.version,
+      operations: m.operations,
+    }));
     const strict = strictCreates(inRunOrder);
     if (strict.length > 0) {
       const { existing, creationSchema } = await existingRefs(client, strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema));
     }
-    let names = options.judge ? await protect(client, parser!, name, result, options.force) : undefined;
+    let names = options.judge
+      ? await protect(client, parser!, name, result, options.force)
+      : undefined;
     // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
-    if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call'))) names = await readCatalogNames(client);
+    if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call')))
+      names = await readCatalogNames(client);
     const functions = names && new Set([...names.functions, ...functionsMade(result.migrations)]);
-    for (const m of result.migrations) m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
+    for (const m of result.migrations)
+      m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
     for (const m of result.migrations) {
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
-        report.warnings.push(`${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`);
+        report.warnings.push(
+          `${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`,
+        );
       }
-      if (m.transactional && (options.force || m.forced)) report.warnings.push(`${m.path}: the server-side data check is off for it (${options.force ? '--force' : FORCE}).`);
+      if (m.transactional && (options.force || m.forced))
+        report.warnings.push(
+          `${m.path}: the server-side data check is off for it (${options.force ? '--force' : FORCE}).`,
+        );
     }
   }
   report.problems.push(...plan.problems);
   // What the run itself makes and fills is no loss: the measurement looks at the tables there before it.
   const existing = options.lock && result.migrations.length > 0 ? await existingTables(client) : [];
-  result.steps = planSteps(result.migrations, result.rechecksum, { force: options.force, existing });
+  result.steps = planSteps(result.migrations, result.rechecksum, {
+    force: options.force,
+    existing,
+  });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
-  for (const step of result.steps) if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
+  for (const step of result.steps)
+    if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
   return result;
 }
 
 /** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */
 const SHOWN_CHARS = 1024 * 1024;
 
-async function readPending(parser: Parser, cwd: string, file: MigrationFile, progress: PlanOptions['progress']): Promise<ReadMigration> {
+async function readPending(
+  parser: Parser,
+  cwd: string,
+  file: MigrationFile,
+  progress: PlanOptions['progress'],
+): Promise<ReadMigration> {
   if (!progress || file.sql.length < SHOWN_CHARS) return readMigration(parser, file.sql);
   const path = relative(cwd, file.path) || file.path;
   let shown = -1;
@@ -226,12 +313,21 @@ function prepareFiles(
     }
     const { classification, operations, mentioned } = parsed;
     // The scanner confirms the line is a comment; the cheap test spares it the files without one.
-    const comments = file.sql.includes('-- schemata:') ? commentsOf(parser, file.sql).map((c) => c.trim()) : [];
+    const comments = file.sql.includes('-- schemata:')
+      ? commentsOf(parser, file.sql).map((c) => c.trim())
+      : [];
     // A file with BEGIN ... COMMIT blocks of its own, or a COMMIT or ROLLBACK in its middle, runs outside schemata's transaction as psql would run it.
-    const transactional = classification.nonTransactional.length === 0 && classification.misplacedControl.length === 0 && !comments.includes(NO_TRANSACTION);
+    const transactional =
+      classification.nonTransactional.length === 0 &&
+      classification.misplacedControl.length === 0 &&
+      !comments.includes(NO_TRANSACTION);
     const forcedOutside = comments.includes(NO_TRANSACTION);
     // Under -- schemata:no-transaction the file's own transaction control is honoured, as psql would.
-    if (!forcedOutside && classification.nonTransactional.length > 0 && classification.transactionControl.length > 0) {
+    if (
+      !forcedOutside &&
+      classification.nonTransactional.length > 0 &&
+      classification.transactionControl.length > 0
+    ) {
       const control = classification.transactionControl[0]!;
       const why = classification.nonTransactional[0]!;
       plan.problems.push({
@@ -276,23 +372,46 @@ function prepareFiles(
 
 /** Whether an operation can destroy data: only then is the catalog asked. */
 const mayDestroy = (op: Operation) =>
-  op.kind === 'drop' || op.kind === 'alter-type' || op.kind === 'drop-owned' || op.kind === 'call' || ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
+  op.kind === 'drop' ||
+  op.kind === 'alter-type' ||
+  op.kind === 'drop-owned' ||
+  op.kind === 'call' ||
+  ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
 
 /**
  * Judges every destructive step of the pending migrations in run order,
  * names resolved as the server will; refusals become problems. Two queries
  * when any step may destroy data, none otherwise.
  */
-async function protect(client: Client, parser: Parser, set: string, setPlan: SetPlan, force: boolean): Promise<CatalogNames | undefined> {
+async function protect(
+  client: Client,
+  parser: Parser,
+  set: string,
+  setPlan: SetPlan,
+  force: boolean,
+): Promise<CatalogNames | undefined> {
   if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
     for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
     return undefined;
   }
   const names = await readCatalogNames(client);
-  const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({ path: m.path, operations: m.operations, forced: m.forced, statements: m.statements }));
-  const { hazards, probes } = findHazards(names, searchPathOf(parser, names.searchPath) ?? [], guarded);
+  const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({
+    path: m.path,
+    operations: m.operations,
+    forced: m.forced,
+    statements: m.statements,
+  }));
+  const { hazards, probes } = findHazards(
+    names,
+    searchPathOf(parser, names.searchPath) ?? [],
+    guarded,
+  );
   setPlan.migrations.forEach((m, index) => {
-    m.guard = guardScope(m.operations, hazards.filter((h) => h.migration === index), probes);
+    m.guard = guardScope(
+      m.operations,
+      hazards.filter((h) => h.migration === index),
+      probes,
+    );
   });
   const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force, probes);
   for (const j of judgements) {
@@ -312,4 +431,3 @@ function refusal(set: string, migration: PreparedMigration, j: Judgement): Probl
     hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: schemata migrate ${set} --force`,
   };
 }
-

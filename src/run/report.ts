@@ -61,8 +61,16 @@ export interface PlannedMigration {
   /** Every statement, or (repair of a file that changes rows) the ones that run, as file:line. */
   runs: 'all' | string[];
   /** What the server-side data check covers. */
-  check: 'measured in its transaction: every table that holds rows' | 'measured, losses allowed (forced)';
-  steps: Array<{ at: string; step: string; target: string; verdict: 'allowed' | 'refused' | 'forced'; reason: string }>;
+  check:
+    | 'measured in its transaction: every table that holds rows'
+    | 'measured, losses allowed (forced)';
+  steps: Array<{
+    at: string;
+    step: string;
+    target: string;
+    verdict: 'allowed' | 'refused' | 'forced';
+    reason: string;
+  }>;
   warnings: string[];
 }
 
@@ -70,7 +78,10 @@ export function newReport(command: string, mode: Mode): Report {
   return { command, mode, ok: true, exitCode: EXIT.ok, sets: [], warnings: [] };
 }
 
-export function entryOf(file: Pick<MigrationFile, 'version' | 'name' | 'file'>, ms: number | null = null): MigrationEntry {
+export function entryOf(
+  file: Pick<MigrationFile, 'version' | 'name' | 'file'>,
+  ms: number | null = null,
+): MigrationEntry {
   return { version: file.version, name: file.name, file: file.file, ms };
 }
 
@@ -88,7 +99,9 @@ const KIND_BY_EXIT: Record<number, ProblemKind> = {
 
 /** The exit code for a list of problems: refusals alone are 4, anything else found by validation 3. */
 function exitCodeOf(problems: readonly Problem[]): ExitCode {
-  return problems.length > 0 && problems.every((p) => p.kind === 'refused') ? EXIT.refused : EXIT.invalid;
+  return problems.length > 0 && problems.every((p) => p.kind === 'refused')
+    ? EXIT.refused
+    : EXIT.invalid;
 }
 
 /** A stop for problems that the reports already list, so they are not listed twice. */
@@ -98,7 +111,10 @@ export class ProblemsFound extends SchemataError {
   }
 
   static of(set: string, problems: readonly Problem[]): ProblemsFound {
-    const message = problems.length === 1 ? problems[0]!.message : `Set "${set}": ${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`;
+    const message =
+      problems.length === 1
+        ? problems[0]!.message
+        : `Set "${set}": ${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`;
     return new ProblemsFound(message, problems);
   }
 }
@@ -112,13 +128,21 @@ export function failOnProblems(report: Report, exitCode?: ExitCode): void {
   if (!report.ok || problems.length === 0) return;
   report.ok = false;
   report.exitCode = exitCode ?? exitCodeOf(problems);
-  report.error = { message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`, hint: problems[0]!.hint };
+  report.error = {
+    message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`,
+    hint: problems[0]!.hint,
+  };
 }
 
 /** Lists the error that stopped a set among its problems (once). */
 export function recordProblem(set: SetReport, error: SchemataError): void {
-  if (error instanceof ProblemsFound || set.problems.some((p) => p.message === error.message)) return;
-  set.problems.push({ kind: KIND_BY_EXIT[error.exitCode] ?? 'migration-failed', message: error.message, hint: error.hint ?? '' });
+  if (error instanceof ProblemsFound || set.problems.some((p) => p.message === error.message))
+    return;
+  set.problems.push({
+    kind: KIND_BY_EXIT[error.exitCode] ?? 'migration-failed',
+    message: error.message,
+    hint: error.hint ?? '',
+  });
 }
 
 /** Marks the run as failed by this error. */
@@ -133,4 +157,3 @@ export function recordError(report: Report, error: SchemataError): void {
     report.error.stack = maskSecrets(origin.stack ?? String(origin));
   }
 }
-

@@ -24,10 +24,17 @@ export function nonTransactionalReason(statement: Statement): string | undefined
     case 'DropStmt':
       return node.concurrent ? 'DROP INDEX CONCURRENTLY' : undefined;
     case 'ReindexStmt':
-      if ((node.params as Obj[] | undefined)?.some((p) => p.DefElem?.defname === 'concurrently')) return 'REINDEX CONCURRENTLY';
-      return node.kind === 'REINDEX_OBJECT_SYSTEM' || node.kind === 'REINDEX_OBJECT_DATABASE' ? 'REINDEX SYSTEM/DATABASE' : undefined;
+      if ((node.params as Obj[] | undefined)?.some((p) => p.DefElem?.defname === 'concurrently'))
+        return 'REINDEX CONCURRENTLY';
+      return node.kind === 'REINDEX_OBJECT_SYSTEM' || node.kind === 'REINDEX_OBJECT_DATABASE'
+        ? 'REINDEX SYSTEM/DATABASE'
+        : undefined;
     case 'AlterTableStmt':
-      return (node.cmds as Obj[] | undefined)?.some((c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && c.AlterTableCmd?.def?.PartitionCmd?.concurrent)
+      return (node.cmds as Obj[] | undefined)?.some(
+        (c) =>
+          c.AlterTableCmd?.subtype === 'AT_DetachPartition' &&
+          c.AlterTableCmd?.def?.PartitionCmd?.concurrent,
+      )
         ? 'ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY'
         : undefined;
     case 'VacuumStmt':
@@ -54,9 +61,17 @@ export function nonTransactionalReason(statement: Statement): string | undefined
 const BEGINS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
 const COMMITS = new Set(['TRANS_STMT_COMMIT']);
 // SAVEPOINT, RELEASE and ROLLBACK TO work inside a transaction: they are not control of it.
-const CONTROL = new Set([...BEGINS, ...COMMITS, 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+const CONTROL = new Set([
+  ...BEGINS,
+  ...COMMITS,
+  'TRANS_STMT_ROLLBACK',
+  'TRANS_STMT_PREPARE',
+  'TRANS_STMT_COMMIT_PREPARED',
+  'TRANS_STMT_ROLLBACK_PREPARED',
+]);
 
-const transactionKind = (statement: Statement) => (statement.node as { TransactionStmt?: { kind?: string; chain?: boolean } }).TransactionStmt;
+const transactionKind = (statement: Statement) =>
+  (statement.node as { TransactionStmt?: { kind?: string; chain?: boolean } }).TransactionStmt;
 
 /**
  * Which statements must run outside a transaction, and the file's own
@@ -64,39 +79,64 @@ const transactionKind = (statement: Statement) => (statement.node as { Transacti
  * block is read as PL/pgSQL: one that COMMITs or ROLLBACKs cannot run inside
  * a transaction block.
  */
-export function classify(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification {
-  return { nonTransactional: nonTransactionalOf(statements, plpgsql), resetsAll: resetsAllOf(statements), ...transactionControlOf(statements) };
+export function classify(
+  statements: readonly Statement[],
+  plpgsql?: (sql: string) => unknown,
+): Classification {
+  return {
+    nonTransactional: nonTransactionalOf(statements, plpgsql),
+    resetsAll: resetsAllOf(statements),
+    ...transactionControlOf(statements),
+  };
 }
 
 /** The file's RESET ALL statements (needs their syntax trees). */
 export function resetsAllOf(statements: readonly Statement[]): Statement[] {
-  return statements.filter((s) => nodeKind(s.node) === 'VariableSetStmt' && (s.node as Obj).VariableSetStmt.kind === 'VAR_RESET_ALL');
+  return statements.filter(
+    (s) =>
+      nodeKind(s.node) === 'VariableSetStmt' &&
+      (s.node as Obj).VariableSetStmt.kind === 'VAR_RESET_ALL',
+  );
 }
 
 /** The statements PostgreSQL refuses in a transaction block: needs their syntax trees, so a file read in pieces asks it per piece. */
-export function nonTransactionalOf(statements: readonly Statement[], plpgsql?: (sql: string) => unknown): Classification['nonTransactional'] {
+export function nonTransactionalOf(
+  statements: readonly Statement[],
+  plpgsql?: (sql: string) => unknown,
+): Classification['nonTransactional'] {
   return statements.flatMap((statement) => {
-    const reason = nonTransactionalReason(statement) ?? (plpgsql && commitsInDo(statement, plpgsql) ? 'a DO block that COMMITs or ROLLBACKs' : undefined);
+    const reason =
+      nonTransactionalReason(statement) ??
+      (plpgsql && commitsInDo(statement, plpgsql)
+        ? 'a DO block that COMMITs or ROLLBACKs'
+        : undefined);
     return reason ? [{ statement, reason }] : [];
   });
 }
 
 /** The file's own transaction control, and which of it is not a leading BEGIN or a trailing COMMIT (TransactionStmt trees are kept). */
-export function transactionControlOf(statements: readonly Statement[]): Pick<Classification, 'transactionControl' | 'misplacedControl'> {
-  const result: Pick<Classification, 'transactionControl' | 'misplacedControl'> = { transactionControl: [], misplacedControl: [] };
+export function transactionControlOf(
+  statements: readonly Statement[],
+): Pick<Classification, 'transactionControl' | 'misplacedControl'> {
+  const result: Pick<Classification, 'transactionControl' | 'misplacedControl'> = {
+    transactionControl: [],
+    misplacedControl: [],
+  };
   statements.forEach((statement, index) => {
     const control = transactionKind(statement);
     if (!control || !CONTROL.has(control.kind ?? '')) return;
     result.transactionControl.push(statement);
     const leading = index === 0 && BEGINS.has(control.kind!);
-    const trailing = index === statements.length - 1 && COMMITS.has(control.kind!) && !control.chain;
+    const trailing =
+      index === statements.length - 1 && COMMITS.has(control.kind!) && !control.chain;
     if (!leading && !trailing) result.misplacedControl.push(statement);
   });
   return result;
 }
 
 function commitsInDo(statement: Statement, plpgsql: (sql: string) => unknown): boolean {
-  if (nodeKind(statement.node) !== 'DoStmt' || !/commit|rollback/i.test(statement.text)) return false;
+  if (nodeKind(statement.node) !== 'DoStmt' || !/commit|rollback/i.test(statement.text))
+    return false;
   try {
     return /"PLpgSQL_stmt_(commit|rollback)"/.test(JSON.stringify(plpgsql(statement.text)));
   } catch {

@@ -1,13 +1,16 @@
 import type { ObjectRef, Operation } from './operations.js';
 
 /** A name as written: `workspace.items`, or `items` when unqualified. */
-export const writtenName = (ref: Pick<ObjectRef, 'schema' | 'name' | 'unqualified'>): string => (ref.schema && !ref.unqualified ? `${ref.schema}.${ref.name}` : ref.name);
+export const writtenName = (ref: Pick<ObjectRef, 'schema' | 'name' | 'unqualified'>): string =>
+  ref.schema && !ref.unqualified ? `${ref.schema}.${ref.name}` : ref.name;
 
 /** The object whose data a destructive operation takes: the table of a column, the table of rows. */
 export function targetOf(op: Operation): ObjectRef | undefined {
   switch (op.kind) {
     case 'drop':
-      return op.object.kind === 'column' ? { ...op.object, kind: 'table', name: op.object.table ?? '' } : op.object;
+      return op.object.kind === 'column'
+        ? { ...op.object, kind: 'table', name: op.object.table ?? '' }
+        : op.object;
     case 'delete-rows':
     case 'write-rows':
       return op.table;
@@ -28,16 +31,23 @@ export function destructiveStep(op: Operation, target: string): string | undefin
   switch (op.kind) {
     case 'drop': {
       const cascade = op.cascade ? ' CASCADE' : '';
-      if (op.object.kind === 'table' || op.object.kind === 'materialized view') return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
+      if (op.object.kind === 'table' || op.object.kind === 'materialized view')
+        return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
       if (op.object.kind === 'column') return `ALTER TABLE ${target} DROP COLUMN ${op.object.name}`;
       // Without CASCADE, PostgreSQL itself refuses while anything depends on them.
-      if ((op.object.kind === 'schema' || op.object.kind === 'type' || op.object.kind === 'domain') && op.cascade) return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
+      if (
+        (op.object.kind === 'schema' || op.object.kind === 'type' || op.object.kind === 'domain') &&
+        op.cascade
+      )
+        return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
       return undefined;
     }
     case 'delete-rows':
       if (!op.wholesale) return undefined;
       if (op.verb === 'TRUNCATE') return `TRUNCATE ${target}${op.cascade ? ' CASCADE' : ''}`;
-      return op.verb === 'MERGE' ? `MERGE INTO ${target} ... THEN DELETE` : `DELETE FROM ${target} without a WHERE that limits it`;
+      return op.verb === 'MERGE'
+        ? `MERGE INTO ${target} ... THEN DELETE`
+        : `DELETE FROM ${target} without a WHERE that limits it`;
     case 'write-rows':
       return op.wholesale ? `UPDATE ${target} without a WHERE that limits it` : undefined;
     case 'alter-type':

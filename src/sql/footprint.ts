@@ -27,7 +27,17 @@ const UNNAMED_EFFECTS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Statements that change rows, not the catalog: their names (and literals) are left out. */
-const ROWS_ONLY = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'CopyStmt', 'VariableSetStmt', 'TransactionStmt', 'LockStmt', 'NotifyStmt']);
+const ROWS_ONLY = new Set([
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'CopyStmt',
+  'VariableSetStmt',
+  'TransactionStmt',
+  'LockStmt',
+  'NotifyStmt',
+]);
 
 /** PostgreSQL's identifiers are at most 63 bytes: a longer string (a function body, a literal) names nothing. */
 const MAX_IDENTIFIER = 63;

@@ -24,7 +24,8 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
     if (nodeKind(statement.node) === 'TransactionStmt') {
       const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
       if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') inExplicitTransaction = true;
-      if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK') inExplicitTransaction = false;
+      if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK')
+        inExplicitTransaction = false;
     }
     for (const rule of RULES) {
       for (const f of rule.check?.({ statement, inExplicitTransaction, operations }) ?? []) {
@@ -38,7 +39,8 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
   findings.length = 0;
   const fileContext = { sql, tokens: scan(parser, sql), locate: lineIndex(sql) };
   for (const rule of RULES) {
-    for (const f of rule.checkFile?.(fileContext) ?? []) findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+    for (const f of rule.checkFile?.(fileContext) ?? [])
+      findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
   }
   // A rule that explains the syntax error (on its line) says it better than the parser.
   if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {
@@ -48,7 +50,10 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
       severity: 'error',
       at: problem.at,
       message: problem.message,
-      fix: problem.kind === 'meta-command' ? 'Remove it: schemata sends each file to the server as SQL.' : 'Fix the SQL at this position.',
+      fix:
+        problem.kind === 'meta-command'
+          ? 'Remove it: schemata sends each file to the server as SQL.'
+          : 'Fix the SQL at this position.',
     });
   }
   return sortByPosition(findings);

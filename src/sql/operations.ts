@@ -53,13 +53,24 @@ export interface ColumnType {
  * names the DO block or function whose body an operation comes from.
  */
 export type Operation = (
-  | { kind: 'create'; object: ObjectRef; ifNotExists: boolean; /** A function's body, run where it is called. */ body?: Operation[] }
+  | {
+      kind: 'create';
+      object: ObjectRef;
+      ifNotExists: boolean;
+      /** A function's body, run where it is called. */ body?: Operation[];
+    }
   | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
   /** Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE). */
   | { kind: 'write-rows'; table: ObjectRef; wholesale: boolean }
   /** Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE. */
-  | { kind: 'delete-rows'; table: ObjectRef; wholesale: boolean; cascade: boolean; verb: 'DELETE' | 'TRUNCATE' | 'MERGE' }
+  | {
+      kind: 'delete-rows';
+      table: ObjectRef;
+      wholesale: boolean;
+      cascade: boolean;
+      verb: 'DELETE' | 'TRUNCATE' | 'MERGE';
+    }
   | { kind: 'alter-type'; column: ObjectRef; type: ColumnType }
   | { kind: 'drop-owned'; roles: string[] }
   /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
@@ -69,7 +80,13 @@ export type Operation = (
   | { kind: 'opaque'; why: string }
 ) & { at: Location; via?: string };
 
-const RELATIONS: ReadonlySet<RefKind> = new Set(['table', 'view', 'materialized view', 'sequence', 'index']);
+const RELATIONS: ReadonlySet<RefKind> = new Set([
+  'table',
+  'view',
+  'materialized view',
+  'sequence',
+  'index',
+]);
 
 /** The name space an object lives in: relations share one, functions and procedures share one. */
 export function nameSpaceOf(kind: RefKind): string {
@@ -81,10 +98,17 @@ export function nameSpaceOf(kind: RefKind): string {
 
 /** Two refs that PostgreSQL would call the same object have the same key (unqualified names through `creationSchema`). */
 export function refKey(ref: ObjectRef, creationSchema = ''): string {
-  const schema = ref.kind === 'schema' || ref.kind === 'extension' ? '' : ref.schema || creationSchema;
+  const schema =
+    ref.kind === 'schema' || ref.kind === 'extension' ? '' : ref.schema || creationSchema;
   const args = nameSpaceOf(ref.kind) === 'function' ? `(${ref.args?.join(',') ?? '*'})` : '';
   // An index is named in its schema; its table is information, not identity.
-  const table = ref.kind === 'column' || ref.kind === 'constraint' || ref.kind === 'trigger' || ref.kind === 'policy' ? (ref.table ?? '') : '';
+  const table =
+    ref.kind === 'column' ||
+    ref.kind === 'constraint' ||
+    ref.kind === 'trigger' ||
+    ref.kind === 'policy'
+      ? (ref.table ?? '')
+      : '';
   return `${nameSpaceOf(ref.kind)}:${schema}.${table}.${ref.name}${args}`;
 }
 
@@ -110,14 +134,20 @@ export function describeRef(ref: ObjectRef): string {
 }
 
 type Obj = Record<string, any>;
-const strings = (list: Obj[] | undefined): string[] => (list ?? []).map((n) => n.String?.sval ?? '');
+const strings = (list: Obj[] | undefined): string[] =>
+  (list ?? []).map((n) => n.String?.sval ?? '');
 
 /** `"int4"[]`: a type name as to_regprocedure reads it; undefined for `%TYPE`. */
 function typeText(type: Obj | undefined): string | undefined {
   if (!type || type.pct_type) return undefined;
   // `int` and `integer` both parse to pg_catalog.int4; pg_catalog is searched first anyway.
-  const names = strings(type.names).filter((n, i, all) => !(i === 0 && n === 'pg_catalog' && all.length > 1));
-  return names.map((n) => `"${n.replace(/"/g, '""')}"`).join('.') + '[]'.repeat(((type.arrayBounds as Obj[] | undefined) ?? []).length);
+  const names = strings(type.names).filter(
+    (n, i, all) => !(i === 0 && n === 'pg_catalog' && all.length > 1),
+  );
+  return (
+    names.map((n) => `"${n.replace(/"/g, '""')}"`).join('.') +
+    '[]'.repeat(((type.arrayBounds as Obj[] | undefined) ?? []).length)
+  );
 }
 
 function argsOf(types: Array<Obj | undefined>): string[] | undefined {
@@ -125,9 +155,18 @@ function argsOf(types: Array<Obj | undefined>): string[] | undefined {
   return texts.some((t) => t === undefined) ? undefined : (texts as string[]);
 }
 
-const INPUT_MODES = new Set(['FUNC_PARAM_DEFAULT', 'FUNC_PARAM_IN', 'FUNC_PARAM_INOUT', 'FUNC_PARAM_VARIADIC', undefined]);
+const INPUT_MODES = new Set([
+  'FUNC_PARAM_DEFAULT',
+  'FUNC_PARAM_IN',
+  'FUNC_PARAM_INOUT',
+  'FUNC_PARAM_VARIADIC',
+  undefined,
+]);
 
-const TABLE_PART_DROPS: Record<string, RefKind> = { AT_DropColumn: 'column', AT_DropConstraint: 'constraint' };
+const TABLE_PART_DROPS: Record<string, RefKind> = {
+  AT_DropColumn: 'column',
+  AT_DropConstraint: 'constraint',
+};
 
 const RELATION_OBJECTS: Record<string, RefKind> = {
   OBJECT_TABLE: 'table',
@@ -159,7 +198,9 @@ export function operationsOf(statements: readonly Statement[], parser?: BodyPars
 }
 
 /** operationsOf for a file read in pieces: each call reads the next statements, with what earlier ones set (the search_path). */
-export function operationsReader(parser?: BodyParser): (statements: readonly Statement[]) => Operation[] {
+export function operationsReader(
+  parser?: BodyParser,
+): (statements: readonly Statement[]) => Operation[] {
   const state: WalkState = { path: undefined };
   return (statements) => {
     const ops: Operation[] = [];
@@ -175,17 +216,42 @@ interface WalkState {
   path: string[] | undefined;
 }
 
-function walkStatement(statement: Statement, ops: Operation[], state: WalkState, parser: BodyParser | undefined, via: string | undefined): void {
+function walkStatement(
+  statement: Statement,
+  ops: Operation[],
+  state: WalkState,
+  parser: BodyParser | undefined,
+  via: string | undefined,
+): void {
   const at = statement.at;
-  const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) => ops.push({ ...op, at, ...(via ? { via } : {}) });
+  const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) =>
+    ops.push({ ...op, at, ...(via ? { via } : {}) });
   // For drift, the first schema named; data protection resolves the whole path against the catalog.
-  const schemaOf = (schema: string | undefined): Place['schema'] => schema ?? state.path?.find((s) => s !== '$user') ?? '';
-  const place = (schema: string | undefined, name: string): Place => (schema === undefined ? { schema: schemaOf(undefined), name, unqualified: true } : { schema, name });
-  const split = (names: string[]) => place(names.length > 1 ? names[names.length - 2] : undefined, names[names.length - 1] ?? '');
-  const relation = (r: Obj | undefined) => place(r?.schemaname as string | undefined, (r?.relname as string | undefined) ?? '');
-  const partOf = (table: Place, kind: RefKind, name: string): ObjectRef => ({ kind, schema: table.schema, table: table.name, name, ...(table.unqualified ? { unqualified: true } : {}) });
+  const schemaOf = (schema: string | undefined): Place['schema'] =>
+    schema ?? state.path?.find((s) => s !== '$user') ?? '';
+  const place = (schema: string | undefined, name: string): Place =>
+    schema === undefined
+      ? { schema: schemaOf(undefined), name, unqualified: true }
+      : { schema, name };
+  const split = (names: string[]) =>
+    place(names.length > 1 ? names[names.length - 2] : undefined, names[names.length - 1] ?? '');
+  const relation = (r: Obj | undefined) =>
+    place(r?.schemaname as string | undefined, (r?.relname as string | undefined) ?? '');
+  const partOf = (table: Place, kind: RefKind, name: string): ObjectRef => ({
+    kind,
+    schema: table.schema,
+    table: table.name,
+    name,
+    ...(table.unqualified ? { unqualified: true } : {}),
+  });
   // Inside a body, what a statement creates may be guarded by a condition: never drift.
-  const create = (object: ObjectRef, ifNotExists: boolean, body?: Operation[]) => push({ kind: 'create', object, ifNotExists: ifNotExists || via !== undefined, ...(body ? { body } : {}) });
+  const create = (object: ObjectRef, ifNotExists: boolean, body?: Operation[]) =>
+    push({
+      kind: 'create',
+      object,
+      ifNotExists: ifNotExists || via !== undefined,
+      ...(body ? { body } : {}),
+    });
   const kind = nodeKind(statement.node);
   const n = (statement.node as Obj)[kind] as Obj;
 
@@ -205,13 +271,21 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       const table = relation(n.relation);
       create({ kind: 'table', ...table }, Boolean(n.if_not_exists));
       for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
-        if (element.ColumnDef?.colname) create(partOf(table, 'column', element.ColumnDef.colname), true);
-        if (element.Constraint?.conname) create(partOf(table, 'constraint', element.Constraint.conname), true);
+        if (element.ColumnDef?.colname)
+          create(partOf(table, 'column', element.ColumnDef.colname), true);
+        if (element.Constraint?.conname)
+          create(partOf(table, 'constraint', element.Constraint.conname), true);
       }
       break;
     }
     case 'CreateTableAsStmt':
-      create({ kind: n.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table', ...relation(n.into?.rel) }, Boolean(n.if_not_exists));
+      create(
+        {
+          kind: n.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
+          ...relation(n.into?.rel),
+        },
+        Boolean(n.if_not_exists),
+      );
       break;
     case 'ViewStmt':
       create({ kind: 'view', ...relation(n.view) }, Boolean(n.replace));
@@ -223,12 +297,25 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       // An index without a name gets one from PostgreSQL, which never collides.
       if (n.idxname) {
         const table = relation(n.relation);
-        create({ kind: 'index', ...place(table.unqualified ? undefined : table.schema, n.idxname), table: table.name }, Boolean(n.if_not_exists));
+        create(
+          {
+            kind: 'index',
+            ...place(table.unqualified ? undefined : table.schema, n.idxname),
+            table: table.name,
+          },
+          Boolean(n.if_not_exists),
+        );
       }
       break;
     case 'CreateFunctionStmt': {
-      const params = ((n.parameters as Obj[] | undefined) ?? []).map((p) => p.FunctionParameter as Obj).filter((p) => INPUT_MODES.has(p.mode));
-      const object: ObjectRef = { kind: n.is_procedure ? 'procedure' : 'function', ...split(strings(n.funcname)), args: argsOf(params.map((p) => p.argType)) };
+      const params = ((n.parameters as Obj[] | undefined) ?? [])
+        .map((p) => p.FunctionParameter as Obj)
+        .filter((p) => INPUT_MODES.has(p.mode));
+      const object: ObjectRef = {
+        kind: n.is_procedure ? 'procedure' : 'function',
+        ...split(strings(n.funcname)),
+        args: argsOf(params.map((p) => p.argType)),
+      };
       const body = parser ? functionBody(statement, n, parser, state) : undefined;
       create(object, Boolean(n.replace), body);
       break;
@@ -237,7 +324,8 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       if (!parser) break;
       const nested = plpgsqlStatements(statement, parser, `the DO block at line ${at.line}`);
       if ('opaque' in nested) push({ kind: 'opaque', why: nested.opaque });
-      else for (const inner of nested.statements) walkStatement(inner, ops, state, parser, nested.via);
+      else
+        for (const inner of nested.statements) walkStatement(inner, ops, state, parser, nested.via);
       for (const why of 'opaque' in nested ? [] : nested.dynamic) push({ kind: 'opaque', why });
       break;
     }
@@ -262,29 +350,61 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       break;
     case 'AlterTableStmt': {
       const table = relation(n.relation);
-      for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map((c) => c.AlterTableCmd as Obj | undefined)) {
+      for (const cmd of ((n.cmds as Obj[] | undefined) ?? []).map(
+        (c) => c.AlterTableCmd as Obj | undefined,
+      )) {
         if (!cmd) continue;
-        if (cmd.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname) create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
-        if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname) create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
+        if (cmd.subtype === 'AT_AddColumn' && cmd.def?.ColumnDef?.colname)
+          create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
+        if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname)
+          create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
         if (cmd.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
           const using = cmd.def.ColumnDef.raw_default as Obj | undefined;
           const type = columnTypeOf(cmd.def.ColumnDef.typeName);
-          push({ kind: 'alter-type', column: partOf(table, 'column', cmd.name), type: using && !isColumnItself(using, cmd.name as string) ? { ...type, computed: true } : type });
+          push({
+            kind: 'alter-type',
+            column: partOf(table, 'column', cmd.name),
+            type:
+              using && !isColumnItself(using, cmd.name as string)
+                ? { ...type, computed: true }
+                : type,
+          });
         }
         const dropped = TABLE_PART_DROPS[cmd.subtype as string];
-        if (dropped) push({ kind: 'drop', object: partOf(table, dropped, cmd.name), ifExists: Boolean(cmd.missing_ok), cascade: cmd.behavior === 'DROP_CASCADE' });
+        if (dropped)
+          push({
+            kind: 'drop',
+            object: partOf(table, dropped, cmd.name),
+            ifExists: Boolean(cmd.missing_ok),
+            cascade: cmd.behavior === 'DROP_CASCADE',
+          });
       }
       break;
     }
     case 'DropStmt':
-      for (const object of droppedBy(n, split)) push({ kind: 'drop', object, ifExists: Boolean(n.missing_ok), cascade: n.behavior === 'DROP_CASCADE' });
+      for (const object of droppedBy(n, split))
+        push({
+          kind: 'drop',
+          object,
+          ifExists: Boolean(n.missing_ok),
+          cascade: n.behavior === 'DROP_CASCADE',
+        });
       break;
     case 'DropOwnedStmt':
-      push({ kind: 'drop-owned', roles: ((n.roles as Obj[] | undefined) ?? []).map((r) => roleName(r.RoleSpec)) });
+      push({
+        kind: 'drop-owned',
+        roles: ((n.roles as Obj[] | undefined) ?? []).map((r) => roleName(r.RoleSpec)),
+      });
       break;
     case 'TruncateStmt':
       for (const r of (n.relations as Obj[] | undefined) ?? []) {
-        push({ kind: 'delete-rows', table: { kind: 'table', ...relation(r.RangeVar) }, wholesale: true, cascade: n.behavior === 'DROP_CASCADE', verb: 'TRUNCATE' });
+        push({
+          kind: 'delete-rows',
+          table: { kind: 'table', ...relation(r.RangeVar) },
+          wholesale: true,
+          cascade: n.behavior === 'DROP_CASCADE',
+          verb: 'TRUNCATE',
+        });
       }
       break;
     case 'RenameStmt': {
@@ -297,9 +417,20 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
       const from: ObjectRef | undefined = refKind
         ? { kind: refKind, ...relation(n.relation) }
         : n.objectType === 'OBJECT_FUNCTION' || n.objectType === 'OBJECT_PROCEDURE'
-          ? { kind: n.objectType === 'OBJECT_FUNCTION' ? 'function' : 'procedure', ...split(strings(n.object?.ObjectWithArgs?.objname)), args: argsOf(((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)) }
+          ? {
+              kind: n.objectType === 'OBJECT_FUNCTION' ? 'function' : 'procedure',
+              ...split(strings(n.object?.ObjectWithArgs?.objname)),
+              args: argsOf(
+                ((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map(
+                  (a) => a.TypeName,
+                ),
+              ),
+            }
           : n.objectType === 'OBJECT_TYPE' || n.objectType === 'OBJECT_DOMAIN'
-            ? { kind: n.objectType === 'OBJECT_TYPE' ? 'type' : 'domain', ...split(strings(n.object?.List?.items)) }
+            ? {
+                kind: n.objectType === 'OBJECT_TYPE' ? 'type' : 'domain',
+                ...split(strings(n.object?.List?.items)),
+              }
             : undefined;
       if (from) {
         const { unqualified: _, ...to } = from;
@@ -312,11 +443,18 @@ function walkStatement(statement: Statement, ops: Operation[], state: WalkState,
   }
 }
 
-const DEFINES_LATER = new Set(['ViewStmt', 'RuleStmt', 'CreatePolicyStmt', 'CreateFunctionStmt', 'AlterPolicyStmt']);
+const DEFINES_LATER = new Set([
+  'ViewStmt',
+  'RuleStmt',
+  'CreatePolicyStmt',
+  'CreateFunctionStmt',
+  'AlterPolicyStmt',
+]);
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-const pathOf = (args: Obj[] | undefined): string[] => (args ?? []).map((a) => a.A_Const?.sval?.sval ?? '').filter(Boolean);
+const pathOf = (args: Obj[] | undefined): string[] =>
+  (args ?? []).map((a) => a.A_Const?.sval?.sval ?? '').filter(Boolean);
 
 function roleName(spec: Obj | undefined): string {
   switch (spec?.roletype) {
@@ -333,7 +471,9 @@ function roleName(spec: Obj | undefined): string {
 /** `USING label`, `USING label::text`, `USING (t.label)`: the column's own values, cast at most. */
 function isColumnItself(expression: Obj, column: string): boolean {
   if (expression.TypeCast) return isColumnItself(expression.TypeCast.arg as Obj, column);
-  const fields = (expression.ColumnRef?.fields as Obj[] | undefined)?.map((f) => f.String?.sval as string | undefined);
+  const fields = (expression.ColumnRef?.fields as Obj[] | undefined)?.map(
+    (f) => f.String?.sval as string | undefined,
+  );
   return fields !== undefined && fields[fields.length - 1] === column;
 }
 
@@ -341,7 +481,9 @@ function columnTypeOf(type: Obj): ColumnType {
   const names = strings(type.names);
   return {
     name: names[names.length - 1] ?? '',
-    modifiers: ((type.typmods as Obj[] | undefined) ?? []).map((m) => Number(m.A_Const?.ival?.ival ?? 0)),
+    modifiers: ((type.typmods as Obj[] | undefined) ?? []).map((m) =>
+      Number(m.A_Const?.ival?.ival ?? 0),
+    ),
     array: ((type.arrayBounds as Obj[] | undefined) ?? []).length > 0,
   };
 }
@@ -349,7 +491,12 @@ function columnTypeOf(type: Obj): ColumnType {
 /** `WHERE true`, `WHERE 1 = 1`, `WHERE true OR x`: a WHERE that keeps every row is none. */
 export function keepsEveryRow(where: Obj | undefined): boolean {
   if (!where) return true;
-  if (where.A_Const) return where.A_Const.boolval?.boolval === true || where.A_Const.sval?.sval === 't' || where.A_Const.sval?.sval === 'true';
+  if (where.A_Const)
+    return (
+      where.A_Const.boolval?.boolval === true ||
+      where.A_Const.sval?.sval === 't' ||
+      where.A_Const.sval?.sval === 'true'
+    );
   if (where.TypeCast) return keepsEveryRow(where.TypeCast.arg);
   if (where.BoolExpr) {
     const args = (where.BoolExpr.args as Obj[] | undefined) ?? [];
@@ -357,7 +504,12 @@ export function keepsEveryRow(where: Obj | undefined): boolean {
     if (where.BoolExpr.boolop === 'AND_EXPR') return args.every(keepsEveryRow);
     return false;
   }
-  if (where.A_Expr?.kind === 'AEXPR_OP' && strings(where.A_Expr.name)[0] === '=' && where.A_Expr.lexpr?.A_Const && where.A_Expr.rexpr?.A_Const) {
+  if (
+    where.A_Expr?.kind === 'AEXPR_OP' &&
+    strings(where.A_Expr.name)[0] === '=' &&
+    where.A_Expr.lexpr?.A_Const &&
+    where.A_Expr.rexpr?.A_Const
+  ) {
     const value = (c: Obj) => JSON.stringify({ ...c.A_Const, location: undefined });
     return value(where.A_Expr.lexpr) === value(where.A_Expr.rexpr);
   }
@@ -389,28 +541,52 @@ function rowsAndCalls(
     const table = (r: Obj | undefined): ObjectRef => ({ kind: 'table', ...relation(r) });
     switch (key) {
       case 'DeleteStmt':
-        push({ kind: 'delete-rows', table: table(o.relation), wholesale: keepsEveryRow(o.whereClause), cascade: false, verb: 'DELETE' });
+        push({
+          kind: 'delete-rows',
+          table: table(o.relation),
+          wholesale: keepsEveryRow(o.whereClause),
+          cascade: false,
+          verb: 'DELETE',
+        });
         break;
       case 'UpdateStmt':
-        push({ kind: 'write-rows', table: table(o.relation), wholesale: keepsEveryRow(o.whereClause) });
+        push({
+          kind: 'write-rows',
+          table: table(o.relation),
+          wholesale: keepsEveryRow(o.whereClause),
+        });
         break;
       case 'InsertStmt':
         // ON CONFLICT DO NOTHING adds what is missing and changes nothing that is there.
-        if (o.onConflictClause?.action !== 'ONCONFLICT_NOTHING') push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+        if (o.onConflictClause?.action !== 'ONCONFLICT_NOTHING')
+          push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         break;
       case 'CopyStmt':
-        if (o.is_from && o.relation) push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+        if (o.is_from && o.relation)
+          push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         break;
       case 'MergeStmt':
-        for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map((c) => c.MergeWhenClause as Obj | undefined)) {
-          if (clause?.commandType === 'CMD_DELETE') push({ kind: 'delete-rows', table: table(o.relation), wholesale: true, cascade: false, verb: 'MERGE' });
+        for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map(
+          (c) => c.MergeWhenClause as Obj | undefined,
+        )) {
+          if (clause?.commandType === 'CMD_DELETE')
+            push({
+              kind: 'delete-rows',
+              table: table(o.relation),
+              wholesale: true,
+              cascade: false,
+              verb: 'MERGE',
+            });
           else push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
         }
         break;
       case 'FuncCall': {
         const names = strings(o.funcname);
         const args = (o.args as Obj[] | undefined) ?? [];
-        if (names[names.length - 1] === 'set_config' && args[0]?.A_Const?.sval?.sval === 'search_path') {
+        if (
+          names[names.length - 1] === 'set_config' &&
+          args[0]?.A_Const?.sval?.sval === 'search_path'
+        ) {
           const value = args[1]?.A_Const?.sval?.sval as string | undefined;
           state.path = value === undefined || !parser ? undefined : searchPathOf(parser, value);
           push({ kind: 'search-path', path: state.path });
@@ -431,12 +607,25 @@ function rowsAndCalls(
 }
 
 /** Nodes rowsAndCalls need not look into. */
-const LEAVES: ReadonlySet<string> = new Set(['A_Const', 'ColumnRef', 'TypeName', 'String', 'Integer', 'Float', 'Boolean', 'ParamRef']);
+const LEAVES: ReadonlySet<string> = new Set([
+  'A_Const',
+  'ColumnRef',
+  'TypeName',
+  'String',
+  'Integer',
+  'Float',
+  'Boolean',
+  'ParamRef',
+]);
 
 /** The schemas of a search_path setting (`"$user", public`), read by the parser as SET would read them. */
-export function searchPathOf(parser: Pick<Parser, 'parseSync'>, value: string): string[] | undefined {
+export function searchPathOf(
+  parser: Pick<Parser, 'parseSync'>,
+  value: string,
+): string[] | undefined {
   try {
-    const node = parser.parseSync(`SET search_path TO ${value}`).stmts?.[0]?.stmt as Obj | undefined;
+    const node = parser.parseSync(`SET search_path TO ${value}`).stmts?.[0]?.stmt as
+      Obj | undefined;
     return pathOf(node?.VariableSetStmt?.args as Obj[] | undefined);
   } catch {
     return undefined;
@@ -444,9 +633,15 @@ export function searchPathOf(parser: Pick<Parser, 'parseSync'>, value: string): 
 }
 
 /** The statements of SQL text, each located at `outer`: a body's positions are not the file's. */
-function statementsOfSql(parser: BodyParser, sql: string, outer: Statement): Statement[] | undefined {
+function statementsOfSql(
+  parser: BodyParser,
+  sql: string,
+  outer: Statement,
+): Statement[] | undefined {
   try {
-    return (parser.parseSync(sql).stmts ?? []).flatMap((s) => (s.stmt ? [{ ...outer, node: s.stmt }] : []));
+    return (parser.parseSync(sql).stmts ?? []).flatMap((s) =>
+      s.stmt ? [{ ...outer, node: s.stmt }] : [],
+    );
   } catch {
     return undefined;
   }
@@ -457,7 +652,11 @@ function statementsOfSql(parser: BodyParser, sql: string, outer: Statement): Sta
  * dynamic SQL it runs. Expressions (conditions, PERFORM, assignments) are
  * read as SELECTs: what they call counts.
  */
-function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): Nested & { dynamic: string[] } | { opaque: string } {
+function plpgsqlStatements(
+  outer: Statement,
+  parser: BodyParser,
+  via: string,
+): (Nested & { dynamic: string[] }) | { opaque: string } {
   let tree: unknown;
   try {
     tree = parser.parsePlPgSQLSync(outer.text);
@@ -467,14 +666,28 @@ function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): N
   const statements: Statement[] = [];
   const dynamic: string[] = [];
   const visit = (node: unknown, key: string | undefined): void => {
-    if (Array.isArray(node)) { node.forEach((item) => { visit(item, undefined); }); return; }
+    if (Array.isArray(node)) {
+      node.forEach((item) => {
+        visit(item, undefined);
+      });
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     const o = node as Obj;
-    if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors' || (key === 'PLpgSQL_stmt_return_query' && o.dynquery)) {
-      dynamic.push(`${via} runs dynamic SQL (EXECUTE): the server-side check judges what it destroys`);
+    if (
+      key === 'PLpgSQL_stmt_dynexecute' ||
+      key === 'PLpgSQL_stmt_dynfors' ||
+      (key === 'PLpgSQL_stmt_return_query' && o.dynquery)
+    ) {
+      dynamic.push(
+        `${via} runs dynamic SQL (EXECUTE): the server-side check judges what it destroys`,
+      );
     }
     if (key === 'PLpgSQL_expr' && typeof o.query === 'string') {
-      const query = o.parseMode === 0 || o.parseMode === undefined ? o.query : `SELECT ${o.query.replace(/^[^:]*:=/, '')}`;
+      const query =
+        o.parseMode === 0 || o.parseMode === undefined
+          ? o.query
+          : `SELECT ${o.query.replace(/^[^:]*:=/, '')}`;
       statements.push(...(statementsOfSql(parser, query, outer) ?? []));
       return;
     }
@@ -485,9 +698,15 @@ function plpgsqlStatements(outer: Statement, parser: BodyParser, via: string): N
 }
 
 /** What a function the file creates does when it is called: its body's operations, for SQL and PL/pgSQL. */
-function functionBody(outer: Statement, n: Obj, parser: BodyParser, state: WalkState): Operation[] | undefined {
+function functionBody(
+  outer: Statement,
+  n: Obj,
+  parser: BodyParser,
+  state: WalkState,
+): Operation[] | undefined {
   const options = (n.options as Obj[] | undefined) ?? [];
-  const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String?.sval as string | undefined;
+  const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String
+    ?.sval as string | undefined;
   const name = strings(n.funcname).join('.');
   const via = `function ${name}, created at line ${outer.at.line}`;
   const ops: Operation[] = [];
@@ -501,9 +720,15 @@ function functionBody(outer: Statement, n: Obj, parser: BodyParser, state: WalkS
     return ops;
   }
   if (language === 'sql' || language === undefined) {
-    const atomic = (n.sql_body as Obj | undefined)?.List?.items?.[0]?.List?.items as Obj[] | undefined;
-    const text = options.find((o) => o.DefElem?.defname === 'as')?.DefElem?.arg?.List?.items?.[0]?.String?.sval as string | undefined;
-    const inner = atomic ? atomic.map((node) => ({ ...outer, node: node as Statement['node'] })) : text !== undefined ? statementsOfSql(parser, text, outer) : [];
+    const atomic = (n.sql_body as Obj | undefined)?.List?.items?.[0]?.List?.items as
+      Obj[] | undefined;
+    const text = options.find((o) => o.DefElem?.defname === 'as')?.DefElem?.arg?.List?.items?.[0]
+      ?.String?.sval as string | undefined;
+    const inner = atomic
+      ? atomic.map((node) => ({ ...outer, node: node as Statement['node'] }))
+      : text !== undefined
+        ? statementsOfSql(parser, text, outer)
+        : [];
     for (const statement of inner ?? []) walkStatement(statement, ops, bodyState, parser, via);
     return ops;
   }
@@ -513,7 +738,8 @@ function functionBody(outer: Statement, n: Obj, parser: BodyParser, state: WalkS
 function droppedBy(n: Obj, split: (names: string[]) => Place): ObjectRef[] {
   const objects = (n.objects as Obj[] | undefined) ?? [];
   const relationKind = RELATION_OBJECTS[n.removeType as string];
-  if (relationKind) return objects.map((o) => ({ kind: relationKind, ...split(strings(o.List?.items)) }));
+  if (relationKind)
+    return objects.map((o) => ({ kind: relationKind, ...split(strings(o.List?.items)) }));
   switch (n.removeType) {
     case 'OBJECT_SCHEMA':
       return objects.map((o) => ({ kind: 'schema', schema: '', name: o.String?.sval ?? '' }));
@@ -525,18 +751,28 @@ function droppedBy(n: Obj, split: (names: string[]) => Place): ObjectRef[] {
       return objects.map((o) => ({
         kind: n.removeType === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
         ...split(strings(o.ObjectWithArgs?.objname)),
-        args: o.ObjectWithArgs?.args_unspecified ? undefined : argsOf(((o.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)),
+        args: o.ObjectWithArgs?.args_unspecified
+          ? undefined
+          : argsOf(((o.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)),
       }));
     case 'OBJECT_TYPE':
     case 'OBJECT_DOMAIN':
-      return objects.map((o) => ({ kind: n.removeType === 'OBJECT_TYPE' ? 'type' : 'domain', ...split(strings(o.TypeName?.names)) }));
+      return objects.map((o) => ({
+        kind: n.removeType === 'OBJECT_TYPE' ? 'type' : 'domain',
+        ...split(strings(o.TypeName?.names)),
+      }));
     case 'OBJECT_TRIGGER':
     case 'OBJECT_POLICY':
       // [schema.]table.name
       return objects.map((o) => {
         const parts = strings(o.List?.items);
         const name = parts.pop() ?? '';
-        return { kind: n.removeType === 'OBJECT_TRIGGER' ? 'trigger' : 'policy', ...split(parts), table: split(parts).name, name };
+        return {
+          kind: n.removeType === 'OBJECT_TRIGGER' ? 'trigger' : 'policy',
+          ...split(parts),
+          table: split(parts).name,
+          name,
+        };
       });
     default:
       return [];
@@ -551,7 +787,12 @@ function renamedBy(
 ): { from: ObjectRef; to: ObjectRef } | undefined {
   const rename = (from: ObjectRef) => ({ from, to: { ...from, name: n.newname as string } });
   const table = n.relation?.relname ? relation(n.relation) : undefined;
-  const parts: Record<string, RefKind> = { OBJECT_COLUMN: 'column', OBJECT_TABCONSTRAINT: 'constraint', OBJECT_TRIGGER: 'trigger', OBJECT_POLICY: 'policy' };
+  const parts: Record<string, RefKind> = {
+    OBJECT_COLUMN: 'column',
+    OBJECT_TABCONSTRAINT: 'constraint',
+    OBJECT_TRIGGER: 'trigger',
+    OBJECT_POLICY: 'policy',
+  };
   const part = parts[n.renameType as string];
   if (part) return table ? rename(partOf(table, part, n.subname)) : undefined;
   switch (n.renameType) {
@@ -562,11 +803,16 @@ function renamedBy(
       return rename({
         kind: n.renameType === 'OBJECT_FUNCTION' ? 'function' : 'procedure',
         ...split(strings(n.object?.ObjectWithArgs?.objname)),
-        args: argsOf(((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)),
+        args: argsOf(
+          ((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName),
+        ),
       });
     case 'OBJECT_TYPE':
     case 'OBJECT_DOMAIN':
-      return rename({ kind: n.renameType === 'OBJECT_TYPE' ? 'type' : 'domain', ...split(strings(n.object?.List?.items)) });
+      return rename({
+        kind: n.renameType === 'OBJECT_TYPE' ? 'type' : 'domain',
+        ...split(strings(n.object?.List?.items)),
+      });
     default: {
       const kind = RELATION_OBJECTS[n.renameType as string];
       return kind && table ? rename({ kind, ...table }) : undefined;

@@ -1,10 +1,27 @@
-import { type Classification, nonTransactionalOf, resetsAllOf, transactionControlOf } from './classify.js';
+import {
+  type Classification,
+  nonTransactionalOf,
+  resetsAllOf,
+  transactionControlOf,
+} from './classify.js';
 import { type Mentioned, mentionedNames } from './footprint.js';
 import { type Operation, operationsReader } from './operations.js';
-import { nodeKind, type Parser, parsePieces, type Statement, type SyntaxProblem } from './statements.js';
+import {
+  nodeKind,
+  type Parser,
+  parsePieces,
+  type Statement,
+  type SyntaxProblem,
+} from './statements.js';
 
 export type ReadMigration =
-  | { ok: true; statements: Statement[]; classification: Classification; operations: Operation[]; mentioned: Mentioned }
+  | {
+      ok: true;
+      statements: Statement[];
+      classification: Classification;
+      operations: Operation[];
+      mentioned: Mentioned;
+    }
   | { ok: false; problem: SyntaxProblem };
 
 /**
@@ -15,7 +32,11 @@ export type ReadMigration =
  * tree (apply/ needs its kind); the others keep their kind alone, so that a
  * long file or history does not stay in memory as trees.
  */
-export function readMigration(parser: Parser, sql: string, each?: (statement: Statement, operations: readonly Operation[]) => void): ReadMigration {
+export function readMigration(
+  parser: Parser,
+  sql: string,
+  each?: (statement: Statement, operations: readonly Operation[]) => void,
+): ReadMigration {
   const steps = reading(parser, sql, each);
   for (;;) {
     const step = steps.next();
@@ -28,7 +49,11 @@ export function readMigration(parser: Parser, sql: string, each?: (statement: St
  * pieces it tells how far it got (the share of the file's characters) and
  * lets the event loop run, so that a task list can show it.
  */
-export async function readMigrationShowing(parser: Parser, sql: string, progress: (done: number) => void): Promise<ReadMigration> {
+export async function readMigrationShowing(
+  parser: Parser,
+  sql: string,
+  progress: (done: number) => void,
+): Promise<ReadMigration> {
   const steps = reading(parser, sql);
   for (;;) {
     const step = steps.next();
@@ -38,7 +63,11 @@ export async function readMigrationShowing(parser: Parser, sql: string, progress
   }
 }
 
-function* reading(parser: Parser, sql: string, each?: (statement: Statement, operations: readonly Operation[]) => void): Generator<number, ReadMigration> {
+function* reading(
+  parser: Parser,
+  sql: string,
+  each?: (statement: Statement, operations: readonly Operation[]) => void,
+): Generator<number, ReadMigration> {
   const plpgsql = (text: string) => parser.parsePlPgSQLSync(text);
   const read = operationsReader(parser);
   const statements: Statement[] = [];
@@ -57,8 +86,13 @@ function* reading(parser: Parser, sql: string, each?: (statement: Statement, ope
     else for (const name of mentioned.names) names.add(name);
     if (each) {
       const at = new Map<string, Operation[]>();
-      for (const op of ops) at.set(`${op.at.line}:${op.at.column}`, [...(at.get(`${op.at.line}:${op.at.column}`) ?? []), op]);
-      for (const statement of piece.statements) each(statement, at.get(`${statement.at.line}:${statement.at.column}`) ?? []);
+      for (const op of ops)
+        at.set(`${op.at.line}:${op.at.column}`, [
+          ...(at.get(`${op.at.line}:${op.at.column}`) ?? []),
+          op,
+        ]);
+      for (const statement of piece.statements)
+        each(statement, at.get(`${statement.at.line}:${statement.at.column}`) ?? []);
     }
     for (const statement of piece.statements) {
       const kind = nodeKind(statement.node);
@@ -66,8 +100,16 @@ function* reading(parser: Parser, sql: string, each?: (statement: Statement, ope
     }
     statements.push(...piece.statements);
     operations.push(...ops);
-    yield piece.statements.length > 0 ? piece.statements[piece.statements.length - 1]!.end / sql.length : 1;
+    yield piece.statements.length > 0
+      ? piece.statements[piece.statements.length - 1]!.end / sql.length
+      : 1;
   }
   const classification = { nonTransactional, resetsAll, ...transactionControlOf(statements) };
-  return { ok: true, statements, classification, operations, mentioned: all !== undefined ? { all } : { names: [...names].sort() } };
+  return {
+    ok: true,
+    statements,
+    classification,
+    operations,
+    mentioned: all !== undefined ? { all } : { names: [...names].sort() },
+  };
 }

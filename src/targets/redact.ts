@@ -16,13 +16,16 @@ export function redactUrl(url: string): string {
     const pairs = parseConninfo(url);
     if (pairs) return displayConninfo(pairs);
   }
-  return url.replace(USERINFO, '$1:***@').replace(PASSWORD_PARAM, (_, key: string, value: string) => (value ? `${key}***` : key));
+  return url
+    .replace(USERINFO, '$1:***@')
+    .replace(PASSWORD_PARAM, (_, key: string, value: string) => (value ? `${key}***` : key));
 }
 
 // A URL anywhere in a text: from its scheme to the next white space.
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 // password = secret in a libpq key=value string (spaces around '=' allowed), quoted or not.
-const KEY_VALUE_PASSWORD = /\b([a-z_]*pass(?:word|wd)?[a-z_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
+const KEY_VALUE_PASSWORD =
+  /\b([a-z_]*pass(?:word|wd)?[a-z_]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
 // PASSWORD 'secret' in SQL (CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD '...'), echoed by an error;
 // E'' with its backslash escapes; unterminated too (a text cut short, a literal a syntax error left open).
 const SQL_PASSWORD = /\b(PASSWORD\s+)(E'(?:[^'\\]|\\.|'')*(?:'|$)|'(?:[^']|'')*(?:'|$))/gi;
@@ -38,10 +41,14 @@ const QUERY_PARAM = /([?&])([^=&\s]+)=([^&\s]*)/g;
 export function maskSecrets(text: string): string {
   return text
     .replace(URL_IN_TEXT, (url) =>
-      redactUrl(url).replace(QUERY_PARAM, (whole, sep: string, key: string, value: string) => (value && /pass/i.test(safeDecode(key)) ? `${sep}${key}=***` : whole)),
+      redactUrl(url).replace(QUERY_PARAM, (whole, sep: string, key: string, value: string) =>
+        value && /pass/i.test(safeDecode(key)) ? `${sep}${key}=***` : whole,
+      ),
     )
     .replace(SQL_PASSWORD, (_whole, keyword: string) => `${keyword}'***'`)
-    .replace(KEY_VALUE_PASSWORD, (whole, key: string, eq: string, value: string) => (value.startsWith('***') ? whole : `${key}${eq}***`));
+    .replace(KEY_VALUE_PASSWORD, (whole, key: string, eq: string, value: string) =>
+      value.startsWith('***') ? whole : `${key}${eq}***`,
+    );
 }
 
 /** Masks every string in a report-shaped value, field by field. */
@@ -49,7 +56,9 @@ export function maskDeep<T>(value: T): T {
   if (typeof value === 'string') return maskSecrets(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => maskDeep(v)) as T;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]: [string, unknown]) => [k, maskDeep(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]: [string, unknown]) => [k, maskDeep(v)]),
+    ) as T;
   }
   return value;
 }
@@ -115,6 +124,9 @@ export function parseConninfo(text: string): Array<{ key: string; value: string 
 
 /** A key=value string as shown: each pair from its parsed value, every password-like key's value `***`. */
 export function displayConninfo(pairs: ReadonlyArray<{ key: string; value: string }>): string {
-  const quoted = (v: string) => (v === '' || /[\s'\\]/.test(v) ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v);
-  return pairs.map(({ key, value }) => `${key}=${/pass/i.test(key) ? '***' : quoted(value)}`).join(' ');
+  const quoted = (v: string) =>
+    v === '' || /[\s'\\]/.test(v) ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : v;
+  return pairs
+    .map(({ key, value }) => `${key}=${/pass/i.test(key) ? '***' : quoted(value)}`)
+    .join(' ');
 }

@@ -29,7 +29,10 @@ export function urlVariable(database: string): string {
   return `${database.toUpperCase()}_DATABASE_URL`;
 }
 
-function readUrl(settings: Settings, database: string): { variable: string; url: string | undefined } {
+function readUrl(
+  settings: Settings,
+  database: string,
+): { variable: string; url: string | undefined } {
   const variable = urlVariable(database);
   const url = envValue(settings.env, variable);
   if (url === undefined && database === 'primary') {
@@ -82,7 +85,9 @@ export function resolveTargets(settings: Settings, sets: readonly SetConfig[]): 
       .map(urlVariable)
       .filter((variable) => envValue(settings.env, variable) !== undefined);
     for (const variable of ignored) {
-      warnings.push(`${variable} is set but ignored: SPLIT_DB_MODE is off, so every set runs on the PRIMARY database.`);
+      warnings.push(
+        `${variable} is set but ignored: SPLIT_DB_MODE is off, so every set runs on the PRIMARY database.`,
+      );
     }
   }
 
@@ -99,7 +104,10 @@ export function resolveTargets(settings: Settings, sets: readonly SetConfig[]): 
     }
     if (anyUrl) {
       throw new ConfigError(
-        `${variable} is not set, but ${[...urls.values()].filter((u) => u.url !== undefined).map((u) => u.variable).join(', ')} is: ` +
+        `${variable} is not set, but ${[...urls.values()]
+          .filter((u) => u.url !== undefined)
+          .map((u) => u.variable)
+          .join(', ')} is: ` +
           `in ${mode} mode every database needs its URL${mode === 'split' ? ' (SPLIT_DB_MODE is on)' : ''}.`,
         `Set ${variable}${mode === 'split' ? ', or turn SPLIT_DB_MODE off to run every set on the PRIMARY database' : ''}.`,
       );
@@ -132,10 +140,18 @@ export function displayOf(url: string): string {
   }
   // ':***' where the URL's user info holds a password; one given as ?password= is shown there, as ***.
   const inUserInfo = new URL(url).password !== '';
-  const user = parts.user ? `${encodeURIComponent(parts.user)}${inUserInfo ? ':***' : ''}@` : inUserInfo ? ':***@' : '';
+  const user = parts.user
+    ? `${encodeURIComponent(parts.user)}${inUserInfo ? ':***' : ''}@`
+    : inUserInfo
+      ? ':***@'
+      : '';
   const host = parts.host ?? '';
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const params = [...query].map(([key, value]) => (/pass/i.test(key) ? `${encodeURIComponent(key)}=***` : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`));
+  const params = [...query].map(([key, value]) =>
+    /pass/i.test(key)
+      ? `${encodeURIComponent(key)}=***`
+      : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`,
+  );
   const scheme = url.slice(0, url.indexOf('://'));
   return `${scheme}://${user}${hostPart}${parts.port ? `:${parts.port}` : ''}/${parts.database ?? ''}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }

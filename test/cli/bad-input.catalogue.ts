@@ -37,53 +37,233 @@ const valid = [
 
 export const CATALOGUE: BadInput[] = [
   // command line
-  { situation: 'no command', args: [], exit: 2, message: 'Name a command', fix: 'schemata --help lists them' },
-  { situation: 'an unknown command', args: ['explode'], exit: 2, message: 'Unknown argument: explode', fix: 'schemata --help lists them' },
-  { situation: 'an unknown flag', args: ['migrate', '--frobnicate'], exit: 2, message: 'Unknown argument: frobnicate', fix: 'schemata <command> --help lists the flags' },
-  { situation: 'an unknown set', args: ['migrate', 'analytics'], exit: 2, message: 'There is no set named "analytics"', fix: 'name a set of database/schemata.json' },
-  { situation: '--renderer with an unknown name', args: ['migrate', '--renderer', 'fancy'], exit: 2, message: 'Invalid values', fix: 'default, simple, verbose or silent' },
-  { situation: '--lock-timeout that is not a number', args: ['migrate', '--lock-timeout', 'soon'], exit: 2, message: '--lock-timeout is "soon"', fix: 'seconds, 0 or more' },
-  { situation: '--lock-timeout that is negative', args: ['migrate', '--lock-timeout', '-3'], exit: 2, message: '--lock-timeout is "-3"', fix: 'seconds, 0 or more' },
-  { situation: '--max-warnings that is not a whole number', args: ['lint', '--max-warnings', 'many'], exit: 2, message: '--max-warnings must be a whole number', fix: 'a whole number, 0 or more' },
-  { situation: 'create without a name', args: ['create', 'data'], exit: 2, message: 'Not enough non-option arguments', fix: 'schemata create <set> <name>' },
-  { situation: 'create with an unusable name', args: ['create', 'data', 'drop tables!'], exit: 2, message: 'is not a usable migration name', fix: 'letters, digits and underscores' },
-  { situation: 'baseline without a set', args: ['baseline'], exit: 2, message: 'Not enough non-option arguments', fix: 'schemata baseline <set>' },
-  { situation: 'baseline --version that is not a version', args: ['baseline', 'data', '--version', 'latest'], exit: 2, message: '--version "latest" is not a migration version', fix: 'the digits that start a file name' },
+  {
+    situation: 'no command',
+    args: [],
+    exit: 2,
+    message: 'Name a command',
+    fix: 'schemata --help lists them',
+  },
+  {
+    situation: 'an unknown command',
+    args: ['explode'],
+    exit: 2,
+    message: 'Unknown argument: explode',
+    fix: 'schemata --help lists them',
+  },
+  {
+    situation: 'an unknown flag',
+    args: ['migrate', '--frobnicate'],
+    exit: 2,
+    message: 'Unknown argument: frobnicate',
+    fix: 'schemata <command> --help lists the flags',
+  },
+  {
+    situation: 'an unknown set',
+    args: ['migrate', 'analytics'],
+    exit: 2,
+    message: 'There is no set named "analytics"',
+    fix: 'name a set of database/schemata.json',
+  },
+  {
+    situation: '--renderer with an unknown name',
+    args: ['migrate', '--renderer', 'fancy'],
+    exit: 2,
+    message: 'Invalid values',
+    fix: 'default, simple, verbose or silent',
+  },
+  {
+    situation: '--lock-timeout that is not a number',
+    args: ['migrate', '--lock-timeout', 'soon'],
+    exit: 2,
+    message: '--lock-timeout is "soon"',
+    fix: 'seconds, 0 or more',
+  },
+  {
+    situation: '--lock-timeout that is negative',
+    args: ['migrate', '--lock-timeout', '-3'],
+    exit: 2,
+    message: '--lock-timeout is "-3"',
+    fix: 'seconds, 0 or more',
+  },
+  {
+    situation: '--max-warnings that is not a whole number',
+    args: ['lint', '--max-warnings', 'many'],
+    exit: 2,
+    message: '--max-warnings must be a whole number',
+    fix: 'a whole number, 0 or more',
+  },
+  {
+    situation: 'create without a name',
+    args: ['create', 'data'],
+    exit: 2,
+    message: 'Not enough non-option arguments',
+    fix: 'schemata create <set> <name>',
+  },
+  {
+    situation: 'create with an unusable name',
+    args: ['create', 'data', 'drop tables!'],
+    exit: 2,
+    message: 'is not a usable migration name',
+    fix: 'letters, digits and underscores',
+  },
+  {
+    situation: 'baseline without a set',
+    args: ['baseline'],
+    exit: 2,
+    message: 'Not enough non-option arguments',
+    fix: 'schemata baseline <set>',
+  },
+  {
+    situation: 'baseline --version that is not a version',
+    args: ['baseline', 'data', '--version', 'latest'],
+    exit: 2,
+    message: '--version "latest" is not a migration version',
+    fix: 'the digits that start a file name',
+  },
   {
     situation: 'a missing --env-file',
     args: ['migrate', '--env-file', 'nope.env'],
     exit: process.versions.node.startsWith('20.') ? 9 : 2,
-    message: process.versions.node.startsWith('20.') ? 'nope.env' : 'given with --env-file does not exist',
+    message: process.versions.node.startsWith('20.')
+      ? 'nope.env'
+      : 'given with --env-file does not exist',
     fix: 'the path of an existing file',
     node: process.versions.node.startsWith('20.'),
     exitShown: '2 (9 on Node 20, which checks the flag before schemata starts)',
   },
-  { situation: 'a missing --config', args: ['migrate', '--config', 'elsewhere/schemata.json'], exit: 2, message: 'given with --config does not exist', fix: 'the path of a schemata.json' },
-  { situation: '--config naming a directory', args: ['migrate', '--config', 'database'], exit: 2, message: 'is not valid JSON', fix: 'the path of a schemata.json file' },
+  {
+    situation: 'a missing --config',
+    args: ['migrate', '--config', 'elsewhere/schemata.json'],
+    exit: 2,
+    message: 'given with --config does not exist',
+    fix: 'the path of a schemata.json',
+  },
+  {
+    situation: '--config naming a directory',
+    args: ['migrate', '--config', 'database'],
+    exit: 2,
+    message: 'is not valid JSON',
+    fix: 'the path of a schemata.json file',
+  },
 
   // environment
-  { situation: 'SPLIT_DB_MODE that is not a boolean', args: ['migrate'], env: () => ({ SPLIT_DB_MODE: 'maybe' }), exit: 2, message: 'SPLIT_DB_MODE is "maybe"', fix: 'true/false, 1/0, yes/no' },
-  { situation: 'SCHEMATA_LOCK_TIMEOUT that is not a number', args: ['migrate'], env: () => ({ SCHEMATA_LOCK_TIMEOUT: 'soon' }), exit: 2, message: 'SCHEMATA_LOCK_TIMEOUT is "soon"', fix: 'seconds, 0 or more' },
-  { situation: 'SCHEMATA_LOCK_TIMEOUT that is negative', args: ['migrate'], env: () => ({ SCHEMATA_LOCK_TIMEOUT: '-1' }), exit: 2, message: 'SCHEMATA_LOCK_TIMEOUT is "-1"', fix: 'seconds, 0 or more' },
-  { situation: 'PRIMARY_DATABASE_URL that does not parse', args: ['migrate'], env: () => ({ PRIMARY_DATABASE_URL: 'postgres://u:pw@@host:port/db' }), exit: 2, message: 'PRIMARY_DATABASE_URL is not a valid URL', fix: 'postgres://user:password@host:5432/db, special characters percent-encoded' },
-  { situation: 'a URL of another kind of database', args: ['migrate'], env: () => ({ PRIMARY_DATABASE_URL: 'mysql://u:pw@localhost/db' }), exit: 2, message: 'must be a postgres:// or postgresql:// URL', fix: 'a postgres:// URL' },
-  { situation: 'DATABASE_URL that does not parse', args: ['migrate'], env: () => ({ PRIMARY_DATABASE_URL: '', DATABASE_URL: 'not a url' }), exit: 2, message: 'DATABASE_URL is not a valid URL', fix: 'a postgres:// URL' },
-  { situation: 'split mode without DATA_DATABASE_URL', args: ['migrate'], env: () => ({ SPLIT_DB_MODE: 'true' }), exit: 2, message: 'DATA_DATABASE_URL is not set', fix: 'set it, or turn SPLIT_DB_MODE off' },
-  { situation: 'DATA_DATABASE_URL that does not parse', args: ['migrate'], env: () => ({ SPLIT_DB_MODE: 'true', DATA_DATABASE_URL: 'postgres://x:y@:bad' }), exit: 2, message: 'DATA_DATABASE_URL is not a valid URL', fix: 'a postgres:// URL' },
-  { situation: 'no URL with NODE_ENV=production', args: ['migrate'], env: () => ({ PRIMARY_DATABASE_URL: '', NODE_ENV: 'production' }), exit: 2, message: 'PRIMARY_DATABASE_URL is not set and NODE_ENV is production', fix: 'set the URL: production never uses the embedded database' },
+  {
+    situation: 'SPLIT_DB_MODE that is not a boolean',
+    args: ['migrate'],
+    env: () => ({ SPLIT_DB_MODE: 'maybe' }),
+    exit: 2,
+    message: 'SPLIT_DB_MODE is "maybe"',
+    fix: 'true/false, 1/0, yes/no',
+  },
+  {
+    situation: 'SCHEMATA_LOCK_TIMEOUT that is not a number',
+    args: ['migrate'],
+    env: () => ({ SCHEMATA_LOCK_TIMEOUT: 'soon' }),
+    exit: 2,
+    message: 'SCHEMATA_LOCK_TIMEOUT is "soon"',
+    fix: 'seconds, 0 or more',
+  },
+  {
+    situation: 'SCHEMATA_LOCK_TIMEOUT that is negative',
+    args: ['migrate'],
+    env: () => ({ SCHEMATA_LOCK_TIMEOUT: '-1' }),
+    exit: 2,
+    message: 'SCHEMATA_LOCK_TIMEOUT is "-1"',
+    fix: 'seconds, 0 or more',
+  },
+  {
+    situation: 'PRIMARY_DATABASE_URL that does not parse',
+    args: ['migrate'],
+    env: () => ({ PRIMARY_DATABASE_URL: 'postgres://u:pw@@host:port/db' }),
+    exit: 2,
+    message: 'PRIMARY_DATABASE_URL is not a valid URL',
+    fix: 'postgres://user:password@host:5432/db, special characters percent-encoded',
+  },
+  {
+    situation: 'a URL of another kind of database',
+    args: ['migrate'],
+    env: () => ({ PRIMARY_DATABASE_URL: 'mysql://u:pw@localhost/db' }),
+    exit: 2,
+    message: 'must be a postgres:// or postgresql:// URL',
+    fix: 'a postgres:// URL',
+  },
+  {
+    situation: 'DATABASE_URL that does not parse',
+    args: ['migrate'],
+    env: () => ({ PRIMARY_DATABASE_URL: '', DATABASE_URL: 'not a url' }),
+    exit: 2,
+    message: 'DATABASE_URL is not a valid URL',
+    fix: 'a postgres:// URL',
+  },
+  {
+    situation: 'split mode without DATA_DATABASE_URL',
+    args: ['migrate'],
+    env: () => ({ SPLIT_DB_MODE: 'true' }),
+    exit: 2,
+    message: 'DATA_DATABASE_URL is not set',
+    fix: 'set it, or turn SPLIT_DB_MODE off',
+  },
+  {
+    situation: 'DATA_DATABASE_URL that does not parse',
+    args: ['migrate'],
+    env: () => ({ SPLIT_DB_MODE: 'true', DATA_DATABASE_URL: 'postgres://x:y@:bad' }),
+    exit: 2,
+    message: 'DATA_DATABASE_URL is not a valid URL',
+    fix: 'a postgres:// URL',
+  },
+  {
+    situation: 'no URL with NODE_ENV=production',
+    args: ['migrate'],
+    env: () => ({ PRIMARY_DATABASE_URL: '', NODE_ENV: 'production' }),
+    exit: 2,
+    message: 'PRIMARY_DATABASE_URL is not set and NODE_ENV is production',
+    fix: 'set the URL: production never uses the embedded database',
+  },
 
   // the database behind the URL
-  { situation: 'a wrong password', args: ['migrate'], env: (url) => ({ PRIMARY_DATABASE_URL: withPassword(url, 'not-the-password') }), exit: 2, message: 'password authentication failed', fix: 'the user and password in the URL' },
-  { situation: 'a database that does not exist', args: ['migrate'], env: (url) => ({ PRIMARY_DATABASE_URL: `${url}_missing` }), exit: 2, message: 'does not exist', fix: 'create it, or fix its name in the URL' },
-  { situation: 'a host that cannot be reached', args: ['migrate'], env: (url) => ({ PRIMARY_DATABASE_URL: withPort(url, '1') }), exit: 1, message: 'cannot connect to', fix: 'start the server or fix host and port' },
-  { situation: 'sslmode=require against a server without TLS', args: ['migrate'], env: (url) => ({ PRIMARY_DATABASE_URL: `${url}?sslmode=require` }), exit: 2, message: 'does not support SSL', fix: 'sslmode that matches the server' },
+  {
+    situation: 'a wrong password',
+    args: ['migrate'],
+    env: (url) => ({ PRIMARY_DATABASE_URL: withPassword(url, 'not-the-password') }),
+    exit: 2,
+    message: 'password authentication failed',
+    fix: 'the user and password in the URL',
+  },
+  {
+    situation: 'a database that does not exist',
+    args: ['migrate'],
+    env: (url) => ({ PRIMARY_DATABASE_URL: `${url}_missing` }),
+    exit: 2,
+    message: 'does not exist',
+    fix: 'create it, or fix its name in the URL',
+  },
+  {
+    situation: 'a host that cannot be reached',
+    args: ['migrate'],
+    env: (url) => ({ PRIMARY_DATABASE_URL: withPort(url, '1') }),
+    exit: 1,
+    message: 'cannot connect to',
+    fix: 'start the server or fix host and port',
+  },
+  {
+    situation: 'sslmode=require against a server without TLS',
+    args: ['migrate'],
+    env: (url) => ({ PRIMARY_DATABASE_URL: `${url}?sslmode=require` }),
+    exit: 2,
+    message: 'does not support SSL',
+    fix: 'sslmode that matches the server',
+  },
   {
     situation: 'a role without the CREATE privilege',
     args: ['migrate'],
     setup: async (url) => {
       const role = `limited_${randomBytes(4).toString('hex')}`;
       const database = new URL(url).pathname.slice(1);
-      await query(url, `CREATE ROLE ${role} LOGIN PASSWORD '${new URL(url).password}'; REVOKE CREATE ON DATABASE ${database} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await query(
+        url,
+        `CREATE ROLE ${role} LOGIN PASSWORD '${new URL(url).password}'; REVOKE CREATE ON DATABASE ${database} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+      );
       const limited = new URL(url);
       limited.username = role;
       return { PRIMARY_DATABASE_URL: limited.toString() };
@@ -94,25 +274,153 @@ export const CATALOGUE: BadInput[] = [
   },
 
   // schemata.json
-  { situation: 'schemata.json that is not JSON', args: ['migrate'], root: { 'database/schemata.json': '{ "sets": [ }' }, exit: 2, message: 'is not valid JSON', fix: 'the JSON syntax' },
-  { situation: 'schemata.json with an unknown key', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], owner: 'me' }]) }, exit: 2, message: 'sets[0]: unknown key "owner"', fix: 'remove the key' },
-  { situation: 'schemata.json without sets', args: ['migrate'], root: { 'database/schemata.json': set([]) }, exit: 2, message: 'sets [] must list at least one set', fix: 'list the sets' },
-  { situation: 'schemata.json whose sets are not a list', args: ['migrate'], root: { 'database/schemata.json': JSON.stringify({ sets: { primary: {} } }) }, exit: 2, message: 'schemata.json is invalid: sets', fix: 'a list of sets' },
-  { situation: 'a schema name that is not an identifier', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['config', 'Bad Name'] }]) }, exit: 2, message: 'sets[0].schemas[1]', fix: 'lower-case letters, digits, _' },
-  { situation: 'a reserved schema name', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['schemata'] }]) }, exit: 2, message: 'is reserved', fix: 'another name: schemata and pg_* are taken' },
-  { situation: 'a database name that is not lower-case', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], database: 'Primary' }]) }, exit: 2, message: 'sets[0].database', fix: 'lower-case letters, digits, _' },
-  { situation: 'two sets with one name', args: ['migrate'], root: { 'database/schemata.json': set([valid[0], { ...valid[1], name: 'primary' }]) }, exit: 2, message: 'is also the name of sets[0]', fix: 'a name of its own for each set' },
-  { situation: 'two sets owning one schema', args: ['migrate'], root: { 'database/schemata.json': set([valid[0], { ...valid[1], schemas: ['config'] }]) }, exit: 2, message: 'already owned by set "primary"', fix: 'a schema belongs to one set' },
-  { situation: 'a set directory that does not exist', args: ['migrate'], root: { 'database/schemata.json': set([{ ...valid[0], dir: 'missing' }]) }, exit: 2, message: 'sets[0].dir "missing" is not a directory', fix: 'create it, or fix "dir"' },
+  {
+    situation: 'schemata.json that is not JSON',
+    args: ['migrate'],
+    root: { 'database/schemata.json': '{ "sets": [ }' },
+    exit: 2,
+    message: 'is not valid JSON',
+    fix: 'the JSON syntax',
+  },
+  {
+    situation: 'schemata.json with an unknown key',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([{ ...valid[0], owner: 'me' }]) },
+    exit: 2,
+    message: 'sets[0]: unknown key "owner"',
+    fix: 'remove the key',
+  },
+  {
+    situation: 'schemata.json without sets',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([]) },
+    exit: 2,
+    message: 'sets [] must list at least one set',
+    fix: 'list the sets',
+  },
+  {
+    situation: 'schemata.json whose sets are not a list',
+    args: ['migrate'],
+    root: { 'database/schemata.json': JSON.stringify({ sets: { primary: {} } }) },
+    exit: 2,
+    message: 'schemata.json is invalid: sets',
+    fix: 'a list of sets',
+  },
+  {
+    situation: 'a schema name that is not an identifier',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['config', 'Bad Name'] }]) },
+    exit: 2,
+    message: 'sets[0].schemas[1]',
+    fix: 'lower-case letters, digits, _',
+  },
+  {
+    situation: 'a reserved schema name',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([{ ...valid[0], schemas: ['schemata'] }]) },
+    exit: 2,
+    message: 'is reserved',
+    fix: 'another name: schemata and pg_* are taken',
+  },
+  {
+    situation: 'a database name that is not lower-case',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([{ ...valid[0], database: 'Primary' }]) },
+    exit: 2,
+    message: 'sets[0].database',
+    fix: 'lower-case letters, digits, _',
+  },
+  {
+    situation: 'two sets with one name',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([valid[0], { ...valid[1], name: 'primary' }]) },
+    exit: 2,
+    message: 'is also the name of sets[0]',
+    fix: 'a name of its own for each set',
+  },
+  {
+    situation: 'two sets owning one schema',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([valid[0], { ...valid[1], schemas: ['config'] }]) },
+    exit: 2,
+    message: 'already owned by set "primary"',
+    fix: 'a schema belongs to one set',
+  },
+  {
+    situation: 'a set directory that does not exist',
+    args: ['migrate'],
+    root: { 'database/schemata.json': set([{ ...valid[0], dir: 'missing' }]) },
+    exit: 2,
+    message: 'sets[0].dir "missing" is not a directory',
+    fix: 'create it, or fix "dir"',
+  },
 
   // migration files
-  { situation: 'two files with one version', args: ['migrate'], files: { 'data/003_a.sql': 'SELECT 1;', 'data/3_b.sql': 'SELECT 1;' }, exit: 2, message: 'have the same version 3', fix: 'rename one as the hint says (a version no file has)' },
-  { situation: 'a .sql file without a version', args: ['migrate'], files: { 'data/cleanup.sql': 'SELECT 1;' }, exit: 2, message: 'is not named <version>_<name>.sql', fix: 'rename it as the hint says (<version>_<name>.sql, a free version)' },
-  { situation: 'a file that is not UTF-8', args: ['migrate'], files: { 'data/009_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0xe9, 0xff, 0x3b]) }, exit: 2, message: 'is not valid UTF-8', fix: 'save it as UTF-8' },
-  { situation: 'a psql meta-command in a file', args: ['migrate'], files: { 'data/003_include.sql': 'SELECT 1;\n\\i other.sql\n' }, exit: 3, message: '003_include.sql:2:1 does not parse: \\i is a psql meta-command', fix: 'remove it: files go to the server as SQL' },
-  { situation: 'a syntax error', args: ['migrate'], files: { 'data/003_typo.sql': 'CREATE TABLE workspace.x (id int);\nCREAT INDEX i ON workspace.x (id);\n' }, exit: 3, message: '003_typo.sql:2:1 does not parse: syntax error at or near "CREAT"', fix: 'the SQL at the line and column shown (schemata lint)' },
-  { situation: 'ADD CONSTRAINT IF NOT EXISTS', args: ['migrate'], files: { 'data/003_check.sql': 'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (id > 0);\n' }, exit: 3, message: 'ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL', fix: 'the guarded DO block this guide shows' },
-  { situation: 'an error at run time', args: ['migrate'], files: { 'data/003_zero.sql': 'CREATE TABLE workspace.z (n int);\nINSERT INTO workspace.z VALUES (1 / 0);\n' }, exit: 1, message: '003_zero.sql:2:1: division by zero', fix: 'fix the file; the migration was rolled back and the rerun resumes' },
+  {
+    situation: 'two files with one version',
+    args: ['migrate'],
+    files: { 'data/003_a.sql': 'SELECT 1;', 'data/3_b.sql': 'SELECT 1;' },
+    exit: 2,
+    message: 'have the same version 3',
+    fix: 'rename one as the hint says (a version no file has)',
+  },
+  {
+    situation: 'a .sql file without a version',
+    args: ['migrate'],
+    files: { 'data/cleanup.sql': 'SELECT 1;' },
+    exit: 2,
+    message: 'is not named <version>_<name>.sql',
+    fix: 'rename it as the hint says (<version>_<name>.sql, a free version)',
+  },
+  {
+    situation: 'a file that is not UTF-8',
+    args: ['migrate'],
+    files: { 'data/009_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0xe9, 0xff, 0x3b]) },
+    exit: 2,
+    message: 'is not valid UTF-8',
+    fix: 'save it as UTF-8',
+  },
+  {
+    situation: 'a psql meta-command in a file',
+    args: ['migrate'],
+    files: { 'data/003_include.sql': 'SELECT 1;\n\\i other.sql\n' },
+    exit: 3,
+    message: '003_include.sql:2:1 does not parse: \\i is a psql meta-command',
+    fix: 'remove it: files go to the server as SQL',
+  },
+  {
+    situation: 'a syntax error',
+    args: ['migrate'],
+    files: {
+      'data/003_typo.sql':
+        'CREATE TABLE workspace.x (id int);\nCREAT INDEX i ON workspace.x (id);\n',
+    },
+    exit: 3,
+    message: '003_typo.sql:2:1 does not parse: syntax error at or near "CREAT"',
+    fix: 'the SQL at the line and column shown (schemata lint)',
+  },
+  {
+    situation: 'ADD CONSTRAINT IF NOT EXISTS',
+    args: ['migrate'],
+    files: {
+      'data/003_check.sql':
+        'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (id > 0);\n',
+    },
+    exit: 3,
+    message: 'ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL',
+    fix: 'the guarded DO block this guide shows',
+  },
+  {
+    situation: 'an error at run time',
+    args: ['migrate'],
+    files: {
+      'data/003_zero.sql':
+        'CREATE TABLE workspace.z (n int);\nINSERT INTO workspace.z VALUES (1 / 0);\n',
+    },
+    exit: 1,
+    message: '003_zero.sql:2:1: division by zero',
+    fix: 'fix the file; the migration was rolled back and the rerun resumes',
+  },
 ];
 
 function withPassword(url: string, password: string): string {
@@ -128,10 +436,33 @@ function withPort(url: string, port: string): string {
 }
 
 /** Inputs that look odd but are fine: each migrates, exit 0. */
-export const ACCEPTED: Array<{ situation: string; files: Record<string, string | Buffer>; warning?: string; tracked?: string[] }> = [
-  { situation: 'an empty file (stays pending)', files: { 'data/003_empty.sql': '' }, warning: '003_empty.sql holds no statement yet', tracked: ['1', '2'] },
-  { situation: 'a file with only comments (stays pending)', files: { 'data/003_notes.sql': '-- nothing yet\n/* later */\n' }, warning: '003_notes.sql holds no statement yet', tracked: ['1', '2'] },
-  { situation: 'a byte-order mark', files: { 'data/003_bom.sql': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('CREATE TABLE workspace.bom (id int);\n')]) } },
+export const ACCEPTED: Array<{
+  situation: string;
+  files: Record<string, string | Buffer>;
+  warning?: string;
+  tracked?: string[];
+}> = [
+  {
+    situation: 'an empty file (stays pending)',
+    files: { 'data/003_empty.sql': '' },
+    warning: '003_empty.sql holds no statement yet',
+    tracked: ['1', '2'],
+  },
+  {
+    situation: 'a file with only comments (stays pending)',
+    files: { 'data/003_notes.sql': '-- nothing yet\n/* later */\n' },
+    warning: '003_notes.sql holds no statement yet',
+    tracked: ['1', '2'],
+  },
+  {
+    situation: 'a byte-order mark',
+    files: {
+      'data/003_bom.sql': Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from('CREATE TABLE workspace.bom (id int);\n'),
+      ]),
+    },
+  },
   {
     situation: 'a 10 MB file',
     files: {

@@ -11,9 +11,13 @@ beforeAll(async () => {
   url = await freshDatabase();
 });
 
-const project = (files: Record<string, string | Buffer> = {}, root: Record<string, string> = {}) => {
+const project = (
+  files: Record<string, string | Buffer> = {},
+  root: Record<string, string> = {},
+) => {
   const cwd = makeProject(SMALL_SETS);
-  for (const [path, content] of Object.entries(files)) writeFileSync(join(cwd, 'database', path), content);
+  for (const [path, content] of Object.entries(files))
+    writeFileSync(join(cwd, 'database', path), content);
   for (const [path, content] of Object.entries(root)) writeFileSync(join(cwd, path), content);
   return cwd;
 };
@@ -71,7 +75,10 @@ describe('the environment and secrets', () => {
     expect(fromFile.code).toBe(0);
     expect(json(fromFile).sets[0]?.target).toContain(new URL(url).pathname);
     writeFileSync(join(cwd, '.env'), `PRIMARY_DATABASE_URL=${url}\nSPLIT_DB_MODE=nonsense\n`);
-    const processWins = await runCli(['status', '--json'], { cwd, env: { SPLIT_DB_MODE: 'false' } });
+    const processWins = await runCli(['status', '--json'], {
+      cwd,
+      env: { SPLIT_DB_MODE: 'false' },
+    });
     expect(processWins.code).toBe(0);
     const fileLoses = await runCli(['status', '--json'], { cwd });
     expect(fileLoses.code).toBe(2);
@@ -80,7 +87,10 @@ describe('the environment and secrets', () => {
 
   it('never echoes the password of a URL that does not parse', async () => {
     const cwd = makeProject(SMALL_SETS);
-    const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: `postgres://u:${PASSWORD()}@@host:port/db` } });
+    const result = await runCli(['migrate'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: `postgres://u:${PASSWORD()}@@host:port/db` },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('postgres://u:***@');
   });

@@ -19,7 +19,11 @@ describe('schemata create (CLI)', () => {
 
     const again = await runCli(['create', 'primary', 'seed', '--json'], { cwd });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout) as unknown).toMatchObject({ command: 'create', ok: true, file: expect.stringMatching(/primary\/\d{14}_seed\.sql$/) as unknown });
+    expect(JSON.parse(again.stdout) as unknown).toMatchObject({
+      command: 'create',
+      ok: true,
+      file: expect.stringMatching(/primary\/\d{14}_seed\.sql$/) as unknown,
+    });
   });
 
   it('create then migrate: the template stays pending until it holds a statement, then applies with no checksum error', async () => {
@@ -34,8 +38,13 @@ describe('schemata create (CLI)', () => {
     if (!data) throw new Error('the report has no set "data"');
     expect(data.applied).toEqual([]);
     expect(data.pending.map((p) => p.file)).toEqual([path.split('/').pop()]);
-    expect(data.warnings.join('\n')).toContain('holds no statement yet: it is not applied and stays pending');
-    writeFileSync(join(cwd, path), `${readFileSync(join(cwd, path), 'utf8')}CREATE TABLE IF NOT EXISTS workspace.notes (id int);\n`);
+    expect(data.warnings.join('\n')).toContain(
+      'holds no statement yet: it is not applied and stays pending',
+    );
+    writeFileSync(
+      join(cwd, path),
+      `${readFileSync(join(cwd, path), 'utf8')}CREATE TABLE IF NOT EXISTS workspace.notes (id int);\n`,
+    );
     const filled = await runCli(['migrate', '--json'], { cwd, env });
     expect(filled.code).toBe(0);
     expect(json(filled).sets.find((s) => s.name === 'data')?.applied).toHaveLength(1);

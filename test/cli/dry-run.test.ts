@@ -14,26 +14,40 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
 
     const dry = await runCli(['migrate', 'data', '--dry-run'], { cwd, env });
     expect(dry.code).toBe(4);
-    expect(dry.stdout).toContain('would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)');
+    expect(dry.stdout).toContain(
+      'would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)',
+    );
     const dryJson = json(await runCli(['migrate', 'data', '--dry-run', '--json'], { cwd, env }));
-    expect(dryJson.sets[0]?.plan?.[0]?.steps[0]).toMatchObject({ verdict: 'refused', target: 'workspace.items' });
+    expect(dryJson.sets[0]?.plan?.[0]?.steps[0]).toMatchObject({
+      verdict: 'refused',
+      target: 'workspace.items',
+    });
 
     const refused = await runCli(['migrate', 'data'], { cwd, env });
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toContain('database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items would destroy data: workspace.items holds data');
-    expect(refused.stderr).toContain('→ Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to database/data/003_drop_items.sql (it then travels with the file), or run: npx schemata migrate data --force');
+    expect(refused.stderr).toContain(
+      'database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items would destroy data: workspace.items holds data',
+    );
+    expect(refused.stderr).toContain(
+      '→ Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to database/data/003_drop_items.sql (it then travels with the file), or run: npx schemata migrate data --force',
+    );
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([{ n: 2 }]);
 
     const forced = await runCli(['migrate', 'data', '--force'], { cwd, env });
     expect(forced.code).toBe(0);
-    expect(forced.stderr).toContain('warning: database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items runs although workspace.items holds data (--force)');
+    expect(forced.stderr).toContain(
+      'warning: database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items runs although workspace.items holds data (--force)',
+    );
     expect(await tableExists(url, 'workspace.items')).toBe(false);
   });
 
   it('a dry run on a fresh database writes nothing', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
-    const result = await runCli(['migrate', '--dry-run'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const result = await runCli(['migrate', '--dry-run'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('would apply 001_schemas.sql');
     expect(await schemaExists(url, 'schemata')).toBe(false);

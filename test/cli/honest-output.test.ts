@@ -10,7 +10,10 @@ describe('reports that say what is so', () => {
     const primary = await freshDatabase('primary');
     const data = await freshDatabase('data');
     const cwd = makeProject(SMALL_SETS);
-    writeFileSync(join(cwd, '.env'), `SPLIT_DB_MODE=true\nPRIMARY_DATABASE_URL=${primary}\nDATA_DATABASE_URL=${data}\n`);
+    writeFileSync(
+      join(cwd, '.env'),
+      `SPLIT_DB_MODE=true\nPRIMARY_DATABASE_URL=${primary}\nDATA_DATABASE_URL=${data}\n`,
+    );
     const result = await runCli(['migrate', '--json'], { cwd });
     expect(result.code).toBe(0);
     expect(json(result).mode).toBe('split');
@@ -18,8 +21,14 @@ describe('reports that say what is so', () => {
 
   it('migrate --json says whether each schema holds data', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SMALL_SETS, 'data/003_seed.sql': 'INSERT INTO workspace.items VALUES (1);\n' });
-    const result = await runCli(['migrate', 'data', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_seed.sql': 'INSERT INTO workspace.items VALUES (1);\n',
+    });
+    const result = await runCli(['migrate', 'data', '--json'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     expect(result.code).toBe(0);
     expect(json(result).sets[0]?.schemas).toEqual([
       { name: 'workspace', exists: true, hasData: true },
@@ -32,21 +41,29 @@ describe('reports that say what is so', () => {
     const cwd = makeProject({ 'primary/001_schemas.sql': SMALL_SETS['primary/001_schemas.sql']! });
     const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('Set "data" has no migration files, and schemas workspace, reference are missing');
+    expect(result.stderr).toContain(
+      'Set "data" has no migration files, and schemas workspace, reference are missing',
+    );
   });
 
   it('status of a set it could not read shows no counts', async () => {
     const cwd = makeProject(SMALL_SETS);
     const gone = new URL(servers().primary);
     gone.port = '1';
-    const result = await runCli(['status'], { cwd, env: { PRIMARY_DATABASE_URL: gone.toString() } });
+    const result = await runCli(['status'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: gone.toString() },
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).not.toContain('applied: 0');
   });
 
   it('a host name that does not resolve is a connection problem (exit 1) with --wait in the hint', async () => {
     const cwd = makeProject(SMALL_SETS);
-    const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' } });
+    const result = await runCli(['validate'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' },
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--wait');
   });
@@ -55,7 +72,10 @@ describe('reports that say what is so', () => {
 describe('configuration accepted only when it runs what it says', () => {
   it('.sql files in a sub-folder of a set are named, not silently skipped', async () => {
     const cwd = makeProject({ ...SMALL_SETS, 'data/archive/003_old.sql': 'SELECT 1;\n' });
-    const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: await freshDatabase() } });
+    const result = await runCli(['validate'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: await freshDatabase() },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('holds 1 .sql file (003_old.sql), but only');
   });
@@ -74,7 +94,6 @@ describe('checksums', () => {
   });
 });
 
-
 describe('secrets masked by where they stand', () => {
   it('the password "postgres" masks the password only: the user name and every other word stay', async () => {
     const cwd = makeProject(SMALL_SETS);
@@ -90,8 +109,16 @@ describe('secrets masked by where they stand', () => {
   });
 
   it.each([
-    ['a key=value string with spaces around =', 'host=127.0.0.1 port=1 user=app password = KvSecret77 dbname=app', 'KvSecret77'],
-    ['a query password under a percent-encoded name', 'postgres://app@127.0.0.1:1/app?pass%77ord=QuerySecret77', 'QuerySecret77'],
+    [
+      'a key=value string with spaces around =',
+      'host=127.0.0.1 port=1 user=app password = KvSecret77 dbname=app',
+      'KvSecret77',
+    ],
+    [
+      'a query password under a percent-encoded name',
+      'postgres://app@127.0.0.1:1/app?pass%77ord=QuerySecret77',
+      'QuerySecret77',
+    ],
   ])('%s never appears', async (_name, url, secret) => {
     const cwd = makeProject(SMALL_SETS);
     for (const args of [['validate'], ['validate', '--json']]) {
@@ -103,8 +130,14 @@ describe('secrets masked by where they stand', () => {
 
   it("a failing CREATE ROLE ... PASSWORD '...' is echoed with the password masked, in text and JSON", async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SMALL_SETS, 'data/003_role.sql': "CREATE ROLE postgres LOGIN PASSWORD 'RoleSecret77';\n" });
-    for (const args of [['migrate', 'data'], ['migrate', 'data', '--json']]) {
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_role.sql': "CREATE ROLE postgres LOGIN PASSWORD 'RoleSecret77';\n",
+    });
+    for (const args of [
+      ['migrate', 'data'],
+      ['migrate', 'data', '--json'],
+    ]) {
       const result = await runCli(args, { cwd, env: { PRIMARY_DATABASE_URL: url } });
       expect(result.code).toBe(1);
       expect(result.stdout + result.stderr).toContain("PASSWORD '***'");
@@ -132,7 +165,10 @@ describe('sslmode as libpq means it', () => {
     const url = new URL(await freshDatabase());
     url.searchParams.set('sslmode', 'prefer');
     const cwd = makeProject(SMALL_SETS);
-    const result = await runCli(['migrate', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: url.toString() } });
+    const result = await runCli(['migrate', '--json'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url.toString() },
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(json(result).ok).toBe(true);
     expect(result.stderr).not.toContain('SECURITY WARNING');
@@ -141,7 +177,10 @@ describe('sslmode as libpq means it', () => {
   it('sslmode=require against a server without TLS is a configuration error naming sslmode', async () => {
     const url = new URL(await freshDatabase());
     url.searchParams.set('sslmode', 'require');
-    const result = await runCli(['validate'], { cwd: makeProject(SMALL_SETS), env: { PRIMARY_DATABASE_URL: url.toString() } });
+    const result = await runCli(['validate'], {
+      cwd: makeProject(SMALL_SETS),
+      env: { PRIMARY_DATABASE_URL: url.toString() },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('sslmode');
     expect(result.stderr).not.toContain('SECURITY WARNING');
@@ -151,19 +190,28 @@ describe('sslmode as libpq means it', () => {
 describe('the task list', () => {
   it('a failing migration: its message printed once, the ✖ on the set that failed, and a closing line', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SMALL_SETS, 'data/003_zero.sql': 'CREATE TABLE workspace.z (id int);\nSELECT 1 / 0;\n' });
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_zero.sql': 'CREATE TABLE workspace.z (id int);\nSELECT 1 / 0;\n',
+    });
     const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(1);
     const all = result.stdout + result.stderr;
     expect(all.split('division by zero').length - 1).toBe(1);
     expect(all).toMatch(/✖ data → .*\[FAILED: failed, see below\]/);
     expect(all).not.toMatch(/✖ primary → /);
-    expect(result.stdout).toMatch(/stopped \(exit 1\): applied 4 migrations before it stopped \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\); the error follows\.\n/);
+    expect(result.stdout).toMatch(
+      /stopped \(exit 1\): applied 4 migrations before it stopped \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\); the error follows\.\n/,
+    );
   });
 
   it('a problem in a later set: ✖ on that set, the healthy set says nothing of the run is applied', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SMALL_SETS, 'data/003_bad.sql': 'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (id > 0);\n' });
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_bad.sql':
+        'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (id > 0);\n',
+    });
     const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(3);
     const all = result.stdout + result.stderr;
@@ -171,18 +219,24 @@ describe('the task list', () => {
     expect(all).not.toMatch(/✖ primary → /);
     expect(result.stdout).toContain('nothing of the run is applied: set "data" has problems');
     // Neither set applied anything: the healthy one's two are skipped, as the failing one's three (its bad file included).
-    expect(result.stdout).toMatch(/stopped \(exit 3\): nothing was applied \(primary 0 applied, 2 skipped, [\d.]+ m?s; data 0 applied, 3 skipped, [\d.]+ m?s\); the error follows\.\n/);
+    expect(result.stdout).toMatch(
+      /stopped \(exit 3\): nothing was applied \(primary 0 applied, 2 skipped, [\d.]+ m?s; data 0 applied, 3 skipped, [\d.]+ m?s\); the error follows\.\n/,
+    );
   });
 
-  it('the closing line: per set applied, skipped and time; --json has each set\'s ms', async () => {
+  it("the closing line: per set applied, skipped and time; --json has each set's ms", async () => {
     const url = await freshDatabase();
     const cwd = makeProject({ ...SMALL_SETS, 'data/003_empty.sql': '-- nothing yet\n' });
     const env = { PRIMARY_DATABASE_URL: url };
     const first = await runCli(['migrate'], { cwd, env });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/\ndone: applied 4 migrations \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\)\.\n$/);
+    expect(first.stdout).toMatch(
+      /\ndone: applied 4 migrations \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\)\.\n$/,
+    );
     const again = await runCli(['migrate'], { cwd, env });
-    expect(again.stdout).toMatch(/\ndone: nothing to apply \(primary 0 applied, 0 skipped, [\d.]+ m?s; data 0 applied, 1 skipped, [\d.]+ m?s\); the 1 skipped hold no statement yet\.\n$/);
+    expect(again.stdout).toMatch(
+      /\ndone: nothing to apply \(primary 0 applied, 0 skipped, [\d.]+ m?s; data 0 applied, 1 skipped, [\d.]+ m?s\); the 1 skipped hold no statement yet\.\n$/,
+    );
     const report = json(await runCli(['migrate', '--json'], { cwd, env }));
     for (const set of report.sets) expect(set.ms).toEqual(expect.any(Number));
   });
@@ -191,10 +245,16 @@ describe('the task list', () => {
     const gone = new URL(servers().primary);
     gone.port = '1';
     const cwd = makeProject(SMALL_SETS);
-    const env = { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: gone.toString(), DATA_DATABASE_URL: await freshDatabase('data') };
+    const env = {
+      SPLIT_DB_MODE: 'true',
+      PRIMARY_DATABASE_URL: gone.toString(),
+      DATA_DATABASE_URL: await freshDatabase('data'),
+    };
     const result = await runCli(['migrate'], { cwd, env });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/\nstopped \(exit 1\): nothing was applied \(primary not read, [\d.]+ m?s; data not run\); the error follows\.\n$/);
+    expect(result.stdout).toMatch(
+      /\nstopped \(exit 1\): nothing was applied \(primary not read, [\d.]+ m?s; data not run\); the error follows\.\n$/,
+    );
     const report = json(await runCli(['migrate', '--json'], { cwd, env }));
     expect(report.sets.map((s) => s.ms)).toEqual([expect.any(Number), null]);
   });

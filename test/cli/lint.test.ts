@@ -6,12 +6,16 @@ import { makeProject } from '../support/project.js';
 describe('schemata lint (CLI)', () => {
   it('points at ADD CONSTRAINT IF NOT EXISTS with the guarded DO-block form, exit 3', async () => {
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
-      'data/002_check.sql': 'ALTER TABLE workspace.items\n  ADD CONSTRAINT IF NOT EXISTS items_title_check CHECK (title <> \'\');\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_check.sql':
+        "ALTER TABLE workspace.items\n  ADD CONSTRAINT IF NOT EXISTS items_title_check CHECK (title <> '');\n",
     });
     const result = await runCli(['lint'], { cwd });
     expect(result.code).toBe(3);
-    expect(result.stdout).toContain('database/data/002_check.sql:2:18 error add-constraint-if-not-exists');
+    expect(result.stdout).toContain(
+      'database/data/002_check.sql:2:18 error add-constraint-if-not-exists',
+    );
     expect(result.stdout).toContain('IF NOT EXISTS (SELECT 1 FROM pg_constraint');
     expect(result.stdout).toContain('2 files checked: 1 error, 0 warnings');
   });
@@ -19,20 +23,31 @@ describe('schemata lint (CLI)', () => {
   it('lists warnings like a compiler, passes by default, and fails past --max-warnings', async () => {
     const cwd = makeProject({
       'primary/001_schemas.sql': 'CREATE SCHEMA config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
-      'primary/002_cols.sql': 'ALTER TABLE config.settings ADD COLUMN note text;\nDROP TABLE config.old;\n',
+      'primary/002_cols.sql':
+        'ALTER TABLE config.settings ADD COLUMN note text;\nDROP TABLE config.old;\n',
     });
     const relaxed = await runCli(['lint', 'primary'], { cwd });
     expect(relaxed.code).toBe(0);
-    expect(relaxed.stdout).toContain('database/primary/001_schemas.sql:1:1 warning create-without-if-not-exists CREATE SCHEMA config');
-    expect(relaxed.stdout).toContain('database/primary/002_cols.sql:1:1 warning add-column-without-if-not-exists');
-    expect(relaxed.stdout).toContain('database/primary/002_cols.sql:2:1 warning destructive-statement DROP TABLE config.old');
+    expect(relaxed.stdout).toContain(
+      'database/primary/001_schemas.sql:1:1 warning create-without-if-not-exists CREATE SCHEMA config',
+    );
+    expect(relaxed.stdout).toContain(
+      'database/primary/002_cols.sql:1:1 warning add-column-without-if-not-exists',
+    );
+    expect(relaxed.stdout).toContain(
+      'database/primary/002_cols.sql:2:1 warning destructive-statement DROP TABLE config.old',
+    );
     const strict = await runCli(['lint', 'primary', '--max-warnings', '2'], { cwd });
     expect(strict.code).toBe(3);
     expect(strict.stderr).toContain('3 warnings, more than --max-warnings 2 allows');
     const machine = await runCli(['lint', '--json'], { cwd });
     const report = lintJson(machine);
     expect(report).toMatchObject({ command: 'lint', ok: true, errors: 0, warnings: 3 });
-    expect(report.sets[0]?.findings[0]).toMatchObject({ rule: 'create-without-if-not-exists', file: 'database/primary/001_schemas.sql', at: { line: 1, column: 1 } });
+    expect(report.sets[0]?.findings[0]).toMatchObject({
+      rule: 'create-without-if-not-exists',
+      file: 'database/primary/001_schemas.sql',
+      at: { line: 1, column: 1 },
+    });
   });
 
   it('the example sets are clean', async () => {
@@ -45,12 +60,16 @@ describe('schemata lint (CLI)', () => {
   it('migrate refuses the same file before running anything, naming the rule', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
-      'data/002_check.sql': 'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (true);\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_check.sql':
+        'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS c CHECK (true);\n',
     });
     const result = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('database/data/002_check.sql:1:44 does not parse: ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL');
+    expect(result.stderr).toContain(
+      'database/data/002_check.sql:1:44 does not parse: ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL',
+    );
     expect(await schemaExists(url, 'workspace')).toBe(false);
   });
 

@@ -3,7 +3,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
-import { freshDatabase, PASSWORD, query, schemaExists, servers, trackedVersions } from '../support/db.js';
+import {
+  freshDatabase,
+  PASSWORD,
+  query,
+  schemaExists,
+  servers,
+  trackedVersions,
+} from '../support/db.js';
 import { makeProject, SMALL_SETS } from '../support/project.js';
 
 describe('schemata migrate (CLI)', () => {
@@ -15,7 +22,9 @@ describe('schemata migrate (CLI)', () => {
     expect(first.stdout).toMatch(/primary → postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/t_/);
     expect(first.stdout).toMatch(/002_workspace_tables\.sql \(\d+ms\)/);
     expect(first.stdout).toContain('post-migration validation');
-    expect(await query(url, 'SELECT count(*)::int AS n FROM reference.countries')).toEqual([{ n: 5 }]);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM reference.countries')).toEqual([
+      { n: 5 },
+    ]);
 
     const second = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(second.code).toBe(0);
@@ -24,13 +33,22 @@ describe('schemata migrate (CLI)', () => {
 
   it('reads a file of 15,000 INSERTs (over a megabyte) in pieces, showing how far it got, and applies it in one batch', async () => {
     const url = await freshDatabase();
-    const seed = Array.from({ length: 15000 }, (_, i) => `INSERT INTO config.settings (key, value) VALUES ('key ${i}', 'a value; with a semicolon, for row ${i} of the seed');`);
+    const seed = Array.from(
+      { length: 15000 },
+      (_, i) =>
+        `INSERT INTO config.settings (key, value) VALUES ('key ${i}', 'a value; with a semicolon, for row ${i} of the seed');`,
+    );
     const cwd = makeProject({ ...SMALL_SETS, 'primary/003_seed.sql': `${seed.join('\n')}\n` });
-    const result = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url, CI: 'true' } });
+    const result = await runCli(['migrate'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url, CI: 'true' },
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/reading database\/primary\/003_seed\.sql: 50%/);
     expect(result.stdout).toMatch(/003_seed\.sql \(\d+ms\)/);
-    expect(await query(url, 'SELECT count(*)::int AS n FROM config.settings')).toEqual([{ n: 15000 }]);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM config.settings')).toEqual([
+      { n: 15000 },
+    ]);
   });
 
   it('prints one JSON document with --json, and nothing else on stdout', async () => {
@@ -40,7 +58,10 @@ describe('schemata migrate (CLI)', () => {
     expect(result.code).toBe(0);
     const report = json(result);
     expect(report).toMatchObject({ command: 'migrate', mode: 'single', ok: true, exitCode: 0 });
-    expect(report.sets[1]?.applied.map((a) => a.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
+    expect(report.sets[1]?.applied.map((a) => a.file)).toEqual([
+      '001_schemas.sql',
+      '002_tables.sql',
+    ]);
     expect(report.sets[0]?.target).toContain('***');
   });
 
@@ -61,15 +82,23 @@ describe('schemata migrate (CLI)', () => {
   it('reports a failing migration with file:line, exit 1, and resumes after the fix', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
-      'primary/002_bad.sql': 'CREATE TABLE config.a (x int NOT NULL);\nINSERT INTO config.a VALUES (NULL);\n',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/002_bad.sql':
+        'CREATE TABLE config.a (x int NOT NULL);\nINSERT INTO config.a VALUES (NULL);\n',
     });
-    const failed = await runCli(['migrate', 'primary'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const failed = await runCli(['migrate', 'primary'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('database/primary/002_bad.sql:2:1');
     expect(failed.stderr).toContain('violates not-null constraint');
     expect(await trackedVersions(url, 'primary')).toEqual(['1']);
-    writeFileSync(join(cwd, 'database/primary/002_bad.sql'), 'CREATE TABLE config.a (x int NOT NULL);\n');
+    writeFileSync(
+      join(cwd, 'database/primary/002_bad.sql'),
+      'CREATE TABLE config.a (x int NOT NULL);\n',
+    );
     const fixed = await runCli(['migrate', 'primary'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(fixed.code).toBe(0);
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2']);
@@ -77,13 +106,27 @@ describe('schemata migrate (CLI)', () => {
 
   it('applies every migration exactly once when eight processes start at once', async () => {
     const url = await freshDatabase();
-    const files: Record<string, string> = { 'data/001_schemas.sql': 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE TABLE workspace.runs (n int);\n' };
+    const files: Record<string, string> = {
+      'data/001_schemas.sql':
+        'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE TABLE workspace.runs (n int);\n',
+    };
     // Not re-runnable on purpose: a second application would fail or add a row.
-    for (let i = 2; i <= 12; i++) files[`data/${String(i).padStart(3, '0')}_step.sql`] = `CREATE TABLE workspace.t${i} (x int);\nINSERT INTO workspace.runs VALUES (${i});\n`;
+    for (let i = 2; i <= 12; i++)
+      files[`data/${String(i).padStart(3, '0')}_step.sql`] =
+        `CREATE TABLE workspace.t${i} (x int);\nINSERT INTO workspace.runs VALUES (${i});\n`;
     const cwd = makeProject(files);
-    const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } }),
+      ),
+    );
     expect(results.map((r) => r.code)).toEqual(Array(8).fill(0));
-    expect(await query(url, 'SELECT count(*)::int AS n, count(DISTINCT n)::int AS d FROM workspace.runs')).toEqual([{ n: 11, d: 11 }]);
+    expect(
+      await query(
+        url,
+        'SELECT count(*)::int AS n, count(DISTINCT n)::int AS d FROM workspace.runs',
+      ),
+    ).toEqual([{ n: 11, d: 11 }]);
     expect(await trackedVersions(url, 'data')).toHaveLength(12);
   });
 
@@ -92,7 +135,10 @@ describe('schemata migrate (CLI)', () => {
     const good = new URL(servers().primary);
     const wrong = new URL(good);
     wrong.password = `${PASSWORD()}-wrong`;
-    const denied = await runCli(['migrate', '--json'], { cwd, env: { PRIMARY_DATABASE_URL: wrong.toString() } });
+    const denied = await runCli(['migrate', '--json'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: wrong.toString() },
+    });
     expect(denied.code).toBe(2);
     expect(json(denied).error?.message).toContain('password authentication failed');
     expect(denied.stdout).toContain('postgres:***@');
@@ -101,7 +147,9 @@ describe('schemata migrate (CLI)', () => {
     const away = `postgres://postgres:${PASSWORD()}@127.0.0.1:1/nowhere`;
     const unreachable = await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: away } });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toContain('Set "primary": cannot connect to postgres://postgres:***@127.0.0.1:1/nowhere (PRIMARY_DATABASE_URL)');
+    expect(unreachable.stderr).toContain(
+      'Set "primary": cannot connect to postgres://postgres:***@127.0.0.1:1/nowhere (PRIMARY_DATABASE_URL)',
+    );
   });
 
   it('exits 5 naming the holder when the lock is not free in time', async () => {
@@ -111,7 +159,10 @@ describe('schemata migrate (CLI)', () => {
     const holder = await openClient(url);
     try {
       await holder.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
-      const result = await runCli(['migrate', '--lock-timeout', '1'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+      const result = await runCli(['migrate', '--lock-timeout', '1'], {
+        cwd,
+        env: { PRIMARY_DATABASE_URL: url },
+      });
       expect(result.code).toBe(5);
       expect(result.stderr).toMatch(/another run \(pid \d+, connected since \d{4}-/);
       expect(result.stderr).toContain('--lock-timeout');
@@ -135,7 +186,12 @@ describe('schemata migrate (CLI)', () => {
     expect(second.stdout + first.stdout + first.stderr).not.toContain(password);
     // It keeps itself, password file included, out of the project's git.
     execFileSync('git', ['init', '-q'], { cwd });
-    expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd, encoding: 'utf8' })).not.toContain('.schemata');
+    expect(
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+        cwd,
+        encoding: 'utf8',
+      }),
+    ).not.toContain('.schemata');
   });
 
   it('from a workspace root with --config, uses the embedded database of the project the config belongs to', async () => {
@@ -147,9 +203,16 @@ describe('schemata migrate (CLI)', () => {
     }
     writeFileSync(
       join(app, 'database', 'schemata.json'),
-      JSON.stringify({ sets: [{ name: 'primary', dir: 'primary', database: 'primary', schemas: ['config', 'customer'] }, { name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'reference'] }] }),
+      JSON.stringify({
+        sets: [
+          { name: 'primary', dir: 'primary', database: 'primary', schemas: ['config', 'customer'] },
+          { name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'reference'] },
+        ],
+      }),
     );
-    const result = await runCli(['migrate', '--config', 'apps/api/database/schemata.json'], { cwd: root });
+    const result = await runCli(['migrate', '--config', 'apps/api/database/schemata.json'], {
+      cwd: root,
+    });
     expect(result.code).toBe(0);
     expect(existsSync(join(app, '.schemata', 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(root, '.schemata'))).toBe(false);

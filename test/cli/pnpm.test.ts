@@ -1,5 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,7 +25,11 @@ import { REPO } from '../support/project.js';
 const PNPM = join(dirname(createRequire(import.meta.url).resolve('pnpm')), 'bin', 'pnpm.cjs');
 
 function pnpm(args: string[], cwd: string): { code: number | null; out: string } {
-  const result = spawnSync(process.execPath, [PNPM, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const result = spawnSync(process.execPath, [PNPM, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
   return { code: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
@@ -26,20 +37,36 @@ describe('under pnpm 10', () => {
   it('pnpm install, pnpm db:migrate on the embedded database, pnpm migrate:data --repair: no extra step', () => {
     const root = mkdtempSync(join(tmpdir(), 'schemata-pnpm-'));
     chmodSync(root, 0o755); // a clone others may enter (the embedded server runs as postgres when we are root)
-    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', root], { cwd: REPO, stdio: 'ignore' });
-    const tarball = readFileSync(join(REPO, 'package.json'), 'utf8').match(/"version":\s*"([^"]+)"/)![1];
+    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', root], {
+      cwd: REPO,
+      stdio: 'ignore',
+    });
+    const tarball = readFileSync(join(REPO, 'package.json'), 'utf8').match(
+      /"version":\s*"([^"]+)"/,
+    )![1];
     writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'workspace', private: true }));
     writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
     const app = join(root, 'apps', 'api');
-    for (const set of ['primary', 'data']) mkdirSync(join(app, 'database', set), { recursive: true });
-    writeFileSync(join(app, 'database', 'primary', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
-    writeFileSync(join(app, 'database', 'data', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
+    for (const set of ['primary', 'data'])
+      mkdirSync(join(app, 'database', set), { recursive: true });
+    writeFileSync(
+      join(app, 'database', 'primary', '001_schemas.sql'),
+      'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+    );
+    writeFileSync(
+      join(app, 'database', 'data', '001_schemas.sql'),
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+    );
     writeFileSync(
       join(app, 'package.json'),
       JSON.stringify({
         name: 'api',
         private: true,
-        scripts: { 'db:migrate': 'schemata migrate', 'migrate:data': 'schemata migrate data', 'db:validate': 'schemata validate' },
+        scripts: {
+          'db:migrate': 'schemata migrate',
+          'migrate:data': 'schemata migrate data',
+          'db:validate': 'schemata validate',
+        },
         dependencies: { schemata: `file:../../schemata-${tarball}.tgz` },
       }),
     );

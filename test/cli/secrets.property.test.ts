@@ -19,13 +19,39 @@ import { makeProject, SMALL_SETS } from '../support/project.js';
 const ROLE = 'migr_app';
 
 /** Printable ASCII, biased to what the output itself holds (digits, words of it, its punctuation). */
-const OUTPUT_WORDS = ['postgres', 'migr', 'app', 'ation', 'migr_app', '127.0.0.1', '***', 'schemata', 'password', 'data', 'primary'];
+const OUTPUT_WORDS = [
+  'postgres',
+  'migr',
+  'app',
+  'ation',
+  'migr_app',
+  '127.0.0.1',
+  '***',
+  'schemata',
+  'password',
+  'data',
+  'primary',
+];
 const password = fc
   .array(
     fc.oneof(
-      { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789:@/=\'\\% .&?#"$;-_'.split('')), minLength: 1, maxLength: 3 }) },
+      {
+        weight: 4,
+        arbitrary: fc.string({
+          unit: fc.constantFrom(...'0123456789:@/=\'\\% .&?#"$;-_'.split('')),
+          minLength: 1,
+          maxLength: 3,
+        }),
+      },
       { weight: 3, arbitrary: fc.constantFrom(...OUTPUT_WORDS) },
-      { weight: 3, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 8 }) },
+      {
+        weight: 3,
+        arbitrary: fc.string({
+          unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+          minLength: 1,
+          maxLength: 8,
+        }),
+      },
     ),
     { minLength: 1, maxLength: 12 },
   )
@@ -39,7 +65,13 @@ const conninfoQuote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(
 
 type Spelling = 'userinfo' | 'query' | 'keyvalue';
 
-function spell(spelling: Spelling, secret: string, database: string, port: string, eq = '='): string {
+function spell(
+  spelling: Spelling,
+  secret: string,
+  database: string,
+  port: string,
+  eq = '=',
+): string {
   const enc = encodeURIComponent(secret);
   switch (spelling) {
     case 'userinfo':
@@ -90,21 +122,47 @@ async function runAll(secret: string, wrong: string, c: Case): Promise<Map<strin
   const cwd = makeProject(SMALL_SETS);
   if (c.spelling === 'keyvalue') {
     // pg reads URLs only: a key=value string is a configuration error, shown without its password.
-    out.set('config', await runCli(['migrate', ...flag], { cwd, env: { PRIMARY_DATABASE_URL: spell('keyvalue', secret, 't_000000000000', port, c.eq) } }));
+    out.set(
+      'config',
+      await runCli(['migrate', ...flag], {
+        cwd,
+        env: { PRIMARY_DATABASE_URL: spell('keyvalue', secret, 't_000000000000', port, c.eq) },
+      }),
+    );
     return out;
   }
   const database = await freshOwnedDatabase();
   const env = { PRIMARY_DATABASE_URL: spell(c.spelling, secret, database, port) };
   const independent = Promise.all([
-    runCli(['migrate', ...flag], { cwd, env: { PRIMARY_DATABASE_URL: spell(c.spelling, wrong, database, port) } }),
-    runCli(['validate', ...flag], { cwd, env: { PRIMARY_DATABASE_URL: spell(c.spelling, secret, database, '1') } }),
-    runCli(['migrate', ...flag], { cwd, env: { PRIMARY_DATABASE_URL: spell(c.spelling, secret, database, port).replace(/^postgres:/, 'mysql:') } }),
+    runCli(['migrate', ...flag], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: spell(c.spelling, wrong, database, port) },
+    }),
+    runCli(['validate', ...flag], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: spell(c.spelling, secret, database, '1') },
+    }),
+    runCli(['migrate', ...flag], {
+      cwd,
+      env: {
+        PRIMARY_DATABASE_URL: spell(c.spelling, secret, database, port).replace(
+          /^postgres:/,
+          'mysql:',
+        ),
+      },
+    }),
   ]);
   out.set('success', await runCli(['migrate', ...flag], { cwd, env }));
   const literal = c.literal === 'standard' ? sqlLiteral(secret) : escapeLiteral(secret);
-  writeFileSync(join(cwd, 'database', 'data', '003_role.sql'), `-- a role that exists already\nCREATE ROLE ${ROLE} LOGIN PASSWORD ${literal};\nSELECT 1;\n`);
+  writeFileSync(
+    join(cwd, 'database', 'data', '003_role.sql'),
+    `-- a role that exists already\nCREATE ROLE ${ROLE} LOGIN PASSWORD ${literal};\nSELECT 1;\n`,
+  );
   out.set('sql-error', await runCli(['migrate', ...flag], { cwd, env }));
-  writeFileSync(join(cwd, 'database', 'primary', '002_tables.sql'), `${SMALL_SETS['primary/002_tables.sql']}-- changed\n`);
+  writeFileSync(
+    join(cwd, 'database', 'primary', '002_tables.sql'),
+    `${SMALL_SETS['primary/002_tables.sql']}-- changed\n`,
+  );
   out.set('checksum', await runCli(['validate', 'primary', ...flag], { cwd, env }));
   const [auth, refused, config] = await independent;
   out.set('auth', auth);
@@ -113,7 +171,14 @@ async function runAll(secret: string, wrong: string, c: Case): Promise<Map<strin
   return out;
 }
 
-const EXPECTED_EXIT: Record<string, number> = { success: 0, 'sql-error': 1, checksum: 3, auth: 2, refused: 1, config: 2 };
+const EXPECTED_EXIT: Record<string, number> = {
+  success: 0,
+  'sql-error': 1,
+  checksum: 3,
+  auth: 2,
+  refused: 1,
+  config: 2,
+};
 
 describe('a password of any shape, in any spelling, on every path', () => {
   const references = new Map<string, Map<string, CliResult>>();
@@ -153,12 +218,19 @@ describe('a password of any shape, in any spelling, on every path', () => {
             expect(ref.stdout + ref.stderr).not.toContain(wrongReference);
             // A password that the reference output holds too (":", "2", "app") is judged by the comparison below alone.
             for (const s of [secret, wrongSecret]) {
-              if (!(ref.stdout + ref.stderr).includes(s)) expect(all, `${path}: the password ${JSON.stringify(s)} leaked`).not.toContain(s);
+              if (!(ref.stdout + ref.stderr).includes(s))
+                expect(all, `${path}: the password ${JSON.stringify(s)} leaked`).not.toContain(s);
             }
-            if (c.json) expect((): unknown => JSON.parse(result.stdout), `${path}: ${result.stdout}`).not.toThrow();
+            if (c.json)
+              expect(
+                (): unknown => JSON.parse(result.stdout),
+                `${path}: ${result.stdout}`,
+              ).not.toThrow();
             // The failing statement is echoed, its literal masked: that path is really taken.
             if (path === 'sql-error') expect(all).toContain("PASSWORD '***'");
-            expect(normalize(both(result)), `${path} with ${JSON.stringify(secret)}`).toBe(normalize(both(ref)));
+            expect(normalize(both(result)), `${path} with ${JSON.stringify(secret)}`).toBe(
+              normalize(both(ref)),
+            );
           }
         },
       ),

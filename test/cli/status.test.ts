@@ -23,7 +23,12 @@ describe('schemata status (CLI)', () => {
     const report = json(after);
     expect(report.command).toBe('status');
     expect(report.sets[0]?.applied).toHaveLength(2);
-    expect(report.sets[0]?.applied[0]).toMatchObject({ version: '1', name: 'schemas', file: '001_schemas.sql', ms: expect.any(Number) as unknown });
+    expect(report.sets[0]?.applied[0]).toMatchObject({
+      version: '1',
+      name: 'schemas',
+      file: '001_schemas.sql',
+      ms: expect.any(Number) as unknown,
+    });
     expect(report.sets[0]?.schemas).toEqual([
       { name: 'config', exists: true, hasData: true },
       { name: 'customer', exists: true, hasData: false },
@@ -34,7 +39,9 @@ describe('schemata status (CLI)', () => {
     expect(human.stdout).toMatch(/version +name +applied at +duration +state/);
     expect(human.stdout).toMatch(/\n +1 +schemas +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ ms +applied/);
     const validated = await runCli(['validate'], { cwd, env });
-    expect(validated.stdout).toContain('validate: passed: all 2 sets match what their migrations made.');
+    expect(validated.stdout).toContain(
+      'validate: passed: all 2 sets match what their migrations made.',
+    );
     expect(human.stdout).not.toContain('workspace');
   });
 
@@ -47,15 +54,29 @@ describe('schemata status (CLI)', () => {
     await query(url, 'DROP SCHEMA workspace CASCADE');
     const result = await runCli(['validate'], { cwd, env });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('tracking shows 2 migrations applied, but schema workspace is missing');
+    expect(result.stderr).toContain(
+      'tracking shows 2 migrations applied, but schema workspace is missing',
+    );
     // No package.json here and schemata not on the PATH: npx is what works as typed.
     expect(result.stderr).toContain('→ npx schemata migrate data --repair');
 
     // With the project's package scripts, the one that runs it, as npm and pnpm take extra flags.
-    writeFileSync(join(cwd, 'package.json'), JSON.stringify({ scripts: { 'db:migrate:data': 'schemata migrate data', 'migrate:data': 'node node_modules/schemata/bin/schemata.js migrate data', 'db:validate': 'schemata validate' } }));
+    writeFileSync(
+      join(cwd, 'package.json'),
+      JSON.stringify({
+        scripts: {
+          'db:migrate:data': 'schemata migrate data',
+          'migrate:data': 'node node_modules/schemata/bin/schemata.js migrate data',
+          'db:validate': 'schemata validate',
+        },
+      }),
+    );
     const viaNpm = await runCli(['validate'], { cwd, env });
     expect(viaNpm.stderr).toContain('→ npm run migrate:data -- --repair');
-    const viaPnpm = await runCli(['validate', '--json'], { cwd, env: { ...env, npm_config_user_agent: 'pnpm/10.4.1 npm/? node/v20.19.0 linux x64' } });
+    const viaPnpm = await runCli(['validate', '--json'], {
+      cwd,
+      env: { ...env, npm_config_user_agent: 'pnpm/10.4.1 npm/? node/v20.19.0 linux x64' },
+    });
     expect(viaPnpm.stdout).toContain('"hint": "pnpm migrate:data --repair"');
   });
 });

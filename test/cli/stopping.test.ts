@@ -19,7 +19,12 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boole
 }
 
 const sessions = async (url: string) =>
-  (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemata'"))[0]!.n;
+  (
+    await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemata'",
+    )
+  )[0]!.n;
 
 describe.each([
   ['SIGTERM', 143],
@@ -28,13 +33,23 @@ describe.each([
   it(`cancels the running statement on the server, rolls the migration back, and exits ${exitCode} naming it`, async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
       'data/002_slow.sql': 'CREATE TABLE workspace.slow (id int);\nSELECT pg_sleep(60);\n',
       'data/003_after.sql': 'CREATE TABLE workspace.after (id int);\n',
     });
-    const { child, done } = startCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const { child, done } = startCli(['migrate', 'data'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     const sleeping = await waitFor(
-      async () => (await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()"))[0]!.n > 0,
+      async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+          )
+        )[0]!.n > 0,
       20_000,
     );
     expect(sleeping).toBe(true);

@@ -12,19 +12,30 @@ import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
  */
 
 // CSI sequences (colours, cursor movement, erase), OSC sequences, and the other escapes.
-// eslint-disable-next-line no-control-regex -- terminal escape sequences are made of control characters (ESC, BEL): matching them is the point
-const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
+const ANSI =
+  // eslint-disable-next-line no-control-regex -- terminal escape sequences are made of control characters (ESC, BEL): matching them is the point
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
 const strip = (text: string) => text.replace(ANSI, '').replace(/\r/g, '');
 
-function inTerminal(args: string[], options: { cwd: string; env: Record<string, string>; columns?: number }): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, join(REPO, 'bin', 'schemata.js'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+function inTerminal(
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; columns?: number },
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, join(REPO, 'bin', 'schemata.js'), ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   // -e: script exits with the command's code; -q: no "Script started" lines; /dev/null: no typescript file.
   // A pseudo-terminal made without a parent terminal has no size: give it one, as a terminal window has.
   const sized = `stty cols ${options.columns ?? 160} rows 50 && exec ${command}`;
   const child = spawn('script', ['-qefc', sized, '/dev/null'], {
     cwd: options.cwd,
     // No CI: with it schemata picks the simple renderer, as for a pipe.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TERM: 'xterm-256color', ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TERM: 'xterm-256color',
+      ...options.env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
@@ -52,10 +63,18 @@ describe('the task list in a terminal', () => {
   const failingRun = async (columns: number) => {
     const primary = await freshDatabase('primary');
     const data = await freshDatabase('data');
-    const cwd = makeProject({ ...SMALL_SETS, 'data/003_zero.sql': 'CREATE TABLE workspace.z (id int);\nSELECT 1 / 0;\n' });
-    return inTerminal(['migrate'], { cwd, columns, env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data } });
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_zero.sql': 'CREATE TABLE workspace.z (id int);\nSELECT 1 / 0;\n',
+    });
+    return inTerminal(['migrate'], {
+      cwd,
+      columns,
+      env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data },
+    });
   };
-  const closing = /\nstopped \(exit 1\): applied 4 migrations before it stopped \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\); the error follows\.\n/;
+  const closing =
+    /\nstopped \(exit 1\): applied 4 migrations before it stopped \(primary 2 applied, 0 skipped, [\d.]+ m?s; data 2 applied, 1 skipped, [\d.]+ m?s\); the error follows\.\n/;
 
   it('split mode, the second set fails: ✖ on that set and its parents, the error once, the closing line', async () => {
     const { code, output } = await failingRun(160);
@@ -80,7 +99,9 @@ describe('the task list in a terminal', () => {
     const { code, output } = await failingRun(0);
     const all = strip(output);
     expect(code, all).toBe(1);
-    expect(all).toMatch(/^✖ data → postgres:\/\/postgres:\*\*\*@\S+ \[FAILED: failed, see below\]$/m);
+    expect(all).toMatch(
+      /^✖ data → postgres:\/\/postgres:\*\*\*@\S+ \[FAILED: failed, see below\]$/m,
+    );
     expect(all.split('division by zero').length - 1).toBe(1);
     expect(all).toMatch(closing);
   });

@@ -7,7 +7,10 @@ import { generatedHistory } from '../support/history.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
-const SCHEMAS = { 'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n' };
+const SCHEMAS = {
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+};
 
 /** Applies the files and expects every later deploy and validate to be clean. */
 async function appliedClean(files: Record<string, string>) {
@@ -36,26 +39,76 @@ async function afterHandDrop(url: string, cwd: string, sql: string) {
 
 describe('legitimate DDL leaves no false mismatch', () => {
   it.each([
-    ['an index that goes with DROP COLUMN', { 'data/002_t.sql': 'CREATE TABLE workspace.t (id int, legacy text);\nCREATE INDEX t_legacy ON workspace.t (legacy);\n', 'data/003_drop.sql': 'ALTER TABLE workspace.t DROP COLUMN legacy;\n' }],
-    ['an index ON public.t, then an unqualified DROP TABLE t', { 'data/002_t.sql': 'CREATE TABLE public.t (id int);\nCREATE INDEX t_id ON public.t (id);\n', 'data/003_drop.sql': 'DROP TABLE t;\n' }],
-    ['ALTER TYPE ... RENAME', { 'data/002_e.sql': "CREATE TYPE workspace.mood AS ENUM ('a');\n", 'data/003_rename.sql': 'ALTER TYPE workspace.mood RENAME TO feeling;\n' }],
-    ['ALTER TABLE ... SET SCHEMA', { 'data/002_t.sql': 'CREATE TABLE workspace.t (id int PRIMARY KEY);\n', 'data/003_move.sql': 'ALTER TABLE workspace.t SET SCHEMA reference;\n' }],
+    [
+      'an index that goes with DROP COLUMN',
+      {
+        'data/002_t.sql':
+          'CREATE TABLE workspace.t (id int, legacy text);\nCREATE INDEX t_legacy ON workspace.t (legacy);\n',
+        'data/003_drop.sql': 'ALTER TABLE workspace.t DROP COLUMN legacy;\n',
+      },
+    ],
+    [
+      'an index ON public.t, then an unqualified DROP TABLE t',
+      {
+        'data/002_t.sql': 'CREATE TABLE public.t (id int);\nCREATE INDEX t_id ON public.t (id);\n',
+        'data/003_drop.sql': 'DROP TABLE t;\n',
+      },
+    ],
+    [
+      'ALTER TYPE ... RENAME',
+      {
+        'data/002_e.sql': "CREATE TYPE workspace.mood AS ENUM ('a');\n",
+        'data/003_rename.sql': 'ALTER TYPE workspace.mood RENAME TO feeling;\n',
+      },
+    ],
+    [
+      'ALTER TABLE ... SET SCHEMA',
+      {
+        'data/002_t.sql': 'CREATE TABLE workspace.t (id int PRIMARY KEY);\n',
+        'data/003_move.sql': 'ALTER TABLE workspace.t SET SCHEMA reference;\n',
+      },
+    ],
     [
       'the rename-and-recreate swap',
-      { 'data/002_t.sql': 'CREATE TABLE workspace.t (id int);\n', 'data/003_swap.sql': 'ALTER TABLE workspace.t RENAME TO t_old;\nCREATE TABLE workspace.t (id bigint, v text);\n' },
+      {
+        'data/002_t.sql': 'CREATE TABLE workspace.t (id int);\n',
+        'data/003_swap.sql':
+          'ALTER TABLE workspace.t RENAME TO t_old;\nCREATE TABLE workspace.t (id bigint, v text);\n',
+      },
     ],
-    ['ALTER FUNCTION ... RENAME', { 'data/002_f.sql': 'CREATE FUNCTION workspace.f(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n', 'data/003_rename.sql': 'ALTER FUNCTION workspace.f(integer) RENAME TO g;\n' }],
+    [
+      'ALTER FUNCTION ... RENAME',
+      {
+        'data/002_f.sql':
+          'CREATE FUNCTION workspace.f(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n',
+        'data/003_rename.sql': 'ALTER FUNCTION workspace.f(integer) RENAME TO g;\n',
+      },
+    ],
     [
       'ALTER INDEX ... RENAME, then DROP TABLE',
-      { 'data/002_t.sql': 'CREATE TABLE workspace.t (id int);\nCREATE INDEX t_i ON workspace.t (id);\n', 'data/003_r.sql': 'ALTER INDEX workspace.t_i RENAME TO t_j;\n', 'data/004_d.sql': 'DROP TABLE workspace.t;\n' },
+      {
+        'data/002_t.sql':
+          'CREATE TABLE workspace.t (id int);\nCREATE INDEX t_i ON workspace.t (id);\n',
+        'data/003_r.sql': 'ALTER INDEX workspace.t_i RENAME TO t_j;\n',
+        'data/004_d.sql': 'DROP TABLE workspace.t;\n',
+      },
     ],
     [
       'DROP VIEW IF EXISTS v; CREATE VIEW v in one file, where v exists',
-      { 'data/002_v.sql': 'CREATE VIEW workspace.v AS SELECT 1 AS x;\n', 'data/003_v.sql': 'DROP VIEW IF EXISTS workspace.v;\nCREATE VIEW workspace.v AS SELECT 2 AS x, 3 AS y;\n' },
+      {
+        'data/002_v.sql': 'CREATE VIEW workspace.v AS SELECT 1 AS x;\n',
+        'data/003_v.sql':
+          'DROP VIEW IF EXISTS workspace.v;\nCREATE VIEW workspace.v AS SELECT 2 AS x, 3 AS y;\n',
+      },
     ],
     [
       'a new overload of an existing function',
-      { 'data/002_f.sql': 'CREATE FUNCTION workspace.f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;\n', 'data/003_f.sql': 'CREATE FUNCTION workspace.f(a text) RETURNS text LANGUAGE sql AS $$ SELECT a $$;\n' },
+      {
+        'data/002_f.sql':
+          'CREATE FUNCTION workspace.f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;\n',
+        'data/003_f.sql':
+          'CREATE FUNCTION workspace.f(a text) RETURNS text LANGUAGE sql AS $$ SELECT a $$;\n',
+      },
     ],
   ])('%s', async (_name, files) => {
     await appliedClean(files);
@@ -63,27 +116,69 @@ describe('legitimate DDL leaves no false mismatch', () => {
 
   it('a DROP VIEW IF EXISTS then CREATE VIEW in a pending file is no drift, though the view exists (as psql runs it)', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_v.sql': 'CREATE VIEW workspace.v AS SELECT 1 AS x;\n' });
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_v.sql': 'CREATE VIEW workspace.v AS SELECT 1 AS x;\n',
+    });
     await migrate({ cwd, env: single(url), sets: ['data'] });
-    writeFile(cwd, 'data/003_v.sql', 'DROP VIEW IF EXISTS workspace.v;\nCREATE VIEW workspace.v AS SELECT 2 AS x;\n');
-    writeFile(cwd, 'data/004_f.sql', 'CREATE FUNCTION workspace.f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;\n');
-    writeFile(cwd, 'data/005_f.sql', 'CREATE FUNCTION workspace.f(a text, b int) RETURNS text LANGUAGE sql AS $$ SELECT a $$;\n');
+    writeFile(
+      cwd,
+      'data/003_v.sql',
+      'DROP VIEW IF EXISTS workspace.v;\nCREATE VIEW workspace.v AS SELECT 2 AS x;\n',
+    );
+    writeFile(
+      cwd,
+      'data/004_f.sql',
+      'CREATE FUNCTION workspace.f(a int) RETURNS int LANGUAGE sql AS $$ SELECT a $$;\n',
+    );
+    writeFile(
+      cwd,
+      'data/005_f.sql',
+      'CREATE FUNCTION workspace.f(a text, b int) RETURNS text LANGUAGE sql AS $$ SELECT a $$;\n',
+    );
     const planned = await validate({ cwd, env: single(url), sets: ['data'] });
     expect(planned.sets[0]!.problems).toEqual([]);
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.applied.map((a) => a.file)).toEqual(['003_v.sql', '004_f.sql', '005_f.sql']);
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.applied.map(
+        (a) => a.file,
+      ),
+    ).toEqual(['003_v.sql', '004_f.sql', '005_f.sql']);
     // The same signature again is drift, named before anything runs.
-    writeFile(cwd, 'data/006_f.sql', 'CREATE FUNCTION workspace.f(integer) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n');
+    writeFile(
+      cwd,
+      'data/006_f.sql',
+      'CREATE FUNCTION workspace.f(integer) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n',
+    );
     const drift = await validate({ cwd, env: single(url), sets: ['data'] });
     expect(drift.sets[0]!.problems.map((p) => p.kind)).toEqual(['drift']);
-    expect(drift.sets[0]!.problems[0]!.message).toContain('006_f.sql:1:1 creates function workspace.f(int4)');
+    expect(drift.sets[0]!.problems[0]!.message).toContain(
+      '006_f.sql:1:1 creates function workspace.f(int4)',
+    );
   });
 
   it('a schema added to the set together with the migration that creates it is pending, not a mismatch', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SCHEMAS);
     await migrate({ cwd, env: single(url), sets: ['data'] });
-    writeFile(cwd, 'schemata.json', JSON.stringify({ sets: [{ name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'reference', 'audit'] }] }));
-    writeFile(cwd, 'data/002_audit.sql', 'CREATE SCHEMA audit;\nCREATE TABLE audit.events (id int);\n');
+    writeFile(
+      cwd,
+      'schemata.json',
+      JSON.stringify({
+        sets: [
+          {
+            name: 'data',
+            dir: 'data',
+            database: 'data',
+            schemas: ['workspace', 'reference', 'audit'],
+          },
+        ],
+      }),
+    );
+    writeFile(
+      cwd,
+      'data/002_audit.sql',
+      'CREATE SCHEMA audit;\nCREATE TABLE audit.events (id int);\n',
+    );
     const before = await validate({ cwd, env: single(url) });
     expect(before.sets[0]!.problems).toEqual([]);
     const run = await migrate({ cwd, env: single(url) });
@@ -99,8 +194,14 @@ describe('what a migration really made is checked, whoever made it', () => {
         "DO $$\nBEGIN\n  IF to_regclass('workspace.notes') IS NULL THEN\n    CREATE TABLE workspace.notes (id int PRIMARY KEY, body text);\n  END IF;\n" +
         "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'notes_body_check') THEN\n    ALTER TABLE workspace.notes ADD CONSTRAINT notes_body_check CHECK (body <> '');\n  END IF;\nEND\n$$;\n",
     });
-    const constraint = await afterHandDrop(url, cwd, 'ALTER TABLE workspace.notes DROP CONSTRAINT notes_body_check');
-    expect(constraint.message).toContain('constraint notes_body_check on workspace.notes (002_guarded.sql)');
+    const constraint = await afterHandDrop(
+      url,
+      cwd,
+      'ALTER TABLE workspace.notes DROP CONSTRAINT notes_body_check',
+    );
+    expect(constraint.message).toContain(
+      'constraint notes_body_check on workspace.notes (002_guarded.sql)',
+    );
     expect(constraint.hint).toBe('schemata migrate data --repair');
     // The guarded block is re-runnable: the hint works as typed.
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
@@ -115,21 +216,38 @@ describe('what a migration really made is checked, whoever made it', () => {
       'data/002_t.sql': 'CREATE TABLE workspace.kept (id int);\n',
       'data/003_dynamic.sql':
         "CREATE FUNCTION workspace.make(n text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE workspace.%I (id int)', n); END $$;\nSELECT workspace.make('made_dynamically');\n",
-      'data/004_do.sql': "DO $$ BEGIN EXECUTE 'CREATE INDEX kept_id ON workspace.kept (id)'; END $$;\n",
+      'data/004_do.sql':
+        "DO $$ BEGIN EXECUTE 'CREATE INDEX kept_id ON workspace.kept (id)'; END $$;\n",
     });
-    const problem = await afterHandDrop(url, cwd, 'DROP TABLE workspace.made_dynamically; DROP TABLE workspace.kept');
+    const problem = await afterHandDrop(
+      url,
+      cwd,
+      'DROP TABLE workspace.made_dynamically; DROP TABLE workspace.kept',
+    );
     expect(problem.message).toContain('table workspace.kept (002_t.sql)');
     expect(problem.message).toContain('table workspace.made_dynamically (003_dynamic.sql)');
   });
 
   it.each([
-    ['a trigger', 'DROP TRIGGER t_touch ON workspace.t', 'trigger t_touch on workspace.t (002_t.sql)'],
+    [
+      'a trigger',
+      'DROP TRIGGER t_touch ON workspace.t',
+      'trigger t_touch on workspace.t (002_t.sql)',
+    ],
     ['a policy', 'DROP POLICY t_all ON workspace.t', 'policy t_all on workspace.t (002_t.sql)'],
     ['a sequence', 'DROP SEQUENCE workspace.tickets', 'sequence workspace.tickets (002_t.sql)'],
     ['an index', 'DROP INDEX workspace.t_v', 'index workspace.t_v (002_t.sql)'],
-    ['a function, by its signature', 'DROP FUNCTION workspace.touch()', 'function workspace.touch() (002_t.sql)'],
+    [
+      'a function, by its signature',
+      'DROP FUNCTION workspace.touch()',
+      'function workspace.touch() (002_t.sql)',
+    ],
     ['a column', 'ALTER TABLE workspace.t DROP COLUMN v', 'column workspace.t.v (002_t.sql)'],
-    ['a constraint', 'ALTER TABLE workspace.t DROP CONSTRAINT t_v_check', 'constraint t_v_check on workspace.t (002_t.sql)'],
+    [
+      'a constraint',
+      'ALTER TABLE workspace.t DROP CONSTRAINT t_v_check',
+      'constraint t_v_check on workspace.t (002_t.sql)',
+    ],
   ])('%s dropped by hand is named with its migration', async (_name, drop, named) => {
     const { url, cwd } = await appliedClean({
       'data/002_t.sql':
@@ -145,7 +263,9 @@ describe('what a migration really made is checked, whoever made it', () => {
   });
 
   it('an index a DBA added is listed as extra by status, and is no mismatch', async () => {
-    const { url, cwd } = await appliedClean({ 'data/002_t.sql': 'CREATE TABLE workspace.t (id int, v text);\n' });
+    const { url, cwd } = await appliedClean({
+      'data/002_t.sql': 'CREATE TABLE workspace.t (id int, v text);\n',
+    });
     await query(url, 'CREATE INDEX dba_t_v ON workspace.t (v)');
     const report = await status({ cwd, env: single(url), sets: ['data'] });
     expect(report.sets[0]!.problems).toEqual([]);
@@ -156,12 +276,19 @@ describe('what a migration really made is checked, whoever made it', () => {
 
 describe('history', () => {
   it('applying, repairing and failing add rows and overwrite none; status shows when each was applied', async () => {
-    const { url, cwd } = await appliedClean({ 'data/002_t.sql': 'CREATE TABLE IF NOT EXISTS workspace.t (id int);\n' });
+    const { url, cwd } = await appliedClean({
+      'data/002_t.sql': 'CREATE TABLE IF NOT EXISTS workspace.t (id int);\n',
+    });
     await query(url, 'DROP TABLE workspace.t');
-    expect((await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error).toBeUndefined();
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error,
+    ).toBeUndefined();
     writeFile(cwd, 'data/003_bad.sql', 'SELECT 1/0;\n');
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).exitCode).toBe(1);
-    const rows = await query<{ version: string; event: string }>(url, "SELECT version, event FROM schemata.migrations WHERE set_name = 'data' ORDER BY id");
+    const rows = await query<{ version: string; event: string }>(
+      url,
+      "SELECT version, event FROM schemata.migrations WHERE set_name = 'data' ORDER BY id",
+    );
     expect(rows).toEqual([
       { version: '1', event: 'applied' },
       { version: '2', event: 'applied' },
@@ -172,7 +299,9 @@ describe('history', () => {
       ['001_schemas.sql', 'applied'],
       ['002_t.sql', 'repaired'],
     ]);
-    expect(Date.parse(report.sets[0]!.applied[1]!.appliedAt!)).toBeGreaterThan(Date.parse(report.sets[0]!.applied[0]!.appliedAt!));
+    expect(Date.parse(report.sets[0]!.applied[1]!.appliedAt!)).toBeGreaterThan(
+      Date.parse(report.sets[0]!.applied[0]!.appliedAt!),
+    );
   });
 });
 
@@ -190,22 +319,32 @@ async function applyAsPsql(files: Record<string, string>): Promise<string> {
 }
 
 const catalogOf = async (url: string) =>
-  (await query<{ kind: string; identity: string }>(url, `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) c ORDER BY kind, identity`)).map((r) => `${r.kind} ${r.identity}`);
+  (
+    await query<{ kind: string; identity: string }>(
+      url,
+      `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) c ORDER BY kind, identity`,
+    )
+  ).map((r) => `${r.kind} ${r.identity}`);
 
-describe('a generated history of 300 migrations in real projects\' idioms', () => {
+describe("a generated history of 300 migrations in real projects' idioms", () => {
   const files = generatedHistory(30);
 
-  it('applies; validate and a second migrate are clean; the catalog equals psql\'s; any object dropped by hand is named with its migration', async () => {
+  it("applies; validate and a second migrate are clean; the catalog equals psql's; any object dropped by hand is named with its migration", async () => {
     expect(Object.keys(files).length).toBeGreaterThanOrEqual(300);
     const url = await freshDatabase();
     const cwd = makeProject(files);
     const first = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(first.error).toBeUndefined();
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.problems).toEqual([]);
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.problems).toEqual(
+      [],
+    );
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
     expect(await catalogOf(url)).toEqual(await catalogOf(await applyAsPsql(files)));
 
-    const expected = await query<{ n: number }>(url, "SELECT count(*)::int AS n FROM schemata.objects WHERE set_name = 'data'");
+    const expected = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM schemata.objects WHERE set_name = 'data'",
+    );
     // PostgreSQL 18 also keeps NOT NULL constraints in pg_constraint: more objects there than on 14.
     expect(expected[0]!.n).toBeGreaterThan(900);
 
@@ -251,7 +390,11 @@ describe('baseline adopts a database with the same ground truth', () => {
     expect(again.sets[0]!.problems).toEqual([]);
     expect(again.sets[0]!.applied).toEqual([]);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    const problem = await afterHandDrop(url, cwd, 'DROP FUNCTION workspace.label_text_1(text); DROP INDEX workspace.items_2_by_title; DROP TABLE workspace.items_1_notes');
+    const problem = await afterHandDrop(
+      url,
+      cwd,
+      'DROP FUNCTION workspace.label_text_1(text); DROP INDEX workspace.items_2_by_title; DROP TABLE workspace.items_1_notes',
+    );
     // Credited to the file that creates them, through later renames.
     expect(problem.message).toContain('function workspace.label_text_1(text) (0018_views_1.sql)');
     expect(problem.message).toContain('index workspace.items_2_by_title (0024_swap_2.sql)');
@@ -306,13 +449,25 @@ describe('a database tracked by schemata 0.1 (tracking format 1)', () => {
 
   it('is read by validate, upgraded by the next migrate with its history kept, and its objects adopted and checked', async () => {
     const url = await freshDatabase();
-    const files = { ...SCHEMAS, 'data/002_t.sql': 'CREATE TABLE workspace.t (id int PRIMARY KEY);\n' };
+    const files = {
+      ...SCHEMAS,
+      'data/002_t.sql': 'CREATE TABLE workspace.t (id int PRIMARY KEY);\n',
+    };
     const cwd = makeProject(files);
     await query(url, `${FORMAT1}; ${files['data/001_schemas.sql']} ${files['data/002_t.sql']}`);
     const { discoverMigrations } = await import('../../src/config/discover.js');
-    const discovered = discoverMigrations({ name: 'data', dir: `${cwd}/database/data`, database: 'data', schemas: ['workspace', 'reference'] });
+    const discovered = discoverMigrations({
+      name: 'data',
+      dir: `${cwd}/database/data`,
+      database: 'data',
+      schemas: ['workspace', 'reference'],
+    });
     for (const f of discovered) {
-      await query(url, "INSERT INTO schemata.migrations VALUES ('data', $1, $2, $3, $4, 'applied', now() - interval '1 day', 5, NULL)", [f.version, f.name, f.file, f.checksum]);
+      await query(
+        url,
+        "INSERT INTO schemata.migrations VALUES ('data', $1, $2, $3, $4, 'applied', now() - interval '1 day', 5, NULL)",
+        [f.version, f.name, f.file, f.checksum],
+      );
     }
     const read = await validate({ cwd, env: single(url), sets: ['data'] });
     expect(read.ok).toBe(true);
@@ -322,7 +477,12 @@ describe('a database tracked by schemata 0.1 (tracking format 1)', () => {
     const upgraded = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(upgraded.error).toBeUndefined();
     expect(upgraded.sets[0]!.applied.map((a) => a.file)).toEqual(['003_u.sql']);
-    expect(await query(url, "SELECT version, event FROM schemata.migrations WHERE set_name = 'data' ORDER BY id")).toEqual([
+    expect(
+      await query(
+        url,
+        "SELECT version, event FROM schemata.migrations WHERE set_name = 'data' ORDER BY id",
+      ),
+    ).toEqual([
       { version: '1', event: 'applied' },
       { version: '2', event: 'applied' },
       { version: '3', event: 'applied' },

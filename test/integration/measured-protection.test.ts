@@ -13,7 +13,8 @@ import { makeProject, writeFile } from '../support/project.js';
  */
 
 const BASE = {
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_tables.sql': [
     'CREATE TABLE workspace.items (id int PRIMARY KEY, label varchar(40));',
     'CREATE TABLE workspace.events (id int, at date NOT NULL) PARTITION BY RANGE (at);',
@@ -43,39 +44,76 @@ async function setUp() {
   return { url, cwd, env };
 }
 
-const count = async (url: string, table: string) => (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+const count = async (url: string, table: string) =>
+  (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
 /** Refused by the forecast or the measurement: exit 4, the table's rows there, the file not tracked. */
-async function expectNoLoss(report: Awaited<ReturnType<typeof migrate>>, url: string, table: string, rows: number, names: string) {
+async function expectNoLoss(
+  report: Awaited<ReturnType<typeof migrate>>,
+  url: string,
+  table: string,
+  rows: number,
+  names: string,
+) {
   expect(report.exitCode).toBe(4);
-  expect(`${report.error?.message ?? ''} ${report.sets[0]!.problems.map((p) => p.message).join(' ')}`).toContain(names);
+  expect(
+    `${report.error?.message ?? ''} ${report.sets[0]!.problems.map((p) => p.message).join(' ')}`,
+  ).toContain(names);
   expect(await count(url, table)).toBe(rows);
   expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
 }
 
 describe('data protection measured in the transaction', () => {
   it.each([
-    ['a procedure made in the same file, through CALL', 'CREATE PROCEDURE workspace.clear() LANGUAGE sql AS $$ DELETE FROM workspace.items $$;\nCALL workspace.clear();\n'],
-    ['a PL/pgSQL procedure through CALL in a DO block', "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE workspace.items CASCADE'; END $$;\nDO $$ BEGIN CALL workspace.clear(); END $$;\n"],
-    ['a SQL function with its own search_path', "CREATE FUNCTION workspace.tidy() RETURNS void LANGUAGE sql SET search_path = workspace AS $$ DELETE FROM items $$;\nSELECT workspace.tidy();\n"],
-    ['UPDATE ... USING-free rewrite: ALTER COLUMN TYPE USING that cuts', 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING left(label, 3);\n'],
+    [
+      'a procedure made in the same file, through CALL',
+      'CREATE PROCEDURE workspace.clear() LANGUAGE sql AS $$ DELETE FROM workspace.items $$;\nCALL workspace.clear();\n',
+    ],
+    [
+      'a PL/pgSQL procedure through CALL in a DO block',
+      "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE workspace.items CASCADE'; END $$;\nDO $$ BEGIN CALL workspace.clear(); END $$;\n",
+    ],
+    [
+      'a SQL function with its own search_path',
+      'CREATE FUNCTION workspace.tidy() RETURNS void LANGUAGE sql SET search_path = workspace AS $$ DELETE FROM items $$;\nSELECT workspace.tidy();\n',
+    ],
+    [
+      'UPDATE ... USING-free rewrite: ALTER COLUMN TYPE USING that cuts',
+      'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING left(label, 3);\n',
+    ],
     ['USING NULL', 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING NULL;\n'],
-    ['a narrowing type change in a DO block', "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(2) USING left(label, 2)'; END $$;\n"],
+    [
+      'a narrowing type change in a DO block',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(2) USING left(label, 2)'; END $$;\n",
+    ],
   ])('keeps the rows of workspace.items against %s', async (_what, sql) => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_change.sql', sql);
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(await count(url, 'workspace.items')).toBe(3);
-    expect(await query(url, 'SELECT label FROM workspace.items ORDER BY id')).toEqual([{ label: 'apple' }, { label: 'banana' }, { label: 'cherry' }]);
+    expect(await query(url, 'SELECT label FROM workspace.items ORDER BY id')).toEqual([
+      { label: 'apple' },
+      { label: 'banana' },
+      { label: 'cherry' },
+    ]);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 
   it('a procedure an earlier deploy made, called by the new migration: refused, named with its rows', async () => {
     const { url, cwd, env } = await setUp();
-    await query(url, 'CREATE PROCEDURE public.purge() LANGUAGE sql AS $$ DELETE FROM workspace.items $$');
+    await query(
+      url,
+      'CREATE PROCEDURE public.purge() LANGUAGE sql AS $$ DELETE FROM workspace.items $$',
+    );
     writeFile(cwd, 'data/003_call.sql', 'CALL purge();\n');
-    await expectNoLoss(await migrate({ cwd, env, sets: ['data'] }), url, 'workspace.items', 3, 'table workspace.items held 3 rows and is now empty');
+    await expectNoLoss(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      'workspace.items',
+      3,
+      'table workspace.items held 3 rows and is now empty',
+    );
   });
 
   it('a trigger of an earlier deploy fired by INSERT ... ON CONFLICT DO NOTHING that empties another table', async () => {
@@ -85,40 +123,80 @@ describe('data protection measured in the transaction', () => {
       `CREATE FUNCTION public.wipe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NEW; END $$;
        CREATE TRIGGER wipe BEFORE INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.wipe();`,
     );
-    writeFile(cwd, 'data/003_insert.sql', 'INSERT INTO workspace.audit VALUES (2) ON CONFLICT DO NOTHING;\n');
-    await expectNoLoss(await migrate({ cwd, env, sets: ['data'] }), url, 'workspace.items', 3, 'workspace.items held 3 rows');
+    writeFile(
+      cwd,
+      'data/003_insert.sql',
+      'INSERT INTO workspace.audit VALUES (2) ON CONFLICT DO NOTHING;\n',
+    );
+    await expectNoLoss(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      'workspace.items',
+      3,
+      'workspace.items held 3 rows',
+    );
   });
 
   it.each([
     ['DROP TABLE of the partitioned parent', 'DROP TABLE workspace.events;\n'],
     ['DROP COLUMN on the partitioned parent', 'ALTER TABLE workspace.events DROP COLUMN id;\n'],
-    ['TRUNCATE of the parent in a DO block', "DO $$ BEGIN EXECUTE 'TRUNCATE workspace.events'; END $$;\n"],
+    [
+      'TRUNCATE of the parent in a DO block',
+      "DO $$ BEGIN EXECUTE 'TRUNCATE workspace.events'; END $$;\n",
+    ],
   ])('a partitioned table holds the rows of its partitions: %s', async (_what, sql) => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_events.sql', sql);
-    await expectNoLoss(await migrate({ cwd, env, sets: ['data'] }), url, 'workspace.events', 2, 'events');
-    expect((await query<{ n: number }>(url, 'SELECT count(id)::int AS n FROM workspace.events'))[0]!.n).toBe(2);
+    await expectNoLoss(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      'workspace.events',
+      2,
+      'events',
+    );
+    expect(
+      (await query<{ n: number }>(url, 'SELECT count(id)::int AS n FROM workspace.events'))[0]!.n,
+    ).toBe(2);
   });
 
   it('DROP TABLE parent CASCADE takes an inheritance child with rows: refused', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_base.sql', 'DROP TABLE workspace.base CASCADE;\n');
-    await expectNoLoss(await migrate({ cwd, env, sets: ['data'] }), url, 'workspace.child', 1, 'workspace.child');
+    await expectNoLoss(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      'workspace.child',
+      1,
+      'workspace.child',
+    );
   });
 
   it('DROP VIEW ... CASCADE taking a populated materialized view built on it: refused', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_view.sql', 'DROP VIEW workspace.item_labels CASCADE;\n');
-    await expectNoLoss(await migrate({ cwd, env, sets: ['data'] }), url, 'workspace.label_counts', 1, 'workspace.label_counts');
+    await expectNoLoss(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      'workspace.label_counts',
+      1,
+      'workspace.label_counts',
+    );
   });
 
   it('-- schemata:force lets the loss through and the history event keeps what the migration did to rows', async () => {
     const { url, cwd, env } = await setUp();
-    writeFile(cwd, 'data/003_call.sql', "-- schemata:force\nINSERT INTO workspace.audit VALUES (5), (6);\nUPDATE workspace.audit SET id = id + 10 WHERE id = 5;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n");
+    writeFile(
+      cwd,
+      'data/003_call.sql',
+      "-- schemata:force\nINSERT INTO workspace.audit VALUES (5), (6);\nUPDATE workspace.audit SET id = id + 10 WHERE id = 5;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
     expect(await count(url, 'workspace.items')).toBe(0);
-    const [event] = await query<{ rows: unknown; forced: string }>(url, "SELECT effects->'rows' AS rows, effects->>'forced' AS forced FROM schemata.migrations WHERE version = '3'");
+    const [event] = await query<{ rows: unknown; forced: string }>(
+      url,
+      "SELECT effects->'rows' AS rows, effects->>'forced' AS forced FROM schemata.migrations WHERE version = '3'",
+    );
     expect(event!.rows).toEqual([
       { table: 'workspace.audit', inserted: 2, updated: 1, deleted: 0 },
       { table: 'workspace.items', inserted: 0, updated: 0, deleted: 3 },
@@ -155,7 +233,8 @@ describe('data protection measured in the transaction', () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       ...BASE,
-      'data/003_seed.sql': 'CREATE TABLE workspace.scratch (id int);\nINSERT INTO workspace.scratch VALUES (1), (2);\n',
+      'data/003_seed.sql':
+        'CREATE TABLE workspace.scratch (id int);\nINSERT INTO workspace.scratch VALUES (1), (2);\n',
       'data/004_drop.sql': 'DROP TABLE workspace.scratch;\n',
     });
     const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
@@ -164,11 +243,18 @@ describe('data protection measured in the transaction', () => {
   });
 });
 
-describe('outside schemata\'s transaction', () => {
+describe("outside schemata's transaction", () => {
   it('a -- schemata:no-transaction file is measured per statement and its SET search_path does not reach the next migration', async () => {
     const { url, cwd, env } = await setUp();
-    await query(url, 'CREATE SCHEMA app; CREATE TABLE app.items (id int); INSERT INTO app.items VALUES (1), (2);');
-    writeFile(cwd, 'data/003_path.sql', '-- schemata:no-transaction\nSET search_path = app;\nCREATE TABLE IF NOT EXISTS made_here (id int);\n');
+    await query(
+      url,
+      'CREATE SCHEMA app; CREATE TABLE app.items (id int); INSERT INTO app.items VALUES (1), (2);',
+    );
+    writeFile(
+      cwd,
+      'data/003_path.sql',
+      '-- schemata:no-transaction\nSET search_path = app;\nCREATE TABLE IF NOT EXISTS made_here (id int);\n',
+    );
     writeFile(cwd, 'data/004_next.sql', 'DROP TABLE IF EXISTS items;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -180,8 +266,15 @@ describe('outside schemata\'s transaction', () => {
 
   it('a -- schemata:no-transaction file that empties a table through a procedure: that statement rolled back, the file dirty', async () => {
     const { url, cwd, env } = await setUp();
-    await query(url, 'CREATE PROCEDURE public.purge() LANGUAGE sql AS $$ DELETE FROM workspace.items $$');
-    writeFile(cwd, 'data/003_call.sql', '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS workspace.before_call (id int);\nCALL purge();\n');
+    await query(
+      url,
+      'CREATE PROCEDURE public.purge() LANGUAGE sql AS $$ DELETE FROM workspace.items $$',
+    );
+    writeFile(
+      cwd,
+      'data/003_call.sql',
+      '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS workspace.before_call (id int);\nCALL purge();\n',
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain('workspace.items held 3 rows and is now empty');

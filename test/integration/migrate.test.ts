@@ -1,7 +1,14 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { migrate, status, validate } from '../../src/api.js';
-import { freshDatabase, openClient, query, schemaExists, tableExists, trackedVersions } from '../support/db.js';
+import {
+  freshDatabase,
+  openClient,
+  query,
+  schemaExists,
+  tableExists,
+  trackedVersions,
+} from '../support/db.js';
 import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
@@ -19,8 +26,15 @@ describe('migrate, single mode', () => {
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2']);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await tableExists(url, 'workspace.items')).toBe(true);
-    const rows = await query<{ checksum: string; state: string; duration_ms: number }>(url, 'SELECT checksum, event AS state, duration_ms FROM schemata.migrations');
-    expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum) && r.state === 'applied' && r.duration_ms >= 0)).toBe(true);
+    const rows = await query<{ checksum: string; state: string; duration_ms: number }>(
+      url,
+      'SELECT checksum, event AS state, duration_ms FROM schemata.migrations',
+    );
+    expect(
+      rows.every(
+        (r) => /^[0-9a-f]{64}$/.test(r.checksum) && r.state === 'applied' && r.duration_ms >= 0,
+      ),
+    ).toBe(true);
 
     const second = await migrate({ cwd, env: single(url) });
     expect(second.ok).toBe(true);
@@ -40,13 +54,14 @@ describe('migrate, single mode', () => {
   it('handles dollar quotes, DO blocks, comments, a file of its own BEGIN/COMMIT and no trailing newline', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config; CREATE SCHEMA IF NOT EXISTS customer;',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config; CREATE SCHEMA IF NOT EXISTS customer;',
       'primary/002_tricky.sql': [
         '/* a block comment; with a semicolon */',
         'BEGIN;',
-        'CREATE FUNCTION config.semi() RETURNS text LANGUAGE sql AS $fn$ SELECT \';\'::text $fn$;',
+        "CREATE FUNCTION config.semi() RETURNS text LANGUAGE sql AS $fn$ SELECT ';'::text $fn$;",
         "DO $$ BEGIN RAISE NOTICE 'done; really'; END $$;",
-        'CREATE TABLE config.t (x text DEFAULT E\'it\\\'s\');',
+        "CREATE TABLE config.t (x text DEFAULT E'it\\'s');",
         '-- the end; no newline follows',
         'COMMIT',
       ].join('\n'),
@@ -62,8 +77,10 @@ describe('migrate, single mode', () => {
   it('stops at a failing migration: names file, line and statement, keeps earlier ones, runs no later one, resumes after the fix', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
-      'primary/002_bad.sql': 'CREATE TABLE config.a (x int);\n\nINSERT INTO config.a VALUES (1);\nINSERT INTO config.a VALUES (1 / 0);\n',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/002_bad.sql':
+        'CREATE TABLE config.a (x int);\n\nINSERT INTO config.a VALUES (1);\nINSERT INTO config.a VALUES (1 / 0);\n',
       'primary/003_later.sql': 'CREATE TABLE config.later (x int);\n',
     });
     const report = await migrate({ cwd, env: single(url), sets: ['primary'] });
@@ -79,7 +96,11 @@ describe('migrate, single mode', () => {
     expect(await tableExists(url, 'config.a')).toBe(false);
     expect(await tableExists(url, 'config.later')).toBe(false);
 
-    writeFile(cwd, 'primary/002_bad.sql', 'CREATE TABLE config.a (x int);\n\nINSERT INTO config.a VALUES (1);\n');
+    writeFile(
+      cwd,
+      'primary/002_bad.sql',
+      'CREATE TABLE config.a (x int);\n\nINSERT INTO config.a VALUES (1);\n',
+    );
     const rerun = await migrate({ cwd, env: single(url), sets: ['primary'] });
     expect(rerun.ok).toBe(true);
     expect(rerun.sets[0]!.applied.map((a) => a.file)).toEqual(['002_bad.sql', '003_later.sql']);
@@ -89,8 +110,10 @@ describe('migrate, single mode', () => {
   it('maps an error position from PostgreSQL back to the line and column in the file', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
-      'primary/002_missing.sql': '-- ü comment\nCREATE TABLE config.a (x int);\nSELECT nope FROM config.a;\n',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/002_missing.sql':
+        '-- ü comment\nCREATE TABLE config.a (x int);\nSELECT nope FROM config.a;\n',
     });
     const report = await migrate({ cwd, env: single(url), sets: ['primary'] });
     expect(report.exitCode).toBe(1);
@@ -101,7 +124,8 @@ describe('migrate, single mode', () => {
   it('refuses a pending file that does not parse before applying anything (exit 3)', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
       'primary/002_typo.sql': 'CREATE TABLE config.a (x int);\nCREAT TABLE config.b (y int);\n',
     });
     const report = await migrate({ cwd, env: single(url), sets: ['primary'] });
@@ -116,7 +140,9 @@ describe('migrate, single mode', () => {
     const cwd = makeProject(SMALL_SETS);
     const holder = await openClient(url);
     try {
-      const { rows } = await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+      const { rows } = await holder.query<{ pid: number }>(
+        "SELECT pg_backend_pid() AS pid, pg_advisory_lock(x'73636865'::int, x'6d617461'::int)",
+      );
       const report = await migrate({ cwd, env: single(url), lockTimeout: 0.5 });
       expect(report.exitCode).toBe(5);
       expect(report.error!.message).toContain(`pid ${rows[0]!.pid}`);
@@ -131,11 +157,14 @@ describe('migrate, single mode', () => {
 });
 
 describe('migrate, split mode', () => {
-  it('runs each set on its own server and keeps each database\'s tracking to its sets', async () => {
+  it("runs each set on its own server and keeps each database's tracking to its sets", async () => {
     const primary = await freshDatabase('primary');
     const data = await freshDatabase('data');
     const cwd = makeProject(SMALL_SETS);
-    const report = await migrate({ cwd, env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data } });
+    const report = await migrate({
+      cwd,
+      env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data },
+    });
     expect(report).toMatchObject({ mode: 'split', ok: true });
     expect(await schemaExists(primary, 'config')).toBe(true);
     expect(await schemaExists(primary, 'workspace')).toBe(false);
@@ -154,7 +183,10 @@ describe('status and validate', () => {
     const cwd = makeProject(SMALL_SETS);
     const before = await status({ cwd, env: single(url) });
     expect(before.ok).toBe(true);
-    expect(before.sets[0]!.pending.map((p) => p.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
+    expect(before.sets[0]!.pending.map((p) => p.file)).toEqual([
+      '001_schemas.sql',
+      '002_tables.sql',
+    ]);
     expect(before.sets[0]!.schemas).toEqual([
       { name: 'config', exists: false, hasData: false },
       { name: 'customer', exists: false, hasData: false },
@@ -196,7 +228,10 @@ describe('status and validate', () => {
     await query(url, 'CREATE SCHEMA workspace; CREATE TABLE workspace.items (id int)');
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.exitCode).toBe(3);
-    expect(report.sets[0]!.problems[0]).toMatchObject({ kind: 'untracked', hint: expect.stringContaining('schemata baseline data') as unknown });
+    expect(report.sets[0]!.problems[0]).toMatchObject({
+      kind: 'untracked',
+      hint: expect.stringContaining('schemata baseline data') as unknown,
+    });
     expect(await trackedVersions(url, 'data')).toEqual([]);
   });
 
@@ -211,7 +246,11 @@ describe('status and validate', () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
     await migrate({ cwd, env: single(url) });
-    writeFile(cwd, 'primary/002_tables.sql', 'CREATE TABLE IF NOT EXISTS config.settings (key text PRIMARY KEY);\n');
+    writeFile(
+      cwd,
+      'primary/002_tables.sql',
+      'CREATE TABLE IF NOT EXISTS config.settings (key text PRIMARY KEY);\n',
+    );
     rmSync(`${cwd}/database/data/002_tables.sql`);
     const report = await validate({ cwd, env: single(url) });
     expect(report.exitCode).toBe(3);

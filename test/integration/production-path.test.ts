@@ -4,22 +4,40 @@ import { migrate } from '../../src/api.js';
 import { freshDatabase, openClient, query, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
-const SCHEMAS = { 'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n' };
+const SCHEMAS = {
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+};
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 describe('never queue behind a long transaction', () => {
   it('an ALTER behind a held lock gives up within the statement lock timeout, retries, names the blocker, applies nothing', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n' });
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
+    });
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
     const holder = await openClient(url);
-    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    await holder.query("SET application_name = 'long-report'; BEGIN; LOCK TABLE   workspace.items\n  IN ACCESS EXCLUSIVE MODE");
-    writeFile(cwd, 'data/003_alter.sql', 'CREATE TABLE workspace.other (id int);\nALTER TABLE workspace.items ADD COLUMN note text;\n');
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
+    await holder.query(
+      "SET application_name = 'long-report'; BEGIN; LOCK TABLE   workspace.items\n  IN ACCESS EXCLUSIVE MODE",
+    );
+    writeFile(
+      cwd,
+      'data/003_alter.sql',
+      'CREATE TABLE workspace.other (id int);\nALTER TABLE workspace.items ADD COLUMN note text;\n',
+    );
     try {
       const started = Date.now();
-      const report = await migrate({ cwd, env: single(url), sets: ['data'], statementLockTimeout: 0.3 });
+      const report = await migrate({
+        cwd,
+        env: single(url),
+        sets: ['data'],
+        statementLockTimeout: 0.3,
+      });
       // 4 tries of 0.3 s and 1 + 2 + 4 s between them: well under a minute, never for ever.
       expect(Date.now() - started).toBeLessThan(20_000);
       expect(report.exitCode).toBe(1);
@@ -27,7 +45,9 @@ describe('never queue behind a long transaction', () => {
       expect(report.error!.message).toContain('waited more than 0.3s for a lock, 4 times');
       expect(report.error!.message).toContain(`pid ${pid} (long-report, idle in transaction`);
       // Its query, white space folded: what the operator looks for.
-      expect(report.error!.message).toContain('LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE');
+      expect(report.error!.message).toContain(
+        'LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE',
+      );
       expect(report.error!.hint).toContain('--statement-lock-timeout');
       expect(await tableExists(url, 'workspace.other')).toBe(false);
       expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
@@ -40,13 +60,21 @@ describe('never queue behind a long transaction', () => {
 
   it('waits out a lock released within the retries', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n' });
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
+    });
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
     const holder = await openClient(url);
     await holder.query('BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE');
     setTimeout(() => void holder.query('ROLLBACK').then(() => holder.end()), 1_500);
     writeFile(cwd, 'data/003_alter.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
-    const report = await migrate({ cwd, env: single(url), sets: ['data'], statementLockTimeout: 0.3 });
+    const report = await migrate({
+      cwd,
+      env: single(url),
+      sets: ['data'],
+      statementLockTimeout: 0.3,
+    });
     expect(report.error).toBeUndefined();
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
@@ -70,10 +98,19 @@ describe('the run lock', () => {
     const other = new URL(url);
     other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
     const cwd = makeProject({
-      'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
       ...SCHEMAS,
     });
-    const report = await migrate({ cwd, env: { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: url, DATA_DATABASE_URL: other.toString() }, lockTimeout: 2 });
+    const report = await migrate({
+      cwd,
+      env: {
+        SPLIT_DB_MODE: 'true',
+        PRIMARY_DATABASE_URL: url,
+        DATA_DATABASE_URL: other.toString(),
+      },
+      lockTimeout: 2,
+    });
     expect(report.error).toBeUndefined();
     expect(await trackedVersions(url, 'primary')).toEqual(['1']);
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
@@ -83,9 +120,16 @@ describe('the run lock', () => {
 describe('a failed migration runs once', () => {
   it('is located by the statements that completed: nextval advanced once, the statement named', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_seq.sql': 'CREATE SEQUENCE workspace.counter;\n' });
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_seq.sql': 'CREATE SEQUENCE workspace.counter;\n',
+    });
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    writeFile(cwd, 'data/003_fails.sql', "SELECT nextval('workspace.counter');\nSELECT pg_sleep(0.2);\nSELECT 1 / (SELECT count(*) FROM workspace.counter WHERE false);\n");
+    writeFile(
+      cwd,
+      'data/003_fails.sql',
+      "SELECT nextval('workspace.counter');\nSELECT pg_sleep(0.2);\nSELECT 1 / (SELECT count(*) FROM workspace.counter WHERE false);\n",
+    );
     const started = Date.now();
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -93,7 +137,9 @@ describe('a failed migration runs once', () => {
     expect(report.error!.message).toContain('database/data/003_fails.sql:3:1: division by zero');
     expect(report.error!.message).toContain('Statement: SELECT 1 / (SELECT count(*)');
     // Sequences are not rolled back: one run of the file advanced it once.
-    expect(await query(url, 'SELECT last_value::int AS v, is_called FROM workspace.counter')).toEqual([{ v: 1, is_called: true }]);
+    expect(
+      await query(url, 'SELECT last_value::int AS v, is_called FROM workspace.counter'),
+    ).toEqual([{ v: 1, is_called: true }]);
   });
 });
 
@@ -111,17 +157,23 @@ describe('a clean session per migration', () => {
     expect(report.error).toBeUndefined();
     expect(await tableExists(url, 'public.made_here')).toBe(true);
     expect(await tableExists(url, 'reference.made_here')).toBe(false);
-    const owner = await query<{ owner: string }>(url, "SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'made_here'");
+    const owner = await query<{ owner: string }>(
+      url,
+      "SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'made_here'",
+    );
     expect(owner[0]!.owner).not.toBe(role);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
   it('RESET ALL in a file run in a transaction is named before anything runs; under -- schemata:no-transaction it runs', async () => {
     const url = await freshDatabase();
-    const sql = 'SET search_path TO reference;\nCREATE TABLE t (id int);\nRESET ALL;\nCREATE TABLE workspace.u (id int);\n';
+    const sql =
+      'SET search_path TO reference;\nCREATE TABLE t (id int);\nRESET ALL;\nCREATE TABLE workspace.u (id int);\n';
     const cwd = makeProject({ ...SCHEMAS, 'data/002_reset.sql': sql });
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.exitCode).toBe(3);
-    expect(report.sets[0]!.problems[0]!.message).toContain('database/data/002_reset.sql:3:1 has RESET ALL');
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'database/data/002_reset.sql:3:1 has RESET ALL',
+    );
     expect(report.sets[0]!.problems[0]!.hint).toContain('RESET search_path');
     expect(await trackedVersions(url, 'data')).toEqual([]);
 
@@ -136,25 +188,35 @@ describe('a clean session per migration', () => {
 describe("a file's own transaction control", () => {
   it.each([
     ['a ROLLBACK', 'CREATE TABLE workspace.t (id int);\nROLLBACK;\n'],
-    ['a COMMIT in the middle', "BEGIN;\nCREATE TYPE workspace.mood AS ENUM ('ok');\nCOMMIT;\nCREATE TABLE workspace.t (m workspace.mood);\n"],
-  ])('a file with %s runs outside schemata\'s transaction with no edit, as psql would', async (_name, sql) => {
-    const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_control.sql': sql });
-    const planned = await migrate({ cwd, env: single(url), sets: ['data'], dryRun: true });
-    expect(planned.error).toBeUndefined();
-    expect(planned.sets[0]!.plan!.find((m) => m.file === '002_control.sql')!.transactional).toBe(false);
-    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
-    expect(report.error).toBeUndefined();
-    expect(await tableExists(url, 'workspace.t')).toBe(true);
-    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
-  });
+    [
+      'a COMMIT in the middle',
+      "BEGIN;\nCREATE TYPE workspace.mood AS ENUM ('ok');\nCOMMIT;\nCREATE TABLE workspace.t (m workspace.mood);\n",
+    ],
+  ])(
+    "a file with %s runs outside schemata's transaction with no edit, as psql would",
+    async (_name, sql) => {
+      const url = await freshDatabase();
+      const cwd = makeProject({ ...SCHEMAS, 'data/002_control.sql': sql });
+      const planned = await migrate({ cwd, env: single(url), sets: ['data'], dryRun: true });
+      expect(planned.error).toBeUndefined();
+      expect(planned.sets[0]!.plan!.find((m) => m.file === '002_control.sql')!.transactional).toBe(
+        false,
+      );
+      const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+      expect(report.error).toBeUndefined();
+      expect(await tableExists(url, 'workspace.t')).toBe(true);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    },
+  );
 
   it('under -- schemata:no-transaction the enum ADD VALUE idiom runs as psql would', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       ...SCHEMAS,
-      'data/002_enum.sql': "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE TABLE workspace.people (m workspace.mood);\n",
-      'data/003_value.sql': "-- schemata:no-transaction\nBEGIN;\nALTER TYPE workspace.mood ADD VALUE 'sad';\nCOMMIT;\nBEGIN;\nINSERT INTO workspace.people VALUES ('sad');\nCOMMIT;\n",
+      'data/002_enum.sql':
+        "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE TABLE workspace.people (m workspace.mood);\n",
+      'data/003_value.sql':
+        "-- schemata:no-transaction\nBEGIN;\nALTER TYPE workspace.mood ADD VALUE 'sad';\nCOMMIT;\nBEGIN;\nINSERT INTO workspace.people VALUES ('sad');\nCOMMIT;\n",
     });
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -166,7 +228,8 @@ describe("a file's own transaction control", () => {
     const cwd = makeProject({
       ...SCHEMAS,
       'data/002_batches.sql': 'CREATE TABLE workspace.n (i int);\n',
-      'data/003_batched.sql': 'DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO workspace.n VALUES (i); COMMIT; END LOOP; END $$;\n',
+      'data/003_batched.sql':
+        'DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO workspace.n VALUES (i); COMMIT; END LOOP; END $$;\n',
     });
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -177,10 +240,17 @@ describe("a file's own transaction control", () => {
 describe('what a migration says', () => {
   it('RAISE NOTICE lines are kept with the applied migration', async () => {
     const url = await freshDatabase();
-    const cwd = makeProject({ ...SCHEMAS, 'data/002_say.sql': "DO $$ BEGIN RAISE NOTICE 'backfilled % rows', 3; RAISE WARNING 'slow path'; END $$;\n" });
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_say.sql':
+        "DO $$ BEGIN RAISE NOTICE 'backfilled % rows', 3; RAISE WARNING 'slow path'; END $$;\n",
+    });
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.error).toBeUndefined();
-    expect(report.sets[0]!.applied.find((a) => a.file === '002_say.sql')!.notices).toEqual(['NOTICE: backfilled 3 rows', 'WARNING: slow path']);
+    expect(report.sets[0]!.applied.find((a) => a.file === '002_say.sql')!.notices).toEqual([
+      'NOTICE: backfilled 3 rows',
+      'WARNING: slow path',
+    ]);
   });
 });
 
@@ -232,7 +302,10 @@ describe('the API env', () => {
     process.env.NODE_ENV = 'production';
     try {
       // The README's example with the secret forgotten.
-      const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: process.env.SCHEMATA_FORGOTTEN_SECRET } });
+      const report = await migrate({
+        cwd,
+        env: { PRIMARY_DATABASE_URL: process.env.SCHEMATA_FORGOTTEN_SECRET },
+      });
       expect(report.exitCode).toBe(2);
       expect(report.error!.message).toContain('PRIMARY_DATABASE_URL');
     } finally {

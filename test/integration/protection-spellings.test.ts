@@ -12,7 +12,8 @@ import { makeProject, writeFile } from '../support/project.js';
  */
 
 const BASE = {
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_tables.sql': [
     "CREATE TYPE workspace.mood AS ENUM ('ok', 'sad');",
     'CREATE DOMAIN workspace.price AS numeric(10,2);',
@@ -29,14 +30,23 @@ async function setUp(extra: Record<string, string> = {}) {
   const env = { PRIMARY_DATABASE_URL: url };
   const first = await migrate({ cwd, env, sets: ['data'] });
   expect(first.error).toBeUndefined();
-  await query(url, "INSERT INTO workspace.items VALUES (1, 'a', 1, 9.5, 'ok'), (2, 'b', 2, 1.25, 'sad'); INSERT INTO reference.codes VALUES ('x')");
+  await query(
+    url,
+    "INSERT INTO workspace.items VALUES (1, 'a', 1, 9.5, 'ok'), (2, 'b', 2, 1.25, 'sad'); INSERT INTO reference.codes VALUES ('x')",
+  );
   return { url, cwd, env, versions: await trackedVersions(url, 'data') };
 }
 
-const count = async (url: string, table: string) => (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+const count = async (url: string, table: string) =>
+  (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
 /** Refused before anything of the run ran: exit 4, the rows still there, nothing new tracked. */
-async function expectRefusedBeforeRunning(report: Awaited<ReturnType<typeof migrate>>, url: string, versions: string[], holder: string) {
+async function expectRefusedBeforeRunning(
+  report: Awaited<ReturnType<typeof migrate>>,
+  url: string,
+  versions: string[],
+  holder: string,
+) {
   expect(report.exitCode).toBe(4);
   const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
   expect(refused.length).toBeGreaterThan(0);
@@ -69,45 +79,98 @@ describe('data protection: names resolved as PostgreSQL resolves them', () => {
     const { url, cwd, env, versions } = await setUp();
     writeFile(cwd, 'data/003_rename.sql', 'ALTER TABLE workspace.items RENAME TO legacy_items;\n');
     writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE workspace.legacy_items;\n');
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'workspace.items');
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'workspace.items',
+    );
 
     writeFile(cwd, 'data/004_drop.sql', 'SELECT 1;\n');
-    writeFile(cwd, 'data/003_rename.sql', 'ALTER TABLE workspace.items RENAME TO legacy_items;\nDROP TABLE workspace.legacy_items;\n');
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'workspace.items');
+    writeFile(
+      cwd,
+      'data/003_rename.sql',
+      'ALTER TABLE workspace.items RENAME TO legacy_items;\nDROP TABLE workspace.legacy_items;\n',
+    );
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'workspace.items',
+    );
     expect(await count(url, 'workspace.items')).toBe(2);
   });
 
   it('follows ALTER SCHEMA ... RENAME before DROP SCHEMA ... CASCADE', async () => {
     const { url, cwd, env, versions } = await setUp();
-    writeFile(cwd, 'data/003_retire.sql', 'ALTER SCHEMA reference RENAME TO retired;\nDROP SCHEMA retired CASCADE;\n');
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'reference.codes');
+    writeFile(
+      cwd,
+      'data/003_retire.sql',
+      'ALTER SCHEMA reference RENAME TO retired;\nDROP SCHEMA retired CASCADE;\n',
+    );
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'reference.codes',
+    );
   });
 
   it('follows SET SCHEMA in one migration into DROP SCHEMA ... CASCADE in the next', async () => {
     const { url, cwd, env, versions } = await setUp();
-    writeFile(cwd, 'data/003_move.sql', 'CREATE SCHEMA attic;\nALTER TABLE workspace.items SET SCHEMA attic;\n');
+    writeFile(
+      cwd,
+      'data/003_move.sql',
+      'CREATE SCHEMA attic;\nALTER TABLE workspace.items SET SCHEMA attic;\n',
+    );
     writeFile(cwd, 'data/004_clear.sql', 'DROP SCHEMA attic CASCADE;\n');
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'workspace.items');
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'workspace.items',
+    );
     expect(await count(url, 'workspace.items')).toBe(2);
   });
 
   it('resolves "$user" in the search_path, and set_config(\'search_path\', ...)', async () => {
     const { url, cwd, env, versions } = await setUp();
     const user = new URL(url).username;
-    await query(url, `CREATE SCHEMA "${user}"; CREATE TABLE "${user}".notes (n int); INSERT INTO "${user}".notes VALUES (1)`);
+    await query(
+      url,
+      `CREATE SCHEMA "${user}"; CREATE TABLE "${user}".notes (n int); INSERT INTO "${user}".notes VALUES (1)`,
+    );
     writeFile(cwd, 'data/003_user.sql', 'DELETE FROM notes;\n');
     const database = new URL(url).pathname.slice(1);
     await query(url, `ALTER DATABASE ${database} SET search_path TO "$user", public`);
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, `${user}.notes`);
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      `${user}.notes`,
+    );
 
-    writeFile(cwd, 'data/003_user.sql', "SELECT set_config('search_path', 'reference', false);\nTRUNCATE codes;\n");
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'reference.codes');
+    writeFile(
+      cwd,
+      'data/003_user.sql',
+      "SELECT set_config('search_path', 'reference', false);\nTRUNCATE codes;\n",
+    );
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'reference.codes',
+    );
     expect(await count(url, 'reference.codes')).toBe(1);
   });
 
   it('allows a drop of what an earlier migration of the same run created, whatever its name', async () => {
     const { url, cwd, env } = await setUp();
-    writeFile(cwd, 'data/003_make.sql', 'CREATE TABLE workspace.scratch (id int);\nINSERT INTO workspace.scratch VALUES (1);\nALTER TABLE workspace.scratch RENAME TO scratch_old;\n');
+    writeFile(
+      cwd,
+      'data/003_make.sql',
+      'CREATE TABLE workspace.scratch (id int);\nINSERT INTO workspace.scratch VALUES (1);\nALTER TABLE workspace.scratch RENAME TO scratch_old;\n',
+    );
     writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE workspace.scratch_old;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -118,31 +181,59 @@ describe('data protection: names resolved as PostgreSQL resolves them', () => {
 describe('data protection: what CASCADE and other spellings take', () => {
   it.each([
     ['DROP TYPE ... CASCADE takes the enum column', 'DROP TYPE workspace.mood CASCADE;'],
-    ['DROP DOMAIN ... CASCADE takes the column of that domain', 'DROP DOMAIN workspace.price CASCADE;'],
+    [
+      'DROP DOMAIN ... CASCADE takes the column of that domain',
+      'DROP DOMAIN workspace.price CASCADE;',
+    ],
     ['DROP OWNED BY CURRENT_USER takes every table', 'DROP OWNED BY CURRENT_USER;'],
-    ['MERGE ... WHEN MATCHED THEN DELETE', 'MERGE INTO workspace.items i USING (SELECT 1 AS id) s ON i.id = s.id WHEN MATCHED THEN DELETE;'],
+    [
+      'MERGE ... WHEN MATCHED THEN DELETE',
+      'MERGE INTO workspace.items i USING (SELECT 1 AS id) s ON i.id = s.id WHEN MATCHED THEN DELETE;',
+    ],
     ['DELETE ... WHERE true', 'DELETE FROM workspace.items WHERE true;'],
     ['UPDATE ... WHERE 1 = 1', "UPDATE workspace.items SET title = 'x' WHERE 1 = 1;"],
-    ['a SQL function the migration creates and calls', 'CREATE FUNCTION workspace.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM workspace.items $$;\nSELECT workspace.purge();'],
-    ['a PL/pgSQL function called from a DO block', 'CREATE FUNCTION workspace.wipe() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items CASCADE; END $$;\nDO $$ BEGIN PERFORM workspace.wipe(); END $$;'],
-    ['TRUNCATE in a DO block', 'DO $$ BEGIN IF EXISTS (SELECT 1 FROM workspace.items) THEN TRUNCATE workspace.items; END IF; END $$;'],
+    [
+      'a SQL function the migration creates and calls',
+      'CREATE FUNCTION workspace.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM workspace.items $$;\nSELECT workspace.purge();',
+    ],
+    [
+      'a PL/pgSQL function called from a DO block',
+      'CREATE FUNCTION workspace.wipe() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items CASCADE; END $$;\nDO $$ BEGIN PERFORM workspace.wipe(); END $$;',
+    ],
+    [
+      'TRUNCATE in a DO block',
+      'DO $$ BEGIN IF EXISTS (SELECT 1 FROM workspace.items) THEN TRUNCATE workspace.items; END IF; END $$;',
+    ],
     ['DROP TABLE in a DO block', 'DO $$ BEGIN DROP TABLE IF EXISTS workspace.items; END $$;'],
     ['a narrowing type change', 'ALTER TABLE workspace.items ALTER COLUMN title TYPE varchar(10);'],
   ])('%s: refused before anything runs', async (_name, sql) => {
     const { url, cwd, env, versions } = await setUp();
     writeFile(cwd, 'data/003_step.sql', `${sql}\n`);
-    await expectRefusedBeforeRunning(await migrate({ cwd, env, sets: ['data'] }), url, versions, 'workspace.items');
-    expect(await query(url, 'SELECT id, feeling::text, cost::text FROM workspace.items ORDER BY id')).toEqual([
+    await expectRefusedBeforeRunning(
+      await migrate({ cwd, env, sets: ['data'] }),
+      url,
+      versions,
+      'workspace.items',
+    );
+    expect(
+      await query(url, 'SELECT id, feeling::text, cost::text FROM workspace.items ORDER BY id'),
+    ).toEqual([
       { id: 1, feeling: 'ok', cost: '9.50' },
       { id: 2, feeling: 'sad', cost: '1.25' },
     ]);
   });
 
   it.each([
-    ['varchar(255) to varchar(1024)', 'ALTER TABLE workspace.items ALTER COLUMN title TYPE varchar(1024);'],
+    [
+      'varchar(255) to varchar(1024)',
+      'ALTER TABLE workspace.items ALTER COLUMN title TYPE varchar(1024);',
+    ],
     ['varchar(255) to text', 'ALTER TABLE workspace.items ALTER COLUMN title TYPE text;'],
     ['int to bigint', 'ALTER TABLE workspace.items ALTER COLUMN size TYPE bigint;'],
-    ['a domain over numeric(10,2) to numeric(12,2)', 'ALTER TABLE workspace.items ALTER COLUMN cost TYPE numeric(12,2);'],
+    [
+      'a domain over numeric(10,2) to numeric(12,2)',
+      'ALTER TABLE workspace.items ALTER COLUMN cost TYPE numeric(12,2);',
+    ],
   ])('a widening change is allowed on a table that holds rows: %s', async (_name, sql) => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_widen.sql', `${sql}\n`);
@@ -157,13 +248,18 @@ describe('data protection: rows that row-level security hides', () => {
     const url = await freshDatabase();
     const role = `app_${randomBytes(4).toString('hex')}`;
     const database = new URL(url).pathname.slice(1);
-    await query(url, `CREATE ROLE ${role} LOGIN PASSWORD 'app-secret'; GRANT ALL ON DATABASE ${database} TO ${role}; ALTER DATABASE ${database} OWNER TO ${role}`);
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'app-secret'; GRANT ALL ON DATABASE ${database} TO ${role}; ALTER DATABASE ${database} OWNER TO ${role}`,
+    );
     const appUrl = new URL(url);
     appUrl.username = role;
     appUrl.password = 'app-secret';
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
-      'data/002_tables.sql': 'CREATE TABLE workspace.secrets (id int);\nALTER TABLE workspace.secrets ENABLE ROW LEVEL SECURITY;\nALTER TABLE workspace.secrets FORCE ROW LEVEL SECURITY;\nCREATE POLICY none ON workspace.secrets USING (false);\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_tables.sql':
+        'CREATE TABLE workspace.secrets (id int);\nALTER TABLE workspace.secrets ENABLE ROW LEVEL SECURITY;\nALTER TABLE workspace.secrets FORCE ROW LEVEL SECURITY;\nCREATE POLICY none ON workspace.secrets USING (false);\n',
     });
     const env = { PRIMARY_DATABASE_URL: appUrl.toString() };
     expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
@@ -181,11 +277,16 @@ describe('data protection: rows that row-level security hides', () => {
     // Emptied through a function the migration did not create: only the server-side check sees it.
     // (Its rows hidden, the table's pages answer: a TRUNCATE leaves none; see the guide on DELETE.)
     writeFile(cwd, 'data/003_drop.sql', 'SELECT 1;\n');
-    await query(url, `CREATE FUNCTION public.clear_secrets() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ TRUNCATE workspace.secrets $$`);
+    await query(
+      url,
+      `CREATE FUNCTION public.clear_secrets() RETURNS void LANGUAGE sql SECURITY DEFINER AS $$ TRUNCATE workspace.secrets $$`,
+    );
     writeFile(cwd, 'data/004_call.sql', 'SELECT public.clear_secrets();\n');
     const guarded = await migrate({ cwd, env, sets: ['data'] });
     expect(guarded.exitCode).toBe(4);
-    expect(guarded.error!.message).toContain('table workspace.secrets held rows this role cannot count and is now empty');
+    expect(guarded.error!.message).toContain(
+      'table workspace.secrets held rows this role cannot count and is now empty',
+    );
     expect(await count(url, 'workspace.secrets')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
@@ -194,42 +295,63 @@ describe('data protection: rows that row-level security hides', () => {
 describe('data protection: the check on the server', () => {
   it('rolls back a migration whose call of a function made elsewhere deletes every row; earlier migrations of the run stay', async () => {
     const { url, cwd, env, versions } = await setUp();
-    await query(url, 'CREATE FUNCTION public.tidy() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; END $$');
+    await query(
+      url,
+      'CREATE FUNCTION public.tidy() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; END $$',
+    );
     writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.more (id int);\n');
     writeFile(cwd, 'data/004_tidy.sql', 'SELECT public.tidy();\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_tidy.sql: table workspace.items held 2 rows and is now empty');
+    expect(report.error!.message).toContain(
+      'data protection rolled back 004_tidy.sql: table workspace.items held 2 rows and is now empty',
+    );
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual([...versions, '3']);
   });
 
   it('rolls back a DROP built with EXECUTE inside a function an earlier migration defined', async () => {
     const { url, cwd, env, versions } = await setUp({
-      'data/003_helper.sql': "CREATE FUNCTION workspace.retire(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TABLE workspace.%I', t); END $$;\n",
+      'data/003_helper.sql':
+        "CREATE FUNCTION workspace.retire(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TABLE workspace.%I', t); END $$;\n",
     });
     writeFile(cwd, 'data/004_retire.sql', "SELECT workspace.retire('items');\n");
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_retire.sql: table workspace.items held 2 rows and is gone');
+    expect(report.error!.message).toContain(
+      'data protection rolled back 004_retire.sql: table workspace.items held 2 rows and is gone',
+    );
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual(versions);
   });
 
   it('rolls back a column dropped by dynamic SQL, naming it', async () => {
     const { url, cwd, env } = await setUp();
-    writeFile(cwd, 'data/003_dynamic.sql', "DO $$ BEGIN EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', 'workspace', 'items', 'title'); END $$;\n");
+    writeFile(
+      cwd,
+      'data/003_dynamic.sql',
+      "DO $$ BEGIN EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', 'workspace', 'items', 'title'); END $$;\n",
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('column title of table workspace.items held data (2 rows) and is gone');
-    expect(await query(url, 'SELECT title FROM workspace.items ORDER BY id')).toEqual([{ title: 'a' }, { title: 'b' }]);
+    expect(report.error!.message).toContain(
+      'column title of table workspace.items held data (2 rows) and is gone',
+    );
+    expect(await query(url, 'SELECT title FROM workspace.items ORDER BY id')).toEqual([
+      { title: 'a' },
+      { title: 'b' },
+    ]);
   });
 });
 
 describe('data protection: forcing', () => {
   it('-- schemata:force allows that file only; a DROP in another file of the run is still refused', async () => {
     const { url, cwd, env, versions } = await setUp();
-    writeFile(cwd, 'data/003_backfill.sql', "-- schemata:force\nUPDATE workspace.items SET title = upper(title);\n");
+    writeFile(
+      cwd,
+      'data/003_backfill.sql',
+      '-- schemata:force\nUPDATE workspace.items SET title = upper(title);\n',
+    );
     writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE reference.codes;\n');
     const refused = await migrate({ cwd, env, sets: ['data'] });
     await expectRefusedBeforeRunning(refused, url, versions, 'reference.codes');
@@ -239,12 +361,19 @@ describe('data protection: forcing', () => {
     const forced = await migrate({ cwd, env, sets: ['data'] });
     expect(forced.error).toBeUndefined();
     expect(forced.sets[0]!.warnings.join('\n')).toContain('(-- schemata:force)');
-    expect(await query(url, 'SELECT title FROM workspace.items ORDER BY id')).toEqual([{ title: 'A' }, { title: 'B' }]);
+    expect(await query(url, 'SELECT title FROM workspace.items ORDER BY id')).toEqual([
+      { title: 'A' },
+      { title: 'B' },
+    ]);
   });
 
   it('-- schemata:force also turns off the server-side check of that file', async () => {
     const { url, cwd, env } = await setUp();
-    writeFile(cwd, 'data/003_dynamic.sql', "-- schemata:force\nDO $$ BEGIN EXECUTE 'TRUNCATE reference.' || 'codes'; END $$;\n");
+    writeFile(
+      cwd,
+      'data/003_dynamic.sql',
+      "-- schemata:force\nDO $$ BEGIN EXECUTE 'TRUNCATE reference.' || 'codes'; END $$;\n",
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
     expect(await count(url, 'reference.codes')).toBe(0);

@@ -4,7 +4,8 @@ import { freshDatabase, query, schemaExists, tableExists, trackedVersions } from
 import { makeProject, writeFile } from '../support/project.js';
 
 const BASE = {
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_tables.sql': [
     'CREATE SCHEMA scratch;',
     'CREATE TABLE scratch.notes (id int);',
@@ -23,7 +24,10 @@ async function setUp(rows: boolean) {
   const env = { PRIMARY_DATABASE_URL: url };
   expect((await migrate({ cwd, env, sets: ['data'] })).ok).toBe(true);
   if (rows) {
-    await query(url, "INSERT INTO workspace.items VALUES (1, 'a', 1); INSERT INTO workspace.tags VALUES (1, 'x'); INSERT INTO scratch.notes VALUES (1)");
+    await query(
+      url,
+      "INSERT INTO workspace.items VALUES (1, 'a', 1); INSERT INTO workspace.tags VALUES (1, 'x'); INSERT INTO scratch.notes VALUES (1)",
+    );
     await query(url, 'REFRESH MATERIALIZED VIEW workspace.item_titles');
   }
   return { url, cwd, env };
@@ -31,34 +35,74 @@ async function setUp(rows: boolean) {
 
 // `line`: where the destructive statement starts in the file (after a comment line).
 const destructive: Array<{ kind: string; sql: string; holder: string; line: number }> = [
-  { kind: 'DROP TABLE CASCADE (and the materialized view on it)', sql: 'DROP TABLE workspace.items CASCADE;', holder: 'workspace.item_titles', line: 2 },
+  {
+    kind: 'DROP TABLE CASCADE (and the materialized view on it)',
+    sql: 'DROP TABLE workspace.items CASCADE;',
+    holder: 'workspace.item_titles',
+    line: 2,
+  },
   { kind: 'DROP SCHEMA', sql: 'DROP SCHEMA scratch CASCADE;', holder: 'scratch.notes', line: 2 },
-  { kind: 'DROP MATERIALIZED VIEW', sql: 'DROP MATERIALIZED VIEW workspace.item_titles;', holder: 'workspace.item_titles', line: 2 },
-  { kind: 'DROP COLUMN', sql: 'ALTER TABLE workspace.items DROP COLUMN size;', holder: 'workspace.items', line: 2 },
-  { kind: 'ALTER COLUMN TYPE (narrowing)', sql: 'ALTER TABLE workspace.items ALTER COLUMN size TYPE smallint;', holder: 'workspace.items', line: 2 },
-  { kind: 'TRUNCATE CASCADE (referencing table)', sql: 'TRUNCATE workspace.items CASCADE;', holder: 'workspace.tags', line: 2 },
-  { kind: 'DELETE without WHERE (unqualified, via SET search_path)', sql: 'SET search_path TO workspace;\nDELETE FROM tags;', holder: 'workspace.tags', line: 3 },
-  { kind: 'UPDATE without WHERE', sql: "UPDATE workspace.items SET title = 'b';", holder: 'workspace.items', line: 2 },
+  {
+    kind: 'DROP MATERIALIZED VIEW',
+    sql: 'DROP MATERIALIZED VIEW workspace.item_titles;',
+    holder: 'workspace.item_titles',
+    line: 2,
+  },
+  {
+    kind: 'DROP COLUMN',
+    sql: 'ALTER TABLE workspace.items DROP COLUMN size;',
+    holder: 'workspace.items',
+    line: 2,
+  },
+  {
+    kind: 'ALTER COLUMN TYPE (narrowing)',
+    sql: 'ALTER TABLE workspace.items ALTER COLUMN size TYPE smallint;',
+    holder: 'workspace.items',
+    line: 2,
+  },
+  {
+    kind: 'TRUNCATE CASCADE (referencing table)',
+    sql: 'TRUNCATE workspace.items CASCADE;',
+    holder: 'workspace.tags',
+    line: 2,
+  },
+  {
+    kind: 'DELETE without WHERE (unqualified, via SET search_path)',
+    sql: 'SET search_path TO workspace;\nDELETE FROM tags;',
+    holder: 'workspace.tags',
+    line: 3,
+  },
+  {
+    kind: 'UPDATE without WHERE',
+    sql: "UPDATE workspace.items SET title = 'b';",
+    holder: 'workspace.items',
+    line: 2,
+  },
 ];
 
 describe('data protection', () => {
-  it.each(destructive)('$kind on a table with rows: refused (exit 4), data intact, nothing of the run applied or tracked', async ({ sql, holder, line }) => {
-    const { url, cwd, env } = await setUp(true);
-    writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.before_it (id int);\n');
-    writeFile(cwd, 'data/004_destructive.sql', `-- a comment first\n${sql}\n`);
-    const report = await migrate({ cwd, env, sets: ['data'] });
-    expect(report.exitCode).toBe(4);
-    const problem = report.sets[0]!.problems.find((p) => p.kind === 'refused')!;
-    expect(problem.message).toContain(`database/data/004_destructive.sql:${line}:1`);
-    expect(problem.message).toContain(holder);
-    expect(problem.message).toMatch(/holds? data/);
-    expect(problem.hint).toContain('schemata migrate data --force');
-    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([{ n: 1 }]);
-    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.tags')).toEqual([{ n: 1 }]);
-    expect(await query(url, 'SELECT count(*)::int AS n FROM scratch.notes')).toEqual([{ n: 1 }]);
-    expect(await tableExists(url, 'workspace.before_it')).toBe(false);
-    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
-  });
+  it.each(destructive)(
+    '$kind on a table with rows: refused (exit 4), data intact, nothing of the run applied or tracked',
+    async ({ sql, holder, line }) => {
+      const { url, cwd, env } = await setUp(true);
+      writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.before_it (id int);\n');
+      writeFile(cwd, 'data/004_destructive.sql', `-- a comment first\n${sql}\n`);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.exitCode).toBe(4);
+      const problem = report.sets[0]!.problems.find((p) => p.kind === 'refused')!;
+      expect(problem.message).toContain(`database/data/004_destructive.sql:${line}:1`);
+      expect(problem.message).toContain(holder);
+      expect(problem.message).toMatch(/holds? data/);
+      expect(problem.hint).toContain('schemata migrate data --force');
+      expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([
+        { n: 1 },
+      ]);
+      expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.tags')).toEqual([{ n: 1 }]);
+      expect(await query(url, 'SELECT count(*)::int AS n FROM scratch.notes')).toEqual([{ n: 1 }]);
+      expect(await tableExists(url, 'workspace.before_it')).toBe(false);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    },
+  );
 
   it.each(destructive)('$kind on an empty target: allowed', async ({ sql }) => {
     const { url, cwd, env } = await setUp(false);
@@ -68,20 +112,23 @@ describe('data protection', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
 
-  it.each(destructive)('$kind on a table with rows: runs with --force, with a warning', async ({ sql }) => {
-    const { url, cwd, env } = await setUp(true);
-    writeFile(cwd, 'data/003_destructive.sql', `${sql}\n`);
-    const report = await migrate({ cwd, env, sets: ['data'], force: true });
-    expect(report.error).toBeUndefined();
-    expect(report.sets[0]!.warnings.join('\n')).toContain('--force');
-    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
-  });
+  it.each(destructive)(
+    '$kind on a table with rows: runs with --force, with a warning',
+    async ({ sql }) => {
+      const { url, cwd, env } = await setUp(true);
+      writeFile(cwd, 'data/003_destructive.sql', `${sql}\n`);
+      const report = await migrate({ cwd, env, sets: ['data'], force: true });
+      expect(report.error).toBeUndefined();
+      expect(report.sets[0]!.warnings.join('\n')).toContain('--force');
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    },
+  );
 
   it('allows a destructive step on a table created earlier in the same run', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       ...BASE,
-      'data/003_seed.sql': "INSERT INTO workspace.empty VALUES (1);\n",
+      'data/003_seed.sql': 'INSERT INTO workspace.empty VALUES (1);\n',
       'data/004_drop.sql': 'DROP TABLE workspace.empty;\n',
     });
     const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
@@ -115,10 +162,16 @@ describe('data protection', () => {
   it('refuses dynamic SQL that empties a table, by the check on the server before COMMIT', async () => {
     const { url, cwd, env } = await setUp(true);
     writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.before_it (id int);\n');
-    writeFile(cwd, 'data/004_dynamic.sql', "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$;\n");
+    writeFile(
+      cwd,
+      'data/004_dynamic.sql',
+      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$;\n",
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.error!.message).toContain('data protection rolled back 004_dynamic.sql: table workspace.tags held 1 row and is now empty (its rows were deleted)');
+    expect(report.error!.message).toContain(
+      'data protection rolled back 004_dynamic.sql: table workspace.tags held 1 row and is now empty (its rows were deleted)',
+    );
     expect(report.error!.message).toContain('migrations before it in this run stay applied');
     expect(report.error!.hint).toContain('-- schemata:force');
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.tags')).toEqual([{ n: 1 }]);
@@ -141,28 +194,51 @@ describe('data protection', () => {
 describe('migrations outside a transaction', () => {
   it('creates an index CONCURRENTLY, valid, and tracks it as applied', async () => {
     const { url, cwd, env } = await setUp(true);
-    writeFile(cwd, 'data/003_index.sql', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_title_idx ON workspace.items (title);\n');
+    writeFile(
+      cwd,
+      'data/003_index.sql',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_title_idx ON workspace.items (title);\n',
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
-    expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'workspace.items_title_idx'::regclass")).toEqual([{ indisvalid: true }]);
-    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'applied' }]);
+    expect(
+      await query(
+        url,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'workspace.items_title_idx'::regclass",
+      ),
+    ).toEqual([{ indisvalid: true }]);
+    expect(
+      await query(
+        url,
+        "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
+      ),
+    ).toEqual([{ state: 'applied' }]);
   });
 
   it('records a migration that fails partway as failed, names what ran, and blocks the next run as dirty', async () => {
     const { url, cwd, env } = await setUp(false);
-    writeFile(cwd, 'data/003_two_indexes.sql', [
-      '-- schemata:no-transaction',
-      'CREATE TABLE workspace.first_part (id int);',
-      'CREATE INDEX CONCURRENTLY broken_idx ON workspace.nope (id);',
-      '',
-    ].join('\n'));
+    writeFile(
+      cwd,
+      'data/003_two_indexes.sql',
+      [
+        '-- schemata:no-transaction',
+        'CREATE TABLE workspace.first_part (id int);',
+        'CREATE INDEX CONCURRENTLY broken_idx ON workspace.nope (id);',
+        '',
+      ].join('\n'),
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(1);
     expect(report.error!.message).toContain('003_two_indexes.sql:3:');
     expect(report.error!.message).toContain('Already committed and kept: line 2');
     expect(report.error!.hint).toContain('schemata migrate data --repair');
     expect(await tableExists(url, 'workspace.first_part')).toBe(true);
-    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'failed' }]);
+    expect(
+      await query(
+        url,
+        "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
+      ),
+    ).toEqual([{ state: 'failed' }]);
     const next = await migrate({ cwd, env, sets: ['data'] });
     expect(next.exitCode).toBe(3);
     expect(next.sets[0]!.problems.map((p) => p.kind)).toContain('dirty');
@@ -170,7 +246,11 @@ describe('migrations outside a transaction', () => {
 
   it('refuses a file that mixes its own BEGIN/COMMIT with CONCURRENTLY', async () => {
     const { url, cwd, env } = await setUp(false);
-    writeFile(cwd, 'data/003_mixed.sql', 'BEGIN;\nCREATE INDEX CONCURRENTLY i1 ON workspace.items (title);\nCOMMIT;\n');
+    writeFile(
+      cwd,
+      'data/003_mixed.sql',
+      'BEGIN;\nCREATE INDEX CONCURRENTLY i1 ON workspace.items (title);\nCOMMIT;\n',
+    );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(3);
     expect(report.sets[0]!.problems[0]!.kind).toBe('transaction-conflict');
@@ -184,9 +264,17 @@ describe('migrate --dry-run', () => {
     const url = await freshDatabase();
     const cwd = makeProject(BASE);
     const catalog = () =>
-      query(url, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1, 2");
+      query(
+        url,
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1, 2",
+      );
     const before = await catalog();
-    const fresh = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'], dryRun: true });
+    const fresh = await migrate({
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+      sets: ['data'],
+      dryRun: true,
+    });
     expect(fresh.ok).toBe(true);
     expect(fresh.sets[0]!.plan!.map((m) => [m.file, m.transactional])).toEqual([
       ['001_schemas.sql', true],
@@ -197,9 +285,18 @@ describe('migrate --dry-run', () => {
 
     await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
     await query(url, "INSERT INTO workspace.items VALUES (1, 'a', 1)");
-    writeFile(cwd, 'data/003_drop.sql', 'DROP TABLE workspace.empty;\nDROP TABLE workspace.items CASCADE;\n');
+    writeFile(
+      cwd,
+      'data/003_drop.sql',
+      'DROP TABLE workspace.empty;\nDROP TABLE workspace.items CASCADE;\n',
+    );
     writeFile(cwd, 'data/004_index.sql', 'CREATE INDEX CONCURRENTLY i2 ON workspace.tags (tag);\n');
-    const planned = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'], dryRun: true });
+    const planned = await migrate({
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+      sets: ['data'],
+      dryRun: true,
+    });
     expect(planned.exitCode).toBe(4);
     expect(planned.sets[0]!.plan).toEqual([
       {
@@ -211,12 +308,33 @@ describe('migrate --dry-run', () => {
         // Plain DDL: the check on the server covers the two tables the plan traced.
         check: 'measured in its transaction: every table that holds rows',
         steps: [
-          { at: 'database/data/003_drop.sql:1:1', step: 'DROP TABLE workspace.empty', target: 'workspace.empty', verdict: 'allowed', reason: 'holds no rows' },
-          { at: 'database/data/003_drop.sql:2:1', step: 'DROP TABLE workspace.items CASCADE', target: 'workspace.items', verdict: 'refused', reason: 'workspace.items holds data' },
+          {
+            at: 'database/data/003_drop.sql:1:1',
+            step: 'DROP TABLE workspace.empty',
+            target: 'workspace.empty',
+            verdict: 'allowed',
+            reason: 'holds no rows',
+          },
+          {
+            at: 'database/data/003_drop.sql:2:1',
+            step: 'DROP TABLE workspace.items CASCADE',
+            target: 'workspace.items',
+            verdict: 'refused',
+            reason: 'workspace.items holds data',
+          },
         ],
         warnings: [],
       },
-      { version: '4', file: '004_index.sql', transactional: false, event: 'applied', runs: 'all', check: 'measured in its transaction: every table that holds rows', steps: [], warnings: [] },
+      {
+        version: '4',
+        file: '004_index.sql',
+        transactional: false,
+        event: 'applied',
+        runs: 'all',
+        check: 'measured in its transaction: every table that holds rows',
+        steps: [],
+        warnings: [],
+      },
     ]);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await tableExists(url, 'workspace.empty')).toBe(true);

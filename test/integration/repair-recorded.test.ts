@@ -16,7 +16,8 @@ import { makeProject, writeFile } from '../support/project.js';
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
 
 const BASE = {
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_items.sql': [
     'CREATE TABLE workspace.items (id int PRIMARY KEY, price numeric);',
     'CREATE TABLE workspace.totals (id int PRIMARY KEY, n int);',
@@ -30,9 +31,19 @@ const BASE = {
   ].join('\n'),
 };
 
-const prices = async (url: string) => (await query<{ price: string }>(url, 'SELECT price::text FROM workspace.items ORDER BY id')).map((r) => Number(r.price));
-const total = async (url: string) => (await query<{ n: number }>(url, 'SELECT n FROM workspace.totals WHERE id = 1'))[0]?.n;
-const indexExists = async (url: string) => (await query<{ ok: boolean }>(url, "SELECT to_regclass('workspace.items_by_price') IS NOT NULL AS ok"))[0]?.ok;
+const prices = async (url: string) =>
+  (await query<{ price: string }>(url, 'SELECT price::text FROM workspace.items ORDER BY id')).map(
+    (r) => Number(r.price),
+  );
+const total = async (url: string) =>
+  (await query<{ n: number }>(url, 'SELECT n FROM workspace.totals WHERE id = 1'))[0]?.n;
+const indexExists = async (url: string) =>
+  (
+    await query<{ ok: boolean }>(
+      url,
+      "SELECT to_regclass('workspace.items_by_price') IS NOT NULL AS ok",
+    )
+  )[0]?.ok;
 
 async function appliedThenIndexDropped(file: string) {
   const url = await freshDatabase();
@@ -50,11 +61,36 @@ const INDEX = 'CREATE INDEX items_by_price ON workspace.items (price);\n';
 
 describe('--repair reads what the migration measured', () => {
   it.each([
-    ['CALL of a procedure an earlier migration made', `CALL workspace.to_cents();\n${INDEX}`, [300, 500], 0],
-    ['the same CALL in a DO block', `DO $$ BEGIN CALL workspace.to_cents(); END $$;\n${INDEX}`, [300, 500], 0],
-    ['a PL/pgSQL function an earlier migration made, called by SELECT', `SELECT workspace.bump();\n${INDEX}`, [4, 6], 0],
-    ['the function called unqualified through SET search_path', `SET search_path = workspace;\nSELECT bump();\n${INDEX}`, [4, 6], 0],
-    ['INSERT ... ON CONFLICT DO NOTHING whose trigger updates another table', `INSERT INTO workspace.items VALUES (3, 7) ON CONFLICT DO NOTHING;\n${INDEX}`, [3, 5, 7], 1],
+    [
+      'CALL of a procedure an earlier migration made',
+      `CALL workspace.to_cents();\n${INDEX}`,
+      [300, 500],
+      0,
+    ],
+    [
+      'the same CALL in a DO block',
+      `DO $$ BEGIN CALL workspace.to_cents(); END $$;\n${INDEX}`,
+      [300, 500],
+      0,
+    ],
+    [
+      'a PL/pgSQL function an earlier migration made, called by SELECT',
+      `SELECT workspace.bump();\n${INDEX}`,
+      [4, 6],
+      0,
+    ],
+    [
+      'the function called unqualified through SET search_path',
+      `SET search_path = workspace;\nSELECT bump();\n${INDEX}`,
+      [4, 6],
+      0,
+    ],
+    [
+      'INSERT ... ON CONFLICT DO NOTHING whose trigger updates another table',
+      `INSERT INTO workspace.items VALUES (3, 7) ON CONFLICT DO NOTHING;\n${INDEX}`,
+      [3, 5, 7],
+      1,
+    ],
   ])('%s: only the index is made again', async (_name, file, prices_, total_) => {
     const { url, cwd, after } = await appliedThenIndexDropped(file);
     expect(after).toEqual({ prices: prices_, total: total_ });
@@ -62,33 +98,45 @@ describe('--repair reads what the migration measured', () => {
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
     const lastLine = file.trimEnd().split('\n').length;
-    expect(repaired.sets[0]?.warnings.join('\n')).toContain(`003_change.sql changes rows, so only what re-creates the missing objects runs again: line ${lastLine}`);
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      `003_change.sql changes rows, so only what re-creates the missing objects runs again: line ${lastLine}`,
+    );
     expect({ prices: await prices(url), total: await total(url) }).toEqual(after);
     expect(await indexExists(url)).toBe(true);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
 
   it('ALTER COLUMN ... TYPE ... USING that computes the values: the conversion is not done twice', async () => {
-    const { url, cwd, after } = await appliedThenIndexDropped(`-- schemata:force\nALTER TABLE workspace.items ALTER COLUMN price TYPE numeric(10, 2) USING price / 100;\n${INDEX}`);
+    const { url, cwd, after } = await appliedThenIndexDropped(
+      `-- schemata:force\nALTER TABLE workspace.items ALTER COLUMN price TYPE numeric(10, 2) USING price / 100;\n${INDEX}`,
+    );
     expect(after.prices).toEqual([0.03, 0.05]);
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]?.warnings.join('\n')).toContain('003_change.sql changes rows, so only what re-creates the missing objects runs again: line 3');
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      '003_change.sql changes rows, so only what re-creates the missing objects runs again: line 3',
+    );
     expect(await prices(url)).toEqual([0.03, 0.05]);
     expect(await indexExists(url)).toBe(true);
   });
 
   it('a part run leaves the first run on record: a second repair still runs only the index', async () => {
     const { url, cwd } = await appliedThenIndexDropped(`CALL workspace.to_cents();\n${INDEX}`);
-    expect((await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error).toBeUndefined();
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error,
+    ).toBeUndefined();
     await query(url, 'DROP INDEX workspace.items_by_price');
-    expect((await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error).toBeUndefined();
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'], repair: true })).error,
+    ).toBeUndefined();
     expect(await prices(url)).toEqual([300, 500]);
     expect(await indexExists(url)).toBe(true);
   });
 
   it('a file that changed no rows when it ran still runs again whole', async () => {
-    const { url, cwd } = await appliedThenIndexDropped(`SELECT workspace.bump() WHERE false;\n${INDEX}`);
+    const { url, cwd } = await appliedThenIndexDropped(
+      `SELECT workspace.bump() WHERE false;\n${INDEX}`,
+    );
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
     expect(repaired.sets[0]?.warnings.join('\n')).not.toContain('changes rows');

@@ -9,14 +9,26 @@ import { makeProject, writeFile } from '../support/project.js';
  * from the server after the repair.
  */
 
-const SCHEMAS = { 'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n' };
+const SCHEMAS = {
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+};
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
-const prices = async (url: string) => (await query<{ price: number }>(url, 'SELECT price FROM workspace.items ORDER BY id')).map((r) => r.price);
+const prices = async (url: string) =>
+  (await query<{ price: number }>(url, 'SELECT price FROM workspace.items ORDER BY id')).map(
+    (r) => r.price,
+  );
 
 async function appliedWithPrices(files: Record<string, string>) {
   const url = await freshDatabase();
-  const cwd = makeProject({ ...SCHEMAS, 'data/002_items.sql': 'CREATE TABLE workspace.items (id int PRIMARY KEY, price int);\nINSERT INTO workspace.items VALUES (1, 3), (2, 5);\n' });
-  expect((await migrate({ cwd, env: single(url), sets: ['data'], force: true })).error).toBeUndefined();
+  const cwd = makeProject({
+    ...SCHEMAS,
+    'data/002_items.sql':
+      'CREATE TABLE workspace.items (id int PRIMARY KEY, price int);\nINSERT INTO workspace.items VALUES (1, 3), (2, 5);\n',
+  });
+  expect(
+    (await migrate({ cwd, env: single(url), sets: ['data'], force: true })).error,
+  ).toBeUndefined();
   for (const [path, sql] of Object.entries(files)) writeFile(cwd, path, sql);
   const report = await migrate({ cwd, env: single(url), sets: ['data'] });
   expect(report.error).toBeUndefined();
@@ -26,21 +38,31 @@ async function appliedWithPrices(files: Record<string, string>) {
 describe('--repair never applies a data change twice', () => {
   it('a file that multiplies prices and creates an index: a DBA renames the index; repair re-creates only the index', async () => {
     const { url, cwd } = await appliedWithPrices({
-      'data/003_cents.sql': 'UPDATE workspace.items SET price = price * 100 WHERE price < 1000;\nCREATE INDEX items_by_price ON workspace.items (price);\n',
+      'data/003_cents.sql':
+        'UPDATE workspace.items SET price = price * 100 WHERE price < 1000;\nCREATE INDEX items_by_price ON workspace.items (price);\n',
     });
     expect(await prices(url)).toEqual([300, 500]);
     await query(url, 'ALTER INDEX workspace.items_by_price RENAME TO items_price_idx');
 
     const blocked = await validate({ cwd, env: single(url), sets: ['data'] });
-    expect(blocked.sets[0]!.problems[0]!.message).toContain('index workspace.items_by_price (003_cents.sql)');
+    expect(blocked.sets[0]!.problems[0]!.message).toContain(
+      'index workspace.items_by_price (003_cents.sql)',
+    );
 
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]!.warnings.join('\n')).toContain('003_cents.sql changes rows, so only what re-creates the missing objects runs again: line 2');
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '003_cents.sql changes rows, so only what re-creates the missing objects runs again: line 2',
+    );
     expect(await prices(url)).toEqual([300, 500]);
-    expect(await query(url, "SELECT to_regclass('workspace.items_by_price') IS NOT NULL AS ok")).toEqual([{ ok: true }]);
+    expect(
+      await query(url, "SELECT to_regclass('workspace.items_by_price') IS NOT NULL AS ok"),
+    ).toEqual([{ ok: true }]);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    const events = await query<{ event: string }>(url, "SELECT event FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id");
+    const events = await query<{ event: string }>(
+      url,
+      "SELECT event FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id",
+    );
     expect(events.map((e) => e.event)).toEqual(['applied', 'repaired']);
   });
 
@@ -59,24 +81,38 @@ describe('--repair never applies a data change twice', () => {
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
     expect(repaired.sets[0]!.warnings.join('\n')).not.toContain('changes rows');
-    expect(await query(url, "SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_price_positive'")).toEqual([{ n: 1 }]);
+    expect(
+      await query(
+        url,
+        "SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_price_positive'",
+      ),
+    ).toEqual([{ n: 1 }]);
   });
 
   it('what dynamic SQL made, in a file that changes rows: repair stops (exit 3) naming the statement; --force runs it whole', async () => {
     const { url, cwd } = await appliedWithPrices({
-      'data/003_audit.sql': "UPDATE workspace.items SET price = price + 1 WHERE id > 0;\nDO $$ BEGIN EXECUTE 'CREATE TABLE workspace.' || 'audit (id int)'; END $$;\n",
+      'data/003_audit.sql':
+        "UPDATE workspace.items SET price = price + 1 WHERE id > 0;\nDO $$ BEGIN EXECUTE 'CREATE TABLE workspace.' || 'audit (id int)'; END $$;\n",
     });
     expect(await prices(url)).toEqual([4, 6]);
     await query(url, 'DROP TABLE workspace.audit');
     const stopped = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(stopped.exitCode).toBe(3);
     const problem = stopped.sets[0]!.problems.find((p) => p.kind === 'repair-refused')!;
-    expect(problem.message).toContain('database/data/003_audit.sql:1:1 (UPDATE workspace.items SET price = price + 1 WHERE id > 0) changes rows that exist');
+    expect(problem.message).toContain(
+      'database/data/003_audit.sql:1:1 (UPDATE workspace.items SET price = price + 1 WHERE id > 0) changes rows that exist',
+    );
     expect(problem.message).toContain('no statement of the file names table workspace.audit');
     expect(problem.hint).toContain('schemata migrate data --repair --force');
     expect(await prices(url)).toEqual([4, 6]);
 
-    const forced = await migrate({ cwd, env: single(url), sets: ['data'], repair: true, force: true });
+    const forced = await migrate({
+      cwd,
+      env: single(url),
+      sets: ['data'],
+      repair: true,
+      force: true,
+    });
     expect(forced.error).toBeUndefined();
     expect(await prices(url)).toEqual([5, 7]);
   });

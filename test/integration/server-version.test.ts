@@ -6,7 +6,10 @@ describe('the PostgreSQL under test', () => {
     if (process.env.TEST_DATABASE_URL || process.env.TEST_PROVIDER) return; // the caller chose the server
     const expected = process.env.TEST_PG_MAJOR ?? '18';
     for (const url of [servers().primary, servers().data]) {
-      const [row] = await query<{ v: string }>(url, "SELECT current_setting('server_version_num') AS v");
+      const [row] = await query<{ v: string }>(
+        url,
+        "SELECT current_setting('server_version_num') AS v",
+      );
       expect(row!.v.slice(0, 2)).toBe(expected);
     }
   });

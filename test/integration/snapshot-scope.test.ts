@@ -14,19 +14,25 @@ import { makeProject } from '../support/project.js';
  * by a type change) must still be expected, and credited to it.
  */
 const HISTORY: Record<string, string> = {
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_events.sql':
     'CREATE TABLE workspace.events (id bigserial, at date NOT NULL, kind text) PARTITION BY RANGE (at);\n' +
     "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n" +
     "CREATE TABLE workspace.events_2026 PARTITION OF workspace.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
   // Names only the parent: the partitions get the index and the column.
-  'data/003_events_kind.sql': 'CREATE INDEX ON workspace.events (kind);\nALTER TABLE workspace.events ADD COLUMN source text;\n',
-  'data/004_accounts.sql': 'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code varchar(8) UNIQUE, owner int);\n',
+  'data/003_events_kind.sql':
+    'CREATE INDEX ON workspace.events (kind);\nALTER TABLE workspace.events ADD COLUMN source text;\n',
+  'data/004_accounts.sql':
+    'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code varchar(8) UNIQUE, owner int);\n',
   // The FK lands on a table named; the referenced one gains nothing of its own.
-  'data/005_items.sql': 'CREATE TABLE workspace.items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id int REFERENCES reference.accounts);\n',
+  'data/005_items.sql':
+    'CREATE TABLE workspace.items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id int REFERENCES reference.accounts);\n',
   // A type change rebuilds the UNIQUE index under the same name; a rename changes a column's.
-  'data/006_widen.sql': 'ALTER TABLE reference.accounts ALTER COLUMN code TYPE varchar(32);\nALTER TABLE reference.accounts RENAME COLUMN owner TO owner_id;\n',
-  'data/007_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\nSELECT now();\n",
+  'data/006_widen.sql':
+    'ALTER TABLE reference.accounts ALTER COLUMN code TYPE varchar(32);\nALTER TABLE reference.accounts RENAME COLUMN owner TO owner_id;\n',
+  'data/007_seed.sql':
+    "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\nSELECT now();\n",
 };
 
 interface Row {
@@ -35,9 +41,16 @@ interface Row {
   file?: string;
 }
 
-const expected = (url: string) => query<Row>(url, "SELECT kind, identity, file FROM schemata.objects WHERE set_name = 'data' ORDER BY kind, identity");
+const expected = (url: string) =>
+  query<Row>(
+    url,
+    "SELECT kind, identity, file FROM schemata.objects WHERE set_name = 'data' ORDER BY kind, identity",
+  );
 const catalog = (url: string) =>
-  query<Row>(url, `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) o WHERE o.schema_name IN ('workspace', 'reference') ORDER BY kind, identity`);
+  query<Row>(
+    url,
+    `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) o WHERE o.schema_name IN ('workspace', 'reference') ORDER BY kind, identity`,
+  );
 
 async function applied(url: string, cwd: string) {
   const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
@@ -53,7 +66,8 @@ describe('the catalog snapshot around each migration', () => {
     await applied(url, cwd);
     const objects = await expected(url);
     expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
-    const fileOf = (kind: string, identity: string) => objects.find((o) => o.kind === kind && o.identity === identity)?.file;
+    const fileOf = (kind: string, identity: string) =>
+      objects.find((o) => o.kind === kind && o.identity === identity)?.file;
     expect(fileOf('index', 'workspace.events_2025_kind_idx')).toBe('003_events_kind.sql');
     expect(fileOf('column', 'workspace.events_2026.source')).toBe('003_events_kind.sql');
     expect(fileOf('sequence', 'workspace.events_id_seq')).toBe('002_events.sql');
@@ -65,13 +79,20 @@ describe('the catalog snapshot around each migration', () => {
     expect(fileOf('column', 'reference.accounts.owner_id')).toBe('004_accounts.sql');
     expect(fileOf('column', 'reference.accounts.owner')).toBeUndefined();
     // The effects recorded in the event rows say the same.
-    const [event] = await query<{ effects: { created: Row[] } }>(url, "SELECT effects FROM schemata.migrations WHERE file = '003_events_kind.sql'");
-    expect(event!.effects.created.map((o) => o.identity)).toContain('workspace.events_2025_kind_idx');
+    const [event] = await query<{ effects: { created: Row[] } }>(
+      url,
+      "SELECT effects FROM schemata.migrations WHERE file = '003_events_kind.sql'",
+    );
+    expect(event!.effects.created.map((o) => o.identity)).toContain(
+      'workspace.events_2025_kind_idx',
+    );
     // Dropped by hand, a part no file named is found missing, with its file.
     await query(url, 'ALTER TABLE workspace.items ALTER COLUMN id DROP IDENTITY');
     const report = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
     expect(report.exitCode).toBe(3);
-    expect(report.sets[0]!.problems[0]!.message).toContain('sequence workspace.items_id_seq (005_items.sql)');
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'sequence workspace.items_id_seq (005_items.sql)',
+    );
   });
 
   it("is the same where the role may not create schemata's functions (the statements go in each batch)", async () => {
@@ -91,14 +112,26 @@ describe('the catalog snapshot around each migration', () => {
     deployer.password = 'deploy-pw';
     const cwd = makeProject(HISTORY);
     await applied(deployer.toString(), cwd);
-    expect((await query<{ fn: string | null }>(url, `SELECT to_regprocedure('${FUNCTIONS.snapshot}(text[])')::text AS fn`))[0]!.fn).toBeNull();
-    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+    expect(
+      (
+        await query<{ fn: string | null }>(
+          url,
+          `SELECT to_regprocedure('${FUNCTIONS.snapshot}(text[])')::text AS fn`,
+        )
+      )[0]!.fn,
+    ).toBeNull();
+    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(
+      await catalog(url),
+    );
   });
 
   it('is the same where the functions are there but the role may not run them', async () => {
     const url = await freshDatabase();
     const role = `runner_${Math.random().toString(36).slice(2, 8)}`;
-    const first = { 'data/001_schemas.sql': HISTORY['data/001_schemas.sql']!, 'data/002_events.sql': HISTORY['data/002_events.sql']! };
+    const first = {
+      'data/001_schemas.sql': HISTORY['data/001_schemas.sql']!,
+      'data/002_events.sql': HISTORY['data/002_events.sql']!,
+    };
     const cwd = makeProject(first);
     await applied(url, cwd);
     await query(
@@ -111,8 +144,14 @@ describe('the catalog snapshot around each migration', () => {
     const runner = new URL(url);
     runner.username = role;
     runner.password = 'run-pw';
-    const more = makeProject({ ...first, 'data/003_notes.sql': 'CREATE TABLE workspace.notes (id serial PRIMARY KEY, body text UNIQUE);\n' });
+    const more = makeProject({
+      ...first,
+      'data/003_notes.sql':
+        'CREATE TABLE workspace.notes (id serial PRIMARY KEY, body text UNIQUE);\n',
+    });
     await applied(runner.toString(), more);
-    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+    expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(
+      await catalog(url),
+    );
   });
 });

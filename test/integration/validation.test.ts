@@ -13,23 +13,39 @@ describe('tracking versus reality', () => {
     const url = await freshDatabase();
     const cwd = makeProject({}, { example: true });
     expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
-    const primaryBefore = await query(url, "SELECT version, at FROM schemata.migrations WHERE set_name = 'primary' ORDER BY 1");
+    const primaryBefore = await query(
+      url,
+      "SELECT version, at FROM schemata.migrations WHERE set_name = 'primary' ORDER BY 1",
+    );
     await query(url, 'DROP SCHEMA workspace CASCADE; DROP SCHEMA reference CASCADE');
 
     const blocked = await migrate({ cwd, env: single(url) });
     expect(blocked.exitCode).toBe(3);
     const problem = blocked.sets.find((s) => s.name === 'data')!.problems[0]!;
     expect(problem.kind).toBe('mismatch');
-    expect(problem.message).toContain('tracking shows 3 migrations applied, but schemas workspace, reference are missing');
+    expect(problem.message).toContain(
+      'tracking shows 3 migrations applied, but schemas workspace, reference are missing',
+    );
     expect(problem.message).toContain('tracked but never actually ran');
     expect(problem.hint).toBe('schemata migrate data --repair');
 
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]!.applied.map((a) => a.file)).toEqual(['001_create_schemas.sql', '002_workspace_tables.sql', '003_reference_tables.sql']);
+    expect(repaired.sets[0]!.applied.map((a) => a.file)).toEqual([
+      '001_create_schemas.sql',
+      '002_workspace_tables.sql',
+      '003_reference_tables.sql',
+    ]);
     expect(await tableExists(url, 'workspace.items')).toBe(true);
-    expect(await query(url, 'SELECT count(*)::int AS n FROM reference.countries')).toEqual([{ n: 5 }]);
-    expect(await query(url, "SELECT version, at FROM schemata.migrations WHERE set_name = 'primary' ORDER BY 1")).toEqual(primaryBefore);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM reference.countries')).toEqual([
+      { n: 5 },
+    ]);
+    expect(
+      await query(
+        url,
+        "SELECT version, at FROM schemata.migrations WHERE set_name = 'primary' ORDER BY 1",
+      ),
+    ).toEqual(primaryBefore);
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
 
@@ -39,7 +55,13 @@ describe('tracking versus reality', () => {
     await migrate({ cwd, env: single(url) });
     await query(url, 'DROP TABLE workspace.items');
     const before = await query(url, 'SELECT * FROM schemata.migrations ORDER BY id');
-    const planned = await migrate({ cwd, env: single(url), sets: ['data'], repair: true, dryRun: true });
+    const planned = await migrate({
+      cwd,
+      env: single(url),
+      sets: ['data'],
+      repair: true,
+      dryRun: true,
+    });
     expect(planned.ok).toBe(true);
     expect(planned.sets[0]!.plan!.map((m) => m.file)).toEqual(['002_tables.sql']);
     expect(await tableExists(url, 'workspace.items')).toBe(false);
@@ -69,28 +91,36 @@ describe('tracking versus reality', () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       ...SMALL_SETS,
-      'data/003_temp.sql': 'CREATE TABLE workspace.temp (id int);\nCREATE TABLE workspace.old_name (id int);\n',
-      'data/004_cleanup.sql': 'DROP TABLE workspace.temp;\nALTER TABLE workspace.old_name RENAME TO new_name;\nALTER TABLE workspace.new_name RENAME COLUMN id TO key;\n',
+      'data/003_temp.sql':
+        'CREATE TABLE workspace.temp (id int);\nCREATE TABLE workspace.old_name (id int);\n',
+      'data/004_cleanup.sql':
+        'DROP TABLE workspace.temp;\nALTER TABLE workspace.old_name RENAME TO new_name;\nALTER TABLE workspace.new_name RENAME COLUMN id TO key;\n',
     });
     expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
     await query(url, 'ALTER TABLE workspace.new_name RENAME COLUMN key TO other');
     const report = await validate({ cwd, env: single(url) });
     // Renamed by 004, made by 003: the stored state followed the rename.
-    expect(report.sets[1]!.problems[0]!.message).toContain('column workspace.new_name.key (003_temp.sql)');
+    expect(report.sets[1]!.problems[0]!.message).toContain(
+      'column workspace.new_name.key (003_temp.sql)',
+    );
   });
 
   it('untracked database → exit 3 naming baseline; baseline records; migrate is then a no-op', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
-    for (const file of ['data/001_schemas.sql', 'data/002_tables.sql']) await query(url, SMALL_SETS[file]!);
+    for (const file of ['data/001_schemas.sql', 'data/002_tables.sql'])
+      await query(url, SMALL_SETS[file]!);
     const blocked = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(blocked.exitCode).toBe(3);
     expect(blocked.sets[0]!.problems[0]!.hint).toContain('schemata baseline data');
 
     const adopted = await baseline({ cwd, env: single(url), set: 'data' });
     expect(adopted.error).toBeUndefined();
-    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual(['001_schemas.sql', '002_tables.sql']);
+    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual([
+      '001_schemas.sql',
+      '002_tables.sql',
+    ]);
     const after = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(after.ok).toBe(true);
     expect(after.sets[0]!.applied).toEqual([]);
@@ -109,7 +139,11 @@ describe('tracking versus reality', () => {
     const partial = await baseline({ cwd, env: single(url), set: 'data', version: '1' });
     expect(partial.error).toBeUndefined();
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.applied.map((a) => a.file)).toEqual(['002_tables.sql']);
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.applied.map(
+        (a) => a.file,
+      ),
+    ).toEqual(['002_tables.sql']);
 
     const url2 = await freshDatabase();
     const forced = await baseline({ cwd, env: single(url2), set: 'data', force: true });
@@ -122,13 +156,23 @@ describe('tracking versus reality', () => {
     const cwd = makeProject(SMALL_SETS);
     await migrate({ cwd, env: single(url) });
     await query(url, 'ALTER TABLE workspace.items ADD COLUMN note text');
-    writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE IF NOT EXISTS workspace.first (id int);\n');
-    writeFile(cwd, 'data/004_note.sql', '-- the column the hotfix already added\nALTER TABLE workspace.items ADD COLUMN note text;\n');
+    writeFile(
+      cwd,
+      'data/003_harmless.sql',
+      'CREATE TABLE IF NOT EXISTS workspace.first (id int);\n',
+    );
+    writeFile(
+      cwd,
+      'data/004_note.sql',
+      '-- the column the hotfix already added\nALTER TABLE workspace.items ADD COLUMN note text;\n',
+    );
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.exitCode).toBe(3);
     const problem = report.sets[0]!.problems[0]!;
     expect(problem.kind).toBe('drift');
-    expect(problem.message).toContain('database/data/004_note.sql:2:1 creates column workspace.items.note, which already exists');
+    expect(problem.message).toContain(
+      'database/data/004_note.sql:2:1 creates column workspace.items.note, which already exists',
+    );
     // 003 is pending before it: recording 004 alone is not something baseline can do, so it is not offered.
     expect(problem.hint).not.toContain('baseline');
     expect(problem.hint).toContain('cannot be recorded alone');
@@ -150,11 +194,19 @@ describe('tracking versus reality', () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
     await migrate({ cwd, env: single(url) });
-    writeFile(cwd, 'data/002_tables.sql', '-- reformatted\nCREATE TABLE IF NOT EXISTS workspace.items (id int PRIMARY KEY);\n');
-    expect((await validate({ cwd, env: single(url) })).sets[1]!.problems.map((p) => p.kind)).toEqual(['checksum']);
+    writeFile(
+      cwd,
+      'data/002_tables.sql',
+      '-- reformatted\nCREATE TABLE IF NOT EXISTS workspace.items (id int PRIMARY KEY);\n',
+    );
+    expect(
+      (await validate({ cwd, env: single(url) })).sets[1]!.problems.map((p) => p.kind),
+    ).toEqual(['checksum']);
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]!.warnings.join('\n')).toContain('002_tables.sql changed, but everything it made exists: its new checksum is recorded');
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '002_tables.sql changed, but everything it made exists: its new checksum is recorded',
+    );
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
 
@@ -186,7 +238,13 @@ describe('tracking versus reality', () => {
         if (children) await walk(children);
       }
     };
-    const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true, runner: walk });
+    const report = await migrate({
+      cwd,
+      env: single(url),
+      sets: ['data'],
+      repair: true,
+      runner: walk,
+    });
     expect(report.ok).toBe(true);
     expect(titles).toContain('nothing to repair: tracking and the database agree');
     expect(report.sets[0]!.applied).toEqual([]);
@@ -197,25 +255,56 @@ describe('tracking versus reality', () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
     await migrate({ cwd, env: single(url) });
-    await query(url, 'CREATE TABLE workspace.dups (v int); INSERT INTO workspace.dups VALUES (1), (1)');
-    writeFile(cwd, 'data/003_unique.sql', 'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS dups_v_key ON workspace.dups (v);\n');
+    await query(
+      url,
+      'CREATE TABLE workspace.dups (v int); INSERT INTO workspace.dups VALUES (1), (1)',
+    );
+    writeFile(
+      cwd,
+      'data/003_unique.sql',
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS dups_v_key ON workspace.dups (v);\n',
+    );
     const failed = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(failed.exitCode).toBe(1);
-    expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('workspace.dups_v_key')")).toEqual([{ indisvalid: false }]);
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.problems.map((p) => p.kind)).toEqual(['dirty']);
+    expect(
+      await query(
+        url,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('workspace.dups_v_key')",
+      ),
+    ).toEqual([{ indisvalid: false }]);
+    expect(
+      (await migrate({ cwd, env: single(url), sets: ['data'] })).sets[0]!.problems.map(
+        (p) => p.kind,
+      ),
+    ).toEqual(['dirty']);
 
-    await query(url, 'DELETE FROM workspace.dups WHERE ctid <> (SELECT min(ctid) FROM workspace.dups)');
+    await query(
+      url,
+      'DELETE FROM workspace.dups WHERE ctid <> (SELECT min(ctid) FROM workspace.dups)',
+    );
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('workspace.dups_v_key')")).toEqual([{ indisvalid: true }]);
-    expect(await query(url, "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1")).toEqual([{ state: 'repaired' }]);
+    expect(
+      await query(
+        url,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('workspace.dups_v_key')",
+      ),
+    ).toEqual([{ indisvalid: true }]);
+    expect(
+      await query(
+        url,
+        "SELECT event AS state FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
+      ),
+    ).toEqual([{ state: 'repaired' }]);
   });
 
   it('a re-run that fails explains that the migration is not re-runnable', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
-      'data/002_tables.sql': 'CREATE TABLE workspace.a (id int);\nCREATE TABLE workspace.b (id int);\nINSERT INTO workspace.a VALUES (1);\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_tables.sql':
+        'CREATE TABLE workspace.a (id int);\nCREATE TABLE workspace.b (id int);\nINSERT INTO workspace.a VALUES (1);\n',
     });
     await migrate({ cwd, env: single(url), sets: ['data'] });
     await query(url, 'DROP TABLE workspace.b');
@@ -223,21 +312,27 @@ describe('tracking versus reality', () => {
     expect(report.exitCode).toBe(3);
     // Caught before anything runs: the re-run would create workspace.a, which exists.
     expect(report.sets[0]!.problems[0]!.kind).toBe('drift');
-    expect(report.sets[0]!.problems[0]!.message).toContain('creates table workspace.a, which already exists');
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'creates table workspace.a, which already exists',
+    );
     expect(await tableExists(url, 'workspace.b')).toBe(false);
   });
 
   it('--repair is subject to data protection', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
-      'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
-      'data/002_tables.sql': 'CREATE TABLE IF NOT EXISTS workspace.keep (id int);\nCREATE TABLE IF NOT EXISTS workspace.gone (id int);\nTRUNCATE workspace.keep;\n',
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_tables.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.keep (id int);\nCREATE TABLE IF NOT EXISTS workspace.gone (id int);\nTRUNCATE workspace.keep;\n',
     });
     await migrate({ cwd, env: single(url), sets: ['data'] });
     await query(url, 'INSERT INTO workspace.keep VALUES (1); DROP TABLE workspace.gone');
     const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(report.exitCode).toBe(4);
-    expect(report.sets[0]!.problems[0]!.message).toContain('TRUNCATE workspace.keep would destroy data');
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'TRUNCATE workspace.keep would destroy data',
+    );
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.keep')).toEqual([{ n: 1 }]);
     expect(await schemaExists(url, 'workspace')).toBe(true);
   });
@@ -251,7 +346,9 @@ describe('validation cost', () => {
   async function countQueries(migrations: number): Promise<number> {
     const url = await freshDatabase();
     const files: Record<string, string> = { ...SMALL_SETS };
-    for (let i = 3; i < 3 + migrations - 2; i++) files[`data/${String(i).padStart(4, '0')}_t.sql`] = `CREATE TABLE IF NOT EXISTS workspace.t${i} (id int, v text);\nCREATE INDEX IF NOT EXISTS t${i}_v ON workspace.t${i} (v);\n`;
+    for (let i = 3; i < 3 + migrations - 2; i++)
+      files[`data/${String(i).padStart(4, '0')}_t.sql`] =
+        `CREATE TABLE IF NOT EXISTS workspace.t${i} (id int, v text);\nCREATE INDEX IF NOT EXISTS t${i}_v ON workspace.t${i} (v);\n`;
     const cwd = makeProject(files);
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
     // A spy on the real driver: every query validation sends is counted.

@@ -41,17 +41,33 @@ describe('faults', () => {
     const data = await freshDatabase('data');
     const cwd = makeProject(SMALL_SETS);
     const split = { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary };
-    expect((await runCli(['migrate', 'primary'], { cwd, env: { ...split, DATA_DATABASE_URL: data } })).code).toBe(0);
-    const before = await query(primary, 'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2');
+    expect(
+      (await runCli(['migrate', 'primary'], { cwd, env: { ...split, DATA_DATABASE_URL: data } }))
+        .code,
+    ).toBe(0);
+    const before = await query(
+      primary,
+      'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2',
+    );
 
     const unreachable = new URL(data);
     unreachable.port = '1';
-    const failed = await runCli(['migrate'], { cwd, env: { ...split, DATA_DATABASE_URL: unreachable.toString() } });
+    const failed = await runCli(['migrate'], {
+      cwd,
+      env: { ...split, DATA_DATABASE_URL: unreachable.toString() },
+    });
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/Set "data": cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/t_[0-9a-f]+ \(DATA_DATABASE_URL\)/);
-    expect(await query(primary, 'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2')).toEqual(before);
+    expect(failed.stderr).toMatch(
+      /Set "data": cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/t_[0-9a-f]+ \(DATA_DATABASE_URL\)/,
+    );
+    expect(
+      await query(primary, 'SELECT set_name, version, at FROM schemata.migrations ORDER BY 1, 2'),
+    ).toEqual(before);
 
-    const rerun = await runCli(['migrate', '--json'], { cwd, env: { ...split, DATA_DATABASE_URL: data } });
+    const rerun = await runCli(['migrate', '--json'], {
+      cwd,
+      env: { ...split, DATA_DATABASE_URL: data },
+    });
     expect(rerun.code).toBe(0);
     const report = json(rerun);
     expect(report.sets.map((s) => [s.name, s.applied.length])).toEqual([
@@ -82,11 +98,17 @@ describe('faults', () => {
         if (String(d).includes('locked')) resolve();
       }),
     );
-    const waited = await runCli(['migrate', '--lock-timeout', '0'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const waited = await runCli(['migrate', '--lock-timeout', '0'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     expect(waited.code).toBe(5);
     holder.kill('SIGKILL');
     await new Promise((r) => holder.on('exit', r));
-    const after = await runCli(['migrate', '--lock-timeout', '10'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    const after = await runCli(['migrate', '--lock-timeout', '10'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
     expect(after.code).toBe(0);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });

@@ -18,17 +18,25 @@ const BIN = join(REPO, 'bin', 'schemata.js');
  * (plus PATH and HOME), and checks that the test password appears nowhere
  * in what it printed.
  */
-export async function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; bin?: string }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; bin?: string },
+): Promise<CliResult> {
   const result = await startCli(args, options).done;
   const password = PASSWORD();
   expect(result.stdout, 'the password leaked to stdout').not.toContain(password);
   expect(result.stderr, 'the password leaked to stderr').not.toContain(password);
-  expect(result.stdout + result.stderr, 'a stack trace leaked').not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+  expect(result.stdout + result.stderr, 'a stack trace leaked').not.toMatch(
+    /\n\s+at .+\(.+:\d+:\d+\)/,
+  );
   return result;
 }
 
 /** Starts bin/schemata.js (or `bin`: an installed copy) and returns the child with a promise of its result (for signals sent while it runs). */
-export function startCli(args: string[], options: { cwd: string; env?: Record<string, string>; bin?: string }): { child: ChildProcess; done: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; bin?: string },
+): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CI: 'true', ...options.env },

@@ -31,27 +31,42 @@ export async function freshDatabase(server: 'primary' | 'data' = 'primary'): Pro
 }
 
 /** Runs a query against a database URL and returns its rows. */
-export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return admin(url, async (c) => (await c.query<T>(sql, params)).rows);
 }
 
 /** The tracking rows of a set, in version order; none when there is no tracking table. */
 export async function trackedVersions(url: string, set: string): Promise<string[]> {
-  const [tracking] = await query<{ ok: boolean }>(url, "SELECT to_regclass('schemata.migrations') IS NOT NULL AS ok");
+  const [tracking] = await query<{ ok: boolean }>(
+    url,
+    "SELECT to_regclass('schemata.migrations') IS NOT NULL AS ok",
+  );
   if (!tracking) throw new Error('SELECT to_regclass(...) returned no row');
   if (!tracking.ok) return [];
-  const rows = await query<{ version: string }>(url, 'SELECT version FROM schemata.migrations WHERE set_name = $1 GROUP BY version ORDER BY version::numeric', [set]);
+  const rows = await query<{ version: string }>(
+    url,
+    'SELECT version FROM schemata.migrations WHERE set_name = $1 GROUP BY version ORDER BY version::numeric',
+    [set],
+  );
   return rows.map((r) => r.version);
 }
 
 export async function schemaExists(url: string, schema: string): Promise<boolean> {
-  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regnamespace($1) IS NOT NULL AS ok', [schema]);
+  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regnamespace($1) IS NOT NULL AS ok', [
+    schema,
+  ]);
   if (!row) throw new Error('SELECT to_regnamespace(...) returned no row');
   return row.ok;
 }
 
 export async function tableExists(url: string, table: string): Promise<boolean> {
-  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]);
+  const [row] = await query<{ ok: boolean }>(url, 'SELECT to_regclass($1) IS NOT NULL AS ok', [
+    table,
+  ]);
   if (!row) throw new Error('SELECT to_regclass(...) returned no row');
   return row.ok;
 }

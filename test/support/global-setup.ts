@@ -52,7 +52,9 @@ async function containers(project: TestProject) {
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   let started;
   try {
-    started = await Promise.all([0, 1].map(() => new PostgreSqlContainer(POSTGRES_IMAGE).withPassword(TEST_PASSWORD).start()));
+    started = await Promise.all(
+      [0, 1].map(() => new PostgreSqlContainer(POSTGRES_IMAGE).withPassword(TEST_PASSWORD).start()),
+    );
   } catch (error) {
     throw new Error(
       `TEST_PROVIDER=testcontainers, but no container runtime answered (${(error as Error).message}). ` +
@@ -60,7 +62,8 @@ async function containers(project: TestProject) {
       { cause: error },
     );
   }
-  const url = (c: (typeof started)[number]) => `postgres://${c.getUsername()}:${encodeURIComponent(TEST_PASSWORD)}@${c.getHost()}:${c.getPort()}/postgres`;
+  const url = (c: (typeof started)[number]) =>
+    `postgres://${c.getUsername()}:${encodeURIComponent(TEST_PASSWORD)}@${c.getHost()}:${c.getPort()}/postgres`;
   const [primary, data] = started;
   if (!primary || !data) throw new Error('testcontainers started fewer than two containers');
   project.provide('servers', { primary: url(primary), data: url(data), password: TEST_PASSWORD });
@@ -79,7 +82,10 @@ export default async function setup(project: TestProject) {
   if (process.env.TEST_PROVIDER === 'testcontainers') return containers(project);
   const major = process.env.TEST_PG_MAJOR ?? '18';
   const module = EMBEDDED[major];
-  if (!module) throw new Error(`TEST_PG_MAJOR=${major}: the suite runs on PostgreSQL ${Object.keys(EMBEDDED).join(', ')}.`);
+  if (!module)
+    throw new Error(
+      `TEST_PG_MAJOR=${major}: the suite runs on PostgreSQL ${Object.keys(EMBEDDED).join(', ')}.`,
+    );
   // Without its exit hooks, which would turn vitest's failure into success; the teardown below stops the servers.
   const EmbeddedPostgres = await loadEmbeddedPostgres(module);
   const root = mkdtempSync(join(tmpdir(), 'schemata-test-pg-'));
@@ -96,13 +102,25 @@ export default async function setup(project: TestProject) {
         authMethod: 'scram-sha-256',
         persistent: false,
         createPostgresUser: process.getuid?.() === 0,
-        postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'fsync=off'],
+        postgresFlags: [
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'unix_socket_directories=',
+          '-c',
+          'max_connections=200',
+          '-c',
+          'fsync=off',
+        ],
         onLog: () => {},
         onError: () => {},
       });
       await server.initialise();
       await server.start();
-      return { server, url: `postgres://postgres:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${port}/postgres` };
+      return {
+        server,
+        url: `postgres://postgres:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${port}/postgres`,
+      };
     }),
   );
   const [primary, data] = servers;

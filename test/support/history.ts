@@ -10,7 +10,8 @@
  */
 export function generatedHistory(modules: number, dir = 'data'): Record<string, string> {
   const files: Record<string, string> = {
-    [`${dir}/0001_schemas.sql`]: 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+    [`${dir}/0001_schemas.sql`]:
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   };
   let version = 1;
   const add = (name: string, sql: string) => {
@@ -30,7 +31,10 @@ export function generatedHistory(modules: number, dir = 'data'): Record<string, 
       `ALTER TABLE workspace.${t} RENAME TO ${t}_old;\nALTER INDEX workspace.${t}_pkey RENAME TO ${t}_old_pkey;\nCREATE TABLE workspace.${t} (id bigserial PRIMARY KEY, title text NOT NULL);\n` +
         `CREATE INDEX ${t}_title_idx ON workspace.${t} (title);\n`,
     );
-    add(`mood_${m}`, `CREATE TYPE workspace.mood_${m} AS ENUM ('happy', 'sad');\nALTER TYPE workspace.mood_${m} RENAME TO feeling_${m};\n`);
+    add(
+      `mood_${m}`,
+      `CREATE TYPE workspace.mood_${m} AS ENUM ('happy', 'sad');\nALTER TYPE workspace.mood_${m} RENAME TO feeling_${m};\n`,
+    );
     add(
       `guarded_${m}`,
       `DO $$\nBEGIN\n  IF to_regclass('workspace.${t}_notes') IS NULL THEN\n    CREATE TABLE workspace.${t}_notes (id int PRIMARY KEY, body text);\n  END IF;\n` +

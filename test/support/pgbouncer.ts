@@ -30,14 +30,18 @@ async function freePort(): Promise<number> {
  * unprivileged user when we are root (it refuses to run as root). Returns the
  * URL of a database through it.
  */
-export async function startPgBouncer(serverUrl: string): Promise<{ url: (database: string) => string; stop: () => Promise<void> }> {
+export async function startPgBouncer(
+  serverUrl: string,
+): Promise<{ url: (database: string) => string; stop: () => Promise<void> }> {
   const server = new URL(serverUrl);
   const dir = mkdtempSync(join(tmpdir(), 'schemata-pgbouncer-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
-  writeFileSync(join(dir, 'userlist.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`, { mode: 0o644 });
+  writeFileSync(join(dir, 'userlist.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`, {
+    mode: 0o644,
+  });
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
     [
@@ -61,7 +65,10 @@ export async function startPgBouncer(serverUrl: string): Promise<{ url: (databas
   const asRoot = process.getuid?.() === 0;
   // Its log is written as that user.
   if (asRoot) chownSync(dir, 65534, 65534);
-  const child: ChildProcess = spawn('pgbouncer', [join(dir, 'pgbouncer.ini')], { stdio: 'ignore', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+  const child: ChildProcess = spawn('pgbouncer', [join(dir, 'pgbouncer.ini')], {
+    stdio: 'ignore',
+    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+  });
   // Ready when it accepts connections.
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -76,11 +83,13 @@ export async function startPgBouncer(serverUrl: string): Promise<{ url: (databas
       });
     });
     if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgbouncer did not start (see ${join(dir, 'pgbouncer.log')})`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`pgbouncer did not start (see ${join(dir, 'pgbouncer.log')})`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url: (database) => `postgres://${server.username}:${server.password}@127.0.0.1:${port}/${database}`,
+    url: (database) =>
+      `postgres://${server.username}:${server.password}@127.0.0.1:${port}/${database}`,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => {
@@ -90,4 +99,3 @@ export async function startPgBouncer(serverUrl: string): Promise<{ url: (databas
       }),
   };
 }
-

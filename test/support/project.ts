@@ -9,7 +9,10 @@ export const REPO = new URL('../..', import.meta.url).pathname;
  * given files (path relative to database/ → content). With `example`, the
  * repository's own example sets.
  */
-export function makeProject(files: Record<string, string> = {}, options: { example?: boolean } = {}): string {
+export function makeProject(
+  files: Record<string, string> = {},
+  options: { example?: boolean } = {},
+): string {
   const root = mkdtempSync(join(tmpdir(), 'schemata-project-'));
   // An embedded server run as the postgres user (when we are root) must reach it.
   chmodSync(root, 0o755);
@@ -28,8 +31,11 @@ export function writeFile(root: string, path: string, content: string): void {
 
 /** Two small sets: schemas and a table each. */
 export const SMALL_SETS: Record<string, string> = {
-  'primary/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
-  'primary/002_tables.sql': 'CREATE TABLE IF NOT EXISTS config.settings (key text PRIMARY KEY, value text);\n',
-  'data/001_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'primary/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+  'primary/002_tables.sql':
+    'CREATE TABLE IF NOT EXISTS config.settings (key text PRIMARY KEY, value text);\n',
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
   'data/002_tables.sql': 'CREATE TABLE IF NOT EXISTS workspace.items (id int PRIMARY KEY);\n',
 };

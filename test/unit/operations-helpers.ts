@@ -7,6 +7,7 @@ const parser = await loadParser();
 /** What a file does to objects, in order, as the engine reads it. */
 export function operationsOfSql(sql: string): Operation[] {
   const parsed = parseFile(parser, sql);
-  if (!parsed.ok) throw new Error(`expected ${JSON.stringify(sql)} to parse, got ${parsed.problem.message}`);
+  if (!parsed.ok)
+    throw new Error(`expected ${JSON.stringify(sql)} to parse, got ${parsed.problem.message}`);
   return operationsOf(parsed.statements, parser);
 }

@@ -9,7 +9,11 @@ export function versionAt(now: Date): string {
   return now.toISOString().replace(/\D/g, '').slice(0, 14);
 }
 
-export function migrationTemplate(set: { name: string; schemas: readonly string[] }, name: string, now: Date): string {
+export function migrationTemplate(
+  set: { name: string; schemas: readonly string[] },
+  name: string,
+  now: Date,
+): string {
   return `-- Migration: ${name}
 -- Set: ${set.name} (schemas ${set.schemas.join(', ')})
 -- Created: ${now.toISOString().slice(0, 19)}Z
@@ -31,11 +35,20 @@ export function migrationTemplate(set: { name: string; schemas: readonly string[
  * returns its path. Refuses a name that is not lower-case words; a version the
  * set already has is moved on to the next free second, so the name never collides.
  */
-export function createMigration(options: { cwd: string; config?: string | undefined; set: string; name: string; now?: Date }): string {
+export function createMigration(options: {
+  cwd: string;
+  config?: string | undefined;
+  set: string;
+  name: string;
+  now?: Date;
+}): string {
   const now = options.now ?? new Date();
   const project = loadProjectConfig({ cwd: options.cwd, configPath: options.config });
   const [set] = selectSets(project, [options.set]);
-  const name = options.name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const name = options.name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
     throw new ConfigError(
       `"${options.name}" is not a usable migration name: use letters, digits and underscores.`,

@@ -31,20 +31,40 @@ export interface LintReport {
  */
 export async function lintSets(options: LintOptions): Promise<LintReport> {
   const cwd = options.cwd ?? process.cwd();
-  const report: LintReport = { command: 'lint', mode: 'single', ok: true, exitCode: EXIT.ok, errors: 0, warnings: 0, sets: [] };
+  const report: LintReport = {
+    command: 'lint',
+    mode: 'single',
+    ok: true,
+    exitCode: EXIT.ok,
+    errors: 0,
+    warnings: 0,
+    sets: [],
+  };
   try {
-    report.mode = parseSplitMode(envValue(options.env ?? process.env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
+    report.mode = parseSplitMode(envValue(options.env ?? process.env, 'SPLIT_DB_MODE'))
+      ? 'split'
+      : 'single';
     const project = loadProjectConfig({ cwd, configPath: options.config });
     const sets = selectSets(project, options.sets ?? []);
     const files = sets.map(discoverMigrations);
     const parser = await loadParser();
     sets.forEach((set, i) => {
-      const findings = files[i]!.flatMap((file) => lintFile(parser, file.sql).map((f) => ({ ...f, file: relative(cwd, file.path) || file.path })));
+      const findings = files[i]!.flatMap((file) =>
+        lintFile(parser, file.sql).map((f) => ({
+          ...f,
+          file: relative(cwd, file.path) || file.path,
+        })),
+      );
       report.sets.push({ name: set.name, files: files[i]!.length, findings });
     });
   } catch (error) {
     const failure = asSchemataError(error);
-    return { ...report, ok: false, exitCode: failure.exitCode, error: { message: failure.message, hint: failure.hint } };
+    return {
+      ...report,
+      ok: false,
+      exitCode: failure.exitCode,
+      error: { message: failure.message, hint: failure.hint },
+    };
   }
   const all = report.sets.flatMap((s) => s.findings);
   report.errors = all.filter((f) => f.severity === 'error').length;
@@ -52,7 +72,10 @@ export async function lintSets(options: LintOptions): Promise<LintReport> {
   if (report.errors > 0) {
     report.ok = false;
     report.exitCode = EXIT.invalid;
-    report.error = { message: `${report.errors} error${report.errors === 1 ? '' : 's'}: these files would fail to migrate.`, hint: 'Fix each error at the position shown.' };
+    report.error = {
+      message: `${report.errors} error${report.errors === 1 ? '' : 's'}: these files would fail to migrate.`,
+      hint: 'Fix each error at the position shown.',
+    };
   } else if (options.maxWarnings !== undefined && report.warnings > options.maxWarnings) {
     report.ok = false;
     report.exitCode = EXIT.invalid;
@@ -74,7 +97,9 @@ export function formatLint(report: LintReport): string {
     }
   }
   const files = report.sets.reduce((n, s) => n + s.files, 0);
-  lines.push(`${files} file${files === 1 ? '' : 's'} checked: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`);
+  lines.push(
+    `${files} file${files === 1 ? '' : 's'} checked: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`,
+  );
   return lines.join('\n');
 }
 

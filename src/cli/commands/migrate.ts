@@ -6,7 +6,15 @@ import type { ApplyStep } from '../../plan/steps.js';
 import type { Run, RunOptions } from '../../run/context.js';
 import { execute } from '../../run/execute.js';
 import { planSet, type SetPlan } from '../../run/plan-set.js';
-import { entryOf, failOnProblems, type PlannedMigration, ProblemsFound, type Report, type SetReport, schemasOf } from '../../run/report.js';
+import {
+  entryOf,
+  failOnProblems,
+  type PlannedMigration,
+  ProblemsFound,
+  type Report,
+  type SetReport,
+  schemasOf,
+} from '../../run/report.js';
 import type { Task } from '../../run/tasks.js';
 
 export interface MigrateOptions extends RunOptions {
@@ -30,14 +38,19 @@ export interface MigrateOptions extends RunOptions {
 export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   const force = options.force ?? false;
   if (options.dryRun) {
-    const report = await execute('migrate', options, (run, reports) => dryRunTasks(run, reports, { force, repair: options.repair ?? false }));
+    const report = await execute('migrate', options, (run, reports) =>
+      dryRunTasks(run, reports, { force, repair: options.repair ?? false }),
+    );
     failOnProblems(report);
     return report;
   }
-  return execute('migrate', options, (run, reports) => migrateTasks(run, reports, { force, repair: options.repair ?? false }));
+  return execute('migrate', options, (run, reports) =>
+    migrateTasks(run, reports, { force, repair: options.repair ?? false }),
+  );
 }
 
-const at = (path: string, loc: { line: number; column: number }) => `${path}:${loc.line}:${loc.column}`;
+const at = (path: string, loc: { line: number; column: number }) =>
+  `${path}:${loc.line}:${loc.column}`;
 
 /**
  * The task tree of `migrate`: per set, connect, validate, apply each pending
@@ -45,7 +58,11 @@ const at = (path: string, loc: { line: number; column: number }) => `${path}:${l
  * the run is applied, so that a refusal or a problem in a later set leaves
  * nothing half-done.
  */
-function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
+function migrateTasks(
+  run: Run,
+  reports: Map<string, SetReport>,
+  options: { force: boolean; repair: boolean },
+): Task[] {
   // Each set's plan, or what stopped its planning: shown on that set's own task, not on the first set's.
   let planning: Promise<Map<string, SetPlan | { failed: unknown }>> | undefined;
   // How far the reading of a long file got is shown under the task that started the planning.
@@ -53,12 +70,25 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan | { failed: unknown }>();
       for (const set of run.sets) {
-        const options_ = { lock: true, judge: true, force: options.force, repair: options.repair, askData: true, progress };
-        plans.set(set.config.name, await planSet(run, set, reports.get(set.config.name)!, options_).catch((failed: unknown) => ({ failed })));
+        const options_ = {
+          lock: true,
+          judge: true,
+          force: options.force,
+          repair: options.repair,
+          askData: true,
+          progress,
+        };
+        plans.set(
+          set.config.name,
+          await planSet(run, set, reports.get(set.config.name)!, options_).catch(
+            (failed: unknown) => ({ failed }),
+          ),
+        );
       }
       return plans;
     })());
-  const troubled = (plan: SetPlan | { failed: unknown }) => 'failed' in plan || plan.plan.problems.length > 0;
+  const troubled = (plan: SetPlan | { failed: unknown }) =>
+    'failed' in plan || plan.plan.problems.length > 0;
 
   return run.sets.map((set): Task => {
     const name = set.config.name;
@@ -88,7 +118,9 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
         );
         if (taken) {
           report.pending = report.pending.filter((p) => p.version !== step.file.version);
-          report.warnings.push(`${step.file.file} was recorded by another run while this one waited: it ran once, there.`);
+          report.warnings.push(
+            `${step.file.file} was recorded by another run while this one waited: it ran once, there.`,
+          );
           setTitle(`${step.file.file}: applied by another run meanwhile`);
           return;
         }
@@ -96,87 +128,101 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
         report.applied = [...appliedNow];
         report.pending = report.pending.filter((p) => p.version !== step.file.version);
         // A migration's notices are shown under it: deploy logs are read for them.
-        setTitle(`${step.file.file} (${ms}ms${step.transactional ? '' : ', outside a transaction'})${notices.map((n) => `\n  ${n}`).join('')}`);
+        setTitle(
+          `${step.file.file} (${ms}ms${step.transactional ? '' : ', outside a transaction'})${notices.map((n) => `\n  ${n}`).join('')}`,
+        );
       },
     });
 
     return {
       title: `${name} → ${set.target.display}`,
-      run: () => Promise.resolve<Task[]>([
-        {
-          title: 'connect and lock',
-          run: async () => {
-            await run.connection(set, { lock: true });
+      run: () =>
+        Promise.resolve<Task[]>([
+          {
+            title: 'connect and lock',
+            run: async () => {
+              await run.connection(set, { lock: true });
+            },
           },
-        },
-        {
-          title: 'pre-flight validation',
-          run: async (setTitle, show) => {
-            const plans = await planAll(show);
-            const own = plans.get(name)!;
-            if ('failed' in own) throw own.failed;
-            planned = own;
-            if (planned.plan.problems.length > 0) throw ProblemsFound.of(name, planned.plan.problems);
-            blockedBy = [...plans].filter(([, p]) => troubled(p)).map(([other]) => other);
-            const n = planned.plan.pending.length;
-            if (blockedBy.length > 0) {
-              setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}; nothing of the run is applied: set "${blockedBy.join('", "')}" has problems`);
-              return;
-            }
-            setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
+          {
+            title: 'pre-flight validation',
+            run: async (setTitle, show) => {
+              const plans = await planAll(show);
+              const own = plans.get(name)!;
+              if ('failed' in own) throw own.failed;
+              planned = own;
+              if (planned.plan.problems.length > 0)
+                throw ProblemsFound.of(name, planned.plan.problems);
+              blockedBy = [...plans].filter(([, p]) => troubled(p)).map(([other]) => other);
+              const n = planned.plan.pending.length;
+              if (blockedBy.length > 0) {
+                setTitle(
+                  `pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}; nothing of the run is applied: set "${blockedBy.join('", "')}" has problems`,
+                );
+                return;
+              }
+              setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
+            },
           },
-        },
-        {
-          title: 'apply migrations',
-          run: async (setTitle) => {
-            if (blockedBy.length > 0) {
-              setTitle('apply migrations: not run');
-              return;
-            }
-            report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
-            const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
-            for (const step of planned.steps) {
-              if (step.kind !== 'record-checksums') continue;
-              await run.ensureTracking(set);
-              await recordWithoutRunning(planned.client, name, 'repaired', step.files);
-            }
-            const n = applies.length;
-            if (n === 0) {
+          {
+            title: 'apply migrations',
+            run: async (setTitle) => {
+              if (blockedBy.length > 0) {
+                setTitle('apply migrations: not run');
+                return;
+              }
+              report.warnings.push(...planned.repairNotes.map((note) => `repair: ${note}`));
+              const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
+              for (const step of planned.steps) {
+                if (step.kind !== 'record-checksums') continue;
+                await run.ensureTracking(set);
+                await recordWithoutRunning(planned.client, name, 'repaired', step.files);
+              }
+              const n = applies.length;
+              if (n === 0) {
+                setTitle(
+                  options.repair && planned.rechecksum.length === 0
+                    ? 'nothing to repair: tracking and the database agree'
+                    : planned.rechecksum.length > 0
+                      ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
+                      : 'nothing to apply: up to date',
+                );
+                return;
+              }
+              const reruns = applies.filter((s) => s.event === 'repaired').length;
               setTitle(
-                options.repair && planned.rechecksum.length === 0
-                  ? 'nothing to repair: tracking and the database agree'
-                  : planned.rechecksum.length > 0
-                    ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
-                    : 'nothing to apply: up to date',
+                `apply ${n} migration${n === 1 ? '' : 's'}${reruns > 0 ? ` (${reruns} again, by --repair)` : ''}`,
               );
-              return;
-            }
-            const reruns = applies.filter((s) => s.event === 'repaired').length;
-            setTitle(`apply ${n} migration${n === 1 ? '' : 's'}${reruns > 0 ? ` (${reruns} again, by --repair)` : ''}`);
-            return applies.map(applyTask);
+              return applies.map(applyTask);
+            },
           },
-        },
-        {
-          title: 'post-migration validation',
-          run: async (setTitle) => {
-            if (blockedBy.length > 0) {
-              setTitle('post-migration validation: nothing ran');
-              return;
-            }
-            // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
-            if (planned.steps.length === 0) {
-              setTitle('post-migration validation: nothing ran');
-              return;
-            }
-            const facts = await readSchemaFacts(planned.client, set.config.schemas, { withData: true });
-            const tracking = await readTracking(planned.client, name);
-            report.schemas = schemasOf(facts);
-            const problems = checkAfterMigrate(name, facts, await missingObjects(planned.client, name, tracking));
-            report.problems.push(...problems);
-            if (problems.length > 0) throw ProblemsFound.of(name, problems);
+          {
+            title: 'post-migration validation',
+            run: async (setTitle) => {
+              if (blockedBy.length > 0) {
+                setTitle('post-migration validation: nothing ran');
+                return;
+              }
+              // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
+              if (planned.steps.length === 0) {
+                setTitle('post-migration validation: nothing ran');
+                return;
+              }
+              const facts = await readSchemaFacts(planned.client, set.config.schemas, {
+                withData: true,
+              });
+              const tracking = await readTracking(planned.client, name);
+              report.schemas = schemasOf(facts);
+              const problems = checkAfterMigrate(
+                name,
+                facts,
+                await missingObjects(planned.client, name, tracking),
+              );
+              report.problems.push(...problems);
+              if (problems.length > 0) throw ProblemsFound.of(name, problems);
+            },
           },
-        },
-      ]),
+        ]),
     };
   });
 }
@@ -186,15 +232,27 @@ function migrateTasks(run: Run, reports: Map<string, SetReport>, options: { forc
  * it, without the lock and without writing anything, not even the tracking
  * table.
  */
-function dryRunTasks(run: Run, reports: Map<string, SetReport>, options: { force: boolean; repair: boolean }): Task[] {
+function dryRunTasks(
+  run: Run,
+  reports: Map<string, SetReport>,
+  options: { force: boolean; repair: boolean },
+): Task[] {
   return run.sets.map((set): Task => {
     const report = reports.get(set.config.name)!;
     return {
       title: `${set.config.name} → ${set.target.display} (dry run)`,
       run: async (setTitle) => {
-        const planned = await planSet(run, set, report, { lock: false, judge: true, force: options.force, repair: options.repair });
-        report.plan = planned.steps.flatMap((step) => (step.kind === 'apply' ? [plannedEntry(step)] : []));
-        if (report.plan.length === 0) setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
+        const planned = await planSet(run, set, report, {
+          lock: false,
+          judge: true,
+          force: options.force,
+          repair: options.repair,
+        });
+        report.plan = planned.steps.flatMap((step) =>
+          step.kind === 'apply' ? [plannedEntry(step)] : [],
+        );
+        if (report.plan.length === 0)
+          setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
         return report.plan.map((m): Task => ({ title: describePlanned(m), run: async () => {} }));
       },
     };
@@ -209,13 +267,24 @@ function plannedEntry(step: ApplyStep): PlannedMigration {
     transactional: step.transactional,
     event: step.event,
     runs: step.only ? step.only.map((l) => `${step.path}:${l.line}`) : 'all',
-    check: step.measurement.forced ? 'measured, losses allowed (forced)' : 'measured in its transaction: every table that holds rows',
-    steps: step.judgements.map((j) => ({ at: at(step.path, j.at), step: j.step, target: j.target, verdict: j.verdict, reason: j.reason })),
+    check: step.measurement.forced
+      ? 'measured, losses allowed (forced)'
+      : 'measured in its transaction: every table that holds rows',
+    steps: step.judgements.map((j) => ({
+      at: at(step.path, j.at),
+      step: j.step,
+      target: j.target,
+      verdict: j.verdict,
+      reason: j.reason,
+    })),
     warnings: step.warnings,
   };
 }
 
 function describePlanned(m: PlannedMigration): string {
-  const how = [m.transactional ? undefined : 'outside a transaction', m.runs === 'all' ? undefined : `only ${m.runs.join(', ')}`].filter(Boolean);
+  const how = [
+    m.transactional ? undefined : 'outside a transaction',
+    m.runs === 'all' ? undefined : `only ${m.runs.join(', ')}`,
+  ].filter(Boolean);
   return `would ${m.event === 'repaired' ? 'run again' : 'apply'} ${m.file}${how.length > 0 ? ` (${how.join(', ')})` : ''}${m.steps.map((s) => `; ${s.step}: ${s.verdict} (${s.reason})`).join('')}`;
 }

@@ -27,7 +27,9 @@ export function status(options: RunOptions = {}): Promise<Report> {
  * res.status(ok ? 200 : 503).json({ exitCode });
  */
 export async function validate(options: RunOptions = {}): Promise<Report> {
-  const report = await execute('validate', options, (run, reports) => readOnlyTasks(run, reports, true));
+  const report = await execute('validate', options, (run, reports) =>
+    readOnlyTasks(run, reports, true),
+  );
   failOnProblems(report, EXIT.invalid);
   return report;
 }
@@ -40,12 +42,20 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
       title: `${set.config.name} → ${set.target.display}`,
       run: async () => {
         // status shows whether each schema holds data; validate need not ask every table.
-        const { tracked } = await planSet(run, set, report, { lock: false, judge, force: false, withData: !judge });
+        const { tracked } = await planSet(run, set, report, {
+          lock: false,
+          judge,
+          force: false,
+          withData: !judge,
+        });
         report.applied = tracked
           .filter((t) => t.state === 'applied')
-          .map((t) => ({ ...entryOf(t, t.durationMs), appliedAt: t.appliedAt.toISOString(), event: t.event }));
+          .map((t) => ({
+            ...entryOf(t, t.durationMs),
+            appliedAt: t.appliedAt.toISOString(),
+            event: t.event,
+          }));
       },
     };
   });
 }
-

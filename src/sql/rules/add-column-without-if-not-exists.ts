@@ -5,12 +5,15 @@ import type { Rule } from './rule.js';
 export const addColumnWithoutIfNotExists: Rule = {
   id: 'add-column-without-if-not-exists',
   severity: 'warning',
-  summary: 'ADD COLUMN without IF NOT EXISTS fails when the column is already there, so the file cannot run twice.',
+  summary:
+    'ADD COLUMN without IF NOT EXISTS fails when the column is already there, so the file cannot run twice.',
   fix: 'Write ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...',
   check({ statement }) {
     if (nodeKind(statement.node) !== 'AlterTableStmt') return [];
     const node = (statement.node as Record<string, any>).AlterTableStmt;
-    const table = node.relation?.schemaname ? `${node.relation.schemaname}.${node.relation.relname}` : node.relation?.relname;
+    const table = node.relation?.schemaname
+      ? `${node.relation.schemaname}.${node.relation.relname}`
+      : node.relation?.relname;
     return ((node.cmds ?? []) as Array<Record<string, any>>)
       .map((c) => c.AlterTableCmd)
       .filter((cmd) => cmd?.subtype === 'AT_AddColumn' && !cmd.missing_ok)

@@ -4,7 +4,8 @@ import type { Rule } from './rule.js';
 export const addConstraintIfNotExists: Rule = {
   id: 'add-constraint-if-not-exists',
   severity: 'error',
-  summary: 'ADD CONSTRAINT IF NOT EXISTS is not PostgreSQL: it is a syntax error, and the whole migration fails.',
+  summary:
+    'ADD CONSTRAINT IF NOT EXISTS is not PostgreSQL: it is a syntax error, and the whole migration fails.',
   fix: [
     'Guard the constraint with the catalog instead:',
     'DO $$',
@@ -20,7 +21,10 @@ export const addConstraintIfNotExists: Rule = {
     for (let i = 0; i + 4 < tokens.length; i++) {
       const words = tokens.slice(i, i + 5).map((t) => t.keyword);
       if (words.join(' ') === 'ADD CONSTRAINT IF NOT EXISTS') {
-        findings.push({ at: locate(tokens[i + 2]!.start), message: 'ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL.' });
+        findings.push({
+          at: locate(tokens[i + 2]!.start),
+          message: 'ADD CONSTRAINT IF NOT EXISTS is a syntax error in PostgreSQL.',
+        });
       }
     }
     return findings;

@@ -5,13 +5,21 @@ import type { Rule } from './rule.js';
 export const destructiveStatement: Rule = {
   id: 'destructive-statement',
   severity: 'warning',
-  summary: 'This statement destroys data: migrate refuses it while its target holds rows, unless forced.',
+  summary:
+    'This statement destroys data: migrate refuses it while its target holds rows, unless forced.',
   fix: 'Make sure the data is no longer needed (or moved), then add "-- schemata:force" to the file or run migrate with --force; prefer expand-and-contract over in-place changes. A widening type change (int to bigint, a longer varchar) is allowed.',
   check({ statement, operations }) {
     return operations.flatMap((op) => {
       const target = targetOf(op);
       const step = destructiveStep(op, target ? writtenName(target) : '');
-      return step ? [{ at: statement.at, message: `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.` }] : [];
+      return step
+        ? [
+            {
+              at: statement.at,
+              message: `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.`,
+            },
+          ]
+        : [];
     });
   },
 };

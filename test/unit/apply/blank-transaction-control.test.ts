@@ -16,16 +16,32 @@ function blank(sql: string): string {
 
 describe('blankTransactionControl', () => {
   it.each([
-    ['BEGIN and COMMIT', 'BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n', '     ;\nCREATE TABLE t (id int);\n      ;\n'],
-    ['lower case', 'begin;\ninsert into t values (1);\ncommit;', '     ;\ninsert into t values (1);\n      ;'],
-    ['BEGIN TRANSACTION / COMMIT WORK on one line', 'BEGIN TRANSACTION; SELECT 1; COMMIT WORK;', '                 ; SELECT 1;            ;'],
+    [
+      'BEGIN and COMMIT',
+      'BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n',
+      '     ;\nCREATE TABLE t (id int);\n      ;\n',
+    ],
+    [
+      'lower case',
+      'begin;\ninsert into t values (1);\ncommit;',
+      '     ;\ninsert into t values (1);\n      ;',
+    ],
+    [
+      'BEGIN TRANSACTION / COMMIT WORK on one line',
+      'BEGIN TRANSACTION; SELECT 1; COMMIT WORK;',
+      '                 ; SELECT 1;            ;',
+    ],
     ['END as COMMIT', 'BEGIN;\nSELECT 1;\nEND;\n', '     ;\nSELECT 1;\n   ;\n'],
     [
       'START TRANSACTION over two lines keeps its newline',
       'START TRANSACTION\n  ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;',
       '                 \n                              ;\nSELECT 1;\n      ;',
     ],
-    ['a COMMIT without a semicolon at the end', "SELECT 'é';\nBEGIN;\nCOMMIT", "SELECT 'é';\n     ;\n      "],
+    [
+      'a COMMIT without a semicolon at the end',
+      "SELECT 'é';\nBEGIN;\nCOMMIT",
+      "SELECT 'é';\n     ;\n      ",
+    ],
   ])('%s', (_what, sql, expected) => {
     const out = blank(sql);
     expect(out).toBe(expected);
@@ -35,8 +51,11 @@ describe('blankTransactionControl', () => {
 
   it.each([
     ['no transaction control', 'CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n'],
-    ['BEGIN inside a DO block', "DO $$\nBEGIN\n  PERFORM 1;\nEND\n$$;\n"],
-    ['BEGIN and COMMIT in a function body', "CREATE FUNCTION f() RETURNS void AS $$ BEGIN; COMMIT; $$ LANGUAGE sql;"],
+    ['BEGIN inside a DO block', 'DO $$\nBEGIN\n  PERFORM 1;\nEND\n$$;\n'],
+    [
+      'BEGIN and COMMIT in a function body',
+      'CREATE FUNCTION f() RETURNS void AS $$ BEGIN; COMMIT; $$ LANGUAGE sql;',
+    ],
     ['the words in strings and comments', "-- BEGIN;\nSELECT 'COMMIT;'; /* BEGIN; */\n"],
     ['SET and LOCK', "SET lock_timeout = '5s';\nLOCK TABLE t IN ACCESS EXCLUSIVE MODE;\n"],
   ])('leaves %s untouched', (_what, sql) => {
@@ -44,7 +63,8 @@ describe('blankTransactionControl', () => {
   });
 
   it('keeps every other statement at the same offset', () => {
-    const sql = 'BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n';
+    const sql =
+      'BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n';
     const out = blank(sql);
     expect(out.indexOf('CREATE TABLE a')).toBe(sql.indexOf('CREATE TABLE a'));
     expect(out.indexOf('CREATE TABLE b')).toBe(sql.indexOf('CREATE TABLE b'));
@@ -52,7 +72,11 @@ describe('blankTransactionControl', () => {
     // the remaining text still parses, into the two CREATE TABLEs alone
     const reparsed = parseFile(parser, out);
     expect(reparsed.ok).toBe(true);
-    if (reparsed.ok) expect(reparsed.statements.map((s) => s.text)).toEqual(['CREATE TABLE a (id int)', 'CREATE TABLE b (id int)']);
+    if (reparsed.ok)
+      expect(reparsed.statements.map((s) => s.text)).toEqual([
+        'CREATE TABLE a (id int)',
+        'CREATE TABLE b (id int)',
+      ]);
   });
 
   it('with no statements, returns the text as it is', () => {

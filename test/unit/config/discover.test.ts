@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compareVersions, discoverMigrations, parseMigrationFileName, sameChecksum } from '../../../src/config/discover.js';
+import {
+  compareVersions,
+  discoverMigrations,
+  parseMigrationFileName,
+  sameChecksum,
+} from '../../../src/config/discover.js';
 import type { SetConfig } from '../../../src/config/file.js';
 import { expectConfigError, tempDir, writeTree } from '../helpers.js';
 
@@ -30,7 +35,15 @@ describe('parseMigrationFileName', () => {
     expect(parseMigrationFileName(file)).toEqual(expected);
   });
 
-  it.each(['create.sql', 'v1_create.sql', '001create.sql', '001_.sql', '_001_x.sql', '001_x.txt', '001_x.sql.bak'])('%s is not a migration name', (file) => {
+  it.each([
+    'create.sql',
+    'v1_create.sql',
+    '001create.sql',
+    '001_.sql',
+    '_001_x.sql',
+    '001_x.txt',
+    '001_x.sql.bak',
+  ])('%s is not a migration name', (file) => {
     expect(parseMigrationFileName(file)).toBeUndefined();
   });
 });
@@ -50,7 +63,11 @@ describe('compareVersions', () => {
 
 describe('discoverMigrations', () => {
   it('orders numerically (1, 2, 10), not lexically', () => {
-    writeTree(dir, { '10_ten.sql': 'SELECT 10;', '2_two.sql': 'SELECT 2;', '1_one.sql': 'SELECT 1;' });
+    writeTree(dir, {
+      '10_ten.sql': 'SELECT 10;',
+      '2_two.sql': 'SELECT 2;',
+      '1_one.sql': 'SELECT 1;',
+    });
     const files = discoverMigrations(set);
     expect(files.map((f) => f.file)).toEqual(['1_one.sql', '2_two.sql', '10_ten.sql']);
     expect(files.map((f) => f.version)).toEqual(['1', '2', '10']);
@@ -58,7 +75,11 @@ describe('discoverMigrations', () => {
   });
 
   it('normalises leading zeros in the version', () => {
-    writeTree(dir, { '001_create_schemas.sql': 'SELECT 1;', '002_config_tables.sql': 'SELECT 2;', '0010_later.sql': 'SELECT 3;' });
+    writeTree(dir, {
+      '001_create_schemas.sql': 'SELECT 1;',
+      '002_config_tables.sql': 'SELECT 2;',
+      '0010_later.sql': 'SELECT 3;',
+    });
     const files = discoverMigrations(set);
     expect(files.map((f) => [f.version, f.name, f.file])).toEqual([
       ['1', 'create_schemas', '001_create_schemas.sql'],
@@ -75,16 +96,31 @@ describe('discoverMigrations', () => {
 
   it('two files with one version → exit 2 naming both files', () => {
     writeTree(dir, { '001_a.sql': 'SELECT 1;', '1_b.sql': 'SELECT 2;' });
-    expectConfigError(() => discoverMigrations(set), '001_a.sql', '1_b.sql', 'version 1', '"primary"');
+    expectConfigError(
+      () => discoverMigrations(set),
+      '001_a.sql',
+      '1_b.sql',
+      'version 1',
+      '"primary"',
+    );
   });
 
-  it.each(['create_table.sql', 'v2_add.sql', 'UPPER.SQL', '_1_x.sql'])('a .sql file without a version (%s) → exit 2 naming it', (file) => {
-    writeTree(dir, { '001_ok.sql': 'SELECT 1;', [file]: 'SELECT 2;' });
-    expectConfigError(() => discoverMigrations(set), file, '"primary"');
-  });
+  it.each(['create_table.sql', 'v2_add.sql', 'UPPER.SQL', '_1_x.sql'])(
+    'a .sql file without a version (%s) → exit 2 naming it',
+    (file) => {
+      writeTree(dir, { '001_ok.sql': 'SELECT 1;', [file]: 'SELECT 2;' });
+      expectConfigError(() => discoverMigrations(set), file, '"primary"');
+    },
+  );
 
   it('ignores files that are not .sql', () => {
-    writeTree(dir, { 'README.md': '# notes', '001_a.sql': 'SELECT 1;', 'notes.txt': 'x', '.gitkeep': '', '002_b.sql.orig': 'x' });
+    writeTree(dir, {
+      'README.md': '# notes',
+      '001_a.sql': 'SELECT 1;',
+      'notes.txt': 'x',
+      '.gitkeep': '',
+      '002_b.sql.orig': 'x',
+    });
     expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql']);
   });
 
@@ -93,14 +129,20 @@ describe('discoverMigrations', () => {
   });
 
   it('a directory that cannot be read → exit 2 naming the set', () => {
-    expectConfigError(() => discoverMigrations({ ...set, dir: join(dir, 'gone') }), '"primary"', join(dir, 'gone'));
+    expectConfigError(
+      () => discoverMigrations({ ...set, dir: join(dir, 'gone') }),
+      '"primary"',
+      join(dir, 'gone'),
+    );
   });
 
   it('checksum is the sha-256 hex of the bytes; sql is the text', () => {
     const text = "CREATE SCHEMA IF NOT EXISTS config;\n-- café ✓\nSELECT 'ü';\n";
     writeTree(dir, { '001_a.sql': text });
     const [file] = discoverMigrations(set);
-    expect(file!.checksum).toBe(createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex'));
+    expect(file!.checksum).toBe(
+      createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex'),
+    );
     expect(file!.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(file!.sql).toBe(text);
   });
@@ -112,11 +154,15 @@ describe('discoverMigrations', () => {
   });
 
   it('a file that is not UTF-8 → exit 2 naming it', () => {
-    writeTree(dir, { '001_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b, 0x0a]) });
+    writeTree(dir, {
+      '001_latin1.sql': Buffer.from([
+        0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b, 0x0a,
+      ]),
+    });
     expectConfigError(() => discoverMigrations(set), '001_latin1.sql', 'UTF-8');
   });
 
-  it('checksums ignore a byte-order mark and CRLF line endings (SPEC §4.2), and keep the bytes\' checksum of earlier versions', () => {
+  it("checksums ignore a byte-order mark and CRLF line endings (SPEC §4.2), and keep the bytes' checksum of earlier versions", () => {
     const text = 'SELECT 1;\nSELECT 2;\n';
     const lf = createHash('sha256').update(text).digest('hex');
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
@@ -134,15 +180,27 @@ describe('discoverMigrations', () => {
 });
 
 describe('a suggested file name works as typed (never an existing version)', () => {
-  const suggestion = (hint: string | undefined) => /(?:e\.g\.|rename \S+ to) (\S+\.sql)/.exec(hint ?? '')?.[1];
+  const suggestion = (hint: string | undefined) =>
+    /(?:e\.g\.|rename \S+ to) (\S+\.sql)/.exec(hint ?? '')?.[1];
 
   it('a file without a version: the next version after the last, in the width the set uses', () => {
-    writeTree(dir, { '001_a.sql': 'SELECT 1;', '003_c.sql': 'SELECT 1;', '2 cleanup-old.sql': 'SELECT 1;' });
-    const error = expectConfigError(() => discoverMigrations(set), 'is not named <version>_<name>.sql');
+    writeTree(dir, {
+      '001_a.sql': 'SELECT 1;',
+      '003_c.sql': 'SELECT 1;',
+      '2 cleanup-old.sql': 'SELECT 1;',
+    });
+    const error = expectConfigError(
+      () => discoverMigrations(set),
+      'is not named <version>_<name>.sql',
+    );
     const name = suggestion(error.hint);
     expect(name).toBe('004_cleanup_old.sql');
     renameSync(join(dir, '2 cleanup-old.sql'), join(dir, name!));
-    expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql', '003_c.sql', '004_cleanup_old.sql']);
+    expect(discoverMigrations(set).map((f) => f.file)).toEqual([
+      '001_a.sql',
+      '003_c.sql',
+      '004_cleanup_old.sql',
+    ]);
   });
 
   it('two files of one version: a new version for one of them, past every version of the folder', () => {

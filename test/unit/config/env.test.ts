@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { envValue, loadEnv, parseLockTimeout, parseSplitMode, readSettings } from '../../../src/config/env.js';
+import {
+  envValue,
+  loadEnv,
+  parseLockTimeout,
+  parseSplitMode,
+  readSettings,
+} from '../../../src/config/env.js';
 import { expectConfigError, tempDir } from '../helpers.js';
 
 describe('parseSplitMode', () => {
@@ -22,10 +28,13 @@ describe('parseSplitMode', () => {
     expect(parseSplitMode(value)).toBe(expected);
   });
 
-  it.each(['maybe', 'on', 'off', '2', 'truthy', 'y'])('SPLIT_DB_MODE=%j is a configuration error naming the variable', (value) => {
-    const error = expectConfigError(() => parseSplitMode(value), 'SPLIT_DB_MODE', `"${value}"`);
-    expect(error.hint).toContain('true or false');
-  });
+  it.each(['maybe', 'on', 'off', '2', 'truthy', 'y'])(
+    'SPLIT_DB_MODE=%j is a configuration error naming the variable',
+    (value) => {
+      const error = expectConfigError(() => parseSplitMode(value), 'SPLIT_DB_MODE', `"${value}"`);
+      expect(error.hint).toContain('true or false');
+    },
+  );
 });
 
 describe('parseLockTimeout', () => {
@@ -41,12 +50,23 @@ describe('parseLockTimeout', () => {
     expect(parseLockTimeout(value, 'SCHEMATA_LOCK_TIMEOUT')).toBe(expected);
   });
 
-  it.each(['abc', '-1', '', '   ', 'Infinity', '10s', Number.NaN, -5])('%j is a configuration error naming its source', (value) => {
-    expectConfigError(() => parseLockTimeout(value, 'SCHEMATA_LOCK_TIMEOUT'), 'SCHEMATA_LOCK_TIMEOUT', 'not a number of seconds');
-  });
+  it.each(['abc', '-1', '', '   ', 'Infinity', '10s', Number.NaN, -5])(
+    '%j is a configuration error naming its source',
+    (value) => {
+      expectConfigError(
+        () => parseLockTimeout(value, 'SCHEMATA_LOCK_TIMEOUT'),
+        'SCHEMATA_LOCK_TIMEOUT',
+        'not a number of seconds',
+      );
+    },
+  );
 
   it('names the source it was given (the flag rather than the variable)', () => {
-    const error = expectConfigError(() => parseLockTimeout('soon', '--lock-timeout'), '--lock-timeout', '"soon"');
+    const error = expectConfigError(
+      () => parseLockTimeout('soon', '--lock-timeout'),
+      '--lock-timeout',
+      '"soon"',
+    );
     expect(error.message).not.toContain('SCHEMATA_LOCK_TIMEOUT');
   });
 });
@@ -100,14 +120,25 @@ describe('loadEnv and readSettings', () => {
   });
 
   it('settings come from .env when the process does not set them', () => {
-    writeFileSync(join(dir, '.env'), 'SPLIT_DB_MODE=yes\nSCHEMATA_LOCK_TIMEOUT=15\nNODE_ENV=production\n');
+    writeFileSync(
+      join(dir, '.env'),
+      'SPLIT_DB_MODE=yes\nSCHEMATA_LOCK_TIMEOUT=15\nNODE_ENV=production\n',
+    );
     const settings = readSettings({ processEnv: {}, cwd: dir });
-    expect(settings).toMatchObject({ splitMode: true, lockTimeoutS: 15, production: true, envFile: join(dir, '.env') });
+    expect(settings).toMatchObject({
+      splitMode: true,
+      lockTimeoutS: 15,
+      production: true,
+      envFile: join(dir, '.env'),
+    });
   });
 
   it('the process overrides .env for SPLIT_DB_MODE and the lock timeout', () => {
     writeFileSync(join(dir, '.env'), 'SPLIT_DB_MODE=true\nSCHEMATA_LOCK_TIMEOUT=15\n');
-    const settings = readSettings({ processEnv: { SPLIT_DB_MODE: 'false', SCHEMATA_LOCK_TIMEOUT: '0' }, cwd: dir });
+    const settings = readSettings({
+      processEnv: { SPLIT_DB_MODE: 'false', SCHEMATA_LOCK_TIMEOUT: '0' },
+      cwd: dir,
+    });
     expect(settings.splitMode).toBe(false);
     expect(settings.lockTimeoutS).toBe(0);
   });
@@ -128,8 +159,15 @@ describe('loadEnv and readSettings', () => {
   });
 
   it('a missing explicit --env-file is a configuration error naming the file', () => {
-    expectConfigError(() => loadEnv({ processEnv: {}, cwd: dir, envFile: 'nope.env' }), 'nope.env', '--env-file');
-    expectConfigError(() => readSettings({ processEnv: {}, cwd: dir, envFile: 'nope.env' }), 'nope.env');
+    expectConfigError(
+      () => loadEnv({ processEnv: {}, cwd: dir, envFile: 'nope.env' }),
+      'nope.env',
+      '--env-file',
+    );
+    expectConfigError(
+      () => readSettings({ processEnv: {}, cwd: dir, envFile: 'nope.env' }),
+      'nope.env',
+    );
   });
 
   it('an explicit --env-file is read instead of .env, relative to the working directory', () => {
@@ -142,7 +180,11 @@ describe('loadEnv and readSettings', () => {
 
   it('a bad SPLIT_DB_MODE in .env is exit 2 naming the variable', () => {
     writeFileSync(join(dir, '.env'), 'SPLIT_DB_MODE=sometimes\n');
-    expectConfigError(() => readSettings({ processEnv: {}, cwd: dir }), 'SPLIT_DB_MODE', 'sometimes');
+    expectConfigError(
+      () => readSettings({ processEnv: {}, cwd: dir }),
+      'SPLIT_DB_MODE',
+      'sometimes',
+    );
   });
 
   it('an empty SPLIT_DB_MODE means single mode', () => {

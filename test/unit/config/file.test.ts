@@ -17,7 +17,13 @@ const configFile = () => join(dir, 'database', 'schemata.json');
 const writeConfig = (value: unknown) => {
   writeFileSync(configFile(), typeof value === 'string' ? value : JSON.stringify(value));
 };
-const set = (overrides: Record<string, unknown> = {}) => ({ name: 'primary', dir: 'primary', database: 'primary', schemas: ['config'], ...overrides });
+const set = (overrides: Record<string, unknown> = {}) => ({
+  name: 'primary',
+  dir: 'primary',
+  database: 'primary',
+  schemas: ['config'],
+  ...overrides,
+});
 
 describe('loadProjectConfig without a config file', () => {
   it('uses the default sets, relative to database/', () => {
@@ -27,8 +33,18 @@ describe('loadProjectConfig without a config file', () => {
       file: undefined,
       baseDir: join(dir, 'database'),
       sets: [
-        { name: 'primary', dir: join(dir, 'database', 'primary'), database: 'primary', schemas: ['config', 'customer'] },
-        { name: 'data', dir: join(dir, 'database', 'data'), database: 'data', schemas: ['workspace', 'reference'] },
+        {
+          name: 'primary',
+          dir: join(dir, 'database', 'primary'),
+          database: 'primary',
+          schemas: ['config', 'customer'],
+        },
+        {
+          name: 'data',
+          dir: join(dir, 'database', 'data'),
+          database: 'data',
+          schemas: ['workspace', 'reference'],
+        },
       ],
     });
   });
@@ -42,7 +58,12 @@ describe('loadProjectConfig without a config file', () => {
 
   it('a default set directory that is missing is exit 2 naming the set key and the directory', () => {
     writeTree(dir, { 'database/primary': null });
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), 'sets[1].dir', '"data"', join(dir, 'database', 'data'));
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      'sets[1].dir',
+      '"data"',
+      join(dir, 'database', 'data'),
+    );
   });
 });
 
@@ -70,16 +91,52 @@ describe('loadProjectConfig with database/schemata.json', () => {
   it.each<[string, unknown, string[]]>([
     ['unknown top-level key', { sets: [set()], extra: true }, ['unknown key', '"extra"']],
     ['unknown key inside a set', { sets: [set({ folder: 'x' })] }, ['sets[0]', '"folder"']],
-    ['unknown key inside the second set', { sets: [set(), set({ name: 'data', schemas: ['workspace'], dir: 'data', colour: 'red' })] }, ['sets[1]', '"colour"']],
-    ['schema name with a capital', { sets: [set({ schemas: ['config', 'Customer'] })] }, ['sets[0].schemas[1]', 'identifier']],
-    ['schema name with a dash', { sets: [set({ schemas: ['config', 'my-schema'] })] }, ['sets[0].schemas[1]']],
-    ['the offending value is named', { sets: [set({ schemas: ['config', 'bad schema;'] })] }, ['sets[0].schemas[1] "bad schema;"']],
-    ['schema name starting with a digit', { sets: [set({ schemas: ['1abc'] })] }, ['sets[0].schemas[0]']],
-    ['schema name longer than 63', { sets: [set({ schemas: ['a'.repeat(64)] })] }, ['sets[0].schemas[0]']],
-    ['reserved schema pg_*', { sets: [set({ schemas: ['pg_catalog'] })] }, ['sets[0].schemas[0]', 'reserved']],
-    ['reserved schema schemata', { sets: [set({ schemas: ['schemata'] })] }, ['sets[0].schemas[0]', 'reserved']],
+    [
+      'unknown key inside the second set',
+      { sets: [set(), set({ name: 'data', schemas: ['workspace'], dir: 'data', colour: 'red' })] },
+      ['sets[1]', '"colour"'],
+    ],
+    [
+      'schema name with a capital',
+      { sets: [set({ schemas: ['config', 'Customer'] })] },
+      ['sets[0].schemas[1]', 'identifier'],
+    ],
+    [
+      'schema name with a dash',
+      { sets: [set({ schemas: ['config', 'my-schema'] })] },
+      ['sets[0].schemas[1]'],
+    ],
+    [
+      'the offending value is named',
+      { sets: [set({ schemas: ['config', 'bad schema;'] })] },
+      ['sets[0].schemas[1] "bad schema;"'],
+    ],
+    [
+      'schema name starting with a digit',
+      { sets: [set({ schemas: ['1abc'] })] },
+      ['sets[0].schemas[0]'],
+    ],
+    [
+      'schema name longer than 63',
+      { sets: [set({ schemas: ['a'.repeat(64)] })] },
+      ['sets[0].schemas[0]'],
+    ],
+    [
+      'reserved schema pg_*',
+      { sets: [set({ schemas: ['pg_catalog'] })] },
+      ['sets[0].schemas[0]', 'reserved'],
+    ],
+    [
+      'reserved schema schemata',
+      { sets: [set({ schemas: ['schemata'] })] },
+      ['sets[0].schemas[0]', 'reserved'],
+    ],
     ['no schemas', { sets: [set({ schemas: [] })] }, ['sets[0].schemas']],
-    ['schemas missing', { sets: [{ name: 'primary', dir: 'primary', database: 'primary' }] }, ['sets[0].schemas']],
+    [
+      'schemas missing',
+      { sets: [{ name: 'primary', dir: 'primary', database: 'primary' }] },
+      ['sets[0].schemas'],
+    ],
     ['bad set name', { sets: [set({ name: 'Primary Set' })] }, ['sets[0].name']],
     ['bad database name', { sets: [set({ database: 'PRIMARY-DB' })] }, ['sets[0].database']],
     ['empty dir', { sets: [set({ dir: '' })] }, ['sets[0].dir']],
@@ -92,19 +149,39 @@ describe('loadProjectConfig with database/schemata.json', () => {
   });
 
   it('two sets owning the same schema → exit 2 naming both', () => {
-    writeConfig({ sets: [set({ schemas: ['config', 'shared'] }), set({ name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'shared'] })] });
-    const error = expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[1].schemas[1]', '"shared"', '"primary"');
+    writeConfig({
+      sets: [
+        set({ schemas: ['config', 'shared'] }),
+        set({ name: 'data', dir: 'data', database: 'data', schemas: ['workspace', 'shared'] }),
+      ],
+    });
+    const error = expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      configFile(),
+      'sets[1].schemas[1]',
+      '"shared"',
+      '"primary"',
+    );
     expect(error.hint).toBeDefined();
   });
 
   it('one set listing a schema twice → exit 2', () => {
     writeConfig({ sets: [set({ schemas: ['config', 'config'] })] });
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[0].schemas[1]', '"config"');
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      configFile(),
+      'sets[0].schemas[1]',
+      '"config"',
+    );
   });
 
   it('two sets reading one folder → exit 2 naming both', () => {
     writeConfig({ sets: [set(), set({ name: 'data', database: 'data', schemas: ['workspace'] })] });
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[1].dir "primary" is also the dir of sets[0]');
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      configFile(),
+      'sets[1].dir "primary" is also the dir of sets[0]',
+    );
   });
 
   it('a byte-order mark before the JSON is no error', () => {
@@ -114,12 +191,24 @@ describe('loadProjectConfig with database/schemata.json', () => {
 
   it('a duplicate set name → exit 2 naming both positions', () => {
     writeConfig({ sets: [set(), set({ dir: 'data', schemas: ['workspace'] })] });
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[1].name', '"primary"', 'sets[0]');
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      configFile(),
+      'sets[1].name',
+      '"primary"',
+      'sets[0]',
+    );
   });
 
   it('a missing directory → exit 2 naming the key and where it looked', () => {
     writeConfig({ sets: [set({ dir: 'nowhere' })] });
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[0].dir', '"nowhere"', join(dir, 'database', 'nowhere'));
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir }),
+      configFile(),
+      'sets[0].dir',
+      '"nowhere"',
+      join(dir, 'database', 'nowhere'),
+    );
   });
 
   it('a dir that is a file → exit 2', () => {
@@ -128,31 +217,56 @@ describe('loadProjectConfig with database/schemata.json', () => {
     expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'sets[0].dir');
   });
 
-  it.each(['{ "sets": [ ', '', '{ sets: [] }', '{"sets": []},'])('invalid JSON %j → exit 2 naming the file', (text) => {
-    writeConfig(text);
-    expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'not valid JSON');
-  });
+  it.each(['{ "sets": [ ', '', '{ sets: [] }', '{"sets": []},'])(
+    'invalid JSON %j → exit 2 naming the file',
+    (text) => {
+      writeConfig(text);
+      expectConfigError(() => loadProjectConfig({ cwd: dir }), configFile(), 'not valid JSON');
+    },
+  );
 });
 
 describe('loadProjectConfig with --config', () => {
   it('reads the given file; set directories are relative to its folder', () => {
     writeTree(dir, { 'other/project/migrations/main': null });
     const file = join(dir, 'other', 'project', 'migrations', 'my.json');
-    writeFileSync(file, JSON.stringify({ sets: [set({ name: 'main', dir: 'main', schemas: ['app'] })] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ sets: [set({ name: 'main', dir: 'main', schemas: ['app'] })] }),
+    );
     const config = loadProjectConfig({ cwd: dir, configPath: 'other/project/migrations/my.json' });
     expect(config.file).toBe(file);
-    expect(config.sets).toEqual([{ name: 'main', dir: join(dir, 'other', 'project', 'migrations', 'main'), database: 'primary', schemas: ['app'] }]);
+    expect(config.sets).toEqual([
+      {
+        name: 'main',
+        dir: join(dir, 'other', 'project', 'migrations', 'main'),
+        database: 'primary',
+        schemas: ['app'],
+      },
+    ]);
   });
 
   it('a --config path that does not exist → exit 2 naming it, even when defaults would work', () => {
     writeTree(dir, { 'database/primary': null, 'database/data': null });
-    expectConfigError(() => loadProjectConfig({ cwd: dir, configPath: 'missing.json' }), join(dir, 'missing.json'), '--config');
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir, configPath: 'missing.json' }),
+      join(dir, 'missing.json'),
+      '--config',
+    );
   });
 
   it('errors in the given file name that file', () => {
     writeTree(dir, { 'cfg/p': null });
-    writeFileSync(join(dir, 'cfg', 'x.json'), JSON.stringify({ sets: [set({ dir: 'p', unknown: 1 })] }));
-    expectConfigError(() => loadProjectConfig({ cwd: dir, configPath: 'cfg/x.json' }), join(dir, 'cfg', 'x.json'), 'sets[0]', '"unknown"');
+    writeFileSync(
+      join(dir, 'cfg', 'x.json'),
+      JSON.stringify({ sets: [set({ dir: 'p', unknown: 1 })] }),
+    );
+    expectConfigError(
+      () => loadProjectConfig({ cwd: dir, configPath: 'cfg/x.json' }),
+      join(dir, 'cfg', 'x.json'),
+      'sets[0]',
+      '"unknown"',
+    );
   });
 });
 
@@ -170,13 +284,22 @@ describe('selectSets', () => {
   it.each([
     [[], ['primary', 'data', 'audit']],
     [['data'], ['data']],
-    [['audit', 'primary'], ['primary', 'audit']],
+    [
+      ['audit', 'primary'],
+      ['primary', 'audit'],
+    ],
     [['data', 'data'], ['data']],
   ])('%j → %j (config order)', (names, expected) => {
     expect(selectSets(config, names).map((s) => s.name)).toEqual(expected);
   });
 
   it('an unknown set name → exit 2 naming it and the known sets', () => {
-    expectConfigError(() => selectSets(config, ['data', 'nope']), '"nope"', '"primary"', '"data"', '"audit"');
+    expectConfigError(
+      () => selectSets(config, ['data', 'nope']),
+      '"nope"',
+      '"primary"',
+      '"data"',
+      '"audit"',
+    );
   });
 });

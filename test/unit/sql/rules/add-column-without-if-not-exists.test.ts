@@ -8,7 +8,10 @@ const findings = findingsOf(RULE);
 describe(RULE, () => {
   it.each([
     ['ADD COLUMN IF NOT EXISTS', 'ALTER TABLE workspace.items ADD COLUMN IF NOT EXISTS note text;'],
-    ['ADD IF NOT EXISTS without COLUMN', 'ALTER TABLE workspace.items ADD IF NOT EXISTS note text;'],
+    [
+      'ADD IF NOT EXISTS without COLUMN',
+      'ALTER TABLE workspace.items ADD IF NOT EXISTS note text;',
+    ],
     ['ADD CONSTRAINT', 'ALTER TABLE workspace.items ADD CONSTRAINT c CHECK (id > 0);'],
     ['DROP COLUMN', 'ALTER TABLE workspace.items DROP COLUMN IF EXISTS note;'],
     ['ADD COLUMN in a comment', '-- ALTER TABLE t ADD COLUMN c int;\nSELECT 1;'],
@@ -18,8 +21,22 @@ describe(RULE, () => {
   });
 
   it.each([
-    ['qualified', 'SELECT 1;\nALTER TABLE workspace.items ADD COLUMN note text;', [[2, 1, 'ALTER TABLE workspace.items ADD COLUMN note without IF NOT EXISTS cannot run twice.']]],
-    ['unqualified, without COLUMN', '  ALTER TABLE items ADD note text;', [[1, 3, 'ALTER TABLE items ADD COLUMN note without IF NOT EXISTS cannot run twice.']]],
+    [
+      'qualified',
+      'SELECT 1;\nALTER TABLE workspace.items ADD COLUMN note text;',
+      [
+        [
+          2,
+          1,
+          'ALTER TABLE workspace.items ADD COLUMN note without IF NOT EXISTS cannot run twice.',
+        ],
+      ],
+    ],
+    [
+      'unqualified, without COLUMN',
+      '  ALTER TABLE items ADD note text;',
+      [[1, 3, 'ALTER TABLE items ADD COLUMN note without IF NOT EXISTS cannot run twice.']],
+    ],
     [
       'two bare ADDs among guarded ones',
       'SELECT 1;\nALTER TABLE a.t ADD COLUMN x int, ADD COLUMN IF NOT EXISTS y int, ADD z int;',

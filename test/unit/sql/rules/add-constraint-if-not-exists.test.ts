@@ -31,9 +31,17 @@ describe(RULE, () => {
   });
 
   it.each([
-    ['on its own line', 'CREATE TABLE IF NOT EXISTS a.t (x int);\nALTER TABLE a.t\n  ADD CONSTRAINT IF NOT EXISTS c CHECK (x > 0);\n', [[3, 18]]],
+    [
+      'on its own line',
+      'CREATE TABLE IF NOT EXISTS a.t (x int);\nALTER TABLE a.t\n  ADD CONSTRAINT IF NOT EXISTS c CHECK (x > 0);\n',
+      [[3, 18]],
+    ],
     ['in lower case', 'alter table a.t add constraint if not exists c check (x > 0);', [[1, 32]]],
-    ['split over lines', 'ALTER TABLE a.t ADD CONSTRAINT\n  IF\n  NOT EXISTS c UNIQUE (x);', [[2, 3]]],
+    [
+      'split over lines',
+      'ALTER TABLE a.t ADD CONSTRAINT\n  IF\n  NOT EXISTS c UNIQUE (x);',
+      [[2, 3]],
+    ],
     [
       'twice in one file',
       'ALTER TABLE a.t ADD CONSTRAINT IF NOT EXISTS c CHECK (x > 0);\nALTER TABLE a.u ADD CONSTRAINT IF NOT EXISTS d CHECK (y > 0);',

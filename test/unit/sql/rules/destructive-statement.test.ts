@@ -4,7 +4,8 @@ import { findingsOf } from './findings.js';
 const RULE = 'destructive-statement';
 
 const findings = findingsOf(RULE);
-const says = (step: string) => `${step} would destroy data: migrate refuses it while its target holds rows.`;
+const says = (step: string) =>
+  `${step} would destroy data: migrate refuses it while its target holds rows.`;
 
 describe(RULE, () => {
   it.each([
@@ -22,20 +23,73 @@ describe(RULE, () => {
   });
 
   it.each([
-    ['DROP TABLE', 'CREATE TABLE IF NOT EXISTS a.t (id int);\n  DROP TABLE workspace.items;', [[2, 3, says('DROP TABLE workspace.items')]]],
-    ['DROP SCHEMA of two schemas', 'DROP SCHEMA a, b CASCADE;', [[1, 1, says('DROP SCHEMA a CASCADE')], [1, 1, says('DROP SCHEMA b CASCADE')]]],
-    ['DROP MATERIALIZED VIEW', 'SELECT 1; DROP MATERIALIZED VIEW r.totals;', [[1, 11, says('DROP MATERIALIZED VIEW r.totals')]]],
-    ['DROP COLUMN', 'ALTER TABLE items DROP COLUMN note;', [[1, 1, says('ALTER TABLE items DROP COLUMN note')]]],
-    ['ALTER COLUMN TYPE', 'ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10);', [[1, 1, says('ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10)')]]],
+    [
+      'DROP TABLE',
+      'CREATE TABLE IF NOT EXISTS a.t (id int);\n  DROP TABLE workspace.items;',
+      [[2, 3, says('DROP TABLE workspace.items')]],
+    ],
+    [
+      'DROP SCHEMA of two schemas',
+      'DROP SCHEMA a, b CASCADE;',
+      [
+        [1, 1, says('DROP SCHEMA a CASCADE')],
+        [1, 1, says('DROP SCHEMA b CASCADE')],
+      ],
+    ],
+    [
+      'DROP MATERIALIZED VIEW',
+      'SELECT 1; DROP MATERIALIZED VIEW r.totals;',
+      [[1, 11, says('DROP MATERIALIZED VIEW r.totals')]],
+    ],
+    [
+      'DROP COLUMN',
+      'ALTER TABLE items DROP COLUMN note;',
+      [[1, 1, says('ALTER TABLE items DROP COLUMN note')]],
+    ],
+    [
+      'ALTER COLUMN TYPE',
+      'ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10);',
+      [[1, 1, says('ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10)')]],
+    ],
     ['TRUNCATE CASCADE', '\nTRUNCATE a.items CASCADE;', [[2, 1, says('TRUNCATE a.items CASCADE')]]],
-    ['DELETE without WHERE', 'DELETE FROM a.items;', [[1, 1, says('DELETE FROM a.items without a WHERE that limits it')]]],
-    ['DELETE ... WHERE true', 'DELETE FROM a.items WHERE true;', [[1, 1, says('DELETE FROM a.items without a WHERE that limits it')]]],
-    ['MERGE ... WHEN MATCHED THEN DELETE', 'MERGE INTO a.items i USING a.old o ON i.id = o.id WHEN MATCHED THEN DELETE;', [[1, 1, says('MERGE INTO a.items ... THEN DELETE')]]],
-    ['UPDATE without WHERE', "UPDATE a.items SET note = '';", [[1, 1, says('UPDATE a.items without a WHERE that limits it')]]],
-    ['UPDATE ... WHERE 1 = 1', "UPDATE a.items SET note = '' WHERE 1 = 1;", [[1, 1, says('UPDATE a.items without a WHERE that limits it')]]],
+    [
+      'DELETE without WHERE',
+      'DELETE FROM a.items;',
+      [[1, 1, says('DELETE FROM a.items without a WHERE that limits it')]],
+    ],
+    [
+      'DELETE ... WHERE true',
+      'DELETE FROM a.items WHERE true;',
+      [[1, 1, says('DELETE FROM a.items without a WHERE that limits it')]],
+    ],
+    [
+      'MERGE ... WHEN MATCHED THEN DELETE',
+      'MERGE INTO a.items i USING a.old o ON i.id = o.id WHEN MATCHED THEN DELETE;',
+      [[1, 1, says('MERGE INTO a.items ... THEN DELETE')]],
+    ],
+    [
+      'UPDATE without WHERE',
+      "UPDATE a.items SET note = '';",
+      [[1, 1, says('UPDATE a.items without a WHERE that limits it')]],
+    ],
+    [
+      'UPDATE ... WHERE 1 = 1',
+      "UPDATE a.items SET note = '' WHERE 1 = 1;",
+      [[1, 1, says('UPDATE a.items without a WHERE that limits it')]],
+    ],
     ['DROP TYPE CASCADE', 'DROP TYPE a.mood CASCADE;', [[1, 1, says('DROP TYPE a.mood CASCADE')]]],
     ['DROP OWNED', 'DROP OWNED BY app;', [[1, 1, says('DROP OWNED BY app')]]],
-    ['TRUNCATE in a DO block', 'DO $$ BEGIN IF true THEN TRUNCATE a.items; END IF; END $$;', [[1, 1, `TRUNCATE a.items (in the DO block at line 1) would destroy data: migrate refuses it while its target holds rows.`]]],
+    [
+      'TRUNCATE in a DO block',
+      'DO $$ BEGIN IF true THEN TRUNCATE a.items; END IF; END $$;',
+      [
+        [
+          1,
+          1,
+          `TRUNCATE a.items (in the DO block at line 1) would destroy data: migrate refuses it while its target holds rows.`,
+        ],
+      ],
+    ],
   ])('bad: %s', (_what, sql, expected) => {
     const found = findings(sql);
     expect(found.map((f) => [f.at.line, f.at.column, f.message])).toEqual(expected);
