@@ -130,6 +130,13 @@ function makes(op: Operation, e: ExpectedObject): boolean {
   );
 }
 
+/** Whether a table (`schema.name`, quoted as PostgreSQL prints it) is missing, itself or with its schema. */
+function goneTables(missing: readonly ExpectedObject[]): (table: string) => boolean {
+  const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
+  const schemas = missing.filter((e) => e.kind === 'schema').map((e) => `${e.identity}.`);
+  return (table) => tables.has(table) || schemas.some((prefix) => table.startsWith(prefix));
+}
+
 /** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
 function describeChanges(changes: readonly RowChange[]): string {
   const parts = changes.flatMap((c) => {
@@ -164,6 +171,8 @@ export function scopeRerun(args: {
   missing: readonly ExpectedObject[];
   /** The rows its runs changed, as measured (db/tracking.ts readRecordedRows); undefined: never measured. */
   recorded?: readonly RowChange[] | undefined;
+  /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
+  setMissing?: readonly ExpectedObject[];
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -172,10 +181,9 @@ export function scopeRerun(args: {
       op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [],
     ),
   );
-  const measured =
-    args.recorded !== undefined && args.recorded.length > 0
-      ? describeChanges(args.recorded)
-      : undefined;
+  const gone = goneTables(args.setMissing ?? args.missing);
+  const stillThere = (args.recorded ?? []).filter((c) => !gone(c.table));
+  const measured = stillThere.length > 0 ? describeChanges(stillThere) : undefined;
   // The text cannot see what a procedure, a trigger or a function of an earlier migration changed; the record can.
   // Where it says rows changed, every call and every statement the text cannot read may be the one.
   const changing = operations.filter(

@@ -212,6 +212,7 @@ export async function planSet(
         statements: m.statements,
         missing: missing.filter((e) => e.version === m.file.version),
         recorded: recorded.get(m.file.version),
+        setMissing: missing,
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);

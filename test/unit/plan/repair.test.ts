@@ -164,6 +164,62 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     expect(scope([calls, makesIndex], recorded)).toEqual(expected);
   });
 
+  it('rows written into a table that is gone (itself or with its schema) are written into its new self: whole', () => {
+    const table: ExpectedObject = {
+      kind: 'table',
+      identity: 'w.codes',
+      schema: 'w',
+      name: 'codes',
+      parent: null,
+      version: '3',
+      file: '003_x.sql',
+    };
+    const schema: ExpectedObject = {
+      kind: 'schema',
+      identity: 'w',
+      schema: 'w',
+      name: 'w',
+      parent: null,
+      version: '1',
+      file: '001_s.sql',
+    };
+    const codes = [{ table: 'w.codes', inserted: 4, updated: 0, deleted: 0 }];
+    expect(
+      scopeRerun({
+        set: 'data',
+        path: 'p.sql',
+        operations: [calls],
+        statements,
+        missing: [table],
+        recorded: codes,
+        force: false,
+      }),
+    ).toEqual({ kind: 'whole' });
+    expect(
+      scopeRerun({
+        set: 'data',
+        path: 'p.sql',
+        operations: [calls],
+        statements,
+        missing: [],
+        setMissing: [schema, index],
+        recorded: codes,
+        force: false,
+      }),
+    ).toEqual({ kind: 'whole' });
+    expect(
+      scopeRerun({
+        set: 'data',
+        path: 'p.sql',
+        operations: [calls, makesIndex],
+        statements,
+        missing: [index],
+        recorded: codes,
+        force: false,
+      }).kind,
+    ).toBe('part');
+  });
+
   it('--force runs it whole whatever was recorded', () => {
     expect(
       scope(
