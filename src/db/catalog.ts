@@ -43,11 +43,17 @@ function objectsSql(names: string | undefined): string {
       : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
   // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
   // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
+  // After the migration, also every relation the snapshot before it held (schemata.before, local to the
+  // transaction): one scope for both, or a table reached only through an index the file drops (DROP INDEX,
+  // OWNED BY NONE, a partition dropped) would look dropped with it.
   const scoped =
     scope === 'all'
       ? ''
       : `mentioned AS MATERIALIZED (
   SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = ANY(${names})
+  UNION SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
+    FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
+   WHERE b.key LIKE 'c%'
 ), tables(oid) AS (
   SELECT oid FROM mentioned
   UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid

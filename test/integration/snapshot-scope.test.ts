@@ -155,3 +155,57 @@ describe('the catalog snapshot around each migration', () => {
     );
   });
 });
+
+/*
+ * SPEC §4.2: one scope for the snapshot before a migration and after it. A
+ * file that names only an index, a sequence or a partition reaches the table
+ * through it; after the drop, the table must still be in the snapshot, or it
+ * leaves the expected state with every part and a real loss goes unreported.
+ */
+describe('a migration that drops a part of a table keeps the table expected', () => {
+  const base: Record<string, string> = {
+    'data/001_schemas.sql':
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+    'data/002_tables.sql': [
+      'CREATE TABLE workspace.items (id serial PRIMARY KEY, title text NOT NULL);',
+      'CREATE INDEX items_title_idx ON workspace.items (title);',
+      'CREATE TABLE workspace.events (id int, at date NOT NULL) PARTITION BY RANGE (at);',
+      "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+      "CREATE TABLE workspace.events_2026 PARTITION OF workspace.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
+      '',
+    ].join('\n'),
+  };
+  it.each([
+    ['DROP INDEX', 'DROP INDEX workspace.items_title_idx;\n', 'workspace.items'],
+    [
+      'DROP INDEX unqualified through SET search_path',
+      'SET search_path = workspace;\nDROP INDEX items_title_idx;\n',
+      'workspace.items',
+    ],
+    [
+      'DROP INDEX CONCURRENTLY, outside a transaction',
+      '-- schemata:no-transaction\nDROP INDEX CONCURRENTLY workspace.items_title_idx;\n',
+      'workspace.items',
+    ],
+    [
+      'ALTER SEQUENCE ... OWNED BY NONE',
+      'ALTER SEQUENCE workspace.items_id_seq OWNED BY NONE;\n',
+      'workspace.items',
+    ],
+    ['one partition dropped', 'DROP TABLE workspace.events_2025;\n', 'workspace.events_2026'],
+  ])('%s', async (_name, sql, table) => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...base, 'data/003_drop_part.sql': sql });
+    await applied(url, cwd);
+    const objects = await expected(url);
+    expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+    expect(objects.find((o) => o.kind === 'table' && o.identity === table)?.file).toBe(
+      '002_tables.sql',
+    );
+    // A DBA drops the table: validation names it with the migration that made it.
+    await query(url, `DROP TABLE ${table}`);
+    const report = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
+    expect(report.exitCode).toBe(3);
+    expect(report.sets[0]?.problems[0]?.message).toContain(`table ${table} (002_tables.sql)`);
+  });
+});
