@@ -33,6 +33,22 @@ export function namedObjectsSql(names: string): string {
   return objectsSql(names);
 }
 
+/*
+ * A function's argument types, each qualified unless it is pg_catalog's
+ * (`public.citext`, `workspace.mood[]`, `integer`): what oidvectortypes
+ * prints under search_path = pg_catalog, whatever path is in force, so that
+ * schemata's functions, a batch under the file's path and validate under the
+ * database's read one identity.
+ */
+const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
+            WHEN tn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.type, NULL)
+            WHEN e.oid IS NOT NULL THEN pg_catalog.format('%I.%I[]', en.nspname, e.typname)
+            ELSE pg_catalog.format('%I.%I', tn.nspname, t.typname) END, ', ' ORDER BY a.n), '')
+       FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(type, n)
+       JOIN pg_catalog.pg_type t ON t.oid = a.type JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+       LEFT JOIN pg_catalog.pg_type e ON e.typarray = a.type AND tn.nspname <> 'pg_catalog'
+       LEFT JOIN pg_catalog.pg_namespace en ON en.oid = e.typnamespace)`;
+
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
 function objectsSql(names: string | undefined): string {
   const scope = names === undefined ? 'all' : 'named';
@@ -113,7 +129,7 @@ SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identi
   FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${scope === 'all' ? '' : '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))'}
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
-       pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, pg_catalog.oidvectortypes(p.proargtypes)), ns.nspname, p.proname::text, NULL, NULL
+       pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
  WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names})`)}
 UNION ALL

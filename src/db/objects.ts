@@ -10,7 +10,7 @@ import type { Client } from './connect.js';
  */
 const EXISTING_SQL = `
 WITH i AS (
-  SELECT * FROM pg_catalog.jsonb_to_recordset($1::jsonb) AS i(id int, kind text, schema text, name text, tbl text, args text)
+  SELECT * FROM pg_catalog.jsonb_to_recordset($1::jsonb) AS i(id int, kind text, schema text, name text, tbl text, args jsonb)
 ), cs AS (
   SELECT (pg_catalog.current_schemas(false))[1] AS s
 ), r AS (
@@ -28,7 +28,10 @@ SELECT (SELECT s FROM cs) AS creation_schema, ARRAY(
       SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = r.name AND n.nspname = r.target)
     WHEN r.kind IN ('function', 'procedure') THEN CASE WHEN r.args IS NULL THEN EXISTS (
       SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = r.name AND n.nspname = r.target)
-      ELSE pg_catalog.to_regprocedure(pg_catalog.format('%I.%I(%s)', r.target, r.name, r.args)) IS NOT NULL END
+      -- Before PostgreSQL 16, to_regprocedure raises for an argument type that does not exist (yet): none, no function.
+      WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(r.args) AS a(type) WHERE pg_catalog.to_regtype(a.type) IS NULL) THEN false
+      ELSE pg_catalog.to_regprocedure(pg_catalog.format('%I.%I(%s)', r.target, r.name,
+             (SELECT pg_catalog.string_agg(a.type, ', ' ORDER BY a.n) FROM pg_catalog.jsonb_array_elements_text(r.args) WITH ORDINALITY AS a(type, n)))) IS NOT NULL END
     WHEN r.kind = 'column' THEN EXISTS (
       SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.tbl_oid AND a.attname = r.name AND a.attnum > 0 AND NOT a.attisdropped)
     WHEN r.kind = 'constraint' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.tbl_oid AND k.conname = r.name)
@@ -51,7 +54,7 @@ export async function existingRefs(client: Client, refs: readonly ObjectRef[]): 
     schema: ref.schema,
     name: ref.name,
     tbl: ref.table ?? null,
-    args: ref.args?.join(', ') ?? null,
+    args: ref.args ?? null,
   }));
   const { rows } = await client.query<{ creation_schema: string | null; existing: number[] }>(
     EXISTING_SQL,
