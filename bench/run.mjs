@@ -18,6 +18,9 @@ const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded
 const { default: pg } = await import(requireRoot.resolve('pg'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, seed, debian); results.md is then not written.
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+const part = (name) => !ONLY || ONLY.has(name);
 const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
 const PASSWORD = 'bench-secret';
 const SCHEMAS = { primary: ['config', 'customer'], data: ['workspace', 'reference'] };
@@ -197,6 +200,24 @@ function historyWorkload(n) {
   return { dir: join(work, `h${n}`), n };
 }
 
+/** `n` one-table migrations, for the measurement's cost over a database that already holds many tables. */
+function measuredWorkload(n) {
+  const dir = join(work, `measured${n}`);
+  mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+  mkdirSync(join(dir, 'schemata', 'database', 'data'), { recursive: true });
+  writeFileSync(join(dir, 'schemata', 'database', 'primary', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
+  writeFileSync(join(dir, 'schemata', 'database', 'data', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
+  for (let i = 2; i <= n; i++) writeFileSync(join(dir, 'schemata', 'database', 'data', `${String(i).padStart(3, '0')}_t${i}.sql`), `CREATE TABLE workspace.t${i} (id int PRIMARY KEY, name text);\n`);
+  return { dir, n };
+}
+
+/** A database holding `tables` tables of one row each, in a schema no set owns. */
+async function fullDb(tables) {
+  const db = await freshDb();
+  await sql(db, `CREATE SCHEMA legacy; DO $$ BEGIN FOR i IN 1..${tables} LOOP EXECUTE format('CREATE TABLE legacy.t%s (id int); INSERT INTO legacy.t%s VALUES (1)', i, i); END LOOP; END $$`);
+  return db;
+}
+
 /** One file of 50,000 INSERT statements (the shape of a seed or a data import), after a file that makes its table. */
 function seedWorkload(rows = 50000) {
   const dir = join(work, 'seed');
@@ -348,13 +369,13 @@ try {
   if (!PSQL) console.log('psql is not on PATH: the apply floor is skipped (install postgresql-client).');
 
   // start-up
-  record('start-up', await measure([
+  if (part('start-up')) record('start-up', await measure([
     { name: 'node -e 0', run: () => timed(process.execPath, ['-e', '0']) },
     { name: 'schemata', run: () => timed(process.execPath, [SCHEMATA, '--version']) },
   ]), 'node -e 0');
 
   const noop = {};
-  for (const n of SIZES) {
+  for (const n of part('sizes') ? SIZES : []) {
     const w = workload(n);
     const check = async (db) => {
       const count = await tableCount(db);
@@ -398,7 +419,7 @@ try {
   }
   // The history with drops, renames, moves, DO blocks and functions: applied once, then the no-op figures.
   const history = {};
-  for (const n of SIZES) {
+  for (const n of part('history') ? SIZES : []) {
     const h = historyWorkload(n);
     const db = await freshDb();
     await tools.schemata(h, db);
@@ -412,7 +433,26 @@ try {
     }
   }
 
+  // The measurement in each migration's transaction reads every table of the database: its cost with 1,000 tables holding rows.
+  if (part('measured')) {
+    // Per migration: the growth from 10 to 60 migrations, on a full database less on an empty one; what a run
+    // does once (its validation reads the whole catalog) cancels out.
+    const [few, many] = [measuredWorkload(10), measuredWorkload(60)];
+    const rows = await measure([
+      { name: 'empty, 10', prepare: freshDb, run: (db) => tools.schemata(few, db) },
+      { name: 'empty, 60', prepare: freshDb, run: (db) => tools.schemata(many, db) },
+      { name: '1,000 full, 10', prepare: () => fullDb(1000), run: (db) => tools.schemata(few, db) },
+      { name: '1,000 full, 60', prepare: () => fullDb(1000), run: (db) => tools.schemata(many, db) },
+    ]);
+    record('measured migrations', rows, 'empty, 10');
+    const [emptyFew, emptyMany, fullFew, fullMany] = rows.map((r) => r.median);
+    const perMigrationMs = (fullMany - fullFew - (emptyMany - emptyFew)) / (many.n - few.n);
+    console.log(`measurement with 1,000 tables holding rows: +${perMigrationMs.toFixed(1)} ms per migration`);
+    results.push({ scenario: 'measurement', perMigrationMs });
+  }
+
   // One file of 50,000 INSERTs: schemata beside psql -1 -f on the same file, each on a fresh database.
+  if (part('seed')) {
   const seed = seedWorkload();
   const seedCheck = async (db) => {
     const [row] = await sql(db, 'SELECT count(*)::int AS n FROM config.seed');
@@ -425,10 +465,11 @@ try {
   record(`seed ${seed.rows} INSERTs`, await measure(seedCases), PSQL ? 'psql -1 -f' : 'schemata');
   const lintRows = await measure([{ name: 'schemata lint', run: () => timed(process.execPath, [SCHEMATA, 'lint', 'primary'], { cwd: join(seed.dir, 'schemata') }) }]);
   record(`lint ${seed.rows} INSERTs`, lintRows, 'schemata lint');
+  }
 
   // Debian's PostgreSQL 15 with jit = on, beside the same server with jit = off for the database.
-  const debian = await startDebian();
-  if (!debian) console.log("Debian's PostgreSQL 15 is not installed (apt-get install -y postgresql-15): the JIT scenario is skipped.");
+  const debian = part('debian') ? await startDebian() : undefined;
+  if (!debian && part('debian')) console.log("Debian's PostgreSQL 15 is not installed (apt-get install -y postgresql-15): the JIT scenario is skipped.");
   if (debian) {
     try {
       const n = Math.min(...SIZES);
@@ -481,14 +522,15 @@ try {
     const jit = results.find((r) => r.scenario.startsWith(`Debian 15 ${scenario}`) && r.name === 'jit = on');
     target(`Debian 15, ${scenario}: jit = on / jit = off`, jit?.ratio, 1.1);
   }
+  target('measurement, 1,000 tables holding rows: extra per migration', results.find((r) => r.scenario === 'measurement')?.perMigrationMs, 3, 'ms');
   target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
   const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');
   target('50,000 INSERTs: schemata / psql -1 -f', seedRow?.ratio, 0.5);
   target('50,000 INSERTs: peak memory', seedRow && seedRow.rss / 1024, 150, 'MiB');
   target('lint of the 50,000 INSERTs', results.find((r) => r.scenario.startsWith('lint'))?.median / 1000, 2, 's');
-  const peak = Math.max(...results.filter((r) => r.name === 'schemata' && !r.scenario.startsWith('seed')).map((r) => r.rss)) / 1024;
-  target('peak memory, every other scenario', peak, 80, 'MiB');
-  const shown = (t) => (t.unit === '×' ? `×${t.value.toFixed(2)}` : `${t.value.toFixed(t.unit === 's' ? 2 : 0)} ${t.unit}`);
+  const peaks = results.filter((r) => r.name === 'schemata' && !r.scenario.startsWith('seed')).map((r) => r.rss);
+  if (peaks.length > 0) target('peak memory, every other scenario', Math.max(...peaks) / 1024, 80, 'MiB');
+  const shown = (t) => (t.unit === '×' ? `×${t.value.toFixed(2)}` : `${t.value.toFixed(t.unit === 's' ? 2 : t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
   console.log('\ntargets:');
   for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${shown(t)} (at most ${t.unit === '×' ? `×${t.limit}` : `${t.limit} ${t.unit}`})`);
 
@@ -507,6 +549,7 @@ try {
       .map((r) => `| ${r.scenario} | ${r.name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${fmt(r.cpu)} | ${mib(r.rss)} | ×${r.ratio.toFixed(2)} ${r.floor} |`),
     '',
     ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
+    ...results.filter((r) => r.perMigrationMs !== undefined).map((r) => `- measurement with 1,000 tables holding rows: +${r.perMigrationMs.toFixed(1)} ms per migration (growth from 10 to 60 migrations on the full database, less the same growth on an empty one, per migration).`),
     ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
     '',
     '## Targets',
@@ -516,8 +559,11 @@ try {
     ...targets.map((t) => `| ${t.what} | ${shown(t)} | ${t.unit === '×' ? `×${t.limit}` : `${t.limit} ${t.unit}`} | ${t.met ? 'met' : 'missed'} |`),
     '',
   ];
-  writeFileSync(join(HERE, 'results.md'), lines.join('\n'));
-  console.log(`\nwrote ${join(HERE, 'results.md')}`);
+  if (ONLY) console.log('\nBENCH_ONLY is set: results.md is left as it was.');
+  else {
+    writeFileSync(join(HERE, 'results.md'), lines.join('\n'));
+    console.log(`\nwrote ${join(HERE, 'results.md')}`);
+  }
 } finally {
   await server.stop();
   rmSync(work, { recursive: true, force: true });

@@ -7,17 +7,13 @@ import {
   BATCH_DURATION_SQL,
   readCatalog,
   recordAfterRunning,
+  measureAfterSql,
+  measureBeforeSql,
   recordEffectsSql,
   recordRunning,
   snapshotBeforeSql,
 } from '../db/tracking.js';
-import {
-  LOSS_SQLSTATE,
-  MEASURE_AFTER_SQL,
-  type Measurement,
-  measureBeforeSql,
-  SUSPECT_SQLSTATE,
-} from '../db/measure.js';
+import { LOSS_SQLSTATE, type Measurement, SUSPECT_SQLSTATE } from '../db/measure.js';
 import type { ApplyStep } from '../plan/steps.js';
 import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
@@ -55,7 +51,7 @@ function prefixOf(
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     snapshotBeforeSql(snapshot, context.tracking),
-    measureBeforeSql(measurement),
+    measureBeforeSql(measurement, context.tracking),
     USER_SETTINGS_SQL,
   ];
   return {
@@ -167,7 +163,7 @@ export async function applyMigration(
   let capture = measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const prefix = prefixOf(context, file, snapshot, { ...measurement, capture });
-    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${MEASURE_AFTER_SQL};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
+    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
     let completed = 0;
     const count = () => {
       completed += 1;
@@ -465,9 +461,9 @@ export async function applyWithoutTransaction(
       const first = unit.begin ?? unit.statements[0]!;
       const head =
         `${unit.begin ? unit.begin.text : 'BEGIN'};\n${unit.setTransaction.map((s) => s.text).join(';\n')}${unit.setTransaction.length > 0 ? ';\n' : ''}` +
-        `${OWN_SETTINGS_SQL};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture })};\n${USER_SETTINGS_SQL};\n`;
+        `${OWN_SETTINGS_SQL};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture }, context.tracking)};\n${USER_SETTINGS_SQL};\n`;
       const body = unit.statements.map((s) => s.text).join(';\n');
-      const tail = `\n;\n${RESTORE_LOCAL_SQL}\n${MEASURE_AFTER_SQL};\n${unit.end ? unit.end.text : 'COMMIT'};`;
+      const tail = `\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${unit.end ? unit.end.text : 'COMMIT'};`;
       try {
         await context.client.query(`${head}${body}${tail}`);
         done.push(...unit.statements);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { namedObjectsSql } from './catalog.js';
 import { effectsSql } from './effects.js';
+import { FLUSH_COUNTERS_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
 
 /*
@@ -19,6 +20,10 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  * - record: the effects statement against that snapshot, and the event row.
  * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
  *   migration since this one planned.
+ * - measure_before, measure_after: data protection's measurement around the
+ *   file (db/measure.ts). They run as the caller (its privileges, its
+ *   row-level security), and what they keep is in settings local to the
+ *   transaction, which outlive the call.
  */
 
 /** Another run recorded this migration while this one waited: it ran once, there. */
@@ -50,6 +55,19 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)' })};
 END
 $schemata_fn$`,
+  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+AS $schemata_fn$
+BEGIN
+  ${FLUSH_COUNTERS_PLPGSQL}
+  PERFORM * FROM (${measureBeforeBody({ capture: 'p_capture', widened: 'p_widened', forced: 'p_forced', tablesUpTo: 'p_tables_up_to' })}) measured;
+END
+$schemata_fn$`,
+  measure_after: `() RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+AS $schemata_fn$
+${MEASURE_AFTER_BODY}
+$schemata_fn$`,
   claim: `(p_set text, p_version text, p_expected bigint) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
 AS $schemata_fn$
@@ -66,12 +84,16 @@ export const FUNCTIONS = {
   snapshot: `${PREFIX}snapshot_${version}`,
   record: `${PREFIX}record_${version}`,
   claim: `${PREFIX}claim_${version}`,
+  measure_before: `${PREFIX}measure_before_${version}`,
+  measure_after: `${PREFIX}measure_after_${version}`,
 } as const;
 
 const SIGNATURES = {
   snapshot: 'text[]',
   record: 'text, text, text, text, text, text, integer, text[]',
   claim: 'text, text, bigint',
+  measure_before: 'oid[], text, boolean, oid',
+  measure_after: '',
 } as const;
 
 const definition = (name: keyof typeof template) =>
@@ -84,6 +106,8 @@ BEGIN
     BEGIN
       ${definition('snapshot')};
       ${definition('record')};
+      ${definition('measure_before')};
+      ${definition('measure_after')};
       ${definition('claim')};
     EXCEPTION WHEN insufficient_privilege THEN NULL;
     END;

@@ -39,8 +39,13 @@ export interface Measurement {
   widened: ReadonlyArray<{ oid: number; column: string }>;
   /** --force or the file's `-- schemata:force`: losses are recorded, not refused. */
   forced: boolean;
-  /** The tables (OIDs) that held what the database held when the run began: what the run itself made and filled is no loss. */
-  existing: readonly number[];
+  /**
+   * The highest OID of a table when the run began: what the run itself made
+   * and filled is no loss, and a table made later has a higher OID. (After
+   * an OID wraparound a table the run made can be taken for one that was
+   * there: a second measurement, never a missed loss.)
+   */
+  tablesUpTo: number;
   /** Outside a transaction: the statements PostgreSQL refuses in a transaction block, which run unmeasured. */
   outside?: ReadonlyArray<{ line: number; column: number }>;
 }
@@ -50,12 +55,12 @@ const USER_TABLE = (c: string) =>
    AND ${c}.relnamespace <> ALL (ARRAY['pg_catalog'::pg_catalog.regnamespace, 'information_schema'::pg_catalog.regnamespace, 'pg_toast'::pg_catalog.regnamespace])
    AND ${c}.relnamespace IS DISTINCT FROM pg_catalog.to_regnamespace('schemata')`;
 
-/** The tables of the database when the run begins (asked once, before its first migration). */
-export async function existingTables(client: Client): Promise<number[]> {
-  const { rows } = await client.query<{ oids: string[] }>(
-    `SELECT COALESCE(pg_catalog.array_agg(c.oid::int8), '{}') AS oids FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`,
+/** The highest OID of a table when the run begins (asked once, before its first migration). */
+export async function tablesUpTo(client: Client): Promise<number> {
+  const { rows } = await client.query<{ up_to: string }>(
+    `SELECT COALESCE(pg_catalog.max(c.oid::int8), 0) AS up_to FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`,
   );
-  return rows[0]!.oids.map(Number);
+  return Number(rows[0]!.up_to);
 }
 
 /** Rows of relation `oid` (of `c`, `n`), counted up to the cap; -1 where this role cannot count them but pages hold some. */
@@ -68,22 +73,51 @@ function rowsSql(c: string, n: string): string {
      ELSE ((pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM (SELECT FROM ONLY %I.%I LIMIT ${COUNT_CAP + 1}) s', ${n}.nspname, ${c}.relname), false, true, '')))[1])::text::bigint END`;
 }
 
+/**
+ * PostgreSQL 15 and later flush the session's row counters when asked
+ * (pg_stat_force_next_flush, asked in every measured batch, done when the
+ * batch ends): the next one's start from zero. Before 15, those still pending from earlier transactions are
+ * read first and subtracted.
+ */
+const FLUSHES_COUNTERS = `pg_catalog.current_setting('server_version_num')::int >= 150000`;
+
+/**
+ * The flush asked for, in PL/pgSQL: done when this batch ends, however it
+ * ends (a retry after a rollback starts from zero too). Run by EXECUTE: the
+ * function is not there before 15.
+ */
+export const FLUSH_COUNTERS_PLPGSQL = `IF ${FLUSHES_COUNTERS} THEN
+    EXECUTE 'SELECT pg_catalog.pg_stat_force_next_flush()';
+  END IF;`;
+
+/** What the measurement before the file is given, each an SQL expression (literals in a batch, parameters in a function). */
+export interface MeasureInputs {
+  /** oid[] */
+  capture: string;
+  /** text: a JSON array of { oid, column } */
+  widened: string;
+  /** boolean */
+  forced: string;
+  /** oid */
+  tablesUpTo: string;
+}
+
 /** Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction. */
-export function measureBeforeSql(m: Measurement): string {
-  const capture = oids(m.capture);
-  const widened = JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })));
-  return `SELECT pg_catalog.set_config('schemata.tables', (SELECT pg_catalog.jsonb_build_object('oids', COALESCE(pg_catalog.array_agg(c.oid), '{}'), 'nodes', COALESCE(pg_catalog.array_agg(c.relfilenode), '{}'))::text
-          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid = ANY (${oids(m.existing)})), true),
-       pg_catalog.set_config('schemata.widened', ${quoteLiteral(widened)}, true),
-       pg_catalog.set_config('schemata.forced', '${m.forced ? 'on' : 'off'}', true),
-       -- The session's row counters hold what earlier transactions did until they are flushed: the migration's are the difference.
-       pg_catalog.set_config('schemata.counted', (SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
-          FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
-                       pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
-                  FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}) s WHERE s.ins + s.upd + s.del > 0), true),
+export function measureBeforeBody(i: MeasureInputs): string {
+  return `SELECT pg_catalog.set_config('schemata.tables', (SELECT COALESCE(pg_catalog.array_agg(c.oid ORDER BY c.oid), '{}')::text
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
+       pg_catalog.set_config('schemata.nodes', (SELECT COALESCE(pg_catalog.array_agg(c.relfilenode ORDER BY c.oid), '{}')::text
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
+       pg_catalog.set_config('schemata.widened', ${i.widened}, true),
+       pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
+       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} THEN '{}' ELSE (
+          SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
+            FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
+                         pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
+                    FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}) s WHERE s.ins + s.upd + s.del > 0) END, true),
        pg_catalog.set_config('schemata.traced', (
   WITH RECURSIVE tree(oid, top) AS (
-    SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${capture})
+    SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${i.capture})
     UNION
     SELECT i.inhrelid, t.top FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
   ), one AS (SELECT DISTINCT ON (oid) oid, top FROM tree ORDER BY oid, top)
@@ -97,8 +131,14 @@ export function measureBeforeSql(m: Measurement): string {
    WHERE ${USER_TABLE('c')}), true)`;
 }
 
-function oids(values: readonly number[]): string {
-  return `ARRAY[${values.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`;
+/** A measurement's inputs as literals, for a batch. */
+export function measureLiterals(m: Measurement): MeasureInputs {
+  return {
+    capture: `ARRAY[${m.capture.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`,
+    widened: quoteLiteral(JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })))),
+    forced: m.forced ? 'true' : 'false',
+    tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
+  };
 }
 
 /*
@@ -107,8 +147,8 @@ function oids(values: readonly number[]): string {
  * tables are those this transaction holds a write lock on: DROP, TRUNCATE,
  * ALTER, DELETE and UPDATE all take one, whoever runs them.
  */
-export const MEASURE_AFTER_SQL = `DO $schemata_measure$
-DECLARE
+/** The PL/pgSQL block of the measurement before COMMIT: in a function, or in a DO block where there is none. */
+export const MEASURE_AFTER_BODY = `DECLARE
   lost text;
   suspects text;
   counters jsonb;
@@ -145,8 +185,7 @@ BEGIN
   ) losses;
   WITH before AS MATERIALIZED (
     SELECT b.oid, b.node
-      FROM pg_catalog.jsonb_to_record(pg_catalog.current_setting('schemata.tables')::jsonb) AS t(oids oid[], nodes oid[]),
-           LATERAL unnest(t.oids, t.nodes) AS b(oid, node)
+      FROM ROWS FROM (pg_catalog.unnest(pg_catalog.current_setting('schemata.tables')::pg_catalog.oid[]), pg_catalog.unnest(pg_catalog.current_setting('schemata.nodes')::pg_catalog.oid[])) AS b(oid, node)
   ), written AS MATERIALIZED (
     SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l
      WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
@@ -183,5 +222,7 @@ BEGIN
   ELSIF lost IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost;
   END IF;
-END
-$schemata_measure$`;
+END`;
+
+/** The measurement before COMMIT as a DO block, where schemata's functions are not there. */
+export const MEASURE_AFTER_SQL = `DO $schemata_measure$\n${MEASURE_AFTER_BODY}\n$schemata_measure$`;

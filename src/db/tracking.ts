@@ -18,6 +18,13 @@ import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
 import { OWN_SETTINGS_SQL } from './own-settings.js';
+import {
+  FLUSH_COUNTERS_PLPGSQL,
+  MEASURE_AFTER_SQL,
+  type Measurement,
+  measureBeforeBody,
+  measureLiterals,
+} from './measure.js';
 
 /**
  * The version of the tables in schema `schemata`. 1: one row per migration,
@@ -347,6 +354,19 @@ export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatur
       ? `${FUNCTIONS.snapshot}(${names(scope)})`
       : listingSql(scope);
   return `SELECT pg_catalog.set_config('schemata.before', ${snapshot}::text, true)`;
+}
+
+/** Data protection's measurement before the file (db/measure.ts), through schemata's function where the role may run it. */
+export function measureBeforeSql(m: Measurement, features: TrackingFeatures): string {
+  const i = measureLiterals(m);
+  return features.functions
+    ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo})`
+    : `DO $schemata_flush$ BEGIN ${FLUSH_COUNTERS_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i)}`;
+}
+
+/** The measurement's comparison before COMMIT. */
+export function measureAfterSql(features: TrackingFeatures): string {
+  return features.functions ? `SELECT ${FUNCTIONS.measure_after}()` : MEASURE_AFTER_SQL;
 }
 
 /** The same snapshot, taken earlier by the client (a migration outside a transaction). */

@@ -60,7 +60,7 @@ export interface JudgedMigration {
 export function planSteps(
   migrations: readonly JudgedMigration[],
   rechecksum: readonly MigrationFile[],
-  { force, existing }: { force: boolean; existing: readonly number[] },
+  { force, tablesUpTo }: { force: boolean; tablesUpTo: number },
 ): Step[] {
   const steps: Step[] = [];
   if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
@@ -78,7 +78,7 @@ export function planSteps(
         capture: m.guard === 'all' ? [] : m.guard,
         widened: m.judgements.flatMap((j) => (j.widened ? [j.widened] : [])),
         forced: force || m.forced,
-        existing,
+        tablesUpTo,
         outside: m.outside,
       },
       snapshot: m.snapshot,

@@ -27,7 +27,7 @@ import {
 import type { Classification } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
-import { existingTables } from '../db/measure.js';
+import { tablesUpTo } from '../db/measure.js';
 import { type Operation, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
@@ -257,10 +257,10 @@ export async function planSet(
   }
   report.problems.push(...plan.problems);
   // What the run itself makes and fills is no loss: the measurement looks at the tables there before it.
-  const existing = options.lock && result.migrations.length > 0 ? await existingTables(client) : [];
+  const upTo = options.lock && result.migrations.length > 0 ? await tablesUpTo(client) : 0;
   result.steps = planSteps(result.migrations, result.rechecksum, {
     force: options.force,
-    existing,
+    tablesUpTo: upTo,
   });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps)
