@@ -15,7 +15,7 @@ WITH i AS (
   SELECT (pg_catalog.current_schemas(false))[1] AS s
 ), r AS (
   SELECT i.*, coalesce(nullif(i.schema, ''), cs.s) AS target,
-         pg_catalog.to_regclass(CASE WHEN i.schema = '' THEN pg_catalog.quote_ident(i.tbl) ELSE pg_catalog.format('%I.%I', i.schema, i.tbl) END) AS tbl_oid
+         pg_catalog.to_regclass(CASE WHEN i.tbl IS NULL THEN NULL WHEN i.schema = '' THEN pg_catalog.quote_ident(i.tbl) ELSE pg_catalog.format('%I.%I', i.schema, i.tbl) END) AS tbl_oid
     FROM i, cs
 )
 SELECT (SELECT s FROM cs) AS creation_schema, ARRAY(
@@ -38,13 +38,21 @@ SELECT (SELECT s FROM cs) AS creation_schema, ARRAY(
     WHEN r.kind = 'trigger' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.tbl_oid AND g.tgname = r.name)
     WHEN r.kind = 'policy' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = r.tbl_oid AND p.polname = r.name)
     ELSE false END
-) AS existing`;
+) AS existing,
+  -- The table of each index that exists: a file that drops the table takes the index along.
+  ARRAY(SELECT pg_catalog.jsonb_build_object('id', r.id, 'table', t.relname)
+          FROM r JOIN pg_catalog.pg_namespace n ON n.nspname = r.target
+          JOIN pg_catalog.pg_class i ON i.relnamespace = n.oid AND i.relname = r.name AND i.relkind IN ('i', 'I')
+          JOIN pg_catalog.pg_index x ON x.indexrelid = i.oid JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
+         WHERE r.kind = 'index') AS owners`;
 
 export interface Existence {
   /** refKey (raw, unresolved) of the refs that exist. */
   existing: Set<string>;
   /** Where an unqualified CREATE lands: the first existing schema of the search_path. */
   creationSchema: string;
+  /** refKey (raw) of an index that exists -> the name of its table, in the index's schema. */
+  indexTables: Map<string, string>;
 }
 
 export async function existingRefs(client: Client, refs: readonly ObjectRef[]): Promise<Existence> {
@@ -56,13 +64,15 @@ export async function existingRefs(client: Client, refs: readonly ObjectRef[]): 
     tbl: ref.table ?? null,
     args: ref.args ?? null,
   }));
-  const { rows } = await client.query<{ creation_schema: string | null; existing: number[] }>(
-    EXISTING_SQL,
-    [JSON.stringify(input)],
-  );
+  const { rows } = await client.query<{
+    creation_schema: string | null;
+    existing: number[];
+    owners: Array<{ id: number; table: string }>;
+  }>(EXISTING_SQL, [JSON.stringify(input)]);
   const row = rows[0]!;
   return {
     existing: new Set(row.existing.map((id) => refKey(refs[id]!))),
     creationSchema: row.creation_schema ?? '',
+    indexTables: new Map(row.owners.map((o) => [refKey(refs[o.id]!), o.table])),
   };
 }

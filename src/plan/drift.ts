@@ -20,14 +20,18 @@ export function strictCreates(pending: readonly PendingOperations[]): ObjectRef[
  * IF NOT EXISTS, an object the database already has. It would fail and block
  * every later migration, so it is named before anything runs. Judged as
  * PostgreSQL runs the files, in order: what an earlier statement of the run
- * dropped, renamed or moved away is no longer there; a function is its
- * signature, so a new overload is no drift. Pure.
+ * dropped, renamed or moved away is no longer there, nor what the drop took
+ * along (a table's indexes and other parts, a schema's objects: made again,
+ * they are new); a function is its signature, so a new overload is no
+ * drift. Pure.
  */
 export function checkDrift(
   set: string,
   pending: readonly PendingOperations[],
   existing: ReadonlySet<string>,
   creationSchema: string,
+  /** refKey (raw) of an index that exists -> its table, in the same schema. */
+  indexTables: ReadonlyMap<string, string> = new Map(),
 ): Problem[] {
   const problems: Problem[] = [];
   const key = (ref: ObjectRef) => refKey(ref, creationSchema);
@@ -39,12 +43,31 @@ export function checkDrift(
   const gone = new Set<string>();
   // `DROP FUNCTION f` without arguments drops the one function of that name, whatever its signature.
   const goneByName = new Set<string>();
+  // What is dropped here takes along what was in the catalog under it, for the rest of the run.
+  const droppedRelations = new Set<string>();
+  const droppedSchemas = new Set<string>();
+  const schemaOf = (ref: ObjectRef) => ref.schema || creationSchema;
+  const tableOf = (ref: ObjectRef): ObjectRef | undefined => {
+    if (ref.kind === 'index') {
+      const table = indexTables.get(refKey(ref));
+      return table === undefined ? undefined : { ...ref, kind: 'table', name: table };
+    }
+    return ref.table === undefined ? undefined : { ...ref, kind: 'table', name: ref.table };
+  };
+  const takenAlong = (ref: ObjectRef) => {
+    if (droppedSchemas.has(schemaOf(ref))) return true;
+    const table = tableOf(ref);
+    return table !== undefined && droppedRelations.has(key(table));
+  };
   const isGone = (ref: ObjectRef) =>
-    gone.has(key(ref)) || goneByName.has(key({ ...ref, args: undefined }));
+    gone.has(key(ref)) || goneByName.has(key({ ...ref, args: undefined })) || takenAlong(ref);
   for (const migration of pending) {
     for (const op of migration.operations) {
       if (op.kind === 'drop') {
         (op.object.args === undefined ? goneByName : gone).add(key(op.object));
+        if (op.object.kind === 'schema') droppedSchemas.add(op.object.name);
+        else if (op.object.kind === 'table' || op.object.kind === 'materialized view')
+          droppedRelations.add(key(op.object));
       } else if (op.kind === 'rename' || op.kind === 'move') {
         gone.add(key(op.from));
         gone.delete(key(op.to));

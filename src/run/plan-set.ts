@@ -231,8 +231,8 @@ export async function planSet(
     }));
     const strict = strictCreates(inRunOrder);
     if (strict.length > 0) {
-      const { existing, creationSchema } = await existingRefs(client, strict);
-      plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema));
+      const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
+      plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }
     let names = options.judge
       ? await protect(client, parser!, name, result, options.force)

@@ -267,7 +267,9 @@ function walkStatement(
     case 'CreateSchemaStmt':
       create({ kind: 'schema', schema: '', name: n.schemaname }, Boolean(n.if_not_exists));
       break;
+    // A temporary relation lives in the session's own schema: it never clashes with, and is never, a tracked object.
     case 'CreateStmt': {
+      if (isTemporary(n.relation)) break;
       const table = relation(n.relation);
       create({ kind: 'table', ...table }, Boolean(n.if_not_exists));
       for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
@@ -279,6 +281,7 @@ function walkStatement(
       break;
     }
     case 'CreateTableAsStmt':
+      if (isTemporary(n.into?.rel)) break;
       create(
         {
           kind: n.objtype === 'OBJECT_MATVIEW' ? 'materialized view' : 'table',
@@ -288,9 +291,11 @@ function walkStatement(
       );
       break;
     case 'ViewStmt':
+      if (isTemporary(n.view)) break;
       create({ kind: 'view', ...relation(n.view) }, Boolean(n.replace));
       break;
     case 'CreateSeqStmt':
+      if (isTemporary(n.sequence)) break;
       create({ kind: 'sequence', ...relation(n.sequence) }, Boolean(n.if_not_exists));
       break;
     case 'IndexStmt':
@@ -442,6 +447,8 @@ function walkStatement(
       break;
   }
 }
+
+const isTemporary = (rangeVar: Obj | undefined): boolean => rangeVar?.relpersistence === 't';
 
 const DEFINES_LATER = new Set([
   'ViewStmt',

@@ -106,3 +106,55 @@ describe('checkDrift', () => {
     expect(strictCreates(migrations)).toEqual([]);
   });
 });
+
+describe('checkDrift: what a drop takes along', () => {
+  const all = () => true;
+  const driftWith = (sql: string, indexTables: Record<string, string>) => {
+    const migrations = pending({ '003_x.sql': sql });
+    const existing = new Set(strictCreates(migrations).map((ref) => refKey(ref)));
+    return checkDrift('data', migrations, existing, 'public', new Map(Object.entries(indexTables)));
+  };
+
+  it.each([
+    [
+      'an index of a dropped table',
+      'DROP TABLE w.t;\nCREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+      { 'relation:w..t_idx': 't' },
+    ],
+    [
+      'a constraint of a dropped table',
+      'DROP TABLE w.t;\nCREATE TABLE w.t (id int);\nALTER TABLE w.t ADD CONSTRAINT t_pos CHECK (id > 0);\n',
+      {},
+    ],
+    [
+      'whatever was in a dropped schema, made again after the schema',
+      'DROP SCHEMA s CASCADE;\nCREATE SCHEMA s;\nCREATE TABLE s.work (id int);\nCREATE INDEX work_idx ON s.work (id);\n',
+      {},
+    ],
+  ])('%s is no drift', (_name, sql, indexTables) => {
+    expect(
+      driftWith(sql, indexTables).filter((p) => !p.message.includes('creates schema')),
+    ).toEqual([]);
+  });
+
+  it('an index whose own table is not dropped is drift, though another table is', () => {
+    const problems = driftWith('DROP TABLE w.other;\nCREATE INDEX t_idx ON w.t (id);\n', {
+      'relation:w..t_idx': 't',
+    });
+    expect(problems.map((p) => p.message)).toEqual([
+      expect.stringContaining('creates index w.t_idx') as unknown,
+    ]);
+  });
+
+  it('a temporary table is no object of the set: no drift, whatever exists', () => {
+    expect(
+      drift(
+        {
+          '003_tmp.sql':
+            'CREATE TEMP TABLE t (id int) ON COMMIT DROP;\nCREATE TEMPORARY VIEW v AS SELECT 1;\n',
+        },
+        all,
+      ),
+    ).toEqual([]);
+  });
+});
