@@ -1,7 +1,11 @@
 import { type ObjectRef, type Operation, refKey as keyOf } from '../sql/operations.js';
 
-/** What baseline requires by name: objects whose life the statements alone tell. */
+/** What baseline requires by name: objects whose life the statements tell. */
 const REQUIRED: ReadonlySet<string> = new Set([
+  'index',
+  'constraint',
+  'trigger',
+  'policy',
   'schema',
   'table',
   'view',
@@ -15,14 +19,27 @@ const REQUIRED: ReadonlySet<string> = new Set([
   'column',
 ]);
 
+/** The parts of a table that a DROP COLUMN of it may take along, unnamed (an index or constraint over the column). */
+const TAKEN_WITH_A_COLUMN: ReadonlySet<string> = new Set([
+  'index',
+  'constraint',
+  'trigger',
+  'policy',
+]);
+
+/** What a table's parts name as their table: a column's name is no table. */
+const HAS_PARTS: ReadonlySet<string> = new Set(['table', 'view', 'materialized view']);
+
 /**
  * What the files say must exist once they have all run, replayed in order:
- * a later drop removes an object (a table its columns, a schema what is in
+ * a later drop removes an object (a table its parts, a schema what is in
  * it), a rename or a move follows it. Baseline checks these exist before it
- * records the files. Indexes, constraints, triggers and policies are not
- * required by name (a DROP COLUMN takes its indexes along, unnamed), nor is
- * what a CASCADE may have taken; what DO blocks make is not named here. All
- * of them are recorded as the catalog has them. Pure.
+ * records the files. A table's indexes, constraints, triggers and policies
+ * are required by name, unless a later DROP COLUMN of the table may have
+ * taken them along; what a CASCADE may have taken is not; what a DO block
+ * makes is required only where it is a schema, table or other whole object
+ * (its parts are often made under a condition). All of them are recorded as
+ * the catalog has them. Pure.
  */
 export function finalObjects(
   migrations: ReadonlyArray<{ file: string; operations: readonly Operation[] }>,
@@ -37,13 +54,25 @@ export function finalObjects(
   const within = (part: ObjectRef, ref: ObjectRef) =>
     ref.kind === 'schema'
       ? part.kind !== 'schema' && part.kind !== 'extension' && schemaOf(part) === ref.name
-      : part.table !== undefined && part.table === ref.name && schemaOf(part) === schemaOf(ref);
+      : HAS_PARTS.has(ref.kind) &&
+        part.table !== undefined &&
+        part.table === ref.name &&
+        schemaOf(part) === schemaOf(ref);
   for (const { file, operations } of migrations) {
     for (const op of operations) {
       if (op.kind === 'create') {
-        if (REQUIRED.has(op.object.kind)) expected.set(refKey(op.object), { ref: op.object, file });
+        const guarded = op.via !== undefined && TAKEN_WITH_A_COLUMN.has(op.object.kind);
+        if (REQUIRED.has(op.object.kind) && !guarded)
+          expected.set(refKey(op.object), { ref: op.object, file });
       } else if (op.kind === 'drop') {
         const dropped = op.object;
+        if (dropped.kind === 'column')
+          removeWhere(
+            (ref) =>
+              TAKEN_WITH_A_COLUMN.has(ref.kind) &&
+              ref.table === dropped.table &&
+              schemaOf(ref) === schemaOf(dropped),
+          );
         removeWhere(
           (ref) =>
             refKey(ref) === refKey(dropped) ||
