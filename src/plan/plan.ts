@@ -19,7 +19,7 @@ export type ProblemKind =
   | 'transaction-conflict' // a file with its own BEGIN/COMMIT that also needs to run outside a transaction
   | 'refused' // data protection: a destructive step on a target that holds rows
   | 'drift' // a pending migration creates, without IF NOT EXISTS, what already exists
-  | 'repair-refused' // --repair would run again a statement that changes rows
+  | 'repair-refused' // --repair would run again a statement that changes rows, or record an edit that never ran
   | 'still-missing' // expected schema missing after the migrations ran
   | 'migration-failed'
   | 'connection'

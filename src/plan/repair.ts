@@ -1,7 +1,7 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../db/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
-import type { Operation } from '../sql/operations.js';
+import { describeRef, type ObjectRef, type Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -229,4 +229,24 @@ export function scopeRerun(args: {
     if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
   }
   return { kind: 'part', statements: chosen };
+}
+
+/**
+ * A changed file whose new text makes what the database lacks: its new
+ * checksum would record as applied what never ran. Named instead, with the
+ * way out: the new statements go into a new migration. Pure.
+ */
+export function editNeverRan(set: string, path: string, unmade: readonly ObjectRef[]): Problem {
+  const first = unmade[0]!;
+  const listed = unmade
+    .slice(0, 5)
+    .map((ref) => describeRef(ref))
+    .join(', ');
+  const more = unmade.length > 5 ? ` and ${unmade.length - 5} more` : '';
+  const name = `add_${first.name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`.slice(0, 40);
+  return {
+    kind: 'repair-refused',
+    message: `Set "${set}": ${path} changed since it was applied, and as it is now it makes ${listed}${more}, which the database does not have: recording its new checksum would record as applied what never ran. Nothing was run or recorded.`,
+    hint: `Give ${path} back the content it was applied with, and put the new statements in a new migration (schemata create ${set} ${name}); then run: schemata migrate ${set}`,
+  };
 }

@@ -13,7 +13,10 @@ import {
 } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
-import { planRepair, scopeRerun } from '../plan/repair.js';
+import { editNeverRan, planRepair, scopeRerun } from '../plan/repair.js';
+import { finalObjects } from '../plan/baseline.js';
+import { compareVersions } from '../config/discover.js';
+import { adoptObjects, operationsOfFile } from './adopt.js';
 import { functionsMade, snapshotScope } from '../plan/snapshot.js';
 import { planSteps, type Step } from '../plan/steps.js';
 import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
@@ -28,10 +31,9 @@ import type { Classification } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from '../db/measure.js';
-import { type Operation, searchPathOf } from '../sql/operations.js';
+import { type ObjectRef, type Operation, refKey, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
-import { adoptObjects } from './adopt.js';
 import type { Run, SetRun } from './context.js';
 import { entryOf, type SetReport, schemasOf } from './report.js';
 
@@ -173,8 +175,19 @@ export async function planSet(
     const repair = planRepair(state, plan);
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
-    result.rechecksum = repair.rechecksum;
     result.repairNotes = repair.notes;
+    // A changed file is recorded with its new checksum only where what it makes now is there.
+    const neverRan = await editsNeverRun(
+      client,
+      run.cwd,
+      name,
+      set.files,
+      tracked,
+      repair.rechecksum,
+    );
+    for (const { file, unmade } of neverRan)
+      plan.problems.push(editNeverRan(name, relative(run.cwd, file.path) || file.path, unmade));
+    result.rechecksum = repair.rechecksum.filter((f) => !neverRan.some((n) => n.file === f));
   }
   report.pending = plan.pending.map((f) => entryOf(f));
   report.schemas = schemasOf(facts);
@@ -266,6 +279,44 @@ export async function planSet(
   for (const step of result.steps)
     if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
   return result;
+}
+
+/**
+ * What the changed files make as they are now (replayed with the applied
+ * migrations after them, whose drops and renames count) that the database
+ * does not have.
+ */
+async function editsNeverRun(
+  client: Client,
+  cwd: string,
+  set: string,
+  files: readonly MigrationFile[],
+  tracked: readonly TrackedMigration[],
+  changed: readonly MigrationFile[],
+): Promise<Array<{ file: MigrationFile; unmade: ObjectRef[] }>> {
+  if (changed.length === 0) return [];
+  const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
+  const { creationSchema } = await existingRefs(client, []);
+  const found: Array<{ file: MigrationFile; unmade: ObjectRef[] }> = [];
+  for (const file of changed) {
+    const replayed = files.filter(
+      (f) => applied.has(f.version) && compareVersions(f.version, file.version) >= 0,
+    );
+    const migrations = await Promise.all(
+      replayed.map(async (f) => ({
+        file: f.file,
+        operations: await operationsOfFile(cwd, set, f),
+      })),
+    );
+    const made = finalObjects(migrations, creationSchema).filter((e) => e.file === file.file);
+    const { existing } = await existingRefs(
+      client,
+      made.map((e) => e.ref),
+    );
+    const unmade = made.filter((e) => !existing.has(refKey(e.ref))).map((e) => e.ref);
+    if (unmade.length > 0) found.push({ file, unmade });
+  }
+  return found;
 }
 
 /** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */

@@ -1,7 +1,10 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseline, validate } from '../../src/api.js';
+import { baseline, migrate, validate } from '../../src/api.js';
+import { runCli } from '../support/cli.js';
 import { freshDatabase, query } from '../support/db.js';
-import { makeProject } from '../support/project.js';
+import { makeProject, writeFile } from '../support/project.js';
 
 /*
  * SPEC §4.2 and the baseline paragraph: baseline never records what did not
@@ -86,5 +89,65 @@ describe('baseline records only what the database has', () => {
     const cwd = makeProject(files);
     const adopted = await baseline({ cwd, env: single(url), set: 'data' });
     expect(adopted.error).toBeUndefined();
+  });
+});
+
+describe('--repair records a changed checksum only for an edit that changed nothing', () => {
+  const files = {
+    'data/001_schemas.sql': SCHEMAS,
+    'data/002_items.sql': 'CREATE TABLE workspace.items (id int PRIMARY KEY, title text);\n',
+    'data/003_drop_title.sql': 'ALTER TABLE workspace.items DROP COLUMN title;\n',
+  };
+
+  it('an applied file edited to add a column: repair names it and records nothing; the hint works as typed', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(files);
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    writeFile(
+      cwd,
+      'data/002_items.sql',
+      'CREATE TABLE workspace.items (id int PRIMARY KEY, title text);\nALTER TABLE workspace.items ADD COLUMN note text;\n',
+    );
+    const refused = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(refused.exitCode).toBe(3);
+    const problem = refused.sets[0]?.problems.find((p) => p.kind === 'repair-refused');
+    expect(problem?.message).toContain(
+      'database/data/002_items.sql changed since it was applied, and as it is now it makes column workspace.items.note, which the database does not have',
+    );
+    expect(problem?.hint).toBe(
+      'Give database/data/002_items.sql back the content it was applied with, and put the new statements in a new migration (schemata create data add_note); then run: schemata migrate data',
+    );
+    const events = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM schemata.migrations WHERE event = 'repaired'",
+    );
+    expect(events).toEqual([{ n: 0 }]);
+
+    // The hint, followed: the file back as applied, the new statement in a new migration made by create.
+    writeFile(cwd, 'data/002_items.sql', files['data/002_items.sql']);
+    const created = await runCli(['create', 'data', 'add_note'], { cwd, env: single(url) });
+    expect(created.code).toBe(0);
+    const path = created.stdout.trim().split('\n').pop() ?? '';
+    appendFileSync(join(cwd, path), 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    expect(
+      await query(
+        url,
+        "SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'workspace.items'::regclass AND attname = 'note'",
+      ),
+    ).toEqual([{ n: 1 }]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it('an edit whose objects a later applied migration dropped is only a new checksum', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(files);
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    writeFile(cwd, 'data/002_items.sql', `-- the items\n${files['data/002_items.sql']}`);
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      '002_items.sql changed, but everything it made exists: its new checksum is recorded',
+    );
   });
 });
