@@ -89,8 +89,8 @@ export function planRepair(
 /** What `--repair` runs of a migration it runs again. */
 export type RerunScope =
   | { kind: 'whole' }
-  /** Only the statements (by position) that re-create what is missing: the file also changes rows. */
-  | { kind: 'part'; statements: Location[] }
+  /** Only the statements (by position) that re-create what is missing: the file also changes rows, or cannot run again whole. */
+  | { kind: 'part'; statements: Location[]; why: 'rows' | 'not re-runnable' }
   | { kind: 'stop'; problem: Problem };
 
 const sameAt = (a: Location, b: Location) => a.line === b.line && a.column === b.column;
@@ -115,14 +115,36 @@ function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operati
   }
 }
 
-/** Whether a create operation makes the missing object. */
+/** The names of an identity as PostgreSQL prints it: `workspace."Post"` is ['workspace', 'Post']. */
+export function identityParts(identity: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < identity.length; i++) {
+    const c = identity[i];
+    if (c === '"' && quoted && identity[i + 1] === '"') {
+      current += '"';
+      i++;
+    } else if (c === '"') quoted = !quoted;
+    else if (c === '.' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else current += c;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** Whether a create operation makes the missing object: a part (a column, an index) on its own table. */
 function makes(op: Operation, e: ExpectedObject): boolean {
   if (op.kind !== 'create') return false;
   const kindMatches =
     op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+  const table = e.parent === null ? undefined : identityParts(e.parent).pop();
   return (
     kindMatches &&
     op.object.name === e.name &&
+    (table === undefined || op.object.table === undefined || op.object.table === table) &&
     (op.object.unqualified === true ||
       op.object.schema === e.schema ||
       e.kind === 'schema' ||
@@ -173,6 +195,8 @@ export function scopeRerun(args: {
   recorded?: readonly RowChange[] | undefined;
   /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
   setMissing?: readonly ExpectedObject[];
+  /** Run whole it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and drizzle write files). */
+  notRerunnable?: boolean;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -189,32 +213,40 @@ export function scopeRerun(args: {
   const changing = operations.filter(
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
-  if ((changing.length === 0 && measured === undefined) || force) return { kind: 'whole' };
+  const rowsChange = changing.length > 0 || measured !== undefined;
+  if (force || (!rowsChange && (args.notRerunnable !== true || args.missing.length === 0)))
+    return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
     return (found?.shown ?? found?.text ?? '').replace(/\s+/g, ' ').slice(0, 120);
   };
   const first = changing[0];
-  const named = first
-    ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist`
-    : `${path} changed rows when it ran (${measured ?? ''})`;
+  const named = !rowsChange
+    ? `${path} creates what still exists, so it cannot run again whole`
+    : first
+      ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist, and running it twice would apply that change twice`
+      : `${path} changed rows when it ran (${measured ?? ''}), and running it twice would apply that change twice`;
   const stop = (why: string, instead: string): RerunScope => ({
     kind: 'stop',
     problem: {
       kind: 'repair-refused',
-      message: `Set "${set}": --repair would run ${path} again, but ${named}, and running it twice would apply that change twice; ${why}. Nothing was run.`,
-      hint: `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`,
+      message: `Set "${set}": --repair would run ${path} again, but ${named}; ${why}. Nothing was run.`,
+      hint: rowsChange
+        ? `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`
+        : instead,
     },
   });
-  const missing = notImplied(args.missing, []);
-  if (missing.length === 0)
+  if (args.missing.length === 0)
     return stop(
       'it is recorded as stopped partway, and repair cannot tell which of its statements ran',
       `Finish or undo by hand what ran of ${path}.`,
     );
+  // What goes with a missing table or schema (its columns, its unnamed key) comes back with it; what is named, by its own statement.
+  const required = new Set(notImplied(args.missing, []));
   const chosen: Location[] = [];
-  for (const e of missing) {
+  for (const e of args.missing) {
     const maker = operations.find((op) => makes(op, e));
+    if (!maker && !required.has(e)) continue;
     if (!maker)
       return stop(
         `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
@@ -228,7 +260,8 @@ export function scopeRerun(args: {
       );
     if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
   }
-  return { kind: 'part', statements: chosen };
+  chosen.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { kind: 'part', statements: chosen, why: rowsChange ? 'rows' : 'not re-runnable' };
 }
 
 /**

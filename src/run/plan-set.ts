@@ -217,6 +217,23 @@ export async function planSet(
       name,
       reruns.map((m) => m.file.version),
     );
+    // A re-run that creates, without IF NOT EXISTS, what still exists would fail whole (Prisma's and drizzle's files).
+    const rerunsAsPending = reruns.map((m) => ({
+      path: m.path,
+      version: m.file.version,
+      operations: m.operations,
+    }));
+    const rerunStrict = strictCreates(rerunsAsPending);
+    const survivors = rerunStrict.length > 0 ? await existingRefs(client, rerunStrict) : undefined;
+    const notRerunnable = (version: string) =>
+      survivors !== undefined &&
+      checkDrift(
+        name,
+        rerunsAsPending.filter((r) => r.version === version),
+        survivors.existing,
+        survivors.creationSchema,
+        survivors.indexTables,
+      ).length > 0;
     for (const m of reruns) {
       const scope = scopeRerun({
         set: name,
@@ -226,21 +243,26 @@ export async function planSet(
         missing: missing.filter((e) => e.version === m.file.version),
         recorded: recorded.get(m.file.version),
         setMissing: missing,
+        notRerunnable: notRerunnable(m.file.version),
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
       if (scope.kind === 'part') {
         m.only = scope.statements;
+        const why = scope.why === 'rows' ? 'changes rows' : 'creates what still exists';
         result.repairNotes.push(
-          `${m.file.file} changes rows, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`,
+          `${m.file.file} ${why}, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`,
         );
       }
     }
-    // Re-runs too: a strict CREATE of what survived fails the re-run.
+    // Re-runs too: a strict CREATE of what survived fails the re-run (of a part, only what runs counts).
+    const runs = (m: { only?: Location[] | undefined }, op: Operation) =>
+      m.only === undefined ||
+      m.only.some((at) => at.line === op.at.line && at.column === op.at.column);
     const inRunOrder = result.migrations.map((m) => ({
       path: m.path,
       version: m.file.version,
-      operations: m.operations,
+      operations: m.operations.filter((op) => runs(m, op)),
     }));
     const strict = strictCreates(inRunOrder);
     if (strict.length > 0) {

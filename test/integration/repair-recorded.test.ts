@@ -144,3 +144,64 @@ describe('--repair reads what the migration measured', () => {
     expect(await indexExists(url)).toBe(true);
   });
 });
+
+/*
+ * SPEC §4, --repair: a file that cannot run again whole (it creates, without
+ * IF NOT EXISTS, what still exists, as Prisma and drizzle write every file)
+ * runs only the statements that re-create what is missing.
+ */
+describe('--repair of a file that is not re-runnable', () => {
+  const prismaLike = [
+    'CREATE TABLE "workspace"."User" ("id" SERIAL NOT NULL, "email" TEXT NOT NULL, CONSTRAINT "User_pkey" PRIMARY KEY ("id"));',
+    'CREATE TABLE "workspace"."Post" ("id" SERIAL NOT NULL, "title" TEXT NOT NULL, "authorId" INTEGER NOT NULL, CONSTRAINT "Post_pkey" PRIMARY KEY ("id"));',
+    'CREATE UNIQUE INDEX "User_email_key" ON "workspace"."User"("email");',
+    'CREATE INDEX "Post_title_idx" ON "workspace"."Post"("title");',
+    'ALTER TABLE "workspace"."Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "workspace"."User"("id") ON DELETE RESTRICT ON UPDATE CASCADE;',
+    '',
+  ].join('\n');
+
+  it('one table dropped by hand comes back with its index and foreign key; the other keeps its rows', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_init.sql': prismaLike,
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(
+      url,
+      `INSERT INTO workspace."User" (email) VALUES ('a@example.com'), ('b@example.com')`,
+    );
+    await query(url, 'DROP TABLE workspace."Post"');
+
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      '002_init.sql creates what still exists, so only what re-creates the missing objects runs again: lines 2, 4, 5',
+    );
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace."User"')).toEqual([{ n: 2 }]);
+    expect(
+      await query(url, `SELECT to_regclass('workspace."Post_title_idx"') IS NOT NULL AS ok`),
+    ).toEqual([{ ok: true }]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it('what only a function of an earlier migration made: repair stops naming it, without offering a whole run that would fail', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_maker.sql': `CREATE FUNCTION workspace.make_it() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CREATE TABLE workspace.made (id int)'; END $$;\n`,
+      'data/003_init.sql': 'CREATE TABLE workspace.kept (id int);\nSELECT workspace.make_it();\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, 'DROP TABLE workspace.made');
+    const stopped = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(stopped.exitCode).toBe(3);
+    const problem = stopped.sets[0]?.problems.find((p) => p.kind === 'repair-refused');
+    expect(problem?.message).toContain(
+      'database/data/003_init.sql creates what still exists, so it cannot run again whole; no statement of the file names table workspace.made',
+    );
+    expect(problem?.hint).toBe(
+      'Re-create table workspace.made by hand (as database/data/003_init.sql does), then check with: schemata validate data',
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/db/tracking.js';
-import { planRepair, scopeRerun } from '../../../src/plan/repair.js';
+import { identityParts, planRepair, scopeRerun } from '../../../src/plan/repair.js';
 import type { Operation } from '../../../src/sql/operations.js';
 
 const file = (version: string, checksum = `c${version}`): MigrationFile => ({
@@ -158,7 +158,7 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     [
       'measured, rows changed through the call: only the index',
       [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
-      { kind: 'part', statements: [at(2)] },
+      { kind: 'part', statements: [at(2)], why: 'rows' },
     ],
   ])('%s', (_name, recorded, expected) => {
     expect(scope([calls, makesIndex], recorded)).toEqual(expected);
@@ -248,6 +248,20 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
       type: { name: 'numeric', modifiers: [10, 2], array: false, computed: true },
       at: at(1),
     };
-    expect(scope([alter, makesIndex], undefined)).toEqual({ kind: 'part', statements: [at(2)] });
+    expect(scope([alter, makesIndex], undefined)).toEqual({
+      kind: 'part',
+      statements: [at(2)],
+      why: 'rows',
+    });
+  });
+});
+
+describe('identityParts', () => {
+  it.each([
+    ['workspace.items', ['workspace', 'items']],
+    ['workspace."Post"', ['workspace', 'Post']],
+    ['"my.schema"."a ""b"""', ['my.schema', 'a "b"']],
+  ])('%s', (identity, parts) => {
+    expect(identityParts(identity)).toEqual(parts);
   });
 });
