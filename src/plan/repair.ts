@@ -121,7 +121,7 @@ export function identityParts(identity: string): string[] {
   let current = '';
   let quoted = false;
   for (let i = 0; i < identity.length; i++) {
-    const c = identity[i];
+    const c = identity.charAt(i);
     if (c === '"' && quoted && identity[i + 1] === '"') {
       current += '"';
       i++;
