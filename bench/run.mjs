@@ -18,7 +18,7 @@ const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded
 const { default: pg } = await import(requireRoot.resolve('pg'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, seed, debian); results.md is then not written.
+// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, seed, debian); results.md is then not written.
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const part = (name) => !ONLY || ONLY.has(name);
 const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
@@ -208,6 +208,23 @@ function measuredWorkload(n) {
   writeFileSync(join(dir, 'schemata', 'database', 'primary', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
   writeFileSync(join(dir, 'schemata', 'database', 'data', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
   for (let i = 2; i <= n; i++) writeFileSync(join(dir, 'schemata', 'database', 'data', `${String(i).padStart(3, '0')}_t${i}.sql`), `CREATE TABLE workspace.t${i} (id int PRIMARY KEY, name text);\n`);
+  return { dir, n };
+}
+
+/** `n` migrations that each make a table with an index, in a guarded DO block or as plain statements. */
+function doBlockWorkload(n, withDo) {
+  const dir = join(work, `do${n}${withDo ? 'do' : 'plain'}`);
+  mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+  mkdirSync(join(dir, 'schemata', 'database', 'data'), { recursive: true });
+  writeFileSync(join(dir, 'schemata', 'database', 'primary', '0001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
+  writeFileSync(join(dir, 'schemata', 'database', 'data', '0001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n');
+  for (let i = 2; i <= n; i++) {
+    const ddl = `CREATE TABLE workspace.t${i} (id int PRIMARY KEY, name text);\n    CREATE INDEX t${i}_name ON workspace.t${i} (name);`;
+    const sql = withDo
+      ? `DO $$\nBEGIN\n  IF to_regclass('workspace.t${i}') IS NULL THEN\n    ${ddl}\n  END IF;\nEND\n$$;\n`
+      : `${ddl.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS').replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS')}\n`;
+    writeFileSync(join(dir, 'schemata', 'database', 'data', `${String(i).padStart(4, '0')}_t${i}.sql`), sql);
+  }
   return { dir, n };
 }
 
@@ -451,6 +468,16 @@ try {
     results.push({ scenario: 'measurement', perMigrationMs });
   }
 
+  // A history whose migrations are guarded DO blocks beside the same history in plain statements.
+  if (part('do-blocks')) {
+    const [plain, guarded] = [doBlockWorkload(600, false), doBlockWorkload(600, true)];
+    const rows = await measure([
+      { name: 'plain statements', prepare: freshDb, run: (db) => tools.schemata(plain, db) },
+      { name: 'guarded DO blocks', prepare: freshDb, run: (db) => tools.schemata(guarded, db) },
+    ]);
+    record('600 migrations', rows, 'plain statements');
+  }
+
   // One file of 50,000 INSERTs: schemata beside psql -1 -f on the same file, each on a fresh database.
   if (part('seed')) {
   const seed = seedWorkload();
@@ -523,6 +550,7 @@ try {
     target(`Debian 15, ${scenario}: jit = on / jit = off`, jit?.ratio, 1.1);
   }
   target('measurement, 1,000 tables holding rows: extra per migration', results.find((r) => r.scenario === 'measurement')?.perMigrationMs, 3, 'ms');
+  target('600 migrations: guarded DO blocks / plain statements', row('600 migrations', 'guarded DO blocks')?.ratio, 1.2);
   target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
   const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');
   target('50,000 INSERTs: schemata / psql -1 -f', seedRow?.ratio, 0.5);

@@ -40,7 +40,7 @@ export function snapshotScope(
     !functions.has(name) &&
     !RUNS_SQL_TEXT.has(name);
   for (const op of operations) {
-    if (op.kind === 'opaque' || op.kind === 'drop-owned' || op.via !== undefined) return 'all';
+    if (op.kind === 'opaque' || op.kind === 'drop-owned') return 'all';
     if (op.kind === 'drop' && op.cascade) return 'all';
     if ((op.kind === 'rename' || op.kind === 'move') && RENAMES_OTHERS.has(op.from.kind))
       return 'all';

@@ -1,3 +1,4 @@
+import { type BodyParser, doBlockStatements } from './operations.js';
 import { nodeKind, type Statement } from './statements.js';
 
 /*
@@ -14,9 +15,8 @@ import { nodeKind, type Statement } from './statements.js';
  * operations).
  */
 
-/** Statements that add, remove or rename objects their text does not name. */
+/** Statements that add, remove or rename objects their text does not name (a DO block: where it runs dynamic SQL, or cannot be read). */
 const UNNAMED_EFFECTS: ReadonlyMap<string, string> = new Map([
-  ['DoStmt', 'a DO block'],
   ['CreateExtensionStmt', 'CREATE EXTENSION'],
   ['AlterExtensionStmt', 'ALTER EXTENSION'],
   ['AlterExtensionContentsStmt', 'ALTER EXTENSION'],
@@ -44,8 +44,12 @@ const MAX_IDENTIFIER = 63;
 
 export type Mentioned = { names: string[] } | { all: string };
 
-/** The names a file's statements mention, or why only the whole catalog tells what it changes. */
-export function mentionedNames(statements: readonly Statement[]): Mentioned {
+/**
+ * The names a file's statements mention, or why only the whole catalog tells
+ * what it changes. With the parser, a DO block is read as its statements
+ * (without it, or where it runs dynamic SQL, the whole catalog).
+ */
+export function mentionedNames(statements: readonly Statement[], parser?: BodyParser): Mentioned {
   const names = new Set<string>();
   const collect = (node: unknown): void => {
     if (Array.isArray(node)) {
@@ -61,6 +65,14 @@ export function mentionedNames(statements: readonly Statement[]): Mentioned {
   };
   for (const statement of statements) {
     const kind = nodeKind(statement.node);
+    if (kind === 'DoStmt') {
+      const body = parser ? doBlockStatements(statement, parser) : undefined;
+      if (!body || 'opaque' in body || body.dynamic.length > 0) return { all: 'a DO block' };
+      const inner = mentionedNames(body.statements, parser);
+      if ('all' in inner) return inner;
+      for (const name of inner.names) names.add(name);
+      continue;
+    }
     const unnamed = UNNAMED_EFFECTS.get(kind);
     if (unnamed) return { all: unnamed };
     const n = (statement.node as unknown as Record<string, Record<string, unknown>>)[kind] ?? {};

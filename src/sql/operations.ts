@@ -659,6 +659,14 @@ function statementsOfSql(
  * dynamic SQL it runs. Expressions (conditions, PERFORM, assignments) are
  * read as SELECTs: what they call counts.
  */
+/** The statements of a DO block, as plpgsqlStatements reads them (footprint.ts scopes the snapshot by them). */
+export function doBlockStatements(
+  statement: Statement,
+  parser: BodyParser,
+): ReturnType<typeof plpgsqlStatements> {
+  return plpgsqlStatements(statement, parser, `the DO block at line ${statement.at.line}`);
+}
+
 function plpgsqlStatements(
   outer: Statement,
   parser: BodyParser,

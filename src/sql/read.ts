@@ -81,7 +81,7 @@ function* reading(
     const ops = read(piece.statements);
     nonTransactional.push(...nonTransactionalOf(piece.statements, plpgsql));
     resetsAll.push(...resetsAllOf(piece.statements));
-    const mentioned = mentionedNames(piece.statements);
+    const mentioned = mentionedNames(piece.statements, parser);
     if ('all' in mentioned) all ??= mentioned.all;
     else for (const name of mentioned.names) names.add(name);
     if (each) {

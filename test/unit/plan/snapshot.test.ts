@@ -12,7 +12,7 @@ function scopeOf(sql: string, functions: string[] | null = []): 'all' | readonly
   const parsed = parseFile(parser, sql);
   if (!parsed.ok) throw new Error(parsed.problem.message);
   return snapshotScope(
-    mentionedNames(parsed.statements),
+    mentionedNames(parsed.statements, parser),
     operationsOf(parsed.statements, parser),
     functions === null ? undefined : new Set(functions),
   );
@@ -29,12 +29,34 @@ describe('the catalog snapshot around a migration', () => {
     expect(scope).not.toContain('literal_value');
   });
 
+  it('reads a DO block as its statements: a guarded CREATE is scoped by the names inside', () => {
+    const scope = scopeOf(
+      "DO $$\nBEGIN\n  IF to_regclass('workspace.notes') IS NULL THEN\n    CREATE TABLE workspace.notes (id int PRIMARY KEY, body text);\n  END IF;\nEND\n$$;\n",
+    );
+    expect(scope).not.toBe('all');
+    expect(scope).toEqual(expect.arrayContaining(['workspace', 'notes', 'body']));
+  });
+
+  it('is the whole catalog for a DO block where the parser is not given', () => {
+    const parsed = parseFile(parser, 'DO $$ BEGIN CREATE TABLE workspace.t (id int); END $$;\n');
+    if (!parsed.ok) throw new Error(parsed.problem.message);
+    expect(mentionedNames(parsed.statements)).toEqual({ all: 'a DO block' });
+  });
+
   it('keeps the names of SELECT ... INTO, which makes a table', () => {
     expect(scopeOf('SELECT 1 AS x INTO workspace.made;\n')).toContain('made');
   });
 
   it.each([
-    ['a DO block', 'DO $$ BEGIN CREATE TABLE workspace.t (id int); END $$;\n'],
+    [
+      'a DO block that runs dynamic SQL',
+      "DO $$ BEGIN EXECUTE 'CREATE TABLE workspace.t (id int)'; END $$;\n",
+    ],
+    ['a DO block that CALLs a procedure', 'DO $$ BEGIN CALL workspace.fill(); END $$;\n'],
+    [
+      'a DO block that calls a function of the catalog',
+      'DO $$ BEGIN PERFORM make_partitions(); END $$;\n',
+    ],
     ['CREATE EXTENSION', 'CREATE EXTENSION IF NOT EXISTS pgcrypto;\n'],
     ['DROP ... CASCADE', 'DROP TABLE workspace.t CASCADE;\n'],
     ['a schema renamed', 'ALTER SCHEMA workspace RENAME TO ws;\n'],
