@@ -266,8 +266,11 @@ SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
   const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_SQL);
   const bySet = new Map<string, ExpectedObject[]>();
-  for (const { set_name: set, ...object } of rows)
-    bySet.set(set, [...(bySet.get(set) ?? []), object]);
+  for (const { set_name: set, ...object } of rows) {
+    const objects = bySet.get(set);
+    if (objects) objects.push(object);
+    else bySet.set(set, [object]);
+  }
   return bySet;
 }
 
