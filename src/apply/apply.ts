@@ -101,13 +101,21 @@ function onlyStatements(
   statements: readonly Statement[],
   only: readonly Location[],
 ): { file: MigrationFile; statements: Statement[] } {
-  const isKept = (s: Statement) =>
-    only.some((at) => at.line === s.at.line && at.column === s.at.column);
-  let sql = file.sql;
-  for (const s of statements.filter((s) => !isKept(s)))
-    sql =
-      sql.slice(0, s.start) + sql.slice(s.start, s.end).replace(/[^\n;]/g, ' ') + sql.slice(s.end);
-  return { file: { ...file, sql }, statements: statements.filter(isKept) };
+  const kept = new Set(only.map((at) => `${at.line}:${at.column}`));
+  const isKept = (s: Statement) => kept.has(`${s.at.line}:${s.at.column}`);
+  // One pass over the text, in statement order: a file of 20,000 statements is not copied 20,000 times.
+  const pieces: string[] = [];
+  let from = 0;
+  for (const s of [...statements].sort((a, b) => a.start - b.start)) {
+    if (isKept(s) || s.start < from) continue;
+    pieces.push(
+      file.sql.slice(from, s.start),
+      file.sql.slice(s.start, s.end).replace(/[^\n;]/g, ' '),
+    );
+    from = s.end;
+  }
+  pieces.push(file.sql.slice(from));
+  return { file: { ...file, sql: pieces.join('') }, statements: statements.filter(isKept) };
 }
 
 /** What a migration run needs to know about where it runs. */
