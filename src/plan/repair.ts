@@ -1,7 +1,13 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../db/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
-import { describeRef, type ObjectRef, type Operation } from '../sql/operations.js';
+import {
+  describeRef,
+  nameSpaceOf,
+  type ObjectRef,
+  type Operation,
+  type RefKind,
+} from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -30,6 +36,8 @@ export function planRepair(
     files: readonly MigrationFile[];
     tracked: readonly TrackedMigration[];
     missing: readonly ExpectedObject[];
+    /** Applied migrations whose statements the replay runs again (replayOf): a rename of what is re-created. */
+    replayed?: readonly string[];
   },
   plan: Plan,
 ): RepairPlan {
@@ -37,6 +45,7 @@ export function planRepair(
   const rerunVersions = new Set<string>([
     ...state.missing.map((e) => e.version),
     ...state.tracked.filter((t) => t.state !== 'applied').map((t) => t.version),
+    ...(state.replayed ?? []),
   ]);
   const rerun = [...rerunVersions]
     .flatMap((v) => (files.has(v) ? [files.get(v)!] : []))
@@ -76,7 +85,9 @@ export function planRepair(
       const why =
         row && row.state !== 'applied'
           ? `it is recorded as ${row.state}`
-          : `objects it made are missing`;
+          : state.missing.some((e) => e.version === f.version)
+            ? `objects it made are missing`
+            : `it renamed, moved or altered what is made again`;
       return `${f.file} runs again: ${why}.`;
     }),
     ...rechecksum.map(
@@ -136,17 +147,20 @@ export function identityParts(identity: string): string[] {
 }
 
 /** Whether a create operation makes the missing object: a part (a column, an index) on its own table. */
-function makes(op: Operation, e: ExpectedObject): boolean {
+function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
   if (op.kind !== 'create') return false;
   const kindMatches =
     op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
-  const table = e.parent === null ? undefined : identityParts(e.parent).pop();
+  // Under the name it had when it was made (replayOf), or the one it has.
+  const name = as?.name ?? e.name;
+  const schema = as?.schema ?? e.schema;
+  const table = as ? as.table : e.parent === null ? undefined : identityParts(e.parent).pop();
   return (
     kindMatches &&
-    op.object.name === e.name &&
+    op.object.name === name &&
     (table === undefined || op.object.table === undefined || op.object.table === table) &&
     (op.object.unqualified === true ||
-      op.object.schema === e.schema ||
+      op.object.schema === schema ||
       e.kind === 'schema' ||
       e.kind === 'extension')
   );
@@ -197,6 +211,8 @@ export function scopeRerun(args: {
   setMissing?: readonly ExpectedObject[];
   /** Run whole it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and drizzle write files). */
   notRerunnable?: boolean;
+  /** What each missing object was called when it was made (replayOf); by default its name now. */
+  madeAs?: ReadonlyMap<ExpectedObject, ObjectRef>;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -245,7 +261,7 @@ export function scopeRerun(args: {
   const required = new Set(notImplied(args.missing, []));
   const chosen: Location[] = [];
   for (const e of args.missing) {
-    const maker = operations.find((op) => makes(op, e));
+    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
     if (!maker && !required.has(e)) continue;
     if (!maker)
       return stop(
@@ -282,4 +298,132 @@ export function editNeverRan(set: string, path: string, unmade: readonly ObjectR
     message: `Set "${set}": ${path} changed since it was applied, and as it is now it makes ${listed}${more}, which the database does not have: recording its new checksum would record as applied what never ran. Nothing was run or recorded.`,
     hint: `Give ${path} back the content it was applied with, and put the new statements in a new migration (schemata create ${set} ${name}); then run: schemata migrate ${set}`,
   };
+}
+
+/** An applied migration as the replay reads it. */
+export interface AppliedOperations {
+  version: string;
+  operations: readonly Operation[];
+}
+
+/** How repair brings missing objects back through their history (SPEC §4, --repair). */
+export interface Replay {
+  /** What each missing object was called when its migration made it: later renames and moves undone. */
+  madeAs: Map<ExpectedObject, ObjectRef>;
+  /** Statements of applied migrations to run again, by version: the renames and moves that brought a re-created object to its name, and the later drops of what its CREATE made. */
+  statements: Map<string, Location[]>;
+}
+
+const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
+
+/** Whether two refs name the same object, an unqualified one in any schema. */
+function sameObject(a: ObjectRef, b: ObjectRef): boolean {
+  return (
+    nameSpaceOf(a.kind) === nameSpaceOf(b.kind) &&
+    a.name === b.name &&
+    (a.schema === b.schema ||
+      a.unqualified === true ||
+      b.unqualified === true ||
+      !a.schema ||
+      !b.schema) &&
+    (!PART_KINDS.has(a.kind) || a.table === b.table)
+  );
+}
+
+/**
+ * The history of each missing object, replayed: walking back from the last
+ * applied migration to the one credited with it, every RENAME or SET SCHEMA
+ * that brought it (or its table) to its name now is a statement to run
+ * again after its maker, which is found under the name it had then; walking
+ * forward from a re-created table's CREATE, every later DROP of a column or
+ * constraint that CREATE made is one too (the table must come back as it
+ * is expected, not as it was first written). Statements that change rows
+ * are never among them: renames and drops of parts change none. Pure.
+ */
+export function replayOf(
+  applied: readonly AppliedOperations[],
+  missing: readonly ExpectedObject[],
+): Replay {
+  const madeAs = new Map<ExpectedObject, ObjectRef>();
+  const statements = new Map<string, Location[]>();
+  const add = (version: string, at: Location) => {
+    const list = statements.get(version) ?? [];
+    if (!list.some((l) => sameAt(l, at))) list.push(at);
+    statements.set(version, list);
+  };
+  const order = (version: string) => applied.findIndex((a) => a.version === version);
+  for (const e of missing) {
+    if (e.kind === 'schema' || e.kind === 'extension') continue;
+    const start = order(e.version);
+    if (start < 0) continue;
+    const table = e.parent === null ? undefined : identityParts(e.parent).pop();
+    let current: ObjectRef = {
+      kind: e.kind as RefKind,
+      schema: e.schema,
+      name: e.name,
+      ...(table ? { table } : {}),
+    };
+    let maker: Location | undefined;
+    for (let i = applied.length - 1; i >= start && maker === undefined; i--) {
+      const { version, operations } = applied[i]!;
+      for (let j = operations.length - 1; j >= 0; j--) {
+        const op = operations[j]!;
+        if (i === start && makes(op, e, current)) {
+          maker = op.at;
+          break;
+        }
+        if (op.kind !== 'rename' && op.kind !== 'move') continue;
+        const schemaFrom = op.from.unqualified ? current.schema : op.from.schema;
+        if (sameObject(op.to, current)) {
+          add(version, op.at);
+          current = { ...current, name: op.from.name, schema: schemaFrom };
+        } else if (
+          current.table !== undefined &&
+          (op.to.kind === 'table' || op.to.kind === 'view' || op.to.kind === 'materialized view') &&
+          sameObject(op.to, { kind: 'table', schema: current.schema, name: current.table })
+        ) {
+          add(version, op.at);
+          current = { ...current, table: op.from.name, schema: schemaFrom };
+        }
+      }
+    }
+    madeAs.set(e, current);
+    if (maker === undefined || e.kind !== 'table') continue;
+    // Forward: the parts this CREATE made that later statements dropped, under the table's names then.
+    const made = applied[start]!.operations.filter(
+      (op) => op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind),
+    );
+    let name = current.name;
+    for (let i = start; i < applied.length; i++) {
+      const { version, operations } = applied[i]!;
+      for (const op of operations) {
+        if (
+          i === start &&
+          (op.at.line < maker.line || (op.at.line === maker.line && op.at.column <= maker.column))
+        )
+          continue;
+        if (
+          (op.kind === 'rename' || op.kind === 'move') &&
+          op.from.kind === 'table' &&
+          op.from.name === name
+        )
+          name = op.to.name;
+        if (
+          op.kind === 'drop' &&
+          PART_KINDS.has(op.object.kind) &&
+          op.object.table === name &&
+          made.some(
+            (m) =>
+              m.kind === 'create' &&
+              m.object.kind === op.object.kind &&
+              m.object.name === op.object.name,
+          )
+        )
+          add(version, op.at);
+      }
+    }
+  }
+  for (const list of statements.values())
+    list.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { madeAs, statements };
 }

@@ -13,7 +13,7 @@ import {
 } from '../db/tracking.js';
 import { checkDrift, strictCreates } from '../plan/drift.js';
 import { type Plan, planMigrate, type Problem } from '../plan/plan.js';
-import { editNeverRan, planRepair, scopeRerun } from '../plan/repair.js';
+import { editNeverRan, planRepair, type Replay, replayOf, scopeRerun } from '../plan/repair.js';
 import { finalObjects } from '../plan/baseline.js';
 import { compareVersions } from '../config/discover.js';
 import { adoptObjects, operationsOfFile } from './adopt.js';
@@ -171,8 +171,24 @@ export async function planSet(
     repairNotes: [],
   };
   let rerun = new Set<string>();
+  let replay: Replay = { madeAs: new Map(), statements: new Map() };
   if (options.repair) {
-    const repair = planRepair(state, plan);
+    // What is missing comes back through its history: the applied migrations from the first one credited with it on.
+    if (missing.length > 0) {
+      const first = missing.map((e) => e.version).sort(compareVersions)[0]!;
+      const applied = tracked.filter((t) => t.state === 'applied').map((t) => t.version);
+      const history = set.files.filter(
+        (f) => applied.includes(f.version) && compareVersions(f.version, first) >= 0,
+      );
+      replay = replayOf(
+        history.flatMap((f) => {
+          const parsed = readMigration(parser!, f.sql);
+          return parsed.ok ? [{ version: f.version, operations: parsed.operations }] : [];
+        }),
+        missing,
+      );
+    }
+    const repair = planRepair({ ...state, replayed: [...replay.statements.keys()] }, plan);
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
@@ -235,6 +251,20 @@ export async function planSet(
         survivors.indexTables,
       ).length > 0;
     for (const m of reruns) {
+      const replayed = replay.statements.get(m.file.version) ?? [];
+      const lines = (at: readonly Location[]) =>
+        `line${at.length === 1 ? '' : 's'} ${at.map((l) => l.line).join(', ')}`;
+      // Run again only for what it renamed, moved or dropped of what is made again: those statements alone.
+      const replayOnly =
+        !missing.some((e) => e.version === m.file.version) &&
+        tracked.find((t) => t.version === m.file.version)?.state === 'applied';
+      if (replayOnly) {
+        m.only = replayed;
+        result.repairNotes.push(
+          `${m.file.file} renamed, moved or altered what is made again: ${lines(replayed)} run again.`,
+        );
+        continue;
+      }
       const scope = scopeRerun({
         set: name,
         path: m.path,
@@ -244,14 +274,22 @@ export async function planSet(
         recorded: recorded.get(m.file.version),
         setMissing: missing,
         notRerunnable: notRerunnable(m.file.version),
+        madeAs: replay.madeAs,
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
       if (scope.kind === 'part') {
-        m.only = scope.statements;
+        const only = [
+          ...scope.statements,
+          ...replayed.filter(
+            (at) => !scope.statements.some((s) => s.line === at.line && s.column === at.column),
+          ),
+        ];
+        only.sort((a, b) => a.line - b.line || a.column - b.column);
+        m.only = only;
         const why = scope.why === 'rows' ? 'changes rows' : 'creates what still exists';
         result.repairNotes.push(
-          `${m.file.file} ${why}, so only what re-creates the missing objects runs again: line${scope.statements.length === 1 ? '' : 's'} ${scope.statements.map((l) => l.line).join(', ')}.`,
+          `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(only)}.`,
         );
       }
     }

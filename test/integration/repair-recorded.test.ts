@@ -205,3 +205,55 @@ describe('--repair of a file that is not re-runnable', () => {
     );
   });
 });
+
+/*
+ * SPEC §4, --repair replays an object's history: every migration that made
+ * or renamed it, in order, only the statements that bring it back as it is
+ * expected now.
+ */
+describe('--repair replays what later migrations did to what it makes again', () => {
+  it('a table 002 created and 003 renamed comes back under its new name, with its index', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_items.sql':
+        'CREATE TABLE workspace.items (id int PRIMARY KEY, title text);\nCREATE INDEX items_title_idx ON workspace.items (title);\n',
+      'data/003_rename.sql': 'ALTER TABLE workspace.items RENAME TO products;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, 'DROP TABLE workspace.products');
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      '003_rename.sql renamed, moved or altered what is made again: line 1 run again',
+    );
+    expect(
+      await query(
+        url,
+        "SELECT to_regclass('workspace.products') IS NOT NULL AS products, to_regclass('workspace.items') IS NULL AS no_stray",
+      ),
+    ).toEqual([{ products: true, no_stray: true }]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it('a table comes back without the column a later migration dropped', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_items.sql':
+        'CREATE TABLE workspace.items (id int PRIMARY KEY, legacy text NOT NULL);\n',
+      'data/003_drop_legacy.sql': 'ALTER TABLE workspace.items DROP COLUMN legacy;\n',
+      'data/004_note.sql': 'ALTER TABLE workspace.items ADD COLUMN note text;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, 'DROP TABLE workspace.items');
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    const columns = await query<{ attname: string }>(
+      url,
+      "SELECT attname FROM pg_attribute WHERE attrelid = 'workspace.items'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+    );
+    expect(columns.map((c) => c.attname)).toEqual(['id', 'note']);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+});

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/db/tracking.js';
-import { identityParts, planRepair, scopeRerun } from '../../../src/plan/repair.js';
+import { identityParts, planRepair, replayOf, scopeRerun } from '../../../src/plan/repair.js';
+import { operationsOfSql } from '../operations-helpers.js';
 import type { Operation } from '../../../src/sql/operations.js';
 
 const file = (version: string, checksum = `c${version}`): MigrationFile => ({
@@ -263,5 +264,74 @@ describe('identityParts', () => {
     ['"my.schema"."a ""b"""', ['my.schema', 'a "b"']],
   ])('%s', (identity, parts) => {
     expect(identityParts(identity)).toEqual(parts);
+  });
+});
+
+describe('replayOf', () => {
+  const applied = (files: Record<string, string>) =>
+    Object.entries(files).map(([version, sql]) => ({ version, operations: operationsOfSql(sql) }));
+  const object = (
+    kind: ExpectedObject['kind'],
+    identity: string,
+    version: string,
+    parent: string | null = null,
+  ): ExpectedObject => {
+    const parts = identityParts(identity);
+    return {
+      kind,
+      identity,
+      schema: parts[0]!,
+      name: parts[parts.length - 1]!,
+      parent,
+      version,
+      file: `00${version}_x.sql`,
+    };
+  };
+
+  it('walks a renamed and moved table back to the name its CREATE gave it, naming each statement to run again', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.items (id int);\n',
+      '3': 'SELECT 1;\nALTER TABLE w.items RENAME TO products;\n',
+      '4': 'ALTER TABLE w.products SET SCHEMA r;\n',
+    });
+    const table = object('table', 'r.products', '2');
+    const replay = replayOf(history, [table]);
+    expect(replay.madeAs.get(table)).toMatchObject({ schema: 'w', name: 'items' });
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 2, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it('follows a column through a rename of its table and of itself', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, name text);\nALTER TABLE w.t RENAME COLUMN name TO title;\n',
+      '3': 'ALTER TABLE w.t RENAME TO u;\n',
+    });
+    const column = object('column', 'w.u.title', '2', 'w.u');
+    expect(replayOf(history, [column]).madeAs.get(column)).toMatchObject({
+      name: 'name',
+      table: 't',
+    });
+  });
+
+  it('replays a later DROP COLUMN of what the CREATE made, not of a column added later', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, legacy text);\n',
+      '3': 'ALTER TABLE w.t ADD COLUMN extra int;\nALTER TABLE w.t DROP COLUMN legacy;\nALTER TABLE w.t DROP COLUMN extra;\n',
+    });
+    const replay = replayOf(history, [object('table', 'w.t', '2')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
+  });
+
+  it('leaves an object that was never renamed as it is, with nothing to replay', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+      '3': 'ALTER TABLE w.other RENAME TO t2;\n',
+    });
+    const index = object('index', 'w.t_idx', '2', 'w.t');
+    const replay = replayOf(history, [index]);
+    expect(replay.madeAs.get(index)).toMatchObject({ name: 't_idx' });
+    expect(replay.statements.size).toBe(0);
   });
 });
