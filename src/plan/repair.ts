@@ -358,7 +358,7 @@ export function replayOf(
     if (start < 0) continue;
     const table = e.parent === null ? undefined : identityParts(e.parent).pop();
     let current: ObjectRef = {
-      kind: e.kind as RefKind,
+      kind: e.kind,
       schema: e.schema,
       name: e.name,
       ...(table ? { table } : {}),
