@@ -1,13 +1,7 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../db/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
-import {
-  describeRef,
-  nameSpaceOf,
-  type ObjectRef,
-  type Operation,
-  type RefKind,
-} from '../sql/operations.js';
+import { describeRef, nameSpaceOf, type ObjectRef, type Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
