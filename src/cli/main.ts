@@ -5,6 +5,9 @@ import type { Argv } from 'yargs';
 import type { Report } from '../run/report.js';
 import { maskSecrets } from '../targets/redact.js';
 
+/** Why a run stops when its parent process is gone (its exit code is SIGTERM's). */
+const PARENT_GONE = 'the end of the process that started it';
+
 /*
  * The one exit point: parses the command line, runs one command, prints its
  * report (JSON or human) and sets process.exitCode. Passwords are masked where
@@ -357,6 +360,18 @@ export async function main(argv: string[]): Promise<void> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // npm run, npx and sh -c, stopped, exit without passing the signal on: schemata is left to another parent.
+    // Its parent gone is a stop too, or the migration would commit after the platform was told it stopped.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => {
+      if (process.ppid === parent || stop.signal.aborted) return;
+      if (!json)
+        stderr(
+          `the process that started schemata (pid ${parent}: npm, npx or sh) is gone: stopping; the running statement is being cancelled on the server.`,
+        );
+      stop.abort(PARENT_GONE);
+    }, 250);
+    orphaned.unref();
     const outcome = await runCommand(
       invocation,
       (line) => {
@@ -367,6 +382,7 @@ export async function main(argv: string[]): Promise<void> {
     );
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    clearInterval(orphaned);
     exitCode = outcome.exitCode;
     if (invocation.json) {
       process.stdout.write(`${clean(JSON.stringify(outcome.json, null, 2))}\n`);

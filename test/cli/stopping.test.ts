@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { query, freshDatabase, tableExists, trackedVersions } from '../support/db.js';
 import { startCli } from '../support/cli.js';
-import { makeProject } from '../support/project.js';
+import { makeProject, REPO } from '../support/project.js';
 
 /*
  * SPEC §4 "Stopping": a real signal to a real child process, mid-migration.
@@ -66,6 +69,68 @@ describe.each([
     await new Promise((r) => setTimeout(r, 500));
     expect(await tableExists(url, 'workspace.slow')).toBe(false);
     expect(await tableExists(url, 'workspace.after')).toBe(false);
+    expect(await trackedVersions(url, 'data')).toEqual(['1']);
+  });
+});
+
+/*
+ * SPEC §4 "Stopping", however schemata was started: a platform stops the
+ * process it started (npm run, sh -c), which exits without passing the
+ * signal on. schemata, left to another parent, must stop too: nothing of the
+ * migration may commit after the platform was told the job stopped.
+ */
+describe.each([
+  [
+    'npm run db:migrate',
+    () => ['npm', ['run', '--silent', 'db:migrate']] as const,
+    (bin: string) => `node ${bin} migrate data`,
+  ],
+  [
+    'sh -c',
+    (bin: string) => ['sh', ['-c', `node ${bin} migrate data; echo finished`]] as const,
+    () => '',
+  ],
+])('started through %s, the wrapper stopped by SIGTERM', (_name, command, script) => {
+  it('stops schemata too: the statement is cancelled, nothing of the migration commits', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_slow.sql': 'CREATE TABLE workspace.slow (id int);\nSELECT pg_sleep(30);\n',
+    });
+    const bin = join(REPO, 'bin', 'schemata.js');
+    writeFileSync(
+      join(cwd, 'package.json'),
+      JSON.stringify({ name: 'app', private: true, scripts: { 'db:migrate': script(bin) } }),
+    );
+    const [program, args] = command(bin);
+    const wrapper = spawn(program, [...args], {
+      cwd,
+      env: { ...process.env, PRIMARY_DATABASE_URL: url },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      wrapper.on('exit', (code) => {
+        resolve(code);
+      }),
+    );
+    const sleeping = await waitFor(
+      async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+          )
+        )[0]!.n > 0,
+      20_000,
+    );
+    expect(sleeping).toBe(true);
+    wrapper.kill('SIGTERM');
+    await exited;
+    // schemata, left behind, stops within seconds: its session is gone, and nothing of 002 committed.
+    expect(await waitFor(async () => (await sessions(url)) === 0, 10_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await tableExists(url, 'workspace.slow')).toBe(false);
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
   });
 });
