@@ -242,6 +242,7 @@ export async function startEmbedded(
     createPostgresUser: process.getuid?.() === 0,
     // Listen on loopback only: this database is for the machine it runs on.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    initdbFlags: initdbLocaleFlags(process.env),
     onLog: (message: string) => void log.push(message),
     onError: (error: unknown) => void log.push(String(error)),
   });
@@ -295,4 +296,15 @@ export async function startEmbedded(
       if (ownServer) await server.stop();
     },
   };
+}
+
+/**
+ * UTF-8 whatever the shell's locale: without LANG, initdb would make an
+ * SQL_ASCII cluster (and error positions after a multibyte character would be
+ * wrong). A UTF-8 locale of the environment is kept; any other gives way to C.
+ */
+export function initdbLocaleFlags(env: NodeJS.ProcessEnv): string[] {
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  const compatible = locale === '' || locale === 'C' || locale === 'POSIX' || /utf-?8/i.test(locale);
+  return ['--encoding=UTF8', ...(compatible ? [] : ['--locale=C'])];
 }

@@ -194,6 +194,23 @@ describe('schemata migrate (CLI)', () => {
     ).not.toContain('.schemata');
   });
 
+  it.each([
+    ['no locale at all (env -i)', {}],
+    ['LC_ALL=C', { LC_ALL: 'C' }],
+  ])(
+    'the embedded database is UTF-8 when the shell sets %s',
+    async (_name, env: Record<string, string>) => {
+      const cwd = makeProject({
+        ...SMALL_SETS,
+        'data/900_utf8.sql':
+          "DO $$ BEGIN IF current_setting('server_encoding') <> 'UTF8' THEN RAISE EXCEPTION 'server_encoding is %', current_setting('server_encoding'); END IF; END $$;\n",
+      });
+      const result = await runCli(['migrate'], { cwd, env });
+      expect(result.stderr).not.toContain('server_encoding is');
+      expect(result.code).toBe(0);
+    },
+  );
+
   it('from a workspace root with --config, uses the embedded database of the project the config belongs to', async () => {
     const root = makeProject({});
     const app = join(root, 'apps', 'api');

@@ -1,3 +1,4 @@
+import { initdbLocaleFlags } from '../../src/targets/embedded.js';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,6 +103,8 @@ export default async function setup(project: TestProject) {
         authMethod: 'scram-sha-256',
         persistent: false,
         createPostgresUser: process.getuid?.() === 0,
+        // The suite's servers as schemata's own: UTF-8 under env -i too.
+        initdbFlags: initdbLocaleFlags(process.env),
         postgresFlags: [
           '-c',
           'listen_addresses=127.0.0.1',
