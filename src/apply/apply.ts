@@ -273,7 +273,11 @@ function stopped(context: ApplyContext, file: MigrationFile, cause: unknown): St
   );
 }
 
-/** Who holds the locks a migration waited for: the sessions in a transaction that hold table locks in this database. */
+/**
+ * Who holds the locks a migration waited for: the sessions in a transaction
+ * that hold a lock on a table of this database, ACCESS SHARE included (a
+ * long report's SELECT in an open transaction blocks every ALTER TABLE).
+ */
 async function lockGaveUp(
   context: ApplyContext,
   file: MigrationFile,
@@ -281,17 +285,28 @@ async function lockGaveUp(
   cause: unknown,
 ): Promise<MigrationFailedError> {
   const { rows } = await context.client
-    .query<{ pid: number; application: string; since: Date | null; state: string; query: string }>(
-      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query
+    .query<{
+      pid: number;
+      application: string;
+      since: Date | null;
+      state: string;
+      query: string;
+      locks: string;
+    }>(
+      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query,
+              (SELECT string_agg(DISTINCT format('%s on %I.%I', l.mode, n.nspname, c.relname), ', ')
+                 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm', 'f', 'v')
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS locks
          FROM pg_stat_activity a
         WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.xact_start IS NOT NULL
-          AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND l.mode <> 'AccessShareLock')
-        ORDER BY a.xact_start LIMIT 5`,
+        ORDER BY a.xact_start`,
     )
     .catch(() => ({ rows: [] }));
-  const blockers = rows.map(
+  const holding = rows.filter((r) => r.locks).slice(0, 5);
+  const blockers = holding.map(
     (r) =>
-      `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}: ${maskSecrets(r.query)})`,
+      `pid ${r.pid} (${r.application || 'no application_name'}, ${r.state}, in a transaction since ${r.since?.toISOString() ?? '?'}, holding ${r.locks}: ${maskSecrets(r.query)})`,
   );
   const where = failing
     ? ` at ${context.path}:${failing.at.line}:${failing.at.column} (${abbreviate(failing.shown, 80)})`
@@ -302,7 +317,7 @@ async function lockGaveUp(
       (blockers.length > 0
         ? `Sessions holding table locks: ${blockers.join('; ')}.`
         : 'No session holds a table lock now.'),
-    `Let those sessions finish (or end them: SELECT pg_terminate_backend(<pid>)), then run again; a longer wait is --statement-lock-timeout S: schemata migrate ${context.set} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
+    `${holding[0] ? `Let those sessions finish (or end one: SELECT pg_terminate_backend(${holding[0].pid})), then run again` : 'Run again'}; a longer wait is --statement-lock-timeout S: schemata migrate ${context.set} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
     { cause },
   );
 }
@@ -356,14 +371,25 @@ function describeFailure(
   const plpgsqlContext = error.where ? ` (${maskSecrets(error.where.split('\n')[0]!)})` : '';
   const detail = error.detail ? ` ${maskSecrets(error.detail)}` : '';
   const lost = isConnectionLoss(error);
+  // The database's or role's statement_timeout, not the file, ended it.
+  const timedOut = error.code === '57014' && /statement timeout/i.test(error.message);
+  const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+  const said = [`${maskSecrets(error.message)}${plpgsqlContext}`, detail.trim(), statement.trim()]
+    .filter((part) => part !== '')
+    .map(sentence)
+    .join(' ');
   return new MigrationFailedError(
-    `Set "${context.set}": migration ${file.file} failed at ${where}: ${maskSecrets(error.message)}${plpgsqlContext}.${detail}${statement}. ` +
+    `Set "${context.set}": migration ${file.file} failed at ${where}: ${said} ` +
       (lost
         ? "The connection to the database was lost; the migration's transaction was rolled back by the server and nothing of it is recorded."
-        : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
+        : timedOut
+          ? "It ran longer than the statement_timeout of the database or the role (schemata's own statements are exempt; the file's are not). Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run."
+          : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
     lost
       ? `Run the command again once the database is reachable: schemata migrate ${context.set}`
-      : `Fix ${path}, then run again: schemata migrate ${context.set}`,
+      : timedOut
+        ? `Give it more time with a first line in ${path}: SET LOCAL statement_timeout = '30min'; then run again: schemata migrate ${context.set}`
+        : `Fix ${path}, then run again: schemata migrate ${context.set}`,
     { cause: error },
   );
 }

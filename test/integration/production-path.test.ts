@@ -12,6 +12,47 @@ const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 describe('never queue behind a long transaction', () => {
+  it('a long report (a SELECT in an open transaction, ACCESS SHARE) is named as the blocker, and the hint ends it by its pid', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    const holder = await openClient(url);
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
+    await holder.query(
+      "SET application_name = 'monthly-report'; BEGIN; SELECT count(*) FROM workspace.items",
+    );
+    writeFile(cwd, 'data/003_alter.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
+    try {
+      const report = await migrate({
+        cwd,
+        env: single(url),
+        sets: ['data'],
+        statementLockTimeout: 0.2,
+      });
+      expect(report.exitCode).toBe(1);
+      expect(report.error!.message).not.toContain('No session holds a table lock now');
+      expect(report.error!.message).toContain(`pid ${pid} (monthly-report, idle in transaction`);
+      expect(report.error!.message).toContain('holding AccessShareLock on workspace.items');
+      expect(report.error!.hint).toContain(`SELECT pg_terminate_backend(${pid})`);
+      // The hint, followed as typed: the report ends, the migration applies.
+      holder.on('error', () => undefined); // its connection is the one ended
+      const other = await openClient(url);
+      try {
+        await other.query(`SELECT pg_terminate_backend(${pid})`);
+      } finally {
+        await other.end();
+      }
+      expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    } finally {
+      await holder.end().catch(() => undefined);
+    }
+  });
+
   it('an ALTER behind a held lock gives up within the statement lock timeout, retries, names the blocker, applies nothing', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
@@ -91,6 +132,27 @@ describe('the run lock', () => {
     const report = await migrate({ cwd, env: single(url), sets: ['data'], lockTimeout: 20 });
     expect(report.error).toBeUndefined();
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
+  });
+
+  it("a migration longer than the database's statement_timeout: the message says so, one sentence each, and the hint works as typed", async () => {
+    const url = await freshDatabase();
+    await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '300ms'`);
+    const cwd = makeProject({ ...SCHEMAS, 'data/002_slow.sql': 'SELECT pg_sleep(1);\n' });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.exitCode).toBe(1);
+    expect(report.error!.message).toContain('canceling statement due to statement timeout.');
+    expect(report.error!.message).toContain('statement_timeout of the database or the role');
+    expect(report.error!.message).not.toContain('..');
+    expect(report.error!.hint).toBe(
+      "Give it more time with a first line in database/data/002_slow.sql: SET LOCAL statement_timeout = '30min'; then run again: schemata migrate data",
+    );
+    writeFile(
+      cwd,
+      'data/002_slow.sql',
+      "SET LOCAL statement_timeout = '30min';\nSELECT pg_sleep(1);\n",
+    );
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 
   it('split mode with both URLs reaching one database (localhost and 127.0.0.1): one lock, no waiting on itself', async () => {
