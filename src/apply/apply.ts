@@ -20,6 +20,7 @@ import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from '../db/lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 import { maskSecrets } from '../targets/redact.js';
+import { quoteLiteral } from '../db/sql-text.js';
 import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from '../db/own-settings.js';
 
 /*
@@ -34,11 +35,14 @@ function prefixOf(
   file: MigrationFile,
   snapshot: SnapshotScope,
   measurement: Measurement,
+  runnable: readonly Statement[],
 ): { text: string; statements: number } {
   const set = context.set;
   const statements = [
     'BEGIN',
     OWN_SETTINGS_SQL,
+    // A DBA's view: pg_stat_activity names the set and the file while it runs.
+    `SET LOCAL application_name = ${quoteLiteral(applicationName(set, file.file))}`,
     // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
     'SET LOCAL client_connection_check_interval = 1000',
     ...onceStatements(
@@ -55,9 +59,31 @@ function prefixOf(
     USER_SETTINGS_SQL,
   ];
   return {
-    text: `-- schemata: set ${set}, ${file.file.replace(/[\r\n]/g, ' ')}\n${statements.join(';\n')};\n`,
+    text: `${headline(set, file.file, runnable)}\n${statements.join(';\n')};\n`,
     statements: statements.length,
   };
+}
+
+/** `schemata: data 002_items.sql`, within PostgreSQL's 63 bytes. */
+export function applicationName(set: string, file: string): string {
+  let name = `schemata: ${set} ${file}`.replace(/[^\x20-\x7e]/g, '?');
+  while (Buffer.byteLength(name) > 63) name = name.slice(0, -1);
+  return name;
+}
+
+/**
+ * The batch's first line, a comment: pg_stat_activity shows the first 1,024
+ * bytes of the batch, which schemata's own statements would fill; this line
+ * names the set and the file and begins with what the file runs.
+ */
+export function headline(set: string, file: string, runnable: readonly Statement[]): string {
+  const count = `${runnable.length} statement${runnable.length === 1 ? '' : 's'}`;
+  const text = runnable
+    .map((s) => s.text.replace(/\s+/g, ' ').trim())
+    .join('; ')
+    .slice(0, 400);
+  // ASCII only: error positions count characters, the batch's prefix is measured in UTF-16 units.
+  return `-- schemata: set ${set}, ${file} (${count}): ${text}`.replace(/[^\x20-\x7e]/g, '?');
 }
 
 /*
@@ -170,7 +196,7 @@ export async function applyMigration(
   const started = performance.now();
   let capture = measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
-    const prefix = prefixOf(context, file, snapshot, { ...measurement, capture });
+    const prefix = prefixOf(context, file, snapshot, { ...measurement, capture }, runnable);
     const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
     let completed = 0;
     const count = () => {
@@ -495,7 +521,7 @@ export async function applyWithoutTransaction(
       const first = unit.begin ?? unit.statements[0]!;
       const head =
         `${unit.begin ? unit.begin.text : 'BEGIN'};\n${unit.setTransaction.map((s) => s.text).join(';\n')}${unit.setTransaction.length > 0 ? ';\n' : ''}` +
-        `${OWN_SETTINGS_SQL};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture }, context.tracking)};\n${USER_SETTINGS_SQL};\n`;
+        `${OWN_SETTINGS_SQL};\nSET LOCAL application_name = ${quoteLiteral(applicationName(context.set, file.file))};\nSET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))};\n${measureBeforeSql({ ...measurement, capture }, context.tracking)};\n${USER_SETTINGS_SQL};\n`;
       const body = unit.statements.map((s) => s.text).join(';\n');
       const tail = `\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${unit.end ? unit.end.text : 'COMMIT'};`;
       try {

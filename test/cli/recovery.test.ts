@@ -32,7 +32,7 @@ const sleeping = (url: string) => async () =>
   (
     await query<{ n: number }>(
       url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep' AND datname = current_database()",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'schemata%' AND wait_event = 'PgSleep' AND datname = current_database()",
     )
   )[0]!.n > 0;
 

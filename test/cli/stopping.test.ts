@@ -25,7 +25,7 @@ const sessions = async (url: string) =>
   (
     await query<{ n: number }>(
       url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemata'",
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'schemata%'",
     )
   )[0]!.n;
 

@@ -121,6 +121,34 @@ describe('never queue behind a long transaction', () => {
   });
 });
 
+describe("a DBA's view", () => {
+  it('pg_stat_activity names the set and the file, and shows what the file runs, while it runs', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_slow.sql': 'CREATE TABLE workspace.slow (id int);\nSELECT pg_sleep(30);\n',
+    });
+    const running = migrate({ cwd, env: single(url), sets: ['data'] });
+    const seen = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const rows = await query<{ pid: number; application_name: string; query: string }>(
+          url,
+          "SELECT pid, application_name, query FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+        );
+        if (rows[0]) return rows[0];
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return undefined;
+    })();
+    await query(url, `SELECT pg_cancel_backend(${seen?.pid ?? 0})`);
+    await running;
+    expect(seen?.application_name).toBe('schemata: data 002_slow.sql');
+    expect(seen?.query.split('\n')[0]).toBe(
+      '-- schemata: set data, 002_slow.sql (2 statements): CREATE TABLE workspace.slow (id int); SELECT pg_sleep(30)',
+    );
+  });
+});
+
 describe('the run lock', () => {
   it("a database's statement_timeout shorter than the wait for another run's lock is no failure", async () => {
     const url = await freshDatabase();

@@ -20,7 +20,7 @@ describe('faults', () => {
       await new Promise((r) => setTimeout(r, 50));
       const rows = await query<{ n: number }>(
         url,
-        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'schemata' AND wait_event = 'PgSleep' AND datname = current_database()",
+        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name LIKE 'schemata%' AND wait_event = 'PgSleep' AND datname = current_database()",
       );
       terminated = rows[0]!.n;
     }
