@@ -42,12 +42,12 @@ export function namedObjectsSql(names: string): string {
  */
 const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
             WHEN tn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.type, NULL)
-            WHEN e.oid IS NOT NULL THEN pg_catalog.format('%I.%I[]', en.nspname, e.typname)
+            WHEN t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0 THEN
+              (SELECT pg_catalog.format('%I.%I[]', en.nspname, e.typname)
+                 FROM pg_catalog.pg_type e JOIN pg_catalog.pg_namespace en ON en.oid = e.typnamespace WHERE e.oid = t.typelem)
             ELSE pg_catalog.format('%I.%I', tn.nspname, t.typname) END, ', ' ORDER BY a.n), '')
        FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(type, n)
-       JOIN pg_catalog.pg_type t ON t.oid = a.type JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
-       LEFT JOIN pg_catalog.pg_type e ON e.typarray = a.type AND tn.nspname <> 'pg_catalog'
-       LEFT JOIN pg_catalog.pg_namespace en ON en.oid = e.typnamespace)`;
+       JOIN pg_catalog.pg_type t ON t.oid = a.type JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace)`;
 
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
 function objectsSql(names: string | undefined): string {
