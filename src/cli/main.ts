@@ -223,6 +223,20 @@ async function fromReport(report: Report, text?: string): Promise<Outcome> {
   return { json: report, exitCode: report.exitCode, text, notes };
 }
 
+/** The task list for a run: silent under --json, else as the terminal and --renderer choose. */
+async function taskListRunner(invocation: Invocation, present: (text: string) => string) {
+  const { chooseRenderer, listrRunner } = await import('./listr.js');
+  const renderer = invocation.json
+    ? 'silent'
+    : chooseRenderer(
+        invocation.renderer,
+        process.env,
+        process.stdout.isTTY,
+        process.stdout.columns,
+      );
+  return listrRunner(renderer, present);
+}
+
 async function runCommand(
   invocation: Invocation,
   log: (line: string) => void,
@@ -283,43 +297,27 @@ async function runCommand(
     }
     case 'migrate': {
       const api = await import('../api.js');
-      const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json
-        ? 'silent'
-        : chooseRenderer(
-            invocation.renderer,
-            process.env,
-            process.stdout.isTTY,
-            process.stdout.columns,
-          );
+      const runner = await taskListRunner(invocation, present);
       const report = await api.migrate({
         ...options,
         force: invocation.force,
         dryRun: invocation.dryRun,
         repair: invocation.repair,
-        runner: listrRunner(renderer, present),
+        runner,
       });
       const { formatMigrateSummary } = await import('./output.js');
       return fromReport(report, formatMigrateSummary(report, invocation.dryRun));
     }
     case 'baseline': {
       const api = await import('../api.js');
-      const { chooseRenderer, listrRunner } = await import('./listr.js');
-      const renderer = invocation.json
-        ? 'silent'
-        : chooseRenderer(
-            invocation.renderer,
-            process.env,
-            process.stdout.isTTY,
-            process.stdout.columns,
-          );
+      const runner = await taskListRunner(invocation, present);
       return fromReport(
         await api.baseline({
           ...options,
           set: invocation.sets[0]!,
           version: invocation.version,
           force: invocation.force,
-          runner: listrRunner(renderer, present),
+          runner,
         }),
       );
     }

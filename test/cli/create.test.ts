@@ -26,6 +26,18 @@ describe('schemata create (CLI)', () => {
     });
   });
 
+  it('creates run at once each get a version of their own, and every command then works', async () => {
+    const cwd = makeProject();
+    const names = ['add_thing', 'add_thing', 'add_other', 'add_more'];
+    const results = await Promise.all(
+      names.map((name) => runCli(['create', 'data', name], { cwd })),
+    );
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    const versions = results.map((r) => r.stdout.trim().split('/').pop()?.slice(0, 14));
+    expect(new Set(versions).size).toBe(4);
+    expect((await runCli(['lint', 'data'], { cwd })).code).toBe(0);
+  });
+
   it('create then migrate: the template stays pending until it holds a statement, then applies with no checksum error', async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);

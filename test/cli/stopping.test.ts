@@ -21,6 +21,19 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boole
   return false;
 }
 
+/** Whether a migration sleeps on the server (pg_sleep), within 20 s. */
+const sleepingIn = (url: string) =>
+  waitFor(
+    async () =>
+      (
+        await query<{ n: number }>(
+          url,
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+        )
+      )[0]!.n > 0,
+    20_000,
+  );
+
 const sessions = async (url: string) =>
   (
     await query<{ n: number }>(
@@ -45,17 +58,7 @@ describe.each([
       cwd,
       env: { PRIMARY_DATABASE_URL: url },
     });
-    const sleeping = await waitFor(
-      async () =>
-        (
-          await query<{ n: number }>(
-            url,
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-          )
-        )[0]!.n > 0,
-      20_000,
-    );
-    expect(sleeping).toBe(true);
+    expect(await sleepingIn(url)).toBe(true);
     const sent = Date.now();
     child.kill(signal);
     const result = await done;
@@ -114,17 +117,7 @@ describe.each([
         resolve(code);
       }),
     );
-    const sleeping = await waitFor(
-      async () =>
-        (
-          await query<{ n: number }>(
-            url,
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-          )
-        )[0]!.n > 0,
-      20_000,
-    );
-    expect(sleeping).toBe(true);
+    expect(await sleepingIn(url)).toBe(true);
     wrapper.kill('SIGTERM');
     await exited;
     // schemata, left behind, stops within seconds: its session is gone, and nothing of 002 committed.

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverMigrations } from '../../config/discover.js';
 import { loadProjectConfig, selectSets } from '../../config/file.js';
@@ -55,15 +57,48 @@ export function createMigration(options: {
       `For example: schemata create ${options.set} add_customer_email`,
     );
   }
-  // The set already has this second's version (two creates in one second, a file dated ahead): the next free second.
-  const taken = new Set(discoverMigrations(set!).map((f) => f.version));
-  let at = now;
-  let version = versionAt(at);
-  while (taken.has(BigInt(version).toString())) {
-    at = new Date(at.getTime() + 1000);
-    version = versionAt(at);
+  // Creates running at once (parallel scripts, several terminals) take turns: each sees the others' versions.
+  return whileHolding(createLock(set!.dir), () => {
+    // The set already has this second's version (two creates in one second, a file dated ahead): the next free second.
+    const taken = new Set(discoverMigrations(set!).map((f) => f.version));
+    let at = now;
+    let version = versionAt(at);
+    while (taken.has(BigInt(version).toString())) {
+      at = new Date(at.getTime() + 1000);
+      version = versionAt(at);
+    }
+    const path = join(set!.dir, `${version}_${name}.sql`);
+    writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
+    return path;
+  });
+}
+
+/** The lock of one set directory's creates: a directory, made atomically, outside the project. */
+function createLock(dir: string): string {
+  const key = createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 16);
+  return join(tmpdir(), `schemata-create-${key}.lock`);
+}
+
+/** Runs `work` while holding `lock`; a lock older than 10 s was left by a create that died, and is taken over. */
+function whileHolding<T>(lock: string, work: () => T): T {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10_000 || Date.now() > deadline) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
   }
-  const path = join(set!.dir, `${version}_${name}.sql`);
-  writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
-  return path;
+  try {
+    return work();
+  } finally {
+    rmdirSync(lock);
+  }
 }
