@@ -176,9 +176,9 @@ export async function planSet(
     // What is missing comes back through its history: the applied migrations from the first one credited with it on.
     if (missing.length > 0) {
       const first = missing.map((e) => e.version).sort(compareVersions)[0]!;
-      const applied = tracked.filter((t) => t.state === 'applied').map((t) => t.version);
+      const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
       const history = set.files.filter(
-        (f) => applied.includes(f.version) && compareVersions(f.version, first) >= 0,
+        (f) => applied.has(f.version) && compareVersions(f.version, first) >= 0,
       );
       replay = replayOf(
         history.flatMap((f) => {

@@ -305,6 +305,7 @@ export async function startEmbedded(
  */
 export function initdbLocaleFlags(env: NodeJS.ProcessEnv): string[] {
   const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
-  const compatible = locale === '' || locale === 'C' || locale === 'POSIX' || /utf-?8/i.test(locale);
+  const compatible =
+    locale === '' || locale === 'C' || locale === 'POSIX' || /utf-?8/i.test(locale);
   return ['--encoding=UTF8', ...(compatible ? [] : ['--locale=C'])];
 }
