@@ -11,18 +11,23 @@ const SCHEMAS = {
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
+/** A set with workspace.items applied, and a second client that ran `sql` (and holds what it took). */
+async function itemsHeldBy(sql: string) {
+  const url = await freshDatabase();
+  const cwd = makeProject({
+    ...SCHEMAS,
+    'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
+  });
+  expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  const holder = await openClient(url);
+  const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  await holder.query(sql);
+  return { url, cwd, holder, pid };
+}
+
 describe('never queue behind a long transaction', () => {
   it('a long report (a SELECT in an open transaction, ACCESS SHARE) is named as the blocker, and the hint ends it by its pid', async () => {
-    const url = await freshDatabase();
-    const cwd = makeProject({
-      ...SCHEMAS,
-      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
-    });
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    const holder = await openClient(url);
-    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
-      .pid;
-    await holder.query(
+    const { url, cwd, holder, pid } = await itemsHeldBy(
       "SET application_name = 'monthly-report'; BEGIN; SELECT count(*) FROM workspace.items",
     );
     writeFile(cwd, 'data/003_alter.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
@@ -54,16 +59,7 @@ describe('never queue behind a long transaction', () => {
   });
 
   it('an ALTER behind a held lock gives up within the statement lock timeout, retries, names the blocker, applies nothing', async () => {
-    const url = await freshDatabase();
-    const cwd = makeProject({
-      ...SCHEMAS,
-      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
-    });
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    const holder = await openClient(url);
-    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
-      .pid;
-    await holder.query(
+    const { url, cwd, holder, pid } = await itemsHeldBy(
       "SET application_name = 'long-report'; BEGIN; LOCK TABLE   workspace.items\n  IN ACCESS EXCLUSIVE MODE",
     );
     writeFile(
