@@ -33,3 +33,25 @@ export const OWN_AGAIN_STATEMENTS = pairs.map(([name, value]) => `SET LOCAL ${na
 export const OWN_FUNCTION_SETTINGS = pairs
   .map(([name, value]) => `SET ${name} = ${value}`)
   .join(' ');
+
+/**
+ * A read of schemata's own outside a migration (the no-op deploy, status,
+ * validate), in one round trip: in a read-only transaction with our settings,
+ * so that a server with jit = on does not compile the catalog listing.
+ * `sql` takes no parameters.
+ */
+export async function readWithOwnSettings<T extends object>(
+  client: { query: (text: string) => Promise<unknown> },
+  sql: string,
+): Promise<T[]> {
+  try {
+    const results = (await client.query(
+      `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; ${sql}; COMMIT`,
+    )) as Array<{ rows: T[] }>;
+    return results[results.length - 2]?.rows ?? [];
+  } catch (error) {
+    // A failed statement leaves the transaction open and aborted: closed here, for the session's next query.
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -17,7 +17,7 @@ import {
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
-import { OWN_SETTINGS_SQL } from './own-settings.js';
+import { OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
 import {
   FLUSH_COUNTERS_PLPGSQL,
   MEASURE_AFTER_SQL,
@@ -245,9 +245,9 @@ export class TrackingFormatError extends ValidationError {
 }
 
 /** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
-const EXTRA_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+const extraSql = (schemas: readonly string[]) => `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
 SELECT now.kind, now.identity FROM now
- WHERE now.schema_name = ANY($1::text[]) AND now.kind <> 'schema'
+ WHERE now.schema_name = ANY(ARRAY[${schemas.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
    AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
  ORDER BY now.identity, now.kind`;
 
@@ -264,7 +264,10 @@ SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent
 
 /** What is missing, by set. */
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
-  const { rows } = await client.query<ExpectedObject & { set_name: string }>(MISSING_SQL);
+  const rows = await readWithOwnSettings<ExpectedObject & { set_name: string }>(
+    client,
+    MISSING_SQL,
+  );
   const bySet = new Map<string, ExpectedObject[]>();
   for (const { set_name: set, ...object } of rows) {
     const objects = bySet.get(set);
@@ -290,8 +293,7 @@ export async function extraObjects(
   tracking: Tracking,
 ): Promise<Array<{ kind: ObjectKind; identity: string }>> {
   if (tracking.format < 2) return [];
-  const { rows } = await client.query<{ kind: ObjectKind; identity: string }>(EXTRA_SQL, [schemas]);
-  return rows;
+  return readWithOwnSettings<{ kind: ObjectKind; identity: string }>(client, extraSql(schemas));
 }
 
 const UNRECORDED_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { migrate } from '../../src/api.js';
+import { migrate, status, validate } from '../../src/api.js';
 import { freshDatabase, query } from '../support/db.js';
 import {
   debianPostgresRequired,
@@ -95,13 +95,16 @@ describe.skipIf(!haveDebianPostgres())(
       ]);
       // Every statement schemata sent, and those its functions ran: nothing compiled.
       expect(await jitFunctions('jit_run')).toBe(0);
-      // A no-op run and validation too.
-      const again = await migrate({
-        cwd: makeProject(files),
-        env: { PRIMARY_DATABASE_URL: url },
-        sets: ['primary'],
-      });
-      expect(again.error).toBeUndefined();
+      // A no-op run, status and validation too, over a catalog large enough for the planner to call the listing expensive.
+      files['primary/014_many.sql'] =
+        "DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE config.many_%s (id int PRIMARY KEY, a text, b text)', i); END LOOP; END $$;\n";
+      const cwd = makeProject(files);
+      const env = { PRIMARY_DATABASE_URL: url };
+      expect((await migrate({ cwd, env, sets: ['primary'] })).error).toBeUndefined();
+      await query(serverUrl(), 'SELECT pg_stat_statements_reset()');
+      expect((await migrate({ cwd, env, sets: ['primary'] })).error).toBeUndefined();
+      expect((await status({ cwd, env, sets: ['primary'] })).error).toBeUndefined();
+      expect((await validate({ cwd, env, sets: ['primary'] })).ok).toBe(true);
       expect(await jitFunctions('jit_run')).toBe(0);
     });
   },
