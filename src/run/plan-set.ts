@@ -173,34 +173,31 @@ export async function planSet(
   let rerun = new Set<string>();
   let replay: Replay = { madeAs: new Map(), statements: new Map() };
   if (options.repair) {
-    // What is missing comes back through its history: the applied migrations from the first one credited with it on.
-    if (missing.length > 0) {
-      const first = missing.map((e) => e.version).sort(compareVersions)[0]!;
-      const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
-      const history = set.files.filter(
-        (f) => applied.has(f.version) && compareVersions(f.version, first) >= 0,
+    // The applied migrations from `version` on, each read once for the replay and the changed checksums.
+    const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
+    const readOnce = new Map<string, Promise<Operation[]>>();
+    const appliedFrom = (version: string) =>
+      Promise.all(
+        set.files
+          .filter((f) => applied.has(f.version) && compareVersions(f.version, version) >= 0)
+          .map(async (f) => {
+            if (!readOnce.has(f.version))
+              readOnce.set(f.version, operationsOfFile(run.cwd, name, f));
+            return { version: f.version, file: f.file, operations: await readOnce.get(f.version)! };
+          }),
       );
+    // What is missing comes back through its history: the applied migrations from the first one credited with it on.
+    if (missing.length > 0)
       replay = replayOf(
-        history.flatMap((f) => {
-          const parsed = readMigration(parser!, f.sql);
-          return parsed.ok ? [{ version: f.version, operations: parsed.operations }] : [];
-        }),
+        await appliedFrom(missing.map((e) => e.version).sort(compareVersions)[0]!),
         missing,
       );
-    }
     const repair = planRepair({ ...state, replayed: [...replay.statements.keys()] }, plan);
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
     // A changed file is recorded with its new checksum only where what it makes now is there.
-    const neverRan = await editsNeverRun(
-      client,
-      run.cwd,
-      name,
-      set.files,
-      tracked,
-      repair.rechecksum,
-    );
+    const neverRan = await editsNeverRun(client, repair.rechecksum, appliedFrom);
     for (const { file, unmade } of neverRan)
       plan.problems.push(editNeverRan(name, relative(run.cwd, file.path) || file.path, unmade));
     result.rechecksum = repair.rechecksum.filter((f) => !neverRan.some((n) => n.file === f));
@@ -348,26 +345,16 @@ export async function planSet(
  */
 async function editsNeverRun(
   client: Client,
-  cwd: string,
-  set: string,
-  files: readonly MigrationFile[],
-  tracked: readonly TrackedMigration[],
   changed: readonly MigrationFile[],
+  appliedFrom: (
+    version: string,
+  ) => Promise<ReadonlyArray<{ file: string; operations: readonly Operation[] }>>,
 ): Promise<Array<{ file: MigrationFile; unmade: ObjectRef[] }>> {
   if (changed.length === 0) return [];
-  const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
   const { creationSchema } = await existingRefs(client, []);
   const found: Array<{ file: MigrationFile; unmade: ObjectRef[] }> = [];
   for (const file of changed) {
-    const replayed = files.filter(
-      (f) => applied.has(f.version) && compareVersions(f.version, file.version) >= 0,
-    );
-    const migrations = await Promise.all(
-      replayed.map(async (f) => ({
-        file: f.file,
-        operations: await operationsOfFile(cwd, set, f),
-      })),
-    );
+    const migrations = await appliedFrom(file.version);
     const made = finalObjects(migrations, creationSchema).filter((e) => e.file === file.file);
     const { existing } = await existingRefs(
       client,

@@ -32,7 +32,8 @@ export interface EmbeddedServer {
 
 const USER = 'postgres';
 
-async function freePort(): Promise<number> {
+/** A port free on loopback now (the tests' own servers take theirs the same way). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

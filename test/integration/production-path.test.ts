@@ -96,14 +96,9 @@ describe('never queue behind a long transaction', () => {
   });
 
   it('waits out a lock released within the retries', async () => {
-    const url = await freshDatabase();
-    const cwd = makeProject({
-      ...SCHEMAS,
-      'data/002_items.sql': 'CREATE TABLE workspace.items (id int);\n',
-    });
-    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
-    const holder = await openClient(url);
-    await holder.query('BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE');
+    const { url, cwd, holder } = await itemsHeldBy(
+      'BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE',
+    );
     setTimeout(() => void holder.query('ROLLBACK').then(() => holder.end()), 1_500);
     writeFile(cwd, 'data/003_alter.sql', 'ALTER TABLE workspace.items ADD COLUMN note text;\n');
     const report = await migrate({

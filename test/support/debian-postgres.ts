@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { freePort } from '../../src/targets/embedded.js';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,17 +24,6 @@ export function debianPostgresRequired(): boolean {
       "SCHEMATA_REQUIRE_DEBIAN_PG=1 but Debian's PostgreSQL 15 is not installed (apt-get install -y postgresql-15)",
     );
   return required;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 const PASSWORD = 'Debian-Test-Secret-7e1a';

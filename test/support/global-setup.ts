@@ -1,6 +1,5 @@
-import { initdbLocaleFlags } from '../../src/targets/embedded.js';
+import { freePort, initdbLocaleFlags } from '../../src/targets/embedded.js';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -21,20 +20,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     servers: { primary: string; data: string; password: string };
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address) resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** The image the testcontainers provider runs: pinned, so a run is repeatable. */

@@ -142,6 +142,7 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     recorded: RowChange[] | undefined,
     missing: ExpectedObject[] = [index],
     force = false,
+    setMissing?: ExpectedObject[],
   ) =>
     scopeRerun({
       set: 'data',
@@ -151,6 +152,7 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
       missing,
       recorded,
       force,
+      ...(setMissing ? { setMissing } : {}),
     });
 
   it.each([
@@ -185,40 +187,9 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
       file: '001_s.sql',
     };
     const codes = [{ table: 'w.codes', inserted: 4, updated: 0, deleted: 0 }];
-    expect(
-      scopeRerun({
-        set: 'data',
-        path: 'p.sql',
-        operations: [calls],
-        statements,
-        missing: [table],
-        recorded: codes,
-        force: false,
-      }),
-    ).toEqual({ kind: 'whole' });
-    expect(
-      scopeRerun({
-        set: 'data',
-        path: 'p.sql',
-        operations: [calls],
-        statements,
-        missing: [],
-        setMissing: [schema, index],
-        recorded: codes,
-        force: false,
-      }),
-    ).toEqual({ kind: 'whole' });
-    expect(
-      scopeRerun({
-        set: 'data',
-        path: 'p.sql',
-        operations: [calls, makesIndex],
-        statements,
-        missing: [index],
-        recorded: codes,
-        force: false,
-      }).kind,
-    ).toBe('part');
+    expect(scope([calls], codes, [table])).toEqual({ kind: 'whole' });
+    expect(scope([calls], codes, [], false, [schema, index])).toEqual({ kind: 'whole' });
+    expect(scope([calls, makesIndex], codes, [index]).kind).toBe('part');
   });
 
   it('--force runs it whole whatever was recorded', () => {
