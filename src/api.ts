@@ -2,21 +2,21 @@
  * schemata's programmatic API: the CLI's commands as functions that take
  * options and return the report of SPEC §8. They do not throw for a failed
  * run: check `ok` and `exitCode`. Each lives with its command in
- * cli/commands/<name>.ts; baseline and lint load theirs on first use.
+ * commands/<name>.ts; baseline and lint load theirs on first use.
  */
-import type { RunOptions } from './run/context.js';
-import type { LintOptions, LintReport } from './cli/commands/lint.js';
-import type { Report } from './run/report.js';
+import type { RunOptions } from './engine/context.js';
+import type { LintOptions, LintReport } from './commands/lint.js';
+import type { Report } from './engine/report.js';
 
-export type { RunOptions } from './run/context.js';
-export type { MigrationEntry, PlannedMigration, Report, SetReport } from './run/report.js';
-export type { Problem, ProblemKind } from './plan/plan.js';
-export type { Task, TaskRunner } from './run/tasks.js';
-export type { LintOptions, LintReport } from './cli/commands/lint.js';
-export type { MigrateOptions } from './cli/commands/migrate.js';
+export type { RunOptions } from './engine/context.js';
+export type { MigrationEntry, PlannedMigration, Report, SetReport } from './engine/report.js';
+export type { Problem, ProblemKind } from './model/plan.js';
+export type { Task, TaskRunner } from './engine/tasks.js';
+export type { LintOptions, LintReport } from './commands/lint.js';
+export type { MigrateOptions } from './commands/migrate.js';
 export { EXIT, SchemataError } from './errors.js';
-export { migrate } from './cli/commands/migrate.js';
-export { status, validate } from './cli/commands/status.js';
+export { migrate } from './commands/migrate.js';
+export { status, validate } from './commands/status.js';
 
 /**
  * Adopts a database that already has the objects: records the set's
@@ -29,7 +29,7 @@ export { status, validate } from './cli/commands/status.js';
 export async function baseline(
   options: RunOptions & { set: string; version?: string; force?: boolean },
 ): Promise<Report> {
-  return (await import('./cli/commands/baseline.js')).baseline(options);
+  return (await import('./commands/baseline.js')).baseline(options);
 }
 
 /**
@@ -41,5 +41,5 @@ export async function baseline(
  * for (const set of report.sets) for (const f of set.findings) console.log(f.file, f.at.line, f.rule);
  */
 export async function lint(options: LintOptions = {}): Promise<LintReport> {
-  return (await import('./cli/commands/lint.js')).lint(options);
+  return (await import('./commands/lint.js')).lint(options);
 }

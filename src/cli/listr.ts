@@ -1,5 +1,5 @@
 import { figures, Listr, ListrDefaultRendererLogLevels, type ListrTask } from 'listr2';
-import type { Task, TaskRunner } from '../run/tasks.js';
+import type { Task, TaskRunner } from '../engine/tasks.js';
 
 export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
 

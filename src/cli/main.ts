@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ConfigError, EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Argv } from 'yargs';
-import type { Report } from '../run/report.js';
+import type { Report } from '../engine/report.js';
 import { maskSecrets } from '../targets/redact.js';
 
 /** Why a run stops when its parent process is gone (its exit code is SIGTERM's). */
@@ -256,7 +256,7 @@ async function runCommand(
   };
   switch (invocation.command) {
     case 'create': {
-      const { createMigration } = await import('./commands/create.js');
+      const { createMigration } = await import('../commands/create.js');
       const path = createMigration({
         cwd: options.cwd,
         config: options.config,
@@ -278,7 +278,7 @@ async function runCommand(
           'For example: schemata lint --max-warnings 0',
         );
       }
-      const { lintSets, formatLint } = await import('./commands/lint.js');
+      const { lintSets, formatLint } = await import('../commands/lint.js');
       const report = await lintSets({
         cwd: options.cwd,
         config: options.config,

@@ -1,4 +1,4 @@
-import type { Report, SetReport } from '../run/report.js';
+import type { Report, SetReport } from '../engine/report.js';
 
 /** Human `status` and `validate`: per set, its target, a table of its migrations, schemas and problems; validate ends with its verdict. */
 export function formatStatus(report: Report): string {

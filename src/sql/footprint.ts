@@ -3,7 +3,7 @@ import { nodeKind, type Statement } from './statements.js';
 
 /*
  * Which catalog objects a file can add, remove or rename, as names: the
- * catalog snapshot around a migration (db/catalog.ts) is then taken of the
+ * catalog snapshot around a migration (catalog/listing.ts) is then taken of the
  * objects of those names and their parts (columns, constraints, indexes,
  * owned sequences, triggers, policies, partitions) instead of the whole
  * catalog, which would make applying a long history quadratic.
@@ -11,7 +11,7 @@ import { nodeKind, type Statement } from './statements.js';
  * A statement can only change the objects it names, and the parts of the
  * relations it names, except for the statements listed below: for those the
  * whole catalog is snapshotted (and for dynamic SQL, calls of functions that
- * are not built in, and CASCADE, which plan/snapshot.ts decides from the
+ * are not built in, and CASCADE, which model/snapshot.ts decides from the
  * operations).
  */
 

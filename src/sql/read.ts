@@ -29,7 +29,7 @@ export type ReadMigration =
  * classification and what they do to objects, in order. Read piece by piece
  * (sql/statements.ts parsePieces): `each` sees every statement with its
  * syntax tree and operations, after which only a TransactionStmt keeps its
- * tree (apply/ needs its kind); the others keep their kind alone, so that a
+ * tree (engine/apply.ts needs its kind); the others keep their kind alone, so that a
  * long file or history does not stay in memory as trees.
  */
 export function readMigration(

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { baseline, migrate, status, validate } from '../../src/api.js';
-import { CATALOG_OBJECTS_SQL } from '../../src/db/catalog.js';
+import { CATALOG_OBJECTS_SQL } from '../../src/catalog/listing.js';
 import { freshDatabase, query, tableExists } from '../support/db.js';
 import { generatedHistory } from '../support/history.js';
 import { makeProject, writeFile } from '../support/project.js';

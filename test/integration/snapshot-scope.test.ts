@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
-import { CATALOG_OBJECTS_SQL } from '../../src/db/catalog.js';
-import { FUNCTIONS } from '../../src/db/functions.js';
-import { ENSURE_TRACKING_SQL } from '../../src/db/tracking.js';
+import { CATALOG_OBJECTS_SQL } from '../../src/catalog/listing.js';
+import { FUNCTIONS } from '../../src/engine/functions.js';
+import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
 import { freshDatabase, query } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
  * A migration's catalog snapshot covers the objects of the names it mentions
- * and their parts (plan/snapshot.ts): what it makes without naming it
+ * and their parts (model/snapshot.ts): what it makes without naming it
  * (constraint and index names PostgreSQL picks, owned sequences, a
  * partitioned table's indexes and columns on its partitions, indexes rebuilt
  * by a type change) must still be expected, and credited to it.

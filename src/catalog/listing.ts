@@ -1,0 +1,165 @@
+import type { RefKind } from '../sql/operations.js';
+import { quoteLiteral } from '../sql/quote.js';
+
+/*
+ * The database's own answer to "what is there": every object of the kinds
+ * SPEC §4.2 follows, as rows (kind, key, identity, schema_name, name, parent,
+ * table_name).
+ *
+ * - `key` is the catalog's identity of the object (its OID, or table OID and
+ *   attribute number for a column). It survives a rename and a SET SCHEMA, so
+ *   comparing two snapshots by key tells a rename or a move from a drop and a
+ *   create.
+ * - `identity` is its name as PostgreSQL prints it (`workspace.items`,
+ *   `workspace.f(integer, text)`, by its argument types, `items_pkey on workspace.items`): what is
+ *   expected, compared and shown.
+ * - `parent` is the identity of the table an index, column, constraint,
+ *   trigger or policy belongs to, so a missing table is not reported again
+ *   through each of its columns.
+ *
+ * Objects of the system schemas, of schemata's own schema, of temporary
+ * schemas, and the members of extensions (the extension is the object) are
+ * left out. Every name is qualified: this text runs right after a migration,
+ * whatever search_path the migration set.
+ */
+export function catalogObjectsSql(scope: SnapshotScope = 'all'): string {
+  return objectsSql(
+    scope === 'all' ? undefined : `ARRAY[${scope.map(quoteLiteral).join(', ')}]::text[]`,
+  );
+}
+
+/** The objects of the names an SQL expression of type text[] gives (a function's parameter), and their parts. */
+export function namedObjectsSql(names: string): string {
+  return objectsSql(names);
+}
+
+/*
+ * A function's argument types, each qualified unless it is pg_catalog's
+ * (`public.citext`, `workspace.mood[]`, `integer`): what oidvectortypes
+ * prints under search_path = pg_catalog, whatever path is in force, so that
+ * schemata's functions, a batch under the file's path and validate under the
+ * database's read one identity.
+ */
+const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
+            WHEN tn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.type, NULL)
+            WHEN t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0 THEN
+              (SELECT pg_catalog.format('%I.%I[]', en.nspname, e.typname)
+                 FROM pg_catalog.pg_type e JOIN pg_catalog.pg_namespace en ON en.oid = e.typnamespace WHERE e.oid = t.typelem)
+            ELSE pg_catalog.format('%I.%I', tn.nspname, t.typname) END, ', ' ORDER BY a.n), '')
+       FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(type, n)
+       JOIN pg_catalog.pg_type t ON t.oid = a.type JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace)`;
+
+/** `names`: an SQL expression of type text[], or undefined for the whole catalog. */
+function objectsSql(names: string | undefined): string {
+  const scope = names === undefined ? 'all' : 'named';
+  // Not a member of an extension: the whole catalog asks pg_depend once (a hashed list), a few objects each by its index.
+  const notMember = (classid: string, objid: string) =>
+    names === undefined
+      ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
+      : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
+  // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
+  // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
+  // After the migration, also every relation the snapshot before it held (schemata.before, local to the
+  // transaction): one scope for both, or a table reached only through an index the file drops (DROP INDEX,
+  // OWNED BY NONE, a partition dropped) would look dropped with it.
+  const scoped =
+    scope === 'all'
+      ? ''
+      : `mentioned AS MATERIALIZED (
+  SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = ANY(${names})
+  UNION SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
+    FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
+   WHERE b.key LIKE 'c%'
+), tables(oid) AS (
+  SELECT oid FROM mentioned
+  UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid
+  UNION SELECT d.refobjid FROM mentioned m JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = m.oid
+         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+  UNION SELECT i.inhrelid FROM tables t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
+), scope AS MATERIALIZED (
+  SELECT oid FROM tables
+  UNION SELECT x.indexrelid FROM tables t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid
+  UNION SELECT d.objid FROM tables t JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
+         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+), `;
+  const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
+  return `
+WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
+  SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+), rel AS MATERIALIZED (
+  SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
+    FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
+     AND ${notMember('pg_catalog.pg_class', 'c.oid')}
+)
+SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name
+  FROM ns
+ WHERE ${notMember('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
+UNION ALL
+SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
+       'c' || r.oid, r.identity, r.nspname, r.relname::text,
+       t.identity, t.relname::text
+  FROM rel r
+  -- an index's table; a serial or identity column's sequence belongs to its table too
+  LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = r.oid
+  LEFT JOIN pg_catalog.pg_depend o ON r.relkind = 'S' AND o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = r.oid
+        AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')
+  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)
+UNION ALL
+SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
+  FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
+ WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${only('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}
+UNION ALL
+SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
+  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${scope === 'all' ? '' : '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))'}
+UNION ALL
+SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
+  FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+  -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
+  JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
+ WHERE t.typtype = 'd'${only(`t.typname = ANY(${names})`)}
+UNION ALL
+SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
+  FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
+ WHERE NOT g.tgisinternal${only('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}
+UNION ALL
+SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
+  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${scope === 'all' ? '' : '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))'}
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
+       pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
+  FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+ WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names})`)}
+UNION ALL
+SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
+  FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+ WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
+   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names})`)}
+UNION ALL
+SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
+  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
+ WHERE e.extname <> 'plpgsql'${only(`e.extname = ANY(${names})`)}`;
+}
+
+/** The whole catalog's objects. */
+export const CATALOG_OBJECTS_SQL = catalogObjectsSql('all');
+
+/** What a migration's snapshot covers: the whole catalog, or the objects of these names and their parts (sql/footprint.ts). */
+export type SnapshotScope = 'all' | readonly string[];
+
+/** One row of a catalog snapshot. */
+export interface CatalogObject {
+  kind: ObjectKind;
+  key: string;
+  identity: string;
+  schema_name: string;
+  name: string;
+  parent: string | null;
+  /** The table (or domain) a part belongs to, unquoted. */
+  table_name: string | null;
+}
+
+/** The kinds the catalog lists are the kinds statements name. */
+export type ObjectKind = RefKind;

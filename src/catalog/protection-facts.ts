@@ -1,0 +1,215 @@
+import { SchemataError, EXIT } from '../errors.js';
+import type { Client } from '../engine/connect.js';
+import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import { quoteLiteral } from '../sql/quote.js';
+
+/** What the catalog names, for resolving a run's statements as PostgreSQL will (model/protect.ts). */
+export interface CatalogNames {
+  schemas: Array<{ oid: number; name: string }>;
+  relations: Array<{ oid: number; schema: string; name: string; kind: RelationKind }>;
+  types: Array<{ oid: number; schema: string; name: string }>;
+  /** The session's search_path setting as written (`"$user", public`): what migrations of this connection resolve names with. */
+  searchPath: string;
+  user: string;
+  /** The names of the functions and procedures outside the system schemas (extensions' included). */
+  functions: string[];
+}
+
+export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
+
+const NAMES_SQL = `
+SELECT (SELECT coalesce(json_agg(json_build_object('oid', n.oid, 'name', n.nspname)), '[]')
+          FROM pg_namespace n WHERE ${userSchema('n')}) AS schemas,
+       (SELECT coalesce(json_agg(json_build_object('oid', c.oid, 'schema', n.nspname, 'name', c.relname,
+                 'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'm' THEN 'materialized view'
+                                        WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'other' END)), '[]')
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE ${userSchema('n')} AND c.relkind <> 'c' AND c.relkind <> 't') AS relations,
+       (SELECT coalesce(json_agg(json_build_object('oid', t.oid, 'schema', n.nspname, 'name', t.typname)), '[]')
+          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE ${userSchema('n')} AND t.typtype IN ('e', 'd', 'r', 'c', 'b')
+           AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
+           AND t.typcategory <> 'A') AS types,
+       (SELECT coalesce(json_agg(DISTINCT p.proname), '[]') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchema('n')}) AS functions,
+       current_setting('search_path') AS search_path, current_user AS "user"`;
+
+function userSchema(n: string): string {
+  return `${n}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${n}.nspname NOT LIKE 'pg\\_toast%' AND ${n}.nspname NOT LIKE 'pg\\_temp\\_%'`;
+}
+
+/** One query: every schema, relation and type outside the system schemas, and the session's search_path. */
+export async function readCatalogNames(client: Client): Promise<CatalogNames> {
+  const { rows } = await client.query<{
+    schemas: CatalogNames['schemas'];
+    relations: CatalogNames['relations'];
+    types: CatalogNames['types'];
+    functions: string[];
+    search_path: string;
+    user: string;
+  }>(NAMES_SQL);
+  const row = rows[0]!;
+  return {
+    schemas: row.schemas,
+    relations: row.relations,
+    types: row.types,
+    functions: row.functions,
+    searchPath: row.search_path,
+    user: row.user,
+  };
+}
+
+/*
+ * Whether relation `c` (in schema `n`) holds at least one row, asked exactly
+ * (never from reltuples, which lies right after a bulk insert) and in a way
+ * row-level security cannot hide: where policies (FORCE ROW LEVEL SECURITY
+ * for the owner, any policy for another role) or a missing SELECT privilege
+ * would hide rows from this role, the table's pages answer instead: a table
+ * that never held a row has none.
+ */
+export function hasRowsSql(oid: string): string {
+  // A scalar subquery, used only in select lists over MATERIALIZED lists: as a WHERE
+  // condition the planner could run it on every pg_class row before the join.
+  return `(SELECT CASE WHEN held_c.relkind = 'm' AND NOT held_c.relispopulated THEN false
+      -- an empty heap file holds no row, whoever asks: only the others are read
+      WHEN pg_relation_size(held_c.oid) = 0 THEN false
+      WHEN (held_c.relrowsecurity AND (held_c.relforcerowsecurity OR held_c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+            AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user))
+           OR NOT has_table_privilege(held_c.oid, 'SELECT')
+        THEN true
+      ELSE query_to_xml(format('SELECT 1 AS x FROM ONLY %I.%I LIMIT 1', held_n.nspname, held_c.relname), false, true, '')::text <> '' END
+    FROM pg_class held_c JOIN pg_namespace held_n ON held_n.oid = held_c.relnamespace WHERE held_c.oid = ${oid})`;
+}
+
+/** One thing to ask about an object the run would destroy, by OID. */
+export type Probe =
+  /** The relation itself; with `drop-cascade` the materialized views built on it, with `truncate-cascade` the tables referencing it. */
+  | { id: number; mode: 'rows' | 'drop-cascade' | 'truncate-cascade'; oid: number }
+  /** The tables with a column of this type (its arrays and domains over it included). */
+  | { id: number; mode: 'type-columns'; oid: number }
+  /** A column's table, and the column's current type. */
+  | { id: number; mode: 'column'; oid: number; name: string }
+  /** The tables a role owns. */
+  | { id: number; mode: 'owned'; name: string };
+
+export interface ProbeFacts {
+  /** `schema.table` of each affected table or materialized view that holds at least one row. */
+  holders: string[];
+  /** mode column: the column's type as the catalog has it. */
+  type?: { name: string; modifiers: number[]; array: boolean } | undefined;
+}
+
+const PROBE_SQL = `
+WITH RECURSIVE input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text)
+), referencing(id, oid) AS (
+  SELECT id, oid FROM input WHERE mode = 'truncate-cascade'
+  UNION
+  SELECT r.id, con.conrelid FROM referencing r JOIN pg_constraint con ON con.confrelid = r.oid AND con.contype = 'f'
+), family(id, typ) AS (
+  SELECT id, oid FROM input WHERE mode = 'type-columns'
+  UNION
+  SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
+), affected(id, oid) AS (
+  SELECT id, oid FROM input WHERE mode IN ('rows', 'drop-cascade', 'column')
+  UNION SELECT id, oid FROM referencing
+  UNION SELECT s.id, rw.ev_class
+          FROM input s
+          JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
+          JOIN pg_rewrite rw ON rw.oid = d.objid
+          JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'
+         WHERE s.mode = 'drop-cascade' AND rw.ev_class <> s.oid
+  UNION SELECT f.id, a.attrelid FROM family f JOIN pg_attribute a ON a.atttypid = f.typ AND a.attnum > 0 AND NOT a.attisdropped
+  UNION SELECT i.id, c.oid
+          FROM input i
+          JOIN pg_roles r ON r.rolname = CASE i.name WHEN 'CURRENT_USER' THEN current_user::text WHEN 'SESSION_USER' THEN session_user::text ELSE i.name END
+          JOIN pg_class c ON c.relowner = r.oid
+         WHERE i.mode = 'owned'
+), tables AS MATERIALIZED (
+  SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder
+    FROM affected a JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace
+), probed AS MATERIALIZED (
+  SELECT id, holder, ${hasRowsSql('tables.oid')} AS has_rows FROM tables
+)
+SELECT id, holder, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE has_rows
+UNION ALL
+SELECT i.id, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
+  FROM input i
+  JOIN pg_attribute a ON a.attrelid = i.oid AND a.attname = i.name AND NOT a.attisdropped
+  -- a domain's values are its base type's
+  CROSS JOIN LATERAL (SELECT CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END AS typ,
+                             CASE WHEN d.typtype = 'd' THEN d.typtypmod ELSE a.atttypmod END AS typmod
+                        FROM pg_type d WHERE d.oid = a.atttypid) r
+  JOIN pg_type t ON t.oid = r.typ
+  LEFT JOIN pg_type e ON t.typcategory = 'A' AND e.oid = t.typelem
+ WHERE i.mode = 'column'`;
+
+/** How long a probe waits for a table another session has locked, before saying so. */
+const PROBE_LOCK_TIMEOUT = '5s';
+
+/**
+ * Asks, in one query, which of the tables the run would destroy hold rows.
+ * In its own transaction with a lock timeout: a table that another session
+ * holds ACCESS EXCLUSIVE is named, not waited on for ever.
+ */
+export async function probe(
+  client: Client,
+  probes: readonly Probe[],
+): Promise<Map<number, ProbeFacts>> {
+  const facts = new Map<number, ProbeFacts>(probes.map((p) => [p.id, { holders: [] }]));
+  if (probes.length === 0) return facts;
+  let rows: Array<{
+    id: number;
+    holder: string | null;
+    type_name: string | null;
+    typmod: number | null;
+    is_array: boolean | null;
+  }>;
+  await client.query(
+    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
+  );
+  try {
+    ({ rows } = await client.query(PROBE_SQL, [
+      JSON.stringify(
+        probes.map((p) => ({
+          id: p.id,
+          mode: p.mode,
+          oid: 'oid' in p ? p.oid : null,
+          name: 'name' in p ? p.name : null,
+        })),
+      ),
+    ]));
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') {
+      throw new SchemataError(
+        `Data protection could not tell whether the tables this run would change hold rows: another session holds a lock on one of them, and it waited ${PROBE_LOCK_TIMEOUT}. Nothing was applied.`,
+        EXIT.failed,
+        'Find the session in pg_stat_activity (wait_event_type Lock), let it finish, then run the command again.',
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+  for (const row of rows) {
+    const fact = facts.get(row.id)!;
+    if (row.holder !== null) fact.holders.push(row.holder);
+    if (row.type_name !== null)
+      fact.type = {
+        name: row.type_name,
+        modifiers: modifiersOf(row.type_name, row.typmod ?? -1),
+        array: row.is_array ?? false,
+      };
+  }
+  for (const fact of facts.values()) fact.holders = [...new Set(fact.holders)].sort();
+  return facts;
+}
+
+/** atttypmod in the numbers a statement writes: `varchar(255)` is 259, `numeric(10,2)` is (10 << 16 | 2) + 4. */
+function modifiersOf(type: string, typmod: number): number[] {
+  if (typmod < 0) return [];
+  if (type === 'numeric') return [((typmod - 4) >> 16) & 0xffff, (typmod - 4) & 0xffff];
+  if (type === 'varchar' || type === 'bpchar' || type === 'bit' || type === 'varbit')
+    return [typmod - (type.endsWith('bit') ? 0 : 4)];
+  return [typmod];
+}

@@ -1,0 +1,70 @@
+import { hasRowsSql } from './protection-facts.js';
+import type { Client } from '../engine/connect.js';
+import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+
+/** What the catalog says about one expected schema. */
+export interface SchemaFacts {
+  name: string;
+  exists: boolean;
+  /** Tables, views, sequences, indexes, functions and types it holds. */
+  objects: number;
+  /** At least one of its tables holds a row: data protection is active. Null when not asked. */
+  hasData: boolean | null;
+}
+
+/*
+ * One round trip for every schema of a set. "Holds data" asks the tables for
+ * a row as data protection does (hasRowsSql: exact, and row-level security
+ * cannot hide them).
+ */
+const SCHEMA_FACTS_SQL = `
+SELECT s.name,
+       n.oid IS NOT NULL AS exists,
+       COALESCE((SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid), 0)
+     + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
+     + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
+       AS objects,
+       CASE WHEN $2 THEN EXISTS (
+         SELECT 1 FROM (SELECT ${hasRowsSql('c.oid')} AS held FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm') OFFSET 0) AS t
+          WHERE t.held
+       ) END AS has_data
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
+  LEFT JOIN pg_namespace n ON n.nspname = s.name
+ ORDER BY s.ord`;
+
+/**
+ * `withData` asks the tables of the schemas for a row: what status shows,
+ * at a cost that grows with the empty tables, so migrate and validate skip it (data
+ * protection asks the tables it needs, exactly).
+ */
+export async function readSchemaFacts(
+  client: Client,
+  schemas: readonly string[],
+  { withData }: { withData: boolean },
+): Promise<SchemaFacts[]> {
+  type Row = { name: string; exists: boolean; objects: string; has_data: boolean | null };
+  const read = (data: boolean) => client.query<Row>(SCHEMA_FACTS_SQL, [schemas, data]);
+  const shaped = (rows: Row[]) =>
+    rows.map((r) => ({
+      name: r.name,
+      exists: r.exists,
+      objects: Number(r.objects),
+      hasData: r.has_data,
+    }));
+  if (!withData) return shaped((await read(false)).rows);
+  // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
+  await client.query(
+    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`,
+  );
+  try {
+    return shaped((await read(true)).rows);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+  // A table was locked: whether it holds data stays unknown (null).
+  return shaped((await read(false)).rows);
+}
+
+const DATA_LOCK_TIMEOUT_MS = 2000;

@@ -1,0 +1,116 @@
+import { relative } from 'node:path';
+import { discoverMigrations } from '../config/discover.js';
+import { envValue, parseSplitMode } from '../config/env.js';
+import { loadProjectConfig, selectSets } from '../config/file.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import { type LintFinding, lintFile } from '../sql/lint.js';
+import { loadParser } from '../sql/parse.js';
+import type { RunOptions } from '../engine/context.js';
+import { asSchemataError } from '../engine/execute.js';
+
+export interface LintOptions extends Pick<RunOptions, 'cwd' | 'config' | 'sets' | 'env'> {
+  /** Fail when there are more warnings than this (ESLint's --max-warnings); default: warnings never fail. */
+  maxWarnings?: number | undefined;
+}
+
+export interface LintReport {
+  command: 'lint';
+  mode: 'single' | 'split';
+  ok: boolean;
+  exitCode: ExitCode;
+  errors: number;
+  warnings: number;
+  sets: Array<{ name: string; files: number; findings: Array<LintFinding & { file: string }> }>;
+  error?: { message: string; hint?: string | undefined } | undefined;
+}
+
+/**
+ * Parses every migration file of the sets with the real PostgreSQL parser
+ * and runs the lint rules. Needs no database. Syntax errors fail the run
+ * (exit 3); warnings do when there are more than `maxWarnings`.
+ */
+export async function lintSets(options: LintOptions): Promise<LintReport> {
+  const cwd = options.cwd ?? process.cwd();
+  const report: LintReport = {
+    command: 'lint',
+    mode: 'single',
+    ok: true,
+    exitCode: EXIT.ok,
+    errors: 0,
+    warnings: 0,
+    sets: [],
+  };
+  try {
+    report.mode = parseSplitMode(envValue(options.env ?? process.env, 'SPLIT_DB_MODE'))
+      ? 'split'
+      : 'single';
+    const project = loadProjectConfig({ cwd, configPath: options.config });
+    const sets = selectSets(project, options.sets ?? []);
+    const files = sets.map(discoverMigrations);
+    const parser = await loadParser();
+    sets.forEach((set, i) => {
+      const findings = files[i]!.flatMap((file) =>
+        lintFile(parser, file.sql).map((f) => ({
+          ...f,
+          file: relative(cwd, file.path) || file.path,
+        })),
+      );
+      report.sets.push({ name: set.name, files: files[i]!.length, findings });
+    });
+  } catch (error) {
+    const failure = asSchemataError(error);
+    return {
+      ...report,
+      ok: false,
+      exitCode: failure.exitCode,
+      error: { message: failure.message, hint: failure.hint },
+    };
+  }
+  const all = report.sets.flatMap((s) => s.findings);
+  report.errors = all.filter((f) => f.severity === 'error').length;
+  report.warnings = all.length - report.errors;
+  if (report.errors > 0) {
+    report.ok = false;
+    report.exitCode = EXIT.invalid;
+    report.error = {
+      message: `${report.errors} error${report.errors === 1 ? '' : 's'}: these files would fail to migrate.`,
+      hint: 'Fix each error at the position shown.',
+    };
+  } else if (options.maxWarnings !== undefined && report.warnings > options.maxWarnings) {
+    report.ok = false;
+    report.exitCode = EXIT.invalid;
+    report.error = {
+      message: `${report.warnings} warning${report.warnings === 1 ? '' : 's'}, more than --max-warnings ${options.maxWarnings} allows.`,
+      hint: 'Fix the warnings, or raise --max-warnings.',
+    };
+  }
+  return report;
+}
+
+/** Compiler-style lines: `file:line:column severity rule message`, then the totals. */
+export function formatLint(report: LintReport): string {
+  const lines: string[] = [];
+  for (const set of report.sets) {
+    for (const f of set.findings) {
+      lines.push(`${f.file}:${f.at.line}:${f.at.column} ${f.severity} ${f.rule} ${f.message}`);
+      lines.push(...f.fix.split('\n').map((l) => `    ${l}`));
+    }
+  }
+  const files = report.sets.reduce((n, s) => n + s.files, 0);
+  lines.push(
+    `${files} file${files === 1 ? '' : 's'} checked: ${report.errors} error${report.errors === 1 ? '' : 's'}, ${report.warnings} warning${report.warnings === 1 ? '' : 's'}`,
+  );
+  return lines.join('\n');
+}
+
+/**
+ * Parses every migration file with the real PostgreSQL parser and runs the
+ * lint rules (SPEC §6). Needs no database.
+ *
+ * @example
+ * const report = await lint({ maxWarnings: 0 });
+ * for (const set of report.sets) for (const f of set.findings) console.log(f.file, f.at.line, f.rule);
+ */
+export function lint(options: LintOptions = {}): Promise<LintReport> {
+  return lintSets(options);
+}

@@ -1,0 +1,61 @@
+import { EXIT } from '../errors.js';
+import type { Run, RunOptions } from '../engine/context.js';
+import { execute } from '../engine/execute.js';
+import { planSet } from '../engine/plan-set.js';
+import { entryOf, failOnProblems, type Report, type SetReport } from '../engine/report.js';
+import type { Task } from '../engine/tasks.js';
+
+/**
+ * Reads, per set, what is applied and pending, whether each expected schema
+ * exists and holds data, and the problems validation would stop on. Writes
+ * nothing, takes no lock; `ok` is false only when a database cannot be read.
+ *
+ * @example
+ * const { sets } = await status({ sets: ['data'] });
+ * console.log(sets[0].pending.length, 'pending');
+ */
+export function status(options: RunOptions = {}): Promise<Report> {
+  return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
+}
+
+/**
+ * The pre-flight checks of migrate alone: writes nothing, takes no lock, and
+ * fails (exitCode 3) when any set has a problem. Fit for a health endpoint.
+ *
+ * @example
+ * const { ok, exitCode } = await validate();
+ * res.status(ok ? 200 : 503).json({ exitCode });
+ */
+export async function validate(options: RunOptions = {}): Promise<Report> {
+  const report = await execute('validate', options, (run, reports) =>
+    readOnlyTasks(run, reports, true),
+  );
+  failOnProblems(report, EXIT.invalid);
+  return report;
+}
+
+/** status and validate: read each set, decide, write nothing. `judge` also judges the pending files' destructive steps. */
+function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean): Task[] {
+  return run.sets.map((set) => {
+    const report = reports.get(set.config.name)!;
+    return {
+      title: `${set.config.name} → ${set.target.display}`,
+      run: async () => {
+        // status shows whether each schema holds data; validate need not ask every table.
+        const { tracked } = await planSet(run, set, report, {
+          lock: false,
+          judge,
+          force: false,
+          withData: !judge,
+        });
+        report.applied = tracked
+          .filter((t) => t.state === 'applied')
+          .map((t) => ({
+            ...entryOf(t, t.durationMs),
+            appliedAt: t.appliedAt.toISOString(),
+            event: t.event,
+          }));
+      },
+    };
+  });
+}

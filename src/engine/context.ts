@@ -1,0 +1,283 @@
+import { join } from 'node:path';
+import { maskSecrets } from '../targets/redact.js';
+import { discoverMigrations, type MigrationFile } from '../config/discover.js';
+import { type Env, readSettings, type Settings } from '../config/env.js';
+import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
+import { cancelRunning, type Client, connect } from './connect.js';
+import { acquireLock, releaseLock } from './lock.js';
+import {
+  ensureTracking,
+  type ExpectedObject,
+  missingObjectsBySet,
+  type Tracking,
+  type TrackingFeatures,
+} from './tracking.js';
+import { ConfigError, ConnectionError } from '../errors.js';
+import type { EmbeddedServer } from '../targets/embedded.js';
+import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
+import type { TaskRunner } from './tasks.js';
+
+/** What the API functions take: everything optional, defaults as the CLI has them. */
+export interface RunOptions {
+  /** Project root: where database/ and .schemata/ are. Default: process.cwd(). */
+  cwd?: string;
+  /** Path of schemata.json (SPEC --config). */
+  config?: string;
+  /** Environment to read instead of process.env (then .env beneath it). */
+  env?: Env;
+  /** Read this file instead of .env. */
+  envFile?: string;
+  /** Sets to run, in config order; default all. */
+  sets?: string[];
+  /** Seconds to wait for another run's lock; default SCHEMATA_LOCK_TIMEOUT or 60. */
+  lockTimeout?: number | string | undefined;
+  /** Seconds a migration statement may wait for a table lock; default SCHEMATA_STATEMENT_LOCK_TIMEOUT or 5 (0: for ever). */
+  statementLockTimeout?: number | string | undefined;
+  /** Seconds to keep retrying the connection while a database is not up yet; default SCHEMATA_WAIT or 0. */
+  wait?: number | string | undefined;
+  /** Stops the run: the running statement is cancelled on the server and its migration rolled back. The CLI aborts it on SIGINT and SIGTERM, with the signal's name as reason. */
+  signal?: AbortSignal | undefined;
+  /** One-line notices (the embedded database, ignored variables). Default: none. */
+  log?: (line: string) => void;
+  /** How steps are run and shown; the CLI passes listr2. Default: plain, silent. */
+  runner?: TaskRunner;
+}
+
+/** One set, ready to run: its config, files and target. */
+export interface SetRun {
+  config: SetConfig;
+  files: MigrationFile[];
+  target: Target;
+  variable: string;
+}
+
+interface Connection {
+  client: Client;
+  /** The connection whose open transaction holds the run lock (engine/lock.ts), and the one waiting for it. */
+  lock: Client | undefined;
+  lockWaiter?: Client | undefined;
+  /** Set once the tracking tables are ensured. */
+  tracking: TrackingFeatures | undefined;
+  /** What planning found missing, for every set of the database, read once. */
+  missing?: Promise<Map<string, ExpectedObject[]>> | undefined;
+  target: Target;
+  variable: string;
+}
+
+/*
+ * Which server and database a connection reached, whatever the URL said: the
+ * postmaster's start time, the database's OID and name. Two connections with
+ * the same identity are one database.
+ */
+async function databaseIdentity(client: Client): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    "SELECT pg_postmaster_start_time()::text || '/' || (SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' || current_database() AS id",
+  );
+  return rows[0]!.id;
+}
+
+/** Connects; with --wait, keeps trying while the server cannot be reached, once a second, until the wait is over. */
+async function connectWaiting(
+  set: SetRun,
+  waitS: number,
+  signal: AbortSignal | undefined,
+): Promise<Client> {
+  const deadline = Date.now() + waitS * 1000;
+  for (;;) {
+    try {
+      return await connect(set.target, set.variable, { retrying: waitS > 0 });
+    } catch (error) {
+      if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted)
+        throw error;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))),
+      );
+    }
+  }
+}
+
+/** Everything gathered before anything is decided, and the connections to close. */
+export interface Run {
+  cwd: string;
+  settings: Settings;
+  mode: Mode;
+  sets: SetRun[];
+  warnings: string[];
+  /** Aborted on SIGINT or SIGTERM (reason: the signal's name). */
+  signal: AbortSignal | undefined;
+  /** One connection per database, shared by the sets that run there (however their URLs spell it). */
+  connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
+  /** Cancels on the server whatever statement the run's connections are running. */
+  cancel(): Promise<void>;
+  /**
+   * Creates the tracking table if it is not there, once per database; called
+   * right before the first write, so that a run stopped by validation writes
+   * nothing at all.
+   */
+  ensureTracking(set: SetRun): Promise<TrackingFeatures>;
+  /**
+   * The set's expected objects that the catalog does not have, as planning
+   * sees them: the sets of one database share one reading of its catalog (a
+   * full listing, the costliest query of a no-op run). After migrations ran,
+   * ask engine/tracking.ts missingObjects.
+   */
+  missingObjects(
+    set: SetRun,
+    tracking: Tracking,
+    options?: { fresh?: boolean },
+  ): Promise<ExpectedObject[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Gathers config, environment, migration files and targets (starting the
+ * embedded PostgreSQL when no URL is set). Config errors surface here,
+ * before any database is touched.
+ */
+export async function openRun(options: RunOptions): Promise<Run> {
+  const cwd = options.cwd ?? process.cwd();
+  // The API's env is laid over the process's: it never hides NODE_ENV=production of the process.
+  const settings = readSettings({
+    processEnv: { ...process.env, ...options.env },
+    cwd,
+    envFile: options.envFile,
+    lockTimeout: options.lockTimeout,
+    statementLockTimeout: options.statementLockTimeout,
+    wait: options.wait,
+  });
+  const project = loadProjectConfig({ cwd, configPath: options.config });
+  const chosen = selectSets(project, options.sets ?? []);
+  const files = chosen.map(discoverMigrations);
+  const { mode, targets: specs, warnings } = resolveTargets(settings, chosen);
+  for (const warning of warnings) options.log?.(`warning: ${warning}`);
+
+  let embedded: EmbeddedServer | undefined;
+  const embeddedDatabases = [
+    ...new Set(specs.filter((s) => s.kind === 'embedded').map((s) => s.database)),
+  ];
+  if (embeddedDatabases.length > 0) {
+    const { startEmbedded } = await import('../targets/embedded.js');
+    embedded = await startEmbedded(projectRoot(project, cwd), embeddedDatabases);
+    const outside =
+      embedded.dataDir === join(embedded.dir, 'pgdata')
+        ? ''
+        : `; its data is in ${embedded.dataDir}, where the user postgres, which it runs as under root, can reach it${embedded.elsewhere ? ` (that user cannot enter ${embedded.elsewhere})` : ''}`;
+    options.log?.(
+      `No database URL set: using the embedded PostgreSQL in ${embedded.dir} (127.0.0.1:${embedded.port}, ` +
+        `${mode === 'split' ? 'databases primary and data' : 'database primary'})${outside}; set PRIMARY_DATABASE_URL to use your own.`,
+    );
+  }
+
+  const toTarget = (spec: TargetSpec): Target => {
+    if (spec.kind === 'url')
+      return { set: spec.set, database: spec.database, url: spec.url, display: spec.display };
+    const url = embedded!.urlFor(spec.database);
+    return {
+      set: spec.set,
+      database: spec.database,
+      url,
+      display: `postgres://postgres:***@127.0.0.1:${embedded!.port}/${spec.database} (embedded)`,
+    };
+  };
+  const sets = chosen.map((config, i) => ({
+    config,
+    files: files[i]!,
+    target: toTarget(specs[i]!),
+    variable: specs[i]!.variable,
+  }));
+
+  const connections = new Map<string, Promise<Connection>>();
+  // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
+  const byIdentity = new Map<string, Promise<Connection>>();
+  return {
+    cwd,
+    settings,
+    mode,
+    sets,
+    warnings,
+    signal: options.signal,
+    async connection(set, { lock = false } = {}) {
+      const key = set.target.database;
+      let pending = connections.get(key);
+      if (!pending) {
+        pending = (async () => {
+          const client = await connectWaiting(set, settings.waitS, options.signal);
+          const identity = await databaseIdentity(client);
+          const same = byIdentity.get(identity);
+          if (same) {
+            await client.end().catch(() => {});
+            return same;
+          }
+          const connection = Promise.resolve<Connection>({
+            client,
+            lock: undefined,
+            tracking: undefined,
+            target: set.target,
+            variable: set.variable,
+          });
+          byIdentity.set(identity, connection);
+          return connection;
+        })();
+        connections.set(key, pending);
+      }
+      const connection = await pending;
+      if (lock && !connection.lock) {
+        const holder = await connectWaiting(set, settings.waitS, options.signal);
+        connection.lockWaiter = holder;
+        try {
+          await acquireLock(
+            holder,
+            `Set "${set.config.name}" on ${set.target.display}`,
+            settings.lockTimeoutS,
+          );
+        } catch (error) {
+          await holder.end().catch(() => {});
+          throw error;
+        }
+        connection.lock = holder;
+      }
+      return connection.client;
+    },
+    async missingObjects(set, tracking, { fresh = false } = {}) {
+      if (tracking.format < 2) return [];
+      const connection = await connections.get(set.target.database)!;
+      if (fresh || !connection.missing) connection.missing = missingObjectsBySet(connection.client);
+      return (await connection.missing).get(set.config.name) ?? [];
+    },
+    async ensureTracking(set) {
+      const connection = await connections.get(set.target.database)!;
+      if (connection.tracking) return connection.tracking;
+      const features = await ensureTracking(connection.client).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '42501') throw error; // insufficient_privilege
+        throw new ConfigError(
+          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${maskSecrets(error instanceof Error ? error.message : '')}.`,
+          'Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once.',
+          { cause: error },
+        );
+      });
+      connection.tracking = features;
+      return features;
+    },
+    async cancel() {
+      const all = await Promise.allSettled(byIdentity.values());
+      for (const c of all) {
+        if (c.status !== 'fulfilled') continue;
+        cancelRunning(c.value.client, c.value.target);
+        if (c.value.lockWaiter && !c.value.lock) cancelRunning(c.value.lockWaiter, c.value.target);
+      }
+    },
+    async close() {
+      // Ending the lock's transaction releases it; ending a session would too.
+      const all = await Promise.allSettled(byIdentity.values());
+      await Promise.all(
+        all.map(async (c) => {
+          if (c.status !== 'fulfilled') return;
+          if (c.value.lock) await releaseLock(c.value.lock).catch(() => {});
+          await c.value.lock?.end().catch(() => {});
+          await c.value.client.end().catch(() => {});
+        }),
+      );
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { catalogObjectsSql, type SnapshotScope } from '../catalog/listing.js';
+
+/*
+ * What the measurement of the transaction found (engine/measure.ts), for the
+ * history: the row counters per table, and the losses a force allowed. A
+ * setting once set in the session reads as '' afterwards: none is NULL.
+ */
+const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
+    'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
+
+/** The columns of a snapshot row, for jsonb_to_recordset. */
+export const SNAPSHOT_COLUMNS =
+  'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
+
+/*
+ * The snapshot before a migration is kept in a setting local to its
+ * transaction, not in a temporary table: no catalog write and no TEMP
+ * privilege per migration, and it follows the batch behind a transaction
+ * pooler.
+ */
+export const BEFORE_SQL = `pg_catalog.current_setting('schemata.before')::jsonb`;
+
+/** The listing of `scope` as one jsonb expression, written into the statement. */
+export function listingSql(scope: SnapshotScope): string {
+  return `(SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${catalogObjectsSql(scope)}) o)`;
+}
+
+/** An event row's values, each an SQL expression (literals in a batch, parameters in a function). */
+export interface EventValues {
+  set: string;
+  version: string;
+  name: string;
+  file: string;
+  checksum: string;
+  event: string;
+  duration: string;
+}
+
+/** The INSERT of one event into schemata.migrations, without its `;`. */
+export function eventInsertSql(i: EventValues, effects: string): string {
+  return `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, duration_ms, effects)
+VALUES (${i.set}, ${i.version}, ${i.name}, ${i.file}, ${i.checksum}, ${i.event}, ${i.duration}, ${effects})`;
+}
+
+/** What the effects statement is given: the event's values and the snapshot after the migration (jsonb). */
+export interface EffectsInputs extends EventValues {
+  after: string;
+}
+
+/*
+ * After a migration, in the same transaction, one statement: compare the
+ * catalog with the snapshot by key and bring the expected state along. What
+ * is gone leaves the expected state (whichever set made it); what was renamed
+ * or moved is expected under its new name; what is new is expected, made by
+ * this migration (a stored row of the same name that was missing is
+ * replaced, unless that row is itself renamed away or gone). Each stored row
+ * is changed by one part of the statement at most. The event row keeps the
+ * effects as data.
+ */
+export function effectsSql(i: EffectsInputs): string {
+  const summary = `pg_catalog.jsonb_build_object(
+    'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM made m),
+    'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM gone g),
+    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity),
+    ${MEASURED_EFFECTS_SQL})`;
+  return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
+  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${i.after}) AS x(${SNAPSHOT_COLUMNS})),
+  made AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
+  gone AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
+  moved AS MATERIALIZED (
+    SELECT b.kind, b.identity AS old_identity, a.identity, a.schema_name, a.name, a.parent
+      FROM b JOIN a ON a.key = b.key WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)),
+  forgotten AS (DELETE FROM schemata.objects o USING gone g WHERE o.kind = g.kind AND o.identity = g.identity),
+  renamed AS (
+    UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
+      FROM moved r WHERE o.kind = r.kind AND o.identity = r.old_identity),
+  replaced AS (
+    DELETE FROM schemata.objects o USING made m
+     WHERE o.kind = m.kind AND o.identity = m.identity
+       AND NOT EXISTS (SELECT 1 FROM moved r WHERE r.kind = m.kind AND r.old_identity = m.identity)
+       AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.kind = m.kind AND g.identity = m.identity)),
+  expected AS (
+    INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
+    SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${i.version}, ${i.file} FROM made m)
+${eventInsertSql(i, summary)}`;
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { namedObjectsSql } from '../catalog/listing.js';
+import { effectsSql } from './effects.js';
+import { FLUSH_COUNTERS_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
+import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
+
+/*
+ * Three functions in schemata's own schema, for what every migration's batch
+ * runs: PL/pgSQL keeps a function's plans for the session, where the same
+ * statements written into each batch would be planned anew each time (the
+ * listing and the effects statement are large). Where the role may not
+ * create them (a deploy role without CREATE on schema schemata), the batch
+ * carries the same statements itself. They are named after their text: a
+ * schemata whose statements differ makes its own, and never changes another
+ * version's.
+ *
+ * - snapshot: the objects of the names given, and their parts, as jsonb.
+ *   Its plan settings make it probe indexes, as a listing of a few objects
+ *   should, whatever the catalog's size.
+ * - record: the effects statement against that snapshot, and the event row.
+ * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
+ *   migration since this one planned.
+ * - measure_before, measure_after: data protection's measurement around the
+ *   file (engine/measure.ts). They run as the caller (its privileges, its
+ *   row-level security), and what they keep is in settings local to the
+ *   transaction, which outlive the call.
+ */
+
+/** Another run recorded this migration while this one waited: it ran once, there. */
+export const MIGRATION_TAKEN_SQLSTATE = 'SCH05';
+
+/** The claim's check, a PL/pgSQL statement over SQL expressions: in the claim function, or in a DO block where there is none. */
+export function claimCheckSql(set: string, version: string, expected: string): string {
+  return `IF (SELECT max(id) FROM schemata.migrations WHERE set_name = ${set} AND version = ${version}) IS DISTINCT FROM ${expected} THEN
+    RAISE EXCEPTION USING ERRCODE = '${MIGRATION_TAKEN_SQLSTATE}', MESSAGE = 'recorded by another run since this one planned';
+  END IF;`;
+}
+
+const PREFIX = 'schemata.';
+const template = {
+  snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+  SET plan_cache_mode = force_generic_plan
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $schemata_fn$
+BEGIN
+  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('names')}) o);
+END
+$schemata_fn$`,
+  record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[]) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+  SET plan_cache_mode = force_generic_plan
+AS $schemata_fn$
+BEGIN
+  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)' })};
+END
+$schemata_fn$`,
+  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+AS $schemata_fn$
+BEGIN
+  ${FLUSH_COUNTERS_PLPGSQL}
+  PERFORM * FROM (${measureBeforeBody({ capture: 'p_capture', widened: 'p_widened', forced: 'p_forced', tablesUpTo: 'p_tables_up_to' })}) measured;
+END
+$schemata_fn$`,
+  measure_after: `() RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+AS $schemata_fn$
+${MEASURE_AFTER_BODY}
+$schemata_fn$`,
+  claim: `(p_set text, p_version text, p_expected bigint) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
+AS $schemata_fn$
+BEGIN
+  ${claimCheckSql('p_set', 'p_version', 'p_expected')}
+END
+$schemata_fn$`,
+};
+
+const version = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 12);
+
+/** The functions' qualified names. */
+export const FUNCTIONS = {
+  snapshot: `${PREFIX}snapshot_${version}`,
+  record: `${PREFIX}record_${version}`,
+  claim: `${PREFIX}claim_${version}`,
+  measure_before: `${PREFIX}measure_before_${version}`,
+  measure_after: `${PREFIX}measure_after_${version}`,
+} as const;
+
+const SIGNATURES = {
+  snapshot: 'text[]',
+  record: 'text, text, text, text, text, text, integer, text[]',
+  claim: 'text, text, bigint',
+  measure_before: 'oid[], text, boolean, oid',
+  measure_after: '',
+} as const;
+
+const definition = (name: keyof typeof template) =>
+  `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;
+
+/** Makes the functions where they are missing and the role may; one DO block, then whether the role may run all of them. */
+export const ENSURE_FUNCTIONS_SQL = `DO $schemata$
+BEGIN
+  IF pg_catalog.to_regprocedure('${FUNCTIONS.claim}(${SIGNATURES.claim})') IS NULL THEN
+    BEGIN
+      ${definition('snapshot')};
+      ${definition('record')};
+      ${definition('measure_before')};
+      ${definition('measure_after')};
+      ${definition('claim')};
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+  END IF;
+END
+$schemata$;
+SELECT ${(Object.keys(SIGNATURES) as Array<keyof typeof SIGNATURES>)
+  .map(
+    (name) =>
+      `COALESCE(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('${FUNCTIONS[name]}(${SIGNATURES[name]})'), 'EXECUTE'), false)`,
+  )
+  .join(' AND ')} AS functions`;

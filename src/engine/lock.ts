@@ -1,0 +1,95 @@
+import { claimCheckSql, FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
+import { quoteLiteral } from '../sql/quote.js';
+import type { TrackingFeatures } from './tracking.js';
+import { LockTimeoutError } from '../errors.js';
+import type { Client } from './connect.js';
+
+/*
+ * One advisory lock per database ('schemata' in ASCII), held for the run by a
+ * transaction of its own on a connection of its own: a transaction keeps its
+ * server connection behind PgBouncer's transaction pooling, and its end (a
+ * COMMIT, or the session gone when a run is killed) releases the lock, so no
+ * pooled server connection is ever left holding it. The transaction takes no
+ * snapshot while it waits idle, so CREATE INDEX CONCURRENTLY does not wait for
+ * it. The two-int4 form shows up in pg_locks as classid/objid, which lets a
+ * waiter name the holder.
+ */
+const LOCK_CLASS = 0x73636865; // 'sche'
+const LOCK_OBJECT = 0x6d617461; // 'mata'
+
+/**
+ * Waits up to `timeoutS` for the lock on `client`, which then holds it until
+ * releaseLock. A role's or database's statement_timeout and
+ * idle_in_transaction_session_timeout are set aside for this transaction:
+ * waiting is bounded by lock_timeout alone, and holding by the run.
+ */
+export async function acquireLock(client: Client, where: string, timeoutS: number): Promise<void> {
+  const ms = Math.max(1, Math.round(timeoutS * 1000));
+  await client.query(
+    `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = ${ms}`,
+  );
+  try {
+    // The simple protocol, constants in the text: an extended-protocol portal would stay open with the
+    // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
+    if (timeoutS === 0) {
+      const { rows } = await client.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT}) AS ok`,
+      );
+      if (rows[0]?.ok) return;
+    } else {
+      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT})`);
+      return;
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+  }
+  await client.query('ROLLBACK').catch(() => {});
+  throw new LockTimeoutError(where, await lockHolder(client), timeoutS);
+}
+
+/** Ends the transaction that holds the lock. */
+export async function releaseLock(client: Client): Promise<void> {
+  await client.query('COMMIT');
+}
+
+async function lockHolder(client: Client): Promise<{ pid: number; since: Date } | undefined> {
+  const { rows } = await client.query<{ pid: number; since: Date }>(
+    `SELECT a.pid, a.backend_start AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      LIMIT 1`,
+    [LOCK_CLASS, LOCK_OBJECT],
+  );
+  return rows[0];
+}
+
+/*
+ * Each migration also takes, inside its own transaction, a second advisory
+ * lock (the run lock's key with objid + 1), then checks that its latest
+ * tracking event is still the one the plan saw. Concurrent runs (through
+ * PgBouncer, or a rerun while a killed run's orphan still works) apply each
+ * migration once: the second waits for the first's transaction, sees the
+ * new event, and skips it (MIGRATION_TAKEN_SQLSTATE).
+ */
+export { MIGRATION_TAKEN_SQLSTATE };
+
+/** The statements (without their `;`) that claim a migration inside its transaction. */
+export function onceStatements(
+  set: string,
+  version: string,
+  expectedEvent: number | null,
+  waitMs: number,
+  features: TrackingFeatures,
+): string[] {
+  const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
+  return [
+    `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
+    `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT + 1})`,
+    features.functions
+      ? `SELECT ${FUNCTIONS.claim}(${quoteLiteral(set)}, ${quoteLiteral(version)}, ${expected})`
+      : `DO $schemata_once$ BEGIN
+  ${claimCheckSql(quoteLiteral(set), quoteLiteral(version), expected)}
+END $schemata_once$`,
+  ];
+}

@@ -1,0 +1,228 @@
+import type { Client } from './connect.js';
+import { hasRowsSql } from '../catalog/protection-facts.js';
+import { quoteLiteral } from '../sql/quote.js';
+
+/*
+ * Data protection measured in the transaction (SPEC §5). Before the file, in
+ * its transaction: every table of the database (partitions and inheritance
+ * children as themselves) with its storage (relfilenode), and, for the
+ * tables the forecast traced (and their partitions and children), their
+ * rows and columns exactly. Before COMMIT, the tables this transaction
+ * locked to write are compared with that:
+ *
+ * - a traced table that held rows and is gone, empty now after its storage
+ *   was replaced or rows deleted, lost a column, or a column's type changed
+ *   other than by a widening the forecast allowed: a loss (LOSS_SQLSTATE);
+ * - any other table that is gone, had its storage replaced, lost a column in
+ *   this transaction, or was emptied by deletes: a suspect. Whether it held
+ *   rows cannot be told any more, so the migration is rolled back
+ *   (SUSPECT_SQLSTATE, the OIDs in the message) and run again with those
+ *   tables traced: a second run decides exactly.
+ *
+ * Nothing that runs in the transaction escapes it: a CALL, a trigger, a rule,
+ * dynamic SQL, a function with its own search_path. The row counters of the
+ * transaction (pg_stat_xact_*) are kept for the history event.
+ */
+
+/** A table that held rows lost them: the migration is refused. */
+export const LOSS_SQLSTATE = 'SCH04';
+/** A table whose rows before the migration were not measured may have lost them: run again with it traced. */
+export const SUSPECT_SQLSTATE = 'SCH06';
+
+/** Up to this many rows are counted exactly; more is "over" this. */
+export const COUNT_CAP = 1_000_000;
+
+export interface Measurement {
+  /** OIDs measured exactly before the file (the forecast's tables, the suspects of an earlier try); their partitions and children come along. */
+  capture: readonly number[];
+  /** Columns whose type the forecast judged a widening: a changed type there is no loss. */
+  widened: ReadonlyArray<{ oid: number; column: string }>;
+  /** --force or the file's `-- schemata:force`: losses are recorded, not refused. */
+  forced: boolean;
+  /**
+   * The highest OID of a table when the run began: what the run itself made
+   * and filled is no loss, and a table made later has a higher OID. (After
+   * an OID wraparound a table the run made can be taken for one that was
+   * there: a second measurement, never a missed loss.)
+   */
+  tablesUpTo: number;
+  /** Outside a transaction: the statements PostgreSQL refuses in a transaction block, which run unmeasured. */
+  outside?: ReadonlyArray<{ line: number; column: number }>;
+}
+
+const USER_TABLE = (c: string) =>
+  `${c}.relkind IN ('r', 'm') AND ${c}.relpersistence <> 't'
+   AND ${c}.relnamespace <> ALL (ARRAY['pg_catalog'::pg_catalog.regnamespace, 'information_schema'::pg_catalog.regnamespace, 'pg_toast'::pg_catalog.regnamespace])
+   AND ${c}.relnamespace IS DISTINCT FROM pg_catalog.to_regnamespace('schemata')`;
+
+/** The highest OID of a table when the run begins (asked once, before its first migration). */
+export async function tablesUpTo(client: Client): Promise<number> {
+  const { rows } = await client.query<{ up_to: string }>(
+    `SELECT COALESCE(pg_catalog.max(c.oid::int8), 0) AS up_to FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`,
+  );
+  return Number(rows[0]!.up_to);
+}
+
+/** Rows of relation `oid` (of `c`, `n`), counted up to the cap; -1 where this role cannot count them but pages hold some. */
+function rowsSql(c: string, n: string): string {
+  return `CASE WHEN ${c}.relkind = 'm' AND NOT ${c}.relispopulated THEN 0
+     WHEN pg_catalog.pg_relation_size(${c}.oid) = 0 THEN 0
+     WHEN NOT ${hasRowsSql(`${c}.oid`)} THEN 0
+     WHEN NOT pg_catalog.has_table_privilege(${c}.oid, 'SELECT')
+          OR (${c}.relrowsecurity AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user)) THEN -1
+     ELSE ((pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM (SELECT FROM ONLY %I.%I LIMIT ${COUNT_CAP + 1}) s', ${n}.nspname, ${c}.relname), false, true, '')))[1])::text::bigint END`;
+}
+
+/**
+ * PostgreSQL 15 and later flush the session's row counters when asked
+ * (pg_stat_force_next_flush, asked in every measured batch, done when the
+ * batch ends): the next one's start from zero. Before 15, those still pending from earlier transactions are
+ * read first and subtracted.
+ */
+const FLUSHES_COUNTERS = `pg_catalog.current_setting('server_version_num')::int >= 150000`;
+
+/**
+ * The flush asked for, in PL/pgSQL: done when this batch ends, however it
+ * ends (a retry after a rollback starts from zero too). Run by EXECUTE: the
+ * function is not there before 15.
+ */
+export const FLUSH_COUNTERS_PLPGSQL = `IF ${FLUSHES_COUNTERS} THEN
+    EXECUTE 'SELECT pg_catalog.pg_stat_force_next_flush()';
+  END IF;`;
+
+/** What the measurement before the file is given, each an SQL expression (literals in a batch, parameters in a function). */
+export interface MeasureInputs {
+  /** oid[] */
+  capture: string;
+  /** text: a JSON array of { oid, column } */
+  widened: string;
+  /** boolean */
+  forced: string;
+  /** oid */
+  tablesUpTo: string;
+}
+
+/** Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction. */
+export function measureBeforeBody(i: MeasureInputs): string {
+  return `SELECT pg_catalog.set_config('schemata.tables', (SELECT COALESCE(pg_catalog.array_agg(c.oid ORDER BY c.oid), '{}')::text
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
+       pg_catalog.set_config('schemata.nodes', (SELECT COALESCE(pg_catalog.array_agg(c.relfilenode ORDER BY c.oid), '{}')::text
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
+       pg_catalog.set_config('schemata.widened', ${i.widened}, true),
+       pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
+       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} THEN '{}' ELSE (
+          SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
+            FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
+                         pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
+                    FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}) s WHERE s.ins + s.upd + s.del > 0) END, true),
+       pg_catalog.set_config('schemata.traced', (
+  WITH RECURSIVE tree(oid, top) AS (
+    SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${i.capture})
+    UNION
+    SELECT i.inhrelid, t.top FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
+  ), one AS (SELECT DISTINCT ON (oid) oid, top FROM tree ORDER BY oid, top)
+  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'oid', c.oid, 'identity', pg_catalog.format('%I.%I', n.nspname, c.relname),
+           'top', CASE WHEN one.top <> c.oid THEN (SELECT pg_catalog.format('%I.%I', tn.nspname, tc.relname) FROM pg_catalog.pg_class tc JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace WHERE tc.oid = one.top) END,
+           'node', c.relfilenode, 'rows', ${rowsSql('c', 'n')},
+           'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod)), '[]')
+                      FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))), '[]')::text
+    FROM one JOIN pg_catalog.pg_class c ON c.oid = one.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE ${USER_TABLE('c')}), true)`;
+}
+
+/** A measurement's inputs as literals, for a batch. */
+export function measureLiterals(m: Measurement): MeasureInputs {
+  return {
+    capture: `ARRAY[${m.capture.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`,
+    widened: quoteLiteral(JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })))),
+    forced: m.forced ? 'true' : 'false',
+    tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
+  };
+}
+
+/*
+ * Before COMMIT: compares, keeps the row counters in schemata.rows for the
+ * event, and raises on a loss (unless forced) or a suspect. The written
+ * tables are those this transaction holds a write lock on: DROP, TRUNCATE,
+ * ALTER, DELETE and UPDATE all take one, whoever runs them.
+ */
+/** The PL/pgSQL block of the measurement before COMMIT: in a function, or in a DO block where there is none. */
+export const MEASURE_AFTER_BODY = `DECLARE
+  lost text;
+  suspects text;
+  counters jsonb;
+BEGIN
+  WITH traced AS MATERIALIZED (
+    SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
+                     WHEN x.rows > ${COUNT_CAP} THEN 'over ${COUNT_CAP.toLocaleString('en-US')} rows'
+                     ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
+           x.identity || COALESCE(' (of ' || x.top || ')', '') AS shown
+      FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid, identity text, top text, node oid, rows bigint, cols jsonb)
+     WHERE x.rows <> 0
+  )
+  SELECT pg_catalog.string_agg(what, '; ') INTO lost FROM (
+    SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what
+      FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
+    UNION ALL
+    SELECT pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how)
+      FROM (SELECT t.shown, t.held, CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
+                   ${hasRowsSql('t.oid')} AS has_rows
+              FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
+             WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OFFSET 0) e
+     WHERE NOT e.has_rows
+    UNION ALL
+    SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held)
+      FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped)
+    UNION ALL
+    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, which is no widening', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod))
+      FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped
+     WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
+                        WHERE w.oid = t.oid AND w."column" = col.name)
+  ) losses;
+  WITH before AS MATERIALIZED (
+    SELECT b.oid, b.node
+      FROM ROWS FROM (pg_catalog.unnest(pg_catalog.current_setting('schemata.tables')::pg_catalog.oid[]), pg_catalog.unnest(pg_catalog.current_setting('schemata.nodes')::pg_catalog.oid[])) AS b(oid, node)
+  ), written AS MATERIALIZED (
+    SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l
+     WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+       AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+  ), untraced AS MATERIALIZED (
+    SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
+      FROM before b JOIN written w ON w.oid = b.oid LEFT JOIN pg_catalog.pg_class c ON c.oid = b.oid
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
+  )
+  SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
+   WHERE NOT u.alive OR u.node_now <> u.node
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = u.oid AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)
+      OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')});
+  SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)
+    INTO counters
+    FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity,
+                 pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) - COALESCE((b.counts->>0)::bigint, 0) AS inserted,
+                 pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) - COALESCE((b.counts->>1)::bigint, 0) AS updated,
+                 pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) - COALESCE((b.counts->>2)::bigint, 0) AS deleted
+            FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN LATERAL (SELECT pg_catalog.current_setting('schemata.counted')::jsonb -> (c.oid::text) AS counts) b ON true
+           WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
+             AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+             AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND n.nspname <> 'schemata') d
+   WHERE d.inserted + d.updated + d.deleted > 0;
+  PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
+  -- Forced or not, a suspect is measured (a second run): what a force let through is recorded exactly.
+  IF suspects IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '${SUSPECT_SQLSTATE}', MESSAGE = suspects;
+  END IF;
+  IF pg_catalog.current_setting('schemata.forced') = 'on' THEN
+    PERFORM pg_catalog.set_config('schemata.lost', COALESCE(lost, ''), true);
+  ELSIF lost IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost;
+  END IF;
+END`;
+
+/** The measurement before COMMIT as a DO block, where schemata's functions are not there. */
+export const MEASURE_AFTER_SQL = `DO $schemata_measure$\n${MEASURE_AFTER_BODY}\n$schemata_measure$`;

@@ -1,0 +1,527 @@
+import { relative } from 'node:path';
+import type { MigrationFile } from '../config/discover.js';
+import type { Client } from './connect.js';
+import { readSchemaFacts } from '../catalog/schema-facts.js';
+import { existingRefs } from '../catalog/existence.js';
+import type { SnapshotScope } from '../catalog/listing.js';
+import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
+import { extraObjects, readRecordedRows, readTracking, type TrackedMigration } from './tracking.js';
+import { checkDrift, strictCreates } from '../model/drift.js';
+import { type Plan, planMigrate, type Problem } from '../model/plan.js';
+import { editNeverRan, planRepair, type Replay, replayOf, scopeRerun } from '../model/repair.js';
+import { finalObjects } from '../model/baseline.js';
+import { compareVersions } from '../config/discover.js';
+import { adoptObjects, operationsOfFile } from './adopt.js';
+import { functionsMade, snapshotScope } from '../model/snapshot.js';
+import { planSteps, type Step } from '../model/steps.js';
+import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
+import {
+  findHazards,
+  type GuardedMigration,
+  guardScope,
+  type Judgement,
+  judgeHazards,
+} from '../model/protect.js';
+import type { Classification } from '../sql/classify.js';
+import type { Mentioned } from '../sql/footprint.js';
+import { lintFile } from '../sql/lint.js';
+import { tablesUpTo } from './measure.js';
+import { type ObjectRef, type Operation, refKey, searchPathOf } from '../sql/operations.js';
+import { loadParser } from '../sql/parse.js';
+import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
+import type { Run, SetRun } from './context.js';
+import { entryOf, type SetReport, schemasOf } from './report.js';
+
+/** A pending migration, read and judged: what engine/apply.ts needs to run it. */
+export interface PreparedMigration {
+  file: MigrationFile;
+  path: string;
+  statements: Statement[];
+  classification: Classification;
+  /** What its statements do, in order: drift, data protection and repair read it. */
+  operations: Operation[];
+  transactional: boolean;
+  /** A `-- schemata:force` line: data protection allows this file's own destructive steps. */
+  forced: boolean;
+  /** What its server-side data check covers (model/protect.ts guardScope). */
+  guard: 'all' | number[];
+  /** The names its statements mention (sql/footprint.ts), and what its catalog snapshot covers (model/snapshot.ts). */
+  mentioned: Mentioned;
+  snapshot: SnapshotScope;
+  judgements: Judgement[];
+  /** Statements PostgreSQL refuses in a transaction block. */
+  outside: Location[];
+  /** Run again by --repair. */
+  rerun: boolean;
+  /** Its latest tracking event now (null: none). */
+  expectedEvent: number | null;
+  /** With --repair on a file that changes rows: the statements (by position) that re-create what is missing, the only ones run. */
+  only?: Location[] | undefined;
+}
+
+export interface SetPlan {
+  client: Client;
+  tracked: TrackedMigration[];
+  plan: Plan;
+  migrations: PreparedMigration[];
+  /** What engine/apply.ts runs, in order; --dry-run prints it. */
+  steps: Step[];
+  /** With --repair: changed files whose new checksum is recorded. */
+  rechecksum: MigrationFile[];
+  repairNotes: string[];
+}
+
+export interface PlanOptions {
+  lock: boolean;
+  /** Judge the pending files' destructive steps against the catalog (migrate, validate, dry-run). */
+  judge: boolean;
+  force: boolean;
+  repair?: boolean;
+  /** status: ask every table of the expected schemas whether it holds rows, and list the objects no migration made. */
+  withData?: boolean;
+  /** migrate: ask whether each expected schema holds data (hasData), without listing extra objects. */
+  askData?: boolean;
+  /** Where to say how far the reading of a long file got. */
+  progress?: ((text: string) => void) | undefined;
+}
+
+const NO_TRANSACTION = '-- schemata:no-transaction';
+const FORCE = '-- schemata:force';
+const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
+
+/**
+ * Reads tracking and the catalog for a set and plans its run: the stored
+ * expected state against the catalog (a constant number of queries, whatever
+ * the length of the history), then every pending file parsed, its drift
+ * judged in file order and (with `judge`) its destructive steps against the
+ * catalog, so that nothing runs when anything would be refused.
+ */
+export async function planSet(
+  run: Run,
+  set: SetRun,
+  report: SetReport,
+  options: PlanOptions,
+): Promise<SetPlan> {
+  const name = set.config.name;
+  const client = await run.connection(set, { lock: options.lock });
+  let tracking = await readTracking(client, name);
+  const adopting = tracking.adoptPending && options.lock;
+  if (adopting) {
+    // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.
+    await run.ensureTracking(set);
+    await adoptObjects(client, run.cwd, set, tracking.migrations);
+    tracking = await readTracking(client, name);
+  }
+  if (tracking.adoptPending) {
+    report.warnings.push(
+      `the tracking table was written by schemata 0.1: objects are checked from the next migrate on, which upgrades it (schemata migrate ${name}).`,
+    );
+  }
+  const tracked = tracking.migrations;
+  const facts = await readSchemaFacts(client, set.config.schemas, {
+    withData: (options.withData ?? false) || (options.askData ?? false),
+  });
+  // What adoption just wrote is read afresh.
+  const missing = await run.missingObjects(set, tracking, { fresh: adopting });
+  if (options.withData)
+    report.extra = (await extraObjects(client, set.config.schemas, tracking)).map(
+      (o) => `${o.kind} ${o.identity}`,
+    );
+
+  const trackedVersions = new Set(tracked.map((t) => t.version));
+  const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
+  const parser =
+    pendingFiles.length > 0 || (options.repair && tracked.length > 0)
+      ? await loadParser()
+      : undefined;
+  const read = new Map<string, ReadMigration>();
+  for (const f of pendingFiles)
+    read.set(f.version, await readPending(parser!, run.cwd, f, options.progress));
+  const pendingSchemas = new Set(
+    [...read.values()].flatMap((r) =>
+      r.ok
+        ? r.operations.flatMap((op) =>
+            op.kind === 'create' && op.object.kind === 'schema' ? [op.object.name] : [],
+          )
+        : [],
+    ),
+  );
+  const state = {
+    set: name,
+    schemas: set.config.schemas,
+    files: set.files,
+    tracked,
+    facts,
+    missing,
+    pendingSchemas,
+  };
+  let plan = planMigrate(state);
+  const result: SetPlan = {
+    client,
+    tracked,
+    plan,
+    migrations: [],
+    steps: [],
+    rechecksum: [],
+    repairNotes: [],
+  };
+  let rerun = new Set<string>();
+  let replay: Replay = { madeAs: new Map(), statements: new Map() };
+  if (options.repair) {
+    // The applied migrations from `version` on, each read once for the replay and the changed checksums.
+    const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
+    const readOnce = new Map<string, Promise<Operation[]>>();
+    const appliedFrom = (version: string) =>
+      Promise.all(
+        set.files
+          .filter((f) => applied.has(f.version) && compareVersions(f.version, version) >= 0)
+          .map(async (f) => {
+            if (!readOnce.has(f.version))
+              readOnce.set(f.version, operationsOfFile(run.cwd, name, f));
+            return { version: f.version, file: f.file, operations: await readOnce.get(f.version)! };
+          }),
+      );
+    // What is missing comes back through its history: the applied migrations from the first one credited with it on.
+    if (missing.length > 0)
+      replay = replayOf(
+        await appliedFrom(missing.map((e) => e.version).sort(compareVersions)[0]!),
+        missing,
+      );
+    const repair = planRepair({ ...state, replayed: [...replay.statements.keys()] }, plan);
+    plan = result.plan = repair.plan;
+    rerun = new Set(repair.rerun.map((f) => f.version));
+    result.repairNotes = repair.notes;
+    // A changed file is recorded with its new checksum only where what it makes now is there.
+    const neverRan = await editsNeverRun(client, repair.rechecksum, appliedFrom);
+    for (const { file, unmade } of neverRan)
+      plan.problems.push(editNeverRan(name, relative(run.cwd, file.path) || file.path, unmade));
+    result.rechecksum = repair.rechecksum.filter((f) => !neverRan.some((n) => n.file === f));
+  }
+  report.pending = plan.pending.map((f) => entryOf(f));
+  report.schemas = schemasOf(facts);
+  if (plan.pending.length > 0) {
+    for (const file of plan.pending)
+      if (!read.has(file.version))
+        read.set(file.version, await readPending(parser!, run.cwd, file, options.progress));
+    result.migrations = prepareFiles(
+      parser!,
+      run.cwd,
+      name,
+      plan,
+      read,
+      rerun,
+      new Map(tracked.map((t) => [t.version, t])),
+    );
+    // A file that holds no statement (as create writes it) is not applied: recorded, filling it in later would be a checksum error.
+    for (const m of result.migrations.filter((m) => m.statements.length === 0)) {
+      report.warnings.push(
+        `${m.path} holds no statement yet: it is not applied and stays pending until it does.`,
+      );
+    }
+    result.migrations = result.migrations.filter((m) => m.statements.length > 0);
+    const reruns = result.migrations.filter((m) => m.rerun);
+    const recorded = await readRecordedRows(
+      client,
+      name,
+      reruns.map((m) => m.file.version),
+    );
+    // A re-run that creates, without IF NOT EXISTS, what still exists would fail whole (Prisma's and drizzle's files).
+    const rerunsAsPending = reruns.map((m) => ({
+      path: m.path,
+      version: m.file.version,
+      operations: m.operations,
+    }));
+    const rerunStrict = strictCreates(rerunsAsPending);
+    const survivors = rerunStrict.length > 0 ? await existingRefs(client, rerunStrict) : undefined;
+    const notRerunnable = (version: string) =>
+      survivors !== undefined &&
+      checkDrift(
+        name,
+        rerunsAsPending.filter((r) => r.version === version),
+        survivors.existing,
+        survivors.creationSchema,
+        survivors.indexTables,
+      ).length > 0;
+    for (const m of reruns) {
+      const replayed = replay.statements.get(m.file.version) ?? [];
+      const lines = (at: readonly Location[]) =>
+        `line${at.length === 1 ? '' : 's'} ${at.map((l) => l.line).join(', ')}`;
+      // Run again only for what it renamed, moved or dropped of what is made again: those statements alone.
+      const replayOnly =
+        !missing.some((e) => e.version === m.file.version) &&
+        tracked.find((t) => t.version === m.file.version)?.state === 'applied';
+      if (replayOnly) {
+        m.only = replayed;
+        result.repairNotes.push(
+          `${m.file.file} renamed, moved or altered what is made again: ${lines(replayed)} run again.`,
+        );
+        continue;
+      }
+      const scope = scopeRerun({
+        set: name,
+        path: m.path,
+        operations: m.operations,
+        statements: m.statements,
+        missing: missing.filter((e) => e.version === m.file.version),
+        recorded: recorded.get(m.file.version),
+        setMissing: missing,
+        notRerunnable: notRerunnable(m.file.version),
+        madeAs: replay.madeAs,
+        force: options.force,
+      });
+      if (scope.kind === 'stop') plan.problems.push(scope.problem);
+      if (scope.kind === 'part') {
+        const only = [
+          ...scope.statements,
+          ...replayed.filter(
+            (at) => !scope.statements.some((s) => s.line === at.line && s.column === at.column),
+          ),
+        ];
+        only.sort((a, b) => a.line - b.line || a.column - b.column);
+        m.only = only;
+        const why = scope.why === 'rows' ? 'changes rows' : 'creates what still exists';
+        result.repairNotes.push(
+          `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(only)}.`,
+        );
+      }
+    }
+    // Re-runs too: a strict CREATE of what survived fails the re-run (of a part, only what runs counts).
+    const runs = (m: { only?: Location[] | undefined }, op: Operation) =>
+      m.only === undefined ||
+      m.only.some((at) => at.line === op.at.line && at.column === op.at.column);
+    const inRunOrder = result.migrations.map((m) => ({
+      path: m.path,
+      version: m.file.version,
+      operations: m.operations.filter((op) => runs(m, op)),
+    }));
+    const strict = strictCreates(inRunOrder);
+    if (strict.length > 0) {
+      const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
+      plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
+    }
+    let names = options.judge
+      ? await protect(client, parser!, name, result, options.force)
+      : undefined;
+    // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
+    if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call')))
+      names = await readCatalogNames(client);
+    const functions = names && new Set([...names.functions, ...functionsMade(result.migrations)]);
+    for (const m of result.migrations)
+      m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
+    for (const m of result.migrations) {
+      for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
+        report.warnings.push(
+          `${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`,
+        );
+      }
+      if (m.transactional && (options.force || m.forced))
+        report.warnings.push(
+          `${m.path}: the server-side data check is off for it (${options.force ? '--force' : FORCE}).`,
+        );
+    }
+  }
+  report.problems.push(...plan.problems);
+  // What the run itself makes and fills is no loss: the measurement looks at the tables there before it.
+  const upTo = options.lock && result.migrations.length > 0 ? await tablesUpTo(client) : 0;
+  result.steps = planSteps(result.migrations, result.rechecksum, {
+    force: options.force,
+    tablesUpTo: upTo,
+  });
+  // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
+  for (const step of result.steps)
+    if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
+  return result;
+}
+
+/**
+ * What the changed files make as they are now (replayed with the applied
+ * migrations after them, whose drops and renames count) that the database
+ * does not have.
+ */
+async function editsNeverRun(
+  client: Client,
+  changed: readonly MigrationFile[],
+  appliedFrom: (
+    version: string,
+  ) => Promise<ReadonlyArray<{ file: string; operations: readonly Operation[] }>>,
+): Promise<Array<{ file: MigrationFile; unmade: ObjectRef[] }>> {
+  if (changed.length === 0) return [];
+  const { creationSchema } = await existingRefs(client, []);
+  const found: Array<{ file: MigrationFile; unmade: ObjectRef[] }> = [];
+  for (const file of changed) {
+    const migrations = await appliedFrom(file.version);
+    const made = finalObjects(migrations, creationSchema).filter((e) => e.file === file.file);
+    const { existing } = await existingRefs(
+      client,
+      made.map((e) => e.ref),
+    );
+    const unmade = made.filter((e) => !existing.has(refKey(e.ref))).map((e) => e.ref);
+    if (unmade.length > 0) found.push({ file, unmade });
+  }
+  return found;
+}
+
+/** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */
+const SHOWN_CHARS = 1024 * 1024;
+
+async function readPending(
+  parser: Parser,
+  cwd: string,
+  file: MigrationFile,
+  progress: PlanOptions['progress'],
+): Promise<ReadMigration> {
+  if (!progress || file.sql.length < SHOWN_CHARS) return readMigration(parser, file.sql);
+  const path = relative(cwd, file.path) || file.path;
+  let shown = -1;
+  return readMigrationShowing(parser, file.sql, (done) => {
+    const percent = Math.floor(done * 10) * 10;
+    if (percent === shown) return;
+    shown = percent;
+    progress(`reading ${path}: ${percent}%`);
+  });
+}
+
+function prepareFiles(
+  parser: Parser,
+  cwd: string,
+  set: string,
+  plan: Plan,
+  read: ReadonlyMap<string, ReadMigration>,
+  rerun: ReadonlySet<string>,
+  tracked: ReadonlyMap<string, TrackedMigration>,
+): PreparedMigration[] {
+  const migrations: PreparedMigration[] = [];
+  for (const file of plan.pending) {
+    const path = relative(cwd, file.path) || file.path;
+    const parsed = read.get(file.version)!;
+    if (!parsed.ok) {
+      // lint knows why some syntax errors happen (ADD CONSTRAINT IF NOT EXISTS) and how to write them instead.
+      const finding = lintFile(parser, file.sql).find((f) => f.severity === 'error');
+      const loc = finding?.at ?? parsed.problem.at;
+      plan.problems.push({
+        kind: 'syntax',
+        message: `Set "${set}": ${at(path, loc)} does not parse: ${finding?.message ?? parsed.problem.message}. Nothing was applied.`,
+        hint: `${finding ? `${finding.fix.split('\n')[0]} ` : ''}Fix the file (schemata lint ${set} shows each error with its fix), then run the command again.`,
+      });
+      continue;
+    }
+    const { classification, operations, mentioned } = parsed;
+    // The scanner confirms the line is a comment; the cheap test spares it the files without one.
+    const comments = file.sql.includes('-- schemata:')
+      ? commentsOf(parser, file.sql).map((c) => c.trim())
+      : [];
+    // A file with BEGIN ... COMMIT blocks of its own, or a COMMIT or ROLLBACK in its middle, runs outside schemata's transaction as psql would run it.
+    const transactional =
+      classification.nonTransactional.length === 0 &&
+      classification.misplacedControl.length === 0 &&
+      !comments.includes(NO_TRANSACTION);
+    const forcedOutside = comments.includes(NO_TRANSACTION);
+    // Under -- schemata:no-transaction the file's own transaction control is honoured, as psql would.
+    if (
+      !forcedOutside &&
+      classification.nonTransactional.length > 0 &&
+      classification.transactionControl.length > 0
+    ) {
+      const control = classification.transactionControl[0]!;
+      const why = classification.nonTransactional[0]!;
+      plan.problems.push({
+        kind: 'transaction-conflict',
+        message:
+          `Set "${set}": ${path} has its own ${control.text.toUpperCase()} at line ${control.at.line} but must run outside a transaction ` +
+          `(${why.reason} at line ${why.statement.at.line}): PostgreSQL refuses that inside BEGIN ... COMMIT.`,
+        hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why.reason} into a migration of its own.`,
+      });
+      continue;
+    }
+    if (transactional && classification.resetsAll.length > 0) {
+      const reset = classification.resetsAll[0]!;
+      plan.problems.push({
+        kind: 'transaction-conflict',
+        message:
+          `Set "${set}": ${path}:${reset.at.line}:${reset.at.column} has RESET ALL: schemata runs each migration in one transaction together with its snapshot of the catalog ` +
+          'and its data check, which it keeps in settings of that transaction, and RESET ALL would reset them too. Nothing was applied.',
+        hint: `Remove it from ${path} (schemata gives every migration a clean session of its own), or RESET by name what the file SET (RESET search_path).`,
+      });
+      continue;
+    }
+    migrations.push({
+      file,
+      path,
+      statements: parsed.statements,
+      classification,
+      operations,
+      transactional,
+      forced: comments.includes(FORCE),
+      guard: 'all',
+      mentioned,
+      snapshot: 'all',
+      judgements: [],
+      outside: classification.nonTransactional.map((n) => n.statement.at),
+      rerun: rerun.has(file.version),
+      expectedEvent: tracked.get(file.version)?.eventId ?? null,
+    });
+  }
+  return migrations;
+}
+
+/** Whether an operation can destroy data: only then is the catalog asked. */
+const mayDestroy = (op: Operation) =>
+  op.kind === 'drop' ||
+  op.kind === 'alter-type' ||
+  op.kind === 'drop-owned' ||
+  op.kind === 'call' ||
+  ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
+
+/**
+ * Judges every destructive step of the pending migrations in run order,
+ * names resolved as the server will; refusals become problems. Two queries
+ * when any step may destroy data, none otherwise.
+ */
+async function protect(
+  client: Client,
+  parser: Parser,
+  set: string,
+  setPlan: SetPlan,
+  force: boolean,
+): Promise<CatalogNames | undefined> {
+  if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
+    for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
+    return undefined;
+  }
+  const names = await readCatalogNames(client);
+  const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({
+    path: m.path,
+    operations: m.operations,
+    forced: m.forced,
+    statements: m.statements,
+  }));
+  const { hazards, probes } = findHazards(
+    names,
+    searchPathOf(parser, names.searchPath) ?? [],
+    guarded,
+  );
+  setPlan.migrations.forEach((m, index) => {
+    m.guard = guardScope(
+      m.operations,
+      hazards.filter((h) => h.migration === index),
+      probes,
+    );
+  });
+  const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force, probes);
+  for (const j of judgements) {
+    const migration = setPlan.migrations[j.migration]!;
+    migration.judgements.push(j);
+    if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j));
+  }
+  return names;
+}
+
+function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {
+  return {
+    kind: 'refused',
+    message:
+      `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ` +
+      `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
+    hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: schemata migrate ${set} --force`,
+  };
+}

@@ -1,0 +1,556 @@
+import type { CatalogNames, Probe, ProbeFacts, RelationKind } from '../catalog/protection-facts.js';
+import { destructiveStep } from '../sql/destructive.js';
+import type { ColumnType, ObjectRef, Operation } from '../sql/operations.js';
+import type { Location } from '../sql/statements.js';
+
+export type Verdict = 'allowed' | 'refused' | 'forced';
+
+/** A pending migration as data protection reads it, in run order. */
+export interface GuardedMigration {
+  path: string;
+  operations: readonly Operation[];
+  /** The file has a `-- schemata:force` line: its own refusals are allowed. */
+  forced: boolean;
+  /** Its statements' positions and text, for messages. */
+  statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
+}
+
+/** A step of the run that would destroy data if its target holds rows, with what to ask the catalog. */
+export interface Hazard {
+  migration: number;
+  at: Location;
+  via?: string | undefined;
+  /** `DROP TABLE workspace.items CASCADE`, with names as resolved. */
+  step: string;
+  /** The object as resolved, `workspace.items`. */
+  target: string;
+  probes: number[];
+  /** ALTER COLUMN ... TYPE: destructive only when it is no widening of the current type. */
+  newType?: ColumnType | undefined;
+}
+
+/** Data protection's word on one hazard. */
+export interface Judgement {
+  migration: number;
+  at: Location;
+  via?: string | undefined;
+  step: string;
+  statement: string;
+  target: string;
+  verdict: Verdict;
+  /** Tables it would empty or take away that hold rows. */
+  holders: string[];
+  reason: string;
+  /** Allowed as a widening of this column (table OID, column name): the measurement lets its type change. */
+  widened?: { oid: number; column: string } | undefined;
+}
+
+const TABLE_LIKE: ReadonlySet<RelationKind> = new Set(['table', 'materialized view']);
+const RELATION_REFS: ReadonlySet<ObjectRef['kind']> = new Set([
+  'table',
+  'view',
+  'materialized view',
+  'sequence',
+  'index',
+]);
+
+interface Relation {
+  /** Its OID when the run began; null when the run made it (so it holds only what the run put there). */
+  origin: number | null;
+  kind: RelationKind;
+  /** Columns by their name now: their name when the run began, or null when the run added them. */
+  columns: Map<string, string | null>;
+  /** Names the table's columns had when the run began that they no longer have. */
+  renamedAway: Set<string>;
+}
+
+/**
+ * The catalog as the run will change it, statement by statement: names are
+ * resolved as PostgreSQL will resolve them at that point (search_path with
+ * `$user`, what earlier statements of the file and the run created, renamed
+ * or moved), and every destructive step is traced to the objects that held
+ * data when the run began.
+ */
+class World {
+  private readonly schemas = new Map<string, number | null>();
+  private readonly relations = new Map<string, Map<string, Relation>>();
+  private readonly types = new Map<string, Map<string, number | null>>();
+  private readonly functions = new Map<string, readonly Operation[]>();
+  readonly probes: Probe[] = [];
+  readonly hazards: Hazard[] = [];
+  private filePath: string[] | undefined;
+
+  constructor(
+    names: CatalogNames,
+    private readonly sessionPath: readonly string[],
+  ) {
+    for (const s of names.schemas) this.schemas.set(s.name, s.oid);
+    for (const r of names.relations)
+      this.relationsOf(r.schema).set(r.name, {
+        origin: r.oid,
+        kind: r.kind,
+        columns: new Map(),
+        renamedAway: new Set(),
+      });
+    for (const t of names.types) this.typesOf(t.schema).set(t.name, t.oid);
+    this.user = names.user;
+  }
+
+  private readonly user: string;
+
+  private relationsOf(schema: string): Map<string, Relation> {
+    let map = this.relations.get(schema);
+    if (!map) this.relations.set(schema, (map = new Map<string, Relation>()));
+    return map;
+  }
+
+  private typesOf(schema: string): Map<string, number | null> {
+    let map = this.types.get(schema);
+    if (!map) this.types.set(schema, (map = new Map<string, number | null>()));
+    return map;
+  }
+
+  private get path(): string[] {
+    return (this.filePath ?? this.sessionPath).map((s) => (s === '$user' ? this.user : s));
+  }
+
+  /** Each file starts with the session's search_path: a SET in one migration does not carry into the next. */
+  startFile(): void {
+    this.filePath = undefined;
+  }
+
+  private creationSchema(ref: ObjectRef): string | undefined {
+    if (!ref.unqualified) return ref.schema;
+    return this.path.find((s) => this.schemas.has(s));
+  }
+
+  /** The relation a name reaches, and the schema it is in. */
+  private relation(
+    ref: Pick<ObjectRef, 'schema' | 'unqualified'> & { name: string },
+  ): [string, Relation] | undefined {
+    const candidates = ref.unqualified ? this.path : [ref.schema];
+    for (const schema of candidates) {
+      const found = this.relations.get(schema)?.get(ref.name);
+      if (found) return [schema, found];
+    }
+    return undefined;
+  }
+
+  private type(ref: ObjectRef): [string, number | null] | undefined {
+    const candidates = ref.unqualified ? this.path : [ref.schema];
+    for (const schema of candidates) {
+      const map = this.types.get(schema);
+      if (map?.has(ref.name)) return [schema, map.get(ref.name)!];
+    }
+    return undefined;
+  }
+
+  private addProbe(probe: DistributiveOmit<Probe, 'id'>): number {
+    const id = this.probes.length;
+    this.probes.push({ ...probe, id });
+    return id;
+  }
+
+  private hazard(
+    context: Context,
+    step: string,
+    target: string,
+    probes: number[],
+    newType?: ColumnType,
+  ): void {
+    if (probes.length === 0) return;
+    this.hazards.push({
+      migration: context.migration,
+      at: context.at,
+      via: context.via,
+      step,
+      target,
+      probes,
+      newType,
+    });
+  }
+
+  apply(op: Operation, migration: number, depth = 0): void {
+    const context: Context = { migration, at: op.at, via: op.via };
+    switch (op.kind) {
+      case 'search-path':
+        this.filePath = op.path;
+        break;
+      case 'create':
+        this.create(op.object, op.body);
+        break;
+      case 'drop':
+        this.drop(op, context);
+        break;
+      case 'rename':
+      case 'move':
+        this.rename(op.from, op.to, op.kind === 'move');
+        break;
+      case 'delete-rows':
+      case 'write-rows': {
+        if (!op.wholesale) break;
+        const found = this.relation(op.table);
+        if (!found || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
+        const name = `${found[0]}.${op.table.name}`;
+        const cascade = op.kind === 'delete-rows' && op.cascade;
+        this.hazard(context, destructiveStep(op, name)!, name, [
+          this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin }),
+        ]);
+        break;
+      }
+      case 'alter-type': {
+        const found = this.relation({ ...op.column, name: op.column.table ?? '' });
+        if (!found || found[1].origin === null) break;
+        const original = columnOrigin(found[1], op.column.name);
+        if (original === null) break;
+        const name = `${found[0]}.${op.column.table}`;
+        this.hazard(
+          context,
+          destructiveStep(op, name)!,
+          name,
+          [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })],
+          op.type,
+        );
+        break;
+      }
+      case 'drop-owned':
+        this.hazard(
+          context,
+          destructiveStep(op, '')!,
+          `the tables of ${op.roles.join(', ')}`,
+          op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })),
+        );
+        break;
+      case 'call': {
+        if (depth > 8) break;
+        const body = this.functionBody(op.function);
+        if (!body) break;
+        const path = this.filePath;
+        for (const inner of body)
+          this.apply({ ...inner, at: op.at, via: inner.via }, migration, depth + 1);
+        this.filePath = path;
+        break;
+      }
+      case 'opaque':
+        break;
+    }
+  }
+
+  private functionBody(ref: ObjectRef): readonly Operation[] | undefined {
+    const candidates = ref.unqualified ? this.path : [ref.schema];
+    for (const schema of candidates) {
+      const body = this.functions.get(`${schema}.${ref.name}`);
+      if (body) return body;
+    }
+    return undefined;
+  }
+
+  private create(ref: ObjectRef, body: readonly Operation[] | undefined): void {
+    if (ref.kind === 'schema') {
+      if (!this.schemas.has(ref.name)) this.schemas.set(ref.name, null);
+      return;
+    }
+    if (ref.kind === 'column') {
+      // Taken as new: if it was there already (ADD COLUMN IF NOT EXISTS), the server-side guard still sees its data go.
+      const found = this.relation({ ...ref, name: ref.table ?? '' });
+      if (found && !found[1].columns.has(ref.name)) found[1].columns.set(ref.name, null);
+      return;
+    }
+    const schema = this.creationSchema(ref);
+    if (schema === undefined) return;
+    if (RELATION_REFS.has(ref.kind)) {
+      const map = this.relationsOf(schema);
+      if (!map.has(ref.name))
+        map.set(ref.name, {
+          origin: null,
+          kind: ref.kind as RelationKind,
+          columns: new Map(),
+          renamedAway: new Set(),
+        });
+    } else if (ref.kind === 'type' || ref.kind === 'domain') {
+      const map = this.typesOf(schema);
+      if (!map.has(ref.name)) map.set(ref.name, null);
+    } else if ((ref.kind === 'function' || ref.kind === 'procedure') && body) {
+      this.functions.set(`${schema}.${ref.name}`, body);
+    }
+  }
+
+  private drop(op: Extract<Operation, { kind: 'drop' }>, context: Context): void {
+    const { object: ref, cascade } = op;
+    if (ref.kind === 'schema') {
+      if (!this.schemas.has(ref.name)) return;
+      // Without CASCADE, PostgreSQL refuses to drop a schema that holds anything.
+      if (cascade) {
+        const probes: number[] = [];
+        for (const relation of this.relations.get(ref.name)?.values() ?? []) {
+          if (relation.origin !== null && TABLE_LIKE.has(relation.kind))
+            probes.push(this.addProbe({ mode: 'rows', oid: relation.origin }));
+        }
+        for (const type of this.types.get(ref.name)?.values() ?? [])
+          if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));
+        this.hazard(context, destructiveStep(op, ref.name)!, ref.name, probes);
+      }
+      this.schemas.delete(ref.name);
+      this.relations.delete(ref.name);
+      this.types.delete(ref.name);
+      return;
+    }
+    if (RELATION_REFS.has(ref.kind)) {
+      const found = this.relation(ref);
+      if (!found) return;
+      const [schema, relation] = found;
+      this.relations.get(schema)!.delete(ref.name);
+      if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
+      const step = destructiveStep(
+        {
+          ...op,
+          object: { ...ref, kind: relation.kind === 'table' ? 'table' : 'materialized view' },
+        },
+        `${schema}.${ref.name}`,
+      )!;
+      this.hazard(context, step, `${schema}.${ref.name}`, [
+        this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin }),
+      ]);
+      return;
+    }
+    if (ref.kind === 'column') {
+      const found = this.relation({ ...ref, name: ref.table ?? '' });
+      if (!found) return;
+      const [schema, relation] = found;
+      const original = columnOrigin(relation, ref.name);
+      relation.columns.delete(ref.name);
+      if (original !== null) relation.renamedAway.add(original);
+      if (relation.origin === null || original === null) return;
+      this.hazard(
+        context,
+        destructiveStep(op, `${schema}.${ref.table}`)!,
+        `${schema}.${ref.table}`,
+        [this.addProbe({ mode: 'rows', oid: relation.origin })],
+      );
+      return;
+    }
+    if (ref.kind === 'type' || ref.kind === 'domain') {
+      const found = this.type(ref);
+      if (!found) return;
+      this.types.get(found[0])!.delete(ref.name);
+      // Without CASCADE, PostgreSQL refuses to drop a type that a column uses.
+      if (cascade && found[1] !== null) {
+        this.hazard(
+          context,
+          destructiveStep(op, `${found[0]}.${ref.name}`)!,
+          `${found[0]}.${ref.name}`,
+          [this.addProbe({ mode: 'type-columns', oid: found[1] })],
+        );
+      }
+      return;
+    }
+    if (ref.kind === 'function' || ref.kind === 'procedure') {
+      const schema = this.creationSchema(ref);
+      if (schema !== undefined) this.functions.delete(`${schema}.${ref.name}`);
+    }
+  }
+
+  private rename(from: ObjectRef, to: ObjectRef, move: boolean): void {
+    if (from.kind === 'schema') {
+      if (!this.schemas.has(from.name)) return;
+      for (const map of [this.schemas, this.relations, this.types] as Array<Map<string, unknown>>) {
+        if (map.has(from.name)) {
+          map.set(to.name, map.get(from.name));
+          map.delete(from.name);
+        }
+      }
+      return;
+    }
+    if (RELATION_REFS.has(from.kind)) {
+      const found = this.relation(from);
+      if (!found) return;
+      this.relations.get(found[0])!.delete(from.name);
+      // A move names its new schema; a rename keeps the one it was found in.
+      this.relationsOf(move ? to.schema : found[0]).set(to.name, found[1]);
+      return;
+    }
+    if (from.kind === 'column') {
+      const found = this.relation({ ...from, name: from.table ?? '' });
+      if (!found) return;
+      const original = columnOrigin(found[1], from.name);
+      found[1].columns.delete(from.name);
+      if (original !== null) found[1].renamedAway.add(original);
+      found[1].columns.set(to.name, original);
+      return;
+    }
+    if (from.kind === 'type' || from.kind === 'domain') {
+      const found = this.type(from);
+      if (!found) return;
+      this.types.get(found[0])!.delete(from.name);
+      this.typesOf(move ? to.schema : found[0]).set(to.name, found[1]);
+    }
+  }
+}
+
+interface Context {
+  migration: number;
+  at: Location;
+  via?: string | undefined;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A column's name when the run began, or null when the run added it. */
+function columnOrigin(relation: Relation, name: string): string | null {
+  if (relation.columns.has(name)) return relation.columns.get(name)!;
+  return relation.renamedAway.has(name) || relation.origin === null ? null : name;
+}
+
+function typeText(type: ColumnType): string {
+  return `${type.name}${type.modifiers.length > 0 ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+
+/**
+ * Every step of the run that would destroy data, in run order, and the
+ * catalog questions that decide it. Pure: the catalog's names, the session's
+ * search_path (parsed) and the migrations' operations in; hazards and probes
+ * out.
+ */
+export function findHazards(
+  names: CatalogNames,
+  sessionPath: readonly string[],
+  migrations: readonly GuardedMigration[],
+): { hazards: Hazard[]; probes: Probe[] } {
+  const world = new World(names, sessionPath);
+  migrations.forEach((migration, index) => {
+    world.startFile();
+    for (const op of migration.operations) world.apply(op, index);
+  });
+  return { hazards: world.hazards, probes: world.probes };
+}
+
+/** Whether the data in a column survives a change from `from` to `to` unchanged (SPEC §5: widening is no destruction). */
+export function isWidening(
+  from: { name: string; modifiers: readonly number[]; array: boolean },
+  to: ColumnType,
+): boolean {
+  if (to.computed || from.array !== to.array) return false;
+  const INTEGERS = ['int2', 'int4', 'int8'];
+  const DIGITS: Record<string, number> = { int2: 5, int4: 10, int8: 19 };
+  const [p, s] = from.modifiers;
+  const [p2, s2] = to.modifiers;
+  if (from.name === to.name && from.modifiers.join() === to.modifiers.join()) return true;
+  if (INTEGERS.includes(from.name)) {
+    if (INTEGERS.includes(to.name)) return INTEGERS.indexOf(to.name) >= INTEGERS.indexOf(from.name);
+    if (to.name === 'numeric') return p2 === undefined || p2 - (s2 ?? 0) >= DIGITS[from.name]!;
+    return false;
+  }
+  if (from.name === 'float4') return to.name === 'float8';
+  if (from.name === 'varchar' || from.name === 'text') {
+    if (to.name === 'text') return true;
+    if (to.name !== 'varchar') return false;
+    if (p2 === undefined) return true;
+    return from.name === 'varchar' && p !== undefined && p2 >= p;
+  }
+  if (from.name === 'numeric' && to.name === 'numeric') {
+    if (p2 === undefined) return true;
+    if (p === undefined) return false;
+    return (s2 ?? 0) >= (s ?? 0) && p2 - (s2 ?? 0) >= p - (s ?? 0);
+  }
+  if (from.name === 'varbit' && to.name === 'varbit')
+    return p2 === undefined || (p !== undefined && p2 >= p);
+  return false;
+}
+
+/**
+ * The verdict on each hazard from what the catalog said: a target that holds
+ * rows is refused (or forced, with --force or the file's `-- schemata:force`),
+ * one that does not, and a widening type change, are allowed.
+ */
+export function judgeHazards(
+  hazards: readonly Hazard[],
+  facts: ReadonlyMap<number, ProbeFacts>,
+  migrations: readonly GuardedMigration[],
+  force: boolean,
+  probes: readonly Probe[] = [],
+): Judgement[] {
+  return hazards.map((h) => {
+    const migration = migrations[h.migration]!;
+    const found = migration.statements.find(
+      (s) => s.at.line === h.at.line && s.at.column === h.at.column,
+    );
+    const statement = found?.shown ?? found?.text ?? '';
+    const holders = [...new Set(h.probes.flatMap((id) => facts.get(id)?.holders ?? []))].sort();
+    const base = {
+      migration: h.migration,
+      at: h.at,
+      via: h.via,
+      step: h.step,
+      statement,
+      target: h.target,
+      holders,
+    };
+    if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };
+    const current = h.newType ? facts.get(h.probes[0]!)?.type : undefined;
+    if (h.newType && current && isWidening(current, h.newType)) {
+      const probe = probes[h.probes[0]!];
+      const widened = probe?.mode === 'column' ? { oid: probe.oid, column: probe.name } : undefined;
+      return {
+        ...base,
+        holders: [],
+        verdict: 'allowed',
+        reason: `widens ${typeText(current)}, so every value stays as it is`,
+        widened,
+      };
+    }
+    const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
+    return {
+      ...base,
+      verdict: force || migration.forced ? 'forced' : 'refused',
+      reason: `${what}${holders.join(', ')} ${holders.length === 1 ? 'holds' : 'hold'} data`,
+    };
+  });
+}
+
+const TRACED_DROPS: ReadonlySet<ObjectRef['kind']> = new Set([
+  'table',
+  'materialized view',
+  'schema',
+  'column',
+  'index',
+  'view',
+  'sequence',
+  'constraint',
+  'trigger',
+  'policy',
+]);
+
+/**
+ * What the server-side check of a migration covers: every table of the set's
+ * schemas when it runs anything whose effect its text does not fully tell
+ * (dynamic SQL, a function call, row changes that may fire triggers, a
+ * CASCADE through types or other objects); otherwise exactly the tables the
+ * plan traced it to destroy (none: no check is needed). Pure.
+ */
+export function guardScope(
+  operations: readonly Operation[],
+  hazards: readonly Hazard[],
+  probes: readonly Probe[],
+): 'all' | number[] {
+  const broad = operations.some(
+    (op) =>
+      op.kind === 'opaque' ||
+      op.kind === 'call' ||
+      op.kind === 'write-rows' ||
+      op.kind === 'delete-rows' ||
+      op.kind === 'drop-owned' ||
+      // DROP EXTENSION, FUNCTION, TYPE ... CASCADE reach columns through dependencies the plan follows only in part.
+      (op.kind === 'drop' && op.cascade && !TRACED_DROPS.has(op.object.kind)),
+  );
+  if (broad) return 'all';
+  const oids = new Set<number>();
+  for (const h of hazards) {
+    for (const id of h.probes) {
+      const p = probes[id];
+      if (!p || !('oid' in p)) return 'all';
+      if (p.mode === 'type-columns') return 'all';
+      oids.add(p.oid);
+    }
+  }
+  return [...oids];
+}

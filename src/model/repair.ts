@@ -1,0 +1,423 @@
+import type { MigrationFile } from '../config/discover.js';
+import type { ExpectedObject, RowChange, TrackedMigration } from '../engine/tracking.js';
+import { compareVersions, sameChecksum } from '../config/discover.js';
+import { describeRef, nameSpaceOf, type ObjectRef, type Operation } from '../sql/operations.js';
+import type { Location } from '../sql/statements.js';
+import { notImplied, type Plan, type Problem } from './plan.js';
+
+/** What `migrate --repair` does to a set before the usual run. */
+export interface RepairPlan {
+  /** The plan with the repaired problems gone and the re-runs among the pending migrations. */
+  plan: Plan;
+  /** Applied (or failed) migrations to run again, in version order: their objects are missing, or they did not finish. */
+  rerun: MigrationFile[];
+  /** Changed files whose objects all exist: record the new checksum, run nothing. */
+  rechecksum: MigrationFile[];
+  /** What repair will do, in words, for the task list and the report. */
+  notes: string[];
+}
+
+const REPAIRED: ReadonlySet<Problem['kind']> = new Set(['mismatch', 'dirty', 'checksum']);
+
+/**
+ * Decides a repair from the plan's problems: which tracked migrations to
+ * run again and which changed checksums to record. The problems it repairs
+ * leave the plan; the rest (an untracked database, a missing file, a syntax
+ * error) still stop the run. Pure.
+ */
+export function planRepair(
+  state: {
+    files: readonly MigrationFile[];
+    tracked: readonly TrackedMigration[];
+    missing: readonly ExpectedObject[];
+    /** Applied migrations whose statements the replay runs again (replayOf): a rename of what is re-created. */
+    replayed?: readonly string[];
+  },
+  plan: Plan,
+): RepairPlan {
+  const files = new Map(state.files.map((f) => [f.version, f]));
+  const rerunVersions = new Set<string>([
+    ...state.missing.map((e) => e.version),
+    ...state.tracked.filter((t) => t.state !== 'applied').map((t) => t.version),
+    ...(state.replayed ?? []),
+  ]);
+  const rerun = [...rerunVersions]
+    .flatMap((v) => (files.has(v) ? [files.get(v)!] : []))
+    .sort((a, b) => compareVersions(a.version, b.version));
+  const rechecksum = state.tracked
+    .filter(
+      (t) =>
+        t.state === 'applied' &&
+        !rerunVersions.has(t.version) &&
+        files.has(t.version) &&
+        !sameChecksum(files.get(t.version)!, t.checksum),
+    )
+    .map((t) => files.get(t.version)!);
+
+  // A re-run whose file is gone cannot happen: that stops the run.
+  const lost = state.tracked.filter((t) => rerunVersions.has(t.version) && !files.has(t.version));
+  const repaired: Plan = {
+    set: plan.set,
+    problems: [
+      ...plan.problems.filter(
+        (p) =>
+          !REPAIRED.has(p.kind) &&
+          !(p.kind === 'missing-file' && lost.some((t) => p.message.includes(t.file))),
+      ),
+      ...lost.map((t): Problem => ({
+        kind: 'missing-file',
+        message: `Set "${plan.set}": --repair would run ${t.file} (version ${t.version}) again, but its file is gone from the set's directory.`,
+        hint: 'Restore the file from version control (git checkout -- <path>), then run the repair again.',
+      })),
+    ],
+    pending: [...rerun, ...plan.pending].sort((a, b) => compareVersions(a.version, b.version)),
+  };
+
+  const notes = [
+    ...rerun.map((f) => {
+      const row = state.tracked.find((t) => t.version === f.version);
+      const why =
+        row && row.state !== 'applied'
+          ? `it is recorded as ${row.state}`
+          : state.missing.some((e) => e.version === f.version)
+            ? `objects it made are missing`
+            : `it renamed, moved or altered what is made again`;
+      return `${f.file} runs again: ${why}.`;
+    }),
+    ...rechecksum.map(
+      (f) => `${f.file} changed, but everything it made exists: its new checksum is recorded.`,
+    ),
+  ];
+  return { plan: repaired, rerun, rechecksum, notes };
+}
+
+/** What `--repair` runs of a migration it runs again. */
+export type RerunScope =
+  | { kind: 'whole' }
+  /** Only the statements (by position) that re-create what is missing: the file also changes rows, or cannot run again whole. */
+  | { kind: 'part'; statements: Location[]; why: 'rows' | 'not re-runnable' }
+  | { kind: 'stop'; problem: Problem };
+
+const sameAt = (a: Location, b: Location) => a.line === b.line && a.column === b.column;
+
+/** Operations that change rows that exist: running them again would apply the change twice. */
+function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operation[]>): boolean {
+  switch (op.kind) {
+    case 'write-rows':
+    case 'delete-rows':
+    case 'drop-owned':
+      return true;
+    // USING that computes the new values (price / 100) computes them again from the computed ones.
+    case 'alter-type':
+      return op.type.computed === true;
+    // Dynamic SQL may change rows: nothing tells it does not.
+    case 'opaque':
+      return true;
+    case 'call':
+      return (bodies.get(op.function.name) ?? []).some((inner) => changesRows(inner, new Map()));
+    default:
+      return false;
+  }
+}
+
+/** The names of an identity as PostgreSQL prints it: `workspace."Post"` is ['workspace', 'Post']. */
+export function identityParts(identity: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < identity.length; i++) {
+    const c = identity.charAt(i);
+    if (c === '"' && quoted && identity[i + 1] === '"') {
+      current += '"';
+      i++;
+    } else if (c === '"') quoted = !quoted;
+    else if (c === '.' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else current += c;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** Whether a create operation makes the missing object: a part (a column, an index) on its own table. */
+function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
+  if (op.kind !== 'create') return false;
+  const kindMatches =
+    op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+  // Under the name it had when it was made (replayOf), or the one it has.
+  const name = as?.name ?? e.name;
+  const schema = as?.schema ?? e.schema;
+  const table = as ? as.table : e.parent === null ? undefined : identityParts(e.parent).pop();
+  return (
+    kindMatches &&
+    op.object.name === name &&
+    (table === undefined || op.object.table === undefined || op.object.table === table) &&
+    (op.object.unqualified === true ||
+      op.object.schema === schema ||
+      e.kind === 'schema' ||
+      e.kind === 'extension')
+  );
+}
+
+/** Whether a table (`schema.name`, quoted as PostgreSQL prints it) is missing, itself or with its schema. */
+function goneTables(missing: readonly ExpectedObject[]): (table: string) => boolean {
+  const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
+  const schemas = missing.filter((e) => e.kind === 'schema').map((e) => `${e.identity}.`);
+  return (table) => tables.has(table) || schemas.some((prefix) => table.startsWith(prefix));
+}
+
+/** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
+function describeChanges(changes: readonly RowChange[]): string {
+  const parts = changes.flatMap((c) => {
+    const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+    return [
+      ...(c.inserted > 0 ? [`${rows(c.inserted)} inserted into ${c.table}`] : []),
+      ...(c.updated > 0 ? [`${rows(c.updated)} updated in ${c.table}`] : []),
+      ...(c.deleted > 0 ? [`${rows(c.deleted)} deleted from ${c.table}`] : []),
+    ];
+  });
+  return parts.length > 3
+    ? `${parts.slice(0, 3).join(', ')} and ${parts.length - 3} more`
+    : parts.join(', ');
+}
+
+/**
+ * Decides what repair runs of a migration (SPEC §4: repair never applies a
+ * data change twice). Whether it changes rows is what its transaction
+ * measured when it ran (`recorded`), or, for a migration never measured,
+ * what its text says. One that changes no rows runs whole. One that does
+ * runs only the statements that re-create what is missing, when they change
+ * no rows themselves; otherwise (what is missing was made by dynamic SQL, or
+ * by a statement that also changes rows, or the migration stopped partway)
+ * repair stops, naming the statement, unless forced. Pure.
+ */
+export function scopeRerun(args: {
+  set: string;
+  path: string;
+  operations: readonly Operation[];
+  statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
+  /** The objects it made that are missing; empty when it runs again because it is dirty. */
+  missing: readonly ExpectedObject[];
+  /** The rows its runs changed, as measured (engine/tracking.ts readRecordedRows); undefined: never measured. */
+  recorded?: readonly RowChange[] | undefined;
+  /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
+  setMissing?: readonly ExpectedObject[];
+  /** Run whole it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and drizzle write files). */
+  notRerunnable?: boolean;
+  /** What each missing object was called when it was made (replayOf); by default its name now. */
+  madeAs?: ReadonlyMap<ExpectedObject, ObjectRef>;
+  force: boolean;
+}): RerunScope {
+  const { set, path, operations, statements, force } = args;
+  const bodies = new Map(
+    operations.flatMap((op) =>
+      op.kind === 'create' && op.body ? [[op.object.name, op.body] as const] : [],
+    ),
+  );
+  const gone = goneTables(args.setMissing ?? args.missing);
+  const stillThere = (args.recorded ?? []).filter((c) => !gone(c.table));
+  const measured = stillThere.length > 0 ? describeChanges(stillThere) : undefined;
+  // The text cannot see what a procedure, a trigger or a function of an earlier migration changed; the record can.
+  // Where it says rows changed, every call and every statement the text cannot read may be the one.
+  const changing = operations.filter(
+    (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
+  );
+  const rowsChange = changing.length > 0 || measured !== undefined;
+  if (force || (!rowsChange && (args.notRerunnable !== true || args.missing.length === 0)))
+    return { kind: 'whole' };
+  const statementOf = (at: Location) => {
+    const found = statements.find((s) => sameAt(s.at, at));
+    return (found?.shown ?? found?.text ?? '').replace(/\s+/g, ' ').slice(0, 120);
+  };
+  const first = changing[0];
+  const named = !rowsChange
+    ? `${path} creates what still exists, so it cannot run again whole`
+    : first
+      ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist, and running it twice would apply that change twice`
+      : `${path} changed rows when it ran (${measured ?? ''}), and running it twice would apply that change twice`;
+  const stop = (why: string, instead: string): RerunScope => ({
+    kind: 'stop',
+    problem: {
+      kind: 'repair-refused',
+      message: `Set "${set}": --repair would run ${path} again, but ${named}; ${why}. Nothing was run.`,
+      hint: rowsChange
+        ? `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`
+        : instead,
+    },
+  });
+  if (args.missing.length === 0)
+    return stop(
+      'it is recorded as stopped partway, and repair cannot tell which of its statements ran',
+      `Finish or undo by hand what ran of ${path}.`,
+    );
+  // What goes with a missing table or schema (its columns, its unnamed key) comes back with it; what is named, by its own statement.
+  const required = new Set(notImplied(args.missing, []));
+  const chosen: Location[] = [];
+  for (const e of args.missing) {
+    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
+    if (!maker && !required.has(e)) continue;
+    if (!maker)
+      return stop(
+        `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
+        `Re-create ${e.kind} ${e.identity} by hand (as ${path} does), then check with: schemata validate ${set}`,
+      );
+    const rowsToo = changing.find((op) => sameAt(op.at, maker.at));
+    if (rowsToo)
+      return stop(
+        `the statement that makes ${e.kind} ${e.identity} is the one that changes rows`,
+        `Re-create ${e.kind} ${e.identity} by hand (as ${path}:${maker.at.line} does), then check with: schemata validate ${set}`,
+      );
+    if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
+  }
+  chosen.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { kind: 'part', statements: chosen, why: rowsChange ? 'rows' : 'not re-runnable' };
+}
+
+/**
+ * A changed file whose new text makes what the database lacks: its new
+ * checksum would record as applied what never ran. Named instead, with the
+ * way out: the new statements go into a new migration. Pure.
+ */
+export function editNeverRan(set: string, path: string, unmade: readonly ObjectRef[]): Problem {
+  const first = unmade[0]!;
+  const listed = unmade
+    .slice(0, 5)
+    .map((ref) => describeRef(ref))
+    .join(', ');
+  const more = unmade.length > 5 ? ` and ${unmade.length - 5} more` : '';
+  const name = `add_${first.name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`.slice(0, 40);
+  return {
+    kind: 'repair-refused',
+    message: `Set "${set}": ${path} changed since it was applied, and as it is now it makes ${listed}${more}, which the database does not have: recording its new checksum would record as applied what never ran. Nothing was run or recorded.`,
+    hint: `Give ${path} back the content it was applied with, and put the new statements in a new migration (schemata create ${set} ${name}); then run: schemata migrate ${set}`,
+  };
+}
+
+/** An applied migration as the replay reads it. */
+export interface AppliedOperations {
+  version: string;
+  operations: readonly Operation[];
+}
+
+/** How repair brings missing objects back through their history (SPEC §4, --repair). */
+export interface Replay {
+  /** What each missing object was called when its migration made it: later renames and moves undone. */
+  madeAs: Map<ExpectedObject, ObjectRef>;
+  /** Statements of applied migrations to run again, by version: the renames and moves that brought a re-created object to its name, and the later drops of what its CREATE made. */
+  statements: Map<string, Location[]>;
+}
+
+const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
+
+/** Whether two refs name the same object, an unqualified one in any schema. */
+function sameObject(a: ObjectRef, b: ObjectRef): boolean {
+  return (
+    nameSpaceOf(a.kind) === nameSpaceOf(b.kind) &&
+    a.name === b.name &&
+    (a.schema === b.schema ||
+      a.unqualified === true ||
+      b.unqualified === true ||
+      !a.schema ||
+      !b.schema) &&
+    (!PART_KINDS.has(a.kind) || a.table === b.table)
+  );
+}
+
+/**
+ * The history of each missing object, replayed: walking back from the last
+ * applied migration to the one credited with it, every RENAME or SET SCHEMA
+ * that brought it (or its table) to its name now is a statement to run
+ * again after its maker, which is found under the name it had then; walking
+ * forward from a re-created table's CREATE, every later DROP of a column or
+ * constraint that CREATE made is one too (the table must come back as it
+ * is expected, not as it was first written). Statements that change rows
+ * are never among them: renames and drops of parts change none. Pure.
+ */
+export function replayOf(
+  applied: readonly AppliedOperations[],
+  missing: readonly ExpectedObject[],
+): Replay {
+  const madeAs = new Map<ExpectedObject, ObjectRef>();
+  const statements = new Map<string, Location[]>();
+  const add = (version: string, at: Location) => {
+    const list = statements.get(version) ?? [];
+    if (!list.some((l) => sameAt(l, at))) list.push(at);
+    statements.set(version, list);
+  };
+  const order = (version: string) => applied.findIndex((a) => a.version === version);
+  for (const e of missing) {
+    if (e.kind === 'schema' || e.kind === 'extension') continue;
+    const start = order(e.version);
+    if (start < 0) continue;
+    const table = e.parent === null ? undefined : identityParts(e.parent).pop();
+    let current: ObjectRef = {
+      kind: e.kind,
+      schema: e.schema,
+      name: e.name,
+      ...(table ? { table } : {}),
+    };
+    let maker: Location | undefined;
+    for (let i = applied.length - 1; i >= start && maker === undefined; i--) {
+      const { version, operations } = applied[i]!;
+      for (let j = operations.length - 1; j >= 0; j--) {
+        const op = operations[j]!;
+        if (i === start && makes(op, e, current)) {
+          maker = op.at;
+          break;
+        }
+        if (op.kind !== 'rename' && op.kind !== 'move') continue;
+        const schemaFrom = op.from.unqualified ? current.schema : op.from.schema;
+        if (sameObject(op.to, current)) {
+          add(version, op.at);
+          current = { ...current, name: op.from.name, schema: schemaFrom };
+        } else if (
+          current.table !== undefined &&
+          (op.to.kind === 'table' || op.to.kind === 'view' || op.to.kind === 'materialized view') &&
+          sameObject(op.to, { kind: 'table', schema: current.schema, name: current.table })
+        ) {
+          add(version, op.at);
+          current = { ...current, table: op.from.name, schema: schemaFrom };
+        }
+      }
+    }
+    madeAs.set(e, current);
+    if (maker === undefined || e.kind !== 'table') continue;
+    // Forward: the parts this CREATE made that later statements dropped, under the table's names then.
+    const made = applied[start]!.operations.filter(
+      (op) => op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind),
+    );
+    let name = current.name;
+    for (let i = start; i < applied.length; i++) {
+      const { version, operations } = applied[i]!;
+      for (const op of operations) {
+        if (
+          i === start &&
+          (op.at.line < maker.line || (op.at.line === maker.line && op.at.column <= maker.column))
+        )
+          continue;
+        if (
+          (op.kind === 'rename' || op.kind === 'move') &&
+          op.from.kind === 'table' &&
+          op.from.name === name
+        )
+          name = op.to.name;
+        if (
+          op.kind === 'drop' &&
+          PART_KINDS.has(op.object.kind) &&
+          op.object.table === name &&
+          made.some(
+            (m) =>
+              m.kind === 'create' &&
+              m.object.kind === op.object.kind &&
+              m.object.name === op.object.name,
+          )
+        )
+          add(version, op.at);
+      }
+    }
+  }
+  for (const list of statements.values())
+    list.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { madeAs, statements };
+}

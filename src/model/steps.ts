@@ -1,0 +1,104 @@
+import type { MigrationFile } from '../config/discover.js';
+import type { SnapshotScope } from '../catalog/listing.js';
+import type { ObjectRef, Operation } from '../sql/operations.js';
+import type { Location, Statement } from '../sql/statements.js';
+import type { Judgement } from './protect.js';
+import type { Measurement } from '../engine/measure.js';
+
+/** What engine/apply.ts does for a set, in order; --dry-run prints exactly this. */
+export type Step =
+  /** --repair: changed files whose objects all exist get their new checksum recorded; nothing runs. */
+  { kind: 'record-checksums'; files: MigrationFile[] } | ApplyStep;
+
+export interface ApplyStep {
+  kind: 'apply';
+  file: MigrationFile;
+  /** The file as the user names it, relative to the project. */
+  path: string;
+  statements: Statement[];
+  transactional: boolean;
+  event: 'applied' | 'repaired';
+  /** Its latest tracking event when planned (null: none): it runs only while that is still so, so that concurrent runs apply it once. */
+  expectedEvent: number | null;
+  /** Repair of a file that changes rows: the statements that run (by position); absent: all. */
+  only?: Location[] | undefined;
+  /** Data protection measured in its transaction(s): the tables the forecast traced are measured exactly, every other table by its storage (engine/measure.ts). */
+  measurement: Measurement;
+  /** What the catalog snapshot its effects are measured by covers: the whole catalog or the objects of these names (model/snapshot.ts). */
+  snapshot: SnapshotScope;
+  /** INVALID indexes a failed CREATE INDEX CONCURRENTLY may have left, dropped before the re-run. */
+  dropInvalid: ObjectRef[];
+  /** Data protection's verdicts on its destructive steps, for the report. */
+  judgements: Judgement[];
+  /** What no check covers: dynamic SQL in a migration outside a transaction. */
+  warnings: string[];
+}
+
+/** A pending migration as read and judged, the input of planSteps. */
+export interface JudgedMigration {
+  file: MigrationFile;
+  path: string;
+  statements: Statement[];
+  operations: readonly Operation[];
+  transactional: boolean;
+  forced: boolean;
+  rerun: boolean;
+  expectedEvent: number | null;
+  only?: Location[] | undefined;
+  guard: 'all' | number[];
+  snapshot: SnapshotScope;
+  judgements: Judgement[];
+  /** Statements PostgreSQL refuses in a transaction block. */
+  outside: Location[];
+}
+
+/**
+ * The steps of a set's run from its judged migrations: what runs, how, with
+ * which check. Pure; a plan with problems is never run, so this does not
+ * look at them.
+ */
+export function planSteps(
+  migrations: readonly JudgedMigration[],
+  rechecksum: readonly MigrationFile[],
+  { force, tablesUpTo }: { force: boolean; tablesUpTo: number },
+): Step[] {
+  const steps: Step[] = [];
+  if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
+  for (const m of migrations) {
+    steps.push({
+      kind: 'apply',
+      file: m.file,
+      path: m.path,
+      statements: m.statements,
+      transactional: m.transactional,
+      event: m.rerun ? 'repaired' : 'applied',
+      expectedEvent: m.expectedEvent,
+      only: m.only,
+      measurement: {
+        capture: m.guard === 'all' ? [] : m.guard,
+        widened: m.judgements.flatMap((j) => (j.widened ? [j.widened] : [])),
+        forced: force || m.forced,
+        tablesUpTo,
+        outside: m.outside,
+      },
+      snapshot: m.snapshot,
+      dropInvalid:
+        m.rerun && !m.transactional
+          ? m.operations.flatMap((op) =>
+              op.kind === 'create' && op.object.kind === 'index' ? [op.object] : [],
+            )
+          : [],
+      judgements: m.judgements,
+      warnings: m.transactional
+        ? []
+        : m.operations.flatMap((op) =>
+            op.kind === 'opaque'
+              ? [
+                  `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it`,
+                ]
+              : [],
+          ),
+    });
+  }
+  return steps;
+}

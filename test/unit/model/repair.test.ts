@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import type { MigrationFile } from '../../../src/config/discover.js';
+import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/engine/tracking.js';
+import { identityParts, planRepair, replayOf, scopeRerun } from '../../../src/model/repair.js';
+import { operationsOfSql } from '../operations-helpers.js';
+import type { Operation } from '../../../src/sql/operations.js';
+
+const file = (version: string, checksum = `c${version}`): MigrationFile => ({
+  version,
+  name: `m${version}`,
+  file: `00${version}_m${version}.sql`,
+  path: `/p/00${version}_m${version}.sql`,
+  checksum,
+  rawChecksum: checksum,
+  sql: '',
+});
+const row = (
+  f: MigrationFile,
+  state: TrackedMigration['state'] = 'applied',
+  checksum = f.checksum,
+): TrackedMigration => ({
+  version: f.version,
+  name: f.name,
+  file: f.file,
+  checksum,
+  state,
+  event: state === 'applied' ? 'applied' : state,
+  appliedAt: new Date(0),
+  eventId: null,
+  durationMs: 1,
+});
+const F1 = file('1');
+const F2 = file('2');
+const F3 = file('3');
+const expectation = (f: MigrationFile): ExpectedObject => ({
+  kind: 'table',
+  identity: 'x.t',
+  schema: 'x',
+  name: 't',
+  parent: null,
+  version: f.version,
+  file: f.file,
+});
+
+describe('planRepair', () => {
+  it('runs again, in version order, the migrations whose objects are missing and the dirty ones, with the pending ones', () => {
+    const plan = {
+      set: 'data',
+      pending: [F3],
+      problems: [
+        { kind: 'mismatch' as const, message: 'm', hint: 'h' },
+        { kind: 'dirty' as const, message: 'd', hint: 'h' },
+      ],
+    };
+    const repair = planRepair(
+      { files: [F1, F2, F3], tracked: [row(F1), row(F2, 'failed')], missing: [expectation(F1)] },
+      plan,
+    );
+    expect(repair.rerun.map((f) => f.version)).toEqual(['1', '2']);
+    expect(repair.plan.pending.map((f) => f.version)).toEqual(['1', '2', '3']);
+    expect(repair.plan.problems).toEqual([]);
+    expect(repair.notes).toEqual([
+      '001_m1.sql runs again: objects it made are missing.',
+      '002_m2.sql runs again: it is recorded as failed.',
+    ]);
+  });
+
+  it('records a changed checksum when nothing of that migration is missing, and runs it again when something is', () => {
+    const changed = file('2', 'new');
+    const plan = {
+      set: 'data',
+      pending: [],
+      problems: [{ kind: 'checksum' as const, message: 'c', hint: 'h' }],
+    };
+    expect(
+      planRepair(
+        { files: [F1, changed], tracked: [row(F1), row(changed, 'applied', 'old')], missing: [] },
+        plan,
+      ).rechecksum,
+    ).toEqual([changed]);
+    const again = planRepair(
+      {
+        files: [F1, changed],
+        tracked: [row(F1), row(changed, 'applied', 'old')],
+        missing: [expectation(changed)],
+      },
+      plan,
+    );
+    expect(again.rechecksum).toEqual([]);
+    expect(again.rerun).toEqual([changed]);
+  });
+
+  it('keeps stopping on what it cannot fix: a dirty migration whose file is gone, an untracked database', () => {
+    const plan = {
+      set: 'data',
+      pending: [],
+      problems: [
+        { kind: 'dirty' as const, message: 'd', hint: 'h' },
+        { kind: 'untracked' as const, message: 'u', hint: 'h' },
+      ],
+    };
+    const repair = planRepair(
+      { files: [F1], tracked: [row(F1), row(F2, 'failed')], missing: [] },
+      plan,
+    );
+    expect(repair.rerun).toEqual([]);
+    expect(repair.plan.problems.map((p) => p.kind)).toEqual(['untracked', 'missing-file']);
+    expect(repair.plan.problems[1]!.message).toContain(
+      '--repair would run 002_m2.sql (version 2) again, but its file is gone',
+    );
+  });
+});
+
+describe('scopeRerun: the record of what a migration changed decides, the text only for migrations never measured', () => {
+  const at = (line: number) => ({ line, column: 1 });
+  const index: ExpectedObject = {
+    kind: 'index',
+    identity: 'w.items_by_price',
+    schema: 'w',
+    name: 'items_by_price',
+    parent: 'w.items',
+    version: '3',
+    file: '003_x.sql',
+  };
+  const makesIndex: Operation = {
+    kind: 'create',
+    object: { kind: 'index', schema: 'w', name: 'items_by_price', table: 'items' },
+    ifNotExists: false,
+    at: at(2),
+  };
+  const calls: Operation = {
+    kind: 'call',
+    function: { kind: 'function', schema: 'w', name: 'to_cents' },
+    at: at(1),
+  };
+  const statements = [
+    { at: at(1), text: 'CALL w.to_cents()' },
+    { at: at(2), text: 'CREATE INDEX items_by_price ON w.items (price)' },
+  ];
+  const scope = (
+    operations: Operation[],
+    recorded: RowChange[] | undefined,
+    missing: ExpectedObject[] = [index],
+    force = false,
+    setMissing?: ExpectedObject[],
+  ) =>
+    scopeRerun({
+      set: 'data',
+      path: 'database/data/003_x.sql',
+      operations,
+      statements,
+      missing,
+      recorded,
+      force,
+      ...(setMissing ? { setMissing } : {}),
+    });
+
+  it.each([
+    ['never measured, the text sees no row change: whole', undefined, { kind: 'whole' }],
+    ['measured, no row changed: whole', [], { kind: 'whole' }],
+    [
+      'measured, rows changed through the call: only the index',
+      [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
+      { kind: 'part', statements: [at(2)], why: 'rows' },
+    ],
+  ])('%s', (_name, recorded, expected) => {
+    expect(scope([calls, makesIndex], recorded)).toEqual(expected);
+  });
+
+  it('rows written into a table that is gone (itself or with its schema) are written into its new self: whole', () => {
+    const table: ExpectedObject = {
+      kind: 'table',
+      identity: 'w.codes',
+      schema: 'w',
+      name: 'codes',
+      parent: null,
+      version: '3',
+      file: '003_x.sql',
+    };
+    const schema: ExpectedObject = {
+      kind: 'schema',
+      identity: 'w',
+      schema: 'w',
+      name: 'w',
+      parent: null,
+      version: '1',
+      file: '001_s.sql',
+    };
+    const codes = [{ table: 'w.codes', inserted: 4, updated: 0, deleted: 0 }];
+    expect(scope([calls], codes, [table])).toEqual({ kind: 'whole' });
+    expect(scope([calls], codes, [], false, [schema, index])).toEqual({ kind: 'whole' });
+    expect(scope([calls, makesIndex], codes, [index]).kind).toBe('part');
+  });
+
+  it('--force runs it whole whatever was recorded', () => {
+    expect(
+      scope(
+        [calls, makesIndex],
+        [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
+        [index],
+        true,
+      ),
+    ).toEqual({ kind: 'whole' });
+  });
+
+  it('rows changed where no statement of the text shows it, and nothing names the missing object: stops, quoting the record', () => {
+    const stopped = scope([], [{ table: 'w.totals', inserted: 1, updated: 3, deleted: 0 }]);
+    expect(stopped.kind).toBe('stop');
+    if (stopped.kind !== 'stop') return;
+    expect(stopped.problem.message).toBe(
+      'Set "data": --repair would run database/data/003_x.sql again, but database/data/003_x.sql changed rows when it ran (1 row inserted into w.totals, 3 rows updated in w.totals), and running it twice would apply that change twice; no statement of the file names index w.items_by_price (dynamic SQL or a function made it), so repair cannot re-create it alone. Nothing was run.',
+    );
+    expect(stopped.problem.hint).toContain('schemata migrate data --repair --force');
+  });
+
+  it('USING that computes the values is a row change even unmeasured', () => {
+    const alter: Operation = {
+      kind: 'alter-type',
+      column: { kind: 'column', schema: 'w', table: 'items', name: 'price' },
+      type: { name: 'numeric', modifiers: [10, 2], array: false, computed: true },
+      at: at(1),
+    };
+    expect(scope([alter, makesIndex], undefined)).toEqual({
+      kind: 'part',
+      statements: [at(2)],
+      why: 'rows',
+    });
+  });
+});
+
+describe('identityParts', () => {
+  it.each([
+    ['workspace.items', ['workspace', 'items']],
+    ['workspace."Post"', ['workspace', 'Post']],
+    ['"my.schema"."a ""b"""', ['my.schema', 'a "b"']],
+  ])('%s', (identity, parts) => {
+    expect(identityParts(identity)).toEqual(parts);
+  });
+});
+
+describe('replayOf', () => {
+  const applied = (files: Record<string, string>) =>
+    Object.entries(files).map(([version, sql]) => ({ version, operations: operationsOfSql(sql) }));
+  const object = (
+    kind: ExpectedObject['kind'],
+    identity: string,
+    version: string,
+    parent: string | null = null,
+  ): ExpectedObject => {
+    const parts = identityParts(identity);
+    return {
+      kind,
+      identity,
+      schema: parts[0]!,
+      name: parts[parts.length - 1]!,
+      parent,
+      version,
+      file: `00${version}_x.sql`,
+    };
+  };
+
+  it('walks a renamed and moved table back to the name its CREATE gave it, naming each statement to run again', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.items (id int);\n',
+      '3': 'SELECT 1;\nALTER TABLE w.items RENAME TO products;\n',
+      '4': 'ALTER TABLE w.products SET SCHEMA r;\n',
+    });
+    const table = object('table', 'r.products', '2');
+    const replay = replayOf(history, [table]);
+    expect(replay.madeAs.get(table)).toMatchObject({ schema: 'w', name: 'items' });
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 2, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it('follows a column through a rename of its table and of itself', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, name text);\nALTER TABLE w.t RENAME COLUMN name TO title;\n',
+      '3': 'ALTER TABLE w.t RENAME TO u;\n',
+    });
+    const column = object('column', 'w.u.title', '2', 'w.u');
+    expect(replayOf(history, [column]).madeAs.get(column)).toMatchObject({
+      name: 'name',
+      table: 't',
+    });
+  });
+
+  it('replays a later DROP COLUMN of what the CREATE made, not of a column added later', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, legacy text);\n',
+      '3': 'ALTER TABLE w.t ADD COLUMN extra int;\nALTER TABLE w.t DROP COLUMN legacy;\nALTER TABLE w.t DROP COLUMN extra;\n',
+    });
+    const replay = replayOf(history, [object('table', 'w.t', '2')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
+  });
+
+  it('leaves an object that was never renamed as it is, with nothing to replay', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+      '3': 'ALTER TABLE w.other RENAME TO t2;\n',
+    });
+    const index = object('index', 'w.t_idx', '2', 'w.t');
+    const replay = replayOf(history, [index]);
+    expect(replay.madeAs.get(index)).toMatchObject({ name: 't_idx' });
+    expect(replay.statements.size).toBe(0);
+  });
+});
