@@ -4,9 +4,10 @@
  * run: check `ok` and `exitCode`. Each lives with its command in
  * commands/<name>.ts; baseline and lint load theirs on first use.
  */
-import type { RunOptions } from './engine/context.js';
 import type { LintOptions, LintReport } from './commands/lint.js';
 import type { Report } from './engine/report.js';
+import type { BaselineOptions } from './commands/baseline.js';
+import type { ImportOptions, ImportReport } from './commands/import.js';
 
 export type { RunOptions } from './engine/context.js';
 export type { MigrationEntry, PlannedMigration, Report, SetReport } from './engine/report.js';
@@ -14,6 +15,8 @@ export type { Problem, ProblemKind } from './model/plan.js';
 export type { Task, TaskRunner } from './engine/tasks.js';
 export type { LintOptions, LintReport } from './commands/lint.js';
 export type { MigrateOptions } from './commands/migrate.js';
+export type { BaselineOptions } from './commands/baseline.js';
+export type { ImportOptions, ImportReport } from './commands/import.js';
 export { EXIT, SchemataError } from './errors.js';
 export { migrate } from './commands/migrate.js';
 export { status, validate } from './commands/status.js';
@@ -22,14 +25,27 @@ export { status, validate } from './commands/status.js';
  * Adopts a database that already has the objects: records the set's
  * migrations up to `version` (default: all) as applied without running them,
  * after checking that what they make exists (refused, exit 3, unless `force`).
+ * With `from` (a tool `importHistory` imported from): exactly the migrations
+ * that tool's table says ran on this database.
  *
  * @example
  * const report = await baseline({ set: 'data', version: '3' });
  */
-export async function baseline(
-  options: RunOptions & { set: string; version?: string; force?: boolean },
-): Promise<Report> {
+export async function baseline(options: BaselineOptions): Promise<Report> {
   return (await import('./commands/baseline.js')).baseline(options);
+}
+
+/**
+ * Writes another tool's migrations as a set's files (SPEC §11), in the
+ * tool's order, with down files and the manifest `baseline --from` reads.
+ * Fails (exit 2, nothing written) when a migration cannot be converted, the
+ * folder is missing or the set already has migrations.
+ *
+ * @example
+ * const { files } = await importHistory({ tool: 'drizzle', set: 'data' });
+ */
+export async function importHistory(options: ImportOptions): Promise<ImportReport> {
+  return (await import('./commands/import.js')).importHistory(options);
 }
 
 /**

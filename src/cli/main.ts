@@ -16,7 +16,7 @@ const PARENT_GONE = 'the end of the process that started it';
  * searching the printed text, which would also mask the examples of hints.
  */
 
-type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline';
+type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline' | 'import';
 const RENDERERS = ['default', 'simple', 'verbose', 'silent'] as const;
 
 interface Invocation {
@@ -36,6 +36,10 @@ interface Invocation {
   repair: boolean;
   maxWarnings?: number | undefined;
   version?: string | undefined;
+  /** import: the other tool; baseline: the tool whose history to adopt. */
+  tool?: string | undefined;
+  from?: string | undefined;
+  table?: string | undefined;
 }
 
 function packageVersion(): string {
@@ -72,6 +76,9 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       repair: Boolean(args.repair),
       maxWarnings: args['max-warnings'] as number | undefined,
       version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
+      tool: optionText(args.tool),
+      from: optionText(args.from),
+      table: optionText(args.table),
     };
   };
   const setsArg = <T>(y: Argv<T>) =>
@@ -147,8 +154,34 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
           .option('force', {
             type: 'boolean',
             describe: 'record them even when objects are missing',
+          })
+          .option('from', {
+            type: 'string',
+            describe:
+              'record exactly the migrations another tool ran here, read from its table (after schemata import): prisma, drizzle, typeorm, knex, node-pg-migrate, golang-migrate, dbmate or flyway',
+          })
+          .option('table', {
+            type: 'string',
+            describe: "with --from: the tool's table, when not its usual one (schema.table)",
           }),
       pick('baseline'),
+    )
+    .command(
+      'import <tool>',
+      "write another tool's migrations as a set's files, with a manifest for baseline --from",
+      (y) =>
+        y
+          .positional('tool', {
+            type: 'string',
+            describe:
+              'prisma, drizzle, typeorm, knex, node-pg-migrate, golang-migrate, dbmate or flyway',
+          })
+          .option('set', { type: 'string', demandOption: true, describe: 'the set to write into' })
+          .option('from', {
+            type: 'string',
+            describe: "the tool's migrations folder (default: where the tool keeps it)",
+          }),
+      pick('import'),
     )
     .command(
       'create <set> <name>',
@@ -178,7 +211,10 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       describe: 'progress renderer (simple when stdout is not a terminal or CI is set)',
     })
     .epilog('schemata --version prints the version.')
-    .demandCommand(1, 'Name a command: migrate, status, validate, baseline, lint or create.')
+    .demandCommand(
+      1,
+      'Name a command: migrate, status, validate, baseline, import, lint or create.',
+    )
     .strict()
     // `baseline --version V` needs the flag: the tool's version is answered in main().
     .version(false)
@@ -317,9 +353,31 @@ async function runCommand(
           set: invocation.sets[0]!,
           version: invocation.version,
           force: invocation.force,
+          from: invocation.from,
+          table: invocation.table,
           runner,
         }),
       );
+    }
+    case 'import': {
+      const { importHistory, formatImport } = await import('../commands/import.js');
+      const report = await importHistory({
+        cwd: options.cwd,
+        config: options.config,
+        tool: invocation.tool!,
+        set: invocation.sets[0]!,
+        from: invocation.from,
+      });
+      return {
+        json: report,
+        exitCode: report.exitCode,
+        text: report.ok ? formatImport(report) : undefined,
+        notes: report.error
+          ? [
+              `error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`,
+            ]
+          : [],
+      };
     }
     case 'status':
     case 'validate': {

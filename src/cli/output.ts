@@ -24,7 +24,7 @@ function migrationTable(set: SetReport): string[] {
       a.name,
       a.appliedAt ?? '',
       a.ms === null ? '' : `${a.ms} ms`,
-      a.event ?? 'applied',
+      `${a.event ?? 'applied'}${a.from ? ` (from ${a.from})` : ''}`,
     ]),
     ...set.pending.map((p) => [p.version, p.name, '', '', 'pending']),
   ];

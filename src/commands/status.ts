@@ -54,6 +54,7 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
             ...entryOf(t, t.durationMs),
             appliedAt: t.appliedAt.toISOString(),
             event: t.event,
+            ...(t.from === undefined ? {} : { from: t.from }),
           }));
       },
     };

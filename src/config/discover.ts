@@ -106,6 +106,8 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
   const taken = entries.flatMap((f) => parseMigrationFileName(f)?.version ?? []);
   for (const file of entries.sort()) {
     if (!file.toLowerCase().endsWith('.sql')) continue;
+    // <version>_<name>.down.sql undoes its migration (SPEC §12): not a migration of its own.
+    if (file.toLowerCase().endsWith('.down.sql')) continue;
     const parsed = parseMigrationFileName(file);
     if (!parsed) {
       const stem =

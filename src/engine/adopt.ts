@@ -1,7 +1,12 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
-import { recordWithoutRunning, type TrackedMigration, unrecordedObjects } from './tracking.js';
+import {
+  type AdoptedFrom,
+  recordWithoutRunning,
+  type TrackedMigration,
+  unrecordedObjects,
+} from './tracking.js';
 import { ValidationError } from '../errors.js';
 import { type AdoptedMigration, attributeObjects } from '../model/attribute.js';
 import type { Operation } from '../sql/operations.js';
@@ -37,7 +42,11 @@ export async function adoptObjects(
   cwd: string,
   set: SetRun,
   migrations: ReadonlyArray<Pick<TrackedMigration, 'version' | 'file'>>,
-  record?: { event: 'baselined'; files: readonly MigrationFile[] },
+  record?: {
+    event: 'baselined';
+    files: readonly MigrationFile[];
+    from?: ReadonlyMap<string, AdoptedFrom>;
+  },
 ): Promise<number> {
   const files = new Map(set.files.map((f) => [f.version, f]));
   const adopted: AdoptedMigration[] = [];
@@ -57,6 +66,7 @@ export async function adoptObjects(
     record?.event ?? 'baselined',
     record?.files ?? [],
     credited,
+    record?.from,
   );
   return credited.length;
 }

@@ -50,6 +50,8 @@ export interface TrackedMigration {
   durationMs: number | null;
   /** Its latest event's id: a migration is run only while that is still its latest (engine/lock.ts onceSql). */
   eventId: number | null;
+  /** Baselined from another tool's history (`baseline --from`): that tool. */
+  from?: string | undefined;
 }
 
 /** An object an applied migration made, as the catalog named it when it ran (or was renamed since by a migration). */
@@ -130,10 +132,10 @@ const TABLES_SQL = `SELECT pg_catalog.to_regclass('schemata.meta') IS NOT NULL A
 const META_SQL = `SELECT (SELECT value::int FROM schemata.meta WHERE name = 'format') AS format,
   EXISTS (SELECT 1 FROM schemata.meta WHERE name = 'adopt:' || $1) AS adopt`;
 
-const CURRENT_SQL = `SELECT DISTINCT ON (version) id, version, name, file, checksum, event, at, duration_ms
+const CURRENT_SQL = `SELECT DISTINCT ON (version) id, version, name, file, checksum, event, at, duration_ms, effects->'from'->>'tool' AS from_tool
   FROM schemata.migrations WHERE set_name = $1 ORDER BY version, id DESC`;
 
-const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, state AS event, applied_at AS at, duration_ms
+const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, state AS event, applied_at AS at, duration_ms, NULL AS from_tool
   FROM schemata.migrations WHERE set_name = $1`;
 
 interface Row {
@@ -145,10 +147,19 @@ interface Row {
   event: TrackingEvent;
   at: Date;
   duration_ms: number | null;
+  from_tool: string | null;
 }
 
 const stateOf = (event: TrackingEvent): TrackedMigration['state'] =>
   event === 'running' || event === 'failed' ? event : 'applied';
+
+/** Where a baselined migration's history came from: the other tool, its table and the row that said it ran. */
+export interface AdoptedFrom {
+  tool: string;
+  table: string;
+  id: string;
+  row: string;
+}
 
 /** What tracking says about a set, with the format it is in. */
 export interface Tracking {
@@ -194,6 +205,7 @@ export async function readTracking(client: Client, set: string): Promise<Trackin
       appliedAt: r.at,
       durationMs: r.duration_ms,
       eventId: r.id === null ? null : Number(r.id),
+      from: r.from_tool ?? undefined,
     }))
     .sort((a, b) => compareVersions(a.version, b.version));
   return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
@@ -439,6 +451,7 @@ export async function recordWithoutRunning(
   event: 'baselined' | 'repaired',
   files: readonly MigrationFile[],
   objects: ReadonlyArray<CatalogObject & { version: string; file: string }> = [],
+  from?: ReadonlyMap<string, AdoptedFrom>,
 ): Promise<void> {
   // Not part of a migration's batch: the values go as parameters.
   const events = files.map((f) => ({
@@ -446,13 +459,14 @@ export async function recordWithoutRunning(
     name: f.name,
     file: f.file,
     checksum: f.checksum,
+    effects: from?.has(f.version) ? { from: from.get(f.version) } : null,
   }));
   await inTransaction(client, async () => {
     await client.query(
-      `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event)
-       SELECT $1, e.version, e.name, e.file, e.checksum, $2
+      `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, effects)
+       SELECT $1, e.version, e.name, e.file, e.checksum, $2, e.effects
          FROM pg_catalog.jsonb_array_elements($3::jsonb) WITH ORDINALITY AS a(event, ord),
-              pg_catalog.jsonb_to_record(a.event) AS e(version text, name text, file text, checksum text)
+              pg_catalog.jsonb_to_record(a.event) AS e(version text, name text, file text, checksum text, effects jsonb)
         ORDER BY a.ord`,
       [set, event, JSON.stringify(events)],
     );

@@ -1,0 +1,71 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { joinStatements, readCodeMigration } from './code.js';
+import { versionedStem } from './sections.js';
+import {
+  type HistoryRow,
+  type ImportedMigration,
+  type SourceMigration,
+  type Tool,
+  type Unconvertible,
+  textOf,
+} from './tool.js';
+
+/**
+ * Knex: `migrations/<timestamp>_<name>.js` (or .ts), code with `up` and
+ * `down`. Only a migration that does nothing but run literal SQL through
+ * `knex.raw` (or `knex.schema.raw`) becomes a SQL file; schema-builder code is
+ * named. Its table `knex_migrations` has a row (name, batch) per applied
+ * migration, `name` being the file name with its extension. No checksum.
+ */
+export const knex: Tool = {
+  name: 'knex',
+  defaultFrom: ['migrations'],
+  readSource(dir) {
+    const migrations: SourceMigration[] = [];
+    const unconvertible: Unconvertible[] = [];
+    for (const name of readdirSync(dir).sort()) {
+      if (!/\.(c|m)?(j|t)s$/.test(name) || name.endsWith('.d.ts')) continue;
+      const stem = versionedStem(name.replace(/\.\w+$/, ''));
+      const read = readCodeMigration(readFileSync(join(dir, name), 'utf8'), name, 'raw');
+      if ('failed' in read) {
+        unconvertible.push({ source: name, why: read.failed });
+        continue;
+      }
+      if (!read.up) {
+        unconvertible.push({ source: name, why: 'it exports no up function' });
+        continue;
+      }
+      if (!read.up.ok) {
+        unconvertible.push({ source: name, why: read.up.why });
+        continue;
+      }
+      if (!stem) {
+        unconvertible.push({ source: name, why: 'its name does not start with a timestamp' });
+        continue;
+      }
+      const header = `-- From ${name}: its knex.raw statements.`;
+      migrations.push({
+        id: name,
+        source: name,
+        file: `${stem}.sql`,
+        up: joinStatements(header, read.up.sql),
+        down: read.down?.ok ? joinStatements(header, read.down.sql) : undefined,
+      });
+    }
+    return { migrations, unconvertible };
+  },
+  table: { name: 'knex_migrations', columns: ['name', 'batch'] },
+  rowsSql: (table) => `SELECT id, name, batch FROM ${table} ORDER BY id`,
+  judge(rows: readonly HistoryRow[], migrations: readonly ImportedMigration[]) {
+    const known = new Set(migrations.map((m) => m.id));
+    const applied = new Map<string, string>();
+    const problems: string[] = [];
+    for (const row of rows) {
+      const name = textOf(row.name);
+      if (known.has(name)) applied.set(name, `batch ${textOf(row.batch)}`);
+      else problems.push(`${name}: run by knex, but the imported migrations have no such file`);
+    }
+    return { applied, problems };
+  },
+};
