@@ -144,10 +144,11 @@ describe('what drizzle itself skipped, and what does not match', () => {
     writeDrizzleFolder(folder, history(3));
     await runDrizzle(url, folder);
     expect((await importHistory({ cwd, tool: 'drizzle', set: 'data' })).error).toBeUndefined();
-    const nothingRecorded = async () =>
+    const nothingRecorded = async () => {
       expect(await query(url, "SELECT to_regclass('schemata.migrations') IS NULL AS none")).toEqual(
         [{ none: true }],
       );
+    };
 
     const edited = join(cwd, 'database/data/0001_step_1.sql');
     const original = readFileSync(edited, 'utf8');
