@@ -1,0 +1,187 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import knexFactory from 'knex';
+import { runner as nodePgMigrate } from 'node-pg-migrate';
+import { describe, expect, it } from 'vitest';
+import { baseline, importHistory, migrate } from '../../../src/api.js';
+import { freshDatabase, query } from '../../support/db.js';
+import { makeProject, REPO } from '../../support/project.js';
+
+/*
+ * SPEC §11 with the other tools' own migrators building the history on real
+ * PostgreSQL: node-pg-migrate's runner, dbmate's binary from its npm package,
+ * knex's migrator. Each ran part of its history; schemata imports the whole
+ * folder, adopts what the tool ran, and applies the rest.
+ */
+
+const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
+const run = promisify(execFile);
+
+function writeAll(dir: string, files: Record<string, string>) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+}
+
+async function adoptThenMigrate(cwd: string, url: string, tool: string, pending: string[]) {
+  const imported = await importHistory({ cwd, tool, set: 'data' });
+  expect(imported.error).toBeUndefined();
+  const adopted = await baseline({ cwd, env: single(url), set: 'data', from: tool });
+  expect(adopted.error).toBeUndefined();
+  expect(adopted.sets[0]!.pending.map((p) => p.file)).toEqual(pending);
+  const applied = await migrate({ cwd, env: single(url), sets: ['data'] });
+  expect(applied.error).toBeUndefined();
+  expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual(pending);
+  return adopted;
+}
+
+describe('node-pg-migrate', () => {
+  const FILES = {
+    '1700000000000_schemas.sql':
+      '-- Up Migration\nCREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n\n-- Down Migration\nDROP SCHEMA reference;\nDROP SCHEMA workspace;\n',
+    '1700000001000_items.sql':
+      '-- Up Migration\nCREATE TABLE workspace.items (id int PRIMARY KEY, title text);\n-- Down Migration\nDROP TABLE workspace.items;\n',
+  };
+  const LATER = {
+    '1700000002000_notes.up.sql': 'CREATE TABLE workspace.notes (id int PRIMARY KEY);\n',
+    '1700000002000_notes.down.sql': 'DROP TABLE workspace.notes;\n',
+  };
+
+  it('adopts what its runner ran (pgmigrations), writes the down parts as down files, and applies the rest', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    const dir = join(cwd, 'migrations');
+    writeAll(dir, FILES);
+    await nodePgMigrate({
+      databaseUrl: url,
+      dir,
+      direction: 'up',
+      migrationsTable: 'pgmigrations',
+      log: () => undefined,
+    });
+    writeAll(dir, LATER);
+    await adoptThenMigrate(cwd, url, 'node-pg-migrate', ['1700000002000_notes.sql']);
+    expect(readFileSync(join(cwd, 'database/data/1700000001000_items.sql'), 'utf8')).toBe(
+      '-- Up Migration\nCREATE TABLE workspace.items (id int PRIMARY KEY, title text);\n',
+    );
+    expect(readFileSync(join(cwd, 'database/data/1700000001000_items.down.sql'), 'utf8')).toBe(
+      '-- Down Migration\nDROP TABLE workspace.items;\n',
+    );
+    expect(existsSync(join(cwd, 'database/data/1700000002000_notes.down.sql'))).toBe(true);
+  });
+
+  it('names a JavaScript migration as code and writes nothing', async () => {
+    const cwd = makeProject();
+    const dir = join(cwd, 'migrations');
+    writeAll(dir, {
+      ...FILES,
+      '1700000003000_seed.js': 'exports.up = (pgm) => { pgm.createTable("x", {}); };\n',
+    });
+    const refused = await importHistory({ cwd, tool: 'node-pg-migrate', set: 'data' });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.error?.message).toContain(
+      '1700000003000_seed.js (a JavaScript or TypeScript migration is code)',
+    );
+    expect(existsSync(join(cwd, 'database/data/import.json'))).toBe(false);
+    expect(existsSync(join(cwd, 'database/data/1700000000000_schemas.sql'))).toBe(false);
+  });
+});
+
+describe('dbmate', () => {
+  it('adopts what its binary ran (schema_migrations); transaction:false becomes no-transaction', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    const dir = join(cwd, 'db', 'migrations');
+    writeAll(dir, {
+      '20240101000000_schemas.sql':
+        '-- migrate:up\nCREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n\n-- migrate:down\nDROP SCHEMA reference;\nDROP SCHEMA workspace;\n',
+      '20240102000000_items.sql':
+        '-- migrate:up\nCREATE TABLE workspace.items (id int PRIMARY KEY, title text);\n\n-- migrate:down\nDROP TABLE workspace.items;\n',
+    });
+    const dbUrl = new URL(url);
+    dbUrl.searchParams.set('sslmode', 'disable');
+    await run(
+      join(REPO, 'node_modules/.bin/dbmate'),
+      ['--no-dump-schema', '--migrations-dir', dir, 'up'],
+      {
+        env: { ...process.env, DATABASE_URL: dbUrl.toString() },
+      },
+    );
+    writeAll(dir, {
+      '20240103000000_title_index.sql':
+        '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY items_title_idx ON workspace.items (title);\n\n-- migrate:down\nDROP INDEX workspace.items_title_idx;\n',
+    });
+    await adoptThenMigrate(cwd, url, 'dbmate', ['20240103000000_title_index.sql']);
+    expect(readFileSync(join(cwd, 'database/data/20240103000000_title_index.sql'), 'utf8')).toMatch(
+      /^-- schemata:no-transaction\n-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY/,
+    );
+    expect(
+      await query(url, "SELECT to_regclass('workspace.items_title_idx') IS NOT NULL AS made"),
+    ).toEqual([{ made: true }]);
+  });
+
+  it("refuses golang-migrate's table under --from dbmate, naming whose it is", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    writeAll(join(cwd, 'db', 'migrations'), {
+      '1_schemas.sql':
+        '-- migrate:up\nCREATE SCHEMA workspace;\n-- migrate:down\nDROP SCHEMA workspace;\n',
+    });
+    await query(
+      url,
+      'CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)',
+    );
+    expect((await importHistory({ cwd, tool: 'dbmate', set: 'data' })).error).toBeUndefined();
+    const refused = await baseline({ cwd, env: single(url), set: 'data', from: 'dbmate' });
+    expect(refused.exitCode).toBe(3);
+    expect(refused.error?.message).toContain(
+      "schema_migrations is not dbmate's table: it has golang-migrate's columns (version, dirty)",
+    );
+    expect(refused.error?.hint).toBe(
+      'If golang-migrate kept it: schemata baseline data --from golang-migrate',
+    );
+  });
+});
+
+describe('knex', () => {
+  it('converts migrations that only run knex.raw, adopts what its migrator ran (knex_migrations)', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    const dir = join(cwd, 'migrations');
+    writeAll(dir, {
+      '20240101000000_schemas.js':
+        "exports.up = function (knex) {\n  return knex.raw('CREATE SCHEMA workspace; CREATE SCHEMA reference');\n};\nexports.down = function (knex) {\n  return knex.raw('DROP SCHEMA reference; DROP SCHEMA workspace');\n};\n",
+      '20240102000000_items.js':
+        'exports.up = async (knex) => {\n  await knex.schema.raw(`CREATE TABLE workspace.items (id int PRIMARY KEY, title text)`);\n  await knex.raw("CREATE INDEX items_title_idx ON workspace.items (title)");\n};\nexports.down = async (knex) => {\n  await knex.raw(\'DROP TABLE workspace.items\');\n};\n',
+    });
+    const db = knexFactory({ client: 'pg', connection: url, migrations: { directory: dir } });
+    try {
+      await db.migrate.latest();
+    } finally {
+      await db.destroy();
+    }
+    writeAll(dir, {
+      '20240103000000_notes.js':
+        "exports.up = (knex) => knex.raw('CREATE TABLE workspace.notes (id int)');\nexports.down = (knex) => knex.raw('DROP TABLE workspace.notes');\n",
+    });
+    await adoptThenMigrate(cwd, url, 'knex', ['20240103000000_notes.sql']);
+    expect(readFileSync(join(cwd, 'database/data/20240102000000_items.sql'), 'utf8')).toBe(
+      '-- From 20240102000000_items.js: its knex.raw statements.\nCREATE TABLE workspace.items (id int PRIMARY KEY, title text);\nCREATE INDEX items_title_idx ON workspace.items (title);\n',
+    );
+  });
+
+  it('names a schema-builder migration with its line, and writes nothing', async () => {
+    const cwd = makeProject();
+    writeAll(join(cwd, 'migrations'), {
+      '20240101000000_items.js':
+        "exports.up = function (knex) {\n  return knex.schema.createTable('items', (t) => { t.increments(); });\n};\n",
+    });
+    const refused = await importHistory({ cwd, tool: 'knex', set: 'data' });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.error?.message).toContain(
+      '20240101000000_items.js (its up runs code (line 2), not only knex.raw of literal SQL)',
+    );
+    expect(existsSync(join(cwd, 'database/data/import.json'))).toBe(false);
+  });
+});
