@@ -19,9 +19,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const SCHEMAS = 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n';
 const ITEMS = 'CREATE TABLE workspace.items (id int PRIMARY KEY, title text);\n';
 const NOTES = 'CREATE TABLE workspace.notes (id int PRIMARY KEY);\n';
-const nothingRecorded = async (url: string) => { expect(await query(url, "SELECT to_regclass('schemata.migrations') IS NULL AS none")).toEqual([
+const nothingRecorded = async (url: string) => {
+  expect(await query(url, "SELECT to_regclass('schemata.migrations') IS NULL AS none")).toEqual([
     { none: true },
-  ]); };
+  ]);
+};
 
 function writeAll(dir: string, files: Record<string, string>) {
   for (const [name, content] of Object.entries(files)) {
