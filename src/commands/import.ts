@@ -115,9 +115,9 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
         );
     }
   }
-  const present = readdirSync(set!.dir).filter(
-    (f) => f.toLowerCase().endsWith('.sql') || f === MANIFEST_FILE,
-  );
+  const present = readdirSync(set!.dir)
+    .sort()
+    .filter((f) => f.toLowerCase().endsWith('.sql') || f === MANIFEST_FILE);
   if (present.length > 0)
     throw new ConfigError(
       `Set "${set!.name}": ${shown(set!.dir)} already holds ${listed(present, 5)}: import writes a set's history from its start, into a folder with no migrations. Nothing was written.`,
