@@ -101,6 +101,13 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
     versions.set(version, m.source);
   }
   const parser = await loadParser();
+  // Schemas another set owns: a history that makes objects there spans two sets.
+  const owners = new Map(
+    project.sets
+      .filter((s) => s.name !== set!.name)
+      .flatMap((s) => s.schemas.map((schema) => [schema, s.name])),
+  );
+  const spanning: string[] = [];
   for (const m of source.migrations) {
     for (const [part, sql] of [
       ['up', m.up],
@@ -113,8 +120,28 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
           `${shown(join(dir, m.source))}: its ${part} SQL does not parse at line ${parsed.problem.at.line}, column ${parsed.problem.at.column}: ${parsed.problem.message}. Nothing was written.`,
           `Fix it in ${tool.name}'s folder, then run the import again.`,
         );
+      if (part === 'down') continue;
+      const others = new Set(
+        parsed.operations.flatMap((op) => {
+          if (op.kind !== 'create') return [];
+          const schema =
+            op.object.kind === 'schema'
+              ? op.object.name
+              : op.object.unqualified
+                ? ''
+                : op.object.schema;
+          const owner = owners.get(schema);
+          return owner ? [`${schema} (set ${owner})`] : [];
+        }),
+      );
+      if (others.size > 0) spanning.push(`${m.source} makes objects in ${[...others].join(', ')}`);
     }
   }
+  if (spanning.length > 0)
+    throw new ConfigError(
+      `${shown(dir)}: the ${tool.name} history spans the schemas of two sets, so it cannot become set "${set!.name}" alone: ${listed(spanning)}. Nothing was written.`,
+      `Give one set every schema this history makes (in database/schemata.json), or split the history in ${tool.name}'s folder so that each part makes objects of one set; then run: schemata import ${tool.name} --set ${set!.name}${options.from === undefined ? '' : ` --from ${options.from}`}`,
+    );
   const present = readdirSync(set!.dir)
     .sort()
     .filter((f) => f.toLowerCase().endsWith('.sql') || f === MANIFEST_FILE);

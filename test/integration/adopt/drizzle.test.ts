@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator';
@@ -202,5 +202,27 @@ describe('what drizzle itself skipped, and what does not match', () => {
       `row with created_at ${T0 + 999_999_999}: no migration of the journal`,
     );
     await nothingRecorded();
+  });
+});
+
+describe('a history over the schemas of two sets', () => {
+  it("names the files that make objects in the other set's schemas and writes nothing; the hint says how to make it one set's", async () => {
+    const cwd = makeProject();
+    const folder = join(cwd, 'drizzle');
+    writeDrizzleFolder(folder, [
+      ...history(2),
+      {
+        tag: '0002_settings',
+        sql: 'CREATE TABLE "config"."settings" ("key" text);',
+        when: T0 + 999_000,
+      },
+    ]);
+    const refused = await importHistory({ cwd, tool: 'drizzle', set: 'data' });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.error?.message).toContain(
+      'the drizzle history spans the schemas of two sets, so it cannot become set "data" alone: 0002_settings.sql makes objects in config (set primary)',
+    );
+    expect(refused.error?.hint).toContain('then run: schemata import drizzle --set data');
+    expect(existsSync(join(cwd, 'database/data/0000_step_0.sql'))).toBe(false);
   });
 });
