@@ -16,8 +16,9 @@ import {
   schemasOf,
 } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
+import { type FleetOptions, isFleet, runFleet } from './fleet.js';
 
-export interface MigrateOptions extends RunOptions {
+export interface MigrateOptions extends RunOptions, FleetOptions {
   /** Let data protection's refused steps run (SPEC §5). */
   force?: boolean;
   /** Plan only: what would run, what would be refused; writes nothing, takes no lock. */
@@ -36,6 +37,8 @@ export interface MigrateOptions extends RunOptions {
  * if (!report.ok) throw new Error(report.error?.message);
  */
 export async function migrate(options: MigrateOptions = {}): Promise<Report> {
+  if (isFleet(options))
+    return runFleet('migrate', options, (one) => migrate({ ...options, ...one }));
   const force = options.force ?? false;
   if (options.dryRun) {
     const report = await execute('migrate', options, (run, reports) =>

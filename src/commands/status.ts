@@ -4,6 +4,7 @@ import { execute } from '../engine/execute.js';
 import { planSet } from '../engine/plan-set.js';
 import { entryOf, failOnProblems, type Report, type SetReport } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
+import { type FleetOptions, isFleet, runFleet } from './fleet.js';
 
 /**
  * Reads, per set, what is applied and pending, whether each expected schema
@@ -14,7 +15,8 @@ import type { Task } from '../engine/tasks.js';
  * const { sets } = await status({ sets: ['data'] });
  * console.log(sets[0].pending.length, 'pending');
  */
-export function status(options: RunOptions = {}): Promise<Report> {
+export function status(options: RunOptions & FleetOptions = {}): Promise<Report> {
+  if (isFleet(options)) return runFleet('status', options, (one) => status({ ...options, ...one }));
   return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
 }
 
@@ -26,7 +28,13 @@ export function status(options: RunOptions = {}): Promise<Report> {
  * const { ok, exitCode } = await validate();
  * res.status(ok ? 200 : 503).json({ exitCode });
  */
-export async function validate(options: RunOptions = {}): Promise<Report> {
+export async function validate(options: RunOptions & FleetOptions = {}): Promise<Report> {
+  if (isFleet(options)) {
+    const report = await runFleet('validate', options, (one) => validate({ ...options, ...one }));
+    if (report.ok && report.sets.some((s) => s.problems.length > 0))
+      failOnProblems(report, EXIT.invalid);
+    return report;
+  }
   const report = await execute('validate', options, (run, reports) =>
     readOnlyTasks(run, reports, true),
   );

@@ -11,9 +11,19 @@ export interface SetConfig {
   dir: string;
   /** Names the URL variable: `data` → DATA_DATABASE_URL. */
   database: string;
-  /** Schemas this set owns and validates. */
+  /** Schemas this set owns and validates; for a fleet of tenant schemas, each tenant's own. */
   schemas: string[];
+  /** Applied to many tenants (SPEC §10): schemas of its database, or databases. */
+  tenants?: TenantSource | undefined;
 }
+
+/** Where a set's tenants are listed: as names or URLs, or by a query run on the set's database, or in an environment variable. */
+export type TenantSource =
+  | { kind: 'schemas'; list: string[] }
+  | { kind: 'schemas'; query: string }
+  | { kind: 'databases'; list: string[] }
+  | { kind: 'databases'; query: string }
+  | { kind: 'databases'; env: string };
 
 export interface ProjectConfig {
   /** The config file, or undefined when the defaults are used. */
@@ -50,8 +60,30 @@ function fileSchema() {
       .regex(
         /^[a-z][a-z0-9_]*$/,
         'must be lower-case letters, digits or _ (it names <DATABASE>_DATABASE_URL)',
-      ),
-    schemas: zod.array(identifier).min(1, 'must list at least one schema'),
+      )
+      .optional(),
+    schemas: zod.array(identifier).min(1, 'must list at least one schema').optional(),
+    tenants: zod
+      .union([
+        zod.strictObject({
+          schemas: zod.union([
+            zod.array(identifier).min(1, 'must list at least one schema'),
+            zod.string().min(1),
+          ]),
+        }),
+        zod.strictObject({
+          databases: zod.union([
+            zod.array(zod.string().min(1)).min(1, 'must list at least one database'),
+            zod.string().min(1),
+            zod.strictObject({
+              env: zod
+                .string()
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must name an environment variable'),
+            }),
+          ]),
+        }),
+      ])
+      .optional(),
   });
   return zod.strictObject({ sets: zod.array(set).min(1, 'must list at least one set') });
 }
@@ -59,8 +91,23 @@ function fileSchema() {
 interface RawSet {
   name: string;
   dir: string;
-  database: string;
-  schemas: string[];
+  database?: string | undefined;
+  schemas?: string[] | undefined;
+  tenants?:
+    { schemas: string[] | string } | { databases: string[] | string | { env: string } } | undefined;
+}
+
+function tenantSource(raw: NonNullable<RawSet['tenants']>): TenantSource {
+  if ('schemas' in raw)
+    return typeof raw.schemas === 'string'
+      ? { kind: 'schemas', query: raw.schemas }
+      : { kind: 'schemas', list: raw.schemas };
+  const d = raw.databases;
+  return typeof d === 'string'
+    ? { kind: 'databases', query: d }
+    : Array.isArray(d)
+      ? { kind: 'databases', list: d }
+      : { kind: 'databases', env: d.env };
 }
 
 export const DEFAULT_SETS: readonly RawSet[] = [
@@ -161,7 +208,19 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
       );
     }
     names.set(set.name, i);
-    set.schemas.forEach((schema, j) => {
+    const tenants = set.tenants ? tenantSource(set.tenants) : undefined;
+    if (!tenants && !set.schemas)
+      throw new ConfigError(
+        `${where}: sets[${i}] "${set.name}" lists no "schemas".`,
+        'List the schemas the set owns, or give it "tenants".',
+      );
+    if (tenants?.kind === 'schemas' && set.schemas)
+      throw new ConfigError(
+        `${where}: sets[${i}] "${set.name}" has tenant schemas, so "schemas" does not go with it: each tenant's schema is its own.`,
+        'Remove "schemas" from the set.',
+      );
+    const schemas = tenants?.kind === 'schemas' ? [] : (set.schemas ?? ['public']);
+    schemas.forEach((schema, j) => {
       const owner = owners.get(schema);
       if (owner !== undefined) {
         throw new ConfigError(
@@ -187,7 +246,13 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
       );
     }
     dirs.set(dir, i);
-    return { name: set.name, dir, database: set.database, schemas: set.schemas };
+    return {
+      name: set.name,
+      dir,
+      database: set.database ?? 'primary',
+      schemas,
+      ...(tenants ? { tenants } : {}),
+    };
   });
   return { file, baseDir, sets };
 }

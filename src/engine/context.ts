@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { maskSecrets } from '../targets/redact.js';
+import { maskSecrets, redactUrl } from '../targets/redact.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
@@ -41,7 +41,15 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** How steps are run and shown; the CLI passes listr2. Default: plain, silent. */
   runner?: TaskRunner;
+  /** One tenant of a fleet set (SPEC §10), run as the set: commands/fleet.ts sets it. */
+  tenant?: TenantOfRun | undefined;
+  /** Only to reach a fleet set's own database (to list its tenants): its tenants are not expanded. */
+  listing?: boolean | undefined;
 }
+
+/** A tenant as one run sees it: a schema of the set's database, or a database of its own. */
+export type TenantOfRun =
+  { set: string; name: string; schema: string } | { set: string; name: string; url: string };
 
 /** One set, ready to run: its config, files and target. */
 export interface SetRun {
@@ -148,7 +156,29 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const project = loadProjectConfig({ cwd, configPath: options.config });
   const chosen = selectSets(project, options.sets ?? []);
   const files = chosen.map(discoverMigrations);
-  const { mode, targets: specs, warnings } = resolveTargets(settings, chosen);
+  const unexpanded = options.listing
+    ? undefined
+    : chosen.find((c) => c.tenants && c.name !== options.tenant?.set);
+  if (unexpanded)
+    throw new ConfigError(
+      `Set "${unexpanded.name}" is a fleet of tenants: it runs tenant by tenant, not as one set.`,
+      `Run it on its own: schemata migrate ${unexpanded.name}`,
+    );
+  const { mode, targets: resolved, warnings } = resolveTargets(settings, chosen);
+  // A tenant database is its own target: its URL, its own connection and lock.
+  const tenant = options.tenant;
+  const specs = resolved.map((spec): TargetSpec =>
+    tenant && 'url' in tenant && spec.set === tenant.set
+      ? {
+          kind: 'url',
+          set: spec.set,
+          database: `tenant ${tenant.name}`,
+          variable: `the tenants of set "${tenant.set}"`,
+          url: tenant.url,
+          display: redactUrl(tenant.url),
+        }
+      : spec,
+  );
   for (const warning of warnings) options.log?.(`warning: ${warning}`);
 
   let embedded: EmbeddedServer | undefined;
@@ -179,12 +209,18 @@ export async function openRun(options: RunOptions): Promise<Run> {
       display: `postgres://postgres:***@127.0.0.1:${embedded!.port}/${spec.database} (embedded)`,
     };
   };
-  const sets = chosen.map((config, i) => ({
-    config,
-    files: files[i]!,
-    target: toTarget(specs[i]!),
-    variable: specs[i]!.variable,
-  }));
+  const sets = chosen.map((config, i): SetRun => {
+    const target = toTarget(specs[i]!);
+    // A tenant schema: tracked, locked and validated as a set of its own, under the tenant's search_path.
+    if (tenant && 'schema' in tenant && config.name === tenant.set)
+      return {
+        config: { ...config, name: `${config.name}/${tenant.name}`, schemas: [tenant.schema] },
+        files: files[i]!,
+        target: { ...target, searchPath: [tenant.schema, 'public'] },
+        variable: specs[i]!.variable,
+      };
+    return { config, files: files[i]!, target, variable: specs[i]!.variable };
+  });
 
   const connections = new Map<string, Promise<Connection>>();
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
@@ -229,6 +265,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
             holder,
             `Set "${set.config.name}" on ${set.target.display}`,
             settings.lockTimeoutS,
+            set.config.name,
           );
         } catch (error) {
           await holder.end().catch(() => {});

@@ -18,12 +18,32 @@ const LOCK_CLASS = 0x73636865; // 'sche'
 const LOCK_OBJECT = 0x6d617461; // 'mata'
 
 /**
+ * The run lock's objid: one per database, except for a tenant schema of a
+ * fleet (its set named `set/tenant`), whose lock is its own so that tenants
+ * of one database migrate side by side. An even 31-bit FNV-1a hash of the
+ * name, so that the claim's objid + 1 is the tenant's too.
+ */
+export function lockObject(set: string | undefined): number {
+  if (!set?.includes('/')) return LOCK_OBJECT;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(set, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  const key = hash & 0x7ffffffe;
+  return key === LOCK_OBJECT - 1 || key === LOCK_OBJECT ? key + 2 : key;
+}
+
+/**
  * Waits up to `timeoutS` for the lock on `client`, which then holds it until
  * releaseLock. A role's or database's statement_timeout and
  * idle_in_transaction_session_timeout are set aside for this transaction:
  * waiting is bounded by lock_timeout alone, and holding by the run.
  */
-export async function acquireLock(client: Client, where: string, timeoutS: number): Promise<void> {
+export async function acquireLock(
+  client: Client,
+  where: string,
+  timeoutS: number,
+  set?: string,
+): Promise<void> {
+  const object = lockObject(set);
   const ms = Math.max(1, Math.round(timeoutS * 1000));
   await client.query(
     `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = ${ms}`,
@@ -33,18 +53,18 @@ export async function acquireLock(client: Client, where: string, timeoutS: numbe
     // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
     if (timeoutS === 0) {
       const { rows } = await client.query<{ ok: boolean }>(
-        `SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT}) AS ok`,
+        `SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
       );
       if (rows[0]?.ok) return;
     } else {
-      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT})`);
+      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${object})`);
       return;
     }
   } catch (error) {
     if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
   }
   await client.query('ROLLBACK').catch(() => {});
-  throw new LockTimeoutError(where, await lockHolder(client), timeoutS);
+  throw new LockTimeoutError(where, await lockHolder(client, object), timeoutS);
 }
 
 /** Ends the transaction that holds the lock. */
@@ -52,14 +72,17 @@ export async function releaseLock(client: Client): Promise<void> {
   await client.query('COMMIT');
 }
 
-async function lockHolder(client: Client): Promise<{ pid: number; since: Date } | undefined> {
+async function lockHolder(
+  client: Client,
+  object: number,
+): Promise<{ pid: number; since: Date } | undefined> {
   const { rows } = await client.query<{ pid: number; since: Date }>(
     `SELECT a.pid, a.backend_start AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       LIMIT 1`,
-    [LOCK_CLASS, LOCK_OBJECT],
+    [LOCK_CLASS, object],
   );
   return rows[0];
 }
@@ -85,7 +108,7 @@ export function onceStatements(
   const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
   return [
     `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
-    `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${LOCK_OBJECT + 1})`,
+    `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set) + 1})`,
     features.functions
       ? `SELECT ${FUNCTIONS.claim}(${quoteLiteral(set)}, ${quoteLiteral(version)}, ${expected})`
       : `DO $schemata_once$ BEGIN

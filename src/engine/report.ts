@@ -51,6 +51,21 @@ export interface SetReport {
   ms?: number | null;
   /** With --dry-run: what migrate would do, in order. */
   plan?: PlannedMigration[];
+  /** A fleet set: each tenant this run took, in name order. */
+  tenants?: TenantReport[];
+}
+
+/** One tenant of a fleet set (SPEC §10), as `--json` gives it in `sets[].tenants[]`. */
+export interface TenantReport {
+  /** Its schema, or its database's name (with host and port where two servers share it). */
+  name: string;
+  ok: boolean;
+  exitCode: ExitCode;
+  applied: MigrationEntry[];
+  pending: MigrationEntry[];
+  ms: number;
+  problems: Problem[];
+  error?: { message: string; hint?: string | undefined } | undefined;
 }
 
 /** One pending migration as --dry-run shows it. */

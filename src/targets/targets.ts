@@ -15,6 +15,8 @@ export interface Target {
   database: string;
   url: string;
   display: string;
+  /** A tenant schema's session: its search_path, set when the connection starts (SPEC §10). */
+  searchPath?: readonly string[] | undefined;
 }
 
 export type Mode = 'single' | 'split';

@@ -1,0 +1,315 @@
+import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
+import { openRun, type RunOptions, type TenantOfRun } from '../engine/context.js';
+import { asSchemataError } from '../engine/execute.js';
+import {
+  newReport,
+  recordError,
+  type Report,
+  type SetReport,
+  type TenantReport,
+} from '../engine/report.js';
+import { runTasks } from '../engine/tasks.js';
+import { ConfigError, EXIT, type ExitCode } from '../errors.js';
+import { listTenants, type Tenant } from '../targets/tenants.js';
+
+/** How a fleet is run (SPEC §10). */
+export interface FleetOptions {
+  /** Only these tenants (names as listed). */
+  tenants?: readonly string[] | undefined;
+  /** Tenants in flight at once; default 4. */
+  concurrency?: number | string | undefined;
+  /** `I/N`: this process takes every N-th tenant from the I-th (0-based), for N processes with no coordinator. */
+  shard?: string | undefined;
+  /** Apply to this many tenants first, and stop if one of them fails. */
+  canary?: number | string | undefined;
+  /** Go on starting tenants after one failed (migrate; status and validate always do). */
+  continueOnError?: boolean | undefined;
+}
+
+export type FleetCommand = 'migrate' | 'status' | 'validate';
+
+/** Does this run take a fleet set? A config that does not load is left to the ordinary run to report. */
+export function isFleet(options: RunOptions): boolean {
+  if (options.tenant) return false;
+  try {
+    const project = loadProjectConfig({
+      cwd: options.cwd ?? process.cwd(),
+      configPath: options.config,
+    });
+    return selectSets(project, options.sets ?? []).some((s) => s.tenants);
+  } catch {
+    return false;
+  }
+}
+
+/** A whole number flag, as typed, with its default. */
+function count(
+  name: string,
+  value: number | string | undefined,
+  fallback: number,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new ConfigError(
+      `--${name} must be a whole number of ${min} or more, not ${String(value)}.`,
+      `For example: --${name} ${Math.max(min, 4)}`,
+    );
+  return n;
+}
+
+/** `--shard I/N`, checked. */
+export function parseShard(text: string | undefined): { index: number; of: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const of = Number(match?.[2]);
+  if (!match || of < 1 || index >= of)
+    throw new ConfigError(
+      `--shard "${text}" is not I/N with 0 <= I < N (this process's index, and how many processes share the fleet).`,
+      'For example, the second of four processes: --shard 1/4',
+    );
+  return { index, of };
+}
+
+/** The tenants this process runs, in name order: the --tenants named, this shard's share. Pure. */
+export function chooseTenants(
+  set: string,
+  all: readonly Tenant[],
+  named: readonly string[] | undefined,
+  shard: { index: number; of: number } | undefined,
+): Tenant[] {
+  const sorted = [...all].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let chosen = sorted;
+  if (named && named.length > 0) {
+    const known = new Set(sorted.map((t) => t.name));
+    const unknown = named.filter((n) => !known.has(n));
+    if (unknown.length > 0)
+      throw new ConfigError(
+        `Set "${set}" has no tenant named ${unknown.map((u) => `"${u}"`).join(', ')}; it has ${sorted.length} (${sorted
+          .slice(0, 5)
+          .map((t) => t.name)
+          .join(', ')}${sorted.length > 5 ? ', …' : ''}).`,
+        `See them all: schemata status ${set}`,
+      );
+    chosen = sorted.filter((t) => named.includes(t.name));
+  }
+  if (shard) chosen = chosen.filter((_, i) => i % shard.of === shard.index);
+  return chosen;
+}
+
+/**
+ * Runs a command over the tenants of each fleet set, and the other sets as
+ * one ordinary run: each tenant is a run of its own (its history, lock,
+ * expected state, data protection and validation), at most `concurrency` at
+ * once. The first failure stops new tenants from starting unless
+ * `continueOnError` (status and validate report every tenant); those in
+ * flight finish. The exit code is the worst tenant's.
+ */
+export async function runFleet(
+  command: FleetCommand,
+  options: RunOptions & FleetOptions,
+  runOne: (options: RunOptions) => Promise<Report>,
+): Promise<Report> {
+  const report = newReport(command, 'single');
+  try {
+    const concurrency = count('concurrency', options.concurrency, 4, 1);
+    const canary = count('canary', options.canary, 0, 0);
+    const shard = parseShard(options.shard);
+    const project = loadProjectConfig({
+      cwd: options.cwd ?? process.cwd(),
+      configPath: options.config,
+    });
+    const chosen = selectSets(project, options.sets ?? []);
+    const plain = chosen.filter((s) => !s.tenants).map((s) => s.name);
+    if (plain.length > 0) {
+      const ordinary = await runOne({ ...options, sets: plain });
+      report.mode = ordinary.mode;
+      report.sets.push(...ordinary.sets);
+      report.warnings.push(...ordinary.warnings);
+      if (!ordinary.ok) {
+        report.ok = false;
+        report.exitCode = ordinary.exitCode;
+        report.error = ordinary.error;
+        if (command === 'migrate') return report;
+      }
+    }
+    for (const set of chosen.filter((s) => s.tenants)) {
+      const setReport = await runFleetSet(command, set, options, runOne, {
+        concurrency,
+        canary,
+        shard,
+      });
+      report.sets.push(setReport.report);
+      if (setReport.failed) {
+        report.ok = false;
+        report.exitCode = worst(report.exitCode, setReport.exitCode);
+        report.error ??= setReport.failed;
+        if (command === 'migrate' && !options.continueOnError) return report;
+      }
+      if (options.signal?.aborted) break;
+    }
+  } catch (error) {
+    recordError(report, asSchemataError(error));
+  }
+  return report;
+}
+
+/** The worse of two exit codes: any failure over success, a stop by signal over the rest, else the higher. */
+function worst(a: ExitCode, b: ExitCode): ExitCode {
+  return a === EXIT.ok ? b : b === EXIT.ok ? a : a > b ? a : b;
+}
+
+async function runFleetSet(
+  command: FleetCommand,
+  set: SetConfig,
+  options: RunOptions & FleetOptions,
+  runOne: (options: RunOptions) => Promise<Report>,
+  how: { concurrency: number; canary: number; shard: { index: number; of: number } | undefined },
+): Promise<{
+  report: SetReport;
+  exitCode: ExitCode;
+  failed: { message: string; hint?: string } | undefined;
+}> {
+  // The set's own database: where its tenant schemas live, and where a query lists its tenants.
+  const base = await openRun({ ...options, sets: [set.name], listing: true });
+  let tenants: Tenant[];
+  const setReport: SetReport = {
+    name: set.name,
+    target: base.sets[0]!.target.display,
+    applied: [],
+    pending: [],
+    schemas: [],
+    problems: [],
+    warnings: [],
+    ms: null,
+    tenants: [],
+  };
+  try {
+    const client = await base.connection(base.sets[0]!);
+    tenants = chooseTenants(
+      set.name,
+      await listTenants(set, client, { ...process.env, ...options.env }, base.sets[0]!.target.url),
+      options.tenants,
+      how.shard,
+    );
+    // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
+    if (command === 'migrate' && set.tenants?.kind === 'schemas' && tenants.length > 0) {
+      await base.connection(base.sets[0]!, { lock: true });
+      await base.ensureTracking(base.sets[0]!);
+    }
+  } finally {
+    await base.close();
+  }
+  const started = Date.now();
+  const stopOnFailure = command === 'migrate' && !options.continueOnError;
+  const results: TenantReport[] = [];
+  const inFlight = new Set<string>();
+  let stopped = false;
+  const progress = { done: 0, failed: 0 };
+
+  const runTenant = async (tenant: Tenant): Promise<TenantReport> => {
+    const which: TenantOfRun =
+      tenant.schema !== undefined
+        ? { set: set.name, name: tenant.name, schema: tenant.schema }
+        : { set: set.name, name: tenant.name, url: tenant.url! };
+    const t0 = Date.now();
+    const one = await runOne({
+      ...options,
+      sets: [set.name],
+      tenant: which,
+      runner: undefined,
+      log: undefined,
+    });
+    const own = one.sets[0];
+    return {
+      name: tenant.name,
+      ok: one.ok,
+      exitCode: one.exitCode,
+      applied: own?.applied ?? [],
+      pending: own?.pending ?? [],
+      ms: Date.now() - t0,
+      problems: own?.problems ?? [],
+      ...(one.error ? { error: { message: one.error.message, hint: one.error.hint } } : {}),
+    };
+  };
+
+  const pool = async (queue: Tenant[], width: number, show: () => void) => {
+    const workers = Array.from({ length: Math.min(width, queue.length) }, async () => {
+      for (;;) {
+        if (stopped || options.signal?.aborted) return;
+        const tenant = queue.shift();
+        if (!tenant) return;
+        inFlight.add(tenant.name);
+        show();
+        const result = await runTenant(tenant);
+        inFlight.delete(tenant.name);
+        results.push(result);
+        progress.done++;
+        if (!result.ok) {
+          progress.failed++;
+          if (stopOnFailure) stopped = true;
+        }
+        show();
+      }
+    });
+    await Promise.all(workers);
+  };
+
+  const title = () => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = seconds > 0 ? (progress.done / seconds).toFixed(1) : '0';
+    const flying = [...inFlight].slice(0, 4).join(', ');
+    return `${set.name} → ${tenants.length} tenant${tenants.length === 1 ? '' : 's'}: ${progress.done}/${tenants.length} done${progress.failed > 0 ? `, ${progress.failed} failed` : ''}, ${rate}/s${flying ? `; in flight: ${flying}${inFlight.size > 4 ? ', …' : ''}` : ''}`;
+  };
+  await (options.runner ?? runTasks)([
+    {
+      title: title(),
+      run: async (setTitle) => {
+        const show = () => {
+          setTitle(title());
+        };
+        const queue = [...tenants];
+        if (how.canary > 0 && command === 'migrate') {
+          const canaries = queue.splice(0, how.canary);
+          await pool(canaries, how.concurrency, show);
+          if (progress.failed > 0) stopped = true;
+        }
+        await pool(queue, how.concurrency, show);
+        show();
+      },
+    },
+  ]);
+  const order = new Map(tenants.map((t, i) => [t.name, i]));
+  setReport.tenants = results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  setReport.ms = Date.now() - started;
+  const failures = setReport.tenants.filter((t) => !t.ok);
+  const notStarted = tenants.length - results.length;
+  if (failures.length === 0 && notStarted === 0)
+    return { report: setReport, exitCode: EXIT.ok, failed: undefined };
+  const exitCode = failures.reduce<ExitCode>((w, t) => worst(w, t.exitCode), EXIT.ok);
+  const named = failures
+    .slice(0, 5)
+    .map(
+      (t) =>
+        `${t.name} (exit ${t.exitCode}: ${t.error?.message ?? t.problems[0]?.message ?? 'failed'})`,
+    )
+    .join('; ');
+  const message =
+    failures.length > 0
+      ? `Set "${set.name}": ${failures.length} of ${tenants.length} tenants failed: ${named}${failures.length > 5 ? `; and ${failures.length - 5} more` : ''}.${notStarted > 0 ? ` ${notStarted} tenant${notStarted === 1 ? ' was' : 's were'} not started.` : ''}`
+      : `Set "${set.name}": stopped with ${notStarted} of ${tenants.length} tenants not started.`;
+  const retry = failures.map((t) => t.name).join(',');
+  return {
+    report: setReport,
+    exitCode: failures.length > 0 ? exitCode : EXIT.terminated,
+    failed: {
+      message,
+      hint:
+        failures.length > 0
+          ? `Fix the failed tenants' cause, then run them again: schemata ${command} ${set.name} --tenants ${retry}${notStarted > 0 ? ` (and schemata ${command} ${set.name} for the rest)` : ''}`
+          : `Run the same command again to go on: schemata ${command} ${set.name}`,
+    },
+  };
+}

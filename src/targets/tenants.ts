@@ -1,0 +1,100 @@
+import type { SetConfig } from '../config/file.js';
+import type { Client } from '../engine/connect.js';
+import { ConfigError } from '../errors.js';
+import { redactUrl } from './redact.js';
+
+/** A tenant of a fleet set: a schema of the set's database, or a database of its own. */
+export interface Tenant {
+  /** Its schema, or its database's name (`host:port/name` where two servers have one of that name). */
+  name: string;
+  schema?: string | undefined;
+  url?: string | undefined;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+
+/**
+ * Lists a fleet set's tenants (SPEC §10): the schemas or databases its config
+ * lists, or those its query returns on the set's database (`client`), or the
+ * URLs an environment variable holds (comma- or line-separated). A database
+ * given by name is on the set's own server.
+ */
+export async function listTenants(
+  set: SetConfig,
+  client: Client,
+  env: Readonly<Record<string, string | undefined>>,
+  /** The set's own URL: a tenant database named alone is on its server, with its user and parameters. */
+  baseUrl: string,
+): Promise<Tenant[]> {
+  const source = set.tenants!;
+  let values: string[];
+  if ('list' in source) values = source.list;
+  else if ('env' in source) {
+    const text = env[source.env];
+    if (!text?.trim())
+      throw new ConfigError(
+        `Set "${set.name}" lists its tenant databases in ${source.env}, which is not set.`,
+        `Set ${source.env} to their URLs, separated by commas or new lines.`,
+      );
+    values = text
+      .split(/[,\n]/)
+      .map((v) => v.trim())
+      .filter(Boolean);
+  } else {
+    try {
+      const { rows } = await client.query<Record<string, unknown>>({
+        text: source.query,
+        rowMode: 'array',
+      } as never);
+      values = (rows as unknown as unknown[][]).map((r) => String(r[0]));
+    } catch (error) {
+      throw new ConfigError(
+        `Set "${set.name}": its tenants query failed: ${(error as Error).message}.`,
+        'Fix "tenants" in database/schemata.json: a query whose first column is each tenant.',
+        { cause: error },
+      );
+    }
+  }
+  if (source.kind === 'schemas') {
+    const bad = values.filter(
+      (v) => !SCHEMA_NAME.test(v) || v === 'schemata' || v.startsWith('pg_'),
+    );
+    if (bad.length > 0)
+      throw new ConfigError(
+        `Set "${set.name}": tenant schema${bad.length === 1 ? '' : 's'} ${bad
+          .slice(0, 5)
+          .map((b) => `"${b}"`)
+          .join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a lower-case PostgreSQL identifier.`,
+        'Name tenant schemas in lower case (letters, digits, _).',
+      );
+    return [...new Set(values)].map((schema) => ({ name: schema, schema }));
+  }
+  const base = new URL(baseUrl);
+  const urls = values.map((v) => {
+    if (/^postgres(ql)?:\/\//.test(v)) return v;
+    const url = new URL(base);
+    url.pathname = `/${encodeURIComponent(v)}`;
+    return url.toString();
+  });
+  const parsed = urls.map((url) => {
+    try {
+      const u = new URL(url);
+      return {
+        url,
+        host: `${u.hostname}:${u.port || '5432'}`,
+        database: decodeURIComponent(u.pathname.slice(1)),
+      };
+    } catch {
+      throw new ConfigError(
+        `Set "${set.name}": tenant database ${redactUrl(url)} is not a URL.`,
+        "Give each tenant database as postgres://user:password@host:5432/name, or by name on the set's server.",
+      );
+    }
+  });
+  const counts = new Map<string, number>();
+  for (const p of parsed) counts.set(p.database, (counts.get(p.database) ?? 0) + 1);
+  return parsed.map((p) => ({
+    name: (counts.get(p.database) ?? 0) > 1 ? `${p.host}/${p.database}` : p.database,
+    url: p.url,
+  }));
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { migrate, status, validate } from '../../src/api.js';
+import { freshDatabase, query } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
+
+/*
+ * SPEC §10, a fleet of tenant schemas on one database: unqualified files run
+ * under each tenant's search_path; each tenant has its own history, lock,
+ * expected state, data protection and validation.
+ */
+
+const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
+const TENANTS = Array.from({ length: 12 }, (_, i) => `tenant_${String(i + 1).padStart(3, '0')}`);
+
+async function fleet(files: Record<string, string>) {
+  const url = await freshDatabase();
+  await query(url, TENANTS.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
+  const cwd = makeProject({
+    'schemata.json': JSON.stringify({
+      sets: [
+        {
+          name: 'tenant',
+          dir: 'tenant',
+          database: 'primary',
+          tenants: { schemas: "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'" },
+        },
+      ],
+    }),
+    ...Object.fromEntries(Object.entries(files).map(([f, sql]) => [`tenant/${f}`, sql])),
+  });
+  return { url, cwd };
+}
+
+describe('a fleet of tenant schemas', () => {
+  it('applies each file to every tenant under its search_path, tracks each tenant, and a no-op rerun applies nothing', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY, title text);\n',
+    });
+    const run = await migrate({ cwd, env: single(url), concurrency: 3 });
+    expect(run.error).toBeUndefined();
+    const tenants = run.sets[0]!.tenants!;
+    expect(tenants.map((t) => t.name)).toEqual(TENANTS);
+    expect(tenants.every((t) => t.ok && t.applied.length === 1)).toBe(true);
+    for (const t of TENANTS)
+      expect(
+        await query(url, 'SELECT to_regclass($1) IS NOT NULL AS made', [`${t}.items`]),
+      ).toEqual([{ made: true }]);
+    expect(await query(url, "SELECT to_regclass('public.items') IS NULL AS nothing")).toEqual([
+      { nothing: true },
+    ]);
+    expect(
+      await query(
+        url,
+        "SELECT count(DISTINCT set_name)::int AS n FROM schemata.migrations WHERE set_name LIKE 'tenant/%'",
+      ),
+    ).toEqual([{ n: 12 }]);
+    const again = await migrate({ cwd, env: single(url) });
+    expect(again.sets[0]!.tenants!.every((t) => t.ok && t.applied.length === 0)).toBe(true);
+    const shown = await status({ cwd, env: single(url) });
+    expect(
+      shown.sets[0]!.tenants!.map((t) => [t.name, t.applied.length, t.pending.length]),
+    ).toContainEqual(['tenant_007', 1, 0]);
+    expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
+  });
+
+  it('the first failing tenant stops new ones; --continue-on-error finishes the rest; the rerun does only the failed one', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
+    // tenant_005 already has the table the next file makes without IF NOT EXISTS.
+    await query(url, 'CREATE TABLE tenant_005.notes (id int)');
+    writeFile(cwd, 'tenant/002_notes.sql', 'CREATE TABLE notes (id int);\n');
+    const stopped = await migrate({ cwd, env: single(url), concurrency: 1 });
+    expect(stopped.exitCode).toBe(3);
+    expect(stopped.error?.message).toContain('1 of 12 tenants failed: tenant_005 (exit 3');
+    expect(stopped.error?.message).toContain('7 tenants were not started');
+    expect(stopped.error?.hint).toBe(
+      "Fix the failed tenants' cause, then run them again: schemata migrate tenant --tenants tenant_005 (and schemata migrate tenant for the rest)",
+    );
+    expect(stopped.sets[0]!.tenants!.map((t) => t.name)).toEqual(TENANTS.slice(0, 5));
+
+    const rest = await migrate({ cwd, env: single(url), continueOnError: true });
+    expect(rest.exitCode).toBe(3);
+    expect(rest.sets[0]!.tenants!.filter((t) => !t.ok).map((t) => t.name)).toEqual(['tenant_005']);
+    expect(rest.sets[0]!.tenants!.filter((t) => t.applied.length === 1)).toHaveLength(7);
+
+    await query(url, 'DROP TABLE tenant_005.notes');
+    const rerun = await migrate({ cwd, env: single(url) });
+    expect(rerun.error).toBeUndefined();
+    expect(rerun.sets[0]!.tenants!.filter((t) => t.applied.length > 0).map((t) => t.name)).toEqual([
+      'tenant_005',
+    ]);
+  });
+
+  it('data protection holds per tenant, naming the tenant and its rows; --tenants and --shard pick tenants', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
+    await query(url, 'INSERT INTO tenant_003.items VALUES (1), (2)');
+    writeFile(cwd, 'tenant/002_drop.sql', 'DROP TABLE items;\n');
+    const refused = await migrate({ cwd, env: single(url), tenants: ['tenant_002', 'tenant_003'] });
+    expect(refused.exitCode).toBe(4);
+    const t3 = refused.sets[0]!.tenants!.find((t) => t.name === 'tenant_003')!;
+    expect(t3.error?.message ?? t3.problems[0]?.message).toMatch(
+      /^Set "tenant\/tenant_003": .*DROP TABLE tenant_003\.items would destroy data: tenant_003\.items holds data/,
+    );
+    expect(await query(url, 'SELECT count(*)::int AS n FROM tenant_003.items')).toEqual([{ n: 2 }]);
+    expect(refused.sets[0]!.tenants!.map((t) => t.name)).toEqual(['tenant_002', 'tenant_003']);
+
+    const shards = await Promise.all(
+      [0, 1, 2].map((i) => status({ cwd, env: single(url), shard: `${i}/3` })),
+    );
+    const names = shards.flatMap((s) => s.sets[0]!.tenants!.map((t) => t.name)).sort();
+    expect(names).toEqual(TENANTS);
+  });
+});
