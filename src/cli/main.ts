@@ -40,6 +40,11 @@ interface Invocation {
   tool?: string | undefined;
   from?: string | undefined;
   table?: string | undefined;
+  tenants?: string[] | undefined;
+  concurrency?: string | undefined;
+  shard?: string | undefined;
+  canary?: string | undefined;
+  continueOnError: boolean;
 }
 
 function packageVersion(): string {
@@ -79,14 +84,38 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       tool: optionText(args.tool),
       from: optionText(args.from),
       table: optionText(args.table),
+      tenants:
+        typeof args.tenants === 'string'
+          ? args.tenants
+              .split(',')
+              .map((t) => t.trim())
+              .filter(Boolean)
+          : undefined,
+      concurrency: optionText(args.concurrency),
+      shard: optionText(args.shard),
+      canary: optionText(args.canary),
+      continueOnError: Boolean(args['continue-on-error']),
     };
   };
   const setsArg = <T>(y: Argv<T>) =>
-    y.positional('sets', {
-      type: 'string',
-      array: true,
-      describe: 'sets to run (default: all, in config order)',
-    });
+    y
+      .positional('sets', {
+        type: 'string',
+        array: true,
+        describe: 'sets to run (default: all, in config order)',
+      })
+      .option('tenants', {
+        type: 'string',
+        describe: 'of a set with tenants: only these (comma-separated)',
+      })
+      .option('concurrency', {
+        type: 'string',
+        describe: 'of a set with tenants: how many at once (default 4)',
+      })
+      .option('shard', {
+        type: 'string',
+        describe: 'I/N: take every N-th tenant from the I-th (0-based), for N processes',
+      });
   await yargs(argv)
     .scriptName('schemata')
     .usage('$0 <command> [sets..] [flags]')
@@ -111,6 +140,14 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
           .option('lock-timeout', {
             type: 'string',
             describe: "seconds to wait for another run's lock (SCHEMATA_LOCK_TIMEOUT, default 60)",
+          })
+          .option('canary', {
+            type: 'string',
+            describe: 'of a set with tenants: apply to this many first, and stop if one fails',
+          })
+          .option('continue-on-error', {
+            type: 'boolean',
+            describe: 'of a set with tenants: start the others after one failed',
           })
           .option('statement-lock-timeout', {
             type: 'string',
@@ -280,6 +317,11 @@ async function runCommand(
   present: (text: string) => string,
 ): Promise<Outcome> {
   const options = {
+    tenants: invocation.tenants,
+    concurrency: invocation.concurrency,
+    shard: invocation.shard,
+    canary: invocation.canary,
+    continueOnError: invocation.continueOnError,
     cwd: process.cwd(),
     config: invocation.config,
     envFile: invocation.envFile,

@@ -36,7 +36,25 @@ function migrationTable(set: SetReport): string[] {
   return [line(header), ...rows.map(line)];
 }
 
+/** A fleet set: a line per tenant (name, applied, pending, state), the failed ones with their first problem. */
+function formatFleet(set: SetReport): string[] {
+  const tenants = set.tenants ?? [];
+  const failed = tenants.filter((t) => !t.ok);
+  const lines = [
+    `${set.name} → ${set.target}`,
+    `  tenants: ${tenants.length}${failed.length > 0 ? `, ${failed.length} failed` : ''}`,
+  ];
+  const width = Math.max(6, ...tenants.map((t) => t.name.length));
+  lines.push(`    ${'tenant'.padEnd(width)}  applied  pending  state`);
+  for (const t of tenants)
+    lines.push(
+      `    ${t.name.padEnd(width)}  ${String(t.applied.length).padEnd(7)}  ${String(t.pending.length).padEnd(7)}  ${t.ok ? 'ok' : `failed (exit ${t.exitCode}): ${t.error?.message ?? t.problems[0]?.message ?? ''}`}`,
+    );
+  return lines;
+}
+
 function formatSet(set: SetReport): string[] {
+  if (set.tenants) return formatFleet(set);
   const lines = [`${set.name} → ${set.target}`];
   // A set that was not read has no counts to show: zero would be a claim about the database.
   // (Every set has at least one schema, so a read set always lists some.)
@@ -100,6 +118,11 @@ export function formatDuration(ms: number): string {
  */
 function setSummary(set: SetReport): string {
   if (set.ms === null || set.ms === undefined) return `${set.name} not run`;
+  if (set.tenants) {
+    const applied = set.tenants.reduce((n, t) => n + t.applied.length, 0);
+    const failed = set.tenants.filter((t) => !t.ok).length;
+    return `${set.name} ${set.tenants.length} tenants, ${applied} applied${failed > 0 ? `, ${failed} failed` : ''}, ${formatDuration(set.ms)}`;
+  }
   // Every set has at least one schema, so a set that was read lists some.
   if (set.schemas.length === 0 && set.applied.length === 0)
     return `${set.name} not read, ${formatDuration(set.ms)}`;
@@ -108,7 +131,10 @@ function setSummary(set: SetReport): string {
 
 /** The line a migrate run ends with: what it did, in one sentence, and per set applied, skipped and time. */
 export function formatMigrateSummary(report: Report, dryRun: boolean): string {
-  const applied = report.sets.reduce((n, s) => n + s.applied.length, 0);
+  const applied = report.sets.reduce(
+    (n, s) => n + s.applied.length + (s.tenants ?? []).reduce((m, t) => m + t.applied.length, 0),
+    0,
+  );
   const count = `${applied} migration${applied === 1 ? '' : 's'}`;
   const pending = report.sets.reduce((n, s) => n + s.pending.length, 0);
   if (dryRun)

@@ -211,8 +211,8 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
     const tenants = set.tenants ? tenantSource(set.tenants) : undefined;
     if (!tenants && !set.schemas)
       throw new ConfigError(
-        `${where}: sets[${i}] "${set.name}" lists no "schemas".`,
-        'List the schemas the set owns, or give it "tenants".',
+        `The config file ${where} is invalid: sets[${i}].schemas is missing: set "${set.name}" must list the schemas it owns.`,
+        'List the schemas the set owns, or give the set "tenants" (MIGRATION_GUIDE.md, "Tenants").',
       );
     if (tenants?.kind === 'schemas' && set.schemas)
       throw new ConfigError(

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { json, runCli, startCli } from '../support/cli.js';
+import { freshDatabase, query, servers } from '../support/db.js';
+import { makeProject } from '../support/project.js';
+
+/*
+ * SPEC §10 from the command line: a fleet of tenant databases over two
+ * servers (their URLs in an environment variable), and a fleet of tenant
+ * schemas split between concurrent processes with --shard, one of them
+ * killed mid-fleet.
+ */
+
+describe('a fleet of tenant databases over two servers', () => {
+  it('applies to each, names tenants (never a URL with its password), canary and continue-on-error as told', async () => {
+    const urls = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => freshDatabase(i % 2 === 0 ? 'primary' : 'data')),
+    );
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [{ name: 'shard', dir: 'shard', tenants: { databases: { env: 'SHARD_URLS' } } }],
+      }),
+      'shard/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
+    });
+    const env = { PRIMARY_DATABASE_URL: servers().primary, SHARD_URLS: urls.join(',\n') };
+    const names = urls.map((u) => new URL(u).pathname.slice(1));
+
+    const first = await runCli(['migrate', '--concurrency', '3'], { cwd, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/done: applied 8 migrations \(shard 8 tenants, 8 applied, /);
+    for (const url of urls)
+      expect(await query(url, "SELECT to_regclass('public.items') IS NOT NULL AS made")).toEqual([
+        { made: true },
+      ]);
+
+    const shown = await runCli(['status', '--json'], { cwd, env });
+    expect(
+      json(shown)
+        .sets[0]!.tenants!.map((t) => t.name)
+        .sort(),
+    ).toEqual([...names].sort());
+    const human = await runCli(['status'], { cwd, env });
+    expect(human.stdout).toContain('tenants: 8');
+    for (const name of names) expect(human.stdout).toMatch(new RegExp(`${name} +1 +0 +ok`));
+
+    // One tenant already has what the next file makes: with --canary 1 the run stops after the first tenant if it fails.
+    const sorted = [...names].sort();
+    const broken = urls[names.indexOf(sorted[0]!)]!;
+    await query(broken, 'CREATE TABLE notes (id int)');
+    await import('node:fs').then(({ writeFileSync }) =>
+      writeFileSync(`${cwd}/database/shard/002_notes.sql`, 'CREATE TABLE notes (id int);\n'),
+    );
+    const canary = await runCli(['migrate', '--canary', '1', '--json'], { cwd, env });
+    expect(canary.code).toBe(3);
+    expect(json(canary).sets[0]!.tenants!.map((t) => t.name)).toEqual([sorted[0]]);
+    const rest = await runCli(['migrate', '--continue-on-error'], { cwd, env });
+    expect(rest.code).toBe(3);
+    expect(rest.stderr).toContain(`1 of 8 tenants failed: ${sorted[0]} (exit 3`);
+    expect(rest.stderr).toContain(`schemata migrate shard --tenants ${sorted[0]}`);
+  });
+});
+
+describe('--shard: processes share a fleet with no coordinator', () => {
+  it('four processes over 40 tenant schemas, one killed mid-fleet and its shard run again: each tenant applied once', async () => {
+    const url = await freshDatabase();
+    const tenants = Array.from({ length: 40 }, (_, i) => `t_${String(i).padStart(2, '0')}`);
+    await query(url, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [
+          { name: 'tenant', dir: 'tenant', database: 'primary', tenants: { schemas: tenants } },
+        ],
+      }),
+      'tenant/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\nSELECT pg_sleep(0.2);\n',
+    });
+    const env = { PRIMARY_DATABASE_URL: url };
+    const runs = [0, 1, 2, 3].map((i) =>
+      startCli(['migrate', '--shard', `${i}/4`, '--concurrency', '2'], { cwd, env }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    runs[2]!.child.kill('SIGKILL');
+    const results = await Promise.all(runs.map((r) => r.done));
+    expect(results.filter((_, i) => i !== 2).map((r) => r.code)).toEqual([0, 0, 0]);
+    // The killed shard's tenants (every 4th from the third): some were left behind.
+    const shardTwo = tenants.filter((_, i) => i % 4 === 2).map((t) => `tenant/${t}`);
+    const [doneBefore] = await query<{ n: number }>(
+      url,
+      "SELECT count(DISTINCT set_name)::int AS n FROM schemata.migrations WHERE event = 'applied' AND set_name = ANY($1)",
+      [shardTwo],
+    );
+    expect(doneBefore!.n).toBeLessThan(10);
+    const again = await runCli(['migrate', '--shard', '2/4'], { cwd, env });
+    expect(again.code, again.stderr).toBe(0);
+    const events = await query<{ set_name: string; n: number }>(
+      url,
+      "SELECT set_name, count(*)::int AS n FROM schemata.migrations WHERE event = 'applied' GROUP BY set_name ORDER BY set_name",
+    );
+    expect(events).toEqual(tenants.map((t) => ({ set_name: `tenant/${t}`, n: 1 })));
+  });
+});
