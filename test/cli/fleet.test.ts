@@ -46,9 +46,9 @@ describe('a fleet of tenant databases over two servers', () => {
     const sorted = [...names].sort();
     const broken = urls[names.indexOf(sorted[0]!)]!;
     await query(broken, 'CREATE TABLE notes (id int)');
-    await import('node:fs').then(({ writeFileSync }) =>
-      writeFileSync(`${cwd}/database/shard/002_notes.sql`, 'CREATE TABLE notes (id int);\n'),
-    );
+    await import('node:fs').then(({ writeFileSync }) => {
+      writeFileSync(`${cwd}/database/shard/002_notes.sql`, 'CREATE TABLE notes (id int);\n');
+    });
     const canary = await runCli(['migrate', '--canary', '1', '--json'], { cwd, env });
     expect(canary.code).toBe(3);
     expect(json(canary).sets[0]!.tenants!.map((t) => t.name)).toEqual([sorted[0]]);
