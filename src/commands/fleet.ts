@@ -1,7 +1,15 @@
+import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
+import type { Client } from '../engine/connect.js';
+import {
+  missingObjectsBySet,
+  readTrackingByPrefix,
+  type TrackedMigration,
+} from '../engine/tracking.js';
 import { openRun, type RunOptions, type TenantOfRun } from '../engine/context.js';
 import { asSchemataError } from '../engine/execute.js';
 import {
+  entryOf,
   newReport,
   recordError,
   type Report,
@@ -156,6 +164,44 @@ export async function runFleet(
   return report;
 }
 
+/**
+ * The tenant schemas that need no run of their own, from one reading of the
+ * database: every file applied with its checksum, nothing missing of what
+ * they made, the schema there. Any other tenant, whatever is off with it,
+ * gets a run of its own, which names its problem.
+ */
+async function tenantsUpToDate(
+  client: Client,
+  set: SetConfig,
+  files: readonly MigrationFile[],
+  tenants: readonly Tenant[],
+): Promise<Map<string, TrackedMigration[]>> {
+  const clean = new Map<string, TrackedMigration[]>();
+  if (set.tenants?.kind !== 'schemas' || tenants.length === 0 || files.length === 0) return clean;
+  const tracked = await readTrackingByPrefix(client, `${set.name}/`);
+  if (!tracked || tracked.size === 0) return clean;
+  const missing = await missingObjectsBySet(client);
+  const { rows } = await client.query<{ nspname: string }>(
+    'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)',
+    [tenants.map((t) => t.schema)],
+  );
+  const schemas = new Set(rows.map((r) => r.nspname));
+  for (const tenant of tenants) {
+    const key = `${set.name}/${tenant.name}`;
+    const history = tracked.get(key) ?? [];
+    const current =
+      schemas.has(tenant.schema!) &&
+      history.length === files.length &&
+      files.every((f, i) => {
+        const t = history[i]!;
+        return t.version === f.version && t.state === 'applied' && sameChecksum(f, t.checksum);
+      }) &&
+      (missing.get(key)?.length ?? 0) === 0;
+    if (current) clean.set(tenant.name, history);
+  }
+  return clean;
+}
+
 /** The worse of two exit codes: any failure over success, a stop by signal over the rest, else the higher. */
 function worst(a: ExitCode, b: ExitCode): ExitCode {
   return a === EXIT.ok ? b : b === EXIT.ok ? a : a > b ? a : b;
@@ -175,6 +221,7 @@ async function runFleetSet(
   // The set's own database: where its tenant schemas live, and where a query lists its tenants.
   const base = await openRun({ ...options, sets: [set.name], listing: true });
   let tenants: Tenant[];
+  let upToDate = new Map<string, TrackedMigration[]>();
   const setReport: SetReport = {
     name: set.name,
     target: base.sets[0]!.target.display,
@@ -194,8 +241,13 @@ async function runFleetSet(
       options.tenants,
       how.shard,
     );
+    upToDate = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants);
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
-    if (command === 'migrate' && set.tenants?.kind === 'schemas' && tenants.length > 0) {
+    if (
+      command === 'migrate' &&
+      set.tenants?.kind === 'schemas' &&
+      upToDate.size < tenants.length
+    ) {
       await base.connection(base.sets[0]!, { lock: true });
       await base.ensureTracking(base.sets[0]!);
     }
@@ -210,6 +262,25 @@ async function runFleetSet(
   const progress = { done: 0, failed: 0 };
 
   const runTenant = async (tenant: Tenant): Promise<TenantReport> => {
+    const current = upToDate.get(tenant.name);
+    if (current)
+      return {
+        name: tenant.name,
+        ok: true,
+        exitCode: EXIT.ok,
+        applied:
+          command === 'status'
+            ? current.map((t) => ({
+                ...entryOf(t, t.durationMs),
+                appliedAt: t.appliedAt.toISOString(),
+                event: t.event,
+                ...(t.from === undefined ? {} : { from: t.from }),
+              }))
+            : [],
+        pending: [],
+        ms: 0,
+        problems: [],
+      };
     const which: TenantOfRun =
       tenant.schema !== undefined
         ? { set: set.name, name: tenant.name, schema: tenant.schema }

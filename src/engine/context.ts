@@ -9,6 +9,7 @@ import {
   ensureTracking,
   type ExpectedObject,
   missingObjectsBySet,
+  missingObjectsOfSet,
   type Tracking,
   type TrackingFeatures,
 } from './tracking.js';
@@ -278,6 +279,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
     async missingObjects(set, tracking, { fresh = false } = {}) {
       if (tracking.format < 2) return [];
       const connection = await connections.get(set.target.database)!;
+      // A tenant of a fleet reads its own schemas only: the database holds the other tenants too.
+      if (set.config.name.includes('/'))
+        return missingObjectsOfSet(connection.client, set.config.name);
       if (fresh || !connection.missing) connection.missing = missingObjectsBySet(connection.client);
       return (await connection.missing).get(set.config.name) ?? [];
     },

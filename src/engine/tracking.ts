@@ -4,6 +4,7 @@ import {
   type CatalogObject,
   CATALOG_OBJECTS_SQL,
   catalogObjectsSql,
+  schemaObjectsSql,
   type ObjectKind,
   type SnapshotScope,
 } from '../catalog/listing.js';
@@ -185,6 +186,47 @@ export async function ensureTracking(client: Client): Promise<TrackingFeatures> 
   return { functions: results[results.length - 1]!.rows[0]!.functions };
 }
 
+/**
+ * Every set whose name starts with `prefix` (the tenants `set/…` of a fleet),
+ * each with its migrations as their latest events: one query for a fleet of
+ * tenant schemas, so that the tenants already up to date need no run of
+ * their own. Undefined when the tracking tables are not in format 2.
+ */
+export async function readTrackingByPrefix(
+  client: Client,
+  prefix: string,
+): Promise<Map<string, TrackedMigration[]> | undefined> {
+  const tables = (await client.query<{ meta: boolean; migrations: boolean }>(TABLES_SQL)).rows[0]!;
+  if (!tables.migrations) return new Map();
+  if (!tables.meta) return undefined;
+  const meta = (await client.query<{ format: number; adopt: boolean }>(META_SQL, [''])).rows[0]!;
+  if (meta.format !== TRACKING_FORMAT) return undefined;
+  const { rows } = await client.query<Row & { set_name: string }>(
+    `SELECT DISTINCT ON (set_name, version) set_name, id, version, name, file, checksum, event, at, duration_ms, effects->'from'->>'tool' AS from_tool
+       FROM schemata.migrations WHERE set_name LIKE $1 ORDER BY set_name, version, id DESC`,
+    [`${prefix.replace(/[\\%_]/g, '\\$&')}%`],
+  );
+  const bySet = new Map<string, TrackedMigration[]>();
+  for (const r of rows) {
+    const list = bySet.get(r.set_name) ?? [];
+    list.push({
+      version: r.version,
+      name: r.name,
+      file: r.file,
+      checksum: r.checksum,
+      event: r.event,
+      state: stateOf(r.event),
+      appliedAt: r.at,
+      durationMs: r.duration_ms,
+      eventId: r.id === null ? null : Number(r.id),
+      from: r.from_tool ?? undefined,
+    });
+    bySet.set(r.set_name, list);
+  }
+  for (const list of bySet.values()) list.sort((a, b) => compareVersions(a.version, b.version));
+  return bySet;
+}
+
 /** The set's migrations, each as its latest event, in version order. */
 export async function readTracking(client: Client, set: string): Promise<Tracking> {
   const tables = (await client.query<{ meta: boolean; migrations: boolean }>(TABLES_SQL)).rows[0]!;
@@ -257,7 +299,9 @@ export class TrackingFormatError extends ValidationError {
 }
 
 /** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
-const extraSql = (schemas: readonly string[]) => `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+const extraSql = (
+  schemas: readonly string[],
+) => `WITH now AS MATERIALIZED (${schemaObjectsSql(`ARRAY[${schemas.map(literal).join(', ')}]::text[]`)})
 SELECT now.kind, now.identity FROM now
  WHERE now.schema_name = ANY(ARRAY[${schemas.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
    AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
@@ -273,6 +317,28 @@ SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent
   FROM schemata.objects o
  WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
  ORDER BY o.version::numeric, o.kind, o.identity`;
+
+/*
+ * The same, for one set, reading only the schemas its expected objects are
+ * in: a tenant of a fleet, whose database holds a thousand other tenants.
+ */
+const missingOfSetSql = (
+  set: string,
+) => `WITH mine AS MATERIALIZED (SELECT * FROM schemata.objects WHERE set_name = ${literal(set)}),
+now AS MATERIALIZED (${schemaObjectsSql('ARRAY(SELECT DISTINCT schema_name FROM mine)')})
+SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
+  FROM mine o
+ WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
+ ORDER BY o.version::numeric, o.kind, o.identity`;
+
+/** What is missing of one set alone. */
+export async function missingObjectsOfSet(client: Client, set: string): Promise<ExpectedObject[]> {
+  const rows = await readWithOwnSettings<ExpectedObject & { set_name: string }>(
+    client,
+    missingOfSetSql(set),
+  );
+  return rows.map(({ set_name: _, ...object }) => object);
+}
 
 /** What is missing, by set. */
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
@@ -296,7 +362,7 @@ export async function missingObjects(
   tracking: Tracking,
 ): Promise<ExpectedObject[]> {
   if (tracking.format < 2) return [];
-  return (await missingObjectsBySet(client)).get(set) ?? [];
+  return missingObjectsOfSet(client, set);
 }
 
 export async function extraObjects(

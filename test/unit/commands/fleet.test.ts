@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { chooseTenants, parseShard } from '../../../src/commands/fleet.js';
+
+const tenants = Array.from({ length: 23 }, (_, i) => ({
+  name: `t_${String(i).padStart(2, '0')}`,
+  schema: `t_${i}`,
+}));
+
+describe('which tenants a process takes', () => {
+  it.each([1, 2, 3, 4, 7, 23, 30])('%i shards: every tenant exactly once', (of) => {
+    const taken = Array.from({ length: of }, (_, index) =>
+      chooseTenants('tenant', [...tenants].reverse(), undefined, { index, of }).map((t) => t.name),
+    ).flat();
+    expect(taken.sort()).toEqual(tenants.map((t) => t.name));
+  });
+
+  it('--tenants names some, in name order; a name the set lacks is a usage error naming it', () => {
+    expect(
+      chooseTenants('tenant', tenants, ['t_05', 't_01'], undefined).map((t) => t.name),
+    ).toEqual(['t_01', 't_05']);
+    expect(() => chooseTenants('tenant', tenants, ['t_99'], undefined)).toThrow(
+      'Set "tenant" has no tenant named "t_99"',
+    );
+  });
+
+  it.each(['4', '4/4', '-1/4', '1/0', 'a/b', '1/4/2'])('--shard %s is refused', (text) => {
+    expect(() => parseShard(text)).toThrow('is not I/N with 0 <= I < N');
+  });
+
+  it('--shard 0/4 and 3/4 are read', () => {
+    expect(parseShard('0/4')).toEqual({ index: 0, of: 4 });
+    expect(parseShard(' 3/4 ')).toEqual({ index: 3, of: 4 });
+    expect(parseShard(undefined)).toBeUndefined();
+  });
+});
