@@ -16,6 +16,7 @@ import {
   type SetReport,
   type TenantReport,
 } from '../engine/report.js';
+import { SessionPool } from '../engine/sessions.js';
 import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { listTenants, type Tenant } from '../targets/tenants.js';
@@ -254,6 +255,9 @@ async function runFleetSet(
   } finally {
     await base.close();
   }
+  // Tenant schemas share one database: their runs share a bounded pool of sessions.
+  const sessions =
+    set.tenants?.kind === 'schemas' ? new SessionPool(how.concurrency * 2) : undefined;
   const started = Date.now();
   const stopOnFailure = command === 'migrate' && !options.continueOnError;
   const results: TenantReport[] = [];
@@ -292,6 +296,7 @@ async function runFleetSet(
       tenant: which,
       runner: undefined,
       log: undefined,
+      sessions,
     });
     const own = one.sets[0];
     return {
@@ -351,7 +356,7 @@ async function runFleetSet(
         show();
       },
     },
-  ]);
+  ]).finally(() => sessions?.end());
   const order = new Map(tenants.map((t, i) => [t.name, i]));
   setReport.tenants = results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   setReport.ms = Date.now() - started;

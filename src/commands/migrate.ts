@@ -116,6 +116,7 @@ function migrateTasks(
             runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
             expectedEvent: step.expectedEvent,
             signal: run.signal,
+            sessionSql: set.target.sessionSql,
           },
           step,
         );

@@ -163,7 +163,13 @@ export interface ApplyContext {
   tracking: TrackingFeatures;
   /** The migration is run again (rolled back for a lock wait or for measuring): what it printed so far is dropped. */
   onRetry?: () => void;
+  /** What the session is given back after each clean-up: a tenant's search_path (SPEC §10). */
+  sessionSql?: string | undefined;
 }
+
+/** The clean session after a migration, then the session's own settings again. */
+const cleanSessionOf = (context: ApplyContext) =>
+  `${CLEAN_SESSION_SQL}${context.sessionSql ? ` ${context.sessionSql};` : ''}`;
 
 interface PgError {
   message: string;
@@ -197,7 +203,7 @@ export async function applyMigration(
   let capture = measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const prefix = prefixOf(context, file, snapshot, { ...measurement, capture }, runnable);
-    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${CLEAN_SESSION_SQL}`;
+    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${cleanSessionOf(context)}`;
     let completed = 0;
     const count = () => {
       completed += 1;
@@ -214,7 +220,7 @@ export async function applyMigration(
           ? runnable[completed - prefix.statements]
           : undefined;
       connection.off('commandComplete', count);
-      await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
+      await context.client.query(`ROLLBACK; ${cleanSessionOf(context)}`).catch(() => {});
       const e = error as PgError;
       if (context.signal?.aborted) throw stopped(context, file, error);
       if (e.code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
@@ -470,7 +476,7 @@ export async function applyWithoutTransaction(
     await context.client.query('RESET lock_timeout');
   };
   const fail = async (error: unknown, statement: Statement, position?: number): Promise<never> => {
-    await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
+    await context.client.query(`ROLLBACK; ${cleanSessionOf(context)}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
     // What it did make is there: the expected state follows the catalog, and the event says failed.
     await recordAfterRunning(context.client, context.set, file, before, 'failed', ms).catch(
@@ -572,7 +578,7 @@ export async function applyWithoutTransaction(
     }
   }
   // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
-  await context.client.query(CLEAN_SESSION_SQL);
+  await context.client.query(cleanSessionOf(context));
   const ms = Math.round(performance.now() - started);
   await recordAfterRunning(context.client, context.set, file, before, event, ms);
   return ms;

@@ -36,7 +36,7 @@ export async function connect(
   { retrying = false }: { retrying?: boolean } = {},
 ): Promise<Client> {
   // (retrying: under --wait, for the hint)
-  const config = withSearchPath(clientConfig(target.url), target.searchPath);
+  const config = clientConfig(target.url);
   try {
     return await connectWith(target, variable, config, retrying);
   } catch (error) {
@@ -75,23 +75,6 @@ function clientConfig(url: string): pg.ClientConfig {
     application_name: 'schemata',
     connectionTimeoutMillis: 15_000,
   };
-}
-
-/*
- * A tenant's search_path as a startup option: it is the session's own
- * default, so that RESET ALL (the clean session after each migration) comes
- * back to it, and every reading of the catalog resolves names as the
- * tenant's migrations will.
- */
-function withSearchPath(
-  config: pg.ClientConfig,
-  path: readonly string[] | undefined,
-): pg.ClientConfig {
-  if (!path) return config;
-  const quoted = path.map((s) => `"${s.replace(/"/g, '""')}"`).join(',');
-  // In startup options a backslash escapes the next character, and spaces separate options.
-  const escaped = quoted.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
-  return { ...config, options: `${config.options ?? ''} -c search_path=${escaped}`.trim() };
 }
 
 function sslModeOf(url: string): string | undefined {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { maskSecrets, redactUrl } from '../targets/redact.js';
+import { quoteIdent } from '../sql/quote.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
@@ -46,6 +47,14 @@ export interface RunOptions {
   tenant?: TenantOfRun | undefined;
   /** Only to reach a fleet set's own database (to list its tenants): its tenants are not expanded. */
   listing?: boolean | undefined;
+  /** Sessions lent by a fleet (engine/sessions.ts) instead of connections of the run's own. */
+  sessions?: SessionLender | undefined;
+}
+
+/** Lends open sessions to the runs of a fleet's tenants, and takes them back clean. */
+export interface SessionLender {
+  borrow(connect: () => Promise<Client>): Promise<Client>;
+  giveBack(client: Client): Promise<void>;
 }
 
 /** A tenant as one run sees it: a schema of the set's database, or a database of its own. */
@@ -217,12 +226,20 @@ export async function openRun(options: RunOptions): Promise<Run> {
       return {
         config: { ...config, name: `${config.name}/${tenant.name}`, schemas: [tenant.schema] },
         files: files[i]!,
-        target: { ...target, searchPath: [tenant.schema, 'public'] },
+        target: { ...target, sessionSql: `SET search_path = ${quoteIdent(tenant.schema)}, public` },
         variable: specs[i]!.variable,
       };
     return { config, files: files[i]!, target, variable: specs[i]!.variable };
   });
 
+  // A fleet lends its sessions: given back clean, they keep their server-side plans for the next tenant.
+  const lender = options.sessions;
+  const open = (set: SetRun) => {
+    const connect = () => connectWaiting(set, settings.waitS, options.signal);
+    return lender ? lender.borrow(connect) : connect();
+  };
+  const shut = (client: Client) =>
+    lender ? lender.giveBack(client) : client.end().catch(() => undefined);
   const connections = new Map<string, Promise<Connection>>();
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
@@ -238,11 +255,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
       let pending = connections.get(key);
       if (!pending) {
         pending = (async () => {
-          const client = await connectWaiting(set, settings.waitS, options.signal);
+          const client = await open(set);
+          if (set.target.sessionSql) await client.query(set.target.sessionSql);
           const identity = await databaseIdentity(client);
           const same = byIdentity.get(identity);
           if (same) {
-            await client.end().catch(() => {});
+            await shut(client);
             return same;
           }
           const connection = Promise.resolve<Connection>({
@@ -259,7 +277,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       }
       const connection = await pending;
       if (lock && !connection.lock) {
-        const holder = await connectWaiting(set, settings.waitS, options.signal);
+        const holder = await open(set);
         connection.lockWaiter = holder;
         try {
           await acquireLock(
@@ -269,7 +287,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
             set.config.name,
           );
         } catch (error) {
-          await holder.end().catch(() => {});
+          await shut(holder);
           throw error;
         }
         connection.lock = holder;
@@ -314,8 +332,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
         all.map(async (c) => {
           if (c.status !== 'fulfilled') return;
           if (c.value.lock) await releaseLock(c.value.lock).catch(() => {});
-          await c.value.lock?.end().catch(() => {});
-          await c.value.client.end().catch(() => {});
+          if (c.value.lock) await shut(c.value.lock);
+          await shut(c.value.client);
         }),
       );
       await embedded?.stop();

@@ -8,3 +8,8 @@ export function quoteLiteral(value: string): string {
   const quoted = value.replace(/'/g, "''");
   return value.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }
+
+/** An identifier quoted as PostgreSQL's quote_ident would need it: always, with inner quotes doubled. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -15,8 +15,8 @@ export interface Target {
   database: string;
   url: string;
   display: string;
-  /** A tenant schema's session: its search_path, set when the connection starts (SPEC §10). */
-  searchPath?: readonly string[] | undefined;
+  /** A tenant schema's session (SPEC §10): what each of its connections is given, and given back after each clean-up (its search_path). */
+  sessionSql?: string | undefined;
 }
 
 export type Mode = 'single' | 'split';
