@@ -18,7 +18,7 @@ const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded
 const { default: pg } = await import(requireRoot.resolve('pg'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, missing, seed, debian); results.md is then not written.
+// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, missing, seed, fleet, debian); results.md is then not written.
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const part = (name) => !ONLY || ONLY.has(name);
 const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
@@ -479,6 +479,37 @@ try {
     record('600 migrations', rows, 'plain statements');
   }
 
+  // A fleet of 1,000 tenant schemas on one database (SPEC §10): a no-op migrate and status, and one new migration to all.
+  let fleet;
+  if (part('fleet')) {
+    const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
+    const dir = join(work, 'fleet');
+    const set = join(dir, 'schemata', 'database', 'tenant');
+    mkdirSync(set, { recursive: true });
+    writeFileSync(join(dir, 'schemata', 'database', 'schemata.json'), JSON.stringify({ sets: [{ name: 'tenant', dir: 'tenant', database: 'primary', tenants: { schemas: "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'" } }] }));
+    writeFileSync(join(set, '001_items.sql'), 'CREATE TABLE IF NOT EXISTS items (id bigint PRIMARY KEY, title text NOT NULL);\nCREATE INDEX IF NOT EXISTS items_title_idx ON items (title);\n');
+    const db = await freshDb();
+    await sql(db, Array.from({ length: TENANTS }, (_, i) => `CREATE SCHEMA tenant_${String(i).padStart(4, '0')};`).join('\n'));
+    const run = (command, extra = []) => timed(process.execPath, [SCHEMATA, command, ...extra], { cwd: join(dir, 'schemata'), env: { PRIMARY_DATABASE_URL: urlOf(db), CI: 'true' } });
+    const first = await run('migrate');
+    const rows = await measure([
+      { name: 'bare pg script', run: () => bare(db) },
+      { name: 'migrate', run: () => run('migrate') },
+      { name: 'status', run: () => run('status') },
+    ]);
+    record(`fleet ${TENANTS} tenants, no-op`, rows, 'bare pg script');
+    // One new migration to every tenant, twice (each a file of its own).
+    const news = [];
+    for (let k = 2; k <= 3; k++) {
+      writeFileSync(join(set, `00${k}_notes_${k}.sql`), `CREATE TABLE IF NOT EXISTS notes_${k} (id bigint PRIMARY KEY, body text);\n`);
+      news.push(await run('migrate'));
+    }
+    const newRows = [{ name: 'migrate', ...summary(news) }];
+    record(`fleet ${TENANTS} tenants, one new migration`, newRows, 'migrate');
+    fleet = { tenants: TENANTS, first: first.wall, noop: rows.find((r) => r.name === 'migrate').median, status: rows.find((r) => r.name === 'status').median, perTenant: newRows[0].median / TENANTS };
+    console.log(`fleet: first apply of 001 to ${TENANTS} tenants ${fmt(first.wall)}; one new migration ${(TENANTS / (newRows[0].median / 1000)).toFixed(0)} tenants/s`);
+  }
+
   // validate when a schema of 330 tables of 101 columns (about 34,000 objects) was dropped by hand: exit 3, naming them.
   if (part('missing')) {
     const dir = join(work, 'missing');
@@ -576,6 +607,11 @@ try {
   target('measurement, 1,000 tables holding rows: extra per migration', results.find((r) => r.scenario === 'measurement')?.perMigrationMs, 3, 'ms');
   target('600 migrations: guarded DO blocks / plain statements', row('600 migrations', 'guarded DO blocks')?.ratio, 1.2);
   if (missingValidate) target('validate with about 34,000 objects missing', missingValidate.median / 1000, 1, 's');
+  if (fleet) {
+    target(`fleet of ${fleet.tenants} tenant schemas, no-op migrate`, fleet.noop / 1000, 10, 's');
+    target(`fleet of ${fleet.tenants} tenant schemas, status`, fleet.status / 1000, 10, 's');
+    target(`fleet of ${fleet.tenants} tenant schemas, one new migration: time per tenant (50 tenants/s)`, fleet.perTenant, 20, 'ms');
+  }
   target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
   const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');
   target('50,000 INSERTs: schemata / psql -1 -f', seedRow?.ratio, 0.5);
@@ -605,6 +641,7 @@ try {
     ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
     ...results.filter((r) => r.perMigrationMs !== undefined).map((r) => `- measurement with 1,000 tables holding rows: +${r.perMigrationMs.toFixed(1)} ms per migration (growth from 10 to 60 migrations on the full database, less the same growth on an empty one, per migration).`),
     ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
+    ...(fleet ? [`- fleet of ${fleet.tenants} tenant schemas: the first migration to all of them took ${fmt(fleet.first)} (once, untimed in the table); one new migration ${(1000 / fleet.perTenant).toFixed(0)} tenants/s.`] : []),
     '',
     '## Targets',
     '',

@@ -72,11 +72,17 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   // After the migration, also every relation the snapshot before it held (schemata.before, local to the
   // transaction): one scope for both, or a table reached only through an index the file drops (DROP INDEX,
   // OWNED BY NONE, a partition dropped) would look dropped with it.
+  // A tenant's migration (SPEC §10) reaches the schemas of its search path and those it names: the
+  // relations, functions and types of a name in the other tenants' schemas are none of its business.
+  // schemata.path holds that path when the migration began; unset, every schema is reachable.
+  const reachable = (nspname: string) =>
+    `(COALESCE(pg_catalog.current_setting('schemata.path', true), '') = '' OR ${nspname} = ANY(${names}) OR ${nspname} = ANY(pg_catalog.current_setting('schemata.path', true)::text[]))`;
   const scoped =
     scope === 'all'
       ? ''
       : `mentioned AS MATERIALIZED (
-  SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = ANY(${names})
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+   WHERE c.relname = ANY(${names}) AND ${reachable('cn.nspname')}
   UNION SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
     FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
    WHERE b.key LIKE 'c%'
@@ -134,7 +140,7 @@ SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.con
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
   -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
   JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
- WHERE t.typtype = 'd'${only(`t.typname = ANY(${names})`)}
+ WHERE t.typtype = 'd'${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
   FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
@@ -146,12 +152,12 @@ UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
- WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names})`)}
+ WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
  WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
-   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names})`)}
+   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace

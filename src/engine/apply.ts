@@ -11,6 +11,7 @@ import {
   measureBeforeSql,
   recordEffectsSql,
   recordRunning,
+  REACHABLE_PATH_SQL,
   snapshotBeforeSql,
 } from './tracking.js';
 import { LOSS_SQLSTATE, type Measurement, SUSPECT_SQLSTATE } from './measure.js';
@@ -54,6 +55,7 @@ function prefixOf(
     ),
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
+    ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
     snapshotBeforeSql(snapshot, context.tracking),
     measureBeforeSql(measurement, context.tracking),
     USER_SETTINGS_SQL,

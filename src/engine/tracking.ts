@@ -439,6 +439,15 @@ export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatur
   return `SELECT pg_catalog.set_config('schemata.before', ${snapshot}::text, true)`;
 }
 
+/**
+ * Before the snapshot of a tenant's migration (SPEC §10): the search path in
+ * force, kept for both snapshots, so that the names the file mentions are
+ * looked for only in the schemas it can reach, not in every other tenant's
+ * (catalog/listing.ts).
+ */
+export const REACHABLE_PATH_SQL =
+  "SELECT pg_catalog.set_config('schemata.path', pg_catalog.current_schemas(true)::text, true)";
+
 /** Data protection's measurement before the file (engine/measure.ts), through schemata's function where the role may run it. */
 export function measureBeforeSql(m: Measurement, features: TrackingFeatures): string {
   const i = measureLiterals(m);

@@ -41,6 +41,8 @@ export function snapshotScope(
     !RUNS_SQL_TEXT.has(name);
   for (const op of operations) {
     if (op.kind === 'opaque' || op.kind === 'drop-owned') return 'all';
+    // A file that moves its search path can reach, unqualified, any schema.
+    if (op.kind === 'search-path') return 'all';
     if (op.kind === 'drop' && op.cascade) return 'all';
     if ((op.kind === 'rename' || op.kind === 'move') && RENAMES_OTHERS.has(op.from.kind))
       return 'all';
