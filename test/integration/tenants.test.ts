@@ -116,3 +116,42 @@ describe('a fleet of tenant schemas', () => {
     expect(names).toEqual(TENANTS);
   });
 });
+
+describe('per tenant: the measurement, validation and repair', () => {
+  it('a tenant whose rows a function deletes is refused by the measurement in its transaction, naming the tenant; the others apply', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql':
+        'CREATE TABLE items (id int PRIMARY KEY);\nCREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM items; END $$;\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
+    await query(url, 'INSERT INTO tenant_004.items VALUES (1), (2), (3)');
+    writeFile(cwd, 'tenant/002_purge.sql', 'SELECT purge();\n');
+    const run = await migrate({ cwd, env: single(url), continueOnError: true });
+    expect(run.exitCode).toBe(4);
+    const refused = run.sets[0]!.tenants!.filter((t) => !t.ok);
+    expect(refused.map((t) => t.name)).toEqual(['tenant_004']);
+    expect(refused[0]!.error?.message).toMatch(/^Set "tenant\/tenant_004": .*tenant_004\.items/);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM tenant_004.items')).toEqual([{ n: 3 }]);
+    expect(run.sets[0]!.tenants!.filter((t) => t.applied.length === 1)).toHaveLength(11);
+  });
+
+  it('validate names the tenant whose object is gone; migrate --repair makes it again there alone', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql':
+        'CREATE TABLE items (id int PRIMARY KEY, title text);\nCREATE INDEX IF NOT EXISTS items_title_idx ON items (title);\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
+    await query(url, 'DROP INDEX tenant_009.items_title_idx');
+    const checked = await validate({ cwd, env: single(url) });
+    expect(checked.exitCode).toBe(3);
+    const broken = checked.sets[0]!.tenants!.filter((t) => !t.ok);
+    expect(broken.map((t) => t.name)).toEqual(['tenant_009']);
+    expect(broken[0]!.problems[0]!.message).toContain('tenant_009.items_title_idx');
+    const repaired = await migrate({ cwd, env: single(url), repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(
+      await query(url, "SELECT to_regclass('tenant_009.items_title_idx') IS NOT NULL AS back"),
+    ).toEqual([{ back: true }]);
+    expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
+  });
+});
