@@ -37,6 +37,34 @@ export interface FleetOptions {
 
 export type FleetCommand = 'migrate' | 'status' | 'validate';
 
+/**
+ * Fleet flags on a run without a fleet set would be ignored: a usage error
+ * instead (a --shard that silently did everything would run a shard's work N times).
+ */
+export function fleetFlagsAlone(
+  command: FleetCommand,
+  options: RunOptions & FleetOptions,
+): Report | undefined {
+  if (options.tenant) return undefined;
+  const given = [
+    options.tenants && options.tenants.length > 0 ? '--tenants' : undefined,
+    options.concurrency !== undefined ? '--concurrency' : undefined,
+    options.shard !== undefined ? '--shard' : undefined,
+    options.canary !== undefined ? '--canary' : undefined,
+    options.continueOnError ? '--continue-on-error' : undefined,
+  ].filter((flag) => flag !== undefined);
+  if (given.length === 0) return undefined;
+  const report = newReport(command, 'single');
+  recordError(
+    report,
+    new ConfigError(
+      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to sets with "tenants", and this run has none.`,
+      `Name a set with tenants (MIGRATION_GUIDE.md, "Tenants"), or leave ${given.length === 1 ? 'the flag' : 'the flags'} out: schemata ${command}`,
+    ),
+  );
+  return report;
+}
+
 /** Does this run take a fleet set? A config that does not load is left to the ordinary run to report. */
 export function isFleet(options: RunOptions): boolean {
   if (options.tenant) return false;
@@ -133,7 +161,15 @@ export async function runFleet(
     const chosen = selectSets(project, options.sets ?? []);
     const plain = chosen.filter((s) => !s.tenants).map((s) => s.name);
     if (plain.length > 0) {
-      const ordinary = await runOne({ ...options, sets: plain });
+      const ordinary = await runOne({
+        ...options,
+        sets: plain,
+        tenants: undefined,
+        concurrency: undefined,
+        shard: undefined,
+        canary: undefined,
+        continueOnError: undefined,
+      } as RunOptions);
       report.mode = ordinary.mode;
       report.sets.push(...ordinary.sets);
       report.warnings.push(...ordinary.warnings);

@@ -16,7 +16,7 @@ import {
   schemasOf,
 } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
-import { type FleetOptions, isFleet, runFleet } from './fleet.js';
+import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.js';
 
 export interface MigrateOptions extends RunOptions, FleetOptions {
   /** Let data protection's refused steps run (SPEC §5). */
@@ -39,6 +39,8 @@ export interface MigrateOptions extends RunOptions, FleetOptions {
 export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   if (isFleet(options))
     return runFleet('migrate', options, (one) => migrate({ ...options, ...one }));
+  const misused = fleetFlagsAlone('migrate', options);
+  if (misused) return misused;
   const force = options.force ?? false;
   if (options.dryRun) {
     const report = await execute('migrate', options, (run, reports) =>

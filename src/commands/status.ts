@@ -4,7 +4,7 @@ import { execute } from '../engine/execute.js';
 import { planSet } from '../engine/plan-set.js';
 import { entryOf, failOnProblems, type Report, type SetReport } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
-import { type FleetOptions, isFleet, runFleet } from './fleet.js';
+import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.js';
 
 /**
  * Reads, per set, what is applied and pending, whether each expected schema
@@ -17,6 +17,8 @@ import { type FleetOptions, isFleet, runFleet } from './fleet.js';
  */
 export function status(options: RunOptions & FleetOptions = {}): Promise<Report> {
   if (isFleet(options)) return runFleet('status', options, (one) => status({ ...options, ...one }));
+  const misused = fleetFlagsAlone('status', options);
+  if (misused) return Promise.resolve(misused);
   return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
 }
 
@@ -35,6 +37,8 @@ export async function validate(options: RunOptions & FleetOptions = {}): Promise
       failOnProblems(report, EXIT.invalid);
     return report;
   }
+  const misused = fleetFlagsAlone('validate', options);
+  if (misused) return misused;
   const report = await execute('validate', options, (run, reports) =>
     readOnlyTasks(run, reports, true),
   );

@@ -42,11 +42,9 @@ export async function listTenants(
       .filter(Boolean);
   } else {
     try {
-      const { rows } = await client.query<Record<string, unknown>>({
-        text: source.query,
-        rowMode: 'array',
-      } as never);
-      values = (rows as unknown as unknown[][]).map((r) => String(r[0]));
+      // The first column, whatever its name.
+      const { rows } = await client.query<unknown[]>({ text: source.query, rowMode: 'array' });
+      values = rows.map((r) => String(r[0]));
     } catch (error) {
       throw new ConfigError(
         `Set "${set.name}": its tenants query failed: ${(error as Error).message}.`,

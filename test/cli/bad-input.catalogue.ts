@@ -187,6 +187,13 @@ export const CATALOGUE: BadInput[] = [
     fix: 'import into a set of its own',
   },
   {
+    situation: '--shard on a run without tenants',
+    args: ['migrate', '--shard', '1/4'],
+    exit: 2,
+    message: '--shard applies to sets with "tenants", and this run has none',
+    fix: 'name a set with tenants, or leave the flag out',
+  },
+  {
     situation: 'a missing --env-file',
     args: ['migrate', '--env-file', 'nope.env'],
     exit: process.versions.node.startsWith('20.') ? 9 : 2,

@@ -155,3 +155,37 @@ describe('per tenant: the measurement, validation and repair', () => {
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
 });
+
+describe('a run of a fleet set beside an ordinary one', () => {
+  it('applies the ordinary set as ever and the fleet tenant by tenant, fleet flags and all', async () => {
+    const url = await freshDatabase();
+    await query(url, 'CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b;');
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [
+          { name: 'data', dir: 'data', database: 'primary', schemas: ['workspace'] },
+          {
+            name: 'tenant',
+            dir: 'tenant',
+            database: 'primary',
+            tenants: { schemas: ['tenant_a', 'tenant_b'] },
+          },
+        ],
+      }),
+      'data/001_workspace.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE TABLE workspace.items (id int);\n',
+      'tenant/001_items.sql': 'CREATE TABLE items (id int);\n',
+    });
+    const run = await migrate({ cwd, env: single(url), concurrency: 2 });
+    expect(run.error).toBeUndefined();
+    expect(run.sets.map((s) => [s.name, s.applied.length, s.tenants?.length])).toEqual([
+      ['data', 1, undefined],
+      ['tenant', 0, 2],
+    ]);
+    const alone = await migrate({ cwd, env: single(url), sets: ['data'], concurrency: 2 });
+    expect(alone.exitCode).toBe(2);
+    expect(alone.error?.message).toBe(
+      '--concurrency applies to sets with "tenants", and this run has none.',
+    );
+  });
+});
