@@ -78,7 +78,17 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       `No ${tool.name} migrations folder at ${candidates.map(shown).join(' or ')}. Nothing was written.`,
       `Name the folder: schemata import ${tool.name} --set ${set!.name} --from path/to/migrations`,
     );
-  const source = tool.readSource(dir);
+  let source: ReturnType<typeof tool.readSource>;
+  try {
+    source = tool.readSource(dir);
+  } catch (error) {
+    // A file the tool's index names that is not there, a folder that cannot be read.
+    throw new ConfigError(
+      `${shown(dir)}: cannot read the ${tool.name} migrations: ${(error as Error).message}. Nothing was written.`,
+      `Restore the folder as ${tool.name} keeps it (git checkout -- ${shown(dir)}), then run: schemata import ${tool.name} --set ${set!.name}${options.from === undefined ? '' : ` --from ${options.from}`}`,
+      { cause: error },
+    );
+  }
   if (source.unconvertible.length > 0)
     throw new ConfigError(
       `${shown(dir)}: ${source.unconvertible.length} ${tool.name} migration${source.unconvertible.length === 1 ? '' : 's'} cannot become SQL files: ${listed(source.unconvertible.map((u) => `${u.source} (${u.why})`))}. Nothing was written.`,

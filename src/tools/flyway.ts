@@ -75,6 +75,14 @@ export const flyway: Tool = {
         });
         continue;
       }
+      // Flyway replaces ${name} placeholders when it runs a script: the bytes are not what it ran.
+      if (/\$\{[^}]+\}/.test(readFileSync(join(dir, name), 'utf8'))) {
+        unconvertible.push({
+          source: name,
+          why: 'it uses Flyway placeholders (${…}), which Flyway replaces as it runs the script',
+        });
+        continue;
+      }
       const version = flywayVersion(match[2]!);
       const entry = found.get(version) ?? { digits: match[2]!, description: match[3]! };
       entry[match[1] === 'V' ? 'up' : 'down'] = name;

@@ -226,3 +226,19 @@ describe('a history over the schemas of two sets', () => {
     expect(existsSync(join(cwd, 'database/data/0000_step_0.sql'))).toBe(false);
   });
 });
+
+describe('a drizzle folder whose journal names a file that is not there', () => {
+  it('is a usage error naming the file, and nothing is written', async () => {
+    const cwd = makeProject();
+    const folder = join(cwd, 'drizzle');
+    writeDrizzleFolder(folder, history(2));
+    const { rmSync } = await import('node:fs');
+    rmSync(join(folder, '0001_step_1.sql'));
+    const refused = await importHistory({ cwd, tool: 'drizzle', set: 'data' });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.error?.message).toMatch(
+      /^drizzle: cannot read the drizzle migrations: .*0001_step_1\.sql.*Nothing was written\.$/,
+    );
+    expect(existsSync(join(cwd, 'database/data/0000_step_0.sql'))).toBe(false);
+  });
+});

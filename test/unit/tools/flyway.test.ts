@@ -98,3 +98,24 @@ describe("Flyway's history, judged as Flyway does", () => {
     );
   });
 });
+
+describe("Flyway's folder", () => {
+  it('names a script with placeholders, which Flyway rewrites as it runs it, and a callback', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'flyway-'));
+    writeFileSync(join(dir, 'V1__schemas.sql'), 'CREATE SCHEMA ${schema};\n');
+    writeFileSync(join(dir, 'V2__items.sql'), 'CREATE TABLE items (id int);\n');
+    writeFileSync(join(dir, 'afterMigrate.sql'), 'ANALYZE;\n');
+    const read = flyway.readSource(dir);
+    expect(read.migrations.map((m) => m.file)).toEqual(['2_items.sql']);
+    expect(read.unconvertible.map((u) => u.source).sort()).toEqual([
+      'V1__schemas.sql',
+      'afterMigrate.sql',
+    ]);
+    expect(read.unconvertible.find((u) => u.source === 'V1__schemas.sql')?.why).toContain(
+      'Flyway placeholders',
+    );
+  });
+});
