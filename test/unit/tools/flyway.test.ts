@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flyway, flywayChecksum, flywayVersion } from '../../../src/tools/flyway.js';
 
@@ -100,10 +103,7 @@ describe("Flyway's history, judged as Flyway does", () => {
 });
 
 describe("Flyway's folder", () => {
-  it('names a script with placeholders, which Flyway rewrites as it runs it, and a callback', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
+  it('names a script with placeholders, which Flyway rewrites as it runs it, and a callback', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flyway-'));
     writeFileSync(join(dir, 'V1__schemas.sql'), 'CREATE SCHEMA ${schema};\n');
     writeFileSync(join(dir, 'V2__items.sql'), 'CREATE TABLE items (id int);\n');
