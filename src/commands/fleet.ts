@@ -2,9 +2,11 @@ import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
 import type { Client } from '../engine/connect.js';
 import {
+  type ExpectedObject,
   missingObjectsBySet,
   readTrackingByPrefix,
   type TrackedMigration,
+  type TrackingFeatures,
 } from '../engine/tracking.js';
 import { openRun, type RunOptions, type TenantOfRun } from '../engine/context.js';
 import { asSchemataError } from '../engine/execute.js';
@@ -212,11 +214,16 @@ async function tenantsUpToDate(
   set: SetConfig,
   files: readonly MigrationFile[],
   tenants: readonly Tenant[],
-): Promise<Map<string, TrackedMigration[]>> {
+): Promise<{
+  clean: Map<string, TrackedMigration[]>;
+  /** What each tenant (by its tracking name) lacks of its expected state, as this reading found. */
+  missing?: Map<string, ExpectedObject[]>;
+}> {
   const clean = new Map<string, TrackedMigration[]>();
-  if (set.tenants?.kind !== 'schemas' || tenants.length === 0 || files.length === 0) return clean;
+  if (set.tenants?.kind !== 'schemas' || tenants.length === 0 || files.length === 0)
+    return { clean };
   const tracked = await readTrackingByPrefix(client, `${set.name}/`);
-  if (!tracked || tracked.size === 0) return clean;
+  if (!tracked || tracked.size === 0) return { clean };
   const missing = await missingObjectsBySet(client);
   const { rows } = await client.query<{ nspname: string }>(
     'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)',
@@ -236,7 +243,7 @@ async function tenantsUpToDate(
       (missing.get(key)?.length ?? 0) === 0;
     if (current) clean.set(tenant.name, history);
   }
-  return clean;
+  return { clean, missing };
 }
 
 /** The worse of two exit codes: any failure over success, a stop by signal over the rest, else the higher. */
@@ -259,6 +266,9 @@ async function runFleetSet(
   const base = await openRun({ ...options, sets: [set.name], listing: true });
   let tenants: Tenant[];
   let upToDate = new Map<string, TrackedMigration[]>();
+  // The fleet's one reading, lent to each tenant's run: what it lacks, and the tracking tables made.
+  let knownMissing: Map<string, ExpectedObject[]> | undefined;
+  let tracking: TrackingFeatures | undefined;
   const setReport: SetReport = {
     name: set.name,
     target: base.sets[0]!.target.display,
@@ -278,7 +288,9 @@ async function runFleetSet(
       options.tenants,
       how.shard,
     );
-    upToDate = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants);
+    const reading = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants);
+    upToDate = reading.clean;
+    knownMissing = reading.missing;
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
     if (
       command === 'migrate' &&
@@ -286,7 +298,7 @@ async function runFleetSet(
       upToDate.size < tenants.length
     ) {
       await base.connection(base.sets[0]!, { lock: true });
-      await base.ensureTracking(base.sets[0]!);
+      tracking = await base.ensureTracking(base.sets[0]!);
     }
   } finally {
     await base.close();
@@ -323,7 +335,15 @@ async function runFleetSet(
       };
     const which: TenantOfRun =
       tenant.schema !== undefined
-        ? { set: set.name, name: tenant.name, schema: tenant.schema }
+        ? {
+            set: set.name,
+            name: tenant.name,
+            schema: tenant.schema,
+            missing: knownMissing
+              ? (knownMissing.get(`${set.name}/${tenant.name}`) ?? [])
+              : undefined,
+            tracking,
+          }
         : { set: set.name, name: tenant.name, url: tenant.url! };
     const t0 = Date.now();
     const one = await runOne({
@@ -400,6 +420,18 @@ async function runFleetSet(
   const notStarted = tenants.length - results.length;
   if (failures.length === 0 && notStarted === 0)
     return { report: setReport, exitCode: EXIT.ok, failed: undefined };
+  if (options.signal?.aborted) {
+    // Stopped: the tenants in flight were rolled back (each tenant's run says so); the rest never started.
+    const signal = String(options.signal.reason);
+    return {
+      report: setReport,
+      exitCode: signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated,
+      failed: {
+        message: `Set "${set.name}": stopped by ${signal} with ${results.filter((t) => t.ok).length} of ${tenants.length} tenants done; ${failures.length} in flight ${failures.length === 1 ? 'was' : 'were'} rolled back and ${notStarted} not started.`,
+        hint: `Run the same command again to go on: schemata ${command} ${set.name}`,
+      },
+    };
+  }
   const exitCode = failures.reduce<ExitCode>((w, t) => worst(w, t.exitCode), EXIT.ok);
   const named = failures
     .slice(0, 5)

@@ -59,7 +59,16 @@ export interface SessionLender {
 
 /** A tenant as one run sees it: a schema of the set's database, or a database of its own. */
 export type TenantOfRun =
-  { set: string; name: string; schema: string } | { set: string; name: string; url: string };
+  | {
+      set: string;
+      name: string;
+      schema: string;
+      /** What the fleet's one reading found this tenant lacks (undefined: not read); its planning needs no reading of its own. */
+      missing?: ExpectedObject[] | undefined;
+      /** The tracking tables, made by the fleet before its tenants run. */
+      tracking?: TrackingFeatures | undefined;
+    }
+  | { set: string; name: string; url: string };
 
 /** One set, ready to run: its config, files and target. */
 export interface SetRun {
@@ -297,6 +306,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
     async missingObjects(set, tracking, { fresh = false } = {}) {
       if (tracking.format < 2) return [];
       const connection = await connections.get(set.target.database)!;
+      const lent = tenant && 'schema' in tenant ? tenant.missing : undefined;
+      if (lent && !fresh) return lent;
       // A tenant of a fleet reads its own schemas only: the database holds the other tenants too.
       if (set.config.name.includes('/'))
         return missingObjectsOfSet(connection.client, set.config.name);
@@ -306,6 +317,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;
       if (connection.tracking) return connection.tracking;
+      if (tenant && 'schema' in tenant && tenant.tracking) {
+        connection.tracking = tenant.tracking;
+        return tenant.tracking;
+      }
       const features = await ensureTracking(connection.client).catch((error: unknown) => {
         if ((error as { code?: string }).code !== '42501') throw error; // insufficient_privilege
         throw new ConfigError(

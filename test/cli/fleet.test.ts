@@ -97,3 +97,49 @@ describe('--shard: processes share a fleet with no coordinator', () => {
     expect(events).toEqual(tenants.map((t) => ({ set_name: `tenant/${t}`, n: 1 })));
   });
 });
+
+describe('a fleet stopped by SIGTERM', () => {
+  it('cancels the tenants in flight, starts no more, exits 143; every tenant is whole or untouched, and the rerun finishes', async () => {
+    const url = await freshDatabase();
+    const tenants = Array.from({ length: 16 }, (_, i) => `s_${String(i).padStart(2, '0')}`);
+    await query(url, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [
+          { name: 'tenant', dir: 'tenant', database: 'primary', tenants: { schemas: tenants } },
+        ],
+      }),
+      'tenant/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\nSELECT pg_sleep(0.4);\n',
+    });
+    const env = { PRIMARY_DATABASE_URL: url };
+    const run = startCli(['migrate', '--concurrency', '2'], { cwd, env });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(143);
+    expect(stopped.stderr).toMatch(
+      /Set "tenant": stopped by SIGTERM with \d+ of 16 tenants done; \d+ in flight (was|were) rolled back and \d+ not started\./,
+    );
+    expect(stopped.stderr).toContain(
+      'Run the same command again to go on: schemata migrate tenant',
+    );
+    const state = await query<{ schema: string; made: boolean; recorded: boolean }>(
+      url,
+      `SELECT s AS schema, to_regclass(s || '.items') IS NOT NULL AS made,
+              EXISTS (SELECT 1 FROM schemata.migrations m WHERE m.set_name = 'tenant/' || s AND m.event = 'applied') AS recorded
+         FROM unnest($1::text[]) AS s`,
+      [tenants],
+    );
+    // Whole or untouched: a table without its record, or the reverse, would be half a migration.
+    expect(state.filter((t) => t.made !== t.recorded)).toEqual([]);
+    expect(state.filter((t) => t.made).length).toBeLessThan(tenants.length);
+    const again = await runCli(['migrate'], { cwd, env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(
+      await query(
+        url,
+        "SELECT count(DISTINCT set_name)::int AS n FROM schemata.migrations WHERE event = 'applied'",
+      ),
+    ).toEqual([{ n: 16 }]);
+  });
+});
