@@ -132,12 +132,27 @@ async function connectWith(
  * statement and its transaction fails. Nothing when the client is idle.
  */
 export function cancelRunning(client: Client, target: Target): void {
-  const busy = client as unknown as { activeQuery?: unknown };
-  if (!busy.activeQuery) return;
-  const canceller = new pg.Client(clientConfig(target.url)) as unknown as {
-    cancel(client: Client, query: unknown): void;
-    connection: NodeJS.EventEmitter;
+  // pg's own cancel reads Client.activeQuery, which prints a deprecation warning (pg 8.23): the request is sent
+  // here as pg sends it, on a connection of its own, from the client's process id and secret key.
+  const busy = client as unknown as {
+    _activeQuery?: unknown;
+    processID: number;
+    secretKey: number;
   };
-  canceller.connection.on('error', () => {});
-  canceller.cancel(client, busy.activeQuery);
+  if (!busy._activeQuery) return;
+  const canceller = new pg.Client(clientConfig(target.url)) as unknown as {
+    host: string;
+    port: number;
+    connection: NodeJS.EventEmitter & {
+      connect(port: number | string, host?: string): void;
+      cancel(processID: number, secretKey: number): void;
+    };
+  };
+  const con = canceller.connection;
+  con.on('error', () => {});
+  con.on('connect', () => {
+    con.cancel(busy.processID, busy.secretKey);
+  });
+  if (canceller.host.startsWith('/')) con.connect(`${canceller.host}/.s.PGSQL.${canceller.port}`);
+  else con.connect(canceller.port, canceller.host);
 }
