@@ -214,6 +214,7 @@ async function tenantsUpToDate(
   set: SetConfig,
   files: readonly MigrationFile[],
   tenants: readonly Tenant[],
+  tracked: Map<string, TrackedMigration[]> | undefined,
 ): Promise<{
   clean: Map<string, TrackedMigration[]>;
   /** What each tenant (by its tracking name) lacks of its expected state, as this reading found. */
@@ -222,7 +223,6 @@ async function tenantsUpToDate(
   const clean = new Map<string, TrackedMigration[]>();
   if (set.tenants?.kind !== 'schemas' || tenants.length === 0 || files.length === 0)
     return { clean };
-  const tracked = await readTrackingByPrefix(client, `${set.name}/`);
   if (!tracked || tracked.size === 0) return { clean };
   const missing = await missingObjectsBySet(client);
   const { rows } = await client.query<{ nspname: string }>(
@@ -282,13 +282,29 @@ async function runFleetSet(
   };
   try {
     const client = await base.connection(base.sets[0]!);
-    tenants = chooseTenants(
-      set.name,
-      await listTenants(set, client, { ...process.env, ...options.env }, base.sets[0]!.target.url),
-      options.tenants,
-      how.shard,
+    const all = await listTenants(
+      set,
+      client,
+      { ...process.env, ...options.env },
+      base.sets[0]!.target.url,
     );
-    const reading = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants);
+    tenants = chooseTenants(set.name, all, options.tenants, how.shard);
+    const prefix = `${set.name}/`;
+    const tracked =
+      set.tenants?.kind === 'schemas' ? await readTrackingByPrefix(client, prefix) : undefined;
+    // status: a schema that holds the set's tracking but is listed nowhere (dropped from the list, or renamed).
+    if (command === 'status' && tracked) {
+      const listed = new Set(all.map((t) => t.name));
+      setReport.orphans = [...tracked.keys()]
+        .map((key) => key.slice(prefix.length))
+        .filter((name) => !listed.has(name))
+        .sort();
+      if (setReport.orphans.length > 0)
+        setReport.warnings.push(
+          `${setReport.orphans.length} schema${setReport.orphans.length === 1 ? '' : 's'} ${setReport.orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${setReport.orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${setReport.orphans.slice(0, 10).join(', ')}${setReport.orphans.length > 10 ? ', …' : ''}.`,
+        );
+    }
+    const reading = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants, tracked);
     upToDate = reading.clean;
     knownMissing = reading.missing;
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.

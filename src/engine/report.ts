@@ -53,6 +53,8 @@ export interface SetReport {
   plan?: PlannedMigration[];
   /** A fleet set: each tenant this run took, in name order. */
   tenants?: TenantReport[];
+  /** status of a fleet of tenant schemas: schemas holding the set's tracking that its tenants do not list. */
+  orphans?: string[];
 }
 
 /** One tenant of a fleet set (SPEC §10), as `--json` gives it in `sets[].tenants[]`. */

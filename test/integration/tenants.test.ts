@@ -189,3 +189,15 @@ describe('a run of a fleet set beside an ordinary one', () => {
     );
   });
 });
+
+describe('status of a fleet', () => {
+  it("names as orphans the schemas that hold the set's tracking but are no longer among its tenants", async () => {
+    const { url, cwd } = await fleet({ '001_items.sql': 'CREATE TABLE items (id int);\n' });
+    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
+    await query(url, 'ALTER SCHEMA tenant_012 RENAME TO archived_012');
+    const shown = await status({ cwd, env: single(url), shard: '0/2' });
+    expect(shown.sets[0]!.orphans).toEqual(['tenant_012']);
+    expect(shown.sets[0]!.warnings[0]).toContain('(orphans): tenant_012.');
+    expect(shown.sets[0]!.tenants).toHaveLength(6);
+  });
+});
