@@ -99,6 +99,10 @@ function objectsSql(names: string | undefined, schemas?: string): string {
          AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
 ), `;
   const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
+  // The parts of the relations listed, looked up by each relation (an index probe) when the listing is of
+  // some names or some schemas: a hash join over every column of the catalog costs as much as the whole.
+  const fewRelations = scope !== 'all' || schemas !== undefined;
+  const ofRel = (condition: string) => (fewRelations ? ` AND ${condition}` : '');
   return `
 WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
@@ -131,10 +135,10 @@ SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHE
 UNION ALL
 SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
- WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${only('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}
+ WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${ofRel('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}
 UNION ALL
 SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${scope === 'all' ? '' : '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))'}
+  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${fewRelations ? '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}
 UNION ALL
 SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
@@ -144,10 +148,10 @@ SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.con
 UNION ALL
 SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
   FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
- WHERE NOT g.tgisinternal${only('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}
+ WHERE NOT g.tgisinternal${ofRel('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}
 UNION ALL
 SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${scope === 'all' ? '' : '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))'}
+  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${fewRelations ? '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
