@@ -93,6 +93,27 @@ export function resolveTargets(settings: Settings, sets: readonly SetConfig[]): 
     }
   }
 
+  // Two variables for one database: the one that wins is said, never silently chosen.
+  const primary = envValue(settings.env, urlVariable('primary'));
+  const fallback = envValue(settings.env, 'DATABASE_URL');
+  if (
+    databases.has('primary') &&
+    primary !== undefined &&
+    fallback !== undefined &&
+    fallback !== primary
+  )
+    warnings.push(
+      'DATABASE_URL is set but ignored: PRIMARY_DATABASE_URL is set too, and it is the PRIMARY database.',
+    );
+  // libpq's variables alone name a server that schemata does not read: said, before the embedded database is used.
+  const libpq = ['PGHOST', 'PGHOSTADDR', 'PGDATABASE', 'PGSERVICE'].filter(
+    (name) => envValue(settings.env, name) !== undefined,
+  );
+  if (!anyUrl && libpq.length > 0)
+    warnings.push(
+      `${libpq.join(', ')} ${libpq.length === 1 ? 'is' : 'are'} set, but schemata reads its databases from URLs only: set PRIMARY_DATABASE_URL (or DATABASE_URL), for example postgres://user:password@host:5432/database.`,
+    );
+
   for (const [db, { variable, url }] of urls) {
     if (url !== undefined) {
       checkUrl(variable, url);

@@ -109,6 +109,32 @@ describe('resolveTargets in single mode', () => {
     });
   });
 
+  it('DATABASE_URL beside a different PRIMARY_DATABASE_URL → a warning naming the one ignored', () => {
+    const { targets, warnings } = resolveTargets(
+      settings({ PRIMARY_DATABASE_URL: PRIMARY, DATABASE_URL: DATA }),
+      SETS,
+    );
+    expect(targets[0]).toMatchObject({ variable: 'PRIMARY_DATABASE_URL' });
+    expect(warnings).toEqual([
+      'DATABASE_URL is set but ignored: PRIMARY_DATABASE_URL is set too, and it is the PRIMARY database.',
+    ]);
+    expect(
+      resolveTargets(settings({ PRIMARY_DATABASE_URL: PRIMARY, DATABASE_URL: PRIMARY }), SETS)
+        .warnings,
+    ).toEqual([]);
+  });
+
+  it('PGHOST and PGDATABASE without a URL → a warning that schemata reads URLs only, then the embedded database', () => {
+    const { targets, warnings } = resolveTargets(
+      settings({ PGHOST: 'db.example.com', PGDATABASE: 'app' }),
+      SETS,
+    );
+    expect(targets[0]).toMatchObject({ kind: 'embedded' });
+    expect(warnings[0]).toBe(
+      'PGHOST, PGDATABASE are set, but schemata reads its databases from URLs only: set PRIMARY_DATABASE_URL (or DATABASE_URL), for example postgres://user:password@host:5432/database.',
+    );
+  });
+
   it('DATA_DATABASE_URL set in single mode → a warning that it is ignored', () => {
     const resolved = resolveTargets(
       settings({ PRIMARY_DATABASE_URL: PRIMARY, DATA_DATABASE_URL: DATA }),
