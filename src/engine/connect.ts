@@ -58,7 +58,7 @@ export async function connect(
  * checks the chain, verify-full also the host name), so that pg prints no
  * "SECURITY WARNING" about treating them all as verify-full.
  */
-function clientConfig(url: string): pg.ClientConfig {
+export function clientConfig(url: string): pg.ClientConfig {
   let parsed: ReturnType<typeof parseConnectionString>;
   try {
     parsed = parseConnectionString(url, { useLibpqCompat: true });
@@ -66,12 +66,14 @@ function clientConfig(url: string): pg.ClientConfig {
     return { connectionString: url }; // what does not parse, pg reports as its own error
   }
   const {
-    sslmode: _mode,
+    sslmode: mode,
     uselibpqcompat: _compat,
     ...rest
   } = parsed as typeof parsed & { sslmode?: string; uselibpqcompat?: string };
   return {
     ...(rest as pg.ClientConfig),
+    // node-postgres's own spelling (Heroku's guides use it): TLS without checking the certificate, as libpq's require.
+    ...(mode === 'no-verify' ? { ssl: { rejectUnauthorized: false } } : {}),
     application_name: 'schemata',
     connectionTimeoutMillis: 15_000,
   };
