@@ -268,6 +268,7 @@ async function runFleetSet(
   let upToDate = new Map<string, TrackedMigration[]>();
   // The fleet's one reading, lent to each tenant's run: what it lacks, and the tracking tables made.
   let knownMissing: Map<string, ExpectedObject[]> | undefined;
+  let files: MigrationFile[] | undefined;
   let tracking: TrackingFeatures | undefined;
   const setReport: SetReport = {
     name: set.name,
@@ -304,7 +305,8 @@ async function runFleetSet(
           `${setReport.orphans.length} schema${setReport.orphans.length === 1 ? '' : 's'} ${setReport.orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${setReport.orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${setReport.orphans.slice(0, 10).join(', ')}${setReport.orphans.length > 10 ? ', …' : ''}.`,
         );
     }
-    const reading = await tenantsUpToDate(client, set, base.sets[0]!.files, tenants, tracked);
+    files = base.sets[0]!.files;
+    const reading = await tenantsUpToDate(client, set, files, tenants, tracked);
     upToDate = reading.clean;
     knownMissing = reading.missing;
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
@@ -359,8 +361,9 @@ async function runFleetSet(
               ? (knownMissing.get(`${set.name}/${tenant.name}`) ?? [])
               : undefined,
             tracking,
+            files,
           }
-        : { set: set.name, name: tenant.name, url: tenant.url! };
+        : { set: set.name, name: tenant.name, url: tenant.url!, files };
     const t0 = Date.now();
     const one = await runOne({
       ...options,

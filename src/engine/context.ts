@@ -58,7 +58,7 @@ export interface SessionLender {
 }
 
 /** A tenant as one run sees it: a schema of the set's database, or a database of its own. */
-export type TenantOfRun =
+export type TenantOfRun = (
   | {
       set: string;
       name: string;
@@ -68,7 +68,11 @@ export type TenantOfRun =
       /** The tracking tables, made by the fleet before its tenants run. */
       tracking?: TrackingFeatures | undefined;
     }
-  | { set: string; name: string; url: string };
+  | { set: string; name: string; url: string }
+) & {
+  /** The set's files, as the fleet read them once for all its tenants. */
+  files?: MigrationFile[] | undefined;
+};
 
 /** One set, ready to run: its config, files and target. */
 export interface SetRun {
@@ -174,7 +178,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
   });
   const project = loadProjectConfig({ cwd, configPath: options.config });
   const chosen = selectSets(project, options.sets ?? []);
-  const files = chosen.map(discoverMigrations);
+  // A fleet reads its set's folder once and lends the files to each tenant's run.
+  const files = chosen.map((set) =>
+    options.tenant?.files && set.name === options.tenant.set
+      ? options.tenant.files
+      : discoverMigrations(set),
+  );
   const unexpanded = options.listing
     ? undefined
     : chosen.find((c) => c.tenants && c.name !== options.tenant?.set);
