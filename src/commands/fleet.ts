@@ -148,7 +148,7 @@ export function chooseTenants(
  */
 export async function runFleet(
   command: FleetCommand,
-  options: RunOptions & FleetOptions,
+  options: RunOptions & FleetOptions & { dryRun?: boolean | undefined },
   runOne: (options: RunOptions) => Promise<Report>,
 ): Promise<Report> {
   const report = newReport(command, 'single');
@@ -254,7 +254,7 @@ function worst(a: ExitCode, b: ExitCode): ExitCode {
 async function runFleetSet(
   command: FleetCommand,
   set: SetConfig,
-  options: RunOptions & FleetOptions,
+  options: RunOptions & FleetOptions & { dryRun?: boolean | undefined },
   runOne: (options: RunOptions) => Promise<Report>,
   how: { concurrency: number; canary: number; shard: { index: number; of: number } | undefined },
 ): Promise<{
@@ -312,6 +312,7 @@ async function runFleetSet(
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
     if (
       command === 'migrate' &&
+      !options.dryRun &&
       set.tenants?.kind === 'schemas' &&
       upToDate.size < tenants.length
     ) {

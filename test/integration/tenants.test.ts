@@ -201,3 +201,16 @@ describe('status of a fleet', () => {
     expect(shown.sets[0]!.tenants).toHaveLength(6);
   });
 });
+
+describe('a dry run of a fleet', () => {
+  it('shows each tenant what would run and writes nothing, not even the tracking tables', async () => {
+    const { url, cwd } = await fleet({ '001_items.sql': 'CREATE TABLE items (id int);\n' });
+    const planned = await migrate({ cwd, env: single(url), dryRun: true });
+    expect(planned.error).toBeUndefined();
+    expect(planned.sets[0]!.tenants).toHaveLength(12);
+    expect(planned.sets[0]!.tenants!.every((t) => t.ok && t.pending.length === 1)).toBe(true);
+    expect(await query(url, "SELECT to_regnamespace('schemata') IS NULL AS nothing")).toEqual([
+      { nothing: true },
+    ]);
+  });
+});
