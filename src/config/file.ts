@@ -214,6 +214,12 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
         `The config file ${where} is invalid: sets[${i}].schemas is missing: set "${set.name}" must list the schemas it owns.`,
         'List the schemas the set owns, or give the set "tenants" (MIGRATION_GUIDE.md, "Tenants").',
       );
+    // A set runs on the database it names; only a fleet of tenant databases has its own (the default: primary, for its query).
+    if (set.database === undefined && tenants?.kind !== 'databases')
+      throw new ConfigError(
+        `The config file ${where} is invalid: sets[${i}].database is missing: set "${set.name}" must name its database (primary, data, …).`,
+        'Add "database": "primary" (its URL is PRIMARY_DATABASE_URL), or the database the set runs on.',
+      );
     if (tenants?.kind === 'schemas' && set.schemas)
       throw new ConfigError(
         `${where}: sets[${i}] "${set.name}" has tenant schemas, so "schemas" does not go with it: each tenant's schema is its own.`,

@@ -133,6 +133,11 @@ describe('loadProjectConfig with database/schemata.json', () => {
     ],
     ['no schemas', { sets: [set({ schemas: [] })] }, ['sets[0].schemas']],
     [
+      'database missing',
+      { sets: [{ name: 'primary', dir: 'primary', schemas: ['config'] }] },
+      ['sets[0].database'],
+    ],
+    [
       'schemas missing',
       { sets: [{ name: 'primary', dir: 'primary', database: 'primary' }] },
       ['sets[0].schemas'],
