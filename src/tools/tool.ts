@@ -97,8 +97,7 @@ export interface Tool {
   ): HistoryVerdict;
 }
 
-/** `1_init` → `1_init.sql`, and its down file. */
-export const sqlFile = (stem: string) => `${stem}.sql`;
+/** `1_init.sql` → its down file, `1_init.down.sql` (SPEC §12). */
 export const downFileOf = (file: string) => file.replace(/\.sql$/, '.down.sql');
 
 /** A row's column as text: ids and versions come back as strings, numbers or bigint strings. */
