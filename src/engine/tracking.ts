@@ -154,6 +154,20 @@ interface Row {
 const stateOf = (event: TrackingEvent): TrackedMigration['state'] =>
   event === 'running' || event === 'failed' ? event : 'applied';
 
+/** A tracking row as the migration it says is latest. */
+const trackedOf = (r: Row): TrackedMigration => ({
+  version: r.version,
+  name: r.name,
+  file: r.file,
+  checksum: r.checksum,
+  event: r.event,
+  state: stateOf(r.event),
+  appliedAt: r.at,
+  durationMs: r.duration_ms,
+  eventId: r.id === null ? null : Number(r.id),
+  from: r.from_tool ?? undefined,
+});
+
 /** Where a baselined migration's history came from: the other tool, its table and the row that said it ran. */
 export interface AdoptedFrom {
   tool: string;
@@ -209,18 +223,7 @@ export async function readTrackingByPrefix(
   const bySet = new Map<string, TrackedMigration[]>();
   for (const r of rows) {
     const list = bySet.get(r.set_name) ?? [];
-    list.push({
-      version: r.version,
-      name: r.name,
-      file: r.file,
-      checksum: r.checksum,
-      event: r.event,
-      state: stateOf(r.event),
-      appliedAt: r.at,
-      durationMs: r.duration_ms,
-      eventId: r.id === null ? null : Number(r.id),
-      from: r.from_tool ?? undefined,
-    });
+    list.push(trackedOf(r));
     bySet.set(r.set_name, list);
   }
   for (const list of bySet.values()) list.sort((a, b) => compareVersions(a.version, b.version));
@@ -236,20 +239,7 @@ export async function readTracking(client: Client, set: string): Promise<Trackin
     : { format: 1, adopt: true };
   if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
   const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
-  const migrations = rows
-    .map((r) => ({
-      version: r.version,
-      name: r.name,
-      file: r.file,
-      checksum: r.checksum,
-      event: r.event,
-      state: stateOf(r.event),
-      appliedAt: r.at,
-      durationMs: r.duration_ms,
-      eventId: r.id === null ? null : Number(r.id),
-      from: r.from_tool ?? undefined,
-    }))
-    .sort((a, b) => compareVersions(a.version, b.version));
+  const migrations = rows.map(trackedOf).sort((a, b) => compareVersions(a.version, b.version));
   return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
 }
 

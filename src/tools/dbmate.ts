@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { splitSections } from './sections.js';
 import {
-  type HistoryRow,
-  type ImportedMigration,
   type SourceMigration,
   type Tool,
   type Unconvertible,
+  rowPerMigration,
   textOf,
 } from './tool.js';
 
@@ -55,18 +54,11 @@ export const dbmate: Tool = {
   },
   table: { name: 'schema_migrations', columns: ['version'] },
   rowsSql: (table) => `SELECT version FROM ${table} ORDER BY version`,
-  judge(rows: readonly HistoryRow[], migrations: readonly ImportedMigration[]) {
-    const known = new Set(migrations.map((m) => m.id));
-    const applied = new Map<string, string>();
-    const problems: string[] = [];
-    for (const row of rows) {
-      const version = textOf(row.version);
-      if (known.has(version)) applied.set(version, `version ${version}`);
-      else
-        problems.push(
-          `version ${version}: applied by dbmate, but the imported migrations have no such file`,
-        );
-    }
-    return { applied, problems };
-  },
+  judge: (rows, migrations) =>
+    rowPerMigration(rows, migrations, {
+      id: (row) => textOf(row.version),
+      says: (row) => `version ${textOf(row.version)}`,
+      unknown: (version) =>
+        `version ${version}: applied by dbmate, but the imported migrations have no such file`,
+    }),
 };

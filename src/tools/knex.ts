@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { joinStatements, readCodeMigration } from './code.js';
 import { versionedStem } from './sections.js';
 import {
-  type HistoryRow,
-  type ImportedMigration,
   type SourceMigration,
   type Tool,
   type Unconvertible,
+  rowPerMigration,
   textOf,
 } from './tool.js';
 
@@ -57,15 +56,10 @@ export const knex: Tool = {
   },
   table: { name: 'knex_migrations', columns: ['name', 'batch'] },
   rowsSql: (table) => `SELECT id, name, batch FROM ${table} ORDER BY id`,
-  judge(rows: readonly HistoryRow[], migrations: readonly ImportedMigration[]) {
-    const known = new Set(migrations.map((m) => m.id));
-    const applied = new Map<string, string>();
-    const problems: string[] = [];
-    for (const row of rows) {
-      const name = textOf(row.name);
-      if (known.has(name)) applied.set(name, `batch ${textOf(row.batch)}`);
-      else problems.push(`${name}: run by knex, but the imported migrations have no such file`);
-    }
-    return { applied, problems };
-  },
+  judge: (rows, migrations) =>
+    rowPerMigration(rows, migrations, {
+      id: (row) => textOf(row.name),
+      says: (row) => `batch ${textOf(row.batch)}`,
+      unknown: (name) => `${name}: run by knex, but the imported migrations have no such file`,
+    }),
 };

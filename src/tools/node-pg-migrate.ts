@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { splitSections, versionedStem } from './sections.js';
 import {
-  type HistoryRow,
-  type ImportedMigration,
   type SourceMigration,
   type Tool,
   type Unconvertible,
+  rowPerMigration,
   textOf,
 } from './tool.js';
 
@@ -81,18 +80,11 @@ export const nodePgMigrate: Tool = {
   },
   table: { name: 'pgmigrations', columns: ['name', 'run_on'] },
   rowsSql: (table) => `SELECT id, name, run_on FROM ${table} ORDER BY id`,
-  judge(rows: readonly HistoryRow[], migrations: readonly ImportedMigration[]) {
-    const known = new Set(migrations.map((m) => m.id));
-    const applied = new Map<string, string>();
-    const problems: string[] = [];
-    for (const row of rows) {
-      const name = textOf(row.name);
-      if (known.has(name)) applied.set(name, `run on ${textOf(row.run_on)}`);
-      else
-        problems.push(
-          `${name}: run by node-pg-migrate, but the imported migrations have no such file`,
-        );
-    }
-    return { applied, problems };
-  },
+  judge: (rows, migrations) =>
+    rowPerMigration(rows, migrations, {
+      id: (row) => textOf(row.name),
+      says: (row) => `run on ${textOf(row.run_on)}`,
+      unknown: (name) =>
+        `${name}: run by node-pg-migrate, but the imported migrations have no such file`,
+    }),
 };

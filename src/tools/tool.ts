@@ -110,6 +110,35 @@ export function textOf(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * The judgement of a tool that writes one row per applied migration and
+ * keeps no checksum (TypeORM, knex, node-pg-migrate, dbmate): a row of an
+ * imported migration says it ran; a row of any other says the database ran
+ * what the files lack. Pure.
+ */
+export function rowPerMigration(
+  rows: readonly HistoryRow[],
+  migrations: readonly ImportedMigration[],
+  row: {
+    /** The imported migration's id the row names. */
+    id: (row: HistoryRow) => string;
+    /** What the row says, shown with the migration it recorded. */
+    says: (row: HistoryRow) => string;
+    /** Why a row of no imported migration is refused. */
+    unknown: (id: string) => string;
+  },
+): HistoryVerdict {
+  const known = new Set(migrations.map((m) => m.id));
+  const applied = new Map<string, string>();
+  const problems: string[] = [];
+  for (const r of rows) {
+    const id = row.id(r);
+    if (known.has(id)) applied.set(id, row.says(r));
+    else problems.push(row.unknown(id));
+  }
+  return { applied, problems };
+}
+
 /** Rows the tool wrote for migrations the import does not have: the database ran what the files lack. */
 export function unknownRows(ids: readonly string[], migrations: readonly ImportedMigration[]) {
   const known = new Set(migrations.map((m) => m.id));

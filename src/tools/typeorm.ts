@@ -2,11 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { joinStatements, readCodeMigration } from './code.js';
 import {
-  type HistoryRow,
-  type ImportedMigration,
   type SourceMigration,
   type Tool,
   type Unconvertible,
+  rowPerMigration,
   textOf,
 } from './tool.js';
 
@@ -65,15 +64,10 @@ export const typeorm: Tool = {
   },
   table: { name: 'migrations', columns: ['timestamp', 'name'] },
   rowsSql: (table) => `SELECT id, "timestamp", name FROM ${table} ORDER BY id`,
-  judge(rows: readonly HistoryRow[], migrations: readonly ImportedMigration[]) {
-    const known = new Set(migrations.map((m) => m.id));
-    const applied = new Map<string, string>();
-    const problems: string[] = [];
-    for (const row of rows) {
-      const name = textOf(row.name);
-      if (known.has(name)) applied.set(name, `row id ${textOf(row.id)}`);
-      else problems.push(`${name}: run by TypeORM, but the imported migrations have no such class`);
-    }
-    return { applied, problems };
-  },
+  judge: (rows, migrations) =>
+    rowPerMigration(rows, migrations, {
+      id: (row) => textOf(row.name),
+      says: (row) => `row id ${textOf(row.id)}`,
+      unknown: (name) => `${name}: run by TypeORM, but the imported migrations have no such class`,
+    }),
 };
