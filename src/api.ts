@@ -8,6 +8,7 @@ import type { LintOptions, LintReport } from './commands/lint.js';
 import type { Report } from './engine/report.js';
 import type { BaselineOptions } from './commands/baseline.js';
 import type { ImportOptions, ImportReport } from './commands/import.js';
+import type { RollbackOptions } from './commands/rollback.js';
 
 export type { RunOptions } from './engine/context.js';
 export type { MigrationEntry, PlannedMigration, Report, SetReport } from './engine/report.js';
@@ -17,6 +18,7 @@ export type { LintOptions, LintReport } from './commands/lint.js';
 export type { MigrateOptions } from './commands/migrate.js';
 export type { BaselineOptions } from './commands/baseline.js';
 export type { ImportOptions, ImportReport } from './commands/import.js';
+export type { RollbackOptions } from './commands/rollback.js';
 export { EXIT, SchemataError } from './errors.js';
 export { migrate } from './commands/migrate.js';
 export { status, validate } from './commands/status.js';
@@ -58,4 +60,16 @@ export async function importHistory(options: ImportOptions): Promise<ImportRepor
  */
 export async function lint(options: LintOptions = {}): Promise<LintReport> {
   return (await import('./commands/lint.js')).lint(options);
+}
+
+/**
+ * Runs the down files of the newest applied migrations of one set (SPEC §12),
+ * newest first, each in its own transaction, checked against what its up
+ * did: a down that does not undo it is rolled back and named (exit 3).
+ *
+ * @example
+ * const report = await rollback({ set: 'data', steps: 1 });
+ */
+export async function rollback(options: RollbackOptions): Promise<Report> {
+  return (await import('./commands/rollback.js')).rollback(options);
 }

@@ -55,6 +55,9 @@ export class ValidationError extends SchemataError {
   }
 }
 
+/** A down that does not undo its migration (SPEC §12, exit 3): rolled back, named with every difference. */
+export class NotReversedError extends ValidationError {}
+
 /** Data protection refused a destructive step (exit 4). */
 export class RefusedError extends SchemataError {
   constructor(message: string, hint?: string, options?: ErrorOptions) {

@@ -16,7 +16,8 @@ const PARENT_GONE = 'the end of the process that started it';
  * searching the printed text, which would also mask the examples of hints.
  */
 
-type Command = 'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline' | 'import';
+type Command =
+  'migrate' | 'status' | 'validate' | 'create' | 'lint' | 'baseline' | 'import' | 'rollback';
 const RENDERERS = ['default', 'simple', 'verbose', 'silent'] as const;
 
 interface Invocation {
@@ -45,6 +46,13 @@ interface Invocation {
   shard?: string | undefined;
   canary?: string | undefined;
   continueOnError: boolean;
+  /** rollback: how many, or down to which version; --check and its server. */
+  steps?: string | undefined;
+  to?: string | undefined;
+  check: boolean;
+  scratchUrl?: string | undefined;
+  /** create: write the down file too. */
+  down: boolean;
 }
 
 function packageVersion(): string {
@@ -95,6 +103,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       shard: optionText(args.shard),
       canary: optionText(args.canary),
       continueOnError: Boolean(args['continue-on-error']),
+      steps: optionText(args.steps),
+      to: optionText(args.to),
+      check: Boolean(args.check),
+      scratchUrl: optionText(args['scratch-url']),
+      down: Boolean(args.down),
     };
   };
   const setsArg = <T>(y: Argv<T>) =>
@@ -204,6 +217,41 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
       pick('baseline'),
     )
     .command(
+      'rollback <set>',
+      'run the down files of the newest applied migrations, each checked against what its up did',
+      (y) =>
+        y
+          .positional('set', { type: 'string' })
+          .option('steps', {
+            type: 'string',
+            describe: 'how many migrations to roll back, newest first (default 1)',
+          })
+          .option('to', {
+            type: 'string',
+            describe: 'roll back every migration after this version (0: all of them)',
+          })
+          .option('force', {
+            type: 'boolean',
+            describe: 'let a down run that data protection would refuse',
+          })
+          .option('check', {
+            type: 'boolean',
+            describe:
+              "prove every down on a scratch database (up, down, compare, up again); the set's database is not touched",
+          })
+          .option('scratch-url', {
+            type: 'string',
+            describe:
+              'with --check: a server to make the scratch database on (default: the embedded one)',
+          })
+          .option('statement-lock-timeout', {
+            type: 'string',
+            describe:
+              'seconds a statement may wait for a table lock before its down is rolled back and retried (default 5)',
+          }),
+      pick('rollback'),
+    )
+    .command(
       'import <tool>',
       "write another tool's migrations as a set's files, with a manifest for baseline --from",
       (y) =>
@@ -223,7 +271,14 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .command(
       'create <set> <name>',
       'write a new migration file from the template and print its path',
-      (y) => y.positional('set', { type: 'string' }).positional('name', { type: 'string' }),
+      (y) =>
+        y
+          .positional('set', { type: 'string' })
+          .positional('name', { type: 'string' })
+          .option('down', {
+            type: 'boolean',
+            describe: 'write its down file too (<version>_<name>.down.sql)',
+          }),
       pick('create'),
     )
     .option('json', {
@@ -250,7 +305,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .epilog('schemata --version prints the version.')
     .demandCommand(
       1,
-      'Name a command: migrate, status, validate, baseline, import, lint or create.',
+      'Name a command: migrate, status, validate, rollback, baseline, import, lint or create.',
     )
     .strict()
     // `baseline --version V` needs the flag: the tool's version is answered in main().
@@ -310,6 +365,17 @@ async function taskListRunner(invocation: Invocation, present: (text: string) =>
   return listrRunner(renderer, present);
 }
 
+/** `--steps N` as typed: a positive whole number. */
+function stepsOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new ConfigError(
+      `--steps ${text} is not a positive whole number.`,
+      'Say how many migrations to roll back, newest first: schemata rollback <set> --steps 1',
+    );
+  return Number(text);
+}
+
 async function runCommand(
   invocation: Invocation,
   log: (line: string) => void,
@@ -340,11 +406,20 @@ async function runCommand(
         config: options.config,
         set: invocation.sets[0]!,
         name: invocation.name!,
+        down: invocation.down,
       });
+      const { downFileName } = await import('../config/discover.js');
+      const down = invocation.down ? downFileName(path) : undefined;
       return {
-        json: { command: 'create', ok: true, exitCode: EXIT.ok, file: path },
+        json: {
+          command: 'create',
+          ok: true,
+          exitCode: EXIT.ok,
+          file: path,
+          ...(down ? { down } : {}),
+        },
         exitCode: EXIT.ok,
-        text: relative(process.cwd(), path),
+        text: [path, ...(down ? [down] : [])].map((p) => relative(process.cwd(), p)).join('\n'),
         notes: [],
       };
     }
@@ -400,6 +475,36 @@ async function runCommand(
           runner,
         }),
       );
+    }
+    case 'rollback': {
+      const runner = await taskListRunner(invocation, present);
+      if (invocation.check) {
+        const { checkDowns } = await import('../commands/rollback-check.js');
+        return fromReport(
+          await checkDowns({
+            ...options,
+            set: invocation.sets[0]!,
+            scratchUrl: invocation.scratchUrl,
+            runner,
+          }),
+        );
+      }
+      if (invocation.scratchUrl !== undefined)
+        throw new ConfigError(
+          "--scratch-url goes with --check: it names where the downs are proved, and rollback itself runs on the set's database.",
+          `Prove the downs with: schemata rollback ${invocation.sets[0]!} --check --scratch-url <url>`,
+        );
+      const api = await import('../api.js');
+      const report = await api.rollback({
+        ...options,
+        set: invocation.sets[0]!,
+        steps: stepsOf(invocation.steps),
+        to: invocation.to,
+        force: invocation.force,
+        runner,
+      });
+      const { formatRollbackSummary } = await import('./output.js');
+      return fromReport(report, formatRollbackSummary(report));
     }
     case 'import': {
       const { importHistory, formatImport } = await import('../commands/import.js');

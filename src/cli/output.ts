@@ -148,3 +148,14 @@ export function formatMigrateSummary(report: Report, dryRun: boolean): string {
       : `done: applied ${count}${sets}.`;
   return `stopped (exit ${report.exitCode}): ${applied === 0 ? 'nothing was applied' : `applied ${count} before it stopped`}${sets}; the error follows.`;
 }
+
+/** The last line of `rollback`: what was rolled back, or what stopped it. */
+export function formatRollbackSummary(report: Report): string {
+  const done = report.sets.flatMap((s) => s.rolledBack ?? []);
+  const list = done.map((m) => m.file).join(', ');
+  if (report.ok)
+    return done.length === 0
+      ? 'done: nothing to roll back.'
+      : `done: rolled back ${list}; migrate applies ${done.length === 1 ? 'it' : 'them'} again.`;
+  return `stopped (exit ${report.exitCode}): ${done.length === 0 ? 'nothing was rolled back' : `rolled back ${list} before it stopped`}; the error follows.`;
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverMigrations } from '../config/discover.js';
+import { discoverMigrations, downFileName } from '../config/discover.js';
 import { loadProjectConfig, selectSets } from '../config/file.js';
 import { ConfigError } from '../errors.js';
 
@@ -22,8 +22,9 @@ export function migrationTemplate(
 --
 -- Purpose: what this migration changes, and why.
 --
--- Rollback: schemata has no down migrations. To undo this change, write a
--- new migration that reverses it, and say here what it would have to do.
+-- Rollback: a file beside it named like it, ending in .down.sql, undoes it
+-- (schemata create --down writes both); schemata rollback checks that it does.
+-- Without one, undo it with a new migration that reverses it.
 --
 -- Keep it re-runnable, so that "schemata migrate ${set.name} --repair" can run it
 -- again: CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS,
@@ -32,9 +33,21 @@ export function migrationTemplate(
 `;
 }
 
+export function downTemplate(set: { name: string }, file: string, now: Date): string {
+  return `-- Down of ${file} (set ${set.name}), written ${now.toISOString().slice(0, 19)}Z
+--
+-- Undo exactly what ${file} does, in the reverse order: drop what it
+-- creates, re-create what it drops, rename back what it renames.
+-- schemata rollback ${set.name} runs it in one transaction and rolls it back
+-- unless the catalog is then as it was before ${file};
+-- schemata rollback ${set.name} --check proves it on a scratch database.
+
+`;
+}
+
 /**
- * Writes `<set dir>/<UTC yyyymmddHHMMSS>_<name>.sql` from the template and
- * returns its path. Refuses a name that is not lower-case words; a version the
+ * Writes `<set dir>/<UTC yyyymmddHHMMSS>_<name>.sql` from the template (with
+ * `down`, its `.down.sql` too) and returns its path. Refuses a name that is not lower-case words; a version the
  * set already has is moved on to the next free second, so the name never collides.
  */
 export function createMigration(options: {
@@ -43,6 +56,7 @@ export function createMigration(options: {
   set: string;
   name: string;
   now?: Date;
+  down?: boolean;
 }): string {
   const now = options.now ?? new Date();
   const project = loadProjectConfig({ cwd: options.cwd, configPath: options.config });
@@ -67,8 +81,13 @@ export function createMigration(options: {
       at = new Date(at.getTime() + 1000);
       version = versionAt(at);
     }
-    const path = join(set!.dir, `${version}_${name}.sql`);
+    const file = `${version}_${name}.sql`;
+    const path = join(set!.dir, file);
     writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
+    if (options.down)
+      writeFileSync(join(set!.dir, downFileName(file)), downTemplate(set!, file, now), {
+        flag: 'wx',
+      });
     return path;
   });
 }

@@ -69,6 +69,59 @@ export function sameChecksum(
   return tracked === file.checksum || tracked === file.rawChecksum;
 }
 
+/** A file of the set's folder, read: its text and checksums. */
+function readMigrationFile(
+  set: SetConfig,
+  file: string,
+  parsed: { version: string; name: string },
+): MigrationFile {
+  const path = join(set.dir, file);
+  const bytes = readFileSync(path);
+  let sql: string;
+  try {
+    sql = utf8.decode(bytes);
+  } catch (error) {
+    throw new ConfigError(
+      `Set "${set.name}": ${path} is not valid UTF-8.`,
+      'Save the file as UTF-8.',
+      {
+        cause: error,
+      },
+    );
+  }
+  return {
+    ...parsed,
+    file,
+    path,
+    checksum: createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex'),
+    rawChecksum: createHash('sha256').update(bytes).digest('hex'),
+    sql, // TextDecoder drops a byte-order mark
+  };
+}
+
+// A down file's name: the migration's, with `.down` before `.sql`.
+const DOWN_NAME = /^(\d+)_([^/\\]+)\.down\.sql$/i;
+
+/**
+ * The down files of a set (SPEC §12), by the version of the migration each
+ * undoes: `004_add_index.down.sql` undoes `004_add_index.sql`.
+ */
+export function discoverDowns(set: SetConfig): Map<string, MigrationFile> {
+  const downs = new Map<string, MigrationFile>();
+  for (const file of readdirSync(set.dir).sort()) {
+    const match = DOWN_NAME.exec(file);
+    if (!match) continue;
+    downs.set(
+      BigInt(match[1]!).toString(),
+      readMigrationFile(set, file, { version: BigInt(match[1]!).toString(), name: match[2]! }),
+    );
+  }
+  return downs;
+}
+
+/** The down file's name for a migration file's name. */
+export const downFileName = (file: string): string => file.replace(/\.sql$/i, '.down.sql');
+
 /**
  * Lists a set's migration files in version order (numeric: 1, 2, 10).
  * A `.sql` file whose name does not fit, or two files with one version, is a
@@ -128,26 +181,7 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
       );
     }
     byVersion.set(parsed.version, file);
-    const path = join(set.dir, file);
-    const bytes = readFileSync(path);
-    let sql: string;
-    try {
-      sql = utf8.decode(bytes);
-    } catch (error) {
-      throw new ConfigError(
-        `Set "${set.name}": ${path} is not valid UTF-8.`,
-        'Save the file as UTF-8.',
-        { cause: error },
-      );
-    }
-    files.push({
-      ...parsed,
-      file,
-      path,
-      checksum: createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex'),
-      rawChecksum: createHash('sha256').update(bytes).digest('hex'),
-      sql, // TextDecoder drops a byte-order mark
-    });
+    files.push(readMigrationFile(set, file, parsed));
   }
   return files.sort((a, b) => compareVersions(a.version, b.version));
 }

@@ -5,6 +5,7 @@ import type { SnapshotScope } from '../catalog/listing.js';
 import {
   type TrackingFeatures,
   BATCH_DURATION_SQL,
+  eventValues,
   readCatalog,
   recordAfterRunning,
   measureAfterSql,
@@ -16,7 +17,19 @@ import {
 } from './tracking.js';
 import { LOSS_SQLSTATE, type Measurement, SUSPECT_SQLSTATE } from './measure.js';
 import type { ApplyStep } from '../model/steps.js';
-import { LockTimeoutError, MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
+import {
+  LockTimeoutError,
+  MigrationFailedError,
+  NotReversedError,
+  RefusedError,
+  StoppedError,
+} from '../errors.js';
+import {
+  NOT_REVERSED_SQLSTATE,
+  type Reversal,
+  reversalCheckSql,
+  rolledBackSql,
+} from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
@@ -167,7 +180,11 @@ export interface ApplyContext {
   onRetry?: () => void;
   /** What the session is given back after each clean-up: a tenant's search_path (SPEC §10). */
   sessionSql?: string | undefined;
+  /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
+  again?: string | undefined;
 }
+
+const againOf = (context: ApplyContext) => context.again ?? `schemata migrate ${context.set}`;
 
 /** The clean session after a migration, then the session's own settings again. */
 const cleanSessionOf = (context: ApplyContext) =>
@@ -194,18 +211,23 @@ export async function applyMigration(
   context: ApplyContext,
   file: MigrationFile,
   statements: readonly Statement[],
-  event: 'applied' | 'repaired',
+  event: 'applied' | 'repaired' | 'rolled-back',
   snapshot: SnapshotScope,
   measurement: Measurement,
+  reversal?: Reversal,
 ): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
+  // A down (SPEC §12): checked against what its up did, and recorded as the expected state brought back.
+  const record = reversal
+    ? `${reversalCheckSql(reversal)}\n${rolledBackSql(eventValues(context.set, file, 'rolled-back', BATCH_DURATION_SQL), reversal)};`
+    : recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking);
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
   const runnable = statements.filter((st) => !isBlankedControl(st));
   const started = performance.now();
   let capture = measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const prefix = prefixOf(context, file, snapshot, { ...measurement, capture }, runnable);
-    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${cleanSessionOf(context)}`;
+    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${record}\nCOMMIT;\n${cleanSessionOf(context)}`;
     let completed = 0;
     const count = () => {
       completed += 1;
@@ -227,6 +249,8 @@ export async function applyMigration(
       if (context.signal?.aborted) throw stopped(context, file, error);
       if (e.code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
       if (e.code === LOSS_SQLSTATE) throw measuredRefusal(context, file, e.message, error);
+      if (e.code === NOT_REVERSED_SQLSTATE && reversal)
+        throw notReversed(context, file, reversal, e.message, error);
       // Tables whose rows before the file were not measured may have lost them: measure them, and run it again.
       if (e.code === SUSPECT_SQLSTATE && suspectRuns < SUSPECT_RUNS) {
         suspectRuns += 1;
@@ -351,7 +375,7 @@ async function lockGaveUp(
       (blockers.length > 0
         ? `Sessions holding table locks: ${blockers.join('; ')}.`
         : 'No session holds a table lock now.'),
-    `${holding[0] ? `Let those sessions finish (or end one: SELECT pg_terminate_backend(${holding[0].pid})), then run again` : 'Run again'}; a longer wait is --statement-lock-timeout S: schemata migrate ${context.set} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
+    `${holding[0] ? `Let those sessions finish (or end one: SELECT pg_terminate_backend(${holding[0].pid})), then run again` : 'Run again'}; a longer wait is --statement-lock-timeout S: ${againOf(context)} --statement-lock-timeout ${Math.max(10, seconds * 4)}`,
     { cause },
   );
 }
@@ -365,7 +389,22 @@ function measuredRefusal(
   return new RefusedError(
     `Set "${context.set}": data protection rolled back ${file.file}: ${lost}. The measurement in its transaction found it after the file ran, where the forecast before the run ` +
       `did not see it (a procedure or function, a trigger, dynamic SQL, or a step no reading of the text resolves). Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied.`,
-    `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${context.path}, or run: schemata migrate ${context.set} --force`,
+    `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${context.path}, or run: ${againOf(context)} --force`,
+    { cause },
+  );
+}
+
+function notReversed(
+  context: ApplyContext,
+  down: MigrationFile,
+  reversal: Reversal,
+  differences: string,
+  cause: unknown,
+): NotReversedError {
+  return new NotReversedError(
+    `Set "${context.set}": the down of ${reversal.up} does not undo it: ${maskSecrets(differences)}. ` +
+      `${down.file} was rolled back: ${reversal.up} stays applied, and downs before it in this run stay rolled back.`,
+    `Make ${context.path} undo exactly what ${reversal.up} did (schemata rollback ${context.set} --check proves it on a scratch database), then run: ${againOf(context)}`,
     { cause },
   );
 }
@@ -420,10 +459,10 @@ function describeFailure(
           ? "It ran longer than the statement_timeout of the database or the role (schemata's own statements are exempt; the file's are not). Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run."
           : 'Its transaction was rolled back: nothing of it is applied or recorded, and later migrations did not run.'),
     lost
-      ? `Run the command again once the database is reachable: schemata migrate ${context.set}`
+      ? `Run the command again once the database is reachable: ${againOf(context)}`
       : timedOut
-        ? `Give it more time with a first line in ${path}: SET LOCAL statement_timeout = '30min'; then run again: schemata migrate ${context.set}`
-        : `Fix ${path}, then run again: schemata migrate ${context.set}`,
+        ? `Give it more time with a first line in ${path}: SET LOCAL statement_timeout = '30min'; then run again: ${againOf(context)}`
+        : `Fix ${path}, then run again: ${againOf(context)}`,
     { cause: error },
   );
 }
@@ -741,16 +780,27 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
     : step;
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
-    return step.transactional
-      ? await applyMigration(context, file, statements, step.event, step.snapshot, step.measurement)
-      : await applyWithoutTransaction(
-          context,
-          file,
-          statements,
-          step.event,
-          step.snapshot,
-          step.measurement,
-        );
+    if (step.transactional)
+      return await applyMigration(
+        context,
+        file,
+        statements,
+        step.event,
+        step.snapshot,
+        step.measurement,
+        step.reversal,
+      );
+    // A down's check must be able to roll it back: planning keeps every down in a transaction.
+    if (step.event === 'rolled-back')
+      throw new Error(`${step.file.file} must run in a transaction`);
+    return await applyWithoutTransaction(
+      context,
+      file,
+      statements,
+      step.event,
+      step.snapshot,
+      step.measurement,
+    );
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
     throw new MigrationFailedError(

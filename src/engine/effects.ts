@@ -5,7 +5,7 @@ import { catalogObjectsSql, type SnapshotScope } from '../catalog/listing.js';
  * history: the row counters per table, and the losses a force allowed. A
  * setting once set in the session reads as '' afterwards: none is NULL.
  */
-const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
+export const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
     'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
 
 /** The columns of a snapshot row, for jsonb_to_recordset. */

@@ -210,7 +210,7 @@ export async function planSet(
       plan,
       read,
       rerun,
-      new Map(tracked.map((t) => [t.version, t])),
+      new Map([...tracking.rolledBack, ...tracked.map((t) => [t.version, t.eventId] as const)]),
     );
     // A file that holds no statement (as create writes it) is not applied: recorded, filling it in later would be a checksum error.
     for (const m of result.migrations.filter((m) => m.statements.length === 0)) {
@@ -364,7 +364,7 @@ async function editsNeverRun(
 /** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */
 const SHOWN_CHARS = 1024 * 1024;
 
-async function readPending(
+export async function readPending(
   parser: Parser,
   cwd: string,
   file: MigrationFile,
@@ -381,14 +381,15 @@ async function readPending(
   });
 }
 
-function prepareFiles(
+/** Pending files (or downs) read into what engine/apply.ts runs; what cannot run becomes a problem of `plan`. */
+export function prepareFiles(
   parser: Parser,
   cwd: string,
   set: string,
   plan: Plan,
   read: ReadonlyMap<string, ReadMigration>,
   rerun: ReadonlySet<string>,
-  tracked: ReadonlyMap<string, TrackedMigration>,
+  latestEvents: ReadonlyMap<string, number | null>,
 ): PreparedMigration[] {
   const migrations: PreparedMigration[] = [];
   for (const file of plan.pending) {
@@ -458,7 +459,7 @@ function prepareFiles(
       judgements: [],
       outside: classification.nonTransactional.map((n) => n.statement.at),
       rerun: rerun.has(file.version),
-      expectedEvent: tracked.get(file.version)?.eventId ?? null,
+      expectedEvent: latestEvents.get(file.version) ?? null,
     });
   }
   return migrations;
@@ -477,12 +478,13 @@ const mayDestroy = (op: Operation) =>
  * names resolved as the server will; refusals become problems. Two queries
  * when any step may destroy data, none otherwise.
  */
-async function protect(
+export async function protect(
   client: Client,
   parser: Parser,
   set: string,
-  setPlan: SetPlan,
+  setPlan: Pick<SetPlan, 'migrations' | 'plan'>,
   force: boolean,
+  again = `schemata migrate ${set}`,
 ): Promise<CatalogNames | undefined> {
   if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
     for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
@@ -511,17 +513,17 @@ async function protect(
   for (const j of judgements) {
     const migration = setPlan.migrations[j.migration]!;
     migration.judgements.push(j);
-    if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j));
+    if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j, again));
   }
   return names;
 }
 
-function refusal(set: string, migration: PreparedMigration, j: Judgement): Problem {
+function refusal(set: string, migration: PreparedMigration, j: Judgement, again: string): Problem {
   return {
     kind: 'refused',
     message:
       `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ` +
       `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
-    hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: schemata migrate ${set} --force`,
+    hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: ${again} --force`,
   };
 }

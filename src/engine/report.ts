@@ -49,6 +49,10 @@ export interface SetReport {
   warnings: string[];
   /** Wall time of the set's tasks in this run, ms; null when the run stopped before the set began. */
   ms?: number | null;
+  /** rollback --check: each migration of the set, and whether its down was proved on the scratch database. */
+  checked?: Array<{ file: string; down: 'proved' | 'broken' | 'none' }>;
+  /** rollback: the migrations whose downs ran, newest first. */
+  rolledBack?: MigrationEntry[];
   /** With --dry-run: what migrate would do, in order. */
   plan?: PlannedMigration[];
   /** A fleet set: each tenant this run took, in name order. */
@@ -76,7 +80,7 @@ export interface PlannedMigration {
   file: string;
   transactional: boolean;
   /** applied, or repaired when --repair runs it again. */
-  event: 'applied' | 'repaired';
+  event: 'applied' | 'repaired' | 'rolled-back';
   /** Every statement, or (repair of a file that changes rows) the ones that run, as file:line. */
   runs: 'all' | string[];
   /** What the server-side data check covers. */

@@ -36,7 +36,8 @@ import {
 export const TRACKING_FORMAT = 2;
 
 /** What happened to a migration; every event is a row of its own, none is overwritten. */
-export type TrackingEvent = 'applied' | 'repaired' | 'baselined' | 'running' | 'failed';
+export type TrackingEvent =
+  'applied' | 'repaired' | 'baselined' | 'running' | 'failed' | 'rolled-back';
 
 /** A migration as tracking knows it now: its latest event. */
 export interface TrackedMigration {
@@ -67,6 +68,24 @@ export interface ExpectedObject {
   file: string;
 }
 
+const EVENTS = "'applied', 'repaired', 'baselined', 'running', 'failed', 'rolled-back'";
+
+/*
+ * Tables made before rollback existed allow every event but `rolled-back`:
+ * `rollback` widens the check before its first down (an older schemata
+ * never writes that event, and reads a rolled-back migration as pending).
+ */
+export const ALLOW_ROLLED_BACK_SQL = `DO $schemata$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
+                  WHERE conrelid = 'schemata.migrations'::pg_catalog.regclass AND contype = 'c'
+                    AND pg_catalog.pg_get_constraintdef(oid) LIKE '%rolled-back%') THEN
+    ALTER TABLE schemata.migrations DROP CONSTRAINT IF EXISTS migrations_event_check,
+      ADD CONSTRAINT migrations_event_check CHECK (event IN (${EVENTS}));
+  END IF;
+END
+$schemata$;`;
+
 /*
  * Our own schema, so that it never collides with another tool's
  * schema_migrations. The DO block checks existence first: CREATE SCHEMA IF NOT
@@ -95,7 +114,7 @@ BEGIN
       name        text        NOT NULL,
       file        text        NOT NULL,
       checksum    text        NOT NULL,
-      event       text        NOT NULL CHECK (event IN ('applied', 'repaired', 'baselined', 'running', 'failed')),
+      event       text        NOT NULL CONSTRAINT migrations_event_check CHECK (event IN (${EVENTS})),
       at          timestamptz NOT NULL DEFAULT now(),
       duration_ms integer,
       effects     jsonb
@@ -183,6 +202,8 @@ export interface Tracking {
   migrations: TrackedMigration[];
   /** A format-1 set whose objects were not adopted yet: object-level checks are not possible. */
   adoptPending: boolean;
+  /** Migrations whose latest event is `rolled-back` (pending again), with that event's id: a new run claims them from it. */
+  rolledBack: Map<string, number>;
 }
 
 /** What the tracking schema offers the run. */
@@ -222,6 +243,8 @@ export async function readTrackingByPrefix(
   );
   const bySet = new Map<string, TrackedMigration[]>();
   for (const r of rows) {
+    // A tenant's rolled-back migration is pending: its own run plans it.
+    if (r.event === 'rolled-back') continue;
     const list = bySet.get(r.set_name) ?? [];
     list.push(trackedOf(r));
     bySet.set(r.set_name, list);
@@ -233,14 +256,26 @@ export async function readTrackingByPrefix(
 /** The set's migrations, each as its latest event, in version order. */
 export async function readTracking(client: Client, set: string): Promise<Tracking> {
   const tables = (await client.query<{ meta: boolean; migrations: boolean }>(TABLES_SQL)).rows[0]!;
-  if (!tables.migrations) return { format: 0, migrations: [], adoptPending: false };
+  if (!tables.migrations)
+    return { format: 0, migrations: [], adoptPending: false, rolledBack: new Map() };
   const meta = tables.meta
     ? (await client.query<{ format: number; adopt: boolean }>(META_SQL, [set])).rows[0]!
     : { format: 1, adopt: true };
   if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
   const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
-  const migrations = rows.map(trackedOf).sort((a, b) => compareVersions(a.version, b.version));
-  return { format: meta.format, migrations, adoptPending: meta.adopt && migrations.length > 0 };
+  const migrations = rows
+    .filter((r) => r.event !== 'rolled-back')
+    .map(trackedOf)
+    .sort((a, b) => compareVersions(a.version, b.version));
+  const rolledBack = new Map(
+    rows.filter((r) => r.event === 'rolled-back').map((r) => [r.version, Number(r.id)]),
+  );
+  return {
+    format: meta.format,
+    migrations,
+    adoptPending: meta.adopt && migrations.length > 0,
+    rolledBack,
+  };
 }
 
 /** Rows a migration changed in one table, as the measurement in its transaction counted them (engine/measure.ts). */
@@ -401,7 +436,7 @@ export function eventSql(
 }
 
 /** An event's values as literals, for a batch. */
-function eventValues(
+export function eventValues(
   set: string,
   file: MigrationFile,
   event: TrackingEvent,

@@ -21,6 +21,7 @@ export type ProblemKind =
   | 'drift' // a pending migration creates, without IF NOT EXISTS, what already exists
   | 'repair-refused' // --repair would run again a statement that changes rows, or record an edit that never ran
   | 'still-missing' // expected schema missing after the migrations ran
+  | 'not-reversed' // rollback --check: a down that does not undo its migration
   | 'migration-failed'
   | 'connection'
   | 'lock'

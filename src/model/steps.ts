@@ -4,6 +4,7 @@ import type { ObjectRef, Operation } from '../sql/operations.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
 import type { Measurement } from '../engine/measure.js';
+import type { Reversal } from '../engine/reversal.js';
 
 /** What engine/apply.ts does for a set, in order; --dry-run prints exactly this. */
 export type Step =
@@ -17,7 +18,9 @@ export interface ApplyStep {
   path: string;
   statements: Statement[];
   transactional: boolean;
-  event: 'applied' | 'repaired';
+  event: 'applied' | 'repaired' | 'rolled-back';
+  /** A down (SPEC §12): what the catalog must hold after it. */
+  reversal?: Reversal | undefined;
   /** Its latest tracking event when planned (null: none): it runs only while that is still so, so that concurrent runs apply it once. */
   expectedEvent: number | null;
   /** Repair of a file that changes rows: the statements that run (by position); absent: all. */

@@ -39,7 +39,7 @@ export async function query<T extends pg.QueryResultRow = Record<string, unknown
   return admin(url, async (c) => (await c.query<T>(sql, params)).rows);
 }
 
-/** The tracking rows of a set, in version order; none when there is no tracking table. */
+/** The versions a set's tracking holds (a rolled-back one only once applied again), in version order; none when there is no tracking table. */
 export async function trackedVersions(url: string, set: string): Promise<string[]> {
   const [tracking] = await query<{ ok: boolean }>(
     url,
@@ -49,7 +49,8 @@ export async function trackedVersions(url: string, set: string): Promise<string[
   if (!tracking.ok) return [];
   const rows = await query<{ version: string }>(
     url,
-    'SELECT version FROM schemata.migrations WHERE set_name = $1 GROUP BY version ORDER BY version::numeric',
+    `SELECT version FROM (SELECT DISTINCT ON (version) version, event FROM schemata.migrations WHERE set_name = $1 ORDER BY version, id DESC) latest
+      WHERE event <> 'rolled-back' ORDER BY version::numeric`,
     [set],
   );
   return rows.map((r) => r.version);

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { relative } from 'node:path';
+import { type DefinedObject, DEFINED_OBJECTS_SQL, differences } from '../catalog/definitions.js';
+import { discoverDowns, discoverMigrations, type MigrationFile } from '../config/discover.js';
+import { loadProjectConfig, selectSets } from '../config/file.js';
+import { ConfigError, ConnectionError } from '../errors.js';
+import { CLEAN_SESSION_SQL } from '../engine/apply.js';
+import { type Client, clientConfig } from '../engine/connect.js';
+import type { Run, RunOptions } from '../engine/context.js';
+import { execute } from '../engine/execute.js';
+import { ProblemsFound, type Report, type SetReport } from '../engine/report.js';
+import type { Task } from '../engine/tasks.js';
+import type { Problem } from '../model/plan.js';
+import { loadParser } from '../sql/parse.js';
+import { readMigration } from '../sql/read.js';
+import type { Parser } from '../sql/statements.js';
+import { maskSecrets, redactUrl } from '../targets/redact.js';
+
+export interface CheckDownsOptions extends RunOptions {
+  set: string;
+  /** A server to make the scratch database on; default the embedded one. */
+  scratchUrl?: string | undefined;
+}
+
+/**
+ * `rollback <set> --check` (SPEC §12): proves every down file on a scratch
+ * database, never on the set's own: the sets before it are applied, then for
+ * each migration in order its up, its down, a comparison of the catalog (each
+ * object and its definition) with the one before the up, and its up again.
+ * A down that leaves anything different, or fails, is named (exit 3). The
+ * scratch database is dropped afterwards.
+ */
+export async function checkDowns(options: CheckDownsOptions): Promise<Report> {
+  // A fleet's downs are proved like any set's: its tenants are not expanded.
+  return execute('rollback', { ...options, sets: [options.set], listing: true }, (run, reports) =>
+    run.sets.map((set): Task => {
+      const report = reports.get(set.config.name)!;
+      report.checked = [];
+      return {
+        title: `${set.config.name}: prove the downs on a scratch database`,
+        run: async (setTitle) => {
+          const scratch = await openScratch(run, options.scratchUrl);
+          try {
+            await proveDowns(run, set.config.name, scratch.client, report, setTitle);
+          } finally {
+            await scratch.drop();
+          }
+        },
+      };
+    }),
+  );
+}
+
+interface Scratch {
+  client: Client;
+  drop(): Promise<void>;
+}
+
+/** A new database on the scratch server, dropped by `drop`. */
+async function openScratch(run: Run, url: string | undefined): Promise<Scratch> {
+  const { default: pg } = await import('pg');
+  const name = `schemata_check_${randomBytes(6).toString('hex')}`;
+  let serverUrl: string;
+  if (url === undefined) {
+    const { startEmbedded } = await import('../targets/embedded.js');
+    const { projectRoot } = await import('../config/file.js');
+    const project = loadProjectConfig({ cwd: run.cwd });
+    const server = await startEmbedded(projectRoot(project, run.cwd), []);
+    serverUrl = server.urlFor('postgres');
+  } else {
+    serverUrl = url;
+  }
+  const shown = redactUrl(serverUrl);
+  const admin = new pg.Client(clientConfig(serverUrl));
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+  } catch (error) {
+    await admin.end().catch(() => {});
+    throw new ConnectionError(
+      `rollback --check could not make its scratch database on ${shown}: ${maskSecrets((error as Error).message)}.`,
+      url === undefined
+        ? 'Run it again; or give a server where this role may CREATE DATABASE: --scratch-url <url>'
+        : "Give a server where this role may CREATE DATABASE (the set's own database is never used): --scratch-url <url>",
+      { cause: error },
+    );
+  }
+  const config = clientConfig(serverUrl);
+  const client = new pg.Client({ ...config, database: name });
+  await client.connect();
+  return {
+    client: client,
+    drop: async () => {
+      await client.end().catch(() => {});
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`)
+        .catch(() => {});
+      await admin.end().catch(() => {});
+    },
+  };
+}
+
+/** Runs a file as migrate would: in one transaction, or statement by statement where it must run outside one. */
+async function runFile(parser: Parser, client: Client, file: MigrationFile): Promise<void> {
+  const read = readMigration(parser, file.sql);
+  if (!read.ok) throw new Error(`does not parse: ${read.problem.message}`);
+  const { classification, statements } = read;
+  const outside =
+    classification.nonTransactional.length > 0 ||
+    classification.transactionControl.length > 0 ||
+    file.sql.includes('-- schemata:no-transaction');
+  try {
+    if (!outside) await client.query(`BEGIN;\n${file.sql}\n;\nCOMMIT;`);
+    else for (const s of statements) await client.query(file.sql.slice(s.start, s.end));
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.query(CLEAN_SESSION_SQL).catch(() => {});
+  }
+}
+
+const listing = async (client: Client) =>
+  (await client.query<DefinedObject>(DEFINED_OBJECTS_SQL)).rows;
+
+async function proveDowns(
+  run: Run,
+  name: string,
+  client: Client,
+  report: SetReport,
+  setTitle: (title: string) => void,
+): Promise<void> {
+  const parser = await loadParser();
+  const project = loadProjectConfig({ cwd: run.cwd });
+  const all = selectSets(project, []);
+  const index = all.findIndex((s) => s.name === name);
+  const path = (f: MigrationFile) => relative(run.cwd, f.path) || f.path;
+  // What this set's migrations build on: the sets before it in the config, applied as they are.
+  for (const earlier of all.slice(0, index))
+    for (const file of discoverMigrations(earlier)) {
+      await runFile(parser, client, file).catch((error: unknown) => {
+        throw new ConfigError(
+          `rollback --check: ${path(file)} (set "${earlier.name}", applied first because set "${name}" comes after it) fails on the scratch database: ${maskSecrets((error as Error).message)}.`,
+          `Fix ${path(file)}, or prove the downs on a server that has what it needs: --scratch-url <url>`,
+        );
+      });
+    }
+  const set = all[index]!;
+  const files = discoverMigrations(set);
+  const downs = discoverDowns(set);
+  const problems: Problem[] = [];
+  let before = await listing(client);
+  let done = 0;
+  for (const file of files) {
+    if (run.signal?.aborted) return;
+    setTitle(`${name}: proving the downs on a scratch database: ${done}/${files.length}`);
+    await runFile(parser, client, file).catch((error: unknown) => {
+      throw new ConfigError(
+        `rollback --check: ${path(file)} fails on the scratch database, after the migrations before it: ${maskSecrets((error as Error).message)}. The downs after it were not proved.`,
+        `Fix ${path(file)}, or prove the downs on a server that has what the set needs (an extension, a role): --scratch-url <url>`,
+      );
+    });
+    const down = downs.get(file.version);
+    done += 1;
+    if (!down) {
+      report.checked!.push({ file: file.file, down: 'none' });
+      before = await listing(client);
+      continue;
+    }
+    const afterUp = await listing(client);
+    const failed = await runFile(parser, client, down).then(
+      () => undefined,
+      (error: unknown) => maskSecrets((error as Error).message),
+    );
+    const found = failed ? [`fails: ${failed}`] : differences(before, await listing(client));
+    if (found.length > 0) {
+      report.checked!.push({ file: file.file, down: 'broken' });
+      problems.push({
+        kind: 'not-reversed',
+        message: `Set "${name}": the down of ${file.file} (${path(down)}) ${found.length === 1 ? found[0]! : `does not undo it: ${found.join('; ')}`}.`,
+        hint: `Make ${path(down)} undo exactly what ${file.file} does, then prove it again: schemata rollback ${name} --check`,
+      });
+    } else report.checked!.push({ file: file.file, down: 'proved' });
+    // Back to where the history goes on: the up again, unless its down failed (then it is still applied).
+    if (!failed) {
+      await runFile(parser, client, file).catch((error: unknown) => {
+        throw new ConfigError(
+          `rollback --check: ${path(file)} fails when applied again after its down: ${maskSecrets((error as Error).message)}. The downs after it were not proved.`,
+          `Make ${path(down)} undo it fully, then prove it again: schemata rollback ${name} --check`,
+        );
+      });
+    }
+    // The up again makes what it made the first time: the catalog after it is the one listed then.
+    before = afterUp;
+  }
+  const proved = report.checked!.filter((c) => c.down === 'proved').length;
+  const none = report.checked!.filter((c) => c.down === 'none').map((c) => c.file);
+  if (none.length > 0)
+    report.warnings.push(
+      `${none.length} migration${none.length === 1 ? ' has' : 's have'} no down file and cannot be rolled back: ${none.join(', ')}.`,
+    );
+  report.problems.push(...problems);
+  if (problems.length > 0) throw ProblemsFound.of(name, problems);
+  setTitle(
+    `${name}: ${proved} down${proved === 1 ? '' : 's'} proved on a scratch database (up, down, compare, up again)`,
+  );
+}
