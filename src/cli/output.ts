@@ -25,11 +25,13 @@ function migrationTable(set: SetReport): string[] {
       a.appliedAt ?? '',
       a.ms === null ? '' : `${a.ms} ms`,
       `${a.event ?? 'applied'}${a.from ? ` (from ${a.from})` : ''}`,
+      a.down ? 'yes' : 'no',
     ]),
-    ...set.pending.map((p) => [p.version, p.name, '', '', 'pending']),
+    ...set.pending.map((p) => [p.version, p.name, '', '', 'pending', '']),
   ];
   if (rows.length === 0) return ['    (no migrations)'];
-  const header = ['version', 'name', 'applied at', 'duration', 'state'];
+  // `down`: whether rollback can undo it (it has a down file).
+  const header = ['version', 'name', 'applied at', 'duration', 'state', 'down'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();

@@ -1,3 +1,4 @@
+import { discoverDowns } from '../config/discover.js';
 import { EXIT } from '../errors.js';
 import type { Run, RunOptions } from '../engine/context.js';
 import { execute } from '../engine/execute.js';
@@ -60,6 +61,8 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
           force: false,
           withData: !judge,
         });
+        // Which applied migrations rollback can undo (SPEC §12): those with a down file.
+        const downs = discoverDowns(set.config);
         report.applied = tracked
           .filter((t) => t.state === 'applied')
           .map((t) => ({
@@ -67,6 +70,7 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
             appliedAt: t.appliedAt.toISOString(),
             event: t.event,
             ...(t.from === undefined ? {} : { from: t.from }),
+            down: downs.has(t.version),
           }));
       },
     };

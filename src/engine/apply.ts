@@ -325,8 +325,12 @@ function stopped(context: ApplyContext, file: MigrationFile, cause: unknown): St
   const signal = String(context.signal?.reason ?? 'SIGTERM');
   return new StoppedError(
     signal,
-    `Set "${context.set}": stopped by ${signal} while applying ${file.file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; migrations before it in this run stay applied.`,
-    `Run the same command again to apply ${file.file} and what follows it.`,
+    context.again === undefined
+      ? `Set "${context.set}": stopped by ${signal} while applying ${file.file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; migrations before it in this run stay applied.`
+      : `Set "${context.set}": stopped by ${signal} while running ${file.file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; what ran before it in this run stays done.`,
+    context.again === undefined
+      ? `Run the same command again to apply ${file.file} and what follows it.`
+      : `Go on with: ${context.again}`,
     { cause },
   );
 }

@@ -36,7 +36,7 @@ export async function planRollback(
   const name = set.config.name;
   const client = await run.connection(set, { lock: request.lock });
   const tracking = await readTracking(client, name);
-  if (tracking.format < 2 || tracking.adoptPending)
+  if (tracking.format === 1 || tracking.adoptPending)
     throw new ConfigError(
       `Set "${name}": its tracking tables were written by schemata 0.1, which kept no record of what each migration made; a down cannot be checked against it. Nothing ran.`,
       `Run schemata migrate ${name} once (it upgrades them), then roll back.`,

@@ -28,6 +28,8 @@ export interface MigrationEntry {
   appliedAt?: string;
   /** status: applied, repaired or baselined. */
   event?: string;
+  /** status: whether it has a down file, so that rollback can undo it. */
+  down?: boolean;
   /** status: baselined from this other tool's history (`baseline --from`). */
   from?: string;
   /** migrate: what it said with RAISE NOTICE / WARNING (and PostgreSQL's own notices), in order. */

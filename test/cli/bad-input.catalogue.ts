@@ -194,6 +194,35 @@ export const CATALOGUE: BadInput[] = [
     fix: 'name a set with tenants, or leave the flag out',
   },
   {
+    situation: 'rollback --steps that is not a whole number',
+    args: ['rollback', 'data', '--steps', 'two'],
+    exit: 2,
+    message: '--steps two is not a positive whole number.',
+    fix: 'how many migrations to roll back, 1 or more',
+  },
+  {
+    situation: 'rollback with both --steps and --to',
+    args: ['rollback', 'data', '--steps', '1', '--to', '1'],
+    exit: 2,
+    message: 'rollback takes --steps or --to, not both',
+    fix: 'one of them',
+  },
+  {
+    situation: 'rollback --scratch-url without --check',
+    args: ['rollback', 'data', '--scratch-url', 'postgres://localhost/scratch'],
+    exit: 2,
+    message: '--scratch-url goes with --check',
+    fix: 'add --check, or leave the flag out',
+  },
+  {
+    situation: 'rollback of more than is applied',
+    args: ['rollback', 'data'],
+    exit: 2,
+    message:
+      'Set "data": --steps 1 asks for more than the 0 applied migrations (none). Nothing ran.',
+    fix: 'fewer steps, or --to 0 for every one',
+  },
+  {
     situation: 'a missing --env-file',
     args: ['migrate', '--env-file', 'nope.env'],
     exit: process.versions.node.startsWith('20.') ? 9 : 2,
