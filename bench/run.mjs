@@ -18,7 +18,7 @@ const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded
 const { default: pg } = await import(requireRoot.resolve('pg'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, missing, seed, fleet, debian); results.md is then not written.
+// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, missing, seed, fleet, rollback-check, debian); results.md is then not written.
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const part = (name) => !ONLY || ONLY.has(name);
 const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
@@ -533,6 +533,31 @@ try {
     missingValidate = rows.find((r) => r.name === 'schemata');
   }
 
+  // rollback --check over 200 migrations with downs (SPEC §12: at most 3 × migrate applying them), its scratch
+  // database on the same server.
+  if (part('rollback-check')) {
+    const dir = join(work, 'downs', 'schemata');
+    const data = join(dir, 'database', 'data');
+    mkdirSync(data, { recursive: true });
+    mkdirSync(join(dir, 'database', 'primary'), { recursive: true });
+    writeFileSync(join(data, '0000_schemas.sql'), 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n');
+    writeFileSync(join(data, '0000_schemas.down.sql'), 'DROP SCHEMA reference;\nDROP SCHEMA workspace;\n');
+    for (let i = 1; i < 200; i++) {
+      const v = String(i).padStart(4, '0');
+      const [up, down] =
+        i % 2 === 1
+          ? [`CREATE TABLE workspace.t${i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label varchar(40) NOT NULL);\n`, `DROP TABLE workspace.t${i};\n`]
+          : [`ALTER TABLE workspace.t${i - 1} ADD COLUMN note text;\nCREATE INDEX t${i - 1}_label ON workspace.t${i - 1} (label);\n`, `DROP INDEX workspace.t${i - 1}_label;\nALTER TABLE workspace.t${i - 1} DROP COLUMN note;\n`];
+      writeFileSync(join(data, `${v}_step${i}.sql`), up);
+      writeFileSync(join(data, `${v}_step${i}.down.sql`), down);
+    }
+    const run = (db, args) => timed(process.execPath, [SCHEMATA, ...args], { cwd: dir, env: { PRIMARY_DATABASE_URL: urlOf(db), CI: 'true' } });
+    record('200 migrations with downs', await measure([
+      { name: 'migrate', prepare: freshDb, run: (db) => run(db, ['migrate', 'data']) },
+      { name: 'rollback --check', prepare: freshDb, run: (db) => run(db, ['rollback', 'data', '--check', '--scratch-url', urlOf('postgres')]) },
+    ]), 'migrate');
+  }
+
   // One file of 50,000 INSERTs: schemata beside psql -1 -f on the same file, each on a fresh database.
   if (part('seed')) {
   const seed = seedWorkload();
@@ -612,6 +637,7 @@ try {
     target(`fleet of ${fleet.tenants} tenant schemas, status`, fleet.status / 1000, 10, 's');
     target(`fleet of ${fleet.tenants} tenant schemas, one new migration: time per tenant (50 tenants/s)`, fleet.perTenant, 20, 'ms');
   }
+  target('rollback --check over 200 migrations / migrate applying them', row('200 migrations with downs', 'rollback --check')?.ratio, 3);
   target('--version: schemata / node -e 0', row('start-up')?.ratio, 2);
   const seedRow = results.find((r) => r.scenario.startsWith('seed') && r.name === 'schemata');
   target('50,000 INSERTs: schemata / psql -1 -f', seedRow?.ratio, 0.5);
