@@ -197,6 +197,7 @@ export async function applyMigration(
   event: 'applied' | 'repaired',
   snapshot: SnapshotScope,
   measurement: Measurement,
+  creates: readonly string[],
 ): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
@@ -205,7 +206,7 @@ export async function applyMigration(
   let capture = measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const prefix = prefixOf(context, file, snapshot, { ...measurement, capture }, runnable);
-    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking)}\nCOMMIT;\n${cleanSessionOf(context)}`;
+    const batch = `${prefix.text}${body}\n;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking, creates)}\nCOMMIT;\n${cleanSessionOf(context)}`;
     let completed = 0;
     const count = () => {
       completed += 1;
@@ -447,6 +448,7 @@ export async function applyWithoutTransaction(
   event: 'applied' | 'repaired',
   snapshot: SnapshotScope,
   measurement: Measurement,
+  creates: readonly string[],
 ): Promise<number | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds the snapshot across the statements.
@@ -454,6 +456,7 @@ export async function applyWithoutTransaction(
     rows: await readCatalog(context.client, snapshot),
     scope: snapshot,
     features: context.tracking,
+    creates,
   };
   try {
     await recordRunning(
@@ -742,7 +745,15 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
   try {
     if (step.dropInvalid.length > 0) await dropInvalidIndexes(context.client, step.dropInvalid);
     return step.transactional
-      ? await applyMigration(context, file, statements, step.event, step.snapshot, step.measurement)
+      ? await applyMigration(
+          context,
+          file,
+          statements,
+          step.event,
+          step.snapshot,
+          step.measurement,
+          step.creates,
+        )
       : await applyWithoutTransaction(
           context,
           file,
@@ -750,6 +761,7 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
           step.event,
           step.snapshot,
           step.measurement,
+          step.creates,
         );
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;

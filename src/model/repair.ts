@@ -140,23 +140,40 @@ export function identityParts(identity: string): string[] {
   return parts;
 }
 
-/** Whether a create operation makes the missing object: a part (a column, an index) on its own table. */
-function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
-  if (op.kind !== 'create') return false;
-  const kindMatches =
-    op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+/** Whether a statement's ref names the expected object: a part (a column, an index) on its own table. */
+function refers(ref: ObjectRef, e: ExpectedObject, as?: ObjectRef): boolean {
+  const kindMatches = ref.kind === e.kind || (e.kind === 'index' && ref.kind === 'constraint');
   // Under the name it had when it was made (replayOf), or the one it has.
   const name = as?.name ?? e.name;
   const schema = as?.schema ?? e.schema;
   const table = as ? as.table : e.parent === null ? undefined : identityParts(e.parent).pop();
   return (
     kindMatches &&
-    op.object.name === name &&
-    (table === undefined || op.object.table === undefined || op.object.table === table) &&
-    (op.object.unqualified === true ||
-      op.object.schema === schema ||
+    ref.name === name &&
+    (table === undefined || ref.table === undefined || ref.table === table) &&
+    (ref.unqualified === true ||
+      ref.schema === schema ||
       e.kind === 'schema' ||
       e.kind === 'extension')
+  );
+}
+
+/** Whether a create operation makes the missing object. */
+function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
+  return op.kind === 'create' && refers(op.object, e, as);
+}
+
+/**
+ * A statement of the file that drops, without IF EXISTS, an object that is
+ * missing (`DROP INDEX i; CREATE INDEX i ...`, i dropped by hand): run
+ * whole, the file would fail there. Pure.
+ */
+export function dropsMissing(
+  operations: readonly Operation[],
+  missing: readonly ExpectedObject[],
+): Operation | undefined {
+  return operations.find(
+    (op) => op.kind === 'drop' && !op.ifExists && missing.some((e) => refers(op.object, e)),
   );
 }
 
@@ -165,6 +182,29 @@ function goneTables(missing: readonly ExpectedObject[]): (table: string) => bool
   const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
   const schemas = missing.filter((e) => e.kind === 'schema').map((e) => `${e.identity}.`);
   return (table) => tables.has(table) || schemas.some((prefix) => table.startsWith(prefix));
+}
+
+/**
+ * The missing indexes of partitions that come back with a missing index of
+ * a partitioned table they belong to (`ancestors`: a partition's partitioned
+ * tables): the CREATE INDEX on that table makes them again, under names
+ * PostgreSQL picks, which no statement names. Pure.
+ */
+export function comesAlong(
+  missing: readonly ExpectedObject[],
+  ancestors: ReadonlyMap<string, readonly string[]>,
+): Set<ExpectedObject> {
+  const indexedTables = new Set(
+    missing.flatMap((e) => (e.kind === 'index' && e.parent !== null ? [e.parent] : [])),
+  );
+  return new Set(
+    missing.filter(
+      (e) =>
+        e.kind === 'index' &&
+        e.parent !== null &&
+        (ancestors.get(e.parent) ?? []).some((table) => indexedTables.has(table)),
+    ),
+  );
 }
 
 /** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
@@ -203,10 +243,15 @@ export function scopeRerun(args: {
   recorded?: readonly RowChange[] | undefined;
   /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
   setMissing?: readonly ExpectedObject[];
-  /** Run whole it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and drizzle write files). */
-  notRerunnable?: boolean;
+  /**
+   * Why, run whole, it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and
+   * drizzle write files), or drops, without IF EXISTS, what is missing. Undefined: it would not.
+   */
+  notRerunnable?: string | undefined;
   /** What each missing object was called when it was made (replayOf); by default its name now. */
   madeAs?: ReadonlyMap<ExpectedObject, ObjectRef>;
+  /** Missing objects that come back with another one (comesAlong): no statement of their own. */
+  along?: ReadonlySet<ExpectedObject>;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -224,7 +269,7 @@ export function scopeRerun(args: {
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
   const rowsChange = changing.length > 0 || measured !== undefined;
-  if (force || (!rowsChange && (args.notRerunnable !== true || args.missing.length === 0)))
+  if (force || (!rowsChange && (args.notRerunnable === undefined || args.missing.length === 0)))
     return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
@@ -232,7 +277,7 @@ export function scopeRerun(args: {
   };
   const first = changing[0];
   const named = !rowsChange
-    ? `${path} creates what still exists, so it cannot run again whole`
+    ? `${path} ${args.notRerunnable ?? 'cannot run again'}, so it cannot run again whole`
     : first
       ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist, and running it twice would apply that change twice`
       : `${path} changed rows when it ran (${measured ?? ''}), and running it twice would apply that change twice`;
@@ -256,7 +301,7 @@ export function scopeRerun(args: {
   const chosen: Location[] = [];
   for (const e of args.missing) {
     const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
-    if (!maker && !required.has(e)) continue;
+    if (!maker && (!required.has(e) || args.along?.has(e) === true)) continue;
     if (!maker)
       return stop(
         `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
