@@ -374,10 +374,12 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * applied migration to the one credited with it, every RENAME or SET SCHEMA
  * that brought it (or its table) to its name now is a statement to run
  * again after its maker, which is found under the name it had then; walking
- * forward from a re-created table's CREATE, every later DROP of a column or
- * constraint that CREATE made is one too (the table must come back as it
- * is expected, not as it was first written). Statements that change rows
- * are never among them: renames and drops of parts change none. Pure.
+ * forward from a re-created table's CREATE, every later statement that
+ * renames or drops a column or constraint it has (made by that CREATE, or
+ * by an ADD COLUMN that runs again), or sets or drops a column's NOT NULL
+ * or DEFAULT, is one too (the table must come back as it is expected, not
+ * as it was first written). Statements that change rows are never among
+ * them: renames, drops of parts and those ALTER COLUMNs change none. Pure.
  */
 export function replayOf(
   applied: readonly AppliedOperations[],
@@ -391,6 +393,9 @@ export function replayOf(
     statements.set(version, list);
   };
   const order = (version: string) => applied.findIndex((a) => a.version === version);
+  // Tables made again by their CREATE: where it is, and the name it gave.
+  const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
+    [];
   for (const e of missing) {
     if (e.kind === 'schema' || e.kind === 'extension') continue;
     const start = order(e.version);
@@ -427,12 +432,27 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    if (maker === undefined || e.kind !== 'table') continue;
-    // Forward: the parts this CREATE made that later statements dropped, under the table's names then.
-    const made = applied[start]!.operations.filter(
-      (op) => op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind),
+    if (maker !== undefined && e.kind === 'table')
+      recreated.push({ table: e, start, maker, name: current.name });
+  }
+  // Forward, once every missing object's name then is known: what later statements did to the parts of a
+  // table made again, under the table's names then, runs again after its CREATE.
+  for (const { table, start, maker, name: created } of recreated) {
+    // The parts the table has at each point of the replay, by their names then: what its CREATE made, and
+    // the columns later ADD COLUMNs made that are missing with it (their ADD COLUMN runs again too).
+    const live = new Set(
+      applied[start]!.operations.flatMap((op) =>
+        op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind)
+          ? [`${op.object.kind}:${op.object.name}`]
+          : [],
+      ),
     );
-    let name = current.name;
+    const addedLater = new Set(
+      missing
+        .filter((m) => m.kind === 'column' && m.parent === table.identity)
+        .map((m) => `${m.version}:${madeAs.get(m)?.name ?? m.name}`),
+    );
+    let name = created;
     for (let i = start; i < applied.length; i++) {
       const { version, operations } = applied[i]!;
       for (const op of operations) {
@@ -447,16 +467,35 @@ export function replayOf(
           op.from.name === name
         )
           name = op.to.name;
+        // RENAME COLUMN or CONSTRAINT of a part it has: run again, and the part goes by its new name.
+        if (
+          op.kind === 'rename' &&
+          PART_KINDS.has(op.from.kind) &&
+          op.from.table === name &&
+          live.delete(`${op.from.kind}:${op.from.name}`)
+        ) {
+          live.add(`${op.to.kind}:${op.to.name}`);
+          add(version, op.at);
+        }
+        if (
+          op.kind === 'create' &&
+          op.object.kind === 'column' &&
+          op.object.table === name &&
+          addedLater.has(`${version}:${op.object.name}`)
+        )
+          live.add(`column:${op.object.name}`);
         if (
           op.kind === 'drop' &&
           PART_KINDS.has(op.object.kind) &&
           op.object.table === name &&
-          made.some(
-            (m) =>
-              m.kind === 'create' &&
-              m.object.kind === op.object.kind &&
-              m.object.name === op.object.name,
-          )
+          live.delete(`${op.object.kind}:${op.object.name}`)
+        )
+          add(version, op.at);
+        // SET / DROP NOT NULL, SET / DROP DEFAULT of a column it has: its definition now, no row changed.
+        if (
+          op.kind === 'alter-column' &&
+          op.column.table === name &&
+          live.has(`column:${op.column.name}`)
         )
           add(version, op.at);
       }

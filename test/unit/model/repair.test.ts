@@ -302,6 +302,27 @@ describe('replayOf', () => {
     expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
   });
 
+  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a missing ADD COLUMN's, through a rename", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, status text NOT NULL);\n',
+      '3': "ALTER TABLE w.t ALTER COLUMN status DROP NOT NULL, ALTER COLUMN status SET DEFAULT 'new';\nALTER TABLE w.t ADD COLUMN rank int;\nALTER TABLE w.t ADD COLUMN gone int;\n",
+      '4': 'ALTER TABLE w.t RENAME COLUMN status TO state;\nALTER TABLE w.t ALTER COLUMN state DROP DEFAULT;\n',
+      '5': 'ALTER TABLE w.t ALTER COLUMN rank SET NOT NULL;\nALTER TABLE w.t ALTER COLUMN gone SET DEFAULT 1;\nALTER TABLE w.other ALTER COLUMN id DROP NOT NULL;\n',
+    });
+    const replay = replayOf(history, [
+      object('table', 'w.t', '2'),
+      object('column', 'w.t.rank', '3', 'w.t'),
+    ]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 1, column: 1 }],
+      '4': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+      ],
+      '5': [{ line: 1, column: 1 }],
+    });
+  });
+
   it('leaves an object that was never renamed as it is, with nothing to replay', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
