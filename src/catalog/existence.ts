@@ -76,3 +76,30 @@ export async function existingRefs(client: Client, refs: readonly ObjectRef[]): 
     indexTables: new Map(row.owners.map((o) => [refKey(refs[o.id]!), o.table])),
   };
 }
+
+/*
+ * The partitioned tables each of these tables (identities as the listing
+ * prints them) is a partition of, at any depth: an index made on one of
+ * them is made on its partitions too, under names PostgreSQL picks.
+ */
+const ANCESTORS_SQL = `
+SELECT t.identity, pg_catalog.format('%I.%I', n.nspname, c.relname) AS ancestor
+  FROM pg_catalog.unnest($1::text[]) AS t(identity)
+  CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(t.identity)) AS a(relid)
+  JOIN pg_catalog.pg_class c ON c.oid = a.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE a.relid <> pg_catalog.to_regclass(t.identity)`;
+
+/** Each table's partitioned ancestors, for those that are partitions. */
+export async function partitionAncestors(
+  client: Client,
+  tables: readonly string[],
+): Promise<Map<string, string[]>> {
+  const ancestors = new Map<string, string[]>();
+  if (tables.length === 0) return ancestors;
+  const { rows } = await client.query<{ identity: string; ancestor: string }>(ANCESTORS_SQL, [
+    [...new Set(tables)],
+  ]);
+  for (const row of rows)
+    ancestors.set(row.identity, [...(ancestors.get(row.identity) ?? []), row.ancestor]);
+  return ancestors;
+}

@@ -214,13 +214,22 @@ export async function applyMigration(
   event: 'applied' | 'repaired' | 'rolled-back',
   snapshot: SnapshotScope,
   measurement: Measurement,
+  creates: readonly string[],
   reversal?: Reversal,
 ): Promise<number | 'taken'> {
   const body = blankTransactionControl(file.sql, statements);
   // A down (SPEC §12): checked against what its up did, and recorded as the expected state brought back.
   const record = reversal
     ? `${reversalCheckSql(reversal)}\n${rolledBackSql(eventValues(context.set, file, 'rolled-back', BATCH_DURATION_SQL), reversal)};`
-    : recordEffectsSql(context.set, file, event, BATCH_DURATION_SQL, snapshot, context.tracking);
+    : recordEffectsSql(
+        context.set,
+        file,
+        event,
+        BATCH_DURATION_SQL,
+        snapshot,
+        context.tracking,
+        creates,
+      );
   // Statements that run, in batch order: a failure without a position is the one after the last that completed.
   const runnable = statements.filter((st) => !isBlankedControl(st));
   const started = performance.now();
@@ -490,6 +499,7 @@ export async function applyWithoutTransaction(
   event: 'applied' | 'repaired',
   snapshot: SnapshotScope,
   measurement: Measurement,
+  creates: readonly string[],
 ): Promise<number | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds the snapshot across the statements.
@@ -497,6 +507,7 @@ export async function applyWithoutTransaction(
     rows: await readCatalog(context.client, snapshot),
     scope: snapshot,
     features: context.tracking,
+    creates,
   };
   try {
     await recordRunning(
@@ -792,6 +803,7 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
         step.event,
         step.snapshot,
         step.measurement,
+        step.creates,
         step.reversal,
       );
     // A down's check must be able to roll it back: planning keeps every down in a transaction.
@@ -804,6 +816,7 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
       step.event,
       step.snapshot,
       step.measurement,
+      step.creates,
     );
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;

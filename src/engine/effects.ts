@@ -42,9 +42,11 @@ export function eventInsertSql(i: EventValues, effects: string): string {
 VALUES (${i.set}, ${i.version}, ${i.name}, ${i.file}, ${i.checksum}, ${i.event}, ${i.duration}, ${effects})`;
 }
 
-/** What the effects statement is given: the event's values and the snapshot after the migration (jsonb). */
+/** What the effects statement is given: the event's values, the snapshot after the migration (jsonb), and `creates`. */
 export interface EffectsInputs extends EventValues {
   after: string;
+  /** The names of the indexes and constraints the file's own statements create (text[]): made by it, never rebuilt. */
+  creates: string;
 }
 
 /*
@@ -56,20 +58,41 @@ export interface EffectsInputs extends EventValues {
  * replaced, unless that row is itself renamed away or gone). Each stored row
  * is changed by one part of the statement at most. The event row keeps the
  * effects as data.
+ *
+ * An index or constraint gone and made again under the same name on the same
+ * table (its key before and after: the table itself was not made again) is
+ * the same object rebuilt: PostgreSQL does that under a new OID for what
+ * depends on a column whose type ALTER COLUMN ... TYPE changes, and for
+ * REINDEX CONCURRENTLY. It stays the object of the migration that made it,
+ * as a rename does. Not where one of the file's own statements creates that
+ * name (DROP INDEX i; CREATE INDEX i ...): that statement made the object
+ * there is now, whatever its definition, and repair re-runs it.
  */
 export function effectsSql(i: EffectsInputs): string {
   const summary = `pg_catalog.jsonb_build_object(
     'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM made m),
     'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM gone g),
     'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity),
+    'rebuilt', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'identity', r.identity)), '[]') FROM rebuilt r),
     ${MEASURED_EFFECTS_SQL})`;
   return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
   a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${i.after}) AS x(${SNAPSHOT_COLUMNS})),
-  made AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
-  gone AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
+  added AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
+  removed AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
+  rebuilt AS MATERIALIZED (
+    SELECT o.key AS old_key, n.key, o.kind, o.identity AS old_identity, o.parent AS old_parent, n.identity, n.schema_name, n.name, n.parent
+      FROM removed o JOIN added n ON n.kind = o.kind AND n.name = o.name
+      JOIN b ot ON ot.identity = o.parent AND ot.parent IS NULL AND ot.kind IN ('table', 'materialized view', 'domain')
+      JOIN a nt ON nt.key = ot.key AND nt.identity = n.parent
+     WHERE o.kind IN ('index', 'constraint') AND n.name <> ALL(${i.creates})),
+  made AS MATERIALIZED (SELECT n.* FROM added n WHERE NOT EXISTS (SELECT 1 FROM rebuilt r WHERE r.key = n.key)),
+  gone AS MATERIALIZED (SELECT o.* FROM removed o WHERE NOT EXISTS (SELECT 1 FROM rebuilt r WHERE r.old_key = o.key)),
   moved AS MATERIALIZED (
     SELECT b.kind, b.identity AS old_identity, a.identity, a.schema_name, a.name, a.parent
-      FROM b JOIN a ON a.key = b.key WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)),
+      FROM b JOIN a ON a.key = b.key WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)
+    UNION ALL
+    SELECT r.kind, r.old_identity, r.identity, r.schema_name, r.name, r.parent
+      FROM rebuilt r WHERE (r.identity, r.parent) IS DISTINCT FROM (r.old_identity, r.old_parent)),
   forgotten AS (DELETE FROM schemata.objects o USING gone g WHERE o.kind = g.kind AND o.identity = g.identity),
   renamed AS (
     UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent

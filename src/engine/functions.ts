@@ -17,7 +17,8 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  * - snapshot: the objects of the names given, and their parts, as jsonb.
  *   Its plan settings make it probe indexes, as a listing of a few objects
  *   should, whatever the catalog's size.
- * - record: the effects statement against that snapshot, and the event row.
+ * - record: the effects statement against that snapshot, and the event row
+ *   (p_creates: the names of the indexes and constraints the file creates).
  * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
  *   migration since this one planned.
  * - measure_before, measure_after: data protection's measurement around the
@@ -47,12 +48,12 @@ BEGIN
   RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('names')}) o);
 END
 $schemata_fn$`,
-  record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[]) RETURNS void LANGUAGE plpgsql
+  record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[], p_creates text[]) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
 BEGIN
-  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)' })};
+  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
   measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid) RETURNS void LANGUAGE plpgsql
@@ -90,7 +91,7 @@ export const FUNCTIONS = {
 
 const SIGNATURES = {
   snapshot: 'text[]',
-  record: 'text, text, text, text, text, text, integer, text[]',
+  record: 'text, text, text, text, text, text, integer, text[], text[]',
   claim: 'text, text, bigint',
   measure_before: 'oid[], text, boolean, oid',
   measure_after: '',

@@ -2,13 +2,21 @@ import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
 import { readSchemaFacts } from '../catalog/schema-facts.js';
-import { existingRefs } from '../catalog/existence.js';
+import { existingRefs, partitionAncestors } from '../catalog/existence.js';
 import type { SnapshotScope } from '../catalog/listing.js';
 import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
 import { extraObjects, readRecordedRows, readTracking, type TrackedMigration } from './tracking.js';
 import { checkDrift, strictCreates } from '../model/drift.js';
 import { type Plan, planMigrate, type Problem } from '../model/plan.js';
-import { editNeverRan, planRepair, type Replay, replayOf, scopeRerun } from '../model/repair.js';
+import {
+  comesAlong,
+  dropsMissing,
+  editNeverRan,
+  planRepair,
+  type Replay,
+  replayOf,
+  scopeRerun,
+} from '../model/repair.js';
 import { finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
 import { adoptObjects, operationsOfFile } from './adopt.js';
@@ -233,6 +241,7 @@ export async function planSet(
     }));
     const rerunStrict = strictCreates(rerunsAsPending);
     const survivors = rerunStrict.length > 0 ? await existingRefs(client, rerunStrict) : undefined;
+    // Or one that drops, without IF EXISTS, what is missing (DROP INDEX i; CREATE INDEX i ..., i dropped by hand).
     const notRerunnable = (version: string) =>
       survivors !== undefined &&
       checkDrift(
@@ -241,7 +250,22 @@ export async function planSet(
         survivors.existing,
         survivors.creationSchema,
         survivors.indexTables,
-      ).length > 0;
+      ).length > 0
+        ? 'creates what still exists'
+        : dropsMissing(
+              rerunsAsPending.find((r) => r.version === version)?.operations ?? [],
+              missing,
+            )
+          ? 'drops, without IF EXISTS, what is missing'
+          : undefined;
+    // A partition's index comes back with its partitioned table's index.
+    const indexTables = missing.flatMap((e) =>
+      e.kind === 'index' && e.parent !== null ? [e.parent] : [],
+    );
+    const along =
+      reruns.length > 0 && indexTables.length > 1
+        ? comesAlong(missing, await partitionAncestors(client, indexTables))
+        : undefined;
     for (const m of reruns) {
       const replayed = replay.statements.get(m.file.version) ?? [];
       const lines = (at: readonly Location[]) =>
@@ -267,6 +291,7 @@ export async function planSet(
         setMissing: missing,
         notRerunnable: notRerunnable(m.file.version),
         madeAs: replay.madeAs,
+        along,
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
@@ -279,7 +304,10 @@ export async function planSet(
         ];
         only.sort((a, b) => a.line - b.line || a.column - b.column);
         m.only = only;
-        const why = scope.why === 'rows' ? 'changes rows' : 'creates what still exists';
+        const why =
+          scope.why === 'rows'
+            ? 'changes rows'
+            : (notRerunnable(m.file.version) ?? 'cannot run whole');
         result.repairNotes.push(
           `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(only)}.`,
         );

@@ -499,12 +499,13 @@ export function recordEffectsSql(
   duration: string,
   scope: SnapshotScope,
   features: TrackingFeatures,
+  creates: readonly string[],
 ): string {
   const values = eventValues(set, file, event, duration);
   if (scope !== 'all' && features.functions) {
-    return `SELECT ${FUNCTIONS.record}(${[values.set, values.version, values.name, values.file, values.checksum, values.event, duration].join(', ')}, ${names(scope)});`;
+    return `SELECT ${FUNCTIONS.record}(${[values.set, values.version, values.name, values.file, values.checksum, values.event, duration].join(', ')}, ${names(scope)}, ${names(creates)});`;
   }
-  return `${effectsSql({ ...values, after: listingSql(scope) })};`;
+  return `${effectsSql({ ...values, after: listingSql(scope), creates: names(creates) })};`;
 }
 
 /** Server-measured duration from the start of the batch, for the event row. */
@@ -530,13 +531,18 @@ export async function recordAfterRunning(
   client: Client,
   set: string,
   file: MigrationFile,
-  before: { rows: readonly CatalogObject[]; scope: SnapshotScope; features: TrackingFeatures },
+  before: {
+    rows: readonly CatalogObject[];
+    scope: SnapshotScope;
+    features: TrackingFeatures;
+    creates: readonly string[];
+  },
   event: 'applied' | 'repaired' | 'failed',
   durationMs: number,
 ): Promise<void> {
   await runBatch(
     client,
-    `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features)}\nCOMMIT;`,
+    `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features, before.creates)}\nCOMMIT;`,
   );
 }
 

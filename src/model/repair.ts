@@ -140,23 +140,40 @@ export function identityParts(identity: string): string[] {
   return parts;
 }
 
-/** Whether a create operation makes the missing object: a part (a column, an index) on its own table. */
-function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
-  if (op.kind !== 'create') return false;
-  const kindMatches =
-    op.object.kind === e.kind || (e.kind === 'index' && op.object.kind === 'constraint');
+/** Whether a statement's ref names the expected object: a part (a column, an index) on its own table. */
+function refers(ref: ObjectRef, e: ExpectedObject, as?: ObjectRef): boolean {
+  const kindMatches = ref.kind === e.kind || (e.kind === 'index' && ref.kind === 'constraint');
   // Under the name it had when it was made (replayOf), or the one it has.
   const name = as?.name ?? e.name;
   const schema = as?.schema ?? e.schema;
   const table = as ? as.table : e.parent === null ? undefined : identityParts(e.parent).pop();
   return (
     kindMatches &&
-    op.object.name === name &&
-    (table === undefined || op.object.table === undefined || op.object.table === table) &&
-    (op.object.unqualified === true ||
-      op.object.schema === schema ||
+    ref.name === name &&
+    (table === undefined || ref.table === undefined || ref.table === table) &&
+    (ref.unqualified === true ||
+      ref.schema === schema ||
       e.kind === 'schema' ||
       e.kind === 'extension')
+  );
+}
+
+/** Whether a create operation makes the missing object. */
+function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
+  return op.kind === 'create' && refers(op.object, e, as);
+}
+
+/**
+ * A statement of the file that drops, without IF EXISTS, an object that is
+ * missing (`DROP INDEX i; CREATE INDEX i ...`, i dropped by hand): run
+ * whole, the file would fail there. Pure.
+ */
+export function dropsMissing(
+  operations: readonly Operation[],
+  missing: readonly ExpectedObject[],
+): Operation | undefined {
+  return operations.find(
+    (op) => op.kind === 'drop' && !op.ifExists && missing.some((e) => refers(op.object, e)),
   );
 }
 
@@ -165,6 +182,29 @@ function goneTables(missing: readonly ExpectedObject[]): (table: string) => bool
   const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
   const schemas = missing.filter((e) => e.kind === 'schema').map((e) => `${e.identity}.`);
   return (table) => tables.has(table) || schemas.some((prefix) => table.startsWith(prefix));
+}
+
+/**
+ * The missing indexes of partitions that come back with a missing index of
+ * a partitioned table they belong to (`ancestors`: a partition's partitioned
+ * tables): the CREATE INDEX on that table makes them again, under names
+ * PostgreSQL picks, which no statement names. Pure.
+ */
+export function comesAlong(
+  missing: readonly ExpectedObject[],
+  ancestors: ReadonlyMap<string, readonly string[]>,
+): Set<ExpectedObject> {
+  const indexedTables = new Set(
+    missing.flatMap((e) => (e.kind === 'index' && e.parent !== null ? [e.parent] : [])),
+  );
+  return new Set(
+    missing.filter(
+      (e) =>
+        e.kind === 'index' &&
+        e.parent !== null &&
+        (ancestors.get(e.parent) ?? []).some((table) => indexedTables.has(table)),
+    ),
+  );
 }
 
 /** `3 rows updated in public.prices, 1 row inserted into public.log`: what the measurement recorded. */
@@ -203,10 +243,15 @@ export function scopeRerun(args: {
   recorded?: readonly RowChange[] | undefined;
   /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
   setMissing?: readonly ExpectedObject[];
-  /** Run whole it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and drizzle write files). */
-  notRerunnable?: boolean;
+  /**
+   * Why, run whole, it would fail: it creates, without IF NOT EXISTS, what still exists (as Prisma and
+   * drizzle write files), or drops, without IF EXISTS, what is missing. Undefined: it would not.
+   */
+  notRerunnable?: string | undefined;
   /** What each missing object was called when it was made (replayOf); by default its name now. */
   madeAs?: ReadonlyMap<ExpectedObject, ObjectRef>;
+  /** Missing objects that come back with another one (comesAlong): no statement of their own. */
+  along?: ReadonlySet<ExpectedObject>;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -224,7 +269,7 @@ export function scopeRerun(args: {
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
   const rowsChange = changing.length > 0 || measured !== undefined;
-  if (force || (!rowsChange && (args.notRerunnable !== true || args.missing.length === 0)))
+  if (force || (!rowsChange && (args.notRerunnable === undefined || args.missing.length === 0)))
     return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
@@ -232,7 +277,7 @@ export function scopeRerun(args: {
   };
   const first = changing[0];
   const named = !rowsChange
-    ? `${path} creates what still exists, so it cannot run again whole`
+    ? `${path} ${args.notRerunnable ?? 'cannot run again'}, so it cannot run again whole`
     : first
       ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist, and running it twice would apply that change twice`
       : `${path} changed rows when it ran (${measured ?? ''}), and running it twice would apply that change twice`;
@@ -256,7 +301,7 @@ export function scopeRerun(args: {
   const chosen: Location[] = [];
   for (const e of args.missing) {
     const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
-    if (!maker && !required.has(e)) continue;
+    if (!maker && (!required.has(e) || args.along?.has(e) === true)) continue;
     if (!maker)
       return stop(
         `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
@@ -329,10 +374,12 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * applied migration to the one credited with it, every RENAME or SET SCHEMA
  * that brought it (or its table) to its name now is a statement to run
  * again after its maker, which is found under the name it had then; walking
- * forward from a re-created table's CREATE, every later DROP of a column or
- * constraint that CREATE made is one too (the table must come back as it
- * is expected, not as it was first written). Statements that change rows
- * are never among them: renames and drops of parts change none. Pure.
+ * forward from a re-created table's CREATE, every later statement that
+ * renames or drops a column or constraint it has (made by that CREATE, or
+ * by an ADD COLUMN that runs again), or sets or drops a column's NOT NULL
+ * or DEFAULT, is one too (the table must come back as it is expected, not
+ * as it was first written). Statements that change rows are never among
+ * them: renames, drops of parts and those ALTER COLUMNs change none. Pure.
  */
 export function replayOf(
   applied: readonly AppliedOperations[],
@@ -346,6 +393,9 @@ export function replayOf(
     statements.set(version, list);
   };
   const order = (version: string) => applied.findIndex((a) => a.version === version);
+  // Tables made again by their CREATE: where it is, and the name it gave.
+  const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
+    [];
   for (const e of missing) {
     if (e.kind === 'schema' || e.kind === 'extension') continue;
     const start = order(e.version);
@@ -382,12 +432,27 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    if (maker === undefined || e.kind !== 'table') continue;
-    // Forward: the parts this CREATE made that later statements dropped, under the table's names then.
-    const made = applied[start]!.operations.filter(
-      (op) => op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind),
+    if (maker !== undefined && e.kind === 'table')
+      recreated.push({ table: e, start, maker, name: current.name });
+  }
+  // Forward, once every missing object's name then is known: what later statements did to the parts of a
+  // table made again, under the table's names then, runs again after its CREATE.
+  for (const { table, start, maker, name: created } of recreated) {
+    // The parts the table has at each point of the replay, by their names then: what its CREATE made, and
+    // the columns later ADD COLUMNs made that are missing with it (their ADD COLUMN runs again too).
+    const live = new Set(
+      applied[start]!.operations.flatMap((op) =>
+        op.kind === 'create' && sameAt(op.at, maker) && PART_KINDS.has(op.object.kind)
+          ? [`${op.object.kind}:${op.object.name}`]
+          : [],
+      ),
     );
-    let name = current.name;
+    const addedLater = new Set(
+      missing
+        .filter((m) => m.kind === 'column' && m.parent === table.identity)
+        .map((m) => `${m.version}:${madeAs.get(m)?.name ?? m.name}`),
+    );
+    let name = created;
     for (let i = start; i < applied.length; i++) {
       const { version, operations } = applied[i]!;
       for (const op of operations) {
@@ -402,16 +467,35 @@ export function replayOf(
           op.from.name === name
         )
           name = op.to.name;
+        // RENAME COLUMN or CONSTRAINT of a part it has: run again, and the part goes by its new name.
+        if (
+          op.kind === 'rename' &&
+          PART_KINDS.has(op.from.kind) &&
+          op.from.table === name &&
+          live.delete(`${op.from.kind}:${op.from.name}`)
+        ) {
+          live.add(`${op.to.kind}:${op.to.name}`);
+          add(version, op.at);
+        }
+        if (
+          op.kind === 'create' &&
+          op.object.kind === 'column' &&
+          op.object.table === name &&
+          addedLater.has(`${version}:${op.object.name}`)
+        )
+          live.add(`column:${op.object.name}`);
         if (
           op.kind === 'drop' &&
           PART_KINDS.has(op.object.kind) &&
           op.object.table === name &&
-          made.some(
-            (m) =>
-              m.kind === 'create' &&
-              m.object.kind === op.object.kind &&
-              m.object.name === op.object.name,
-          )
+          live.delete(`${op.object.kind}:${op.object.name}`)
+        )
+          add(version, op.at);
+        // SET / DROP NOT NULL, SET / DROP DEFAULT of a column it has: its definition now, no row changed.
+        if (
+          op.kind === 'alter-column' &&
+          op.column.table === name &&
+          live.has(`column:${op.column.name}`)
         )
           add(version, op.at);
       }

@@ -29,6 +29,8 @@ export interface ApplyStep {
   measurement: Measurement;
   /** What the catalog snapshot its effects are measured by covers: the whole catalog or the objects of these names (model/snapshot.ts). */
   snapshot: SnapshotScope;
+  /** The names of the indexes and constraints its statements that run create: what it makes, never what PostgreSQL rebuilt (engine/effects.ts). */
+  creates: string[];
   /** INVALID indexes a failed CREATE INDEX CONCURRENTLY may have left, dropped before the re-run. */
   dropInvalid: ObjectRef[];
   /** Data protection's verdicts on its destructive steps, for the report. */
@@ -85,6 +87,18 @@ export function planSteps(
         outside: m.outside,
       },
       snapshot: m.snapshot,
+      creates: [
+        ...new Set(
+          m.operations.flatMap((op) =>
+            op.kind === 'create' &&
+            (op.object.kind === 'index' || op.object.kind === 'constraint') &&
+            (m.only === undefined ||
+              m.only.some((at) => at.line === op.at.line && at.column === op.at.column))
+              ? [op.object.name]
+              : [],
+          ),
+        ),
+      ],
       dropInvalid:
         m.rerun && !m.transactional
           ? m.operations.flatMap((op) =>

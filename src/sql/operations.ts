@@ -46,6 +46,9 @@ export interface ColumnType {
   computed?: boolean;
 }
 
+/** What ALTER COLUMN changes of a column's definition, besides its type. */
+export type ColumnChange = 'drop-not-null' | 'set-not-null' | 'set-default' | 'drop-default';
+
 /**
  * What a file does, in file order. Unqualified names carry `unqualified` and,
  * for drift, the first schema of the file's own SET search_path (`search-path`
@@ -72,6 +75,8 @@ export type Operation = (
       verb: 'DELETE' | 'TRUNCATE' | 'MERGE';
     }
   | { kind: 'alter-type'; column: ObjectRef; type: ColumnType }
+  /** ALTER COLUMN ... SET / DROP NOT NULL, SET / DROP DEFAULT: the column's definition, no row changed. */
+  | { kind: 'alter-column'; column: ObjectRef; change: ColumnChange }
   | { kind: 'drop-owned'; roles: string[] }
   /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
   | { kind: 'search-path'; path: string[] | undefined }
@@ -167,6 +172,20 @@ const TABLE_PART_DROPS: Record<string, RefKind> = {
   AT_DropColumn: 'column',
   AT_DropConstraint: 'constraint',
 };
+
+/** SET DEFAULT carries the expression; DROP DEFAULT is the same subtype without one. */
+function columnChangeOf(cmd: Obj): ColumnChange | undefined {
+  switch (cmd.subtype) {
+    case 'AT_DropNotNull':
+      return 'drop-not-null';
+    case 'AT_SetNotNull':
+      return 'set-not-null';
+    case 'AT_ColumnDefault':
+      return cmd.def ? 'set-default' : 'drop-default';
+    default:
+      return undefined;
+  }
+}
 
 const RELATION_OBJECTS: Record<string, RefKind> = {
   OBJECT_TABLE: 'table',
@@ -375,6 +394,9 @@ function walkStatement(
                 : type,
           });
         }
+        const change = columnChangeOf(cmd);
+        if (change && typeof cmd.name === 'string')
+          push({ kind: 'alter-column', column: partOf(table, 'column', cmd.name), change });
         const dropped = TABLE_PART_DROPS[cmd.subtype as string];
         if (dropped)
           push({

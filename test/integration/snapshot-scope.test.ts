@@ -74,8 +74,11 @@ describe('the catalog snapshot around each migration', () => {
     expect(fileOf('sequence', 'reference.accounts_id_seq')).toBe('004_accounts.sql');
     expect(fileOf('constraint', 'items_account_id_fkey on workspace.items')).toBe('005_items.sql');
     expect(fileOf('sequence', 'workspace.items_id_seq')).toBe('005_items.sql');
-    // Rebuilt by the type change, a new index of the same name: the catalog says 006 made it. Renamed: still 004's.
-    expect(fileOf('index', 'reference.accounts_code_key')).toBe('006_widen.sql');
+    // Rebuilt by the type change under a new OID, the same index: still 004's. Renamed: still 004's.
+    expect(fileOf('index', 'reference.accounts_code_key')).toBe('004_accounts.sql');
+    expect(fileOf('constraint', 'accounts_code_key on reference.accounts')).toBe(
+      '004_accounts.sql',
+    );
     expect(fileOf('column', 'reference.accounts.owner_id')).toBe('004_accounts.sql');
     expect(fileOf('column', 'reference.accounts.owner')).toBeUndefined();
     // The effects recorded in the event rows say the same.

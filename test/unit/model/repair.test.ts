@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationFile } from '../../../src/config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/engine/tracking.js';
-import { identityParts, planRepair, replayOf, scopeRerun } from '../../../src/model/repair.js';
+import {
+  comesAlong,
+  dropsMissing,
+  identityParts,
+  planRepair,
+  replayOf,
+  scopeRerun,
+} from '../../../src/model/repair.js';
 import { operationsOfSql } from '../operations-helpers.js';
 import type { Operation } from '../../../src/sql/operations.js';
 
@@ -295,6 +302,27 @@ describe('replayOf', () => {
     expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
   });
 
+  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a missing ADD COLUMN's, through a rename", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, status text NOT NULL);\n',
+      '3': "ALTER TABLE w.t ALTER COLUMN status DROP NOT NULL, ALTER COLUMN status SET DEFAULT 'new';\nALTER TABLE w.t ADD COLUMN rank int;\nALTER TABLE w.t ADD COLUMN gone int;\n",
+      '4': 'ALTER TABLE w.t RENAME COLUMN status TO state;\nALTER TABLE w.t ALTER COLUMN state DROP DEFAULT;\n',
+      '5': 'ALTER TABLE w.t ALTER COLUMN rank SET NOT NULL;\nALTER TABLE w.t ALTER COLUMN gone SET DEFAULT 1;\nALTER TABLE w.other ALTER COLUMN id DROP NOT NULL;\n',
+    });
+    const replay = replayOf(history, [
+      object('table', 'w.t', '2'),
+      object('column', 'w.t.rank', '3', 'w.t'),
+    ]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 1, column: 1 }],
+      '4': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+      ],
+      '5': [{ line: 1, column: 1 }],
+    });
+  });
+
   it('leaves an object that was never renamed as it is, with nothing to replay', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
@@ -304,5 +332,39 @@ describe('replayOf', () => {
     const replay = replayOf(history, [index]);
     expect(replay.madeAs.get(index)).toMatchObject({ name: 't_idx' });
     expect(replay.statements.size).toBe(0);
+  });
+});
+
+describe('dropsMissing and comesAlong', () => {
+  const index = (identity: string, parent: string): ExpectedObject => ({
+    kind: 'index',
+    identity,
+    schema: identityParts(identity)[0]!,
+    name: identityParts(identity)[1]!,
+    parent,
+    version: '2',
+    file: '002_x.sql',
+  });
+
+  it('finds a DROP without IF EXISTS of what is missing: the file cannot run again whole', () => {
+    const missing = [index('w.t_idx', 'w.t')];
+    expect(
+      dropsMissing(operationsOfSql('DROP INDEX w.t_idx;\nCREATE INDEX t_idx ON w.t (a);'), missing)
+        ?.at,
+    ).toEqual({ line: 1, column: 1 });
+    expect(
+      dropsMissing(operationsOfSql('DROP INDEX IF EXISTS w.t_idx;\nDROP INDEX w.other;'), missing),
+    ).toBeUndefined();
+  });
+
+  it("a partition's index comes back with its partitioned table's", () => {
+    const parent = index('w.events_kind_idx', 'w.events');
+    const child = index('w.events_2025_kind_idx', 'w.events_2025');
+    const alone = index('w.events_2026_note_idx', 'w.events_2026');
+    const ancestors = new Map([
+      ['w.events_2025', ['w.events']],
+      ['w.events_2026', ['w.events_all']],
+    ]);
+    expect([...comesAlong([parent, child, alone], ancestors)]).toEqual([child]);
   });
 });

@@ -28,6 +28,8 @@ const described = (sql: string) =>
         return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${via}`;
       case 'alter-type':
         return `alter-type ${describeRef(op.column)} ${op.type.name}(${op.type.modifiers.join(',')})`;
+      case 'alter-column':
+        return `alter-column ${describeRef(op.column)} ${op.change}`;
       case 'drop-owned':
         return `drop-owned ${op.roles.join(',')}`;
       case 'search-path':
@@ -159,6 +161,16 @@ describe('operationsOf', () => {
         'drop-owned app,CURRENT_USER',
         'alter-type column w.t.c varchar(1024)',
         'alter-type column w.t.d numeric(12,2)',
+      ],
+    ],
+    [
+      "ALTER COLUMN ... NOT NULL and DEFAULT: a column's definition",
+      'ALTER TABLE w.t ALTER COLUMN a DROP NOT NULL, ALTER COLUMN a SET DEFAULT 0, ALTER COLUMN b DROP DEFAULT, ALTER COLUMN c SET NOT NULL;',
+      [
+        'alter-column column w.t.a drop-not-null',
+        'alter-column column w.t.a set-default',
+        'alter-column column w.t.b drop-default',
+        'alter-column column w.t.c set-not-null',
       ],
     ],
     [
