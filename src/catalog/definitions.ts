@@ -8,40 +8,32 @@ import { catalogObjectsSql } from './listing.js';
  * identity, so that a down that leaves a column's type changed is named,
  * not only one that leaves an object. Keys are those of catalog/listing.ts.
  */
-const DEFINITIONS_SQL = `
-WITH own AS MATERIALIZED (
-  SELECT n.oid FROM pg_catalog.pg_namespace n
-   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
-     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-), rel AS MATERIALIZED (
-  SELECT c.oid, c.relkind FROM pg_catalog.pg_class c WHERE c.relnamespace IN (SELECT oid FROM own)
-)
-SELECT 'a' || a.attrelid || '.' || a.attnum AS key,
-       pg_catalog.format_type(a.atttypid, a.atttypmod)
-         || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-         || COALESCE(' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') AS definition
-  FROM rel JOIN pg_catalog.pg_attribute a ON a.attrelid = rel.oid
-  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE rel.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'c' || rel.oid, CASE WHEN rel.relkind IN ('i', 'I') THEN pg_catalog.pg_get_indexdef(rel.oid) ELSE pg_catalog.pg_get_viewdef(rel.oid) END
-  FROM rel WHERE rel.relkind IN ('i', 'I', 'v', 'm')
-UNION ALL
-SELECT 'o' || k.oid, pg_catalog.pg_get_constraintdef(k.oid) FROM pg_catalog.pg_constraint k WHERE k.connamespace IN (SELECT oid FROM own)
-UNION ALL
-SELECT 't' || g.oid, pg_catalog.pg_get_triggerdef(g.oid) FROM rel JOIN pg_catalog.pg_trigger g ON g.tgrelid = rel.oid WHERE NOT g.tgisinternal
-UNION ALL
-SELECT 'p' || p.oid, pg_catalog.format_type(p.prorettype, NULL) || ' ' || p.prokind::text || ' ' || p.provolatile::text || ' '
-         || COALESCE(pg_catalog.array_to_string(p.proconfig, ','), '') || ' ' || pg_catalog.md5(p.prosrc)
-  FROM pg_catalog.pg_proc p WHERE p.pronamespace IN (SELECT oid FROM own)
-UNION ALL
-SELECT 'y' || e.enumtypid, pg_catalog.string_agg(e.enumlabel::text, ', ' ORDER BY e.enumsortorder)
-  FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
- WHERE t.typnamespace IN (SELECT oid FROM own) GROUP BY e.enumtypid`;
+/*
+ * Each listed object's definition, looked up by its key (an index probe per
+ * object), so the cost follows the objects listed, not the catalog.
+ */
+const DEFINITION_SQL = `CASE pg_catalog.left(o.key, 1)
+  WHEN 'a' THEN (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod)
+                   || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                   || COALESCE(' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '')
+                   FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                  WHERE a.attrelid = pg_catalog.split_part(pg_catalog.substr(o.key, 2), '.', 1)::pg_catalog.oid
+                    AND a.attnum = pg_catalog.split_part(o.key, '.', 2)::int2)
+  WHEN 'c' THEN CASE o.kind WHEN 'index' THEN pg_catalog.pg_get_indexdef(pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+                            WHEN 'view' THEN pg_catalog.pg_get_viewdef(pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+                            WHEN 'materialized view' THEN pg_catalog.pg_get_viewdef(pg_catalog.substr(o.key, 2)::pg_catalog.oid) END
+  WHEN 'o' THEN pg_catalog.pg_get_constraintdef(pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+  WHEN 't' THEN pg_catalog.pg_get_triggerdef(pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+  WHEN 'p' THEN (SELECT pg_catalog.format_type(p.prorettype, NULL) || ' ' || p.prokind::text || ' ' || p.provolatile::text || ' '
+                   || COALESCE(pg_catalog.array_to_string(p.proconfig, ','), '') || ' ' || pg_catalog.md5(p.prosrc)
+                   FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+  WHEN 'y' THEN (SELECT pg_catalog.string_agg(e.enumlabel::text, ', ' ORDER BY e.enumsortorder)
+                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = pg_catalog.substr(o.key, 2)::pg_catalog.oid)
+END`;
 
 /** Every object of the catalog with its definition (null where none is compared). */
-export const DEFINED_OBJECTS_SQL = `SELECT o.kind, o.identity, o.parent, d.definition
-  FROM (${catalogObjectsSql('all')}) o LEFT JOIN (${DEFINITIONS_SQL}) d ON d.key = o.key`;
+export const DEFINED_OBJECTS_SQL = `SELECT o.kind, o.identity, o.parent, ${DEFINITION_SQL} AS definition
+  FROM (${catalogObjectsSql('all')}) o`;
 
 /** One row of DEFINED_OBJECTS_SQL. */
 export interface DefinedObject {
