@@ -31,7 +31,7 @@ export interface RollbackOptions extends RunOptions, RollbackRequest {
  */
 export async function rollback(options: RollbackOptions): Promise<Report> {
   if (isFleet({ ...options, sets: [options.set] })) {
-    return execute('rollback', { ...options, sets: [options.set] }, () => {
+    return execute('rollback', { ...options, sets: [options.set], listing: true }, () => {
       throw new ConfigError(
         `Set "${options.set}" is a fleet of tenants: rollback runs on one database and set, not yet on a fleet. Nothing ran.`,
         `Roll a fleet forward instead: write a migration that undoes the change and run schemata migrate ${options.set}.`,

@@ -159,6 +159,24 @@ describe('rollback', () => {
   });
 });
 
+it('refuses a fleet set, exit 2, naming roll-forward', async () => {
+  const url = await freshDatabase();
+  const cwd = makeProject({
+    'schemata.json': JSON.stringify({
+      sets: [
+        { name: 'tenant', dir: 'tenant', database: 'primary', tenants: { schemas: ['tenant_1'] } },
+      ],
+    }),
+    'tenant/001_items.sql': 'CREATE TABLE items (id int);\n',
+    'tenant/001_items.down.sql': 'DROP TABLE items;\n',
+  });
+  const report = await rollback({ cwd, env: { PRIMARY_DATABASE_URL: url }, set: 'tenant' });
+  expect(report.exitCode).toBe(2);
+  expect(report.error?.message).toBe(
+    'Set "tenant" is a fleet of tenants: rollback runs on one database and set, not yet on a fleet. Nothing ran.',
+  );
+});
+
 describe('rollback --check', () => {
   const generated = (n: number, broken?: number) => {
     const files: Record<string, string> = {
