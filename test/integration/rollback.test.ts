@@ -216,14 +216,17 @@ describe('rollback --check', () => {
     ).toEqual([]);
   });
 
-  it('names a down that leaves a column type changed, exit 3', async () => {
-    const { cwd, env } = await setUp(generated(12, 6));
+  it('names the one broken down of 200 (a column type left changed), exit 3', async () => {
+    const { cwd, env } = await setUp(generated(200, 150));
     const report = await checkDowns({ cwd, env, set: 'data' });
     expect(report.exitCode).toBe(3);
     expect(report.sets[0]!.problems.map((p) => p.message)).toEqual([
-      'Set "data": the down of 0006_alter6.sql (database/data/0006_alter6.down.sql) leaves column workspace.t5.label as text (before: character varying(40)).',
+      'Set "data": the down of 0150_alter150.sql (database/data/0150_alter150.down.sql) leaves column workspace.t149.label as text (before: character varying(40)).',
     ]);
-    expect(report.sets[0]!.checked!.find((c) => c.file === '0006_alter6.sql')!.down).toBe('broken');
+    expect(report.sets[0]!.checked!.find((c) => c.file === '0150_alter150.sql')!.down).toBe(
+      'broken',
+    );
+    expect(report.sets[0]!.checked!.filter((c) => c.down === 'proved')).toHaveLength(199);
   });
 
   it('names migrations without a down in a warning', async () => {
