@@ -3,7 +3,7 @@ import { readSchemaFacts } from '../catalog/schema-facts.js';
 import { missingObjects, readTracking, recordWithoutRunning } from '../engine/tracking.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import type { ApplyStep } from '../model/steps.js';
-import type { Run, RunOptions } from '../engine/context.js';
+import { applyContextOf, type Run, type RunOptions } from '../engine/context.js';
 import { execute } from '../engine/execute.js';
 import { planSet, type SetPlan } from '../engine/plan-set.js';
 import {
@@ -108,18 +108,7 @@ function migrateTasks(
       run: async (setTitle) => {
         const tracking = await run.ensureTracking(set);
         const { ms, notices, taken } = await applyStep(
-          {
-            tracking,
-            client: planned.client,
-            set: name,
-            cwd: run.cwd,
-            path: step.path,
-            statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
-            runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
-            expectedEvent: step.expectedEvent,
-            signal: run.signal,
-            sessionSql: set.target.sessionSql,
-          },
+          applyContextOf(run, set, planned.client, tracking, step),
           step,
         );
         if (taken) {

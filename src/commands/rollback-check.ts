@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { relative } from 'node:path';
 import { type DefinedObject, DEFINED_OBJECTS_SQL, differences } from '../catalog/definitions.js';
 import { discoverDowns, discoverMigrations, type MigrationFile } from '../config/discover.js';
-import { loadProjectConfig, selectSets } from '../config/file.js';
+import { loadProjectConfig, type ProjectConfig, projectRoot, selectSets } from '../config/file.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import { type Client, clientConfig } from '../engine/connect.js';
 import type { Run, RunOptions } from '../engine/context.js';
@@ -38,9 +38,10 @@ export async function checkDowns(options: CheckDownsOptions): Promise<Report> {
       return {
         title: `${set.config.name}: prove the downs on a scratch database`,
         run: async (setTitle) => {
-          const scratch = await openScratch(run, options.scratchUrl);
+          const project = loadProjectConfig({ cwd: run.cwd, configPath: options.config });
+          const scratch = await openScratch(run, project, options.scratchUrl);
           try {
-            await proveDowns(run, set.config.name, scratch.client, report, setTitle);
+            await proveDowns(run, project, set.config.name, scratch.client, report, setTitle);
           } finally {
             await scratch.drop();
           }
@@ -56,14 +57,16 @@ interface Scratch {
 }
 
 /** A new database on the scratch server, dropped by `drop`. */
-async function openScratch(run: Run, url: string | undefined): Promise<Scratch> {
+async function openScratch(
+  run: Run,
+  project: ProjectConfig,
+  url: string | undefined,
+): Promise<Scratch> {
   const { default: pg } = await import('pg');
   const name = `schemata_check_${randomBytes(6).toString('hex')}`;
   let serverUrl: string;
   if (url === undefined) {
     const { startEmbedded } = await import('../targets/embedded.js');
-    const { projectRoot } = await import('../config/file.js');
-    const project = loadProjectConfig({ cwd: run.cwd });
     const server = await startEmbedded(projectRoot(project, run.cwd), []);
     serverUrl = server.urlFor('postgres');
   } else {
@@ -88,19 +91,25 @@ async function openScratch(run: Run, url: string | undefined): Promise<Scratch> 
       { cause: error },
     );
   }
-  const config = clientConfig(serverUrl);
-  const client = new pg.Client({ ...config, database: name });
-  await client.connect();
-  return {
-    client: client,
-    drop: async () => {
-      await client.end().catch(() => {});
-      await admin
-        .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`)
-        .catch(() => {});
-      await admin.end().catch(() => {});
-    },
+  const client = new pg.Client({ ...clientConfig(serverUrl), database: name });
+  const drop = async () => {
+    await client.end().catch(() => {});
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`)
+      .catch(() => {});
+    await admin.end().catch(() => {});
   };
+  try {
+    await client.connect();
+  } catch (error) {
+    await drop();
+    throw new ConnectionError(
+      `rollback --check could not connect to its scratch database on ${shown}: ${maskSecrets((error as Error).message)}.`,
+      'Run it again; the scratch database it made was dropped.',
+      { cause: error },
+    );
+  }
+  return { client, drop };
 }
 
 const CLEAN_SCRATCH_SQL = 'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL;';
@@ -149,13 +158,13 @@ const listing = async (client: Client) =>
 
 async function proveDowns(
   run: Run,
+  project: ProjectConfig,
   name: string,
   client: Client,
   report: SetReport,
   setTitle: (title: string) => void,
 ): Promise<void> {
   const parser = await loadParser();
-  const project = loadProjectConfig({ cwd: run.cwd });
   const all = selectSets(project, []);
   const index = all.findIndex((s) => s.name === name);
   const path = (f: MigrationFile) => relative(run.cwd, f.path) || f.path;

@@ -1,6 +1,6 @@
 import { ConfigError, ValidationError } from '../errors.js';
 import { applyStep } from '../engine/apply.js';
-import type { Run, RunOptions } from '../engine/context.js';
+import { applyContextOf, type Run, type RunOptions } from '../engine/context.js';
 import { execute } from '../engine/execute.js';
 import { planRollback, type RollbackPlan } from '../engine/plan-rollback.js';
 import { entryOf, ProblemsFound, type Report, type SetReport } from '../engine/report.js';
@@ -73,18 +73,7 @@ function rollbackTasks(
           file: fallback.file,
         });
         const { ms, notices, taken } = await applyStep(
-          {
-            tracking,
-            client: planned.client,
-            set: name,
-            cwd: run.cwd,
-            path: step.path,
-            statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
-            runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
-            expectedEvent: step.expectedEvent,
-            signal: run.signal,
-            again: planned.again,
-          },
+          { ...applyContextOf(run, set, planned.client, tracking, step), again: planned.again },
           { ...step, reversal },
         );
         if (taken) {

@@ -220,7 +220,7 @@ export async function applyMigration(
   const body = blankTransactionControl(file.sql, statements);
   // A down (SPEC §12): checked against what its up did, and recorded as the expected state brought back.
   const record = reversal
-    ? `${reversalCheckSql(reversal)}\n${rolledBackSql(eventValues(context.set, file, 'rolled-back', BATCH_DURATION_SQL), reversal)};`
+    ? `${reversalCheckSql(reversal)}\n${rolledBackSql(eventValues(context.set, file, 'rolled-back', BATCH_DURATION_SQL), reversal, creates)};`
     : recordEffectsSql(
         context.set,
         file,

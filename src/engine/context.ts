@@ -18,6 +18,7 @@ import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
 import type { TaskRunner } from './tasks.js';
+import type { ApplyContext } from './apply.js';
 
 /** What the API functions take: everything optional, defaults as the CLI has them. */
 export interface RunOptions {
@@ -362,5 +363,27 @@ export async function openRun(options: RunOptions): Promise<Run> {
       );
       await embedded?.stop();
     },
+  };
+}
+
+/** What engine/apply.ts is told to run one of a set's steps on `client`, from the run's settings. */
+export function applyContextOf(
+  run: Run,
+  set: SetRun,
+  client: Client,
+  tracking: TrackingFeatures,
+  step: { path: string; expectedEvent: number | null },
+): ApplyContext {
+  return {
+    tracking,
+    client,
+    set: set.config.name,
+    cwd: run.cwd,
+    path: step.path,
+    statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
+    runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
+    expectedEvent: step.expectedEvent,
+    signal: run.signal,
+    sessionSql: set.target.sessionSql,
   };
 }

@@ -5,7 +5,7 @@ import { catalogObjectsSql, type SnapshotScope } from '../catalog/listing.js';
  * history: the row counters per table, and the losses a force allowed. A
  * setting once set in the session reads as '' afterwards: none is NULL.
  */
-export const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
+const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
     'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
 
 /** The columns of a snapshot row, for jsonb_to_recordset. */
@@ -47,6 +47,8 @@ export interface EffectsInputs extends EventValues {
   after: string;
   /** The names of the indexes and constraints the file's own statements create (text[]): made by it, never rebuilt. */
   creates: string;
+  /** Who a new object is expected of, per made row `m`, as jsonb [version, file]; default this migration (a down credits what it brings back elsewhere: engine/reversal.ts). */
+  madeBy?: string;
 }
 
 /*
@@ -104,6 +106,11 @@ export function effectsSql(i: EffectsInputs): string {
        AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.kind = m.kind AND g.identity = m.identity)),
   expected AS (
     INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
-    SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${i.version}, ${i.file} FROM made m)
+    ${
+      i.madeBy === undefined
+        ? `SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, ${i.version}, ${i.file} FROM made m`
+        : `SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, c.by->>0, c.by->>1
+      FROM made m CROSS JOIN LATERAL (SELECT ${i.madeBy} AS by) c`
+    })
 ${eventInsertSql(i, summary)}`;
 }

@@ -1,10 +1,4 @@
-import {
-  BEFORE_SQL,
-  eventInsertSql,
-  listingSql,
-  MEASURED_EFFECTS_SQL,
-  SNAPSHOT_COLUMNS,
-} from './effects.js';
+import { BEFORE_SQL, effectsSql, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
 import type { EventValues } from './effects.js';
 import type { Client } from './connect.js';
 import { quoteLiteral } from '../sql/quote.js';
@@ -129,44 +123,25 @@ $schemata_reversal$;`;
 }
 
 /*
- * After the check, one statement: the expected state brought back. What the
- * down dropped leaves it; what it renamed follows; what it made again is
- * expected once more, credited to the migration whose event says it made it
- * (else to the newest that stays applied); an object dropped and made again
- * (an index rebuilt) keeps its credit. The `rolled-back` event keeps the
- * effects as data.
+ * After the check, one statement: the expected state brought back by the
+ * effects statement every migration records with (engine/effects.ts), the
+ * snapshot after the down being the one the check read. What the down makes
+ * again is expected of the migration whose event says it made it (else of
+ * the newest that stays applied). The `rolled-back` event keeps the effects
+ * as data.
  */
-export function rolledBackSql(i: EventValues, r: Reversal): string {
-  const summary = `pg_catalog.jsonb_build_object(
-    'created', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity)), '[]') FROM made m),
-    'dropped', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', g.kind, 'identity', g.identity)), '[]') FROM gone g),
-    'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity),
-    ${MEASURED_EFFECTS_SQL})`;
+export function rolledBackSql(i: EventValues, r: Reversal, creates: readonly string[]): string {
   const fallback = quoteLiteral(JSON.stringify([r.fallback.version, r.fallback.file]));
-  return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
-  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${AFTER_SQL}) AS x(${SNAPSHOT_COLUMNS})),
-  made AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
-  gone AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
-  rebuilt AS MATERIALIZED (SELECT m.kind, m.identity FROM made m JOIN gone g ON g.kind = m.kind AND g.identity = m.identity),
-  moved AS MATERIALIZED (
-    SELECT b.kind, b.identity AS old_identity, a.identity, a.schema_name, a.name, a.parent
-      FROM b JOIN a ON a.key = b.key WHERE (a.identity, a.parent) IS DISTINCT FROM (b.identity, b.parent)),
-  forgotten AS (
-    DELETE FROM schemata.objects o USING gone g
-     WHERE o.kind = g.kind AND o.identity = g.identity
-       AND NOT EXISTS (SELECT 1 FROM rebuilt r WHERE r.kind = g.kind AND r.identity = g.identity)),
-  renamed AS (
-    UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
-      FROM moved r WHERE o.kind = r.kind AND o.identity = r.old_identity),
-  expected AS (
-    INSERT INTO schemata.objects (set_name, kind, identity, schema_name, name, parent, version, file)
-    SELECT ${i.set}, m.kind, m.identity, m.schema_name, m.name, m.parent, c.credit->>0, c.credit->>1
-      FROM made m CROSS JOIN LATERAL (SELECT COALESCE(
+  const madeBy = `COALESCE(
         (SELECT pg_catalog.jsonb_build_array(e.version, e.file) FROM schemata.migrations e
           WHERE e.set_name = ${i.set} AND e.version <> ${i.version} AND e.event IN ('applied', 'repaired')
             AND e.effects->'created' @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('kind', m.kind, 'identity', m.identity))
           ORDER BY e.id DESC LIMIT 1),
-        ${fallback}::jsonb) AS credit) c
-     WHERE NOT EXISTS (SELECT 1 FROM rebuilt r WHERE r.kind = m.kind AND r.identity = m.identity))
-${eventInsertSql(i, summary)}`;
+        ${fallback}::jsonb)`;
+  return effectsSql({
+    ...i,
+    after: AFTER_SQL,
+    creates: `ARRAY[${creates.map(quoteLiteral).join(', ')}]::text[]`,
+    madeBy,
+  });
 }

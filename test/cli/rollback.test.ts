@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { freshDatabase, query, sleepingIn, tableExists, trackedVersions } from '../support/db.js';
 import { json, runCli, startCli } from '../support/cli.js';
 import { makeProject, writeFile } from '../support/project.js';
 
@@ -17,15 +17,6 @@ const FILES = {
   'data/003_title_index.sql': 'CREATE INDEX items_title_idx ON workspace.items (title);\n',
   'data/003_title_index.down.sql': 'SELECT 1;\n',
 };
-
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 describe('schemata rollback', () => {
   it('names a down that does not undo its up (exit 3); its hint, run as printed after the fix, rolls back', async () => {
@@ -143,17 +134,7 @@ describe('schemata rollback', () => {
     const env = { PRIMARY_DATABASE_URL: url };
     expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
     const { child, done } = startCli(['rollback', 'data'], { cwd, env });
-    const sleeping = await waitFor(
-      async () =>
-        (
-          await query<{ n: number }>(
-            url,
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-          )
-        )[0]!.n > 0,
-      20_000,
-    );
-    expect(sleeping).toBe(true);
+    expect(await sleepingIn(url)).toBe(true);
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(143);

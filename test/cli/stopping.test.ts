@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { query, freshDatabase, tableExists, trackedVersions } from '../support/db.js';
+import {
+  query,
+  freshDatabase,
+  sleepingIn,
+  tableExists,
+  trackedVersions,
+  waitFor,
+} from '../support/db.js';
 import { startCli } from '../support/cli.js';
 import { makeProject, REPO } from '../support/project.js';
 
@@ -11,28 +18,6 @@ import { makeProject, REPO } from '../support/project.js';
  * The migration sleeps on the server; the test waits until pg_stat_activity
  * shows it, then signals the CLI.
  */
-
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
-/** Whether a migration sleeps on the server (pg_sleep), within 20 s. */
-const sleepingIn = (url: string) =>
-  waitFor(
-    async () =>
-      (
-        await query<{ n: number }>(
-          url,
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
-        )
-      )[0]!.n > 0,
-    20_000,
-  );
 
 const sessions = async (url: string) =>
   (

@@ -78,3 +78,26 @@ export async function openClient(url: string): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+/** Polls `check` every 100 ms until it holds or `ms` pass. */
+export async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** Whether a statement of the database sleeps on the server (pg_sleep), within 20 s: a migration to stop mid-way. */
+export const sleepingIn = (url: string): Promise<boolean> =>
+  waitFor(
+    async () =>
+      (
+        await query<{ n: number }>(
+          url,
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()",
+        )
+      )[0]!.n > 0,
+    20_000,
+  );
