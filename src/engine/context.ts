@@ -18,7 +18,7 @@ import { ConfigError, ConnectionError } from '../errors.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
 import type { TaskRunner } from './tasks.js';
-import type { ApplyContext } from './apply.js';
+import type { ApplyContext } from './session.js';
 
 /** What the API functions take: everything optional, defaults as the CLI has them. */
 export interface RunOptions {

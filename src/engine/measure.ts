@@ -141,19 +141,12 @@ export function measureLiterals(m: Measurement): MeasureInputs {
   };
 }
 
-/*
- * Before COMMIT: compares, keeps the row counters in schemata.rows for the
- * event, and raises on a loss (unless forced) or a suspect. The written
- * tables are those this transaction holds a write lock on: DROP, TRUNCATE,
- * ALTER, DELETE and UPDATE all take one, whoever runs them.
+/**
+ * The losses of the traced tables so far in the transaction, one text
+ * (NULL: none): before COMMIT, and after each statement of a refused
+ * migration run again to tell which statement it was.
  */
-/** The PL/pgSQL block of the measurement before COMMIT: in a function, or in a DO block where there is none. */
-export const MEASURE_AFTER_BODY = `DECLARE
-  lost text;
-  suspects text;
-  counters jsonb;
-BEGIN
-  WITH traced AS MATERIALIZED (
+const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
     SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
                      WHEN x.rows > ${COUNT_CAP} THEN 'over ${COUNT_CAP.toLocaleString('en-US')} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
@@ -161,7 +154,7 @@ BEGIN
       FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid, identity text, top text, node oid, rows bigint, cols jsonb)
      WHERE x.rows <> 0
   )
-  SELECT pg_catalog.string_agg(what, '; ') INTO lost FROM (
+  SELECT pg_catalog.string_agg(what, '; ') FROM (
     SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what
       FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
     UNION ALL
@@ -182,7 +175,27 @@ BEGIN
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
                         WHERE w.oid = t.oid AND w."column" = col.name)
-  ) losses;
+  ) losses`;
+
+/** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
+export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; BEGIN
+  lost := (${LOSSES_SQL});
+  IF lost IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost; END IF;
+END $schemata_loss$`;
+
+/*
+ * Before COMMIT: compares, keeps the row counters in schemata.rows for the
+ * event, and raises on a loss (unless forced) or a suspect. The written
+ * tables are those this transaction holds a write lock on: DROP, TRUNCATE,
+ * ALTER, DELETE and UPDATE all take one, whoever runs them.
+ */
+/** The PL/pgSQL block of the measurement before COMMIT: in a function, or in a DO block where there is none. */
+export const MEASURE_AFTER_BODY = `DECLARE
+  lost text;
+  suspects text;
+  counters jsonb;
+BEGIN
+  lost := (${LOSSES_SQL});
   WITH before AS MATERIALIZED (
     SELECT b.oid, b.node
       FROM ROWS FROM (pg_catalog.unnest(pg_catalog.current_setting('schemata.tables')::pg_catalog.oid[]), pg_catalog.unnest(pg_catalog.current_setting('schemata.nodes')::pg_catalog.oid[])) AS b(oid, node)

@@ -539,10 +539,15 @@ export async function recordAfterRunning(
   },
   event: 'applied' | 'repaired' | 'failed',
   durationMs: number,
+  measured?: { rows: readonly object[]; lost: string },
 ): Promise<void> {
+  // What its transactions' measurements found, for the event as a migration in one transaction has it.
+  const counters = measured
+    ? `SELECT pg_catalog.set_config('schemata.rows', ${literal(JSON.stringify(measured.rows))}, true), pg_catalog.set_config('schemata.lost', ${literal(measured.lost)}, true);\n`
+    : '';
   await runBatch(
     client,
-    `BEGIN;\n${OWN_SETTINGS_SQL};\n${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features, before.creates)}\nCOMMIT;`,
+    `BEGIN;\n${OWN_SETTINGS_SQL};\n${counters}${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features, before.creates)}\nCOMMIT;`,
   );
 }
 

@@ -304,7 +304,7 @@ describe('data protection: the check on the server', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain(
-      'data protection rolled back 004_tidy.sql: table workspace.items held 2 rows and is now empty',
+      'data protection rolled back 004_tidy.sql at database/data/004_tidy.sql:1:1 (SELECT public.tidy()): table workspace.items held 2 rows and is now empty',
     );
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual([...versions, '3']);
@@ -319,7 +319,7 @@ describe('data protection: the check on the server', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain(
-      'data protection rolled back 004_retire.sql: table workspace.items held 2 rows and is gone',
+      "data protection rolled back 004_retire.sql at database/data/004_retire.sql:1:1 (SELECT workspace.retire('items')): table workspace.items held 2 rows and is gone",
     );
     expect(await count(url, 'workspace.items')).toBe(2);
     expect(await trackedVersions(url, 'data')).toEqual(versions);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applicationName, headline } from '../../../src/engine/apply.js';
+import { applicationName, headline } from '../../../src/engine/session.js';
 import type { Statement } from '../../../src/sql/statements.js';
 
 const statement = (text: string): Statement =>
