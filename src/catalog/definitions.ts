@@ -1,4 +1,4 @@
-import { catalogObjectsSql } from './listing.js';
+import { catalogObjectsSql, namedObjectsSql } from './listing.js';
 
 /*
  * The catalog listing with each object's definition as PostgreSQL prints it:
@@ -34,6 +34,10 @@ END`;
 /** Every object of the catalog with its definition (null where none is compared). */
 export const DEFINED_OBJECTS_SQL = `SELECT o.kind, o.identity, o.parent, ${DEFINITION_SQL} AS definition
   FROM (${catalogObjectsSql('all')}) o`;
+
+/** The objects of the names in $1 (text[]) and their parts, with their definitions: what one migration and its down can reach. */
+export const DEFINED_NAMED_OBJECTS_SQL = `SELECT o.kind, o.identity, o.parent, ${DEFINITION_SQL} AS definition
+  FROM (${namedObjectsSql('$1::text[]')}) o`;
 
 /** One row of DEFINED_OBJECTS_SQL. */
 export interface DefinedObject {

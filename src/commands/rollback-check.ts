@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { relative } from 'node:path';
-import { type DefinedObject, DEFINED_OBJECTS_SQL, differences } from '../catalog/definitions.js';
+import {
+  type DefinedObject,
+  DEFINED_NAMED_OBJECTS_SQL,
+  DEFINED_OBJECTS_SQL,
+  differences,
+} from '../catalog/definitions.js';
+import type { SnapshotScope } from '../catalog/listing.js';
+import { readCatalogNames } from '../catalog/protection-facts.js';
+import { functionsMade, snapshotScope } from '../model/snapshot.js';
+import type { Operation } from '../sql/operations.js';
+import type { Mentioned } from '../sql/footprint.js';
 import { discoverDowns, discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { loadProjectConfig, type ProjectConfig, projectRoot, selectSets } from '../config/file.js';
 import { ConfigError, ConnectionError } from '../errors.js';
@@ -114,25 +124,39 @@ async function openScratch(
 
 const CLEAN_SCRATCH_SQL = 'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL;';
 
-/** Whether a file must run outside a transaction, and its statements; read once, though each up runs twice. */
-const readings = new WeakMap<MigrationFile, { outside: boolean; statements: Statement[] }>();
+interface Reading {
+  outside: boolean;
+  statements: Statement[];
+  operations: Operation[];
+  mentioned: Mentioned;
+}
 
-/** Runs a file as migrate would: in one transaction, or statement by statement where it must run outside one. */
-async function runFile(parser: Parser, client: Client, file: MigrationFile): Promise<void> {
+/** Whether a file must run outside a transaction, its statements and what they name; read once, though each up runs twice. */
+const readings = new WeakMap<MigrationFile, Reading>();
+
+function readingOf(parser: Parser, file: MigrationFile): Reading {
   let reading = readings.get(file);
   if (!reading) {
     const read = readMigration(parser, file.sql);
     if (!read.ok) throw new Error(`does not parse: ${read.problem.message}`);
-    const { classification, statements } = read;
+    const { classification, statements, operations, mentioned } = read;
     reading = {
       outside:
         classification.nonTransactional.length > 0 ||
         classification.transactionControl.length > 0 ||
         file.sql.includes('-- schemata:no-transaction'),
       statements,
+      operations,
+      mentioned,
     };
     readings.set(file, reading);
   }
+  return reading;
+}
+
+/** Runs a file as migrate would: in one transaction, or statement by statement where it must run outside one. */
+async function runFile(parser: Parser, client: Client, file: MigrationFile): Promise<void> {
+  const reading = readingOf(parser, file);
   const { outside, statements } = reading;
   // The next file starts clean, as under migrate (in the same round trip when it succeeds); the listing's named statement is kept.
   try {
@@ -147,14 +171,30 @@ async function runFile(parser: Parser, client: Client, file: MigrationFile): Pro
   }
 }
 
-// A named statement: planned once for the scratch session, not twice per migration.
-const listing = async (client: Client) =>
-  (
-    await client.query<DefinedObject>({
-      name: 'schemata_defined_objects',
-      text: DEFINED_OBJECTS_SQL,
-    })
+/**
+ * The objects an up and its down can reach, with their definitions: those of
+ * the names they mention, as migrate's snapshot scopes them, or the whole
+ * catalog where the text cannot bound it (DO with dynamic SQL, CASCADE, a
+ * call of a function of the user's). Named statements: planned once for the
+ * scratch session, not twice per migration.
+ */
+const listing = async (client: Client, scope: SnapshotScope) =>
+  (scope === 'all'
+    ? await client.query<DefinedObject>({
+        name: 'schemata_defined_objects',
+        text: DEFINED_OBJECTS_SQL,
+      })
+    : await client.query<DefinedObject>({
+        name: 'schemata_defined_named_objects',
+        text: DEFINED_NAMED_OBJECTS_SQL,
+        values: [scope],
+      })
   ).rows;
+
+/** What an up and its down can reach together. */
+function bothReach(up: SnapshotScope, down: SnapshotScope): SnapshotScope {
+  return up === 'all' || down === 'all' ? 'all' : [...new Set([...up, ...down])];
+}
 
 async function proveDowns(
   run: Run,
@@ -182,30 +222,38 @@ async function proveDowns(
   const files = discoverMigrations(set);
   const downs = discoverDowns(set);
   const problems: Problem[] = [];
-  let before = await listing(client);
+  // A call of a function of the user's can make anything: those of the catalog and those the set makes.
+  const functions = new Set([
+    ...(await readCatalogNames(client)).functions,
+    ...functionsMade([...files, ...downs.values()].map((f) => readingOf(parser, f))),
+  ]);
+  const scopeOf = (f: MigrationFile) => {
+    const r = readingOf(parser, f);
+    return snapshotScope(r.mentioned, r.operations, functions);
+  };
   let done = 0;
   for (const file of files) {
     if (run.signal?.aborted) return;
     setTitle(`${name}: proving the downs on a scratch database: ${done}/${files.length}`);
+    const down = downs.get(file.version);
+    const scope = down ? bothReach(scopeOf(file), scopeOf(down)) : [];
+    const before = down ? await listing(client, scope) : [];
     await runFile(parser, client, file).catch((error: unknown) => {
       throw new ConfigError(
         `rollback --check: ${path(file)} fails on the scratch database, after the migrations before it: ${maskSecrets((error as Error).message)}. The downs after it were not proved.`,
         `Fix ${path(file)}, or prove the downs on a server that has what the set needs (an extension, a role): --scratch-url <url>`,
       );
     });
-    const down = downs.get(file.version);
     done += 1;
     if (!down) {
       report.checked!.push({ file: file.file, down: 'none' });
-      before = await listing(client);
       continue;
     }
-    const afterUp = await listing(client);
     const failed = await runFile(parser, client, down).then(
       () => undefined,
       (error: unknown) => maskSecrets((error as Error).message),
     );
-    const found = failed ? [`fails: ${failed}`] : differences(before, await listing(client));
+    const found = failed ? [`fails: ${failed}`] : differences(before, await listing(client, scope));
     if (found.length > 0) {
       report.checked!.push({ file: file.file, down: 'broken' });
       problems.push({
@@ -223,8 +271,6 @@ async function proveDowns(
         );
       });
     }
-    // The up again makes what it made the first time: the catalog after it is the one listed then.
-    before = afterUp;
   }
   const proved = report.checked!.filter((c) => c.down === 'proved').length;
   const none = report.checked!.filter((c) => c.down === 'none').map((c) => c.file);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate, rollback, validate } from '../../src/api.js';
 import { checkDowns } from '../../src/commands/rollback-check.js';
 import { catalogSnapshot } from '../support/catalog.js';
-import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { freshDatabase, query, tableExists, trackedVersions, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -210,10 +210,19 @@ describe('rollback --check', () => {
     expect(report.sets[0]!.checked!.filter((c) => c.down === 'proved')).toHaveLength(200);
     expect(await catalogSnapshot(url)).toEqual(before);
     expect(await query(url, "SELECT 1 FROM pg_namespace WHERE nspname = 'schemata'")).toEqual([]);
-    // The scratch database is gone.
+    // The scratch database is gone (another test file's may exist for a moment on this server: waited out).
     expect(
-      await query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'schemata_check_%'"),
-    ).toEqual([]);
+      await waitFor(
+        async () =>
+          (
+            await query(
+              url,
+              "SELECT datname FROM pg_database WHERE datname LIKE 'schemata_check_%'",
+            )
+          ).length === 0,
+        20_000,
+      ),
+    ).toBe(true);
   });
 
   it('names the one broken down of 200 (a column type left changed), exit 3', async () => {
