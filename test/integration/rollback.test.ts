@@ -238,6 +238,20 @@ describe('rollback --check', () => {
     expect(report.sets[0]!.checked!.filter((c) => c.down === 'proved')).toHaveLength(199);
   });
 
+  it('a down that reaches beyond the names it mentions (dynamic SQL) is compared over the whole catalog', async () => {
+    const { cwd, env } = await setUp({
+      ...HISTORY,
+      'data/005_notes.sql': 'CREATE TABLE workspace.notes (id int);\n',
+      'data/005_notes.down.sql':
+        "DROP TABLE workspace.notes;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.things ADD COLUMN ' || 'stray int'; END $$;\n",
+    });
+    const report = await checkDowns({ cwd, env, set: 'data' });
+    expect(report.exitCode).toBe(3);
+    expect(report.sets[0]!.problems.map((p) => p.message)).toEqual([
+      'Set "data": the down of 005_notes.sql (database/data/005_notes.down.sql) leaves column workspace.things.stray.',
+    ]);
+  });
+
   it('names migrations without a down in a warning', async () => {
     const files = generated(4);
     delete files['data/0002_alter2.down.sql'];
