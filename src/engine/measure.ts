@@ -104,10 +104,9 @@ export interface MeasureInputs {
 
 /** Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction. */
 export function measureBeforeBody(i: MeasureInputs): string {
-  return `SELECT pg_catalog.set_config('schemata.tables', (SELECT COALESCE(pg_catalog.array_agg(c.oid ORDER BY c.oid), '{}')::text
-          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
-       pg_catalog.set_config('schemata.nodes', (SELECT COALESCE(pg_catalog.array_agg(c.relfilenode ORDER BY c.oid), '{}')::text
-          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), true),
+  // One pass, unsorted: ",oid:relfilenode," for every table, looked up before COMMIT only for those written.
+  return `SELECT pg_catalog.set_config('schemata.nodes', ',' || COALESCE((SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text, ',')
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), '') || ',', true),
        pg_catalog.set_config('schemata.widened', ${i.widened}, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} THEN '{}' ELSE (
@@ -196,18 +195,19 @@ export const MEASURE_AFTER_BODY = `DECLARE
   counters jsonb;
 BEGIN
   lost := (${LOSSES_SQL});
-  WITH before AS MATERIALIZED (
-    SELECT b.oid, b.node
-      FROM ROWS FROM (pg_catalog.unnest(pg_catalog.current_setting('schemata.tables')::pg_catalog.oid[]), pg_catalog.unnest(pg_catalog.current_setting('schemata.nodes')::pg_catalog.oid[])) AS b(oid, node)
-  ), written AS MATERIALIZED (
+  WITH written AS MATERIALIZED (
     SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l
      WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
        AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
        AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+  ), before AS MATERIALIZED (
+    SELECT w.oid, pg_catalog.substring(pg_catalog.current_setting('schemata.nodes'), ',' || w.oid::text || ':([0-9]+),')::pg_catalog.oid AS node
+      FROM written w
   ), untraced AS MATERIALIZED (
     SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
-      FROM before b JOIN written w ON w.oid = b.oid LEFT JOIN pg_catalog.pg_class c ON c.oid = b.oid
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
+      FROM before b LEFT JOIN pg_catalog.pg_class c ON c.oid = b.oid
+     WHERE b.node IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
   )
   SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
    WHERE NOT u.alive OR u.node_now <> u.node
