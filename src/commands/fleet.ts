@@ -21,6 +21,7 @@ import {
 import { SessionPool } from '../engine/sessions.js';
 import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
+import { checkAfterMigrate } from '../model/plan.js';
 import { listTenants, type Tenant } from '../targets/tenants.js';
 
 /** How a fleet is run (SPEC §10). */
@@ -363,6 +364,7 @@ async function runFleetSet(
               : undefined,
             tracking,
             files,
+            validatedByFleet: command === 'migrate' && !options.dryRun,
           }
         : { set: set.name, name: tenant.name, url: tenant.url!, files };
     const t0 = Date.now();
@@ -433,6 +435,43 @@ async function runFleetSet(
       },
     },
   ]).finally(() => sessions?.end());
+  // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own validation).
+  const validated = results.filter((t) => t.ok && t.applied.length > 0);
+  if (
+    command === 'migrate' &&
+    !options.dryRun &&
+    set.tenants?.kind === 'schemas' &&
+    validated.length > 0 &&
+    !options.signal?.aborted
+  ) {
+    const after = await openRun({ ...options, sets: [set.name], listing: true });
+    try {
+      const client = await after.connection(after.sets[0]!);
+      const missing = await missingObjectsBySet(client);
+      const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
+      const { rows } = await client.query<{ nspname: string }>(
+        'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)',
+        [validated.map((t) => schemaOf.get(t.name))],
+      );
+      const present = new Set(rows.map((r) => r.nspname));
+      for (const t of validated) {
+        const key = `${set.name}/${t.name}`;
+        const schema = schemaOf.get(t.name)!;
+        const problems = checkAfterMigrate(
+          key,
+          [{ name: schema, exists: present.has(schema), objects: 0, hasData: null }],
+          missing.get(key) ?? [],
+        );
+        if (problems.length === 0) continue;
+        t.ok = false;
+        t.exitCode = EXIT.invalid;
+        t.problems.push(...problems);
+        t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
+      }
+    } finally {
+      await after.close();
+    }
+  }
   const order = new Map(tenants.map((t, i) => [t.name, i]));
   setReport.tenants = results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   setReport.ms = Date.now() - started;

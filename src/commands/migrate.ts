@@ -49,8 +49,14 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
     failOnProblems(report);
     return report;
   }
+  const fleetValidates =
+    options.tenant !== undefined && 'schema' in options.tenant && options.tenant.validatedByFleet;
   return execute('migrate', options, (run, reports) =>
-    migrateTasks(run, reports, { force, repair: options.repair ?? false }),
+    migrateTasks(run, reports, {
+      force,
+      repair: options.repair ?? false,
+      validateAfter: !fleetValidates,
+    }),
   );
 }
 
@@ -66,7 +72,7 @@ const at = (path: string, loc: { line: number; column: number }) =>
 function migrateTasks(
   run: Run,
   reports: Map<string, SetReport>,
-  options: { force: boolean; repair: boolean },
+  options: { force: boolean; repair: boolean; validateAfter: boolean },
 ): Task[] {
   // Each set's plan, or what stopped its planning: shown on that set's own task, not on the first set's.
   let planning: Promise<Map<string, SetPlan | { failed: unknown }>> | undefined;
@@ -201,6 +207,11 @@ function migrateTasks(
               // Nothing ran and nothing was recorded: the pre-flight validation just said it all.
               if (planned.steps.length === 0) {
                 setTitle('post-migration validation: nothing ran');
+                return;
+              }
+              // A tenant schema of a fleet: validated with the others, from one reading after them all.
+              if (!options.validateAfter) {
+                setTitle('post-migration validation: by the fleet, after its tenants');
                 return;
               }
               const facts = await readSchemaFacts(planned.client, set.config.schemas, {

@@ -68,6 +68,8 @@ export type TenantOfRun = (
       missing?: ExpectedObject[] | undefined;
       /** The tracking tables, made by the fleet before its tenants run. */
       tracking?: TrackingFeatures | undefined;
+      /** The fleet validates this tenant after migrate, with every other it ran, from one reading of the database. */
+      validatedByFleet?: boolean | undefined;
     }
   | { set: string; name: string; url: string }
 ) & {

@@ -56,12 +56,12 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
-  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid) RETURNS void LANGUAGE plpgsql
+  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
 AS $schemata_fn$
 BEGIN
   ${FLUSH_COUNTERS_PLPGSQL}
-  PERFORM * FROM (${measureBeforeBody({ capture: 'p_capture', widened: 'p_widened', forced: 'p_forced', tablesUpTo: 'p_tables_up_to' })}) measured;
+  PERFORM * FROM (${measureBeforeBody({ capture: 'p_capture', widened: 'p_widened', forced: 'p_forced', tablesUpTo: 'p_tables_up_to', nodes: 'p_nodes', nodesUpTo: 'p_nodes_up_to' })}) measured;
 END
 $schemata_fn$`,
   measure_after: `() RETURNS void LANGUAGE plpgsql
@@ -93,7 +93,7 @@ const SIGNATURES = {
   snapshot: 'text[]',
   record: 'text, text, text, text, text, text, integer, text[], text[]',
   claim: 'text, text, bigint',
-  measure_before: 'oid[], text, boolean, oid',
+  measure_before: 'oid[], text, boolean, oid, text, oid',
   measure_after: '',
 } as const;
 

@@ -48,6 +48,20 @@ export interface Measurement {
   tablesUpTo: number;
   /** Outside a transaction: the statements PostgreSQL refuses in a transaction block, which run unmeasured. */
   outside?: ReadonlyArray<{ line: number; column: number }>;
+  /** Every table's storage as the session's last measurement left it (engine/session.ts): only tables made since are listed again. */
+  storage?: StorageSeen | undefined;
+}
+
+/**
+ * Every table's storage (`,oid:relfilenode,` each) for the tables up to
+ * `upTo`: listed whole by a session's first measurement, then carried from
+ * one migration to the next, each adding the tables made since and changing
+ * what it rewrote or dropped. What another session rewrote meanwhile only
+ * looks replaced, which is measured again (a second run), never missed.
+ */
+export interface StorageSeen {
+  nodes: string;
+  upTo: number;
 }
 
 const USER_TABLE = (c: string) =>
@@ -55,10 +69,14 @@ const USER_TABLE = (c: string) =>
    AND ${c}.relnamespace <> ALL (ARRAY['pg_catalog'::pg_catalog.regnamespace, 'information_schema'::pg_catalog.regnamespace, 'pg_toast'::pg_catalog.regnamespace])
    AND ${c}.relnamespace IS DISTINCT FROM pg_catalog.to_regnamespace('schemata')`;
 
-/** The highest OID of a table when the run begins (asked once, before its first migration). */
+/**
+ * The highest OID of a relation when the run begins (asked once, before its
+ * first migration, from pg_class's OID index): a table made later has a
+ * higher one.
+ */
 export async function tablesUpTo(client: Client): Promise<number> {
   const { rows } = await client.query<{ up_to: string }>(
-    `SELECT COALESCE(pg_catalog.max(c.oid::int8), 0) AS up_to FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}`,
+    'SELECT COALESCE(pg_catalog.max(c.oid)::int8, 0) AS up_to FROM pg_catalog.pg_class c',
   );
   return Number(rows[0]!.up_to);
 }
@@ -100,13 +118,19 @@ export interface MeasureInputs {
   forced: string;
   /** oid */
   tablesUpTo: string;
+  /** text: the storage listed so far (StorageSeen.nodes), or NULL */
+  nodes: string;
+  /** oid: the tables it covers */
+  nodesUpTo: string;
 }
 
 /** Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction. */
 export function measureBeforeBody(i: MeasureInputs): string {
-  // One pass, unsorted: ",oid:relfilenode," for every table, looked up before COMMIT only for those written.
-  return `SELECT pg_catalog.set_config('schemata.nodes', ',' || COALESCE((SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text, ',')
-          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid <= ${i.tablesUpTo}), '') || ',', true),
+  // ",oid:relfilenode," for every table, looked up before COMMIT only for those written: what the session
+  // listed before, and the tables made since (an index range of pg_class's OIDs).
+  return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
+       pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
+       pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
        pg_catalog.set_config('schemata.widened', ${i.widened}, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} THEN '{}' ELSE (
@@ -127,7 +151,9 @@ export function measureBeforeBody(i: MeasureInputs): string {
            'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod)), '[]')
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))), '[]')::text
     FROM one JOIN pg_catalog.pg_class c ON c.oid = one.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE ${USER_TABLE('c')}), true)`;
+   WHERE ${USER_TABLE('c')}), true)
+  FROM (SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text || ',', '') AS nodes
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid > ${i.nodesUpTo} AND c.oid <= ${i.tablesUpTo}) made`;
 }
 
 /** A measurement's inputs as literals, for a batch. */
@@ -137,6 +163,8 @@ export function measureLiterals(m: Measurement): MeasureInputs {
     widened: quoteLiteral(JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })))),
     forced: m.forced ? 'true' : 'false',
     tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
+    nodes: m.storage ? quoteLiteral(m.storage.nodes) : 'NULL::text',
+    nodesUpTo: `${m.storage ? Math.trunc(m.storage.upTo) : 0}::pg_catalog.oid`,
   };
 }
 
@@ -193,6 +221,9 @@ export const MEASURE_AFTER_BODY = `DECLARE
   lost text;
   suspects text;
   counters jsonb;
+  nodes text;
+  grew boolean;
+  moved record;
 BEGIN
   lost := (${LOSSES_SQL});
   WITH written AS MATERIALIZED (
@@ -206,7 +237,7 @@ BEGIN
   ), untraced AS MATERIALIZED (
     SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
       FROM before b LEFT JOIN pg_catalog.pg_class c ON c.oid = b.oid
-     WHERE b.node IS NOT NULL
+     WHERE b.node IS NOT NULL AND b.oid <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
   )
   SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
@@ -226,6 +257,24 @@ BEGIN
              AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND n.nspname <> 'schemata') d
    WHERE d.inserted + d.updated + d.deleted > 0;
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
+  -- The storage listing as this migration leaves it, for the next one (only where it changed).
+  nodes := pg_catalog.current_setting('schemata.nodes');
+  grew := pg_catalog.current_setting('schemata.nodes_grew') = 'on';
+  FOR moved IN
+    SELECT w.oid, w.node, c.relfilenode AS now
+      FROM (SELECT DISTINCT l.relation AS oid, pg_catalog.substring(nodes, ',' || l.relation::text || ':([0-9]+),')::pg_catalog.oid AS node
+              FROM pg_catalog.pg_locks l
+             WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
+               AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+               AND l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')) w
+      LEFT JOIN pg_catalog.pg_class c ON c.oid = w.oid
+     WHERE w.node IS NOT NULL AND w.node IS DISTINCT FROM c.relfilenode
+  LOOP
+    nodes := pg_catalog.replace(nodes, ',' || moved.oid::text || ':' || moved.node::text || ',',
+                                ',' || COALESCE(moved.oid::text || ':' || moved.now::text || ',', ''));
+    grew := true;
+  END LOOP;
+  PERFORM pg_catalog.set_config('schemata.nodes_now', CASE WHEN grew THEN nodes ELSE '' END, true);
   -- Forced or not, a suspect is measured (a second run): what a force let through is recorded exactly.
   IF suspects IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = '${SUSPECT_SQLSTATE}', MESSAGE = suspects;

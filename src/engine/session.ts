@@ -1,7 +1,13 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
-import { LOSS_CHECK_SQL, LOSS_SQLSTATE, type Measurement, SUSPECT_SQLSTATE } from './measure.js';
+import {
+  LOSS_CHECK_SQL,
+  LOSS_SQLSTATE,
+  type Measurement,
+  type StorageSeen,
+  SUSPECT_SQLSTATE,
+} from './measure.js';
 import { measureAfterSql, measureBeforeSql, type TrackingFeatures } from './tracking.js';
 import { NOT_REVERSED_SQLSTATE, type Reversal } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE } from './lock.js';
@@ -99,8 +105,11 @@ SET LOCAL standard_conforming_strings = on;
 SET LOCAL search_path = pg_catalog, pg_temp;
 ${OWN_AGAIN_STATEMENTS.join(';\n')};`;
 
-/** What the measurement before COMMIT left for the event: read back where the record is not in the transaction. */
-const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) AS schemata_rows, pg_catalog.current_setting('schemata.lost', true) AS schemata_lost`;
+/** What the measurement before COMMIT left for the event (read back where the record is not in the transaction), and the storage listing for the next migration. */
+const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) AS schemata_rows, pg_catalog.current_setting('schemata.lost', true) AS schemata_lost, pg_catalog.current_setting('schemata.nodes_now', true) AS schemata_nodes`;
+
+/** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
+const storageSeen = new WeakMap<Client, StorageSeen>();
 
 // RESET ALL leaves the role and the session authorization alone: they are reset by name.
 export const CLEAN_SESSION_SQL =
@@ -197,7 +206,10 @@ function batchOf(
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     ...t.snapshot,
-    measureBeforeSql({ ...t.measurement, capture }, context.tracking),
+    measureBeforeSql(
+      { ...t.measurement, capture, storage: storageSeen.get(context.client) },
+      context.tracking,
+    ),
     USER_SETTINGS_SQL,
   ];
   const prefix = `${headline(context.set, t.file.file, runnable)}\n${[...open, ...before].join(';\n')};\n`;
@@ -237,7 +249,17 @@ export async function runTransaction(
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const batch = batchOf(context, t, capture);
     const { result, completed, error } = await sendCounting(context.client, batch.sql);
-    if (error === undefined) return measuredOf(result);
+    if (error === undefined) {
+      const measured = measuredOf(result);
+      if (measured.nodes) {
+        const seen = storageSeen.get(context.client);
+        storageSeen.set(context.client, {
+          nodes: measured.nodes,
+          upTo: Math.max(seen?.upTo ?? 0, t.measurement.tablesUpTo),
+        });
+      }
+      return { rows: measured.rows, lost: measured.lost };
+    }
     await context.client
       .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
       .catch(() => {});
@@ -322,19 +344,25 @@ async function sendCounting(
   }
 }
 
-function measuredOf(result: unknown): Measured {
+function measuredOf(result: unknown): Measured & { nodes: string } {
   const results = Array.isArray(result) ? (result as Array<{ rows?: unknown[] }>) : [];
   for (const r of results) {
     const row = r.rows?.[0] as
-      { schemata_rows?: string | null; schemata_lost?: string | null } | undefined;
+      | {
+          schemata_rows?: string | null;
+          schemata_lost?: string | null;
+          schemata_nodes?: string | null;
+        }
+      | undefined;
     if (row !== undefined && 'schemata_rows' in row) {
       return {
         rows: row.schemata_rows ? (JSON.parse(row.schemata_rows) as RowCounts[]) : [],
         lost: row.schemata_lost ?? '',
+        nodes: row.schemata_nodes ?? '',
       };
     }
   }
-  return { rows: [], lost: '' };
+  return { rows: [], lost: '', nodes: '' };
 }
 
 /**

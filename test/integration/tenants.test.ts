@@ -156,6 +156,30 @@ describe('per tenant: the measurement, validation and repair', () => {
   });
 });
 
+describe("a fleet's validation after migrate", () => {
+  it('validates every tenant that applied something from one reading after them all, and fails the one that lost its schema', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY, title text);\n',
+    });
+    expect((await migrate({ cwd, env: single(url), concurrency: 3 })).error).toBeUndefined();
+    writeFile(
+      cwd,
+      'tenant/002_odd.sql',
+      "DO $$ BEGIN IF current_schema() = 'tenant_003' THEN EXECUTE 'DROP SCHEMA tenant_003 CASCADE'; END IF; END $$;\n",
+    );
+    const run = await migrate({ cwd, env: single(url), concurrency: 3, continueOnError: true });
+    expect(run.exitCode).toBe(3);
+    const tenants = run.sets[0]!.tenants!;
+    const failed = tenants.filter((t) => !t.ok);
+    expect(failed.map((t) => [t.name, t.exitCode])).toEqual([['tenant_003', 3]]);
+    expect(failed[0]!.problems.map((p) => p.message)).toEqual([
+      expect.stringContaining('schema tenant_003 is still missing after migrations'),
+    ]);
+    expect(tenants.filter((t) => t.ok && t.applied.length === 1)).toHaveLength(11);
+    expect(run.error!.message).toContain('1 of 12 tenants failed: tenant_003 (exit 3');
+  });
+});
+
 describe('a run of a fleet set beside an ordinary one', () => {
   it('applies the ordinary set as ever and the fleet tenant by tenant, fleet flags and all', async () => {
     const url = await freshDatabase();
