@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { type CliResult, runCli } from '../support/cli.js';
+import { freshDatabase } from '../support/db.js';
+import { makeProject, SMALL_SETS } from '../support/project.js';
+
+/*
+ * Every hint works as typed where the user is (SPEC §3): each test reads the
+ * command a message prints and runs it. These projects have no package.json
+ * and schemata is not on the PATH, so what works as typed is `npx schemata …`
+ * (run here as bin/schemata.js with the same arguments).
+ */
+
+/** The arguments of the `npx schemata …` a hint prints (the first, or the one starting with `starts`). */
+export function hintedArgs(result: CliResult, starts = ''): string[] {
+  const text = result.stderr;
+  const found = new RegExp(`npx schemata (${starts}[^"\\n]*?)(?:[".;,)]?(?:\\s|$))`, 'm').exec(
+    text.replace(/\.\n/g, '\n'),
+  );
+  expect(found, `an "npx schemata ${starts}…" hint in:\n${text}`).not.toBeNull();
+  return found![1]!.trim().split(/\s+/);
+}
+
+describe('hints that work as typed', () => {
+  it('a usage error names npx schemata --help, which lists the commands', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const wrong = await runCli(['explode'], { cwd });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('→ Run "npx schemata --help" to see the commands and flags.');
+    const help = await runCli(hintedArgs(wrong), { cwd });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('schemata migrate [sets..]');
+  });
+});
