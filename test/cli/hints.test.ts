@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../support/cli.js';
 import { freshDatabase } from '../support/db.js';
@@ -29,5 +32,35 @@ describe('hints that work as typed', () => {
     const help = await runCli(hintedArgs(wrong), { cwd });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('schemata migrate [sets..]');
+  });
+
+  it('from a sub-folder of the project: cd to the project, where the same command runs', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const project = makeProject(SMALL_SETS);
+    const sub = join(project, 'database');
+    const lost = await runCli(['status'], { cwd: sub, env });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).not.toContain('database/database');
+    const cd = /→ Run the command there: cd (\S+)$/m.exec(lost.stderr)?.[1];
+    expect(cd, lost.stderr).toBe('..');
+    const there = await runCli(['status'], { cwd: resolve(sub, cd!), env });
+    expect(there.code, there.stderr).toBe(0);
+  });
+
+  it('from a workspace root: cd to the package that holds database/', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const root = mkdtempSync(join(tmpdir(), 'schemata-workspace-'));
+    writeFileSync(
+      join(root, 'package.json'),
+      JSON.stringify({ private: true, workspaces: ['apps/*'] }),
+    );
+    cpSync(makeProject(SMALL_SETS), join(root, 'apps', 'api'), { recursive: true });
+    const lost = await runCli(['migrate'], { cwd: root, env });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).not.toContain(`Create ${root}/database`);
+    const cd = /→ Run the command there: cd (\S+)$/m.exec(lost.stderr)?.[1];
+    expect(cd, lost.stderr).toBe(join('apps', 'api'));
+    const there = await runCli(['migrate'], { cwd: resolve(root, cd!), env });
+    expect(there.code, there.stderr).toBe(0);
   });
 });
