@@ -63,4 +63,14 @@ describe('hints that work as typed', () => {
     const there = await runCli(['migrate'], { cwd: resolve(root, cd!), env });
     expect(there.code, there.stderr).toBe(0);
   });
+
+  it('a --wait that ran out: the message says how long it tried, the hint a longer wait', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' };
+    const result = await runCli(['validate', '--wait', '2'], { cwd, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('It was tried for 2s (--wait 2).');
+    const longer = Number(/→ .*--wait (\d+)/.exec(result.stderr)?.[1]);
+    expect(longer).toBeGreaterThan(2);
+  });
 });
