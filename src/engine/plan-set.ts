@@ -321,6 +321,7 @@ export async function planSet(
       path: m.path,
       version: m.file.version,
       operations: m.operations.filter((op) => runs(m, op)),
+      rerun: m.rerun,
     }));
     const strict = strictCreates(inRunOrder);
     if (strict.length > 0) {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../support/cli.js';
-import { freshDatabase } from '../support/db.js';
-import { makeProject, SMALL_SETS } from '../support/project.js';
+import { freshDatabase, trackedVersions } from '../support/db.js';
+import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 /*
  * Every hint works as typed where the user is (SPEC §3): each test reads the
@@ -15,12 +15,11 @@ import { makeProject, SMALL_SETS } from '../support/project.js';
 
 /** The arguments of the `npx schemata …` a hint prints (the first, or the one starting with `starts`). */
 export function hintedArgs(result: CliResult, starts = ''): string[] {
-  const text = result.stderr;
-  const found = new RegExp(`npx schemata (${starts}[^"\\n]*?)(?:[".;,)]?(?:\\s|$))`, 'm').exec(
-    text.replace(/\.\n/g, '\n'),
-  );
-  expect(found, `an "npx schemata ${starts}…" hint in:\n${text}`).not.toBeNull();
-  return found![1]!.trim().split(/\s+/);
+  const found = new RegExp(`npx schemata (${starts}[^"\n]*)`).exec(result.stderr);
+  expect(found, `an "npx schemata ${starts}…" hint in:\n${result.stderr}`).not.toBeNull();
+  // The command ends where the sentence goes on: a closing quote, a parenthesis, a full stop.
+  const command = found![1]!.split(' (')[0]!.replace(/[.;,]+$/, '');
+  return command.trim().split(/\s+/);
 }
 
 describe('hints that work as typed', () => {
@@ -72,5 +71,30 @@ describe('hints that work as typed', () => {
     expect(result.stderr).toContain('It was tried for 2s (--wait 2).');
     const longer = Number(/→ .*--wait (\d+)/.exec(result.stderr)?.[1]);
     expect(longer).toBeGreaterThan(2);
+  });
+
+  it('a repair that re-runs a file creating what exists: the hint is the repair after the edit, never a baseline of a recorded version', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const cwd = makeProject(SMALL_SETS);
+    writeFile(
+      cwd,
+      'data/003_t2.sql',
+      'CREATE TABLE workspace.t2 (id int);\nCREATE INDEX CONCURRENTLY t2_idx ON workspace.t2 (id);\nSELECT 1/0;\n',
+    );
+    expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(1);
+    const repair = await runCli(['migrate', 'data', '--repair'], { cwd, env });
+    expect(repair.code).toBe(3);
+    expect(repair.stderr).not.toContain('baseline');
+    const args = hintedArgs(repair);
+    expect(args).toEqual(['migrate', 'data', '--repair']);
+    // As the hint says: made re-runnable (and the cause fixed), then the printed command.
+    writeFile(
+      cwd,
+      'data/003_t2.sql',
+      'CREATE TABLE IF NOT EXISTS workspace.t2 (id int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t2_idx ON workspace.t2 (id);\n',
+    );
+    const fixed = await runCli(args, { cwd, env });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(await trackedVersions(env.PRIMARY_DATABASE_URL, 'data')).toEqual(['1', '2', '3']);
   });
 });
