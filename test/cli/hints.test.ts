@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../support/cli.js';
-import { freshDatabase, trackedVersions } from '../support/db.js';
+import { freshDatabase, query, trackedVersions } from '../support/db.js';
 import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 /*
@@ -17,8 +17,8 @@ import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 export function hintedArgs(result: CliResult, starts = ''): string[] {
   const found = new RegExp(`npx schemata (${starts}[^"\n]*)`).exec(result.stderr);
   expect(found, `an "npx schemata ${starts}…" hint in:\n${result.stderr}`).not.toBeNull();
-  // The command ends where the sentence goes on: a closing quote, a parenthesis, a full stop.
-  const command = found![1]!.split(' (')[0]!.replace(/[.;,]+$/, '');
+  // The command ends where the sentence goes on: a parenthesis, a semicolon, a full stop.
+  const command = found![1]!.split(/ \(|; /)[0]!.replace(/[.;,]+$/, '');
   return command.trim().split(/\s+/);
 }
 
@@ -96,5 +96,30 @@ describe('hints that work as typed', () => {
     const fixed = await runCli(args, { cwd, env });
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(await trackedVersions(env.PRIMARY_DATABASE_URL, 'data')).toEqual(['1', '2', '3']);
+  });
+
+  it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    await query(
+      url,
+      'CREATE SCHEMA config; CREATE SCHEMA customer; CREATE TABLE config.settings (key text PRIMARY KEY, value text)',
+    );
+    writeFile(cwd, 'primary/003_flags.sql', 'CREATE TABLE IF NOT EXISTS config.flags (id int);\n');
+    const untracked = await runCli(['migrate', 'primary'], { cwd, env });
+    expect(untracked.code).toBe(3);
+    const baseline = hintedArgs(untracked, 'baseline');
+    expect(baseline).toEqual(['baseline', 'primary', '--version', '2']);
+    // baseline without --version, refused, names the same.
+    const whole = await runCli(['baseline', 'primary'], { cwd, env });
+    expect(whole.code).toBe(3);
+    expect(hintedArgs(whole, 'baseline')).toEqual(baseline);
+    expect((await runCli(baseline, { cwd, env })).code).toBe(0);
+    const migrate = hintedArgs(untracked, 'migrate');
+    expect(migrate).toEqual(['migrate', 'primary']);
+    const migrated = await runCli(migrate, { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await trackedVersions(url, 'primary')).toEqual(['1', '2', '3']);
   });
 });
