@@ -335,20 +335,23 @@ interface Outcome {
   exitCode: ExitCode;
   /** stdout, without --json. */
   text?: string | undefined;
-  /** stderr, without --json: warnings, then the failure paragraphs. */
+  /** stderr, without --json, before the text: the run's warnings (they belong to it, not after its closing line). */
+  warnings?: string[];
+  /** stderr, without --json, after the text: the failure paragraphs. */
   notes: string[];
 }
 
 async function fromReport(report: Report, text?: string): Promise<Outcome> {
-  const notes = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
+  const warnings = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
     (w) => `warning: ${w}`,
   );
+  const notes: string[] = [];
   if (!report.ok) {
     const { formatFailure } = await import('./output.js');
     notes.push(formatFailure(report));
     if (report.error?.stack) notes.push(report.error.stack);
   }
-  return { json: report, exitCode: report.exitCode, text, notes };
+  return { json: report, exitCode: report.exitCode, text, warnings, notes };
 }
 
 /** The task list for a run: silent under --json, else as the terminal and --renderer choose. */
@@ -590,6 +593,7 @@ export async function main(argv: string[]): Promise<void> {
     if (invocation.json) {
       process.stdout.write(`${clean(JSON.stringify(outcome.json, null, 2))}\n`);
     } else {
+      for (const warning of outcome.warnings ?? []) stderr(warning);
       if (outcome.text) process.stdout.write(`${clean(outcome.text)}\n`);
       for (const note of outcome.notes) stderr(note);
     }
