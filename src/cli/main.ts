@@ -341,14 +341,19 @@ interface Outcome {
   notes: string[];
 }
 
-async function fromReport(report: Report, text?: string): Promise<Outcome> {
+async function fromReport(
+  report: Report,
+  text?: string,
+  { listed = false }: { listed?: boolean } = {},
+): Promise<Outcome> {
   const warnings = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
     (w) => `warning: ${w}`,
   );
   const notes: string[] = [];
   if (!report.ok) {
     const { formatFailure } = await import('./output.js');
-    notes.push(formatFailure(report));
+    const failure = formatFailure(report, { listed: listed && text !== undefined });
+    if (failure) notes.push(failure);
     if (report.error?.stack) notes.push(report.error.stack);
   }
   return { json: report, exitCode: report.exitCode, text, warnings, notes };
@@ -534,7 +539,10 @@ async function runCommand(
       const api = await import('../api.js');
       const report = await api[invocation.command](options);
       const { formatStatus } = await import('./output.js');
-      return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined);
+      // The listing shows each problem with its hint: not said again after it.
+      return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined, {
+        listed: true,
+      });
     }
   }
 }

@@ -90,9 +90,18 @@ function formatSet(set: SetReport): string[] {
   return lines;
 }
 
-/** The paragraph a failed run ends with: every problem, then the hint to type. */
-export function formatFailure(report: Report): string {
+/**
+ * The paragraph a failed run ends with: every problem, then the hint to type.
+ * After `status` and `validate`, which list each problem under its set with
+ * its hint (`listed`), nothing is said again: only an error that stopped the
+ * run before any set could list it.
+ */
+export function formatFailure(
+  report: Report,
+  { listed = false }: { listed?: boolean } = {},
+): string {
   const problems = report.sets.flatMap((s) => s.problems);
+  if (listed && problems.length > 0) return '';
   const paragraphs = problems.length > 0 ? problems.map((p) => paragraph(p.message, p.hint)) : [];
   if (report.error && !problems.some((p) => p.message === report.error!.message)) {
     paragraphs.unshift(paragraph(report.error.message, report.error.hint));

@@ -342,7 +342,8 @@ export async function planSet(
       rerun: m.rerun,
     }));
     const strict = strictCreates(inRunOrder);
-    if (strict.length > 0) {
+    // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
+    if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {
       const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }

@@ -77,8 +77,8 @@ describe('hints that work as typed', () => {
     const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' };
     const result = await runCli(['validate', '--wait', '2'], { cwd, env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('It was tried for 2s (--wait 2).');
-    const longer = Number(/→ .*--wait (\d+)/.exec(result.stderr)?.[1]);
+    expect(result.stdout).toContain('It was tried for 2s (--wait 2).');
+    const longer = Number(/→ .*--wait (\d+)/.exec(result.stdout)?.[1]);
     expect(longer).toBeGreaterThan(2);
   });
 

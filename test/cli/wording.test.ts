@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { freshDatabase, PASSWORD } from '../support/db.js';
+import { freshDatabase, PASSWORD, query } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
 
 /** Runs bin/schemata.js with stderr and stdout in one stream, in the order written, as a deploy log has them. */
@@ -76,5 +76,36 @@ describe('a log that says each thing once, in its place', () => {
     expect(result.stdout).toContain('✔ pre-flight validation: 1 file holding no statement yet');
     expect(result.stdout).toContain('✔ nothing to apply: the pending files hold no statement yet');
     expect(result.stdout).not.toContain('pending\n');
+  });
+
+  it('validate lists each problem once, under its set, with its hint', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    await query(url, 'DROP SCHEMA reference');
+    const { code, log } = await runLogged(['validate'], { cwd, env });
+    expect(code).toBe(3);
+    expect(log.split('schema reference is missing').length - 1, log).toBe(1);
+    expect(log.split('→ npx schemata migrate data --repair').length - 1, log).toBe(1);
+    expect(log).toContain('validate: failed with 1 problem (exit 3).');
+  });
+
+  it('an untracked database is one error per set, not one more per object its files create', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    writeFile(
+      cwd,
+      'data/002_tables.sql',
+      'CREATE TABLE workspace.a (id int);\nCREATE TABLE workspace.b (id int);\nCREATE INDEX a_idx ON workspace.a (id);\n',
+    );
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    await query(url, 'DROP SCHEMA schemata CASCADE'); // the history lost: the objects stay
+    const result = await runCli(['migrate'], { cwd, env });
+    expect(result.code).toBe(3);
+    const errors = result.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors, result.stderr).toHaveLength(2);
+    expect(result.stderr).not.toContain('already exists');
   });
 });
