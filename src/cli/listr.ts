@@ -46,6 +46,13 @@ export function listrRunner(
           newListr: (tasks: ListrTask[], options?: object) => unknown;
         },
       ) => {
+        if (task.refused) {
+          await task.run(
+            () => {},
+            () => {},
+          );
+          throw new ShownBelow(undefined, 'refused, see below');
+        }
         let children: Awaited<ReturnType<Task['run']>>;
         try {
           children = await task.run(
@@ -60,8 +67,11 @@ export function listrRunner(
           // The task list marks where it failed; the paragraph itself is printed once, at the end.
           throw error instanceof ShownBelow ? error : new ShownBelow(error);
         }
+        // A refused step is marked, and the steps after it are still shown: the dry run is the whole plan.
         if (children && children.length > 0)
-          return listrTask.newListr(children.map(toListr), { exitOnError: true });
+          return listrTask.newListr(children.map(toListr), {
+            exitOnError: !children.some((c) => c.refused),
+          });
         return undefined;
       },
     }) as ListrTask;
@@ -148,7 +158,10 @@ class OnceLogger extends ListrLogger<ListrLogLevels> {
 
 /** What a failed task shows in the list: a marker; the error is the report's, printed after the list. */
 class ShownBelow extends Error {
-  constructor(readonly original: unknown) {
-    super('failed, see below');
+  constructor(
+    readonly original: unknown,
+    marker = 'failed, see below',
+  ) {
+    super(marker);
   }
 }

@@ -1,4 +1,4 @@
-import type { Report, SetReport } from '../engine/report.js';
+import { problemsFound, type Report, type SetReport } from '../engine/report.js';
 
 /** Human `status` and `validate`: per set, its target, a table of its migrations, schemas and problems; validate ends with its verdict. */
 export function formatStatus(report: Report): string {
@@ -103,7 +103,11 @@ export function formatFailure(
   const problems = report.sets.flatMap((s) => s.problems);
   if (listed && problems.length > 0) return '';
   const paragraphs = problems.length > 0 ? problems.map((p) => paragraph(p.message, p.hint)) : [];
-  if (report.error && !problems.some((p) => p.message === report.error!.message)) {
+  if (
+    report.error &&
+    !problems.some((p) => p.message === report.error!.message) &&
+    report.error.message !== problemsFound(problems.length)
+  ) {
     paragraphs.unshift(paragraph(report.error.message, report.error.hint));
   }
   return paragraphs.join('\n\n');

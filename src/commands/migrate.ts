@@ -260,7 +260,11 @@ function dryRunTasks(
         );
         if (report.plan.length === 0)
           setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
-        return report.plan.map((m): Task => ({ title: describePlanned(m), run: async () => {} }));
+        return report.plan.map((m): Task => ({
+          title: describePlanned(m),
+          refused: m.steps.some((s) => s.verdict === 'refused'),
+          run: async () => {},
+        }));
       },
     };
   });

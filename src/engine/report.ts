@@ -153,10 +153,12 @@ export function failOnProblems(report: Report, exitCode?: ExitCode): void {
   if (!report.ok || problems.length === 0) return;
   report.ok = false;
   report.exitCode = exitCode ?? exitCodeOf(problems);
-  report.error = {
-    message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`,
-    hint: problems[0]!.hint,
-  };
+  report.error = { message: problemsFound(problems.length), hint: problems[0]!.hint };
+}
+
+/** The error of a run that ended on its problems: they say the rest (printed, they are not said twice). */
+export function problemsFound(count: number): string {
+  return `${count} problem${count === 1 ? '' : 's'} found.`;
 }
 
 /** Lists the error that stopped a set among its problems (once). */
