@@ -172,7 +172,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .command(
       'status [sets..]',
       'per set: applied, pending, schemas and problems',
-      setsArg,
+      (y) =>
+        setsArg(y).option('check', {
+          type: 'boolean',
+          describe: 'exit as validate does (3) when a set has a problem',
+        }),
       pick('status'),
     )
     .command(
@@ -537,7 +541,10 @@ async function runCommand(
     case 'status':
     case 'validate': {
       const api = await import('../api.js');
-      const report = await api[invocation.command](options);
+      const report =
+        invocation.command === 'status'
+          ? await api.status({ ...options, check: invocation.check })
+          : await api.validate(options);
       const { formatStatus } = await import('./output.js');
       // The listing shows each problem with its hint: not said again after it.
       return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined, {

@@ -4,8 +4,11 @@ import { problemsFound, type Report, type SetReport } from '../engine/report.js'
 export function formatStatus(report: Report): string {
   const lines: string[] = [`mode: ${report.mode}`];
   for (const set of report.sets) lines.push('', ...formatSet(set));
+  const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
+  // status --check fails on its problems as validate does, and says so.
+  if (report.command === 'status' && report.exitCode === 3 && problems > 0)
+    lines.push('', `status --check: ${problems} problem${problems === 1 ? '' : 's'} (exit 3).`);
   if (report.command === 'validate') {
-    const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
     lines.push(
       '',
       report.ok
@@ -19,19 +22,20 @@ export function formatStatus(report: Report): string {
 /** The migrations of a set as a table: version, name, applied at, duration, state. */
 function migrationTable(set: SetReport): string[] {
   const rows = [
+    // The file's name, what a user greps for (`004_later.sql`), not the version and name apart.
     ...set.applied.map((a) => [
       a.version,
-      a.name,
+      a.file || a.name,
       a.appliedAt ?? '',
       a.ms === null ? '' : `${a.ms} ms`,
       `${a.event ?? 'applied'}${a.from ? ` (from ${a.from})` : ''}`,
       a.down ? 'yes' : 'no',
     ]),
-    ...set.pending.map((p) => [p.version, p.name, '', '', 'pending', '']),
+    ...set.pending.map((p) => [p.version, p.file || p.name, '', '', 'pending', '']),
   ];
   if (rows.length === 0) return ['    (no migrations)'];
   // `down`: whether rollback can undo it (it has a down file).
-  const header = ['version', 'name', 'applied at', 'duration', 'state', 'down'];
+  const header = ['version', 'file', 'applied at', 'duration', 'state', 'down'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();

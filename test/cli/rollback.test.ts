@@ -26,9 +26,9 @@ describe('schemata rollback', () => {
     expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
 
     const status = await runCli(['status', 'data'], { cwd, env });
-    expect(status.stdout).toMatch(/version +name +applied at +duration +state +down/);
-    expect(status.stdout).toMatch(/\n +1 +schemas .* applied +no\n/);
-    expect(status.stdout).toMatch(/\n +3 +title_index .* applied +yes\n/);
+    expect(status.stdout).toMatch(/version +file +applied at +duration +state +down/);
+    expect(status.stdout).toMatch(/\n +1 +001_schemas\.sql .* applied +no\n/);
+    expect(status.stdout).toMatch(/\n +3 +003_title_index\.sql .* applied +yes\n/);
     expect(
       json(await runCli(['status', 'data', '--json'], { cwd, env })).sets[0]!.applied.map(
         (m) => m.down,

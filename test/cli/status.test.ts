@@ -13,6 +13,8 @@ describe('schemata status (CLI)', () => {
     const before = await runCli(['status'], { cwd, env });
     expect(before.code).toBe(0);
     expect(before.stdout).toContain('applied: 0   pending: 2');
+    // A pending migration by its file, what a user greps for.
+    expect(before.stdout).toMatch(/\n +2 +002_tables\.sql +pending\n/);
     expect(before.stdout).toContain('schema config: missing');
     expect(await schemaExists(url, 'schemata')).toBe(false);
 
@@ -35,9 +37,11 @@ describe('schemata status (CLI)', () => {
     ]);
     const human = await runCli(['status', 'primary'], { cwd, env });
     expect(human.stdout).toContain('schema config: present, holds data (data protection active)');
-    // A table per set: version, name, applied at, duration, state.
-    expect(human.stdout).toMatch(/version +name +applied at +duration +state/);
-    expect(human.stdout).toMatch(/\n +1 +schemas +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ ms +applied/);
+    // A table per set: version, file, applied at, duration, state.
+    expect(human.stdout).toMatch(/version +file +applied at +duration +state/);
+    expect(human.stdout).toMatch(
+      /\n +1 +001_schemas\.sql +\d{4}-\d\d-\d\dT[\d:.]+Z +\d+ ms +applied/,
+    );
     const validated = await runCli(['validate'], { cwd, env });
     expect(validated.stdout).toContain(
       'validate: passed: all 2 sets match what their migrations made.',
@@ -80,5 +84,23 @@ describe('schemata status (CLI)', () => {
       env: { ...env, npm_config_user_agent: 'pnpm/10.4.1 npm/? node/v20.19.0 linux x64' },
     });
     expect(viaPnpm.stdout).toContain('"hint": "pnpm migrate:data --repair"');
+  });
+
+  it('status --check exits as validate does (3) when a set has a problem; without --check, 0', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    expect((await runCli(['status', '--check'], { cwd, env })).code).toBe(0);
+    await query(url, 'DROP SCHEMA reference');
+    const plain = await runCli(['status'], { cwd, env });
+    expect(plain.code).toBe(0);
+    const checked = await runCli(['status', '--check'], { cwd, env });
+    expect(checked.code).toBe(3);
+    expect(checked.stdout).toContain('schema reference: missing');
+    expect(checked.stdout).toContain('status --check: 1 problem (exit 3).');
+    const machine = json(await runCli(['status', '--check', '--json'], { cwd, env }));
+    expect(machine).toMatchObject({ ok: false, exitCode: 3 });
+    expect((await runCli(['validate'], { cwd, env })).code).toBe(checked.code);
   });
 });
