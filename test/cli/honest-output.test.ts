@@ -68,6 +68,19 @@ describe('reports that say what is so', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('--wait');
   });
+
+  it('a refused connection is a connection problem, not a failed migration', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@127.0.0.1:1/app' };
+    for (const command of ['status', 'migrate']) {
+      const result = await runCli([command, '--json'], { cwd, env });
+      expect(result.code).toBe(1);
+      expect(json(result).sets[0]?.problems.map((p) => p.kind)).toEqual(['connection']);
+    }
+    const human = await runCli(['status'], { cwd, env });
+    expect(human.stdout).toContain('problem (connection): ');
+    expect(human.stdout).not.toContain('migration-failed');
+  });
 });
 
 describe('configuration accepted only when it runs what it says', () => {
