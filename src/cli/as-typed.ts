@@ -9,7 +9,18 @@ export interface Place {
   agent: 'npm' | 'pnpm' | 'yarn';
 }
 
-const COMMANDS = ['migrate', 'status', 'validate', 'baseline', 'lint', 'create'];
+const COMMANDS = [
+  'migrate',
+  'status',
+  'validate',
+  'baseline',
+  'lint',
+  'create',
+  'rollback',
+  'import',
+];
+/** What a hint may name after `schemata` besides a command: the help, which runs no script. */
+const ALSO = ['--help'];
 
 /** The arguments a package script passes to schemata, or undefined when it runs something else. */
 export function schemataArgs(script: string): string[] | undefined {
@@ -54,7 +65,10 @@ export function commandAsTyped(args: readonly string[], place: Place): string {
 export function rewriteCommands(text: string, place: Place): string {
   if (place.onPath) return text;
   return text.replace(
-    new RegExp(`\\bschemata ((?:${COMMANDS.join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`, 'g'),
+    new RegExp(
+      `\\bschemata ((?:${[...COMMANDS, ...ALSO].join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`,
+      'g',
+    ),
     (_whole, command: string) => {
       // A sentence's full stop is not part of the command.
       const trailing = command.match(/[.:]+$/)?.[0] ?? '';

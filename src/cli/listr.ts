@@ -1,4 +1,12 @@
-import { figures, Listr, ListrDefaultRendererLogLevels, type ListrTask } from 'listr2';
+import {
+  figures,
+  LISTR_LOGGER_STDERR_LEVELS,
+  Listr,
+  ListrDefaultRendererLogLevels,
+  ListrLogger,
+  ListrLogLevels,
+  type ListrTask,
+} from 'listr2';
 import type { Task, TaskRunner } from '../engine/tasks.js';
 
 export type RendererName = 'default' | 'simple' | 'verbose' | 'silent';
@@ -38,6 +46,13 @@ export function listrRunner(
           newListr: (tasks: ListrTask[], options?: object) => unknown;
         },
       ) => {
+        if (task.refused) {
+          await task.run(
+            () => {},
+            () => {},
+          );
+          throw new ShownBelow(undefined, 'refused, see below');
+        }
         let children: Awaited<ReturnType<Task['run']>>;
         try {
           children = await task.run(
@@ -52,8 +67,11 @@ export function listrRunner(
           // The task list marks where it failed; the paragraph itself is printed once, at the end.
           throw error instanceof ShownBelow ? error : new ShownBelow(error);
         }
+        // A refused step is marked, and the steps after it are still shown: the dry run is the whole plan.
         if (children && children.length > 0)
-          return listrTask.newListr(children.map(toListr), { exitOnError: true });
+          return listrTask.newListr(children.map(toListr), {
+            exitOnError: !children.some((c) => c.refused),
+          });
         return undefined;
       },
     }) as ListrTask;
@@ -78,14 +96,72 @@ export function listrRunner(
         // The default renderer draws a failed task that has subtasks (the set, "apply migrations") as a red ❯, which
         // without colour reads as "running": a ✖, as the simple renderer draws it.
         icon: { [ListrDefaultRendererLogLevels.FAILED_WITH_FAILED_SUBTASKS]: figures.cross },
+        ...(renderer === 'simple'
+          ? { logger: new OnceLogger({ useIcons: true, toStderr: LISTR_LOGGER_STDERR_LEVELS }) }
+          : {}),
       },
     } as object).run();
   }
 }
 
+/** How long a task runs before the simple renderer says it started: a quick one gets its one line when it ends. */
+const SAY_STARTED_AFTER_MS = 1000;
+
+/**
+ * The simple renderer's logger (logs, CI, a pipe): a task's line once.
+ * listr2 writes a line when a task starts and another when it ends; here the
+ * start is said only when something comes before its end (its subtasks, its
+ * output) or when it has run for a second (a long migration), so that a log
+ * reads `✔ 001_schemas.sql (31ms)` once, the sets keep their heading, and a
+ * long step is still seen running. The lines after a title's first (a
+ * migration's notices) stay under it, without a task's mark.
+ */
+class OnceLogger extends ListrLogger<ListrLogLevels> {
+  private started: { message: string; timer: NodeJS.Timeout } | undefined;
+
+  override log(
+    level: ListrLogLevels,
+    message: string | unknown[],
+    options?: Parameters<ListrLogger['log']>[2],
+  ): void {
+    const pending = this.started;
+    this.started = undefined;
+    if (pending) {
+      clearTimeout(pending.timer);
+      // Tasks run one at a time: what ends right after a start is that task.
+      const ends = [
+        ListrLogLevels.COMPLETED,
+        ListrLogLevels.SKIPPED,
+        ListrLogLevels.FAILED,
+      ].includes(level);
+      if (!ends) super.log(ListrLogLevels.STARTED, pending.message);
+    }
+    if (level === ListrLogLevels.STARTED && typeof message === 'string') {
+      const timer = setTimeout(() => {
+        if (this.started?.timer !== timer) return;
+        this.started = undefined;
+        super.log(ListrLogLevels.STARTED, message);
+      }, SAY_STARTED_AFTER_MS);
+      timer.unref();
+      this.started = { message, timer };
+      return;
+    }
+    if (typeof message !== 'string' || !message.includes('\n')) {
+      super.log(level, message, options);
+      return;
+    }
+    const [first, ...rest] = message.split('\n');
+    super.log(level, first ?? '', options);
+    for (const line of rest) if (line.trim() !== '') this.process.toStdout(line);
+  }
+}
+
 /** What a failed task shows in the list: a marker; the error is the report's, printed after the list. */
 class ShownBelow extends Error {
-  constructor(readonly original: unknown) {
-    super('failed, see below');
+  constructor(
+    readonly original: unknown,
+    marker = 'failed, see below',
+  ) {
+    super(marker);
   }
 }

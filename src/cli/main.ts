@@ -172,7 +172,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     .command(
       'status [sets..]',
       'per set: applied, pending, schemas and problems',
-      setsArg,
+      (y) =>
+        setsArg(y).option('check', {
+          type: 'boolean',
+          describe: 'exit as validate does (3) when a set has a problem',
+        }),
       pick('status'),
     )
     .command(
@@ -335,20 +339,28 @@ interface Outcome {
   exitCode: ExitCode;
   /** stdout, without --json. */
   text?: string | undefined;
-  /** stderr, without --json: warnings, then the failure paragraphs. */
+  /** stderr, without --json, before the text: the run's warnings (they belong to it, not after its closing line). */
+  warnings?: string[];
+  /** stderr, without --json, after the text: the failure paragraphs. */
   notes: string[];
 }
 
-async function fromReport(report: Report, text?: string): Promise<Outcome> {
-  const notes = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
+async function fromReport(
+  report: Report,
+  text?: string,
+  { listed = false }: { listed?: boolean } = {},
+): Promise<Outcome> {
+  const warnings = [...report.warnings, ...report.sets.flatMap((s) => s.warnings)].map(
     (w) => `warning: ${w}`,
   );
+  const notes: string[] = [];
   if (!report.ok) {
     const { formatFailure } = await import('./output.js');
-    notes.push(formatFailure(report));
+    const failure = formatFailure(report, { listed: listed && text !== undefined });
+    if (failure) notes.push(failure);
     if (report.error?.stack) notes.push(report.error.stack);
   }
-  return { json: report, exitCode: report.exitCode, text, notes };
+  return { json: report, exitCode: report.exitCode, text, warnings, notes };
 }
 
 /** The task list for a run: silent under --json, else as the terminal and --renderer choose. */
@@ -529,9 +541,15 @@ async function runCommand(
     case 'status':
     case 'validate': {
       const api = await import('../api.js');
-      const report = await api[invocation.command](options);
+      const report =
+        invocation.command === 'status'
+          ? await api.status({ ...options, check: invocation.check })
+          : await api.validate(options);
       const { formatStatus } = await import('./output.js');
-      return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined);
+      // The listing shows each problem with its hint: not said again after it.
+      return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined, {
+        listed: true,
+      });
     }
   }
 }
@@ -590,6 +608,7 @@ export async function main(argv: string[]): Promise<void> {
     if (invocation.json) {
       process.stdout.write(`${clean(JSON.stringify(outcome.json, null, 2))}\n`);
     } else {
+      for (const warning of outcome.warnings ?? []) stderr(warning);
       if (outcome.text) process.stdout.write(`${clean(outcome.text)}\n`);
       for (const note of outcome.notes) stderr(note);
     }

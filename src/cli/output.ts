@@ -1,11 +1,14 @@
-import type { Report, SetReport } from '../engine/report.js';
+import { problemsFound, type Report, type SetReport } from '../engine/report.js';
 
 /** Human `status` and `validate`: per set, its target, a table of its migrations, schemas and problems; validate ends with its verdict. */
 export function formatStatus(report: Report): string {
   const lines: string[] = [`mode: ${report.mode}`];
   for (const set of report.sets) lines.push('', ...formatSet(set));
+  const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
+  // status --check fails on its problems as validate does, and says so.
+  if (report.command === 'status' && report.exitCode === 3 && problems > 0)
+    lines.push('', `status --check: ${problems} problem${problems === 1 ? '' : 's'} (exit 3).`);
   if (report.command === 'validate') {
-    const problems = report.sets.reduce((n, s) => n + s.problems.length, 0);
     lines.push(
       '',
       report.ok
@@ -19,19 +22,20 @@ export function formatStatus(report: Report): string {
 /** The migrations of a set as a table: version, name, applied at, duration, state. */
 function migrationTable(set: SetReport): string[] {
   const rows = [
+    // The file's name, what a user greps for (`004_later.sql`), not the version and name apart.
     ...set.applied.map((a) => [
       a.version,
-      a.name,
+      a.file || a.name,
       a.appliedAt ?? '',
       a.ms === null ? '' : `${a.ms} ms`,
       `${a.event ?? 'applied'}${a.from ? ` (from ${a.from})` : ''}`,
       a.down ? 'yes' : 'no',
     ]),
-    ...set.pending.map((p) => [p.version, p.name, '', '', 'pending', '']),
+    ...set.pending.map((p) => [p.version, p.file || p.name, '', '', 'pending', '']),
   ];
   if (rows.length === 0) return ['    (no migrations)'];
   // `down`: whether rollback can undo it (it has a down file).
-  const header = ['version', 'name', 'applied at', 'duration', 'state', 'down'];
+  const header = ['version', 'file', 'applied at', 'duration', 'state', 'down'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     `    ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
@@ -90,11 +94,24 @@ function formatSet(set: SetReport): string[] {
   return lines;
 }
 
-/** The paragraph a failed run ends with: every problem, then the hint to type. */
-export function formatFailure(report: Report): string {
+/**
+ * The paragraph a failed run ends with: every problem, then the hint to type.
+ * After `status` and `validate`, which list each problem under its set with
+ * its hint (`listed`), nothing is said again: only an error that stopped the
+ * run before any set could list it.
+ */
+export function formatFailure(
+  report: Report,
+  { listed = false }: { listed?: boolean } = {},
+): string {
   const problems = report.sets.flatMap((s) => s.problems);
+  if (listed && problems.length > 0) return '';
   const paragraphs = problems.length > 0 ? problems.map((p) => paragraph(p.message, p.hint)) : [];
-  if (report.error && !problems.some((p) => p.message === report.error!.message)) {
+  if (
+    report.error &&
+    !problems.some((p) => p.message === report.error!.message) &&
+    report.error.message !== problemsFound(problems.length)
+  ) {
     paragraphs.unshift(paragraph(report.error.message, report.error.hint));
   }
   return paragraphs.join('\n\n');

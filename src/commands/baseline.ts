@@ -10,7 +10,7 @@ import { type AdoptedFrom, readTracking } from '../engine/tracking.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { finalObjects } from '../model/baseline.js';
 import { describeRef, refKey } from '../sql/operations.js';
-import { adoptObjects, operationsOfFile } from '../engine/adopt.js';
+import { adoptableUpTo, adoptObjects, operationsOfFile } from '../engine/adopt.js';
 import type { Run, RunOptions, SetRun } from '../engine/context.js';
 import { asSchemataError, execute } from '../engine/execute.js';
 import { entryOf, newReport, recordError, type Report, type SetReport } from '../engine/report.js';
@@ -77,9 +77,16 @@ function baselineTasks(
             .slice(0, 10)
             .map((e) => `${describeRef(e.ref)} (${e.file})`)
             .join(', ');
+          // The version that works, where the objects of the files before it all exist.
+          const upTo = await adoptableUpTo(
+            client,
+            toRecord.map((f, i) => ({ ...f, operations: operations[i]!.operations })),
+          );
           throw new ValidationError(
             `Set "${name}": cannot baseline: the database lacks what these migrations make: ${listed}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}. Nothing was recorded.`,
-            `Run the migrations instead (schemata migrate ${name}), baseline up to an earlier version (--version), or record them anyway with: schemata baseline ${name} --force`,
+            upTo === undefined
+              ? `Run the migrations instead (schemata migrate ${name}), or record them anyway with: schemata baseline ${name} --force`
+              : `Baseline the migrations whose objects exist, up to ${toRecord.find((f) => f.version === upTo)!.file}: schemata baseline ${name} --version ${upTo}; then the later ones run with: schemata migrate ${name}`,
           );
         }
         if (missing.length > 0)

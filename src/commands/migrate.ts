@@ -155,14 +155,24 @@ function migrateTasks(
               if (planned.plan.problems.length > 0)
                 throw ProblemsFound.of(name, planned.plan.problems);
               blockedBy = [...plans].filter(([, p]) => troubled(p)).map(([other]) => other);
-              const n = planned.plan.pending.length;
+              // A file that holds no statement yet is pending, but nothing of it runs: said so, not counted as to apply.
+              const empty = planned.plan.pending.filter(
+                (f) => !planned.migrations.some((m) => m.file.version === f.version),
+              ).length;
+              const n = planned.plan.pending.length - empty;
+              const pending = [
+                ...(n > 0 || empty === 0 ? [n === 0 ? 'up to date' : `${n} pending`] : []),
+                ...(empty > 0
+                  ? [`${empty} file${empty === 1 ? '' : 's'} holding no statement yet`]
+                  : []),
+              ].join(', ');
               if (blockedBy.length > 0) {
                 setTitle(
-                  `pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}; nothing of the run is applied: set "${blockedBy.join('", "')}" has problems`,
+                  `pre-flight validation: ${pending}; nothing of the run is applied: set "${blockedBy.join('", "')}" has problems`,
                 );
                 return;
               }
-              setTitle(`pre-flight validation: ${n === 0 ? 'up to date' : `${n} pending`}`);
+              setTitle(`pre-flight validation: ${pending}`);
             },
           },
           {
@@ -186,7 +196,9 @@ function migrateTasks(
                     ? 'nothing to repair: tracking and the database agree'
                     : planned.rechecksum.length > 0
                       ? `recorded the new checksum of ${planned.rechecksum.map((f) => f.file).join(', ')}`
-                      : 'nothing to apply: up to date',
+                      : planned.plan.pending.length > 0
+                        ? 'nothing to apply: the pending files hold no statement yet'
+                        : 'nothing to apply: up to date',
                 );
                 return;
               }
@@ -259,7 +271,11 @@ function dryRunTasks(
         );
         if (report.plan.length === 0)
           setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
-        return report.plan.map((m): Task => ({ title: describePlanned(m), run: async () => {} }));
+        return report.plan.map((m): Task => ({
+          title: describePlanned(m),
+          refused: m.steps.some((s) => s.verdict === 'refused'),
+          run: async () => {},
+        }));
       },
     };
   });

@@ -10,17 +10,27 @@ import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.j
 /**
  * Reads, per set, what is applied and pending, whether each expected schema
  * exists and holds data, and the problems validation would stop on. Writes
- * nothing, takes no lock; `ok` is false only when a database cannot be read.
+ * nothing, takes no lock; `ok` is false only when a database cannot be read,
+ * or, with `check`, when a set has a problem (exitCode 3, as validate).
  *
  * @example
  * const { sets } = await status({ sets: ['data'] });
  * console.log(sets[0].pending.length, 'pending');
  */
-export function status(options: RunOptions & FleetOptions = {}): Promise<Report> {
-  if (isFleet(options)) return runFleet('status', options, (one) => status({ ...options, ...one }));
-  const misused = fleetFlagsAlone('status', options);
-  if (misused) return Promise.resolve(misused);
-  return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
+export async function status(
+  options: RunOptions & FleetOptions & { check?: boolean | undefined } = {},
+): Promise<Report> {
+  const report = await (async () => {
+    if (isFleet(options))
+      return runFleet('status', options, (one) => status({ ...options, ...one, check: false }));
+    const misused = fleetFlagsAlone('status', options);
+    if (misused) return misused;
+    return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
+  })();
+  // --check: the listing, and validate's exit code for its problems (a deploy's health check that also shows the state).
+  if (options.check && report.ok && report.sets.some((s) => s.problems.length > 0))
+    failOnProblems(report, EXIT.invalid);
+  return report;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
@@ -155,6 +155,16 @@ export function loadProjectConfig(options: {
         'Pass the path of a schemata.json file.',
       );
     }
+    const elsewhere = existsSync(join(options.cwd, 'database'))
+      ? []
+      : projectsNear(resolve(options.cwd));
+    if (elsewhere.length > 0) {
+      const cds = elsewhere.map((dir) => `cd ${relative(options.cwd, dir)}`);
+      throw new ConfigError(
+        `There is no database/ folder in ${resolve(options.cwd)}: schemata runs in the folder that holds a project's database/ (its migration sets), and ${elsewhere.length === 1 ? `${elsewhere[0]!} is one` : `${elsewhere.join(', ')} are`}.`,
+        `Run the command there: ${cds.join(', or ')}`,
+      );
+    }
     return checkSets(undefined, resolve(options.cwd, 'database'), [...DEFAULT_SETS]);
   }
   let json: unknown;
@@ -179,6 +189,48 @@ export function loadProjectConfig(options: {
     );
   }
   return checkSets(file, dirname(file), parsed.data.sets);
+}
+
+/** A folder that holds a schemata project: database/schemata.json, or a default set's folder. */
+function holdsProject(dir: string): boolean {
+  const database = join(dir, 'database');
+  return ['schemata.json', ...DEFAULT_SETS.map((set) => set.dir)].some((entry) =>
+    existsSync(join(database, entry)),
+  );
+}
+
+/**
+ * Where the project is when the working directory has no database/: a folder
+ * above (run from database/ itself, or deeper), else the packages below a
+ * workspace root (apps/api), a few levels down, without node_modules or
+ * hidden folders. So that the hint is a `cd` that works, not "create
+ * database/database/primary".
+ */
+function projectsNear(cwd: string): string[] {
+  for (let dir = dirname(cwd); dir !== dirname(dir); dir = dirname(dir))
+    if (holdsProject(dir)) return [dir];
+  const found: string[] = [];
+  let level = [cwd];
+  for (let depth = 0; depth < 3 && found.length === 0; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue; // a folder we may not read is no project of ours
+      }
+      for (const entry of entries) {
+        if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'node_modules')
+          continue;
+        const child = join(dir, entry.name);
+        if (holdsProject(child)) found.push(child);
+        else next.push(child);
+      }
+    }
+    level = next;
+  }
+  return found.sort();
 }
 
 /**

@@ -33,12 +33,12 @@ function describe(error: unknown): { code: string | undefined; message: string }
 export async function connect(
   target: Target,
   variable: string,
-  { retrying = false }: { retrying?: boolean } = {},
+  { waitedS = 0 }: { waitedS?: number } = {},
 ): Promise<Client> {
-  // (retrying: under --wait, for the hint)
+  // (waitedS: the --wait that ran out, for the hint)
   const config = clientConfig(target.url);
   try {
-    return await connectWith(target, variable, config, retrying);
+    return await connectWith(target, variable, config, waitedS);
   } catch (error) {
     // sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without.
     const mode = sslModeOf(target.url);
@@ -46,7 +46,7 @@ export async function connect(
       (mode === 'prefer' || mode === 'allow') &&
       /does not support SSL/i.test((error as { cause?: Error }).cause?.message ?? '')
     ) {
-      return connectWith(target, variable, { ...config, ssl: false }, retrying);
+      return connectWith(target, variable, { ...config, ssl: false }, waitedS);
     }
     throw error;
   }
@@ -91,7 +91,7 @@ async function connectWith(
   target: Target,
   variable: string,
   config: pg.ClientConfig,
-  retrying: boolean,
+  waitedS: number,
 ): Promise<Client> {
   const client = new pg.Client({
     application_name: 'schemata',
@@ -119,13 +119,25 @@ async function connectWith(
         },
       );
     }
-    // A name that does not resolve is often a service still starting (Kubernetes, Railway): transient, exit 1.
-    const hint =
-      code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? `Check the host name in the URL; if the database's service is still starting, wait for it: add --wait 60${retrying ? ' (or longer)' : ''}.`
-        : 'Check that the server is running and reachable from here, then run the command again (--wait S keeps trying while it starts).';
-    throw new ConnectionError(`${where}: ${message}.`, hint, { cause: error });
+    const hint = unreachableHint(code, waitedS);
+    const waited = waitedS > 0 ? ` It was tried for ${waitedS}s (--wait ${waitedS}).` : '';
+    throw new ConnectionError(`${where}: ${message}.${waited}`, hint, { cause: error });
   }
+}
+
+/**
+ * What to do about a server that cannot be reached, after `waitedS` seconds
+ * of --wait (0: none). A wait that ran out is answered with one really
+ * longer, never the same or a shorter one. Pure.
+ */
+export function unreachableHint(code: string | undefined, waitedS: number): string {
+  const longer = waitedS > 0 ? Math.max(60, Math.ceil(waitedS * 4)) : 60;
+  const wait =
+    waitedS > 0 ? `run it again with a longer wait, --wait ${longer}` : `add --wait ${longer}`;
+  // A name that does not resolve is often a service still starting (Kubernetes, Railway): transient, exit 1.
+  return code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+    ? `Check the host name in the URL; if the database's service is still starting, ${wait}.`
+    : `Check that the server is running and reachable from here; if it is still starting, ${wait} (it keeps trying for that many seconds).`;
 }
 
 /**

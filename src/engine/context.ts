@@ -119,7 +119,7 @@ async function connectWaiting(
   const deadline = Date.now() + waitS * 1000;
   for (;;) {
     try {
-      return await connect(set.target, set.variable, { retrying: waitS > 0 });
+      return await connect(set.target, set.variable, { waitedS: waitS });
     } catch (error) {
       if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted)
         throw error;

@@ -26,6 +26,7 @@ export function asSchemataError(error: unknown, where?: string): SchemataError {
 function attributed(task: Task, report: SetReport, started?: number): Task {
   return {
     title: task.title,
+    ...(task.refused ? { refused: true } : {}),
     run: async (setTitle, show) => {
       const start = started ?? performance.now();
       const timed = () => {

@@ -19,7 +19,7 @@ import {
 } from '../model/repair.js';
 import { finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
-import { adoptObjects, operationsOfFile } from './adopt.js';
+import { adoptableUpTo, adoptObjects, operationsOfFile } from './adopt.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
 import { planSteps, type Step } from '../model/steps.js';
 import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
@@ -164,6 +164,24 @@ export async function planSet(
     pendingSchemas,
   };
   let plan = planMigrate(state);
+  // "Adopt it with baseline" records every file: where the newest files made nothing here yet, only those before them.
+  const untracked = plan.problems.find((p) => p.kind === 'untracked');
+  const readAll = set.files.map((f) => read.get(f.version));
+  if (untracked && readAll.every((r) => r?.ok)) {
+    const upTo = await adoptableUpTo(
+      client,
+      set.files.map((f, i) => ({
+        version: f.version,
+        file: f.file,
+        operations: (readAll[i] as Extract<ReadMigration, { ok: true }>).operations,
+      })),
+    );
+    const last = set.files.at(-1);
+    if (upTo !== undefined && last && upTo !== last.version) {
+      const through = set.files.find((f) => f.version === upTo)!;
+      untracked.hint = `The database holds what the migrations up to ${through.file} make, not what the later ones make: adopt those with: schemata baseline ${name} --version ${upTo}; then the later ones run with: schemata migrate ${name}`;
+    }
+  }
   const result: SetPlan = {
     client,
     tracked,
@@ -321,9 +339,11 @@ export async function planSet(
       path: m.path,
       version: m.file.version,
       operations: m.operations.filter((op) => runs(m, op)),
+      rerun: m.rerun,
     }));
     const strict = strictCreates(inRunOrder);
-    if (strict.length > 0) {
+    // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
+    if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {
       const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }

@@ -1,6 +1,6 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../catalog/schema-facts.js';
-import { EXIT, type ExitCode, SchemataError } from '../errors.js';
+import { ConnectionError, EXIT, type ExitCode, SchemataError } from '../errors.js';
 import type { Problem, ProblemKind } from '../model/plan.js';
 import { maskSecrets } from '../targets/redact.js';
 import type { Mode } from '../targets/targets.js';
@@ -153,10 +153,12 @@ export function failOnProblems(report: Report, exitCode?: ExitCode): void {
   if (!report.ok || problems.length === 0) return;
   report.ok = false;
   report.exitCode = exitCode ?? exitCodeOf(problems);
-  report.error = {
-    message: `${problems.length} problem${problems.length === 1 ? '' : 's'} found.`,
-    hint: problems[0]!.hint,
-  };
+  report.error = { message: problemsFound(problems.length), hint: problems[0]!.hint };
+}
+
+/** The error of a run that ended on its problems: they say the rest (printed, they are not said twice). */
+export function problemsFound(count: number): string {
+  return `${count} problem${count === 1 ? '' : 's'} found.`;
 }
 
 /** Lists the error that stopped a set among its problems (once). */
@@ -164,7 +166,11 @@ export function recordProblem(set: SetReport, error: SchemataError): void {
   if (error instanceof ProblemsFound || set.problems.some((p) => p.message === error.message))
     return;
   set.problems.push({
-    kind: KIND_BY_EXIT[error.exitCode] ?? 'migration-failed',
+    // Exit 1 is also a server that cannot be reached: no migration failed then.
+    kind:
+      error instanceof ConnectionError
+        ? 'connection'
+        : (KIND_BY_EXIT[error.exitCode] ?? 'migration-failed'),
     message: error.message,
     hint: error.hint ?? '',
   });

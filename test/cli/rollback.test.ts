@@ -26,9 +26,9 @@ describe('schemata rollback', () => {
     expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
 
     const status = await runCli(['status', 'data'], { cwd, env });
-    expect(status.stdout).toMatch(/version +name +applied at +duration +state +down/);
-    expect(status.stdout).toMatch(/\n +1 +schemas .* applied +no\n/);
-    expect(status.stdout).toMatch(/\n +3 +title_index .* applied +yes\n/);
+    expect(status.stdout).toMatch(/version +file +applied at +duration +state +down/);
+    expect(status.stdout).toMatch(/\n +1 +001_schemas\.sql .* applied +no\n/);
+    expect(status.stdout).toMatch(/\n +3 +003_title_index\.sql .* applied +yes\n/);
     expect(
       json(await runCli(['status', 'data', '--json'], { cwd, env })).sets[0]!.applied.map(
         (m) => m.down,
@@ -40,7 +40,8 @@ describe('schemata rollback', () => {
     expect(broken.stderr).toContain(
       'the down of 003_title_index.sql does not undo it: leaves index workspace.items_title_idx.',
     );
-    const hint = /→ .*then run: (schemata rollback data --to 2)/.exec(broken.stderr)?.[1];
+    // No package.json there and schemata not on the PATH: npx is what works as typed.
+    const hint = /→ .*then run: npx (schemata rollback data --to 2)/.exec(broken.stderr)?.[1];
     expect(hint).toBe('schemata rollback data --to 2');
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
 
@@ -87,7 +88,7 @@ describe('schemata rollback', () => {
       '--to 7 names no applied migration (applied: 1, 2, 3). Nothing ran.',
     );
     const suggested =
-      /give the version that is to stay applied, or 0 for none: (schemata rollback data --to \d+)/i.exec(
+      /give the version that is to stay applied, or 0 for none: npx (schemata rollback data --to \d+)/i.exec(
         to.stderr,
       )?.[1];
     expect(suggested).toBe('schemata rollback data --to 3');
@@ -141,7 +142,7 @@ describe('schemata rollback', () => {
     expect(result.stderr).toContain(
       'stopped by SIGTERM while running 003_title_index.down.sql: the server cancelled its statement and rolled it back',
     );
-    expect(result.stderr).toContain('Go on with: schemata rollback data --to 2');
+    expect(result.stderr).toContain('Go on with: npx schemata rollback data --to 2');
     await new Promise((r) => setTimeout(r, 500));
     expect(
       await query(url, "SELECT 1 FROM pg_class WHERE relname = 'items_title_idx'"),

@@ -21,6 +21,8 @@ export interface FileContext {
 export interface Finding {
   at: Location;
   message: string;
+  /** The rule's fix written for this statement (its own names), where the rule can. */
+  fix?: string;
 }
 
 /** One lint rule: an id, what it is about, how to fix it, and a check. */

@@ -52,6 +52,15 @@ describe('commands as typed where the user is (SPEC §3)', () => {
         npm,
       ),
     ).toBe('Fix it, then run: npm run migrate:data -- --repair. Or npm run db:validate.');
+    expect(rewriteCommands('Run "schemata --help" to see the commands and flags.', npm)).toBe(
+      'Run "npx schemata --help" to see the commands and flags.',
+    );
+    expect(rewriteCommands('then run: schemata rollback data --to 2', npm)).toBe(
+      'then run: npx schemata rollback data --to 2',
+    );
+    expect(rewriteCommands('Import it first: schemata import drizzle --set data', npm)).toBe(
+      'Import it first: npx schemata import drizzle --set data',
+    );
     expect(rewriteCommands('the table schemata.migrations and -- schemata:force stay', npm)).toBe(
       'the table schemata.migrations and -- schemata:force stay',
     );

