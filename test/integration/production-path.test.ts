@@ -146,10 +146,13 @@ describe('the run lock', () => {
     await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '500ms'`);
     const cwd = makeProject({ ...SCHEMAS });
     const other = await openClient(url);
-    await other.query('SELECT pg_advisory_lock(1935893605, 1835103329)'); // the run lock, as another run holds it
-    setTimeout(() => void other.end(), 2_000);
+    // The run lock, as another run holds it ('sche', 'mata').
+    await other.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+    let released = false;
+    setTimeout(() => void other.end().then(() => (released = true)), 2_000);
     const report = await migrate({ cwd, env: single(url), sets: ['data'], lockTimeout: 20 });
     expect(report.error).toBeUndefined();
+    expect(released).toBe(true); // it waited for the other run
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
   });
 
