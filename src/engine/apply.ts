@@ -31,7 +31,6 @@ import {
   rolledBackSql,
 } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
-import { sleep } from './sleep.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
 import { maskSecrets } from '../targets/redact.js';
@@ -308,6 +307,20 @@ const SUSPECT_RUNS = 2;
 /** A statement that waited for a lock too long is tried again this many times, after 1, 2 and 4 s. */
 const LOCK_RETRIES = 3;
 const LOCK_BACKOFF_MS = 1000;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
 
 /** A BEGIN, START TRANSACTION or COMMIT of the file's own: blanked out of the batch. */
 function isBlankedControl(statement: Statement): boolean {
