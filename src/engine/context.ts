@@ -87,9 +87,8 @@ export interface SetRun {
 
 interface Connection {
   client: Client;
-  /** The connection whose open transaction holds the run lock (engine/lock.ts), and the one waiting for it. */
+  /** The connection whose open transaction holds the run lock (engine/lock.ts). */
   lock: Client | undefined;
-  lockWaiter?: Client | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
   /** What planning found missing, for every set of the database, read once. */
@@ -299,13 +298,14 @@ export async function openRun(options: RunOptions): Promise<Run> {
       const connection = await pending;
       if (lock && !connection.lock) {
         const holder = await open(set);
-        connection.lockWaiter = holder;
         try {
+          // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
           await acquireLock(
             holder,
             `Set "${set.config.name}" on ${set.target.display}`,
             settings.lockTimeoutS,
             set.config.name,
+            options.signal,
           );
         } catch (error) {
           await shut(holder);
@@ -349,7 +349,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
       for (const c of all) {
         if (c.status !== 'fulfilled') continue;
         cancelRunning(c.value.client, c.value.target);
-        if (c.value.lockWaiter && !c.value.lock) cancelRunning(c.value.lockWaiter, c.value.target);
       }
     },
     async close() {

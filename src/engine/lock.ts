@@ -1,8 +1,10 @@
 import { claimCheckSql, FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { TrackingFeatures } from './tracking.js';
-import { LockTimeoutError } from '../errors.js';
+import type { QueryResult } from 'pg';
+import { LockTimeoutError, StoppedError } from '../errors.js';
 import type { Client } from './connect.js';
+import { sleep } from './sleep.js';
 
 /*
  * One advisory lock per database ('schemata' in ASCII), held for the run by a
@@ -10,9 +12,19 @@ import type { Client } from './connect.js';
  * server connection behind PgBouncer's transaction pooling, and its end (a
  * COMMIT, or the session gone when a run is killed) releases the lock, so no
  * pooled server connection is ever left holding it. The transaction takes no
- * snapshot while it waits idle, so CREATE INDEX CONCURRENTLY does not wait for
- * it. The two-int4 form shows up in pg_locks as classid/objid, which lets a
- * waiter name the holder.
+ * snapshot while it holds the lock idle, so CREATE INDEX CONCURRENTLY does not
+ * wait for it. The two-int4 form shows up in pg_locks as classid/objid, which
+ * lets a waiter name the holder.
+ *
+ * A waiter never waits in a statement. A statement waiting for the lock holds
+ * a snapshot; CREATE INDEX CONCURRENTLY, run by the holder, waits for every
+ * transaction that had a snapshot older than its own to end, and the waiter's
+ * would end only once the holder's run had: a deadlock that only the waiter's
+ * timeout broke (issue 24). So the waiter tries, each try a transaction of its
+ * own, rolled back at once when another run holds the lock (an index build
+ * that saw the try waits for that transaction's end, not for the wait), and
+ * sleeps between tries holding nothing: no snapshot, no transaction, behind
+ * PgBouncer no server connection.
  */
 const LOCK_CLASS = 0x73636865; // 'sche'
 const LOCK_OBJECT = 0x6d617461; // 'mata'
@@ -31,39 +43,47 @@ export function lockObject(set: string | undefined): number {
   return key === LOCK_OBJECT - 1 || key === LOCK_OBJECT ? key + 2 : key;
 }
 
+/** Between two tries for the run lock: soon at first (a run about to end), then once a second. */
+const TRY_AGAIN_MS = [50, 100, 200, 400, 800, 1000];
+
 /**
  * Waits up to `timeoutS` for the lock on `client`, which then holds it until
- * releaseLock. A role's or database's statement_timeout and
- * idle_in_transaction_session_timeout are set aside for this transaction:
- * waiting is bounded by lock_timeout alone, and holding by the run.
+ * releaseLock; `signal` ends the wait. A role's or database's
+ * statement_timeout and idle_in_transaction_session_timeout are set aside for
+ * the holding transaction: holding is bounded by the run alone.
  */
 export async function acquireLock(
   client: Client,
   where: string,
   timeoutS: number,
   set?: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const object = lockObject(set);
-  const ms = Math.max(1, Math.round(timeoutS * 1000));
-  await client.query(
-    `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL lock_timeout = ${ms}`,
-  );
-  try {
+  const deadline = performance.now() + timeoutS * 1000;
+  for (let tries = 0; ; tries++) {
     // The simple protocol, constants in the text: an extended-protocol portal would stay open with the
     // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
-    if (timeoutS === 0) {
-      const { rows } = await client.query<{ ok: boolean }>(
-        `SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
-      );
-      if (rows[0]?.ok) return;
-    } else {
-      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${object})`);
-      return;
-    }
-  } catch (error) {
-    if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+    const results = (await client.query(
+      `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
+    )) as unknown as QueryResult<{ ok: boolean }>[];
+    if (results.at(-1)?.rows[0]?.ok === true) return;
+    // What a DBA sees in pg_stat_activity of a waiting run, between its tries.
+    await client.query(
+      `ROLLBACK /* schemata waits for the run lock: pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) again soon */`,
+    );
+    const left = deadline - performance.now();
+    if (left <= 0 || signal?.aborted) break;
+    await sleep(Math.min(TRY_AGAIN_MS[Math.min(tries, TRY_AGAIN_MS.length - 1)]!, left), signal);
   }
-  await client.query('ROLLBACK').catch(() => {});
+  if (signal?.aborted) {
+    const by = String(signal.reason ?? 'SIGTERM');
+    throw new StoppedError(
+      by,
+      `${where}: stopped by ${by} while waiting for another run's migration lock; nothing was applied.`,
+      'Run the same command again.',
+    );
+  }
   throw new LockTimeoutError(where, await lockHolder(client, object), timeoutS);
 }
 
@@ -94,6 +114,10 @@ async function lockHolder(
  * PgBouncer, or a rerun while a killed run's orphan still works) apply each
  * migration once: the second waits for the first's transaction, sees the
  * new event, and skips it (MIGRATION_TAKEN_SQLSTATE).
+ * That wait is in a statement, but what it waits for is a migration's own
+ * transaction, never a run: a migration outside a transaction (CREATE INDEX
+ * CONCURRENTLY) claims in a transaction of its own that commits before its
+ * statements run, so no index build waits for a claim that waits for it.
  */
 export { MIGRATION_TAKEN_SQLSTATE };
 

@@ -57,7 +57,8 @@ describe.skipIf(!available)('behind PgBouncer in transaction pooling', () => {
       expect(
         await query(
           direct,
-          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1935893605",
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
         ),
       ).toEqual([{ n: 0 }]);
       const again = await migrate({ cwd, env, sets: ['data'], lockTimeout: 1 });

@@ -1,7 +1,16 @@
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
-import { freshDatabase, openClient, query, tableExists, trackedVersions } from '../support/db.js';
+import {
+  freshDatabase,
+  openClient,
+  query,
+  servers,
+  tableExists,
+  trackedVersions,
+  waitFor,
+} from '../support/db.js';
+import { havePgBouncer, startPgBouncer } from '../support/pgbouncer.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 const SCHEMAS = {
@@ -146,12 +155,48 @@ describe('the run lock', () => {
     await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '500ms'`);
     const cwd = makeProject({ ...SCHEMAS });
     const other = await openClient(url);
-    await other.query('SELECT pg_advisory_lock(1935893605, 1835103329)'); // the run lock, as another run holds it
-    setTimeout(() => void other.end(), 2_000);
+    // The run lock, as another run holds it ('sche', 'mata').
+    await other.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+    let released = false;
+    setTimeout(() => void other.end().then(() => (released = true)), 2_000);
     const report = await migrate({ cwd, env: single(url), sets: ['data'], lockTimeout: 20 });
     expect(report.error).toBeUndefined();
+    expect(released).toBe(true); // it waited for the other run
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
   });
+
+  it('a stop while waiting for the run lock ends the wait: exit 143, nothing applied', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ ...SCHEMAS });
+    const other = await openClient(url);
+    await other.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+    const stop = new AbortController();
+    try {
+      const running = migrate({
+        cwd,
+        env: single(url),
+        sets: ['data'],
+        signal: stop.signal,
+        lockTimeout: 60,
+      });
+      const asking = async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%advisory_xact_lock(1935894629, 1835103329)%' AND pid <> pg_backend_pid()",
+          )
+        )[0]!.n > 0;
+      expect(await waitFor(asking, 20_000)).toBe(true);
+      stop.abort('SIGTERM');
+      // Long before the 60 s it would wait (the test's own timeout is shorter).
+      const report = await running;
+      expect(report.exitCode).toBe(143);
+      expect(report.error!.message).toContain('stopped by SIGTERM while waiting for another run');
+      expect(await trackedVersions(url, 'data')).toEqual([]);
+    } finally {
+      await other.end();
+    }
+  }, 30_000);
 
   it("a migration longer than the database's statement_timeout: the message says so, one sentence each, and the hint works as typed", async () => {
     const url = await freshDatabase();
@@ -197,6 +242,113 @@ describe('the run lock', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
   });
 });
+
+/*
+ * SPEC §4 "Never queue": runs waiting for the run lock never hold anything that
+ * a running CREATE INDEX CONCURRENTLY must wait for. Its last phase waits for
+ * every transaction whose snapshot is older than its own; a waiter that sat in
+ * a statement for the lock held one, and waited for the very run whose index
+ * waited for it, until its lock timeout ended it (issue 24: 20 s directly, 60 s
+ * through PgBouncer).
+ */
+describe.each([
+  ['directly', false],
+  ['through PgBouncer in transaction pooling', true],
+] as const)(
+  'CREATE INDEX CONCURRENTLY while other runs wait for the run lock, %s',
+  (_how, pooled) => {
+    it.skipIf(pooled && !havePgBouncer())(
+      'the index is built and the waiting runs go on after it, well before their lock timeout',
+      async () => {
+        const direct = await freshDatabase();
+        const bouncer = pooled ? await startPgBouncer(servers().primary) : undefined;
+        const stop = new AbortController();
+        try {
+          const url = bouncer ? bouncer.url(databaseOf(direct)) : direct;
+          const cwd = makeProject({
+            ...SCHEMAS,
+            'data/002_items.sql':
+              'CREATE TABLE workspace.items (id int);\nINSERT INTO workspace.items SELECT generate_series(1, 10000);\n',
+          });
+          expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+          writeFile(
+            cwd,
+            'data/003_index.sql',
+            '-- schemata:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_id ON workspace.items (id);\n',
+          );
+          // An application's write in flight: the index build waits for it first, while the other runs start waiting.
+          const writer = await openClient(direct);
+          await writer.query('BEGIN; INSERT INTO workspace.items VALUES (0)');
+          // Long enough for the test's own waits (the writer's transaction holds the index build meanwhile). A
+          // waiter that held a snapshot held the build until this ran out: the index failed, dirty.
+          const run = () =>
+            migrate({
+              cwd,
+              env: single(url),
+              sets: ['data'],
+              lockTimeout: 60,
+              statementLockTimeout: 20,
+              signal: stop.signal,
+            });
+          const first = run();
+          const building = async () =>
+            (
+              await query<{ n: number }>(
+                direct,
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+              )
+            )[0]!.n > 0;
+          expect(await waitFor(building, 20_000)).toBe(true);
+          const others = [run(), run()];
+          // They have asked for the run lock, which the first run holds: seen from the server (behind PgBouncer
+          // their tries may share a server connection, so at least one), and a second more for both to be at it.
+          const asking = async () =>
+            (
+              await query<{ n: number }>(
+                direct,
+                `SELECT count(*)::int AS n FROM pg_stat_activity a
+                WHERE datname = current_database() AND query LIKE '%advisory_xact_lock(1935894629, 1835103329)%'
+                  AND pid <> pg_backend_pid()
+                  AND NOT EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`,
+              )
+            )[0]!.n >= (pooled ? 1 : 2);
+          expect(await waitFor(asking, 20_000)).toBe(true);
+          await new Promise((r) => setTimeout(r, 1_000));
+          await writer.query('COMMIT');
+          await writer.end();
+          // Well before the 60 s the waiting runs would wait: the old waiter held the index build until then.
+          const within = (ms: number) =>
+            new Promise<'stalled'>((resolve) =>
+              setTimeout(() => {
+                resolve('stalled');
+              }, ms).unref(),
+            );
+          const report = await Promise.race([first, within(30_000)]);
+          expect(report).not.toBe('stalled');
+          if (report === 'stalled') return;
+          expect(report.error).toBeUndefined();
+          expect(report.sets[0]!.applied.map((a) => a.file)).toEqual(['003_index.sql']);
+          expect(
+            await query(
+              direct,
+              "SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'workspace.items_id'::regclass",
+            ),
+          ).toEqual([{ valid: true }]);
+          for (const after of await Promise.all(others)) {
+            expect(after.error).toBeUndefined();
+            expect(after.exitCode).toBe(0);
+            expect(after.sets[0]!.applied).toEqual([]);
+          }
+          expect(await trackedVersions(direct, 'data')).toEqual(['1', '2', '3']);
+        } finally {
+          stop.abort('SIGTERM');
+          await bouncer?.stop();
+        }
+      },
+      45_000,
+    );
+  },
+);
 
 describe('a failed migration runs once', () => {
   it('is located by the statements that completed: nextval advanced once, the statement named', async () => {
