@@ -11,6 +11,7 @@ import {
 import { measureAfterSql, measureBeforeSql, type TrackingFeatures } from './tracking.js';
 import { NOT_REVERSED_SQLSTATE, type Reversal } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE } from './lock.js';
+import { sleep } from './sleep.js';
 import {
   LockTimeoutError,
   MigrationFailedError,
@@ -405,20 +406,6 @@ const SUSPECT_RUNS = 2;
 /** A statement that waited for a lock too long is tried again this many times, after 1, 2 and 4 s. */
 const LOCK_RETRIES = 3;
 const LOCK_BACKOFF_MS = 1000;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
 
 const pathOf = (context: ApplyContext, file: MigrationFile) =>
   relative(context.cwd, file.path) || file.path;
