@@ -75,7 +75,7 @@ const DATA_LOCK_TIMEOUT_MS = 2000;
  */
 const MANY_FACTS_SQL = `
 WITH s AS MATERIALIZED (SELECT n.oid, n.nspname::text AS name FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1::text[])),
-counts AS (
+counts AS MATERIALIZED (
   SELECT c.relnamespace AS ns, count(*) AS n FROM pg_catalog.pg_class c WHERE c.relnamespace IN (SELECT oid FROM s) GROUP BY 1
   UNION ALL
   SELECT p.pronamespace, count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace IN (SELECT oid FROM s) GROUP BY 1
@@ -83,7 +83,8 @@ counts AS (
   SELECT t.typnamespace, count(*) FROM pg_catalog.pg_type t
    WHERE t.typnamespace IN (SELECT oid FROM s) AND t.typtype IN ('d', 'e', 'r', 'm') GROUP BY 1
 )
-SELECT s.name, COALESCE((SELECT sum(counts.n) FROM counts WHERE counts.ns = s.oid), 0)::int8 AS objects FROM s`;
+SELECT s.name, COALESCE(sum(counts.n), 0)::int8 AS objects
+  FROM s LEFT JOIN counts ON counts.ns = s.oid GROUP BY s.name`;
 
 /** readSchemaFacts without data, for many schemas at once: by schema name. */
 export async function readManySchemaFacts(
