@@ -394,8 +394,10 @@ export function applyContextOf(
   client: Client,
   tracking: TrackingFeatures,
   step: { path: string; expectedEvent: number | null },
+  show?: (line: string) => void,
 ): ApplyContext {
   return {
+    watch: show && { show, connect: () => connect(set.target, set.variable) },
     tracking,
     client,
     set: set.config.name,
