@@ -16,6 +16,8 @@ export interface BadInput {
   files?: Record<string, string | Buffer>;
   /** Files written into the project root. */
   root?: Record<string, string>;
+  /** Symbolic links (path under database/ → what it points at). */
+  links?: Record<string, string>;
   /** Prepares the database; returns environment to use instead of the default. */
   setup?: (url: string) => Promise<Record<string, string>>;
   exit: number;
@@ -106,6 +108,13 @@ export const CATALOGUE: BadInput[] = [
     exit: 2,
     message: 'is not a usable migration name',
     fix: 'letters, digits and underscores',
+  },
+  {
+    situation: 'create with a name too long for a file name',
+    args: ['create', 'data', 'x'.repeat(300)],
+    exit: 2,
+    message: 'bytes long, and file systems take at most 255',
+    fix: 'a shorter name, as the hint shows',
   },
   {
     situation: 'baseline without a set',
@@ -472,6 +481,15 @@ export const CATALOGUE: BadInput[] = [
     exit: 2,
     message: 'is not named <version>_<name>.sql',
     fix: 'rename it as the hint says (<version>_<name>.sql, a free version)',
+  },
+  {
+    situation: "a symbolic link among a set's files whose target is gone",
+    args: ['migrate'],
+    links: { 'data/003_shared.sql': '../../shared/003_shared.sql' },
+    exit: 2,
+    message:
+      /003_shared\.sql is a symbolic link to \.\.\/\.\.\/shared\/003_shared\.sql, which does not exist/,
+    fix: 'restore its target, or remove the link (rm, as the hint shows)',
   },
   {
     situation: 'a file that is not UTF-8',

@@ -8,6 +8,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,6 +131,35 @@ describe('hints that work as typed', () => {
     const migrated = await runCli(migrate, { cwd, env });
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2', '3']);
+  });
+
+  it('a symbolic link among the files whose target is gone: the hint removes it as typed, and migrate runs', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const cwd = makeProject(SMALL_SETS);
+    symlinkSync('../../shared/003_shared.sql', join(cwd, 'database', 'data', '003_shared.sql'));
+    const dangling = await runCli(['migrate', 'data'], { cwd, env });
+    expect(dangling.code).toBe(2);
+    expect(dangling.stderr).not.toContain('ENOENT');
+    const rm = /→ .*: (rm \S+)$/m.exec(dangling.stderr)?.[1];
+    expect(rm, dangling.stderr).toBeDefined();
+    execSync(rm!, { cwd });
+    const migrated = await runCli(['migrate', 'data'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+  });
+
+  it('create with a name too long for a file name: the hint creates a shorter one as typed', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const long = await runCli(['create', 'data', `add_${'x'.repeat(296)}`], { cwd });
+    expect(long.code).toBe(2);
+    expect(long.stderr).not.toContain('ENAMETOOLONG');
+    expect(long.stderr).toMatch(
+      /error: Set "data": the file name \d+_add_x+\.sql is 319 bytes long/,
+    );
+    const args = hintedArgs(long);
+    expect(args.slice(0, 2)).toEqual(['create', 'data']);
+    const created = await runCli(args, { cwd });
+    expect(created.code, created.stderr).toBe(0);
+    expect(readdirSync(join(cwd, 'database', 'data'))).toHaveLength(3);
   });
 
   it('the embedded server without its platform package: the hint installs that package, never "delete .schemata"', async () => {
