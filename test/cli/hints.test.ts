@@ -108,6 +108,49 @@ describe('hints that work as typed', () => {
     expect(await trackedVersions(env.PRIMARY_DATABASE_URL, 'data')).toEqual(['1', '2', '3']);
   });
 
+  it("a failed CREATE UNIQUE INDEX CONCURRENTLY: PostgreSQL's DETAIL, the INVALID index it left, and the repair that drops it, as typed", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    writeFile(
+      cwd,
+      'data/003_dups.sql',
+      'CREATE TABLE IF NOT EXISTS workspace.d (x int);\nINSERT INTO workspace.d VALUES (1), (1);\n',
+    );
+    writeFile(
+      cwd,
+      'data/004_idx.sql',
+      '-- schemata:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS d_x ON workspace.d (x);\n',
+    );
+    const failed = await runCli(['migrate', 'data'], { cwd, env });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      'database/data/004_idx.sql:2:1: could not create unique index "d_x". Key (x)=(1) is duplicated.',
+    );
+    const invalid = () =>
+      query<{ valid: boolean }>(
+        url,
+        "SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'd_x'",
+      );
+    expect(await invalid()).toEqual([{ valid: false }]);
+    expect(failed.stderr).toContain(
+      'The failed statement left the index workspace.d_x behind, INVALID (queries do not use it, every write still maintains it); migrate --repair drops it before it runs the file again.',
+    );
+    const args = hintedArgs(failed);
+    expect(args).toEqual(['migrate', 'data', '--repair']);
+    // Run again before the cause is fixed: it fails for the same reason, which is not the file's re-runnability.
+    const again = await runCli(args, { cwd, env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Key (x)=(1) is duplicated.');
+    expect(again.stderr).not.toContain('not re-runnable');
+    // The cause fixed (the duplicate gone), then the printed command.
+    await query(url, 'DELETE FROM workspace.d WHERE ctid = (SELECT max(ctid) FROM workspace.d)');
+    const repaired = await runCli(args, { cwd, env });
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(await invalid()).toEqual([{ valid: true }]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+  });
+
   it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
     const url = await freshDatabase();
     const env = { PRIMARY_DATABASE_URL: url };
