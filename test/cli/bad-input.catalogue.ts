@@ -519,6 +519,29 @@ export const CATALOGUE: BadInput[] = [
     fix: 'the SQL at the line and column shown (schemata lint)',
   },
   {
+    situation: "COPY ... FROM stdin with psql's data lines after it",
+    args: ['migrate'],
+    files: {
+      'data/003_rows.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.c (x int);\nCOPY workspace.c (x) FROM stdin;\n1\n2\n\\.\n',
+    },
+    exit: 3,
+    message:
+      '003_rows.sql:2:1 does not parse: COPY workspace.c (x) FROM STDIN reads its rows from the client (psql sends the lines after it)',
+    fix: 'the INSERT the hint shows, or COPY ... FROM a file on the server',
+  },
+  {
+    situation: 'COPY ... FROM stdin alone',
+    args: ['migrate'],
+    files: {
+      'data/003_rows.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.c (x int);\nCOPY workspace.c (x) FROM stdin;\n',
+    },
+    exit: 3,
+    message: '003_rows.sql:2:1: COPY workspace.c (x) FROM STDIN reads its rows from the client',
+    fix: 'INSERT, or COPY ... FROM a file on the server',
+  },
+  {
     situation: 'ADD CONSTRAINT IF NOT EXISTS',
     args: ['migrate'],
     files: {

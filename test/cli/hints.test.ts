@@ -151,6 +151,38 @@ describe('hints that work as typed', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
   });
 
+  it("COPY ... FROM stdin with psql's data lines: named before anything runs, and the INSERT lint prints loads the rows", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    const table = 'CREATE TABLE IF NOT EXISTS workspace.c (x int, name text);\n';
+    writeFile(
+      cwd,
+      'data/003_rows.sql',
+      `${table}COPY workspace.c (x, name) FROM stdin;\n1\tO'Brien\n2\t\\N\n\\.\n`,
+    );
+    const refused = await runCli(['migrate', 'data'], { cwd, env });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      '003_rows.sql:2:1 does not parse: COPY workspace.c (x, name) FROM STDIN',
+    );
+    expect(await trackedVersions(url, 'data')).toEqual([]);
+    const linted = await runCli(['lint', 'data'], { cwd, env });
+    expect(linted.code).toBe(3);
+    expect(linted.stdout).not.toContain('syntax-error');
+    const insert = /INSERT INTO [^;]+;/.exec(linted.stdout)?.[0];
+    expect(insert, linted.stdout).toBe(
+      "INSERT INTO workspace.c (x, name) VALUES ('1', 'O''Brien'), ('2', NULL);",
+    );
+    writeFile(cwd, 'data/003_rows.sql', `${table}${insert!}\n`);
+    const migrated = await runCli(['migrate', 'data'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await query(url, 'SELECT x, name FROM workspace.c ORDER BY x')).toEqual([
+      { x: 1, name: "O'Brien" },
+      { x: 2, name: null },
+    ]);
+  });
+
   it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
     const url = await freshDatabase();
     const env = { PRIMARY_DATABASE_URL: url };
