@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -182,6 +183,59 @@ describe('hints that work as typed', () => {
       { x: 2, name: null },
     ]);
   });
+
+  it.each([
+    [
+      'no CREATE on the schema',
+      'CREATE TABLE IF NOT EXISTS workspace.t (id int);\n',
+      'CREATE privilege on schema workspace',
+      'GRANT CREATE ON SCHEMA workspace TO',
+    ],
+    [
+      'only SELECT on the table',
+      'INSERT INTO workspace.items VALUES (1);\n',
+      'INSERT privilege on table workspace.items',
+      'GRANT INSERT ON TABLE workspace.items TO',
+    ],
+  ])(
+    'a read-only role (%s): the role, the privilege and the object are named, and the GRANT printed, run as typed by the owner, lets the command printed run',
+    async (_case, sql, lacks, grant) => {
+      const url = await freshDatabase();
+      const cwd = makeProject(SMALL_SETS);
+      expect((await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } })).code).toBe(0);
+      // A role that may read and keep schemata's tracking, and read the set's tables: no more.
+      const role = `reader_${randomBytes(4).toString('hex')}`;
+      await query(
+        url,
+        `CREATE ROLE ${role} LOGIN PASSWORD '${decodeURIComponent(new URL(url).password)}';
+         GRANT USAGE ON SCHEMA schemata, workspace, reference TO ${role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA workspace TO ${role}`,
+      );
+      const reader = new URL(url);
+      reader.username = role;
+      const env = { PRIMARY_DATABASE_URL: reader.toString() };
+      writeFile(cwd, 'data/003_more.sql', sql);
+      const denied = await runCli(['migrate', 'data'], { cwd, env });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).not.toContain('Fix database/data/003_more.sql');
+      expect(denied.stderr).toContain(
+        `The role ${role} lacks the ${lacks} (PostgreSQL's 42501 insufficient_privilege): the file is not what to fix.`,
+      );
+      const hinted = new RegExp(
+        `→ Have (\\S+) \\(the owner of [^)]+\\) run: (${grant} ${role};)`,
+      ).exec(denied.stderr);
+      expect(hinted, denied.stderr).not.toBeNull();
+      expect(hinted![1]).toBe(new URL(url).username);
+      await query(url, hinted![2]!);
+      const args = hintedArgs(denied);
+      expect(args).toEqual(['migrate', 'data']);
+      const ran = await runCli(args, { cwd, env });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    },
+  );
 
   it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
     const url = await freshDatabase();
