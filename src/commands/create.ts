@@ -68,9 +68,13 @@ export function createMigration(options: {
   const [set] = selectSets(project, [options.set]);
   const name = options.name
     .trim()
+    .normalize('NFC')
+    // CamelCase words stay words: AddItems is add_items, not additems.
+    .replace(/(\p{Ll}|\p{Nd})(\p{Lu})/gu, '$1_$2')
     .toLowerCase()
     .replace(/[\s-]+/g, '_');
-  if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
+  // Letters of any script (añadir_índice), digits and underscores: what a file name and a grep take as they are.
+  if (!/^[\p{L}\p{Nd}][\p{L}\p{M}\p{Nd}_]*$/u.test(name)) {
     throw new ConfigError(
       `"${options.name}" is not a usable migration name: use letters, digits and underscores.`,
       `For example: schemata create ${options.set} add_customer_email`,

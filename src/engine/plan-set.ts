@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
-import { readSchemaFacts } from '../catalog/schema-facts.js';
 import { existingRefs, partitionAncestors } from '../catalog/existence.js';
 import type { SnapshotScope } from '../catalog/listing.js';
 import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
@@ -126,8 +125,9 @@ export async function planSet(
     );
   }
   const tracked = tracking.migrations;
-  const facts = await readSchemaFacts(client, set.config.schemas, {
-    withData: (options.withData ?? false) || (options.askData ?? false),
+  const facts = await run.schemaFacts(set, {
+    withData: options.withData ?? false,
+    askData: options.askData ?? false,
   });
   // What adoption just wrote is read afresh.
   const missing = await run.missingObjects(set, tracking, { fresh: adopting });

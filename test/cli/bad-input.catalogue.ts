@@ -107,7 +107,7 @@ export const CATALOGUE: BadInput[] = [
     args: ['create', 'data', 'drop tables!'],
     exit: 2,
     message: 'is not a usable migration name',
-    fix: 'letters, digits and underscores',
+    fix: 'letters (of any script), digits and underscores; CamelCase becomes words',
   },
   {
     situation: 'create with a name too long for a file name',
