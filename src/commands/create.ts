@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverMigrations, downFileName } from '../config/discover.js';
+import {
+  discoverMigrations,
+  downFileName,
+  NAME_MAX_BYTES,
+  nameTooLong,
+} from '../config/discover.js';
 import { loadProjectConfig, selectSets } from '../config/file.js';
 import { ConfigError } from '../errors.js';
 
@@ -87,11 +92,28 @@ export function createMigration(options: {
     }
     const file = `${version}_${name}.sql`;
     const path = join(set!.dir, file);
-    writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
-    if (options.down)
-      writeFileSync(join(set!.dir, downFileName(file)), downTemplate(set!, file, now), {
-        flag: 'wx',
-      });
+    // Said before writing: the file system would refuse it with a bare ENAMETOOLONG.
+    const longest = options.down ? downFileName(file) : file;
+    if (Buffer.byteLength(longest) > NAME_MAX_BYTES) {
+      const room = NAME_MAX_BYTES - Buffer.byteLength(longest) + Buffer.byteLength(name);
+      const error = nameTooLong(set!.name, join(set!.dir, longest), longest);
+      throw new ConfigError(
+        `${error.message} Its name may be ${room} characters (letters, digits, _).`,
+        `Give it a shorter name, e.g.: schemata create ${set!.name} ${name.slice(0, 40).replace(/_+$/, '')}`,
+      );
+    }
+    try {
+      writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
+      if (options.down)
+        writeFileSync(join(set!.dir, downFileName(file)), downTemplate(set!, file, now), {
+          flag: 'wx',
+        });
+    } catch (error) {
+      // A path over the system's limit (a deep project folder), though the name fits.
+      if ((error as { code?: string }).code === 'ENAMETOOLONG')
+        throw nameTooLong(set!.name, path, file, error);
+      throw error;
+    }
     return path;
   });
 }

@@ -482,6 +482,17 @@ export function prepareFiles(
       });
       continue;
     }
+    // psql would send the rows after it; sent as SQL, it fails at run time with "No source stream defined".
+    if (classification.copiesFromClient.length > 0) {
+      const copy = classification.copiesFromClient[0]!;
+      const finding = lintFile(parser, copy.text).find((f) => f.rule === 'copy-from-stdin');
+      plan.problems.push({
+        kind: 'unrunnable',
+        message: `Set "${set}": ${at(path, copy.at)}: ${finding?.message ?? 'COPY ... FROM STDIN reads its rows from the client, and schemata sends none.'} Nothing was applied.`,
+        hint: `${finding?.fix ?? ''} Then run the command again.`.trim(),
+      });
+      continue;
+    }
     if (transactional && classification.resetsAll.length > 0) {
       const reset = classification.resetsAll[0]!;
       plan.problems.push({

@@ -19,7 +19,13 @@ import {
   RefusedError,
   StoppedError,
 } from '../errors.js';
-import { locate, type Statement } from '../sql/statements.js';
+import { locate, nodeKind, type Statement } from '../sql/statements.js';
+import {
+  INSUFFICIENT_PRIVILEGE,
+  type MissingPrivilege,
+  missingPrivilege,
+  privilegeWords,
+} from './privileges.js';
 import { maskSecrets } from '../targets/redact.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from './own-settings.js';
@@ -317,7 +323,17 @@ export async function runTransaction(
     }
     if (e.code === '55P03') throw await lockGaveUp(context, t, failing, error);
     if (isOwnFailure(batch, completed, e)) throw ownFailed(context, t, e, error);
-    throw describeFailure(context, t, e, batch, failing);
+    // A role without the privilege: said as such, with the GRANT, not "Fix <file>".
+    const denied = positioned(t, e, batch)?.statement ?? failing;
+    const missing =
+      e.code === INSUFFICIENT_PRIVILEGE
+        ? await missingPrivilege(
+            context.client,
+            e.message,
+            denied ? nodeKind(denied.node) : '',
+          ).catch(() => undefined)
+        : undefined;
+    throw describeFailure(context, t, e, batch, failing, missing);
   }
 }
 
@@ -624,21 +640,31 @@ const isConnectionLoss = (e: PgError) =>
  * and analysing; for errors at run time (a constraint, a division by zero)
  * the statement is the one after the last that completed (`failing`).
  */
+/** Where PostgreSQL's position points in the file, and the statement there; undefined without one in it. */
+function positioned(
+  t: Transaction,
+  error: PgError,
+  batch: Batch,
+): { offset: number; statement: Statement | undefined } | undefined {
+  if (!error.position) return undefined;
+  const from = t.statements[0]?.start ?? 0;
+  const to = t.statements[t.statements.length - 1]?.end ?? 0;
+  const offset = from + Number(error.position) - 1 - batch.prefixLength;
+  if (offset < from || offset > to) return undefined;
+  return { offset, statement: t.statements.find((s) => offset >= s.start && offset <= s.end) };
+}
+
 function describeFailure(
   context: ApplyContext,
   t: Transaction,
   error: PgError,
   batch: Batch,
   failing: Statement | undefined,
+  missing?: MissingPrivilege,
 ): MigrationFailedError {
-  const from = t.statements[0]?.start ?? 0;
-  const to = t.statements[t.statements.length - 1]?.end ?? 0;
-  let offset: number | undefined;
-  if (error.position) {
-    offset = from + Number(error.position) - 1 - batch.prefixLength;
-    if (offset < from || offset > to) offset = undefined;
-    else failing = t.statements.find((s) => offset! >= s.start && offset! <= s.end) ?? failing;
-  }
+  const found = positioned(t, error, batch);
+  const offset = found?.offset;
+  failing = found?.statement ?? failing;
   const path = pathOf(context, t.file);
   const at = offset !== undefined ? locate(t.file.sql, offset) : failing?.at;
   const where = at ? `${path}:${at.line}:${at.column}` : path;
@@ -655,6 +681,17 @@ function describeFailure(
     .map(sentence)
     .join(' ');
   const verb = t.outcome.whole ? 'failed' : 'runs outside a transaction and failed';
+  if (missing) {
+    const words = privilegeWords(
+      missing,
+      t.outcome.whole ? againOf(context) : `${againOf(context)} --repair`,
+    );
+    return new MigrationFailedError(
+      `Set "${context.set}": migration ${t.file.file} ${verb} at ${where}: ${said} ${words.because} ${t.outcome.left}`,
+      words.hint,
+      { cause: error },
+    );
+  }
   return new MigrationFailedError(
     `Set "${context.set}": migration ${t.file.file} ${verb} at ${where}: ${said} ` +
       (lost
