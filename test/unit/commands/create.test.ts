@@ -111,7 +111,7 @@ describe('createMigration', () => {
     '',
     '   ',
     '_leading',
-    'ünïcode',
+    'smile😀',
     'a/b',
     'name.sql',
     "x'y",
