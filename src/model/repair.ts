@@ -1,7 +1,13 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../engine/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
-import { describeRef, nameSpaceOf, type ObjectRef, type Operation } from '../sql/operations.js';
+import {
+  describeRef,
+  nameSpaceOf,
+  type ObjectRef,
+  type Operation,
+  refKey,
+} from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -175,6 +181,41 @@ export function dropsMissing(
   return operations.find(
     (op) => op.kind === 'drop' && !op.ifExists && missing.some((e) => refers(op.object, e)),
   );
+}
+
+/** The refs a file drops without IF EXISTS (not in a DO block, which may catch the error): whether they exist decides dropsAbsent. */
+export function strictDrops(operations: readonly Operation[]): ObjectRef[] {
+  return operations.flatMap((op) =>
+    op.kind === 'drop' && !op.ifExists && op.via === undefined ? [op.object] : [],
+  );
+}
+
+/**
+ * A statement of the file that drops, without IF EXISTS, what the database
+ * does not have now and the file does not make before it: `DROP INDEX old;
+ * CREATE INDEX new ...`, where the file itself dropped `old` when it ran
+ * (Prisma's and drizzle's files). Run whole, the file would fail there.
+ * Judged in file order; `existing` holds the refKey of each ref of
+ * strictDrops that exists. Pure.
+ */
+export function dropsAbsent(
+  operations: readonly Operation[],
+  existing: ReadonlySet<string>,
+): Operation | undefined {
+  const made = new Set<string>();
+  for (const op of operations) {
+    if (op.kind === 'create') made.add(refKey(op.object));
+    else if (op.kind === 'rename' || op.kind === 'move') made.add(refKey(op.to));
+    else if (
+      op.kind === 'drop' &&
+      !op.ifExists &&
+      op.via === undefined &&
+      !existing.has(refKey(op.object)) &&
+      !made.has(refKey(op.object))
+    )
+      return op;
+  }
+  return undefined;
 }
 
 /** Whether a table (`schema.name`, quoted as PostgreSQL prints it) is missing, itself or with its schema. */

@@ -3,6 +3,7 @@ import type { MigrationFile } from '../../../src/config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/engine/tracking.js';
 import {
   comesAlong,
+  dropsAbsent,
   dropsMissing,
   identityParts,
   planRepair,
@@ -354,6 +355,22 @@ describe('dropsMissing and comesAlong', () => {
     ).toEqual({ line: 1, column: 1 });
     expect(
       dropsMissing(operationsOfSql('DROP INDEX IF EXISTS w.t_idx;\nDROP INDEX w.other;'), missing),
+    ).toBeUndefined();
+  });
+
+  it('finds a DROP without IF EXISTS of what is not there now, unless the file made it before (judged in file order)', () => {
+    const ops = operationsOfSql(
+      'DROP INDEX "Loan_memberId_idx";\nCREATE INDEX "Loan_memberId_status_idx" ON "Loan" ("memberId", status);',
+    );
+    // The file itself dropped Loan_memberId_idx when it ran: run whole again, it would fail there.
+    expect(dropsAbsent(ops, new Set())?.at).toEqual({ line: 1, column: 1 });
+    expect(
+      dropsAbsent(
+        operationsOfSql(
+          'CREATE INDEX i ON t (a);\nDROP INDEX i;\nDROP INDEX IF EXISTS gone;\nDO $$ BEGIN DROP INDEX gone; EXCEPTION WHEN undefined_object THEN NULL; END $$;',
+        ),
+        new Set(),
+      ),
     ).toBeUndefined();
   });
 
