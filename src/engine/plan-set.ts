@@ -194,7 +194,7 @@ export async function planSet(
     repairNotes: [],
   };
   let rerun = new Set<string>();
-  let replay: Replay = { madeAs: new Map(), statements: new Map() };
+  let replay: Replay = { madeAs: new Map(), statements: new Map(), along: new Set() };
   if (options.repair) {
     // The applied migrations from `version` on, each read once for the replay and the changed checksums.
     const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
@@ -215,7 +215,15 @@ export async function planSet(
         await appliedFrom(missing.map((e) => e.version).sort(compareVersions)[0]!),
         missing,
       );
-    const repair = planRepair({ ...state, replayed: [...replay.statements.keys()] }, plan);
+    // What comes back with a partition made again runs nothing of its own migration.
+    const repair = planRepair(
+      {
+        ...state,
+        missing: missing.filter((e) => !replay.along.has(e)),
+        replayed: [...replay.statements.keys()],
+      },
+      plan,
+    );
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
@@ -285,14 +293,18 @@ export async function planSet(
         return 'drops, without IF EXISTS, what is not there';
       return undefined;
     };
-    // A partition's index comes back with its partitioned table's index.
-    const indexTables = missing.flatMap((e) =>
-      e.kind === 'index' && e.parent !== null ? [e.parent] : [],
+    // A partition's index, row trigger or foreign key comes back with its partitioned table's.
+    const partTables = missing.flatMap((e) =>
+      (e.kind === 'index' || e.kind === 'trigger' || e.kind === 'constraint') && e.parent !== null
+        ? [e.parent]
+        : [],
     );
-    const along =
-      reruns.length > 0 && indexTables.length > 1
-        ? comesAlong(missing, await partitionAncestors(client, indexTables))
-        : undefined;
+    const along = new Set([
+      ...replay.along,
+      ...(reruns.length > 0 && partTables.length > 1
+        ? comesAlong(missing, await partitionAncestors(client, partTables))
+        : []),
+    ]);
     for (const m of reruns) {
       const replayed = replay.statements.get(m.file.version) ?? [];
       const lines = (at: readonly Location[]) =>
@@ -331,6 +343,13 @@ export async function planSet(
         ];
         only.sort((a, b) => a.line - b.line || a.column - b.column);
         m.only = only;
+        // All it made that is missing comes back with another migration's statement (a partition's parts).
+        if (only.length === 0) {
+          result.repairNotes.push(
+            `${m.file.file} runs nothing again: what it made comes back with the objects it belongs to.`,
+          );
+          continue;
+        }
         const why =
           scope.why === 'rows'
             ? 'changes rows'
@@ -339,6 +358,14 @@ export async function planSet(
           `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(only)}.`,
         );
       }
+    }
+    const idle = new Set(result.migrations.filter((m) => m.only?.length === 0));
+    if (idle.size > 0) {
+      result.migrations = result.migrations.filter((m) => !idle.has(m));
+      plan.pending = plan.pending.filter(
+        (f) => ![...idle].some((m) => m.file.version === f.version),
+      );
+      report.pending = plan.pending.map((f) => entryOf(f));
     }
     // Re-runs too: a strict CREATE of what survived fails the re-run (of a part, only what runs counts).
     const inRunOrder = result.migrations.map((m) => ({

@@ -226,24 +226,29 @@ function goneTables(missing: readonly ExpectedObject[]): (table: string) => bool
 }
 
 /**
- * The missing indexes of partitions that come back with a missing index of
- * a partitioned table they belong to (`ancestors`: a partition's partitioned
- * tables): the CREATE INDEX on that table makes them again, under names
- * PostgreSQL picks, which no statement names. Pure.
+ * The missing parts of partitions that come back with a missing part of a
+ * partitioned table they belong to (`ancestors`: a partition's partitioned
+ * tables), which no statement names: an index (the CREATE INDEX on that
+ * table makes them again, under names PostgreSQL picks), a row trigger or a
+ * foreign key (cloned under the same name). Pure.
  */
 export function comesAlong(
   missing: readonly ExpectedObject[],
   ancestors: ReadonlyMap<string, readonly string[]>,
 ): Set<ExpectedObject> {
-  const indexedTables = new Set(
-    missing.flatMap((e) => (e.kind === 'index' && e.parent !== null ? [e.parent] : [])),
-  );
+  const cloned = (e: ExpectedObject, table: string) =>
+    missing.some(
+      (p) =>
+        p.parent === table &&
+        p.kind === e.kind &&
+        (e.kind === 'index' || (p.name === e.name && e.kind !== 'column')),
+    );
   return new Set(
     missing.filter(
       (e) =>
-        e.kind === 'index' &&
+        (e.kind === 'index' || e.kind === 'trigger' || e.kind === 'constraint') &&
         e.parent !== null &&
-        (ancestors.get(e.parent) ?? []).some((table) => indexedTables.has(table)),
+        (ancestors.get(e.parent) ?? []).some((table) => cloned(e, table)),
     ),
   );
 }
@@ -392,6 +397,11 @@ export interface Replay {
   madeAs: Map<ExpectedObject, ObjectRef>;
   /** Statements of applied migrations to run again, by version: the renames and moves that brought a re-created object to its name, and the later drops of what its CREATE made. */
   statements: Map<string, Location[]>;
+  /**
+   * Missing parts of a missing partition or inheritance child that no statement makes on it (a column added
+   * to its parent, an index or trigger PostgreSQL cloned from the parent's): they come back with its CREATE.
+   */
+  along: Set<ExpectedObject>;
 }
 
 const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
@@ -428,6 +438,7 @@ export function replayOf(
 ): Replay {
   const madeAs = new Map<ExpectedObject, ObjectRef>();
   const statements = new Map<string, Location[]>();
+  const along = new Set<ExpectedObject>();
   const add = (version: string, at: Location) => {
     const list = statements.get(version) ?? [];
     if (!list.some((l) => sameAt(l, at))) list.push(at);
@@ -437,6 +448,8 @@ export function replayOf(
   // Tables made again by their CREATE: where it is, and the name it gave.
   const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
     [];
+  // Partitions and inheritance children made again, by identity: their parent's parts come with them.
+  const children = new Set<string>();
   for (const e of missing) {
     if (e.kind === 'schema' || e.kind === 'extension') continue;
     const start = order(e.version);
@@ -455,6 +468,8 @@ export function replayOf(
         const op = operations[j]!;
         if (i === start && makes(op, e, current)) {
           maker = op.at;
+          if (op.kind === 'create' && op.inherits === true && e.kind === 'table')
+            children.add(e.identity);
           break;
         }
         if (op.kind !== 'rename' && op.kind !== 'move') continue;
@@ -542,7 +557,12 @@ export function replayOf(
       }
     }
   }
+  for (const e of missing) {
+    if (e.parent === null || !children.has(e.parent)) continue;
+    const as = madeAs.get(e);
+    if (!applied.some(({ operations }) => operations.some((op) => makes(op, e, as)))) along.add(e);
+  }
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { madeAs, statements };
+  return { madeAs, statements, along };
 }
