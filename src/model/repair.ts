@@ -405,6 +405,8 @@ export interface Replay {
 }
 
 const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
+/** What CREATE OR REPLACE defines again in place. */
+const REPLACEABLE: ReadonlySet<string> = new Set(['function', 'procedure', 'view']);
 
 /** Whether two refs name the same object, an unqualified one in any schema. */
 function sameObject(a: ObjectRef, b: ObjectRef): boolean {
@@ -429,8 +431,10 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * renames or drops a column or constraint it has (made by that CREATE, or
  * by an ADD COLUMN that runs again), or sets or drops a column's NOT NULL
  * or DEFAULT, is one too (the table must come back as it is expected, not
- * as it was first written). Statements that change rows are never among
- * them: renames, drops of parts and those ALTER COLUMNs change none. Pure.
+ * as it was first written); a later CREATE OR REPLACE of a function,
+ * procedure or view made again is one too. Statements that change rows are
+ * never among them: renames, drops of parts, those ALTER COLUMNs and
+ * definitions change none. Pure.
  */
 export function replayOf(
   applied: readonly AppliedOperations[],
@@ -556,6 +560,22 @@ export function replayOf(
           add(version, op.at);
       }
     }
+  }
+  // A function, procedure or view made again: every later CREATE OR REPLACE of it runs again after its maker,
+  // so it comes back with the definition it has now, not the one it was first made with.
+  for (const e of missing) {
+    if (!REPLACEABLE.has(e.kind)) continue;
+    const start = order(e.version);
+    const names = [madeAs.get(e), { kind: e.kind, schema: e.schema, name: e.name }];
+    for (let i = start + 1; start >= 0 && i < applied.length; i++)
+      for (const op of applied[i]!.operations)
+        if (
+          op.kind === 'create' &&
+          op.ifNotExists &&
+          op.via === undefined &&
+          names.some((n) => n !== undefined && sameObject(op.object, n))
+        )
+          add(applied[i]!.version, op.at);
   }
   for (const e of missing) {
     if (e.parent === null || !children.has(e.parent)) continue;

@@ -282,6 +282,26 @@ describe('replayOf', () => {
     });
   });
 
+  it('a function made again comes back with the body a later CREATE OR REPLACE gave it', () => {
+    const history = applied({
+      '3': 'CREATE FUNCTION w.normalise(raw citext) RETURNS citext LANGUAGE sql AS $$ SELECT raw $$;\n',
+      '5': 'CREATE TABLE w.t (id int);\n',
+      '9': 'CREATE OR REPLACE FUNCTION w.normalise(raw citext) RETURNS citext LANGUAGE sql AS $$ SELECT lower(raw)::citext $$;\n',
+    });
+    const fn: ExpectedObject = {
+      kind: 'function',
+      identity: 'w.normalise(public.citext)',
+      schema: 'w',
+      name: 'normalise',
+      parent: null,
+      version: '3',
+      file: '003_x.sql',
+    };
+    expect(Object.fromEntries(replayOf(history, [fn]).statements)).toEqual({
+      '9': [{ line: 1, column: 1 }],
+    });
+  });
+
   it('follows a column through a rename of its table and of itself', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, name text);\nALTER TABLE w.t RENAME COLUMN name TO title;\n',
