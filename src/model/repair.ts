@@ -8,6 +8,7 @@ import {
   type Operation,
   refKey,
 } from '../sql/operations.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -315,6 +316,27 @@ export function scopeRerun(args: {
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
   const rowsChange = changing.length > 0 || measured !== undefined;
+  // A constraint written inside a CREATE TABLE whose table still exists: that statement, run again, makes nothing.
+  for (const e of args.missing) {
+    if (e.parent === null || gone(e.parent)) continue;
+    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
+    const table = maker
+      ? operations.find(
+          (op) => op.kind === 'create' && op.object.kind === 'table' && sameAt(op.at, maker.at),
+        )
+      : undefined;
+    // In a DO block or a function, every statement has the block's place: there, the maker is its own.
+    if (!maker || maker.via !== undefined || !table || table.kind !== 'create') continue;
+    const where = `${path}:${maker.at.line}`;
+    return {
+      kind: 'stop',
+      problem: {
+        kind: 'repair-refused',
+        message: `Set "${set}": --repair cannot re-create ${e.kind} ${e.identity}: ${where} defines it inside the CREATE TABLE of ${e.parent}, which still exists, so running that statement again makes nothing. Nothing was run.`,
+        hint: `Re-create it by hand as ${where} defines it (ALTER TABLE ${e.parent} ADD CONSTRAINT ${quoteIdent(e.name)} ...), then check with: schemata validate ${set}`,
+      },
+    };
+  }
   if (force || (!rowsChange && (args.notRerunnable === undefined || args.missing.length === 0)))
     return { kind: 'whole' };
   const statementOf = (at: Location) => {
