@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discoverMigrations, downFileName } from '../config/discover.js';
+import {
+  discoverMigrations,
+  downFileName,
+  NAME_MAX_BYTES,
+  nameTooLong,
+} from '../config/discover.js';
 import { loadProjectConfig, selectSets } from '../config/file.js';
 import { ConfigError } from '../errors.js';
 
@@ -63,9 +68,13 @@ export function createMigration(options: {
   const [set] = selectSets(project, [options.set]);
   const name = options.name
     .trim()
+    .normalize('NFC')
+    // CamelCase words stay words: AddItems is add_items, not additems.
+    .replace(/(\p{Ll}|\p{Nd})(\p{Lu})/gu, '$1_$2')
     .toLowerCase()
     .replace(/[\s-]+/g, '_');
-  if (!/^[a-z0-9][a-z0-9_]*$/.test(name)) {
+  // Letters of any script (añadir_índice), digits and underscores: what a file name and a grep take as they are.
+  if (!/^[\p{L}\p{Nd}][\p{L}\p{M}\p{Nd}_]*$/u.test(name)) {
     throw new ConfigError(
       `"${options.name}" is not a usable migration name: use letters, digits and underscores.`,
       `For example: schemata create ${options.set} add_customer_email`,
@@ -83,11 +92,28 @@ export function createMigration(options: {
     }
     const file = `${version}_${name}.sql`;
     const path = join(set!.dir, file);
-    writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
-    if (options.down)
-      writeFileSync(join(set!.dir, downFileName(file)), downTemplate(set!, file, now), {
-        flag: 'wx',
-      });
+    // Said before writing: the file system would refuse it with a bare ENAMETOOLONG.
+    const longest = options.down ? downFileName(file) : file;
+    if (Buffer.byteLength(longest) > NAME_MAX_BYTES) {
+      const room = NAME_MAX_BYTES - Buffer.byteLength(longest) + Buffer.byteLength(name);
+      const error = nameTooLong(set!.name, join(set!.dir, longest), longest);
+      throw new ConfigError(
+        `${error.message} Its name may be ${room} characters (letters, digits, _).`,
+        `Give it a shorter name, e.g.: schemata create ${set!.name} ${name.slice(0, 40).replace(/_+$/, '')}`,
+      );
+    }
+    try {
+      writeFileSync(path, migrationTemplate(set!, name, now), { flag: 'wx' });
+      if (options.down)
+        writeFileSync(join(set!.dir, downFileName(file)), downTemplate(set!, file, now), {
+          flag: 'wx',
+        });
+    } catch (error) {
+      // A path over the system's limit (a deep project folder), though the name fits.
+      if ((error as { code?: string }).code === 'ENAMETOOLONG')
+        throw nameTooLong(set!.name, path, file, error);
+      throw error;
+    }
     return path;
   });
 }

@@ -22,6 +22,7 @@ import { SessionPool } from '../engine/sessions.js';
 import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
+import { readManySchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';
 import { listTenants, type Tenant } from '../targets/tenants.js';
 
 /** How a fleet is run (SPEC §10). */
@@ -220,17 +221,19 @@ async function tenantsUpToDate(
   clean: Map<string, TrackedMigration[]>;
   /** What each tenant (by its tracking name) lacks of its expected state, as this reading found. */
   missing?: Map<string, ExpectedObject[]>;
+  /** Each tenant schema's facts (without data), by schema. */
+  facts?: Map<string, SchemaFacts>;
 }> {
   const clean = new Map<string, TrackedMigration[]>();
   if (set.tenants?.kind !== 'schemas' || tenants.length === 0 || files.length === 0)
     return { clean };
   if (!tracked || tracked.size === 0) return { clean };
   const missing = await missingObjectsBySet(client);
-  const { rows } = await client.query<{ nspname: string }>(
-    'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)',
-    [tenants.map((t) => t.schema)],
+  const facts = await readManySchemaFacts(
+    client,
+    tenants.map((t) => t.schema!),
   );
-  const schemas = new Set(rows.map((r) => r.nspname));
+  const schemas = new Set([...facts.values()].filter((f) => f.exists).map((f) => f.name));
   for (const tenant of tenants) {
     const key = `${set.name}/${tenant.name}`;
     const history = tracked.get(key) ?? [];
@@ -244,7 +247,7 @@ async function tenantsUpToDate(
       (missing.get(key)?.length ?? 0) === 0;
     if (current) clean.set(tenant.name, history);
   }
-  return { clean, missing };
+  return { clean, missing, facts };
 }
 
 /** The worse of two exit codes: any failure over success, a stop by signal over the rest, else the higher. */
@@ -269,6 +272,7 @@ async function runFleetSet(
   let upToDate = new Map<string, TrackedMigration[]>();
   // The fleet's one reading, lent to each tenant's run: what it lacks, and the tracking tables made.
   let knownMissing: Map<string, ExpectedObject[]> | undefined;
+  let knownFacts: Map<string, SchemaFacts> | undefined;
   let files: MigrationFile[] | undefined;
   let tracking: TrackingFeatures | undefined;
   const setReport: SetReport = {
@@ -310,6 +314,7 @@ async function runFleetSet(
     const reading = await tenantsUpToDate(client, set, files, tenants, tracked);
     upToDate = reading.clean;
     knownMissing = reading.missing;
+    knownFacts = reading.facts;
     // Tenant schemas share the database's tracking tables: made once, under the database's lock, before tenants run side by side.
     if (
       command === 'migrate' &&
@@ -365,6 +370,7 @@ async function runFleetSet(
             tracking,
             files,
             validatedByFleet: command === 'migrate' && !options.dryRun,
+            facts: knownFacts?.has(tenant.schema) ? [knownFacts.get(tenant.schema)!] : undefined,
           }
         : { set: set.name, name: tenant.name, url: tenant.url!, files };
     const t0 = Date.now();

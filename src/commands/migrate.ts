@@ -111,10 +111,10 @@ function migrateTasks(
 
     const applyTask = (step: ApplyStep): Task => ({
       title: step.file.file,
-      run: async (setTitle) => {
+      run: async (setTitle, show) => {
         const tracking = await run.ensureTracking(set);
         const { ms, notices, taken } = await applyStep(
-          applyContextOf(run, set, planned.client, tracking, step),
+          applyContextOf(run, set, planned.client, tracking, step, show),
           step,
         );
         if (taken) {

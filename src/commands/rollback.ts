@@ -60,7 +60,7 @@ function rollbackTasks(
 
     const downTask = (step: ApplyStep): Task => ({
       title: step.file.file,
-      run: async (setTitle) => {
+      run: async (setTitle, show) => {
         const tracking = await run.ensureTracking(set);
         await planned.client.query(ALLOW_ROLLED_BACK_SQL);
         const version = step.file.version;
@@ -73,7 +73,10 @@ function rollbackTasks(
           file: fallback.file,
         });
         const { ms, notices, taken } = await applyStep(
-          { ...applyContextOf(run, set, planned.client, tracking, step), again: planned.again },
+          {
+            ...applyContextOf(run, set, planned.client, tracking, step, show),
+            again: planned.again,
+          },
           { ...step, reversal },
         );
         if (taken) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { SetConfig } from './file.js';
 
@@ -76,7 +76,12 @@ function readMigrationFile(
   parsed: { version: string; name: string },
 ): MigrationFile {
   const path = join(set.dir, file);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw unreadable(set, path, file, error);
+  }
   let sql: string;
   try {
     sql = utf8.decode(bytes);
@@ -97,6 +102,73 @@ function readMigrationFile(
     rawChecksum: createHash('sha256').update(bytes).digest('hex'),
     sql, // TextDecoder drops a byte-order mark
   };
+}
+
+/** The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes). */
+export const NAME_MAX_BYTES = 255;
+
+/**
+ * A path the file system refuses as too long (ENAMETOOLONG), as one paragraph
+ * naming it (exit 2): its file name over 255 bytes, or else the whole path
+ * over the system's limit (4,096 bytes on Linux).
+ */
+export function nameTooLong(set: string, path: string, name: string, cause?: unknown): ConfigError {
+  const bytes = Buffer.byteLength(name);
+  return bytes > NAME_MAX_BYTES
+    ? new ConfigError(
+        `Set "${set}": the file name ${name} is ${bytes} bytes long, and file systems take at most ${NAME_MAX_BYTES} (in ${dirname(path)}).`,
+        'Give it a shorter name: a few words say what the migration does.',
+        { cause },
+      )
+    : new ConfigError(
+        `Set "${set}": the path ${path} is ${Buffer.byteLength(path)} bytes long, more than the file system takes.`,
+        'Move the project to a folder with a shorter path.',
+        { cause },
+      );
+}
+
+/**
+ * A migration file that cannot be read, as one paragraph naming its path
+ * (exit 2): a symbolic link whose target is gone, a name the file system
+ * refuses, a file the user may not read.
+ */
+function unreadable(set: SetConfig, path: string, file: string, error: unknown): ConfigError {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') {
+    let target: string | undefined;
+    try {
+      target = readlinkSync(path);
+    } catch {
+      target = undefined;
+    }
+    return new ConfigError(
+      target === undefined
+        ? `Set "${set.name}": ${path} was listed in ${set.dir} but is gone: it was removed or renamed while schemata read the folder.`
+        : `Set "${set.name}": ${path} is a symbolic link to ${target}, which does not exist, so the migration cannot be read.`,
+      target === undefined
+        ? 'Run the command again once the folder holds the files it should.'
+        : `Restore ${target}, or remove the link if it is not a migration of this set: rm ${path}`,
+      { cause: error },
+    );
+  }
+  if (code === 'ENAMETOOLONG') return nameTooLong(set.name, path, file, error);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'ELOOP'
+          ? 'it is a symbolic link that leads back to itself'
+          : error instanceof Error
+            ? error.message
+            : String(error);
+  return new ConfigError(
+    `Set "${set.name}": ${path} cannot be read: ${why}.`,
+    code === 'EACCES' || code === 'EPERM'
+      ? `Let the user that runs schemata read it (chmod a+r ${path}).`
+      : `Make ${path} a migration file, or move it out of ${set.dir}.`,
+    { cause: error },
+  );
 }
 
 // A down file's name: the migration's, with `.down` before `.sql`.

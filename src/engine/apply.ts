@@ -274,7 +274,9 @@ export async function applyWithoutTransaction(
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });
       if (context.signal?.aborted) return failed(stopped(context, unit, error));
-      return failed(bareFailure(context, unit, statement, error as PgError));
+      // A CREATE INDEX CONCURRENTLY that failed leaves its index behind, INVALID: named, with what removes it.
+      const left = await invalidIndexesNamed(context.client, creates).catch(() => []);
+      return failed(bareFailure(context, unit, statement, error as PgError, left));
     }
   };
   for (const unit of transactionsOf(statements, measurement.outside ?? [])) {
@@ -320,22 +322,56 @@ interface PgError {
   message: string;
   code?: string;
   position?: string;
+  detail?: string;
+  where?: string;
 }
 
-/** A statement run bare (outside any transaction block) failed: where, and what had committed. */
+/** The INVALID indexes of these names: what a failed CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY) leaves. */
+async function invalidIndexesNamed(client: Client, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const { rows } = await client.query<{ qualified: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS qualified
+       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid AND c.relname = ANY ($1::text[])
+      ORDER BY 1`,
+    [names],
+  );
+  return rows.map((r) => r.qualified);
+}
+
+/**
+ * A statement run bare (outside any transaction block) failed: where, what
+ * PostgreSQL said (its DETAIL too: "Key (x)=(1) is duplicated."), the
+ * INVALID indexes it left, and what had committed.
+ */
 function bareFailure(
   context: ApplyContext,
   t: Transaction,
   statement: Statement,
   e: PgError,
+  invalid: readonly string[] = [],
 ): MigrationFailedError {
   const path = relative(context.cwd, t.file.path) || t.file.path;
   const at = e.position
     ? locate(t.file.sql, statement.start + Number(e.position) - 1)
     : statement.at;
+  const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+  // PostgreSQL's words may quote values and SQL: masked where a password stands.
+  const said = [
+    `${maskSecrets(e.message)}${e.where ? ` (${maskSecrets(e.where.split('\n')[0]!)})` : ''}`,
+    e.detail ? maskSecrets(e.detail) : '',
+  ]
+    .filter((part) => part !== '')
+    .map(sentence)
+    .join(' ');
+  const left =
+    invalid.length === 0
+      ? ''
+      : ` The failed statement left the index${invalid.length === 1 ? '' : 'es'} ${invalid.join(', ')} behind, INVALID (queries do not use ${invalid.length === 1 ? 'it' : 'them'}, every write still maintains ${invalid.length === 1 ? 'it' : 'them'}); migrate --repair drops ${invalid.length === 1 ? 'it' : 'them'} before it runs the file again.`;
   return new MigrationFailedError(
-    `Set "${context.set}": migration ${t.file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${maskSecrets(e.message)}. ` +
-      `Statement: ${abbreviate(statement.shown)}. ${t.outcome.left}`,
+    `Set "${context.set}": migration ${t.file.file} runs outside a transaction and failed at ${path}:${at.line}:${at.column}: ${said} ` +
+      `Statement: ${abbreviate(statement.shown)}. ${t.outcome.left}${left}`,
     t.outcome.fix,
     { cause: e },
   );
@@ -500,6 +536,19 @@ export async function applyStep(
   }
 }
 
+/** SQLSTATEs of a CREATE or ADD of what exists (duplicate_table, _column, _object, _schema, _function, _database, _alias, _cursor, _prepared_statement). */
+const ALREADY_EXISTS = new Set([
+  '42P07',
+  '42701',
+  '42710',
+  '42P06',
+  '42723',
+  '42P04',
+  '42712',
+  '42P03',
+  '42P05',
+]);
+
 async function runStep(context: ApplyContext, step: ApplyStep): Promise<number | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
@@ -539,6 +588,13 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
     );
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
+    // Only "already exists" says the file fails on what its first run left; any other cause is told as it is.
+    if (!ALREADY_EXISTS.has((error.cause as PgError | undefined)?.code ?? ''))
+      throw new MigrationFailedError(
+        `${error.message} --repair ran it again because it was tracked but incomplete, and it failed again.`,
+        error.hint,
+        { cause: error },
+      );
     throw new MigrationFailedError(
       `${error.message} --repair ran it again because it was tracked but incomplete, and it is not re-runnable: it fails on what its first run left behind.`,
       `Make ${step.path} re-runnable (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS, or DO blocks guarded by catalog checks), then run: schemata migrate ${context.set} --repair`,

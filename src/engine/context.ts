@@ -15,6 +15,7 @@ import {
   type TrackingFeatures,
 } from './tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { readSchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
 import type { TaskRunner } from './tasks.js';
@@ -70,6 +71,8 @@ export type TenantOfRun = (
       tracking?: TrackingFeatures | undefined;
       /** The fleet validates this tenant after migrate, with every other it ran, from one reading of the database. */
       validatedByFleet?: boolean | undefined;
+      /** Its schema as the fleet's one reading found it (without data): its planning asks nothing more. */
+      facts?: SchemaFacts[] | undefined;
     }
   | { set: string; name: string; url: string }
 ) & {
@@ -159,6 +162,15 @@ export interface Run {
     tracking: Tracking,
     options?: { fresh?: boolean },
   ): Promise<ExpectedObject[]>;
+  /**
+   * What the catalog says of the set's schemas before it runs; `withData`
+   * asks their tables for rows (status); `askData` too, except where a
+   * fleet's reading already answered the rest (a tenant's data is not shown).
+   */
+  schemaFacts(
+    set: SetRun,
+    options: { withData: boolean; askData: boolean },
+  ): Promise<SchemaFacts[]>;
   close(): Promise<void>;
 }
 
@@ -326,6 +338,14 @@ export async function openRun(options: RunOptions): Promise<Run> {
       if (fresh || !connection.missing) connection.missing = missingObjectsBySet(connection.client);
       return (await connection.missing).get(set.config.name) ?? [];
     },
+    async schemaFacts(set, { withData, askData }) {
+      const lent = tenant && 'schema' in tenant ? tenant.facts : undefined;
+      if (lent && !withData) return lent;
+      const connection = await connections.get(set.target.database)!;
+      return readSchemaFacts(connection.client, set.config.schemas, {
+        withData: withData || askData,
+      });
+    },
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;
       if (connection.tracking) return connection.tracking;
@@ -374,8 +394,10 @@ export function applyContextOf(
   client: Client,
   tracking: TrackingFeatures,
   step: { path: string; expectedEvent: number | null },
+  show?: (line: string) => void,
 ): ApplyContext {
   return {
+    watch: show && { show, connect: () => connect(set.target, set.variable) },
     tracking,
     client,
     set: set.config.name,

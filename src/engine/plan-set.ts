@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
-import { readSchemaFacts } from '../catalog/schema-facts.js';
 import { existingRefs, partitionAncestors } from '../catalog/existence.js';
 import type { SnapshotScope } from '../catalog/listing.js';
 import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
@@ -128,8 +127,9 @@ export async function planSet(
     );
   }
   const tracked = tracking.migrations;
-  const facts = await readSchemaFacts(client, set.config.schemas, {
-    withData: (options.withData ?? false) || (options.askData ?? false),
+  const facts = await run.schemaFacts(set, {
+    withData: options.withData ?? false,
+    askData: options.askData ?? false,
   });
   // What adoption just wrote is read afresh.
   const missing = await run.missingObjects(set, tracking, { fresh: adopting });
@@ -512,6 +512,17 @@ export function prepareFiles(
           `Set "${set}": ${path} has its own ${control.text.toUpperCase()} at line ${control.at.line} but must run outside a transaction ` +
           `(${why.reason} at line ${why.statement.at.line}): PostgreSQL refuses that inside BEGIN ... COMMIT.`,
         hint: `Remove BEGIN/COMMIT from ${path}, or move the ${why.reason} into a migration of its own.`,
+      });
+      continue;
+    }
+    // psql would send the rows after it; sent as SQL, it fails at run time with "No source stream defined".
+    if (classification.copiesFromClient.length > 0) {
+      const copy = classification.copiesFromClient[0]!;
+      const finding = lintFile(parser, copy.text).find((f) => f.rule === 'copy-from-stdin');
+      plan.problems.push({
+        kind: 'unrunnable',
+        message: `Set "${set}": ${at(path, copy.at)}: ${finding?.message ?? 'COPY ... FROM STDIN reads its rows from the client, and schemata sends none.'} Nothing was applied.`,
+        hint: `${finding?.fix ?? ''} Then run the command again.`.trim(),
       });
       continue;
     }

@@ -19,7 +19,13 @@ import {
   RefusedError,
   StoppedError,
 } from '../errors.js';
-import { locate, type Statement } from '../sql/statements.js';
+import { locate, nodeKind, type Statement } from '../sql/statements.js';
+import {
+  INSUFFICIENT_PRIVILEGE,
+  type MissingPrivilege,
+  missingPrivilege,
+  privilegeWords,
+} from './privileges.js';
 import { maskSecrets } from '../targets/redact.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from './own-settings.js';
@@ -68,6 +74,8 @@ export interface ApplyContext {
   sessionSql?: string | undefined;
   /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
   again?: string | undefined;
+  /** Where a long migration says how it goes (the task list), and how to reach its database to ask. */
+  watch?: { show: (line: string) => void; connect: () => Promise<Client> } | undefined;
 }
 
 export const againOf = (context: ApplyContext) =>
@@ -249,7 +257,12 @@ export async function runTransaction(
   let capture = t.measurement.capture;
   for (let attempt = 0, suspectRuns = 0; ; attempt++) {
     const batch = batchOf(context, t, capture);
-    const { result, completed, error } = await sendCounting(context.client, batch.sql);
+    const heartbeat = heartbeatOf(context, t);
+    const { result, completed, error } = await sendCounting(
+      context.client,
+      batch.sql,
+      heartbeat?.beat,
+    ).finally(() => heartbeat?.end());
     if (error === undefined) {
       const measured = measuredOf(result);
       if (measured.nodes) {
@@ -310,7 +323,17 @@ export async function runTransaction(
     }
     if (e.code === '55P03') throw await lockGaveUp(context, t, failing, error);
     if (isOwnFailure(batch, completed, e)) throw ownFailed(context, t, e, error);
-    throw describeFailure(context, t, e, batch, failing);
+    // A role without the privilege: said as such, with the GRANT, not "Fix <file>".
+    const denied = positioned(t, e, batch)?.statement ?? failing;
+    const missing =
+      e.code === INSUFFICIENT_PRIVILEGE
+        ? await missingPrivilege(
+            context.client,
+            e.message,
+            denied ? nodeKind(denied.node) : '',
+          ).catch(() => undefined)
+        : undefined;
+    throw describeFailure(context, t, e, batch, failing, missing);
   }
 }
 
@@ -329,6 +352,7 @@ function isOwnFailure(batch: Batch, completed: number, e: PgError): boolean {
 async function sendCounting(
   client: Client,
   sql: string,
+  heartbeat?: () => Promise<void>,
 ): Promise<{ result: unknown; completed: number; error: unknown }> {
   let completed = 0;
   const count = () => {
@@ -336,13 +360,83 @@ async function sendCounting(
   };
   const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
   connection.on('commandComplete', count);
+  // A long batch says, every few seconds, where it is and what it waits for.
+  let beating = false;
+  const timer = heartbeat
+    ? setInterval(() => {
+        if (beating) return;
+        beating = true;
+        void heartbeat()
+          .catch(() => undefined)
+          .finally(() => {
+            beating = false;
+          });
+      }, HEARTBEAT_MS)
+    : undefined;
   try {
     return { result: await client.query(sql), completed, error: undefined };
   } catch (error) {
     return { result: undefined, completed, error };
   } finally {
+    clearInterval(timer);
     connection.off('commandComplete', count);
   }
+}
+
+/** How often a running migration says where it is (SPEC §4.4: never silent for long). */
+const HEARTBEAT_MS = 5000;
+
+/**
+ * How long a running batch has run and what its session waits for (a lock:
+ * which, and who holds it): asked on a connection of its own, opened at the
+ * first beat and closed with the batch, never the run lock's, whose
+ * transaction must take no snapshot. Which of its statements runs cannot be
+ * asked (the server sends a batch's results when it ends).
+ */
+function heartbeatOf(
+  context: ApplyContext,
+  t: Transaction,
+): { beat: () => Promise<void>; end: () => Promise<void> } | undefined {
+  const watch = context.watch;
+  if (!watch) return undefined;
+  const started = performance.now();
+  let watcher: Promise<Client> | undefined;
+  const pid = (context.client as unknown as { processID?: number }).processID;
+  return {
+    beat: async () => {
+      const seconds = Math.round((performance.now() - started) / 1000);
+      let waiting = '';
+      if (pid !== undefined) {
+        watcher ??= watch.connect();
+        const { rows } = await (
+          await watcher
+        ).query<{
+          type: string | null;
+          event: string | null;
+          lock: string | null;
+          held_by: string | null;
+        }>(
+          `SELECT a.wait_event_type AS type, a.wait_event AS event,
+                  (SELECT pg_catalog.format('%s on %s', l.mode, COALESCE((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+                            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype))
+                     FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS lock,
+                  (SELECT pg_catalog.string_agg(pg_catalog.format('pid %s (%s, %s)', b.pid, COALESCE(NULLIF(b.application_name, ''), 'no application_name'), b.state), '; ')
+                     FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids(a.pid))) AS held_by
+             FROM pg_catalog.pg_stat_activity a WHERE a.pid = $1`,
+          [pid],
+        );
+        const row = rows[0];
+        if (row?.type === 'Lock')
+          waiting = `, waiting for ${row.lock ?? 'a lock'}${row.held_by ? ` held by ${maskSecrets(row.held_by)}` : ''}`;
+        else if (row?.type && row.type !== 'Client')
+          waiting = `, waiting on ${row.type}${row.event ? ` (${row.event})` : ''}`;
+      }
+      watch.show(`${t.file.file}: running for ${seconds}s${waiting}`);
+    },
+    end: async () => {
+      if (watcher) await (await watcher.catch(() => undefined))?.end().catch(() => undefined);
+    },
+  };
 }
 
 function measuredOf(result: unknown): Measured & { nodes: string } {
@@ -546,21 +640,31 @@ const isConnectionLoss = (e: PgError) =>
  * and analysing; for errors at run time (a constraint, a division by zero)
  * the statement is the one after the last that completed (`failing`).
  */
+/** Where PostgreSQL's position points in the file, and the statement there; undefined without one in it. */
+function positioned(
+  t: Transaction,
+  error: PgError,
+  batch: Batch,
+): { offset: number; statement: Statement | undefined } | undefined {
+  if (!error.position) return undefined;
+  const from = t.statements[0]?.start ?? 0;
+  const to = t.statements[t.statements.length - 1]?.end ?? 0;
+  const offset = from + Number(error.position) - 1 - batch.prefixLength;
+  if (offset < from || offset > to) return undefined;
+  return { offset, statement: t.statements.find((s) => offset >= s.start && offset <= s.end) };
+}
+
 function describeFailure(
   context: ApplyContext,
   t: Transaction,
   error: PgError,
   batch: Batch,
   failing: Statement | undefined,
+  missing?: MissingPrivilege,
 ): MigrationFailedError {
-  const from = t.statements[0]?.start ?? 0;
-  const to = t.statements[t.statements.length - 1]?.end ?? 0;
-  let offset: number | undefined;
-  if (error.position) {
-    offset = from + Number(error.position) - 1 - batch.prefixLength;
-    if (offset < from || offset > to) offset = undefined;
-    else failing = t.statements.find((s) => offset! >= s.start && offset! <= s.end) ?? failing;
-  }
+  const found = positioned(t, error, batch);
+  const offset = found?.offset;
+  failing = found?.statement ?? failing;
   const path = pathOf(context, t.file);
   const at = offset !== undefined ? locate(t.file.sql, offset) : failing?.at;
   const where = at ? `${path}:${at.line}:${at.column}` : path;
@@ -577,6 +681,17 @@ function describeFailure(
     .map(sentence)
     .join(' ');
   const verb = t.outcome.whole ? 'failed' : 'runs outside a transaction and failed';
+  if (missing) {
+    const words = privilegeWords(
+      missing,
+      t.outcome.whole ? againOf(context) : `${againOf(context)} --repair`,
+    );
+    return new MigrationFailedError(
+      `Set "${context.set}": migration ${t.file.file} ${verb} at ${where}: ${said} ${words.because} ${t.outcome.left}`,
+      words.hint,
+      { cause: error },
+    );
+  }
   return new MigrationFailedError(
     `Set "${context.set}": migration ${t.file.file} ${verb} at ${where}: ${said} ` +
       (lost

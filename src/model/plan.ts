@@ -17,6 +17,7 @@ export type ProblemKind =
   | 'dirty' // a migration failed (or was killed) outside a transaction
   | 'syntax' // a pending file does not parse
   | 'transaction-conflict' // a file with its own BEGIN/COMMIT that also needs to run outside a transaction
+  | 'unrunnable' // a pending file holds what cannot run as sent to the server (COPY ... FROM STDIN)
   | 'refused' // data protection: a destructive step on a target that holds rows
   | 'drift' // a pending migration creates, without IF NOT EXISTS, what already exists
   | 'repair-refused' // --repair would run again a statement that changes rows, or record an edit that never ran

@@ -10,6 +10,8 @@ export interface Classification {
   misplacedControl: Statement[];
   /** RESET ALL: inside schemata's transaction it would also reset the settings schemata keeps there (the snapshot, the data check). */
   resetsAll: Statement[];
+  /** COPY ... FROM STDIN: its rows come from the client, which sends each file as SQL and has none to send. */
+  copiesFromClient: Statement[];
 }
 
 type Obj = Record<string, any>;
@@ -86,6 +88,7 @@ export function classify(
   return {
     nonTransactional: nonTransactionalOf(statements, plpgsql),
     resetsAll: resetsAllOf(statements),
+    copiesFromClient: copiesFromClientOf(statements),
     ...transactionControlOf(statements),
   };
 }
@@ -97,6 +100,18 @@ export function resetsAllOf(statements: readonly Statement[]): Statement[] {
       nodeKind(s.node) === 'VariableSetStmt' &&
       (s.node as Obj).VariableSetStmt.kind === 'VAR_RESET_ALL',
   );
+}
+
+/** Whether a statement is COPY ... FROM STDIN (no file, no program): psql sends the lines after it, schemata has none. */
+export function copiesFromClient(statement: Statement): boolean {
+  if (nodeKind(statement.node) !== 'CopyStmt') return false;
+  const copy = (statement.node as Obj).CopyStmt as Obj;
+  return Boolean(copy.is_from) && copy.filename === undefined;
+}
+
+/** The file's COPY ... FROM STDIN statements (needs their syntax trees). */
+export function copiesFromClientOf(statements: readonly Statement[]): Statement[] {
+  return statements.filter(copiesFromClient);
 }
 
 /** The statements PostgreSQL refuses in a transaction block: needs their syntax trees, so a file read in pieces asks it per piece. */

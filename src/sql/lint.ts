@@ -37,13 +37,24 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
   // What the parser cannot parse is read by its tokens (a file that parses has no such error),
   // as a whole: what a long file's first pieces held is not reported apart from it.
   findings.length = 0;
-  const fileContext = { sql, tokens: scan(parser, sql), locate: lineIndex(sql) };
+  // What follows the error may not even scan (COPY ... FROM STDIN's data lines): then the text before it is read.
+  const tokens = scan(parser, sql);
+  const fileContext = {
+    sql,
+    tokens: tokens.length > 0 ? tokens : scan(parser, sql.slice(0, parsed.problem.offset)),
+    locate: lineIndex(sql),
+  };
+  let explained = false;
   for (const rule of RULES) {
-    for (const f of rule.checkFile?.(fileContext) ?? [])
+    for (const { explainsThrough, ...f } of rule.checkFile?.(fileContext) ?? []) {
       findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: f.fix ?? rule.fix });
+      const line = parsed.problem.at.line;
+      if (rule.severity === 'error' && f.at.line <= line && line <= (explainsThrough ?? f.at.line))
+        explained = true;
+    }
   }
-  // A rule that explains the syntax error (on its line) says it better than the parser.
-  if (!findings.some((f) => f.severity === 'error' && f.at.line === parsed.problem.at.line)) {
+  // A rule that explains the syntax error (on its line, or lines it covers) says it better than the parser.
+  if (!explained) {
     const { problem } = parsed;
     findings.push({
       rule: problem.kind === 'meta-command' ? 'psql-meta-command' : 'syntax-error',

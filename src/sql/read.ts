@@ -1,6 +1,7 @@
 import {
   type Classification,
   nonTransactionalOf,
+  copiesFromClientOf,
   resetsAllOf,
   transactionControlOf,
 } from './classify.js';
@@ -75,6 +76,7 @@ function* reading(
   const operations: Operation[] = [];
   const nonTransactional: Classification['nonTransactional'] = [];
   const resetsAll: Statement[] = [];
+  const copiesFromClient: Statement[] = [];
   const names = new Set<string>();
   let all: string | undefined;
   for (const piece of parsePieces(parser, sql)) {
@@ -82,6 +84,7 @@ function* reading(
     const ops = read(piece.statements);
     nonTransactional.push(...nonTransactionalOf(piece.statements, plpgsql));
     resetsAll.push(...resetsAllOf(piece.statements));
+    copiesFromClient.push(...copiesFromClientOf(piece.statements));
     const mentioned = mentionedNames(piece.statements, parser);
     if ('all' in mentioned) all ??= mentioned.all;
     else for (const name of mentioned.names) names.add(name);
@@ -106,7 +109,12 @@ function* reading(
       ? piece.statements[piece.statements.length - 1]!.end / sql.length
       : 1;
   }
-  const classification = { nonTransactional, resetsAll, ...transactionControlOf(statements) };
+  const classification = {
+    nonTransactional,
+    resetsAll,
+    copiesFromClient,
+    ...transactionControlOf(statements),
+  };
   return {
     ok: true,
     statements,

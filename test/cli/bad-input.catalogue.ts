@@ -16,6 +16,8 @@ export interface BadInput {
   files?: Record<string, string | Buffer>;
   /** Files written into the project root. */
   root?: Record<string, string>;
+  /** Symbolic links (path under database/ → what it points at). */
+  links?: Record<string, string>;
   /** Prepares the database; returns environment to use instead of the default. */
   setup?: (url: string) => Promise<Record<string, string>>;
   exit: number;
@@ -105,7 +107,14 @@ export const CATALOGUE: BadInput[] = [
     args: ['create', 'data', 'drop tables!'],
     exit: 2,
     message: 'is not a usable migration name',
-    fix: 'letters, digits and underscores',
+    fix: 'letters (of any script), digits and underscores; CamelCase becomes words',
+  },
+  {
+    situation: 'create with a name too long for a file name',
+    args: ['create', 'data', 'x'.repeat(300)],
+    exit: 2,
+    message: 'bytes long, and file systems take at most 255',
+    fix: 'a shorter name, as the hint shows',
   },
   {
     situation: 'baseline without a set',
@@ -474,6 +483,15 @@ export const CATALOGUE: BadInput[] = [
     fix: 'rename it as the hint says (<version>_<name>.sql, a free version)',
   },
   {
+    situation: "a symbolic link among a set's files whose target is gone",
+    args: ['migrate'],
+    links: { 'data/003_shared.sql': '../../shared/003_shared.sql' },
+    exit: 2,
+    message:
+      /003_shared\.sql is a symbolic link to \.\.\/\.\.\/shared\/003_shared\.sql, which does not exist/,
+    fix: 'restore its target, or remove the link (rm, as the hint shows)',
+  },
+  {
     situation: 'a file that is not UTF-8',
     args: ['migrate'],
     files: { 'data/009_latin1.sql': Buffer.from([0x53, 0x45, 0x4c, 0xe9, 0xff, 0x3b]) },
@@ -499,6 +517,29 @@ export const CATALOGUE: BadInput[] = [
     exit: 3,
     message: '003_typo.sql:2:1 does not parse: syntax error at or near "CREAT"',
     fix: 'the SQL at the line and column shown (schemata lint)',
+  },
+  {
+    situation: "COPY ... FROM stdin with psql's data lines after it",
+    args: ['migrate'],
+    files: {
+      'data/003_rows.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.c (x int);\nCOPY workspace.c (x) FROM stdin;\n1\n2\n\\.\n',
+    },
+    exit: 3,
+    message:
+      '003_rows.sql:2:1 does not parse: COPY workspace.c (x) FROM STDIN reads its rows from the client (psql sends the lines after it)',
+    fix: 'the INSERT the hint shows, or COPY ... FROM a file on the server',
+  },
+  {
+    situation: 'COPY ... FROM stdin alone',
+    args: ['migrate'],
+    files: {
+      'data/003_rows.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.c (x int);\nCOPY workspace.c (x) FROM stdin;\n',
+    },
+    exit: 3,
+    message: '003_rows.sql:2:1: COPY workspace.c (x) FROM STDIN reads its rows from the client',
+    fix: 'INSERT, or COPY ... FROM a file on the server',
   },
   {
     situation: 'ADD CONSTRAINT IF NOT EXISTS',

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../support/cli.js';
@@ -14,10 +14,13 @@ beforeAll(async () => {
 const project = (
   files: Record<string, string | Buffer> = {},
   root: Record<string, string> = {},
+  links: Record<string, string> = {},
 ) => {
   const cwd = makeProject(SMALL_SETS);
   for (const [path, content] of Object.entries(files))
     writeFileSync(join(cwd, 'database', path), content);
+  for (const [path, target] of Object.entries(links))
+    symlinkSync(target, join(cwd, 'database', path));
   for (const [path, content] of Object.entries(root)) writeFileSync(join(cwd, path), content);
   return cwd;
 };
@@ -25,7 +28,7 @@ const project = (
 describe(`bad input: ${CATALOGUE.length} cases, each with its exit code and message, no stack trace, no password, nothing written`, () => {
   it.each(CATALOGUE)('$situation → exit $exit', async (c) => {
     const db = await freshDatabase();
-    const cwd = project(c.files, c.root);
+    const cwd = project(c.files, c.root, c.links);
     const env = { PRIMARY_DATABASE_URL: db, ...(c.setup ? await c.setup(db) : {}), ...c.env?.(db) };
     const human = await runCli(c.args, { cwd, env });
     expect(human.code, human.stderr).toBe(c.exit);

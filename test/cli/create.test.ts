@@ -26,6 +26,23 @@ describe('schemata create (CLI)', () => {
     });
   });
 
+  it('keeps the words of a CamelCase name and takes letters of any script', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    const camel = await runCli(['create', 'data', 'AddItems'], { cwd });
+    expect(camel.code, camel.stderr).toBe(0);
+    expect(camel.stdout.trim()).toMatch(/^database\/data\/\d{14}_add_items\.sql$/);
+    const spanish = await runCli(['create', 'data', 'añadir_índice'], { cwd });
+    expect(spanish.code, spanish.stderr).toBe(0);
+    const path = spanish.stdout.trim();
+    expect(path).toMatch(/^database\/data\/\d{14}_añadir_índice\.sql$/);
+    writeFileSync(join(cwd, path), 'CREATE TABLE workspace.índice (id int);\n', { flag: 'a' });
+    const migrated = await runCli(['migrate'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await tableExists(url, 'workspace.índice')).toBe(true);
+  });
+
   it('creates run at once each get a version of their own, and every command then works', async () => {
     const cwd = makeProject();
     const names = ['add_thing', 'add_thing', 'add_other', 'add_more'];

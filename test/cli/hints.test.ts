@@ -8,6 +8,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +109,134 @@ describe('hints that work as typed', () => {
     expect(await trackedVersions(env.PRIMARY_DATABASE_URL, 'data')).toEqual(['1', '2', '3']);
   });
 
+  it("a failed CREATE UNIQUE INDEX CONCURRENTLY: PostgreSQL's DETAIL, the INVALID index it left, and the repair that drops it, as typed", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    writeFile(
+      cwd,
+      'data/003_dups.sql',
+      'CREATE TABLE IF NOT EXISTS workspace.d (x int);\nINSERT INTO workspace.d VALUES (1), (1);\n',
+    );
+    writeFile(
+      cwd,
+      'data/004_idx.sql',
+      '-- schemata:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS d_x ON workspace.d (x);\n',
+    );
+    const failed = await runCli(['migrate', 'data'], { cwd, env });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(
+      'database/data/004_idx.sql:2:1: could not create unique index "d_x". Key (x)=(1) is duplicated.',
+    );
+    const invalid = () =>
+      query<{ valid: boolean }>(
+        url,
+        "SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'd_x'",
+      );
+    expect(await invalid()).toEqual([{ valid: false }]);
+    expect(failed.stderr).toContain(
+      'The failed statement left the index workspace.d_x behind, INVALID (queries do not use it, every write still maintains it); migrate --repair drops it before it runs the file again.',
+    );
+    const args = hintedArgs(failed);
+    expect(args).toEqual(['migrate', 'data', '--repair']);
+    // Run again before the cause is fixed: it fails for the same reason, which is not the file's re-runnability.
+    const again = await runCli(args, { cwd, env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Key (x)=(1) is duplicated.');
+    expect(again.stderr).not.toContain('not re-runnable');
+    // The cause fixed (the duplicate gone), then the printed command.
+    await query(url, 'DELETE FROM workspace.d WHERE ctid = (SELECT max(ctid) FROM workspace.d)');
+    const repaired = await runCli(args, { cwd, env });
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(await invalid()).toEqual([{ valid: true }]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+  });
+
+  it("COPY ... FROM stdin with psql's data lines: named before anything runs, and the INSERT lint prints loads the rows", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject(SMALL_SETS);
+    const table = 'CREATE TABLE IF NOT EXISTS workspace.c (x int, name text);\n';
+    writeFile(
+      cwd,
+      'data/003_rows.sql',
+      `${table}COPY workspace.c (x, name) FROM stdin;\n1\tO'Brien\n2\t\\N\n\\.\n`,
+    );
+    const refused = await runCli(['migrate', 'data'], { cwd, env });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      '003_rows.sql:2:1 does not parse: COPY workspace.c (x, name) FROM STDIN',
+    );
+    expect(await trackedVersions(url, 'data')).toEqual([]);
+    const linted = await runCli(['lint', 'data'], { cwd, env });
+    expect(linted.code).toBe(3);
+    expect(linted.stdout).not.toContain('syntax-error');
+    const insert = /INSERT INTO [^;]+;/.exec(linted.stdout)?.[0];
+    expect(insert, linted.stdout).toBe(
+      "INSERT INTO workspace.c (x, name) VALUES ('1', 'O''Brien'), ('2', NULL);",
+    );
+    writeFile(cwd, 'data/003_rows.sql', `${table}${insert!}\n`);
+    const migrated = await runCli(['migrate', 'data'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await query(url, 'SELECT x, name FROM workspace.c ORDER BY x')).toEqual([
+      { x: 1, name: "O'Brien" },
+      { x: 2, name: null },
+    ]);
+  });
+
+  it.each([
+    [
+      'no CREATE on the schema',
+      'CREATE TABLE IF NOT EXISTS workspace.t (id int);\n',
+      'CREATE privilege on schema workspace',
+      'GRANT CREATE ON SCHEMA workspace TO',
+    ],
+    [
+      'only SELECT on the table',
+      'INSERT INTO workspace.items VALUES (1);\n',
+      'INSERT privilege on table workspace.items',
+      'GRANT INSERT ON TABLE workspace.items TO',
+    ],
+  ])(
+    'a read-only role (%s): the role, the privilege and the object are named, and the GRANT printed, run as typed by the owner, lets the command printed run',
+    async (_case, sql, lacks, grant) => {
+      const url = await freshDatabase();
+      const cwd = makeProject(SMALL_SETS);
+      expect((await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } })).code).toBe(0);
+      // A role that may read and keep schemata's tracking, and read the set's tables: no more.
+      const role = `reader_${randomBytes(4).toString('hex')}`;
+      await query(
+        url,
+        `CREATE ROLE ${role} LOGIN PASSWORD '${decodeURIComponent(new URL(url).password)}';
+         GRANT USAGE ON SCHEMA schemata, workspace, reference TO ${role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA workspace TO ${role}`,
+      );
+      const reader = new URL(url);
+      reader.username = role;
+      const env = { PRIMARY_DATABASE_URL: reader.toString() };
+      writeFile(cwd, 'data/003_more.sql', sql);
+      const denied = await runCli(['migrate', 'data'], { cwd, env });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).not.toContain('Fix database/data/003_more.sql');
+      expect(denied.stderr).toContain(
+        `The role ${role} lacks the ${lacks} (PostgreSQL's 42501 insufficient_privilege): the file is not what to fix.`,
+      );
+      const hinted = new RegExp(
+        `→ Have (\\S+) \\(the owner of [^)]+\\) run: (${grant} ${role};)`,
+      ).exec(denied.stderr);
+      expect(hinted, denied.stderr).not.toBeNull();
+      expect(hinted![1]).toBe(new URL(url).username);
+      await query(url, hinted![2]!);
+      const args = hintedArgs(denied);
+      expect(args).toEqual(['migrate', 'data']);
+      const ran = await runCli(args, { cwd, env });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    },
+  );
+
   it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
     const url = await freshDatabase();
     const env = { PRIMARY_DATABASE_URL: url };
@@ -130,6 +260,35 @@ describe('hints that work as typed', () => {
     const migrated = await runCli(migrate, { cwd, env });
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(await trackedVersions(url, 'primary')).toEqual(['1', '2', '3']);
+  });
+
+  it('a symbolic link among the files whose target is gone: the hint removes it as typed, and migrate runs', async () => {
+    const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
+    const cwd = makeProject(SMALL_SETS);
+    symlinkSync('../../shared/003_shared.sql', join(cwd, 'database', 'data', '003_shared.sql'));
+    const dangling = await runCli(['migrate', 'data'], { cwd, env });
+    expect(dangling.code).toBe(2);
+    expect(dangling.stderr).not.toContain('ENOENT');
+    const rm = /→ .*: (rm \S+)$/m.exec(dangling.stderr)?.[1];
+    expect(rm, dangling.stderr).toBeDefined();
+    execSync(rm!, { cwd });
+    const migrated = await runCli(['migrate', 'data'], { cwd, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+  });
+
+  it('create with a name too long for a file name: the hint creates a shorter one as typed', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const long = await runCli(['create', 'data', `add_${'x'.repeat(296)}`], { cwd });
+    expect(long.code).toBe(2);
+    expect(long.stderr).not.toContain('ENAMETOOLONG');
+    expect(long.stderr).toMatch(
+      /error: Set "data": the file name \d+_add_x+\.sql is 319 bytes long/,
+    );
+    const args = hintedArgs(long);
+    expect(args.slice(0, 2)).toEqual(['create', 'data']);
+    const created = await runCli(args, { cwd });
+    expect(created.code, created.stderr).toBe(0);
+    expect(readdirSync(join(cwd, 'database', 'data'))).toHaveLength(3);
   });
 
   it('the embedded server without its platform package: the hint installs that package, never "delete .schemata"', async () => {

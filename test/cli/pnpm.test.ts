@@ -73,6 +73,29 @@ describe('under pnpm 10', () => {
 
     const install = pnpm(['install'], root);
     expect(install.code, install.out).toBe(0);
+    // The package brings its guide, and the types its own declarations import (pg's), for a consumer's strict check.
+    expect(existsSync(join(app, 'node_modules', 'schemata', 'MIGRATION_GUIDE.md'))).toBe(true);
+    writeFileSync(
+      join(app, 'deploy.mts'),
+      "import { migrate } from 'schemata';\nconst report = await migrate({ sets: ['data'] });\nif (!report.ok) throw new Error(report.error?.message);\n",
+    );
+    const checked = spawnSync(
+      process.execPath,
+      [
+        join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        'false',
+        '--module',
+        'nodenext',
+        '--target',
+        'es2022',
+        'deploy.mts',
+      ],
+      { cwd: app, encoding: 'utf8' },
+    );
+    expect(checked.status, `${checked.stdout}${checked.stderr}`).toBe(0);
     const migrated = pnpm(['db:migrate'], app);
     expect(migrated.code, migrated.out).toBe(0);
     expect(migrated.out).toContain('using the embedded PostgreSQL');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { freshDatabase, PASSWORD, query } from '../support/db.js';
+import { freshDatabase, openClient, PASSWORD, query } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
 
 /** Runs bin/schemata.js with stderr and stdout in one stream, in the order written, as a deploy log has them. */
@@ -108,4 +108,40 @@ describe('a log that says each thing once, in its place', () => {
     expect(errors, result.stderr).toHaveLength(2);
     expect(result.stderr).not.toContain('already exists');
   });
+});
+
+describe('a long migration is never silent in a log', () => {
+  it('says every few seconds where it is and whose lock it waits for', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await runLogged(['migrate'], { cwd, env })).code).toBe(0);
+    const holder = await openClient(url);
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
+    await holder.query(
+      "SET application_name = 'long-report'; BEGIN; LOCK TABLE workspace.items IN ACCESS SHARE MODE",
+    );
+    writeFile(
+      cwd,
+      'data/010_slow.sql',
+      'SELECT pg_sleep(6);\nALTER TABLE workspace.items ADD COLUMN slow_note text;\n',
+    );
+    // The holder lets go after the migration has waited for it a while.
+    const release = setTimeout(() => void holder.query('COMMIT'), 13_000);
+    try {
+      const run = await runLogged(['migrate', 'data', '--statement-lock-timeout', '30'], {
+        cwd,
+        env,
+      });
+      expect(run.code, run.log).toBe(0);
+      expect(run.log).toMatch(/010_slow\.sql: running for \d+s, waiting on Timeout \(PgSleep\)/);
+      expect(run.log).toContain(
+        `010_slow.sql: running for 10s, waiting for AccessExclusiveLock on workspace.items held by pid ${pid} (long-report, idle in transaction)`,
+      );
+    } finally {
+      clearTimeout(release);
+      await holder.end();
+    }
+  }, 60_000);
 });

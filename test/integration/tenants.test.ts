@@ -156,6 +156,29 @@ describe('per tenant: the measurement, validation and repair', () => {
   });
 });
 
+describe("a fleet's one reading before its tenants", () => {
+  it('a tenant schema that already holds objects but no history is untracked (exit 3), named; the others apply', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY, title text);\n',
+    });
+    // The others tracked first, so that the fleet reads the database as a whole before its tenants.
+    const first = await migrate({
+      cwd,
+      env: single(url),
+      tenants: TENANTS.filter((t) => t !== 'tenant_002'),
+    });
+    expect(first.error).toBeUndefined();
+    writeFile(cwd, 'tenant/002_notes.sql', 'CREATE TABLE IF NOT EXISTS notes (id int);\n');
+    await query(url, 'CREATE TABLE tenant_002.made_by_hand (id int)');
+    const run = await migrate({ cwd, env: single(url), concurrency: 3, continueOnError: true });
+    expect(run.exitCode).toBe(3);
+    const failed = run.sets[0]!.tenants!.filter((t) => !t.ok);
+    expect(failed.map((t) => t.name)).toEqual(['tenant_002']);
+    expect(failed[0]!.problems.map((p) => p.kind)).toContain('untracked');
+    expect(run.sets[0]!.tenants!.filter((t) => t.ok && t.applied.length === 1)).toHaveLength(11);
+  });
+});
+
 describe("a fleet's validation after migrate", () => {
   it('validates every tenant that applied something from one reading after them all, and fails the one that lost its schema', async () => {
     const { url, cwd } = await fleet({

@@ -23,6 +23,8 @@ export interface Finding {
   message: string;
   /** The rule's fix written for this statement (its own names), where the rule can. */
   fix?: string;
+  /** A file that does not parse: the last line of what the finding explains (COPY's data lines), when past its own. */
+  explainsThrough?: number;
 }
 
 /** One lint rule: an id, what it is about, how to fix it, and a check. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { renameSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -160,6 +160,39 @@ describe('discoverMigrations', () => {
       ]),
     });
     expectConfigError(() => discoverMigrations(set), '001_latin1.sql', 'UTF-8');
+  });
+
+  it('a symbolic link whose target is gone → exit 2 naming the link and its target, no ENOENT', () => {
+    writeTree(dir, { '001_a.sql': 'SELECT 1;\n' });
+    symlinkSync('../shared/002_b.sql', join(dir, '002_b.sql'));
+    const error = expectConfigError(
+      () => discoverMigrations(set),
+      `${join(dir, '002_b.sql')} is a symbolic link to ../shared/002_b.sql, which does not exist`,
+    );
+    expect(error.message).not.toContain('ENOENT');
+    expect(error.hint).toBe(
+      `Restore ../shared/002_b.sql, or remove the link if it is not a migration of this set: rm ${join(dir, '002_b.sql')}`,
+    );
+  });
+
+  it('a file whose path is longer than the system takes → exit 2 naming it, no ENAMETOOLONG', () => {
+    // A folder whose path nearly fills PATH_MAX (4,096 bytes), and a file written into it through a shorter link.
+    const deep = join(dir, ...Array<string>(16).fill('d'.repeat(250)));
+    mkdirSync(deep, { recursive: true });
+    symlinkSync(deep, join(dir, 'short'));
+    const file = `001_${'x'.repeat(200)}.sql`;
+    writeFileSync(join(dir, 'short', file), 'SELECT 1;\n');
+    try {
+      const error = expectConfigError(
+        () => discoverMigrations({ ...set, dir: deep }),
+        `the path ${join(deep, file)} is`,
+        'more than the file system takes',
+      );
+      expect(error.message).not.toContain('ENAMETOOLONG');
+    } finally {
+      // Removing the folder by its long path would fail the same way.
+      unlinkSync(join(dir, 'short', file));
+    }
   });
 
   it("checksums ignore a byte-order mark and CRLF line endings (SPEC §4.2), and keep the bytes' checksum of earlier versions", () => {

@@ -1,0 +1,121 @@
+import type { Client } from './connect.js';
+
+/*
+ * PostgreSQL's 42501 (insufficient_privilege) says what was denied, not to
+ * whom nor what to grant. Asked of the server after the failure (never
+ * before: a run whose role may do everything pays nothing), so the message
+ * names the role, the object, the privileges it lacks, the GRANT its owner
+ * runs, and the role that may do it instead.
+ */
+
+export const INSUFFICIENT_PRIVILEGE = '42501';
+
+/** What a role lacks on one object, and the GRANT that gives it. */
+export interface MissingPrivilege {
+  role: string;
+  /** `schema workspace`, `table workspace.items`. */
+  object: string;
+  privileges: string[];
+  owner: string;
+  grant: string;
+}
+
+/** A name as written in SQL: quoted only where it must be. */
+const nameOf = (name: string) =>
+  /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+
+/** Statements that make an object in a schema: they need CREATE on it, besides USAGE. */
+const CREATING = /^(Create|Define|Index|View|CompositeType|Rule|AlterObjectSchema)/;
+
+/** The table privileges a statement of this kind needs. */
+const TABLE_PRIVILEGES: Record<string, string[]> = {
+  InsertStmt: ['INSERT'],
+  UpdateStmt: ['UPDATE', 'SELECT'],
+  DeleteStmt: ['DELETE', 'SELECT'],
+  MergeStmt: ['INSERT', 'UPDATE', 'DELETE', 'SELECT'],
+  SelectStmt: ['SELECT'],
+  CopyStmt: ['INSERT', 'SELECT'],
+  TruncateStmt: ['TRUNCATE'],
+};
+
+/**
+ * What the session's role lacks for a statement of `kind` that PostgreSQL
+ * refused with "permission denied for schema|table|sequence X"; undefined
+ * where the server cannot tell (another wording, an object not found).
+ */
+export async function missingPrivilege(
+  client: Client,
+  message: string,
+  kind: string,
+): Promise<MissingPrivilege | undefined> {
+  const denied = /^permission denied for (schema|table|sequence) (.+)$/.exec(message);
+  if (!denied) return undefined;
+  const [, objectKind, name] = denied as unknown as [string, string, string];
+  if (objectKind === 'schema') {
+    const { rows } = await client.query<{
+      role: string;
+      owner: string;
+      usage: boolean;
+      create: boolean;
+    }>(
+      `SELECT current_user AS role, pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+              pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage, pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS create
+         FROM pg_catalog.pg_namespace n WHERE n.nspname = $1`,
+      [name],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const wanted = CREATING.test(kind) ? ['USAGE', 'CREATE'] : ['USAGE'];
+    let privileges = wanted.filter((p) => !(p === 'USAGE' ? row.usage : row.create));
+    if (privileges.length === 0)
+      privileges = ['USAGE', 'CREATE'].filter((p) => !(p === 'USAGE' ? row.usage : row.create));
+    if (privileges.length === 0) return undefined;
+    const object = `schema ${nameOf(name)}`;
+    return {
+      role: row.role,
+      object,
+      privileges,
+      owner: row.owner,
+      grant: `GRANT ${privileges.join(', ')} ON SCHEMA ${nameOf(name)} TO ${nameOf(row.role)};`,
+    };
+  }
+  // PostgreSQL names a table or sequence without its schema: the one of that name the role lacks a privilege on.
+  const wanted = objectKind === 'sequence' ? ['USAGE'] : (TABLE_PRIVILEGES[kind] ?? ['SELECT']);
+  const { rows } = await client.query<{
+    role: string;
+    schema: string;
+    owner: string;
+    lacking: string[];
+  }>(
+    `SELECT current_user AS role, n.nspname AS schema, pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+            ARRAY(SELECT p FROM unnest($2::text[]) AS p
+                   WHERE NOT CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, p)
+                                  ELSE pg_catalog.has_table_privilege(c.oid, p) END) AS lacking
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+      ORDER BY pg_catalog.has_schema_privilege(n.oid, 'USAGE') DESC, n.nspname`,
+    [name, wanted],
+  );
+  const row = rows.find((r) => r.lacking.length > 0);
+  if (!row) return undefined;
+  const qualified = `${nameOf(row.schema)}.${nameOf(name)}`;
+  return {
+    role: row.role,
+    object: `${objectKind} ${qualified}`,
+    privileges: row.lacking,
+    owner: row.owner,
+    grant: `GRANT ${row.lacking.join(', ')} ON ${objectKind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${qualified} TO ${nameOf(row.role)};`,
+  };
+}
+
+/** The sentence and the hint for a migration refused for a privilege: the file is not what to fix. */
+export function privilegeWords(
+  missing: MissingPrivilege,
+  again: string,
+): { because: string; hint: string } {
+  const privileges = missing.privileges.join(' and ');
+  return {
+    because: `The role ${missing.role} lacks the ${privileges} privilege${missing.privileges.length === 1 ? '' : 's'} on ${missing.object} (PostgreSQL's 42501 insufficient_privilege): the file is not what to fix.`,
+    hint: `Have ${missing.owner} (the owner of ${missing.object}) run: ${missing.grant} Or run schemata with a role that has ${missing.privileges.length === 1 ? 'it' : 'them'}, such as ${missing.owner}. Then run again: ${again}`,
+  };
+}
