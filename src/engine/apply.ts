@@ -38,10 +38,14 @@ import {
  * tracking row outside it. They are blanked with spaces (newlines kept), so
  * every other character keeps its offset and error positions still map.
  */
-export function blankTransactionControl(sql: string, statements: readonly Statement[]): string {
+export function blankTransactionControl(
+  sql: string,
+  statements: readonly Statement[],
+  also: ReadonlySet<Statement> = new Set(),
+): string {
   let out = sql;
   for (const s of statements) {
-    if (!isBlankedControl(s)) continue;
+    if (!isBlankedControl(s) && !also.has(s)) continue;
     out =
       out.slice(0, s.start) + out.slice(s.start, s.end).replace(/[^\n]/g, ' ') + out.slice(s.end);
   }
@@ -107,6 +111,16 @@ export async function applyMigration(
       );
   const started = performance.now();
   const path = relative(context.cwd, file.path) || file.path;
+  // The file's own BEGIN ISOLATION LEVEL ... or SET TRANSACTION opens the transaction, before schemata's first query takes its snapshot.
+  const opening = ownOpening(statements);
+  const moved = new Set(opening?.slice(1));
+  const claim = onceStatements(
+    context.set,
+    file.version,
+    context.expectedEvent,
+    context.runLockTimeoutMs,
+    context.tracking,
+  );
   const outcome: Outcome = {
     whole: true,
     left:
@@ -118,15 +132,14 @@ export async function applyMigration(
   };
   const done = await runTransaction(context, {
     file,
-    text: blankTransactionControl(file.sql, statements),
-    statements: statements.filter((st) => !isBlankedControl(st)),
-    claim: onceStatements(
-      context.set,
-      file.version,
-      context.expectedEvent,
-      context.runLockTimeoutMs,
-      context.tracking,
-    ),
+    text: blankTransactionControl(file.sql, statements, moved),
+    statements: statements.filter((st) => !isBlankedControl(st) && !moved.has(st)),
+    open: opening?.map((st) => st.text),
+    // Under the file's REPEATABLE READ or SERIALIZABLE, the claim's check would read the snapshot taken before
+    // its wait for another run: a table lock, which takes no snapshot, waits first.
+    claim: opening
+      ? [claim[0]!, 'LOCK TABLE schemata.migrations IN EXCLUSIVE MODE', ...claim.slice(1)]
+      : claim,
     snapshot: [
       ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
       snapshotBeforeSql(snapshot, context.tracking),
@@ -144,6 +157,26 @@ function isBlankedControl(statement: Statement): boolean {
   if (nodeKind(statement.node) !== 'TransactionStmt') return false;
   const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
   return kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START' || kind === 'TRANS_STMT_COMMIT';
+}
+
+/**
+ * A leading BEGIN that sets the transaction's characteristics (`BEGIN
+ * ISOLATION LEVEL SERIALIZABLE`), or is followed by SET TRANSACTION: the
+ * statements that must open the file's transaction as written (SPEC §4.4),
+ * the BEGIN first. Undefined for a plain BEGIN, or none: schemata's BEGIN
+ * opens it. Pure.
+ */
+export function ownOpening(statements: readonly Statement[]): Statement[] | undefined {
+  const [first] = statements;
+  if (!first || transactionKind(first) !== 'begin') return undefined;
+  const sets: Statement[] = [];
+  for (const s of statements.slice(1)) {
+    if (!isSetTransaction(s)) break;
+    sets.push(s);
+  }
+  const options = (first.node as { TransactionStmt: { options?: unknown[] } }).TransactionStmt
+    .options;
+  return (options?.length ?? 0) > 0 || sets.length > 0 ? [first, ...sets] : undefined;
 }
 
 /**

@@ -9,7 +9,9 @@ import { checkDrift, strictCreates } from '../model/drift.js';
 import { type Plan, planMigrate, type Problem } from '../model/plan.js';
 import {
   comesAlong,
+  dropsAbsent,
   dropsMissing,
+  strictDrops,
   editNeverRan,
   planRepair,
   type Replay,
@@ -192,7 +194,7 @@ export async function planSet(
     repairNotes: [],
   };
   let rerun = new Set<string>();
-  let replay: Replay = { madeAs: new Map(), statements: new Map() };
+  let replay: Replay = { madeAs: new Map(), statements: new Map(), along: new Set() };
   if (options.repair) {
     // The applied migrations from `version` on, each read once for the replay and the changed checksums.
     const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
@@ -213,7 +215,15 @@ export async function planSet(
         await appliedFrom(missing.map((e) => e.version).sort(compareVersions)[0]!),
         missing,
       );
-    const repair = planRepair({ ...state, replayed: [...replay.statements.keys()] }, plan);
+    // What comes back with a partition made again runs nothing of its own migration.
+    const repair = planRepair(
+      {
+        ...state,
+        missing: missing.filter((e) => !replay.along.has(e)),
+        replayed: [...replay.statements.keys()],
+      },
+      plan,
+    );
     plan = result.plan = repair.plan;
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
@@ -258,32 +268,43 @@ export async function planSet(
       operations: m.operations,
     }));
     const rerunStrict = strictCreates(rerunsAsPending);
-    const survivors = rerunStrict.length > 0 ? await existingRefs(client, rerunStrict) : undefined;
-    // Or one that drops, without IF EXISTS, what is missing (DROP INDEX i; CREATE INDEX i ..., i dropped by hand).
-    const notRerunnable = (version: string) =>
-      survivors !== undefined &&
-      checkDrift(
-        name,
-        rerunsAsPending.filter((r) => r.version === version),
-        survivors.existing,
-        survivors.creationSchema,
-        survivors.indexTables,
-      ).length > 0
-        ? 'creates what still exists'
-        : dropsMissing(
-              rerunsAsPending.find((r) => r.version === version)?.operations ?? [],
-              missing,
-            )
-          ? 'drops, without IF EXISTS, what is missing'
-          : undefined;
-    // A partition's index comes back with its partitioned table's index.
-    const indexTables = missing.flatMap((e) =>
-      e.kind === 'index' && e.parent !== null ? [e.parent] : [],
-    );
-    const along =
-      reruns.length > 0 && indexTables.length > 1
-        ? comesAlong(missing, await partitionAncestors(client, indexTables))
+    // Or one that drops, without IF EXISTS, what is not there: missing (DROP INDEX i; CREATE INDEX i ..., i
+    // dropped by hand), or dropped by the file itself when it ran (DROP INDEX old; CREATE INDEX new ...).
+    const rerunDrops = rerunsAsPending.flatMap((r) => strictDrops(r.operations));
+    const survivors =
+      rerunStrict.length > 0 || rerunDrops.length > 0
+        ? await existingRefs(client, [...rerunStrict, ...rerunDrops])
         : undefined;
+    const notRerunnable = (version: string) => {
+      const operations = rerunsAsPending.find((r) => r.version === version)?.operations ?? [];
+      if (
+        survivors !== undefined &&
+        checkDrift(
+          name,
+          rerunsAsPending.filter((r) => r.version === version),
+          survivors.existing,
+          survivors.creationSchema,
+          survivors.indexTables,
+        ).length > 0
+      )
+        return 'creates what still exists';
+      if (dropsMissing(operations, missing)) return 'drops, without IF EXISTS, what is missing';
+      if (survivors !== undefined && dropsAbsent(operations, survivors.existing))
+        return 'drops, without IF EXISTS, what is not there';
+      return undefined;
+    };
+    // A partition's index, row trigger or foreign key comes back with its partitioned table's.
+    const partTables = missing.flatMap((e) =>
+      (e.kind === 'index' || e.kind === 'trigger' || e.kind === 'constraint') && e.parent !== null
+        ? [e.parent]
+        : [],
+    );
+    const along = new Set([
+      ...replay.along,
+      ...(reruns.length > 0 && partTables.length > 1
+        ? comesAlong(missing, await partitionAncestors(client, partTables))
+        : []),
+    ]);
     for (const m of reruns) {
       const replayed = replay.statements.get(m.file.version) ?? [];
       const lines = (at: readonly Location[]) =>
@@ -322,6 +343,13 @@ export async function planSet(
         ];
         only.sort((a, b) => a.line - b.line || a.column - b.column);
         m.only = only;
+        // All it made that is missing comes back with another migration's statement (a partition's parts).
+        if (only.length === 0) {
+          result.repairNotes.push(
+            `${m.file.file} runs nothing again: what it made comes back with the objects it belongs to.`,
+          );
+          continue;
+        }
         const why =
           scope.why === 'rows'
             ? 'changes rows'
@@ -331,14 +359,19 @@ export async function planSet(
         );
       }
     }
+    const idle = new Set(result.migrations.filter((m) => m.only?.length === 0));
+    if (idle.size > 0) {
+      result.migrations = result.migrations.filter((m) => !idle.has(m));
+      plan.pending = plan.pending.filter(
+        (f) => ![...idle].some((m) => m.file.version === f.version),
+      );
+      report.pending = plan.pending.map((f) => entryOf(f));
+    }
     // Re-runs too: a strict CREATE of what survived fails the re-run (of a part, only what runs counts).
-    const runs = (m: { only?: Location[] | undefined }, op: Operation) =>
-      m.only === undefined ||
-      m.only.some((at) => at.line === op.at.line && at.column === op.at.column);
     const inRunOrder = result.migrations.map((m) => ({
       path: m.path,
       version: m.file.version,
-      operations: m.operations.filter((op) => runs(m, op)),
+      operations: runningOperations(m),
       rerun: m.rerun,
     }));
     const strict = strictCreates(inRunOrder);
@@ -532,6 +565,17 @@ const mayDestroy = (op: Operation) =>
   op.kind === 'call' ||
   ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
 
+/** The operations of the statements that run: every one, or those of the part of a file that --repair runs again. */
+function runningOperations(
+  m: Pick<PreparedMigration, 'operations' | 'only'>,
+): readonly Operation[] {
+  const only = m.only;
+  if (only === undefined) return m.operations;
+  return m.operations.filter((op) =>
+    only.some((at) => at.line === op.at.line && at.column === op.at.column),
+  );
+}
+
 /**
  * Judges every destructive step of the pending migrations in run order,
  * names resolved as the server will; refusals become problems. Two queries
@@ -545,14 +589,18 @@ export async function protect(
   force: boolean,
   again = `schemata migrate ${set}`,
 ): Promise<CatalogNames | undefined> {
-  if (!setPlan.migrations.some((m) => m.operations.some(mayDestroy))) {
-    for (const m of setPlan.migrations) m.guard = guardScope(m.operations, [], []);
+  // Of a part of a file that --repair runs again, only the statements that run are judged.
+  const running = setPlan.migrations.map(runningOperations);
+  if (!running.some((operations) => operations.some(mayDestroy))) {
+    setPlan.migrations.forEach((m, index) => {
+      m.guard = guardScope(running[index]!, [], []);
+    });
     return undefined;
   }
   const names = await readCatalogNames(client);
-  const guarded: GuardedMigration[] = setPlan.migrations.map((m) => ({
+  const guarded: GuardedMigration[] = setPlan.migrations.map((m, index) => ({
     path: m.path,
-    operations: m.operations,
+    operations: running[index]!,
     forced: m.forced,
     statements: m.statements,
   }));
@@ -563,7 +611,7 @@ export async function protect(
   );
   setPlan.migrations.forEach((m, index) => {
     m.guard = guardScope(
-      m.operations,
+      running[index]!,
       hazards.filter((h) => h.migration === index),
       probes,
     );

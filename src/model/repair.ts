@@ -1,7 +1,14 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../engine/tracking.js';
 import { compareVersions, sameChecksum } from '../config/discover.js';
-import { describeRef, nameSpaceOf, type ObjectRef, type Operation } from '../sql/operations.js';
+import {
+  describeRef,
+  nameSpaceOf,
+  type ObjectRef,
+  type Operation,
+  refKey,
+} from '../sql/operations.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -177,6 +184,41 @@ export function dropsMissing(
   );
 }
 
+/** The refs a file drops without IF EXISTS (not in a DO block, which may catch the error): whether they exist decides dropsAbsent. */
+export function strictDrops(operations: readonly Operation[]): ObjectRef[] {
+  return operations.flatMap((op) =>
+    op.kind === 'drop' && !op.ifExists && op.via === undefined ? [op.object] : [],
+  );
+}
+
+/**
+ * A statement of the file that drops, without IF EXISTS, what the database
+ * does not have now and the file does not make before it: `DROP INDEX old;
+ * CREATE INDEX new ...`, where the file itself dropped `old` when it ran
+ * (Prisma's and drizzle's files). Run whole, the file would fail there.
+ * Judged in file order; `existing` holds the refKey of each ref of
+ * strictDrops that exists. Pure.
+ */
+export function dropsAbsent(
+  operations: readonly Operation[],
+  existing: ReadonlySet<string>,
+): Operation | undefined {
+  const made = new Set<string>();
+  for (const op of operations) {
+    if (op.kind === 'create') made.add(refKey(op.object));
+    else if (op.kind === 'rename' || op.kind === 'move') made.add(refKey(op.to));
+    else if (
+      op.kind === 'drop' &&
+      !op.ifExists &&
+      op.via === undefined &&
+      !existing.has(refKey(op.object)) &&
+      !made.has(refKey(op.object))
+    )
+      return op;
+  }
+  return undefined;
+}
+
 /** Whether a table (`schema.name`, quoted as PostgreSQL prints it) is missing, itself or with its schema. */
 function goneTables(missing: readonly ExpectedObject[]): (table: string) => boolean {
   const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
@@ -185,24 +227,29 @@ function goneTables(missing: readonly ExpectedObject[]): (table: string) => bool
 }
 
 /**
- * The missing indexes of partitions that come back with a missing index of
- * a partitioned table they belong to (`ancestors`: a partition's partitioned
- * tables): the CREATE INDEX on that table makes them again, under names
- * PostgreSQL picks, which no statement names. Pure.
+ * The missing parts of partitions that come back with a missing part of a
+ * partitioned table they belong to (`ancestors`: a partition's partitioned
+ * tables), which no statement names: an index (the CREATE INDEX on that
+ * table makes them again, under names PostgreSQL picks), a row trigger or a
+ * foreign key (cloned under the same name). Pure.
  */
 export function comesAlong(
   missing: readonly ExpectedObject[],
   ancestors: ReadonlyMap<string, readonly string[]>,
 ): Set<ExpectedObject> {
-  const indexedTables = new Set(
-    missing.flatMap((e) => (e.kind === 'index' && e.parent !== null ? [e.parent] : [])),
-  );
+  const cloned = (e: ExpectedObject, table: string) =>
+    missing.some(
+      (p) =>
+        p.parent === table &&
+        p.kind === e.kind &&
+        (e.kind === 'index' || (p.name === e.name && e.kind !== 'column')),
+    );
   return new Set(
     missing.filter(
       (e) =>
-        e.kind === 'index' &&
+        (e.kind === 'index' || e.kind === 'trigger' || e.kind === 'constraint') &&
         e.parent !== null &&
-        (ancestors.get(e.parent) ?? []).some((table) => indexedTables.has(table)),
+        (ancestors.get(e.parent) ?? []).some((table) => cloned(e, table)),
     ),
   );
 }
@@ -269,6 +316,27 @@ export function scopeRerun(args: {
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
   const rowsChange = changing.length > 0 || measured !== undefined;
+  // A constraint written inside a CREATE TABLE whose table still exists: that statement, run again, makes nothing.
+  for (const e of args.missing) {
+    if (e.parent === null || gone(e.parent)) continue;
+    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
+    const table = maker
+      ? operations.find(
+          (op) => op.kind === 'create' && op.object.kind === 'table' && sameAt(op.at, maker.at),
+        )
+      : undefined;
+    // In a DO block or a function, every statement has the block's place: there, the maker is its own.
+    if (!maker || maker.via !== undefined || !table || table.kind !== 'create') continue;
+    const where = `${path}:${maker.at.line}`;
+    return {
+      kind: 'stop',
+      problem: {
+        kind: 'repair-refused',
+        message: `Set "${set}": --repair cannot re-create ${e.kind} ${e.identity}: ${where} defines it inside the CREATE TABLE of ${e.parent}, which still exists, so running that statement again makes nothing. Nothing was run.`,
+        hint: `Re-create it by hand as ${where} defines it (ALTER TABLE ${e.parent} ADD CONSTRAINT ${quoteIdent(e.name)} ...), then check with: schemata validate ${set}`,
+      },
+    };
+  }
   if (force || (!rowsChange && (args.notRerunnable === undefined || args.missing.length === 0)))
     return { kind: 'whole' };
   const statementOf = (at: Location) => {
@@ -351,9 +419,16 @@ export interface Replay {
   madeAs: Map<ExpectedObject, ObjectRef>;
   /** Statements of applied migrations to run again, by version: the renames and moves that brought a re-created object to its name, and the later drops of what its CREATE made. */
   statements: Map<string, Location[]>;
+  /**
+   * Missing parts of a missing partition or inheritance child that no statement makes on it (a column added
+   * to its parent, an index or trigger PostgreSQL cloned from the parent's): they come back with its CREATE.
+   */
+  along: Set<ExpectedObject>;
 }
 
 const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
+/** What CREATE OR REPLACE defines again in place. */
+const REPLACEABLE: ReadonlySet<string> = new Set(['function', 'procedure', 'view']);
 
 /** Whether two refs name the same object, an unqualified one in any schema. */
 function sameObject(a: ObjectRef, b: ObjectRef): boolean {
@@ -378,8 +453,10 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * renames or drops a column or constraint it has (made by that CREATE, or
  * by an ADD COLUMN that runs again), or sets or drops a column's NOT NULL
  * or DEFAULT, is one too (the table must come back as it is expected, not
- * as it was first written). Statements that change rows are never among
- * them: renames, drops of parts and those ALTER COLUMNs change none. Pure.
+ * as it was first written); a later CREATE OR REPLACE of a function,
+ * procedure or view made again is one too. Statements that change rows are
+ * never among them: renames, drops of parts, those ALTER COLUMNs and
+ * definitions change none. Pure.
  */
 export function replayOf(
   applied: readonly AppliedOperations[],
@@ -387,6 +464,7 @@ export function replayOf(
 ): Replay {
   const madeAs = new Map<ExpectedObject, ObjectRef>();
   const statements = new Map<string, Location[]>();
+  const along = new Set<ExpectedObject>();
   const add = (version: string, at: Location) => {
     const list = statements.get(version) ?? [];
     if (!list.some((l) => sameAt(l, at))) list.push(at);
@@ -396,6 +474,8 @@ export function replayOf(
   // Tables made again by their CREATE: where it is, and the name it gave.
   const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
     [];
+  // Partitions and inheritance children made again, by identity: their parent's parts come with them.
+  const children = new Set<string>();
   for (const e of missing) {
     if (e.kind === 'schema' || e.kind === 'extension') continue;
     const start = order(e.version);
@@ -414,6 +494,8 @@ export function replayOf(
         const op = operations[j]!;
         if (i === start && makes(op, e, current)) {
           maker = op.at;
+          if (op.kind === 'create' && op.inherits === true && e.kind === 'table')
+            children.add(e.identity);
           break;
         }
         if (op.kind !== 'rename' && op.kind !== 'move') continue;
@@ -501,7 +583,28 @@ export function replayOf(
       }
     }
   }
+  // A function, procedure or view made again: every later CREATE OR REPLACE of it runs again after its maker,
+  // so it comes back with the definition it has now, not the one it was first made with.
+  for (const e of missing) {
+    if (!REPLACEABLE.has(e.kind)) continue;
+    const start = order(e.version);
+    const names = [madeAs.get(e), { kind: e.kind, schema: e.schema, name: e.name }];
+    for (let i = start + 1; start >= 0 && i < applied.length; i++)
+      for (const op of applied[i]!.operations)
+        if (
+          op.kind === 'create' &&
+          op.ifNotExists &&
+          op.via === undefined &&
+          names.some((n) => n !== undefined && sameObject(op.object, n))
+        )
+          add(applied[i]!.version, op.at);
+  }
+  for (const e of missing) {
+    if (e.parent === null || !children.has(e.parent)) continue;
+    const as = madeAs.get(e);
+    if (!applied.some(({ operations }) => operations.some((op) => makes(op, e, as)))) along.add(e);
+  }
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { madeAs, statements };
+  return { madeAs, statements, along };
 }

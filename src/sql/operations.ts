@@ -61,6 +61,8 @@ export type Operation = (
       object: ObjectRef;
       ifNotExists: boolean;
       /** A function's body, run where it is called. */ body?: Operation[];
+      /** A partition or an inheritance child (PARTITION OF, INHERITS): made again, it takes its parent's parts along. */
+      inherits?: boolean;
     }
   | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
@@ -264,12 +266,18 @@ function walkStatement(
     ...(table.unqualified ? { unqualified: true } : {}),
   });
   // Inside a body, what a statement creates may be guarded by a condition: never drift.
-  const create = (object: ObjectRef, ifNotExists: boolean, body?: Operation[]) =>
+  const create = (
+    object: ObjectRef,
+    ifNotExists: boolean,
+    body?: Operation[],
+    inherits?: boolean,
+  ) =>
     push({
       kind: 'create',
       object,
       ifNotExists: ifNotExists || via !== undefined,
       ...(body ? { body } : {}),
+      ...(inherits ? { inherits } : {}),
     });
   const kind = nodeKind(statement.node);
   const n = (statement.node as Obj)[kind] as Obj;
@@ -290,7 +298,12 @@ function walkStatement(
     case 'CreateStmt': {
       if (isTemporary(n.relation)) break;
       const table = relation(n.relation);
-      create({ kind: 'table', ...table }, Boolean(n.if_not_exists));
+      create(
+        { kind: 'table', ...table },
+        Boolean(n.if_not_exists),
+        undefined,
+        ((n.inhRelations as Obj[] | undefined) ?? []).length > 0,
+      );
       for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
         if (element.ColumnDef?.colname)
           create(partOf(table, 'column', element.ColumnDef.colname), true);

@@ -29,8 +29,9 @@ export type ReadMigration =
  * Everything schemata reads from a migration's SQL: its statements, their
  * classification and what they do to objects, in order. Read piece by piece
  * (sql/statements.ts parsePieces): `each` sees every statement with its
- * syntax tree and operations, after which only a TransactionStmt keeps its
- * tree (engine/apply.ts needs its kind); the others keep their kind alone, so that a
+ * syntax tree and operations, after which only a TransactionStmt and a SET
+ * TRANSACTION keep their trees (engine/apply.ts needs their kind and options:
+ * they open a transaction); the others keep their kind alone, so that a
  * long file or history does not stay in memory as trees.
  */
 export function readMigration(
@@ -99,7 +100,8 @@ function* reading(
     }
     for (const statement of piece.statements) {
       const kind = nodeKind(statement.node);
-      if (kind !== 'TransactionStmt') statement.node = { [kind]: {} } as Statement['node'];
+      if (kind !== 'TransactionStmt' && !isSetTransaction(statement))
+        statement.node = { [kind]: {} } as Statement['node'];
     }
     statements.push(...piece.statements);
     operations.push(...ops);
@@ -120,4 +122,10 @@ function* reading(
     operations,
     mentioned: all !== undefined ? { all } : { names: [...names].sort() },
   };
+}
+
+/** `SET TRANSACTION ...` (a VariableSetStmt named TRANSACTION). */
+function isSetTransaction(statement: Statement): boolean {
+  const node = statement.node as { VariableSetStmt?: { name?: string } };
+  return node.VariableSetStmt?.name === 'TRANSACTION';
 }

@@ -116,4 +116,99 @@ describe('--repair never applies a data change twice', () => {
     expect(forced.error).toBeUndefined();
     expect(await prices(url)).toEqual([5, 7]);
   });
+
+  it("a file that changed an enum column in its own BEGIN ... COMMIT, then made an index: only the index's statement is judged and runs", async () => {
+    const { url, cwd } = await appliedWithPrices({
+      'data/003_kind.sql': [
+        "CREATE TYPE workspace.kind AS ENUM ('a', 'b');",
+        "CREATE TABLE workspace.kinds (id int PRIMARY KEY, kind workspace.kind NOT NULL DEFAULT 'a');",
+        '',
+      ].join('\n'),
+      'data/004_kind_new.sql': [
+        'BEGIN;',
+        "CREATE TYPE workspace.kind_new AS ENUM ('a', 'c');",
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind DROP DEFAULT;',
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind TYPE workspace.kind_new USING (kind::text::workspace.kind_new);',
+        'ALTER TYPE workspace.kind RENAME TO kind_old;',
+        'ALTER TYPE workspace.kind_new RENAME TO kind;',
+        'DROP TYPE workspace.kind_old;',
+        "ALTER TABLE workspace.kinds ALTER COLUMN kind SET DEFAULT 'a';",
+        'COMMIT;',
+        'CREATE INDEX kinds_by_kind ON workspace.kinds (kind);',
+        '',
+      ].join('\n'),
+    });
+    await query(url, "INSERT INTO workspace.kinds VALUES (1, 'a'), (2, 'c')");
+    await query(url, 'DROP INDEX workspace.kinds_by_kind');
+    // The ALTER COLUMN ... TYPE of line 4 would rewrite rows, but it does not run again: no refusal.
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      'only what re-creates the missing objects runs again: line 10',
+    );
+    expect(await prices(url)).toEqual([3, 5]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it("DROP INDEX old; CREATE INDEX new (Prisma's index change), new dropped by hand: only the CREATE runs, not the DROP of what the file dropped", async () => {
+    const { url, cwd } = await appliedWithPrices({
+      'data/003_old.sql': 'CREATE INDEX items_old ON workspace.items (price);\n',
+      'data/004_new.sql':
+        'DROP INDEX workspace.items_old;\nCREATE INDEX items_new ON workspace.items (price, id);\n',
+    });
+    await query(url, 'DROP INDEX workspace.items_new');
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '004_new.sql drops, without IF EXISTS, what is not there, so only what re-creates the missing objects runs again: line 2',
+    );
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it("a partition dropped by hand comes back with its parent's later column and row trigger; then the trigger, dropped with its function, comes back on every partition", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_events.sql': [
+        'CREATE TABLE workspace.events (id int, at date NOT NULL) PARTITION BY RANGE (at);',
+        "CREATE TABLE workspace.events_2024 PARTITION OF workspace.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        '',
+      ].join('\n'),
+      'data/003_note.sql': 'ALTER TABLE workspace.events ADD COLUMN note text;\n',
+      'data/004_touch.sql': [
+        'CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+        'CREATE TRIGGER events_touch BEFORE INSERT ON workspace.events FOR EACH ROW EXECUTE FUNCTION workspace.touch();',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, "INSERT INTO workspace.events VALUES (1, '2024-05-01', 'kept')");
+
+    await query(url, 'DROP TABLE workspace.events_2025');
+    const partition = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(partition.error).toBeUndefined();
+    // Only the partition's CREATE runs: the column and the trigger come with it, their migrations run nothing.
+    expect(partition.sets[0]!.warnings.join('\n')).toContain(
+      '002_events.sql creates what still exists, so only what re-creates the missing objects runs again: line 3.',
+    );
+    expect(partition.sets[0]!.warnings.join('\n')).not.toMatch(/003_note|004_touch/);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+
+    await query(url, 'DROP FUNCTION workspace.touch() CASCADE');
+    const trigger = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(trigger.error).toBeUndefined();
+    expect(
+      await query(
+        url,
+        "SELECT tgrelid::regclass::text AS t FROM pg_trigger WHERE tgname = 'events_touch' ORDER BY 1",
+      ),
+    ).toEqual([
+      { t: 'workspace.events' },
+      { t: 'workspace.events_2024' },
+      { t: 'workspace.events_2025' },
+    ]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    expect(await query(url, 'SELECT note FROM workspace.events')).toEqual([{ note: 'kept' }]);
+  });
 });

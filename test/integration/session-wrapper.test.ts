@@ -129,6 +129,42 @@ describe("a file outside schemata's transaction gets the same wrapper", () => {
   });
 });
 
+describe("a file's own transaction characteristics are kept (SPEC §4.4)", () => {
+  /** The isolation each INSERT of the file ran under, as the server recorded it. */
+  const isolations = async (url: string) =>
+    (await query<{ level: string }>(url, 'SELECT level FROM workspace.isolation ORDER BY id')).map(
+      (r) => r.level,
+    );
+  const RECORD =
+    "INSERT INTO workspace.isolation (level) SELECT current_setting('transaction_isolation');";
+
+  it.each([
+    [
+      'BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; ... COMMIT;',
+      `BEGIN;\nSET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n${RECORD}\nCOMMIT;\n`,
+      ['repeatable read'],
+    ],
+    [
+      'BEGIN ISOLATION LEVEL SERIALIZABLE; ... COMMIT;',
+      `BEGIN ISOLATION LEVEL SERIALIZABLE;\n${RECORD}\nCOMMIT;\n`,
+      ['serializable'],
+    ],
+    [
+      'blocks of its own, the second with SET TRANSACTION',
+      `BEGIN;\n${RECORD}\nCOMMIT;\nBEGIN;\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n${RECORD}\nCOMMIT;\n`,
+      ['read committed', 'serializable'],
+    ],
+  ])('%s', async (_name, sql, expected) => {
+    const { url, cwd, env } = await setUp();
+    await query(url, 'CREATE TABLE workspace.isolation (id serial PRIMARY KEY, level text)');
+    writeFile(cwd, 'data/003_isolated.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await isolations(url)).toEqual(expected);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+});
+
 describe('the storage listing carried from one migration to the next in a session', () => {
   it('a later migration of the run that empties a table through dynamic SQL is refused', async () => {
     const { url, cwd, env } = await setUp();

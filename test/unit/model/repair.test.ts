@@ -3,6 +3,7 @@ import type { MigrationFile } from '../../../src/config/discover.js';
 import type { ExpectedObject, RowChange, TrackedMigration } from '../../../src/engine/tracking.js';
 import {
   comesAlong,
+  dropsAbsent,
   dropsMissing,
   identityParts,
   planRepair,
@@ -281,6 +282,26 @@ describe('replayOf', () => {
     });
   });
 
+  it('a function made again comes back with the body a later CREATE OR REPLACE gave it', () => {
+    const history = applied({
+      '3': 'CREATE FUNCTION w.normalise(raw citext) RETURNS citext LANGUAGE sql AS $$ SELECT raw $$;\n',
+      '5': 'CREATE TABLE w.t (id int);\n',
+      '9': 'CREATE OR REPLACE FUNCTION w.normalise(raw citext) RETURNS citext LANGUAGE sql AS $$ SELECT lower(raw)::citext $$;\n',
+    });
+    const fn: ExpectedObject = {
+      kind: 'function',
+      identity: 'w.normalise(public.citext)',
+      schema: 'w',
+      name: 'normalise',
+      parent: null,
+      version: '3',
+      file: '003_x.sql',
+    };
+    expect(Object.fromEntries(replayOf(history, [fn]).statements)).toEqual({
+      '9': [{ line: 1, column: 1 }],
+    });
+  });
+
   it('follows a column through a rename of its table and of itself', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, name text);\nALTER TABLE w.t RENAME COLUMN name TO title;\n',
@@ -354,6 +375,22 @@ describe('dropsMissing and comesAlong', () => {
     ).toEqual({ line: 1, column: 1 });
     expect(
       dropsMissing(operationsOfSql('DROP INDEX IF EXISTS w.t_idx;\nDROP INDEX w.other;'), missing),
+    ).toBeUndefined();
+  });
+
+  it('finds a DROP without IF EXISTS of what is not there now, unless the file made it before (judged in file order)', () => {
+    const ops = operationsOfSql(
+      'DROP INDEX "Loan_memberId_idx";\nCREATE INDEX "Loan_memberId_status_idx" ON "Loan" ("memberId", status);',
+    );
+    // The file itself dropped Loan_memberId_idx when it ran: run whole again, it would fail there.
+    expect(dropsAbsent(ops, new Set())?.at).toEqual({ line: 1, column: 1 });
+    expect(
+      dropsAbsent(
+        operationsOfSql(
+          'CREATE INDEX i ON t (a);\nDROP INDEX i;\nDROP INDEX IF EXISTS gone;\nDO $$ BEGIN DROP INDEX gone; EXCEPTION WHEN undefined_object THEN NULL; END $$;',
+        ),
+        new Set(),
+      ),
     ).toBeUndefined();
   });
 
