@@ -135,11 +135,11 @@ export async function applyMigration(
     text: blankTransactionControl(file.sql, statements, moved),
     statements: statements.filter((st) => !isBlankedControl(st) && !moved.has(st)),
     open: opening?.map((st) => st.text),
-    // Under the file's REPEATABLE READ or SERIALIZABLE, the claim's check would read the snapshot taken before
-    // its wait for another run: a table lock, which takes no snapshot, waits first.
-    claim: opening
-      ? [claim[0]!, 'LOCK TABLE schemata.migrations IN EXCLUSIVE MODE', ...claim.slice(1)]
-      : claim,
+    // Under the file's REPEATABLE READ or SERIALIZABLE, the claim's check reads the transaction's snapshot, taken
+    // by schemata's first statement, before its wait for another run applying the same file: the run lock, which
+    // keeps two runs of a set apart, is what guards such a file. (A table lock taken first would hold every other
+    // set's and tenant's tracking write of this database until the file commits.)
+    claim,
     snapshot: [
       ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
       snapshotBeforeSql(snapshot, context.tracking),
