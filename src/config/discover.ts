@@ -174,6 +174,9 @@ function unreadable(set: SetConfig, path: string, file: string, error: unknown):
 // A down file's name: the migration's, with `.down` before `.sql`.
 const DOWN_NAME = /^(\d+)_([^/\\]+)\.down\.sql$/i;
 
+/** A hidden file is never a migration: macOS's `._001_x.sql` (AppleDouble, from a zip or a share), an editor's `.#` lock. */
+const isHidden = (file: string) => file.startsWith('.');
+
 /**
  * The down files of a set (SPEC §12), by the version of the migration each
  * undoes: `004_add_index.down.sql` undoes `004_add_index.sql`.
@@ -181,6 +184,7 @@ const DOWN_NAME = /^(\d+)_([^/\\]+)\.down\.sql$/i;
 export function discoverDowns(set: SetConfig): Map<string, MigrationFile> {
   const downs = new Map<string, MigrationFile>();
   for (const file of readdirSync(set.dir).sort()) {
+    if (isHidden(file)) continue;
     const match = DOWN_NAME.exec(file);
     if (!match) continue;
     downs.set(
@@ -230,7 +234,7 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
   // Every version the folder holds, so that a suggested new name never collides with one.
   const taken = entries.flatMap((f) => parseMigrationFileName(f)?.version ?? []);
   for (const file of entries.sort()) {
-    if (!file.toLowerCase().endsWith('.sql')) continue;
+    if (isHidden(file) || !file.toLowerCase().endsWith('.sql')) continue;
     // <version>_<name>.down.sql undoes its migration (SPEC §12): not a migration of its own.
     if (file.toLowerCase().endsWith('.down.sql')) continue;
     const parsed = parseMigrationFileName(file);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   compareVersions,
+  discoverDowns,
   discoverMigrations,
   parseMigrationFileName,
   sameChecksum,
@@ -122,6 +123,17 @@ describe('discoverMigrations', () => {
       '002_b.sql.orig': 'x',
     });
     expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql']);
+  });
+
+  it("ignores hidden files: macOS's ._ copies (AppleDouble, from a zip or a network share) and editors' .# locks", () => {
+    writeTree(dir, {
+      '001_a.sql': 'SELECT 1;',
+      '._001_a.sql': '\u0000\u0005\u0016\u0007',
+      '._001_a.down.sql': '\u0000\u0005\u0016\u0007',
+      '.#002_b.sql': 'x',
+    });
+    expect(discoverMigrations(set).map((f) => f.file)).toEqual(['001_a.sql']);
+    expect([...discoverDowns(set).keys()]).toEqual([]);
   });
 
   it('an empty directory has no migrations', () => {
