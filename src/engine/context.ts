@@ -117,20 +117,33 @@ async function connectWaiting(
   set: SetRun,
   waitS: number,
   signal: AbortSignal | undefined,
+  log: ((line: string) => void) | undefined,
 ): Promise<Client> {
-  const deadline = Date.now() + waitS * 1000;
+  const started = Date.now();
+  const deadline = started + waitS * 1000;
+  let said = started;
   for (;;) {
     try {
       return await connect(set.target, set.variable, { waitedS: waitS });
     } catch (error) {
       if (!(error instanceof ConnectionError) || Date.now() >= deadline || signal?.aborted)
         throw error;
+      // Never silent for long: a log says every few seconds that the run is still waiting, and for what.
+      if (Date.now() - said >= WAIT_SAID_MS) {
+        said = Date.now();
+        log?.(
+          `Set "${set.config.name}": ${set.target.display} is not reachable yet; trying again (${Math.round((said - started) / 1000)}s of --wait ${waitS}).`,
+        );
+      }
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))),
       );
     }
   }
 }
+
+/** How often a wait for the database says it is still waiting. */
+const WAIT_SAID_MS = 5000;
 
 /** Everything gathered before anything is decided, and the connections to close. */
 export interface Run {
@@ -267,7 +280,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
   // A fleet lends its sessions: given back clean, they keep their server-side plans for the next tenant.
   const lender = options.sessions;
   const open = (set: SetRun) => {
-    const connect = () => connectWaiting(set, settings.waitS, options.signal);
+    const connect = () => connectWaiting(set, settings.waitS, options.signal, options.log);
     return lender ? lender.borrow(connect) : connect();
   };
   const shut = (client: Client) =>

@@ -145,3 +145,16 @@ describe('a long migration is never silent in a log', () => {
     }
   }, 60_000);
 });
+
+describe('a wait for the database is never silent in a log', () => {
+  it('says every few seconds that it is still waiting, and for which database', async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const env = { PRIMARY_DATABASE_URL: 'postgres://app:pw@db-not-there.invalid:5432/app' };
+    const run = await runLogged(['validate', '--wait', '7'], { cwd, env });
+    expect(run.code).toBe(1);
+    expect(run.log).toMatch(
+      /Set "primary": postgres:\/\/app:\*\*\*@db-not-there\.invalid:5432\/app is not reachable yet; trying again \(\d+s of --wait 7\)\./,
+    );
+    expect(run.log).not.toContain(':pw@');
+  }, 30_000);
+});
