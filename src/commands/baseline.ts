@@ -11,7 +11,8 @@ import { ConfigError, ValidationError } from '../errors.js';
 import { finalObjects } from '../model/baseline.js';
 import { describeRef, refKey } from '../sql/operations.js';
 import { adoptableUpTo, adoptObjects, operationsOfFile } from '../engine/adopt.js';
-import type { Run, RunOptions, SetRun } from '../engine/context.js';
+import { type Run, type RunOptions, type SetRun, whereOf } from '../engine/context.js';
+import { trackingDenied } from '../engine/privileges.js';
 import { asSchemataError, execute } from '../engine/execute.js';
 import { entryOf, newReport, recordError, type Report, type SetReport } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
@@ -42,7 +43,11 @@ function baselineTasks(
       run: async (setTitle) => {
         const upTo = options.version === undefined ? undefined : parseVersion(options.version);
         const client = await run.connection(set, { lock: true });
-        const tracked = (await readTracking(client, name)).migrations;
+        const tracked = (
+          await readTracking(client, name).catch(async (error: unknown) => {
+            throw await trackingDenied(client, whereOf(set), error);
+          })
+        ).migrations;
         const trackedVersions = new Set(tracked.map((t) => t.version));
         const history = options.from
           ? await otherToolsHistory(client, run.cwd, set, options.from, options.table)

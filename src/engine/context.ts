@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { maskSecrets, redactUrl } from '../targets/redact.js';
+import { redactUrl } from '../targets/redact.js';
 import { quoteIdent } from '../sql/quote.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
@@ -15,6 +15,7 @@ import {
   type TrackingFeatures,
 } from './tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { trackingDenied } from './privileges.js';
 import { readSchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';
 import type { EmbeddedServer } from '../targets/embedded.js';
 import { type Mode, resolveTargets, type Target, type TargetSpec } from '../targets/targets.js';
@@ -141,6 +142,13 @@ async function connectWaiting(
     }
   }
 }
+
+/** A set as a message about its tracking names it. */
+export const whereOf = (set: SetRun) => ({
+  set: set.config.name,
+  variable: set.variable,
+  display: set.target.display,
+});
 
 /** How often a wait for the database says it is still waiting. */
 const WAIT_SAID_MS = 5000;
@@ -366,13 +374,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
         connection.tracking = tenant.tracking;
         return tenant.tracking;
       }
-      const features = await ensureTracking(connection.client).catch((error: unknown) => {
-        if ((error as { code?: string }).code !== '42501') throw error; // insufficient_privilege
-        throw new ConfigError(
-          `Set "${set.config.name}": the role in ${set.variable} cannot create schemata's tracking table (schemata.migrations) on ${set.target.display}: ${maskSecrets(error instanceof Error ? error.message : '')}.`,
-          'Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once.',
-          { cause: error },
-        );
+      const features = await ensureTracking(connection.client).catch(async (error: unknown) => {
+        throw await trackingDenied(connection.client, whereOf(set), error);
       });
       connection.tracking = features;
       return features;

@@ -6,7 +6,8 @@ import type { Problem } from '../model/plan.js';
 import { type ReadMigration } from '../sql/read.js';
 import { loadParser } from '../sql/parse.js';
 import type { Client } from './connect.js';
-import type { Run, SetRun } from './context.js';
+import { type Run, type SetRun, whereOf } from './context.js';
+import { trackingDenied } from './privileges.js';
 import { tablesUpTo } from './measure.js';
 import { prepareFiles, protect, readPending } from './plan-set.js';
 import { readTracking, type TrackedMigration } from './tracking.js';
@@ -35,7 +36,9 @@ export async function planRollback(
 ): Promise<RollbackPlan> {
   const name = set.config.name;
   const client = await run.connection(set, { lock: request.lock });
-  const tracking = await readTracking(client, name);
+  const tracking = await readTracking(client, name).catch(async (error: unknown) => {
+    throw await trackingDenied(client, whereOf(set), error);
+  });
   if (tracking.format === 1 || tracking.adoptPending)
     throw new ConfigError(
       `Set "${name}": its tracking tables were written by schemata 0.1, which kept no record of what each migration made; a down cannot be checked against it. Nothing ran.`,

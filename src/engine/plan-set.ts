@@ -38,7 +38,8 @@ import { tablesUpTo } from './measure.js';
 import { type ObjectRef, type Operation, refKey, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
-import type { Run, SetRun } from './context.js';
+import { type Run, type SetRun, whereOf } from './context.js';
+import { trackingDenied } from './privileges.js';
 import { entryOf, type SetReport, schemasOf } from './report.js';
 
 /** A pending migration, read and judged: what engine/apply.ts needs to run it. */
@@ -113,7 +114,9 @@ export async function planSet(
 ): Promise<SetPlan> {
   const name = set.config.name;
   const client = await run.connection(set, { lock: options.lock });
-  let tracking = await readTracking(client, name);
+  let tracking = await readTracking(client, name).catch(async (error: unknown) => {
+    throw await trackingDenied(client, whereOf(set), error);
+  });
   const adopting = tracking.adoptPending && options.lock;
   if (adopting) {
     // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.

@@ -1,4 +1,6 @@
 import type { Client } from './connect.js';
+import { ConfigError } from '../errors.js';
+import { maskSecrets } from '../targets/redact.js';
 
 /*
  * PostgreSQL's 42501 (insufficient_privilege) says what was denied, not to
@@ -118,4 +120,52 @@ export function privilegeWords(
     because: `The role ${missing.role} lacks the ${privileges} privilege${missing.privileges.length === 1 ? '' : 's'} on ${missing.object} (PostgreSQL's 42501 insufficient_privilege): the file is not what to fix.`,
     hint: `Have ${missing.owner} (the owner of ${missing.object}) run: ${missing.grant} Or run schemata with a role that has ${missing.privileges.length === 1 ? 'it' : 'them'}, such as ${missing.owner}. Then run again: ${again}`,
   };
+}
+
+/**
+ * What the role lacks to use schemata's own tables (schema `schemata`), and
+ * the GRANTs that give it, from the server: undefined where the schema is not
+ * there (then it must be made: CREATE on the database).
+ */
+export async function trackingGrants(
+  client: Client,
+): Promise<{ role: string; owner: string; grants: string } | undefined> {
+  const { rows } = await client.query<{ role: string; owner: string | null }>(
+    `SELECT current_user AS role,
+            (SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'schemata') AS owner`,
+  );
+  const row = rows[0];
+  if (!row?.owner) return undefined;
+  const role = nameOf(row.role);
+  return {
+    role: row.role,
+    owner: row.owner,
+    grants: `GRANT USAGE, CREATE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role};`,
+  };
+}
+
+/**
+ * A 42501 on schemata's own tables said as what it is: the role, the schema,
+ * the GRANTs its owner runs, and the command again (exit 2: the role is
+ * configuration). Any other error is given back as it is.
+ */
+export async function trackingDenied(
+  client: Client,
+  where: { set: string; variable: string; display: string },
+  error: unknown,
+): Promise<unknown> {
+  if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) return error;
+  const grants = await trackingGrants(client).catch(() => undefined);
+  const said = maskSecrets(error instanceof Error ? error.message : String(error));
+  if (!grants)
+    return new ConfigError(
+      `Set "${where.set}": the role in ${where.variable} cannot create schemata's tracking tables (schema schemata) on ${where.display}: ${said}.`,
+      `Grant it CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), or have an owner run CREATE SCHEMA schemata AUTHORIZATION <role> once; then run the same command again.`,
+      { cause: error },
+    );
+  return new ConfigError(
+    `Set "${where.set}": the role ${grants.role} (${where.variable}) may not use schemata's tracking tables in schema schemata on ${where.display}: ${said}. schemata keeps each set's history there; nothing was applied.`,
+    `Have ${grants.owner} (the owner of schema schemata) run: ${grants.grants} Or run schemata as ${grants.owner}. Then run the same command again.`,
+    { cause: error },
+  );
 }

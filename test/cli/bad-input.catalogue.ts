@@ -29,6 +29,8 @@ export interface BadInput {
   node?: boolean;
   /** The exit as the guide shows it, where it depends on the Node version. */
   exitShown?: string;
+  /** The setup made schema schemata itself (empty): nothing written is then no tracking table in it. */
+  schemataMade?: boolean;
 }
 
 const set = (sets: unknown) => JSON.stringify({ sets });
@@ -381,6 +383,24 @@ export const CATALOGUE: BadInput[] = [
     exit: 2,
     message: "cannot create schemata's tracking table",
     fix: 'GRANT CREATE ON DATABASE, or create the schemata schema for the role',
+  },
+
+  {
+    situation: "a role without USAGE on schemata's schema",
+    args: ['migrate'],
+    setup: async (url) => {
+      // Tracked by the owner first: the schema schemata is there, and another role may not use it.
+      await query(url, 'CREATE SCHEMA IF NOT EXISTS schemata');
+      const role = `outsider_${randomBytes(4).toString('hex')}`;
+      await query(url, `CREATE ROLE ${role} LOGIN PASSWORD '${new URL(url).password}'`);
+      const outsider = new URL(url);
+      outsider.username = role;
+      return { PRIMARY_DATABASE_URL: outsider.toString() };
+    },
+    schemataMade: true,
+    exit: 2,
+    message: "may not use schemata's tracking tables in schema schemata",
+    fix: "the owner's GRANT on schema schemata and its tables, as printed",
   },
 
   // schemata.json

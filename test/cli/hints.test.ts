@@ -237,6 +237,47 @@ describe('hints that work as typed', () => {
     },
   );
 
+  it.each([
+    ['no USAGE on schema schemata', ''],
+    [
+      'USAGE on schema schemata, no privilege on its tables',
+      'GRANT USAGE ON SCHEMA schemata TO {role};',
+    ],
+  ])(
+    "a role that may not use schemata's tracking (%s): named, exit 2, and the GRANTs printed, run by the owner, let the same command run",
+    async (_case, granted) => {
+      const url = await freshDatabase();
+      const cwd = makeProject(SMALL_SETS);
+      expect((await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } })).code).toBe(0);
+      const role = `app_${randomBytes(4).toString('hex')}`;
+      await query(
+        url,
+        `CREATE ROLE ${role} LOGIN PASSWORD '${decodeURIComponent(new URL(url).password)}';
+         GRANT USAGE, CREATE ON SCHEMA workspace, reference TO ${role};
+         ${granted.replaceAll('{role}', role)}`,
+      );
+      const app = new URL(url);
+      app.username = role;
+      const env = { PRIMARY_DATABASE_URL: app.toString() };
+      writeFile(cwd, 'data/003_more.sql', 'CREATE TABLE workspace.more (id int);\n');
+      const denied = await runCli(['migrate', 'data'], { cwd, env });
+      expect(denied.code, denied.stderr).toBe(2);
+      expect(denied.stderr).toContain(
+        `the role ${role} (PRIMARY_DATABASE_URL) may not use schemata's tracking tables in schema schemata`,
+      );
+      const hinted =
+        /→ Have (\S+) \(the owner of schema schemata\) run: (GRANT .*;) Or run schemata as/.exec(
+          denied.stderr,
+        );
+      expect(hinted, denied.stderr).not.toBeNull();
+      expect(hinted![1]).toBe(new URL(url).username);
+      await query(url, hinted![2]!);
+      const ran = await runCli(['migrate', 'data'], { cwd, env });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    },
+  );
+
   it('an untracked database and a new file: baseline up to the files it holds, then migrate the new one', async () => {
     const url = await freshDatabase();
     const env = { PRIMARY_DATABASE_URL: url };
