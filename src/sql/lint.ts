@@ -1,6 +1,6 @@
 import { readMigration } from './read.js';
 import { RULES } from './rules/index.js';
-import { lineIndex, nodeKind, type Location, type Parser, scan } from './statements.js';
+import { lineIndex, nodeKind, type Location, type Parser, scan, type Token } from './statements.js';
 
 export interface LintFinding {
   rule: string;
@@ -19,6 +19,21 @@ export interface LintFinding {
 export function lintFile(parser: Parser, sql: string): LintFinding[] {
   const findings: LintFinding[] = [];
   let inExplicitTransaction = false;
+  const created = new Set<string>();
+  let searchPath: string[] | undefined;
+  // An unqualified name with no search_path set resolves through the server's: '' matches any schema.
+  const createdInFile = (schema: string | undefined, name: string): boolean => {
+    const resolved = schema ?? searchPath?.find((s) => s !== '$user') ?? '';
+    return (
+      created.has(`${resolved}.${name}`) ||
+      created.has(`.${name}`) ||
+      (resolved === '' && [...created].some((key) => key.endsWith(`.${name}`)))
+    );
+  };
+  const checks = RULES.map((rule) => ({
+    rule,
+    check: rule.checkInOrder?.() ?? rule.check,
+  }));
   // Each statement while its syntax tree is there, with its own operations.
   const parsed = readMigration(parser, sql, (statement, operations) => {
     if (nodeKind(statement.node) === 'TransactionStmt') {
@@ -27,10 +42,27 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
       if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK')
         inExplicitTransaction = false;
     }
-    for (const rule of RULES) {
-      for (const f of rule.check?.({ statement, inExplicitTransaction, operations }) ?? []) {
+    let tokens: Token[] | undefined;
+    const context = {
+      statement,
+      inExplicitTransaction,
+      operations,
+      createdInFile,
+      tokens: () => (tokens ??= scan(parser, statement.text)),
+    };
+    for (const { rule, check } of checks) {
+      for (const f of check?.(context) ?? []) {
         findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: f.fix ?? rule.fix });
       }
+    }
+    // What this statement made counts for the statements after it, not for itself.
+    for (const op of operations) {
+      if (op.kind === 'search-path') searchPath = op.path;
+      if (
+        op.kind === 'create' &&
+        (op.object.kind === 'table' || op.object.kind === 'materialized view')
+      )
+        created.add(`${op.object.schema}.${op.object.name}`);
     }
   });
   if (parsed.ok) return sortByPosition(findings);

@@ -2,8 +2,10 @@ import { addColumnWithoutIfNotExists } from './add-column-without-if-not-exists.
 import { addConstraintIfNotExists } from './add-constraint-if-not-exists.js';
 import { concurrentlyInTransaction } from './concurrently-in-transaction.js';
 import { copyFromStdin } from './copy-from-stdin.js';
+import { createIndexWithoutConcurrently } from './create-index-without-concurrently.js';
 import { createWithoutIfNotExists } from './create-without-if-not-exists.js';
 import { destructiveStatement } from './destructive-statement.js';
+import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
 
 export type { Finding, Rule } from './rule.js';
@@ -16,4 +18,6 @@ export const RULES: readonly Rule[] = [
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,
   destructiveStatement,
+  createIndexWithoutConcurrently,
+  foreignKeyWithoutNotValid,
 ];
