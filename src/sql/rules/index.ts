@@ -7,6 +7,7 @@ import { createWithoutIfNotExists } from './create-without-if-not-exists.js';
 import { destructiveStatement } from './destructive-statement.js';
 import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
+import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
 
 export type { Finding, Rule } from './rule.js';
 
@@ -20,4 +21,5 @@ export const RULES: readonly Rule[] = [
   destructiveStatement,
   createIndexWithoutConcurrently,
   foreignKeyWithoutNotValid,
+  setNotNullWithoutCheck,
 ];
