@@ -23,29 +23,35 @@ export const createIndexWithoutConcurrently: Rule = {
       {
         at: statement.at,
         message: `CREATE INDEX${index.idxname ? ` ${index.idxname as string}` : ''} on ${table} takes a SHARE lock: every write to ${table} waits until the index is built.`,
-        fix: concurrently(context.tokens(), statement.text, Boolean(index.if_not_exists)),
+        fix: concurrently(
+          context.tokens(),
+          statement.text,
+          // IF NOT EXISTS needs a name; an unnamed index gets a new one each run.
+          Boolean(index.if_not_exists) || !index.idxname,
+        ),
       },
     ];
   },
 };
 
 /**
- * The statement itself with CONCURRENTLY (and IF NOT EXISTS: a concurrent
- * build that fails leaves an invalid index behind) after its INDEX keyword,
+ * The statement itself with CONCURRENTLY (and IF NOT EXISTS for a named index,
+ * as create-without-if-not-exists asks) after its INDEX keyword,
  * in a file of its own that runs outside a transaction.
  */
 function concurrently(
   tokens: ReadonlyArray<{ start: number; end: number; keyword: string | undefined }>,
   text: string,
-  ifNotExists: boolean,
+  hasIfNotExists: boolean,
 ): string {
   const index = tokens.find((t) => t.keyword === 'INDEX');
   const rewritten = index
-    ? `${text.slice(0, index.end)} CONCURRENTLY${ifNotExists ? '' : ' IF NOT EXISTS'}${text.slice(index.end)}`
+    ? `${text.slice(0, index.end)} CONCURRENTLY${hasIfNotExists ? '' : ' IF NOT EXISTS'}${text.slice(index.end)}`
     : text;
   return [
-    'In a migration file of its own, which runs outside a transaction:',
     '-- schemata:no-transaction',
+    '-- (a migration file of its own: CONCURRENTLY cannot run inside a transaction;',
+    '-- a build that fails leaves an INVALID index: drop it before the next try)',
     `${rewritten};`,
   ].join('\n');
 }

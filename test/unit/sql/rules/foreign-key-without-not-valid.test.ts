@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { findingsOf } from './findings.js';
+import { findingsOf, lintWithParser } from './findings.js';
 
 const RULE = 'foreign-key-without-not-valid';
 
 const findings = findingsOf(RULE);
+const lintAll = lintWithParser();
+
+/** A fix is SQL to paste: it parses, and raises no warning of this rule. */
+const pasteable = (fix: string) =>
+  lintAll(fix).filter((f) => f.severity === 'error' || f.rule === RULE);
 
 describe(RULE, () => {
   it.each([
@@ -61,5 +66,6 @@ describe(RULE, () => {
       { at: { line: 1, column: 1 }, severity: 'warning', message },
     ]);
     expect(found[0]!.fix).toBe(fix.join('\n'));
+    expect(pasteable(found[0]!.fix)).toEqual([]);
   });
 });

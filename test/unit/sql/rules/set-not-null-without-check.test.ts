@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { findingsOf } from './findings.js';
+import { findingsOf, lintWithParser } from './findings.js';
 
 const RULE = 'set-not-null-without-check';
 
 const findings = findingsOf(RULE);
+const lintAll = lintWithParser();
+
+/** A fix is SQL to paste: it parses, and raises no warning of this rule. */
+const pasteable = (fix: string) =>
+  lintAll(fix).filter((f) => f.severity === 'error' || f.rule === RULE);
 
 describe(RULE, () => {
   it.each([
@@ -93,5 +98,6 @@ describe(RULE, () => {
       },
     ]);
     expect(found[0]!.fix).toBe(fix(table, bare, column));
+    expect(pasteable(found[0]!.fix)).toEqual([]);
   });
 });
