@@ -8,6 +8,7 @@ import { destructiveStatement } from './destructive-statement.js';
 import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
 import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
+import { typeChangeRewrites } from './type-change-rewrites.js';
 import { volatileDefault } from './volatile-default.js';
 
 export type { Finding, Rule } from './rule.js';
@@ -24,4 +25,5 @@ export const RULES: readonly Rule[] = [
   foreignKeyWithoutNotValid,
   setNotNullWithoutCheck,
   volatileDefault,
+  typeChangeRewrites,
 ];
