@@ -163,6 +163,36 @@ describe('schemata lint (CLI)', () => {
     ).toEqual(rules);
   });
 
+  it('with a database URL, each lock-hazard warning says how big its table is there', async () => {
+    const url = await freshDatabase();
+    await query(
+      url,
+      'CREATE SCHEMA workspace; CREATE TABLE workspace.events (id int, note text); INSERT INTO workspace.events SELECT g, repeat($$x$$, 100) FROM generate_series(1, 3000) g; ANALYZE workspace.events;',
+    );
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_type.sql': 'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+      'data/003_index.sql': 'CREATE INDEX IF NOT EXISTS gone_x ON workspace.gone (x);\n',
+    });
+    const sized = await runCli(['lint', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(sized.code, sized.stderr).toBe(0);
+    expect(sized.stdout).toMatch(
+      /002_type\.sql:1:1 warning type-change-rewrites ALTER COLUMN id TYPE bigint rewrites workspace\.events \(3 k rows, \d+ kB\) and its indexes under an ACCESS EXCLUSIVE lock/,
+    );
+    // A table the database does not hold is named as written.
+    expect(sized.stdout).toContain('CREATE INDEX gone_x on workspace.gone takes a SHARE lock');
+    // A database that does not answer: the warnings unsized, a note, and lint still passes.
+    const away = await runCli(['lint', 'data'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: 'postgres://someone:not-the-secret@127.0.0.1:1/nowhere' },
+    });
+    expect(away.code, away.stderr).toBe(0);
+    expect(away.stdout).toContain('rewrites workspace.events and its indexes');
+    expect(away.stderr).toContain('The lock-hazard warnings are not sized');
+    expect(away.stderr).not.toContain('not-the-secret');
+  });
+
   it('the example sets are clean', async () => {
     const cwd = makeProject({}, { example: true });
     const result = await runCli(['lint', '--max-warnings', '0'], { cwd });

@@ -22,6 +22,7 @@ export const createIndexWithoutConcurrently: Rule = {
     return [
       {
         at: statement.at,
+        table,
         message: `CREATE INDEX${index.idxname ? ` ${index.idxname as string}` : ''} on ${table} takes a SHARE lock: every write to ${table} waits until the index is built.`,
         fix: concurrently(
           context.tokens(),

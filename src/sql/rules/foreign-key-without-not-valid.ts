@@ -79,6 +79,7 @@ function finding(
     : `ADD CONSTRAINT ${ident(name)} FOREIGN KEY`;
   return {
     at,
+    table,
     message: `${what} on ${table} without NOT VALID checks every row of ${table} under a SHARE ROW EXCLUSIVE lock on ${table} and ${referenced}: writes to both wait until it is done.`,
     fix: [
       ...(addedColumn

@@ -31,6 +31,8 @@ export interface Finding {
   message: string;
   /** The rule's fix written for this statement (its own names), where the rule can. */
   fix?: string;
+  /** The table whose size makes the finding matter (a lock held while it is read or rewritten), as written. */
+  table?: string;
   /** A file that does not parse: the last line of what the finding explains (COPY's data lines), when past its own. */
   explainsThrough?: number;
 }

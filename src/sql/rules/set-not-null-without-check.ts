@@ -62,6 +62,7 @@ export const setNotNullWithoutCheck: Rule = {
           if (proven.has(`${key}|${column}`) || proven.has(`${key}|*`)) continue;
           findings.push({
             at: context.statement.at,
+            table,
             message: `SET NOT NULL on ${table}.${ident(column)} reads every row of ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait until it is done.`,
             fix: fixFor(table, (alter.relation.relname as string | undefined) ?? '', column),
           });

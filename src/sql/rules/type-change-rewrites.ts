@@ -45,6 +45,7 @@ export const typeChangeRewrites: Rule = {
       const type = typeText(typeName);
       findings.push({
         at: context.statement.at,
+        table,
         message: `ALTER COLUMN ${ident(column)} TYPE ${type}${computed ? ' USING ...' : ''} rewrites ${table} and its indexes under an ACCESS EXCLUSIVE lock: reads and writes wait until it is done.`,
         fix: expandAndContract(
           table,

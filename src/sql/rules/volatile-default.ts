@@ -102,6 +102,7 @@ export const volatileDefault: Rule = {
           : sequence;
         findings.push({
           at: context.statement.at,
+          table,
           message: `ADD COLUMN ${name} ${typeText(column.typeName as Obj)} (a DEFAULT nextval(), volatile) on ${table} rewrites ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait until it is done.`,
           fix: backfill(table, name, serial, `nextval('${qualified}')`, notNull, [
             `CREATE SEQUENCE IF NOT EXISTS ${qualified} OWNED BY ${table}.${name};`,
@@ -116,6 +117,7 @@ export const volatileDefault: Rule = {
       const text = expressionText(expression);
       findings.push({
         at: context.statement.at,
+        table,
         message: `ADD COLUMN ${name} DEFAULT ${text ?? `${volatile}(...)`} (volatile: a value per row) on ${table} rewrites ${table} under an ACCESS EXCLUSIVE lock: reads and writes wait until it is done.`,
         fix: backfill(
           table,
