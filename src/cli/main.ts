@@ -448,11 +448,17 @@ async function runCommand(
         cwd: options.cwd,
         config: options.config,
         sets: options.sets,
+        envFile: options.envFile,
         maxWarnings: max,
       });
-      const notes = report.error
-        ? [`error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`]
-        : [];
+      const notes = [
+        ...(report.notes ?? []),
+        ...(report.error
+          ? [
+              `error: ${report.error.message}${report.error.hint ? `\n  → ${report.error.hint}` : ''}`,
+            ]
+          : []),
+      ];
       return {
         json: report,
         exitCode: report.exitCode,

@@ -1,14 +1,18 @@
 import { relative } from 'node:path';
 import { discoverMigrations } from '../config/discover.js';
-import { envValue, parseSplitMode } from '../config/env.js';
+import { envValue, parseSplitMode, readSettings } from '../config/env.js';
 import { loadProjectConfig, selectSets } from '../config/file.js';
 import { EXIT, type ExitCode } from '../errors.js';
-import { type LintFinding, lintFile } from '../sql/lint.js';
+import { type LintFinding, lintFile, withSize } from '../sql/lint.js';
+import { resolveTargets } from '../targets/targets.js';
 import { loadParser } from '../sql/parse.js';
 import type { RunOptions } from '../engine/context.js';
 import { asSchemataError } from '../engine/execute.js';
 
-export interface LintOptions extends Pick<RunOptions, 'cwd' | 'config' | 'sets' | 'env'> {
+export interface LintOptions extends Pick<
+  RunOptions,
+  'cwd' | 'config' | 'sets' | 'env' | 'envFile'
+> {
   /** Fail when there are more warnings than this (ESLint's --max-warnings); default: warnings never fail. */
   maxWarnings?: number | undefined;
 }
@@ -22,6 +26,8 @@ export interface LintReport {
   warnings: number;
   sets: Array<{ name: string; files: number; findings: Array<LintFinding & { file: string }> }>;
   error?: { message: string; hint?: string | undefined } | undefined;
+  /** What lint could not do and said instead (a database that did not answer when sizing warnings). */
+  notes?: string[];
 }
 
 /**
@@ -57,6 +63,7 @@ export async function lintSets(options: LintOptions): Promise<LintReport> {
       );
       report.sets.push({ name: set.name, files: files[i]!.length, findings });
     });
+    await sizeTables(report, options, cwd, sets);
   } catch (error) {
     const failure = asSchemataError(error);
     return {
@@ -85,6 +92,73 @@ export async function lintSets(options: LintOptions): Promise<LintReport> {
     };
   }
   return report;
+}
+
+/**
+ * With a database URL (the environment, then .env, as migrate reads them),
+ * each lock-hazard warning says how big its table is there: one query per
+ * database for every table named. Never the embedded database, never a
+ * failure of lint: a database that does not answer leaves the warnings as
+ * they are, with a note.
+ */
+async function sizeTables(
+  report: LintReport,
+  options: LintOptions,
+  cwd: string,
+  sets: Parameters<typeof resolveTargets>[1],
+): Promise<void> {
+  if (!report.sets.some((s) => s.findings.some((f) => f.table))) return;
+  let targets;
+  try {
+    const settings = readSettings({
+      processEnv: { ...process.env, ...options.env },
+      cwd,
+      envFile: options.envFile,
+    });
+    targets = resolveTargets(settings, sets).targets;
+  } catch {
+    return; // no usable URL: lint needs none
+  }
+  const byUrl = new Map<
+    string,
+    { target: (typeof targets)[number] & { kind: 'url' }; sets: LintReport['sets'] }
+  >();
+  for (const target of targets) {
+    const set = report.sets.find((s) => s.name === target.set);
+    if (target.kind !== 'url' || !set) continue;
+    const entry = byUrl.get(target.url) ?? { target, sets: [] };
+    entry.sets.push(set);
+    byUrl.set(target.url, entry);
+  }
+  if (byUrl.size === 0) return;
+  const [{ connect }, { readTableSizes }] = await Promise.all([
+    import('../engine/connect.js'),
+    import('../catalog/table-sizes.js'),
+  ]);
+  for (const { target, sets: linted } of byUrl.values()) {
+    const names = linted.flatMap((s) => s.findings.flatMap((f) => (f.table ? [f.table] : [])));
+    if (names.length === 0) continue;
+    try {
+      const client = await connect(
+        { set: target.set, database: target.database, url: target.url, display: target.display },
+        target.variable,
+      );
+      try {
+        const sizes = await readTableSizes(client, names);
+        for (const set of linted)
+          set.findings = set.findings.map((f) => ({
+            ...withSize(f, f.table ? sizes.get(f.table) : undefined),
+            file: f.file,
+          }));
+      } finally {
+        await client.end().catch(() => {});
+      }
+    } catch (error) {
+      (report.notes ??= []).push(
+        `The lock-hazard warnings are not sized: ${asSchemataError(error).message}`,
+      );
+    }
+  }
 }
 
 /** Compiler-style lines: `file:line:column severity rule message`, then the totals. */

@@ -83,6 +83,116 @@ describe('schemata lint (CLI)', () => {
     });
   });
 
+  it('warns once for each lock hazard on a table an earlier migration made, and fails at --max-warnings 0', async () => {
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_index.sql': 'CREATE INDEX IF NOT EXISTS items_title ON workspace.items (title);\n',
+      'data/003_fkey.sql':
+        'ALTER TABLE workspace.items\n  ADD CONSTRAINT items_owner_fkey FOREIGN KEY (owner_id) REFERENCES workspace.owners (id);\n',
+      'data/004_not_null.sql': 'ALTER TABLE workspace.items ALTER COLUMN title SET NOT NULL;\n',
+      'data/005_default.sql':
+        'SELECT 1;\nALTER TABLE workspace.items ADD COLUMN IF NOT EXISTS token uuid DEFAULT gen_random_uuid();\n',
+      'data/006_type.sql': 'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+      // The same statements on a table the file made first: nothing to wait for.
+      'data/007_new.sql': [
+        'CREATE TABLE IF NOT EXISTS workspace.fresh (id int, title text, owner_id int, token uuid);',
+        'CREATE INDEX IF NOT EXISTS fresh_title ON workspace.fresh (title);',
+        'ALTER TABLE workspace.fresh ADD CONSTRAINT fresh_owner_fkey FOREIGN KEY (owner_id) REFERENCES workspace.owners (id);',
+        'ALTER TABLE workspace.fresh ALTER COLUMN title SET NOT NULL;',
+        'ALTER TABLE workspace.fresh ADD COLUMN IF NOT EXISTS code uuid DEFAULT gen_random_uuid();',
+        'ALTER TABLE workspace.fresh ALTER COLUMN id TYPE bigint;',
+        '',
+      ].join('\n'),
+    });
+    const expected = [
+      'database/data/002_index.sql:1:1 warning create-index-without-concurrently CREATE INDEX items_title on workspace.items takes a SHARE lock',
+      'database/data/003_fkey.sql:1:1 warning foreign-key-without-not-valid ADD CONSTRAINT items_owner_fkey FOREIGN KEY on workspace.items without NOT VALID checks every row of workspace.items under a SHARE ROW EXCLUSIVE lock on workspace.items and workspace.owners',
+      'database/data/004_not_null.sql:1:1 warning set-not-null-without-check SET NOT NULL on workspace.items.title reads every row of workspace.items under an ACCESS EXCLUSIVE lock',
+      'database/data/005_default.sql:2:1 warning volatile-default ADD COLUMN token DEFAULT gen_random_uuid() (volatile: a value per row) on workspace.items rewrites workspace.items under an ACCESS EXCLUSIVE lock',
+      'database/data/006_type.sql:1:1 warning type-change-rewrites ALTER COLUMN id TYPE bigint rewrites workspace.events and its indexes under an ACCESS EXCLUSIVE lock',
+    ];
+    const relaxed = await runCli(['lint', 'data'], { cwd });
+    expect(relaxed.code, relaxed.stderr).toBe(0);
+    const lines = relaxed.stdout.split('\n');
+    for (const line of expected) {
+      expect(
+        lines.filter((l) => l.startsWith(line)),
+        line,
+      ).toHaveLength(1);
+    }
+    const rules = [
+      'create-index-without-concurrently',
+      'foreign-key-without-not-valid',
+      'set-not-null-without-check',
+      'volatile-default',
+      'type-change-rewrites',
+    ];
+    for (const rule of rules) {
+      expect(
+        lines.filter((l) => l.includes(` warning ${rule} `)),
+        rule,
+      ).toHaveLength(1);
+    }
+    // The fix under each is SQL to paste, with the file's own names.
+    expect(relaxed.stdout).toContain(
+      '    CREATE INDEX CONCURRENTLY IF NOT EXISTS items_title ON workspace.items (title);',
+    );
+    expect(relaxed.stdout).toContain(
+      '    ALTER TABLE workspace.items VALIDATE CONSTRAINT items_owner_fkey;',
+    );
+    expect(relaxed.stdout).toContain(
+      '    ALTER TABLE workspace.items ADD CONSTRAINT items_title_not_null CHECK (title IS NOT NULL) NOT VALID;',
+    );
+    expect(relaxed.stdout).toContain(
+      '    ALTER TABLE workspace.items ALTER COLUMN token SET DEFAULT gen_random_uuid();',
+    );
+    expect(relaxed.stdout).toContain(
+      '    ALTER TABLE workspace.events ADD COLUMN IF NOT EXISTS id_new bigint;',
+    );
+    // (destructive-statement still names 007's type change: data protection judges it by rows, when it runs.)
+    expect(
+      lines.filter((l) => l.includes('007_new.sql') && rules.some((r) => l.includes(` ${r} `))),
+    ).toEqual([]);
+    const strict = await runCli(['lint', 'data', '--max-warnings', '0'], { cwd });
+    expect(strict.code).toBe(3);
+    expect(strict.stderr).toMatch(/\d+ warnings, more than --max-warnings 0 allows/);
+    const report = lintJson(await runCli(['lint', 'data', '--json'], { cwd }));
+    expect(
+      report.sets[0]?.findings.filter((f) => rules.includes(f.rule)).map((f) => f.rule),
+    ).toEqual(rules);
+  });
+
+  it('with a database URL, each lock-hazard warning says how big its table is there', async () => {
+    const url = await freshDatabase();
+    await query(
+      url,
+      'CREATE SCHEMA workspace; CREATE TABLE workspace.events (id int, note text); INSERT INTO workspace.events SELECT g, repeat($$x$$, 100) FROM generate_series(1, 3000) g; ANALYZE workspace.events;',
+    );
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_type.sql': 'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+      'data/003_index.sql': 'CREATE INDEX IF NOT EXISTS gone_x ON workspace.gone (x);\n',
+    });
+    const sized = await runCli(['lint', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } });
+    expect(sized.code, sized.stderr).toBe(0);
+    expect(sized.stdout).toMatch(
+      /002_type\.sql:1:1 warning type-change-rewrites ALTER COLUMN id TYPE bigint rewrites workspace\.events \(3 k rows, \d+ kB\) and its indexes under an ACCESS EXCLUSIVE lock/,
+    );
+    // A table the database does not hold is named as written.
+    expect(sized.stdout).toContain('CREATE INDEX gone_x on workspace.gone takes a SHARE lock');
+    // A database that does not answer: the warnings unsized, a note, and lint still passes.
+    const away = await runCli(['lint', 'data'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: 'postgres://someone:not-the-secret@127.0.0.1:1/nowhere' },
+    });
+    expect(away.code, away.stderr).toBe(0);
+    expect(away.stdout).toContain('rewrites workspace.events and its indexes');
+    expect(away.stderr).toContain('The lock-hazard warnings are not sized');
+    expect(away.stderr).not.toContain('not-the-secret');
+  });
+
   it('the example sets are clean', async () => {
     const cwd = makeProject({}, { example: true });
     const result = await runCli(['lint', '--max-warnings', '0'], { cwd });

@@ -2,9 +2,14 @@ import { addColumnWithoutIfNotExists } from './add-column-without-if-not-exists.
 import { addConstraintIfNotExists } from './add-constraint-if-not-exists.js';
 import { concurrentlyInTransaction } from './concurrently-in-transaction.js';
 import { copyFromStdin } from './copy-from-stdin.js';
+import { createIndexWithoutConcurrently } from './create-index-without-concurrently.js';
 import { createWithoutIfNotExists } from './create-without-if-not-exists.js';
 import { destructiveStatement } from './destructive-statement.js';
+import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
+import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
+import { typeChangeRewrites } from './type-change-rewrites.js';
+import { volatileDefault } from './volatile-default.js';
 
 export type { Finding, Rule } from './rule.js';
 
@@ -16,4 +21,9 @@ export const RULES: readonly Rule[] = [
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,
   destructiveStatement,
+  createIndexWithoutConcurrently,
+  foreignKeyWithoutNotValid,
+  setNotNullWithoutCheck,
+  volatileDefault,
+  typeChangeRewrites,
 ];

@@ -1,5 +1,5 @@
 import type { Operation } from '../operations.js';
-import type { Location, Statement } from '../statements.js';
+import type { Location, Statement, Token } from '../statements.js';
 
 /** What a rule sees of one statement. */
 export interface StatementContext {
@@ -8,6 +8,14 @@ export interface StatementContext {
   inExplicitTransaction: boolean;
   /** What this statement does, in order (sql/operations.ts); a DO block's or a called function's included. */
   operations: readonly Operation[];
+  /**
+   * An earlier statement of this file created this table (`schema` undefined:
+   * written unqualified, resolved through the file's own search_path). A
+   * table the file made is new and empty: no lock on it keeps anyone waiting.
+   */
+  createdInFile: (schema: string | undefined, name: string) => boolean;
+  /** The scanner's tokens of `statement.text`, offsets in its characters; scanned on first call. */
+  tokens: () => readonly Token[];
 }
 
 /** What a rule sees of a whole file, for what the parser cannot parse (a syntax error has no statements). */
@@ -23,6 +31,8 @@ export interface Finding {
   message: string;
   /** The rule's fix written for this statement (its own names), where the rule can. */
   fix?: string;
+  /** The table whose size makes the finding matter (a lock held while it is read or rewritten), as written. */
+  table?: string;
   /** A file that does not parse: the last line of what the finding explains (COPY's data lines), when past its own. */
   explainsThrough?: number;
 }
@@ -36,5 +46,7 @@ export interface Rule {
   /** How to write it instead. */
   fix: string;
   check?: (context: StatementContext) => Finding[];
+  /** For a rule that remembers what earlier statements of the file did: a fresh check per file. */
+  checkInOrder?: () => (context: StatementContext) => Finding[];
   checkFile?: (context: FileContext) => Finding[];
 }

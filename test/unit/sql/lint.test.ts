@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lintFile } from '../../../src/sql/lint.js';
+import { lintFile, withSize } from '../../../src/sql/lint.js';
 import { loadParser } from '../../../src/sql/parse.js';
 import type { Parser } from '../../../src/sql/statements.js';
 
@@ -171,5 +171,53 @@ describe('lintFile: files that parse', () => {
   it('an empty file or one of comments only has no findings', () => {
     expect(lint('')).toEqual([]);
     expect(lint('-- nothing yet\n')).toEqual([]);
+  });
+});
+
+describe('withSize: a lock-hazard warning sized by its table', () => {
+  const finding = (message: string, table?: string) => ({
+    rule: 'type-change-rewrites',
+    severity: 'warning' as const,
+    at: { line: 1, column: 1 },
+    message,
+    fix: '',
+    ...(table ? { table } : {}),
+  });
+
+  it.each([
+    [
+      'rows and bytes after the first mention of the table',
+      'ALTER COLUMN id TYPE bigint rewrites workspace.events and its indexes under an ACCESS EXCLUSIVE lock.',
+      { rows: 41_200_000, bytes: 12.4 * 1024 ** 3 },
+      'ALTER COLUMN id TYPE bigint rewrites workspace.events (41 M rows, 12 GB) and its indexes under an ACCESS EXCLUSIVE lock.',
+    ],
+    [
+      'not inside a column name',
+      'SET NOT NULL on a.t.x reads every row of a.t under an ACCESS EXCLUSIVE lock.',
+      { rows: 1500, bytes: 90_000 },
+      'SET NOT NULL on a.t.x reads every row of a.t (1.5 k rows, 88 kB) under an ACCESS EXCLUSIVE lock.',
+    ],
+    [
+      'bytes alone before an ANALYZE',
+      'CREATE INDEX on a.t takes a SHARE lock.',
+      { rows: undefined, bytes: 8192 },
+      'CREATE INDEX on a.t (8 kB) takes a SHARE lock.',
+    ],
+    [
+      'an empty table',
+      'CREATE INDEX on a.t takes a SHARE lock.',
+      { rows: 0, bytes: 0 },
+      'CREATE INDEX on a.t (0 rows, 0 bytes) takes a SHARE lock.',
+    ],
+  ])('%s', (_what, message, size, sized) => {
+    const table = message.includes('workspace.events') ? 'workspace.events' : 'a.t';
+    expect(withSize(finding(message, table), size).message).toBe(sized);
+  });
+
+  it('leaves a finding without a table, or a table not found, as it is', () => {
+    const plain = finding('DROP TABLE a.t would destroy data.');
+    expect(withSize(plain, { rows: 1, bytes: 1 })).toBe(plain);
+    const unsized = finding('CREATE INDEX on a.t takes a SHARE lock.', 'a.t');
+    expect(withSize(unsized, undefined)).toBe(unsized);
   });
 });
