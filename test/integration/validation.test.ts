@@ -323,17 +323,39 @@ describe('tracking versus reality', () => {
       'data/001_schemas.sql':
         'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
       'data/002_tables.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.keep (id int);\nCREATE TABLE IF NOT EXISTS workspace.gone (id int);\nDROP TABLE IF EXISTS workspace.scratch;\n',
+    });
+    await migrate({ cwd, env: single(url), sets: ['data'] });
+    // A table of that name made since, holding a row: the re-run's DROP would take it.
+    await query(
+      url,
+      'CREATE TABLE workspace.scratch (id int); INSERT INTO workspace.scratch VALUES (1); DROP TABLE workspace.gone',
+    );
+    const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(report.exitCode).toBe(4);
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'DROP TABLE workspace.scratch would destroy data: workspace.scratch holds data',
+    );
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.scratch')).toEqual([
+      { n: 1 },
+    ]);
+    expect(await tableExists(url, 'workspace.gone')).toBe(false);
+  });
+
+  it('--repair of a file that changes rows runs only what re-creates the missing: its TRUNCATE is neither run nor refused', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_tables.sql':
         'CREATE TABLE IF NOT EXISTS workspace.keep (id int);\nCREATE TABLE IF NOT EXISTS workspace.gone (id int);\nTRUNCATE workspace.keep;\n',
     });
     await migrate({ cwd, env: single(url), sets: ['data'] });
     await query(url, 'INSERT INTO workspace.keep VALUES (1); DROP TABLE workspace.gone');
     const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
-    expect(report.exitCode).toBe(4);
-    expect(report.sets[0]!.problems[0]!.message).toContain(
-      'TRUNCATE workspace.keep would destroy data',
-    );
+    expect(report.error).toBeUndefined();
+    expect(await tableExists(url, 'workspace.gone')).toBe(true);
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.keep')).toEqual([{ n: 1 }]);
-    expect(await schemaExists(url, 'workspace')).toBe(true);
   });
 });
 
