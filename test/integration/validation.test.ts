@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { baseline, migrate, type Task, validate } from '../../src/api.js';
-import { freshDatabase, query, schemaExists, tableExists, trackedVersions } from '../support/db.js';
+import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
