@@ -31,7 +31,7 @@ import {
   type Judgement,
   judgeHazards,
 } from '../model/protect.js';
-import type { Classification } from '../sql/classify.js';
+import { type Classification, insideOwnBlocks } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
@@ -500,15 +500,14 @@ export function prepareFiles(
       classification.nonTransactional.length === 0 &&
       classification.misplacedControl.length === 0 &&
       !comments.includes(NO_TRANSACTION);
-    const forcedOutside = comments.includes(NO_TRANSACTION);
-    // Under -- schemata:no-transaction the file's own transaction control is honoured, as psql would.
-    if (
-      !forcedOutside &&
-      classification.nonTransactional.length > 0 &&
-      classification.transactionControl.length > 0
-    ) {
-      const control = classification.transactionControl[0]!;
-      const why = classification.nonTransactional[0]!;
+    // As psql runs the file: a CONCURRENTLY inside one of its own BEGIN ... COMMIT blocks is refused by PostgreSQL;
+    // before or after its blocks it runs (the file then runs outside schemata's transaction).
+    const refusedInBlock = insideOwnBlocks(parsed.statements, classification.nonTransactional);
+    if (refusedInBlock.length > 0) {
+      const why = refusedInBlock[0]!;
+      const control = [...classification.transactionControl]
+        .reverse()
+        .find((c) => c.start < why.statement.start)!;
       plan.problems.push({
         kind: 'transaction-conflict',
         message:

@@ -93,6 +93,29 @@ export function classify(
   };
 }
 
+/**
+ * Of the statements PostgreSQL refuses in a transaction block, those inside
+ * one of the file's own blocks (BEGIN ... COMMIT or ROLLBACK), as psql runs
+ * the file: there PostgreSQL refuses them; before or after a block they run.
+ * Needs only the transaction statements' trees. Pure.
+ */
+export function insideOwnBlocks(
+  statements: readonly Statement[],
+  nonTransactional: Classification['nonTransactional'],
+): Classification['nonTransactional'] {
+  const refused = new Map(nonTransactional.map((n) => [n.statement, n]));
+  const inside: Classification['nonTransactional'] = [];
+  let inBlock = false;
+  for (const s of statements) {
+    const kind = transactionKind(s)?.kind;
+    if (kind !== undefined && BEGINS.has(kind)) inBlock = true;
+    else if (kind !== undefined && CONTROL.has(kind)) inBlock = false;
+    const found = refused.get(s);
+    if (found && inBlock) inside.push(found);
+  }
+  return inside;
+}
+
 /** The file's RESET ALL statements (needs their syntax trees). */
 export function resetsAllOf(statements: readonly Statement[]): Statement[] {
   return statements.filter(

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
 import { freshDatabase, query, schemaExists, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
+import { loadParser } from '../../src/sql/parse.js';
+import { lintFile } from '../../src/sql/lint.js';
 
 const BASE = {
   'data/001_schemas.sql':
@@ -256,6 +258,29 @@ describe('migrations outside a transaction', () => {
     expect(report.sets[0]!.problems[0]!.kind).toBe('transaction-conflict');
     expect(report.sets[0]!.problems[0]!.message).toContain('CREATE INDEX CONCURRENTLY at line 2');
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+
+  it('runs, as psql would, a CONCURRENTLY before or after its own blocks (even after a ROLLBACK), and lint agrees', async () => {
+    const { url, cwd, env } = await setUp(false);
+    const sql =
+      'BEGIN;\nCREATE TABLE workspace.tried (id int);\nROLLBACK;\nBEGIN;\nCREATE TABLE workspace.kept (id int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY i2 ON workspace.items (title);\n';
+    writeFile(cwd, 'data/003_blocks.sql', sql);
+    const parser = await loadParser();
+    expect(lintFile(parser, sql).filter((f) => f.severity === 'error')).toEqual([]);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await tableExists(url, 'workspace.kept')).toBe(true);
+    expect(await tableExists(url, 'workspace.tried')).toBe(false);
+    expect(
+      await query(
+        url,
+        "SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'workspace.i2'::regclass",
+      ),
+    ).toEqual([{ valid: true }]);
+    // Inside a block, both refuse it.
+    const inside = 'BEGIN;\nCREATE INDEX CONCURRENTLY i3 ON workspace.items (title);\nCOMMIT;\n';
+    expect(lintFile(parser, inside).map((f) => f.rule)).toContain('concurrently-in-transaction');
   });
 });
 
