@@ -254,7 +254,8 @@ BEGIN
             LEFT JOIN LATERAL (SELECT pg_catalog.current_setting('schemata.counted')::jsonb -> (c.oid::text) AS counts) b ON true
            WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
              AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-             AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND n.nspname <> 'schemata') d
+             AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+             AND n.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') d
    WHERE d.inserted + d.updated + d.deleted > 0;
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
   -- The storage listing as this migration leaves it, for the next one (only where it changed).

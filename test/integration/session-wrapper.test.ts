@@ -95,6 +95,33 @@ describe("a file outside schemata's transaction gets the same wrapper", () => {
     ]);
   });
 
+  it("the catalog's own rows that DDL changes (pg_depend) are no rows of the migration's", async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_kind.sql',
+      "CREATE TYPE workspace.kind AS ENUM ('a', 'b');\nCREATE TABLE workspace.kinds (id int, kind workspace.kind NOT NULL DEFAULT 'a');\n",
+    );
+    writeFile(
+      cwd,
+      'data/004_kind_new.sql',
+      [
+        'BEGIN;',
+        "CREATE TYPE workspace.kind_new AS ENUM ('a', 'c');",
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind DROP DEFAULT;',
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind TYPE workspace.kind_new USING (kind::text::workspace.kind_new);',
+        'ALTER TYPE workspace.kind RENAME TO kind_old;',
+        'ALTER TYPE workspace.kind_new RENAME TO kind;',
+        'DROP TYPE workspace.kind_old;',
+        'COMMIT;',
+        'CREATE INDEX kinds_by_kind ON workspace.kinds (kind);',
+        '',
+      ].join('\n'),
+    );
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    expect(await recordedRows(url, '4')).toEqual([]);
+  });
+
   it('a statement behind a held lock gives up, names the blocker by its pid, and the hint goes on with --repair', async () => {
     const { url, cwd, env } = await setUp();
     const holder = await openClient(url);
