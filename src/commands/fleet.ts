@@ -455,17 +455,15 @@ async function runFleetSet(
       const client = await after.connection(after.sets[0]!);
       const missing = await missingObjectsBySet(client);
       const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
-      const { rows } = await client.query<{ nspname: string }>(
-        'SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)',
-        [validated.map((t) => schemaOf.get(t.name))],
+      const facts = await readManySchemaFacts(
+        client,
+        validated.map((t) => schemaOf.get(t.name)!),
       );
-      const present = new Set(rows.map((r) => r.nspname));
       for (const t of validated) {
         const key = `${set.name}/${t.name}`;
-        const schema = schemaOf.get(t.name)!;
         const problems = checkAfterMigrate(
           key,
-          [{ name: schema, exists: present.has(schema), objects: 0, hasData: null }],
+          [facts.get(schemaOf.get(t.name)!)!],
           missing.get(key) ?? [],
         );
         if (problems.length === 0) continue;

@@ -1,6 +1,7 @@
 import type { Client } from './connect.js';
 import { ConfigError } from '../errors.js';
 import { maskSecrets } from '../targets/redact.js';
+import { plainIdent } from '../sql/quote.js';
 
 /*
  * PostgreSQL's 42501 (insufficient_privilege) says what was denied, not to
@@ -21,10 +22,6 @@ export interface MissingPrivilege {
   owner: string;
   grant: string;
 }
-
-/** A name as written in SQL: quoted only where it must be. */
-const nameOf = (name: string) =>
-  /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 
 /** Statements that make an object in a schema: they need CREATE on it, besides USAGE. */
 const CREATING = /^(Create|Define|Index|View|CompositeType|Rule|AlterObjectSchema)/;
@@ -72,13 +69,13 @@ export async function missingPrivilege(
     if (privileges.length === 0)
       privileges = ['USAGE', 'CREATE'].filter((p) => !(p === 'USAGE' ? row.usage : row.create));
     if (privileges.length === 0) return undefined;
-    const object = `schema ${nameOf(name)}`;
+    const object = `schema ${plainIdent(name)}`;
     return {
       role: row.role,
       object,
       privileges,
       owner: row.owner,
-      grant: `GRANT ${privileges.join(', ')} ON SCHEMA ${nameOf(name)} TO ${nameOf(row.role)};`,
+      grant: `GRANT ${privileges.join(', ')} ON SCHEMA ${plainIdent(name)} TO ${plainIdent(row.role)};`,
     };
   }
   // PostgreSQL names a table or sequence without its schema: the one of that name the role lacks a privilege on.
@@ -100,13 +97,13 @@ export async function missingPrivilege(
   );
   const row = rows.find((r) => r.lacking.length > 0);
   if (!row) return undefined;
-  const qualified = `${nameOf(row.schema)}.${nameOf(name)}`;
+  const qualified = `${plainIdent(row.schema)}.${plainIdent(name)}`;
   return {
     role: row.role,
     object: `${objectKind} ${qualified}`,
     privileges: row.lacking,
     owner: row.owner,
-    grant: `GRANT ${row.lacking.join(', ')} ON ${objectKind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${qualified} TO ${nameOf(row.role)};`,
+    grant: `GRANT ${row.lacking.join(', ')} ON ${objectKind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${qualified} TO ${plainIdent(row.role)};`,
   };
 }
 
@@ -136,7 +133,7 @@ export async function trackingGrants(
   );
   const row = rows[0];
   if (!row?.owner) return undefined;
-  const role = nameOf(row.role);
+  const role = plainIdent(row.role);
   return {
     role: row.role,
     owner: row.owner,

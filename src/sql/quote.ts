@@ -13,3 +13,8 @@ export function quoteLiteral(value: string): string {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** An identifier as written by hand: bare when it is a plain lower-case name, quoted otherwise (for printed SQL a user pastes). */
+export function plainIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name);
+}

@@ -1,5 +1,5 @@
 import { copiesFromClient } from '../classify.js';
-import { quoteIdent } from '../quote.js';
+import { plainIdent } from '../quote.js';
 import type { Statement } from '../statements.js';
 import type { FileContext, Finding, Rule } from './rule.js';
 
@@ -37,7 +37,6 @@ function literalOf(value: string): string {
 }
 
 /** A name as written in SQL: quoted only where it must be. */
-const nameOf = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name));
 
 /** `workspace.c (x, y)`: the table and columns of a parsed COPY. */
 function targetOf(statement: Statement): string {
@@ -51,9 +50,9 @@ function targetOf(statement: Statement): string {
   ).CopyStmt;
   const table = [copy.relation?.schemaname, copy.relation?.relname]
     .filter((part): part is string => part !== undefined)
-    .map(nameOf)
+    .map(plainIdent)
     .join('.');
-  const columns = (copy.attlist ?? []).map((a) => nameOf(a.String?.sval ?? ''));
+  const columns = (copy.attlist ?? []).map((a) => plainIdent(a.String?.sval ?? ''));
   return columns.length > 0 ? `${table} (${columns.join(', ')})` : table;
 }
 

@@ -4,14 +4,13 @@
  * fixes (libpg-query here has no deparser).
  */
 import { nodeKind } from '../statements.js';
+import { plainIdent } from '../quote.js';
 import type { StatementContext } from './rule.js';
 
 export type Obj = Record<string, any>;
 
 /** An identifier as SQL needs it written: bare when it is a plain lower-case name. */
-export function ident(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
+export const ident = plainIdent;
 
 /** `workspace.items`, or `items` when the statement left the schema out. */
 export function tableName(rangeVar: Obj | undefined): string {
