@@ -17,6 +17,7 @@ import {
   type Replay,
   replayOf,
   scopeRerun,
+  withSearchPath,
 } from '../model/repair.js';
 import { finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
@@ -35,9 +36,21 @@ import { type Classification, insideOwnBlocks } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
-import { type ObjectRef, type Operation, refKey, searchPathOf } from '../sql/operations.js';
+import {
+  insertTargetOf,
+  type ObjectRef,
+  type Operation,
+  refKey,
+  searchPathOf,
+} from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
-import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
+import {
+  commentsOf,
+  type Location,
+  nodeKind,
+  type Parser,
+  type Statement,
+} from '../sql/statements.js';
 import { type Run, type SetRun, whereOf } from './context.js';
 import { trackingDenied } from './privileges.js';
 import { entryOf, type SetReport, schemasOf } from './report.js';
@@ -317,7 +330,7 @@ export async function planSet(
         !missing.some((e) => e.version === m.file.version) &&
         tracked.find((t) => t.version === m.file.version)?.state === 'applied';
       if (replayOnly) {
-        m.only = replayed;
+        m.only = withSearchPath(m.operations, replayed);
         result.repairNotes.push(
           `${m.file.file} renamed, moved or altered what is made again: ${lines(replayed)} run again.`,
         );
@@ -328,7 +341,9 @@ export async function planSet(
         path: m.path,
         operations: m.operations,
         statements: m.statements,
+        inserts: insertsOf(parser!, m.statements),
         missing: missing.filter((e) => e.version === m.file.version),
+        dirty: tracked.find((t) => t.version === m.file.version)?.state !== 'applied',
         recorded: recorded.get(m.file.version),
         setMissing: missing,
         notRerunnable: notRerunnable(m.file.version),
@@ -344,21 +359,25 @@ export async function planSet(
             (at) => !scope.statements.some((s) => s.line === at.line && s.column === at.column),
           ),
         ];
-        only.sort((a, b) => a.line - b.line || a.column - b.column);
-        m.only = only;
+        m.only = withSearchPath(m.operations, only);
         // All it made that is missing comes back with another migration's statement (a partition's parts).
-        if (only.length === 0) {
+        if (m.only.length === 0) {
           result.repairNotes.push(
             `${m.file.file} runs nothing again: what it made comes back with the objects it belongs to.`,
           );
           continue;
         }
+        // Where running it whole would also go wrong, the note says why.
         const why =
           scope.why === 'rows'
             ? 'changes rows'
-            : (notRerunnable(m.file.version) ?? 'cannot run whole');
+            : scope.why === 'not re-runnable'
+              ? (notRerunnable(m.file.version) ?? 'cannot run whole')
+              : undefined;
         result.repairNotes.push(
-          `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(only)}.`,
+          why === undefined
+            ? `${m.file.file} runs again only what re-creates the missing objects: ${lines(m.only)}.`
+            : `${m.file.file} ${why}, so only what re-creates the missing objects runs again: ${lines(m.only)}.`,
         );
       }
     }
@@ -443,6 +462,19 @@ async function editsNeverRun(
     if (unmade.length > 0) found.push({ file, unmade });
   }
   return found;
+}
+
+/** The top-level INSERTs of a file and the table each adds rows to; the reading keeps no tree, so each is parsed again. */
+function insertsOf(
+  parser: Parser,
+  statements: readonly Statement[],
+): Array<{ at: Location; into: ObjectRef }> {
+  return statements.flatMap((s) => {
+    if (nodeKind(s.node) !== 'InsertStmt') return [];
+    const node = parser.parseSync(s.text).stmts?.[0]?.stmt;
+    const into = node ? insertTargetOf(node) : undefined;
+    return into ? [{ at: s.at, into }] : [];
+  });
 }
 
 /** Files this long are read with their progress shown: a seed of 50,000 INSERTs takes seconds to parse. */

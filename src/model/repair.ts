@@ -8,7 +8,6 @@ import {
   type Operation,
   refKey,
 } from '../sql/operations.js';
-import { quoteIdent } from '../sql/quote.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -100,9 +99,13 @@ export function planRepair(
 
 /** What `--repair` runs of a migration it runs again. */
 export type RerunScope =
+  /** A migration recorded as stopped partway that changed no rows: which of its statements ran is unknown. */
   | { kind: 'whole' }
-  /** Only the statements (by position) that re-create what is missing: the file also changes rows, or cannot run again whole. */
-  | { kind: 'part'; statements: Location[]; why: 'rows' | 'not re-runnable' }
+  /**
+   * Only the statements (by position) that re-create what is missing; `why` says what would go wrong
+   * run whole, where something would besides running again what still exists.
+   */
+  | { kind: 'part'; statements: Location[]; why?: 'rows' | 'not re-runnable' }
   | { kind: 'stop'; problem: Problem };
 
 const sameAt = (a: Location, b: Location) => a.line === b.line && a.column === b.column;
@@ -270,22 +273,28 @@ function describeChanges(changes: readonly RowChange[]): string {
 }
 
 /**
- * Decides what repair runs of a migration (SPEC §4: repair never applies a
- * data change twice). Whether it changes rows is what its transaction
- * measured when it ran (`recorded`), or, for a migration never measured,
- * what its text says. One that changes no rows runs whole. One that does
- * runs only the statements that re-create what is missing, when they change
- * no rows themselves; otherwise (what is missing was made by dynamic SQL, or
- * by a statement that also changes rows, or the migration stopped partway)
- * repair stops, naming the statement, unless forced. Pure.
+ * Decides what repair runs of a migration (SPEC §4, --repair): the replay,
+ * only the statements that re-create what is missing, whatever else the
+ * file did; never a statement that changes rows. Whether the file changes
+ * rows is what its transaction measured when it ran (`recorded`), or, for a
+ * migration never measured, what its text says. A migration recorded as
+ * stopped partway runs whole, as nothing tells which of its statements ran,
+ * and only when it changed no rows. What no statement of its own re-creates
+ * (dynamic SQL or a function made it), or only a statement that changes
+ * rows, stops the repair, naming it; `--force` runs the file whole instead.
+ * Pure.
  */
 export function scopeRerun(args: {
   set: string;
   path: string;
   operations: readonly Operation[];
   statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
-  /** The objects it made that are missing; empty when it runs again because it is dirty. */
+  /** Its top-level INSERTs, by the table each adds rows to (sql/operations.ts insertTargetOf). */
+  inserts?: ReadonlyArray<{ at: Location; into: ObjectRef }>;
+  /** The objects it made that are missing. */
   missing: readonly ExpectedObject[];
+  /** Recorded as stopped partway (failed): it runs again whole, or not at all. */
+  dirty: boolean;
   /** The rows its runs changed, as measured (engine/tracking.ts readRecordedRows); undefined: never measured. */
   recorded?: readonly RowChange[] | undefined;
   /** Every missing object of the set: rows written into a table that is gone go into its new self, not twice. */
@@ -316,36 +325,17 @@ export function scopeRerun(args: {
     (op) => changesRows(op, bodies) || (measured !== undefined && op.kind === 'call'),
   );
   const rowsChange = changing.length > 0 || measured !== undefined;
-  // A constraint written inside a CREATE TABLE whose table still exists: that statement, run again, makes nothing.
-  for (const e of args.missing) {
-    if (e.parent === null || gone(e.parent)) continue;
-    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
-    const table = maker
-      ? operations.find(
-          (op) => op.kind === 'create' && op.object.kind === 'table' && sameAt(op.at, maker.at),
-        )
-      : undefined;
-    // In a DO block or a function, every statement has the block's place: there, the maker is its own.
-    if (!maker || maker.via !== undefined || !table || table.kind !== 'create') continue;
-    const where = `${path}:${maker.at.line}`;
-    return {
-      kind: 'stop',
-      problem: {
-        kind: 'repair-refused',
-        message: `Set "${set}": --repair cannot re-create ${e.kind} ${e.identity}: ${where} defines it inside the CREATE TABLE of ${e.parent}, which still exists, so running that statement again makes nothing. Nothing was run.`,
-        hint: `Re-create it by hand as ${where} defines it (ALTER TABLE ${e.parent} ADD CONSTRAINT ${quoteIdent(e.name)} ...), then check with: schemata validate ${set}`,
-      },
-    };
-  }
-  if (force || (!rowsChange && (args.notRerunnable === undefined || args.missing.length === 0)))
-    return { kind: 'whole' };
+  // --force allows what repair refuses: the whole file runs again.
+  if (force || (args.dirty && !rowsChange)) return { kind: 'whole' };
   const statementOf = (at: Location) => {
     const found = statements.find((s) => sameAt(s.at, at));
     return (found?.shown ?? found?.text ?? '').replace(/\s+/g, ' ').slice(0, 120);
   };
   const first = changing[0];
   const named = !rowsChange
-    ? `${path} ${args.notRerunnable ?? 'cannot run again'}, so it cannot run again whole`
+    ? args.notRerunnable
+      ? `${path} ${args.notRerunnable}, so it cannot run again whole`
+      : `repair runs again only the statements of ${path} that re-create what is missing`
     : first
       ? `${path}:${first.at.line}:${first.at.column} (${statementOf(first.at)})${first.via ? ` in ${first.via}` : ''} changes rows that exist, and running it twice would apply that change twice`
       : `${path} changed rows when it ran (${measured ?? ''}), and running it twice would apply that change twice`;
@@ -354,18 +344,21 @@ export function scopeRerun(args: {
     problem: {
       kind: 'repair-refused',
       message: `Set "${set}": --repair would run ${path} again, but ${named}; ${why}. Nothing was run.`,
-      hint: rowsChange
-        ? `${instead} If running the whole file again is safe, run: schemata migrate ${set} --repair --force`
-        : instead,
+      // Run whole, a file that creates what still exists fails: no hint leads there.
+      hint:
+        args.notRerunnable === undefined
+          ? `${instead.replace(/\.$/, '')}. If running the whole file again is safe, run: schemata migrate ${set} --repair --force`
+          : instead,
     },
   });
-  if (args.missing.length === 0)
+  if (args.dirty)
     return stop(
       'it is recorded as stopped partway, and repair cannot tell which of its statements ran',
       `Finish or undo by hand what ran of ${path}.`,
     );
-  // What goes with a missing table or schema (its columns, its unnamed key) comes back with it; what is named, by its own statement.
-  const required = new Set(notImplied(args.missing, []));
+  // What goes with a missing table or schema (its columns, its unnamed key, a NOT NULL a later file made) comes back
+  // with it, through the replay; what is named, by its own statement.
+  const required = new Set(notImplied(args.setMissing ?? args.missing, []));
   const chosen: Location[] = [];
   for (const e of args.missing) {
     const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
@@ -383,8 +376,57 @@ export function scopeRerun(args: {
       );
     if (!chosen.some((at) => sameAt(at, maker.at))) chosen.push(maker.at);
   }
+  // The rows it added to a table made again went with that table: its INSERTs into it run again, unless the record
+  // says it changed rows elsewhere too (a trigger may have).
+  if (chosen.length > 0 && measured === undefined) {
+    const setMissing = args.setMissing ?? args.missing;
+    const madeAgain = (ref: ObjectRef) =>
+      setMissing.some(
+        (e) =>
+          (e.kind === 'table' &&
+            e.name === ref.name &&
+            (ref.unqualified === true || e.schema === ref.schema)) ||
+          (e.kind === 'schema' && !ref.unqualified && e.name === ref.schema),
+      );
+    for (const insert of args.inserts ?? []) {
+      if (!madeAgain(insert.into)) continue;
+      const here = operations.filter((op) => sameAt(op.at, insert.at));
+      if (here.every((op) => op.kind === 'write-rows' && madeAgain(op.table)))
+        if (!chosen.some((at) => sameAt(at, insert.at))) chosen.push(insert.at);
+    }
+  }
   chosen.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { kind: 'part', statements: chosen, why: rowsChange ? 'rows' : 'not re-runnable' };
+  const why = rowsChange ? 'rows' : args.notRerunnable ? 'not re-runnable' : undefined;
+  return { kind: 'part', statements: chosen, ...(why ? { why } : {}) };
+}
+
+/**
+ * The statements to run of a file, with the SET search_path (or
+ * set_config) before them that resolve their names as when the file ran:
+ * a part of a file runs under the same settings. A statement that also
+ * changes rows or calls a function is not one of them. Pure.
+ */
+export function withSearchPath(
+  operations: readonly Operation[],
+  only: readonly Location[],
+): Location[] {
+  const last = only.reduce<Location | undefined>(
+    (a, b) => (!a || b.line > a.line || (b.line === a.line && b.column > a.column) ? b : a),
+    undefined,
+  );
+  if (!last) return [...only];
+  const before = (at: Location) =>
+    at.line < last.line || (at.line === last.line && at.column < last.column);
+  const settings = operations.filter(
+    (op) =>
+      op.kind === 'search-path' &&
+      op.via === undefined &&
+      before(op.at) &&
+      operations.every((other) => !sameAt(other.at, op.at) || other.kind === 'search-path'),
+  );
+  const all = [...only];
+  for (const op of settings) if (!all.some((at) => sameAt(at, op.at))) all.push(op.at);
+  return all.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 /**
@@ -451,12 +493,13 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * again after its maker, which is found under the name it had then; walking
  * forward from a re-created table's CREATE, every later statement that
  * renames or drops a column or constraint it has (made by that CREATE, or
- * by an ADD COLUMN that runs again), or sets or drops a column's NOT NULL
- * or DEFAULT, is one too (the table must come back as it is expected, not
- * as it was first written); a later CREATE OR REPLACE of a function,
- * procedure or view made again is one too. Statements that change rows are
- * never among them: renames, drops of parts, those ALTER COLUMNs and
- * definitions change none. Pure.
+ * by an ADD COLUMN that runs again), changes a column's type, or sets or
+ * drops its NOT NULL or DEFAULT, is one too (the table must come back as it
+ * is expected, not as it was first written); a later CREATE OR REPLACE of a
+ * function, procedure or view made again is one too. Statements that change
+ * rows that exist are never among them: renames, drops of parts and
+ * definitions change none, and those ALTER COLUMNs touch only a table made
+ * again, empty. Pure.
  */
 export function replayOf(
   applied: readonly AppliedOperations[],
@@ -573,7 +616,8 @@ export function replayOf(
           live.delete(`${op.object.kind}:${op.object.name}`)
         )
           add(version, op.at);
-        // SET / DROP NOT NULL, SET / DROP DEFAULT of a column it has: its definition now, no row changed.
+        // SET / DROP NOT NULL, SET / DROP DEFAULT, TYPE of a column it has: its definition now. Even a USING that
+        // computes values changes no row here: the table made again holds none.
         if (
           op.kind === 'alter-column' &&
           op.column.table === name &&

@@ -483,6 +483,22 @@ function walkStatement(
   }
 }
 
+/**
+ * The table a top-level INSERT (with ON CONFLICT DO NOTHING too, which no
+ * operation shows) adds its rows to: --repair runs it again into a table it
+ * makes again, whose rows went with it. Pure.
+ */
+export function insertTargetOf(node: Statement['node']): ObjectRef | undefined {
+  if (nodeKind(node) !== 'InsertStmt') return undefined;
+  const insert = (node as Obj).InsertStmt as Obj;
+  if (insert.withClause || insert.returningList) return undefined;
+  const r = insert.relation as Obj | undefined;
+  if (!r?.relname) return undefined;
+  return r.schemaname
+    ? { kind: 'table', schema: r.schemaname as string, name: r.relname as string }
+    : { kind: 'table', schema: '', name: r.relname as string, unqualified: true };
+}
+
 const isTemporary = (rangeVar: Obj | undefined): boolean => rangeVar?.relpersistence === 't';
 
 const DEFINES_LATER = new Set([

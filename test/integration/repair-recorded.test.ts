@@ -98,8 +98,10 @@ describe('--repair reads what the migration measured', () => {
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
     const lastLine = file.trimEnd().split('\n').length;
+    // The file's SET search_path runs again too: the index's statement resolves its names as when it ran.
+    const runs = file.startsWith('SET search_path') ? `lines 1, ${lastLine}` : `line ${lastLine}`;
     expect(repaired.sets[0]?.warnings.join('\n')).toContain(
-      `003_change.sql changes rows, so only what re-creates the missing objects runs again: line ${lastLine}`,
+      `003_change.sql changes rows, so only what re-creates the missing objects runs again: ${runs}.`,
     );
     expect({ prices: await prices(url), total: await total(url) }).toEqual(after);
     expect(await indexExists(url)).toBe(true);
@@ -133,13 +135,15 @@ describe('--repair reads what the migration measured', () => {
     expect(await indexExists(url)).toBe(true);
   });
 
-  it('a file that changed no rows when it ran still runs again whole', async () => {
+  it('a file that changed no rows when it ran runs again only what re-creates the missing', async () => {
     const { url, cwd } = await appliedThenIndexDropped(
       `SELECT workspace.bump() WHERE false;\n${INDEX}`,
     );
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]?.warnings.join('\n')).not.toContain('changes rows');
+    expect(repaired.sets[0]?.warnings.join('\n')).toContain(
+      '003_change.sql runs again only what re-creates the missing objects: line 2.',
+    );
     expect(await prices(url)).toEqual([3, 5]);
     expect(await indexExists(url)).toBe(true);
   });

@@ -66,7 +66,7 @@ describe('--repair never applies a data change twice', () => {
     expect(events.map((e) => e.event)).toEqual(['applied', 'repaired']);
   });
 
-  it('a guarded DO block that only creates objects runs again whole', async () => {
+  it('a guarded DO block that only creates objects runs again: it is the statement that makes what is missing', async () => {
     const { url, cwd } = await appliedWithPrices({
       'data/003_check.sql': [
         'DO $$ BEGIN',
@@ -80,7 +80,9 @@ describe('--repair never applies a data change twice', () => {
     await query(url, 'ALTER TABLE workspace.items DROP CONSTRAINT items_price_positive');
     const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(repaired.error).toBeUndefined();
-    expect(repaired.sets[0]!.warnings.join('\n')).not.toContain('changes rows');
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '003_check.sql runs again only what re-creates the missing objects: line 1.',
+    );
     expect(
       await query(
         url,
@@ -117,41 +119,69 @@ describe('--repair never applies a data change twice', () => {
     expect(await prices(url)).toEqual([5, 7]);
   });
 
-  // Known gap: the file changed no rows when it ran (measured), so --repair runs it again whole, and data
-  // protection refuses its ALTER COLUMN ... TYPE on the table that holds rows now; running only the CREATE
-  // INDEX that re-creates what is missing (SPEC's replay) would do. It passed before only because the
-  // measurement counted the catalog's own rows (pg_depend) as the file's, which it no longer does.
-  it.fails(
-    "a file that changed an enum column in its own BEGIN ... COMMIT, then made an index: only the index's statement is judged and runs",
-    async () => {
+  // The file changed no rows, but runs again only the statement that makes what is missing: its ALTER
+  // COLUMN ... TYPE, on a table that holds rows now, is neither judged nor run.
+  it("a file that changed an enum column in its own BEGIN ... COMMIT, then made an index: only the index's statement is judged and runs", async () => {
+    const { url, cwd } = await appliedWithPrices({
+      'data/003_kind.sql': [
+        "CREATE TYPE workspace.kind AS ENUM ('a', 'b');",
+        "CREATE TABLE workspace.kinds (id int PRIMARY KEY, kind workspace.kind NOT NULL DEFAULT 'a');",
+        '',
+      ].join('\n'),
+      'data/004_kind_new.sql': [
+        'BEGIN;',
+        "CREATE TYPE workspace.kind_new AS ENUM ('a', 'c');",
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind DROP DEFAULT;',
+        'ALTER TABLE workspace.kinds ALTER COLUMN kind TYPE workspace.kind_new USING (kind::text::workspace.kind_new);',
+        'ALTER TYPE workspace.kind RENAME TO kind_old;',
+        'ALTER TYPE workspace.kind_new RENAME TO kind;',
+        'DROP TYPE workspace.kind_old;',
+        "ALTER TABLE workspace.kinds ALTER COLUMN kind SET DEFAULT 'a';",
+        'COMMIT;',
+        'CREATE INDEX kinds_by_kind ON workspace.kinds (kind);',
+        '',
+      ].join('\n'),
+    });
+    await query(url, "INSERT INTO workspace.kinds VALUES (1, 'a'), (2, 'c')");
+    await query(url, 'DROP INDEX workspace.kinds_by_kind');
+    // The ALTER COLUMN ... TYPE of line 4 would rewrite rows, but it does not run again: no refusal.
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '004_kind_new.sql runs again only what re-creates the missing objects: line 10.',
+    );
+    expect(await prices(url)).toEqual([3, 5]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+
+  it.each([
+    ['in a transaction', ''],
+    ['outside one (-- schemata:no-transaction)', '-- schemata:no-transaction\n'],
+  ])(
+    'a file %s that narrowed a quoted column through SET search_path, then made its index: only the SET and the index run again',
+    async (_name, marker) => {
       const { url, cwd } = await appliedWithPrices({
-        'data/003_kind.sql': [
-          "CREATE TYPE workspace.kind AS ENUM ('a', 'b');",
-          "CREATE TABLE workspace.kinds (id int PRIMARY KEY, kind workspace.kind NOT NULL DEFAULT 'a');",
-          '',
-        ].join('\n'),
-        'data/004_kind_new.sql': [
-          'BEGIN;',
-          "CREATE TYPE workspace.kind_new AS ENUM ('a', 'c');",
-          'ALTER TABLE workspace.kinds ALTER COLUMN kind DROP DEFAULT;',
-          'ALTER TABLE workspace.kinds ALTER COLUMN kind TYPE workspace.kind_new USING (kind::text::workspace.kind_new);',
-          'ALTER TYPE workspace.kind RENAME TO kind_old;',
-          'ALTER TYPE workspace.kind_new RENAME TO kind;',
-          'DROP TYPE workspace.kind_old;',
-          "ALTER TABLE workspace.kinds ALTER COLUMN kind SET DEFAULT 'a';",
-          'COMMIT;',
-          'CREATE INDEX kinds_by_kind ON workspace.kinds (kind);',
+        'data/003_notes.sql':
+          'CREATE TABLE workspace."Notes" ("Id" int PRIMARY KEY, "Body" varchar(20));\n',
+        'data/004_narrow.sql': [
+          `${marker}SET search_path TO workspace;`,
+          'ALTER TABLE "Notes" ALTER COLUMN "Body" TYPE varchar(10);',
+          'CREATE INDEX "Notes_Body_idx" ON "Notes" ("Body");',
           '',
         ].join('\n'),
       });
-      await query(url, "INSERT INTO workspace.kinds VALUES (1, 'a'), (2, 'c')");
-      await query(url, 'DROP INDEX workspace.kinds_by_kind');
-      // The ALTER COLUMN ... TYPE of line 4 would rewrite rows, but it does not run again: no refusal.
+      await query(url, 'INSERT INTO workspace."Notes" VALUES (1, \'kept\')');
+      await query(url, 'DROP INDEX workspace."Notes_Body_idx"');
       const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
-      expect(repaired.error).toBeUndefined();
+      expect(repaired.sets[0]!.problems).toEqual([]);
+      const line = marker === '' ? 1 : 2;
       expect(repaired.sets[0]!.warnings.join('\n')).toContain(
-        'only what re-creates the missing objects runs again: line 10',
+        `004_narrow.sql runs again only what re-creates the missing objects: lines ${line}, ${line + 2}.`,
       );
+      expect(
+        await query(url, `SELECT to_regclass('workspace."Notes_Body_idx"') IS NOT NULL AS ok`),
+      ).toEqual([{ ok: true }]);
+      expect(await query(url, 'SELECT "Body" FROM workspace."Notes"')).toEqual([{ Body: 'kept' }]);
       expect(await prices(url)).toEqual([3, 5]);
       expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
     },

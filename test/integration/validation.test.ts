@@ -317,7 +317,7 @@ describe('tracking versus reality', () => {
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.a')).toEqual([{ n: 1 }]);
   });
 
-  it('--repair is subject to data protection', async () => {
+  it('--repair runs again only what re-creates the missing table: the DROP of the same file does not run again', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       'data/001_schemas.sql':
@@ -326,10 +326,36 @@ describe('tracking versus reality', () => {
         'CREATE TABLE IF NOT EXISTS workspace.keep (id int);\nCREATE TABLE IF NOT EXISTS workspace.gone (id int);\nDROP TABLE IF EXISTS workspace.scratch;\n',
     });
     await migrate({ cwd, env: single(url), sets: ['data'] });
-    // A table of that name made since, holding a row: the re-run's DROP would take it.
+    // A table of that name made since, holding a row: run whole, the file's DROP would take it.
     await query(
       url,
       'CREATE TABLE workspace.scratch (id int); INSERT INTO workspace.scratch VALUES (1); DROP TABLE workspace.gone',
+    );
+    const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(report.error).toBeUndefined();
+    expect(report.sets[0]!.warnings.join('\n')).toContain(
+      '002_tables.sql runs again only what re-creates the missing objects: line 2.',
+    );
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.scratch')).toEqual([
+      { n: 1 },
+    ]);
+    expect(await tableExists(url, 'workspace.gone')).toBe(true);
+  });
+
+  it('--repair is subject to data protection: a failed migration, run again whole, may not drop a table that holds rows', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_tables.sql':
+        '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS workspace.keep (id int);\nDROP TABLE IF EXISTS workspace.scratch;\n' +
+        'CREATE TABLE IF NOT EXISTS workspace.child (id int REFERENCES workspace.parent (id));\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).exitCode).toBe(1);
+    // The DBA makes what it lacked; meanwhile a table of the dropped name holds a row.
+    await query(
+      url,
+      'CREATE TABLE workspace.parent (id int PRIMARY KEY); CREATE TABLE workspace.scratch (id int); INSERT INTO workspace.scratch VALUES (1)',
     );
     const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(report.exitCode).toBe(4);
@@ -339,7 +365,7 @@ describe('tracking versus reality', () => {
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.scratch')).toEqual([
       { n: 1 },
     ]);
-    expect(await tableExists(url, 'workspace.gone')).toBe(false);
+    expect(await tableExists(url, 'workspace.child')).toBe(false);
   });
 
   it('--repair of a file that changes rows runs only what re-creates the missing: its TRUNCATE is neither run nor refused', async () => {

@@ -151,6 +151,7 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     missing: ExpectedObject[] = [index],
     force = false,
     setMissing?: ExpectedObject[],
+    dirty = false,
   ) =>
     scopeRerun({
       set: 'data',
@@ -158,14 +159,19 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
       operations,
       statements,
       missing,
+      dirty,
       recorded,
       force,
       ...(setMissing ? { setMissing } : {}),
     });
 
   it.each([
-    ['never measured, the text sees no row change: whole', undefined, { kind: 'whole' }],
-    ['measured, no row changed: whole', [], { kind: 'whole' }],
+    [
+      'never measured, the text sees no row change: only the index',
+      undefined,
+      { kind: 'part', statements: [at(2)] },
+    ],
+    ['measured, no row changed: only the index', [], { kind: 'part', statements: [at(2)] }],
     [
       'measured, rows changed through the call: only the index',
       [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
@@ -175,7 +181,24 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     expect(scope([calls, makesIndex], recorded)).toEqual(expected);
   });
 
-  it('rows written into a table that is gone (itself or with its schema) are written into its new self: whole', () => {
+  it('a migration recorded as stopped partway runs whole when it changed no rows, and stops when it did', () => {
+    expect(scope([makesIndex], [], [], false, undefined, true)).toEqual({ kind: 'whole' });
+    const stopped = scope(
+      [calls, makesIndex],
+      [{ table: 'w.items', inserted: 0, updated: 2, deleted: 0 }],
+      [index],
+      false,
+      undefined,
+      true,
+    );
+    expect(stopped.kind).toBe('stop');
+    if (stopped.kind !== 'stop') return;
+    expect(stopped.problem.message).toContain(
+      'it is recorded as stopped partway, and repair cannot tell which of its statements ran',
+    );
+  });
+
+  it('rows written into a table that is gone (itself or with its schema) are written into its new self: no row change', () => {
     const table: ExpectedObject = {
       kind: 'table',
       identity: 'w.codes',
@@ -194,10 +217,26 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
       version: '1',
       file: '001_s.sql',
     };
+    const makesCodes: Operation = {
+      kind: 'create',
+      object: { kind: 'table', schema: 'w', name: 'codes' },
+      ifNotExists: false,
+      at: at(3),
+    };
     const codes = [{ table: 'w.codes', inserted: 4, updated: 0, deleted: 0 }];
-    expect(scope([calls], codes, [table])).toEqual({ kind: 'whole' });
-    expect(scope([calls], codes, [], false, [schema, index])).toEqual({ kind: 'whole' });
-    expect(scope([calls, makesIndex], codes, [index]).kind).toBe('part');
+    expect(scope([calls, makesCodes], codes, [table])).toEqual({
+      kind: 'part',
+      statements: [at(3)],
+    });
+    expect(scope([calls, makesIndex], codes, [index], false, [schema, index])).toEqual({
+      kind: 'part',
+      statements: [at(2)],
+    });
+    expect(scope([calls, makesIndex], codes, [index])).toEqual({
+      kind: 'part',
+      statements: [at(2)],
+      why: 'rows',
+    });
   });
 
   it('--force runs it whole whatever was recorded', () => {
