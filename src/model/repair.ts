@@ -619,7 +619,7 @@ export function replayOf(
         // SET / DROP NOT NULL, SET / DROP DEFAULT, TYPE of a column it has: its definition now. Even a USING that
         // computes values changes no row here: the table made again holds none.
         if (
-          op.kind === 'alter-column' &&
+          (op.kind === 'alter-column' || op.kind === 'alter-type') &&
           op.column.table === name &&
           live.has(`column:${op.column.name}`)
         )

@@ -313,4 +313,51 @@ describe('--repair replays what later migrations did to what it makes again', ()
     expect(await query(url, 'SELECT n FROM workspace.log')).toEqual([{ n: 1 }]);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
+
+  it.each([
+    ['qualified, in a transaction', 'workspace."Items"', ''],
+    [
+      'unqualified through SET search_path, outside a transaction',
+      '"Items"',
+      '-- schemata:no-transaction\nSET search_path TO workspace;\n',
+    ],
+  ])(
+    'a table comes back with the column types later migrations gave it (%s); no row changed twice',
+    async (_name, table, preamble) => {
+      const url = await freshDatabase();
+      const cwd = makeProject({
+        'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+        'data/002_items.sql':
+          'CREATE TABLE workspace."Items" ("Id" int PRIMARY KEY, "Price" int, code varchar(5) NOT NULL, tags text);\n' +
+          'CREATE TABLE workspace.log (id int PRIMARY KEY, n int);\nINSERT INTO workspace.log VALUES (1, 0);\n',
+        'data/003_cents.sql': `${preamble}ALTER TABLE ${table} ALTER COLUMN "Price" TYPE numeric(12, 2) USING "Price" / 100.0;\n`,
+        'data/004_longer.sql':
+          `${preamble}UPDATE workspace.log SET n = n + 1 WHERE id = 1;\n` +
+          `ALTER TABLE ${table} ALTER COLUMN code TYPE varchar(40), ALTER COLUMN code DROP NOT NULL;\n` +
+          `ALTER TABLE ${table} ALTER COLUMN tags TYPE text[] USING string_to_array(tags, ','), ALTER COLUMN tags SET DEFAULT '{}';\n`,
+      });
+      expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+      const columns = () =>
+        query<{ attname: string; type: string; attnotnull: boolean; def: string | null }>(
+          url,
+          `SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = 'workspace."Items"'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        );
+      const before = await columns();
+      expect(before).toEqual([
+        { attname: 'Id', type: 'integer', attnotnull: true, def: null },
+        { attname: 'Price', type: 'numeric(12,2)', attnotnull: false, def: null },
+        { attname: 'code', type: 'character varying(40)', attnotnull: false, def: null },
+        { attname: 'tags', type: 'text[]', attnotnull: false, def: "'{}'::text[]" },
+      ]);
+      await query(url, 'DROP TABLE workspace."Items"');
+      const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+      expect(repaired.sets[0]!.problems).toEqual([]);
+      expect(repaired.error).toBeUndefined();
+      expect(await columns()).toEqual(before);
+      expect(await query(url, 'SELECT n FROM workspace.log')).toEqual([{ n: 1 }]);
+      expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    },
+  );
 });
