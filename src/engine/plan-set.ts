@@ -4,15 +4,23 @@ import type { Client } from './connect.js';
 import { existingRefs, partitionAncestors } from '../catalog/existence.js';
 import type { SnapshotScope } from '../catalog/listing.js';
 import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
-import { extraObjects, readRecordedRows, readTracking, type TrackedMigration } from './tracking.js';
+import {
+  type ExpectedObject,
+  extraObjects,
+  readRecordedRows,
+  readTracking,
+  type TrackedMigration,
+} from './tracking.js';
 import { checkDrift, strictCreates } from '../model/drift.js';
 import { type Plan, planMigrate, type Problem } from '../model/plan.js';
 import {
+  type AddedConstraint,
   comesAlong,
   dropsAbsent,
   dropsMissing,
   strictDrops,
   editNeverRan,
+  identityParts,
   planRepair,
   type Replay,
   replayOf,
@@ -43,7 +51,9 @@ import {
   refKey,
   searchPathOf,
 } from '../sql/operations.js';
-import { loadParser } from '../sql/parse.js';
+import { loadDeparser, loadParser } from '../sql/parse.js';
+import { addConstraintsFrom, replaceStatement } from '../sql/add-constraint.js';
+import { quoteIdent } from '../sql/quote.js';
 import {
   commentsOf,
   type Location,
@@ -210,7 +220,12 @@ export async function planSet(
     repairNotes: [],
   };
   let rerun = new Set<string>();
-  let replay: Replay = { madeAs: new Map(), statements: new Map(), along: new Set() };
+  let replay: Replay = {
+    madeAs: new Map(),
+    statements: new Map(),
+    along: new Set(),
+    added: new Map(),
+  };
   if (options.repair) {
     // The applied migrations from `version` on, each read once for the replay and the changed checksums.
     const applied = new Set(tracked.filter((t) => t.state === 'applied').map((t) => t.version));
@@ -352,6 +367,12 @@ export async function planSet(
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
+      // A constraint written inside the CREATE TABLE of a table still there: that statement runs as ALTER TABLE ... ADD CONSTRAINT.
+      const added =
+        scope.kind === 'part' ? await addConstraints(parser!, name, m, missing, replay) : [];
+      for (const a of added)
+        if ('kind' in a) plan.problems.push(a);
+        else result.repairNotes.push(`${m.file.file}:${a.at.line} runs as ${a.text}.`);
       if (scope.kind === 'part') {
         const only = [
           ...scope.statements,
@@ -462,6 +483,68 @@ async function editsNeverRun(
     if (unmade.length > 0) found.push({ file, unmade });
   }
   return found;
+}
+
+/**
+ * Replaces, in a migration that --repair runs a part of, each CREATE TABLE
+ * that defines a missing constraint of a table still there by the ALTER
+ * TABLE ... ADD CONSTRAINT that adds it (sql/add-constraint.ts, through
+ * the deparser): the plan, --dry-run, drift and data protection then read
+ * the statement that runs. A definition it cannot find is a problem.
+ */
+async function addConstraints(
+  parser: Parser,
+  set: string,
+  m: PreparedMigration,
+  missing: readonly ExpectedObject[],
+  replay: Replay,
+): Promise<Array<Problem | { at: Location; text: string }>> {
+  const done: Array<{ at: Location; text: string }> = [];
+  const byPlace = new Map<string, Array<[ExpectedObject, AddedConstraint]>>();
+  for (const e of missing) {
+    const added = e.version === m.file.version ? replay.added.get(e) : undefined;
+    if (!added) continue;
+    const key = `${added.at.line}:${added.at.column}`;
+    byPlace.set(key, [...(byPlace.get(key) ?? []), [e, added]]);
+  }
+  for (const group of byPlace.values()) {
+    const [first, { at }] = group[0]!;
+    const create = m.statements.find((s) => s.at.line === at.line && s.at.column === at.column);
+    const [schema, table] = identityParts(first.parent ?? '');
+    const node = create && parser.parseSync(create.text).stmts?.[0]?.stmt;
+    const alter =
+      node &&
+      addConstraintsFrom(
+        node,
+        { schema: schema!, name: table! },
+        group.map(([e, added]) => ({ as: added.as, name: e.name, columns: added.columns })),
+      );
+    if (!alter) {
+      const where = `${m.path}:${at.line}`;
+      return [
+        {
+          kind: 'repair-refused',
+          message: `Set "${set}": --repair cannot re-create constraint ${first.name} on ${first.parent ?? ''}: ${where} defines it inside the CREATE TABLE of a table that still exists, and repair cannot read its definition there. Nothing was run.`,
+          hint: `Re-create it by hand as ${where} defines it (ALTER TABLE ${first.parent ?? ''} ADD CONSTRAINT ${quoteIdent(first.name)} ...), then check with: schemata validate ${set}`,
+        },
+      ];
+    }
+    const text = (await loadDeparser())(alter);
+    done.push({ at, text });
+    const replaced = replaceStatement(m.file.sql, m.statements, at, text, alter);
+    m.file = { ...m.file, sql: replaced.sql };
+    m.statements = replaced.statements;
+    m.operations = [
+      ...m.operations.filter((op) => op.at.line !== at.line || op.at.column !== at.column),
+      ...group.map(([e]): Operation => ({
+        kind: 'create',
+        object: { kind: 'constraint', schema: schema!, table: table!, name: e.name },
+        ifNotExists: false,
+        at,
+      })),
+    ];
+  }
+  return done;
 }
 
 /** The top-level INSERTs of a file and the table each adds rows to; the reading keeps no tree, so each is parsed again. */

@@ -466,6 +466,19 @@ export interface Replay {
    * to its parent, an index or trigger PostgreSQL cloned from the parent's): they come back with its CREATE.
    */
   along: Set<ExpectedObject>;
+  /** Missing constraints written inside the CREATE TABLE of a table still there: added to it (ALTER TABLE ... ADD CONSTRAINT) instead. */
+  added: Map<ExpectedObject, AddedConstraint>;
+}
+
+/** A constraint that repair adds to its table from the definition in that table's CREATE TABLE. */
+export interface AddedConstraint {
+  version: string;
+  /** Where the CREATE TABLE is. */
+  at: Location;
+  /** Its name in the CREATE TABLE. */
+  as: string;
+  /** Columns renamed since, by their name in the CREATE TABLE: the definition names them as they are now. */
+  columns: Map<string, string>;
 }
 
 const PART_KINDS: ReadonlySet<string> = new Set(['column', 'constraint', 'trigger', 'policy']);
@@ -514,6 +527,8 @@ export function replayOf(
     statements.set(version, list);
   };
   const order = (version: string) => applied.findIndex((a) => a.version === version);
+  const gone = goneTables(missing);
+  const added = new Map<ExpectedObject, AddedConstraint>();
   // Tables made again by their CREATE: where it is, and the name it gave.
   const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
     [];
@@ -531,6 +546,8 @@ export function replayOf(
       ...(table ? { table } : {}),
     };
     let maker: Location | undefined;
+    // The renames that brought it to its name now, to run again after its maker.
+    const trail: Array<[string, Location]> = [];
     for (let i = applied.length - 1; i >= start && maker === undefined; i--) {
       const { version, operations } = applied[i]!;
       for (let j = operations.length - 1; j >= 0; j--) {
@@ -544,19 +561,44 @@ export function replayOf(
         if (op.kind !== 'rename' && op.kind !== 'move') continue;
         const schemaFrom = op.from.unqualified ? current.schema : op.from.schema;
         if (sameObject(op.to, current)) {
-          add(version, op.at);
+          trail.push([version, op.at]);
           current = { ...current, name: op.from.name, schema: schemaFrom };
         } else if (
           current.table !== undefined &&
           (op.to.kind === 'table' || op.to.kind === 'view' || op.to.kind === 'materialized view') &&
           sameObject(op.to, { kind: 'table', schema: current.schema, name: current.table })
         ) {
-          add(version, op.at);
+          // The table's rename runs again only with the table: one that is still there has its name now.
+          if (e.parent !== null && gone(e.parent)) trail.push([version, op.at]);
           current = { ...current, table: op.from.name, schema: schemaFrom };
         }
       }
     }
     madeAs.set(e, current);
+    // A constraint written inside the CREATE TABLE of a table still there: running that statement again makes
+    // nothing, so it is added to the table as it is now, under its name now, and its renames do not run again.
+    if (
+      maker !== undefined &&
+      e.kind === 'constraint' &&
+      e.parent !== null &&
+      !gone(e.parent) &&
+      applied[start]!.operations.some(
+        (op) =>
+          op.kind === 'create' &&
+          op.object.kind === 'table' &&
+          op.via === undefined &&
+          sameAt(op.at, maker),
+      )
+    ) {
+      added.set(e, {
+        version: e.version,
+        at: maker,
+        as: current.name,
+        columns: columnsNow(applied.slice(start), maker, current),
+      });
+      continue;
+    }
+    for (const [version, at] of trail) add(version, at);
     if (maker !== undefined && e.kind === 'table')
       recreated.push({ table: e, start, maker, name: current.name });
   }
@@ -650,5 +692,39 @@ export function replayOf(
   }
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { madeAs, statements, along };
+  return { madeAs, statements, along, added };
+}
+
+/**
+ * What later statements renamed the columns of a table to, from its CREATE
+ * (`maker`, in the first of `applied`) on: each column's name then to its
+ * name now, for those renamed. Pure.
+ */
+function columnsNow(
+  applied: readonly AppliedOperations[],
+  maker: Location,
+  part: ObjectRef,
+): Map<string, string> {
+  const renamed = new Map<string, string>();
+  let table = part.table ?? '';
+  applied.forEach(({ operations }, i) => {
+    for (const op of operations) {
+      if (
+        i === 0 &&
+        (op.at.line < maker.line || (op.at.line === maker.line && op.at.column <= maker.column))
+      )
+        continue;
+      if (
+        (op.kind === 'rename' || op.kind === 'move') &&
+        op.from.kind === 'table' &&
+        op.from.name === table
+      )
+        table = op.to.name;
+      else if (op.kind === 'rename' && op.from.kind === 'column' && op.from.table === table) {
+        const first = [...renamed].find(([, now]) => now === op.from.name)?.[0] ?? op.from.name;
+        renamed.set(first, op.to.name);
+      }
+    }
+  });
+  return renamed;
 }

@@ -1,3 +1,4 @@
+import type { Node } from 'libpg-query';
 import type { Parser } from './statements.js';
 
 let loading: Promise<Parser> | undefined;
@@ -13,4 +14,21 @@ export function loadParser(): Promise<Parser> {
     return module;
   });
   return loading;
+}
+
+let deparsing: Promise<(node: Node) => string> | undefined;
+
+/**
+ * Loads libpg-query's companion deparser (pgsql-deparser: the parse tree
+ * back to SQL) on first use: only a repair that builds a statement of its
+ * own pays for it.
+ */
+export function loadDeparser(): Promise<(node: Node) => string> {
+  deparsing ??= import('pgsql-deparser').then((module) => {
+    // Bundled, the CommonJS build arrives as the default export.
+    const { deparseSync } =
+      'deparseSync' in module ? module : (module as { default: typeof module }).default;
+    return (node: Node) => deparseSync(node, { pretty: false });
+  });
+  return deparsing;
 }

@@ -361,3 +361,68 @@ describe('--repair replays what later migrations did to what it makes again', ()
     },
   );
 });
+
+/*
+ * SPEC §4, --repair: a constraint written inside the CREATE TABLE of a table
+ * still there comes back as ALTER TABLE ... ADD CONSTRAINT, built from that
+ * definition, as later migrations left it.
+ */
+describe('--repair adds a constraint of a CREATE TABLE to the table still there', () => {
+  it('a key, a CHECK and a foreign key to itself, quoted as Prisma writes them; later a column, the constraint and the table renamed outside a transaction', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_team.sql':
+        'CREATE TABLE "workspace"."Team" ("id" SERIAL NOT NULL, "name" TEXT NOT NULL, "parentId" INTEGER, "size" INTEGER NOT NULL,\n' +
+        '  CONSTRAINT "Team_pkey" PRIMARY KEY ("id"), CONSTRAINT "Team_size_check" CHECK ("size" > 0),\n' +
+        '  CONSTRAINT "Team_parent_fkey" FOREIGN KEY ("parentId") REFERENCES "workspace"."Team"("id") ON DELETE SET NULL);\n' +
+        'CREATE TABLE workspace.log (id int PRIMARY KEY, n int);\nINSERT INTO workspace.log VALUES (1, 0);\n',
+      'data/003_rename.sql': [
+        '-- schemata:no-transaction',
+        'SET search_path TO workspace;',
+        'ALTER TABLE "Team" RENAME COLUMN "size" TO "headcount";',
+        'ALTER TABLE "Team" RENAME CONSTRAINT "Team_size_check" TO "Team_headcount_check";',
+        'ALTER TABLE "Team" RENAME TO "Squad";',
+        'UPDATE workspace.log SET n = n + 1 WHERE id = 1;',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(
+      url,
+      `INSERT INTO workspace."Squad" ("name", "parentId", "headcount") VALUES ('a', NULL, 3), ('b', 1, 5)`,
+    );
+    const constraints = () =>
+      query<{ conname: string; def: string }>(
+        url,
+        `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'workspace."Squad"'::regclass AND contype <> 'n' ORDER BY conname`,
+      );
+    const before = await constraints();
+    expect(before.map((c) => c.conname)).toEqual([
+      'Team_headcount_check',
+      'Team_parent_fkey',
+      'Team_pkey',
+    ]);
+    await query(
+      url,
+      'ALTER TABLE workspace."Squad" DROP CONSTRAINT "Team_headcount_check", DROP CONSTRAINT "Team_parent_fkey", DROP CONSTRAINT "Team_pkey"',
+    );
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).exitCode).toBe(3);
+
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.sets[0]!.problems).toEqual([]);
+    expect(repaired.error).toBeUndefined();
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '002_team.sql changes rows, so only what re-creates the missing objects runs again: line 1.',
+    );
+    expect(repaired.sets[0]!.warnings.join('\n')).toContain(
+      '002_team.sql:1 runs as ALTER TABLE workspace."Squad" ADD CONSTRAINT',
+    );
+    expect(await constraints()).toEqual(before);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace."Squad"')).toEqual([
+      { n: 2 },
+    ]);
+    expect(await query(url, 'SELECT n FROM workspace.log')).toEqual([{ n: 1 }]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+});

@@ -746,7 +746,7 @@ INSERT INTO directory.memberships (person_id, group_name) VALUES (1, 'ops'), (2,
 
 export const HISTORIES: History[] = [prisma, drizzle, golangMigrate, citext];
 
-/** The drizzle-kit history, for what repair cannot do: a constraint written inside CREATE TABLE IF NOT EXISTS. */
+/** The drizzle-kit history, for a constraint written inside CREATE TABLE IF NOT EXISTS that repair adds to its table. */
 export const DRIZZLE = drizzle;
 
 /**

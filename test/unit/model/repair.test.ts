@@ -9,6 +9,7 @@ import {
   planRepair,
   replayOf,
   scopeRerun,
+  withSearchPath,
 } from '../../../src/model/repair.js';
 import { operationsOfSql } from '../operations-helpers.js';
 import type { Operation } from '../../../src/sql/operations.js';
@@ -383,6 +384,43 @@ describe('replayOf', () => {
     });
   });
 
+  it('replays a later ALTER COLUMN ... TYPE of a column the table made again has, USING or not', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, price int);\nALTER TABLE w.t ALTER COLUMN price TYPE bigint;\n',
+      '3': 'ALTER TABLE w.t ALTER COLUMN price TYPE numeric(12, 2) USING price / 100.0;\nALTER TABLE w.other ALTER COLUMN id TYPE bigint;\n',
+    });
+    const replay = replayOf(history, [object('table', 'w.t', '2')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '2': [{ line: 2, column: 1 }],
+      '3': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it('a constraint of the CREATE TABLE of a table still there is added as the table is now: no rename of it or its table runs again', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int, size int, CONSTRAINT t_size_check CHECK (size > 0));\n',
+      '3': 'ALTER TABLE w.t RENAME COLUMN size TO headcount;\nALTER TABLE w.t RENAME CONSTRAINT t_size_check TO t_headcount_check;\nALTER TABLE w.t RENAME TO u;\n',
+    });
+    const check = object('constraint', 'w.t_headcount_check', '2', 'w.u');
+    const replay = replayOf(history, [check]);
+    expect(replay.statements.size).toBe(0);
+    expect(replay.added.get(check)).toEqual({
+      version: '2',
+      at: { line: 1, column: 1 },
+      as: 't_size_check',
+      columns: new Map([['size', 'headcount']]),
+    });
+  });
+
+  it("an index on a table still there, renamed since: the index's rename runs again, its table's does not", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+      '3': 'ALTER INDEX w.t_idx RENAME TO t_id_idx;\nALTER TABLE w.t RENAME TO u;\n',
+    });
+    const replay = replayOf(history, [object('index', 'w.t_id_idx', '2', 'w.u')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 1, column: 1 }] });
+  });
+
   it('leaves an object that was never renamed as it is, with nothing to replay', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
@@ -392,6 +430,19 @@ describe('replayOf', () => {
     const replay = replayOf(history, [index]);
     expect(replay.madeAs.get(index)).toMatchObject({ name: 't_idx' });
     expect(replay.statements.size).toBe(0);
+  });
+});
+
+describe('withSearchPath', () => {
+  it('puts the SET search_path before the statements that run among them, not one after, nor one that calls', () => {
+    const operations = operationsOfSql(
+      "SET search_path TO w;\nSELECT set_config('search_path', 'w', false), w.bump();\nCREATE INDEX i ON t (id);\nSET search_path TO x;\n",
+    );
+    expect(withSearchPath(operations, [{ line: 3, column: 1 }])).toEqual([
+      { line: 1, column: 1 },
+      { line: 3, column: 1 },
+    ]);
+    expect(withSearchPath(operations, [])).toEqual([]);
   });
 });
 

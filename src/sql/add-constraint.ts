@@ -1,0 +1,118 @@
+import type { ColumnRef, Constraint, IndexElem, Node, RangeVar } from 'libpg-query';
+import type { Location, Statement } from './statements.js';
+
+/** A constraint of a CREATE TABLE to add to the table as it is now. */
+export interface ConstraintToAdd {
+  /** Its name in the CREATE TABLE. */
+  as: string;
+  /** Its name now. */
+  name: string;
+  /** Columns renamed since the CREATE TABLE: name then to name now. */
+  columns: ReadonlyMap<string, string>;
+}
+
+/**
+ * `ALTER TABLE <table now> ADD CONSTRAINT ...` for constraints written
+ * inside a CREATE TABLE, as a parse tree: each constraint's own definition
+ * from the CREATE TABLE's tree, under its name now, naming the columns as
+ * they are now (in its keys, INCLUDE, foreign key, EXCLUDE and CHECK
+ * expression; a foreign key to the table itself in its referenced columns
+ * and table too). Undefined when the statement is no CREATE TABLE or a
+ * constraint is not among its table constraints. Pure.
+ */
+export function addConstraintsFrom(
+  create: Node,
+  table: { schema: string; name: string },
+  constraints: readonly ConstraintToAdd[],
+): Node | undefined {
+  if (!('CreateStmt' in create)) return undefined;
+  const statement = create.CreateStmt;
+  const elements = (statement.tableElts ?? []).flatMap((e) =>
+    'Constraint' in e ? [e.Constraint] : [],
+  );
+  const relation: RangeVar = {
+    schemaname: table.schema,
+    relname: table.name,
+    inh: true,
+    relpersistence: 'p',
+  };
+  const cmds: Node[] = [];
+  for (const wanted of constraints) {
+    const found = elements.find((c) => c.conname === wanted.as);
+    if (!found) return undefined;
+    const rename = (name: string) => wanted.columns.get(name) ?? name;
+    const names = (list: Node[] | undefined) =>
+      list?.map((n): Node =>
+        'String' in n ? { String: { sval: rename(n.String.sval ?? '') } } : n,
+      );
+    const def: Constraint = { ...structuredClone(found), conname: wanted.name };
+    def.keys = names(def.keys);
+    def.including = names(def.including);
+    def.fk_attrs = names(def.fk_attrs);
+    // A foreign key to its own table references it by its name now, and the columns as they are now.
+    const own = statement.relation;
+    if (
+      def.pktable &&
+      def.pktable.relname === own?.relname &&
+      (def.pktable.schemaname ?? own?.schemaname) === own?.schemaname
+    ) {
+      def.pktable = { ...def.pktable, ...relation };
+      def.pk_attrs = names(def.pk_attrs);
+    }
+    renameColumnRefs(def.raw_expr, rename);
+    renameColumnRefs(def.exclusions, rename);
+    renameColumnRefs(def.where_clause, rename);
+    cmds.push({
+      AlterTableCmd: {
+        subtype: 'AT_AddConstraint',
+        def: { Constraint: def },
+        behavior: 'DROP_RESTRICT',
+      },
+    });
+  }
+  return { AlterTableStmt: { relation, cmds, objtype: 'OBJECT_TABLE' } };
+}
+
+/** Renames, in place, the columns an expression or an EXCLUDE element names by their bare name. */
+function renameColumnRefs(node: unknown, rename: (name: string) => string): void {
+  if (Array.isArray(node)) {
+    for (const item of node) renameColumnRefs(item, rename);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const n = node as { ColumnRef?: ColumnRef; IndexElem?: IndexElem };
+  const [field, ...more] = n.ColumnRef?.fields ?? [];
+  if (field && more.length === 0 && 'String' in field && field.String.sval !== undefined)
+    field.String.sval = rename(field.String.sval);
+  if (n.IndexElem?.name !== undefined) n.IndexElem.name = rename(n.IndexElem.name);
+  for (const value of Object.values(node)) renameColumnRefs(value, rename);
+}
+
+/**
+ * A file's text and statements with the statement at `at` replaced by
+ * `text`: the lines after it stay where they were (its line breaks are kept
+ * after the new text), so positions in messages still point into the file.
+ * Pure.
+ */
+export function replaceStatement(
+  sql: string,
+  statements: readonly Statement[],
+  at: Location,
+  text: string,
+  node: Node,
+): { sql: string; statements: Statement[] } {
+  const old = statements.find((s) => s.at.line === at.line && s.at.column === at.column);
+  if (!old) return { sql, statements: [...statements] };
+  const replacement = text + '\n'.repeat(old.text.split('\n').length - 1);
+  const shift = replacement.length - (old.end - old.start);
+  return {
+    sql: sql.slice(0, old.start) + replacement + sql.slice(old.end),
+    statements: statements.map((s) =>
+      s === old
+        ? { ...s, node, text: replacement, shown: text, end: s.start + replacement.length }
+        : s.start > old.start
+          ? { ...s, start: s.start + shift, end: s.end + shift }
+          : s,
+    ),
+  };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { addConstraintsFrom, replaceStatement } from '../../../src/sql/add-constraint.js';
+import { loadDeparser, loadParser } from '../../../src/sql/parse.js';
+import { parseFile } from '../../../src/sql/statements.js';
+
+const parser = await loadParser();
+const deparse = await loadDeparser();
+const tree = (sql: string) => parser.parseSync(sql).stmts![0]!.stmt!;
+
+describe('addConstraintsFrom: a CREATE TABLE constraint as ALTER TABLE ... ADD CONSTRAINT, as the table is now', () => {
+  it.each([
+    [
+      'UNIQUE, unqualified, as drizzle-kit writes it',
+      'CREATE TABLE IF NOT EXISTS "clubs" ("id" serial PRIMARY KEY NOT NULL, "name" text, CONSTRAINT "clubs_name_unique" UNIQUE("name"))',
+      { schema: 'public', name: 'clubs' },
+      { as: 'clubs_name_unique', name: 'clubs_name_unique', columns: new Map<string, string>() },
+      'ALTER TABLE public.clubs ADD CONSTRAINT clubs_name_unique UNIQUE (name)',
+    ],
+    [
+      'a CHECK whose column and name were renamed since, quoted CamelCase',
+      'CREATE TABLE "workspace"."Team" ("size" int, CONSTRAINT "Team_size_check" CHECK ("size" > 0))',
+      { schema: 'workspace', name: 'Squad' },
+      { as: 'Team_size_check', name: 'Team_headcount', columns: new Map([['size', 'headCount']]) },
+      'ALTER TABLE workspace."Squad" ADD CONSTRAINT "Team_headcount" CHECK ("headCount" > 0)',
+    ],
+    [
+      'a foreign key to its own table, renamed since',
+      'CREATE TABLE t (id int PRIMARY KEY, parent int, CONSTRAINT t_parent_fkey FOREIGN KEY (parent) REFERENCES t (id))',
+      { schema: 's', name: 'u' },
+      { as: 't_parent_fkey', name: 't_parent_fkey', columns: new Map([['id', 'key']]) },
+      'ALTER TABLE s.u ADD CONSTRAINT t_parent_fkey FOREIGN KEY (parent) REFERENCES s.u (key)',
+    ],
+  ])('%s', (_name, create, table, wanted, expected) => {
+    const node = addConstraintsFrom(tree(create), table, [wanted]);
+    expect(node && deparse(node)).toBe(expected);
+  });
+
+  it('a name that is no table constraint of the statement: undefined', () => {
+    expect(
+      addConstraintsFrom(
+        tree('CREATE TABLE t (id int CONSTRAINT c CHECK (id > 0))'),
+        { schema: 'p', name: 't' },
+        [{ as: 'c', name: 'c', columns: new Map() }],
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe('replaceStatement', () => {
+  it('keeps the lines after it where they were', () => {
+    const sql =
+      'CREATE TABLE t (\n  id int,\n  CONSTRAINT c UNIQUE (id)\n);\nCREATE INDEX i ON t (id);\n';
+    const parsed = parseFile(parser, sql);
+    if (!parsed.ok) throw new Error('parses');
+    const text = 'ALTER TABLE p.t ADD CONSTRAINT c UNIQUE (id)';
+    const out = replaceStatement(sql, parsed.statements, { line: 1, column: 1 }, text, tree(text));
+    const index = out.statements[1]!;
+    expect(out.sql.slice(index.start, index.end)).toBe('CREATE INDEX i ON t (id)');
+    expect(out.sql.split('\n').indexOf('CREATE INDEX i ON t (id);')).toBe(4);
+    expect(out.statements[0]!.shown).toBe(text);
+  });
+});
