@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
 import { freshDatabase, query } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
+import { runCli } from '../support/cli.js';
 
 /*
  * SPEC §4: repair never applies a data change twice. Each case changes rows
@@ -117,6 +118,28 @@ describe('--repair never applies a data change twice', () => {
     });
     expect(forced.error).toBeUndefined();
     expect(await prices(url)).toEqual([5, 7]);
+  });
+
+  it('what dynamic SQL made, in a file that changed no rows: repair stops naming it; the hint, typed at the CLI, runs it whole', async () => {
+    const { url, cwd } = await appliedWithPrices({
+      'data/003_audit.sql':
+        "CREATE TABLE IF NOT EXISTS workspace.kept (id int);\nDO $$ BEGIN EXECUTE 'CREATE TABLE IF NOT EXISTS workspace.' || 'audit (id int)'; END $$;\n",
+    });
+    await query(url, 'INSERT INTO workspace.kept VALUES (1)');
+    await query(url, 'DROP TABLE workspace.audit');
+    const stopped = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(stopped.exitCode).toBe(3);
+    const problem = stopped.sets[0]!.problems.find((p) => p.kind === 'repair-refused')!;
+    expect(problem.message).toContain('no statement of the file names table workspace.audit');
+    const typed = /run: (schemata migrate data --repair --force)$/.exec(problem.hint)?.[1];
+    expect(typed).toBe('schemata migrate data --repair --force');
+    const forced = await runCli(typed!.split(' ').slice(1), { cwd, env: single(url) });
+    expect(forced.code).toBe(0);
+    expect(await query(url, "SELECT to_regclass('workspace.audit') IS NOT NULL AS ok")).toEqual([
+      { ok: true },
+    ]);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.kept')).toEqual([{ n: 1 }]);
+    expect(await prices(url)).toEqual([3, 5]);
   });
 
   // The file changed no rows, but runs again only the statement that makes what is missing: its ALTER
