@@ -364,6 +364,7 @@ export async function planSet(
         notRerunnable: notRerunnable(m.file.version),
         madeAs: replay.madeAs,
         along,
+        added: replay.added,
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);

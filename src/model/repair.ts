@@ -308,6 +308,8 @@ export function scopeRerun(args: {
   madeAs?: ReadonlyMap<ExpectedObject, ObjectRef>;
   /** Missing objects that come back with another one (comesAlong): no statement of their own. */
   along?: ReadonlySet<ExpectedObject>;
+  /** Missing constraints added to their table from its CREATE TABLE (replayOf): that statement makes them. */
+  added?: ReadonlyMap<ExpectedObject, AddedConstraint>;
   force: boolean;
 }): RerunScope {
   const { set, path, operations, statements, force } = args;
@@ -361,7 +363,10 @@ export function scopeRerun(args: {
   const required = new Set(notImplied(args.setMissing ?? args.missing, []));
   const chosen: Location[] = [];
   for (const e of args.missing) {
-    const maker = operations.find((op) => makes(op, e, args.madeAs?.get(e)));
+    const addedAt = args.added?.get(e)?.at;
+    const maker = operations.find((op) =>
+      addedAt ? sameAt(op.at, addedAt) : makes(op, e, args.madeAs?.get(e)),
+    );
     if (!maker && (!required.has(e) || args.along?.has(e) === true)) continue;
     if (!maker)
       return stop(
@@ -575,26 +580,25 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    // A constraint written inside the CREATE TABLE of a table still there: running that statement again makes
-    // nothing, so it is added to the table as it is now, under its name now, and its renames do not run again.
-    if (
-      maker !== undefined &&
-      e.kind === 'constraint' &&
-      e.parent !== null &&
-      !gone(e.parent) &&
-      applied[start]!.operations.some(
-        (op) =>
-          op.kind === 'create' &&
-          op.object.kind === 'table' &&
-          op.via === undefined &&
-          sameAt(op.at, maker),
-      )
-    ) {
+    // A constraint written inside the CREATE TABLE of a table still there (as a table constraint, or on a
+    // column, which no operation names: `id serial PRIMARY KEY`): running that statement again makes nothing,
+    // so it is added to the table as it is now, under its name now, and its renames do not run again.
+    const createTable = applied[start]?.operations.find(
+      (op) =>
+        op.kind === 'create' &&
+        op.object.kind === 'table' &&
+        op.via === undefined &&
+        (maker === undefined
+          ? op.object.name === current.table &&
+            (op.object.unqualified === true || op.object.schema === current.schema)
+          : sameAt(op.at, maker)),
+    );
+    if (e.kind === 'constraint' && e.parent !== null && !gone(e.parent) && createTable) {
       added.set(e, {
         version: e.version,
-        at: maker,
+        at: createTable.at,
         as: current.name,
-        columns: columnsNow(applied.slice(start), maker, current),
+        columns: columnsNow(applied.slice(start), createTable.at, current),
       });
       continue;
     }
@@ -690,6 +694,13 @@ export function replayOf(
     const as = madeAs.get(e);
     if (!applied.some(({ operations }) => operations.some((op) => makes(op, e, as)))) along.add(e);
   }
+  // The index of a key or UNIQUE constraint added back comes with it.
+  for (const e of missing)
+    if (
+      e.kind === 'index' &&
+      [...added.keys()].some((c) => c.name === e.name && c.parent === e.parent)
+    )
+      along.add(e);
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
   return { madeAs, statements, along, added };

@@ -13,7 +13,8 @@ export interface ConstraintToAdd {
 
 /**
  * `ALTER TABLE <table now> ADD CONSTRAINT ...` for constraints written
- * inside a CREATE TABLE, as a parse tree: each constraint's own definition
+ * inside a CREATE TABLE (on the table or on a column; unnamed ones by the
+ * name PostgreSQL gave them), as a parse tree: each constraint's own definition
  * from the CREATE TABLE's tree, under its name now, naming the columns as
  * they are now (in its keys, INCLUDE, foreign key, EXCLUDE and CHECK
  * expression; a foreign key to the table itself in its referenced columns
@@ -27,9 +28,7 @@ export function addConstraintsFrom(
 ): Node | undefined {
   if (!('CreateStmt' in create)) return undefined;
   const statement = create.CreateStmt;
-  const elements = (statement.tableElts ?? []).flatMap((e) =>
-    'Constraint' in e ? [e.Constraint] : [],
-  );
+  const elements = constraintsOf(statement.tableElts ?? [], statement.relation?.relname ?? '');
   const relation: RangeVar = {
     schemaname: table.schema,
     relname: table.name,
@@ -38,7 +37,7 @@ export function addConstraintsFrom(
   };
   const cmds: Node[] = [];
   for (const wanted of constraints) {
-    const found = elements.find((c) => c.conname === wanted.as);
+    const found = elements.find((c) => c.name === wanted.as)?.constraint;
     if (!found) return undefined;
     const rename = (name: string) => wanted.columns.get(name) ?? name;
     const names = (list: Node[] | undefined) =>
@@ -71,6 +70,53 @@ export function addConstraintsFrom(
     });
   }
   return { AlterTableStmt: { relation, cmds, objtype: 'OBJECT_TABLE' } };
+}
+
+/** What PostgreSQL calls a column's unnamed constraint of each kind (`items_pkey`, `items_code_key`), as it names them when they are short. */
+const SUFFIXES: Partial<Record<string, string>> = {
+  CONSTR_PRIMARY: 'pkey',
+  CONSTR_UNIQUE: 'key',
+  CONSTR_CHECK: 'check',
+  CONSTR_FOREIGN: 'fkey',
+};
+
+/**
+ * The constraints of a CREATE TABLE as table constraints, by name: a
+ * table constraint as written, a column's (`id serial PRIMARY KEY`, `code
+ * text CONSTRAINT c UNIQUE`) over that column; an unnamed one under the name
+ * PostgreSQL gives it.
+ */
+function constraintsOf(
+  elements: readonly Node[],
+  table: string,
+): Array<{ name: string; constraint: Constraint }> {
+  const found: Array<{ name: string; constraint: Constraint }> = [];
+  for (const element of elements) {
+    if ('Constraint' in element) {
+      const c = element.Constraint;
+      const name = c.conname ?? (c.contype === 'CONSTR_PRIMARY' ? `${table}_pkey` : undefined);
+      if (name) found.push({ name, constraint: c });
+    }
+    if (!('ColumnDef' in element)) continue;
+    const column = element.ColumnDef.colname ?? '';
+    const over = [{ String: { sval: column } }];
+    for (const node of element.ColumnDef.constraints ?? []) {
+      if (!('Constraint' in node)) continue;
+      const c = node.Constraint;
+      const suffix = c.contype ? SUFFIXES[c.contype] : undefined;
+      if (!suffix) continue;
+      const name =
+        c.conname ?? (suffix === 'pkey' ? `${table}_pkey` : `${table}_${column}_${suffix}`);
+      const constraint: Constraint =
+        c.contype === 'CONSTR_FOREIGN'
+          ? { ...c, fk_attrs: over }
+          : c.contype === 'CONSTR_CHECK'
+            ? c
+            : { ...c, keys: over };
+      found.push({ name, constraint });
+    }
+  }
+  return found;
 }
 
 /** Renames, in place, the columns an expression or an EXCLUDE element names by their bare name. */

@@ -425,4 +425,40 @@ describe('--repair adds a constraint of a CREATE TABLE to the table still there'
     expect(await query(url, 'SELECT n FROM workspace.log')).toEqual([{ n: 1 }]);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
+
+  it('constraints written on its columns, named and unnamed, as drizzle-kit writes them; the table renamed since, its index kept', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': BASE['data/001_schemas.sql'],
+      'data/002_clubs.sql':
+        'SET search_path TO workspace;\n' +
+        'CREATE TABLE IF NOT EXISTS "clubs" ("id" serial PRIMARY KEY NOT NULL, "code" text CONSTRAINT "code_short" CHECK (length("code") < 5) UNIQUE, "owner" int REFERENCES "clubs" ("id"));\n' +
+        'CREATE INDEX IF NOT EXISTS "clubs_owner_idx" ON "clubs" ("owner");\n',
+      'data/003_rename.sql': 'ALTER TABLE workspace.clubs RENAME TO teams;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, "INSERT INTO workspace.teams (code, owner) VALUES ('a', NULL), ('b', 1)");
+    const constraints = () =>
+      query<{ conname: string; def: string }>(
+        url,
+        "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'workspace.teams'::regclass AND contype <> 'n' ORDER BY conname",
+      );
+    const before = await constraints();
+    expect(before.map((c) => c.conname)).toEqual([
+      'clubs_code_key',
+      'clubs_owner_fkey',
+      'clubs_pkey',
+      'code_short',
+    ]);
+    await query(
+      url,
+      'ALTER TABLE workspace.teams DROP CONSTRAINT clubs_owner_fkey, DROP CONSTRAINT clubs_pkey, DROP CONSTRAINT clubs_code_key, DROP CONSTRAINT code_short',
+    );
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.sets[0]!.problems).toEqual([]);
+    expect(repaired.error).toBeUndefined();
+    expect(await constraints()).toEqual(before);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.teams')).toEqual([{ n: 2 }]);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
 });

@@ -35,13 +35,39 @@ describe('addConstraintsFrom: a CREATE TABLE constraint as ALTER TABLE ... ADD C
     expect(node && deparse(node)).toBe(expected);
   });
 
-  it('a name that is no table constraint of the statement: undefined', () => {
-    expect(
-      addConstraintsFrom(
-        tree('CREATE TABLE t (id int CONSTRAINT c CHECK (id > 0))'),
-        { schema: 'p', name: 't' },
-        [{ as: 'c', name: 'c', columns: new Map() }],
+  it.each([
+    ['a named CHECK on a column', 'c', 'ALTER TABLE p.t ADD CONSTRAINT c CHECK (id > 0)'],
+    [
+      'an unnamed primary key on a column',
+      't_pkey',
+      'ALTER TABLE p.t ADD CONSTRAINT t_pkey PRIMARY KEY (id)',
+    ],
+    [
+      'an unnamed UNIQUE on a column',
+      't_code_key',
+      'ALTER TABLE p.t ADD CONSTRAINT t_code_key UNIQUE (code)',
+    ],
+    [
+      'an unnamed foreign key on a column',
+      't_owner_fkey',
+      'ALTER TABLE p.t ADD CONSTRAINT t_owner_fkey FOREIGN KEY (owner) REFERENCES p.t (id)',
+    ],
+  ])('%s: as a table constraint over that column', (_name, constraint, expected) => {
+    const node = addConstraintsFrom(
+      tree(
+        'CREATE TABLE t (id int PRIMARY KEY CONSTRAINT c CHECK (id > 0), code text UNIQUE, owner int REFERENCES t (id))',
       ),
+      { schema: 'p', name: 't' },
+      [{ as: constraint, name: constraint, columns: new Map() }],
+    );
+    expect(node && deparse(node)).toBe(expected);
+  });
+
+  it('a name the statement does not define: undefined', () => {
+    expect(
+      addConstraintsFrom(tree('CREATE TABLE t (id int NOT NULL)'), { schema: 'p', name: 't' }, [
+        { as: 't_id_not_null', name: 't_id_not_null', columns: new Map() },
+      ]),
     ).toBeUndefined();
   });
 });
