@@ -35,7 +35,7 @@ interface Invocation {
   force: boolean;
   dryRun: boolean;
   repair: boolean;
-  /** migrate: true, false (--no-single-transaction), or undefined: the default for the set. */
+  /** migrate: the run's migrations in one transaction. */
   singleTransaction?: boolean | undefined;
   maxWarnings?: number | undefined;
   version?: string | undefined;
@@ -157,7 +157,7 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
           .option('single-transaction', {
             type: 'boolean',
             describe:
-              "the run's migrations on each database in one transaction, all or nothing (default where nothing is tracked yet; --no-single-transaction: each in its own)",
+              "the run's migrations on each database in one transaction, all or nothing (default: each in its own)",
           })
           .option('lock-timeout', {
             type: 'string',

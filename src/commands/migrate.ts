@@ -31,9 +31,8 @@ export interface MigrateOptions extends RunOptions, FleetOptions {
   repair?: boolean;
   /**
    * The run's migrations on each database in one transaction, all or nothing
-   * (true), or each in its own (false). Default: one transaction for a set
-   * with nothing tracked yet. A migration outside a transaction commits
-   * those before it. Not for a set with tenants.
+   * (true), or each in its own (false, the default). A migration outside a
+   * transaction commits those before it. Not for a set with tenants.
    */
   singleTransaction?: boolean | undefined;
 }
@@ -401,7 +400,7 @@ function dryRunTasks(
           setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
         else if (shared > 0)
           setTitle(
-            `${set.config.name} → ${set.target.display} (dry run): ${shared === report.plan.length ? 'the run is one transaction' : `${shared} of ${report.plan.length} migrations in the run's one transaction, committed before each of the others`} (--single-transaction; --no-single-transaction: each in its own)`,
+            `${set.config.name} → ${set.target.display} (dry run): ${shared === report.plan.length ? 'the run is one transaction' : `${shared} of ${report.plan.length} migrations in the run's one transaction, committed before each of the others`} (--single-transaction)`,
           );
         return report.plan.map((m): Task => ({
           title: describePlanned(m, shared > 0),

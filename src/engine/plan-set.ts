@@ -415,10 +415,10 @@ export async function planSet(
   result.steps = planSteps(result.migrations, result.rechecksum, {
     force: options.force,
     tablesUpTo: upTo,
-    singleTransaction: singleTransactionOf(options.singleTransaction, {
-      tracked: result.tracked.length,
-      tenant: name.includes('/') || set.config.tenants !== undefined,
-    }),
+    singleTransaction: singleTransactionOf(
+      options.singleTransaction,
+      name.includes('/') || set.config.tenants !== undefined,
+    ),
   });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps)
