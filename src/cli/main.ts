@@ -35,6 +35,8 @@ interface Invocation {
   force: boolean;
   dryRun: boolean;
   repair: boolean;
+  /** migrate: the run's migrations in one transaction. */
+  singleTransaction?: boolean | undefined;
   maxWarnings?: number | undefined;
   version?: string | undefined;
   /** import: the other tool; baseline: the tool whose history to adopt. */
@@ -100,6 +102,8 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
     force: Boolean(args.force),
     dryRun: Boolean(args['dry-run']),
     repair: Boolean(args.repair),
+    singleTransaction:
+      typeof args['single-transaction'] === 'boolean' ? args['single-transaction'] : undefined,
     maxWarnings: args['max-warnings'] as number | undefined,
     version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
     tool: optionText(args.tool),
@@ -158,6 +162,11 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
         .option('dry-run', {
           type: 'boolean',
           describe: 'plan only: what would run and what would be refused; writes nothing',
+        })
+        .option('single-transaction', {
+          type: 'boolean',
+          describe:
+            "the run's migrations on each database in one transaction, all or nothing (default: each in its own)",
         })
         .option('lock-timeout', {
           type: 'string',
@@ -475,6 +484,7 @@ async function runCommand(
         force: invocation.force,
         dryRun: invocation.dryRun,
         repair: invocation.repair,
+        singleTransaction: invocation.singleTransaction,
         runner,
       });
       const { formatMigrateSummary } = await import('./output.js');

@@ -22,7 +22,8 @@ import { finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
 import { adoptableUpTo, adoptObjects, operationsOfFile } from './adopt.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
-import { planSteps, type Step } from '../model/steps.js';
+import { planSteps, singleTransactionOf, type Step } from '../model/steps.js';
+import { ownOpening } from './apply.js';
 import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
 import {
   findHazards,
@@ -51,6 +52,8 @@ export interface PreparedMigration {
   /** What its statements do, in order: drift, data protection and repair read it. */
   operations: Operation[];
   transactional: boolean;
+  /** A leading BEGIN with an isolation level, or SET TRANSACTION (engine/apply.ts ownOpening). */
+  ownIsolation: boolean;
   /** A `-- schemata:force` line: data protection allows this file's own destructive steps. */
   forced: boolean;
   /** What its server-side data check covers (model/protect.ts guardScope). */
@@ -93,6 +96,8 @@ export interface PlanOptions {
   askData?: boolean;
   /** Where to say how far the reading of a long file got. */
   progress?: ((text: string) => void) | undefined;
+  /** migrate: the run's migrations in one transaction (true), each in its own (false), or as model/steps.ts singleTransactionOf decides (undefined). */
+  singleTransaction?: boolean | undefined;
 }
 
 const NO_TRANSACTION = '-- schemata:no-transaction';
@@ -410,6 +415,10 @@ export async function planSet(
   result.steps = planSteps(result.migrations, result.rechecksum, {
     force: options.force,
     tablesUpTo: upTo,
+    singleTransaction: singleTransactionOf(
+      options.singleTransaction,
+      name.includes('/') || set.config.tenants !== undefined,
+    ),
   });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps)
@@ -546,6 +555,7 @@ export function prepareFiles(
       classification,
       operations,
       transactional,
+      ownIsolation: ownOpening(parsed.statements) !== undefined,
       forced: comments.includes(FORCE),
       guard: 'all',
       mentioned,

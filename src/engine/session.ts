@@ -139,6 +139,8 @@ export interface Transaction {
   open?: readonly string[] | undefined;
   /** The file's own COMMIT; none: schemata's. */
   close?: string | undefined;
+  /** What undoes it after a failure: ROLLBACK, or back to its savepoint in the run's one transaction (--single-transaction). */
+  undo?: string | undefined;
   /** schemata's own before the file: the claim (a whole file; outside, the running event claimed it). */
   claim: readonly string[];
   /** schemata's own before the file, after the lock timeout: the snapshot. */
@@ -162,6 +164,8 @@ export interface Outcome {
   force: string;
   /** A whole migration in schemata's transaction: else the words say "runs outside a transaction". */
   whole: boolean;
+  /** After a stop: what of the run before it stays; default, the migrations before it. */
+  kept?: string | undefined;
 }
 
 /** What the measurement left for the event, where the record is not in the transaction. */
@@ -274,8 +278,9 @@ export async function runTransaction(
       }
       return { rows: measured.rows, lost: measured.lost };
     }
+    const undo = t.undo ?? 'ROLLBACK';
     await context.client
-      .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+      .query(t.outcome.whole ? `${undo}; ${cleanSessionOf(context)}` : undo)
       .catch(() => {});
     const e = error as PgError;
     const failing =
@@ -474,13 +479,14 @@ async function locateLoss(
   // Never committed, whatever it finds.
   const batch = batchOf(
     context,
-    { ...t, record: '', close: 'ROLLBACK', outcome: { ...t.outcome, whole: false } },
+    { ...t, record: '', close: t.undo ?? 'ROLLBACK', outcome: { ...t.outcome, whole: false } },
     capture,
     LOSS_CHECK_SQL,
   );
   const { completed, error } = await sendCounting(context.client, batch.sql);
+  const undo = t.undo ?? 'ROLLBACK';
   await context.client
-    .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+    .query(t.outcome.whole ? `${undo}; ${cleanSessionOf(context)}` : undo)
     .catch(() => {});
   if ((error as PgError | undefined)?.code !== LOSS_SQLSTATE) return undefined;
   const index = completed - batch.before;
@@ -526,7 +532,7 @@ export function stopped(context: ApplyContext, t: Transaction, cause: unknown): 
   return new StoppedError(
     signal,
     context.again === undefined
-      ? `Set "${context.set}": stopped by ${signal} while applying ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; migrations before it in this run stay applied.`
+      ? `Set "${context.set}": stopped by ${signal} while applying ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; ${t.outcome.kept ?? 'migrations before it in this run stay applied.'}`
       : `Set "${context.set}": stopped by ${signal} while running ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; what ran before it in this run stays done.`,
     context.again === undefined
       ? `Run the same command again to apply ${file} and what follows it.`
