@@ -185,6 +185,13 @@ interface PgError {
   detail?: string;
 }
 
+/**
+ * A client that is gone (killed, its machine lost) ends its statement within
+ * a second, not at its next result: set for every statement of a migration,
+ * in a transaction (SET LOCAL) or bare (SET, then RESET).
+ */
+export const CLIENT_CHECK = 'client_connection_check_interval = 1000';
+
 /** The batch and where each segment ends, in completed commands. */
 interface Batch {
   sql: string;
@@ -207,8 +214,7 @@ function batchOf(
     OWN_SETTINGS_SQL,
     // A DBA's view: pg_stat_activity names the set and the file while it runs.
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,
-    // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
-    'SET LOCAL client_connection_check_interval = 1000',
+    `SET LOCAL ${CLIENT_CHECK}`,
     ...t.claim,
   ];
   const before = [
