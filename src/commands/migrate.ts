@@ -2,6 +2,7 @@ import { applyStep, RUN_ROLLED_BACK } from '../engine/apply.js';
 import { readSchemaFacts } from '../catalog/schema-facts.js';
 import { missingObjects, readTracking, recordWithoutRunning } from '../engine/tracking.js';
 import { checkAfterMigrate } from '../model/plan.js';
+import type { Client } from '../engine/connect.js';
 import type { ApplyStep } from '../model/steps.js';
 import { applyContextOf, type Run, type RunOptions } from '../engine/context.js';
 import { execute } from '../engine/execute.js';
@@ -16,7 +17,6 @@ import {
   schemasOf,
 } from '../engine/report.js';
 import type { Task } from '../engine/tasks.js';
-import type { Client } from '../engine/connect.js';
 import { RunTransactions } from '../engine/run-transaction.js';
 import { ConfigError } from '../errors.js';
 import { recordError, newReport } from '../engine/report.js';
@@ -392,9 +392,14 @@ function dryRunTasks(
           repair: options.repair,
           singleTransaction: options.singleTransaction,
         });
-        report.plan = planned.steps.flatMap((step) =>
-          step.kind === 'apply' ? [plannedEntry(step)] : [],
-        );
+        const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
+        const hazards = await lockHazards(planned.client, applies);
+        report.warnings.push(...[...hazards.values()].flat());
+        report.plan = applies.map((step) => {
+          const entry = plannedEntry(step);
+          entry.warnings.push(...(hazards.get(step) ?? []));
+          return entry;
+        });
         const shared = report.plan.filter((m) => m.inRunTransaction).length;
         if (report.plan.length === 0)
           setTitle(`${set.config.name} → ${set.target.display} (dry run): nothing to apply`);
@@ -410,6 +415,36 @@ function dryRunTasks(
       },
     };
   });
+}
+
+/**
+ * lint's lock-hazard warnings on the statements each step runs, each table
+ * sized in this database as `lint` with a URL sizes it: `rewrites
+ * workspace.events (41 M rows, 12 GB) ... under an ACCESS EXCLUSIVE lock`.
+ */
+async function lockHazards(
+  client: Client,
+  steps: readonly ApplyStep[],
+): Promise<Map<ApplyStep, string[]>> {
+  const [{ loadParser }, { lintFile }, { sizeFindings }] = await Promise.all([
+    import('../sql/parse.js'),
+    import('../sql/lint.js'),
+    import('./lint.js'),
+  ]);
+  const parser = await loadParser();
+  const found = steps.flatMap((step) =>
+    lintFile(parser, step.file.sql)
+      .filter(
+        (f) =>
+          f.table !== undefined &&
+          (step.only === undefined || step.only.some((l) => l.line === f.at.line)),
+      )
+      .map((f) => ({ ...f, step })),
+  );
+  const hazards = new Map<ApplyStep, string[]>();
+  for (const f of await sizeFindings(client, found))
+    hazards.set(f.step, [...(hazards.get(f.step) ?? []), `${at(f.step.path, f.at)}: ${f.message}`]);
+  return hazards;
 }
 
 /** An apply step as --dry-run reports it: the same step engine/apply.ts would run. */
@@ -431,7 +466,7 @@ function plannedEntry(step: ApplyStep): PlannedMigration {
       verdict: j.verdict,
       reason: j.reason,
     })),
-    warnings: step.warnings,
+    warnings: [...step.warnings],
   };
 }
 

@@ -25,6 +25,7 @@ import {
   type ApplyContext,
   againOf,
   cleanSessionOf,
+  CLIENT_CHECK,
   type Measured,
   type Outcome,
   type RowCounts,
@@ -279,14 +280,14 @@ export async function applyWithoutTransaction(
     measurement,
     outcome: outcome(),
   });
-  // Outside a transaction block, the lock timeout can only be the session's: set for the statement, then reset.
+  // Outside a transaction block, the lock timeout and the check of the client can only be the session's: set for the statement, then reset.
   const runBare = async (statement: Statement) => {
     try {
       await context.client.query(
-        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
+        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}`,
       );
       await context.client.query(statement.text);
-      await context.client.query('RESET lock_timeout');
+      await context.client.query('RESET lock_timeout; RESET client_connection_check_interval');
       done.push(statement);
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });

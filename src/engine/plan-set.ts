@@ -32,13 +32,13 @@ import {
   type Judgement,
   judgeHazards,
 } from '../model/protect.js';
-import { type Classification, insideOwnBlocks } from '../sql/classify.js';
+import { type Classification, insideOwnBlocks, runsInTransaction } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
 import { type ObjectRef, type Operation, refKey, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
-import { commentsOf, type Location, type Parser, type Statement } from '../sql/statements.js';
+import { type Location, markerComments, type Parser, type Statement } from '../sql/statements.js';
 import { type Run, type SetRun, whereOf } from './context.js';
 import { trackingDenied } from './privileges.js';
 import { entryOf, type SetReport, schemasOf } from './report.js';
@@ -100,7 +100,6 @@ export interface PlanOptions {
   singleTransaction?: boolean | undefined;
 }
 
-const NO_TRANSACTION = '-- schemata:no-transaction';
 const FORCE = '-- schemata:force';
 const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
 
@@ -422,7 +421,7 @@ export async function planSet(
   });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps)
-    if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
+    if (step.kind === 'apply') report.warnings.push(...step.warnings);
   return result;
 }
 
@@ -500,15 +499,9 @@ export function prepareFiles(
       continue;
     }
     const { classification, operations, mentioned } = parsed;
-    // The scanner confirms the line is a comment; the cheap test spares it the files without one.
-    const comments = file.sql.includes('-- schemata:')
-      ? commentsOf(parser, file.sql).map((c) => c.trim())
-      : [];
+    const comments = markerComments(parser, file.sql);
     // A file with BEGIN ... COMMIT blocks of its own, or a COMMIT or ROLLBACK in its middle, runs outside schemata's transaction as psql would run it.
-    const transactional =
-      classification.nonTransactional.length === 0 &&
-      classification.misplacedControl.length === 0 &&
-      !comments.includes(NO_TRANSACTION);
+    const transactional = runsInTransaction(classification, comments);
     // As psql runs the file: a CONCURRENTLY inside one of its own BEGIN ... COMMIT blocks is refused by PostgreSQL;
     // before or after its blocks it runs (the file then runs outside schemata's transaction).
     const refusedInBlock = insideOwnBlocks(parsed.statements, classification.nonTransactional);

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
+import { readLockHolders } from '../catalog/lock-holders.js';
 import type { Client } from './connect.js';
 import {
   LOSS_CHECK_SQL,
@@ -189,6 +190,13 @@ interface PgError {
   detail?: string;
 }
 
+/**
+ * A client that is gone (killed, its machine lost) ends its statement within
+ * a second, not at its next result: set for every statement of a migration,
+ * in a transaction (SET LOCAL) or bare (SET, then RESET).
+ */
+export const CLIENT_CHECK = 'client_connection_check_interval = 1000';
+
 /** The batch and where each segment ends, in completed commands. */
 interface Batch {
   sql: string;
@@ -211,8 +219,7 @@ function batchOf(
     OWN_SETTINGS_SQL,
     // A DBA's view: pg_stat_activity names the set and the file while it runs.
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,
-    // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
-    'SET LOCAL client_connection_check_interval = 1000',
+    `SET LOCAL ${CLIENT_CHECK}`,
     ...t.claim,
   ];
   const before = [
@@ -413,27 +420,26 @@ function heartbeatOf(
       let waiting = '';
       if (pid !== undefined) {
         watcher ??= watch.connect();
-        const { rows } = await (
-          await watcher
-        ).query<{
+        const client = await watcher;
+        const { rows } = await client.query<{
           type: string | null;
           event: string | null;
           lock: string | null;
-          held_by: string | null;
         }>(
           `SELECT a.wait_event_type AS type, a.wait_event AS event,
                   (SELECT pg_catalog.format('%s on %s', l.mode, COALESCE((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
                             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype))
-                     FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS lock,
-                  (SELECT pg_catalog.string_agg(pg_catalog.format('pid %s (%s, %s)', b.pid, COALESCE(NULLIF(b.application_name, ''), 'no application_name'), b.state), '; ')
-                     FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids(a.pid))) AS held_by
+                     FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS lock
              FROM pg_catalog.pg_stat_activity a WHERE a.pid = $1`,
           [pid],
         );
         const row = rows[0];
-        if (row?.type === 'Lock')
-          waiting = `, waiting for ${row.lock ?? 'a lock'}${row.held_by ? ` held by ${maskSecrets(row.held_by)}` : ''}`;
-        else if (row?.type && row.type !== 'Client')
+        if (row?.type === 'Lock') {
+          const heldBy = (await readLockHolders(client, pid)).map(
+            (h) => `pid ${h.pid} (${h.application || 'no application_name'}, ${h.state})`,
+          );
+          waiting = `, waiting for ${row.lock ?? 'a lock'}${heldBy.length > 0 ? ` held by ${maskSecrets(heldBy.join('; '))}` : ''}`;
+        } else if (row?.type && row.type !== 'Client')
           waiting = `, waiting on ${row.type}${row.event ? ` (${row.event})` : ''}`;
       }
       watch.show(`${t.file.file}: running for ${seconds}s${waiting}`);
@@ -552,25 +558,7 @@ async function lockGaveUp(
   failing: Statement | undefined,
   cause: unknown,
 ): Promise<MigrationFailedError> {
-  const { rows } = await context.client
-    .query<{
-      pid: number;
-      application: string;
-      since: Date | null;
-      state: string;
-      query: string;
-      locks: string;
-    }>(
-      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query,
-              (SELECT string_agg(DISTINCT format('%s on %I.%I', l.mode, n.nspname, c.relname), ', ')
-                 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm', 'f', 'v')
-                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS locks
-         FROM pg_stat_activity a
-        WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.xact_start IS NOT NULL
-        ORDER BY a.xact_start`,
-    )
-    .catch(() => ({ rows: [] }));
+  const rows = await readLockHolders(context.client).catch(() => []);
   const holding = rows.filter((r) => r.locks).slice(0, 5);
   const blockers = holding.map(
     (r) =>

@@ -1,6 +1,8 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SnapshotScope } from '../catalog/listing.js';
+import { endsOfNoTransaction } from '../sql/classify.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
+import { endOfNoTransactionMessage } from '../sql/rules/transaction-end-without-begin.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
 import type { Measurement } from '../engine/measure.js';
@@ -41,7 +43,7 @@ export interface ApplyStep {
   dropInvalid: ObjectRef[];
   /** Data protection's verdicts on its destructive steps, for the report. */
   judgements: Judgement[];
-  /** What no check covers: dynamic SQL in a migration outside a transaction. */
+  /** What no check covers (dynamic SQL in a migration outside a transaction), and a COMMIT or ROLLBACK that ends no transaction of the file. */
   warnings: string[];
 }
 
@@ -132,15 +134,21 @@ export function planSteps(
             )
           : [],
       judgements: m.judgements,
-      warnings: m.transactional
-        ? []
-        : m.operations.flatMap((op) =>
-            op.kind === 'opaque'
-              ? [
-                  `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it`,
-                ]
-              : [],
-          ),
+      warnings: [
+        // The same words as lint's transaction-end-without-begin, from the same classification.
+        ...endsOfNoTransaction(m.statements, m.transactional).map(
+          (end) => `${m.path}:${end.at.line}:${end.at.column}: ${endOfNoTransactionMessage(end)}`,
+        ),
+        ...(m.transactional
+          ? []
+          : m.operations.flatMap((op) =>
+              op.kind === 'opaque'
+                ? [
+                    `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it.`,
+                  ]
+                : [],
+            )),
+      ],
     });
   }
   return steps;
