@@ -24,7 +24,7 @@ const SYSTEM = (n: string) =>
  * (SPEC §10), at the cost of those whatever the size of the rest of the
  * catalog: every part of a relation is an index lookup by the relation.
  */
-const MODEL_SQL = `
+export const MODEL_SQL = `
 WITH RECURSIVE ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
    WHERE ($1::text[] IS NULL AND NOT ${SYSTEM('n.nspname')})
