@@ -40,7 +40,7 @@ export function namedObjectsSql(names: string): string {
  * schemata's functions, a batch under the file's path and validate under the
  * database's read one identity.
  */
-const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
+export const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
             WHEN tn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.type, NULL)
             WHEN t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0 THEN
               (SELECT pg_catalog.format('%I.%I[]', en.nspname, e.typname)

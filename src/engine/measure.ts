@@ -1,5 +1,5 @@
 import type { Client } from './connect.js';
-import { hasRowsSql } from '../catalog/protection-facts.js';
+import { hasRowsSql } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
 
 /*
