@@ -1,6 +1,6 @@
 import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
-import type { Client } from '../engine/connect.js';
+import { type Client, connect } from '../engine/connect.js';
 import {
   type ExpectedObject,
   missingObjectsBySet,
@@ -19,6 +19,7 @@ import {
   type TenantReport,
 } from '../engine/report.js';
 import { SessionPool } from '../engine/sessions.js';
+import { type LockKeeper, lockInWorkSession, TenantLocks } from '../engine/tenant-locks.js';
 import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
@@ -275,6 +276,7 @@ async function runFleetSet(
   let knownFacts: Map<string, SchemaFacts> | undefined;
   let files: MigrationFile[] | undefined;
   let tracking: TrackingFeatures | undefined;
+  const { target, variable } = base.sets[0]!;
   const setReport: SetReport = {
     name: set.name,
     target: base.sets[0]!.target.display,
@@ -328,9 +330,12 @@ async function runFleetSet(
   } finally {
     await base.close();
   }
-  // Tenant schemas share one database: their runs share a bounded pool of sessions.
-  const sessions =
-    set.tenants?.kind === 'schemas' ? new SessionPool(how.concurrency * 2) : undefined;
+  // Tenant schemas share one database: their runs share a pool of one session per tenant in flight, and one
+  // more session holds their run locks. A tenant database's run holds its lock in its one session.
+  const schemas = set.tenants?.kind === 'schemas';
+  const sessions = schemas ? new SessionPool(how.concurrency) : undefined;
+  const tenantLocks = schemas ? new TenantLocks(() => connect(target, variable)) : undefined;
+  const locks: LockKeeper = tenantLocks ?? lockInWorkSession;
   const started = Date.now();
   const stopOnFailure = command === 'migrate' && !options.continueOnError;
   const results: TenantReport[] = [];
@@ -381,6 +386,7 @@ async function runFleetSet(
       runner: undefined,
       log: undefined,
       sessions,
+      locks,
     });
     const own = one.sets[0];
     return {
@@ -440,41 +446,27 @@ async function runFleetSet(
         show();
       },
     },
-  ]).finally(() => sessions?.end());
-  // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own validation).
+  ]).finally(() => tenantLocks?.end());
+  // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own
+  // validation), on a session of the pool.
   const validated = results.filter((t) => t.ok && t.applied.length > 0);
-  if (
-    command === 'migrate' &&
-    !options.dryRun &&
-    set.tenants?.kind === 'schemas' &&
-    validated.length > 0 &&
-    !options.signal?.aborted
-  ) {
-    const after = await openRun({ ...options, sets: [set.name], listing: true });
-    try {
-      const client = await after.connection(after.sets[0]!);
-      const missing = await missingObjectsBySet(client);
-      const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
-      const facts = await readManySchemaFacts(
-        client,
-        validated.map((t) => schemaOf.get(t.name)!),
-      );
-      for (const t of validated) {
-        const key = `${set.name}/${t.name}`;
-        const problems = checkAfterMigrate(
-          key,
-          [facts.get(schemaOf.get(t.name)!)!],
-          missing.get(key) ?? [],
-        );
-        if (problems.length === 0) continue;
-        t.ok = false;
-        t.exitCode = EXIT.invalid;
-        t.problems.push(...problems);
-        t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
+  try {
+    if (
+      command === 'migrate' &&
+      !options.dryRun &&
+      sessions &&
+      validated.length > 0 &&
+      !options.signal?.aborted
+    ) {
+      const client = await sessions.borrow(() => connect(target, variable));
+      try {
+        await validateAfter(client, set, tenants, validated);
+      } finally {
+        await sessions.giveBack(client);
       }
-    } finally {
-      await after.close();
     }
+  } finally {
+    await sessions?.end();
   }
   const order = new Map(tenants.map((t, i) => [t.name, i]));
   setReport.tenants = results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
@@ -519,4 +511,32 @@ async function runFleetSet(
           : `Run the same command again to go on: schemata ${command} ${set.name}`,
     },
   };
+}
+
+/** Each tenant schema that applied something, checked from one reading of the database: a tenant found lacking fails, exit 3. */
+async function validateAfter(
+  client: Client,
+  set: SetConfig,
+  tenants: readonly Tenant[],
+  validated: readonly TenantReport[],
+): Promise<void> {
+  const missing = await missingObjectsBySet(client);
+  const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
+  const facts = await readManySchemaFacts(
+    client,
+    validated.map((t) => schemaOf.get(t.name)!),
+  );
+  for (const t of validated) {
+    const key = `${set.name}/${t.name}`;
+    const problems = checkAfterMigrate(
+      key,
+      [facts.get(schemaOf.get(t.name)!)!],
+      missing.get(key) ?? [],
+    );
+    if (problems.length === 0) continue;
+    t.ok = false;
+    t.exitCode = EXIT.invalid;
+    t.problems.push(...problems);
+    t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
+  }
 }
