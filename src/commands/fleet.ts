@@ -24,7 +24,15 @@ import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import { readManySchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';
-import { listTenants, type Tenant } from '../targets/tenants.js';
+import {
+  databaseNames,
+  listTenants,
+  type ServerDatabase,
+  type Tenant,
+  unlistedDatabases,
+} from '../targets/tenants.js';
+import { holdsTrackingOf, listDatabases } from '../catalog/tenant-databases.js';
+import { maskSecrets, redactUrl } from '../targets/redact.js';
 
 /** How a fleet is run (SPEC §10). */
 export interface FleetOptions {
@@ -312,6 +320,17 @@ async function runFleetSet(
           `${setReport.orphans.length} schema${setReport.orphans.length === 1 ? '' : 's'} ${setReport.orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${setReport.orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${setReport.orphans.slice(0, 10).join(', ')}${setReport.orphans.length > 10 ? ', …' : ''}.`,
         );
     }
+    // status: a database on the tenants' servers that holds the set's tracking but is listed nowhere.
+    if (command === 'status' && set.tenants?.kind === 'databases') {
+      const { orphans, unread } = await orphanDatabases(set.name, all);
+      if (orphans.length > 0) {
+        setReport.orphans = orphans;
+        setReport.warnings.push(
+          `${orphans.length} database${orphans.length === 1 ? '' : 's'} ${orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${orphans.slice(0, 10).join(', ')}${orphans.length > 10 ? ', …' : ''}.`,
+        );
+      }
+      setReport.warnings.push(...unread);
+    }
     files = base.sets[0]!.files;
     const reading = await tenantsUpToDate(client, set, files, tenants, tracked);
     upToDate = reading.clean;
@@ -539,4 +558,73 @@ async function validateAfter(
     t.problems.push(...problems);
     t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
   }
+}
+
+/**
+ * The orphans of a fleet of tenant databases: the databases of its tenants'
+ * servers, unlisted, that hold the set's tracking, named as tenants are. Each
+ * server is asked with a listed tenant's URL, one connection at a time; a
+ * server or database that cannot be read is said in `unread`, never with a
+ * password.
+ */
+async function orphanDatabases(
+  set: string,
+  listed: readonly Tenant[],
+): Promise<{ orphans: string[]; unread: string[] }> {
+  const unread: string[] = [];
+  const known: ServerDatabase[] = listed.map((t) => ({ server: t.server!, database: t.database! }));
+  const byServer = new Map<string, Tenant>();
+  for (const t of listed) if (!byServer.has(t.server!)) byServer.set(t.server!, t);
+  const holding: ServerDatabase[] = [];
+  // Opens the database named on the tenant's server, as the tenant's URL reaches it (user, password, parameters).
+  const withClient = async <T>(
+    via: Tenant,
+    database: string,
+    work: (client: Client) => Promise<T>,
+  ): Promise<T> => {
+    const url = new URL(via.url!);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    const client = await connect(
+      {
+        set,
+        database: `tenant ${database}`,
+        url: url.toString(),
+        display: redactUrl(url.toString()),
+      },
+      `the tenants of set "${set}"`,
+    );
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  for (const [server, via] of byServer) {
+    let there: ServerDatabase[];
+    try {
+      there = (await withClient(via, via.database!, listDatabases)).map((database) => ({
+        server,
+        database,
+      }));
+    } catch (error) {
+      unread.push(
+        `Orphan databases of set "${set}" on ${server} were not looked for: ${maskSecrets((error as Error).message)}`,
+      );
+      continue;
+    }
+    const failed: string[] = [];
+    for (const candidate of unlistedDatabases(known, there)) {
+      try {
+        if (await withClient(via, candidate.database, (c) => holdsTrackingOf(c, set)))
+          holding.push(candidate);
+      } catch {
+        failed.push(candidate.database);
+      }
+    }
+    if (failed.length > 0)
+      unread.push(
+        `${failed.length} database${failed.length === 1 ? '' : 's'} on ${server} could not be read for orphans of set "${set}": ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}.`,
+      );
+  }
+  return { orphans: databaseNames(holding, [...known, ...holding]).sort(), unread };
 }
