@@ -55,7 +55,12 @@ export interface Existence {
   indexTables: Map<string, string>;
 }
 
-export async function existingRefs(client: Client, refs: readonly ObjectRef[]): Promise<Existence> {
+export async function existingRefs(
+  client: Client,
+  refs: readonly ObjectRef[],
+  /** A tenant schema's search_path (SQL), set for this question alone; else the session's. */
+  searchPath?: string,
+): Promise<Existence> {
   const input = refs.map((ref, id) => ({
     id,
     kind: ref.kind,
@@ -64,11 +69,25 @@ export async function existingRefs(client: Client, refs: readonly ObjectRef[]): 
     tbl: ref.table ?? null,
     args: ref.args ?? null,
   }));
-  const { rows } = await client.query<{
-    creation_schema: string | null;
-    existing: number[];
-    owners: Array<{ id: number; table: string }>;
-  }>(EXISTING_SQL, [JSON.stringify(input)]);
+  const ask = () =>
+    client.query<{
+      creation_schema: string | null;
+      existing: number[];
+      owners: Array<{ id: number; table: string }>;
+    }>(EXISTING_SQL, [JSON.stringify(input)]);
+  let rows: Awaited<ReturnType<typeof ask>>['rows'];
+  if (searchPath === undefined) ({ rows } = await ask());
+  else {
+    // In a transaction of its own: behind PgBouncer the setting and the question share a server connection.
+    await client.query(`BEGIN READ ONLY; SET LOCAL search_path = ${searchPath}`);
+    try {
+      ({ rows } = await ask());
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
   const row = rows[0]!;
   return {
     existing: new Set(row.existing.map((id) => refKey(refs[id]!))),

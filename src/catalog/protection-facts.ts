@@ -38,7 +38,11 @@ function userSchema(n: string): string {
 }
 
 /** One query: every schema, relation and type outside the system schemas, and the session's search_path. */
-export async function readCatalogNames(client: Client): Promise<CatalogNames> {
+export async function readCatalogNames(
+  client: Client,
+  /** A tenant schema's search_path (SQL): what its files resolve names with, whatever the session's. */
+  searchPath?: string,
+): Promise<CatalogNames> {
   const { rows } = await client.query<{
     schemas: CatalogNames['schemas'];
     relations: CatalogNames['relations'];
@@ -53,7 +57,7 @@ export async function readCatalogNames(client: Client): Promise<CatalogNames> {
     relations: row.relations,
     types: row.types,
     functions: row.functions,
-    searchPath: row.search_path,
+    searchPath: searchPath ?? row.search_path,
     user: row.user,
   };
 }

@@ -24,7 +24,7 @@ import {
   abbreviate,
   type ApplyContext,
   againOf,
-  cleanSessionOf,
+  CLEAN_SESSION_SQL,
   type Measured,
   type Outcome,
   type RowCounts,
@@ -141,7 +141,7 @@ export async function applyMigration(
     // set's and tenant's tracking write of this database until the file commits.)
     claim,
     snapshot: [
-      ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
+      ...(context.searchPath !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
       snapshotBeforeSql(snapshot, context.tracking),
     ],
     record,
@@ -237,7 +237,7 @@ export async function applyWithoutTransaction(
   });
   // What it did make is there: the expected state follows the catalog, and the event says failed.
   const failed = async (error: unknown): Promise<never> => {
-    await context.client.query(`ROLLBACK; ${cleanSessionOf(context)}`).catch(() => {});
+    await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
     await recordAfterRunning(
       context.client,
@@ -263,13 +263,17 @@ export async function applyWithoutTransaction(
     outcome: outcome(),
   });
   // Outside a transaction block, the lock timeout can only be the session's: set for the statement, then reset.
+  // A tenant's search_path too: a session's, which only a direct connection or PgBouncer's session pooling keeps for
+  // the statement (transaction pooling may run it on another server connection).
   const runBare = async (statement: Statement) => {
     try {
       await context.client.query(
-        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
+        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,
       );
       await context.client.query(statement.text);
-      await context.client.query('RESET lock_timeout');
+      await context.client.query(
+        `RESET lock_timeout${context.searchPath === undefined ? '' : '; RESET search_path'}`,
+      );
       done.push(statement);
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });
@@ -304,7 +308,7 @@ export async function applyWithoutTransaction(
     }
   }
   // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
-  await context.client.query(cleanSessionOf(context));
+  await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
   await recordAfterRunning(
     context.client,

@@ -284,7 +284,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       return {
         config: { ...config, name: `${config.name}/${tenant.name}`, schemas: [tenant.schema] },
         files: files[i]!,
-        target: { ...target, sessionSql: `SET search_path = ${quoteIdent(tenant.schema)}, public` },
+        target: { ...target, searchPath: `${quoteIdent(tenant.schema)}, public` },
         variable: specs[i]!.variable,
       };
     return { config, files: files[i]!, target, variable: specs[i]!.variable };
@@ -315,7 +315,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
       if (!pending) {
         pending = (async () => {
           const client = await open(set);
-          if (set.target.sessionSql) await client.query(set.target.sessionSql);
           const identity = await databaseIdentity(client);
           const same = byIdentity.get(identity);
           if (same) {
@@ -444,6 +443,6 @@ export function applyContextOf(
     runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
     expectedEvent: step.expectedEvent,
     signal: run.signal,
-    sessionSql: set.target.sessionSql,
+    searchPath: set.target.searchPath,
   };
 }

@@ -231,7 +231,12 @@ export async function planSet(
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
     // A changed file is recorded with its new checksum only where what it makes now is there.
-    const neverRan = await editsNeverRun(client, repair.rechecksum, appliedFrom);
+    const neverRan = await editsNeverRun(
+      client,
+      repair.rechecksum,
+      appliedFrom,
+      set.target.searchPath,
+    );
     for (const { file, unmade } of neverRan)
       plan.problems.push(editNeverRan(name, relative(run.cwd, file.path) || file.path, unmade));
     result.rechecksum = repair.rechecksum.filter((f) => !neverRan.some((n) => n.file === f));
@@ -276,7 +281,7 @@ export async function planSet(
     const rerunDrops = rerunsAsPending.flatMap((r) => strictDrops(r.operations));
     const survivors =
       rerunStrict.length > 0 || rerunDrops.length > 0
-        ? await existingRefs(client, [...rerunStrict, ...rerunDrops])
+        ? await existingRefs(client, [...rerunStrict, ...rerunDrops], set.target.searchPath)
         : undefined;
     const notRerunnable = (version: string) => {
       const operations = rerunsAsPending.find((r) => r.version === version)?.operations ?? [];
@@ -380,15 +385,27 @@ export async function planSet(
     const strict = strictCreates(inRunOrder);
     // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
     if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {
-      const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
+      const { existing, creationSchema, indexTables } = await existingRefs(
+        client,
+        strict,
+        set.target.searchPath,
+      );
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }
     let names = options.judge
-      ? await protect(client, parser!, name, result, options.force)
+      ? await protect(
+          client,
+          parser!,
+          name,
+          result,
+          options.force,
+          undefined,
+          set.target.searchPath,
+        )
       : undefined;
     // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
     if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call')))
-      names = await readCatalogNames(client);
+      names = await readCatalogNames(client, set.target.searchPath);
     const functions = names && new Set([...names.functions, ...functionsMade(result.migrations)]);
     for (const m of result.migrations)
       m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
@@ -428,9 +445,10 @@ async function editsNeverRun(
   appliedFrom: (
     version: string,
   ) => Promise<ReadonlyArray<{ file: string; operations: readonly Operation[] }>>,
+  searchPath: string | undefined,
 ): Promise<Array<{ file: MigrationFile; unmade: ObjectRef[] }>> {
   if (changed.length === 0) return [];
-  const { creationSchema } = await existingRefs(client, []);
+  const { creationSchema } = await existingRefs(client, [], searchPath);
   const found: Array<{ file: MigrationFile; unmade: ObjectRef[] }> = [];
   for (const file of changed) {
     const migrations = await appliedFrom(file.version);
@@ -438,6 +456,7 @@ async function editsNeverRun(
     const { existing } = await existingRefs(
       client,
       made.map((e) => e.ref),
+      searchPath,
     );
     const unmade = made.filter((e) => !existing.has(refKey(e.ref))).map((e) => e.ref);
     if (unmade.length > 0) found.push({ file, unmade });
@@ -590,6 +609,8 @@ export async function protect(
   setPlan: Pick<SetPlan, 'migrations' | 'plan'>,
   force: boolean,
   again = `schemata migrate ${set}`,
+  /** A tenant schema's search_path (SQL), which its files resolve names with. */
+  searchPath?: string,
 ): Promise<CatalogNames | undefined> {
   // Of a part of a file that --repair runs again, only the statements that run are judged.
   const running = setPlan.migrations.map(runningOperations);
@@ -599,7 +620,7 @@ export async function protect(
     });
     return undefined;
   }
-  const names = await readCatalogNames(client);
+  const names = await readCatalogNames(client, searchPath);
   const guarded: GuardedMigration[] = setPlan.migrations.map((m, index) => ({
     path: m.path,
     operations: running[index]!,

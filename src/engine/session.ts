@@ -70,8 +70,8 @@ export interface ApplyContext {
   tracking: TrackingFeatures;
   /** The migration is run again (rolled back for a lock wait or for measuring): what it printed so far is dropped. */
   onRetry?: () => void;
-  /** What the session is given back after each clean-up: a tenant's search_path (SPEC §10). */
-  sessionSql?: string | undefined;
+  /** A tenant schema's search_path (SPEC §10): set in each of the file's transactions, and around a statement outside one. */
+  searchPath?: string | undefined;
   /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
   again?: string | undefined;
   /** Where a long migration says how it goes (the task list), and how to reach its database to ask. */
@@ -120,13 +120,10 @@ const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) A
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
 
-// RESET ALL leaves the role and the session authorization alone: they are reset by name.
+// A clean session, as if each file ran in a psql session of its own. RESET ALL leaves the role and the session
+// authorization alone: they are reset by name.
 export const CLEAN_SESSION_SQL =
   'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
-
-/** A clean session, as if each file ran in a psql session of its own, then the session's own settings again. */
-export const cleanSessionOf = (context: ApplyContext) =>
-  `${CLEAN_SESSION_SQL}${context.sessionSql ? ` ${context.sessionSql};` : ''}`;
 
 /** One transaction of a migration, as the wrapper runs it. */
 export interface Transaction {
@@ -209,6 +206,8 @@ function batchOf(
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,
     // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
     'SET LOCAL client_connection_check_interval = 1000',
+    // A tenant's schema first: in the transaction, so that behind PgBouncer it is on the server connection that runs the file, and leaves with it.
+    ...(context.searchPath === undefined ? [] : [`SET LOCAL search_path = ${context.searchPath}`]),
     ...t.claim,
   ];
   const before = [
@@ -228,7 +227,7 @@ function batchOf(
       ? t.text.slice(runnable[0]?.start ?? 0, runnable[runnable.length - 1]?.end ?? 0)
       : runnable.map((s) => `${s.text};\n${check}`).join(';\n');
   // The file's deferred constraints are checked as part of it, before schemata's own statements.
-  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${cleanSessionOf(context)}` : ''}`;
+  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${CLEAN_SESSION_SQL}` : ''}`;
   return {
     sql: `${prefix}${body}${after}`,
     prefixLength: prefix.length,
@@ -275,7 +274,7 @@ export async function runTransaction(
       return { rows: measured.rows, lost: measured.lost };
     }
     await context.client
-      .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+      .query(t.outcome.whole ? `ROLLBACK; ${CLEAN_SESSION_SQL}` : 'ROLLBACK')
       .catch(() => {});
     const e = error as PgError;
     const failing =
@@ -480,7 +479,7 @@ async function locateLoss(
   );
   const { completed, error } = await sendCounting(context.client, batch.sql);
   await context.client
-    .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+    .query(t.outcome.whole ? `ROLLBACK; ${CLEAN_SESSION_SQL}` : 'ROLLBACK')
     .catch(() => {});
   if ((error as PgError | undefined)?.code !== LOSS_SQLSTATE) return undefined;
   const index = completed - batch.before;

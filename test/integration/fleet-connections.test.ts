@@ -87,7 +87,7 @@ describe("a fleet's connections, as the server counts them", () => {
       expect(
         await query(
           url,
-          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int",
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         ),
       ).toEqual([{ n: 0 }]);
   });
@@ -151,7 +151,7 @@ describe("a fleet's connections, as the server counts them", () => {
     expect(
       await query(
         url,
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int",
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
       ),
     ).toEqual([{ n: 0 }]);
   });
