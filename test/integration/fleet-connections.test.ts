@@ -53,12 +53,20 @@ async function sessionsOpened(database: string): Promise<number> {
       if (rows[0]!.n === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    await client.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await client.query<{ n: string }>(
-      'SELECT sessions AS n FROM pg_stat_database WHERE datname = $1',
-      [database],
-    );
-    return Number(rows[0]!.n);
+    // PostgreSQL 14's statistics collector takes the counts a moment after the sessions end: read until they hold.
+    let last = -1;
+    for (let i = 0; i < 20; i++) {
+      await client.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await client.query<{ n: string }>(
+        'SELECT sessions AS n FROM pg_stat_database WHERE datname = $1',
+        [database],
+      );
+      const n = Number(rows[0]!.n);
+      if (n === last) return n;
+      last = n;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    return last;
   } finally {
     await client.end();
   }
