@@ -75,8 +75,9 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   // A tenant's migration (SPEC §10) reaches the schemas of its search path and those it names: the
   // relations, functions and types of a name in the other tenants' schemas are none of its business.
   // schemata.path holds that path when the migration began; unset, every schema is reachable.
+  // A CASE, not OR: SQL may evaluate an OR's arms in any order, and '' is no text[].
   const reachable = (nspname: string) =>
-    `(COALESCE(pg_catalog.current_setting('schemata.path', true), '') = '' OR ${nspname} = ANY(${names}) OR ${nspname} = ANY(pg_catalog.current_setting('schemata.path', true)::text[]))`;
+    `(CASE WHEN COALESCE(pg_catalog.current_setting('schemata.path', true), '') = '' THEN true ELSE ${nspname} = ANY(${names}) OR ${nspname} = ANY(pg_catalog.current_setting('schemata.path', true)::text[]) END)`;
   const scoped =
     scope === 'all'
       ? ''

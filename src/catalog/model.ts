@@ -93,17 +93,41 @@ type RelationRow = [
   string[] | null,
 ];
 
-/** One query: the model of what the run can reach. */
-export async function readCatalogModel(client: Client, scope: ModelScope): Promise<CatalogModel> {
-  const { rows } = await client.query<{
-    search_path: string;
-    user: string;
-    schemas: string[];
-    relations: RelationRow[];
-    types: Array<[number, string, string, string]>;
-    functions: Array<[string, string, boolean, string, string, string | null]>;
-    extensions: string[];
-  }>(MODEL_SQL, [scope === 'all' ? null : [...new Set(scope.schemas)]]);
+interface ModelRow {
+  search_path: string;
+  user: string;
+  schemas: string[];
+  relations: RelationRow[];
+  types: Array<[number, string, string, string]>;
+  functions: Array<[string, string, boolean, string, string, string | null]>;
+  extensions: string[];
+}
+
+/**
+ * One query: the model of what the run can reach. `searchPath` (SQL): a
+ * tenant schema's path, which its files resolve names with; set for this
+ * question alone, in a transaction of its own, so that behind PgBouncer the
+ * setting and the question share a server connection.
+ */
+export async function readCatalogModel(
+  client: Client,
+  scope: ModelScope,
+  searchPath?: string,
+): Promise<CatalogModel> {
+  const ask = () =>
+    client.query<ModelRow>(MODEL_SQL, [scope === 'all' ? null : [...new Set(scope.schemas)]]);
+  let rows: ModelRow[];
+  if (searchPath === undefined) ({ rows } = await ask());
+  else {
+    await client.query(`BEGIN READ ONLY; SET LOCAL search_path = ${searchPath}`);
+    try {
+      ({ rows } = await ask());
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
   const row = rows[0]!;
   const parser = await loadParser();
   const facts: CatalogFacts = {
@@ -161,7 +185,9 @@ export async function readCatalogModel(client: Client, scope: ModelScope): Promi
 export function lazyCatalogModel(
   client: Client,
   scope: () => ModelScope | Promise<ModelScope>,
+  searchPath?: string,
 ): () => Promise<CatalogModel> {
   let model: Promise<CatalogModel> | undefined;
-  return () => (model ??= Promise.resolve(scope()).then((s) => readCatalogModel(client, s)));
+  return () =>
+    (model ??= Promise.resolve(scope()).then((s) => readCatalogModel(client, s, searchPath)));
 }

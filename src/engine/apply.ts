@@ -24,7 +24,7 @@ import {
   abbreviate,
   type ApplyContext,
   againOf,
-  cleanSessionOf,
+  CLEAN_SESSION_SQL,
   CLIENT_CHECK,
   type Measured,
   type Outcome,
@@ -159,7 +159,7 @@ export async function applyMigration(
     // set's and tenant's tracking write of this database until the file commits.)
     claim,
     snapshot: [
-      ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
+      ...(context.searchPath !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
       snapshotBeforeSql(snapshot, context.tracking),
     ],
     record,
@@ -255,7 +255,7 @@ export async function applyWithoutTransaction(
   });
   // What it did make is there: the expected state follows the catalog, and the event says failed.
   const failed = async (error: unknown): Promise<never> => {
-    await context.client.query(`ROLLBACK; ${cleanSessionOf(context)}`).catch(() => {});
+    await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
     await recordAfterRunning(
       context.client,
@@ -280,14 +280,18 @@ export async function applyWithoutTransaction(
     measurement,
     outcome: outcome(),
   });
-  // Outside a transaction block, the lock timeout and the check of the client can only be the session's: set for the statement, then reset.
+  // Outside a transaction block, the lock timeout and the check of the client can only be the session's: set for the
+  // statement, then reset. A tenant's search_path too: a session's, which only a direct connection or PgBouncer's
+  // session pooling keeps for the statement (transaction pooling may run it on another server connection).
   const runBare = async (statement: Statement) => {
     try {
       await context.client.query(
-        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}`,
+        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,
       );
       await context.client.query(statement.text);
-      await context.client.query('RESET lock_timeout; RESET client_connection_check_interval');
+      await context.client.query(
+        `RESET lock_timeout; RESET client_connection_check_interval${context.searchPath === undefined ? '' : '; RESET search_path'}`,
+      );
       done.push(statement);
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });
@@ -322,7 +326,7 @@ export async function applyWithoutTransaction(
     }
   }
   // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
-  await context.client.query(cleanSessionOf(context));
+  await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
   await recordAfterRunning(
     context.client,

@@ -174,8 +174,11 @@ export async function planSet(
   // The operations whose names the catalog model covers: the pending files', and with --repair the applied ones'.
   let operationsAsked = (): Promise<Array<readonly Operation[]>> =>
     Promise.resolve([...read.values()].flatMap((r) => (r.ok ? [r.operations] : [])));
-  const catalog = lazyCatalogModel(client, async () =>
-    schemasNamed(set.config.schemas, await operationsAsked()),
+  // A tenant's names resolve with its schema's path, whatever the session's (SPEC §10).
+  const catalog = lazyCatalogModel(
+    client,
+    async () => schemasNamed(set.config.schemas, await operationsAsked()),
+    set.target.searchPath,
   );
   const state = {
     set: name,

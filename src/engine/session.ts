@@ -71,8 +71,8 @@ export interface ApplyContext {
   tracking: TrackingFeatures;
   /** The migration is run again (rolled back for a lock wait or for measuring): what it printed so far is dropped. */
   onRetry?: () => void;
-  /** What the session is given back after each clean-up: a tenant's search_path (SPEC §10). */
-  sessionSql?: string | undefined;
+  /** A tenant schema's search_path (SPEC §10): set in each of the file's transactions, and around a statement outside one. */
+  searchPath?: string | undefined;
   /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
   again?: string | undefined;
   /** Where a long migration says how it goes (the task list), and how to reach its database to ask. */
@@ -121,13 +121,10 @@ const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) A
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
 
-// RESET ALL leaves the role and the session authorization alone: they are reset by name.
+// A clean session, as if each file ran in a psql session of its own. RESET ALL leaves the role and the session
+// authorization alone: they are reset by name.
 export const CLEAN_SESSION_SQL =
   'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
-
-/** A clean session, as if each file ran in a psql session of its own, then the session's own settings again. */
-export const cleanSessionOf = (context: ApplyContext) =>
-  `${CLEAN_SESSION_SQL}${context.sessionSql ? ` ${context.sessionSql};` : ''}`;
 
 /** One transaction of a migration, as the wrapper runs it. */
 export interface Transaction {
@@ -220,6 +217,8 @@ function batchOf(
     // A DBA's view: pg_stat_activity names the set and the file while it runs.
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,
     `SET LOCAL ${CLIENT_CHECK}`,
+    // A tenant's schema first: in the transaction, so that behind PgBouncer it is on the server connection that runs the file, and leaves with it.
+    ...(context.searchPath === undefined ? [] : [`SET LOCAL search_path = ${context.searchPath}`]),
     ...t.claim,
   ];
   const before = [
@@ -239,7 +238,7 @@ function batchOf(
       ? t.text.slice(runnable[0]?.start ?? 0, runnable[runnable.length - 1]?.end ?? 0)
       : runnable.map((s) => `${s.text};\n${check}`).join(';\n');
   // The file's deferred constraints are checked as part of it, before schemata's own statements.
-  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${cleanSessionOf(context)}` : ''}`;
+  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${CLEAN_SESSION_SQL}` : ''}`;
   return {
     sql: `${prefix}${body}${after}`,
     prefixLength: prefix.length,
@@ -287,7 +286,7 @@ export async function runTransaction(
     }
     const undo = t.undo ?? 'ROLLBACK';
     await context.client
-      .query(t.outcome.whole ? `${undo}; ${cleanSessionOf(context)}` : undo)
+      .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)
       .catch(() => {});
     const e = error as PgError;
     const failing =
@@ -492,7 +491,7 @@ async function locateLoss(
   const { completed, error } = await sendCounting(context.client, batch.sql);
   const undo = t.undo ?? 'ROLLBACK';
   await context.client
-    .query(t.outcome.whole ? `${undo}; ${cleanSessionOf(context)}` : undo)
+    .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)
     .catch(() => {});
   if ((error as PgError | undefined)?.code !== LOSS_SQLSTATE) return undefined;
   const index = completed - batch.before;
