@@ -18,7 +18,7 @@ const { default: EmbeddedPostgres } = await import(requireRoot.resolve('embedded
 const { default: pg } = await import(requireRoot.resolve('pg'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, history, measured, do-blocks, missing, seed, fleet, rollback-check, debian); results.md is then not written.
+// BENCH_ONLY=measured,debian runs only those parts (start-up, sizes, single, history, measured, do-blocks, missing, seed, fleet, rollback-check, debian); results.md is then not written.
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const part = (name) => !ONLY || ONLY.has(name);
 const SIZES = (process.env.BENCH_SIZES ?? '200,1000').split(',').map(Number);
@@ -198,6 +198,31 @@ function historyWorkload(n) {
   writeFileSync(join(dir, 'database', 'primary', '0001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
   files.slice(0, n).forEach(([name, sql], i) => writeFileSync(join(dir, 'database', 'data', `${String(i + 1).padStart(4, '0')}_${name}.sql`), sql));
   return { dir: join(work, `h${n}`), n };
+}
+
+/**
+ * `n` one-line migrations (the schemas, then a table each) for a fresh
+ * database built in one transaction, and the psql driver that runs each
+ * file in a transaction of its own.
+ */
+function oneLineWorkload(n) {
+  const dir = join(work, `single${n}`);
+  mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+  mkdirSync(join(dir, 'schemata', 'database', 'data'), { recursive: true });
+  mkdirSync(join(dir, 'plain'), { recursive: true });
+  const driver = ['\\set ON_ERROR_STOP 1'];
+  for (let i = 1; i <= n; i++) {
+    const [set, name, text] =
+      i === 1 ? ['primary', 'schemas', 'CREATE SCHEMA config; CREATE SCHEMA customer;']
+      : i === 2 ? ['data', 'schemas', 'CREATE SCHEMA workspace; CREATE SCHEMA reference;']
+      : ['data', `t${i}`, `CREATE TABLE workspace.t${i} (id int);`];
+    const file = `${String(i).padStart(5, '0')}_${name}.sql`;
+    writeFileSync(join(dir, 'schemata', 'database', set, file), `${text}\n`);
+    writeFileSync(join(dir, 'plain', file), `${text}\n`);
+    driver.push('BEGIN;', `\\i ${join(dir, 'plain', file)}`, 'COMMIT;');
+  }
+  writeFileSync(join(dir, 'psql-driver.sql'), `${driver.join('\n')}\n`);
+  return { dir, n, tables: n - 2 };
 }
 
 /** `n` one-table migrations, for the measurement's cost over a database that already holds many tables. */
@@ -435,6 +460,23 @@ try {
     console.log(`round trips N=${n}: apply ${applyTrips}, no-op ${noopTrips}: ${perMigration.toFixed(2)} per applied migration`);
     results.push({ scenario: `round trips N=${n}`, applyTrips, noopTrips, perMigration });
   }
+  // A fresh database built by N one-line migrations in one transaction, beside psql running each file in its own.
+  if (part('single')) {
+    const n = Math.max(...SIZES);
+    const w = oneLineWorkload(n);
+    const check = async (db) => {
+      const [row] = await sql(db, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'workspace'");
+      if (row.n !== w.tables) throw new Error(`after apply of ${n} one-line migrations: ${row.n} tables, expected ${w.tables}`);
+    };
+    const schemata = (db, flag) =>
+      timed(process.execPath, [SCHEMATA, 'migrate', flag], { cwd: join(w.dir, 'schemata'), env: { PRIMARY_DATABASE_URL: urlOf(db), CI: 'true' } });
+    record(`fresh N=${n}, one-line`, await measure([
+      ...(PSQL ? [{ name: 'psql-each', prepare: freshDb, run: (db) => tools.psql(w, db), check }] : []),
+      { name: 'schemata -1', prepare: freshDb, run: (db) => schemata(db, '--single-transaction'), check },
+      { name: 'schemata each', prepare: freshDb, run: (db) => schemata(db, '--no-single-transaction'), check },
+    ]), PSQL ? 'psql-each' : 'schemata each');
+  }
+
   // The history with drops, renames, moves, DO blocks and functions: applied once, then the no-op figures.
   const history = {};
   for (const n of part('history') ? SIZES : []) {
@@ -618,6 +660,7 @@ try {
   const big = Math.max(...SIZES);
   const small = Math.min(...SIZES);
   target(`apply N=${big}: schemata / psql`, row(`apply N=${big}`)?.ratio, 1.05);
+  target(`fresh database N=${big}, one transaction: schemata --single-transaction / psql-each`, row(`fresh N=${big}, one-line`, 'schemata -1')?.ratio, 0.5);
   const noOps = [['no-op', 'no-op migrate'], ['status', 'status'], ['validate', 'validate'], ['history migrate', 'history: no-op migrate'], ['history status', 'history: status'], ['history validate', 'history: validate']];
   for (const [scenario, label] of noOps) {
     const a = row(`${scenario} N=${big}`);

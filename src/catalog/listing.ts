@@ -40,7 +40,7 @@ export function namedObjectsSql(names: string): string {
  * schemata's functions, a batch under the file's path and validate under the
  * database's read one identity.
  */
-const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
+export const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
             WHEN tn.nspname = 'pg_catalog' THEN pg_catalog.format_type(a.type, NULL)
             WHEN t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0 THEN
               (SELECT pg_catalog.format('%I.%I[]', en.nspname, e.typname)
@@ -75,8 +75,9 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   // A tenant's migration (SPEC §10) reaches the schemas of its search path and those it names: the
   // relations, functions and types of a name in the other tenants' schemas are none of its business.
   // schemata.path holds that path when the migration began; unset, every schema is reachable.
+  // A CASE, not OR: SQL may evaluate an OR's arms in any order, and '' is no text[].
   const reachable = (nspname: string) =>
-    `(COALESCE(pg_catalog.current_setting('schemata.path', true), '') = '' OR ${nspname} = ANY(${names}) OR ${nspname} = ANY(pg_catalog.current_setting('schemata.path', true)::text[]))`;
+    `(CASE WHEN COALESCE(pg_catalog.current_setting('schemata.path', true), '') = '' THEN true ELSE ${nspname} = ANY(${names}) OR ${nspname} = ANY(pg_catalog.current_setting('schemata.path', true)::text[]) END)`;
   const scoped =
     scope === 'all'
       ? ''

@@ -1,4 +1,4 @@
-import { hasRowsSql } from './protection-facts.js';
+import { hasRowsSql } from './rows.js';
 import type { Client } from '../engine/connect.js';
 import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 

@@ -35,6 +35,8 @@ interface Invocation {
   force: boolean;
   dryRun: boolean;
   repair: boolean;
+  /** migrate: the run's migrations in one transaction. */
+  singleTransaction?: boolean | undefined;
   maxWarnings?: number | undefined;
   version?: string | undefined;
   /** import: the other tool; baseline: the tool whose history to adopt. */
@@ -69,47 +71,61 @@ function optionText(value: unknown): string | undefined {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
+/*
+ * yargs lays out the whole help text before it runs a command, to show it
+ * should the command fail; .fail() below throws instead, so that layout
+ * (about 20 ms, more than the rest of the parse) is never shown. Help asked
+ * for is laid out when it is printed. An internal of yargs: where it is not
+ * there, nothing changes.
+ */
+function skipHelpLayout(parser: unknown): void {
+  const internal = parser as {
+    getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
+  };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
   const { default: yargs } = await import('yargs');
-  let chosen: Invocation | undefined;
-  const pick = (command: Command) => (args: Record<string, unknown>) => {
-    chosen = {
-      command,
-      sets: (args.sets as string[] | undefined) ?? (typeof args.set === 'string' ? [args.set] : []),
-      json: Boolean(args.json),
-      config: args.config as string | undefined,
-      envFile: args['env-file'] as string | undefined,
-      renderer: args.renderer as Invocation['renderer'],
-      lockTimeout: optionText(args['lock-timeout']),
-      statementLockTimeout: optionText(args['statement-lock-timeout']),
-      wait: optionText(args.wait),
-      name: optionText(args.name),
-      force: Boolean(args.force),
-      dryRun: Boolean(args['dry-run']),
-      repair: Boolean(args.repair),
-      maxWarnings: args['max-warnings'] as number | undefined,
-      version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
-      tool: optionText(args.tool),
-      from: optionText(args.from),
-      table: optionText(args.table),
-      tenants:
-        typeof args.tenants === 'string'
-          ? args.tenants
-              .split(',')
-              .map((t) => t.trim())
-              .filter(Boolean)
-          : undefined,
-      concurrency: optionText(args.concurrency),
-      shard: optionText(args.shard),
-      canary: optionText(args.canary),
-      continueOnError: Boolean(args['continue-on-error']),
-      steps: optionText(args.steps),
-      to: optionText(args.to),
-      check: Boolean(args.check),
-      scratchUrl: optionText(args['scratch-url']),
-      down: Boolean(args.down),
-    };
-  };
+  const invocationOf = (command: Command, args: Record<string, unknown>): Invocation => ({
+    command,
+    sets: (args.sets as string[] | undefined) ?? (typeof args.set === 'string' ? [args.set] : []),
+    json: Boolean(args.json),
+    config: args.config as string | undefined,
+    envFile: args['env-file'] as string | undefined,
+    renderer: args.renderer as Invocation['renderer'],
+    lockTimeout: optionText(args['lock-timeout']),
+    statementLockTimeout: optionText(args['statement-lock-timeout']),
+    wait: optionText(args.wait),
+    name: optionText(args.name),
+    force: Boolean(args.force),
+    dryRun: Boolean(args['dry-run']),
+    repair: Boolean(args.repair),
+    singleTransaction:
+      typeof args['single-transaction'] === 'boolean' ? args['single-transaction'] : undefined,
+    maxWarnings: args['max-warnings'] as number | undefined,
+    version: typeof args.version === 'boolean' ? undefined : optionText(args.version),
+    tool: optionText(args.tool),
+    from: optionText(args.from),
+    table: optionText(args.table),
+    tenants:
+      typeof args.tenants === 'string'
+        ? args.tenants
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : undefined,
+    concurrency: optionText(args.concurrency),
+    shard: optionText(args.shard),
+    canary: optionText(args.canary),
+    continueOnError: Boolean(args['continue-on-error']),
+    steps: optionText(args.steps),
+    to: optionText(args.to),
+    check: Boolean(args.check),
+    scratchUrl: optionText(args['scratch-url']),
+    down: Boolean(args.down),
+  });
   const setsArg = <T>(y: Argv<T>) =>
     y
       .positional('sets', {
@@ -129,61 +145,57 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
         type: 'string',
         describe: 'I/N: take every N-th tenant from the I-th (0-based), for N processes',
       });
-  await yargs(argv)
+  const parser = yargs(argv)
     .scriptName('schemata')
     .usage('$0 <command> [sets..] [flags]')
-    .command(
-      'migrate [sets..]',
-      'validate, apply pending migrations, validate again',
-      (y) =>
-        setsArg(y)
-          .option('repair', {
-            type: 'boolean',
-            describe:
-              're-run tracked migrations whose objects are missing or that did not finish; record changed checksums',
-          })
-          .option('force', {
-            type: 'boolean',
-            describe: 'run destructive steps even on tables that hold data',
-          })
-          .option('dry-run', {
-            type: 'boolean',
-            describe: 'plan only: what would run and what would be refused; writes nothing',
-          })
-          .option('lock-timeout', {
-            type: 'string',
-            describe: "seconds to wait for another run's lock (SCHEMATA_LOCK_TIMEOUT, default 60)",
-          })
-          .option('canary', {
-            type: 'string',
-            describe: 'of a set with tenants: apply to this many first, and stop if one fails',
-          })
-          .option('continue-on-error', {
-            type: 'boolean',
-            describe: 'of a set with tenants: start the others after one failed',
-          })
-          .option('statement-lock-timeout', {
-            type: 'string',
-            describe:
-              'seconds a statement may wait for a table lock before its migration is rolled back and retried (SCHEMATA_STATEMENT_LOCK_TIMEOUT, default 5; 0: for ever)',
-          }),
-      pick('migrate'),
-    )
-    .command(
-      'status [sets..]',
-      'per set: applied, pending, schemas and problems',
-      (y) =>
-        setsArg(y).option('check', {
+    .command('migrate [sets..]', 'validate, apply pending migrations, validate again', (y) =>
+      setsArg(y)
+        .option('repair', {
           type: 'boolean',
-          describe: 'exit as validate does (3) when a set has a problem',
+          describe:
+            're-run tracked migrations whose objects are missing or that did not finish; record changed checksums',
+        })
+        .option('force', {
+          type: 'boolean',
+          describe: 'run destructive steps even on tables that hold data',
+        })
+        .option('dry-run', {
+          type: 'boolean',
+          describe: 'plan only: what would run and what would be refused; writes nothing',
+        })
+        .option('single-transaction', {
+          type: 'boolean',
+          describe:
+            "the run's migrations on each database in one transaction, all or nothing (default: each in its own)",
+        })
+        .option('lock-timeout', {
+          type: 'string',
+          describe: "seconds to wait for another run's lock (SCHEMATA_LOCK_TIMEOUT, default 60)",
+        })
+        .option('canary', {
+          type: 'string',
+          describe: 'of a set with tenants: apply to this many first, and stop if one fails',
+        })
+        .option('continue-on-error', {
+          type: 'boolean',
+          describe: 'of a set with tenants: start the others after one failed',
+        })
+        .option('statement-lock-timeout', {
+          type: 'string',
+          describe:
+            'seconds a statement may wait for a table lock before its migration is rolled back and retried (SCHEMATA_STATEMENT_LOCK_TIMEOUT, default 5; 0: for ever)',
         }),
-      pick('status'),
+    )
+    .command('status [sets..]', 'per set: applied, pending, schemas and problems', (y) =>
+      setsArg(y).option('check', {
+        type: 'boolean',
+        describe: 'exit as validate does (3) when a set has a problem',
+      }),
     )
     .command(
       'validate [sets..]',
       'the pre-flight checks alone; writes nothing; exit 3 on a problem',
       setsArg,
-      pick('validate'),
     )
     .command(
       'lint [sets..]',
@@ -193,7 +205,6 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
           type: 'number',
           describe: 'fail (exit 3) when there are more warnings than this',
         }),
-      pick('lint'),
     )
     .command(
       'baseline <set>',
@@ -218,7 +229,6 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
             type: 'string',
             describe: "with --from: the tool's table, when not its usual one (schema.table)",
           }),
-      pick('baseline'),
     )
     .command(
       'rollback <set>',
@@ -253,7 +263,6 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
             describe:
               'seconds a statement may wait for a table lock before its down is rolled back and retried (default 5)',
           }),
-      pick('rollback'),
     )
     .command(
       'import <tool>',
@@ -270,7 +279,6 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
             type: 'string',
             describe: "the tool's migrations folder (default: where the tool keeps it)",
           }),
-      pick('import'),
     )
     .command(
       'create <set> <name>',
@@ -283,7 +291,6 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
             type: 'boolean',
             describe: 'write its down file too (<version>_<name>.down.sql)',
           }),
-      pick('create'),
     )
     .option('json', {
       type: 'boolean',
@@ -328,9 +335,12 @@ async function parseArgs(argv: string[]): Promise<Invocation | undefined> {
           'Run "schemata --help" to see the commands and flags.',
         )
       );
-    })
-    .parseAsync();
-  return chosen;
+    });
+  skipHelpLayout(parser);
+  const args = await parser.parseAsync();
+  // --help was answered by yargs, which printed it.
+  if (args.help === true) return undefined;
+  return invocationOf(String(args._[0]) as Command, args);
 }
 
 /** What a command leaves to print: its JSON document, or its text and the problems, and its exit code. */
@@ -474,6 +484,7 @@ async function runCommand(
         force: invocation.force,
         dryRun: invocation.dryRun,
         repair: invocation.repair,
+        singleTransaction: invocation.singleTransaction,
         runner,
       });
       const { formatMigrateSummary } = await import('./output.js');

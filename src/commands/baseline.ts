@@ -5,12 +5,13 @@ import type { Client } from '../engine/connect.js';
 import { TOOLS } from '../tools/index.js';
 import { manifestPath, readManifest } from '../tools/manifest.js';
 import { type HistoryRow, listed, type ToolName, toolNamed } from '../tools/tool.js';
-import { existingRefs } from '../catalog/existence.js';
+import { readCatalogModel } from '../catalog/model.js';
 import { type AdoptedFrom, readTracking } from '../engine/tracking.js';
 import { ConfigError, ValidationError } from '../errors.js';
-import { finalObjects } from '../model/baseline.js';
-import { describeRef, refKey } from '../sql/operations.js';
-import { adoptableUpTo, adoptObjects, operationsOfFile } from '../engine/adopt.js';
+import { adoptableUpTo, missingObjects } from '../model/baseline.js';
+import { schemasNamed } from '../model/catalog.js';
+import { describeRef } from '../sql/operations.js';
+import { adoptObjects, operationsOfFile } from '../engine/adopt.js';
 import { type Run, type RunOptions, type SetRun, whereOf } from '../engine/context.js';
 import { trackingDenied } from '../engine/privileges.js';
 import { asSchemataError, execute } from '../engine/execute.js';
@@ -70,21 +71,22 @@ function baselineTasks(
             operations: await operationsOfFile(run.cwd, name, file),
           })),
         );
-        const { creationSchema } = await existingRefs(client, []);
-        const expected = finalObjects(operations, creationSchema);
-        const { existing } = await existingRefs(
+        const model = await readCatalogModel(
           client,
-          expected.map((e) => e.ref),
+          schemasNamed(
+            set.config.schemas,
+            operations.map((o) => o.operations),
+          ),
         );
-        const missing = expected.filter((e) => !existing.has(refKey(e.ref)));
+        const missing = missingObjects(model, operations);
         if (missing.length > 0 && !options.force) {
           const listed = missing
             .slice(0, 10)
             .map((e) => `${describeRef(e.ref)} (${e.file})`)
             .join(', ');
           // The version that works, where the objects of the files before it all exist.
-          const upTo = await adoptableUpTo(
-            client,
+          const upTo = adoptableUpTo(
+            model,
             toRecord.map((f, i) => ({ ...f, operations: operations[i]!.operations })),
           );
           throw new ValidationError(

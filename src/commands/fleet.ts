@@ -1,6 +1,6 @@
 import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
-import type { Client } from '../engine/connect.js';
+import { type Client, connect } from '../engine/connect.js';
 import {
   type ExpectedObject,
   missingObjectsBySet,
@@ -19,11 +19,20 @@ import {
   type TenantReport,
 } from '../engine/report.js';
 import { SessionPool } from '../engine/sessions.js';
+import { type LockKeeper, TenantLocks } from '../engine/tenant-locks.js';
 import { runTasks } from '../engine/tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import { readManySchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';
-import { listTenants, type Tenant } from '../targets/tenants.js';
+import {
+  databaseNames,
+  listTenants,
+  type ServerDatabase,
+  type Tenant,
+  unlistedDatabases,
+} from '../targets/tenants.js';
+import { holdsTrackingOf, listDatabases } from '../catalog/tenant-databases.js';
+import { maskSecrets, redactUrl } from '../targets/redact.js';
 
 /** How a fleet is run (SPEC §10). */
 export interface FleetOptions {
@@ -275,6 +284,7 @@ async function runFleetSet(
   let knownFacts: Map<string, SchemaFacts> | undefined;
   let files: MigrationFile[] | undefined;
   let tracking: TrackingFeatures | undefined;
+  const { target, variable } = base.sets[0]!;
   const setReport: SetReport = {
     name: set.name,
     target: base.sets[0]!.target.display,
@@ -310,6 +320,17 @@ async function runFleetSet(
           `${setReport.orphans.length} schema${setReport.orphans.length === 1 ? '' : 's'} ${setReport.orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${setReport.orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${setReport.orphans.slice(0, 10).join(', ')}${setReport.orphans.length > 10 ? ', …' : ''}.`,
         );
     }
+    // status: a database on the tenants' servers that holds the set's tracking but is listed nowhere.
+    if (command === 'status' && set.tenants?.kind === 'databases') {
+      const { orphans, unread } = await orphanDatabases(set.name, all);
+      if (orphans.length > 0) {
+        setReport.orphans = orphans;
+        setReport.warnings.push(
+          `${orphans.length} database${orphans.length === 1 ? '' : 's'} ${orphans.length === 1 ? 'holds' : 'hold'} the tracking of set "${set.name}" but ${orphans.length === 1 ? 'is' : 'are'} not among its tenants (orphans): ${orphans.slice(0, 10).join(', ')}${orphans.length > 10 ? ', …' : ''}.`,
+        );
+      }
+      setReport.warnings.push(...unread);
+    }
     files = base.sets[0]!.files;
     const reading = await tenantsUpToDate(client, set, files, tenants, tracked);
     upToDate = reading.clean;
@@ -328,9 +349,14 @@ async function runFleetSet(
   } finally {
     await base.close();
   }
-  // Tenant schemas share one database: their runs share a bounded pool of sessions.
-  const sessions =
-    set.tenants?.kind === 'schemas' ? new SessionPool(how.concurrency * 2) : undefined;
+  // Tenant schemas share one database: their runs share a pool of one session per tenant in flight, and one
+  // more session holds their run locks. A tenant database's run holds its lock as a single database's run does,
+  // in a transaction on a connection of its own: a session-level lock in its work session would stay on a pooled
+  // server connection behind PgBouncer's transaction pooling (SPEC §4.4: no lock left behind).
+  const schemas = set.tenants?.kind === 'schemas';
+  const sessions = schemas ? new SessionPool(how.concurrency) : undefined;
+  const tenantLocks = schemas ? new TenantLocks(() => connect(target, variable)) : undefined;
+  const locks: LockKeeper | undefined = tenantLocks;
   const started = Date.now();
   const stopOnFailure = command === 'migrate' && !options.continueOnError;
   const results: TenantReport[] = [];
@@ -381,6 +407,7 @@ async function runFleetSet(
       runner: undefined,
       log: undefined,
       sessions,
+      locks,
     });
     const own = one.sets[0];
     return {
@@ -440,41 +467,27 @@ async function runFleetSet(
         show();
       },
     },
-  ]).finally(() => sessions?.end());
-  // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own validation).
+  ]).finally(() => tenantLocks?.end());
+  // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own
+  // validation), on a session of the pool.
   const validated = results.filter((t) => t.ok && t.applied.length > 0);
-  if (
-    command === 'migrate' &&
-    !options.dryRun &&
-    set.tenants?.kind === 'schemas' &&
-    validated.length > 0 &&
-    !options.signal?.aborted
-  ) {
-    const after = await openRun({ ...options, sets: [set.name], listing: true });
-    try {
-      const client = await after.connection(after.sets[0]!);
-      const missing = await missingObjectsBySet(client);
-      const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
-      const facts = await readManySchemaFacts(
-        client,
-        validated.map((t) => schemaOf.get(t.name)!),
-      );
-      for (const t of validated) {
-        const key = `${set.name}/${t.name}`;
-        const problems = checkAfterMigrate(
-          key,
-          [facts.get(schemaOf.get(t.name)!)!],
-          missing.get(key) ?? [],
-        );
-        if (problems.length === 0) continue;
-        t.ok = false;
-        t.exitCode = EXIT.invalid;
-        t.problems.push(...problems);
-        t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
+  try {
+    if (
+      command === 'migrate' &&
+      !options.dryRun &&
+      sessions &&
+      validated.length > 0 &&
+      !options.signal?.aborted
+    ) {
+      const client = await sessions.borrow(() => connect(target, variable));
+      try {
+        await validateAfter(client, set, tenants, validated);
+      } finally {
+        await sessions.giveBack(client);
       }
-    } finally {
-      await after.close();
     }
+  } finally {
+    await sessions?.end();
   }
   const order = new Map(tenants.map((t, i) => [t.name, i]));
   setReport.tenants = results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
@@ -519,4 +532,101 @@ async function runFleetSet(
           : `Run the same command again to go on: schemata ${command} ${set.name}`,
     },
   };
+}
+
+/** Each tenant schema that applied something, checked from one reading of the database: a tenant found lacking fails, exit 3. */
+async function validateAfter(
+  client: Client,
+  set: SetConfig,
+  tenants: readonly Tenant[],
+  validated: readonly TenantReport[],
+): Promise<void> {
+  const missing = await missingObjectsBySet(client);
+  const schemaOf = new Map(tenants.map((t) => [t.name, t.schema!]));
+  const facts = await readManySchemaFacts(
+    client,
+    validated.map((t) => schemaOf.get(t.name)!),
+  );
+  for (const t of validated) {
+    const key = `${set.name}/${t.name}`;
+    const problems = checkAfterMigrate(
+      key,
+      [facts.get(schemaOf.get(t.name)!)!],
+      missing.get(key) ?? [],
+    );
+    if (problems.length === 0) continue;
+    t.ok = false;
+    t.exitCode = EXIT.invalid;
+    t.problems.push(...problems);
+    t.error = { message: problems[0]!.message, hint: problems[0]!.hint };
+  }
+}
+
+/**
+ * The orphans of a fleet of tenant databases: the databases of its tenants'
+ * servers, unlisted, that hold the set's tracking, named as tenants are. Each
+ * server is asked with a listed tenant's URL, one connection at a time; a
+ * server or database that cannot be read is said in `unread`, never with a
+ * password.
+ */
+async function orphanDatabases(
+  set: string,
+  listed: readonly Tenant[],
+): Promise<{ orphans: string[]; unread: string[] }> {
+  const unread: string[] = [];
+  const known: ServerDatabase[] = listed.map((t) => ({ server: t.server!, database: t.database! }));
+  const byServer = new Map<string, Tenant>();
+  for (const t of listed) if (!byServer.has(t.server!)) byServer.set(t.server!, t);
+  const holding: ServerDatabase[] = [];
+  // Opens the database named on the tenant's server, as the tenant's URL reaches it (user, password, parameters).
+  const withClient = async <T>(
+    via: Tenant,
+    database: string,
+    work: (client: Client) => Promise<T>,
+  ): Promise<T> => {
+    const url = new URL(via.url!);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    const client = await connect(
+      {
+        set,
+        database: `tenant ${database}`,
+        url: url.toString(),
+        display: redactUrl(url.toString()),
+      },
+      `the tenants of set "${set}"`,
+    );
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  for (const [server, via] of byServer) {
+    let there: ServerDatabase[];
+    try {
+      there = (await withClient(via, via.database!, listDatabases)).map((database) => ({
+        server,
+        database,
+      }));
+    } catch (error) {
+      unread.push(
+        `Orphan databases of set "${set}" on ${server} were not looked for: ${maskSecrets((error as Error).message)}`,
+      );
+      continue;
+    }
+    const failed: string[] = [];
+    for (const candidate of unlistedDatabases(known, there)) {
+      try {
+        if (await withClient(via, candidate.database, (c) => holdsTrackingOf(c, set)))
+          holding.push(candidate);
+      } catch {
+        failed.push(candidate.database);
+      }
+    }
+    if (failed.length > 0)
+      unread.push(
+        `${failed.length} database${failed.length === 1 ? '' : 's'} on ${server} could not be read for orphans of set "${set}": ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}.`,
+      );
+  }
+  return { orphans: databaseNames(holding, [...known, ...holding]).sort(), unread };
 }

@@ -6,6 +6,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import { type LintFinding, lintFile, withSize } from '../sql/lint.js';
 import { resolveTargets } from '../targets/targets.js';
 import { loadParser } from '../sql/parse.js';
+import type { Client } from '../engine/connect.js';
 import type { RunOptions } from '../engine/context.js';
 import { asSchemataError } from '../engine/execute.js';
 
@@ -131,25 +132,20 @@ async function sizeTables(
     byUrl.set(target.url, entry);
   }
   if (byUrl.size === 0) return;
-  const [{ connect }, { readTableSizes }] = await Promise.all([
-    import('../engine/connect.js'),
-    import('../catalog/table-sizes.js'),
-  ]);
+  const { connect } = await import('../engine/connect.js');
   for (const { target, sets: linted } of byUrl.values()) {
-    const names = linted.flatMap((s) => s.findings.flatMap((f) => (f.table ? [f.table] : [])));
-    if (names.length === 0) continue;
+    if (!linted.some((s) => s.findings.some((f) => f.table))) continue;
     try {
       const client = await connect(
         { set: target.set, database: target.database, url: target.url, display: target.display },
         target.variable,
       );
       try {
-        const sizes = await readTableSizes(client, names);
-        for (const set of linted)
-          set.findings = set.findings.map((f) => ({
-            ...withSize(f, f.table ? sizes.get(f.table) : undefined),
-            file: f.file,
-          }));
+        const sized = await sizeFindings(
+          client,
+          linted.flatMap((s) => s.findings),
+        );
+        for (const set of linted) set.findings = sized.splice(0, set.findings.length);
       } finally {
         await client.end().catch(() => {});
       }
@@ -159,6 +155,23 @@ async function sizeTables(
       );
     }
   }
+}
+
+/**
+ * The findings with the size of each lock-hazard finding's table in the
+ * database `client` reaches, after its name (sql/lint.ts withSize), in one
+ * query; the others as they are. lint with a URL and `migrate --dry-run`
+ * size their warnings through this.
+ */
+export async function sizeFindings<F extends LintFinding>(
+  client: Client,
+  findings: readonly F[],
+): Promise<F[]> {
+  const names = findings.flatMap((f) => (f.table ? [f.table] : []));
+  if (names.length === 0) return [...findings];
+  const { readTableSizes } = await import('../catalog/table-sizes.js');
+  const sizes = await readTableSizes(client, names);
+  return findings.map((f) => ({ ...f, ...withSize(f, f.table ? sizes.get(f.table) : undefined) }));
 }
 
 /** Compiler-style lines: `file:line:column severity rule message`, then the totals. */

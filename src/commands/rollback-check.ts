@@ -7,7 +7,8 @@ import {
   differences,
 } from '../catalog/definitions.js';
 import type { SnapshotScope } from '../catalog/listing.js';
-import { readCatalogNames } from '../catalog/protection-facts.js';
+import { readCatalogModel } from '../catalog/model.js';
+import { functionNames, schemasNamed } from '../model/catalog.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
 import type { Operation } from '../sql/operations.js';
 import type { Mentioned } from '../sql/footprint.js';
@@ -223,10 +224,15 @@ async function proveDowns(
   const downs = discoverDowns(set);
   const problems: Problem[] = [];
   // A call of a function of the user's can make anything: those of the catalog and those the set makes.
-  const functions = new Set([
-    ...(await readCatalogNames(client)).functions,
-    ...functionsMade([...files, ...downs.values()].map((f) => readingOf(parser, f))),
-  ]);
+  const readings = [...files, ...downs.values()].map((f) => readingOf(parser, f));
+  const model = await readCatalogModel(
+    client,
+    schemasNamed(
+      set.schemas,
+      readings.map((r) => r.operations),
+    ),
+  );
+  const functions = new Set([...functionNames(model), ...functionsMade(readings)]);
   const scopeOf = (f: MigrationFile) => {
     const r = readingOf(parser, f);
     return snapshotScope(r.mentioned, r.operations, functions);

@@ -94,12 +94,15 @@ function readMigrationFile(
       },
     );
   }
+  const checksum = createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex');
+  // Without a byte-order mark or a carriage return, the bytes are the text's own: one hash is both.
+  const sameBytes = bytes.length === Buffer.byteLength(sql) && !sql.includes('\r');
   return {
     ...parsed,
     file,
     path,
-    checksum: createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex'),
-    rawChecksum: createHash('sha256').update(bytes).digest('hex'),
+    checksum,
+    rawChecksum: sameBytes ? checksum : createHash('sha256').update(bytes).digest('hex'),
     sql, // TextDecoder drops a byte-order mark
   };
 }

@@ -9,9 +9,7 @@ import {
 } from './tracking.js';
 import { ValidationError } from '../errors.js';
 import { type AdoptedMigration, attributeObjects } from '../model/attribute.js';
-import { existingRefs } from '../catalog/existence.js';
-import { finalObjects } from '../model/baseline.js';
-import { type Operation, refKey } from '../sql/operations.js';
+import type { Operation } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { readMigration } from '../sql/read.js';
 import type { SetRun } from './context.js';
@@ -31,31 +29,6 @@ export async function operationsOfFile(
     );
   }
   return parsed.operations;
-}
-
-/**
- * The latest version V such that every object the migrations up to V make
- * (as baseline requires them) exists: what `baseline <set> --version V`
- * records. Undefined when not even the first migration's objects all exist.
- * One question to the catalog for every prefix.
- */
-export async function adoptableUpTo(
-  client: Client,
-  migrations: ReadonlyArray<{ version: string; file: string; operations: readonly Operation[] }>,
-): Promise<string | undefined> {
-  const { creationSchema } = await existingRefs(client, []);
-  const prefixes = migrations.map((_, i) =>
-    finalObjects(migrations.slice(0, i + 1), creationSchema),
-  );
-  const { existing } = await existingRefs(
-    client,
-    prefixes.flat().map((e) => e.ref),
-  );
-  let upTo: string | undefined;
-  prefixes.forEach((required, i) => {
-    if (required.every((e) => existing.has(refKey(e.ref)))) upTo = migrations[i]!.version;
-  });
-  return upTo;
 }
 
 /**

@@ -24,7 +24,8 @@ import {
   abbreviate,
   type ApplyContext,
   againOf,
-  cleanSessionOf,
+  CLEAN_SESSION_SQL,
+  CLIENT_CHECK,
   type Measured,
   type Outcome,
   type RowCounts,
@@ -80,12 +81,21 @@ function onlyStatements(
   return { file: { ...file, sql: pieces.join('') }, statements: statements.filter(isKept) };
 }
 
+/** The savepoint each migration of the run's one transaction runs in: a retry goes back to it, a failure undoes the whole. */
+const SAVEPOINT = 'schemata_migration';
+
+/** What a failure in the run's one transaction (--single-transaction) leaves: nothing of the run on its database. */
+export const RUN_ROLLED_BACK =
+  'every migration this run applied to the database before it is undone too: they were in one transaction (--single-transaction), rolled back whole, tracking rows included';
+
 /**
  * Applies one migration and its tracking row in one transaction, in one round
  * trip (engine/session.ts): the claim, a snapshot of the catalog, the file,
  * the measurement, what it changed in the catalog (kept as the set's
  * expected state), the tracking event and COMMIT. A failure leaves none of
- * it. Returns the wall time in ms.
+ * it. In the run's one transaction (`inRunTransaction`) the same batch runs
+ * in a savepoint instead, released where it would commit; the caller begins
+ * and ends the transaction. Returns the wall time in ms.
  */
 export async function applyMigration(
   context: ApplyContext,
@@ -96,6 +106,7 @@ export async function applyMigration(
   measurement: Measurement,
   creates: readonly string[],
   reversal?: Reversal,
+  inRunTransaction = false,
 ): Promise<number | 'taken'> {
   // A down (SPEC §12): checked against what its up did, and recorded as the expected state brought back.
   const record = reversal
@@ -123,25 +134,32 @@ export async function applyMigration(
   );
   const outcome: Outcome = {
     whole: true,
-    left:
-      context.again === undefined
+    left: inRunTransaction
+      ? `Nothing of ${file.file} is applied or recorded, and ${RUN_ROLLED_BACK}; later ones did not run.`
+      : context.again === undefined
         ? `Nothing of ${file.file} is applied or recorded; migrations before it in this run stay applied, and later ones did not run.`
         : `Nothing of ${file.file} is done or recorded; what ran before it in this run stays done.`,
     fix: `Fix ${path}, then run again: ${againOf(context)}`,
     force: `${againOf(context)} --force`,
+    kept: inRunTransaction ? `${RUN_ROLLED_BACK}.` : undefined,
   };
   const done = await runTransaction(context, {
     file,
     text: blankTransactionControl(file.sql, statements, moved),
     statements: statements.filter((st) => !isBlankedControl(st) && !moved.has(st)),
-    open: opening?.map((st) => st.text),
+    // Planning keeps a file with an isolation level of its own out of the run's one transaction.
+    open: inRunTransaction ? [`SAVEPOINT ${SAVEPOINT}`] : opening?.map((st) => st.text),
+    close: inRunTransaction ? `RELEASE SAVEPOINT ${SAVEPOINT}` : undefined,
+    undo: inRunTransaction
+      ? `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`
+      : undefined,
     // Under the file's REPEATABLE READ or SERIALIZABLE, the claim's check reads the transaction's snapshot, taken
     // by schemata's first statement, before its wait for another run applying the same file: the run lock, which
     // keeps two runs of a set apart, is what guards such a file. (A table lock taken first would hold every other
     // set's and tenant's tracking write of this database until the file commits.)
     claim,
     snapshot: [
-      ...(context.sessionSql !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
+      ...(context.searchPath !== undefined && snapshot !== 'all' ? [REACHABLE_PATH_SQL] : []),
       snapshotBeforeSql(snapshot, context.tracking),
     ],
     record,
@@ -237,7 +255,7 @@ export async function applyWithoutTransaction(
   });
   // What it did make is there: the expected state follows the catalog, and the event says failed.
   const failed = async (error: unknown): Promise<never> => {
-    await context.client.query(`ROLLBACK; ${cleanSessionOf(context)}`).catch(() => {});
+    await context.client.query(`ROLLBACK; ${CLEAN_SESSION_SQL}`).catch(() => {});
     const ms = Math.round(performance.now() - started);
     await recordAfterRunning(
       context.client,
@@ -262,14 +280,18 @@ export async function applyWithoutTransaction(
     measurement,
     outcome: outcome(),
   });
-  // Outside a transaction block, the lock timeout can only be the session's: set for the statement, then reset.
+  // Outside a transaction block, the lock timeout and the check of the client can only be the session's: set for the
+  // statement, then reset. A tenant's search_path too: a session's, which only a direct connection or PgBouncer's
+  // session pooling keeps for the statement (transaction pooling may run it on another server connection).
   const runBare = async (statement: Statement) => {
     try {
       await context.client.query(
-        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
+        `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,
       );
       await context.client.query(statement.text);
-      await context.client.query('RESET lock_timeout');
+      await context.client.query(
+        `RESET lock_timeout; RESET client_connection_check_interval${context.searchPath === undefined ? '' : '; RESET search_path'}`,
+      );
       done.push(statement);
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });
@@ -304,7 +326,7 @@ export async function applyWithoutTransaction(
     }
   }
   // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
-  await context.client.query(cleanSessionOf(context));
+  await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
   await recordAfterRunning(
     context.client,
@@ -554,7 +576,7 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
     const signal = String(context.signal.reason);
     throw new StoppedError(
       signal,
-      `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; migrations before it in this run stay applied.`,
+      `Set "${context.set}": stopped by ${signal} before ${step.file.file}: it and what follows it did not run; ${step.inRunTransaction ? `${RUN_ROLLED_BACK}.` : 'migrations before it in this run stay applied.'}`,
       'Run the same command again to go on.',
     );
   }
@@ -573,6 +595,7 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
         step.measurement,
         step.creates,
         step.reversal,
+        step.inRunTransaction,
       );
     // A down's check must be able to roll it back: planning keeps every down in a transaction.
     if (step.event === 'rolled-back')

@@ -6,6 +6,7 @@ import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from './connect.js';
 import { acquireLock, releaseLock } from './lock.js';
+import type { LockKeeper } from './tenant-locks.js';
 import {
   ensureTracking,
   type ExpectedObject,
@@ -52,6 +53,8 @@ export interface RunOptions {
   listing?: boolean | undefined;
   /** Sessions lent by a fleet (engine/sessions.ts) instead of connections of the run's own. */
   sessions?: SessionLender | undefined;
+  /** Where a fleet's tenant holds its run lock (engine/tenant-locks.ts); default: a connection of the run's own. */
+  locks?: LockKeeper | undefined;
 }
 
 /** Lends open sessions to the runs of a fleet's tenants, and takes them back clean. */
@@ -91,8 +94,8 @@ export interface SetRun {
 
 interface Connection {
   client: Client;
-  /** The connection whose open transaction holds the run lock (engine/lock.ts). */
-  lock: Client | undefined;
+  /** Releases the run lock, once held (engine/lock.ts). */
+  unlock: (() => Promise<void>) | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
   /** What planning found missing, for every set of the database, read once. */
@@ -162,6 +165,8 @@ export interface Run {
   warnings: string[];
   /** Aborted on SIGINT or SIGTERM (reason: the signal's name). */
   signal: AbortSignal | undefined;
+  /** The fleet's tenant this run is (SPEC §10), if it is one. */
+  tenant: TenantOfRun | undefined;
   /** One connection per database, shared by the sets that run there (however their URLs spell it). */
   connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
   /** Cancels on the server whatever statement the run's connections are running. */
@@ -279,7 +284,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       return {
         config: { ...config, name: `${config.name}/${tenant.name}`, schemas: [tenant.schema] },
         files: files[i]!,
-        target: { ...target, sessionSql: `SET search_path = ${quoteIdent(tenant.schema)}, public` },
+        target: { ...target, searchPath: `${quoteIdent(tenant.schema)}, public` },
         variable: specs[i]!.variable,
       };
     return { config, files: files[i]!, target, variable: specs[i]!.variable };
@@ -303,13 +308,13 @@ export async function openRun(options: RunOptions): Promise<Run> {
     sets,
     warnings,
     signal: options.signal,
+    tenant,
     async connection(set, { lock = false } = {}) {
       const key = set.target.database;
       let pending = connections.get(key);
       if (!pending) {
         pending = (async () => {
           const client = await open(set);
-          if (set.target.sessionSql) await client.query(set.target.sessionSql);
           const identity = await databaseIdentity(client);
           const same = byIdentity.get(identity);
           if (same) {
@@ -318,7 +323,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           }
           const connection = Promise.resolve<Connection>({
             client,
-            lock: undefined,
+            unlock: undefined,
             tracking: undefined,
             target: set.target,
             variable: set.variable,
@@ -329,22 +334,36 @@ export async function openRun(options: RunOptions): Promise<Run> {
         connections.set(key, pending);
       }
       const connection = await pending;
-      if (lock && !connection.lock) {
-        const holder = await open(set);
-        try {
-          // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
-          await acquireLock(
-            holder,
-            `Set "${set.config.name}" on ${set.target.display}`,
+      if (lock && !connection.unlock) {
+        const where = `Set "${set.config.name}" on ${set.target.display}`;
+        // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
+        if (options.locks) {
+          connection.unlock = await options.locks.hold(
+            connection.client,
+            where,
             settings.lockTimeoutS,
             set.config.name,
             options.signal,
           );
-        } catch (error) {
-          await shut(holder);
-          throw error;
+        } else {
+          const holder = await open(set);
+          try {
+            await acquireLock(
+              holder,
+              where,
+              settings.lockTimeoutS,
+              set.config.name,
+              options.signal,
+            );
+          } catch (error) {
+            await shut(holder);
+            throw error;
+          }
+          connection.unlock = async () => {
+            await releaseLock(holder).catch(() => {});
+            await shut(holder);
+          };
         }
-        connection.lock = holder;
       }
       return connection.client;
     },
@@ -393,8 +412,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       await Promise.all(
         all.map(async (c) => {
           if (c.status !== 'fulfilled') return;
-          if (c.value.lock) await releaseLock(c.value.lock).catch(() => {});
-          if (c.value.lock) await shut(c.value.lock);
+          await c.value.unlock?.().catch(() => {});
           await shut(c.value.client);
         }),
       );
@@ -413,7 +431,9 @@ export function applyContextOf(
   show?: (line: string) => void,
 ): ApplyContext {
   return {
-    watch: show && { show, connect: () => connect(set.target, set.variable) },
+    // A fleet shows its tenants, not their migrations' heartbeats: a tenant's would cost a connection and be shown nowhere.
+    watch:
+      show && !run.tenant ? { show, connect: () => connect(set.target, set.variable) } : undefined,
     tracking,
     client,
     set: set.config.name,
@@ -423,6 +443,6 @@ export function applyContextOf(
     runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
     expectedEvent: step.expectedEvent,
     signal: run.signal,
-    sessionSql: set.target.sessionSql,
+    searchPath: set.target.searchPath,
   };
 }

@@ -1,7 +1,7 @@
 import { claimCheckSql, FUNCTIONS, MIGRATION_TAKEN_SQLSTATE } from './functions.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { TrackingFeatures } from './tracking.js';
-import type { QueryResult } from 'pg';
+import type { QueryResult, QueryResultRow } from 'pg';
 import { LockTimeoutError, StoppedError } from '../errors.js';
 import type { Client } from './connect.js';
 import { sleep } from './sleep.js';
@@ -43,6 +43,11 @@ export function lockObject(set: string | undefined): number {
   return key === LOCK_OBJECT - 1 || key === LOCK_OBJECT ? key + 2 : key;
 }
 
+/** What the lock asks of a session: a statement at a time. */
+export interface LockSession {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
 /** Between two tries for the run lock: soon at first (a run about to end), then once a second. */
 const TRY_AGAIN_MS = [50, 100, 200, 400, 800, 1000];
 
@@ -60,18 +65,67 @@ export async function acquireLock(
   signal?: AbortSignal,
 ): Promise<void> {
   const object = lockObject(set);
-  const deadline = performance.now() + timeoutS * 1000;
-  for (let tries = 0; ; tries++) {
+  await waitForLock(client, where, timeoutS, object, signal, async () => {
     // The simple protocol, constants in the text: an extended-protocol portal would stay open with the
     // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
     const results = (await client.query(
       `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
     )) as unknown as QueryResult<{ ok: boolean }>[];
-    if (results.at(-1)?.rows[0]?.ok === true) return;
+    if (results.at(-1)?.rows[0]?.ok === true) return true;
     // What a DBA sees in pg_stat_activity of a waiting run, between its tries.
     await client.query(
       `ROLLBACK /* schemata waits for the run lock: pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) again soon */`,
     );
+    return false;
+  });
+}
+
+/**
+ * The run lock as a session-level advisory lock on `client`, the session that
+ * does the run's work (a tenant database of a fleet: one connection per tenant
+ * in flight, not two), or one that holds many tenants' locks; released by
+ * releaseSessionLock or the session's end. Same key, same waits and the same
+ * conflicts as acquireLock's: a run of either kind waits for the other. A
+ * session-level lock stays on the server connection that took it: behind
+ * PgBouncer's transaction pooling only a session pinned by an open
+ * transaction may take it (engine/tenant-locks.ts).
+ */
+export async function acquireSessionLock(
+  client: LockSession,
+  where: string,
+  timeoutS: number,
+  set: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const object = lockObject(set);
+  await waitForLock(client, where, timeoutS, object, signal, async () => {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_lock(${LOCK_CLASS}, ${object}) AS ok /* schemata's run lock */`,
+    );
+    return rows[0]?.ok === true;
+  });
+}
+
+/** Releases what acquireSessionLock took. */
+export async function releaseSessionLock(
+  client: LockSession,
+  set: string | undefined,
+): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(${LOCK_CLASS}, ${lockObject(set)})`);
+}
+
+/** Tries `attempt` until it takes the lock, sleeping between tries holding nothing, up to `timeoutS` or the signal. */
+async function waitForLock(
+  client: LockSession,
+  where: string,
+  timeoutS: number,
+  object: number,
+  signal: AbortSignal | undefined,
+  attempt: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = performance.now() + timeoutS * 1000;
+  for (let tries = 0; ; tries++) {
+    if (await attempt()) return;
     const left = deadline - performance.now();
     if (left <= 0 || signal?.aborted) break;
     await sleep(Math.min(TRY_AGAIN_MS[Math.min(tries, TRY_AGAIN_MS.length - 1)]!, left), signal);
@@ -93,7 +147,7 @@ export async function releaseLock(client: Client): Promise<void> {
 }
 
 async function lockHolder(
-  client: Client,
+  client: LockSession,
   object: number,
 ): Promise<{ pid: number; since: Date } | undefined> {
   const { rows } = await client.query<{ pid: number; since: Date }>(

@@ -1,5 +1,5 @@
 import type { Client } from './connect.js';
-import { hasRowsSql } from '../catalog/protection-facts.js';
+import { hasRowsSql } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
 
 /*
@@ -95,7 +95,8 @@ function rowsSql(c: string, n: string): string {
  * PostgreSQL 15 and later flush the session's row counters when asked
  * (pg_stat_force_next_flush, asked in every measured batch, done when the
  * batch ends): the next one's start from zero. Before 15, those still pending from earlier transactions are
- * read first and subtracted.
+ * read first and subtracted; so are those of the migrations before it in the run's one transaction
+ * (--single-transaction: its transaction has an ID once one of them wrote).
  */
 const FLUSHES_COUNTERS = `pg_catalog.current_setting('server_version_num')::int >= 150000`;
 
@@ -133,7 +134,7 @@ export function measureBeforeBody(i: MeasureInputs): string {
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
        pg_catalog.set_config('schemata.widened', ${i.widened}, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
-       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} THEN '{}' ELSE (
+       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}' ELSE (
           SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
             FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
                          pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
@@ -226,11 +227,14 @@ export const MEASURE_AFTER_BODY = `DECLARE
   moved record;
 BEGIN
   lost := (${LOSSES_SQL});
+  -- Only tables there before the run are in the listing: the locks on those the run made (in the run's one
+  -- transaction, every earlier migration's too) are left out before the listing is searched for each.
   WITH written AS MATERIALIZED (
     SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l
      WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
        AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
        AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+       AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
   ), before AS MATERIALIZED (
     SELECT w.oid, pg_catalog.substring(pg_catalog.current_setting('schemata.nodes'), ',' || w.oid::text || ':([0-9]+),')::pg_catalog.oid AS node
       FROM written w
@@ -267,7 +271,8 @@ BEGIN
               FROM pg_catalog.pg_locks l
              WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
                AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-               AND l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')) w
+               AND l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+               AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid) w
       LEFT JOIN pg_catalog.pg_class c ON c.oid = w.oid
      WHERE w.node IS NOT NULL AND w.node IS DISTINCT FROM c.relfilenode
   LOOP

@@ -1,5 +1,7 @@
+import { lazyCatalogModel } from '../catalog/model.js';
 import { discoverDowns } from '../config/discover.js';
 import { ConfigError } from '../errors.js';
+import { schemasNamed } from '../model/catalog.js';
 import { chooseRollback, type RollbackChoice, type RollbackRequest } from '../model/rollback.js';
 import { type ApplyStep, planSteps } from '../model/steps.js';
 import type { Problem } from '../model/plan.js';
@@ -75,7 +77,13 @@ export async function planRollback(
       `Set "${name}": ${empty.path} holds no statement: it would undo nothing. Nothing ran.`,
       `Write the SQL that undoes ${empty.file.file.replace(/\.down\.sql$/i, '.sql')} into it, then run the command again.`,
     );
-  await protect(client, parser, name, { migrations, plan }, request.force, again);
+  const catalog = lazyCatalogModel(client, () =>
+    schemasNamed(
+      set.config.schemas,
+      migrations.map((m) => m.operations),
+    ),
+  );
+  await protect(client, catalog, name, { migrations, plan }, request.force, again);
   const upTo = request.lock && plan.problems.length === 0 ? await tablesUpTo(client) : 0;
   const steps = planSteps(migrations, [], { force: request.force, tablesUpTo: upTo }).map(
     (step): ApplyStep => ({ ...(step as ApplyStep), event: 'rolled-back' }),

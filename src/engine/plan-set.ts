@@ -1,9 +1,17 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
-import { existingRefs, partitionAncestors } from '../catalog/existence.js';
 import type { SnapshotScope } from '../catalog/listing.js';
-import { type CatalogNames, probe, readCatalogNames } from '../catalog/protection-facts.js';
+import { lazyCatalogModel } from '../catalog/model.js';
+import { probe } from '../catalog/rows.js';
+import {
+  type CatalogModel,
+  existenceOf,
+  functionNames,
+  partitionAncestors,
+  refExists,
+  schemasNamed,
+} from '../model/catalog.js';
 import {
   type ExpectedObject,
   extraObjects,
@@ -27,11 +35,12 @@ import {
   scopeRerun,
   withSearchPath,
 } from '../model/repair.js';
-import { finalObjects } from '../model/baseline.js';
+import { adoptableUpTo, finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
-import { adoptableUpTo, adoptObjects, operationsOfFile } from './adopt.js';
+import { adoptObjects, operationsOfFile } from './adopt.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
-import { planSteps, type Step } from '../model/steps.js';
+import { planSteps, singleTransactionOf, type Step } from '../model/steps.js';
+import { ownOpening } from './apply.js';
 import { type ReadMigration, readMigration, readMigrationShowing } from '../sql/read.js';
 import {
   findHazards,
@@ -40,23 +49,17 @@ import {
   type Judgement,
   judgeHazards,
 } from '../model/protect.js';
-import { type Classification, insideOwnBlocks } from '../sql/classify.js';
+import { type Classification, insideOwnBlocks, runsInTransaction } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
-import {
-  insertTargetOf,
-  type ObjectRef,
-  type Operation,
-  refKey,
-  searchPathOf,
-} from '../sql/operations.js';
+import { insertTargetOf, type ObjectRef, type Operation } from '../sql/operations.js';
 import { loadDeparser, loadParser } from '../sql/parse.js';
 import { addConstraintsFrom, replaceStatement } from '../sql/add-constraint.js';
 import { quoteIdent } from '../sql/quote.js';
 import {
-  commentsOf,
   type Location,
+  markerComments,
   nodeKind,
   type Parser,
   type Statement,
@@ -74,6 +77,8 @@ export interface PreparedMigration {
   /** What its statements do, in order: drift, data protection and repair read it. */
   operations: Operation[];
   transactional: boolean;
+  /** A leading BEGIN with an isolation level, or SET TRANSACTION (engine/apply.ts ownOpening). */
+  ownIsolation: boolean;
   /** A `-- schemata:force` line: data protection allows this file's own destructive steps. */
   forced: boolean;
   /** What its server-side data check covers (model/protect.ts guardScope). */
@@ -116,9 +121,10 @@ export interface PlanOptions {
   askData?: boolean;
   /** Where to say how far the reading of a long file got. */
   progress?: ((text: string) => void) | undefined;
+  /** migrate: the run's migrations in one transaction (true), each in its own (false), or as model/steps.ts singleTransactionOf decides (undefined). */
+  singleTransaction?: boolean | undefined;
 }
 
-const NO_TRANSACTION = '-- schemata:no-transaction';
 const FORCE = '-- schemata:force';
 const at = (path: string, loc: Location) => `${path}:${loc.line}:${loc.column}`;
 
@@ -182,6 +188,15 @@ export async function planSet(
         : [],
     ),
   );
+  // The operations whose names the catalog model covers: the pending files', and with --repair the applied ones'.
+  let operationsAsked = (): Promise<Array<readonly Operation[]>> =>
+    Promise.resolve([...read.values()].flatMap((r) => (r.ok ? [r.operations] : [])));
+  // A tenant's names resolve with its schema's path, whatever the session's (SPEC §10).
+  const catalog = lazyCatalogModel(
+    client,
+    async () => schemasNamed(set.config.schemas, await operationsAsked()),
+    set.target.searchPath,
+  );
   const state = {
     set: name,
     schemas: set.config.schemas,
@@ -196,8 +211,8 @@ export async function planSet(
   const untracked = plan.problems.find((p) => p.kind === 'untracked');
   const readAll = set.files.map((f) => read.get(f.version));
   if (untracked && readAll.every((r) => r?.ok)) {
-    const upTo = await adoptableUpTo(
-      client,
+    const upTo = adoptableUpTo(
+      await catalog(),
       set.files.map((f, i) => ({
         version: f.version,
         file: f.file,
@@ -240,6 +255,25 @@ export async function planSet(
             return { version: f.version, file: f.file, operations: await readOnce.get(f.version)! };
           }),
       );
+    // What repair asks the catalog about comes from every tracked file, applied or failed.
+    const pendingOperations = operationsAsked;
+    operationsAsked = async () => [
+      ...(await pendingOperations()),
+      ...(await Promise.all(
+        set.files
+          .filter((f) => trackedVersions.has(f.version))
+          .map((f) => {
+            if (!readOnce.has(f.version))
+              readOnce.set(f.version, operationsOfFile(run.cwd, name, f));
+            // One that does not parse names what no text tells: the whole catalog is read.
+            return readOnce
+              .get(f.version)!
+              .catch((): Operation[] => [
+                { kind: 'opaque', why: 'does not parse', at: { line: 1, column: 1 } },
+              ]);
+          }),
+      )),
+    ];
     // What is missing comes back through its history: the applied migrations from the first one credited with it on.
     if (missing.length > 0)
       replay = replayOf(
@@ -259,7 +293,7 @@ export async function planSet(
     rerun = new Set(repair.rerun.map((f) => f.version));
     result.repairNotes = repair.notes;
     // A changed file is recorded with its new checksum only where what it makes now is there.
-    const neverRan = await editsNeverRun(client, repair.rechecksum, appliedFrom);
+    const neverRan = await editsNeverRun(catalog, repair.rechecksum, appliedFrom);
     for (const { file, unmade } of neverRan)
       plan.problems.push(editNeverRan(name, relative(run.cwd, file.path) || file.path, unmade));
     result.rechecksum = repair.rechecksum.filter((f) => !neverRan.some((n) => n.file === f));
@@ -304,7 +338,7 @@ export async function planSet(
     const rerunDrops = rerunsAsPending.flatMap((r) => strictDrops(r.operations));
     const survivors =
       rerunStrict.length > 0 || rerunDrops.length > 0
-        ? await existingRefs(client, [...rerunStrict, ...rerunDrops])
+        ? existenceOf(await catalog(), [...rerunStrict, ...rerunDrops])
         : undefined;
     const notRerunnable = (version: string) => {
       const operations = rerunsAsPending.find((r) => r.version === version)?.operations ?? [];
@@ -333,7 +367,7 @@ export async function planSet(
     const along = new Set([
       ...replay.along,
       ...(reruns.length > 0 && partTables.length > 1
-        ? comesAlong(missing, await partitionAncestors(client, partTables))
+        ? comesAlong(missing, ancestorsOf(await catalog(), partTables))
         : []),
     ]);
     for (const m of reruns) {
@@ -421,16 +455,17 @@ export async function planSet(
     const strict = strictCreates(inRunOrder);
     // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
     if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {
-      const { existing, creationSchema, indexTables } = await existingRefs(client, strict);
+      const { existing, creationSchema, indexTables } = existenceOf(await catalog(), strict);
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }
-    let names = options.judge
-      ? await protect(client, parser!, name, result, options.force)
-      : undefined;
+    const judged = options.judge
+      ? await protect(client, catalog, name, result, options.force)
+      : false;
     // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
-    if (!names && result.migrations.some((m) => m.operations.some((op) => op.kind === 'call')))
-      names = await readCatalogNames(client);
-    const functions = names && new Set([...names.functions, ...functionsMade(result.migrations)]);
+    const functions =
+      judged || result.migrations.some((m) => m.operations.some((op) => op.kind === 'call'))
+        ? new Set([...functionNames(await catalog()), ...functionsMade(result.migrations)])
+        : undefined;
     for (const m of result.migrations)
       m.snapshot = snapshotScope(m.mentioned, m.operations, functions);
     for (const m of result.migrations) {
@@ -451,10 +486,14 @@ export async function planSet(
   result.steps = planSteps(result.migrations, result.rechecksum, {
     force: options.force,
     tablesUpTo: upTo,
+    singleTransaction: singleTransactionOf(
+      options.singleTransaction,
+      name.includes('/') || set.config.tenants !== undefined,
+    ),
   });
   // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
   for (const step of result.steps)
-    if (step.kind === 'apply') report.warnings.push(...step.warnings.map((w) => `${w}.`));
+    if (step.kind === 'apply') report.warnings.push(...step.warnings);
   return result;
 }
 
@@ -464,23 +503,20 @@ export async function planSet(
  * does not have.
  */
 async function editsNeverRun(
-  client: Client,
+  catalog: () => Promise<CatalogModel>,
   changed: readonly MigrationFile[],
   appliedFrom: (
     version: string,
   ) => Promise<ReadonlyArray<{ file: string; operations: readonly Operation[] }>>,
 ): Promise<Array<{ file: MigrationFile; unmade: ObjectRef[] }>> {
   if (changed.length === 0) return [];
-  const { creationSchema } = await existingRefs(client, []);
+  const model = await catalog();
+  const { creationSchema } = existenceOf(model, []);
   const found: Array<{ file: MigrationFile; unmade: ObjectRef[] }> = [];
   for (const file of changed) {
     const migrations = await appliedFrom(file.version);
     const made = finalObjects(migrations, creationSchema).filter((e) => e.file === file.file);
-    const { existing } = await existingRefs(
-      client,
-      made.map((e) => e.ref),
-    );
-    const unmade = made.filter((e) => !existing.has(refKey(e.ref))).map((e) => e.ref);
+    const unmade = made.filter((e) => !refExists(model, e.ref)).map((e) => e.ref);
     if (unmade.length > 0) found.push({ file, unmade });
   }
   return found;
@@ -607,15 +643,9 @@ export function prepareFiles(
       continue;
     }
     const { classification, operations, mentioned } = parsed;
-    // The scanner confirms the line is a comment; the cheap test spares it the files without one.
-    const comments = file.sql.includes('-- schemata:')
-      ? commentsOf(parser, file.sql).map((c) => c.trim())
-      : [];
+    const comments = markerComments(parser, file.sql);
     // A file with BEGIN ... COMMIT blocks of its own, or a COMMIT or ROLLBACK in its middle, runs outside schemata's transaction as psql would run it.
-    const transactional =
-      classification.nonTransactional.length === 0 &&
-      classification.misplacedControl.length === 0 &&
-      !comments.includes(NO_TRANSACTION);
+    const transactional = runsInTransaction(classification, comments);
     // As psql runs the file: a CONCURRENTLY inside one of its own BEGIN ... COMMIT blocks is refused by PostgreSQL;
     // before or after its blocks it runs (the file then runs outside schemata's transaction).
     const refusedInBlock = insideOwnBlocks(parsed.statements, classification.nonTransactional);
@@ -662,6 +692,7 @@ export function prepareFiles(
       classification,
       operations,
       transactional,
+      ownIsolation: ownOpening(parsed.statements) !== undefined,
       forced: comments.includes(FORCE),
       guard: 'all',
       mentioned,
@@ -694,39 +725,41 @@ function runningOperations(
   );
 }
 
+/** Each table's partitioned ancestors (identities), for those that are partitions. */
+function ancestorsOf(model: CatalogModel, tables: readonly string[]): Map<string, string[]> {
+  return new Map(tables.map((t) => [t, partitionAncestors(model, t)]));
+}
+
 /**
  * Judges every destructive step of the pending migrations in run order,
- * names resolved as the server will; refusals become problems. Two queries
- * when any step may destroy data, none otherwise.
+ * names resolved as the server will through the catalog model; refusals
+ * become problems. Whether it asked the catalog: the model and a probe when
+ * any step may destroy data, nothing otherwise.
  */
 export async function protect(
   client: Client,
-  parser: Parser,
+  catalog: () => Promise<CatalogModel>,
   set: string,
   setPlan: Pick<SetPlan, 'migrations' | 'plan'>,
   force: boolean,
   again = `schemata migrate ${set}`,
-): Promise<CatalogNames | undefined> {
+): Promise<boolean> {
   // Of a part of a file that --repair runs again, only the statements that run are judged.
   const running = setPlan.migrations.map(runningOperations);
   if (!running.some((operations) => operations.some(mayDestroy))) {
     setPlan.migrations.forEach((m, index) => {
       m.guard = guardScope(running[index]!, [], []);
     });
-    return undefined;
+    return false;
   }
-  const names = await readCatalogNames(client);
+  const model = await catalog();
   const guarded: GuardedMigration[] = setPlan.migrations.map((m, index) => ({
     path: m.path,
     operations: running[index]!,
     forced: m.forced,
     statements: m.statements,
   }));
-  const { hazards, probes } = findHazards(
-    names,
-    searchPathOf(parser, names.searchPath) ?? [],
-    guarded,
-  );
+  const { hazards, probes } = findHazards(model, guarded);
   setPlan.migrations.forEach((m, index) => {
     m.guard = guardScope(
       running[index]!,
@@ -740,7 +773,7 @@ export async function protect(
     migration.judgements.push(j);
     if (j.verdict === 'refused') setPlan.plan.problems.push(refusal(set, migration, j, again));
   }
-  return names;
+  return true;
 }
 
 function refusal(set: string, migration: PreparedMigration, j: Judgement, again: string): Problem {

@@ -81,6 +81,8 @@ export interface PlannedMigration {
   version: string;
   file: string;
   transactional: boolean;
+  /** In the run's one transaction (--single-transaction). */
+  inRunTransaction: boolean;
   /** applied, or repaired when --repair runs it again. */
   event: 'applied' | 'repaired' | 'rolled-back';
   /** Every statement, or (repair of a file that changes rows) the ones that run, as file:line. */

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
+import { readLockHolders } from '../catalog/lock-holders.js';
 import type { Client } from './connect.js';
 import {
   LOSS_CHECK_SQL,
@@ -70,8 +71,8 @@ export interface ApplyContext {
   tracking: TrackingFeatures;
   /** The migration is run again (rolled back for a lock wait or for measuring): what it printed so far is dropped. */
   onRetry?: () => void;
-  /** What the session is given back after each clean-up: a tenant's search_path (SPEC §10). */
-  sessionSql?: string | undefined;
+  /** A tenant schema's search_path (SPEC §10): set in each of the file's transactions, and around a statement outside one. */
+  searchPath?: string | undefined;
   /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
   again?: string | undefined;
   /** Where a long migration says how it goes (the task list), and how to reach its database to ask. */
@@ -120,13 +121,10 @@ const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) A
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
 
-// RESET ALL leaves the role and the session authorization alone: they are reset by name.
+// A clean session, as if each file ran in a psql session of its own. RESET ALL leaves the role and the session
+// authorization alone: they are reset by name.
 export const CLEAN_SESSION_SQL =
   'RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; CLOSE ALL; UNLISTEN *;';
-
-/** A clean session, as if each file ran in a psql session of its own, then the session's own settings again. */
-export const cleanSessionOf = (context: ApplyContext) =>
-  `${CLEAN_SESSION_SQL}${context.sessionSql ? ` ${context.sessionSql};` : ''}`;
 
 /** One transaction of a migration, as the wrapper runs it. */
 export interface Transaction {
@@ -139,6 +137,8 @@ export interface Transaction {
   open?: readonly string[] | undefined;
   /** The file's own COMMIT; none: schemata's. */
   close?: string | undefined;
+  /** What undoes it after a failure: ROLLBACK, or back to its savepoint in the run's one transaction (--single-transaction). */
+  undo?: string | undefined;
   /** schemata's own before the file: the claim (a whole file; outside, the running event claimed it). */
   claim: readonly string[];
   /** schemata's own before the file, after the lock timeout: the snapshot. */
@@ -162,6 +162,8 @@ export interface Outcome {
   force: string;
   /** A whole migration in schemata's transaction: else the words say "runs outside a transaction". */
   whole: boolean;
+  /** After a stop: what of the run before it stays; default, the migrations before it. */
+  kept?: string | undefined;
 }
 
 /** What the measurement left for the event, where the record is not in the transaction. */
@@ -185,6 +187,13 @@ interface PgError {
   detail?: string;
 }
 
+/**
+ * A client that is gone (killed, its machine lost) ends its statement within
+ * a second, not at its next result: set for every statement of a migration,
+ * in a transaction (SET LOCAL) or bare (SET, then RESET).
+ */
+export const CLIENT_CHECK = 'client_connection_check_interval = 1000';
+
 /** The batch and where each segment ends, in completed commands. */
 interface Batch {
   sql: string;
@@ -207,8 +216,9 @@ function batchOf(
     OWN_SETTINGS_SQL,
     // A DBA's view: pg_stat_activity names the set and the file while it runs.
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,
-    // A client that is gone (killed, its machine lost) ends the statement within a second, not at its next result.
-    'SET LOCAL client_connection_check_interval = 1000',
+    `SET LOCAL ${CLIENT_CHECK}`,
+    // A tenant's schema first: in the transaction, so that behind PgBouncer it is on the server connection that runs the file, and leaves with it.
+    ...(context.searchPath === undefined ? [] : [`SET LOCAL search_path = ${context.searchPath}`]),
     ...t.claim,
   ];
   const before = [
@@ -228,7 +238,7 @@ function batchOf(
       ? t.text.slice(runnable[0]?.start ?? 0, runnable[runnable.length - 1]?.end ?? 0)
       : runnable.map((s) => `${s.text};\n${check}`).join(';\n');
   // The file's deferred constraints are checked as part of it, before schemata's own statements.
-  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${cleanSessionOf(context)}` : ''}`;
+  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${CLEAN_SESSION_SQL}` : ''}`;
   return {
     sql: `${prefix}${body}${after}`,
     prefixLength: prefix.length,
@@ -274,8 +284,9 @@ export async function runTransaction(
       }
       return { rows: measured.rows, lost: measured.lost };
     }
+    const undo = t.undo ?? 'ROLLBACK';
     await context.client
-      .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+      .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)
       .catch(() => {});
     const e = error as PgError;
     const failing =
@@ -408,27 +419,26 @@ function heartbeatOf(
       let waiting = '';
       if (pid !== undefined) {
         watcher ??= watch.connect();
-        const { rows } = await (
-          await watcher
-        ).query<{
+        const client = await watcher;
+        const { rows } = await client.query<{
           type: string | null;
           event: string | null;
           lock: string | null;
-          held_by: string | null;
         }>(
           `SELECT a.wait_event_type AS type, a.wait_event AS event,
                   (SELECT pg_catalog.format('%s on %s', l.mode, COALESCE((SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
                             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype))
-                     FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS lock,
-                  (SELECT pg_catalog.string_agg(pg_catalog.format('pid %s (%s, %s)', b.pid, COALESCE(NULLIF(b.application_name, ''), 'no application_name'), b.state), '; ')
-                     FROM pg_catalog.pg_stat_activity b WHERE b.pid = ANY (pg_catalog.pg_blocking_pids(a.pid))) AS held_by
+                     FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND NOT l.granted LIMIT 1) AS lock
              FROM pg_catalog.pg_stat_activity a WHERE a.pid = $1`,
           [pid],
         );
         const row = rows[0];
-        if (row?.type === 'Lock')
-          waiting = `, waiting for ${row.lock ?? 'a lock'}${row.held_by ? ` held by ${maskSecrets(row.held_by)}` : ''}`;
-        else if (row?.type && row.type !== 'Client')
+        if (row?.type === 'Lock') {
+          const heldBy = (await readLockHolders(client, pid)).map(
+            (h) => `pid ${h.pid} (${h.application || 'no application_name'}, ${h.state})`,
+          );
+          waiting = `, waiting for ${row.lock ?? 'a lock'}${heldBy.length > 0 ? ` held by ${maskSecrets(heldBy.join('; '))}` : ''}`;
+        } else if (row?.type && row.type !== 'Client')
           waiting = `, waiting on ${row.type}${row.event ? ` (${row.event})` : ''}`;
       }
       watch.show(`${t.file.file}: running for ${seconds}s${waiting}`);
@@ -474,13 +484,14 @@ async function locateLoss(
   // Never committed, whatever it finds.
   const batch = batchOf(
     context,
-    { ...t, record: '', close: 'ROLLBACK', outcome: { ...t.outcome, whole: false } },
+    { ...t, record: '', close: t.undo ?? 'ROLLBACK', outcome: { ...t.outcome, whole: false } },
     capture,
     LOSS_CHECK_SQL,
   );
   const { completed, error } = await sendCounting(context.client, batch.sql);
+  const undo = t.undo ?? 'ROLLBACK';
   await context.client
-    .query(t.outcome.whole ? `ROLLBACK; ${cleanSessionOf(context)}` : 'ROLLBACK')
+    .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)
     .catch(() => {});
   if ((error as PgError | undefined)?.code !== LOSS_SQLSTATE) return undefined;
   const index = completed - batch.before;
@@ -526,7 +537,7 @@ export function stopped(context: ApplyContext, t: Transaction, cause: unknown): 
   return new StoppedError(
     signal,
     context.again === undefined
-      ? `Set "${context.set}": stopped by ${signal} while applying ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; migrations before it in this run stay applied.`
+      ? `Set "${context.set}": stopped by ${signal} while applying ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; ${t.outcome.kept ?? 'migrations before it in this run stay applied.'}`
       : `Set "${context.set}": stopped by ${signal} while running ${file}: the server cancelled its statement and rolled it back, so nothing of it is applied or recorded; what ran before it in this run stays done.`,
     context.again === undefined
       ? `Run the same command again to apply ${file} and what follows it.`
@@ -546,25 +557,7 @@ async function lockGaveUp(
   failing: Statement | undefined,
   cause: unknown,
 ): Promise<MigrationFailedError> {
-  const { rows } = await context.client
-    .query<{
-      pid: number;
-      application: string;
-      since: Date | null;
-      state: string;
-      query: string;
-      locks: string;
-    }>(
-      `SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state, left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query,
-              (SELECT string_agg(DISTINCT format('%s on %I.%I', l.mode, n.nspname, c.relname), ', ')
-                 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm', 'f', 'v')
-                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS locks
-         FROM pg_stat_activity a
-        WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() AND a.xact_start IS NOT NULL
-        ORDER BY a.xact_start`,
-    )
-    .catch(() => ({ rows: [] }));
+  const rows = await readLockHolders(context.client).catch(() => []);
   const holding = rows.filter((r) => r.locks).slice(0, 5);
   const blockers = holding.map(
     (r) =>

@@ -10,8 +10,8 @@ const GIVE_BACK_SQL =
  * open, lent to one tenant's run at a time and taken back clean, so that a
  * thousand tenants never hold a thousand connections, and each session keeps
  * the server's plans of schemata's functions from one tenant to the next.
- * `max` is twice the tenants in flight: each run holds a session and its
- * lock's, so none waits for a session another waiting run holds.
+ * `max` is the tenants in flight: their run locks are held elsewhere, by one
+ * session for the fleet (engine/tenant-locks.ts).
  */
 export class SessionPool implements SessionLender {
   private readonly idle: Client[] = [];

@@ -1,4 +1,5 @@
 import { type ObjectRef, type Operation, refKey as keyOf } from '../sql/operations.js';
+import { type CatalogModel, creationSchema, refExists } from './catalog.js';
 
 /** What baseline requires by name: objects whose life the statements tell. */
 const REQUIRED: ReadonlySet<string> = new Set([
@@ -106,4 +107,31 @@ export function finalObjects(
     }
   }
   return [...expected.values()];
+}
+
+/**
+ * The latest version V such that every object the migrations up to V make
+ * (as baseline requires them) exists: what `baseline <set> --version V`
+ * records. Undefined when not even the first migration's objects all exist.
+ * Pure.
+ */
+export function adoptableUpTo(
+  model: CatalogModel,
+  migrations: ReadonlyArray<{ version: string; file: string; operations: readonly Operation[] }>,
+): string | undefined {
+  const schema = creationSchema(model);
+  let upTo: string | undefined;
+  migrations.forEach((m, i) => {
+    if (finalObjects(migrations.slice(0, i + 1), schema).every((e) => refExists(model, e.ref)))
+      upTo = m.version;
+  });
+  return upTo;
+}
+
+/** The objects the migrations make (as baseline requires them) that the catalog lacks. Pure. */
+export function missingObjects(
+  model: CatalogModel,
+  migrations: ReadonlyArray<{ file: string; operations: readonly Operation[] }>,
+): Array<{ ref: ObjectRef; file: string }> {
+  return finalObjects(migrations, creationSchema(model)).filter((e) => !refExists(model, e.ref));
 }

@@ -1,4 +1,5 @@
-import type { CatalogNames, Probe, ProbeFacts, RelationKind } from '../catalog/protection-facts.js';
+import type { Probe, ProbeFacts } from '../catalog/rows.js';
+import { type CatalogModel, creationSchemaOf, lookupOrder, type RelationKind } from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
 import type { ColumnType, ObjectRef, Operation } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
@@ -81,19 +82,20 @@ class World {
   private filePath: string[] | undefined;
 
   constructor(
-    names: CatalogNames,
+    model: CatalogModel,
     private readonly sessionPath: readonly string[],
   ) {
-    for (const s of names.schemas) this.schemas.set(s.name, s.oid);
-    for (const r of names.relations)
+    for (const s of model.facts.schemas) this.schemas.set(s, null);
+    for (const r of model.facts.relations)
       this.relationsOf(r.schema).set(r.name, {
         origin: r.oid,
         kind: r.kind,
         columns: new Map(),
         renamedAway: new Set(),
       });
-    for (const t of names.types) this.typesOf(t.schema).set(t.name, t.oid);
-    this.user = names.user;
+    for (const t of model.facts.types)
+      if (t.schema !== 'pg_catalog') this.typesOf(t.schema).set(t.name, t.oid);
+    this.user = model.facts.user;
   }
 
   private readonly user: string;
@@ -110,8 +112,9 @@ class World {
     return map;
   }
 
+  /** The schemas an unqualified name is looked up in (model/catalog.ts: one set of rules). */
   private get path(): string[] {
-    return (this.filePath ?? this.sessionPath).map((s) => (s === '$user' ? this.user : s));
+    return lookupOrder(this.filePath ?? this.sessionPath, this.user);
   }
 
   /** Each file starts with the session's search_path: a SET in one migration does not carry into the next. */
@@ -121,7 +124,9 @@ class World {
 
   private creationSchema(ref: ObjectRef): string | undefined {
     if (!ref.unqualified) return ref.schema;
-    return this.path.find((s) => this.schemas.has(s));
+    return creationSchemaOf(this.filePath ?? this.sessionPath, this.user, (s) =>
+      this.schemas.has(s),
+    );
   }
 
   /** The relation a name reaches, and the schema it is in. */
@@ -407,16 +412,15 @@ function typeText(type: ColumnType): string {
 
 /**
  * Every step of the run that would destroy data, in run order, and the
- * catalog questions that decide it. Pure: the catalog's names, the session's
- * search_path (parsed) and the migrations' operations in; hazards and probes
- * out.
+ * catalog questions that decide it. Pure: the catalog model (with the
+ * session's search_path) and the migrations' operations in; hazards and
+ * probes out.
  */
 export function findHazards(
-  names: CatalogNames,
-  sessionPath: readonly string[],
+  model: CatalogModel,
   migrations: readonly GuardedMigration[],
 ): { hazards: Hazard[]; probes: Probe[] } {
-  const world = new World(names, sessionPath);
+  const world = new World(model, model.facts.searchPath);
   migrations.forEach((migration, index) => {
     world.startFile();
     for (const op of migration.operations) world.apply(op, index);

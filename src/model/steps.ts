@@ -1,6 +1,8 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SnapshotScope } from '../catalog/listing.js';
+import { endsOfNoTransaction } from '../sql/classify.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
+import { endOfNoTransactionMessage } from '../sql/rules/transaction-end-without-begin.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
 import type { Measurement } from '../engine/measure.js';
@@ -18,6 +20,12 @@ export interface ApplyStep {
   path: string;
   statements: Statement[];
   transactional: boolean;
+  /**
+   * In the run's one transaction on its database (--single-transaction), with
+   * the steps before it up to the last that is not: a savepoint of it, not a
+   * transaction of its own.
+   */
+  inRunTransaction: boolean;
   event: 'applied' | 'repaired' | 'rolled-back';
   /** A down (SPEC §12): what the catalog must hold after it. */
   reversal?: Reversal | undefined;
@@ -35,7 +43,7 @@ export interface ApplyStep {
   dropInvalid: ObjectRef[];
   /** Data protection's verdicts on its destructive steps, for the report. */
   judgements: Judgement[];
-  /** What no check covers: dynamic SQL in a migration outside a transaction. */
+  /** What no check covers (dynamic SQL in a migration outside a transaction), and a COMMIT or ROLLBACK that ends no transaction of the file. */
   warnings: string[];
 }
 
@@ -46,6 +54,8 @@ export interface JudgedMigration {
   statements: Statement[];
   operations: readonly Operation[];
   transactional: boolean;
+  /** A leading BEGIN with an isolation level, or SET TRANSACTION: the file opens a transaction of its own. */
+  ownIsolation: boolean;
   forced: boolean;
   rerun: boolean;
   expectedEvent: number | null;
@@ -58,14 +68,31 @@ export interface JudgedMigration {
 }
 
 /**
+ * Whether a set's run is one transaction: only when asked
+ * (--single-transaction). Not by default on a fresh database either: there
+ * it saves about the cost of a commit per migration, which measured within
+ * the noise of schemata's own per-migration work (bench/run.mjs, part
+ * "single"). A fleet's tenants never: each tenant's run is its own.
+ */
+export function singleTransactionOf(asked: boolean | undefined, tenant: boolean): boolean {
+  return !tenant && asked === true;
+}
+
+/**
  * The steps of a set's run from its judged migrations: what runs, how, with
- * which check. Pure; a plan with problems is never run, so this does not
- * look at them.
+ * which check. With `singleTransaction`, the migrations that run in a
+ * transaction share the run's one (a file outside a transaction, or with an
+ * isolation level of its own, runs between two of them). Pure; a plan with
+ * problems is never run, so this does not look at them.
  */
 export function planSteps(
   migrations: readonly JudgedMigration[],
   rechecksum: readonly MigrationFile[],
-  { force, tablesUpTo }: { force: boolean; tablesUpTo: number },
+  {
+    force,
+    tablesUpTo,
+    singleTransaction = false,
+  }: { force: boolean; tablesUpTo: number; singleTransaction?: boolean },
 ): Step[] {
   const steps: Step[] = [];
   if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
@@ -76,6 +103,7 @@ export function planSteps(
       path: m.path,
       statements: m.statements,
       transactional: m.transactional,
+      inRunTransaction: singleTransaction && m.transactional && !m.ownIsolation,
       event: m.rerun ? 'repaired' : 'applied',
       expectedEvent: m.expectedEvent,
       only: m.only,
@@ -106,15 +134,21 @@ export function planSteps(
             )
           : [],
       judgements: m.judgements,
-      warnings: m.transactional
-        ? []
-        : m.operations.flatMap((op) =>
-            op.kind === 'opaque'
-              ? [
-                  `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it`,
-                ]
-              : [],
-          ),
+      warnings: [
+        // The same words as lint's transaction-end-without-begin, from the same classification.
+        ...endsOfNoTransaction(m.statements, m.transactional).map(
+          (end) => `${m.path}:${end.at.line}:${end.at.column}: ${endOfNoTransactionMessage(end)}`,
+        ),
+        ...(m.transactional
+          ? []
+          : m.operations.flatMap((op) =>
+              op.kind === 'opaque'
+                ? [
+                    `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it.`,
+                  ]
+                : [],
+            )),
+      ],
     });
   }
   return steps;

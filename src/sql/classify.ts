@@ -94,6 +94,44 @@ export function classify(
 }
 
 /**
+ * Where a statement stands among the file's own transaction blocks, as psql
+ * runs the file: `opens` (BEGIN, START TRANSACTION), `inside` a block,
+ * `closes` it (COMMIT, END, ROLLBACK, ABORT, PREPARE TRANSACTION), `outside`
+ * any block, or `closes-nothing`: a COMMIT or ROLLBACK with no BEGIN of the
+ * file open, which PostgreSQL answers with a warning and nothing else.
+ */
+export type BlockPlace = 'outside' | 'opens' | 'inside' | 'closes' | 'closes-nothing';
+
+/**
+ * A walk over the file's statements in order, one place each: the one
+ * reading of its BEGIN ... COMMIT blocks that lint's rules and migrate's
+ * plan share. Needs only the TransactionStmt trees (sql/read.ts keeps them).
+ */
+export function ownBlocks(): (statement: Statement) => BlockPlace {
+  let open = false;
+  return (statement) => {
+    const control = transactionKind(statement);
+    const kind = control?.kind ?? '';
+    if (BEGINS.has(kind)) {
+      // A second BEGIN in a block only warns: the block goes on.
+      if (open) return 'inside';
+      open = true;
+      return 'opens';
+    }
+    if (!CONTROL.has(kind) || kind.endsWith('_PREPARED')) return open ? 'inside' : 'outside';
+    if (!open) return kind === 'TRANS_STMT_PREPARE' ? 'outside' : 'closes-nothing';
+    // COMMIT AND CHAIN ends the block and opens the next at once.
+    open = control?.chain === true;
+    return 'closes';
+  };
+}
+
+/** Each statement's place among the file's own blocks (ownBlocks), in order. Pure. */
+export function placesInOwnBlocks(statements: readonly Statement[]): BlockPlace[] {
+  return statements.map(ownBlocks());
+}
+
+/**
  * Of the statements PostgreSQL refuses in a transaction block, those inside
  * one of the file's own blocks (BEGIN ... COMMIT or ROLLBACK), as psql runs
  * the file: there PostgreSQL refuses them; before or after a block they run.
@@ -104,16 +142,48 @@ export function insideOwnBlocks(
   nonTransactional: Classification['nonTransactional'],
 ): Classification['nonTransactional'] {
   const refused = new Map(nonTransactional.map((n) => [n.statement, n]));
-  const inside: Classification['nonTransactional'] = [];
-  let inBlock = false;
-  for (const s of statements) {
-    const kind = transactionKind(s)?.kind;
-    if (kind !== undefined && BEGINS.has(kind)) inBlock = true;
-    else if (kind !== undefined && CONTROL.has(kind)) inBlock = false;
+  const places = placesInOwnBlocks(statements);
+  return statements.flatMap((s, i) => {
     const found = refused.get(s);
-    if (found && inBlock) inside.push(found);
-  }
-  return inside;
+    return found && places[i] === 'inside' ? [found] : [];
+  });
+}
+
+/** The line that makes a file run outside schemata's transaction, whatever it holds. */
+export const NO_TRANSACTION = '-- schemata:no-transaction';
+
+/**
+ * Whether migrate runs the file in schemata's transaction: not when a
+ * statement cannot run in one, when its own transaction control would end
+ * schemata's (anything but a leading BEGIN and a trailing COMMIT), or when a
+ * `-- schemata:no-transaction` line says so (`comments`: the file's comments,
+ * trimmed). lint asks the same. Pure.
+ */
+export function runsInTransaction(
+  classification: Pick<Classification, 'nonTransactional' | 'misplacedControl'>,
+  comments: readonly string[],
+): boolean {
+  return (
+    classification.nonTransactional.length === 0 &&
+    classification.misplacedControl.length === 0 &&
+    !comments.includes(NO_TRANSACTION)
+  );
+}
+
+/**
+ * The COMMITs and ROLLBACKs that end no transaction of the file: with no
+ * BEGIN of its own before them, in a file that runs outside schemata's
+ * transaction, the statements before them have already committed one by
+ * one (as under psql), and a ROLLBACK undoes none of them. In a file run in
+ * schemata's transaction, a trailing COMMIT is schemata's own: none. Pure.
+ */
+export function endsOfNoTransaction(
+  statements: readonly Statement[],
+  inTransaction: boolean,
+): Statement[] {
+  if (inTransaction) return [];
+  const places = placesInOwnBlocks(statements);
+  return statements.filter((_s, i) => places[i] === 'closes-nothing');
 }
 
 /** The file's RESET ALL statements (needs their syntax trees). */

@@ -1,6 +1,14 @@
+import { ownBlocks, runsInTransaction } from './classify.js';
 import { readMigration } from './read.js';
 import { RULES } from './rules/index.js';
-import { lineIndex, nodeKind, type Location, type Parser, scan, type Token } from './statements.js';
+import {
+  lineIndex,
+  type Location,
+  markerComments,
+  type Parser,
+  scan,
+  type Token,
+} from './statements.js';
 
 export interface LintFinding {
   rule: string;
@@ -73,7 +81,8 @@ const round = (n: number): string =>
  */
 export function lintFile(parser: Parser, sql: string): LintFinding[] {
   const findings: LintFinding[] = [];
-  let inExplicitTransaction = false;
+  // The file's own BEGIN ... COMMIT blocks, read as migrate reads them.
+  const placeOf = ownBlocks();
   const created = new Set<string>();
   let searchPath: string[] | undefined;
   // An unqualified name with no search_path set resolves through the server's: '' matches any schema.
@@ -91,12 +100,8 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
   }));
   // Each statement while its syntax tree is there, with its own operations.
   const parsed = readMigration(parser, sql, (statement, operations) => {
-    if (nodeKind(statement.node) === 'TransactionStmt') {
-      const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
-      if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') inExplicitTransaction = true;
-      if (kind === 'TRANS_STMT_COMMIT' || kind === 'TRANS_STMT_ROLLBACK')
-        inExplicitTransaction = false;
-    }
+    const place = placeOf(statement);
+    const inExplicitTransaction = place === 'opens' || place === 'inside';
     let tokens: Token[] | undefined;
     const context = {
       statement,
@@ -120,7 +125,15 @@ export function lintFile(parser: Parser, sql: string): LintFinding[] {
         created.add(`${op.object.schema}.${op.object.name}`);
     }
   });
-  if (parsed.ok) return sortByPosition(findings);
+  if (parsed.ok) {
+    // Rules about the file as migrate runs it: in schemata's transaction or not, decided as migrate decides it.
+    const inTransaction = runsInTransaction(parsed.classification, markerComments(parser, sql));
+    for (const rule of RULES) {
+      for (const f of rule.checkParsed?.({ statements: parsed.statements, inTransaction }) ?? [])
+        findings.push({ rule: rule.id, severity: rule.severity, ...f, fix: f.fix ?? rule.fix });
+    }
+    return sortByPosition(findings);
+  }
   // What the parser cannot parse is read by its tokens (a file that parses has no such error),
   // as a whole: what a long file's first pieces held is not reported apart from it.
   findings.length = 0;

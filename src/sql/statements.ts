@@ -86,6 +86,15 @@ export function commentsOf(parser: Parser, text: string): string[] {
     .map((t) => t.text);
 }
 
+/**
+ * The file's comments, trimmed, where a `-- schemata:` line may stand among
+ * them (the scanner confirms it is a comment; the cheap test spares it the
+ * files without one).
+ */
+export function markerComments(parser: Parser, text: string): string[] {
+  return text.includes('-- schemata:') ? commentsOf(parser, text).map((c) => c.trim()) : [];
+}
+
 /** Line and column of a character offset. Columns count characters, not bytes. */
 export function locate(text: string, offset: number): Location {
   return lineIndex(text)(offset);

@@ -15,8 +15,11 @@ export interface Target {
   database: string;
   url: string;
   display: string;
-  /** A tenant schema's session (SPEC §10): what each of its connections is given, and given back after each clean-up (its search_path). */
-  sessionSql?: string | undefined;
+  /**
+   * A tenant schema's search_path (SPEC §10), as SQL (`"tenant_1", public`): set in each transaction that
+   * runs its files, never on the session, which behind PgBouncer is any client's next server connection.
+   */
+  searchPath?: string | undefined;
 }
 
 export type Mode = 'single' | 'split';

@@ -9,6 +9,44 @@ export interface Tenant {
   name: string;
   schema?: string | undefined;
   url?: string | undefined;
+  /** A tenant database's server (`host:port`) and database name. */
+  server?: string | undefined;
+  database?: string | undefined;
+}
+
+/** A database on a server (`host:port`). */
+export interface ServerDatabase {
+  server: string;
+  database: string;
+}
+
+/**
+ * How the databases of a fleet are named (SPEC §10): by name, `host:port/name`
+ * where two of them on different servers share it. `among` are all the
+ * databases the names must tell apart. Pure.
+ */
+export function databaseNames(
+  databases: readonly ServerDatabase[],
+  among: readonly ServerDatabase[] = databases,
+): string[] {
+  const servers = new Map<string, Set<string>>();
+  for (const d of among)
+    servers.set(d.database, (servers.get(d.database) ?? new Set()).add(d.server));
+  return databases.map((d) =>
+    (servers.get(d.database)?.size ?? 0) > 1 ? `${d.server}/${d.database}` : d.database,
+  );
+}
+
+/**
+ * The databases of the servers a fleet's tenants are on that it does not
+ * list: where an orphan (a database holding the set's tracking) may be. Pure.
+ */
+export function unlistedDatabases(
+  listed: readonly ServerDatabase[],
+  onServers: readonly ServerDatabase[],
+): ServerDatabase[] {
+  const known = new Set(listed.map((d) => `${d.server}/${d.database}`));
+  return onServers.filter((d) => !known.has(`${d.server}/${d.database}`));
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
@@ -79,7 +117,7 @@ export async function listTenants(
       const u = new URL(url);
       return {
         url,
-        host: `${u.hostname}:${u.port || '5432'}`,
+        server: `${u.hostname}:${u.port || '5432'}`,
         database: decodeURIComponent(u.pathname.slice(1)),
       };
     } catch {
@@ -89,10 +127,11 @@ export async function listTenants(
       );
     }
   });
-  const counts = new Map<string, number>();
-  for (const p of parsed) counts.set(p.database, (counts.get(p.database) ?? 0) + 1);
-  return parsed.map((p) => ({
-    name: (counts.get(p.database) ?? 0) > 1 ? `${p.host}/${p.database}` : p.database,
+  const names = databaseNames(parsed);
+  return parsed.map((p, i) => ({
+    name: names[i]!,
     url: p.url,
+    server: p.server,
+    database: p.database,
   }));
 }

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { json, runCli } from '../support/cli.js';
-import { freshDatabase, query, schemaExists, tableExists } from '../support/db.js';
+import { json, lintJson, runCli } from '../support/cli.js';
+import { freshDatabase, query, schemaExists, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 describe('schemata migrate --dry-run / --force (CLI)', () => {
@@ -61,5 +61,55 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     expect(result.stdout).toContain('would apply 001_schemas.sql');
     expect(await schemaExists(url, 'schemata')).toBe(false);
     expect(await schemaExists(url, 'config')).toBe(false);
+  });
+
+  it("shows lint's lock-hazard warnings sized by the database's tables, and a ROLLBACK that ends nothing, in lint's words", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_events.sql':
+        'CREATE TABLE IF NOT EXISTS workspace.events (id int, note text);\nINSERT INTO workspace.events SELECT g, repeat($$x$$, 100) FROM generate_series(1, 3000) g;\n',
+    });
+    expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
+    await query(url, 'ANALYZE workspace.events');
+    writeFile(
+      cwd,
+      'data/003_type.sql',
+      'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+    );
+    writeFile(
+      cwd,
+      'data/004_undone.sql',
+      'DELETE FROM workspace.events WHERE id = 1;\nROLLBACK;\n',
+    );
+    const rewrites =
+      /database\/data\/003_type\.sql:1:1: ALTER COLUMN id TYPE bigint rewrites workspace\.events \(3 k rows, \d+ kB\) and its indexes under an ACCESS EXCLUSIVE lock/;
+    const dry = await runCli(['migrate', 'data', '--dry-run'], { cwd, env });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(new RegExp(`warning: ${rewrites.source}`));
+    expect(dry.stdout).toContain('would apply 003_type.sql');
+
+    // lint with the same URL says the same, sized the same; and of the ROLLBACK, the same words.
+    const linted = lintJson(await runCli(['lint', 'data', '--json'], { cwd, env }));
+    const said = (rule: string) =>
+      linted.sets[0]!.findings.filter((f) => f.rule === rule).map(
+        (f) => `${f.file}:${f.at.line}:${f.at.column}: ${f.message}`,
+      );
+    const [typeChange] = said('type-change-rewrites');
+    const [rollback] = said('transaction-end-without-begin');
+    expect(typeChange).toMatch(rewrites);
+    expect(dry.stderr).toContain(`warning: ${typeChange!}`);
+    expect(rollback).toContain('ROLLBACK ends no transaction of this file');
+    expect(dry.stderr).toContain(`warning: ${rollback!}`);
+
+    const report = json(await runCli(['migrate', 'data', '--dry-run', '--json'], { cwd, env }));
+    const plan = report.sets[0]!.plan!;
+    expect(plan.find((m) => m.file === '003_type.sql')!.warnings).toEqual([typeChange]);
+    expect(plan.find((m) => m.file === '004_undone.sql')!.warnings).toEqual([rollback]);
+    expect(report.sets[0]!.warnings).toEqual(expect.arrayContaining([typeChange, rollback]));
+    // Sizing writes nothing either: the two files stay pending.
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 });

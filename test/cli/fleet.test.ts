@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { json, runCli, startCli } from '../support/cli.js';
 import { freshDatabase, query, servers } from '../support/db.js';
@@ -56,6 +57,63 @@ describe('a fleet of 50 tenant databases over two servers', () => {
     expect(rest.code).toBe(3);
     expect(rest.stderr).toContain(`1 of 50 tenants failed: ${sorted[0]} (exit 3`);
     expect(rest.stderr).toContain(`schemata migrate shard --tenants ${sorted[0]}`);
+  });
+});
+
+describe('status of a fleet of tenant databases over two servers', () => {
+  it("names as orphans the databases of its servers that hold the set's tracking but are not listed, host:port added where two servers share a name", async () => {
+    const [p1, p2, d1] = await Promise.all([
+      freshDatabase('primary'),
+      freshDatabase('primary'),
+      freshDatabase('data'),
+    ]);
+    // One name on both servers.
+    const twin = `twin_${randomBytes(4).toString('hex')}`;
+    const twins = [servers().primary, servers().data].map((server) => {
+      const url = new URL(server);
+      url.pathname = `/${twin}`;
+      return url.toString();
+    });
+    await query(servers().primary, `CREATE DATABASE ${twin}`);
+    await query(servers().data, `CREATE DATABASE ${twin}`);
+    const project = (set: string) =>
+      makeProject({
+        'schemata.json': JSON.stringify({
+          sets: [{ name: set, dir: 'shard', tenants: { databases: { env: 'SHARD_URLS' } } }],
+        }),
+        'shard/001_items.sql': 'CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY);\n',
+      });
+    const cwd = project('shards');
+    const env = (urls: string[]) => ({
+      PRIMARY_DATABASE_URL: servers().primary,
+      SHARD_URLS: urls.join(','),
+    });
+    const all = [p1, p2, d1, ...twins];
+    expect((await runCli(['migrate'], { cwd, env: env(all) })).code).toBe(0);
+    // A database of another set's fleet is not this one's orphan.
+    const other = await freshDatabase('primary');
+    expect((await runCli(['migrate'], { cwd: project('others'), env: env([other]) })).code).toBe(0);
+
+    // p2 and both twins dropped from the list.
+    const shown = await runCli(['status', '--json'], { cwd, env: env([p1, d1]) });
+    expect(shown.code).toBe(0);
+    const hostOf = (url: string) => `${new URL(url).hostname}:${new URL(url).port}`;
+    const orphans = [
+      new URL(p2).pathname.slice(1),
+      `${hostOf(servers().primary)}/${twin}`,
+      `${hostOf(servers().data)}/${twin}`,
+    ].sort();
+    expect(json(shown).sets[0]!.orphans).toEqual(orphans);
+    expect(json(shown).sets[0]!.tenants!.length).toBe(2);
+    const human = await runCli(['status'], { cwd, env: env([p1, d1]) });
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain(
+      `3 databases hold the tracking of set "shards" but are not among its tenants (orphans): ${orphans.join(', ')}.`,
+    );
+    // Listed again, none is an orphan.
+    expect(json(await runCli(['status', '--json'], { cwd, env: env(all) })).sets[0]!.orphans).toBe(
+      undefined,
+    );
   });
 });
 

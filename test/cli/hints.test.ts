@@ -44,6 +44,16 @@ describe('hints that work as typed', () => {
     expect(help.stdout).toContain('schemata migrate [sets..]');
   });
 
+  it("a command's --help lists its own flags and runs nothing", async () => {
+    const cwd = makeProject(SMALL_SETS);
+    const help = await runCli(['migrate', '--help'], { cwd });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('schemata migrate [sets..]');
+    expect(help.stdout).toContain('--dry-run');
+    expect(help.stdout).toContain('--statement-lock-timeout');
+    expect(help.stdout).not.toContain('connect and lock');
+  });
+
   it('from a sub-folder of the project: cd to the project, where the same command runs', async () => {
     const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
     const project = makeProject(SMALL_SETS);

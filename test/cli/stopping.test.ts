@@ -7,13 +7,14 @@ import {
   PASSWORD,
   query,
   freshDatabase,
+  openClient,
   sleepingIn,
   tableExists,
   trackedVersions,
   waitFor,
 } from '../support/db.js';
-import { startCli } from '../support/cli.js';
-import { makeProject, REPO } from '../support/project.js';
+import { runCli, startCli } from '../support/cli.js';
+import { makeProject, REPO, writeFile as writeProjectFile } from '../support/project.js';
 
 /*
  * SPEC §4 "Stopping": a real signal to a real child process, mid-migration.
@@ -65,6 +66,74 @@ describe.each([
     expect(await tableExists(url, 'workspace.slow')).toBe(false);
     expect(await tableExists(url, 'workspace.after')).toBe(false);
     expect(await trackedVersions(url, 'data')).toEqual(['1']);
+  });
+});
+
+/*
+ * A statement run bare, outside any transaction block (CREATE INDEX
+ * CONCURRENTLY), with schemata killed outright (SIGKILL: no cancel request
+ * is sent): the server must notice that its client is gone and end the
+ * backend, as it does for a statement in a transaction, rather than build the
+ * index for a client that no longer exists once the blocker lets it go.
+ */
+describe('killed by SIGKILL while a statement outside a transaction waits', () => {
+  it('the server ends its backend within seconds', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_table.sql': 'CREATE TABLE IF NOT EXISTS workspace.t (id int);\n',
+    });
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
+    writeProjectFile(
+      cwd,
+      'data/003_index.sql',
+      '-- schemata:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_id ON workspace.t (id);\n',
+    );
+    // An open transaction that wrote to the table: the index build waits for it to end.
+    const holder = await openClient(url);
+    try {
+      await holder.query('BEGIN; INSERT INTO workspace.t VALUES (1)');
+      const { child, done } = startCli(['migrate', 'data', '--statement-lock-timeout', '120'], {
+        cwd,
+        env,
+      });
+      const building = async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%'",
+          )
+        )[0]!.n;
+      expect(
+        await waitFor(
+          async () =>
+            (
+              await query<{ n: number }>(
+                url,
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+              )
+            )[0]!.n === 1,
+          20_000,
+        ),
+      ).toBe(true);
+      child.kill('SIGKILL');
+      await done;
+      // The holder still holds: only the server's check of its client can end the build.
+      expect(await waitFor(async () => (await building()) === 0, 10_000)).toBe(true);
+      await holder.query('COMMIT');
+      // Nothing builds the index after the blocker is gone.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(
+        await query(
+          url,
+          "SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass('workspace.t_id') AND indisvalid",
+        ),
+      ).toEqual([{ n: 0 }]);
+    } finally {
+      await holder.end();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { migrate } from '../../src/api.js';
+import pg from 'pg';
+import { migrate, validate } from '../../src/api.js';
 import { freshDatabase, query, servers } from '../support/db.js';
 import { havePgBouncer, startPgBouncer } from '../support/pgbouncer.js';
 import { makeProject } from '../support/project.js';
@@ -65,6 +66,86 @@ describe.skipIf(!available)('behind PgBouncer in transaction pooling', () => {
       expect(again.error).toBeUndefined();
       expect(again.sets[0]!.applied).toEqual([]);
     } finally {
+      await bouncer.stop();
+    }
+  });
+
+  it('a fleet of tenant schemas, more tenants than the pool has server connections: each tenant gets its files in its own schema, none in another', async () => {
+    const direct = await freshDatabase();
+    const database = new URL(direct).pathname.slice(1);
+    const tenants = Array.from({ length: 8 }, (_, i) => `tenant_${i + 1}`);
+    await query(direct, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
+    const bouncer = await startPgBouncer(servers().primary, { poolSize: 3 });
+    // Another client of the pool, as an application would be: it must never see a tenant's search_path.
+    const app = new pg.Client({ connectionString: bouncer.url(database) });
+    await app.connect();
+    try {
+      const cwd = makeProject({
+        'schemata.json': JSON.stringify({
+          sets: [
+            { name: 'tenant', dir: 'tenant', database: 'primary', tenants: { schemas: tenants } },
+          ],
+        }),
+        // Unqualified names, a function and a DO block that resolve through the search_path, and a file of its own transaction.
+        'tenant/001_items.sql':
+          'CREATE TABLE items (id int PRIMARY KEY, owner text DEFAULT current_schema());\nSELECT pg_sleep(0.05);\n',
+        'tenant/002_notes.sql': `CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM items';
+DO $$ BEGIN EXECUTE 'CREATE TABLE notes (id int)'; END $$;
+INSERT INTO items (id) VALUES (1);
+`,
+        'tenant/003_own.sql':
+          'BEGIN;\nCREATE TABLE own (id int);\nSELECT pg_sleep(0.05);\nCOMMIT;\n',
+      });
+      const env = { PRIMARY_DATABASE_URL: bouncer.url(database) };
+      // Sampled while the fleet runs, one query after another.
+      const paths = (async () => {
+        const seen: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await app.query<{ search_path: string }>('SHOW search_path');
+          seen.push(rows[0]!.search_path);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return seen;
+      })();
+      const run = await migrate({ cwd, env, concurrency: 3 });
+      expect(
+        run.error,
+        JSON.stringify(run.sets[0]?.tenants?.map((t) => [t.name, t.error?.message])),
+      ).toBeUndefined();
+      expect(run.sets[0]!.tenants!.every((t) => t.ok && t.applied.length === 3)).toBe(true);
+      expect(new Set(await paths)).toEqual(new Set(['"$user", public']));
+      // From the server: each tenant has exactly its objects, with its own rows; nothing landed in public.
+      const objects = await query<{ schema: string; names: string[] }>(
+        direct,
+        `SELECT n.nspname AS schema, array_agg(c.relname::text ORDER BY c.relname) AS names
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND (n.nspname LIKE 'tenant\\_%' OR n.nspname = 'public')
+          GROUP BY n.nspname ORDER BY n.nspname`,
+      );
+      expect(objects).toEqual(
+        tenants.map((schema) => ({ schema, names: ['items', 'notes', 'own'] })),
+      );
+      for (const t of tenants)
+        expect(
+          await query(
+            direct,
+            `SELECT owner, count(*)::int AS n, to_regprocedure('${t}.note_count()') IS NOT NULL AS made FROM ${t}.items GROUP BY owner`,
+          ),
+        ).toEqual([{ owner: t, n: 1, made: true }]);
+      expect(
+        await query(direct, "SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'note_count'"),
+      ).toEqual([{ n: tenants.length }]);
+      expect((await migrate({ cwd, env, concurrency: 3 })).ok).toBe(true);
+      expect((await validate({ cwd, env, concurrency: 3 })).ok).toBe(true);
+      expect(
+        await query(
+          direct,
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        ),
+      ).toEqual([{ n: 0 }]);
+    } finally {
+      await app.end();
       await bouncer.stop();
     }
   });

@@ -1,6 +1,6 @@
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { migrate } from '../../src/api.js';
+import { lint, migrate } from '../../src/api.js';
 import {
   freshDatabase,
   openClient,
@@ -441,6 +441,62 @@ describe("a file's own transaction control", () => {
       expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     },
   );
+
+  it('a ROLLBACK with no BEGIN before it undoes nothing: what came before stays and is recorded, and lint and --dry-run say so in the same words', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_undone.sql':
+        'CREATE TABLE workspace.t (id int);\nINSERT INTO workspace.t VALUES (1), (2);\nROLLBACK;\n',
+      // Prisma's enum file, and a block the file rolls back itself: no warning.
+      'data/003_prisma.sql':
+        "BEGIN;\nCREATE TYPE workspace.mood AS ENUM ('ok');\nCOMMIT;\nBEGIN;\nALTER TYPE workspace.mood ADD VALUE 'sad';\nCOMMIT;\n",
+      'data/004_tried.sql': 'BEGIN;\nINSERT INTO workspace.t VALUES (3);\nROLLBACK;\n',
+    });
+    const said =
+      'database/data/002_undone.sql:3:1: ROLLBACK ends no transaction of this file: no BEGIN of the file is open before it, ' +
+      'so the statements before it have already committed one by one (schemata runs the file outside its own transaction, as psql would), and it undoes none of them.';
+    const linted = await lint({ cwd, sets: ['data'] });
+    expect(
+      linted.sets[0]!.findings.filter((f) => f.rule === 'transaction-end-without-begin'),
+    ).toMatchObject([{ file: 'database/data/002_undone.sql', at: { line: 3, column: 1 } }]);
+    const finding = linted.sets[0]!.findings.find(
+      (f) => f.rule === 'transaction-end-without-begin',
+    )!;
+    expect(`${finding.file}:${finding.at.line}:${finding.at.column}: ${finding.message}`).toBe(
+      said,
+    );
+    const planned = await migrate({ cwd, env: single(url), sets: ['data'], dryRun: true });
+    expect(planned.error).toBeUndefined();
+    expect(planned.sets[0]!.warnings).toEqual([said]);
+    expect(planned.sets[0]!.plan!.map((m) => [m.file, m.transactional, m.warnings])).toEqual([
+      ['001_schemas.sql', true, []],
+      ['002_undone.sql', false, [said]],
+      ['003_prisma.sql', false, []],
+      ['004_tried.sql', false, []],
+    ]);
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.sets[0]!.warnings).toEqual([said]);
+    // As under psql: the table and its two rows stay, the migration is recorded applied with the rows it wrote.
+    expect(await query(url, 'SELECT id FROM workspace.t ORDER BY id')).toEqual([
+      { id: 1 },
+      { id: 2 },
+    ]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+    expect(
+      await query(
+        url,
+        "SELECT event, effects -> 'rows' AS rows FROM schemata.migrations WHERE set_name = 'data' AND version = '2' ORDER BY id",
+      ),
+    ).toEqual([
+      { event: 'running', rows: null },
+      {
+        event: 'applied',
+        rows: [{ table: 'workspace.t', inserted: 2, updated: 0, deleted: 0 }],
+      },
+    ]);
+  });
 
   it('under -- schemata:no-transaction the enum ADD VALUE idiom runs as psql would', async () => {
     const url = await freshDatabase();

@@ -328,6 +328,7 @@ describe('migrate --dry-run', () => {
         version: '3',
         file: '003_drop.sql',
         transactional: true,
+        inRunTransaction: false,
         event: 'applied',
         runs: 'all',
         // Plain DDL: the check on the server covers the two tables the plan traced.
@@ -354,6 +355,7 @@ describe('migrate --dry-run', () => {
         version: '4',
         file: '004_index.sql',
         transactional: false,
+        inRunTransaction: false,
         event: 'applied',
         runs: 'all',
         check: 'measured in its transaction: every table that holds rows',

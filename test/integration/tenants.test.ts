@@ -117,6 +117,28 @@ describe('a fleet of tenant schemas', () => {
   });
 });
 
+describe("a tenant's search_path in every kind of file", () => {
+  it('a file of its own BEGIN ... COMMIT and a -- schemata:no-transaction file run in the tenant schema, the session left with the database default', async () => {
+    const { url, cwd } = await fleet({
+      '001_items.sql': 'BEGIN;\nCREATE TABLE items (id int PRIMARY KEY, title text);\nCOMMIT;\n',
+      '002_index.sql':
+        '-- schemata:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_title ON items (title);\n',
+      '003_fill.sql':
+        "DO $$ BEGIN EXECUTE 'INSERT INTO items VALUES (1, current_schema())'; END $$;\n",
+    });
+    const run = await migrate({ cwd, env: single(url), concurrency: 3 });
+    expect(run.error, run.sets[0]?.tenants?.find((t) => !t.ok)?.error?.message).toBeUndefined();
+    const indexes = await query<{ schema: string; n: number }>(
+      url,
+      "SELECT schemaname AS schema, count(*)::int AS n FROM pg_indexes WHERE indexname = 'items_title' GROUP BY schemaname ORDER BY 1",
+    );
+    expect(indexes).toEqual(TENANTS.map((schema) => ({ schema, n: 1 })));
+    for (const t of TENANTS.slice(0, 3))
+      expect(await query(url, `SELECT title FROM ${t}.items`)).toEqual([{ title: t }]);
+    expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
+  });
+});
+
 describe('per tenant: the measurement, validation and repair', () => {
   it('a tenant whose rows a function deletes is refused by the measurement in its transaction, naming the tenant; the others apply', async () => {
     const { url, cwd } = await fleet({

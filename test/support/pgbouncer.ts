@@ -18,10 +18,11 @@ export function havePgBouncer(): boolean {
 /**
  * Starts a real PgBouncer in transaction pooling in front of a server, as an
  * unprivileged user when we are root (it refuses to run as root). Returns the
- * URL of a database through it.
+ * URL of a database through it; `poolSize` server connections per database.
  */
 export async function startPgBouncer(
   serverUrl: string,
+  { poolSize = 20 }: { poolSize?: number } = {},
 ): Promise<{ url: (database: string) => string; stop: () => Promise<void> }> {
   const server = new URL(serverUrl);
   const dir = mkdtempSync(join(tmpdir(), 'schemata-pgbouncer-'));
@@ -44,7 +45,7 @@ export async function startPgBouncer(
       'auth_type = plain',
       `auth_file = ${join(dir, 'userlist.txt')}`,
       'pool_mode = transaction',
-      'default_pool_size = 20',
+      `default_pool_size = ${poolSize}`,
       'max_client_conn = 200',
       'ignore_startup_parameters = extra_float_digits,options',
       `logfile = ${join(dir, 'pgbouncer.log')}`,

@@ -7,6 +7,7 @@ import { createWithoutIfNotExists } from './create-without-if-not-exists.js';
 import { destructiveStatement } from './destructive-statement.js';
 import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
+import { transactionEndWithoutBegin } from './transaction-end-without-begin.js';
 import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
 import { typeChangeRewrites } from './type-change-rewrites.js';
 import { volatileDefault } from './volatile-default.js';
@@ -17,6 +18,7 @@ export type { Finding, Rule } from './rule.js';
 export const RULES: readonly Rule[] = [
   addConstraintIfNotExists,
   concurrentlyInTransaction,
+  transactionEndWithoutBegin,
   copyFromStdin,
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,

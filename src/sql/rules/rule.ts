@@ -18,6 +18,14 @@ export interface StatementContext {
   tokens: () => readonly Token[];
 }
 
+/** What a rule sees of a file that parses, after every statement was read. */
+export interface ParsedFileContext {
+  /** Every statement in order; only a TransactionStmt keeps its tree (sql/read.ts). */
+  statements: readonly Statement[];
+  /** Whether migrate runs the file in schemata's transaction (sql/classify.ts runsInTransaction). */
+  inTransaction: boolean;
+}
+
 /** What a rule sees of a whole file, for what the parser cannot parse (a syntax error has no statements). */
 export interface FileContext {
   sql: string;
@@ -48,5 +56,7 @@ export interface Rule {
   check?: (context: StatementContext) => Finding[];
   /** For a rule that remembers what earlier statements of the file did: a fresh check per file. */
   checkInOrder?: () => (context: StatementContext) => Finding[];
+  /** For a rule about the file as migrate runs it (in schemata's transaction or not), once it has parsed. */
+  checkParsed?: (context: ParsedFileContext) => Finding[];
   checkFile?: (context: FileContext) => Finding[];
 }

@@ -3,61 +3,6 @@ import type { Client } from '../engine/connect.js';
 import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 import { quoteLiteral } from '../sql/quote.js';
 
-/** What the catalog names, for resolving a run's statements as PostgreSQL will (model/protect.ts). */
-export interface CatalogNames {
-  schemas: Array<{ oid: number; name: string }>;
-  relations: Array<{ oid: number; schema: string; name: string; kind: RelationKind }>;
-  types: Array<{ oid: number; schema: string; name: string }>;
-  /** The session's search_path setting as written (`"$user", public`): what migrations of this connection resolve names with. */
-  searchPath: string;
-  user: string;
-  /** The names of the functions and procedures outside the system schemas (extensions' included). */
-  functions: string[];
-}
-
-export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
-
-const NAMES_SQL = `
-SELECT (SELECT coalesce(json_agg(json_build_object('oid', n.oid, 'name', n.nspname)), '[]')
-          FROM pg_namespace n WHERE ${userSchema('n')}) AS schemas,
-       (SELECT coalesce(json_agg(json_build_object('oid', c.oid, 'schema', n.nspname, 'name', c.relname,
-                 'kind', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'm' THEN 'materialized view'
-                                        WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'other' END)), '[]')
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE ${userSchema('n')} AND c.relkind <> 'c' AND c.relkind <> 't') AS relations,
-       (SELECT coalesce(json_agg(json_build_object('oid', t.oid, 'schema', n.nspname, 'name', t.typname)), '[]')
-          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-         WHERE ${userSchema('n')} AND t.typtype IN ('e', 'd', 'r', 'c', 'b')
-           AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))
-           AND t.typcategory <> 'A') AS types,
-       (SELECT coalesce(json_agg(DISTINCT p.proname), '[]') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchema('n')}) AS functions,
-       current_setting('search_path') AS search_path, current_user AS "user"`;
-
-function userSchema(n: string): string {
-  return `${n}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${n}.nspname NOT LIKE 'pg\\_toast%' AND ${n}.nspname NOT LIKE 'pg\\_temp\\_%'`;
-}
-
-/** One query: every schema, relation and type outside the system schemas, and the session's search_path. */
-export async function readCatalogNames(client: Client): Promise<CatalogNames> {
-  const { rows } = await client.query<{
-    schemas: CatalogNames['schemas'];
-    relations: CatalogNames['relations'];
-    types: CatalogNames['types'];
-    functions: string[];
-    search_path: string;
-    user: string;
-  }>(NAMES_SQL);
-  const row = rows[0]!;
-  return {
-    schemas: row.schemas,
-    relations: row.relations,
-    types: row.types,
-    functions: row.functions,
-    searchPath: row.search_path,
-    user: row.user,
-  };
-}
-
 /*
  * Whether relation `c` (in schema `n`) holds at least one row, asked exactly
  * (never from reltuples, which lies right after a bulk insert) and in a way

@@ -1,0 +1,193 @@
+import type { Client } from '../engine/connect.js';
+import {
+  type CatalogFacts,
+  type CatalogModel,
+  catalogModel,
+  type RelationKind,
+} from '../model/catalog.js';
+import { searchPathOf } from '../sql/operations.js';
+import { loadParser } from '../sql/parse.js';
+import { ARGUMENT_TYPES_SQL } from './listing.js';
+
+/**
+ * What the model reads: every schema, or these (the set's, those its files
+ * name); the session's search_path is always added, and the partitions,
+ * inheritance children and ancestors of what is read, whatever their schema.
+ */
+export type ModelScope = 'all' | { schemas: readonly string[] };
+
+const SYSTEM = (n: string) =>
+  `(${n} IN ('pg_catalog', 'information_schema') OR ${n} LIKE 'pg\\_toast%' OR ${n} LIKE 'pg\\_temp\\_%')`;
+
+/*
+ * One round trip. A tenant of a fleet reads its own schema and the path's
+ * (SPEC §10), at the cost of those whatever the size of the rest of the
+ * catalog: every part of a relation is an index lookup by the relation.
+ */
+export const MODEL_SQL = `
+WITH RECURSIVE ns AS MATERIALIZED (
+  SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+   WHERE ($1::text[] IS NULL AND NOT ${SYSTEM('n.nspname')})
+      OR n.nspname = ANY($1::text[]) OR n.nspname = ANY(pg_catalog.current_schemas(false))
+      OR n.nspname IN ('pg_catalog', current_user)
+), own AS MATERIALIZED (
+  SELECT oid, nspname FROM ns WHERE NOT ${SYSTEM('nspname')}
+), scoped AS MATERIALIZED (
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN own ON own.oid = c.relnamespace WHERE c.relkind <> 't'
+), up(oid) AS (
+  SELECT oid FROM scoped
+  UNION SELECT i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.oid
+), down(oid) AS (
+  SELECT oid FROM scoped
+  UNION SELECT i.inhrelid FROM down JOIN pg_catalog.pg_inherits i ON i.inhparent = down.oid
+), rel AS MATERIALIZED (
+  SELECT c.oid, c.relkind, c.relname, n.nspname, c.relispartition, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid IN (SELECT oid FROM up UNION SELECT oid FROM down)
+)
+SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS "user",
+  (SELECT pg_catalog.array_agg(nspname::text) FROM ns) AS schemas,
+  (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(
+      r.oid::int8, r.nspname, r.relname,
+      CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'm' THEN 'materialized view'
+                     WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'other' END,
+      r.identity,
+      (SELECT pg_catalog.format('%I.%I', tn.nspname, t.relname) FROM pg_catalog.pg_index x
+         JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+        WHERE x.indexrelid = r.oid),
+      (SELECT pg_catalog.array_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno)
+         FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+         JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = r.oid),
+      r.relispartition,
+      CASE WHEN r.relkind NOT IN ('i', 'I', 'S') THEN (SELECT pg_catalog.array_agg(a.attname) FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped) END,
+      (SELECT pg_catalog.array_agg(k.conname) FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.oid),
+      (SELECT pg_catalog.array_agg(g.tgname) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.oid),
+      (SELECT pg_catalog.array_agg(p.polname) FROM pg_catalog.pg_policy p WHERE p.polrelid = r.oid)
+    )), '[]') FROM rel r) AS relations,
+  -- Types as listing.ts renders a function's argument types: pg_catalog's by format_type, the others qualified.
+  (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(t.oid::int8, ns.nspname, t.typname,
+      CASE WHEN ns.nspname = 'pg_catalog' THEN pg_catalog.format_type(t.oid, NULL) ELSE pg_catalog.format('%I.%I', ns.nspname, t.typname) END)), '[]')
+     FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+    WHERE NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
+      AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))) AS types,
+  (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(ns.nspname, p.proname, p.prokind = 'p', a.args,
+      pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, a.args),
+      (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) AS c WHERE c LIKE 'search\\_path=%' LIMIT 1))), '[]')
+     FROM pg_catalog.pg_proc p JOIN own ns ON ns.oid = p.pronamespace
+     CROSS JOIN LATERAL (SELECT ${ARGUMENT_TYPES_SQL} AS args) a) AS functions,
+  ARRAY(SELECT extname::text FROM pg_catalog.pg_extension) AS extensions`;
+
+type RelationRow = [
+  number,
+  string,
+  string,
+  RelationKind,
+  string,
+  string | null,
+  string[] | null,
+  boolean,
+  string[] | null,
+  string[] | null,
+  string[] | null,
+  string[] | null,
+];
+
+interface ModelRow {
+  search_path: string;
+  user: string;
+  schemas: string[];
+  relations: RelationRow[];
+  types: Array<[number, string, string, string]>;
+  functions: Array<[string, string, boolean, string, string, string | null]>;
+  extensions: string[];
+}
+
+/**
+ * One query: the model of what the run can reach. `searchPath` (SQL): a
+ * tenant schema's path, which its files resolve names with; set for this
+ * question alone, in a transaction of its own, so that behind PgBouncer the
+ * setting and the question share a server connection.
+ */
+export async function readCatalogModel(
+  client: Client,
+  scope: ModelScope,
+  searchPath?: string,
+): Promise<CatalogModel> {
+  const ask = () =>
+    client.query<ModelRow>(MODEL_SQL, [scope === 'all' ? null : [...new Set(scope.schemas)]]);
+  let rows: ModelRow[];
+  if (searchPath === undefined) ({ rows } = await ask());
+  else {
+    await client.query(`BEGIN READ ONLY; SET LOCAL search_path = ${searchPath}`);
+    try {
+      ({ rows } = await ask());
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+  const row = rows[0]!;
+  const parser = await loadParser();
+  const facts: CatalogFacts = {
+    searchPath: searchPathOf(parser, row.search_path) ?? [],
+    user: row.user,
+    schemas: row.schemas,
+    relations: row.relations.map(
+      ([
+        oid,
+        schema,
+        name,
+        kind,
+        identity,
+        table,
+        parents,
+        partition,
+        columns,
+        constraints,
+        triggers,
+        policies,
+      ]) => ({
+        oid,
+        schema,
+        name,
+        kind,
+        identity,
+        table: table ?? undefined,
+        parents: parents ?? undefined,
+        partition,
+        columns: columns ?? undefined,
+        constraints: constraints ?? undefined,
+        triggers: triggers ?? undefined,
+        policies: policies ?? undefined,
+      }),
+    ),
+    types: row.types.map(([oid, schema, name, rendering]) => ({ oid, schema, name, rendering })),
+    functions: row.functions.map(([schema, name, procedure, args, identity, path]) => ({
+      schema,
+      name,
+      kind: procedure ? 'procedure' : 'function',
+      args,
+      identity,
+      searchPath: path === null ? undefined : (searchPathOf(parser, path) ?? undefined),
+    })),
+    extensions: row.extensions,
+  };
+  return catalogModel(facts);
+}
+
+/**
+ * The model read at most once, on the first question: a run that asks none
+ * (nothing pending, nothing to repair) reads nothing. `scope` is called then,
+ * when the files whose names it covers have been read.
+ */
+export function lazyCatalogModel(
+  client: Client,
+  scope: () => ModelScope | Promise<ModelScope>,
+  searchPath?: string,
+): () => Promise<CatalogModel> {
+  let model: Promise<CatalogModel> | undefined;
+  return () =>
+    (model ??= Promise.resolve(scope()).then((s) => readCatalogModel(client, s, searchPath)));
+}

@@ -1,0 +1,79 @@
+import type { QueryResultRow } from 'pg';
+import type { Client } from './connect.js';
+import { acquireSessionLock, type LockSession, releaseSessionLock } from './lock.js';
+
+/** Where a run holds its run lock, when not on a connection of its own (engine/context.ts). */
+export interface LockKeeper {
+  /** Takes the set's run lock for a run whose work goes on `work`; returns what releases it. */
+  hold(
+    work: Client,
+    where: string,
+    timeoutS: number,
+    set: string,
+    signal: AbortSignal | undefined,
+  ): Promise<() => Promise<void>>;
+}
+
+/**
+ * The run locks of a fleet of tenant schemas, one database: all held by one
+ * session, each a session-level lock taken when its tenant starts and released
+ * when it ends, so that the fleet's connections are its tenants in flight plus
+ * this one. The session stays in one open transaction, begun before the first
+ * lock and ended after the last: behind PgBouncer's transaction pooling that
+ * pins its server connection, so no lock is ever left on a pooled one. The
+ * transaction takes no snapshot between its short statements, so CREATE INDEX
+ * CONCURRENTLY does not wait for it; a killed fleet's session ends, and its
+ * locks with it.
+ */
+export class TenantLocks implements LockKeeper {
+  private session: Promise<LockSession> | undefined;
+  /** The session's statements, one after another: the tenants in flight share it. */
+  private last: Promise<unknown> = Promise.resolve();
+  private client: Client | undefined;
+
+  constructor(private readonly connect: () => Promise<Client>) {}
+
+  async hold(
+    _work: Client,
+    where: string,
+    timeoutS: number,
+    set: string,
+    signal: AbortSignal | undefined,
+  ): Promise<() => Promise<void>> {
+    const session = await (this.session ??= this.open());
+    await acquireSessionLock(session, where, timeoutS, set, signal);
+    return () => releaseSessionLock(session, set);
+  }
+
+  private async open(): Promise<LockSession> {
+    const client = await this.connect();
+    try {
+      await client.query(
+        'BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0',
+      );
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.client = client;
+    return {
+      query: <R extends QueryResultRow>(text: string, values?: unknown[]) => {
+        const next = this.last.then(() => client.query<R>(text, values));
+        this.last = next.catch(() => undefined);
+        return next;
+      },
+    };
+  }
+
+  /** Releases every lock still held, ends the transaction and the session. */
+  async end(): Promise<void> {
+    await this.session?.catch(() => undefined);
+    await this.last;
+    const client = this.client;
+    this.session = undefined;
+    this.client = undefined;
+    if (!client) return;
+    await client.query('SELECT pg_advisory_unlock_all(); COMMIT').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
