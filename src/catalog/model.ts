@@ -4,6 +4,8 @@ import {
   type CatalogModel,
   catalogModel,
   type RelationKind,
+  ruleEvents,
+  triggerEvents,
 } from '../model/catalog.js';
 import { searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
@@ -63,7 +65,14 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
          WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped) END,
       (SELECT pg_catalog.array_agg(k.conname) FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.oid),
       (SELECT pg_catalog.array_agg(g.tgname) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.oid),
-      (SELECT pg_catalog.array_agg(p.polname) FROM pg_catalog.pg_policy p WHERE p.polrelid = r.oid)
+      (SELECT pg_catalog.array_agg(p.polname) FROM pg_catalog.pg_policy p WHERE p.polrelid = r.oid),
+      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(g.tgname, g.tgtype, fn.nspname, fp.proname))
+         FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc fp ON fp.oid = g.tgfoid
+         JOIN pg_catalog.pg_namespace fn ON fn.oid = fp.pronamespace
+        WHERE g.tgrelid = r.oid AND NOT g.tgisinternal AND g.tgenabled IN ('O', 'A')),
+      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(w.rulename, w.ev_type, pg_catalog.pg_get_ruledef(w.oid)))
+         FROM pg_catalog.pg_rewrite w
+        WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN' AND w.ev_enabled IN ('O', 'A'))
     )), '[]') FROM rel r) AS relations,
   -- Types as listing.ts renders a function's argument types: pg_catalog's by format_type, the others qualified.
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(t.oid::int8, ns.nspname, t.typname,
@@ -71,11 +80,20 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
      FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
     WHERE NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
       AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))) AS types,
+  -- The functions of the schemas read, and those the triggers read fire wherever they live; bodies of SQL and PL/pgSQL only.
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(ns.nspname, p.proname, p.prokind = 'p', a.args,
       pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, a.args),
-      (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) AS c WHERE c LIKE 'search\\_path=%' LIMIT 1))), '[]')
-     FROM pg_catalog.pg_proc p JOIN own ns ON ns.oid = p.pronamespace
-     CROSS JOIN LATERAL (SELECT ${ARGUMENT_TYPES_SQL} AS args) a) AS functions,
+      (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) AS c WHERE c LIKE 'search\\_path=%' LIMIT 1),
+      CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN l.lanname END,
+      CASE WHEN l.lanname NOT IN ('sql', 'plpgsql') THEN NULL
+           WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) ELSE p.prosrc END,
+      p.prosqlbody IS NOT NULL,
+      p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype)), '[]')
+     FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace
+     JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+     CROSS JOIN LATERAL (SELECT ${ARGUMENT_TYPES_SQL} AS args) a
+    WHERE p.pronamespace IN (SELECT oid FROM own)
+       OR p.oid IN (SELECT g.tgfoid FROM pg_catalog.pg_trigger g WHERE g.tgrelid IN (SELECT oid FROM rel))) AS functions,
   ARRAY(SELECT extname::text FROM pg_catalog.pg_extension) AS extensions`;
 
 type RelationRow = [
@@ -91,6 +109,8 @@ type RelationRow = [
   string[] | null,
   string[] | null,
   string[] | null,
+  Array<[string, number, string, string]> | null,
+  Array<[string, string, string]> | null,
 ];
 
 interface ModelRow {
@@ -99,7 +119,20 @@ interface ModelRow {
   schemas: string[];
   relations: RelationRow[];
   types: Array<[number, string, string, string]>;
-  functions: Array<[string, string, boolean, string, string, string | null]>;
+  functions: Array<
+    [
+      string,
+      string,
+      boolean,
+      string,
+      string,
+      string | null,
+      'sql' | 'plpgsql' | null,
+      string | null,
+      boolean,
+      boolean,
+    ]
+  >;
   extensions: string[];
 }
 
@@ -148,6 +181,8 @@ export async function readCatalogModel(
         constraints,
         triggers,
         policies,
+        fires,
+        rules,
       ]) => ({
         oid,
         schema,
@@ -161,17 +196,44 @@ export async function readCatalogModel(
         constraints: constraints ?? undefined,
         triggers: triggers ?? undefined,
         policies: policies ?? undefined,
+        fires: fires?.map(([trigger, tgtype, fnSchema, fnName]) => ({
+          trigger,
+          events: triggerEvents(tgtype),
+          function: { schema: fnSchema, name: fnName },
+        })),
+        rules: rules?.map(([ruleName, evType, definition]) => ({
+          name: ruleName,
+          events: ruleEvents(evType),
+          definition,
+        })),
       }),
     ),
     types: row.types.map(([oid, schema, name, rendering]) => ({ oid, schema, name, rendering })),
-    functions: row.functions.map(([schema, name, procedure, args, identity, path]) => ({
-      schema,
-      name,
-      kind: procedure ? 'procedure' : 'function',
-      args,
-      identity,
-      searchPath: path === null ? undefined : (searchPathOf(parser, path) ?? undefined),
-    })),
+    functions: row.functions.map(
+      ([
+        schema,
+        name,
+        procedure,
+        args,
+        identity,
+        path,
+        language,
+        source,
+        standardBody,
+        trigger,
+      ]) => ({
+        schema,
+        name,
+        kind: procedure ? 'procedure' : 'function',
+        args,
+        identity,
+        searchPath: path === null ? undefined : (searchPathOf(parser, path) ?? undefined),
+        body:
+          language === null || source === null
+            ? undefined
+            : { language, source, standardBody, trigger },
+      }),
+    ),
     extensions: row.extensions,
   };
   return catalogModel(facts);

@@ -706,13 +706,14 @@ export function prepareFiles(
   return migrations;
 }
 
-/** Whether an operation can destroy data: only then is the catalog asked. */
+/** Whether an operation can destroy data: only then is the catalog asked. Any write may fire a trigger or rule. */
 const mayDestroy = (op: Operation) =>
   op.kind === 'drop' ||
   op.kind === 'alter-type' ||
   op.kind === 'drop-owned' ||
   op.kind === 'call' ||
-  ((op.kind === 'delete-rows' || op.kind === 'write-rows') && op.wholesale);
+  op.kind === 'delete-rows' ||
+  op.kind === 'write-rows';
 
 /** The operations of the statements that run: every one, or those of the part of a file that --repair runs again. */
 function runningOperations(
@@ -759,7 +760,7 @@ export async function protect(
     forced: m.forced,
     statements: m.statements,
   }));
-  const { hazards, probes } = findHazards(model, guarded);
+  const { hazards, probes } = findHazards(model, guarded, await loadParser());
   setPlan.migrations.forEach((m, index) => {
     m.guard = guardScope(
       running[index]!,

@@ -12,6 +12,27 @@ import { type ObjectRef, type Operation, refKey } from '../sql/operations.js';
 
 export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
 
+/** What a write does to a table's rows, as triggers and rules are fired by it. */
+export type RowEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+
+/** The events of a trigger's pg_trigger.tgtype (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE, _TRUNCATE bits). */
+export function triggerEvents(tgtype: number): RowEvent[] {
+  const bits: Array<[number, RowEvent]> = [
+    [4, 'INSERT'],
+    [8, 'DELETE'],
+    [16, 'UPDATE'],
+    [32, 'TRUNCATE'],
+  ];
+  return bits.flatMap(([bit, event]) => ((tgtype & bit) !== 0 ? [event] : []));
+}
+
+/** The event of a rule's pg_rewrite.ev_type ('2' UPDATE, '3' INSERT, '4' DELETE; '1' SELECT writes nothing). */
+export function ruleEvents(evType: string): RowEvent[] {
+  const events: Record<string, RowEvent> = { '2': 'UPDATE', '3': 'INSERT', '4': 'DELETE' };
+  const event = events[evType];
+  return event ? [event] : [];
+}
+
 /** What the gatherer reads: plain data, as object literals in the tests. */
 export interface CatalogFacts {
   /** The session's search_path, parsed (`$user` as written): what unqualified names resolve through. */
@@ -37,6 +58,12 @@ export interface CatalogFacts {
     constraints?: string[] | undefined;
     triggers?: string[] | undefined;
     policies?: string[] | undefined;
+    /** Its enabled triggers of users (no constraint's): the function each fires, on which events. */
+    fires?:
+      | Array<{ trigger: string; events: RowEvent[]; function: { schema: string; name: string } }>
+      | undefined;
+    /** Its enabled rules: on which event, and their definition as pg_get_ruledef prints it. */
+    rules?: Array<{ name: string; events: RowEvent[]; definition: string }> | undefined;
   }>;
   /** Types that are no relation's row type, pg_catalog's among them; `rendering` is how a function's identity prints it (`integer`, `public.citext`). */
   types: Array<{ oid: number; schema: string; name: string; rendering: string }>;
@@ -49,6 +76,10 @@ export interface CatalogFacts {
     identity: string;
     /** Its own `SET search_path`, parsed; undefined where it has none (it runs with the caller's). */
     searchPath?: string[] | undefined;
+    /** What it runs, for SQL and PL/pgSQL (sql/operations.ts routineOperations reads it); undefined for other languages. */
+    body?:
+      | { language: 'sql' | 'plpgsql'; source: string; standardBody: boolean; trigger: boolean }
+      | undefined;
   }>;
   extensions: string[];
 }
@@ -221,6 +252,15 @@ export function resolveFunctions(
   if (args.some((a) => a === undefined)) return [];
   const text = args.join(', ');
   return named.filter((f) => f.args === text);
+}
+
+/** The functions and procedures of a name in a schema (overloads are several). */
+export function functionsNamed(
+  model: CatalogModel,
+  schema: string,
+  name: string,
+): readonly CatalogFunction[] {
+  return model.functions.get(at(schema, name)) ?? [];
 }
 
 /** A function or procedure by its identity (`workspace.f(integer, public.citext)`), as a snapshot names it. */

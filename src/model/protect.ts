@@ -1,7 +1,23 @@
 import type { Probe, ProbeFacts } from '../catalog/rows.js';
-import { type CatalogModel, creationSchemaOf, lookupOrder, type RelationKind } from './catalog.js';
+import {
+  type CatalogFunction,
+  type CatalogModel,
+  type CatalogRelation,
+  creationSchemaOf,
+  functionsNamed,
+  lookupOrder,
+  type RelationKind,
+  type RowEvent,
+} from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
-import type { ColumnType, ObjectRef, Operation } from '../sql/operations.js';
+import {
+  type BodyParser,
+  type ColumnType,
+  type ObjectRef,
+  type Operation,
+  routineOperations,
+  ruleOperations,
+} from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 
 export type Verdict = 'allowed' | 'refused' | 'forced';
@@ -63,6 +79,14 @@ interface Relation {
   columns: Map<string, string | null>;
   /** Names the table's columns had when the run began that they no longer have. */
   renamedAway: Set<string>;
+  /** The catalog's word on it when the run began: its triggers and rules. */
+  catalog?: CatalogRelation | undefined;
+}
+
+/** The events a write fires triggers and rules on. */
+function eventsOf(op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>): RowEvent[] {
+  if (op.verb === 'MERGE') return ['INSERT', 'UPDATE', 'DELETE'];
+  return [op.verb];
 }
 
 /**
@@ -76,14 +100,18 @@ class World {
   private readonly schemas = new Map<string, number | null>();
   private readonly relations = new Map<string, Map<string, Relation>>();
   private readonly types = new Map<string, Map<string, number | null>>();
-  private readonly functions = new Map<string, readonly Operation[]>();
+  /** The run's functions by `schema.name`: their body, or null where the run dropped them. */
+  private readonly functions = new Map<string, readonly Operation[] | null>();
+  /** Bodies of the catalog's functions, read when first called. */
+  private readonly catalogBodies = new Map<CatalogFunction, readonly Operation[] | undefined>();
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
   private filePath: string[] | undefined;
 
   constructor(
-    model: CatalogModel,
+    private readonly model: CatalogModel,
     private readonly sessionPath: readonly string[],
+    private readonly parser: BodyParser | undefined,
   ) {
     for (const s of model.facts.schemas) this.schemas.set(s, null);
     for (const r of model.facts.relations)
@@ -92,6 +120,7 @@ class World {
         kind: r.kind,
         columns: new Map(),
         renamedAway: new Set(),
+        catalog: r,
       });
     for (const t of model.facts.types)
       if (t.schema !== 'pg_catalog') this.typesOf(t.schema).set(t.name, t.oid);
@@ -193,8 +222,9 @@ class World {
         break;
       case 'delete-rows':
       case 'write-rows': {
-        if (!op.wholesale) break;
         const found = this.relation(op.table);
+        if (found) this.fire(found, op, migration, depth);
+        if (!op.wholesale) break;
         if (!found || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
         const cascade = op.kind === 'delete-rows' && op.cascade;
@@ -226,28 +256,87 @@ class World {
           op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })),
         );
         break;
-      case 'call': {
-        if (depth > 8) break;
-        const body = this.functionBody(op.function);
-        if (!body) break;
-        const path = this.filePath;
-        for (const inner of body)
-          this.apply({ ...inner, at: op.at, via: inner.via }, migration, depth + 1);
-        this.filePath = path;
+      case 'call':
+        this.runBody(this.functionBody(op.function), op.at, undefined, migration, depth);
         break;
-      }
       case 'opaque':
         break;
     }
   }
 
+  /**
+   * A body run where a statement calls it or a write fires it: the run's own
+   * functions and the catalog's go through here alike. The body's own
+   * search_path (its first operation) holds for it alone.
+   */
+  private runBody(
+    body: readonly Operation[] | undefined,
+    at: Location,
+    via: string | undefined,
+    migration: number,
+    depth: number,
+  ): void {
+    if (!body || depth > 8) return;
+    const path = this.filePath;
+    for (const inner of body)
+      this.apply({ ...inner, at, via: via ?? inner.via }, migration, depth + 1);
+    this.filePath = path;
+  }
+
+  /** The triggers and rules of a table the catalog had, on the events of this write. */
+  private fire(
+    [schema, relation]: [string, Relation],
+    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+    migration: number,
+    depth: number,
+  ): void {
+    const events = eventsOf(op);
+    const table = `${schema}.${op.table.name}`;
+    for (const trigger of relation.catalog?.fires ?? []) {
+      if (!trigger.events.some((e) => events.includes(e))) continue;
+      const fn = `${trigger.function.schema}.${trigger.function.name}`;
+      const body = this.functionBody({ kind: 'function', ...trigger.function });
+      this.runBody(
+        body,
+        op.at,
+        `function ${fn}, fired by trigger ${trigger.trigger} on ${table}`,
+        migration,
+        depth,
+      );
+    }
+    for (const rule of relation.catalog?.rules ?? []) {
+      if (!this.parser || !rule.events.some((e) => events.includes(e))) continue;
+      const via = `rule ${rule.name} on ${table}`;
+      this.runBody(ruleOperations(this.parser, rule.definition, via), op.at, via, migration, depth);
+    }
+  }
+
+  /** The body a name calls: a function the run made (and did not drop), else the catalog's one of that name. */
   private functionBody(ref: ObjectRef): readonly Operation[] | undefined {
     const candidates = ref.unqualified ? this.path : [ref.schema];
     for (const schema of candidates) {
-      const body = this.functions.get(`${schema}.${ref.name}`);
-      if (body) return body;
+      const key = `${schema}.${ref.name}`;
+      if (this.functions.has(key)) {
+        const body = this.functions.get(key);
+        if (body) return body;
+        continue;
+      }
+      // Overloads: which one a call reaches depends on its arguments' types; the measurement covers them.
+      const named = functionsNamed(this.model, schema, ref.name);
+      if (named.length === 1) return this.catalogBody(named[0]!);
     }
     return undefined;
+  }
+
+  private catalogBody(fn: CatalogFunction): readonly Operation[] | undefined {
+    if (!this.catalogBodies.has(fn))
+      this.catalogBodies.set(
+        fn,
+        fn.body && this.parser
+          ? routineOperations(this.parser, { ...fn, ...fn.body, searchPath: fn.searchPath })
+          : undefined,
+      );
+    return this.catalogBodies.get(fn);
   }
 
   private create(ref: ObjectRef, body: readonly Operation[] | undefined): void {
@@ -351,7 +440,7 @@ class World {
     }
     if (ref.kind === 'function' || ref.kind === 'procedure') {
       const schema = this.creationSchema(ref);
-      if (schema !== undefined) this.functions.delete(`${schema}.${ref.name}`);
+      if (schema !== undefined) this.functions.set(`${schema}.${ref.name}`, null);
     }
   }
 
@@ -419,8 +508,9 @@ function typeText(type: ColumnType): string {
 export function findHazards(
   model: CatalogModel,
   migrations: readonly GuardedMigration[],
+  parser?: BodyParser,
 ): { hazards: Hazard[]; probes: Probe[] } {
-  const world = new World(model, model.facts.searchPath);
+  const world = new World(model, model.facts.searchPath, parser);
   migrations.forEach((migration, index) => {
     world.startFile();
     for (const op of migration.operations) world.apply(op, index);

@@ -113,7 +113,9 @@ const sameAt = (a: Location, b: Location) => a.line === b.line && a.column === b
 /** Operations that change rows that exist: running them again would apply the change twice. */
 function changesRows(op: Operation, bodies: ReadonlyMap<string, readonly Operation[]>): boolean {
   switch (op.kind) {
+    // ON CONFLICT DO NOTHING changes no row that is there; what its triggers did is in the record.
     case 'write-rows':
+      return op.keepsExisting !== true;
     case 'delete-rows':
     case 'drop-owned':
       return true;

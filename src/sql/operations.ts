@@ -1,3 +1,4 @@
+import { quoteIdent } from './quote.js';
 import { type Location, nodeKind, type Parser, type Statement } from './statements.js';
 
 /**
@@ -66,8 +67,18 @@ export type Operation = (
     }
   | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
-  /** Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE). */
-  | { kind: 'write-rows'; table: ObjectRef; wholesale: boolean }
+  /**
+   * Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE;
+   * `keepsExisting`: INSERT ... ON CONFLICT DO NOTHING, which changes no row that is there but
+   * fires the table's INSERT triggers). COPY FROM is an INSERT.
+   */
+  | {
+      kind: 'write-rows';
+      table: ObjectRef;
+      wholesale: boolean;
+      verb: 'INSERT' | 'UPDATE' | 'MERGE';
+      keepsExisting?: boolean;
+    }
   /** Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE. */
   | {
       kind: 'delete-rows';
@@ -612,16 +623,22 @@ function rowsAndCalls(
           kind: 'write-rows',
           table: table(o.relation),
           wholesale: keepsEveryRow(o.whereClause),
+          verb: 'UPDATE',
         });
         break;
       case 'InsertStmt':
-        // ON CONFLICT DO NOTHING adds what is missing and changes nothing that is there.
-        if (o.onConflictClause?.action !== 'ONCONFLICT_NOTHING')
-          push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+        // ON CONFLICT DO NOTHING adds what is missing and changes nothing that is there; its triggers still fire.
+        push({
+          kind: 'write-rows',
+          table: table(o.relation),
+          wholesale: false,
+          verb: 'INSERT',
+          ...(o.onConflictClause?.action === 'ONCONFLICT_NOTHING' ? { keepsExisting: true } : {}),
+        });
         break;
       case 'CopyStmt':
         if (o.is_from && o.relation)
-          push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+          push({ kind: 'write-rows', table: table(o.relation), wholesale: false, verb: 'INSERT' });
         break;
       case 'MergeStmt':
         for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map(
@@ -635,9 +652,12 @@ function rowsAndCalls(
               cascade: false,
               verb: 'MERGE',
             });
-          else push({ kind: 'write-rows', table: table(o.relation), wholesale: false });
+          else
+            push({ kind: 'write-rows', table: table(o.relation), wholesale: false, verb: 'MERGE' });
         }
         break;
+      // CALL keeps its FuncCall unwrapped, under `funccall`.
+      case 'funccall':
       case 'FuncCall': {
         const names = strings(o.funcname);
         const args = (o.args as Obj[] | undefined) ?? [];
@@ -649,7 +669,10 @@ function rowsAndCalls(
           state.path = value === undefined || !parser ? undefined : searchPathOf(parser, value);
           push({ kind: 'search-path', path: state.path });
         } else if (!(names.length > 1 && names[0] === 'pg_catalog')) {
-          push({ kind: 'call', function: { kind: 'function', ...split(names) } });
+          push({
+            kind: 'call',
+            function: { kind: key === 'funccall' ? 'procedure' : 'function', ...split(names) },
+          });
         }
         break;
       }
@@ -769,15 +792,22 @@ function functionBody(
   n: Obj,
   parser: BodyParser,
   state: WalkState,
+  via = `function ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
 ): Operation[] | undefined {
   const options = (n.options as Obj[] | undefined) ?? [];
   const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String
     ?.sval as string | undefined;
-  const name = strings(n.funcname).join('.');
-  const via = `function ${name}, created at line ${outer.at.line}`;
-  const ops: Operation[] = [];
-  // A body runs with the search_path of the session that calls it, not the one in force here.
-  const bodyState: WalkState = { path: state.path };
+  // A body runs with the search_path of the session that calls it, unless it has its own SET search_path.
+  const own = options
+    .map((o) => o.DefElem as Obj | undefined)
+    .find((d) => d?.defname === 'set' && d.arg?.VariableSetStmt?.name === 'search_path')?.arg
+    ?.VariableSetStmt as Obj | undefined;
+  const ownPath = own?.kind === 'VAR_SET_VALUE' ? pathOf(own.args as Obj[] | undefined) : undefined;
+  const bodyState: WalkState = { path: ownPath ?? state.path };
+  // The caller reads its names through the path the body sets, as the server does for the call.
+  const ops: Operation[] = ownPath
+    ? [{ kind: 'search-path', path: ownPath, at: outer.at, via }]
+    : [];
   if (language === 'plpgsql') {
     const nested = plpgsqlStatements(outer, parser, via);
     if ('opaque' in nested) return [{ kind: 'opaque', why: nested.opaque, at: outer.at, via }];
@@ -799,6 +829,100 @@ function functionBody(
     return ops;
   }
   return undefined;
+}
+
+/** A function or procedure as the catalog holds it (pg_proc): what routineOperations reads. */
+export interface Routine {
+  schema: string;
+  name: string;
+  kind: 'function' | 'procedure';
+  language: string;
+  /** prosrc, or a SQL-standard body as pg_get_function_sqlbody prints it (`BEGIN ATOMIC ... END`). */
+  source: string;
+  /** `source` is a SQL-standard body (prosqlbody), not a string constant. */
+  standardBody: boolean;
+  /** `RETURNS trigger`: PL/pgSQL gives it NEW and OLD. */
+  trigger: boolean;
+  /** Its own `SET search_path`, parsed. */
+  searchPath?: readonly string[] | undefined;
+}
+
+/** A dollar quote the text does not contain. */
+function dollarQuote(text: string): string {
+  let tag = '$schemata$';
+  for (let i = 0; text.includes(tag); i += 1) tag = `$schemata${i}$`;
+  return tag;
+}
+
+/**
+ * What a function or procedure an earlier deploy made does when it is
+ * called: its body read by the same walk as one the run creates (its own
+ * search_path first), through the CREATE statement that would make it.
+ * Undefined for a language the parsers do not read (C, internal, plpython).
+ */
+export function routineOperations(parser: BodyParser, routine: Routine): Operation[] | undefined {
+  if (routine.language !== 'sql' && routine.language !== 'plpgsql') return undefined;
+  const name = `${quoteIdent(routine.schema)}.${quoteIdent(routine.name)}`;
+  const kind = routine.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION';
+  const returns =
+    routine.kind === 'procedure' ? '' : routine.trigger ? ' RETURNS trigger' : ' RETURNS void';
+  const set =
+    routine.searchPath === undefined || routine.searchPath.length === 0
+      ? ''
+      : ` SET search_path TO ${routine.searchPath.map(quoteIdent).join(', ')}`;
+  const quote = dollarQuote(routine.source);
+  const body = routine.standardBody ? routine.source : `AS ${quote}${routine.source}${quote}`;
+  const text = `CREATE ${kind} ${name}()${returns} LANGUAGE ${routine.language}${set} ${body}`;
+  let node: Obj | undefined;
+  try {
+    node = parser.parseSync(text).stmts?.[0]?.stmt;
+  } catch {
+    return undefined;
+  }
+  const create = node?.CreateFunctionStmt as Obj | undefined;
+  if (!create) return undefined;
+  const outer: Statement = {
+    node: node as Statement['node'],
+    start: 0,
+    end: text.length,
+    text,
+    shown: text,
+    at: { line: 1, column: 1 },
+  };
+  return functionBody(
+    outer,
+    create,
+    parser,
+    { path: undefined },
+    `${routine.kind} ${routine.schema}.${routine.name}`,
+  );
+}
+
+/** What a rule does when its event fires: the operations of its actions, from its definition (pg_get_ruledef). */
+export function ruleOperations(
+  parser: BodyParser,
+  definition: string,
+  via: string,
+): Operation[] | undefined {
+  let node: Obj | undefined;
+  try {
+    node = parser.parseSync(definition).stmts?.[0]?.stmt;
+  } catch {
+    return undefined;
+  }
+  const rule = node?.RuleStmt as Obj | undefined;
+  if (!rule) return undefined;
+  const ops: Operation[] = [];
+  const at = { line: 1, column: 1 };
+  for (const action of (rule.actions as Obj[] | undefined) ?? [])
+    walkStatement(
+      { node: action as Statement['node'], start: 0, end: 0, text: '', shown: '', at },
+      ops,
+      { path: undefined },
+      parser,
+      via,
+    );
+  return ops;
 }
 
 function droppedBy(n: Obj, split: (names: string[]) => Place): ObjectRef[] {

@@ -23,9 +23,10 @@ const BASE = {
     'CREATE TABLE workspace.totals (id int PRIMARY KEY, n int);',
     'INSERT INTO workspace.items VALUES (1, 3), (2, 5);',
     'INSERT INTO workspace.totals VALUES (1, 0);',
-    'CREATE PROCEDURE workspace.to_cents() LANGUAGE sql AS $$ UPDATE workspace.items SET price = price * 100 $$;',
-    'CREATE FUNCTION workspace.bump() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE workspace.items SET price = price + 1; END $$;',
-    'CREATE FUNCTION workspace.count_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE workspace.totals SET n = n + 1; RETURN NEW; END $$;',
+    // Each UPDATE has a WHERE: without one the forecast reads the body and refuses it before the run (SPEC §5).
+    'CREATE PROCEDURE workspace.to_cents() LANGUAGE sql AS $$ UPDATE workspace.items SET price = price * 100 WHERE id > 0 $$;',
+    'CREATE FUNCTION workspace.bump() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE workspace.items SET price = price + 1 WHERE id > 0; END $$;',
+    'CREATE FUNCTION workspace.count_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE workspace.totals SET n = n + 1 WHERE id = 1; RETURN NEW; END $$;',
     'CREATE TRIGGER items_counted AFTER INSERT ON workspace.items FOR EACH ROW EXECUTE FUNCTION workspace.count_item();',
     '',
   ].join('\n'),

@@ -17,13 +17,14 @@ const described = (sql: string) =>
     const via = op.via ? ` (${op.via})` : '';
     switch (op.kind) {
       case 'create':
-        return `create ${describeRef(op.object)}${op.body ? ` [${op.body.map((b) => (b.kind === 'delete-rows' || b.kind === 'write-rows' ? `${b.kind} ${describeRef(b.table)}` : b.kind)).join(', ')}]` : ''}${via}`;
+        return `create ${describeRef(op.object)}${op.body ? ` [${op.body.map((b) => (b.kind === 'delete-rows' || b.kind === 'write-rows' ? `${b.kind} ${describeRef(b.table)}` : b.kind === 'search-path' ? `search-path ${b.path?.join(',') ?? 'reset'}` : b.kind)).join(', ')}]` : ''}${via}`;
       case 'drop':
         return `drop ${describeRef(op.object)}${op.cascade ? ' cascade' : ''}${via}`;
       case 'rename':
       case 'move':
         return `${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}${via}`;
       case 'write-rows':
+        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${op.keepsExisting ? ' keeps existing' : ''}${via}`;
       case 'delete-rows':
         return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${via}`;
       case 'alter-type':
@@ -135,9 +136,24 @@ describe('operationsOf', () => {
       ],
     ],
     [
-      'INSERT changes rows unless ON CONFLICT DO NOTHING',
+      'INSERT changes rows; ON CONFLICT DO NOTHING keeps those there (its triggers still fire)',
       'INSERT INTO w.a VALUES (1); INSERT INTO w.a VALUES (1) ON CONFLICT DO NOTHING; INSERT INTO w.a VALUES (1) ON CONFLICT (id) DO UPDATE SET x = 2;',
-      ['write-rows table w.a', 'write-rows table w.a'],
+      ['write-rows table w.a', 'write-rows table w.a keeps existing', 'write-rows table w.a'],
+    ],
+    [
+      'CALL, qualified, unqualified, quoted, and in a DO block',
+      'CALL w.purge(); CALL purge(1); CALL "W"."Purge It"(); DO $$ BEGIN CALL w.purge(); END $$;',
+      [
+        'call procedure w.purge',
+        'call procedure purge',
+        'call procedure W.Purge It',
+        'call procedure w.purge (the DO block at line 1)',
+      ],
+    ],
+    [
+      "a function's own SET search_path comes first in its body",
+      'CREATE FUNCTION w.tidy() RETURNS void LANGUAGE sql SET search_path = w, public AS $$ DELETE FROM items $$;',
+      ['create function w.tidy() [search-path w,public, delete-rows table w.items]'],
     ],
     [
       'a data-modifying WITH',

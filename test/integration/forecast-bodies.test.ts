@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/api.js';
+import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
+
+/*
+ * The forecast reads the functions, procedures, triggers and rules an
+ * earlier deploy made (SPEC §5): a run that reaches one of them that
+ * destroys rows is refused before anything of it is applied, the harmless
+ * migration before it included. Every case starts from tables holding rows,
+ * made by the first run, and counts them from the server afterwards.
+ */
+
+const BASE = {
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/002_tables.sql': [
+    'CREATE TABLE workspace.items (id int PRIMARY KEY, label text);',
+    'CREATE TABLE workspace.audit (id int PRIMARY KEY);',
+    'CREATE TABLE workspace.flagged (id int PRIMARY KEY);',
+    'CREATE TABLE workspace.notes (id int PRIMARY KEY, body text);',
+    'CREATE TABLE workspace.log (note int, at timestamptz DEFAULT now());',
+    '',
+  ].join('\n'),
+  'data/003_routines.sql': [
+    'CREATE PROCEDURE workspace.purge() LANGUAGE sql AS $$ DELETE FROM workspace.items $$;',
+    'CREATE PROCEDURE public.purge_all() LANGUAGE plpgsql AS $body$ BEGIN DELETE FROM workspace.items WHERE true; END $body$;',
+    'CREATE PROCEDURE workspace."Purge Items"() LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
+    'CREATE FUNCTION workspace.cut() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
+    'CREATE FUNCTION workspace.tidy() RETURNS void LANGUAGE sql SET search_path = workspace AS $$ DELETE FROM items $$;',
+    'CREATE FUNCTION public.wipe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NEW; END $$;',
+    'CREATE TRIGGER wipe AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.wipe();',
+    'CREATE RULE forget AS ON INSERT TO workspace.flagged DO ALSO DELETE FROM workspace.items;',
+    'CREATE PROCEDURE workspace.add_item(id int) LANGUAGE sql AS $p$ INSERT INTO workspace.items VALUES (id, $$new$$) $p$;',
+    'CREATE FUNCTION workspace.log_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO workspace.log (note) VALUES (NEW.id); RETURN NEW; END $$;',
+    'CREATE TRIGGER log_note AFTER INSERT ON workspace.notes FOR EACH ROW EXECUTE FUNCTION workspace.log_note();',
+    '',
+  ].join('\n'),
+};
+
+async function setUp() {
+  const url = await freshDatabase();
+  const cwd = makeProject(BASE);
+  const env = { PRIMARY_DATABASE_URL: url };
+  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+  await query(
+    url,
+    // audit's trigger empties items: its row first.
+    "INSERT INTO workspace.audit VALUES (1); INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry')",
+  );
+  // An earlier migration of the same run: the refusal must leave it unapplied too.
+  writeFile(cwd, 'data/004_more.sql', 'CREATE TABLE workspace.more (id int);\n');
+  return { url, cwd, env };
+}
+
+const count = async (url: string, table: string) =>
+  (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+
+describe('the forecast follows what an earlier deploy made', () => {
+  it.each([
+    ['a SQL procedure, qualified', 'CALL workspace.purge();', 'procedure workspace.purge'],
+    ['a PL/pgSQL procedure, unqualified', 'CALL purge_all();', 'procedure public.purge_all'],
+    [
+      'a procedure with a quoted name',
+      'CALL workspace."Purge Items"();',
+      'procedure workspace.Purge Items',
+    ],
+    ['a function that TRUNCATEs', 'SELECT workspace.cut();', 'function workspace.cut'],
+    [
+      'the same function in a DO block',
+      'DO $$ BEGIN PERFORM workspace.cut(); END $$;',
+      'function workspace.cut',
+    ],
+    [
+      'a function whose own search_path resolves its unqualified DELETE',
+      'SELECT workspace.tidy();',
+      'function workspace.tidy',
+    ],
+    [
+      'INSERT ... ON CONFLICT DO NOTHING into a table whose AFTER INSERT trigger empties another',
+      'INSERT INTO workspace.audit VALUES (2) ON CONFLICT DO NOTHING;',
+      'function public.wipe, fired by trigger wipe on workspace.audit',
+    ],
+    [
+      'the same INSERT in a DO block',
+      'DO $$ BEGIN INSERT INTO workspace.audit VALUES (2) ON CONFLICT DO NOTHING; END $$;',
+      'function public.wipe, fired by trigger wipe on workspace.audit',
+    ],
+    [
+      'an INSERT into a table whose rule deletes every row of another',
+      'INSERT INTO workspace.flagged VALUES (1);',
+      'rule forget on workspace.flagged',
+    ],
+    [
+      'a CALL in a -- schemata:no-transaction file',
+      '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS workspace.first (id int);\nCALL workspace.purge();',
+      'procedure workspace.purge',
+      { line: 3, statement: 'CALL workspace.purge()' },
+    ],
+    [
+      "a CALL in the file's own BEGIN ... COMMIT",
+      'BEGIN;\nCALL purge_all();\nCOMMIT;',
+      'procedure public.purge_all',
+      { line: 2, statement: 'CALL purge_all()' },
+    ],
+  ])('refuses %s before anything of the run runs', async (_what, sql, via, where?) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_change.sql', `${sql}\n`);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused).toHaveLength(1);
+    const message = refused[0]!.message;
+    expect(message).toContain(`database/data/005_change.sql:${where?.line ?? 1}:1`);
+    expect(message).toContain(`(in ${via})`);
+    expect(message).toContain('workspace.items holds data');
+    expect(message).toContain(`Statement: ${where?.statement ?? sql.replace(/;$/, '')}`);
+    expect(message).toContain('nothing of this run was applied');
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await tableExists(url, 'workspace.more')).toBe(false);
+    expect(await tableExists(url, 'workspace.first')).toBe(false);
+  });
+
+  it.each([
+    ['a procedure that inserts rows', 'CALL workspace.add_item(4);', 'workspace.items', 4],
+    [
+      'an INSERT whose trigger writes an audit row',
+      "INSERT INTO workspace.notes VALUES (1, 'hello');",
+      'workspace.log',
+      1,
+    ],
+  ])('runs %s without --force', async (_what, sql, table, rows) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_change.sql', `${sql}\n`);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.exitCode).toBe(0);
+    expect(await count(url, table)).toBe(rows);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4', '5']);
+  });
+});

@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CatalogFacts,
+  catalogModel,
+  ruleEvents,
+  triggerEvents,
+} from '../../../src/model/catalog.js';
+import { findHazards, type GuardedMigration } from '../../../src/model/protect.js';
+import { type Routine, routineOperations, ruleOperations } from '../../../src/sql/operations.js';
+import { loadParser } from '../../../src/sql/parse.js';
+import { operationsOfSql } from '../operations-helpers.js';
+
+const parser = await loadParser();
+
+const table = (schema: string, name: string, oid: number, more: object = {}) => ({
+  oid,
+  schema,
+  name,
+  kind: 'table' as const,
+  identity: `${schema}.${name}`,
+  ...more,
+});
+
+const fn = (
+  schema: string,
+  name: string,
+  source: string,
+  more: Partial<CatalogFacts['functions'][number]> & { language?: 'sql' | 'plpgsql' } = {},
+): CatalogFacts['functions'][number] => {
+  const { language = 'plpgsql', ...rest } = more;
+  return {
+    schema,
+    name,
+    kind: 'function',
+    args: '',
+    identity: `${schema}.${name}()`,
+    body: { language, source, standardBody: false, trigger: false },
+    ...rest,
+  };
+};
+
+/** What an earlier deploy left: tables with rows, their routines, a trigger and a rule. */
+const facts: CatalogFacts = {
+  searchPath: ['$user', 'public'],
+  user: 'app',
+  schemas: ['pg_catalog', 'public', 'workspace'],
+  relations: [
+    table('workspace', 'items', 10),
+    table('workspace', 'audit', 11, {
+      fires: [
+        {
+          trigger: 'wipe',
+          events: ['INSERT'],
+          function: { schema: 'public', name: 'wipe' },
+        },
+      ],
+    }),
+    table('workspace', 'flagged', 12, {
+      rules: [
+        {
+          name: 'forget',
+          events: ['INSERT'],
+          definition:
+            'CREATE RULE forget AS ON INSERT TO workspace.flagged DO ALSO DELETE FROM workspace.items;',
+        },
+      ],
+    }),
+  ],
+  types: [],
+  functions: [
+    {
+      ...fn('workspace', 'purge', 'DELETE FROM workspace.items', { language: 'sql' }),
+      kind: 'procedure',
+    },
+    fn('public', 'Purge Items', 'BEGIN TRUNCATE workspace.items; END'),
+    fn('workspace', 'tidy', 'DELETE FROM items', { language: 'sql', searchPath: ['workspace'] }),
+    {
+      ...fn('public', 'wipe', 'BEGIN DELETE FROM workspace.items; RETURN NEW; END'),
+      body: {
+        language: 'plpgsql',
+        source: 'BEGIN DELETE FROM workspace.items; RETURN NEW; END',
+        standardBody: false,
+        trigger: true,
+      },
+    },
+    // Overloads: which one a call reaches depends on its arguments.
+    fn('workspace', 'twice', 'BEGIN TRUNCATE workspace.items; END', { args: 'integer' }),
+    fn('workspace', 'twice', 'BEGIN NULL; END', { args: 'text' }),
+    {
+      schema: 'workspace',
+      name: 'native',
+      kind: 'function',
+      args: '',
+      identity: 'workspace.native()',
+    },
+  ],
+  extensions: [],
+};
+const model = catalogModel(facts);
+
+const migration = (sql: string): GuardedMigration => ({
+  path: 'database/data/005_change.sql',
+  operations: operationsOfSql(sql),
+  forced: false,
+  statements: [],
+});
+
+/** Each hazard as `step (via) -> target`. */
+const hazards = (sql: string) =>
+  findHazards(model, [migration(sql)], parser).hazards.map(
+    (h) => `${h.step}${h.via ? ` (${h.via})` : ''} -> ${h.target}`,
+  );
+
+describe('the forecast follows bodies the catalog holds', () => {
+  it.each([
+    [
+      'CALL of a SQL procedure, qualified',
+      'CALL workspace.purge();',
+      [
+        'DELETE FROM workspace.items without a WHERE that limits it (procedure workspace.purge) -> workspace.items',
+      ],
+    ],
+    [
+      'a function with a quoted name, unqualified through the path',
+      'SELECT "Purge Items"();',
+      ['TRUNCATE workspace.items (function public.Purge Items) -> workspace.items'],
+    ],
+    [
+      "a function's own search_path resolves its unqualified DELETE",
+      'SELECT workspace.tidy();',
+      [
+        'DELETE FROM workspace.items without a WHERE that limits it (function workspace.tidy) -> workspace.items',
+      ],
+    ],
+    [
+      'INSERT ... ON CONFLICT DO NOTHING fires the INSERT trigger',
+      'INSERT INTO workspace.audit VALUES (1) ON CONFLICT DO NOTHING;',
+      [
+        'DELETE FROM workspace.items without a WHERE that limits it (function public.wipe, fired by trigger wipe on workspace.audit) -> workspace.items',
+      ],
+    ],
+    [
+      'an INSERT fires the rule',
+      'INSERT INTO workspace.flagged VALUES (1);',
+      [
+        'DELETE FROM workspace.items without a WHERE that limits it (rule forget on workspace.flagged) -> workspace.items',
+      ],
+    ],
+  ])('%s', (_what, sql, expected) => {
+    expect(hazards(sql)).toEqual(expected);
+  });
+
+  it.each([
+    ['an UPDATE: the trigger is on INSERT only', 'UPDATE workspace.audit SET id = 2 WHERE id = 1;'],
+    ['an overloaded name: the measurement judges it', 'SELECT workspace.twice(1);'],
+    ['a function of another language', 'SELECT workspace.native();'],
+    [
+      'a function the run replaces before calling it',
+      'CREATE OR REPLACE PROCEDURE workspace.purge() LANGUAGE sql AS $$ SELECT 1 $$; CALL workspace.purge();',
+    ],
+    ['a function the run dropped', 'DROP PROCEDURE workspace.purge(); CALL workspace.purge();'],
+  ])('sees nothing in %s', (_what, sql) => {
+    expect(hazards(sql)).toEqual([]);
+  });
+
+  it('a session path that does not reach the function: the unqualified DELETE in its body is not the caller’s', () => {
+    // Without its own search_path, tidy's "items" would be looked up in the caller's path, which has none.
+    const withoutPath = catalogModel({
+      ...facts,
+      functions: [fn('workspace', 'tidy', 'DELETE FROM items', { language: 'sql' })],
+    });
+    expect(
+      findHazards(withoutPath, [migration('SELECT workspace.tidy();')], parser).hazards,
+    ).toEqual([]);
+  });
+});
+
+describe('routineOperations reads a body as the run reads one it creates', () => {
+  const routine = (more: Partial<Routine>): Routine => ({
+    schema: 'w',
+    name: 'f',
+    kind: 'function',
+    language: 'plpgsql',
+    source: 'BEGIN DELETE FROM w.items; END',
+    standardBody: false,
+    trigger: false,
+    ...more,
+  });
+  const kinds = (r: Routine) =>
+    routineOperations(parser, r)?.map((op) =>
+      op.kind === 'delete-rows' || op.kind === 'write-rows'
+        ? `${op.kind} ${op.table.schema}.${op.table.name}${op.wholesale ? ' wholesale' : ''}`
+        : op.kind === 'search-path'
+          ? `search-path ${op.path?.join(',')}`
+          : op.kind,
+    );
+
+  it.each([
+    ['PL/pgSQL', routine({}), ['delete-rows w.items wholesale']],
+    [
+      'a body holding the dollar quote schemata would use',
+      routine({ source: "BEGIN DELETE FROM w.items WHERE note = '$schemata$'; END" }),
+      ['delete-rows w.items'],
+    ],
+    [
+      'a trigger function that assigns to NEW',
+      routine({ source: 'BEGIN NEW.at := now(); RETURN NEW; END', trigger: true }),
+      ['call'],
+    ],
+    [
+      'SQL with its own search_path',
+      routine({ language: 'sql', source: 'DELETE FROM items', searchPath: ['w', 'public'] }),
+      ['search-path w,public', 'delete-rows w.items wholesale'],
+    ],
+    [
+      'a SQL-standard body',
+      routine({
+        language: 'sql',
+        kind: 'procedure',
+        source: 'BEGIN ATOMIC\n DELETE FROM w.items;\nEND',
+        standardBody: true,
+      }),
+      ['delete-rows w.items wholesale'],
+    ],
+    ['dynamic SQL', routine({ source: "BEGIN EXECUTE 'TRUNCATE w.items'; END" }), ['opaque']],
+    ['another language', routine({ language: 'c', source: 'f' }), undefined],
+  ])('%s', (_what, r, expected) => {
+    expect(kinds(r)).toEqual(expected);
+  });
+
+  it('ruleOperations reads the actions of a rule', () => {
+    expect(
+      ruleOperations(
+        parser,
+        'CREATE RULE r AS ON INSERT TO w.t DO ALSO (DELETE FROM w.items; UPDATE w.other SET x = 1);',
+        'rule r on w.t',
+      )?.map((op) => `${op.kind} ${op.via}`),
+    ).toEqual(['delete-rows rule r on w.t', 'write-rows rule r on w.t']);
+  });
+});
+
+describe('events of triggers and rules, from the catalog', () => {
+  it.each([
+    [5, ['INSERT']], // ROW | INSERT
+    [29, ['INSERT', 'DELETE', 'UPDATE']], // ROW | INSERT | DELETE | UPDATE
+    [32, ['TRUNCATE']],
+    [2, []],
+  ])('tgtype %i', (tgtype, events) => {
+    expect(triggerEvents(tgtype)).toEqual(events);
+  });
+
+  it.each([
+    ['1', []],
+    ['2', ['UPDATE']],
+    ['3', ['INSERT']],
+    ['4', ['DELETE']],
+  ])('ev_type %s', (evType, events) => {
+    expect(ruleEvents(evType)).toEqual(events);
+  });
+});
