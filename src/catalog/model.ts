@@ -10,6 +10,7 @@ import {
 import { searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { ARGUMENT_TYPES_SQL } from './listing.js';
+import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 
 /**
  * What the model reads: every schema, or these (the set's, those its files
@@ -137,10 +138,11 @@ interface ModelRow {
 }
 
 /**
- * One query: the model of what the run can reach. `searchPath` (SQL): a
- * tenant schema's path, which its files resolve names with; set for this
- * question alone, in a transaction of its own, so that behind PgBouncer the
- * setting and the question share a server connection.
+ * One query: the model of what the run can reach, in a read-only transaction
+ * of its own with schemata's own settings. `searchPath` (SQL): a tenant
+ * schema's path, which its files resolve names with, set in that transaction,
+ * so that behind PgBouncer the setting and the question share a server
+ * connection.
  */
 export async function readCatalogModel(
   client: Client,
@@ -150,16 +152,16 @@ export async function readCatalogModel(
   const ask = () =>
     client.query<ModelRow>(MODEL_SQL, [scope === 'all' ? null : [...new Set(scope.schemas)]]);
   let rows: ModelRow[];
-  if (searchPath === undefined) ({ rows } = await ask());
-  else {
-    await client.query(`BEGIN READ ONLY; SET LOCAL search_path = ${searchPath}`);
-    try {
-      ({ rows } = await ask());
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  // schemata's own settings (SPEC §13): with jit = on the planner finds this question expensive and LLVM compiles it.
+  await client.query(
+    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}${searchPath === undefined ? '' : `; SET LOCAL search_path = ${searchPath}`}`,
+  );
+  try {
+    ({ rows } = await ask());
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
   const row = rows[0]!;
   const parser = await loadParser();
