@@ -151,7 +151,10 @@ export function measureBeforeBody(i: MeasureInputs): string {
            'node', c.relfilenode, 'rows', ${rowsSql('c', 'n')},
            'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod)), '[]')
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))), '[]')::text
-    FROM one JOIN pg_catalog.pg_class c ON c.oid = one.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    -- Each traced table probed by its OID: a join the planner may turn into a scan of pg_class per migration (its
+    -- statistics lag behind a history that adds tables), which made this cost grow with the database.
+    FROM one CROSS JOIN LATERAL (SELECT c.* FROM pg_catalog.pg_class c WHERE c.oid = one.oid OFFSET 0) c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE ${USER_TABLE('c')}), true)
   FROM (SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text || ',', '') AS nodes
           FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid > ${i.nodesUpTo} AND c.oid <= ${i.tablesUpTo}) made`;
@@ -205,6 +208,14 @@ const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
                         WHERE w.oid = t.oid AND w."column" = col.name)
   ) losses`;
 
+/**
+ * The storage of table `oid` in a listing (`,oid:relfilenode,` each), or NULL: found by plain text search
+ * (the listing holds every table of the database, and a regular expression made anew for each table
+ * scanned it slower than PostgreSQL's substring search).
+ */
+const nodeOf = (nodes: string, oid: string) =>
+  `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
+
 /** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
 export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; BEGIN
   lost := (${LOSSES_SQL});
@@ -225,18 +236,29 @@ export const MEASURE_AFTER_BODY = `DECLARE
   nodes text;
   grew boolean;
   moved record;
+  written_tables pg_catalog.oid[];
+  row_written pg_catalog.oid[];
+  rewritten pg_catalog.oid[];
 BEGIN
   lost := (${LOSSES_SQL});
+  -- The tables this transaction locked to write, read once: pg_locks copies every session's locks.
+  SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
+           WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+             AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}'),
+         COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (WHERE l.mode = 'RowExclusiveLock'), '{}'),
+         COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
+           WHERE l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+             AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}')
+    INTO written_tables, row_written, rewritten
+    FROM pg_catalog.pg_locks l
+   WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
+     AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
   -- Only tables there before the run are in the listing: the locks on those the run made (in the run's one
   -- transaction, every earlier migration's too) are left out before the listing is searched for each.
   WITH written AS MATERIALIZED (
-    SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l
-     WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
-       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-       AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-       AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
+    SELECT w.oid FROM pg_catalog.unnest(written_tables) AS w(oid)
   ), before AS MATERIALIZED (
-    SELECT w.oid, pg_catalog.substring(pg_catalog.current_setting('schemata.nodes'), ',' || w.oid::text || ':([0-9]+),')::pg_catalog.oid AS node
+    SELECT w.oid, ${nodeOf("pg_catalog.current_setting('schemata.nodes')", 'w.oid')} AS node
       FROM written w
   ), untraced AS MATERIALIZED (
     SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
@@ -254,11 +276,9 @@ BEGIN
                  pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) - COALESCE((b.counts->>0)::bigint, 0) AS inserted,
                  pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) - COALESCE((b.counts->>1)::bigint, 0) AS updated,
                  pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) - COALESCE((b.counts->>2)::bigint, 0) AS deleted
-            FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            FROM pg_catalog.unnest(row_written) AS l(relation) JOIN pg_catalog.pg_class c ON c.oid = l.relation JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN LATERAL (SELECT pg_catalog.current_setting('schemata.counted')::jsonb -> (c.oid::text) AS counts) b ON true
-           WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
-             AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-             AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+           WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
              AND n.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') d
    WHERE d.inserted + d.updated + d.deleted > 0;
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
@@ -267,12 +287,8 @@ BEGIN
   grew := pg_catalog.current_setting('schemata.nodes_grew') = 'on';
   FOR moved IN
     SELECT w.oid, w.node, c.relfilenode AS now
-      FROM (SELECT DISTINCT l.relation AS oid, pg_catalog.substring(nodes, ',' || l.relation::text || ':([0-9]+),')::pg_catalog.oid AS node
-              FROM pg_catalog.pg_locks l
-             WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
-               AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
-               AND l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-               AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid) w
+      FROM (SELECT r.oid, ${nodeOf('nodes', 'r.oid')} AS node
+              FROM pg_catalog.unnest(rewritten) AS r(oid)) w
       LEFT JOIN pg_catalog.pg_class c ON c.oid = w.oid
      WHERE w.node IS NOT NULL AND w.node IS DISTINCT FROM c.relfilenode
   LOOP

@@ -212,3 +212,34 @@ describe('a migration that drops a part of a table keeps the table expected', ()
     expect(report.sets[0]?.problems[0]?.message).toContain(`table ${table} (002_tables.sql)`);
   });
 });
+
+describe('types, domains and routines in the snapshot of the names a file mentions', () => {
+  it('expects each, credited to the file that made it, beside the built-in types and functions of the same names', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_kinds.sql':
+        "CREATE TYPE workspace.mood AS ENUM ('happy', 'sad');\n" +
+        'CREATE DOMAIN reference.code AS text CONSTRAINT code_short CHECK (length(VALUE) < 9);\n' +
+        'CREATE TYPE reference.pair AS (a int, b int);\n' +
+        'CREATE FUNCTION workspace.label(n integer) RETURNS text LANGUAGE sql AS $$ SELECT n::text $$;\n' +
+        'CREATE PROCEDURE reference.tidy() LANGUAGE sql AS $$ SELECT 1 $$;\n',
+      // An overload; `text` and `length` also name built-in types and functions.
+      'data/003_label_text.sql':
+        'CREATE FUNCTION workspace.label(s text) RETURNS text LANGUAGE sql AS $$ SELECT length(s)::text $$;\n',
+    });
+    await applied(url, cwd);
+    const objects = await expected(url);
+    expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+    const fileOf = (kind: string, identity: string) =>
+      objects.find((o) => o.kind === kind && o.identity === identity)?.file;
+    expect(fileOf('type', 'workspace.mood')).toBe('002_kinds.sql');
+    expect(fileOf('type', 'reference.pair')).toBe('002_kinds.sql');
+    expect(fileOf('domain', 'reference.code')).toBe('002_kinds.sql');
+    expect(fileOf('constraint', 'code_short on domain reference.code')).toBe('002_kinds.sql');
+    expect(fileOf('function', 'workspace.label(integer)')).toBe('002_kinds.sql');
+    expect(fileOf('procedure', 'reference.tidy()')).toBe('002_kinds.sql');
+    expect(fileOf('function', 'workspace.label(text)')).toBe('003_label_text.sql');
+  });
+});
