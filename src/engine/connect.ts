@@ -107,6 +107,12 @@ async function connectWith(
     await client.end().catch(() => {});
     const { code, message } = describe(error);
     const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
+    const refused = certificateRefused(code);
+    if (refused) {
+      throw new ConfigError(`${where}: ${refused.what} (${message}).`, refused.hint, {
+        cause: error,
+      });
+    }
     const tls = /SSL|TLS|certificate/i.test(message);
     if ((code && code in CONFIG_CODES) || tls) {
       throw new ConfigError(
@@ -123,6 +129,43 @@ async function connectWith(
     const waited = waitedS > 0 ? ` It was tried for ${waitedS}s (--wait ${waitedS}).` : '';
     throw new ConnectionError(`${where}: ${message}.${waited}`, hint, { cause: error });
   }
+}
+
+/** OpenSSL's verify errors, as Node names them: no CA this machine trusts signed the server's certificate. */
+const UNTRUSTED_CHAIN = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/**
+ * What is wrong with a certificate TLS refused (sslmode=verify-ca or
+ * verify-full), and what to do; undefined when the failure is not a refused
+ * certificate. Pure.
+ */
+export function certificateRefused(
+  code: string | undefined,
+): { what: string; hint: string } | undefined {
+  if (code && UNTRUSTED_CHAIN.has(code))
+    return {
+      what: "the server's certificate is not trusted",
+      hint:
+        "Give the CA that signed the server's certificate (or the certificate itself, if self-signed) with " +
+        'sslrootcert=<path to its .crt> in the URL; or use sslmode=require to encrypt without checking the certificate.',
+    };
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return {
+      what: "the server's certificate is for another host name",
+      hint: 'Connect by a host name the certificate names; or use sslmode=verify-ca (with sslrootcert) to check the certificate but not the name.',
+    };
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return {
+      what: "the server's certificate is outside its dates",
+      hint: "Renew the server's certificate (or check this machine's clock).",
+    };
+  return undefined;
 }
 
 /**
