@@ -98,16 +98,8 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   UNION SELECT x.indexrelid FROM tables t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid
   UNION SELECT d.objid FROM tables t JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
          AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
-),
--- The functions and types of those names, each name probed once: joined to the schemas after, not probed once per schema.
-procs AS MATERIALIZED (
-  SELECT p.oid, p.proname, p.pronamespace, p.prokind, p.proargtypes FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names})
-), types AS MATERIALIZED (
-  SELECT t.oid, t.typname, t.typnamespace, t.typtype, t.typrelid FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names})
 ), `;
   const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
-  const procs = scope === 'all' ? 'pg_catalog.pg_proc' : 'procs';
-  const types = scope === 'all' ? 'pg_catalog.pg_type' : 'types';
   // The parts of the relations listed, looked up by each relation (an index probe) when the listing is of
   // some names or some schemas: a hash join over every column of the catalog costs as much as the whole.
   const fewRelations = scope !== 'all' || schemas !== undefined;
@@ -150,10 +142,10 @@ SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.id
   FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${fewRelations ? '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}
 UNION ALL
 SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
-  FROM ${types} t JOIN ns ON ns.oid = t.typnamespace
+  FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
   -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
   JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
- WHERE t.typtype = 'd'${only(reachable('ns.nspname'))}
+ WHERE t.typtype = 'd'${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
   FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
@@ -164,13 +156,13 @@ SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identi
 UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
-  FROM ${procs} p JOIN ns ON ns.oid = p.pronamespace
- WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(reachable('ns.nspname'))}
+  FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+ WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
-  FROM ${types} t JOIN ns ON ns.oid = t.typnamespace
+  FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
  WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
-   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(reachable('ns.nspname'))}
+   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
