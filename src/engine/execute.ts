@@ -60,6 +60,7 @@ export async function execute(
   const env = { ...process.env, ...options.env };
   const report = newReport(command, 'single');
   let run: Run | undefined;
+  let cancelOnStop: (() => void) | undefined;
   try {
     report.mode = parseSplitMode(envValue(env, 'SPLIT_DB_MODE')) ? 'split' : 'single';
     run = await openRun(options);
@@ -68,7 +69,9 @@ export async function execute(
     report.warnings = run.warnings;
     const opened = run;
     // Stopping: the server cancels what runs (a client that just exits leaves its statement running).
-    options.signal?.addEventListener('abort', () => void opened.cancel(), { once: true });
+    // Removed when the run ends: a fleet runs a thousand tenants on one signal.
+    cancelOnStop = () => void opened.cancel();
+    options.signal?.addEventListener('abort', cancelOnStop, { once: true });
     const reports = new Map<string, SetReport>();
     for (const set of run.sets) {
       const setReport: SetReport = {
@@ -89,6 +92,7 @@ export async function execute(
   } catch (error) {
     recordError(report, asSchemataError(error));
   } finally {
+    if (cancelOnStop) options.signal?.removeEventListener('abort', cancelOnStop);
     await run?.close().catch(() => {});
   }
   if (
