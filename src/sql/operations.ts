@@ -704,10 +704,14 @@ export function searchPathOf(
   parser: Pick<Parser, 'parseSync'>,
   value: string,
 ): string[] | undefined {
+  const node = firstStatementOf(parser, `SET search_path TO ${value}`);
+  return node && pathOf(node.VariableSetStmt?.args as Obj[] | undefined);
+}
+
+/** The tree of the first statement of SQL text that schemata builds or the catalog gave; undefined when it does not parse. */
+function firstStatementOf(parser: Pick<Parser, 'parseSync'>, text: string): Obj | undefined {
   try {
-    const node = parser.parseSync(`SET search_path TO ${value}`).stmts?.[0]?.stmt as
-      Obj | undefined;
-    return pathOf(node?.VariableSetStmt?.args as Obj[] | undefined);
+    return parser.parseSync(text).stmts?.[0]?.stmt;
   } catch {
     return undefined;
   }
@@ -873,12 +877,7 @@ export function routineOperations(parser: BodyParser, routine: Routine): Operati
   const quote = dollarQuote(routine.source);
   const body = routine.standardBody ? routine.source : `AS ${quote}${routine.source}${quote}`;
   const text = `CREATE ${kind} ${name}()${returns} LANGUAGE ${routine.language}${set} ${body}`;
-  let node: Obj | undefined;
-  try {
-    node = parser.parseSync(text).stmts?.[0]?.stmt;
-  } catch {
-    return undefined;
-  }
+  const node = firstStatementOf(parser, text);
   const create = node?.CreateFunctionStmt as Obj | undefined;
   if (!create) return undefined;
   const outer: Statement = {
@@ -904,12 +903,7 @@ export function ruleOperations(
   definition: string,
   via: string,
 ): Operation[] | undefined {
-  let node: Obj | undefined;
-  try {
-    node = parser.parseSync(definition).stmts?.[0]?.stmt;
-  } catch {
-    return undefined;
-  }
+  const node = firstStatementOf(parser, definition);
   const rule = node?.RuleStmt as Obj | undefined;
   if (!rule) return undefined;
   const ops: Operation[] = [];
