@@ -1,11 +1,7 @@
-import { discoverDowns } from '../config/discover.js';
-import { EXIT } from '../errors.js';
-import type { Run, RunOptions } from '../engine/context.js';
-import { execute } from '../engine/execute.js';
-import { planSet } from '../engine/plan-set.js';
-import { entryOf, failOnProblems, type Report, type SetReport } from '../engine/report.js';
-import type { Task } from '../engine/tasks.js';
-import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.js';
+import type { RunOptions } from '../engine/context.js';
+import type { FleetOptions } from '../engine/fleet.js';
+import type { Report } from '../engine/report.js';
+import { type CliCommand, type CliContext, fromReport, withSets } from '../cli/command.js';
 
 /**
  * Reads, per set, what is applied and pending, whether each expected schema
@@ -20,17 +16,7 @@ import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.j
 export async function status(
   options: RunOptions & FleetOptions & { check?: boolean | undefined } = {},
 ): Promise<Report> {
-  const report = await (async () => {
-    if (isFleet(options))
-      return runFleet('status', options, (one) => status({ ...options, ...one, check: false }));
-    const misused = fleetFlagsAlone('status', options);
-    if (misused) return misused;
-    return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
-  })();
-  // --check: the listing, and validate's exit code for its problems (a deploy's health check that also shows the state).
-  if (options.check && report.ok && report.sets.some((s) => s.problems.length > 0))
-    failOnProblems(report, EXIT.invalid);
-  return report;
+  return (await import('../engine/status.js')).status(options);
 }
 
 /**
@@ -42,47 +28,35 @@ export async function status(
  * res.status(ok ? 200 : 503).json({ exitCode });
  */
 export async function validate(options: RunOptions & FleetOptions = {}): Promise<Report> {
-  if (isFleet(options)) {
-    const report = await runFleet('validate', options, (one) => validate({ ...options, ...one }));
-    if (report.ok && report.sets.some((s) => s.problems.length > 0))
-      failOnProblems(report, EXIT.invalid);
-    return report;
-  }
-  const misused = fleetFlagsAlone('validate', options);
-  if (misused) return misused;
-  const report = await execute('validate', options, (run, reports) =>
-    readOnlyTasks(run, reports, true),
-  );
-  failOnProblems(report, EXIT.invalid);
-  return report;
+  return (await import('../engine/status.js')).validate(options);
 }
 
-/** status and validate: read each set, decide, write nothing. `judge` also judges the pending files' destructive steps. */
-function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean): Task[] {
-  return run.sets.map((set) => {
-    const report = reports.get(set.config.name)!;
-    return {
-      title: `${set.config.name} → ${set.target.display}`,
-      run: async () => {
-        // status shows whether each schema holds data; validate need not ask every table.
-        const { tracked } = await planSet(run, set, report, {
-          lock: false,
-          judge,
-          force: false,
-          withData: !judge,
-        });
-        // Which applied migrations rollback can undo (SPEC §12): those with a down file.
-        const downs = discoverDowns(set.config);
-        report.applied = tracked
-          .filter((t) => t.state === 'applied')
-          .map((t) => ({
-            ...entryOf(t, t.durationMs),
-            appliedAt: t.appliedAt.toISOString(),
-            event: t.event,
-            ...(t.from === undefined ? {} : { from: t.from }),
-            down: downs.has(t.version),
-          }));
-      },
-    };
+/** The listing shows each problem with its hint: not said again after it. */
+async function listing(report: Report): Promise<ReturnType<CliCommand['run']>> {
+  const { formatStatus } = await import('../cli/output.js');
+  return fromReport(report, report.sets.length > 0 ? formatStatus(report) : undefined, {
+    listed: true,
   });
 }
+
+export const statusCommand: CliCommand = {
+  command: 'status [sets..]',
+  describe: 'per set: applied, pending, schemas and problems',
+  builder: (y) =>
+    withSets(y).option('check', {
+      type: 'boolean',
+      describe: 'exit as validate does (3) when a set has a problem',
+    }),
+  async run(args, context: CliContext) {
+    return listing(await status({ ...context.options, check: Boolean(args.check) }));
+  },
+};
+
+export const validateCommand: CliCommand = {
+  command: 'validate [sets..]',
+  describe: 'the pre-flight checks alone; writes nothing; exit 3 on a problem',
+  builder: withSets,
+  async run(_args, context) {
+    return listing(await validate(context.options));
+  },
+};

@@ -47,7 +47,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** How steps are run and shown; the CLI passes listr2. Default: plain, silent. */
   runner?: TaskRunner;
-  /** One tenant of a fleet set (SPEC §10), run as the set: commands/fleet.ts sets it. */
+  /** One tenant of a fleet set (SPEC §10), run as the set: engine/fleet.ts sets it. */
   tenant?: TenantOfRun | undefined;
   /** Only to reach a fleet set's own database (to list its tenants): its tenants are not expanded. */
   listing?: boolean | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, rollback, validate } from '../../src/api.js';
-import { checkDowns } from '../../src/commands/rollback-check.js';
+import { checkDowns } from '../../src/engine/rollback-check.js';
 import { catalogSnapshot } from '../support/catalog.js';
 import { freshDatabase, query, tableExists, trackedVersions, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';

@@ -1,15 +1,15 @@
 import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import { loadProjectConfig, selectSets, type SetConfig } from '../config/file.js';
-import { type Client, connect } from '../engine/connect.js';
+import { type Client, connect } from './connect.js';
 import {
   type ExpectedObject,
   missingObjectsBySet,
   readTrackingByPrefix,
   type TrackedMigration,
   type TrackingFeatures,
-} from '../engine/tracking.js';
-import { openRun, type RunOptions, type TenantOfRun } from '../engine/context.js';
-import { asSchemataError } from '../engine/execute.js';
+} from './tracking.js';
+import { openRun, type RunOptions, type TenantOfRun } from './context.js';
+import { asSchemataError } from './execute.js';
 import {
   entryOf,
   newReport,
@@ -17,10 +17,10 @@ import {
   type Report,
   type SetReport,
   type TenantReport,
-} from '../engine/report.js';
-import { SessionPool } from '../engine/sessions.js';
-import { type LockKeeper, TenantLocks } from '../engine/tenant-locks.js';
-import { runTasks } from '../engine/tasks.js';
+} from './report.js';
+import { SessionPool } from './sessions.js';
+import { type LockKeeper, TenantLocks } from './tenant-locks.js';
+import { runTasks } from './tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import { readManySchemaFacts, type SchemaFacts } from '../catalog/schema-facts.js';

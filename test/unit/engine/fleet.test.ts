@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTenants, parseShard } from '../../../src/commands/fleet.js';
+import { chooseTenants, parseShard } from '../../../src/engine/fleet.js';
 
 const tenants = Array.from({ length: 23 }, (_, i) => ({
   name: `t_${String(i).padStart(2, '0')}`,

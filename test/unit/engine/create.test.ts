@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discoverMigrations } from '../../../src/config/discover.js';
-import { createMigration, migrationTemplate, versionAt } from '../../../src/commands/create.js';
+import { createMigration, migrationTemplate, versionAt } from '../../../src/engine/create.js';
 import { expectConfigError, tempDir, writeTree } from '../helpers.js';
 
 describe('versionAt', () => {
