@@ -131,6 +131,7 @@ export async function applyMigration(
     context.expectedEvent,
     context.runLockTimeoutMs,
     context.tracking,
+    context.runLockPerTransaction,
   );
   const outcome: Outcome = {
     whole: true,

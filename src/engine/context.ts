@@ -5,7 +5,7 @@ import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from './connect.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, inRunLockedTransaction, releaseLock } from './lock.js';
 import type { LockKeeper } from './tenant-locks.js';
 import {
   ensureTracking,
@@ -171,6 +171,21 @@ export interface Run {
   connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
   /** Cancels on the server whatever statement the run's connections are running. */
   cancel(): Promise<void>;
+  /** The run lock is taken in each transaction of the run (a fleet's tenant database), not held for the run. */
+  runLockPerTransaction: boolean;
+  /**
+   * Where the run lock is taken per transaction, holds it for one step run
+   * outside a transaction, on a connection of its own, until what it returns
+   * is called; elsewhere the run holds it already, and this does nothing.
+   */
+  lockForStep(set: SetRun): Promise<() => Promise<void>>;
+  /**
+   * Where the run lock is taken per transaction: the set's tracking as it
+   * stands while no other run holds the lock (its events' count and last
+   * id), so that a plan read while another run wrote is read again;
+   * undefined elsewhere.
+   */
+  trackingMark(set: SetRun): Promise<string | undefined>;
   /**
    * Creates the tracking table if it is not there, once per database; called
    * right before the first write, so that a run stopped by validation writes
@@ -299,6 +314,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const shut = (client: Client) =>
     lender ? lender.giveBack(client) : client.end().catch(() => undefined);
   const connections = new Map<string, Promise<Connection>>();
+  const perTransaction = options.locks?.perTransaction === true;
+  const whereLocked = (set: SetRun) => `Set "${set.config.name}" on ${set.target.display}`;
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
   return {
@@ -335,7 +352,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       }
       const connection = await pending;
       if (lock && !connection.unlock) {
-        const where = `Set "${set.config.name}" on ${set.target.display}`;
+        const where = whereLocked(set);
         // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
         if (options.locks) {
           connection.unlock = await options.locks.hold(
@@ -393,11 +410,66 @@ export async function openRun(options: RunOptions): Promise<Run> {
         connection.tracking = tenant.tracking;
         return tenant.tracking;
       }
-      const features = await ensureTracking(connection.client).catch(async (error: unknown) => {
+      // Two runs making the tracking tables the first time: one after the other, under the run lock.
+      const ensure = perTransaction
+        ? () =>
+            inRunLockedTransaction(
+              connection.client,
+              whereLocked(set),
+              settings.lockTimeoutS,
+              set.config.name,
+              options.signal,
+              () => ensureTracking(connection.client),
+            )
+        : () => ensureTracking(connection.client);
+      const features = await ensure().catch(async (error: unknown) => {
         throw await trackingDenied(connection.client, whereOf(set), error);
       });
       connection.tracking = features;
       return features;
+    },
+    runLockPerTransaction: perTransaction,
+    async lockForStep(set) {
+      if (!perTransaction) return () => Promise.resolve();
+      const holder = await open(set);
+      try {
+        await acquireLock(
+          holder,
+          whereLocked(set),
+          settings.lockTimeoutS,
+          set.config.name,
+          options.signal,
+        );
+      } catch (error) {
+        await shut(holder);
+        throw error;
+      }
+      return async () => {
+        await releaseLock(holder).catch(() => {});
+        await shut(holder);
+      };
+    },
+    async trackingMark(set) {
+      if (!perTransaction) return undefined;
+      const connection = await connections.get(set.target.database)!;
+      return inRunLockedTransaction(
+        connection.client,
+        whereLocked(set),
+        settings.lockTimeoutS,
+        set.config.name,
+        options.signal,
+        async () => {
+          const made = await connection.client.query<{ made: boolean }>(
+            "SELECT pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS made",
+          );
+          if (made.rows[0]?.made !== true) return '';
+          const { rows } = await connection.client.query<{ mark: string }>(
+            "SELECT count(*) || '/' || COALESCE(max(id), 0) AS mark FROM schemata.migrations WHERE set_name = $1",
+            [set.config.name],
+          );
+          return rows[0]?.mark ?? '';
+        },
+      );
     },
     async cancel() {
       const all = await Promise.allSettled(byIdentity.values());
@@ -440,6 +512,7 @@ export function applyContextOf(
     cwd: run.cwd,
     path: step.path,
     statementLockTimeoutMs: run.settings.statementLockTimeoutS * 1000,
+    runLockPerTransaction: run.runLockPerTransaction,
     runLockTimeoutMs: run.settings.lockTimeoutS * 1000,
     expectedEvent: step.expectedEvent,
     signal: run.signal,

@@ -19,7 +19,7 @@ import {
   type TenantReport,
 } from './report.js';
 import { SessionPool } from './sessions.js';
-import { type LockKeeper, TenantLocks } from './tenant-locks.js';
+import { type LockKeeper, RunLockPerTransaction, TenantLocks } from './tenant-locks.js';
 import { runTasks } from './tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
 import { checkAfterMigrate } from '../model/plan.js';
@@ -322,7 +322,7 @@ async function runFleetSet(
     }
     // status: a database on the tenants' servers that holds the set's tracking but is listed nowhere.
     if (command === 'status' && set.tenants?.kind === 'databases') {
-      const { orphans, unread } = await orphanDatabases(set.name, all);
+      const { orphans, unread } = await orphanDatabases(set.name, all, how.concurrency);
       if (orphans.length > 0) {
         setReport.orphans = orphans;
         setReport.warnings.push(
@@ -350,13 +350,13 @@ async function runFleetSet(
     await base.close();
   }
   // Tenant schemas share one database: their runs share a pool of one session per tenant in flight, and one
-  // more session holds their run locks. A tenant database's run holds its lock as a single database's run does,
-  // in a transaction on a connection of its own: a session-level lock in its work session would stay on a pooled
-  // server connection behind PgBouncer's transaction pooling (SPEC §4.4: no lock left behind).
+  // more session holds their run locks. A tenant database's run takes its lock in each of its transactions, on
+  // its one connection: --concurrency connections per server. A session-level lock in its work session would
+  // stay on a pooled server connection behind PgBouncer's transaction pooling (SPEC §4.4: no lock left behind).
   const schemas = set.tenants?.kind === 'schemas';
   const sessions = schemas ? new SessionPool(how.concurrency) : undefined;
   const tenantLocks = schemas ? new TenantLocks(() => connect(target, variable)) : undefined;
-  const locks: LockKeeper | undefined = tenantLocks;
+  const locks: LockKeeper = tenantLocks ?? new RunLockPerTransaction();
   const started = Date.now();
   const stopOnFailure = command === 'migrate' && !options.continueOnError;
   const results: TenantReport[] = [];
@@ -565,13 +565,16 @@ async function validateAfter(
 /**
  * The orphans of a fleet of tenant databases: the databases of its tenants'
  * servers, unlisted, that hold the set's tracking, named as tenants are. Each
- * server is asked with a listed tenant's URL, one connection at a time; a
- * server or database that cannot be read is said in `unread`, never with a
- * password.
+ * server is asked with a listed tenant's URL; its databases are read
+ * `concurrency` at a time, each on a connection of its own, so that a server
+ * with many databases is not read one after another, and none gets more
+ * connections than a fleet run gives it. A server or database that cannot be
+ * read is said in `unread`, never with a password.
  */
 async function orphanDatabases(
   set: string,
   listed: readonly Tenant[],
+  concurrency: number,
 ): Promise<{ orphans: string[]; unread: string[] }> {
   const unread: string[] = [];
   const known: ServerDatabase[] = listed.map((t) => ({ server: t.server!, database: t.database! }));
@@ -615,14 +618,22 @@ async function orphanDatabases(
       continue;
     }
     const failed: string[] = [];
-    for (const candidate of unlistedDatabases(known, there)) {
-      try {
-        if (await withClient(via, candidate.database, (c) => holdsTrackingOf(c, set)))
-          holding.push(candidate);
-      } catch {
-        failed.push(candidate.database);
-      }
-    }
+    const queue = unlistedDatabases(known, there);
+    const found = new Set<ServerDatabase>();
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        for (let candidate = queue.shift(); candidate; candidate = queue.shift()) {
+          try {
+            if (await withClient(via, candidate.database, (c) => holdsTrackingOf(c, set)))
+              found.add(candidate);
+          } catch {
+            failed.push(candidate.database);
+          }
+        }
+      }),
+    );
+    holding.push(...there.filter((d) => found.has(d)));
+    failed.sort();
     if (failed.length > 0)
       unread.push(
         `${failed.length} database${failed.length === 1 ? '' : 's'} on ${server} could not be read for orphans of set "${set}": ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}.`,

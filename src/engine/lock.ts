@@ -141,6 +141,87 @@ async function waitForLock(
   throw new LockTimeoutError(where, await lockHolder(client, object), timeoutS);
 }
 
+/*
+ * The run lock per transaction (a fleet's tenant database, engine/tenant-locks.ts
+ * RunLockPerTransaction): each transaction of the run takes it first, with a
+ * try, and holds it to its end; a busy lock fails the transaction at once
+ * (RUN_LOCK_BUSY_SQLSTATE), which is rolled back and tried again after a
+ * sleep holding nothing, as waitForLock waits. A transaction's lock ends with
+ * it, so behind PgBouncer's transaction pooling nothing is left on a pooled
+ * server connection, and the run needs no connection besides its work.
+ */
+export const RUN_LOCK_BUSY_SQLSTATE = 'SCH06';
+
+/** The statement that takes the run lock in the transaction it runs in, or fails it with RUN_LOCK_BUSY_SQLSTATE. */
+export function runLockStatement(set: string | undefined): string {
+  return `DO $schemata_run_lock$ BEGIN
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set)}) THEN
+    RAISE EXCEPTION USING ERRCODE = '${RUN_LOCK_BUSY_SQLSTATE}', MESSAGE = 'another run holds the run lock';
+  END IF;
+END $schemata_run_lock$`;
+}
+
+/** How long to sleep, holding nothing, before the `tries`-th try again for a busy run lock. */
+export function runLockPause(tries: number): number {
+  return TRY_AGAIN_MS[Math.min(tries, TRY_AGAIN_MS.length - 1)]!;
+}
+
+/** The error of a run that waited `timeoutS` for a run lock taken per transaction, naming the holder. */
+export async function runLockTimedOut(
+  client: LockSession,
+  where: string,
+  timeoutS: number,
+  set: string | undefined,
+): Promise<LockTimeoutError> {
+  return new LockTimeoutError(
+    where,
+    await lockHolder(client, lockObject(set)).catch(() => undefined),
+    timeoutS,
+  );
+}
+
+/**
+ * Runs `work` on `client` in a transaction that holds the run lock, taken per
+ * transaction: tried, and while another run holds it, rolled back and tried
+ * again after a sleep holding nothing, up to `timeoutS` or the signal.
+ */
+export async function inRunLockedTransaction<T>(
+  client: Client,
+  where: string,
+  timeoutS: number,
+  set: string | undefined,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  await waitForLock(client, where, timeoutS, lockObject(set), signal, async () => {
+    const results = (await client.query(
+      `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set)}) AS ok`,
+    )) as unknown as QueryResult<{ ok: boolean }>[];
+    if (results.at(-1)?.rows[0]?.ok === true) return true;
+    await client.query('ROLLBACK');
+    return false;
+  });
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Waits, holding nothing between tries, until no other run holds the run lock; takes nothing. */
+export async function waitForRunLock(
+  client: Client,
+  where: string,
+  timeoutS: number,
+  set: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await inRunLockedTransaction(client, where, timeoutS, set, signal, () => Promise.resolve());
+}
+
 /** Ends the transaction that holds the lock. */
 export async function releaseLock(client: Client): Promise<void> {
   await client.query('COMMIT');
@@ -182,9 +263,12 @@ export function onceStatements(
   expectedEvent: number | null,
   waitMs: number,
   features: TrackingFeatures,
+  runLockPerTransaction = false,
 ): string[] {
   const expected = expectedEvent === null ? 'NULL' : String(Math.trunc(expectedEvent));
   return [
+    // The run lock first, where this run takes it per transaction: the claim is then never waited for behind a run.
+    ...(runLockPerTransaction ? [runLockStatement(set)] : []),
     `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
     `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set) + 1})`,
     features.functions

@@ -78,6 +78,9 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   );
 }
 
+/** How many times a plan is read while other runs keep writing the set's tracking. */
+const PLAN_READS = 3;
+
 const at = (path: string, loc: { line: number; column: number }) =>
   `${path}:${loc.line}:${loc.column}`;
 
@@ -116,12 +119,22 @@ function migrateTasks(
           progress,
           singleTransaction: options.singleTransaction,
         };
-        plans.set(
-          set.config.name,
-          await planSet(run, set, reports.get(set.config.name)!, options_).catch(
-            (failed: unknown) => ({ failed }),
-          ),
-        );
+        const report = reports.get(set.config.name)!;
+        const before = structuredClone(report);
+        // Where the run lock is taken per transaction (a fleet's tenant database), another run may write while
+        // this one reads: a plan read across another run's write is read again (the claim still skips what it
+        // applied meanwhile).
+        const readPlan = async (): Promise<SetPlan | { failed: unknown }> => {
+          for (let reads = 1; ; reads++) {
+            const mark = await run.trackingMark(set);
+            const plan = await planSet(run, set, report, options_);
+            if (mark === undefined || reads >= PLAN_READS || (await run.trackingMark(set)) === mark)
+              return plan;
+            // planSet's fields are the set's report, as it was before this reading.
+            Object.assign(report, structuredClone(before));
+          }
+        };
+        plans.set(set.config.name, await readPlan().catch((failed: unknown) => ({ failed })));
       }
       return plans;
     })());
@@ -157,10 +170,15 @@ function migrateTasks(
         // A migration in a transaction of its own, or outside one: those before it in the run's one transaction commit first.
         const committed = step.inRunTransaction ? 0 : await transactions.commit(planned.client);
         if (step.inRunTransaction) await transactions.begin(planned.client);
+        // A file outside a transaction holds the run lock from its first statement to its record, where the run takes it per transaction.
+        const unlock = step.transactional ? undefined : await run.lockForStep(set);
         const { ms, notices, taken } = await applyStep(
-          applyContextOf(run, set, planned.client, tracking, step, show),
+          {
+            ...applyContextOf(run, set, planned.client, tracking, step, show),
+            ...(unlock ? { runLockPerTransaction: false } : {}),
+          },
           step,
-        );
+        ).finally(() => unlock?.());
         if (taken) {
           report.pending = report.pending.filter((p) => p.version !== step.file.version);
           report.warnings.push(

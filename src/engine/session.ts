@@ -11,7 +11,12 @@ import {
 } from './measure.js';
 import { measureAfterSql, measureBeforeSql, type TrackingFeatures } from './tracking.js';
 import { NOT_REVERSED_SQLSTATE, type Reversal } from './reversal.js';
-import { MIGRATION_TAKEN_SQLSTATE } from './lock.js';
+import {
+  MIGRATION_TAKEN_SQLSTATE,
+  RUN_LOCK_BUSY_SQLSTATE,
+  runLockPause,
+  runLockTimedOut,
+} from './lock.js';
 import { sleep } from './sleep.js';
 import {
   LockTimeoutError,
@@ -75,6 +80,8 @@ export interface ApplyContext {
   searchPath?: string | undefined;
   /** The command that goes on after a failure, for the hints (default: schemata migrate <set>). */
   again?: string | undefined;
+  /** The run lock is taken in each of the migration's transactions, not held for the run (engine/lock.ts runLockStatement). */
+  runLockPerTransaction?: boolean | undefined;
   /** Where a long migration says how it goes (the task list), and how to reach its database to ask. */
   watch?: { show: (line: string) => void; connect: () => Promise<Client> } | undefined;
 }
@@ -265,7 +272,8 @@ export async function runTransaction(
   t: Transaction,
 ): Promise<Measured | 'taken'> {
   let capture = t.measurement.capture;
-  for (let attempt = 0, suspectRuns = 0; ; attempt++) {
+  const lockDeadline = performance.now() + context.runLockTimeoutMs;
+  for (let attempt = 0, suspectRuns = 0, lockTries = 0; ; attempt++) {
     const batch = batchOf(context, t, capture);
     const heartbeat = heartbeatOf(context, t);
     const { result, completed, error } = await sendCounting(
@@ -295,6 +303,21 @@ export async function runTransaction(
         : undefined;
     if (context.signal?.aborted) throw stopped(context, t, error);
     if (e.code === MIGRATION_TAKEN_SQLSTATE) return 'taken';
+    // Another run holds the run lock this transaction tried: tried again after a sleep holding nothing.
+    if (e.code === RUN_LOCK_BUSY_SQLSTATE && completed < batch.claimed) {
+      const left = lockDeadline - performance.now();
+      if (left <= 0)
+        throw await runLockTimedOut(
+          context.client,
+          `Set "${context.set}": ${t.file.file}`,
+          context.runLockTimeoutMs / 1000,
+          context.set,
+        );
+      await sleep(Math.min(runLockPause(lockTries++), left), context.signal);
+      if (context.signal?.aborted) throw stopped(context, t, error);
+      attempt--;
+      continue;
+    }
     if (e.code === LOSS_SQLSTATE) {
       const culprit =
         t.statements.length === 1 ? t.statements[0] : await locateLoss(context, t, capture);

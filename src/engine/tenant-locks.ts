@@ -1,9 +1,16 @@
 import type { QueryResultRow } from 'pg';
 import type { Client } from './connect.js';
-import { acquireSessionLock, type LockSession, releaseSessionLock } from './lock.js';
+import {
+  acquireSessionLock,
+  type LockSession,
+  releaseSessionLock,
+  waitForRunLock,
+} from './lock.js';
 
 /** Where a run holds its run lock, when not on a connection of its own (engine/context.ts). */
 export interface LockKeeper {
+  /** The run takes the lock in each of its transactions (RunLockPerTransaction), not once for the run. */
+  readonly perTransaction?: boolean;
   /** Takes the set's run lock for a run whose work goes on `work`; returns what releases it. */
   hold(
     work: Client,
@@ -75,5 +82,32 @@ export class TenantLocks implements LockKeeper {
     if (!client) return;
     await client.query('SELECT pg_advisory_unlock_all(); COMMIT').catch(() => undefined);
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The run lock of a fleet's tenant database: taken at the start of each
+ * transaction the tenant's run opens (each migration's batch, the tracking
+ * setup, the reading before its plan), tried and retried holding nothing
+ * (engine/lock.ts runLockStatement), so that the tenant holds one connection,
+ * its work, and behind PgBouncer's transaction pooling no lock outlives its
+ * transaction. A migration is still applied once: its claim, in its
+ * transaction, makes a second run skip it. Only a file run outside a
+ * transaction holds the lock for its whole run, on a connection of its own
+ * (engine/context.ts lockForStep): between its statements nothing else could.
+ */
+export class RunLockPerTransaction implements LockKeeper {
+  readonly perTransaction = true;
+
+  /** Waits until no other run holds the lock; holds nothing. */
+  async hold(
+    work: Client,
+    where: string,
+    timeoutS: number,
+    set: string,
+    signal: AbortSignal | undefined,
+  ): Promise<() => Promise<void>> {
+    await waitForRunLock(work, where, timeoutS, set, signal);
+    return () => Promise.resolve();
   }
 }

@@ -149,4 +149,72 @@ INSERT INTO items (id) VALUES (1);
       await bouncer.stop();
     }
   });
+
+  it('a fleet of tenant databases, two runs at once on the same tenants: each migration once, in a transaction, outside one, or in its own BEGIN ... COMMIT; no lock left', async () => {
+    const directs = await Promise.all([freshDatabase(), freshDatabase()]);
+    const names = directs.map((u) => new URL(u).pathname.slice(1));
+    const bouncer = await startPgBouncer(servers().primary, { poolSize: 2 });
+    try {
+      // Each file writes a row for each time it runs: a migration run twice leaves two.
+      const files: Record<string, string> = {
+        'schemata.json': JSON.stringify({
+          sets: [{ name: 'shard', dir: 'shard', tenants: { databases: { env: 'SHARD_URLS' } } }],
+        }),
+        'shard/001_log.sql': 'CREATE TABLE runs (version int);\nINSERT INTO runs VALUES (1);\n',
+        'shard/004_index.sql':
+          '-- schemata:no-transaction\nINSERT INTO runs VALUES (4);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS runs_version ON runs (version);\n',
+        'shard/005_own.sql':
+          'BEGIN;\nINSERT INTO runs VALUES (5);\nSELECT pg_sleep(0.05);\nCOMMIT;\n',
+      };
+      for (const v of [2, 3, 6, 7])
+        files[`shard/00${v}_step.sql`] =
+          `INSERT INTO runs VALUES (${v});\nDO $$ BEGIN PERFORM pg_sleep(0.05); END $$;\n`;
+      const cwd = makeProject(files);
+      const env = {
+        PRIMARY_DATABASE_URL: servers().primary,
+        SHARD_URLS: names.map((n) => bouncer.url(n)).join(','),
+      };
+      const reports = await Promise.all([1, 2].map(() => migrate({ cwd, env, concurrency: 2 })));
+      for (const report of reports)
+        expect(
+          report.error,
+          JSON.stringify(report.sets[0]?.tenants?.map((t) => [t.name, t.error?.message])),
+        ).toBeUndefined();
+      for (const [i, direct] of directs.entries()) {
+        // Between them, the two runs applied each migration to the tenant once.
+        const applied = reports
+          .flatMap((r) => r.sets[0]!.tenants!.filter((t) => t.name === names[i]))
+          .flatMap((t) => t.applied.map((a) => a.version))
+          .sort();
+        expect(applied).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+        expect(
+          await query(
+            direct,
+            'SELECT version, count(*)::int AS n FROM runs GROUP BY version ORDER BY version',
+          ),
+        ).toEqual([1, 2, 3, 4, 5, 6, 7].map((version) => ({ version, n: 1 })));
+        expect(
+          await query(
+            direct,
+            "SELECT event, count(*)::int AS n FROM schemata.migrations WHERE set_name = 'shard' GROUP BY event ORDER BY event",
+          ),
+        ).toEqual([
+          { event: 'applied', n: 7 },
+          { event: 'running', n: 1 },
+        ]);
+        expect(
+          await query(
+            direct,
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = x'73636865'::int
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          ),
+        ).toEqual([{ n: 0 }]);
+      }
+      const again = await migrate({ cwd, env, lockTimeout: 1 });
+      expect(again.error).toBeUndefined();
+      expect(again.sets[0]!.tenants!.every((t) => t.applied.length === 0)).toBe(true);
+    } finally {
+      await bouncer.stop();
+    }
+  });
 });
