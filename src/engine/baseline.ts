@@ -17,6 +17,7 @@ import { trackingDenied } from './privileges.js';
 import { asSchemataError, execute } from './execute.js';
 import { entryOf, newReport, recordError, type Report, type SetReport } from './report.js';
 import type { Task } from './tasks.js';
+import { isFleet } from './fleet.js';
 
 /**
  * `baseline <set> [--version V]`: adopt a database that already has the
@@ -89,11 +90,17 @@ function baselineTasks(
             model,
             toRecord.map((f, i) => ({ ...f, operations: operations[i]!.operations })),
           );
+          // Under --from, the versions to record are the other tool's to say: --version or a bare --force would record migrations it never ran here.
+          const again = history
+            ? `schemata baseline ${name} --from ${history.tool}${options.table === undefined ? '' : ` --table ${history.table}`}`
+            : undefined;
           throw new ValidationError(
             `Set "${name}": cannot baseline: the database lacks what these migrations make: ${listed}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}. Nothing was recorded.`,
-            upTo === undefined
-              ? `Run the migrations instead (schemata migrate ${name}), or record them anyway with: schemata baseline ${name} --force`
-              : `Baseline the migrations whose objects exist, up to ${toRecord.find((f) => f.version === upTo)!.file}: schemata baseline ${name} --version ${upTo}; then the later ones run with: schemata migrate ${name}`,
+            again
+              ? `Re-create what is missing, then run: ${again}; or record what ${history!.tool} ran here without it (what is missing is then not expected): ${again} --force`
+              : upTo === undefined
+                ? `Run the migrations instead (schemata migrate ${name}), or record them anyway with: schemata baseline ${name} --force`
+                : `Baseline the migrations whose objects exist, up to ${toRecord.find((f) => f.version === upTo)!.file}: schemata baseline ${name} --version ${upTo}; then the later ones run with: schemata migrate ${name}`,
           );
         }
         if (missing.length > 0)
@@ -153,7 +160,7 @@ async function otherToolsHistory(
       `Restore them (git checkout -- ${relative(cwd, set.config.dir) || '.'}), then run: schemata baseline ${name} --from ${tool.name}`,
     );
   const wanted = tableName ?? tool.table.name;
-  const retry = `schemata baseline ${name} --from ${tool.name} --table schema.table`;
+  const bare = (table: string) => table.replace(/^.*\./, '');
   let found: { name: string; columns: string[] } | undefined;
   try {
     found = (
@@ -168,31 +175,45 @@ async function otherToolsHistory(
   } catch (error) {
     throw new ConfigError(
       `Set "${name}": --table "${wanted}" is not a table name: ${(error as Error).message}.`,
-      `Name it as schema.table: ${retry}`,
+      `Name it as schema.table, as in: schemata baseline ${name} --from ${tool.name} --table public.${bare(tool.table.name)}`,
       { cause: error },
     );
   }
-  if (!found)
-    throw new ValidationError(
-      `Set "${name}": ${tool.name}'s table ${wanted} is not in this database (${set.target.display}), or not on its search path. Nothing was recorded.`,
-      `Name the table ${tool.name} kept here: ${retry}`,
+  const lackingColumns = found
+    ? tool.table.columns.filter((c) => !found.columns.includes(c))
+    : [...tool.table.columns];
+  const other = found
+    ? Object.values(TOOLS).find(
+        (t) =>
+          t !== tool &&
+          bare(t.table.name) === bare(found.name) &&
+          t.table.columns.length > tool.table.columns.length &&
+          t.table.columns.every((c) => found.columns.includes(c)),
+      )
+    : undefined;
+  if (!found || lackingColumns.length > 0 || other) {
+    // Where the tool may have kept it instead: Prisma's ?schema=, drizzle's migrationsSchema, a renamed table.
+    const elsewhere = (await tablesWithColumns(client, tool.table.columns)).filter(
+      (t) => t !== found?.name,
     );
-  const lackingColumns = tool.table.columns.filter((c) => !found.columns.includes(c));
-  const bare = (table: string) => table.replace(/^.*\./, '');
-  const other = Object.values(TOOLS).find(
-    (t) =>
-      t !== tool &&
-      bare(t.table.name) === bare(found.name) &&
-      t.table.columns.length > tool.table.columns.length &&
-      t.table.columns.every((c) => found.columns.includes(c)),
-  );
-  if (lackingColumns.length > 0 || other)
+    const again = (table?: string) =>
+      `schemata baseline ${name} --from ${tool.name}${table ? ` --table ${table}` : ''}`;
+    const where = found
+      ? `${found.name} is not ${tool.name}'s table: ${other ? `it has ${other.name}'s columns (${other.table.columns.join(', ')})` : `it has no column ${lackingColumns.join(', ')}`}`
+      : `${tool.name}'s table ${wanted} is not in this database (${set.target.display}), or not on its search path`;
+    const seen =
+      elsewhere.length > 0
+        ? `; ${elsewhere.length === 1 ? 'a table' : 'tables'} with ${tool.name}'s columns ${elsewhere.length === 1 ? 'is' : 'are'} here: ${listed(elsewhere, 5)}`
+        : `; no table here has ${tool.name}'s columns (${tool.table.columns.join(', ')})`;
     throw new ValidationError(
-      `Set "${name}": ${found.name} is not ${tool.name}'s table: ${other ? `it has ${other.name}'s columns (${other.table.columns.join(', ')})` : `it has no column ${lackingColumns.join(', ')}`}. Nothing was recorded.`,
+      `Set "${name}": ${where}${seen}. Nothing was recorded.`,
       other
         ? `If ${other.name} kept it: schemata baseline ${name} --from ${other.name}`
-        : `Name the table ${tool.name} kept here: ${retry}`,
+        : elsewhere.length > 0
+          ? `If ${tool.name} kept ${elsewhere[0]!}: ${again(elsewhere[0])}`
+          : `Point ${set.variable} at the database ${tool.name} kept, then run: ${again(tableName)}`,
     );
+  }
   const rows = (await client.query<HistoryRow>(tool.rowsSql(found.name))).rows;
   const verdict = tool.judge(rows, manifest.migrations, (file) =>
     readFileSync(join(set.config.dir, file)),
@@ -200,7 +221,7 @@ async function otherToolsHistory(
   if (verdict.problems.length > 0)
     throw new ValidationError(
       `Set "${name}": cannot adopt ${tool.name}'s history (${found.name}): ${listed(verdict.problems)}. Nothing was recorded.`,
-      `Settle it with ${tool.name} itself (or restore the files it ran), then run: schemata baseline ${name} --from ${tool.name}`,
+      `Settle it with ${tool.name} itself (or restore the files it ran), then run: schemata baseline ${name} --from ${tool.name}${tableName === undefined ? '' : ` --table ${found.name}`}`,
     );
   const from = new Map<string, AdoptedFrom>();
   const chosen: MigrationFile[] = [];
@@ -212,6 +233,23 @@ async function otherToolsHistory(
     from.set(file.version, { tool: tool.name, table: found.name, id: m.id, row });
   }
   return { tool: tool.name, table: found.name, files: chosen, from };
+}
+
+/** Ordinary tables of the database (outside the system schemas) that have every one of `columns`, qualified. */
+async function tablesWithColumns(client: Client, columns: readonly string[]): Promise<string[]> {
+  const rows = await client.query<{ name: string }>(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_%'
+      GROUP BY n.nspname, c.relname
+     HAVING pg_catalog.array_agg(a.attname::text) @> $1::text[]
+      ORDER BY 1`,
+    [columns],
+  );
+  return rows.rows.map((r) => r.name);
 }
 
 function parseVersion(version: string): string {
@@ -251,6 +289,19 @@ export async function baseline(options: BaselineOptions): Promise<Report> {
     const report = newReport('baseline', 'single');
     recordError(report, asSchemataError(error));
     return report;
+  }
+  if (isFleet({ ...options, sets: [options.set] })) {
+    const adopting = from ? `${from}'s table there` : 'the objects there';
+    return execute('baseline', { ...options, sets: [options.set], listing: true }, () => {
+      // A fleet's tenants each keep their own history (SPEC §10): one reading of the set's
+      // database would credit every tenant with what one schema, or the search path, holds.
+      throw new ConfigError(
+        `Set "${options.set}" is a fleet of tenants: baseline adopts the history of one database and set (${adopting}), not yet each tenant's own. Nothing was recorded.`,
+        from
+          ? `Keep migrating the fleet with ${from} for now; a set without "tenants" can be adopted from it today.`
+          : undefined,
+      );
+    });
   }
   return execute('baseline', { ...options, sets: [options.set] }, (run, reports) =>
     baselineTasks(run, reports, {

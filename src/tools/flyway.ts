@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
   type HistoryRow,
@@ -57,35 +57,41 @@ export const flyway: Tool = {
       string,
       { digits: string; description: string; up?: string; down?: string }
     >();
-    for (const name of readdirSync(dir).sort()) {
+    // Flyway scans a location with its sub-folders (its script column keeps the relative path).
+    const paths = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+      .sort();
+    for (const path of paths) {
+      const name = basename(path);
       if (/^R__/.test(name)) {
-        unconvertible.push({ source: name, why: 'a repeatable migration has no version' });
+        unconvertible.push({ source: path, why: 'a repeatable migration has no version' });
         continue;
       }
       if (/\.(java|kt|class)$/.test(name) && /^[VUR]/.test(name)) {
-        unconvertible.push({ source: name, why: 'a Java migration is code' });
+        unconvertible.push({ source: path, why: 'a Java migration is code' });
         continue;
       }
       if (!name.endsWith('.sql')) continue;
       const match = VERSIONED.exec(name);
       if (!match) {
         unconvertible.push({
-          source: name,
+          source: path,
           why: 'not a V<version>__<description>.sql migration (a callback?)',
         });
         continue;
       }
       // Flyway replaces ${name} placeholders when it runs a script: the bytes are not what it ran.
-      if (/\$\{[^}]+\}/.test(readFileSync(join(dir, name), 'utf8'))) {
+      if (/\$\{[^}]+\}/.test(readFileSync(join(dir, path), 'utf8'))) {
         unconvertible.push({
-          source: name,
+          source: path,
           why: 'it uses Flyway placeholders (${…}), which Flyway replaces as it runs the script',
         });
         continue;
       }
       const version = flywayVersion(match[2]!);
       const entry = found.get(version) ?? { digits: match[2]!, description: match[3]! };
-      entry[match[1] === 'V' ? 'up' : 'down'] = name;
+      entry[match[1] === 'V' ? 'up' : 'down'] = path;
       found.set(version, entry);
     }
     const ordered = [...found.entries()].sort(([a], [b]) => compareFlyway(a, b));

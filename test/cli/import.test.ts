@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { json, runCli } from '../support/cli.js';
 import { freshDatabase, query } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
@@ -84,6 +85,184 @@ describe('schemata import and baseline --from, as typed', () => {
     ]);
     expect(await query(url, 'SELECT version FROM public.schema_migrations')).toEqual([
       { version: '20240101000000' },
+    ]);
+  });
+});
+
+/** Every `schemata <command> …` a hint names, as arguments; commands end at ";" or the end. */
+function commandsIn(hint: string | undefined): string[][] {
+  return [...(hint ?? '').matchAll(/\bschemata ((?:baseline|import|migrate)\b[^;\n]*)/g)].map((m) =>
+    m[1]!.trim().split(/\s+/),
+  );
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('the hints of baseline --from, run as typed', () => {
+  // Prisma with ?schema=app in its URL keeps _prisma_migrations in that schema, off the search path.
+  // Table as prisma-engines' sql-schema-connector creates it (flavour/postgres.rs, create_migrations_table).
+  async function prismaInSchemaApp(third: 'applied' | 'pending') {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject();
+    const folders: Record<string, string> = {
+      '20240101000000_init': 'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n',
+      '20240102000000_items': 'CREATE TABLE workspace.items (id int PRIMARY KEY);\n',
+      '20240103000000_notes': 'CREATE TABLE workspace.notes (id int PRIMARY KEY);\n',
+    };
+    for (const [folder, sql] of Object.entries(folders)) {
+      mkdirSync(join(cwd, 'prisma/migrations', folder), { recursive: true });
+      writeFileSync(join(cwd, 'prisma/migrations', folder, 'migration.sql'), sql);
+    }
+    await query(
+      url,
+      `CREATE SCHEMA app; CREATE TABLE app._prisma_migrations (
+        id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ,
+        migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,
+        started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)`,
+    );
+    const ran = Object.entries(folders).slice(0, third === 'applied' ? 3 : 2);
+    for (const [folder, sql] of ran) {
+      await query(url, sql);
+      // sql_migration_persistence.rs: record_migration_started, record_successful_step, record_migration_finished.
+      await query(
+        url,
+        `INSERT INTO app._prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+         VALUES ($1, $2, $3, now(), now(), 1)`,
+        [randomUUID(), sha256(sql), folder],
+      );
+    }
+    const imported = await runCli(['import', 'prisma', '--set', 'data'], { cwd, env });
+    expect(imported.code, imported.stderr).toBe(0);
+    return { url, env, cwd };
+  }
+
+  const prismaRows = (url: string) =>
+    query(
+      url,
+      'SELECT id, checksum, migration_name, finished_at FROM app._prisma_migrations ORDER BY id',
+    );
+
+  it("finds Prisma's table in the schema of its URL and names it; the hint adopts from it", async () => {
+    const { url, env, cwd } = await prismaInSchemaApp('pending');
+    const before = await prismaRows(url);
+    const refused = await runCli(['baseline', 'data', '--from', 'prisma', '--json'], { cwd, env });
+    expect(refused.code).toBe(3);
+    const error = json(refused).error!;
+    expect(error.message).toContain("prisma's table _prisma_migrations is not in this database");
+    expect(error.message).toContain(
+      "a table with prisma's columns is here: app._prisma_migrations",
+    );
+    const [hinted, ...more] = commandsIn(error.hint);
+    expect(more).toEqual([]);
+    expect(hinted).toEqual([
+      'baseline',
+      'data',
+      '--from',
+      'prisma',
+      '--table',
+      'app._prisma_migrations',
+    ]);
+
+    const adopted = await runCli([...hinted!, '--json'], { cwd, env });
+    expect(adopted.code, adopted.stdout).toBe(0);
+    expect(json(adopted).sets[0]!.applied.map((a) => a.file)).toEqual([
+      '20240101000000_init.sql',
+      '20240102000000_items.sql',
+    ]);
+    expect(json(adopted).sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_notes.sql']);
+    const migrated = await runCli(['migrate', 'data', '--json'], { cwd, env });
+    expect(migrated.code, migrated.stdout).toBe(0);
+    expect(json(migrated).sets[0]!.applied.map((a) => a.file)).toEqual([
+      '20240103000000_notes.sql',
+    ]);
+    expect(await prismaRows(url)).toEqual(before);
+  });
+
+  it('with no table of the tool anywhere, names the URL variable and a command that works once it points right', async () => {
+    const { env, cwd } = await prismaInSchemaApp('pending');
+    const elsewhere = await freshDatabase();
+    const refused = await runCli(['baseline', 'data', '--from', 'prisma', '--json'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: elsewhere },
+    });
+    expect(refused.code).toBe(3);
+    const error = json(refused).error!;
+    expect(error.message).toContain(
+      "no table here has prisma's columns (migration_name, checksum, finished_at, rolled_back_at)",
+    );
+    expect(error.hint).toMatch(
+      /^Point PRIMARY_DATABASE_URL at the database prisma kept, then run: /,
+    );
+    const [hinted] = commandsIn(error.hint);
+    expect(hinted).toEqual(['baseline', 'data', '--from', 'prisma']);
+    expect(
+      await query(elsewhere, "SELECT to_regclass('schemata.migrations') IS NULL AS none"),
+    ).toEqual([{ none: true }]);
+    // Pointed at the database Prisma kept, the hinted command only lacks the table's schema: named as above.
+    const pointed = await runCli([...hinted!, '--json'], { cwd, env });
+    expect(json(pointed).error?.message).toContain('app._prisma_migrations');
+  });
+
+  it('an object the history made is missing: the --force hint records what Prisma ran, not the pending one', async () => {
+    const { url, env, cwd } = await prismaInSchemaApp('pending');
+    await query(url, 'DROP TABLE workspace.items');
+    const refused = await runCli(
+      ['baseline', 'data', '--from', 'prisma', '--table', 'app._prisma_migrations', '--json'],
+      { cwd, env },
+    );
+    expect(refused.code).toBe(3);
+    const error = json(refused).error!;
+    expect(error.message).toContain('table workspace.items (20240102000000_items.sql)');
+    expect(await query(url, "SELECT to_regclass('schemata.migrations') IS NULL AS none")).toEqual([
+      { none: true },
+    ]);
+    const commands = commandsIn(error.hint);
+    expect(commands).toEqual([
+      ['baseline', 'data', '--from', 'prisma', '--table', 'app._prisma_migrations'],
+      ['baseline', 'data', '--from', 'prisma', '--table', 'app._prisma_migrations', '--force'],
+    ]);
+    // The first, typed as is, refuses again while the table is missing; the second records.
+    const again = await runCli([...commands[0]!, '--json'], { cwd, env });
+    expect(again.code).toBe(3);
+    const forced = await runCli([...commands[1]!, '--json'], { cwd, env });
+    expect(forced.code, forced.stdout).toBe(0);
+    expect(json(forced).sets[0]!.applied.map((a) => a.file)).toEqual([
+      '20240101000000_init.sql',
+      '20240102000000_items.sql',
+    ]);
+    expect(json(forced).sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_notes.sql']);
+  });
+
+  it("golang-migrate's table under --from dbmate: the hint adopts it as golang-migrate's", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject();
+    mkdirSync(join(cwd, 'db/migrations'), { recursive: true });
+    writeFileSync(join(cwd, 'db/migrations/1_schemas.up.sql'), 'CREATE SCHEMA workspace;\n');
+    // golang-migrate database/postgres/postgres.go: ensureVersionTable, SetVersion.
+    await query(
+      url,
+      'CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (1, false); CREATE SCHEMA workspace',
+    );
+    const imported = await runCli(
+      ['import', 'golang-migrate', '--set', 'data', '--from', 'db/migrations'],
+      {
+        cwd,
+        env,
+      },
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    const refused = await runCli(['baseline', 'data', '--from', 'dbmate', '--json'], { cwd, env });
+    expect(refused.code).toBe(2);
+    const [hinted] = commandsIn(json(refused).error!.hint);
+    expect(hinted).toEqual(['baseline', 'data', '--from', 'golang-migrate']);
+    const adopted = await runCli([...hinted!, '--json'], { cwd, env });
+    expect(adopted.code, adopted.stdout).toBe(0);
+    expect(json(adopted).sets[0]!.applied.map((a) => a.file)).toEqual(['1_schemas.sql']);
+    expect(readdirSync(join(cwd, 'database/data')).sort()).toEqual([
+      '1_schemas.sql',
+      'import.json',
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseline, importHistory, migrate } from '../../../src/api.js';
@@ -24,6 +24,26 @@ const nothingRecorded = async (url: string) => {
     { none: true },
   ]);
 };
+
+/**
+ * A refused adoption writes nothing: no schemata tracking, no file in the
+ * set's folder, and the other tool's table row for row as it was (read from
+ * the server before and after).
+ */
+async function refusedWritingNothing(
+  url: string,
+  cwd: string,
+  table: string,
+  adopt: () => Promise<Awaited<ReturnType<typeof baseline>>>,
+) {
+  const rows = () => query(url, `SELECT * FROM ${table} ORDER BY 1`);
+  const before = { rows: await rows(), files: readdirSync(join(cwd, 'database/data')).sort() };
+  const refused = await adopt();
+  await nothingRecorded(url);
+  expect(readdirSync(join(cwd, 'database/data')).sort()).toEqual(before.files);
+  expect(await rows()).toEqual(before.rows);
+  return refused;
+}
 
 function writeAll(dir: string, files: Record<string, string>) {
   for (const [name, content] of Object.entries(files)) {
@@ -101,12 +121,14 @@ describe('Prisma (_prisma_migrations)', () => {
 
   it('refuses a failed migration Prisma has not resolved, with its log, writing nothing', async () => {
     const { url, cwd } = await prismaDatabase('failed');
-    const refused = await importAndAdopt(cwd, url, 'prisma');
+    expect((await importHistory({ cwd, tool: 'prisma', set: 'data' })).error).toBeUndefined();
+    const refused = await refusedWritingNothing(url, cwd, '_prisma_migrations', () =>
+      baseline({ cwd, env: single(url), set: 'data', from: 'prisma' }),
+    );
     expect(refused.exitCode).toBe(3);
     expect(refused.error?.message).toMatch(
       /20240103000000_tags: failed \(started at .+, never finished: relation "tags" already exists\)/,
     );
-    await nothingRecorded(url);
   });
 });
 
@@ -152,10 +174,14 @@ describe('golang-migrate (schema_migrations: version, dirty)', () => {
     await query(url, TABLE);
     await query(url, SCHEMAS);
     await query(url, 'INSERT INTO "public"."schema_migrations" (version, dirty) VALUES (2, true)');
-    const refused = await importAndAdopt(cwd, url, 'golang-migrate');
+    expect(
+      (await importHistory({ cwd, tool: 'golang-migrate', set: 'data' })).error,
+    ).toBeUndefined();
+    const refused = await refusedWritingNothing(url, cwd, 'public.schema_migrations', () =>
+      baseline({ cwd, env: single(url), set: 'data', from: 'golang-migrate' }),
+    );
     expect(refused.exitCode).toBe(3);
     expect(refused.error?.message).toContain('version 2 is dirty');
-    await nothingRecorded(url);
   });
 });
 
@@ -196,6 +222,46 @@ describe('Flyway (flyway_schema_history)', () => {
     expect(existsSync(join(cwd, 'database/data/003_notes.down.sql'))).toBe(true);
   });
 
+  it('reads the sub-folders of its location as Flyway does, in version order across them', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    // Flyway's resource scan descends into a location's folders (Scanner); the row's script is
+    // the resource's relative path (SqlMigrationResolver: resource.getRelativePath()).
+    writeAll(join(cwd, 'db/migration'), {
+      'V1__schemas.sql': SCHEMAS,
+      'tables/V1.1__items.sql': ITEMS,
+      'tables/later/V2__notes.sql': NOTES,
+      'tables/later/U2__notes.sql': 'DROP TABLE workspace.notes;\n',
+    });
+    await query(url, TABLE);
+    await query(url, SCHEMAS + ITEMS);
+    await query(url, row(1, '1', 'V1__schemas.sql', SCHEMAS));
+    await query(url, row(2, '1.1', 'tables/V1.1__items.sql', ITEMS));
+    const imported = await importHistory({ cwd, tool: 'flyway', set: 'data' });
+    expect(imported.error).toBeUndefined();
+    expect(imported.files).toEqual([
+      'database/data/001_schemas.sql',
+      'database/data/002_items.sql',
+      'database/data/003_notes.sql',
+    ]);
+    const manifest = JSON.parse(readFileSync(join(cwd, 'database/data/import.json'), 'utf8')) as {
+      migrations: { source: string }[];
+    };
+    expect(manifest.migrations.map((m) => m.source)).toEqual([
+      'V1__schemas.sql',
+      'tables/V1.1__items.sql',
+      'tables/later/V2__notes.sql',
+    ]);
+    const adopted = await baseline({ cwd, env: single(url), set: 'data', from: 'flyway' });
+    expect(adopted.error).toBeUndefined();
+    expect(adopted.sets[0]!.pending.map((a) => a.file)).toEqual(['003_notes.sql']);
+    expect(readFileSync(join(cwd, 'database/data/003_notes.down.sql'), 'utf8')).toBe(
+      'DROP TABLE workspace.notes;\n',
+    );
+    const run = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(run.sets[0]!.applied.map((a) => a.file)).toEqual(['003_notes.sql']);
+  });
+
   it("refuses a row whose checksum is not its file's, and a repeatable migration at import", async () => {
     const url = await freshDatabase();
     const cwd = makeProject();
@@ -203,12 +269,14 @@ describe('Flyway (flyway_schema_history)', () => {
     await query(url, TABLE);
     await query(url, SCHEMAS + ITEMS);
     await query(url, row(1, '1', 'V1__schemas.sql', `${SCHEMAS}-- since edited\n`));
-    const refused = await importAndAdopt(cwd, url, 'flyway');
+    expect((await importHistory({ cwd, tool: 'flyway', set: 'data' })).error).toBeUndefined();
+    const refused = await refusedWritingNothing(url, cwd, 'public.flyway_schema_history', () =>
+      baseline({ cwd, env: single(url), set: 'data', from: 'flyway' }),
+    );
     expect(refused.exitCode).toBe(3);
     expect(refused.error?.message).toMatch(
       /001_schemas\.sql: its checksum -?\d+ is not the -?\d+ Flyway recorded \(installed_rank 1\)/,
     );
-    await nothingRecorded(url);
 
     const other = makeProject();
     writeAll(join(other, 'db/migration'), {
