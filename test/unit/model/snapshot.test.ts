@@ -24,7 +24,7 @@ describe('the catalog snapshot around a migration', () => {
       "CREATE TABLE workspace.t (id int REFERENCES workspace.parent);\nINSERT INTO workspace.t VALUES (1);\nINSERT INTO workspace.other SELECT 'literal_value';\n",
     );
     expect(scope).not.toBe('all');
-    expect(scope).toEqual(expect.arrayContaining(['workspace', 't', 'id', 'parent']));
+    expect(scope).toEqual(expect.arrayContaining(['workspace', 't', 'parent']));
     expect(scope).not.toContain('other');
     expect(scope).not.toContain('literal_value');
   });
@@ -34,7 +34,43 @@ describe('the catalog snapshot around a migration', () => {
       "DO $$\nBEGIN\n  IF to_regclass('workspace.notes') IS NULL THEN\n    CREATE TABLE workspace.notes (id int PRIMARY KEY, body text);\n  END IF;\nEND\n$$;\n",
     );
     expect(scope).not.toBe('all');
-    expect(scope).toEqual(expect.arrayContaining(['workspace', 'notes', 'body']));
+    expect(scope).toEqual(expect.arrayContaining(['workspace', 'notes']));
+  });
+
+  it('leaves out what a statement only uses: the columns of a relation it names, their types, the functions and types its expressions use', () => {
+    const scope = scopeOf(
+      "CREATE TABLE workspace.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL, mood workspace.mood, at timestamptz DEFAULT now(), parent_id bigint REFERENCES workspace.parent (ref_id));\nCREATE INDEX t_title_idx ON workspace.t (lower(title));\nALTER TABLE workspace.t ADD CONSTRAINT t_id_check CHECK (id > 0 AND title::varchar <> '');\n",
+    );
+    expect(scope).toEqual(
+      expect.arrayContaining(['workspace', 't', 'parent', 't_title_idx', 't_id_check']),
+    );
+    for (const used of [
+      'id',
+      'title',
+      'mood',
+      'at',
+      'now',
+      'parent_id',
+      'ref_id',
+      'lower',
+      'text',
+      'int8',
+      'pg_catalog',
+      'timestamptz',
+      'varchar',
+    ])
+      expect(scope).not.toContain(used);
+  });
+
+  it.each([
+    ['a type it drops', 'DROP TYPE workspace.mood;\n', 'mood'],
+    ['a domain it drops', 'DROP DOMAIN IF EXISTS workspace.positive;\n', 'positive'],
+    ['a column it renames', 'ALTER TABLE workspace.t RENAME COLUMN title TO name;\n', 'title'],
+    ['a column it drops', 'ALTER TABLE workspace.t DROP COLUMN legacy;\n', 'legacy'],
+    ['a function it drops', 'DROP FUNCTION workspace.f(integer);\n', 'f'],
+    ['a type it renames', "ALTER TYPE workspace.mood RENAME VALUE 'sad' TO 'blue';\n", 'mood'],
+  ])('keeps the name of %s', (_name, sql, name) => {
+    expect(scopeOf(sql)).toContain(name);
   });
 
   it('is the whole catalog for a DO block where the parser is not given', () => {
