@@ -94,8 +94,19 @@ function baselineTasks(
           const again = history
             ? `schemata baseline ${name} --from ${history.tool}${options.table === undefined ? '' : ` --table ${history.table}`}`
             : undefined;
+          // What the other tool's rows say of those files: a row its user wrote by hand (Prisma's migrate resolve --applied) explains a file that never ran here.
+          const rowsSaid = history
+            ? [...new Set(missing.map((e) => e.file))]
+                .slice(0, 3)
+                .map((file) => {
+                  const version = toRecord.find((f) => f.file === file)?.version;
+                  const row = version === undefined ? undefined : history.from.get(version)?.row;
+                  return row === undefined ? undefined : `${file}: ${row}`;
+                })
+                .filter((said) => said !== undefined)
+            : [];
           throw new ValidationError(
-            `Set "${name}": cannot baseline: the database lacks what these migrations make: ${listed}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}. Nothing was recorded.`,
+            `Set "${name}": cannot baseline: the database lacks what these migrations make: ${listed}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}${rowsSaid.length > 0 ? `. ${history!.tool}'s table says of ${rowsSaid.length === 1 ? 'it' : 'them'}: ${rowsSaid.join('; ')}` : ''}. Nothing was recorded.`,
             again
               ? `Re-create what is missing, then run: ${again}; or record what ${history!.tool} ran here without it (what is missing is then not expected): ${again} --force`
               : upTo === undefined

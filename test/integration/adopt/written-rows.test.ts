@@ -132,6 +132,52 @@ describe('Prisma (_prisma_migrations)', () => {
   });
 });
 
+describe("Prisma's migrate resolve --applied (a row for a migration that never ran)", () => {
+  // sql_migration_persistence.rs, mark_migration_applied_impl: id, checksum, logs = '', started_at =
+  // finished_at = now, migration_name; applied_steps_count keeps its default, 0.
+  const TABLE = `CREATE TABLE _prisma_migrations (
+    id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ,
+    migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)`;
+  const INIT = SCHEMAS + ITEMS;
+  const resolved = (name: string, sql: string) =>
+    `INSERT INTO _prisma_migrations (id, checksum, logs, started_at, finished_at, migration_name)
+     VALUES ('${randomUUID()}', '${sha256(sql)}', '', now(), now(), '${name}')`;
+
+  async function resolvedDatabase(made: boolean) {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    writeAll(join(cwd, 'prisma/migrations'), { '0_init/migration.sql': INIT });
+    await query(url, TABLE);
+    if (made) await query(url, INIT);
+    await query(url, resolved('0_init', INIT));
+    expect((await importHistory({ cwd, tool: 'prisma', set: 'data' })).error).toBeUndefined();
+    return { url, cwd };
+  }
+
+  it('is adopted when the database holds what the file makes, and the event says Prisma never ran it', async () => {
+    const { url, cwd } = await resolvedDatabase(true);
+    const adopted = await baseline({ cwd, env: single(url), set: 'data', from: 'prisma' });
+    expect(adopted.error).toBeUndefined();
+    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual(['0_init.sql']);
+    expect(
+      await query(url, "SELECT effects->'from'->>'row' AS row FROM schemata.migrations"),
+    ).toEqual([{ row: 'finished with no steps (marked applied by prisma migrate resolve)' }]);
+  });
+
+  it('is refused when the file never ran here: the object it makes is missing, nothing is written', async () => {
+    const { url, cwd } = await resolvedDatabase(false);
+    const refused = await refusedWritingNothing(url, cwd, '_prisma_migrations', () =>
+      baseline({ cwd, env: single(url), set: 'data', from: 'prisma' }),
+    );
+    expect(refused.exitCode).toBe(3);
+    expect(refused.error?.message).toContain('workspace');
+    expect(refused.error?.message).toContain(
+      "prisma's table says of it: 0_init.sql: finished with no steps (marked applied by prisma migrate resolve)",
+    );
+  });
+});
+
 describe('golang-migrate (schema_migrations: version, dirty)', () => {
   // golang-migrate database/postgres/postgres.go: ensureVersionTable, and SetVersion (TRUNCATE, then one row).
   const TABLE =
