@@ -145,6 +145,8 @@ function formatIssue(issue: z.core.$ZodIssue, json: unknown): string {
 export function loadProjectConfig(options: {
   cwd: string;
   configPath?: string | undefined;
+  /** A set whose folder may not exist yet: `import` makes it. */
+  setToBeMade?: string | undefined;
 }): ProjectConfig {
   const explicit = options.configPath !== undefined;
   const file = resolve(options.cwd, options.configPath ?? join('database', 'schemata.json'));
@@ -165,7 +167,12 @@ export function loadProjectConfig(options: {
         `Run the command there: ${cds.join(', or ')}`,
       );
     }
-    return checkSets(undefined, resolve(options.cwd, 'database'), [...DEFAULT_SETS]);
+    return checkSets(
+      undefined,
+      resolve(options.cwd, 'database'),
+      [...DEFAULT_SETS],
+      options.setToBeMade,
+    );
   }
   let json: unknown;
   try {
@@ -188,7 +195,7 @@ export function loadProjectConfig(options: {
       'See the "sets" format in MIGRATION_GUIDE.md.',
     );
   }
-  return checkSets(file, dirname(file), parsed.data.sets);
+  return checkSets(file, dirname(file), parsed.data.sets, options.setToBeMade);
 }
 
 /** A folder that holds a schemata project: database/schemata.json, or a default set's folder. */
@@ -246,7 +253,12 @@ export function projectRoot(project: ProjectConfig, cwd: string): string {
 }
 
 /** The rules a schema cannot say: unique names, one owner per schema, directories that exist. */
-function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): ProjectConfig {
+function checkSets(
+  file: string | undefined,
+  baseDir: string,
+  raw: RawSet[],
+  setToBeMade?: string,
+): ProjectConfig {
   const where = file ?? `the default sets (no ${join(baseDir, 'schemata.json')})`;
   const names = new Map<string, number>();
   const owners = new Map<string, string>();
@@ -289,7 +301,8 @@ function checkSets(file: string | undefined, baseDir: string, raw: RawSet[]): Pr
       owners.set(schema, set.name);
     });
     const dir = resolve(baseDir, set.dir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    const toBeMade = set.name === setToBeMade && !existsSync(dir);
+    if (!toBeMade && (!existsSync(dir) || !statSync(dir).isDirectory())) {
       throw new ConfigError(
         `${where}: sets[${i}].dir "${set.dir}" is not a directory (looked at ${dir}).`,
         `Create ${dir}, or fix "dir".`,

@@ -65,7 +65,7 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
   const cwd = options.cwd ?? process.cwd();
   const shown = (path: string) => relative(cwd, path) || '.';
   const tool = TOOLS[toolNamed(options.tool)];
-  const project = loadProjectConfig({ cwd, configPath: options.config });
+  const project = loadProjectConfig({ cwd, configPath: options.config, setToBeMade: options.set });
   const [set] = selectSets(project, [options.set]);
   const root = projectRoot(project, cwd);
   const candidates =
@@ -152,7 +152,7 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       `${shown(dir)}: the ${tool.name} history spans the schemas of two sets, so it cannot become set "${set!.name}" alone: ${listed(spanning)}. Nothing was written.`,
       `Give one set every schema this history makes (in database/schemata.json), or split the history in ${tool.name}'s folder so that each part makes objects of one set; then run: schemata import ${tool.name} --set ${set!.name}${options.from === undefined ? '' : ` --from ${options.from}`}`,
     );
-  const present = readdirSync(set!.dir)
+  const present = (existsSync(set!.dir) ? readdirSync(set!.dir) : [])
     .sort()
     .filter((f) => f.toLowerCase().endsWith('.sql') || f === MANIFEST_FILE);
   if (present.length > 0)
@@ -166,8 +166,10 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
     from: relative(root, dir) || '.',
     migrations: source.migrations.map((m) => ({ id: m.id, source: m.source, file: m.file })),
   };
+  // The folders this import makes (the set's, when it is new) go again with its files if it fails.
+  let madeFolder: string | undefined;
   try {
-    mkdirSync(set!.dir, { recursive: true });
+    madeFolder = mkdirSync(set!.dir, { recursive: true });
     for (const m of source.migrations) {
       const path = join(set!.dir, m.file);
       writeFileSync(path, m.up, { flag: 'wx' });
@@ -182,6 +184,7 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
   } catch (error) {
     // Nothing half-written: what this import wrote goes again.
     for (const path of written) rmSync(path, { force: true });
+    if (madeFolder !== undefined) rmSync(madeFolder, { recursive: true, force: true });
     throw new ConfigError(
       `Set "${set!.name}": cannot write into ${shown(set!.dir)}: ${(error as Error).message}. Nothing was written.`,
       undefined,

@@ -89,6 +89,51 @@ describe('schemata import and baseline --from, as typed', () => {
   });
 });
 
+describe('import into a set whose folder does not exist yet', () => {
+  const config = JSON.stringify({
+    sets: [{ name: 'legacy', dir: 'legacy', database: 'primary', schemas: ['public'] }],
+  });
+
+  it('makes the folder; a refused import leaves no folder behind; other commands still name the missing folder', async () => {
+    const cwd = makeProject({ 'schemata.json': config });
+    mkdirSync(join(cwd, 'db/migrations'), { recursive: true });
+    writeFileSync(
+      join(cwd, 'db/migrations/20240101000000_a.sql'),
+      '-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n',
+    );
+    const imported = await runCli(['import', 'dbmate', '--set', 'legacy'], { cwd });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(readdirSync(join(cwd, 'database/legacy')).sort()).toEqual([
+      '20240101000000_a.down.sql',
+      '20240101000000_a.sql',
+      'import.json',
+    ]);
+
+    // A history that cannot be converted (Flyway's repeatable migration): exit 2, no folder made.
+    const other = makeProject({ 'schemata.json': config });
+    mkdirSync(join(other, 'db/migration'), { recursive: true });
+    writeFileSync(join(other, 'db/migration/V1__a.sql'), 'CREATE TABLE a (id int);\n');
+    writeFileSync(join(other, 'db/migration/R__view.sql'), 'CREATE VIEW v AS SELECT 1;\n');
+    const refused = await runCli(
+      ['import', 'flyway', '--set', 'legacy', '--from', 'db/migration'],
+      {
+        cwd: other,
+      },
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('R__view.sql');
+    expect(readdirSync(join(other, 'database')).sort()).toEqual([
+      'data',
+      'primary',
+      'schemata.json',
+    ]);
+
+    const status = await runCli(['status'], { cwd: other });
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('sets[0].dir "legacy" is not a directory');
+  });
+});
+
 /** Every `schemata <command> …` a hint names, as arguments; commands end at ";" or the end. */
 function commandsIn(hint: string | undefined): string[][] {
   return [...(hint ?? '').matchAll(/\bschemata ((?:baseline|import|migrate)\b[^;\n]*)/g)].map((m) =>
