@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator';
@@ -144,10 +144,15 @@ describe('what drizzle itself skipped, and what does not match', () => {
     writeDrizzleFolder(folder, history(3));
     await runDrizzle(url, folder);
     expect((await importHistory({ cwd, tool: 'drizzle', set: 'data' })).error).toBeUndefined();
+    // drizzle's own table, row for row, and the set's folder: a refusal leaves both as they were.
+    const drizzleRows = () => query(url, 'SELECT * FROM drizzle.__drizzle_migrations ORDER BY id');
+    const setFiles = () => readdirSync(join(cwd, 'database/data')).sort();
+    let before = { rows: await drizzleRows(), files: setFiles() };
     const nothingRecorded = async () => {
       expect(await query(url, "SELECT to_regclass('schemata.migrations') IS NULL AS none")).toEqual(
         [{ none: true }],
       );
+      expect({ rows: await drizzleRows(), files: setFiles() }).toEqual(before);
     };
 
     const edited = join(cwd, 'database/data/0001_step_1.sql');
@@ -196,6 +201,7 @@ describe('what drizzle itself skipped, and what does not match', () => {
       url,
       `INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('x', ${T0 + 999_999_999})`,
     );
+    before = { rows: await drizzleRows(), files: setFiles() };
     const unknown = await baseline({ cwd, env: single(url), set: 'data', from: 'drizzle' });
     expect(unknown.exitCode).toBe(3);
     expect(unknown.error?.message).toContain(
