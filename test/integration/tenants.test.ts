@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, status, validate } from '../../src/api.js';
-import { freshDatabase, query } from '../support/db.js';
+import { freshDatabase, query, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -281,5 +281,70 @@ describe('a dry run of a fleet', () => {
     expect(await query(url, "SELECT to_regnamespace('schemata') IS NULL AS nothing")).toEqual([
       { nothing: true },
     ]);
+  });
+});
+
+describe('a fleet of tenant databases listed in the config or by a query', () => {
+  const dbName = (url: string) => new URL(url).pathname.slice(1);
+  const items = 'CREATE TABLE items (id int PRIMARY KEY);\n';
+
+  it("a query on the set's database returns their names: each is a database on that server, named by its name", async () => {
+    const registry = await freshDatabase();
+    const shards = [await freshDatabase(), await freshDatabase(), await freshDatabase()];
+    await query(registry, 'CREATE TABLE shards (name text)');
+    await query(registry, 'INSERT INTO shards SELECT unnest($1::text[])', [shards.map(dbName)]);
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [
+          {
+            name: 'shard',
+            dir: 'shard',
+            database: 'primary',
+            tenants: { databases: 'SELECT name FROM shards ORDER BY name' },
+          },
+        ],
+      }),
+      'shard/001_items.sql': items,
+    });
+    const run = await migrate({ cwd, env: single(registry) });
+    expect(run.error).toBeUndefined();
+    expect(run.sets[0]!.tenants!.map((t) => [t.name, t.ok, t.applied.length])).toEqual(
+      shards
+        .map(dbName)
+        .sort()
+        .map((name) => [name, true, 1]),
+    );
+    for (const shard of shards)
+      expect(await query(shard, "SELECT to_regclass('public.items') IS NOT NULL AS made")).toEqual([
+        { made: true },
+      ]);
+    // The registry itself is not a tenant: nothing was made or tracked there.
+    expect(await query(registry, "SELECT to_regnamespace('schemata') IS NULL AS none")).toEqual([
+      { none: true },
+    ]);
+    expect((await validate({ cwd, env: single(registry) })).ok).toBe(true);
+  });
+
+  it('a list holds URLs and names; a failing query is a config error naming the set, exit 2', async () => {
+    const [byUrl, byName] = [await freshDatabase(), await freshDatabase()];
+    const project = (databases: unknown) =>
+      makeProject({
+        'schemata.json': JSON.stringify({
+          sets: [{ name: 'shard', dir: 'shard', database: 'primary', tenants: { databases } }],
+        }),
+        'shard/001_items.sql': items,
+      });
+    const run = await migrate({ cwd: project([byUrl, dbName(byName)]), env: single(byUrl) });
+    expect(run.error).toBeUndefined();
+    expect(run.sets[0]!.tenants!.map((t) => t.name).sort()).toEqual(
+      [dbName(byUrl), dbName(byName)].sort(),
+    );
+    expect(await trackedVersions(byName, 'shard')).toEqual(['1']);
+
+    const broken = await migrate({ cwd: project('SELECT name FROM nowhere'), env: single(byUrl) });
+    expect(broken.exitCode).toBe(2);
+    expect(broken.error?.message).toContain(
+      'Set "shard": its tenants query failed: relation "nowhere" does not exist.',
+    );
   });
 });
