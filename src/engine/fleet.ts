@@ -157,6 +157,35 @@ export function chooseTenants(
  * `continueOnError` (status and validate report every tenant); those in
  * flight finish. The exit code is the worst tenant's.
  */
+/** Thrown by the fleet's task when a tenant failed or never started, to mark its line; caught by the fleet. */
+class TenantsFailed extends Error {}
+
+/**
+ * The fleet's task title (SPEC §10): a bar of the tenants done, the counts and
+ * the rate, the failed tenants by name, and those in flight; a few of each,
+ * so a thousand tenants stay one line.
+ */
+export function fleetProgress(p: {
+  set: string;
+  total: number;
+  done: number;
+  failed: readonly string[];
+  seconds: number;
+  inFlight: readonly string[];
+}): string {
+  const WIDTH = 20;
+  const filled = p.total === 0 ? WIDTH : Math.floor((p.done / p.total) * WIDTH);
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
+  const rate = p.seconds > 0 ? (p.done / p.seconds).toFixed(1) : '0';
+  const some = (names: readonly string[]) =>
+    `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … ${names.length - 3} more` : ''}`;
+  return (
+    `${p.set} → ${p.total} tenant${p.total === 1 ? '' : 's'} ${bar} ${p.done}/${p.total} done` +
+    `${p.failed.length > 0 ? `, ${p.failed.length} failed (${some(p.failed)})` : ''}, ${rate}/s` +
+    (p.inFlight.length > 0 ? `; in flight: ${some(p.inFlight)}` : '')
+  );
+}
+
 export async function runFleet(
   command: FleetCommand,
   options: RunOptions & FleetOptions & { dryRun?: boolean | undefined },
@@ -444,12 +473,15 @@ async function runFleetSet(
     await Promise.all(workers);
   };
 
-  const title = () => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = seconds > 0 ? (progress.done / seconds).toFixed(1) : '0';
-    const flying = [...inFlight].slice(0, 4).join(', ');
-    return `${set.name} → ${tenants.length} tenant${tenants.length === 1 ? '' : 's'}: ${progress.done}/${tenants.length} done${progress.failed > 0 ? `, ${progress.failed} failed` : ''}, ${rate}/s${flying ? `; in flight: ${flying}${inFlight.size > 4 ? ', …' : ''}` : ''}`;
-  };
+  const title = () =>
+    fleetProgress({
+      set: set.name,
+      total: tenants.length,
+      done: progress.done,
+      failed: results.filter((r) => !r.ok).map((r) => r.name),
+      seconds: (Date.now() - started) / 1000,
+      inFlight: [...inFlight],
+    });
   await (options.runner ?? runTasks)([
     {
       title: title(),
@@ -465,9 +497,16 @@ async function runFleetSet(
         }
         await pool(queue, how.concurrency, show);
         show();
+        // The fleet's line is marked failed like any task; what failed is the report's, said after the list.
+        if (results.length < tenants.length || results.some((r) => !r.ok))
+          throw new TenantsFailed();
       },
     },
-  ]).finally(() => tenantLocks?.end());
+  ])
+    .catch((error: unknown) => {
+      if (!(error instanceof TenantsFailed)) throw error;
+    })
+    .finally(() => tenantLocks?.end());
   // The tenant schemas that applied something, validated after them all from one reading (SPEC §10: each its own
   // validation), on a session of the pool.
   const validated = results.filter((t) => t.ok && t.applied.length > 0);

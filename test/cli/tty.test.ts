@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDatabase, PASSWORD } from '../support/db.js';
+import { freshDatabase, PASSWORD, query } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
 
 /*
@@ -104,5 +104,37 @@ describe('the task list in a terminal', () => {
     );
     expect(all.split('division by zero').length - 1).toBe(1);
     expect(all).toMatch(closing);
+  });
+
+  it('a fleet: one line with the bar, the counts and rate, the failed tenant by name', async () => {
+    const url = await freshDatabase('primary');
+    const tenants = Array.from({ length: 8 }, (_, i) => `tenant_${i + 1}`);
+    await query(url, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
+    // tenant_5 already has the table the file makes: that tenant fails.
+    await query(url, 'CREATE TABLE tenant_5.items (id int)');
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [
+          {
+            name: 'tenant',
+            dir: 'tenant',
+            database: 'primary',
+            tenants: {
+              schemas: "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'",
+            },
+          },
+        ],
+      }),
+      'tenant/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
+    });
+    const { code, output } = await inTerminal(['migrate', '--continue-on-error'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
+    const screen = lastFrame(output);
+    expect(code, strip(output)).toBe(3);
+    expect(screen).toMatch(
+      /^✖ tenant → 8 tenants █{20} 8\/8 done, 1 failed \(tenant_5\), [\d.]+\/s$/m,
+    );
   });
 });

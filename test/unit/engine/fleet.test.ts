@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTenants, parseShard } from '../../../src/engine/fleet.js';
+import { chooseTenants, fleetProgress, parseShard } from '../../../src/engine/fleet.js';
 
 const tenants = Array.from({ length: 23 }, (_, i) => ({
   name: `t_${String(i).padStart(2, '0')}`,
@@ -31,5 +31,25 @@ describe('which tenants a process takes', () => {
     expect(parseShard('0/4')).toEqual({ index: 0, of: 4 });
     expect(parseShard(' 3/4 ')).toEqual({ index: 3, of: 4 });
     expect(parseShard(undefined)).toBeUndefined();
+  });
+});
+
+describe("the fleet's progress line", () => {
+  const line = (done: number, failed: string[], inFlight: string[]) =>
+    fleetProgress({ set: 'tenant', total: 40, done, failed, seconds: 4, inFlight });
+
+  it('a bar of the tenants done, the counts and the rate', () => {
+    expect(line(10, [], ['t_011', 't_012'])).toBe(
+      'tenant → 40 tenants █████░░░░░░░░░░░░░░░ 10/40 done, 2.5/s; in flight: t_011, t_012',
+    );
+    expect(line(0, [], [])).toBe('tenant → 40 tenants ░░░░░░░░░░░░░░░░░░░░ 0/40 done, 0.0/s');
+    expect(line(40, [], [])).toBe('tenant → 40 tenants ████████████████████ 40/40 done, 10.0/s');
+  });
+
+  it('names the failed tenants, a few of them, and how many more', () => {
+    expect(line(20, ['t_003'], [])).toContain('20/40 done, 1 failed (t_003), 5.0/s');
+    expect(line(20, ['a', 'b', 'c', 'd', 'e'], ['f', 'g', 'h', 'i'])).toBe(
+      'tenant → 40 tenants ██████████░░░░░░░░░░ 20/40 done, 5 failed (a, b, c, … 2 more), 5.0/s; in flight: f, g, h, … 1 more',
+    );
   });
 });
