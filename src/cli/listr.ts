@@ -60,6 +60,7 @@ export function listrRunner(
               listrTask.title = present(title);
             },
             (line) => {
+              if (task.live && renderer !== 'default') return;
               listrTask.output = present(line);
             },
           );

@@ -27,6 +27,7 @@ function attributed(task: Task, report: SetReport, started?: number): Task {
   return {
     title: task.title,
     ...(task.refused ? { refused: true } : {}),
+    ...(task.live ? { live: true } : {}),
     run: async (setTitle, show) => {
       const start = started ?? performance.now();
       const timed = () => {

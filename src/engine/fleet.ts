@@ -161,9 +161,9 @@ export function chooseTenants(
 class TenantsFailed extends Error {}
 
 /**
- * The fleet's task title (SPEC §10): a bar of the tenants done, the counts and
- * the rate, the failed tenants by name, and those in flight; a few of each,
- * so a thousand tenants stay one line.
+ * The fleet's task (SPEC §10): its title, a bar of the tenants done with the
+ * counts, the failed tenants by name (a few, and how many more) and the rate;
+ * its live lines, one per tenant in flight. A thousand tenants stay a few lines.
  */
 export function fleetProgress(p: {
   set: string;
@@ -172,18 +172,20 @@ export function fleetProgress(p: {
   failed: readonly string[];
   seconds: number;
   inFlight: readonly string[];
-}): string {
+}): { title: string; lines: string[] } {
   const WIDTH = 20;
+  const SHOWN_IN_FLIGHT = 10;
   const filled = p.total === 0 ? WIDTH : Math.floor((p.done / p.total) * WIDTH);
   const bar = `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
-  const rate = p.seconds > 0 ? (p.done / p.seconds).toFixed(1) : '0';
-  const some = (names: readonly string[]) =>
-    `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, … ${names.length - 3} more` : ''}`;
-  return (
+  const rate = (p.seconds > 0 ? p.done / p.seconds : 0).toFixed(1);
+  const failed = `${p.failed.slice(0, 3).join(', ')}${p.failed.length > 3 ? `, … ${p.failed.length - 3} more` : ''}`;
+  const title =
     `${p.set} → ${p.total} tenant${p.total === 1 ? '' : 's'} ${bar} ${p.done}/${p.total} done` +
-    `${p.failed.length > 0 ? `, ${p.failed.length} failed (${some(p.failed)})` : ''}, ${rate}/s` +
-    (p.inFlight.length > 0 ? `; in flight: ${some(p.inFlight)}` : '')
-  );
+    `${p.failed.length > 0 ? `, ${p.failed.length} failed (${failed})` : ''}, ${rate}/s`;
+  const lines = p.inFlight.slice(0, SHOWN_IN_FLIGHT).map((name) => `${name}: running`);
+  if (p.inFlight.length > SHOWN_IN_FLIGHT)
+    lines.push(`and ${p.inFlight.length - SHOWN_IN_FLIGHT} more running`);
+  return { title, lines };
 }
 
 export async function runFleet(
@@ -473,7 +475,7 @@ async function runFleetSet(
     await Promise.all(workers);
   };
 
-  const title = () =>
+  const progressNow = () =>
     fleetProgress({
       set: set.name,
       total: tenants.length,
@@ -484,10 +486,13 @@ async function runFleetSet(
     });
   await (options.runner ?? runTasks)([
     {
-      title: title(),
-      run: async (setTitle) => {
+      title: progressNow().title,
+      live: true,
+      run: async (setTitle, showLine) => {
         const show = () => {
-          setTitle(title());
+          const now = progressNow();
+          setTitle(now.title);
+          showLine(now.lines.join('\n'));
         };
         const queue = [...tenants];
         if (how.canary > 0 && command === 'migrate') {

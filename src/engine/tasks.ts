@@ -8,6 +8,8 @@ export interface Task {
   title: string;
   /** A step that would not run (a dry run's refusal): marked so in the task list, the steps after it still shown. */
   refused?: boolean;
+  /** Its `show` lines are a live view (a fleet's tenants in flight): drawn by a terminal's task list, never logged. */
+  live?: boolean;
   /** `show`: a passing line under the task, how far it got (the task list prints it; the API drops it). */
   // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a step without steps under it returns nothing
   run(setTitle: (title: string) => void, show: (line: string) => void): Promise<Task[] | void>;

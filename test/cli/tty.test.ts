@@ -106,7 +106,7 @@ describe('the task list in a terminal', () => {
     expect(all).toMatch(closing);
   });
 
-  it('a fleet: one line with the bar, the counts and rate, the failed tenant by name', async () => {
+  it('a fleet: its line with a bar, the counts and rate, the failed tenant by name; a line per tenant in flight while it runs', async () => {
     const url = await freshDatabase('primary');
     const tenants = Array.from({ length: 8 }, (_, i) => `tenant_${i + 1}`);
     await query(url, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
@@ -125,7 +125,8 @@ describe('the task list in a terminal', () => {
           },
         ],
       }),
-      'tenant/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
+      // Long enough for the terminal to draw the tenants in flight.
+      'tenant/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\nSELECT pg_sleep(0.4);\n',
     });
     const { code, output } = await inTerminal(['migrate', '--continue-on-error'], {
       cwd,
@@ -135,6 +136,10 @@ describe('the task list in a terminal', () => {
     expect(code, strip(output)).toBe(3);
     expect(screen).toMatch(
       /^✖ tenant → 8 tenants █{20} 8\/8 done, 1 failed \(tenant_5\), [\d.]+\/s$/m,
+    );
+    // While it ran: a line per tenant in flight, under the fleet's line.
+    expect(strip(output)).toMatch(
+      /^\S tenant → 8 tenants [█░]{20} \d\/8 done.*\n {2}› tenant_\d: running\n {4}tenant_\d: running\n/m,
     );
   });
 });

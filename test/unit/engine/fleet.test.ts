@@ -34,22 +34,30 @@ describe('which tenants a process takes', () => {
   });
 });
 
-describe("the fleet's progress line", () => {
-  const line = (done: number, failed: string[], inFlight: string[]) =>
+describe("the fleet's progress", () => {
+  const now = (done: number, failed: string[], inFlight: string[]) =>
     fleetProgress({ set: 'tenant', total: 40, done, failed, seconds: 4, inFlight });
 
-  it('a bar of the tenants done, the counts and the rate', () => {
-    expect(line(10, [], ['t_011', 't_012'])).toBe(
-      'tenant → 40 tenants █████░░░░░░░░░░░░░░░ 10/40 done, 2.5/s; in flight: t_011, t_012',
+  it('a title with a bar of the tenants done, the counts and the rate; a line per tenant in flight', () => {
+    expect(now(10, [], ['t_011', 't_012'])).toEqual({
+      title: 'tenant → 40 tenants █████░░░░░░░░░░░░░░░ 10/40 done, 2.5/s',
+      lines: ['t_011: running', 't_012: running'],
+    });
+    expect(now(0, [], []).title).toBe('tenant → 40 tenants ░░░░░░░░░░░░░░░░░░░░ 0/40 done, 0.0/s');
+    expect(now(40, [], []).title).toBe(
+      'tenant → 40 tenants ████████████████████ 40/40 done, 10.0/s',
     );
-    expect(line(0, [], [])).toBe('tenant → 40 tenants ░░░░░░░░░░░░░░░░░░░░ 0/40 done, 0.0/s');
-    expect(line(40, [], [])).toBe('tenant → 40 tenants ████████████████████ 40/40 done, 10.0/s');
   });
 
-  it('names the failed tenants, a few of them, and how many more', () => {
-    expect(line(20, ['t_003'], [])).toContain('20/40 done, 1 failed (t_003), 5.0/s');
-    expect(line(20, ['a', 'b', 'c', 'd', 'e'], ['f', 'g', 'h', 'i'])).toBe(
-      'tenant → 40 tenants ██████████░░░░░░░░░░ 20/40 done, 5 failed (a, b, c, … 2 more), 5.0/s; in flight: f, g, h, … 1 more',
+  it('names the failed tenants, a few of them, and how many more; ten lines in flight at most', () => {
+    expect(now(20, ['t_003'], []).title).toContain('20/40 done, 1 failed (t_003), 5.0/s');
+    expect(now(20, ['a', 'b', 'c', 'd', 'e'], []).title).toBe(
+      'tenant → 40 tenants ██████████░░░░░░░░░░ 20/40 done, 5 failed (a, b, c, … 2 more), 5.0/s',
     );
+    const many = Array.from({ length: 14 }, (_, i) => `t_${i}`);
+    const { lines } = now(20, [], many);
+    expect(lines).toHaveLength(11);
+    expect(lines[9]).toBe('t_9: running');
+    expect(lines[10]).toBe('and 4 more running');
   });
 });
