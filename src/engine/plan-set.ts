@@ -33,7 +33,7 @@ import {
   type Replay,
   replayOf,
   scopeRerun,
-  withSearchPath,
+  withSettings,
 } from '../model/repair.js';
 import { adoptableUpTo, finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
@@ -379,7 +379,7 @@ export async function planSet(
         !missing.some((e) => e.version === m.file.version) &&
         tracked.find((t) => t.version === m.file.version)?.state === 'applied';
       if (replayOnly) {
-        m.only = withSearchPath(m.operations, replayed);
+        m.only = withSettings(m.operations, replayed);
         result.repairNotes.push(
           `${m.file.file} renamed, moved or altered what is made again: ${lines(replayed)} run again.`,
         );
@@ -415,7 +415,7 @@ export async function planSet(
             (at) => !scope.statements.some((s) => s.line === at.line && s.column === at.column),
           ),
         ];
-        m.only = withSearchPath(m.operations, only);
+        m.only = withSettings(m.operations, only);
         // All it made that is missing comes back with another migration's statement (a partition's parts).
         if (m.only.length === 0) {
           result.repairNotes.push(

@@ -408,12 +408,13 @@ export function scopeRerun(args: {
 }
 
 /**
- * The statements to run of a file, with the SET search_path (or
- * set_config) before them that resolve their names as when the file ran:
- * a part of a file runs under the same settings. A statement that also
- * changes rows or calls a function is not one of them. Pure.
+ * The statements to run of a file, with the session settings set before
+ * them: SET search_path (or set_config) resolves their names, SET ROLE
+ * decides who owns what they make, SET LOCAL their timeouts, as when the
+ * file ran. A part of a file runs under the same settings. A statement that
+ * also changes rows or calls a function is not one of them. Pure.
  */
-export function withSearchPath(
+export function withSettings(
   operations: readonly Operation[],
   only: readonly Location[],
 ): Location[] {
@@ -424,12 +425,13 @@ export function withSearchPath(
   if (!last) return [...only];
   const before = (at: Location) =>
     at.line < last.line || (at.line === last.line && at.column < last.column);
+  const isSetting = (op: Operation) => op.kind === 'search-path' || op.kind === 'setting';
   const settings = operations.filter(
     (op) =>
-      op.kind === 'search-path' &&
+      isSetting(op) &&
       op.via === undefined &&
       before(op.at) &&
-      operations.every((other) => !sameAt(other.at, op.at) || other.kind === 'search-path'),
+      operations.every((other) => !sameAt(other.at, op.at) || isSetting(other)),
   );
   const all = [...only];
   for (const op of settings) if (!all.some((at) => sameAt(at, op.at))) all.push(op.at);
@@ -670,6 +672,15 @@ export function replayOf(
           (op.kind === 'alter-column' || op.kind === 'alter-type') &&
           op.column.table === name &&
           live.has(`column:${op.column.name}`)
+        )
+          add(version, op.at);
+        // What the table or a column it has carries (privileges, comments, owner, row security): given again.
+        if (
+          op.kind === 'annotate' &&
+          op.via === undefined &&
+          (op.object.kind === 'table'
+            ? op.object.name === name
+            : op.object.table === name && live.has(`column:${op.object.name}`))
         )
           add(version, op.at);
       }

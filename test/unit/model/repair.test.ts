@@ -9,7 +9,7 @@ import {
   planRepair,
   replayOf,
   scopeRerun,
-  withSearchPath,
+  withSettings,
 } from '../../../src/model/repair.js';
 import { operationsOfSql } from '../operations-helpers.js';
 import type { Operation } from '../../../src/sql/operations.js';
@@ -307,6 +307,25 @@ describe('replayOf', () => {
     };
   };
 
+  it("gives a table made again what its file and later ones gave it (privileges, comments, owner, row security), under its name then; not another table's", () => {
+    const history = applied({
+      '2': "CREATE TABLE w.t (id int, c int);\nINSERT INTO w.log VALUES (1);\nGRANT SELECT ON w.t TO r;\nCOMMENT ON COLUMN w.t.c IS 'x';\nGRANT SELECT ON w.log TO r;\n",
+      '3': "ALTER TABLE w.t RENAME TO u;\nCOMMENT ON TABLE w.u IS 'y';\nALTER TABLE w.u OWNER TO o, ENABLE ROW LEVEL SECURITY;\nCOMMENT ON COLUMN w.u.gone IS 'z';\n",
+    });
+    const table = object('table', 'w.u', '2');
+    expect(Object.fromEntries(replayOf(history, [table]).statements)).toEqual({
+      '2': [
+        { line: 3, column: 1 },
+        { line: 4, column: 1 },
+      ],
+      '3': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+        { line: 3, column: 1 },
+      ],
+    });
+  });
+
   it('walks a renamed and moved table back to the name its CREATE gave it, naming each statement to run again', () => {
     const history = applied({
       '2': 'CREATE TABLE w.items (id int);\n',
@@ -433,16 +452,27 @@ describe('replayOf', () => {
   });
 });
 
-describe('withSearchPath', () => {
+describe('withSettings', () => {
   it('puts the SET search_path before the statements that run among them, not one after, nor one that calls', () => {
     const operations = operationsOfSql(
       "SET search_path TO w;\nSELECT set_config('search_path', 'w', false), w.bump();\nCREATE INDEX i ON t (id);\nSET search_path TO x;\n",
     );
-    expect(withSearchPath(operations, [{ line: 3, column: 1 }])).toEqual([
+    expect(withSettings(operations, [{ line: 3, column: 1 }])).toEqual([
       { line: 1, column: 1 },
       { line: 3, column: 1 },
     ]);
-    expect(withSearchPath(operations, [])).toEqual([]);
+    expect(withSettings(operations, [])).toEqual([]);
+  });
+
+  it('puts SET ROLE and SET LOCAL before them too: who owns what they make, and their timeouts', () => {
+    const operations = operationsOfSql(
+      "SET ROLE app_owner;\nSET LOCAL lock_timeout = '4s';\nINSERT INTO w.log VALUES (1);\nCREATE TABLE w.t (id int);\nRESET ROLE;\n",
+    );
+    expect(withSettings(operations, [{ line: 4, column: 1 }])).toEqual([
+      { line: 1, column: 1 },
+      { line: 2, column: 1 },
+      { line: 4, column: 1 },
+    ]);
   });
 });
 

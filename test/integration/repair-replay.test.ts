@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { migrate, validate } from '../../src/api.js';
+import { freshDatabase, query } from '../support/db.js';
+import { makeProject } from '../support/project.js';
+
+/*
+ * SPEC §4, --repair: an object comes back with what its history gave it. A
+ * file run in part brings along the statements that change no row and
+ * concern what it makes again (privileges, comments, owner, row security,
+ * policies, defaults, triggers), in that file and in later ones, under the
+ * session settings the file set before them; a part of a table renamed or
+ * moved since is made on the table as it is now; a constraint is found
+ * under the name PostgreSQL gave it. Everything is read back from the server,
+ * and the rows of every table are compared before and after.
+ */
+
+const SCHEMAS = 'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n';
+const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
+const role = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+/** Every table's row count in the set's schemas, to compare before and after the repair. */
+const rows = (url: string) =>
+  query(
+    url,
+    `SELECT n.nspname, c.relname,
+            (pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM %s', c.oid::regclass), false, true, '')))[1]::text AS n
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname IN ('workspace', 'reference') AND c.relkind = 'r' ORDER BY 1, 2`,
+  );
+
+/** What a table carries besides its columns, as the server says. */
+const carried = (url: string, table: string) =>
+  query(
+    url,
+    `SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl, c.relrowsecurity AS rls,
+            pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
+            (SELECT pg_catalog.array_agg(pg_catalog.format('%s=%s', a.attname, pg_catalog.col_description(c.oid, a.attnum)) ORDER BY a.attnum)
+               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND pg_catalog.col_description(c.oid, a.attnum) IS NOT NULL) AS column_comments,
+            (SELECT pg_catalog.array_agg(pg_catalog.format('%s=%s', a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
+               FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = c.oid) AS defaults,
+            (SELECT pg_catalog.array_agg(p.polname ORDER BY p.polname)::text[] FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+            (SELECT pg_catalog.array_agg(t.tgname ORDER BY t.tgname)::text[] FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) AS triggers,
+            (SELECT pg_catalog.array_agg(i.relname ORDER BY i.relname)::text[] FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid) AS indexes
+       FROM pg_class c WHERE c.oid = $1::regclass`,
+    [table],
+  );
+
+async function droppedAndRepaired(url: string, cwd: string, drop: string, named: string) {
+  const before = await rows(url);
+  await query(url, drop);
+  const blocked = await validate({ cwd, env: single(url), sets: ['data'] });
+  expect(blocked.exitCode).toBe(3);
+  expect(blocked.sets[0]!.problems[0]!.message).toContain(named);
+  const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+  expect(repaired.sets[0]!.problems).toEqual([]);
+  expect(repaired.error).toBeUndefined();
+  expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  // The rows of every table that was not made again are as they were.
+  const after = await rows(url);
+  expect(after).toEqual(before.map((r) => (r.relname === dropped(drop) ? { ...r, n: '0' } : r)));
+  return repaired;
+}
+const dropped = (drop: string) => /^DROP TABLE \w+\.(\w+)/.exec(drop)?.[1];
+
+describe('a file run in part brings back what concerns the object it makes again', () => {
+  it('privileges, comments, owner, row security, a policy, a default and a trigger, in its file and in a later one', async () => {
+    const url = await freshDatabase();
+    const owner = role('owner');
+    const reader = role('reader');
+    await query(url, `CREATE ROLE ${owner}; CREATE ROLE ${reader}`);
+    const cwd = makeProject({
+      'data/001_schemas.sql': [
+        'CREATE SCHEMA IF NOT EXISTS workspace;',
+        'CREATE SCHEMA IF NOT EXISTS reference;',
+        'CREATE TABLE workspace.log (id int);',
+        'CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+        '',
+      ].join('\n'),
+      'data/002_notes.sql': [
+        'CREATE TABLE workspace.notes (id int, body text);',
+        "ALTER TABLE workspace.notes ALTER COLUMN body SET DEFAULT 'none';",
+        "COMMENT ON TABLE workspace.notes IS 'What people wrote';",
+        "COMMENT ON COLUMN workspace.notes.body IS 'The text';",
+        `GRANT SELECT ON TABLE workspace.notes TO ${reader};`,
+        `ALTER TABLE workspace.notes OWNER TO ${owner};`,
+        'ALTER TABLE workspace.notes ENABLE ROW LEVEL SECURITY;',
+        'CREATE POLICY notes_read ON workspace.notes FOR SELECT USING (true);',
+        'CREATE TRIGGER notes_touch BEFORE INSERT ON workspace.notes FOR EACH ROW EXECUTE FUNCTION workspace.touch();',
+        'INSERT INTO workspace.log VALUES (1), (2);',
+        '',
+      ].join('\n'),
+      'data/003_more.sql': [
+        `GRANT INSERT ON workspace.notes TO ${reader};`,
+        "COMMENT ON TABLE workspace.notes IS 'What people write';",
+        'INSERT INTO workspace.log VALUES (3);',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const first = await carried(url, 'workspace.notes');
+    expect(first[0]).toMatchObject({
+      owner,
+      rls: true,
+      comment: 'What people write',
+      policies: ['notes_read'],
+      triggers: ['notes_touch'],
+    });
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP TABLE workspace.notes',
+      'table workspace.notes (002_notes.sql)',
+    );
+    expect(await carried(url, 'workspace.notes')).toEqual(first);
+  });
+});
+
+describe("a file's session settings before the part that runs again", () => {
+  it('SET ROLE, SET search_path and SET LOCAL run first: the table comes back owned and resolved as the first time', async () => {
+    const url = await freshDatabase();
+    const owner = role('app_owner');
+    await query(url, `CREATE ROLE ${owner}`);
+    const cwd = makeProject({
+      'data/001_schemas.sql': [
+        'CREATE SCHEMA IF NOT EXISTS workspace;',
+        'CREATE SCHEMA IF NOT EXISTS reference;',
+        `GRANT USAGE, CREATE ON SCHEMA workspace TO ${owner};`,
+        'CREATE TABLE workspace.log (id int);',
+        `GRANT INSERT ON workspace.log TO ${owner};`,
+        '',
+      ].join('\n'),
+      'data/002_notes.sql': [
+        `SET ROLE ${owner};`,
+        'SET search_path TO workspace;',
+        "SET LOCAL lock_timeout = '4s';",
+        'CREATE TABLE notes (id int, body text);',
+        'INSERT INTO log VALUES (1);',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP TABLE workspace.notes',
+      'table workspace.notes (002_notes.sql)',
+    );
+    expect((await carried(url, 'workspace.notes'))[0]).toMatchObject({ owner });
+  });
+});
