@@ -8,6 +8,7 @@ import {
   type Operation,
   refKey,
 } from '../sql/operations.js';
+import { constraintName } from '../sql/add-constraint.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -475,16 +476,29 @@ export interface Replay {
    * to its parent, an index or trigger PostgreSQL cloned from the parent's): they come back with its CREATE.
    */
   along: Set<ExpectedObject>;
-  /** Missing constraints written inside the CREATE TABLE of a table still there: added to it (ALTER TABLE ... ADD CONSTRAINT) instead. */
+  /** Missing constraints of a table still there: added to it (ALTER TABLE ... ADD CONSTRAINT) from the statement that defined them. */
   added: Map<ExpectedObject, AddedConstraint>;
+  /** Missing indexes, triggers and policies of a table renamed, moved, or with columns renamed since: made on it as it is now. */
+  retargeted: Map<ExpectedObject, Retargeted>;
 }
 
-/** A constraint that repair adds to its table from the definition in that table's CREATE TABLE. */
+/** A part of a table still there that repair makes by its statement, rewritten to name the table as it is now. */
+export interface Retargeted {
+  version: string;
+  /** Where the statement that made it is. */
+  at: Location;
+  /** The table now. */
+  table: { schema: string; name: string };
+  /** Columns renamed since, by their name in that statement. */
+  columns: Map<string, string>;
+}
+
+/** A constraint that repair adds to its table from the definition in the statement that made it. */
 export interface AddedConstraint {
   version: string;
-  /** Where the CREATE TABLE is. */
+  /** Where the CREATE TABLE (or ALTER TABLE) is. */
   at: Location;
-  /** Its name in the CREATE TABLE. */
+  /** Its name in that statement. */
   as: string;
   /** Columns renamed since, by their name in the CREATE TABLE: the definition names them as they are now. */
   columns: Map<string, string>;
@@ -538,6 +552,7 @@ export function replayOf(
   const order = (version: string) => applied.findIndex((a) => a.version === version);
   const gone = goneTables(missing);
   const added = new Map<ExpectedObject, AddedConstraint>();
+  const retargeted = new Map<ExpectedObject, Retargeted>();
   // Tables made again by their CREATE: where it is, and the name it gave.
   const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
     [];
@@ -584,27 +599,56 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    // A constraint written inside the CREATE TABLE of a table still there (as a table constraint, or on a
-    // column, which no operation names: `id serial PRIMARY KEY`): running that statement again makes nothing,
-    // so it is added to the table as it is now, under its name now, and its renames do not run again.
-    const createTable = applied[start]?.operations.find(
-      (op) =>
-        op.kind === 'create' &&
-        op.object.kind === 'table' &&
-        op.via === undefined &&
-        (maker === undefined
-          ? op.object.name === current.table &&
-            (op.object.unqualified === true || op.object.schema === current.schema)
-          : sameAt(op.at, maker)),
-    );
-    if (e.kind === 'constraint' && e.parent !== null && !gone(e.parent) && createTable) {
+    const still = e.parent !== null && !gone(e.parent);
+    // A constraint of a table still there: the statement that defines it (a CREATE TABLE, as a table
+    // constraint or on a column, which no operation names: `id serial PRIMARY KEY`; an ALTER TABLE's ADD
+    // CONSTRAINT, ADD COLUMN or, for PostgreSQL 18's NOT NULL constraint, SET NOT NULL) becomes an ALTER TABLE
+    // ... ADD CONSTRAINT on the table as it is now, under its name now; its renames do not run again.
+    const topLevel = (applied[start]?.operations ?? []).filter((op) => op.via === undefined);
+    const definer =
+      e.kind !== 'constraint' || !still
+        ? undefined
+        : maker !== undefined
+          ? topLevel.find((op) => sameAt(op.at, maker!))
+          : // A SET NOT NULL first: the column may have been made without it in the same file.
+            (topLevel.find((op) => op.kind === 'alter-column' && definesNotNull(op, current)) ??
+            topLevel.find(
+              (op) =>
+                (op.kind === 'create' &&
+                  op.object.kind === 'table' &&
+                  op.object.name === current.table &&
+                  (op.object.unqualified === true || op.object.schema === current.schema)) ||
+                definesNotNull(op, current),
+            ));
+    if (definer) {
       added.set(e, {
         version: e.version,
-        at: createTable.at,
+        at: definer.at,
         as: current.name,
-        columns: columnsNow(applied.slice(start), createTable.at, current),
+        columns: columnsNow(applied.slice(start), definer.at, current),
       });
       continue;
+    }
+    // An index, trigger or policy of a table still there that was renamed, moved, or had the columns it names
+    // renamed since: made on the table as it is now, under its name now; its renames do not run again.
+    const makerOp = maker === undefined ? undefined : topLevel.find((op) => sameAt(op.at, maker!));
+    if (still && makerOp && e.kind !== 'column' && e.kind !== 'constraint') {
+      const [schemaNow, tableNow] = identityParts(e.parent!);
+      const columns = columnsNow(applied.slice(start), makerOp.at, current);
+      if (
+        columns.size > 0 ||
+        current.table !== tableNow ||
+        current.schema !== schemaNow ||
+        current.name !== e.name
+      ) {
+        retargeted.set(e, {
+          version: e.version,
+          at: makerOp.at,
+          table: { schema: schemaNow!, name: tableNow! },
+          columns,
+        });
+        continue;
+      }
     }
     for (const [version, at] of trail) add(version, at);
     if (maker !== undefined && e.kind === 'table')
@@ -716,7 +760,27 @@ export function replayOf(
       along.add(e);
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { madeAs, statements, along, added };
+  return { madeAs, statements, along, added, retargeted };
+}
+
+/**
+ * Whether a statement's operation makes the NOT NULL constraint PostgreSQL
+ * 18 records (`items_id_not_null`), which no operation names: a column
+ * made with it (CREATE TABLE, ADD COLUMN), or SET NOT NULL, under the name
+ * PostgreSQL gives it from the table's and the column's names then.
+ */
+function definesNotNull(op: Operation, constraint: ObjectRef): boolean {
+  const column =
+    op.kind === 'alter-column' && op.change === 'set-not-null'
+      ? op.column
+      : op.kind === 'create' && op.object.kind === 'column'
+        ? op.object
+        : undefined;
+  return (
+    column !== undefined &&
+    column.table === constraint.table &&
+    constraintName(column.table ?? '', column.name, 'not_null') === constraint.name
+  );
 }
 
 /**

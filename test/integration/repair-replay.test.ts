@@ -149,3 +149,133 @@ describe("a file's session settings before the part that runs again", () => {
     expect((await carried(url, 'workspace.notes'))[0]).toMatchObject({ owner });
   });
 });
+
+describe('a part of a table renamed, moved or whose column was renamed since', () => {
+  it('an index, a constraint and a trigger come back on the table as it is now', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': [
+        'CREATE SCHEMA IF NOT EXISTS workspace;',
+        'CREATE SCHEMA IF NOT EXISTS reference;',
+        'CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+        '',
+      ].join('\n'),
+      'data/004_t.sql': [
+        'SET search_path TO workspace;',
+        'CREATE TABLE t (x int, y int);',
+        'INSERT INTO t VALUES (1, 2), (3, 4);',
+        'CREATE INDEX t_idx ON t (x);',
+        'CREATE INDEX "T_y_idx" ON workspace.t (y) WHERE y > 0;',
+        'ALTER TABLE workspace.t ADD CONSTRAINT t_y_positive CHECK (y > 0);',
+        'CREATE TRIGGER t_touch BEFORE UPDATE OF y ON t FOR EACH ROW EXECUTE FUNCTION workspace.touch();',
+        '',
+      ].join('\n'),
+      'data/005_rename.sql': 'ALTER TABLE workspace.t RENAME TO u;\n',
+      'data/006_column.sql': 'ALTER TABLE workspace.u RENAME COLUMN y TO z;\n',
+      'data/007_move.sql': 'ALTER TABLE workspace.u SET SCHEMA reference;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const first = await carried(url, 'reference.u');
+    const [check] = await query(
+      url,
+      "SELECT pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 't_y_positive'",
+    );
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP INDEX reference.t_idx, reference."T_y_idx"; ALTER TABLE reference.u DROP CONSTRAINT t_y_positive; DROP TRIGGER t_touch ON reference.u',
+      'index reference.t_idx (004_t.sql)',
+    );
+    expect(await carried(url, 'reference.u')).toEqual(first);
+    expect(
+      await query(
+        url,
+        "SELECT pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 't_y_positive'",
+      ),
+    ).toEqual([check]);
+    expect(await query(url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'T_y_idx'")).toEqual(
+      [{ indexdef: expect.stringContaining('(z) WHERE (z > 0)') as unknown }],
+    );
+  });
+});
+
+describe('a constraint named as PostgreSQL names it', () => {
+  it('one whose name PostgreSQL cut to 63 bytes comes back', async () => {
+    const url = await freshDatabase();
+    const long = `${'é'.repeat(20)}_${'a'.repeat(40)}`;
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_t.sql': [
+        `CREATE TABLE workspace.accounts_with_a_rather_long_name (id int, balance_in_cents_of_the_account int CHECK (balance_in_cents_of_the_account >= 0));`,
+        `ALTER TABLE workspace.accounts_with_a_rather_long_name ADD CONSTRAINT "${long}" CHECK (id > 0);`,
+        'INSERT INTO workspace.accounts_with_a_rather_long_name VALUES (1, 2);',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const names = await query<{ conname: string }>(
+      url,
+      "SELECT conname FROM pg_constraint WHERE conrelid = 'workspace.accounts_with_a_rather_long_name'::regclass AND contype = 'c' ORDER BY conname",
+    );
+    expect(names).toHaveLength(2);
+    await droppedAndRepaired(
+      url,
+      cwd,
+      names
+        .map(
+          (n) =>
+            `ALTER TABLE workspace.accounts_with_a_rather_long_name DROP CONSTRAINT "${n.conname}"`,
+        )
+        .join('; '),
+      'constraint',
+    );
+    expect(
+      await query(
+        url,
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'workspace.accounts_with_a_rather_long_name'::regclass AND contype = 'c' ORDER BY conname",
+      ),
+    ).toEqual(names);
+  });
+
+  it('a NOT NULL dropped by hand comes back (PostgreSQL 18 records it as a constraint)', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_t.sql': [
+        'CREATE TABLE workspace.t (id int NOT NULL, name text);',
+        'INSERT INTO workspace.t VALUES (1, $$a$$);',
+        '',
+      ].join('\n'),
+      'data/003_name.sql': 'ALTER TABLE workspace.t ALTER COLUMN name SET NOT NULL;\n',
+      'data/004_rename.sql': 'ALTER TABLE workspace.t RENAME COLUMN name TO title;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const notNull = () =>
+      query(
+        url,
+        "SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = 'workspace.t'::regclass AND attnum > 0 ORDER BY attnum",
+      );
+    const first = await notNull();
+    const before = await rows(url);
+    await query(
+      url,
+      'ALTER TABLE workspace.t ALTER COLUMN id DROP NOT NULL, ALTER COLUMN title DROP NOT NULL',
+    );
+    const blocked = await validate({ cwd, env: single(url), sets: ['data'] });
+    const [{ major }] = (await query<{ major: number }>(
+      url,
+      "SELECT current_setting('server_version_num')::int / 10000 AS major",
+    )) as [{ major: number }];
+    if (major < 18) {
+      expect(blocked.ok).toBe(true);
+      return;
+    }
+    expect(blocked.sets[0]!.problems[0]!.message).toContain('constraint t_id_not_null');
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.sets[0]!.problems).toEqual([]);
+    expect(repaired.error).toBeUndefined();
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    expect(await notNull()).toEqual(first);
+    expect(await rows(url)).toEqual(before);
+  });
+});

@@ -431,13 +431,45 @@ describe('replayOf', () => {
     });
   });
 
-  it("an index on a table still there, renamed since: the index's rename runs again, its table's does not", () => {
+  it('an index on a table still there, renamed since: made on the table and under the name they have now; no rename runs again', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
-      '3': 'ALTER INDEX w.t_idx RENAME TO t_id_idx;\nALTER TABLE w.t RENAME TO u;\n',
+      '3': 'ALTER INDEX w.t_idx RENAME TO t_id_idx;\nALTER TABLE w.t RENAME TO u;\nALTER TABLE w.u RENAME COLUMN id TO key;\n',
+      '4': 'ALTER TABLE w.u SET SCHEMA r;\n',
     });
-    const replay = replayOf(history, [object('index', 'w.t_id_idx', '2', 'w.u')]);
-    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 1, column: 1 }] });
+    const index = object('index', 'r.t_id_idx', '2', 'r.u');
+    const replay = replayOf(history, [index]);
+    expect(replay.statements.size).toBe(0);
+    expect(replay.retargeted.get(index)).toEqual({
+      version: '2',
+      at: { line: 2, column: 1 },
+      table: { schema: 'r', name: 'u' },
+      columns: new Map([['id', 'key']]),
+    });
+  });
+
+  it('an index on a table still there and unchanged runs as written', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+    });
+    expect(replayOf(history, [object('index', 'w.t_idx', '2', 'w.t')]).retargeted.size).toBe(0);
+  });
+
+  it("a NOT NULL constraint of a table still there: added from its column's definition or its SET NOT NULL, under its name then", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int NOT NULL, name text);\nALTER TABLE w.t ALTER COLUMN name SET NOT NULL;\n',
+      '3': 'ALTER TABLE w.t RENAME TO u;\n',
+    });
+    const id = object('constraint', 't_id_not_null on w.u', '2', 'w.u');
+    const name = object('constraint', 't_name_not_null on w.u', '2', 'w.u');
+    Object.assign(id, { schema: 'w', name: 't_id_not_null' });
+    Object.assign(name, { schema: 'w', name: 't_name_not_null' });
+    const replay = replayOf(history, [id, name]);
+    expect(replay.added.get(id)).toMatchObject({ at: { line: 1, column: 1 }, as: 't_id_not_null' });
+    expect(replay.added.get(name)).toMatchObject({
+      at: { line: 2, column: 1 },
+      as: 't_name_not_null',
+    });
   });
 
   it('leaves an object that was never renamed as it is, with nothing to replay', () => {
