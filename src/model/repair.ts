@@ -527,9 +527,9 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * applied migration to the one credited with it, every RENAME or SET SCHEMA
  * that brought it (or its table) to its name now is a statement to run
  * again after its maker, which is found under the name it had then; walking
- * forward from a re-created table's CREATE, every later statement that
- * renames or drops a column or constraint it has (made by that CREATE, or
- * by an ADD COLUMN that runs again), changes a column's type, or sets or
+ * forward from a re-created table's CREATE, every later ADD COLUMN of it,
+ * and every later statement that renames or drops a column or constraint it
+ * has (made by that CREATE or an ADD COLUMN), changes a column's type, or sets or
  * drops its NOT NULL or DEFAULT, is one too (the table must come back as it
  * is expected, not as it was first written); a later CREATE OR REPLACE of a
  * function, procedure or view made again is one too. Statements that change
@@ -609,7 +609,7 @@ export function replayOf(
       e.kind !== 'constraint' || !still
         ? undefined
         : maker !== undefined
-          ? topLevel.find((op) => sameAt(op.at, maker!))
+          ? topLevel.find((op) => sameAt(op.at, maker))
           : // A SET NOT NULL first: the column may have been made without it in the same file.
             (topLevel.find((op) => op.kind === 'alter-column' && definesNotNull(op, current)) ??
             topLevel.find(
@@ -631,7 +631,7 @@ export function replayOf(
     }
     // An index, trigger or policy of a table still there that was renamed, moved, or had the columns it names
     // renamed since: made on the table as it is now, under its name now; its renames do not run again.
-    const makerOp = maker === undefined ? undefined : topLevel.find((op) => sameAt(op.at, maker!));
+    const makerOp = maker === undefined ? undefined : topLevel.find((op) => sameAt(op.at, maker));
     if (still && makerOp && e.kind !== 'column' && e.kind !== 'constraint') {
       const [schemaNow, tableNow] = identityParts(e.parent!);
       const columns = columnsNow(applied.slice(start), makerOp.at, current);
@@ -696,13 +696,16 @@ export function replayOf(
           live.add(`${op.to.kind}:${op.to.name}`);
           add(version, op.at);
         }
-        if (
-          op.kind === 'create' &&
-          op.object.kind === 'column' &&
-          op.object.table === name &&
-          addedLater.has(`${version}:${op.object.name}`)
-        )
-          live.add(`column:${op.object.name}`);
+        // ADD COLUMN: a missing column's runs again as its maker; any other's (one a later statement drops, maybe in
+        // the same ALTER TABLE as an ADD COLUMN that runs again: Prisma's `DROP COLUMN "a", ADD COLUMN "b"`) runs
+        // again too, so each later statement finds the columns it found the first time.
+        if (op.kind === 'create' && op.object.kind === 'column' && op.object.table === name) {
+          if (addedLater.has(`${version}:${op.object.name}`)) live.add(`column:${op.object.name}`);
+          else if (op.via === undefined) {
+            live.add(`column:${op.object.name}`);
+            add(version, op.at);
+          }
+        }
         if (
           op.kind === 'drop' &&
           PART_KINDS.has(op.object.kind) &&

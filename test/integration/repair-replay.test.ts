@@ -279,3 +279,28 @@ describe('a constraint named as PostgreSQL names it', () => {
     expect(await rows(url)).toEqual(before);
   });
 });
+
+describe('later migrations that add and drop columns of a table made again', () => {
+  it('its ADD COLUMN runs again and its DROP COLUMN too: the table comes back with the columns it has now', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': `${SCHEMAS}CREATE TABLE workspace.log (id int);\n`,
+      'data/002_t.sql':
+        'CREATE TABLE workspace.t (id int, old text);\nINSERT INTO workspace.log VALUES (1);\n',
+      'data/003_columns.sql':
+        'ALTER TABLE workspace.t ADD COLUMN extra int DEFAULT 0;\nALTER TABLE workspace.t DROP COLUMN old;\nINSERT INTO workspace.log VALUES (2);\n',
+      'data/004_more.sql':
+        'ALTER TABLE workspace.t ADD COLUMN note text, DROP COLUMN extra;\nALTER TABLE workspace.t ADD COLUMN kept int;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const columns = () =>
+      query(
+        url,
+        "SELECT attname, pg_catalog.format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'workspace.t'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      );
+    const first = await columns();
+    expect(first.map((c) => c.attname)).toEqual(['id', 'note', 'kept']);
+    await droppedAndRepaired(url, cwd, 'DROP TABLE workspace.t', 'table workspace.t (002_t.sql)');
+    expect(await columns()).toEqual(first);
+  });
+});

@@ -373,16 +373,38 @@ describe('replayOf', () => {
     });
   });
 
-  it('replays a later DROP COLUMN of what the CREATE made, not of a column added later', () => {
+  it('replays a later DROP COLUMN of what the CREATE made, and of a column added later with its ADD COLUMN', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, legacy text);\n',
       '3': 'ALTER TABLE w.t ADD COLUMN extra int;\nALTER TABLE w.t DROP COLUMN legacy;\nALTER TABLE w.t DROP COLUMN extra;\n',
     });
     const replay = replayOf(history, [object('table', 'w.t', '2')]);
-    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+        { line: 3, column: 1 },
+      ],
+    });
   });
 
-  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a missing ADD COLUMN's, through a rename", () => {
+  it("replays the ADD COLUMN of a column that a later ALTER TABLE drops while it adds one (Prisma's form)", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\n',
+      '3': 'ALTER TABLE w.t ADD COLUMN extra int DEFAULT 0;\nALTER TABLE w.other ADD COLUMN extra int;\n',
+      '4': 'ALTER TABLE w.t DROP COLUMN extra, ADD COLUMN note text;\n',
+    });
+    const replay = replayOf(history, [
+      object('table', 'w.t', '2'),
+      object('column', 'w.t.note', '4', 'w.t'),
+    ]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 1, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a later ADD COLUMN's, through a rename", () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, status text NOT NULL);\n',
       '3': "ALTER TABLE w.t ALTER COLUMN status DROP NOT NULL, ALTER COLUMN status SET DEFAULT 'new';\nALTER TABLE w.t ADD COLUMN rank int;\nALTER TABLE w.t ADD COLUMN gone int;\n",
@@ -394,12 +416,18 @@ describe('replayOf', () => {
       object('column', 'w.t.rank', '3', 'w.t'),
     ]);
     expect(Object.fromEntries(replay.statements)).toEqual({
-      '3': [{ line: 1, column: 1 }],
+      '3': [
+        { line: 1, column: 1 },
+        { line: 3, column: 1 },
+      ],
       '4': [
         { line: 1, column: 1 },
         { line: 2, column: 1 },
       ],
-      '5': [{ line: 1, column: 1 }],
+      '5': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+      ],
     });
   });
 
