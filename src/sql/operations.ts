@@ -320,7 +320,10 @@ function walkStatement(
       if (n.name === 'search_path') {
         state.path = n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined;
         push({ kind: 'search-path', path: state.path });
-      } else push({ kind: 'setting', name: typeof n.name === 'string' ? n.name : 'all' });
+      } else if (n.kind !== 'VAR_SET_MULTI')
+        // SET TRANSACTION / SESSION CHARACTERISTICS / TRANSACTION SNAPSHOT (VAR_SET_MULTI) set the transaction's
+        // mode, not a session setting: run before a part, after schemata's own statements, it fails.
+        push({ kind: 'setting', name: typeof n.name === 'string' ? n.name : 'all' });
       break;
     case 'GrantStmt':
       if (n.targtype === 'ACL_TARGET_OBJECT' && n.objtype === 'OBJECT_TABLE')

@@ -204,6 +204,11 @@ describe('operationsOf', () => {
       ['setting role', 'setting lock_timeout', 'setting all'],
     ],
     [
+      "SET TRANSACTION and SESSION CHARACTERISTICS set a transaction's mode, no session setting: a part does not run them first",
+      "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET TRANSACTION SNAPSHOT '0001';",
+      [],
+    ],
+    [
       'GRANT, REVOKE and COMMENT ON a table or a column, OWNER TO and ROW LEVEL SECURITY: what a table carries',
       "GRANT SELECT ON TABLE w.t, u TO r; REVOKE ALL ON w.t FROM PUBLIC; COMMENT ON TABLE w.t IS 'x'; COMMENT ON COLUMN t.c IS 'y'; ALTER TABLE w.t OWNER TO o, ENABLE ROW LEVEL SECURITY; GRANT USAGE ON SCHEMA w TO r; GRANT SELECT ON ALL TABLES IN SCHEMA w TO r;",
       [
