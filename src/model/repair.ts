@@ -554,8 +554,13 @@ export function replayOf(
   const added = new Map<ExpectedObject, AddedConstraint>();
   const retargeted = new Map<ExpectedObject, Retargeted>();
   // Tables made again by their CREATE: where it is, and the name it gave.
-  const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
-    [];
+  const recreated: Array<{
+    table: ExpectedObject;
+    start: number;
+    maker: Location;
+    name: string;
+    schema: string;
+  }> = [];
   // Partitions and inheritance children made again, by identity: their parent's parts come with them.
   const children = new Set<string>();
   for (const e of missing) {
@@ -652,11 +657,11 @@ export function replayOf(
     }
     for (const [version, at] of trail) add(version, at);
     if (maker !== undefined && e.kind === 'table')
-      recreated.push({ table: e, start, maker, name: current.name });
+      recreated.push({ table: e, start, maker, name: current.name, schema: current.schema });
   }
   // Forward, once every missing object's name then is known: what later statements did to the parts of a
   // table made again, under the table's names then, runs again after its CREATE.
-  for (const { table, start, maker, name: created } of recreated) {
+  for (const { table, start, maker, name: created, schema: createdIn } of recreated) {
     // The parts the table has at each point of the replay, by their names then: what its CREATE made, and
     // the columns later ADD COLUMNs made that are missing with it (their ADD COLUMN runs again too).
     const live = new Set(
@@ -672,6 +677,10 @@ export function replayOf(
         .map((m) => `${m.version}:${madeAs.get(m)?.name ?? m.name}`),
     );
     let name = created;
+    let schema = createdIn;
+    // A table of the same name in another schema is not this one (an unqualified name may be).
+    const inSchema = (ref: ObjectRef) =>
+      ref.unqualified === true || !ref.schema || ref.schema === schema;
     for (let i = start; i < applied.length; i++) {
       const { version, operations } = applied[i]!;
       for (const op of operations) {
@@ -683,9 +692,12 @@ export function replayOf(
         if (
           (op.kind === 'rename' || op.kind === 'move') &&
           op.from.kind === 'table' &&
-          op.from.name === name
-        )
+          op.from.name === name &&
+          inSchema(op.from)
+        ) {
           name = op.to.name;
+          if (op.to.schema && op.to.unqualified !== true) schema = op.to.schema;
+        }
         // RENAME COLUMN or CONSTRAINT of a part it has: run again, and the part goes by its new name.
         if (
           op.kind === 'rename' &&
@@ -699,7 +711,12 @@ export function replayOf(
         // ADD COLUMN: a missing column's runs again as its maker; any other's (one a later statement drops, maybe in
         // the same ALTER TABLE as an ADD COLUMN that runs again: Prisma's `DROP COLUMN "a", ADD COLUMN "b"`) runs
         // again too, so each later statement finds the columns it found the first time.
-        if (op.kind === 'create' && op.object.kind === 'column' && op.object.table === name) {
+        if (
+          op.kind === 'create' &&
+          op.object.kind === 'column' &&
+          op.object.table === name &&
+          inSchema(op.object)
+        ) {
           if (addedLater.has(`${version}:${op.object.name}`)) live.add(`column:${op.object.name}`);
           else if (op.via === undefined) {
             live.add(`column:${op.object.name}`);

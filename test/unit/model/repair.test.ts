@@ -388,6 +388,19 @@ describe('replayOf', () => {
     });
   });
 
+  it('does not replay an ADD COLUMN of a table of the same name in another schema; follows the table through SET SCHEMA', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE TABLE r.t (id int);\n',
+      '3': 'ALTER TABLE r.t ADD COLUMN extra int;\nALTER TABLE w.t SET SCHEMA s;\n',
+      '4': 'ALTER TABLE s.t ADD COLUMN note int;\nALTER TABLE w.t ADD COLUMN gone int;\n',
+    });
+    const replay = replayOf(history, [object('table', 's.t', '2')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 2, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
   it("replays the ADD COLUMN of a column that a later ALTER TABLE drops while it adds one (Prisma's form)", () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\n',
