@@ -613,14 +613,16 @@ async function runStep(context: ApplyContext, step: ApplyStep): Promise<number |
   } catch (error) {
     if (step.event !== 'repaired' || !(error instanceof MigrationFailedError)) throw error;
     // Only "already exists" says the file fails on what its first run left; any other cause is told as it is.
+    // A part run again is the replay of what is missing, not a run that did not finish.
+    const ran = step.only
+      ? 'ran again its statements that re-create what is missing, and one'
+      : 'ran it again because it was tracked but incomplete, and it';
     if (!ALREADY_EXISTS.has((error.cause as PgError | undefined)?.code ?? ''))
-      throw new MigrationFailedError(
-        `${error.message} --repair ran it again because it was tracked but incomplete, and it failed again.`,
-        error.hint,
-        { cause: error },
-      );
+      throw new MigrationFailedError(`${error.message} --repair ${ran} failed again.`, error.hint, {
+        cause: error,
+      });
     throw new MigrationFailedError(
-      `${error.message} --repair ran it again because it was tracked but incomplete, and it is not re-runnable: it fails on what its first run left behind.`,
+      `${error.message} --repair ${ran} is not re-runnable: it fails on what its first run left behind.`,
       `Make ${step.path} re-runnable (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, DROP ... IF EXISTS, or DO blocks guarded by catalog checks), then run: schemata migrate ${context.set} --repair`,
       { cause: error },
     );

@@ -33,7 +33,7 @@ import {
   type Replay,
   replayOf,
   scopeRerun,
-  withSearchPath,
+  withSettings,
 } from '../model/repair.js';
 import { adoptableUpTo, finalObjects } from '../model/baseline.js';
 import { compareVersions } from '../config/discover.js';
@@ -55,6 +55,7 @@ import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
 import { insertTargetOf, type ObjectRef, type Operation } from '../sql/operations.js';
 import { loadDeparser, loadParser } from '../sql/parse.js';
+import { retargetPart } from '../sql/retarget.js';
 import { addConstraintsFrom, replaceStatement } from '../sql/add-constraint.js';
 import { quoteIdent } from '../sql/quote.js';
 import {
@@ -240,6 +241,7 @@ export async function planSet(
     statements: new Map(),
     along: new Set(),
     added: new Map(),
+    retargeted: new Map(),
   };
   if (options.repair) {
     // The applied migrations from `version` on, each read once for the replay and the changed checksums.
@@ -379,7 +381,7 @@ export async function planSet(
         !missing.some((e) => e.version === m.file.version) &&
         tracked.find((t) => t.version === m.file.version)?.state === 'applied';
       if (replayOnly) {
-        m.only = withSearchPath(m.operations, replayed);
+        m.only = withSettings(m.operations, replayed);
         result.repairNotes.push(
           `${m.file.file} renamed, moved or altered what is made again: ${lines(replayed)} run again.`,
         );
@@ -402,12 +404,17 @@ export async function planSet(
         force: options.force,
       });
       if (scope.kind === 'stop') plan.problems.push(scope.problem);
-      // A constraint written inside the CREATE TABLE of a table still there: that statement runs as ALTER TABLE ... ADD CONSTRAINT.
+      // A constraint of a table still there: the statement that defined it runs as ALTER TABLE ... ADD CONSTRAINT.
       const added =
         scope.kind === 'part' ? await addConstraints(parser!, name, m, missing, replay) : [];
+      // An index, trigger or policy of a table renamed or moved since: its statement names the table as it is now.
+      if (scope.kind === 'part') added.push(...(await retargetParts(parser!, m, missing, replay)));
       for (const a of added)
         if ('kind' in a) plan.problems.push(a);
-        else result.repairNotes.push(`${m.file.file}:${a.at.line} runs as ${a.text}.`);
+        else
+          result.repairNotes.push(
+            `${m.file.file}:${a.at.line} runs as ${a.text.replace(/\s+/g, ' ')}.`,
+          );
       if (scope.kind === 'part') {
         const only = [
           ...scope.statements,
@@ -415,7 +422,7 @@ export async function planSet(
             (at) => !scope.statements.some((s) => s.line === at.line && s.column === at.column),
           ),
         ];
-        m.only = withSearchPath(m.operations, only);
+        m.only = withSettings(m.operations, only);
         // All it made that is missing comes back with another migration's statement (a partition's parts).
         if (m.only.length === 0) {
           result.repairNotes.push(
@@ -523,7 +530,8 @@ async function editsNeverRun(
 }
 
 /**
- * Replaces, in a migration that --repair runs a part of, each CREATE TABLE
+ * Replaces, in a migration that --repair runs a part of, each statement
+ * (CREATE TABLE, or ALTER TABLE: ADD CONSTRAINT, ADD COLUMN, SET NOT NULL)
  * that defines a missing constraint of a table still there by the ALTER
  * TABLE ... ADD CONSTRAINT that adds it (sql/add-constraint.ts, through
  * the deparser): the plan, --dry-run, drift and data protection then read
@@ -561,7 +569,7 @@ async function addConstraints(
       return [
         {
           kind: 'repair-refused',
-          message: `Set "${set}": --repair cannot re-create constraint ${first.name} on ${first.parent ?? ''}: ${where} defines it inside the CREATE TABLE of a table that still exists, and repair cannot read its definition there. Nothing was run.`,
+          message: `Set "${set}": --repair cannot re-create constraint ${first.name} on ${first.parent ?? ''}: ${where} defines it on a table that still exists, and repair cannot read its definition there. Nothing was run.`,
           hint: `Re-create it by hand as ${where} defines it (ALTER TABLE ${first.parent ?? ''} ADD CONSTRAINT ${quoteIdent(first.name)} ...), then check with: schemata validate ${set}`,
         },
       ];
@@ -580,6 +588,37 @@ async function addConstraints(
         at,
       })),
     ];
+  }
+  return done;
+}
+
+/**
+ * Replaces, in a migration that --repair runs a part of, each statement
+ * that made a missing index, trigger or policy of a table renamed, moved or
+ * with columns renamed since by the same statement naming the table and
+ * columns as they are now (sql/retarget.ts, through the deparser).
+ */
+async function retargetParts(
+  parser: Parser,
+  m: PreparedMigration,
+  missing: readonly ExpectedObject[],
+  replay: Replay,
+): Promise<Array<{ at: Location; text: string }>> {
+  const done: Array<{ at: Location; text: string }> = [];
+  for (const e of missing) {
+    const moved = e.version === m.file.version ? replay.retargeted.get(e) : undefined;
+    if (!moved) continue;
+    const { at } = moved;
+    const made = m.statements.find((s) => s.at.line === at.line && s.at.column === at.column);
+    const node = made && parser.parseSync(made.text).stmts?.[0]?.stmt;
+    const now = node && retargetPart(node, moved.table, e.name, moved.columns);
+    // Another statement (none makes these today) runs as written, and says so if it fails.
+    if (!now) continue;
+    const text = (await loadDeparser())(now);
+    done.push({ at, text });
+    const replaced = replaceStatement(m.file.sql, m.statements, at, text, now);
+    m.file = { ...m.file, sql: replaced.sql };
+    m.statements = replaced.statements;
   }
   return done;
 }

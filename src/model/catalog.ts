@@ -427,6 +427,11 @@ export function schemasNamed(
         case 'alter-column':
           addRef(op.column);
           break;
+        case 'annotate':
+          addRef(op.object);
+          break;
+        case 'setting':
+          break;
         case 'call':
           addRef(op.function);
           break;

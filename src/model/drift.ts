@@ -64,6 +64,10 @@ export function checkDrift(
   const isGone = (ref: ObjectRef) =>
     gone.has(key(ref)) || goneByName.has(key({ ...ref, args: undefined })) || takenAlong(ref);
   for (const migration of pending) {
+    // What it makes that the database lacks: baseline would record it as made, so its hint is not offered.
+    const unmade = migration.operations.find(
+      (op) => op.kind === 'create' && !op.ifNotExists && !existing.has(refKey(op.object)),
+    );
     for (const op of migration.operations) {
       if (op.kind === 'drop') {
         (op.object.args === undefined ? goneByName : gone).add(key(op.object));
@@ -87,10 +91,12 @@ export function checkDrift(
           // baseline --version records every untracked file up to it: offered only when no earlier one is pending.
           hint: migration.rerun
             ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): --repair runs it again. Then run: schemata migrate ${set} --repair`
-            : migration === pending[0]
-              ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
-                `record it without running: schemata baseline ${set} --version ${migration.version}`
-              : `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the migrations before it are pending too, so it cannot be recorded alone.`,
+            : unmade?.kind === 'create'
+              ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the database lacks ${describeRef(unmade.object)} (${migration.path}:${unmade.at.line}), so recording the migration without running it would record what never ran.`
+              : migration === pending[0]
+                ? `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block); or, if the database already has everything this migration makes, ` +
+                  `record it without running: schemata baseline ${set} --version ${migration.version}`
+                : `Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the migrations before it are pending too, so it cannot be recorded alone.`,
         });
       } else if (op.kind === 'create') {
         gone.delete(key(op.object));

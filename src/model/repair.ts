@@ -8,6 +8,7 @@ import {
   type Operation,
   refKey,
 } from '../sql/operations.js';
+import { constraintName } from '../sql/add-constraint.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -408,12 +409,13 @@ export function scopeRerun(args: {
 }
 
 /**
- * The statements to run of a file, with the SET search_path (or
- * set_config) before them that resolve their names as when the file ran:
- * a part of a file runs under the same settings. A statement that also
- * changes rows or calls a function is not one of them. Pure.
+ * The statements to run of a file, with the session settings set before
+ * them: SET search_path (or set_config) resolves their names, SET ROLE
+ * decides who owns what they make, SET LOCAL their timeouts, as when the
+ * file ran. A part of a file runs under the same settings. A statement that
+ * also changes rows or calls a function is not one of them. Pure.
  */
-export function withSearchPath(
+export function withSettings(
   operations: readonly Operation[],
   only: readonly Location[],
 ): Location[] {
@@ -424,12 +426,13 @@ export function withSearchPath(
   if (!last) return [...only];
   const before = (at: Location) =>
     at.line < last.line || (at.line === last.line && at.column < last.column);
+  const isSetting = (op: Operation) => op.kind === 'search-path' || op.kind === 'setting';
   const settings = operations.filter(
     (op) =>
-      op.kind === 'search-path' &&
+      isSetting(op) &&
       op.via === undefined &&
       before(op.at) &&
-      operations.every((other) => !sameAt(other.at, op.at) || other.kind === 'search-path'),
+      operations.every((other) => !sameAt(other.at, op.at) || isSetting(other)),
   );
   const all = [...only];
   for (const op of settings) if (!all.some((at) => sameAt(at, op.at))) all.push(op.at);
@@ -473,16 +476,29 @@ export interface Replay {
    * to its parent, an index or trigger PostgreSQL cloned from the parent's): they come back with its CREATE.
    */
   along: Set<ExpectedObject>;
-  /** Missing constraints written inside the CREATE TABLE of a table still there: added to it (ALTER TABLE ... ADD CONSTRAINT) instead. */
+  /** Missing constraints of a table still there: added to it (ALTER TABLE ... ADD CONSTRAINT) from the statement that defined them. */
   added: Map<ExpectedObject, AddedConstraint>;
+  /** Missing indexes, triggers and policies of a table renamed, moved, or with columns renamed since: made on it as it is now. */
+  retargeted: Map<ExpectedObject, Retargeted>;
 }
 
-/** A constraint that repair adds to its table from the definition in that table's CREATE TABLE. */
+/** A part of a table still there that repair makes by its statement, rewritten to name the table as it is now. */
+export interface Retargeted {
+  version: string;
+  /** Where the statement that made it is. */
+  at: Location;
+  /** The table now. */
+  table: { schema: string; name: string };
+  /** Columns renamed since, by their name in that statement. */
+  columns: Map<string, string>;
+}
+
+/** A constraint that repair adds to its table from the definition in the statement that made it. */
 export interface AddedConstraint {
   version: string;
-  /** Where the CREATE TABLE is. */
+  /** Where the CREATE TABLE (or ALTER TABLE) is. */
   at: Location;
-  /** Its name in the CREATE TABLE. */
+  /** Its name in that statement. */
   as: string;
   /** Columns renamed since, by their name in the CREATE TABLE: the definition names them as they are now. */
   columns: Map<string, string>;
@@ -511,9 +527,9 @@ function sameObject(a: ObjectRef, b: ObjectRef): boolean {
  * applied migration to the one credited with it, every RENAME or SET SCHEMA
  * that brought it (or its table) to its name now is a statement to run
  * again after its maker, which is found under the name it had then; walking
- * forward from a re-created table's CREATE, every later statement that
- * renames or drops a column or constraint it has (made by that CREATE, or
- * by an ADD COLUMN that runs again), changes a column's type, or sets or
+ * forward from a re-created table's CREATE, every later ADD COLUMN of it,
+ * and every later statement that renames or drops a column or constraint it
+ * has (made by that CREATE or an ADD COLUMN), changes a column's type, or sets or
  * drops its NOT NULL or DEFAULT, is one too (the table must come back as it
  * is expected, not as it was first written); a later CREATE OR REPLACE of a
  * function, procedure or view made again is one too. Statements that change
@@ -536,9 +552,15 @@ export function replayOf(
   const order = (version: string) => applied.findIndex((a) => a.version === version);
   const gone = goneTables(missing);
   const added = new Map<ExpectedObject, AddedConstraint>();
+  const retargeted = new Map<ExpectedObject, Retargeted>();
   // Tables made again by their CREATE: where it is, and the name it gave.
-  const recreated: Array<{ table: ExpectedObject; start: number; maker: Location; name: string }> =
-    [];
+  const recreated: Array<{
+    table: ExpectedObject;
+    start: number;
+    maker: Location;
+    name: string;
+    schema: string;
+  }> = [];
   // Partitions and inheritance children made again, by identity: their parent's parts come with them.
   const children = new Set<string>();
   for (const e of missing) {
@@ -582,35 +604,64 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    // A constraint written inside the CREATE TABLE of a table still there (as a table constraint, or on a
-    // column, which no operation names: `id serial PRIMARY KEY`): running that statement again makes nothing,
-    // so it is added to the table as it is now, under its name now, and its renames do not run again.
-    const createTable = applied[start]?.operations.find(
-      (op) =>
-        op.kind === 'create' &&
-        op.object.kind === 'table' &&
-        op.via === undefined &&
-        (maker === undefined
-          ? op.object.name === current.table &&
-            (op.object.unqualified === true || op.object.schema === current.schema)
-          : sameAt(op.at, maker)),
-    );
-    if (e.kind === 'constraint' && e.parent !== null && !gone(e.parent) && createTable) {
+    const still = e.parent !== null && !gone(e.parent);
+    // A constraint of a table still there: the statement that defines it (a CREATE TABLE, as a table
+    // constraint or on a column, which no operation names: `id serial PRIMARY KEY`; an ALTER TABLE's ADD
+    // CONSTRAINT, ADD COLUMN or, for PostgreSQL 18's NOT NULL constraint, SET NOT NULL) becomes an ALTER TABLE
+    // ... ADD CONSTRAINT on the table as it is now, under its name now; its renames do not run again.
+    const topLevel = (applied[start]?.operations ?? []).filter((op) => op.via === undefined);
+    const definer =
+      e.kind !== 'constraint' || !still
+        ? undefined
+        : maker !== undefined
+          ? topLevel.find((op) => sameAt(op.at, maker))
+          : // A SET NOT NULL first: the column may have been made without it in the same file.
+            (topLevel.find((op) => op.kind === 'alter-column' && definesNotNull(op, current)) ??
+            topLevel.find(
+              (op) =>
+                (op.kind === 'create' &&
+                  op.object.kind === 'table' &&
+                  op.object.name === current.table &&
+                  (op.object.unqualified === true || op.object.schema === current.schema)) ||
+                definesNotNull(op, current),
+            ));
+    if (definer) {
       added.set(e, {
         version: e.version,
-        at: createTable.at,
+        at: definer.at,
         as: current.name,
-        columns: columnsNow(applied.slice(start), createTable.at, current),
+        columns: columnsNow(applied.slice(start), definer.at, current),
       });
       continue;
     }
+    // An index, trigger or policy of a table still there that was renamed, moved, or had the columns it names
+    // renamed since: made on the table as it is now, under its name now; its renames do not run again.
+    const makerOp = maker === undefined ? undefined : topLevel.find((op) => sameAt(op.at, maker));
+    if (still && makerOp && e.kind !== 'column' && e.kind !== 'constraint') {
+      const [schemaNow, tableNow] = identityParts(e.parent!);
+      const columns = columnsNow(applied.slice(start), makerOp.at, current);
+      if (
+        columns.size > 0 ||
+        current.table !== tableNow ||
+        current.schema !== schemaNow ||
+        current.name !== e.name
+      ) {
+        retargeted.set(e, {
+          version: e.version,
+          at: makerOp.at,
+          table: { schema: schemaNow!, name: tableNow! },
+          columns,
+        });
+        continue;
+      }
+    }
     for (const [version, at] of trail) add(version, at);
     if (maker !== undefined && e.kind === 'table')
-      recreated.push({ table: e, start, maker, name: current.name });
+      recreated.push({ table: e, start, maker, name: current.name, schema: current.schema });
   }
   // Forward, once every missing object's name then is known: what later statements did to the parts of a
   // table made again, under the table's names then, runs again after its CREATE.
-  for (const { table, start, maker, name: created } of recreated) {
+  for (const { table, start, maker, name: created, schema: createdIn } of recreated) {
     // The parts the table has at each point of the replay, by their names then: what its CREATE made, and
     // the columns later ADD COLUMNs made that are missing with it (their ADD COLUMN runs again too).
     const live = new Set(
@@ -626,6 +677,10 @@ export function replayOf(
         .map((m) => `${m.version}:${madeAs.get(m)?.name ?? m.name}`),
     );
     let name = created;
+    let schema = createdIn;
+    // A table of the same name in another schema is not this one (an unqualified name may be).
+    const inSchema = (ref: ObjectRef) =>
+      ref.unqualified === true || !ref.schema || ref.schema === schema;
     for (let i = start; i < applied.length; i++) {
       const { version, operations } = applied[i]!;
       for (const op of operations) {
@@ -637,9 +692,12 @@ export function replayOf(
         if (
           (op.kind === 'rename' || op.kind === 'move') &&
           op.from.kind === 'table' &&
-          op.from.name === name
-        )
+          op.from.name === name &&
+          inSchema(op.from)
+        ) {
           name = op.to.name;
+          if (op.to.schema && op.to.unqualified !== true) schema = op.to.schema;
+        }
         // RENAME COLUMN or CONSTRAINT of a part it has: run again, and the part goes by its new name.
         if (
           op.kind === 'rename' &&
@@ -650,13 +708,21 @@ export function replayOf(
           live.add(`${op.to.kind}:${op.to.name}`);
           add(version, op.at);
         }
+        // ADD COLUMN: a missing column's runs again as its maker; any other's (one a later statement drops, maybe in
+        // the same ALTER TABLE as an ADD COLUMN that runs again: Prisma's `DROP COLUMN "a", ADD COLUMN "b"`) runs
+        // again too, so each later statement finds the columns it found the first time.
         if (
           op.kind === 'create' &&
           op.object.kind === 'column' &&
           op.object.table === name &&
-          addedLater.has(`${version}:${op.object.name}`)
-        )
-          live.add(`column:${op.object.name}`);
+          inSchema(op.object)
+        ) {
+          if (addedLater.has(`${version}:${op.object.name}`)) live.add(`column:${op.object.name}`);
+          else if (op.via === undefined) {
+            live.add(`column:${op.object.name}`);
+            add(version, op.at);
+          }
+        }
         if (
           op.kind === 'drop' &&
           PART_KINDS.has(op.object.kind) &&
@@ -670,6 +736,15 @@ export function replayOf(
           (op.kind === 'alter-column' || op.kind === 'alter-type') &&
           op.column.table === name &&
           live.has(`column:${op.column.name}`)
+        )
+          add(version, op.at);
+        // What the table or a column it has carries (privileges, comments, owner, row security): given again.
+        if (
+          op.kind === 'annotate' &&
+          op.via === undefined &&
+          (op.object.kind === 'table'
+            ? op.object.name === name
+            : op.object.table === name && live.has(`column:${op.object.name}`))
         )
           add(version, op.at);
       }
@@ -705,7 +780,27 @@ export function replayOf(
       along.add(e);
   for (const list of statements.values())
     list.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { madeAs, statements, along, added };
+  return { madeAs, statements, along, added, retargeted };
+}
+
+/**
+ * Whether a statement's operation makes the NOT NULL constraint PostgreSQL
+ * 18 records (`items_id_not_null`), which no operation names: a column
+ * made with it (CREATE TABLE, ADD COLUMN), or SET NOT NULL, under the name
+ * PostgreSQL gives it from the table's and the column's names then.
+ */
+function definesNotNull(op: Operation, constraint: ObjectRef): boolean {
+  const column =
+    op.kind === 'alter-column' && op.change === 'set-not-null'
+      ? op.column
+      : op.kind === 'create' && op.object.kind === 'column'
+        ? op.object
+        : undefined;
+  return (
+    column !== undefined &&
+    column.table === constraint.table &&
+    constraintName(column.table ?? '', column.name, 'not_null') === constraint.name
+  );
 }
 
 /**

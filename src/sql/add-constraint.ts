@@ -22,13 +22,21 @@ export interface ConstraintToAdd {
  * constraint is not among its table constraints. Pure.
  */
 export function addConstraintsFrom(
-  create: Node,
+  definer: Node,
   table: { schema: string; name: string },
   constraints: readonly ConstraintToAdd[],
 ): Node | undefined {
-  if (!('CreateStmt' in create)) return undefined;
-  const statement = create.CreateStmt;
-  const elements = constraintsOf(statement.tableElts ?? [], statement.relation?.relname ?? '');
+  const statement =
+    'CreateStmt' in definer
+      ? definer.CreateStmt
+      : 'AlterTableStmt' in definer
+        ? definer.AlterTableStmt
+        : undefined;
+  if (!statement) return undefined;
+  const elements = constraintsOf(
+    'CreateStmt' in definer ? (definer.CreateStmt.tableElts ?? []) : alteredElements(definer),
+    statement.relation?.relname ?? '',
+  );
   const relation: RangeVar = {
     schemaname: table.schema,
     relname: table.name,
@@ -72,13 +80,72 @@ export function addConstraintsFrom(
   return { AlterTableStmt: { relation, cmds, objtype: 'OBJECT_TABLE' } };
 }
 
-/** What PostgreSQL calls a column's unnamed constraint of each kind (`items_pkey`, `items_code_key`), as it names them when they are short. */
+/** What PostgreSQL calls a column's unnamed constraint of each kind (`items_pkey`, `items_code_key`, `items_id_not_null`). */
 const SUFFIXES: Partial<Record<string, string>> = {
   CONSTR_PRIMARY: 'pkey',
   CONSTR_UNIQUE: 'key',
   CONSTR_CHECK: 'check',
   CONSTR_FOREIGN: 'fkey',
+  CONSTR_NOTNULL: 'not_null',
 };
+
+/** PostgreSQL's NAMEDATALEN - 1: the bytes a name keeps. */
+const NAME_BYTES = 63;
+
+/** The first `bytes` bytes of a name in UTF-8, cut where a character starts (pg_mbcliplen). */
+function clip(name: string, bytes: number): string {
+  const encoded = Buffer.from(name, 'utf8');
+  if (encoded.length <= bytes) return name;
+  let end = bytes;
+  // A continuation byte (10xxxxxx) belongs to the character before it.
+  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end--;
+  return encoded.subarray(0, end).toString('utf8');
+}
+
+/**
+ * The name PostgreSQL gives an unnamed constraint (makeObjectName):
+ * `table_column_label`, or `table_label` without a column, the longer of
+ * table and column shortened a byte at a time until it fits in 63 bytes,
+ * each cut where a character starts. Pure.
+ */
+export function constraintName(table: string, column: string | undefined, label: string): string {
+  const overhead = label.length + 1 + (column === undefined ? 0 : 1);
+  let tableBytes = Buffer.byteLength(table, 'utf8');
+  let columnBytes = column === undefined ? 0 : Buffer.byteLength(column, 'utf8');
+  while (tableBytes + columnBytes > NAME_BYTES - overhead) {
+    if (tableBytes > columnBytes) tableBytes--;
+    else columnBytes--;
+  }
+  const parts = [
+    clip(table, tableBytes),
+    ...(column === undefined ? [] : [clip(column, columnBytes)]),
+  ];
+  return [...parts, label].join('_');
+}
+
+/**
+ * The constraints an ALTER TABLE adds, as a CREATE TABLE's elements: its
+ * ADD CONSTRAINTs, the columns it adds with theirs, and a SET NOT NULL as
+ * the NOT NULL constraint PostgreSQL 18 records for it.
+ */
+function alteredElements(alter: Node): Node[] {
+  if (!('AlterTableStmt' in alter)) return [];
+  return (alter.AlterTableStmt.cmds ?? []).flatMap((node): Node[] => {
+    const cmd = 'AlterTableCmd' in node ? node.AlterTableCmd : undefined;
+    if (cmd?.subtype === 'AT_AddConstraint' || cmd?.subtype === 'AT_AddColumn')
+      return cmd.def ? [cmd.def] : [];
+    if (cmd?.subtype === 'AT_SetNotNull' && cmd.name)
+      return [
+        {
+          ColumnDef: {
+            colname: cmd.name,
+            constraints: [{ Constraint: { contype: 'CONSTR_NOTNULL' } }],
+          },
+        },
+      ];
+    return [];
+  });
+}
 
 /**
  * The constraints of a CREATE TABLE as table constraints, by name: a
@@ -94,7 +161,14 @@ function constraintsOf(
   for (const element of elements) {
     if ('Constraint' in element) {
       const c = element.Constraint;
-      const name = c.conname ?? (c.contype === 'CONSTR_PRIMARY' ? `${table}_pkey` : undefined);
+      const first = c.keys?.[0];
+      const name =
+        c.conname ??
+        (c.contype === 'CONSTR_PRIMARY'
+          ? constraintName(table, undefined, 'pkey')
+          : c.contype === 'CONSTR_NOTNULL' && first && 'String' in first
+            ? constraintName(table, first.String.sval ?? '', 'not_null')
+            : undefined);
       if (name) found.push({ name, constraint: c });
     }
     if (!('ColumnDef' in element)) continue;
@@ -106,7 +180,7 @@ function constraintsOf(
       const suffix = c.contype ? SUFFIXES[c.contype] : undefined;
       if (!suffix) continue;
       const name =
-        c.conname ?? (suffix === 'pkey' ? `${table}_pkey` : `${table}_${column}_${suffix}`);
+        c.conname ?? constraintName(table, suffix === 'pkey' ? undefined : column, suffix);
       const constraint: Constraint =
         c.contype === 'CONSTR_FOREIGN'
           ? { ...c, fk_attrs: over }
@@ -120,7 +194,7 @@ function constraintsOf(
 }
 
 /** Renames, in place, the columns an expression or an EXCLUDE element names by their bare name. */
-function renameColumnRefs(node: unknown, rename: (name: string) => string): void {
+export function renameColumnRefs(node: unknown, rename: (name: string) => string): void {
   if (Array.isArray(node)) {
     for (const item of node) renameColumnRefs(item, rename);
     return;

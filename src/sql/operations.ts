@@ -94,6 +94,17 @@ export type Operation = (
   /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
   | { kind: 'search-path'; path: string[] | undefined }
   | { kind: 'call'; function: ObjectRef }
+  /** SET or RESET of a setting other than search_path (`SET ROLE`, `SET LOCAL lock_timeout`); `all` for RESET ALL. */
+  | { kind: 'setting'; name: string }
+  /**
+   * What an object carries besides its definition, no row changed: GRANT / REVOKE on a table, COMMENT ON a
+   * table or a column, ALTER TABLE ... OWNER TO, ... ROW LEVEL SECURITY. A table made again gets it again.
+   */
+  | {
+      kind: 'annotate';
+      object: ObjectRef;
+      what: 'privileges' | 'comment' | 'owner' | 'row security';
+    }
   /** What no reading of the text can tell: dynamic SQL. The server-side guard covers it. */
   | { kind: 'opaque'; why: string }
 ) & { at: Location; via?: string };
@@ -184,6 +195,15 @@ const INPUT_MODES = new Set([
 const TABLE_PART_DROPS: Record<string, RefKind> = {
   AT_DropColumn: 'column',
   AT_DropConstraint: 'constraint',
+};
+
+/** ALTER TABLE subcommands that change what a table carries, not its rows or definition. */
+const TABLE_ANNOTATIONS: Record<string, 'owner' | 'row security'> = {
+  AT_ChangeOwner: 'owner',
+  AT_EnableRowSecurity: 'row security',
+  AT_DisableRowSecurity: 'row security',
+  AT_ForceRowSecurity: 'row security',
+  AT_NoForceRowSecurity: 'row security',
 };
 
 /** SET DEFAULT carries the expression; DROP DEFAULT is the same subtype without one. */
@@ -300,8 +320,32 @@ function walkStatement(
       if (n.name === 'search_path') {
         state.path = n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined;
         push({ kind: 'search-path', path: state.path });
-      }
+      } else if (n.kind !== 'VAR_SET_MULTI')
+        // SET TRANSACTION / SESSION CHARACTERISTICS / TRANSACTION SNAPSHOT (VAR_SET_MULTI) set the transaction's
+        // mode, not a session setting: run before a part, after schemata's own statements, it fails.
+        push({ kind: 'setting', name: typeof n.name === 'string' ? n.name : 'all' });
       break;
+    case 'GrantStmt':
+      if (n.targtype === 'ACL_TARGET_OBJECT' && n.objtype === 'OBJECT_TABLE')
+        for (const r of (n.objects as Obj[] | undefined) ?? [])
+          push({
+            kind: 'annotate',
+            object: { kind: 'table', ...relation(r.RangeVar) },
+            what: 'privileges',
+          });
+      break;
+    case 'CommentStmt': {
+      const names = strings(n.object?.List?.items);
+      if (n.objtype === 'OBJECT_TABLE')
+        push({ kind: 'annotate', object: { kind: 'table', ...split(names) }, what: 'comment' });
+      if (n.objtype === 'OBJECT_COLUMN' && names.length > 1)
+        push({
+          kind: 'annotate',
+          object: partOf(split(names.slice(0, -1)), 'column', names[names.length - 1] ?? ''),
+          what: 'comment',
+        });
+      break;
+    }
     case 'CreateSchemaStmt':
       create({ kind: 'schema', schema: '', name: n.schemaname }, Boolean(n.if_not_exists));
       break;
@@ -421,6 +465,8 @@ function walkStatement(
         const change = columnChangeOf(cmd);
         if (change && typeof cmd.name === 'string')
           push({ kind: 'alter-column', column: partOf(table, 'column', cmd.name), change });
+        const carried = TABLE_ANNOTATIONS[cmd.subtype as string];
+        if (carried) push({ kind: 'annotate', object: { kind: 'table', ...table }, what: carried });
         const dropped = TABLE_PART_DROPS[cmd.subtype as string];
         if (dropped)
           push({

@@ -151,3 +151,45 @@ describe('--repair records a changed checksum only for an edit that changed noth
     );
   });
 });
+
+describe("drift's hint on a tracked database never records what did not run", () => {
+  it('a pending migration whose table exists but whose index, UNIQUE constraint and trigger do not: the hint, run as typed, records nothing unmade', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ 'data/001_schemas.sql': SCHEMAS });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    // Made by hand ahead of its migration, in part: the table and the function, not the rest.
+    await query(
+      url,
+      'CREATE TABLE workspace.items (id int PRIMARY KEY, code text, title text); CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+    );
+    writeFile(cwd, 'data/002_items.sql', ITEMS);
+    const drift = await validate({ cwd, env: single(url), sets: ['data'] });
+    expect(drift.exitCode).toBe(3);
+    const problem = drift.sets[0]?.problems.find((p) => p.kind === 'drift');
+    expect(problem?.message).toContain('creates table workspace.items');
+    // Its hint does not offer baseline: that would record an index, a constraint and a trigger never made.
+    expect(problem?.hint).toBe(
+      'Make it re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block): the database lacks index workspace.items_title_idx (database/data/002_items.sql:2), so recording the migration without running it would record what never ran.',
+    );
+    // Typed anyway, baseline records nothing.
+    const typed = await runCli(['baseline', 'data', '--version', '2'], { cwd, env: single(url) });
+    expect(typed.code).toBe(3);
+    expect(typed.stderr).toContain('index workspace.items_title_idx (002_items.sql)');
+    const versions = await query<{ version: string }>(
+      url,
+      'SELECT DISTINCT version FROM schemata.migrations ORDER BY version',
+    );
+    expect(versions.map((v) => v.version)).toEqual(['1']);
+    // The hint, followed: the file made re-runnable, migrate makes what was missing and validate is clean.
+    writeFile(
+      cwd,
+      'data/002_items.sql',
+      ITEMS.replace('CREATE TABLE workspace', 'CREATE TABLE IF NOT EXISTS workspace').replace(
+        'CREATE FUNCTION',
+        'CREATE OR REPLACE FUNCTION',
+      ),
+    );
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+});

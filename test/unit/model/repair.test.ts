@@ -9,7 +9,7 @@ import {
   planRepair,
   replayOf,
   scopeRerun,
-  withSearchPath,
+  withSettings,
 } from '../../../src/model/repair.js';
 import { operationsOfSql } from '../operations-helpers.js';
 import type { Operation } from '../../../src/sql/operations.js';
@@ -307,6 +307,25 @@ describe('replayOf', () => {
     };
   };
 
+  it("gives a table made again what its file and later ones gave it (privileges, comments, owner, row security), under its name then; not another table's", () => {
+    const history = applied({
+      '2': "CREATE TABLE w.t (id int, c int);\nINSERT INTO w.log VALUES (1);\nGRANT SELECT ON w.t TO r;\nCOMMENT ON COLUMN w.t.c IS 'x';\nGRANT SELECT ON w.log TO r;\n",
+      '3': "ALTER TABLE w.t RENAME TO u;\nCOMMENT ON TABLE w.u IS 'y';\nALTER TABLE w.u OWNER TO o, ENABLE ROW LEVEL SECURITY;\nCOMMENT ON COLUMN w.u.gone IS 'z';\n",
+    });
+    const table = object('table', 'w.u', '2');
+    expect(Object.fromEntries(replayOf(history, [table]).statements)).toEqual({
+      '2': [
+        { line: 3, column: 1 },
+        { line: 4, column: 1 },
+      ],
+      '3': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+        { line: 3, column: 1 },
+      ],
+    });
+  });
+
   it('walks a renamed and moved table back to the name its CREATE gave it, naming each statement to run again', () => {
     const history = applied({
       '2': 'CREATE TABLE w.items (id int);\n',
@@ -354,16 +373,51 @@ describe('replayOf', () => {
     });
   });
 
-  it('replays a later DROP COLUMN of what the CREATE made, not of a column added later', () => {
+  it('replays a later DROP COLUMN of what the CREATE made, and of a column added later with its ADD COLUMN', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, legacy text);\n',
       '3': 'ALTER TABLE w.t ADD COLUMN extra int;\nALTER TABLE w.t DROP COLUMN legacy;\nALTER TABLE w.t DROP COLUMN extra;\n',
     });
     const replay = replayOf(history, [object('table', 'w.t', '2')]);
-    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 2, column: 1 }] });
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+        { line: 3, column: 1 },
+      ],
+    });
   });
 
-  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a missing ADD COLUMN's, through a rename", () => {
+  it('does not replay an ADD COLUMN of a table of the same name in another schema; follows the table through SET SCHEMA', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE TABLE r.t (id int);\n',
+      '3': 'ALTER TABLE r.t ADD COLUMN extra int;\nALTER TABLE w.t SET SCHEMA s;\n',
+      '4': 'ALTER TABLE s.t ADD COLUMN note int;\nALTER TABLE w.t ADD COLUMN gone int;\n',
+    });
+    const replay = replayOf(history, [object('table', 's.t', '2')]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 2, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it("replays the ADD COLUMN of a column that a later ALTER TABLE drops while it adds one (Prisma's form)", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\n',
+      '3': 'ALTER TABLE w.t ADD COLUMN extra int DEFAULT 0;\nALTER TABLE w.other ADD COLUMN extra int;\n',
+      '4': 'ALTER TABLE w.t DROP COLUMN extra, ADD COLUMN note text;\n',
+    });
+    const replay = replayOf(history, [
+      object('table', 'w.t', '2'),
+      object('column', 'w.t.note', '4', 'w.t'),
+    ]);
+    expect(Object.fromEntries(replay.statements)).toEqual({
+      '3': [{ line: 1, column: 1 }],
+      '4': [{ line: 1, column: 1 }],
+    });
+  });
+
+  it("replays later NOT NULL and DEFAULT changes of the columns the table has: its CREATE's, a later ADD COLUMN's, through a rename", () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int, status text NOT NULL);\n',
       '3': "ALTER TABLE w.t ALTER COLUMN status DROP NOT NULL, ALTER COLUMN status SET DEFAULT 'new';\nALTER TABLE w.t ADD COLUMN rank int;\nALTER TABLE w.t ADD COLUMN gone int;\n",
@@ -375,12 +429,18 @@ describe('replayOf', () => {
       object('column', 'w.t.rank', '3', 'w.t'),
     ]);
     expect(Object.fromEntries(replay.statements)).toEqual({
-      '3': [{ line: 1, column: 1 }],
+      '3': [
+        { line: 1, column: 1 },
+        { line: 3, column: 1 },
+      ],
       '4': [
         { line: 1, column: 1 },
         { line: 2, column: 1 },
       ],
-      '5': [{ line: 1, column: 1 }],
+      '5': [
+        { line: 1, column: 1 },
+        { line: 2, column: 1 },
+      ],
     });
   });
 
@@ -412,13 +472,45 @@ describe('replayOf', () => {
     });
   });
 
-  it("an index on a table still there, renamed since: the index's rename runs again, its table's does not", () => {
+  it('an index on a table still there, renamed since: made on the table and under the name they have now; no rename runs again', () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
-      '3': 'ALTER INDEX w.t_idx RENAME TO t_id_idx;\nALTER TABLE w.t RENAME TO u;\n',
+      '3': 'ALTER INDEX w.t_idx RENAME TO t_id_idx;\nALTER TABLE w.t RENAME TO u;\nALTER TABLE w.u RENAME COLUMN id TO key;\n',
+      '4': 'ALTER TABLE w.u SET SCHEMA r;\n',
     });
-    const replay = replayOf(history, [object('index', 'w.t_id_idx', '2', 'w.u')]);
-    expect(Object.fromEntries(replay.statements)).toEqual({ '3': [{ line: 1, column: 1 }] });
+    const index = object('index', 'r.t_id_idx', '2', 'r.u');
+    const replay = replayOf(history, [index]);
+    expect(replay.statements.size).toBe(0);
+    expect(replay.retargeted.get(index)).toEqual({
+      version: '2',
+      at: { line: 2, column: 1 },
+      table: { schema: 'r', name: 'u' },
+      columns: new Map([['id', 'key']]),
+    });
+  });
+
+  it('an index on a table still there and unchanged runs as written', () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int);\nCREATE INDEX t_idx ON w.t (id);\n',
+    });
+    expect(replayOf(history, [object('index', 'w.t_idx', '2', 'w.t')]).retargeted.size).toBe(0);
+  });
+
+  it("a NOT NULL constraint of a table still there: added from its column's definition or its SET NOT NULL, under its name then", () => {
+    const history = applied({
+      '2': 'CREATE TABLE w.t (id int NOT NULL, name text);\nALTER TABLE w.t ALTER COLUMN name SET NOT NULL;\n',
+      '3': 'ALTER TABLE w.t RENAME TO u;\n',
+    });
+    const id = object('constraint', 't_id_not_null on w.u', '2', 'w.u');
+    const name = object('constraint', 't_name_not_null on w.u', '2', 'w.u');
+    Object.assign(id, { schema: 'w', name: 't_id_not_null' });
+    Object.assign(name, { schema: 'w', name: 't_name_not_null' });
+    const replay = replayOf(history, [id, name]);
+    expect(replay.added.get(id)).toMatchObject({ at: { line: 1, column: 1 }, as: 't_id_not_null' });
+    expect(replay.added.get(name)).toMatchObject({
+      at: { line: 2, column: 1 },
+      as: 't_name_not_null',
+    });
   });
 
   it('leaves an object that was never renamed as it is, with nothing to replay', () => {
@@ -433,16 +525,27 @@ describe('replayOf', () => {
   });
 });
 
-describe('withSearchPath', () => {
+describe('withSettings', () => {
   it('puts the SET search_path before the statements that run among them, not one after, nor one that calls', () => {
     const operations = operationsOfSql(
       "SET search_path TO w;\nSELECT set_config('search_path', 'w', false), w.bump();\nCREATE INDEX i ON t (id);\nSET search_path TO x;\n",
     );
-    expect(withSearchPath(operations, [{ line: 3, column: 1 }])).toEqual([
+    expect(withSettings(operations, [{ line: 3, column: 1 }])).toEqual([
       { line: 1, column: 1 },
       { line: 3, column: 1 },
     ]);
-    expect(withSearchPath(operations, [])).toEqual([]);
+    expect(withSettings(operations, [])).toEqual([]);
+  });
+
+  it('puts SET ROLE and SET LOCAL before them too: who owns what they make, and their timeouts', () => {
+    const operations = operationsOfSql(
+      "SET ROLE app_owner;\nSET LOCAL lock_timeout = '4s';\nINSERT INTO w.log VALUES (1);\nCREATE TABLE w.t (id int);\nRESET ROLE;\n",
+    );
+    expect(withSettings(operations, [{ line: 4, column: 1 }])).toEqual([
+      { line: 1, column: 1 },
+      { line: 2, column: 1 },
+      { line: 4, column: 1 },
+    ]);
   });
 });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { addConstraintsFrom, replaceStatement } from '../../../src/sql/add-constraint.js';
+import {
+  addConstraintsFrom,
+  constraintName,
+  replaceStatement,
+} from '../../../src/sql/add-constraint.js';
 import { loadDeparser, loadParser } from '../../../src/sql/parse.js';
 import { parseFile } from '../../../src/sql/statements.js';
 
@@ -66,9 +70,61 @@ describe('addConstraintsFrom: a CREATE TABLE constraint as ALTER TABLE ... ADD C
   it('a name the statement does not define: undefined', () => {
     expect(
       addConstraintsFrom(tree('CREATE TABLE t (id int NOT NULL)'), { schema: 'p', name: 't' }, [
-        { as: 't_id_not_null', name: 't_id_not_null', columns: new Map() },
+        { as: 't_id_check', name: 't_id_check', columns: new Map() },
       ]),
     ).toBeUndefined();
+  });
+
+  it.each([
+    [
+      "a column's NOT NULL (PostgreSQL 18 records it as a constraint)",
+      'CREATE TABLE t (id int NOT NULL)',
+      't_id_not_null',
+      'ALTER TABLE p.u ADD CONSTRAINT t_id_not_null NOT NULL key',
+    ],
+    [
+      'SET NOT NULL, the column renamed since',
+      'ALTER TABLE t ALTER COLUMN id SET NOT NULL',
+      't_id_not_null',
+      'ALTER TABLE p.u ADD CONSTRAINT t_id_not_null NOT NULL key',
+    ],
+    [
+      'an ADD CONSTRAINT of an ALTER TABLE, on the table renamed since',
+      'ALTER TABLE t ADD CONSTRAINT t_id_positive CHECK (id > 0), ADD COLUMN c int',
+      't_id_positive',
+      'ALTER TABLE p.u ADD CONSTRAINT t_id_positive CHECK (key > 0)',
+    ],
+    [
+      'an unnamed UNIQUE of an ADD COLUMN',
+      'ALTER TABLE t ADD COLUMN id int UNIQUE',
+      't_id_key',
+      'ALTER TABLE p.u ADD CONSTRAINT t_id_key UNIQUE (key)',
+    ],
+  ])('%s', (_name, statement, constraint, expected) => {
+    const node = addConstraintsFrom(tree(statement), { schema: 'p', name: 'u' }, [
+      { as: constraint, name: constraint, columns: new Map([['id', 'key']]) },
+    ]);
+    expect(node && deparse(node).replace(/\s+/g, ' ')).toBe(expected);
+  });
+});
+
+describe('constraintName: as PostgreSQL names an unnamed constraint (makeObjectName)', () => {
+  it.each([
+    ['items', 'code', 'key', 'items_code_key'],
+    ['items', undefined, 'pkey', 'items_pkey'],
+    // 63 bytes at most: the longer of the two loses a byte at a time.
+    [
+      'accounts_with_a_rather_long_name',
+      'balance_in_cents_of_the_account',
+      'check',
+      'accounts_with_a_rather_long__balance_in_cents_of_the_acco_check',
+    ],
+    // Bytes, not characters, cut where a character starts: é is two bytes.
+    ['é'.repeat(40), 'id', 'not_null', `${'é'.repeat(25)}_id_not_null`],
+    ['t', 'é'.repeat(40), 'key', `t_${'é'.repeat(28)}_key`],
+  ])('%s, %s, %s', (table, column, label, expected) => {
+    expect(constraintName(table, column, label)).toBe(expected);
+    expect(Buffer.byteLength(expected)).toBeLessThanOrEqual(63);
   });
 });
 

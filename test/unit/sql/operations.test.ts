@@ -35,6 +35,10 @@ const described = (sql: string) =>
         return `drop-owned ${op.roles.join(',')}`;
       case 'search-path':
         return `search-path ${op.path?.join(',') ?? 'reset'}`;
+      case 'setting':
+        return `setting ${op.name}`;
+      case 'annotate':
+        return `annotate ${describeRef(op.object)} ${op.what}`;
       case 'call':
         return `call ${describeRef(op.function).replace('(...)', '')}${via}`;
       case 'opaque':
@@ -193,6 +197,29 @@ describe('operationsOf', () => {
       'set_config and SET LOCAL change the search_path',
       "SELECT set_config('search_path', '\"$user\", app', false); SET LOCAL search_path = w; RESET search_path;",
       ['search-path $user,app', 'search-path w', 'search-path reset'],
+    ],
+    [
+      'SET ROLE, SET LOCAL and RESET ALL are settings of their own',
+      "SET ROLE app_owner; SET LOCAL lock_timeout = '4s'; RESET ALL;",
+      ['setting role', 'setting lock_timeout', 'setting all'],
+    ],
+    [
+      "SET TRANSACTION and SESSION CHARACTERISTICS set a transaction's mode, no session setting: a part does not run them first",
+      "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET TRANSACTION SNAPSHOT '0001';",
+      [],
+    ],
+    [
+      'GRANT, REVOKE and COMMENT ON a table or a column, OWNER TO and ROW LEVEL SECURITY: what a table carries',
+      "GRANT SELECT ON TABLE w.t, u TO r; REVOKE ALL ON w.t FROM PUBLIC; COMMENT ON TABLE w.t IS 'x'; COMMENT ON COLUMN t.c IS 'y'; ALTER TABLE w.t OWNER TO o, ENABLE ROW LEVEL SECURITY; GRANT USAGE ON SCHEMA w TO r; GRANT SELECT ON ALL TABLES IN SCHEMA w TO r;",
+      [
+        'annotate table w.t privileges',
+        'annotate table u privileges',
+        'annotate table w.t privileges',
+        'annotate table w.t comment',
+        'annotate column t.c comment',
+        'annotate table w.t owner',
+        'annotate table w.t row security',
+      ],
     ],
     [
       'a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE is opaque',
