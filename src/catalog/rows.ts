@@ -27,8 +27,8 @@ export function hasRowsSql(oid: string): string {
 
 /** One thing to ask about an object the run would destroy, by OID. */
 export type Probe =
-  /** The relation itself; with `drop-cascade` the materialized views built on it, with `truncate-cascade` the tables referencing it. */
-  | { id: number; mode: 'rows' | 'drop-cascade' | 'truncate-cascade'; oid: number }
+  /** The relation itself; with `drop-cascade` the materialized views built on it. */
+  | { id: number; mode: 'rows' | 'drop-cascade'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
   | { id: number; mode: 'type-columns'; oid: number }
   /** A column's table, and the column's current type. */
@@ -46,17 +46,12 @@ export interface ProbeFacts {
 const PROBE_SQL = `
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text)
-), referencing(id, oid) AS (
-  SELECT id, oid FROM input WHERE mode = 'truncate-cascade'
-  UNION
-  SELECT r.id, con.conrelid FROM referencing r JOIN pg_constraint con ON con.confrelid = r.oid AND con.contype = 'f'
 ), family(id, typ) AS (
   SELECT id, oid FROM input WHERE mode = 'type-columns'
   UNION
   SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
 ), affected(id, oid) AS (
   SELECT id, oid FROM input WHERE mode IN ('rows', 'drop-cascade', 'column')
-  UNION SELECT id, oid FROM referencing
   UNION SELECT s.id, rw.ev_class
           FROM input s
           JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
