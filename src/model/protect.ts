@@ -23,6 +23,24 @@ import {
 } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 
+/** A table or materialized view that holds rows, and how many. */
+export interface Holder {
+  /** `schema.table`. */
+  table: string;
+  /** Counted up to a cap (catalog/rows.ts: 10,000; then `more`); null where this role cannot count them (row-level security, no SELECT). */
+  rows: number | null;
+  /** It holds more than `rows`. */
+  more: boolean;
+}
+
+/** `3 rows`, `1 row`, `more than 10,000 rows`, `rows this role cannot count`. */
+export function rowsText(holder: Pick<Holder, 'rows' | 'more'>): string {
+  if (holder.rows === null) return 'rows this role cannot count';
+  const n = holder.rows.toLocaleString('en-US');
+  if (holder.more) return `more than ${n} rows`;
+  return `${n} ${holder.rows === 1 ? 'row' : 'rows'}`;
+}
+
 export type Verdict = 'allowed' | 'refused' | 'forced';
 
 /** A pending migration as data protection reads it, in run order. */
@@ -58,8 +76,8 @@ export interface Judgement {
   statement: string;
   target: string;
   verdict: Verdict;
-  /** Tables it would empty or take away that hold rows. */
-  holders: string[];
+  /** Tables it would empty or take away that hold rows, with their rows. */
+  holders: Holder[];
   reason: string;
   /** Allowed as a widening of this column (table OID, column name): the measurement lets its type change. */
   widened?: { oid: number; column: string } | undefined;
@@ -872,7 +890,10 @@ export function judgeHazards(
       (s) => s.at.line === h.at.line && s.at.column === h.at.column,
     );
     const statement = found?.shown ?? found?.text ?? '';
-    const holders = [...new Set(h.probes.flatMap((id) => facts.get(id)?.holders ?? []))].sort();
+    const byTable = new Map<string, Holder>();
+    for (const id of h.probes)
+      for (const t of facts.get(id)?.holders ?? []) byTable.set(t.table, t);
+    const holders = [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
     const base = {
       migration: h.migration,
       at: h.at,
@@ -899,7 +920,7 @@ export function judgeHazards(
     return {
       ...base,
       verdict: force || migration.forced ? 'forced' : 'refused',
-      reason: `${what}${holders.join(', ')} ${holders.length === 1 ? 'holds' : 'hold'} data`,
+      reason: `${what}${holders.map((t) => `${t.table} holds ${rowsText(t)}`).join(', ')}`,
     };
   });
 }

@@ -21,6 +21,9 @@ const BASE = {
     'CREATE TABLE workspace.b (id int);',
     'CREATE TABLE workspace.audit (id int);',
     'CREATE TABLE workspace.pets (id int PRIMARY KEY, name text);',
+    'CREATE TABLE workspace.big (id int);',
+    'CREATE TABLE workspace.base (id int);',
+    'CREATE TABLE workspace.kid (extra int) INHERITS (workspace.base);',
     'CREATE TABLE workspace.events (id int, at date NOT NULL) PARTITION BY RANGE (at);',
     "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
     'CREATE FUNCTION workspace.wipe_items() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NULL; END $$;',
@@ -47,7 +50,9 @@ async function setUp() {
     url,
     `INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry');
      INSERT INTO workspace.pets VALUES (1, 'rex'), (2, 'tom');
-     INSERT INTO workspace.events VALUES (1, '2025-03-01');`,
+     INSERT INTO workspace.events VALUES (1, '2025-03-01'), (2, '2025-04-01');
+     INSERT INTO workspace.big SELECT generate_series(1, 12000);
+     INSERT INTO workspace.base VALUES (1); INSERT INTO workspace.kid VALUES (2, 0), (3, 0);`,
   );
   // An earlier migration of the same run: a refusal must leave it unapplied too.
   writeFile(cwd, 'data/003_more.sql', 'CREATE TABLE workspace.more (id int);\n');
@@ -212,5 +217,39 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
     expect(await count(url, 'workspace.items')).toBe(3);
     expect(await count(url, 'workspace.pets')).toBe(2);
     expect((await trackedVersions(url, 'data')).at(-1)).toBe('5');
+  });
+
+  it.each([
+    [
+      'a table of more than 10,000 rows, counted no further',
+      'DROP TABLE workspace.big;\n',
+      'workspace.big holds more than 10,000 rows',
+      { table: 'workspace.big', rows: 10000, more: true },
+    ],
+    [
+      'a partitioned table, the rows of its partitions',
+      'DROP TABLE workspace.events;\n',
+      'workspace.events holds 2 rows',
+      { table: 'workspace.events', rows: 2, more: false },
+    ],
+    [
+      'an inheritance parent, its rows and its children’s',
+      'TRUNCATE workspace.base;\n',
+      'workspace.base holds 3 rows',
+      { table: 'workspace.base', rows: 3, more: false },
+    ],
+  ])('a refusal names %s', async (_what, sql, words, holder) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const [refused] = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused!.message).toContain(`would destroy data: ${words}.`);
+    expect(refused!.message).toContain('nothing of this run was applied');
+    expect(refused!.holders).toEqual([holder]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    expect(await count(url, holder.table)).toBe(
+      holder.table === 'workspace.big' ? 12000 : holder.rows,
+    );
   });
 });
