@@ -129,7 +129,14 @@ export function measureBeforeBody(i: MeasureInputs): string {
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
-       pg_catalog.set_config('schemata.widened', ${i.widened}, true),
+       -- A widening of a partitioned table or an inheritance parent changes its partitions' and children's column too.
+       pg_catalog.set_config('schemata.widened', (
+  WITH RECURSIVE widened(oid, "column") AS (
+    SELECT w.oid, w."column" FROM pg_catalog.jsonb_to_recordset((${i.widened})::jsonb) AS w(oid oid, "column" text)
+    UNION
+    SELECT i.inhrelid, widened."column" FROM widened JOIN pg_catalog.pg_inherits i ON i.inhparent = widened.oid
+  )
+  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened), true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}' ELSE (
           SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text

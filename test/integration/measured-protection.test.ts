@@ -250,6 +250,33 @@ describe('data protection measured in the transaction', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
   });
 
+  it.each([
+    [
+      'a partitioned table: its partitions change with it',
+      'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+    ],
+    [
+      'an inheritance parent: its children change with it',
+      'ALTER TABLE workspace.base ALTER COLUMN id TYPE bigint;\n',
+    ],
+    [
+      'a partitioned table, in a file with its own BEGIN ... COMMIT',
+      'BEGIN;\nALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\nCOMMIT;\n',
+    ],
+    [
+      'a partitioned table, in a -- schemata:no-transaction file',
+      '-- schemata:no-transaction\nALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+    ],
+  ])('a widening type change on %s runs without --force', async (_what, sql) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/003_widen.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await count(url, 'workspace.events')).toBe(2);
+    expect(await count(url, 'workspace.base')).toBe(1);
+  });
+
   it('a table the same run created and filled may be dropped later in the run', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
