@@ -699,6 +699,13 @@ class World {
       if (!found) return;
       const [schema, relation] = found;
       this.relations.get(schema)!.delete(ref.name);
+      // A view holds no rows, but CASCADE takes the materialized views built on it, which may.
+      if (relation.origin !== null && relation.kind === 'view' && cascade) {
+        this.hazard(context, `DROP VIEW ${schema}.${ref.name} CASCADE`, `${schema}.${ref.name}`, [
+          this.addProbe({ mode: 'drop-cascade', oid: relation.origin }),
+        ]);
+        return;
+      }
       if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
       const step = destructiveStep(
         {

@@ -21,6 +21,8 @@ const BASE = {
     'CREATE TABLE workspace.b (id int);',
     'CREATE TABLE workspace.audit (id int);',
     'CREATE TABLE workspace.pets (id int PRIMARY KEY, name text);',
+    'CREATE VIEW workspace.item_ids AS SELECT id FROM workspace.items;',
+    'CREATE MATERIALIZED VIEW workspace.id_counts AS SELECT count(*) AS n FROM workspace.item_ids;',
     'CREATE TABLE workspace.big (id int);',
     'CREATE TABLE workspace.base (id int);',
     'CREATE TABLE workspace.kid (extra int) INHERITS (workspace.base);',
@@ -237,6 +239,18 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'TRUNCATE workspace.base;\n',
       'workspace.base holds 3 rows',
       { table: 'workspace.base', rows: 3, more: false },
+    ],
+    [
+      'a populated materialized view built on a view dropped with CASCADE',
+      'DROP VIEW workspace.item_ids CASCADE;\n',
+      'workspace.id_counts holds 1 row',
+      { table: 'workspace.id_counts', rows: 1, more: false },
+    ],
+    [
+      'a populated materialized view built on a view dropped with CASCADE, unqualified in a DO block',
+      'DO $$ BEGIN SET LOCAL search_path = workspace; DROP VIEW item_ids CASCADE; END $$;\n',
+      'workspace.id_counts holds 1 row',
+      { table: 'workspace.id_counts', rows: 1, more: false },
     ],
   ])('a refusal names %s', async (_what, sql, words, holder) => {
     const { url, cwd, env } = await setUp();
