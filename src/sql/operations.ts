@@ -933,7 +933,7 @@ function functionBody(
   n: Obj,
   parser: BodyParser,
   state: WalkState,
-  via = `function ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
+  via = `${n.is_procedure === true ? 'procedure' : 'function'} ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
 ): Operation[] | undefined {
   const options = (n.options as Obj[] | undefined) ?? [];
   const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String

@@ -266,4 +266,19 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       holder.table === 'workspace.big' ? 12000 : holder.rows,
     );
   });
+
+  it('a procedure the file makes and CALLs is named as a procedure', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_second.sql',
+      'CREATE PROCEDURE workspace.clear_pets() LANGUAGE sql AS $$ TRUNCATE workspace.pets $$;\nCALL workspace.clear_pets();\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'TRUNCATE workspace.pets (in procedure workspace.clear_pets, created at line 1) would destroy data: workspace.pets holds 2 rows.',
+    );
+    expect(await count(url, 'workspace.pets')).toBe(2);
+  });
 });
