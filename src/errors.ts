@@ -1,3 +1,5 @@
+import type { Holder } from './model/protect.js';
+
 /** Exit codes of SPEC §7. Only cli/main.ts turns them into process.exitCode. */
 export const EXIT = {
   ok: 0,
@@ -58,9 +60,14 @@ export class ValidationError extends SchemataError {
 /** A down that does not undo its migration (SPEC §12, exit 3): rolled back, named with every difference. */
 export class NotReversedError extends ValidationError {}
 
-/** Data protection refused a destructive step (exit 4). */
+/** Data protection refused a destructive step (exit 4); `holders`: the tables that hold rows, and how many. */
 export class RefusedError extends SchemataError {
-  constructor(message: string, hint?: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    hint?: string,
+    options?: ErrorOptions,
+    readonly holders?: readonly Holder[],
+  ) {
     super(message, EXIT.refused, hint, options);
   }
 }

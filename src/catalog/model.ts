@@ -7,7 +7,7 @@ import {
   ruleEvents,
   triggerEvents,
 } from '../model/catalog.js';
-import { searchPathOf } from '../sql/operations.js';
+import { foreignKeyAction, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { ARGUMENT_TYPES_SQL } from './listing.js';
 import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
@@ -43,10 +43,14 @@ WITH RECURSIVE ns AS MATERIALIZED (
 ), down(oid) AS (
   SELECT oid FROM scoped
   UNION SELECT i.inhrelid FROM down JOIN pg_catalog.pg_inherits i ON i.inhparent = down.oid
+), referencing(oid) AS (
+  -- The tables whose foreign keys reference what is read, wherever they live: a DELETE's CASCADE reaches them.
+  SELECT oid FROM scoped
+  UNION SELECT k.conrelid FROM referencing JOIN pg_catalog.pg_constraint k ON k.confrelid = referencing.oid AND k.contype = 'f'
 ), rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, n.nspname, c.relispartition, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.oid IN (SELECT oid FROM up UNION SELECT oid FROM down)
+   WHERE c.oid IN (SELECT oid FROM up UNION SELECT oid FROM down UNION SELECT oid FROM referencing)
 )
 SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS "user",
   (SELECT pg_catalog.array_agg(nspname::text) FROM ns) AS schemas,
@@ -67,10 +71,15 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
       (SELECT pg_catalog.array_agg(k.conname) FROM pg_catalog.pg_constraint k WHERE k.conrelid = r.oid),
       (SELECT pg_catalog.array_agg(g.tgname) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = r.oid),
       (SELECT pg_catalog.array_agg(p.polname) FROM pg_catalog.pg_policy p WHERE p.polrelid = r.oid),
-      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(g.tgname, g.tgtype, fn.nspname, fp.proname))
+      -- A partition's clone of its parent's row trigger is left out: the forecast fires the parent's.
+      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(g.tgname, g.tgtype, fn.nspname, fp.proname, g.tgenabled IN ('O', 'A')))
          FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc fp ON fp.oid = g.tgfoid
          JOIN pg_catalog.pg_namespace fn ON fn.oid = fp.pronamespace
-        WHERE g.tgrelid = r.oid AND NOT g.tgisinternal AND g.tgenabled IN ('O', 'A')),
+        WHERE g.tgrelid = r.oid AND NOT g.tgisinternal AND g.tgparentid = 0),
+      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(k.conname, pg_catalog.format('%I.%I', kn.nspname, kc.relname), k.confdeltype, k.confupdtype))
+         FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class kc ON kc.oid = k.confrelid
+         JOIN pg_catalog.pg_namespace kn ON kn.oid = kc.relnamespace
+        WHERE k.conrelid = r.oid AND k.contype = 'f' AND k.conparentid = 0),
       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(w.rulename, w.ev_type, pg_catalog.pg_get_ruledef(w.oid)))
          FROM pg_catalog.pg_rewrite w
         WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN' AND w.ev_enabled IN ('O', 'A'))
@@ -89,7 +98,7 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
       CASE WHEN l.lanname NOT IN ('sql', 'plpgsql') THEN NULL
            WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) ELSE p.prosrc END,
       p.prosqlbody IS NOT NULL,
-      p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype)), '[]')
+      p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype, p.pronargdefaults, p.provariadic <> 0)), '[]')
      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace
      JOIN pg_catalog.pg_language l ON l.oid = p.prolang
      CROSS JOIN LATERAL (SELECT ${ARGUMENT_TYPES_SQL} AS args) a
@@ -110,7 +119,8 @@ type RelationRow = [
   string[] | null,
   string[] | null,
   string[] | null,
-  Array<[string, number, string, string]> | null,
+  Array<[string, number, string, string, boolean]> | null,
+  Array<[string, string, string, string]> | null,
   Array<[string, string, string]> | null,
 ];
 
@@ -131,6 +141,8 @@ interface ModelRow {
       'sql' | 'plpgsql' | null,
       string | null,
       boolean,
+      boolean,
+      number,
       boolean,
     ]
   >;
@@ -184,6 +196,7 @@ export async function readCatalogModel(
         triggers,
         policies,
         fires,
+        references,
         rules,
       ]) => ({
         oid,
@@ -198,10 +211,19 @@ export async function readCatalogModel(
         constraints: constraints ?? undefined,
         triggers: triggers ?? undefined,
         policies: policies ?? undefined,
-        fires: fires?.map(([trigger, tgtype, fnSchema, fnName]) => ({
+        fires: fires?.map(([trigger, tgtype, fnSchema, fnName, enabled]) => ({
           trigger,
           events: triggerEvents(tgtype),
           function: { schema: fnSchema, name: fnName },
+          // TRIGGER_TYPE_ROW
+          row: (tgtype & 1) !== 0,
+          enabled,
+        })),
+        references: references?.map(([constraint, table, onDelete, onUpdate]) => ({
+          constraint,
+          table,
+          onDelete: foreignKeyAction(onDelete),
+          onUpdate: foreignKeyAction(onUpdate),
         })),
         rules: rules?.map(([ruleName, evType, definition]) => ({
           name: ruleName,
@@ -223,12 +245,16 @@ export async function readCatalogModel(
         source,
         standardBody,
         trigger,
+        defaults,
+        variadic,
       ]) => ({
         schema,
         name,
         kind: procedure ? 'procedure' : 'function',
         args,
         identity,
+        defaults,
+        variadic,
         searchPath: path === null ? undefined : (searchPathOf(parser, path) ?? undefined),
         body:
           language === null || source === null

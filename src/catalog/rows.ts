@@ -2,6 +2,7 @@ import { SchemataError, EXIT } from '../errors.js';
 import type { Client } from '../engine/connect.js';
 import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 import { quoteLiteral } from '../sql/quote.js';
+import type { Holder } from '../model/protect.js';
 
 /*
  * Whether relation `c` (in schema `n`) holds at least one row, asked exactly
@@ -25,10 +26,53 @@ export function hasRowsSql(oid: string): string {
     FROM pg_class held_c JOIN pg_namespace held_n ON held_n.oid = held_c.relnamespace WHERE held_c.oid = ${oid})`;
 }
 
+/** Rows are counted up to this many; more reads "more than 10,000 rows" (model/protect.ts rowsText). */
+export const ROW_COUNT_CAP = 10_000;
+
+/**
+ * The rows of relation `schema`.`name` (SQL text expressions), counted up to
+ * ROW_COUNT_CAP + 1: a refusal names a huge table's rows at the cost of a
+ * bounded scan. `only`: the table itself (FROM ONLY), else with its
+ * partitions or inheritance children.
+ */
+export function boundedCountSql(schema: string, name: string, only: boolean): string {
+  return `((pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM (SELECT FROM ${only ? 'ONLY ' : ''}%I.%I LIMIT ${ROW_COUNT_CAP + 1}) AS s', ${schema}, ${name}), false, true, '')))[1])::text::int`;
+}
+
+/**
+ * How many rows relation `c` holds, for a refusal's message: through the
+ * table itself, so a partitioned table or an inheritance parent counts its
+ * tree; bounded (boundedCountSql). 0 for a table that holds none; -1 where
+ * row-level security or a missing SELECT privilege would hide rows from this
+ * role and the pages of the table or its tree say there are some
+ * (hasRowsSql's rules).
+ */
+function rowCountSql(oid: string): string {
+  return `(SELECT CASE WHEN held_c.relkind = 'm' AND NOT held_c.relispopulated THEN 0
+      -- an empty heap file holds no row, whoever asks; a partitioned table or a parent holds its tree's
+      WHEN NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT held_c.oid UNION SELECT i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid)
+                       SELECT FROM tree WHERE pg_relation_size(tree.oid) > 0) THEN 0
+      WHEN (held_c.relrowsecurity AND (held_c.relforcerowsecurity OR held_c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+            AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user))
+           OR NOT has_table_privilege(held_c.oid, 'SELECT')
+        THEN -1
+      ELSE ${boundedCountSql('held_n.nspname', 'held_c.relname', false)} END
+    FROM pg_class held_c JOIN pg_namespace held_n ON held_n.oid = held_c.relnamespace WHERE held_c.oid = ${oid})`;
+}
+
+/** A counted row total (boundedCountSql; -1: this role cannot count them) as a refusal names it. */
+export function holderOf(table: string, rows: number): Holder {
+  return {
+    table,
+    rows: rows < 0 ? null : Math.min(rows, ROW_COUNT_CAP),
+    more: rows > ROW_COUNT_CAP,
+  };
+}
+
 /** One thing to ask about an object the run would destroy, by OID. */
 export type Probe =
-  /** The relation itself; with `drop-cascade` the materialized views built on it, with `truncate-cascade` the tables referencing it. */
-  | { id: number; mode: 'rows' | 'drop-cascade' | 'truncate-cascade'; oid: number }
+  /** The relation itself; with `drop-cascade` the materialized views built on it. */
+  | { id: number; mode: 'rows' | 'drop-cascade'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
   | { id: number; mode: 'type-columns'; oid: number }
   /** A column's table, and the column's current type. */
@@ -37,8 +81,8 @@ export type Probe =
   | { id: number; mode: 'owned'; name: string };
 
 export interface ProbeFacts {
-  /** `schema.table` of each affected table or materialized view that holds at least one row. */
-  holders: string[];
+  /** Each affected table or materialized view that holds at least one row, by `schema.table`. */
+  holders: Holder[];
   /** mode column: the column's type as the catalog has it. */
   type?: { name: string; modifiers: number[]; array: boolean } | undefined;
 }
@@ -46,17 +90,12 @@ export interface ProbeFacts {
 const PROBE_SQL = `
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text)
-), referencing(id, oid) AS (
-  SELECT id, oid FROM input WHERE mode = 'truncate-cascade'
-  UNION
-  SELECT r.id, con.conrelid FROM referencing r JOIN pg_constraint con ON con.confrelid = r.oid AND con.contype = 'f'
 ), family(id, typ) AS (
   SELECT id, oid FROM input WHERE mode = 'type-columns'
   UNION
   SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
 ), affected(id, oid) AS (
   SELECT id, oid FROM input WHERE mode IN ('rows', 'drop-cascade', 'column')
-  UNION SELECT id, oid FROM referencing
   UNION SELECT s.id, rw.ev_class
           FROM input s
           JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
@@ -71,13 +110,13 @@ WITH RECURSIVE input AS (
          WHERE i.mode = 'owned'
 ), tables AS MATERIALIZED (
   SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder
-    FROM affected a JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace
+    FROM affected a JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm', 'p') JOIN pg_namespace n ON n.oid = c.relnamespace
 ), probed AS MATERIALIZED (
-  SELECT id, holder, ${hasRowsSql('tables.oid')} AS has_rows FROM tables
+  SELECT id, holder, ${rowCountSql('tables.oid')} AS rows FROM tables
 )
-SELECT id, holder, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE has_rows
+SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE rows <> 0
 UNION ALL
-SELECT i.id, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
+SELECT i.id, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
   FROM input i
   JOIN pg_attribute a ON a.attrelid = i.oid AND a.attname = i.name AND NOT a.attisdropped
   -- a domain's values are its base type's
@@ -105,6 +144,7 @@ export async function probe(
   let rows: Array<{
     id: number;
     holder: string | null;
+    rows: number | null;
     type_name: string | null;
     typmod: number | null;
     is_array: boolean | null;
@@ -138,7 +178,7 @@ export async function probe(
   }
   for (const row of rows) {
     const fact = facts.get(row.id)!;
-    if (row.holder !== null) fact.holders.push(row.holder);
+    if (row.holder !== null) fact.holders.push(holderOf(row.holder, row.rows ?? -1));
     if (row.type_name !== null)
       fact.type = {
         name: row.type_name,
@@ -146,7 +186,8 @@ export async function probe(
         array: row.is_array ?? false,
       };
   }
-  for (const fact of facts.values()) fact.holders = [...new Set(fact.holders)].sort();
+  for (const fact of facts.values())
+    fact.holders.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
   return facts;
 }
 

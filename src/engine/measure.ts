@@ -1,5 +1,5 @@
 import type { Client } from './connect.js';
-import { hasRowsSql } from '../catalog/rows.js';
+import { boundedCountSql, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
 
 /*
@@ -28,9 +28,6 @@ import { quoteLiteral } from '../sql/quote.js';
 export const LOSS_SQLSTATE = 'SCH04';
 /** A table whose rows before the migration were not measured may have lost them: run again with it traced. */
 export const SUSPECT_SQLSTATE = 'SCH06';
-
-/** Up to this many rows are counted exactly; more is "over" this. */
-export const COUNT_CAP = 1_000_000;
 
 export interface Measurement {
   /** OIDs measured exactly before the file (the forecast's tables, the suspects of an earlier try); their partitions and children come along. */
@@ -81,14 +78,14 @@ export async function tablesUpTo(client: Client): Promise<number> {
   return Number(rows[0]!.up_to);
 }
 
-/** Rows of relation `oid` (of `c`, `n`), counted up to the cap; -1 where this role cannot count them but pages hold some. */
+/** Rows of relation `oid` (of `c`, `n`) itself, counted up to the cap (catalog/rows.ts); -1 where this role cannot count them but pages hold some. */
 function rowsSql(c: string, n: string): string {
   return `CASE WHEN ${c}.relkind = 'm' AND NOT ${c}.relispopulated THEN 0
      WHEN pg_catalog.pg_relation_size(${c}.oid) = 0 THEN 0
      WHEN NOT ${hasRowsSql(`${c}.oid`)} THEN 0
      WHEN NOT pg_catalog.has_table_privilege(${c}.oid, 'SELECT')
           OR (${c}.relrowsecurity AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user)) THEN -1
-     ELSE ((pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM (SELECT FROM ONLY %I.%I LIMIT ${COUNT_CAP + 1}) s', ${n}.nspname, ${c}.relname), false, true, '')))[1])::text::bigint END`;
+     ELSE ${boundedCountSql(`${n}.nspname`, `${c}.relname`, true)} END`;
 }
 
 /**
@@ -132,7 +129,14 @@ export function measureBeforeBody(i: MeasureInputs): string {
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
-       pg_catalog.set_config('schemata.widened', ${i.widened}, true),
+       -- A widening of a partitioned table or an inheritance parent changes its partitions' and children's column too.
+       pg_catalog.set_config('schemata.widened', (
+  WITH RECURSIVE widened(oid, "column") AS (
+    SELECT w.oid, w."column" FROM pg_catalog.jsonb_to_recordset((${i.widened})::jsonb) AS w(oid oid, "column" text)
+    UNION
+    SELECT i.inhrelid, widened."column" FROM widened JOIN pg_catalog.pg_inherits i ON i.inhparent = widened.oid
+  )
+  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened), true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}' ELSE (
           SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
@@ -173,40 +177,53 @@ export function measureLiterals(m: Measurement): MeasureInputs {
 }
 
 /**
- * The losses of the traced tables so far in the transaction, one text
- * (NULL: none): before COMMIT, and after each statement of a refused
- * migration run again to tell which statement it was.
+ * The losses of the traced tables so far in the transaction: `lost`, one
+ * text (NULL: none), and `held`, the tables that lost rows with their rows
+ * (a JSON array of model/protect.ts Holder), for the refusal. Before COMMIT,
+ * and after each statement of a refused migration run again to tell which
+ * statement it was.
  */
 const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
     SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
-                     WHEN x.rows > ${COUNT_CAP} THEN 'over ${COUNT_CAP.toLocaleString('en-US')} rows'
+                     WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${ROW_COUNT_CAP.toLocaleString('en-US')} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
            x.identity || COALESCE(' (of ' || x.top || ')', '') AS shown
       FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid, identity text, top text, node oid, rows bigint, cols jsonb)
      WHERE x.rows <> 0
   )
-  SELECT pg_catalog.string_agg(what, '; ') FROM (
-    SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what
+  SELECT pg_catalog.string_agg(losses.what, '; ') AS lost,
+         pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_object('table', losses.identity,
+           'rows', CASE WHEN losses.rows >= 0 THEN LEAST(losses.rows, ${ROW_COUNT_CAP}) END, 'more', losses.rows > ${ROW_COUNT_CAP}))::text AS held
+    FROM (
+    SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what, t.identity, t.rows
       FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
     UNION ALL
-    SELECT pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how)
-      FROM (SELECT t.shown, t.held, CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
+    SELECT pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how), e.identity, e.rows
+      FROM (SELECT t.shown, t.held, t.identity, t.rows, CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
                    ${hasRowsSql('t.oid')} AS has_rows
               FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
              WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OFFSET 0) e
      WHERE NOT e.has_rows
     UNION ALL
-    SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held)
+    SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
       FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
      WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped)
     UNION ALL
-    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, which is no widening', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod))
+    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, which is no widening', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)), t.identity, t.rows
       FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
       JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
                         WHERE w.oid = t.oid AND w."column" = col.name)
   ) losses`;
+
+/** Reads LOSSES_SQL into the PL/pgSQL variables `lost` and `held`. */
+const READ_LOSSES = `SELECT l.lost, l.held INTO lost, held FROM (
+${LOSSES_SQL}
+  ) l;`;
+
+/** Raises LOSS_SQLSTATE with the losses as the message and the tables with their rows as the detail (engine/session.ts reads both). */
+const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost, DETAIL = COALESCE(held, '[]');`;
 
 /**
  * The storage of table `oid` in a listing (`,oid:relfilenode,` each), or NULL: found by plain text search
@@ -217,9 +234,9 @@ const nodeOf = (nodes: string, oid: string) =>
   `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
 
 /** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
-export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; BEGIN
-  lost := (${LOSSES_SQL});
-  IF lost IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost; END IF;
+export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; BEGIN
+  ${READ_LOSSES}
+  IF lost IS NOT NULL THEN ${RAISE_LOSS} END IF;
 END $schemata_loss$`;
 
 /*
@@ -231,6 +248,7 @@ END $schemata_loss$`;
 /** The PL/pgSQL block of the measurement before COMMIT: in a function, or in a DO block where there is none. */
 export const MEASURE_AFTER_BODY = `DECLARE
   lost text;
+  held text;
   suspects text;
   counters jsonb;
   nodes text;
@@ -240,7 +258,7 @@ export const MEASURE_AFTER_BODY = `DECLARE
   row_written pg_catalog.oid[];
   rewritten pg_catalog.oid[];
 BEGIN
-  lost := (${LOSSES_SQL});
+  ${READ_LOSSES}
   -- The tables this transaction locked to write, read once: pg_locks copies every session's locks.
   SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
@@ -304,7 +322,7 @@ BEGIN
   IF pg_catalog.current_setting('schemata.forced') = 'on' THEN
     PERFORM pg_catalog.set_config('schemata.lost', COALESCE(lost, ''), true);
   ELSIF lost IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost;
+    ${RAISE_LOSS}
   END IF;
 END`;
 

@@ -475,6 +475,7 @@ function plannedEntry(step: ApplyStep): PlannedMigration {
       target: j.target,
       verdict: j.verdict,
       reason: j.reason,
+      holders: j.holders,
     })),
     warnings: [...step.warnings],
   };

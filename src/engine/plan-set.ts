@@ -823,5 +823,6 @@ function refusal(set: string, migration: PreparedMigration, j: Judgement, again:
       `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ` +
       `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
     hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: ${again} --force`,
+    holders: j.holders,
   };
 }

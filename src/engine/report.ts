@@ -1,6 +1,7 @@
+import type { Holder } from '../model/protect.js';
 import type { MigrationFile } from '../config/discover.js';
 import type { SchemaFacts } from '../catalog/schema-facts.js';
-import { ConnectionError, EXIT, type ExitCode, SchemataError } from '../errors.js';
+import { ConnectionError, EXIT, type ExitCode, RefusedError, SchemataError } from '../errors.js';
 import type { Problem, ProblemKind } from '../model/plan.js';
 import { maskSecrets } from '../targets/redact.js';
 import type { Mode } from '../targets/targets.js';
@@ -97,6 +98,8 @@ export interface PlannedMigration {
     target: string;
     verdict: 'allowed' | 'refused' | 'forced';
     reason: string;
+    /** The tables that hold rows, and how many. */
+    holders: Holder[];
   }>;
   warnings: string[];
 }
@@ -175,6 +178,7 @@ export function recordProblem(set: SetReport, error: SchemataError): void {
         : (KIND_BY_EXIT[error.exitCode] ?? 'migration-failed'),
     message: error.message,
     hint: error.hint ?? '',
+    ...(error instanceof RefusedError && error.holders ? { holders: [...error.holders] } : {}),
   });
 }
 

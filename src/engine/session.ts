@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import type { Holder } from '../model/protect.js';
 import type { MigrationFile } from '../config/discover.js';
 import { readLockHolders } from '../catalog/lock-holders.js';
 import type { Client } from './connect.js';
@@ -321,7 +322,7 @@ export async function runTransaction(
     if (e.code === LOSS_SQLSTATE) {
       const culprit =
         t.statements.length === 1 ? t.statements[0] : await locateLoss(context, t, capture);
-      throw measuredRefusal(context, t, e.message, culprit, error);
+      throw measuredRefusal(context, t, e.message, culprit, error, holdersOf(e.detail));
     }
     if (e.code === NOT_REVERSED_SQLSTATE && t.reversal)
       throw notReversed(context, t, t.reversal, e.message, error);
@@ -604,6 +605,7 @@ function measuredRefusal(
   lost: string,
   statement: Statement | undefined,
   cause: unknown,
+  holders?: Holder[],
 ): RefusedError {
   const file = t.file.file;
   return new RefusedError(
@@ -611,7 +613,26 @@ function measuredRefusal(
       `did not see it (a procedure or function, a trigger, dynamic SQL, or a step no reading of the text resolves). ${t.outcome.left}`,
     `Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to ${pathOf(context, t.file)}, or run: ${t.outcome.force}`,
     { cause },
+    holders,
   );
+}
+
+/** The tables a loss took rows from, with their rows: the detail measure.ts raises with LOSS_SQLSTATE (its own JSON). */
+function holdersOf(detail: string | undefined): Holder[] | undefined {
+  let held: unknown;
+  try {
+    held = JSON.parse(detail ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(held)) return undefined;
+  return (held as Array<Record<string, unknown>>)
+    .map((h) => ({
+      table: String(h.table),
+      rows: typeof h.rows === 'number' ? h.rows : null,
+      more: h.more === true,
+    }))
+    .sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
 }
 
 function notReversed(

@@ -1,4 +1,12 @@
-import { type ObjectRef, type Operation, refKey } from '../sql/operations.js';
+import {
+  type ForeignKeyAction,
+  type ObjectRef,
+  type Operation,
+  refKey,
+  type RowEvent,
+} from '../sql/operations.js';
+
+export { type RowEvent, triggerEvents } from '../sql/operations.js';
 
 /*
  * One model of the catalog for the forecast (SPEC §5): what is there when the
@@ -11,20 +19,6 @@ import { type ObjectRef, type Operation, refKey } from '../sql/operations.js';
  */
 
 export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
-
-/** What a write does to a table's rows, as triggers and rules are fired by it. */
-export type RowEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
-
-/** The events of a trigger's pg_trigger.tgtype (TRIGGER_TYPE_INSERT, _DELETE, _UPDATE, _TRUNCATE bits). */
-export function triggerEvents(tgtype: number): RowEvent[] {
-  const bits: Array<[number, RowEvent]> = [
-    [4, 'INSERT'],
-    [8, 'DELETE'],
-    [16, 'UPDATE'],
-    [32, 'TRUNCATE'],
-  ];
-  return bits.flatMap(([bit, event]) => ((tgtype & bit) !== 0 ? [event] : []));
-}
 
 /** The event of a rule's pg_rewrite.ev_type ('2' UPDATE, '3' INSERT, '4' DELETE; '1' SELECT writes nothing). */
 export function ruleEvents(evType: string): RowEvent[] {
@@ -58,9 +52,31 @@ export interface CatalogFacts {
     constraints?: string[] | undefined;
     triggers?: string[] | undefined;
     policies?: string[] | undefined;
-    /** Its enabled triggers of users (no constraint's): the function each fires, on which events. */
+    /**
+     * Its triggers of users (no constraint's, no partition's clone of its
+     * parent's): the function each fires, on which events, per row or per
+     * statement, and whether it fires for a migration (enabled, not REPLICA).
+     */
     fires?:
-      | Array<{ trigger: string; events: RowEvent[]; function: { schema: string; name: string } }>
+      | Array<{
+          trigger: string;
+          events: RowEvent[];
+          function: { schema: string; name: string };
+          /** FOR EACH ROW: a partition's writes fire it too (absent: true). */
+          row?: boolean | undefined;
+          /** Absent: true. */
+          enabled?: boolean | undefined;
+        }>
+      | undefined;
+    /** Its foreign keys (a partition's clones of its parent's left out): what deleting or updating a referenced row does to its rows. */
+    references?:
+      | Array<{
+          constraint: string;
+          /** The referenced table (identity). */
+          table: string;
+          onDelete: ForeignKeyAction;
+          onUpdate: ForeignKeyAction;
+        }>
       | undefined;
     /** Its enabled rules: on which event, and their definition as pg_get_ruledef prints it. */
     rules?: Array<{ name: string; events: RowEvent[]; definition: string }> | undefined;
@@ -74,6 +90,10 @@ export interface CatalogFacts {
     /** Its argument types as the identity prints them, joined with ', '. */
     args: string;
     identity: string;
+    /** How many of its last arguments have defaults (a call may leave them out); absent: none. */
+    defaults?: number | undefined;
+    /** Its last argument is VARIADIC: a call may pass any number there. */
+    variadic?: boolean | undefined;
     /** Its own `SET search_path`, parsed; undefined where it has none (it runs with the caller's). */
     searchPath?: string[] | undefined;
     /** What it runs, for SQL and PL/pgSQL (sql/operations.ts routineOperations reads it); undefined for other languages. */
@@ -409,6 +429,7 @@ export function schemasNamed(
           return false;
         case 'create':
           addRef(op.object);
+          if (op.trigger) addRef(op.trigger.function);
           if (op.body && !visit(op.body)) return false;
           break;
         case 'drop':
@@ -434,6 +455,18 @@ export function schemasNamed(
           break;
         case 'call':
           addRef(op.function);
+          // A cast to a qualified type (`p('x'::workspace.mood)`) tells the overload.
+          addRef({
+            ...op.function,
+            args: op.arguments?.flatMap((a) => (a && 'type' in a ? [a.type] : [])),
+          });
+          break;
+        case 'trigger-state':
+          addRef(op.table);
+          break;
+        case 'foreign-key':
+          addRef(op.table);
+          addRef(op.references);
           break;
         case 'search-path':
           // `$user` is read with the session's path.

@@ -1,3 +1,4 @@
+import type { Holder } from './protect.js';
 import { type MigrationFile, sameChecksum } from '../config/discover.js';
 import type { SchemaFacts } from '../catalog/schema-facts.js';
 import type { ExpectedObject, TrackedMigration } from '../engine/tracking.js';
@@ -7,6 +8,8 @@ export interface Problem {
   kind: ProblemKind;
   message: string;
   hint: string;
+  /** A refusal: the tables that hold rows, and how many (`--json` carries the numbers). */
+  holders?: Holder[];
 }
 
 export type ProblemKind =

@@ -7,18 +7,39 @@ import {
   functionsNamed,
   lookupOrder,
   type RelationKind,
+  resolveType,
   type RowEvent,
 } from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
 import {
   type BodyParser,
+  type CallArgument,
   type ColumnType,
+  type ForeignKeyAction,
   type ObjectRef,
   type Operation,
   routineOperations,
   ruleOperations,
 } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
+
+/** A table or materialized view that holds rows, and how many. */
+export interface Holder {
+  /** `schema.table`. */
+  table: string;
+  /** Counted up to a cap (catalog/rows.ts: 10,000; then `more`); null where this role cannot count them (row-level security, no SELECT). */
+  rows: number | null;
+  /** It holds more than `rows`. */
+  more: boolean;
+}
+
+/** `3 rows`, `1 row`, `more than 10,000 rows`, `rows this role cannot count`. */
+export function rowsText(holder: Pick<Holder, 'rows' | 'more'>): string {
+  if (holder.rows === null) return 'rows this role cannot count';
+  const n = holder.rows.toLocaleString('en-US');
+  if (holder.more) return `more than ${n} rows`;
+  return `${n} ${holder.rows === 1 ? 'row' : 'rows'}`;
+}
 
 export type Verdict = 'allowed' | 'refused' | 'forced';
 
@@ -55,8 +76,8 @@ export interface Judgement {
   statement: string;
   target: string;
   verdict: Verdict;
-  /** Tables it would empty or take away that hold rows. */
-  holders: string[];
+  /** Tables it would empty or take away that hold rows, with their rows. */
+  holders: Holder[];
   reason: string;
   /** Allowed as a widening of this column (table OID, column name): the measurement lets its type change. */
   widened?: { oid: number; column: string } | undefined;
@@ -79,8 +100,72 @@ interface Relation {
   columns: Map<string, string | null>;
   /** Names the table's columns had when the run began that they no longer have. */
   renamedAway: Set<string>;
-  /** The catalog's word on it when the run began: its triggers and rules. */
+  /** The catalog's word on it when the run began: its rules. */
   catalog?: CatalogRelation | undefined;
+  /** Its triggers of users as the run leaves them: the catalog's, those the run creates, enabled or not. */
+  triggers: Trigger[];
+  /** Its foreign keys: the catalog's and those the run creates, to the relation they reference. */
+  foreignKeys: ForeignKey[];
+  /** A partition's partitioned table: its row triggers fire for the partition's rows. */
+  partitionOf?: Relation | undefined;
+}
+
+interface Trigger {
+  trigger: string;
+  events: RowEvent[];
+  function: { schema: string; name: string };
+  row: boolean;
+  enabled: boolean;
+}
+
+interface ForeignKey {
+  constraint: string;
+  parent: Relation;
+  onDelete: ForeignKeyAction;
+  onUpdate: ForeignKeyAction;
+}
+
+/** A function or procedure a call may reach: the catalog's or one the run creates. */
+interface Overload {
+  schema: string;
+  name: string;
+  kind: 'function' | 'procedure';
+  /** Argument types as a function's identity prints them (`integer`, `public.citext`), or as written where no type of the catalog is meant. */
+  args: string[];
+  defaults: number;
+  variadic: boolean;
+  body: () => readonly Operation[] | undefined;
+}
+
+/** The run's own functions of a name: what it created, and the catalog's signatures it replaced or dropped. */
+interface RunFunctions {
+  made: Overload[];
+  /** Signatures (args joined with ', ') of the catalog's it hides; every one after DROP FUNCTION f without arguments. */
+  hidden: Set<string> | 'all';
+}
+
+/** Implicit casts among built-in types a call's literal or cast may take to reach a parameter (pg_cast, castcontext 'i'). */
+const IMPLICIT: Readonly<Record<string, readonly string[]>> = {
+  smallint: ['integer', 'bigint', 'numeric', 'real', 'double precision'],
+  integer: ['bigint', 'numeric', 'real', 'double precision'],
+  bigint: ['numeric', 'real', 'double precision'],
+  numeric: ['real', 'double precision'],
+  real: ['double precision'],
+  'double precision': [],
+  boolean: [],
+  text: ['character varying', 'character'],
+  'character varying': ['text', 'character'],
+  character: ['text', 'character varying'],
+};
+/** Types of PostgreSQL's string category: an unknown literal ('x', NULL) prefers them among overloads. */
+const STRINGS: ReadonlySet<string> = new Set(['text', 'character varying', 'character', 'name']);
+
+/** Whether a value of type `from` may be passed where `to` is declared; a type outside the table (a domain, anyelement) may. */
+function reaches(from: string, to: string): boolean {
+  if (from === to) return true;
+  const casts = IMPLICIT[from];
+  if (casts === undefined || !(to in IMPLICIT)) return true;
+  return casts.includes(to);
 }
 
 /** The events a write fires triggers and rules on. */
@@ -100,8 +185,8 @@ class World {
   private readonly schemas = new Map<string, number | null>();
   private readonly relations = new Map<string, Map<string, Relation>>();
   private readonly types = new Map<string, Map<string, number | null>>();
-  /** The run's functions by `schema.name`: their body, or null where the run dropped them. */
-  private readonly functions = new Map<string, readonly Operation[] | null>();
+  /** The run's functions by `schema.name`. */
+  private readonly functions = new Map<string, RunFunctions>();
   /** Bodies of the catalog's functions, read when first called. */
   private readonly catalogBodies = new Map<CatalogFunction, readonly Operation[] | undefined>();
   readonly probes: Probe[] = [];
@@ -114,14 +199,35 @@ class World {
     private readonly parser: BodyParser | undefined,
   ) {
     for (const s of model.facts.schemas) this.schemas.set(s, null);
-    for (const r of model.facts.relations)
-      this.relationsOf(r.schema).set(r.name, {
+    const byIdentity = new Map<string, Relation>();
+    for (const r of model.facts.relations) {
+      const relation: Relation = {
         origin: r.oid,
         kind: r.kind,
         columns: new Map(),
         renamedAway: new Set(),
         catalog: r,
-      });
+        triggers: (r.fires ?? []).map((t) => ({
+          trigger: t.trigger,
+          events: t.events,
+          function: t.function,
+          row: t.row ?? true,
+          enabled: t.enabled ?? true,
+        })),
+        foreignKeys: [],
+      };
+      this.relationsOf(r.schema).set(r.name, relation);
+      byIdentity.set(r.identity, relation);
+    }
+    for (const r of model.facts.relations) {
+      const relation = byIdentity.get(r.identity)!;
+      if (r.partition && r.parents?.[0] !== undefined)
+        relation.partitionOf = byIdentity.get(r.parents[0]);
+      for (const fk of r.references ?? []) {
+        const parent = byIdentity.get(fk.table);
+        if (parent) relation.foreignKeys.push({ ...fk, parent });
+      }
+    }
     for (const t of model.facts.types)
       if (t.schema !== 'pg_catalog') this.typesOf(t.schema).set(t.name, t.oid);
     this.user = model.facts.user;
@@ -211,7 +317,7 @@ class World {
         this.filePath = op.path;
         break;
       case 'create':
-        this.create(op.object, op.body);
+        this.create(op);
         break;
       case 'drop':
         this.drop(op, context);
@@ -223,14 +329,33 @@ class World {
       case 'delete-rows':
       case 'write-rows': {
         const found = this.relation(op.table);
-        if (found) this.fire(found, op, migration, depth);
-        if (!op.wholesale) break;
-        if (!found || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
+        if (!found) break;
+        this.fire(found, op, migration, depth);
+        this.followForeignKeys(found, op, migration, depth);
+        if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
-        const cascade = op.kind === 'delete-rows' && op.cascade;
         this.hazard(context, destructiveStep(op, name)!, name, [
-          this.addProbe({ mode: cascade ? 'truncate-cascade' : 'rows', oid: found[1].origin }),
+          this.addProbe({ mode: 'rows', oid: found[1].origin }),
         ]);
+        break;
+      }
+      case 'trigger-state': {
+        const found = this.relation(op.table);
+        for (const trigger of found?.[1].triggers ?? [])
+          if (op.trigger === undefined || trigger.trigger === op.trigger)
+            trigger.enabled = op.fires;
+        break;
+      }
+      case 'foreign-key': {
+        const child = this.relation(op.table);
+        const parent = this.relation(op.references);
+        if (child && parent)
+          child[1].foreignKeys.push({
+            constraint: op.name,
+            parent: parent[1],
+            onDelete: op.onDelete,
+            onUpdate: op.onUpdate,
+          });
         break;
       }
       case 'alter-type': {
@@ -256,9 +381,23 @@ class World {
           op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })),
         );
         break;
-      case 'call':
-        this.runBody(this.functionBody(op.function), op.at, undefined, migration, depth);
+      case 'call': {
+        const reached = this.overloadsCalled(op.function, op.arguments);
+        // Where the text cannot tell which overload the server picks, each is followed: the message says so.
+        const ambiguous =
+          reached.length > 1
+            ? `one of ${reached.length} overloads the call may reach (${reached.map(signatureOf).join(', ')}), each followed`
+            : undefined;
+        for (const overload of reached)
+          this.runBody(
+            overload.body(),
+            op.at,
+            ambiguous && `${overload.kind} ${signatureOf(overload)}, ${ambiguous}`,
+            migration,
+            depth,
+          );
         break;
+      }
       case 'opaque':
         break;
     }
@@ -283,7 +422,11 @@ class World {
     this.filePath = path;
   }
 
-  /** The triggers and rules of a table the catalog had, on the events of this write. */
+  /**
+   * The triggers and rules a write fires, on its events: the table's own
+   * enabled triggers (the catalog's and the run's), the row triggers of the
+   * partitioned tables it is a partition of, and the catalog's rules.
+   */
   private fire(
     [schema, relation]: [string, Relation],
     op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
@@ -292,12 +435,15 @@ class World {
   ): void {
     const events = eventsOf(op);
     const table = `${schema}.${op.table.name}`;
-    for (const trigger of relation.catalog?.fires ?? []) {
-      if (!trigger.events.some((e) => events.includes(e))) continue;
+    const inherited: Trigger[] = [];
+    for (let p = relation.partitionOf, n = 0; p && n < 32; p = p.partitionOf, n += 1)
+      inherited.push(...p.triggers.filter((t) => t.row));
+    for (const trigger of [...relation.triggers, ...inherited]) {
+      if (!trigger.enabled || !trigger.events.some((e) => events.includes(e))) continue;
       const fn = `${trigger.function.schema}.${trigger.function.name}`;
-      const body = this.functionBody({ kind: 'function', ...trigger.function });
+      const [fired] = this.overloadsCalled({ kind: 'function', ...trigger.function }, []);
       this.runBody(
-        body,
+        fired?.body(),
         op.at,
         `function ${fn}, fired by trigger ${trigger.trigger} on ${table}`,
         migration,
@@ -311,21 +457,133 @@ class World {
     }
   }
 
-  /** The body a name calls: a function the run made (and did not drop), else the catalog's one of that name. */
-  private functionBody(ref: ObjectRef): readonly Operation[] | undefined {
-    const candidates = ref.unqualified ? this.path : [ref.schema];
-    for (const schema of candidates) {
-      const key = `${schema}.${ref.name}`;
-      if (this.functions.has(key)) {
-        const body = this.functions.get(key);
-        if (body) return body;
-        continue;
+  /**
+   * What a foreign key's action does to the referencing tables' rows when
+   * this write deletes or updates referenced ones (of the table, or of a
+   * partitioned table it is a partition of): ON DELETE CASCADE deletes them,
+   * SET NULL and SET DEFAULT (and ON UPDATE CASCADE) update them, TRUNCATE
+   * ... CASCADE empties every referencing table. A write to every row reaches
+   * every referencing row. Followed as a write of its own: its triggers
+   * fire, its foreign keys are followed, and it is judged.
+   */
+  private followForeignKeys(
+    [schema, relation]: [string, Relation],
+    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+    migration: number,
+    depth: number,
+  ): void {
+    if (op.verb === 'INSERT' || depth > 8) return;
+    const truncate = op.kind === 'delete-rows' && op.verb === 'TRUNCATE';
+    if (truncate && !op.cascade) return;
+    const referenced = new Set<Relation>();
+    for (let p: Relation | undefined = relation, n = 0; p && n < 32; p = p.partitionOf, n += 1)
+      referenced.add(p);
+    for (const [childSchema, children] of this.relations)
+      for (const [childName, child] of children) {
+        // A table that references itself loses what the write takes from it: judged once, on the write.
+        if (child === relation) continue;
+        for (const fk of child.foreignKeys) {
+          if (!referenced.has(fk.parent)) continue;
+          const action = truncate
+            ? 'cascade'
+            : op.kind === 'delete-rows'
+              ? fk.onDelete
+              : fk.onUpdate;
+          if (action === 'none') continue;
+          const on = truncate
+            ? 'TRUNCATE ... CASCADE'
+            : `ON ${op.kind === 'delete-rows' ? 'DELETE' : 'UPDATE'} ${action.toUpperCase()}`;
+          const common = {
+            table: { kind: 'table', schema: childSchema, name: childName } satisfies ObjectRef,
+            wholesale: op.wholesale,
+            at: op.at,
+            via: `foreign key ${fk.constraint} on ${childSchema}.${childName}, ${on} from ${schema}.${op.table.name}`,
+          };
+          const follow: Operation = truncate
+            ? { ...common, kind: 'delete-rows', cascade: true, verb: 'TRUNCATE' }
+            : op.kind === 'delete-rows' && action === 'cascade'
+              ? { ...common, kind: 'delete-rows', cascade: false, verb: 'DELETE' }
+              : { ...common, kind: 'write-rows', verb: 'UPDATE' };
+          this.apply(follow, migration, depth + 1);
+        }
       }
-      // Overloads: which one a call reaches depends on its arguments' types; the measurement covers them.
-      const named = functionsNamed(this.model, schema, ref.name);
-      if (named.length === 1) return this.catalogBody(named[0]!);
-    }
-    return undefined;
+  }
+
+  /** The functions and procedures of a name in a schema as the run leaves them: the catalog's it did not replace or drop, and its own. */
+  private overloadsAt(schema: string, name: string): Overload[] {
+    const run = this.functions.get(`${schema}.${name}`);
+    const hidden = run?.hidden;
+    const catalog =
+      hidden === 'all'
+        ? []
+        : functionsNamed(this.model, schema, name)
+            .filter((f) => !hidden?.has(f.args))
+            .map((f): Overload => ({
+              schema,
+              name,
+              kind: f.kind,
+              args: f.args === '' ? [] : f.args.split(', '),
+              defaults: f.defaults ?? 0,
+              variadic: f.variadic ?? false,
+              body: () => this.catalogBody(f),
+            }));
+    return [...catalog, ...(run?.made ?? [])];
+  }
+
+  /**
+   * The overloads a call may reach, as the server resolves it, by argument
+   * count and the types its literals and casts show: through the path for
+   * an unqualified name (an earlier schema's signature hides a later one's);
+   * an exact match of every argument wins; an unknown literal prefers a
+   * string parameter. Several where the text cannot tell.
+   */
+  private overloadsCalled(ref: ObjectRef, args: readonly CallArgument[] | undefined): Overload[] {
+    const seen = new Set<string>();
+    let found: Overload[] = [];
+    for (const schema of ref.unqualified ? this.path : [ref.schema])
+      for (const overload of this.overloadsAt(schema, ref.name)) {
+        const signature = overload.args.join(', ');
+        if (seen.has(signature)) continue;
+        seen.add(signature);
+        found.push(overload);
+      }
+    if (args === undefined) return found;
+    const path = this.filePath ?? this.sessionPath;
+    const types = args.map((a) =>
+      a && 'type' in a ? resolveType(this.model, a.type, path) : undefined,
+    );
+    found = found.filter((o) => {
+      const fixed = o.args.length - (o.variadic ? 1 : 0);
+      if (types.length < fixed - o.defaults || (!o.variadic && types.length > o.args.length))
+        return false;
+      return types.every((t, i) => {
+        const declared = o.args[Math.min(i, o.args.length - 1)];
+        return t === undefined || declared === undefined || reaches(t, declared);
+      });
+    });
+    if (found.length <= 1) return found;
+    const exact = found.filter(
+      (o) => o.args.length === types.length && types.every((t, i) => t === o.args[i]),
+    );
+    if (exact.length === 1 && types.every((t) => t !== undefined)) return exact;
+    args.forEach((a, i) => {
+      if (!a || !('unknown' in a)) return;
+      const strings = found.filter((o) => STRINGS.has(o.args[i] ?? ''));
+      if (strings.length > 0) found = strings;
+    });
+    return found;
+  }
+
+  private runFunctions(key: string): RunFunctions {
+    let run = this.functions.get(key);
+    if (!run) this.functions.set(key, (run = { made: [], hidden: new Set<string>() }));
+    return run;
+  }
+
+  /** A ref's argument types as the catalog prints them (those of no catalog type as written); undefined where it gives none. */
+  private signature(ref: ObjectRef): string | undefined {
+    const path = this.filePath ?? this.sessionPath;
+    return ref.args?.map((a) => resolveType(this.model, a, path) ?? a).join(', ');
   }
 
   private catalogBody(fn: CatalogFunction): readonly Operation[] | undefined {
@@ -339,7 +597,8 @@ class World {
     return this.catalogBodies.get(fn);
   }
 
-  private create(ref: ObjectRef, body: readonly Operation[] | undefined): void {
+  private create(op: Extract<Operation, { kind: 'create' }>): void {
+    const { object: ref, body } = op;
     if (ref.kind === 'schema') {
       if (!this.schemas.has(ref.name)) this.schemas.set(ref.name, null);
       return;
@@ -360,13 +619,59 @@ class World {
           kind: ref.kind as RelationKind,
           columns: new Map(),
           renamedAway: new Set(),
+          triggers: [],
+          foreignKeys: [],
         });
     } else if (ref.kind === 'type' || ref.kind === 'domain') {
       const map = this.typesOf(schema);
       if (!map.has(ref.name)) map.set(ref.name, null);
-    } else if ((ref.kind === 'function' || ref.kind === 'procedure') && body) {
-      this.functions.set(`${schema}.${ref.name}`, body);
+    } else if (ref.kind === 'function' || ref.kind === 'procedure') {
+      this.createFunction(schema, ref, body, op.signature);
+    } else if (ref.kind === 'trigger' && op.trigger) {
+      this.createTrigger(ref, op.trigger);
     }
+  }
+
+  /** A function or procedure the run makes or replaces (CREATE OR REPLACE): its body hides the catalog's of its signature. */
+  private createFunction(
+    schema: string,
+    ref: ObjectRef,
+    body: readonly Operation[] | undefined,
+    signature: { defaults: number; variadic: boolean } | undefined,
+  ): void {
+    const run = this.runFunctions(`${schema}.${ref.name}`);
+    const text = this.signature(ref);
+    // Without argument types (%TYPE) it may replace any of the name.
+    run.made = run.made.filter((o) => text !== undefined && o.args.join(', ') !== text);
+    if (text !== undefined && run.hidden !== 'all') run.hidden.add(text);
+    run.made.push({
+      schema,
+      name: ref.name,
+      kind: ref.kind === 'procedure' ? 'procedure' : 'function',
+      args: text === undefined || text === '' ? [] : text.split(', '),
+      defaults: signature?.defaults ?? 0,
+      variadic: signature?.variadic ?? false,
+      body: () => body,
+    });
+  }
+
+  /** A trigger the run makes: bound to the function its name reaches now, as PostgreSQL binds it. */
+  private createTrigger(
+    ref: ObjectRef,
+    spec: NonNullable<Extract<Operation, { kind: 'create' }>['trigger']>,
+  ): void {
+    const found = this.relation({ ...ref, name: ref.table ?? '' });
+    const [fn] = this.overloadsCalled(spec.function, []);
+    if (!found || !fn) return;
+    const relation = found[1];
+    relation.triggers = relation.triggers.filter((t) => t.trigger !== ref.name);
+    relation.triggers.push({
+      trigger: ref.name,
+      events: spec.events,
+      function: { schema: fn.schema, name: fn.name },
+      row: spec.row,
+      enabled: true,
+    });
   }
 
   private drop(op: Extract<Operation, { kind: 'drop' }>, context: Context): void {
@@ -394,6 +699,13 @@ class World {
       if (!found) return;
       const [schema, relation] = found;
       this.relations.get(schema)!.delete(ref.name);
+      // A view holds no rows, but CASCADE takes the materialized views built on it, which may.
+      if (relation.origin !== null && relation.kind === 'view' && cascade) {
+        this.hazard(context, `DROP VIEW ${schema}.${ref.name} CASCADE`, `${schema}.${ref.name}`, [
+          this.addProbe({ mode: 'drop-cascade', oid: relation.origin }),
+        ]);
+        return;
+      }
       if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
       const step = destructiveStep(
         {
@@ -440,7 +752,20 @@ class World {
     }
     if (ref.kind === 'function' || ref.kind === 'procedure') {
       const schema = this.creationSchema(ref);
-      if (schema !== undefined) this.functions.set(`${schema}.${ref.name}`, null);
+      if (schema === undefined) return;
+      const run = this.runFunctions(`${schema}.${ref.name}`);
+      const text = this.signature(ref);
+      run.made = run.made.filter((o) => text !== undefined && o.args.join(', ') !== text);
+      if (text === undefined) run.hidden = 'all';
+      else if (run.hidden !== 'all') run.hidden.add(text);
+      return;
+    }
+    if (ref.kind === 'trigger' || ref.kind === 'constraint') {
+      const found = this.relation({ ...ref, name: ref.table ?? '' });
+      if (!found) return;
+      if (ref.kind === 'trigger')
+        found[1].triggers = found[1].triggers.filter((t) => t.trigger !== ref.name);
+      else found[1].foreignKeys = found[1].foreignKeys.filter((f) => f.constraint !== ref.name);
     }
   }
 
@@ -488,6 +813,9 @@ interface Context {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** `workspace.p(integer)`, for messages. */
+const signatureOf = (o: Overload): string => `${o.schema}.${o.name}(${o.args.join(', ')})`;
 
 /** A column's name when the run began, or null when the run added it. */
 function columnOrigin(relation: Relation, name: string): string | null {
@@ -569,7 +897,10 @@ export function judgeHazards(
       (s) => s.at.line === h.at.line && s.at.column === h.at.column,
     );
     const statement = found?.shown ?? found?.text ?? '';
-    const holders = [...new Set(h.probes.flatMap((id) => facts.get(id)?.holders ?? []))].sort();
+    const byTable = new Map<string, Holder>();
+    for (const id of h.probes)
+      for (const t of facts.get(id)?.holders ?? []) byTable.set(t.table, t);
+    const holders = [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
     const base = {
       migration: h.migration,
       at: h.at,
@@ -596,7 +927,7 @@ export function judgeHazards(
     return {
       ...base,
       verdict: force || migration.forced ? 'forced' : 'refused',
-      reason: `${what}${holders.join(', ')} ${holders.length === 1 ? 'holds' : 'hold'} data`,
+      reason: `${what}${holders.map((t) => `${t.table} holds ${rowsText(t)}`).join(', ')}`,
     };
   });
 }

@@ -47,6 +47,41 @@ export interface ColumnType {
   computed?: boolean;
 }
 
+/** What a write does to a table's rows, as triggers and rules are fired by it. */
+export type RowEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+
+/** The events of a trigger's type bits (pg_trigger.tgtype, CreateTrigStmt.events): TRIGGER_TYPE_INSERT, _DELETE, _UPDATE, _TRUNCATE. */
+export function triggerEvents(tgtype: number): RowEvent[] {
+  const bits: Array<[number, RowEvent]> = [
+    [4, 'INSERT'],
+    [8, 'DELETE'],
+    [16, 'UPDATE'],
+    [32, 'TRUNCATE'],
+  ];
+  return bits.flatMap(([bit, event]) => ((tgtype & bit) !== 0 ? [event] : []));
+}
+
+/** What a foreign key does to the referencing rows when the referenced ones are deleted or their key updated. */
+export type ForeignKeyAction = 'cascade' | 'set null' | 'set default' | 'none';
+
+/** pg_constraint.confdeltype / confupdtype, and the parser's fk_del_action / fk_upd_action: the same letters. */
+export function foreignKeyAction(letter: string | undefined): ForeignKeyAction {
+  const actions: Record<string, ForeignKeyAction> = {
+    c: 'cascade',
+    n: 'set null',
+    d: 'set default',
+  };
+  return actions[letter ?? ''] ?? 'none';
+}
+
+/**
+ * An argument of a call as the text shows its type: a literal's or a cast's
+ * (`"int4"`, `"text"`, as `args` of an ObjectRef), a quoted literal or NULL
+ * whose type the server picks from the candidates (`unknown`), or an
+ * expression the text cannot type (undefined).
+ */
+export type CallArgument = { type: string } | { unknown: true } | undefined;
+
 /** What ALTER COLUMN changes of a column's definition, besides its type. */
 export type ColumnChange = 'drop-not-null' | 'set-not-null' | 'set-default' | 'drop-default';
 
@@ -64,6 +99,10 @@ export type Operation = (
       /** A function's body, run where it is called. */ body?: Operation[];
       /** A partition or an inheritance child (PARTITION OF, INHERITS): made again, it takes its parent's parts along. */
       inherits?: boolean;
+      /** CREATE TRIGGER: the function it runs (argument-less, as PostgreSQL looks it up), on which events, per row or per statement. */
+      trigger?: { function: ObjectRef; events: RowEvent[]; row: boolean };
+      /** A function or procedure: how many of its last arguments have defaults, and whether the last is VARIADIC (a call may pass fewer, or more). */
+      signature?: { defaults: number; variadic: boolean };
     }
   | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
@@ -91,9 +130,21 @@ export type Operation = (
   /** ALTER COLUMN ... SET / DROP NOT NULL, SET / DROP DEFAULT: the column's definition, no row changed. */
   | { kind: 'alter-column'; column: ObjectRef; change: ColumnChange }
   | { kind: 'drop-owned'; roles: string[] }
+  /** ALTER TABLE ... ENABLE / DISABLE TRIGGER: a named one, or every trigger of users (ALL, USER). REPLICA triggers do not fire for a migration. */
+  | { kind: 'trigger-state'; table: ObjectRef; trigger: string | undefined; fires: boolean }
+  /** A foreign key made (CREATE TABLE, ADD CONSTRAINT): what deleting or updating a referenced row does to the table's rows. */
+  | {
+      kind: 'foreign-key';
+      table: ObjectRef;
+      references: ObjectRef;
+      name: string;
+      onDelete: ForeignKeyAction;
+      onUpdate: ForeignKeyAction;
+    }
   /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
   | { kind: 'search-path'; path: string[] | undefined }
-  | { kind: 'call'; function: ObjectRef }
+  /** A function or procedure called, with its arguments as the text types them (overloads are told apart by them). */
+  | { kind: 'call'; function: ObjectRef; arguments?: CallArgument[] }
   /** SET or RESET of a setting other than search_path (`SET ROLE`, `SET LOCAL lock_timeout`); `all` for RESET ALL. */
   | { kind: 'setting'; name: string }
   /**
@@ -191,6 +242,18 @@ const INPUT_MODES = new Set([
   'FUNC_PARAM_VARIADIC',
   undefined,
 ]);
+
+/** ALTER TABLE ... ENABLE / DISABLE TRIGGER: whether the trigger fires for a migration's session afterwards. */
+const TRIGGER_STATES: Record<string, { named: boolean; fires: boolean }> = {
+  AT_EnableTrig: { named: true, fires: true },
+  AT_EnableAlwaysTrig: { named: true, fires: true },
+  AT_EnableReplicaTrig: { named: true, fires: false },
+  AT_DisableTrig: { named: true, fires: false },
+  AT_EnableTrigAll: { named: false, fires: true },
+  AT_EnableTrigUser: { named: false, fires: true },
+  AT_DisableTrigAll: { named: false, fires: false },
+  AT_DisableTrigUser: { named: false, fires: false },
+};
 
 const TABLE_PART_DROPS: Record<string, RefKind> = {
   AT_DropColumn: 'column',
@@ -302,6 +365,8 @@ function walkStatement(
     ifNotExists: boolean,
     body?: Operation[],
     inherits?: boolean,
+    trigger?: Extract<Operation, { kind: 'create' }>['trigger'],
+    signature?: Extract<Operation, { kind: 'create' }>['signature'],
   ) =>
     push({
       kind: 'create',
@@ -309,7 +374,30 @@ function walkStatement(
       ifNotExists: ifNotExists || via !== undefined,
       ...(body ? { body } : {}),
       ...(inherits ? { inherits } : {}),
+      ...(trigger ? { trigger } : {}),
+      ...(signature ? { signature } : {}),
     });
+  // A foreign key PostgreSQL names itself is `<table>_<columns>_fkey`: DROP CONSTRAINT names it so.
+  const foreignKey = (table: Place, constraint: Obj, columns: string[]) => {
+    if (constraint.contype !== 'CONSTR_FOREIGN') return;
+    push({
+      kind: 'foreign-key',
+      table: { kind: 'table', ...table },
+      references: { kind: 'table', ...relation(constraint.pktable as Obj | undefined) },
+      name: (constraint.conname as string | undefined) ?? `${table.name}_${columns.join('_')}_fkey`,
+      onDelete: foreignKeyAction(constraint.fk_del_action as string | undefined),
+      onUpdate: foreignKeyAction(constraint.fk_upd_action as string | undefined),
+    });
+  };
+  const foreignKeysOf = (table: Place, element: Obj | undefined) => {
+    if (element?.Constraint) {
+      const constraint = element.Constraint as Obj;
+      foreignKey(table, constraint, strings(constraint.fk_attrs as Obj[] | undefined));
+    }
+    const column = element?.ColumnDef as Obj | undefined;
+    for (const c of (column?.constraints as Obj[] | undefined) ?? [])
+      if (c.Constraint) foreignKey(table, c.Constraint as Obj, [column?.colname as string]);
+  };
   const kind = nodeKind(statement.node);
   const n = (statement.node as Obj)[kind] as Obj;
 
@@ -364,6 +452,7 @@ function walkStatement(
           create(partOf(table, 'column', element.ColumnDef.colname), true);
         if (element.Constraint?.conname)
           create(partOf(table, 'constraint', element.Constraint.conname), true);
+        foreignKeysOf(table, element);
       }
       break;
     }
@@ -409,7 +498,10 @@ function walkStatement(
         args: argsOf(params.map((p) => p.argType)),
       };
       const body = parser ? functionBody(statement, n, parser, state) : undefined;
-      create(object, Boolean(n.replace), body);
+      create(object, Boolean(n.replace), body, undefined, undefined, {
+        defaults: params.filter((p) => p.defexpr).length,
+        variadic: params.some((p) => p.mode === 'FUNC_PARAM_VARIADIC'),
+      });
       break;
     }
     case 'DoStmt': {
@@ -435,7 +527,18 @@ function walkStatement(
       create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
       break;
     case 'CreateTrigStmt':
-      create(partOf(relation(n.relation), 'trigger', n.trigname), Boolean(n.replace));
+      create(
+        partOf(relation(n.relation), 'trigger', n.trigname),
+        Boolean(n.replace),
+        undefined,
+        undefined,
+        {
+          // Its function is looked up without arguments (those of the trigger are TG_ARGV).
+          function: { kind: 'function', ...split(strings(n.funcname)), args: [] },
+          events: triggerEvents(Number(n.events ?? 0)),
+          row: Boolean(n.row),
+        },
+      );
       break;
     case 'CreatePolicyStmt':
       create(partOf(relation(n.table), 'policy', n.policy_name), false);
@@ -450,6 +553,16 @@ function walkStatement(
           create(partOf(table, 'column', cmd.def.ColumnDef.colname), Boolean(cmd.missing_ok));
         if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint?.conname)
           create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
+        if (cmd.subtype === 'AT_AddConstraint' || cmd.subtype === 'AT_AddColumn')
+          foreignKeysOf(table, cmd.def as Obj | undefined);
+        const triggerState = TRIGGER_STATES[cmd.subtype as string];
+        if (triggerState)
+          push({
+            kind: 'trigger-state',
+            table: { kind: 'table', ...table },
+            trigger: triggerState.named ? (cmd.name as string) : undefined,
+            fires: triggerState.fires,
+          });
         if (cmd.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
           const using = cmd.def.ColumnDef.raw_default as Obj | undefined;
           const type = columnTypeOf(cmd.def.ColumnDef.typeName);
@@ -718,6 +831,7 @@ function rowsAndCalls(
           push({
             kind: 'call',
             function: { kind: key === 'funccall' ? 'procedure' : 'function', ...split(names) },
+            arguments: args.map(callArgument),
           });
         }
         break;
@@ -731,6 +845,29 @@ function rowsAndCalls(
     }
   };
   visit(root, undefined);
+}
+
+/** A call's argument as its text types it (CallArgument); a named argument cannot be placed. */
+function callArgument(arg: Obj): CallArgument {
+  if (arg.TypeCast) {
+    const type = typeText(arg.TypeCast.typeName as Obj | undefined);
+    return type === undefined ? undefined : { type };
+  }
+  const value = arg.A_Const as Obj | undefined;
+  if (!value) return undefined;
+  if (value.sval || value.isnull) return { unknown: true };
+  if (value.boolval) return { type: '"bool"' };
+  if (value.ival) return { type: '"int4"' };
+  // 12345678901 is bigint, 1.5 and 1e3 numeric, as the server types them.
+  const digits = value.fval?.fval as string | undefined;
+  if (digits === undefined) return undefined;
+  const integer = /^-?\d+$/.test(digits);
+  return {
+    type:
+      integer && BigInt(digits) <= 9223372036854775807n && BigInt(digits) >= -9223372036854775808n
+        ? '"int8"'
+        : '"numeric"',
+  };
 }
 
 /** Nodes rowsAndCalls need not look into. */
@@ -842,7 +979,7 @@ function functionBody(
   n: Obj,
   parser: BodyParser,
   state: WalkState,
-  via = `function ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
+  via = `${n.is_procedure === true ? 'procedure' : 'function'} ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
 ): Operation[] | undefined {
   const options = (n.options as Obj[] | undefined) ?? [];
   const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String

@@ -19,7 +19,7 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     expect(dry.code).toBe(4);
     // The refused step is marked ✖, not a green ✔; the steps after it are still shown.
     expect(dry.stdout + dry.stderr).toContain(
-      '✖ would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds data)',
+      '✖ would apply 003_drop_items.sql; DROP TABLE workspace.items: refused (workspace.items holds 2 rows)',
     );
     expect(dry.stdout).toContain('✔ would apply 004_later.sql');
     // The refusal and its hint, once.
@@ -30,22 +30,29 @@ describe('schemata migrate --dry-run / --force (CLI)', () => {
     expect(dryJson.sets[0]?.plan?.[0]?.steps[0]).toMatchObject({
       verdict: 'refused',
       target: 'workspace.items',
+      holders: [{ table: 'workspace.items', rows: 2, more: false }],
     });
 
     const refused = await runCli(['migrate', 'data'], { cwd, env });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain(
-      'database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items would destroy data: workspace.items holds data',
+      'database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items would destroy data: workspace.items holds 2 rows',
     );
     expect(refused.stderr).toContain(
       '→ Move or back up the data first; if losing it is intended, add the line "-- schemata:force" to database/data/003_drop_items.sql (it then travels with the file), or run: npx schemata migrate data --force',
     );
+    const refusedJson = json(await runCli(['migrate', 'data', '--json'], { cwd, env }));
+    expect(refusedJson.exitCode).toBe(4);
+    expect(refusedJson.sets[0]?.problems[0]).toMatchObject({
+      kind: 'refused',
+      holders: [{ table: 'workspace.items', rows: 2, more: false }],
+    });
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([{ n: 2 }]);
 
     const forced = await runCli(['migrate', 'data', '--force'], { cwd, env });
     expect(forced.code).toBe(0);
     expect(forced.stderr).toContain(
-      'warning: database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items runs although workspace.items holds data (--force)',
+      'warning: database/data/003_drop_items.sql:1:1: DROP TABLE workspace.items runs although workspace.items holds 2 rows (--force)',
     );
     expect(await tableExists(url, 'workspace.items')).toBe(false);
   });

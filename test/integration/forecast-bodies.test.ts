@@ -113,7 +113,7 @@ describe('the forecast follows what an earlier deploy made', () => {
     const message = refused[0]!.message;
     expect(message).toContain(`database/data/005_change.sql:${where?.line ?? 1}:1`);
     expect(message).toContain(`(in ${via})`);
-    expect(message).toContain('workspace.items holds data');
+    expect(message).toContain('workspace.items holds 3 rows');
     expect(message).toContain(`Statement: ${where?.statement ?? sql.replace(/;$/, '')}`);
     expect(message).toContain('nothing of this run was applied');
     expect(await count(url, 'workspace.items')).toBe(3);

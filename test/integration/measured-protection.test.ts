@@ -113,7 +113,7 @@ describe('data protection measured in the transaction', () => {
       url,
       'workspace.items',
       3,
-      'DELETE FROM workspace.items without a WHERE that limits it (in procedure public.purge) would destroy data: workspace.items holds data',
+      'DELETE FROM workspace.items without a WHERE that limits it (in procedure public.purge) would destroy data: workspace.items holds 3 rows',
     );
   });
 
@@ -134,7 +134,7 @@ describe('data protection measured in the transaction', () => {
       url,
       'workspace.items',
       3,
-      '(in function public.wipe, fired by trigger wipe on workspace.audit) would destroy data: workspace.items holds data',
+      '(in function public.wipe, fired by trigger wipe on workspace.audit) would destroy data: workspace.items holds 3 rows',
     );
   });
 
@@ -160,7 +160,7 @@ describe('data protection measured in the transaction', () => {
     ).toBe(2);
   });
 
-  it('DROP TABLE parent CASCADE takes an inheritance child with rows: refused', async () => {
+  it("DROP TABLE parent CASCADE takes an inheritance child with rows: refused, the parent holding its child's rows", async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_base.sql', 'DROP TABLE workspace.base CASCADE;\n');
     await expectNoLoss(
@@ -168,7 +168,7 @@ describe('data protection measured in the transaction', () => {
       url,
       'workspace.child',
       1,
-      'workspace.child',
+      'workspace.base holds 1 row',
     );
   });
 
@@ -182,6 +182,26 @@ describe('data protection measured in the transaction', () => {
       1,
       'workspace.label_counts',
     );
+  });
+
+  it('a table of more than 10,000 rows emptied where only the measurement sees it: named with its rows, counted no further', async () => {
+    const { url, cwd, env } = await setUp();
+    await query(
+      url,
+      `CREATE TABLE workspace.big (id int); INSERT INTO workspace.big SELECT generate_series(1, 12000);
+       CREATE PROCEDURE public.purge_big() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM ' || 'workspace.big'; END $$`,
+    );
+    writeFile(cwd, 'data/003_call.sql', 'CALL purge_big();\n');
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error!.message).toContain(
+      'table workspace.big held more than 10,000 rows and is now empty (its rows were deleted)',
+    );
+    expect(report.sets[0]!.problems.map((p) => p.holders)).toEqual([
+      [{ table: 'workspace.big', rows: 10000, more: true }],
+    ]);
+    expect(await count(url, 'workspace.big')).toBe(12000);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 
   it('-- schemata:force lets the loss through and the history event keeps what the migration did to rows', async () => {
@@ -228,6 +248,33 @@ describe('data protection measured in the transaction', () => {
     expect(report.error).toBeUndefined();
     expect(await count(url, 'workspace.items')).toBe(3);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+
+  it.each([
+    [
+      'a partitioned table: its partitions change with it',
+      'ALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+    ],
+    [
+      'an inheritance parent: its children change with it',
+      'ALTER TABLE workspace.base ALTER COLUMN id TYPE bigint;\n',
+    ],
+    [
+      'a partitioned table, in a file with its own BEGIN ... COMMIT',
+      'BEGIN;\nALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\nCOMMIT;\n',
+    ],
+    [
+      'a partitioned table, in a -- schemata:no-transaction file',
+      '-- schemata:no-transaction\nALTER TABLE workspace.events ALTER COLUMN id TYPE bigint;\n',
+    ],
+  ])('a widening type change on %s runs without --force', async (_what, sql) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/003_widen.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await count(url, 'workspace.events')).toBe(2);
+    expect(await count(url, 'workspace.base')).toBe(1);
   });
 
   it('a table the same run created and filled may be dropped later in the run', async () => {
@@ -280,6 +327,9 @@ describe("outside schemata's transaction", () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain('workspace.items held 3 rows and is now empty');
+    expect(report.sets[0]!.problems[0]!.holders).toEqual([
+      { table: 'workspace.items', rows: 3, more: false },
+    ]);
     expect(report.error!.message).toContain('Already committed and kept: line 2');
     expect(await count(url, 'workspace.items')).toBe(3);
   });

@@ -271,7 +271,9 @@ describe('data protection: rows that row-level security hides', () => {
     writeFile(cwd, 'data/003_drop.sql', 'DROP TABLE workspace.secrets;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
-    expect(report.sets[0]!.problems[0]!.message).toContain('workspace.secrets holds data');
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'workspace.secrets holds rows this role cannot count',
+    );
     expect(await count(url, 'workspace.secrets')).toBe(2);
 
     // Emptied by dynamic SQL in a function the migration did not create: only the server-side check sees it.

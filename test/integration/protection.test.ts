@@ -94,7 +94,7 @@ describe('data protection', () => {
       const problem = report.sets[0]!.problems.find((p) => p.kind === 'refused')!;
       expect(problem.message).toContain(`database/data/004_destructive.sql:${line}:1`);
       expect(problem.message).toContain(holder);
-      expect(problem.message).toMatch(/holds? data/);
+      expect(problem.message).toContain(`${holder} holds 1 row`);
       expect(problem.hint).toContain('schemata migrate data --force');
       expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.items')).toEqual([
         { n: 1 },
@@ -340,13 +340,15 @@ describe('migrate --dry-run', () => {
             target: 'workspace.empty',
             verdict: 'allowed',
             reason: 'holds no rows',
+            holders: [],
           },
           {
             at: 'database/data/003_drop.sql:2:1',
             step: 'DROP TABLE workspace.items CASCADE',
             target: 'workspace.items',
             verdict: 'refused',
-            reason: 'workspace.items holds data',
+            reason: 'workspace.items holds 1 row',
+            holders: [{ table: 'workspace.items', rows: 1, more: false }],
           },
         ],
         warnings: [],

@@ -104,7 +104,7 @@ describe('a fleet of tenant schemas', () => {
     expect(refused.exitCode).toBe(4);
     const t3 = refused.sets[0]!.tenants!.find((t) => t.name === 'tenant_003')!;
     expect(t3.error?.message ?? t3.problems[0]?.message).toMatch(
-      /^Set "tenant\/tenant_003": .*DROP TABLE tenant_003\.items would destroy data: tenant_003\.items holds data/,
+      /^Set "tenant\/tenant_003": .*DROP TABLE tenant_003\.items would destroy data: tenant_003\.items holds 2 rows/,
     );
     expect(await query(url, 'SELECT count(*)::int AS n FROM tenant_003.items')).toEqual([{ n: 2 }]);
     expect(refused.sets[0]!.tenants!.map((t) => t.name)).toEqual(['tenant_002', 'tenant_003']);

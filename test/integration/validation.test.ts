@@ -360,7 +360,7 @@ describe('tracking versus reality', () => {
     const report = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
     expect(report.exitCode).toBe(4);
     expect(report.sets[0]!.problems[0]!.message).toContain(
-      'DROP TABLE workspace.scratch would destroy data: workspace.scratch holds data',
+      'DROP TABLE workspace.scratch would destroy data: workspace.scratch holds 1 row',
     );
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.scratch')).toEqual([
       { n: 1 },

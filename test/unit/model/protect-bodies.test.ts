@@ -66,7 +66,12 @@ const facts: CatalogFacts = {
       ],
     }),
   ],
-  types: [],
+  // pg_catalog's types as the model renders them: call arguments resolve through them.
+  types: [
+    { oid: 23, schema: 'pg_catalog', name: 'int4', rendering: 'integer' },
+    { oid: 20, schema: 'pg_catalog', name: 'int8', rendering: 'bigint' },
+    { oid: 25, schema: 'pg_catalog', name: 'text', rendering: 'text' },
+  ],
   functions: [
     {
       ...fn('workspace', 'purge', 'DELETE FROM workspace.items', { language: 'sql' }),
@@ -86,6 +91,11 @@ const facts: CatalogFacts = {
     // Overloads: which one a call reaches depends on its arguments.
     fn('workspace', 'twice', 'BEGIN TRUNCATE workspace.items; END', { args: 'integer' }),
     fn('workspace', 'twice', 'BEGIN NULL; END', { args: 'text' }),
+    // The reverse: the text one empties the table.
+    fn('workspace', 'once', 'BEGIN NULL; END', { args: 'integer' }),
+    fn('workspace', 'once', 'BEGIN TRUNCATE workspace.items; END', { args: 'text' }),
+    fn('workspace', 'wide', 'BEGIN TRUNCATE workspace.items; END', { args: 'bigint' }),
+    fn('workspace', 'wide', 'BEGIN NULL; END', { args: 'integer, integer', defaults: 1 }),
     {
       schema: 'workspace',
       name: 'native',
@@ -140,6 +150,35 @@ describe('the forecast follows bodies the catalog holds', () => {
       ],
     ],
     [
+      'an overload told by an integer literal',
+      'SELECT workspace.twice(1);',
+      ['TRUNCATE workspace.items (function workspace.twice) -> workspace.items'],
+    ],
+    [
+      'an overload told by a quoted literal, which prefers text',
+      "SELECT workspace.once('1');",
+      ['TRUNCATE workspace.items (function workspace.once) -> workspace.items'],
+    ],
+    [
+      'an overload told by a cast',
+      'SELECT workspace.once(1::text);',
+      ['TRUNCATE workspace.items (function workspace.once) -> workspace.items'],
+    ],
+    [
+      'a call the text cannot tell: every overload followed, and said',
+      'SELECT workspace.once(x) FROM workspace.audit;',
+      [
+        'TRUNCATE workspace.items (function workspace.once(text), one of 2 overloads the call may reach (workspace.once(integer), workspace.once(text)), each followed) -> workspace.items',
+      ],
+    ],
+    [
+      'an integer literal reaches a bigint parameter; the other overload has a default it may use',
+      'SELECT workspace.wide(1);',
+      [
+        'TRUNCATE workspace.items (function workspace.wide(bigint), one of 2 overloads the call may reach (workspace.wide(bigint), workspace.wide(integer, integer)), each followed) -> workspace.items',
+      ],
+    ],
+    [
       'an INSERT fires the rule',
       'INSERT INTO workspace.flagged VALUES (1);',
       [
@@ -152,7 +191,9 @@ describe('the forecast follows bodies the catalog holds', () => {
 
   it.each([
     ['an UPDATE: the trigger is on INSERT only', 'UPDATE workspace.audit SET id = 2 WHERE id = 1;'],
-    ['an overloaded name: the measurement judges it', 'SELECT workspace.twice(1);'],
+    ['the overload an integer does not reach', 'SELECT workspace.once(1);'],
+    ['the overload a cast does not reach', 'SELECT workspace.twice(1::text);'],
+    ['a count no overload takes', 'SELECT workspace.wide(1, 2);'],
     ['a function of another language', 'SELECT workspace.native();'],
     [
       'a function the run replaces before calling it',

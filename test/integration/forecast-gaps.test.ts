@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/api.js';
+import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
+
+/*
+ * The forecast follows what the run itself does to triggers, what foreign
+ * keys do to the rows that reference a write, and which overload a call
+ * reaches (SPEC §5): a run that would lose rows this way is refused before
+ * anything of it is applied, the harmless migration before it included;
+ * one that would not runs without --force. Every case starts from tables
+ * holding rows and asks the server afterwards.
+ */
+
+const BASE = {
+  'data/001_schemas.sql':
+    'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+  'data/002_tables.sql': [
+    'CREATE TABLE workspace.items (id int PRIMARY KEY, label text);',
+    'CREATE TABLE workspace.a (id int);',
+    'CREATE TABLE workspace.b (id int);',
+    'CREATE TABLE workspace.audit (id int);',
+    'CREATE TABLE workspace.pets (id int PRIMARY KEY, name text);',
+    'CREATE VIEW workspace.item_ids AS SELECT id FROM workspace.items;',
+    'CREATE MATERIALIZED VIEW workspace.id_counts AS SELECT count(*) AS n FROM workspace.item_ids;',
+    'CREATE TABLE workspace.big (id int);',
+    'CREATE TABLE workspace.base (id int);',
+    'CREATE TABLE workspace.kid (extra int) INHERITS (workspace.base);',
+    'CREATE TABLE workspace.events (id int, at date NOT NULL) PARTITION BY RANGE (at);',
+    "CREATE TABLE workspace.events_2025 PARTITION OF workspace.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+    'CREATE FUNCTION workspace.wipe_items() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NULL; END $$;',
+    'CREATE FUNCTION workspace.note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO workspace.b VALUES (0); RETURN NULL; END $$;',
+    'CREATE TRIGGER wipe AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();',
+    'CREATE TRIGGER wipe_off AFTER INSERT ON workspace.b FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();',
+    'ALTER TABLE workspace.b DISABLE TRIGGER wipe_off;',
+    'CREATE TRIGGER note AFTER INSERT ON workspace.a FOR EACH ROW EXECUTE FUNCTION workspace.note();',
+    // Overloads: p(int) empties items, p(text) does not; q the reverse.
+    'CREATE PROCEDURE workspace.p(n int) LANGUAGE sql AS $$ DELETE FROM workspace.items $$;',
+    'CREATE PROCEDURE workspace.p(t text) LANGUAGE sql AS $$ SELECT 1 $$;',
+    'CREATE PROCEDURE workspace.q(n int) LANGUAGE sql AS $$ SELECT 1 $$;',
+    'CREATE PROCEDURE workspace.q(t text) LANGUAGE sql AS $$ DELETE FROM workspace.items $$;',
+    '',
+  ].join('\n'),
+};
+
+async function setUp() {
+  const url = await freshDatabase();
+  const cwd = makeProject(BASE);
+  const env = { PRIMARY_DATABASE_URL: url };
+  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+  await query(
+    url,
+    `INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry');
+     INSERT INTO workspace.pets VALUES (1, 'rex'), (2, 'tom');
+     INSERT INTO workspace.events VALUES (1, '2025-03-01'), (2, '2025-04-01');
+     INSERT INTO workspace.big SELECT generate_series(1, 12000);
+     INSERT INTO workspace.base VALUES (1); INSERT INTO workspace.kid VALUES (2, 0), (3, 0);`,
+  );
+  // An earlier migration of the same run: a refusal must leave it unapplied too.
+  writeFile(cwd, 'data/003_more.sql', 'CREATE TABLE workspace.more (id int);\n');
+  return { url, cwd, env };
+}
+
+const count = async (url: string, table: string) =>
+  (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+
+/** A run made owners with a row, and a foreign key from pets to it with this action; every pet references the owner. */
+const owners = (action: string) =>
+  [
+    'CREATE TABLE workspace.owners (id int PRIMARY KEY);',
+    'INSERT INTO workspace.owners VALUES (1);',
+    `ALTER TABLE workspace.pets ADD COLUMN owner int DEFAULT 1 REFERENCES workspace.owners ${action};`,
+    '',
+  ].join('\n');
+
+describe('the forecast follows triggers, foreign keys and overloads', () => {
+  it.each([
+    [
+      'an INSERT fires a trigger an earlier migration of the run made',
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.b FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'INSERT INTO workspace.b VALUES (1);\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'the same file, unqualified through its search_path, EXECUTE PROCEDURE',
+      undefined,
+      'SET search_path = workspace;\nCREATE TRIGGER trg AFTER INSERT ON b FOR EACH ROW EXECUTE PROCEDURE wipe_items();\nINSERT INTO b VALUES (1);\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a row trigger the run made on a partitioned table, fired by a write into its partition',
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.events FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      "INSERT INTO workspace.events_2025 VALUES (2, '2025-05-01');\n",
+      'function workspace.wipe_items, fired by trigger trg on workspace.events_2025',
+      'workspace.items',
+    ],
+    [
+      'a statement-level trigger, fired by an UPDATE with a WHERE',
+      'CREATE TRIGGER trg AFTER UPDATE ON workspace.b FOR EACH STATEMENT EXECUTE FUNCTION workspace.wipe_items();\n',
+      'UPDATE workspace.b SET id = 2 WHERE id = 1;\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a DO block that inserts',
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.b FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'DO $$ BEGIN INSERT INTO workspace.b VALUES (1); END $$;\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a disabled trigger the run enables',
+      'ALTER TABLE workspace.b ENABLE TRIGGER wipe_off;\n',
+      'INSERT INTO workspace.b VALUES (1);\n',
+      'function workspace.wipe_items, fired by trigger wipe_off on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a trigger function the run replaces (CREATE OR REPLACE FUNCTION)',
+      'CREATE OR REPLACE FUNCTION workspace.note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; RETURN NULL; END $$;\n',
+      'INSERT INTO workspace.a VALUES (1);\n',
+      'fired by trigger note on workspace.a',
+      'workspace.items',
+    ],
+    [
+      'DELETE of a parent the run made: ON DELETE CASCADE empties the referencing table',
+      owners('ON DELETE CASCADE'),
+      'DELETE FROM workspace.owners;\n',
+      'foreign key pets_owner_fkey on workspace.pets, ON DELETE CASCADE from workspace.owners',
+      'workspace.pets',
+    ],
+    [
+      'ON DELETE SET NULL rewrites every referencing row',
+      owners('ON DELETE SET NULL'),
+      'DELETE FROM workspace.owners WHERE true;\n',
+      'foreign key pets_owner_fkey on workspace.pets, ON DELETE SET NULL from workspace.owners',
+      'workspace.pets',
+    ],
+    [
+      'TRUNCATE ... CASCADE of a parent the run made takes the referencing table along',
+      owners(''),
+      'TRUNCATE workspace.owners CASCADE;\n',
+      'foreign key pets_owner_fkey on workspace.pets, TRUNCATE ... CASCADE from workspace.owners',
+      'workspace.pets',
+    ],
+    [
+      'CALL of the overload an integer reaches',
+      undefined,
+      'CALL workspace.p(1);\n',
+      'procedure workspace.p',
+      'workspace.items',
+    ],
+    [
+      'CALL with a cast to the overload that deletes',
+      undefined,
+      'CALL workspace.q(1::text);\n',
+      'procedure workspace.q',
+      'workspace.items',
+    ],
+    [
+      'a call the text cannot tell, in a DO block: every overload followed',
+      undefined,
+      'DO $$ DECLARE v int := 1; BEGIN CALL workspace.p(v); END $$;\n',
+      'procedure workspace.p(integer), one of 2 overloads the call may reach (workspace.p(integer), workspace.p(text)), each followed',
+      'workspace.items',
+    ],
+  ])('refuses %s before anything of the run runs', async (_what, first, second, via, table) => {
+    const { url, cwd, env } = await setUp();
+    if (first !== undefined) writeFile(cwd, 'data/004_first.sql', first);
+    writeFile(cwd, 'data/005_second.sql', second);
+    const before = await count(url, table);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused.length).toBeGreaterThan(0);
+    const message = refused.map((p) => p.message).join('\n');
+    expect(message).toContain('database/data/005_second.sql:');
+    expect(message).toContain(via);
+    expect(message).toContain(`${table} holds`);
+    expect(message).toContain('nothing of this run was applied');
+    expect(await count(url, table)).toBe(before);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    expect(await tableExists(url, 'workspace.more')).toBe(false);
+    expect(await tableExists(url, 'workspace.owners')).toBe(false);
+  });
+
+  it.each([
+    [
+      'an INSERT into a table whose trigger the run disabled',
+      'ALTER TABLE workspace.audit DISABLE TRIGGER wipe;\n',
+      'INSERT INTO workspace.audit VALUES (2);\n',
+    ],
+    [
+      'an INSERT into a table whose triggers the run disabled (USER)',
+      'ALTER TABLE workspace.audit DISABLE TRIGGER USER;\n',
+      'INSERT INTO workspace.audit VALUES (2);\n',
+    ],
+    [
+      'an INSERT into a table whose trigger the run dropped',
+      'DROP TRIGGER wipe ON workspace.audit;\n',
+      'INSERT INTO workspace.audit VALUES (2);\n',
+    ],
+    [
+      'a DELETE with a WHERE of a parent whose foreign key cascades',
+      owners('ON DELETE CASCADE'),
+      'DELETE FROM workspace.owners WHERE id = 2;\n',
+    ],
+    ['CALL of the overload that does not delete', undefined, "CALL workspace.p('x');\n"],
+    ['CALL of the reverse by an integer', undefined, 'CALL workspace.q(1);\n'],
+  ])('runs %s without --force', async (_what, first, second) => {
+    const { url, cwd, env } = await setUp();
+    if (first !== undefined) writeFile(cwd, 'data/004_first.sql', first);
+    writeFile(cwd, 'data/005_second.sql', second);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.exitCode).toBe(0);
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await count(url, 'workspace.pets')).toBe(2);
+    expect((await trackedVersions(url, 'data')).at(-1)).toBe('5');
+  });
+
+  it.each([
+    [
+      'a table of more than 10,000 rows, counted no further',
+      'DROP TABLE workspace.big;\n',
+      'workspace.big holds more than 10,000 rows',
+      { table: 'workspace.big', rows: 10000, more: true },
+    ],
+    [
+      'a partitioned table, the rows of its partitions',
+      'DROP TABLE workspace.events;\n',
+      'workspace.events holds 2 rows',
+      { table: 'workspace.events', rows: 2, more: false },
+    ],
+    [
+      'an inheritance parent, its rows and its children’s',
+      'TRUNCATE workspace.base;\n',
+      'workspace.base holds 3 rows',
+      { table: 'workspace.base', rows: 3, more: false },
+    ],
+    [
+      'a populated materialized view built on a view dropped with CASCADE',
+      'DROP VIEW workspace.item_ids CASCADE;\n',
+      'workspace.id_counts holds 1 row',
+      { table: 'workspace.id_counts', rows: 1, more: false },
+    ],
+    [
+      'a populated materialized view built on a view dropped with CASCADE, unqualified in a DO block',
+      'DO $$ BEGIN SET LOCAL search_path = workspace; DROP VIEW item_ids CASCADE; END $$;\n',
+      'workspace.id_counts holds 1 row',
+      { table: 'workspace.id_counts', rows: 1, more: false },
+    ],
+  ])('a refusal names %s', async (_what, sql, words, holder) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const [refused] = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused!.message).toContain(`would destroy data: ${words}.`);
+    expect(refused!.message).toContain('nothing of this run was applied');
+    expect(refused!.holders).toEqual([holder]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    expect(await count(url, holder.table)).toBe(
+      holder.table === 'workspace.big' ? 12000 : holder.rows,
+    );
+  });
+
+  it('a procedure the file makes and CALLs is named as a procedure', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_second.sql',
+      'CREATE PROCEDURE workspace.clear_pets() LANGUAGE sql AS $$ TRUNCATE workspace.pets $$;\nCALL workspace.clear_pets();\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.sets[0]!.problems[0]!.message).toContain(
+      'TRUNCATE workspace.pets (in procedure workspace.clear_pets, created at line 1) would destroy data: workspace.pets holds 2 rows.',
+    );
+    expect(await count(url, 'workspace.pets')).toBe(2);
+  });
+});
