@@ -107,7 +107,7 @@ export async function applyMigration(
   creates: readonly string[],
   reversal?: Reversal,
   inRunTransaction = false,
-): Promise<number | 'taken'> {
+): Promise<Applied | 'taken'> {
   // A down (SPEC §12): checked against what its up did, and recorded as the expected state brought back.
   const record = reversal
     ? `${reversalCheckSql(reversal)}\n${rolledBackSql(eventValues(context.set, file, 'rolled-back', BATCH_DURATION_SQL), reversal, creates)};`
@@ -168,7 +168,15 @@ export async function applyMigration(
     reversal,
     outcome,
   });
-  return done === 'taken' ? 'taken' : Math.round(performance.now() - started);
+  return done === 'taken'
+    ? 'taken'
+    : { ms: Math.round(performance.now() - started), lost: done.lost };
+}
+
+/** A migration applied: its wall time, and the losses a force let through as the measurement saw them ('' for none). */
+export interface Applied {
+  ms: number;
+  lost: string;
 }
 
 /** A BEGIN, START TRANSACTION or COMMIT of the file's own: blanked out of the batch. */
@@ -218,7 +226,7 @@ export async function applyWithoutTransaction(
   snapshot: SnapshotScope,
   measurement: Measurement,
   creates: readonly string[],
-): Promise<number | 'taken'> {
+): Promise<Applied | 'taken'> {
   const started = performance.now();
   // Taken by the client: no transaction holds the snapshot across the statements.
   const before = {
@@ -329,6 +337,7 @@ export async function applyWithoutTransaction(
   // The file's own SET, SET ROLE or search_path end here: schemata's record and the next migration start clean.
   await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
+  const sum = sumMeasured(measured);
   await recordAfterRunning(
     context.client,
     context.set,
@@ -336,9 +345,9 @@ export async function applyWithoutTransaction(
     before,
     event,
     ms,
-    unmeasured ? undefined : sumMeasured(measured),
+    unmeasured ? undefined : sum,
   );
-  return ms;
+  return { ms, lost: sum.lost };
 }
 
 interface PgError {
@@ -543,17 +552,19 @@ export async function dropInvalidIndexes(
 export async function applyStep(
   context: ApplyContext,
   step: ApplyStep,
-): Promise<{ ms: number; notices: string[]; taken: boolean }> {
+): Promise<{ ms: number; notices: string[]; taken: boolean; lost: string }> {
   const notices: string[] = [];
   const onNotice = (msg: { severity?: string; message?: string }) =>
     notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));
   context.client.on('notice', onNotice);
   try {
-    const ms = await runStep(
+    const done = await runStep(
       { ...context, expectedEvent: step.expectedEvent, onRetry: () => notices.splice(0) },
       step,
     );
-    return ms === 'taken' ? { ms: 0, notices, taken: true } : { ms, notices, taken: false };
+    return done === 'taken'
+      ? { ms: 0, notices, taken: true, lost: '' }
+      : { ...done, notices, taken: false };
   } finally {
     context.client.off('notice', onNotice);
   }
@@ -572,7 +583,7 @@ const ALREADY_EXISTS = new Set([
   '42P05',
 ]);
 
-async function runStep(context: ApplyContext, step: ApplyStep): Promise<number | 'taken'> {
+async function runStep(context: ApplyContext, step: ApplyStep): Promise<Applied | 'taken'> {
   if (context.signal?.aborted) {
     const signal = String(context.signal.reason);
     throw new StoppedError(

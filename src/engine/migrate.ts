@@ -3,7 +3,7 @@ import { readSchemaFacts } from '../catalog/schema-facts.js';
 import { missingObjects, readTracking, recordWithoutRunning } from './tracking.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import type { Client } from './connect.js';
-import type { ApplyStep } from '../model/steps.js';
+import { type ApplyStep, measuredLossWarnings } from '../model/steps.js';
 import { applyContextOf, type Run, type RunOptions } from './context.js';
 import { execute } from './execute.js';
 import { planSet, type SetPlan } from './plan-set.js';
@@ -172,7 +172,7 @@ function migrateTasks(
         if (step.inRunTransaction) await transactions.begin(planned.client);
         // A file outside a transaction holds the run lock from its first statement to its record, where the run takes it per transaction.
         const unlock = step.transactional ? undefined : await run.lockForStep(set);
-        const { ms, notices, taken } = await applyStep(
+        const { ms, notices, taken, lost } = await applyStep(
           {
             ...applyContextOf(run, set, planned.client, tracking, step, show),
             ...(unlock ? { runLockPerTransaction: false } : {}),
@@ -187,6 +187,14 @@ function migrateTasks(
           setTitle(`${step.file.file}: applied by another run meanwhile`);
           return;
         }
+        report.warnings.push(
+          ...measuredLossWarnings(
+            step.path,
+            lost,
+            step.judgements,
+            options.force ? '--force' : '-- schemata:force',
+          ),
+        );
         appliedNow.push({ ...entryOf(step.file, ms), ...(notices.length > 0 ? { notices } : {}) });
         report.applied = [...appliedNow];
         report.pending = report.pending.filter((p) => p.version !== step.file.version);

@@ -483,7 +483,7 @@ export async function planSet(
       }
       if (m.transactional && (options.force || m.forced))
         report.warnings.push(
-          `${m.path}: the server-side data check is off for it (${options.force ? '--force' : FORCE}).`,
+          `${m.path}: a loss the measurement sees in its transaction is allowed and recorded, not refused (${options.force ? '--force' : FORCE}).`,
         );
     }
   }

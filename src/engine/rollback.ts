@@ -9,7 +9,7 @@ import type { Task } from './tasks.js';
 import { ALLOW_ROLLED_BACK_SQL, missingObjectsOfSet } from './tracking.js';
 import { compareVersions } from '../config/discover.js';
 import type { RollbackRequest } from '../model/rollback.js';
-import type { ApplyStep } from '../model/steps.js';
+import { type ApplyStep, measuredLossWarnings } from '../model/steps.js';
 import { isFleet } from './fleet.js';
 
 export interface RollbackOptions extends RunOptions, RollbackRequest {
@@ -72,7 +72,7 @@ function rollbackTasks(
           version: fallback.version,
           file: fallback.file,
         });
-        const { ms, notices, taken } = await applyStep(
+        const { ms, notices, taken, lost } = await applyStep(
           {
             ...applyContextOf(run, set, planned.client, tracking, step, show),
             again: planned.again,
@@ -86,6 +86,14 @@ function rollbackTasks(
           setTitle(`${step.file.file}: not run, ${up.file} changed meanwhile`);
           return;
         }
+        report.warnings.push(
+          ...measuredLossWarnings(
+            step.path,
+            lost,
+            step.judgements,
+            options.force ? '--force' : '-- schemata:force',
+          ),
+        );
         report.rolledBack!.push({
           ...entryOf(up, ms),
           ...(notices.length > 0 ? { notices } : {}),

@@ -153,3 +153,23 @@ export function planSteps(
   }
   return steps;
 }
+
+/**
+ * The warnings for what a force let through as the measurement saw it (SPEC §5:
+ * each forced step is a warning naming the table and its rows): `lost` is the
+ * measurement's "; "-separated losses, each naming its table. A table
+ * the forecast already warned of (a forced judgement) is not said twice. Pure.
+ */
+export function measuredLossWarnings(
+  path: string,
+  lost: string,
+  forecast: readonly Judgement[],
+  how: string,
+): string[] {
+  if (lost === '') return [];
+  const warned = new Set(forecast.filter((j) => j.verdict === 'forced').map((j) => j.target));
+  return lost
+    .split('; ')
+    .filter((loss) => ![...warned].some((table) => loss.includes(` ${table} `)))
+    .map((loss) => `${path}: measured in its transaction: ${loss}; allowed (${how}).`);
+}

@@ -223,6 +223,25 @@ describe('data protection measured in the transaction', () => {
       { table: 'workspace.items', inserted: 0, updated: 0, deleted: 3 },
     ]);
     expect(event!.forced).toContain('workspace.items held 3 rows and is now empty');
+    // SPEC §5: each forced step is a warning naming the table and its rows, the measured ones too.
+    expect(report.sets[0]!.warnings).toContain(
+      'database/data/003_call.sql: measured in its transaction: table workspace.items held 3 rows and is now empty (its rows were deleted); allowed (-- schemata:force).',
+    );
+  });
+
+  it('--force on a file outside a transaction: the loss the measurement saw is a warning too', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_outside.sql',
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'], force: true });
+    expect(report.error).toBeUndefined();
+    expect(await count(url, 'workspace.items')).toBe(0);
+    expect(report.sets[0]!.warnings).toContain(
+      'database/data/003_outside.sql: measured in its transaction: table workspace.items held 3 rows and is now empty (its rows were deleted); allowed (--force).',
+    );
   });
 
   it('harmless DDL on tables full of rows runs without --force, measured but not refused', async () => {
