@@ -43,6 +43,14 @@ export function claimCheckSql(set: string, version: string, expected: string): s
 }
 
 const PREFIX = 'schemata.';
+const measureParameters = {
+  capture: 'p_capture',
+  widened: 'p_widened',
+  forced: 'p_forced',
+  tablesUpTo: 'p_tables_up_to',
+  nodes: 'p_nodes',
+  nodesUpTo: 'p_nodes_up_to',
+};
 const template = {
   snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
@@ -67,7 +75,11 @@ $schemata_fn$`,
 AS $schemata_fn$
 BEGIN
   ${FLUSH_COUNTERS_PLPGSQL}
-  PERFORM * FROM (${measureBeforeBody({ capture: 'p_capture', widened: 'p_widened', forced: 'p_forced', tablesUpTo: 'p_tables_up_to', nodes: 'p_nodes', nodesUpTo: 'p_nodes_up_to' })}) measured;
+  IF pg_catalog.cardinality(p_capture) = 0 THEN
+    PERFORM * FROM (${measureBeforeBody(measureParameters, true)}) measured;
+  ELSE
+    PERFORM * FROM (${measureBeforeBody(measureParameters)}) measured;
+  END IF;
 END
 $schemata_fn$`,
   measure_after: `() RETURNS void LANGUAGE plpgsql

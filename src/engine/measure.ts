@@ -122,8 +122,12 @@ export interface MeasureInputs {
   nodesUpTo: string;
 }
 
-/** Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction. */
-export function measureBeforeBody(i: MeasureInputs): string {
+/**
+ * Before the file, in its transaction, with schemata's own settings: one statement, kept in settings local to the transaction.
+ * `nothingTraced`: the capture is empty (most migrations: the forecast saw no loss), and the traced tables are
+ * set to none without the statement that lists them, whose plan costs more to start than to run.
+ */
+export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): string {
   // ",oid:relfilenode," for every table, looked up before COMMIT only for those written: what the session
   // listed before, and the tables made since (an index range of pg_class's OIDs).
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
@@ -143,7 +147,14 @@ export function measureBeforeBody(i: MeasureInputs): string {
             FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
                          pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
                     FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')}) s WHERE s.ins + s.upd + s.del > 0) END, true),
-       pg_catalog.set_config('schemata.traced', (
+       ${nothingTraced ? `pg_catalog.set_config('schemata.traced', '[]', true)` : tracedSql(i)}
+  FROM (SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text || ',', '') AS nodes
+          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid > ${i.nodesUpTo} AND c.oid <= ${i.tablesUpTo}) made`;
+}
+
+/** The traced tables (the capture, their partitions and children), each with its storage, rows and columns: a set_config of schemata.traced. */
+function tracedSql(i: MeasureInputs): string {
+  return `pg_catalog.set_config('schemata.traced', (
   WITH RECURSIVE tree(oid, top) AS (
     SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${i.capture})
     UNION
@@ -159,9 +170,7 @@ export function measureBeforeBody(i: MeasureInputs): string {
     -- statistics lag behind a history that adds tables), which made this cost grow with the database.
     FROM one CROSS JOIN LATERAL (SELECT c.* FROM pg_catalog.pg_class c WHERE c.oid = one.oid OFFSET 0) c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE ${USER_TABLE('c')}), true)
-  FROM (SELECT pg_catalog.string_agg(c.oid::text || ':' || c.relfilenode::text || ',', '') AS nodes
-          FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid > ${i.nodesUpTo} AND c.oid <= ${i.tablesUpTo}) made`;
+   WHERE ${USER_TABLE('c')}), true)`;
 }
 
 /** A measurement's inputs as literals, for a batch. */
@@ -235,7 +244,10 @@ const nodeOf = (nodes: string, oid: string) =>
 
 /** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
 export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; BEGIN
-  ${READ_LOSSES}
+  -- Nothing traced, nothing lost.
+  IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
+    ${READ_LOSSES}
+  END IF;
   IF lost IS NOT NULL THEN ${RAISE_LOSS} END IF;
 END $schemata_loss$`;
 
@@ -258,7 +270,11 @@ export const MEASURE_AFTER_BODY = `DECLARE
   row_written pg_catalog.oid[];
   rewritten pg_catalog.oid[];
 BEGIN
-  ${READ_LOSSES}
+  -- Nothing traced (most migrations), nothing lost: the losses' statement, a plan that costs more to start than
+  -- to run, is left out.
+  IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
+    ${READ_LOSSES}
+  END IF;
   -- The tables this transaction locked to write, read once: pg_locks copies every session's locks.
   SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')

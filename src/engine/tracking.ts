@@ -478,7 +478,7 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
   const i = measureLiterals(m);
   return features.functions
     ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo})`
-    : `DO $schemata_flush$ BEGIN ${FLUSH_COUNTERS_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i)}`;
+    : `DO $schemata_flush$ BEGIN ${FLUSH_COUNTERS_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
 }
 
 /** The measurement's comparison before COMMIT. */
