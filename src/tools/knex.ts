@@ -56,10 +56,24 @@ export const knex: Tool = {
   },
   table: { name: 'knex_migrations', columns: ['name', 'batch'] },
   rowsSql: (table) => `SELECT id, name, batch FROM ${table} ORDER BY id`,
-  judge: (rows, migrations) =>
-    rowPerMigration(rows, migrations, {
-      id: (row) => textOf(row.name),
+  judge(rows, migrations) {
+    // A project that writes TypeScript and runs its compiled JavaScript (knex's
+    // loadExtensions ['.js']) has rows naming `x.js` for the source `x.ts`:
+    // knex names a row by the file it loaded, so the stem is the migration.
+    const byStem = new Map(migrations.map((m) => [stemOf(m.id), m.id]));
+    const known = new Set(migrations.map((m) => m.id));
+    return rowPerMigration(rows, migrations, {
+      id: (row) => {
+        const name = textOf(row.name);
+        return known.has(name) ? name : (byStem.get(stemOf(name)) ?? name);
+      },
       says: (row) => `batch ${textOf(row.batch)}`,
       unknown: (name) => `${name}: run by knex, but the imported migrations have no such file`,
-    }),
+    });
+  },
 };
+
+/** A migration file's name without its JavaScript or TypeScript extension. */
+function stemOf(name: string): string {
+  return name.replace(/\.(c|m)?(j|t)s$/, '');
+}
