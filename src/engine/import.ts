@@ -81,9 +81,10 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       `No ${tool.name} migrations folder at ${candidates.map(shown).join(' or ')}. Nothing was written.`,
       `Name the folder: schemata import ${tool.name} --set ${set!.name} --from path/to/migrations`,
     );
+  const parser = await loadParser();
   let source: ReturnType<typeof tool.readSource>;
   try {
-    source = tool.readSource(dir);
+    source = tool.readSource(dir, parser);
   } catch (error) {
     // A file the tool's index names that is not there, a folder that cannot be read.
     throw new ConfigError(
@@ -113,7 +114,6 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       );
     versions.set(version, m.source);
   }
-  const parser = await loadParser();
   // Schemas another set owns: a history that makes objects there spans two sets.
   const owners = new Map(
     project.sets

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinStatements, readCodeMigration } from './code.js';
+import { joinStatements, readCodeMigration, statementsOf } from './code.js';
 import { versionedStem } from './sections.js';
 import {
   type SourceMigration,
@@ -20,7 +20,7 @@ import {
 export const knex: Tool = {
   name: 'knex',
   defaultFrom: ['migrations'],
-  readSource(dir) {
+  readSource(dir, parser) {
     const migrations: SourceMigration[] = [];
     const unconvertible: Unconvertible[] = [];
     for (const name of readdirSync(dir).sort()) {
@@ -43,13 +43,15 @@ export const knex: Tool = {
         unconvertible.push({ source: name, why: 'its name does not start with a timestamp' });
         continue;
       }
+      const up = statementsOf(parser, read.up.sql)!;
+      const down = read.down?.ok ? statementsOf(parser, read.down.sql) : undefined;
       const header = `-- From ${name}: its knex.raw statements.`;
       migrations.push({
         id: name,
         source: name,
         file: `${stem}.sql`,
-        up: joinStatements(header, read.up.sql),
-        down: read.down?.ok ? joinStatements(header, read.down.sql) : undefined,
+        up: joinStatements(header, up),
+        down: down ? joinStatements(header, down) : undefined,
       });
     }
     return { migrations, unconvertible };
