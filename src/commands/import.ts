@@ -44,6 +44,7 @@ export const importCommand: CliCommand = {
       json: report,
       exitCode: report.exitCode,
       text: report.ok ? formatImport(report) : undefined,
+      warnings: report.warnings.map((w) => `warning: ${w}`),
       notes: report.error ? [errorNote(report.error)] : [],
     };
   },

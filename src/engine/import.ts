@@ -32,6 +32,8 @@ export interface ImportReport {
   files: string[];
   /** Their down files. */
   downs: string[];
+  /** What was left out and why: a down part that does not parse. */
+  warnings: string[];
   manifest?: string | undefined;
   error?: { message: string; hint?: string | undefined } | undefined;
 }
@@ -56,6 +58,7 @@ export async function importHistory(options: ImportOptions): Promise<ImportRepor
       set: options.set,
       files: [],
       downs: [],
+      warnings: [],
       error: { message: failure.message, hint: failure.hint },
     };
   }
@@ -78,9 +81,10 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       `No ${tool.name} migrations folder at ${candidates.map(shown).join(' or ')}. Nothing was written.`,
       `Name the folder: schemata import ${tool.name} --set ${set!.name} --from path/to/migrations`,
     );
+  const parser = await loadParser();
   let source: ReturnType<typeof tool.readSource>;
   try {
-    source = tool.readSource(dir);
+    source = tool.readSource(dir, parser);
   } catch (error) {
     // A file the tool's index names that is not there, a folder that cannot be read.
     throw new ConfigError(
@@ -110,7 +114,6 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       );
     versions.set(version, m.source);
   }
-  const parser = await loadParser();
   // Schemas another set owns: a history that makes objects there spans two sets.
   const owners = new Map(
     project.sets
@@ -118,6 +121,8 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       .flatMap((s) => s.schemas.map((schema) => [schema, s.name])),
   );
   const spanning: string[] = [];
+  // A down part the tool never ran (it runs downs only on request) may not parse: it is left out, not the history.
+  const unparsedDowns = new Map<string, string>();
   for (const m of source.migrations) {
     for (const [part, sql] of [
       ['up', m.up],
@@ -125,6 +130,13 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
     ] as const) {
       if (sql === undefined) continue;
       const parsed = readMigration(parser, sql);
+      if (!parsed.ok && part === 'down') {
+        unparsedDowns.set(
+          m.file,
+          `${shown(join(dir, m.source))}: its down SQL does not parse at line ${parsed.problem.at.line}, column ${parsed.problem.at.column}: ${parsed.problem.message}; ${downFileOf(m.file)} was not written, so a rollback of ${m.file} is refused until you write it.`,
+        );
+        continue;
+      }
       if (!parsed.ok)
         throw new ConfigError(
           `${shown(join(dir, m.source))}: its ${part} SQL does not parse at line ${parsed.problem.at.line}, column ${parsed.problem.at.column}: ${parsed.problem.message}. Nothing was written.`,
@@ -174,7 +186,7 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       const path = join(set!.dir, m.file);
       writeFileSync(path, m.up, { flag: 'wx' });
       written.push(path);
-      if (m.down !== undefined) {
+      if (m.down !== undefined && !unparsedDowns.has(m.file)) {
         const down = join(set!.dir, downFileOf(m.file));
         writeFileSync(down, m.down, { flag: 'wx' });
         written.push(down);
@@ -200,8 +212,11 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
     from: shown(dir),
     files: source.migrations.map((m) => shown(join(set!.dir, m.file))),
     downs: source.migrations.flatMap((m) =>
-      m.down === undefined ? [] : [shown(join(set!.dir, downFileOf(m.file)))],
+      m.down === undefined || unparsedDowns.has(m.file)
+        ? []
+        : [shown(join(set!.dir, downFileOf(m.file)))],
     ),
+    warnings: [...unparsedDowns.values()],
     manifest: shown(manifestPath(set!.dir)),
   };
 }

@@ -563,6 +563,18 @@ function walkStatement(
             trigger: triggerState.named ? (cmd.name as string) : undefined,
             fires: triggerState.fires,
           });
+        // ADD CONSTRAINT c PRIMARY KEY (or UNIQUE) USING INDEX i: PostgreSQL renames the index i to c.
+        if (
+          cmd.subtype === 'AT_AddConstraint' &&
+          cmd.def?.Constraint?.conname &&
+          cmd.def.Constraint.indexname &&
+          cmd.def.Constraint.indexname !== cmd.def.Constraint.conname
+        )
+          push({
+            kind: 'rename',
+            from: partOf(table, 'index', cmd.def.Constraint.indexname),
+            to: partOf(table, 'index', cmd.def.Constraint.conname),
+          });
         if (cmd.subtype === 'AT_AlterColumnType' && cmd.def?.ColumnDef?.typeName) {
           const using = cmd.def.ColumnDef.raw_default as Obj | undefined;
           const type = columnTypeOf(cmd.def.ColumnDef.typeName);

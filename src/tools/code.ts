@@ -1,8 +1,19 @@
 import { parse } from '@babel/parser';
 import type { Expression, Node, Statement } from '@babel/types';
+import { quoteLiteral } from '../sql/quote.js';
+import { type Parser, scan } from '../sql/statements.js';
+
+/** A literal TypeORM passes as a query parameter. */
+export type LiteralParameter = string | number | boolean | null;
+
+/** One call's SQL, and the literal parameters it passes (TypeORM's generated view metadata). */
+export interface LiteralQuery {
+  sql: string;
+  parameters?: LiteralParameter[];
+}
 
 /** What a migration's up or down function runs, when it runs nothing but literal SQL. */
-export type LiteralQueries = { ok: true; sql: string[] } | { ok: false; why: string };
+export type LiteralQueries = { ok: true; sql: LiteralQuery[] } | { ok: false; why: string };
 
 /** A code migration read: its class (TypeORM names its rows by it) and what its up and down run. */
 export interface CodeMigration {
@@ -56,7 +67,7 @@ function literalQueries(
   method: 'up' | 'down',
   callee: 'query' | 'raw',
 ): LiteralQueries {
-  const sql: string[] = [];
+  const sql: LiteralQuery[] = [];
   const statements = Array.isArray(body)
     ? body
     : [{ type: 'ReturnStatement', argument: body, loc: body.loc } as Statement];
@@ -80,17 +91,61 @@ function literalQueries(
   return { ok: true, sql };
 }
 
-/** `x.query('…')` or `x.raw(\`…\`)` with one literal argument: its text. */
-function literalCall(expression: Expression, callee: string): string | undefined {
+/**
+ * `x.query('…')` or `x.raw(\`…\`)` with a literal text: the text. TypeORM's
+ * generated migrations of a view pass a second argument, an array of literals
+ * for its `typeorm_metadata` row (`query(sql, ["public","VIEW",…])`): kept.
+ */
+function literalCall(expression: Expression, callee: string): LiteralQuery | undefined {
   if (expression.type !== 'CallExpression') return undefined;
   const target = expression.callee;
   if (target.type !== 'MemberExpression' || target.property.type !== 'Identifier') return undefined;
-  if (target.property.name !== callee || expression.arguments.length !== 1) return undefined;
-  const argument = expression.arguments[0]!;
-  if (argument.type === 'StringLiteral') return argument.value;
-  if (argument.type === 'TemplateLiteral' && argument.expressions.length === 0)
-    return argument.quasis[0]?.value.cooked ?? undefined;
+  if (target.property.name !== callee) return undefined;
+  const [text, list, ...rest] = expression.arguments;
+  if (!text || rest.length > 0) return undefined;
+  const sql = literalText(text as Expression);
+  if (sql === undefined) return undefined;
+  if (!list) return { sql };
+  if (callee !== 'query' || list.type !== 'ArrayExpression') return undefined;
+  const parameters: LiteralParameter[] = [];
+  for (const element of list.elements) {
+    if (element?.type === 'NumericLiteral' || element?.type === 'BooleanLiteral')
+      parameters.push(element.value);
+    else if (element?.type === 'NullLiteral') parameters.push(null);
+    else {
+      const value = element ? literalText(element as Expression) : undefined;
+      if (value === undefined) return undefined;
+      parameters.push(value);
+    }
+  }
+  return { sql, parameters };
+}
+
+function literalText(node: Expression): string | undefined {
+  if (node.type === 'StringLiteral') return node.value;
+  if (node.type === 'TemplateLiteral' && node.expressions.length === 0)
+    return node.quasis[0]?.value.cooked ?? undefined;
   return undefined;
+}
+
+/**
+ * The SQL with each `$n` the scanner finds (not inside a string or a
+ * comment) replaced by its parameter as a literal; undefined when one names
+ * no parameter.
+ */
+export function inlineParameters(parser: Parser, query: LiteralQuery): string | undefined {
+  const { sql, parameters } = query;
+  if (!parameters) return sql;
+  let text = sql;
+  const places = scan(parser, sql).filter((t) => t.kind === 'PARAM');
+  for (const place of places.reverse()) {
+    const value = parameters[Number(place.text.slice(1)) - 1];
+    if (value === undefined) return undefined;
+    const literal =
+      value === null ? 'NULL' : typeof value === 'string' ? quoteLiteral(value) : String(value);
+    text = text.slice(0, place.start) + literal + text.slice(place.end);
+  }
+  return text;
 }
 
 /** The body of `up`: a class method (TypeORM), `export function up`, `export const up = …`, `exports.up = …`. */
@@ -137,6 +192,20 @@ function functionBody(node: Expression): Statement[] | Expression | undefined {
   if (node.type === 'ArrowFunctionExpression')
     return node.body.type === 'BlockStatement' ? node.body.body : node.body;
   return undefined;
+}
+
+/** The calls' SQL with their parameters in place; undefined when a `$n` names no parameter. */
+export function statementsOf(
+  parser: Parser,
+  queries: readonly LiteralQuery[],
+): string[] | undefined {
+  const statements: string[] = [];
+  for (const query of queries) {
+    const text = inlineParameters(parser, query);
+    if (text === undefined) return undefined;
+    statements.push(text);
+  }
+  return statements;
 }
 
 /** Statements joined as one file: each ends with a semicolon, one per line. */

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinStatements, readCodeMigration } from './code.js';
+import { joinStatements, readCodeMigration, statementsOf } from './code.js';
 import { versionedStem } from './sections.js';
 import {
   type SourceMigration,
@@ -20,7 +20,7 @@ import {
 export const knex: Tool = {
   name: 'knex',
   defaultFrom: ['migrations'],
-  readSource(dir) {
+  readSource(dir, parser) {
     const migrations: SourceMigration[] = [];
     const unconvertible: Unconvertible[] = [];
     for (const name of readdirSync(dir).sort()) {
@@ -43,23 +43,39 @@ export const knex: Tool = {
         unconvertible.push({ source: name, why: 'its name does not start with a timestamp' });
         continue;
       }
+      const up = statementsOf(parser, read.up.sql)!;
+      const down = read.down?.ok ? statementsOf(parser, read.down.sql) : undefined;
       const header = `-- From ${name}: its knex.raw statements.`;
       migrations.push({
         id: name,
         source: name,
         file: `${stem}.sql`,
-        up: joinStatements(header, read.up.sql),
-        down: read.down?.ok ? joinStatements(header, read.down.sql) : undefined,
+        up: joinStatements(header, up),
+        down: down ? joinStatements(header, down) : undefined,
       });
     }
     return { migrations, unconvertible };
   },
   table: { name: 'knex_migrations', columns: ['name', 'batch'] },
   rowsSql: (table) => `SELECT id, name, batch FROM ${table} ORDER BY id`,
-  judge: (rows, migrations) =>
-    rowPerMigration(rows, migrations, {
-      id: (row) => textOf(row.name),
+  judge(rows, migrations) {
+    // A project that writes TypeScript and runs its compiled JavaScript (knex's
+    // loadExtensions ['.js']) has rows naming `x.js` for the source `x.ts`:
+    // knex names a row by the file it loaded, so the stem is the migration.
+    const byStem = new Map(migrations.map((m) => [stemOf(m.id), m.id]));
+    const known = new Set(migrations.map((m) => m.id));
+    return rowPerMigration(rows, migrations, {
+      id: (row) => {
+        const name = textOf(row.name);
+        return known.has(name) ? name : (byStem.get(stemOf(name)) ?? name);
+      },
       says: (row) => `batch ${textOf(row.batch)}`,
       unknown: (name) => `${name}: run by knex, but the imported migrations have no such file`,
-    }),
+    });
+  },
 };
+
+/** A migration file's name without its JavaScript or TypeScript extension. */
+function stemOf(name: string): string {
+  return name.replace(/\.(c|m)?(j|t)s$/, '');
+}

@@ -1,3 +1,4 @@
+import type { Parser } from '../sql/statements.js';
 import { ConfigError } from '../errors.js';
 
 /*
@@ -79,8 +80,8 @@ export interface Tool {
   name: ToolName;
   /** Where the tool keeps its migrations unless told, relative to the project; the first that exists is read. */
   defaultFrom: readonly string[];
-  /** Reads the tool's folder (I/O). */
-  readSource(dir: string): SourceHistory;
+  /** Reads the tool's folder (I/O); the parser places what code passes as query parameters. */
+  readSource(dir: string, parser: Parser): SourceHistory;
   /** The tracking table's usual name (`schema.table`, or unqualified: on the search path), and the columns that tell it is this tool's. */
   table: { name: string; columns: readonly string[] };
   /** The SELECT of its rows; `table` is quoted and qualified. */

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinStatements, readCodeMigration } from './code.js';
+import { joinStatements, readCodeMigration, statementsOf } from './code.js';
 import {
   type SourceMigration,
   type Tool,
@@ -19,7 +19,7 @@ import {
 export const typeorm: Tool = {
   name: 'typeorm',
   defaultFrom: ['src/migrations', 'src/migration', 'migrations'],
-  readSource(dir) {
+  readSource(dir, parser) {
     const migrations: SourceMigration[] = [];
     const unconvertible: Unconvertible[] = [];
     for (const name of readdirSync(dir).sort()) {
@@ -47,14 +47,20 @@ export const typeorm: Tool = {
         });
         continue;
       }
+      const up = statementsOf(parser, read.up.sql);
+      if (!up) {
+        unconvertible.push({ source: name, why: 'its up passes a $n that names no parameter' });
+        continue;
+      }
+      const down = read.down?.ok ? statementsOf(parser, read.down.sql) : undefined;
       const title = stem?.[2] ?? read.className.replace(/\d+$/, '');
       const header = `-- ${read.className}, from ${name}: its queryRunner.query statements.`;
       migrations.push({
         id: read.className,
         source: name,
         file: `${timestamp}_${title}.sql`,
-        up: joinStatements(header, read.up.sql),
-        down: read.down?.ok ? joinStatements(header, read.down.sql) : undefined,
+        up: joinStatements(header, up),
+        down: down ? joinStatements(header, down) : undefined,
       });
     }
     migrations.sort((a, b) =>

@@ -89,6 +89,52 @@ describe('schemata import and baseline --from, as typed', () => {
   });
 });
 
+describe('a down part the tool never ran that does not parse', () => {
+  it('is left out with a warning naming it; the history imports, is adopted and migrate applies the rest', async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: url };
+    const cwd = makeProject();
+    mkdirSync(join(cwd, 'db/migrations'), { recursive: true });
+    writeFileSync(
+      join(cwd, 'db/migrations/20240101000000_schemas.sql'),
+      '-- migrate:up\nCREATE SCHEMA workspace;\nCREATE SCHEMA reference;\n\n-- migrate:down\nDROP SCHEMA reference;\nDROP SCHEMA workspace;\n',
+    );
+    // A formatter's work: the down block lost its ALTER TABLE (dbmate runs a down only on request).
+    writeFileSync(
+      join(cwd, 'db/migrations/20240102000000_items.sql'),
+      '-- migrate:up\nCREATE TABLE workspace.items (id int);\n\n-- migrate:down\n    DROP COLUMN IF EXISTS id;\nDROP TABLE workspace.items;\n',
+    );
+    writeFileSync(
+      join(cwd, 'db/migrations/20240103000000_notes.sql'),
+      '-- migrate:up\nCREATE TABLE workspace.notes (id int);\n-- migrate:down\nDROP TABLE workspace.notes;\n',
+    );
+    await query(url, 'CREATE SCHEMA workspace; CREATE SCHEMA reference');
+    await query(url, 'CREATE TABLE workspace.items (id int)');
+    await query(
+      url,
+      "CREATE TABLE public.schema_migrations (version varchar PRIMARY KEY); INSERT INTO public.schema_migrations VALUES ('20240101000000'), ('20240102000000')",
+    );
+
+    const imported = await runCli(['import', 'dbmate', '--set', 'data'], { cwd, env });
+    expect(imported.code).toBe(0);
+    expect(imported.stderr).toContain(
+      'warning: db/migrations/20240102000000_items.sql: its down SQL does not parse at line 2, column 10: syntax error at or near "COLUMN" (near "COLUMN IF EXISTS id;"); 20240102000000_items.down.sql was not written, so a rollback of 20240102000000_items.sql is refused until you write it.',
+    );
+    expect(readdirSync(join(cwd, 'database/data')).sort()).toEqual([
+      '20240101000000_schemas.down.sql',
+      '20240101000000_schemas.sql',
+      '20240102000000_items.sql',
+      '20240103000000_notes.down.sql',
+      '20240103000000_notes.sql',
+      'import.json',
+    ]);
+    const adopted = await runCli(printedCommand(imported.stdout, 'baseline'), { cwd, env });
+    expect(adopted.code).toBe(0);
+    const applied = json(await runCli(['migrate', 'data', '--json'], { cwd, env }));
+    expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual(['20240103000000_notes.sql']);
+  });
+});
+
 describe('import into a set whose folder does not exist yet', () => {
   const config = JSON.stringify({
     sets: [{ name: 'legacy', dir: 'legacy', database: 'primary', schemas: ['public'] }],

@@ -171,6 +171,45 @@ describe('knex', () => {
     );
   });
 
+  it('adopts rows naming the compiled .js of .ts sources (loadExtensions [.js]), and an index a later constraint took USING INDEX', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    // The repository keeps TypeScript; knex runs what tsc made of it, so its rows name the .js files.
+    const sources = {
+      '20240101000000_items.ts':
+        "import type { Knex } from 'knex';\n\nexport async function up(knex: Knex): Promise<void> {\n  await knex.raw('CREATE SCHEMA workspace; CREATE SCHEMA reference; CREATE TABLE workspace.items (id int NOT NULL, title text)');\n}\n",
+      '20240102000000_items_key.ts':
+        "import type { Knex } from 'knex';\n\nexport async function up(knex: Knex): Promise<void> {\n  await knex.raw('CREATE UNIQUE INDEX items_id_idx ON workspace.items (id)');\n  await knex.raw('ALTER TABLE workspace.items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_id_idx');\n}\n",
+    };
+    const compiled = {
+      '20240101000000_items.js':
+        "exports.up = async (knex) => {\n  await knex.raw('CREATE SCHEMA workspace; CREATE SCHEMA reference; CREATE TABLE workspace.items (id int NOT NULL, title text)');\n};\nexports.down = async () => {};\n",
+      '20240102000000_items_key.js':
+        "exports.up = async (knex) => {\n  await knex.raw('CREATE UNIQUE INDEX items_id_idx ON workspace.items (id)');\n  await knex.raw('ALTER TABLE workspace.items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_id_idx');\n};\nexports.down = async () => {};\n",
+    };
+    writeAll(join(cwd, 'migrations'), sources);
+    writeAll(join(cwd, 'dist/migrations'), compiled);
+    const db = knexFactory({
+      client: 'pg',
+      connection: url,
+      migrations: { directory: join(cwd, 'dist/migrations'), loadExtensions: ['.js'] },
+    });
+    try {
+      await db.migrate.latest();
+    } finally {
+      await db.destroy();
+    }
+    writeAll(join(cwd, 'migrations'), {
+      '20240103000000_notes.ts':
+        "import type { Knex } from 'knex';\n\nexport async function up(knex: Knex): Promise<void> {\n  await knex.raw('CREATE TABLE workspace.notes (id int)');\n}\n",
+    });
+    const adopted = await adoptThenMigrate(cwd, url, 'knex', ['20240103000000_notes.sql']);
+    expect(adopted.sets[0]!.applied.map((b) => b.file)).toEqual([
+      '20240101000000_items.sql',
+      '20240102000000_items_key.sql',
+    ]);
+  });
+
   it('names a schema-builder migration with its line, and writes nothing', async () => {
     const cwd = makeProject();
     writeAll(join(cwd, 'migrations'), {

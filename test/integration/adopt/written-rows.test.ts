@@ -405,6 +405,65 @@ ${down.map((q) => `        await queryRunner.query(\`${q}\`);`).join('\n')}
     ]);
   });
 
+  it("places the parameters of a generated view migration's typeorm_metadata row as literals", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject();
+    const view = 'SELECT "id", "title" FROM "workspace"."items" WHERE "title" IS NOT NULL';
+    writeAll(join(cwd, 'src/migrations'), {
+      '1700000000000-Init.ts': generated(
+        'Init1700000000000',
+        [
+          'CREATE SCHEMA "workspace"',
+          'CREATE SCHEMA "reference"',
+          'CREATE TABLE "workspace"."items" ("id" SERIAL NOT NULL, "title" character varying, CONSTRAINT "PK_items" PRIMARY KEY ("id"))',
+        ],
+        ['DROP TABLE "workspace"."items"'],
+      ),
+      // As PostgresQueryRunner.insertViewDefinitionSql has the generator write it: the view's text passed as a parameter.
+      '1700000100000-Titled.ts': `import { MigrationInterface, QueryRunner } from "typeorm";
+
+export class Titled1700000100000 implements MigrationInterface {
+    name = 'Titled1700000100000'
+
+    public async up(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(\`CREATE VIEW "workspace"."titled" AS ${view}\`);
+        await queryRunner.query(\`INSERT INTO "typeorm_metadata"("database", "schema", "table", "type", "name", "value") VALUES (DEFAULT, $1, DEFAULT, $2, $3, $4)\`, ["workspace","VIEW","titled",${JSON.stringify(view)}]);
+    }
+
+    public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(\`DELETE FROM "typeorm_metadata" WHERE "type" = $1 AND "name" = $2 AND "schema" = $3\`, ["VIEW","titled","workspace"]);
+        await queryRunner.query(\`DROP VIEW "workspace"."titled"\`);
+    }
+
+}
+`,
+    });
+    await query(url, TABLE);
+    // typeorm src/driver/postgres/PostgresQueryRunner.ts: the table TypeORM keeps view definitions in.
+    await query(
+      url,
+      'CREATE TABLE "typeorm_metadata" ("type" character varying NOT NULL, "database" character varying, "schema" character varying, "table" character varying, "name" character varying, "value" text)',
+    );
+    await query(
+      url,
+      'CREATE SCHEMA "workspace"; CREATE SCHEMA "reference"; CREATE TABLE "workspace"."items" ("id" SERIAL NOT NULL, "title" character varying, CONSTRAINT "PK_items" PRIMARY KEY ("id"))',
+    );
+    await query(
+      url,
+      `INSERT INTO "migrations" ("timestamp", "name") VALUES (1700000000000, 'Init1700000000000')`,
+    );
+    const adopted = await importAndAdopt(cwd, url, 'typeorm');
+    expect(adopted.error).toBeUndefined();
+    expect(readFileSync(join(cwd, 'database/data/1700000100000_Titled.sql'), 'utf8')).toContain(
+      `VALUES (DEFAULT, 'workspace', DEFAULT, 'VIEW', 'titled', 'SELECT "id", "title" FROM "workspace"."items" WHERE "title" IS NOT NULL');`,
+    );
+    const run = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(run.error).toBeUndefined();
+    expect(
+      await query(url, 'SELECT "schema", "type", "name", "value" FROM "typeorm_metadata"'),
+    ).toEqual([{ schema: 'workspace', type: 'VIEW', name: 'titled', value: view }]);
+  });
+
   it('names a hand-written migration that builds a table in code, with its line', async () => {
     const cwd = makeProject();
     writeAll(join(cwd, 'src/migrations'), {

@@ -81,6 +81,15 @@ describe('operationsOf', () => {
       ],
     ],
     [
+      'a constraint made USING INDEX renames the index to the constraint',
+      'ALTER TABLE w.t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_id_idx, ADD CONSTRAINT t_k_key UNIQUE USING INDEX t_k_key;',
+      [
+        'create constraint t_pkey on w.t',
+        'rename index w.t_id_idx -> index w.t_pkey',
+        'create constraint t_k_key on w.t',
+      ],
+    ],
+    [
       'SET SCHEMA',
       'ALTER TABLE w.t SET SCHEMA r; ALTER TYPE w.m SET SCHEMA r;',
       ['move table w.t -> table r.t', 'move type w.m -> type r.m'],

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadParser } from '../../../src/sql/parse.js';
 import { flyway, flywayChecksum, flywayVersion } from '../../../src/tools/flyway.js';
 
 const file = (text: string) => Buffer.from(text, 'utf8');
@@ -103,12 +104,12 @@ describe("Flyway's history, judged as Flyway does", () => {
 });
 
 describe("Flyway's folder", () => {
-  it('names a script with placeholders, which Flyway rewrites as it runs it, and a callback', () => {
+  it('names a script with placeholders, which Flyway rewrites as it runs it, and a callback', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flyway-'));
     writeFileSync(join(dir, 'V1__schemas.sql'), 'CREATE SCHEMA ${schema};\n');
     writeFileSync(join(dir, 'V2__items.sql'), 'CREATE TABLE items (id int);\n');
     writeFileSync(join(dir, 'afterMigrate.sql'), 'ANALYZE;\n');
-    const read = flyway.readSource(dir);
+    const read = flyway.readSource(dir, await loadParser());
     expect(read.migrations.map((m) => m.file)).toEqual(['2_items.sql']);
     expect(read.unconvertible.map((u) => u.source).sort()).toEqual([
       'V1__schemas.sql',
