@@ -18,6 +18,7 @@ export async function baseline(options: BaselineOptions): Promise<Report> {
   return (await import('../engine/baseline.js')).baseline(options);
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const baselineCommand: CliCommand = {
   command: 'baseline <set>',
   describe: 'record migrations as applied without running them, after checking their objects exist',

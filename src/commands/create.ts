@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { EXIT } from '../errors.js';
 import type { CliCommand } from '../cli/command.js';
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const createCommand: CliCommand = {
   command: 'create <set> <name>',
   describe: 'write a new migration file from the template and print its path',

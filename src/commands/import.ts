@@ -16,6 +16,7 @@ export async function importHistory(options: ImportOptions): Promise<ImportRepor
   return (await import('../engine/import.js')).importHistory(options);
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const importCommand: CliCommand = {
   command: 'import <tool>',
   describe: "write another tool's migrations as a set's files, with a manifest for baseline --from",

@@ -16,6 +16,7 @@ export async function lint(options: LintOptions = {}): Promise<LintReport> {
   return (await import('../engine/lint.js')).lintSets(options);
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const lintCommand: CliCommand = {
   command: 'lint [sets..]',
   describe: 'parse every migration with the PostgreSQL parser; report errors and warnings',

@@ -17,6 +17,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   return (await import('../engine/migrate.js')).migrate(options);
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const migrateCommand: CliCommand = {
   command: 'migrate [sets..]',
   describe: 'validate, apply pending migrations, validate again',

@@ -28,6 +28,7 @@ function stepsOf(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const rollbackCommand: CliCommand = {
   command: 'rollback <set>',
   describe:

@@ -39,6 +39,7 @@ async function listing(report: Report): Promise<ReturnType<CliCommand['run']>> {
   });
 }
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const statusCommand: CliCommand = {
   command: 'status [sets..]',
   describe: 'per set: applied, pending, schemas and problems',
@@ -52,6 +53,7 @@ export const statusCommand: CliCommand = {
   },
 };
 
+/** @internal The CLI's command (yargs): not part of the API. */
 export const validateCommand: CliCommand = {
   command: 'validate [sets..]',
   describe: 'the pre-flight checks alone; writes nothing; exit 3 on a problem',
