@@ -135,3 +135,33 @@ export function missingObjects(
 ): Array<{ ref: ObjectRef; file: string }> {
   return finalObjects(migrations, creationSchema(model)).filter((e) => !refExists(model, e.ref));
 }
+
+/**
+ * The first migration some of whose objects exist and some do not: `migrate`
+ * stops on what exists (drift), `baseline` would record what never ran.
+ * Undefined when each migration's objects all exist or none does. Pure.
+ */
+export function partlyMade(
+  model: CatalogModel,
+  migrations: ReadonlyArray<{ file: string; operations: readonly Operation[] }>,
+): { file: string; present: ObjectRef[]; missing: ObjectRef[] } | undefined {
+  const schema = creationSchema(model);
+  for (const m of migrations) {
+    const objects = finalObjects([m], schema).map((e) => e.ref);
+    const present = objects.filter((ref) => refExists(model, ref));
+    if (present.length > 0 && present.length < objects.length)
+      return {
+        file: m.file,
+        // A column of a table that exists is named with its table.
+        present: present.filter(
+          (ref) =>
+            ref.kind !== 'column' ||
+            !present.some(
+              (t) => t.kind === 'table' && t.schema === ref.schema && t.name === ref.table,
+            ),
+        ),
+        missing: objects.filter((ref) => !refExists(model, ref)),
+      };
+  }
+  return undefined;
+}

@@ -678,22 +678,42 @@ export function replayOf(
     );
     let name = created;
     let schema = createdIn;
-    // A table of the same name in another schema is not this one (an unqualified name may be).
-    const inSchema = (ref: ObjectRef) =>
-      ref.unqualified === true || !ref.schema || ref.schema === schema;
-    for (let i = start; i < applied.length; i++) {
+    // The search_path the file set at this point (each file starts with the session's, unknown here: undefined),
+    // and the tables made so far by schema: where an unqualified name resolves, as PostgreSQL resolves it.
+    let path: readonly string[] | undefined;
+    const tables = new Set<string>();
+    // Whether a statement names this table: qualified by its schema; unqualified, the first schema of the
+    // file's search_path that is this table's or holds a table of that name (the session's path: any).
+    const isThis = (ref: ObjectRef, table: string | undefined) => {
+      if (table !== name) return false;
+      if (ref.unqualified !== true || !ref.schema) return !ref.schema || ref.schema === schema;
+      if (path === undefined) return true;
+      for (const s of path) {
+        if (s === schema) return true;
+        if (tables.has(`${s}.${table}`)) return false;
+      }
+      return false;
+    };
+    const made = (ref: ObjectRef) => ref.schema || (path?.find((s) => s !== '$user') ?? '');
+    for (let i = 0; i < applied.length; i++) {
       const { version, operations } = applied[i]!;
+      path = undefined;
       for (const op of operations) {
-        if (
-          i === start &&
-          (op.at.line < maker.line || (op.at.line === maker.line && op.at.column <= maker.column))
-        )
-          continue;
+        const before =
+          i < start ||
+          (i === start &&
+            (op.at.line < maker.line ||
+              (op.at.line === maker.line && op.at.column <= maker.column)));
+        if (op.kind === 'search-path') path = op.path;
+        if (op.kind === 'create' && op.object.kind === 'table')
+          tables.add(`${made(op.object)}.${op.object.name}`);
+        if ((op.kind === 'rename' || op.kind === 'move') && op.from.kind === 'table')
+          tables.add(`${made(op.to)}.${op.to.name}`);
+        if (before) continue;
         if (
           (op.kind === 'rename' || op.kind === 'move') &&
           op.from.kind === 'table' &&
-          op.from.name === name &&
-          inSchema(op.from)
+          isThis(op.from, op.from.name)
         ) {
           name = op.to.name;
           if (op.to.schema && op.to.unqualified !== true) schema = op.to.schema;
@@ -702,7 +722,7 @@ export function replayOf(
         if (
           op.kind === 'rename' &&
           PART_KINDS.has(op.from.kind) &&
-          op.from.table === name &&
+          isThis(op.from, op.from.table) &&
           live.delete(`${op.from.kind}:${op.from.name}`)
         ) {
           live.add(`${op.to.kind}:${op.to.name}`);
@@ -714,8 +734,7 @@ export function replayOf(
         if (
           op.kind === 'create' &&
           op.object.kind === 'column' &&
-          op.object.table === name &&
-          inSchema(op.object)
+          isThis(op.object, op.object.table)
         ) {
           if (addedLater.has(`${version}:${op.object.name}`)) live.add(`column:${op.object.name}`);
           else if (op.via === undefined) {
@@ -726,7 +745,7 @@ export function replayOf(
         if (
           op.kind === 'drop' &&
           PART_KINDS.has(op.object.kind) &&
-          op.object.table === name &&
+          isThis(op.object, op.object.table) &&
           live.delete(`${op.object.kind}:${op.object.name}`)
         )
           add(version, op.at);
@@ -734,7 +753,7 @@ export function replayOf(
         // computes values changes no row here: the table made again holds none.
         if (
           (op.kind === 'alter-column' || op.kind === 'alter-type') &&
-          op.column.table === name &&
+          isThis(op.column, op.column.table) &&
           live.has(`column:${op.column.name}`)
         )
           add(version, op.at);
@@ -743,8 +762,8 @@ export function replayOf(
           op.kind === 'annotate' &&
           op.via === undefined &&
           (op.object.kind === 'table'
-            ? op.object.name === name
-            : op.object.table === name && live.has(`column:${op.object.name}`))
+            ? isThis(op.object, op.object.name)
+            : isThis(op.object, op.object.table) && live.has(`column:${op.object.name}`))
         )
           add(version, op.at);
       }

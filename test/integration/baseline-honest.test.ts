@@ -192,4 +192,38 @@ describe("drift's hint on a tracked database never records what did not run", ()
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
+
+  it("baseline's own hint on a file made in part names what is missing and a command that works as typed, not migrate's drift", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ 'data/001_schemas.sql': SCHEMAS });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(
+      url,
+      'CREATE TABLE workspace.items (id int PRIMARY KEY, code text, title text); CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+    );
+    writeFile(cwd, 'data/002_items.sql', ITEMS);
+    const refused = await runCli(['baseline', 'data'], { cwd, env: single(url) });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      '002_items.sql is made here in part: the database has table workspace.items, function workspace.touch() but lacks index workspace.items_title_idx',
+    );
+    // Not the bare migrate of before: it stops on the table that exists (drift), and its hint leads back here.
+    expect(refused.stderr).not.toContain('Run the migrations instead');
+    const typed = /then run: (npx schemata baseline [^;]+);/.exec(refused.stderr)?.[1];
+    expect(typed).toBe('npx schemata baseline data --version 2');
+    // Followed: what is missing made by hand, then the command as typed records 002, and validate is clean.
+    await query(
+      url,
+      'CREATE INDEX items_title_idx ON workspace.items (title); ALTER TABLE workspace.items ADD CONSTRAINT items_code_key UNIQUE (code); CREATE TRIGGER items_touch BEFORE UPDATE ON workspace.items FOR EACH ROW EXECUTE FUNCTION workspace.touch();',
+    );
+    const followed = await runCli(typed!.split(' ').slice(2), { cwd, env: single(url) });
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    const versions = await query<{ version: string }>(
+      url,
+      'SELECT DISTINCT version FROM schemata.migrations ORDER BY version',
+    );
+    expect(versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
 });

@@ -303,4 +303,36 @@ describe('later migrations that add and drop columns of a table made again', () 
     await droppedAndRepaired(url, cwd, 'DROP TABLE workspace.t', 'table workspace.t (002_t.sql)');
     expect(await columns()).toEqual(first);
   });
+
+  it('two schemas with a table items, a later migration alters one: the other comes back as its own history made it', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_items.sql':
+        'CREATE TABLE workspace.items (id int, legacy text, status text NOT NULL);\nCREATE TABLE reference.items (id int, legacy text, status text NOT NULL);\n',
+      'data/003_workspace.sql': [
+        'ALTER TABLE workspace.items DROP COLUMN legacy;',
+        'ALTER TABLE workspace.items RENAME COLUMN status TO state;',
+        'ALTER TABLE workspace.items ALTER COLUMN id TYPE bigint, ALTER COLUMN id SET DEFAULT 0;',
+        'SET search_path = workspace, reference;',
+        'ALTER TABLE items ALTER COLUMN state DROP NOT NULL;',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const columns = () =>
+      query(
+        url,
+        "SELECT attname, pg_catalog.format_type(atttypid, atttypmod) AS type, attnotnull FROM pg_attribute WHERE attrelid = 'reference.items'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      );
+    const first = await columns();
+    expect(first.map((c) => c.attname)).toEqual(['id', 'legacy', 'status']);
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP TABLE reference.items',
+      'table reference.items (002_items.sql)',
+    );
+    expect(await columns()).toEqual(first);
+  });
 });

@@ -401,6 +401,33 @@ describe('replayOf', () => {
     });
   });
 
+  it('replays onto a table made again only what was done to it, by schema: qualified, or through the search_path the file set then', () => {
+    const history = applied({
+      '2': 'CREATE TABLE a.items (id int, legacy text, status text NOT NULL);\nCREATE TABLE b.items (id int, legacy text, status text NOT NULL);\n',
+      '3': [
+        'ALTER TABLE a.items DROP COLUMN legacy;',
+        'ALTER TABLE a.items RENAME COLUMN status TO state;',
+        'ALTER TABLE a.items ALTER COLUMN id TYPE bigint, ALTER COLUMN id SET DEFAULT 0;',
+        "COMMENT ON TABLE a.items IS 'a';",
+        'SET search_path = a, b;',
+        'ALTER TABLE items ALTER COLUMN state DROP NOT NULL;',
+        'SET search_path = b;',
+        "COMMENT ON COLUMN items.status IS 'b';",
+        '',
+      ].join('\n'),
+    });
+    expect(
+      Object.fromEntries(replayOf(history, [object('table', 'b.items', '2')]).statements),
+    ).toEqual({
+      '3': [{ line: 8, column: 1 }],
+    });
+    expect(
+      Object.fromEntries(replayOf(history, [object('table', 'a.items', '2')]).statements),
+    ).toEqual({
+      '3': [1, 2, 3, 4, 6].map((line) => ({ line, column: 1 })),
+    });
+  });
+
   it("replays the ADD COLUMN of a column that a later ALTER TABLE drops while it adds one (Prisma's form)", () => {
     const history = applied({
       '2': 'CREATE TABLE w.t (id int);\n',
