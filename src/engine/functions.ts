@@ -50,6 +50,7 @@ const measureParameters = {
   tablesUpTo: 'p_tables_up_to',
   nodes: 'p_nodes',
   nodesUpTo: 'p_nodes_up_to',
+  counted: 'p_counted',
 };
 const template = {
   snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
@@ -69,7 +70,7 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
-  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid) RETURNS void LANGUAGE plpgsql
+  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
@@ -112,7 +113,7 @@ const SIGNATURES = {
   snapshot: 'text[]',
   record: 'text, text, text, text, text, text, integer, text[], text[]',
   claim: 'text, text, bigint',
-  measure_before: 'oid[], text, boolean, oid, text, oid',
+  measure_before: 'oid[], text, boolean, oid, text, oid, text',
   measure_after: '',
 } as const;
 

@@ -47,7 +47,20 @@ export interface Measurement {
   outside?: ReadonlyArray<{ line: number; column: number }>;
   /** Every table's storage as the session's last measurement left it (engine/session.ts): only tables made since are listed again. */
   storage?: StorageSeen | undefined;
+  /** The transaction's row counters as the session's last measurement left them (CountersSeen): used only in that same transaction. */
+  counted?: string | undefined;
 }
+
+/*
+ * CountersSeen: `xid|{"oid": [inserted, updated, deleted], ...}`, the row
+ * counters of every table the transaction has written so far, as a
+ * migration's measurement leaves them. In the run's one transaction
+ * (--single-transaction) the next migration starts from it, where listing
+ * every table's counters grew with the run (every migration wrote, so the
+ * shortcut "no transaction ID, no counters" no longer held). Taken only in
+ * the transaction it names; after a rollback to a savepoint (whose rows
+ * still count) the client drops it and the next measurement lists anew.
+ */
 
 /**
  * Every table's storage (`,oid:relfilenode,` each) for the tables up to
@@ -120,6 +133,8 @@ export interface MeasureInputs {
   nodes: string;
   /** oid: the tables it covers */
   nodesUpTo: string;
+  /** text: the counters listed so far in this transaction (CountersSeen), or NULL */
+  counted: string;
 }
 
 /**
@@ -142,7 +157,9 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   )
   SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened), true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
-       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}' ELSE (
+       pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}'
+          WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text THEN pg_catalog.split_part(${i.counted}, '|', 2)
+          ELSE (
           SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
             FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
                          pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
@@ -182,6 +199,7 @@ export function measureLiterals(m: Measurement): MeasureInputs {
     tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
     nodes: m.storage ? quoteLiteral(m.storage.nodes) : 'NULL::text',
     nodesUpTo: `${m.storage ? Math.trunc(m.storage.upTo) : 0}::pg_catalog.oid`,
+    counted: m.counted ? quoteLiteral(m.counted) : 'NULL::text',
   };
 }
 
@@ -310,12 +328,24 @@ BEGIN
                  pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) - COALESCE((b.counts->>0)::bigint, 0) AS inserted,
                  pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) - COALESCE((b.counts->>1)::bigint, 0) AS updated,
                  pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) - COALESCE((b.counts->>2)::bigint, 0) AS deleted
-            FROM pg_catalog.unnest(row_written) AS l(relation) JOIN pg_catalog.pg_class c ON c.oid = l.relation JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            -- Each table probed by its OID: planned once, on a catalog the run then grows (in its one transaction, by
+            -- every table it makes), a join became a scan of pg_class per migration.
+            FROM pg_catalog.unnest(row_written) AS l(relation)
+            CROSS JOIN LATERAL (SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = l.relation OFFSET 0) c
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN LATERAL (SELECT pg_catalog.current_setting('schemata.counted')::jsonb -> (c.oid::text) AS counts) b ON true
            WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
              AND n.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') d
    WHERE d.inserted + d.updated + d.deleted > 0;
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
+  -- The counters as this migration leaves them, for the next one in the same transaction (CountersSeen): those
+  -- listed before it, with the tables it holds a write lock on now.
+  PERFORM pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || (
+    SELECT (pg_catalog.current_setting('schemata.counted')::jsonb || COALESCE(pg_catalog.jsonb_object_agg(w.oid::text, pg_catalog.jsonb_build_array(w.ins, w.upd, w.del)), '{}'))::text
+      FROM (SELECT r.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(r.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(r.oid) AS upd,
+                   pg_catalog.pg_stat_get_xact_tuples_deleted(r.oid) AS del
+              FROM pg_catalog.unnest(row_written) AS r(oid)) w
+     WHERE w.ins + w.upd + w.del > 0), true);
   -- The storage listing as this migration leaves it, for the next one (only where it changed).
   nodes := pg_catalog.current_setting('schemata.nodes');
   grew := pg_catalog.current_setting('schemata.nodes_grew') = 'on';

@@ -124,10 +124,13 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 ${OWN_AGAIN_STATEMENTS.join(';\n')};`;
 
 /** What the measurement before COMMIT left for the event (read back where the record is not in the transaction), and the storage listing for the next migration. */
-const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) AS schemata_rows, pg_catalog.current_setting('schemata.lost', true) AS schemata_lost, pg_catalog.current_setting('schemata.nodes_now', true) AS schemata_nodes`;
+const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) AS schemata_rows, pg_catalog.current_setting('schemata.lost', true) AS schemata_lost, pg_catalog.current_setting('schemata.nodes_now', true) AS schemata_nodes, pg_catalog.current_setting('schemata.counted_now', true) AS schemata_counted`;
 
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
+
+/** Each session's row counters, as the last measurement of its open transaction left them (engine/measure.ts CountersSeen); dropped after a rollback. */
+const countersSeen = new WeakMap<Client, string>();
 
 // A clean session, as if each file ran in a psql session of its own. RESET ALL leaves the role and the session
 // authorization alone: they are reset by name.
@@ -234,7 +237,12 @@ function batchOf(
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     ...t.snapshot,
     measureBeforeSql(
-      { ...t.measurement, capture, storage: storageSeen.get(context.client) },
+      {
+        ...t.measurement,
+        capture,
+        storage: storageSeen.get(context.client),
+        counted: countersSeen.get(context.client),
+      },
       context.tracking,
     ),
     USER_SETTINGS_SQL,
@@ -291,8 +299,14 @@ export async function runTransaction(
           upTo: Math.max(seen?.upTo ?? 0, t.measurement.tablesUpTo),
         });
       }
+      // Only the run's one transaction goes on after this batch: a COMMIT ends what the counters describe.
+      if (measured.counted && t.undo !== undefined)
+        countersSeen.set(context.client, measured.counted);
+      else countersSeen.delete(context.client);
       return { rows: measured.rows, lost: measured.lost };
     }
+    // What the rolled-back try wrote still counts in the transaction's counters: the next measurement lists them anew.
+    countersSeen.delete(context.client);
     const undo = t.undo ?? 'ROLLBACK';
     await context.client
       .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)
@@ -473,7 +487,7 @@ function heartbeatOf(
   };
 }
 
-function measuredOf(result: unknown): Measured & { nodes: string } {
+function measuredOf(result: unknown): Measured & { nodes: string; counted: string } {
   const results = Array.isArray(result) ? (result as Array<{ rows?: unknown[] }>) : [];
   for (const r of results) {
     const row = r.rows?.[0] as
@@ -481,6 +495,7 @@ function measuredOf(result: unknown): Measured & { nodes: string } {
           schemata_rows?: string | null;
           schemata_lost?: string | null;
           schemata_nodes?: string | null;
+          schemata_counted?: string | null;
         }
       | undefined;
     if (row !== undefined && 'schemata_rows' in row) {
@@ -488,10 +503,11 @@ function measuredOf(result: unknown): Measured & { nodes: string } {
         rows: row.schemata_rows ? (JSON.parse(row.schemata_rows) as RowCounts[]) : [],
         lost: row.schemata_lost ?? '',
         nodes: row.schemata_nodes ?? '',
+        counted: row.schemata_counted ?? '',
       };
     }
   }
-  return { rows: [], lost: '', nodes: '' };
+  return { rows: [], lost: '', nodes: '', counted: '' };
 }
 
 /**
@@ -513,6 +529,7 @@ async function locateLoss(
     LOSS_CHECK_SQL,
   );
   const { completed, error } = await sendCounting(context.client, batch.sql);
+  countersSeen.delete(context.client);
   const undo = t.undo ?? 'ROLLBACK';
   await context.client
     .query(t.outcome.whole ? `${undo}; ${CLEAN_SESSION_SQL}` : undo)

@@ -477,7 +477,7 @@ export const REACHABLE_PATH_SQL =
 export function measureBeforeSql(m: Measurement, features: TrackingFeatures): string {
   const i = measureLiterals(m);
   return features.functions
-    ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo})`
+    ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`
     : `DO $schemata_flush$ BEGIN ${FLUSH_COUNTERS_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
 import { EXIT } from '../../src/errors.js';
 import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
-import { makeProject, SMALL_SETS } from '../support/project.js';
+import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
 /*
  * migrate --single-transaction (issue 23): the run's migrations on a
@@ -61,6 +61,33 @@ describe('migrate --single-transaction', () => {
       'SELECT count(DISTINCT at)::int AS n FROM schemata.migrations',
     );
     expect(xids!.n).toBe(1);
+  });
+
+  it("records each migration's own rows after one was run again (a forced loss the measurement alone saw)", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    expect((await migrate({ cwd, env: single(url) })).error).toBeUndefined();
+    await query(url, 'INSERT INTO workspace.items VALUES (1), (2), (3)');
+    writeFile(cwd, 'data/003_add.sql', 'INSERT INTO workspace.items VALUES (4);\n');
+    // The statement is built at run time: only the measurement sees the table emptied, and runs the file again
+    // with it traced; the rows its first try deleted still count in the transaction.
+    writeFile(
+      cwd,
+      'data/004_clear.sql',
+      "DO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'items'); END $$;\n",
+    );
+    writeFile(cwd, 'data/005_refill.sql', 'INSERT INTO workspace.items VALUES (7);\n');
+    writeFile(cwd, 'data/006_touch.sql', 'UPDATE workspace.items SET id = 8;\n');
+    const report = await migrate({ cwd, env: single(url), singleTransaction: true, force: true });
+    expect(report.error).toBeUndefined();
+    expect(report.sets[1]!.warnings.join('\n')).toContain('workspace.items');
+    const rows = (inserted: number, updated: number, deleted: number) => [
+      { table: 'workspace.items', inserted, updated, deleted },
+    ];
+    expect(await recordedRows(url, '3')).toEqual(rows(1, 0, 0));
+    expect(await recordedRows(url, '4')).toEqual(rows(0, 0, 4));
+    expect(await recordedRows(url, '5')).toEqual(rows(1, 0, 0));
+    expect(await recordedRows(url, '6')).toEqual(rows(0, 1, 0));
   });
 
   it.each([
