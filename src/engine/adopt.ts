@@ -34,8 +34,9 @@ export async function operationsOfFile(
 /**
  * Records, as the set's expected state, the objects that exist now and that
  * no migration is credited with, crediting each to the migration among
- * `migrations` that made it (model/attribute.ts). Baseline records its files
- * with it, in the same transaction.
+ * `migrations` that made it (model/attribute.ts), but for the tables in
+ * `record.leave` (the adopted tool's own) and their parts. Baseline records
+ * its files with it, in the same transaction.
  */
 export async function adoptObjects(
   client: Client,
@@ -46,6 +47,8 @@ export async function adoptObjects(
     event: 'baselined';
     files: readonly MigrationFile[];
     from?: ReadonlyMap<string, AdoptedFrom>;
+    /** Tables left out with their parts (schema.table): the adopted tool's own tables. */
+    leave?: readonly string[] | undefined;
   },
 ): Promise<number> {
   const files = new Map(set.files.map((f) => [f.version, f]));
@@ -58,7 +61,11 @@ export async function adoptObjects(
       operations: file ? await operationsOfFile(cwd, set.config.name, file) : [],
     });
   }
-  const { objects, creationSchema } = await unrecordedObjects(client);
+  const { objects: listed, creationSchema } = await unrecordedObjects(client);
+  const leave = new Set(record?.leave ?? []);
+  const objects = listed.filter(
+    (o) => !leave.has(o.identity) && (o.parent === null || !leave.has(o.parent)),
+  );
   const credited = attributeObjects(objects, adopted, set.config.schemas, creationSchema);
   await recordWithoutRunning(
     client,

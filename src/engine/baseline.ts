@@ -132,6 +132,7 @@ function baselineTasks(
           event: 'baselined',
           files: toRecord,
           from: history?.from,
+          leave: history?.own,
         });
         report.applied = toRecord.map((f) => ({
           ...entryOf(f),
@@ -168,6 +169,7 @@ async function otherToolsHistory(
   table: string;
   files: MigrationFile[];
   from: Map<string, AdoptedFrom>;
+  own: string[];
 }> {
   const tool = TOOLS[toolName];
   const name = set.config.name;
@@ -181,14 +183,16 @@ async function otherToolsHistory(
     );
   const wanted = tableName ?? tool.table.name;
   const bare = (table: string) => table.replace(/^.*\./, '');
-  let found: { name: string; columns: string[] } | undefined;
+  let found: { name: string; columns: string[]; schema: string; relname: string } | undefined;
   try {
     found = (
-      await client.query<{ name: string; columns: string[] }>(
-        `SELECT c.oid::pg_catalog.regclass::text AS name, pg_catalog.array_agg(a.attname::text) AS columns
+      await client.query<{ name: string; columns: string[]; schema: string; relname: string }>(
+        `SELECT c.oid::pg_catalog.regclass::text AS name, pg_catalog.array_agg(a.attname::text) AS columns,
+                n.nspname::text AS schema, c.relname::text AS relname
            FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-          WHERE c.oid = pg_catalog.to_regclass($1) GROUP BY c.oid`,
+          WHERE c.oid = pg_catalog.to_regclass($1) GROUP BY c.oid, n.nspname`,
         [wanted],
       )
     ).rows[0];
@@ -243,6 +247,13 @@ async function otherToolsHistory(
       `Set "${name}": cannot adopt ${tool.name}'s history (${found.name}): ${listed(verdict.problems)}. Nothing was recorded.`,
       `Settle it with ${tool.name} itself (or restore the files it ran), then run: schemata baseline ${name} --from ${tool.name}${tableName === undefined ? '' : ` --table ${found.name}`}`,
     );
+  // The tool's own tables (its table, knex's lock table) are never an object a migration made: as catalog identities.
+  const own = (
+    await client.query<{ identity: string }>(
+      `SELECT pg_catalog.format('%I.%I', $1::text, t) AS identity FROM pg_catalog.unnest($2::text[]) AS t`,
+      [found.schema, [found.relname, ...(tool.beside?.(found.relname) ?? [])]],
+    )
+  ).rows.map((r) => r.identity);
   const from = new Map<string, AdoptedFrom>();
   const chosen: MigrationFile[] = [];
   for (const m of manifest.migrations) {
@@ -252,7 +263,7 @@ async function otherToolsHistory(
     chosen.push(file);
     from.set(file.version, { tool: tool.name, table: found.name, id: m.id, row });
   }
-  return { tool: tool.name, table: found.name, files: chosen, from };
+  return { tool: tool.name, table: found.name, files: chosen, from, own };
 }
 
 /** Ordinary tables of the database (outside the system schemas) that have every one of `columns`, qualified. */

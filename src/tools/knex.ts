@@ -57,6 +57,8 @@ export const knex: Tool = {
     return { migrations, unconvertible };
   },
   table: { name: 'knex_migrations', columns: ['name', 'batch'] },
+  // knex's lock table is its table's name and `_lock` (knex's tableNameLock).
+  beside: (table) => [`${table}_lock`],
   rowsSql: (table) => `SELECT id, name, batch FROM ${table} ORDER BY id`,
   judge(rows, migrations) {
     // A project that writes TypeScript and runs its compiled JavaScript (knex's

@@ -84,6 +84,12 @@ export interface Tool {
   readSource(dir: string, parser: Parser): SourceHistory;
   /** The tracking table's usual name (`schema.table`, or unqualified: on the search path), and the columns that tell it is this tool's. */
   table: { name: string; columns: readonly string[] };
+  /**
+   * The other tables the tool keeps beside its table, in the same schema, by
+   * the table's bare name (knex's `knex_migrations_lock`): like the table,
+   * never an object a migration made.
+   */
+  beside?: (table: string) => readonly string[];
   /** The SELECT of its rows; `table` is quoted and qualified. */
   rowsSql(table: string): string;
   /**

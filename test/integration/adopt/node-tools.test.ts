@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import knexFactory from 'knex';
 import { runner as nodePgMigrate } from 'node-pg-migrate';
 import { describe, expect, it } from 'vitest';
-import { baseline, importHistory, migrate } from '../../../src/api.js';
+import { baseline, importHistory, migrate, validate } from '../../../src/api.js';
 import { freshDatabase, query } from '../../support/db.js';
 import { makeProject, REPO } from '../../support/project.js';
 
@@ -85,6 +85,43 @@ describe('node-pg-migrate', () => {
     );
     expect(existsSync(join(cwd, 'database/data/import.json'))).toBe(false);
     expect(existsSync(join(cwd, 'database/data/1700000000000_schemas.sql'))).toBe(false);
+  });
+
+  it('does not credit its own table to a migration when the set owns the schema it keeps it in', async () => {
+    // The usual node-pg-migrate project: everything in public, pgmigrations too.
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'schemata.json': JSON.stringify({
+        sets: [{ name: 'data', dir: 'data', database: 'primary', schemas: ['public'] }],
+      }),
+    });
+    const dir = join(cwd, 'migrations');
+    writeAll(dir, {
+      '1700000000000_accounts.sql':
+        '-- Up Migration\nCREATE TABLE accounts (id serial PRIMARY KEY, email text);\n-- Down Migration\nDROP TABLE accounts;\n',
+    });
+    await nodePgMigrate({
+      databaseUrl: url,
+      dir,
+      direction: 'up',
+      migrationsTable: 'pgmigrations',
+      log: () => undefined,
+    });
+    writeAll(dir, {
+      '1700000001000_orders.sql':
+        '-- Up Migration\nCREATE TABLE orders (id serial PRIMARY KEY, account int REFERENCES accounts);\n',
+    });
+    await adoptThenMigrate(cwd, url, 'node-pg-migrate', ['1700000001000_orders.sql']);
+    const credited = await query<{ identity: string }>(
+      url,
+      `SELECT identity FROM schemata.objects WHERE identity LIKE '%pgmigrations%'`,
+    );
+    expect(credited).toEqual([]);
+    // Its table is the user's to drop once every database is adopted: nothing a migration made goes with it.
+    await query(url, 'DROP TABLE pgmigrations');
+    const checked = await validate({ cwd, env: single(url), sets: ['data'] });
+    expect(checked.error).toBeUndefined();
+    expect(checked.exitCode).toBe(0);
   });
 });
 
