@@ -121,7 +121,8 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
       .flatMap((s) => s.schemas.map((schema) => [schema, s.name])),
   );
   const spanning: string[] = [];
-  // A down part the tool never ran (it runs downs only on request) may not parse: it is left out, not the history.
+  // A down part the tool never ran (it runs downs only on request) may not parse, or hold no statement: it is
+  // left out, not the history, with a warning.
   const unparsedDowns = new Map<string, string>();
   for (const m of source.migrations) {
     for (const [part, sql] of [
@@ -142,7 +143,16 @@ async function writeImport(options: ImportOptions): Promise<ImportReport> {
           `${shown(join(dir, m.source))}: its ${part} SQL does not parse at line ${parsed.problem.at.line}, column ${parsed.problem.at.column}: ${parsed.problem.message}. Nothing was written.`,
           `Fix it in ${tool.name}'s folder, then run the import again.`,
         );
-      if (part === 'down') continue;
+      // A down part of comments alone (an empty .down.sql, a `-- migrate:down` with nothing under it) undoes nothing:
+      // no down file, so that status says so and a rollback is refused for want of one, not for undoing nothing.
+      if (part === 'down') {
+        if (parsed.statements.length === 0)
+          unparsedDowns.set(
+            m.file,
+            `${shown(join(dir, m.source))}: its down part holds no statement; ${downFileOf(m.file)} was not written, so a rollback of ${m.file} is refused until you write it.`,
+          );
+        continue;
+      }
       const others = new Set(
         parsed.operations.flatMap((op) => {
           if (op.kind !== 'create') return [];

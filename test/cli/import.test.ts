@@ -108,6 +108,11 @@ describe('a down part the tool never ran that does not parse', () => {
       join(cwd, 'db/migrations/20240103000000_notes.sql'),
       '-- migrate:up\nCREATE TABLE workspace.notes (id int);\n-- migrate:down\nDROP TABLE workspace.notes;\n',
     );
+    // A down part of comments alone undoes nothing: no down file either.
+    writeFileSync(
+      join(cwd, 'db/migrations/20240104000000_tags.sql'),
+      '-- migrate:up\nCREATE TABLE workspace.tags (id int);\n-- migrate:down\n-- nothing to undo: tags stay\n',
+    );
     await query(url, 'CREATE SCHEMA workspace; CREATE SCHEMA reference');
     await query(url, 'CREATE TABLE workspace.items (id int)');
     await query(
@@ -120,18 +125,25 @@ describe('a down part the tool never ran that does not parse', () => {
     expect(imported.stderr).toContain(
       'warning: db/migrations/20240102000000_items.sql: its down SQL does not parse at line 2, column 10: syntax error at or near "COLUMN" (near "COLUMN IF EXISTS id;"); 20240102000000_items.down.sql was not written, so a rollback of 20240102000000_items.sql is refused until you write it.',
     );
+    expect(imported.stderr).toContain(
+      'warning: db/migrations/20240104000000_tags.sql: its down part holds no statement; 20240104000000_tags.down.sql was not written, so a rollback of 20240104000000_tags.sql is refused until you write it.',
+    );
     expect(readdirSync(join(cwd, 'database/data')).sort()).toEqual([
       '20240101000000_schemas.down.sql',
       '20240101000000_schemas.sql',
       '20240102000000_items.sql',
       '20240103000000_notes.down.sql',
       '20240103000000_notes.sql',
+      '20240104000000_tags.sql',
       'import.json',
     ]);
     const adopted = await runCli(printedCommand(imported.stdout, 'baseline'), { cwd, env });
     expect(adopted.code).toBe(0);
     const applied = json(await runCli(['migrate', 'data', '--json'], { cwd, env }));
-    expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual(['20240103000000_notes.sql']);
+    expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual([
+      '20240103000000_notes.sql',
+      '20240104000000_tags.sql',
+    ]);
   });
 });
 
