@@ -84,7 +84,13 @@ export const nodePgMigrate: Tool = {
     rowPerMigration(rows, migrations, {
       id: (row) => textOf(row.name),
       says: (row) => `run on ${textOf(row.run_on)}`,
-      unknown: (name) =>
-        `${name}: run by node-pg-migrate, but the imported migrations have no such file`,
+      unknown: (name) => {
+        // Its loader for .sql before the `sql` loader runs x.up.sql and x.down.sql each as a migration of its own
+        // (rows x.up and x.down, the down first); the imported pair is one migration, x, with its down file.
+        const half = /^(.*)\.(up|down)$/.exec(name);
+        if (half && migrations.some((m) => m.id === half[1]))
+          return `${name}: node-pg-migrate ran ${half[1]}.${half[2]}.sql as a migration of its own (its default loader for .sql files does not pair .up.sql with .down.sql; the \`sql\` loader does)${half[2] === 'down' ? ', so this database ran the down part as a migration too' : ''}, where the import made one migration of the pair`;
+        return `${name}: run by node-pg-migrate, but the imported migrations have no such file`;
+      },
     }),
 };
