@@ -156,6 +156,11 @@ export type Operation = (
       object: ObjectRef;
       what: 'privileges' | 'comment' | 'owner' | 'row security';
     }
+  /**
+   * A type's definition changed in place, no row changed: ALTER TYPE ... ADD VALUE / RENAME VALUE of an enum,
+   * ALTER DOMAIN ... SET / DROP DEFAULT, SET / DROP NOT NULL, DROP / VALIDATE CONSTRAINT. A type made again gets it again.
+   */
+  | { kind: 'redefine'; object: ObjectRef }
   /** What no reading of the text can tell: dynamic SQL. The server-side guard covers it. */
   | { kind: 'opaque'; why: string }
 ) & { at: Location; via?: string };
@@ -523,6 +528,19 @@ function walkStatement(
     case 'CompositeTypeStmt':
       create({ kind: 'type', ...relation(n.typevar) }, false);
       break;
+    case 'AlterEnumStmt':
+      push({ kind: 'redefine', object: { kind: 'type', ...split(strings(n.typeName)) } });
+      break;
+    case 'AlterDomainStmt': {
+      const domain = split(strings(n.typeName));
+      // ADD CONSTRAINT c makes a constraint of the domain (an unnamed one's name, `<domain>_check` or
+      // `<domain>_check1`, depends on what the domain has: not guessed).
+      const named =
+        n.subtype === 'C' ? (n.def?.Constraint?.conname as string | undefined) : undefined;
+      if (named) create(partOf(domain, 'constraint', named), false);
+      else push({ kind: 'redefine', object: { kind: 'domain', ...domain } });
+      break;
+    }
     case 'CreateExtensionStmt':
       create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
       break;
