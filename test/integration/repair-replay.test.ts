@@ -395,3 +395,26 @@ describe('a type made again comes back as later migrations left it', () => {
     expect(await domain()).toEqual(first);
   });
 });
+
+describe('an index PostgreSQL named', () => {
+  it('CREATE INDEX without a name comes back with its table, under the name PostgreSQL gives it again', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_t.sql': [
+        'CREATE TABLE workspace.t (id int, v text);',
+        'CREATE INDEX ON workspace.t (id);',
+        'CREATE INDEX ON workspace.t (lower(v));',
+        'CREATE INDEX ON workspace.t ((id + 1), (id + 2)) INCLUDE (v);',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const first = await carried(url, 'workspace.t');
+    expect(first[0]).toMatchObject({
+      indexes: ['t_expr_expr1_v_idx', 't_id_idx', 't_lower_idx'],
+    });
+    await droppedAndRepaired(url, cwd, 'DROP TABLE workspace.t', 'table workspace.t (002_t.sql)');
+    expect(await carried(url, 'workspace.t')).toEqual(first);
+  });
+});
