@@ -449,6 +449,7 @@ export function schemasNamed(
           addRef(op.column);
           break;
         case 'annotate':
+        case 'redefine':
           addRef(op.object);
           break;
         case 'setting':

@@ -225,6 +225,10 @@ export function dropsAbsent(
   return undefined;
 }
 
+/** Whether an expected constraint is a domain's (`c on domain workspace.pos`, catalog/listing.ts), not a table's. */
+const onDomain = (e: ExpectedObject) =>
+  e.kind === 'constraint' && e.parent !== null && e.identity.endsWith(` on domain ${e.parent}`);
+
 /** Whether a table (`schema.name`, quoted as PostgreSQL prints it) is missing, itself or with its schema. */
 function goneTables(missing: readonly ExpectedObject[]): (table: string) => boolean {
   const tables = new Set(missing.filter((e) => e.kind === 'table').map((e) => e.identity));
@@ -604,7 +608,8 @@ export function replayOf(
       }
     }
     madeAs.set(e, current);
-    const still = e.parent !== null && !gone(e.parent);
+    // A domain's constraint is made again by its own ALTER DOMAIN ... ADD CONSTRAINT, not from a table's definition.
+    const still = e.parent !== null && !gone(e.parent) && !onDomain(e);
     // A constraint of a table still there: the statement that defines it (a CREATE TABLE, as a table
     // constraint or on a column, which no operation names: `id serial PRIMARY KEY`; an ALTER TABLE's ADD
     // CONSTRAINT, ADD COLUMN or, for PostgreSQL 18's NOT NULL constraint, SET NOT NULL) becomes an ALTER TABLE
@@ -770,16 +775,16 @@ export function replayOf(
     }
   }
   // A function, procedure or view made again: every later CREATE OR REPLACE of it runs again after its maker,
-  // so it comes back with the definition it has now, not the one it was first made with.
+  // so it comes back with the definition it has now, not the one it was first made with; likewise a type or
+  // domain made again, with every later ALTER TYPE ... ADD VALUE / RENAME VALUE or ALTER DOMAIN of it.
   for (const e of missing) {
-    if (!REPLACEABLE.has(e.kind)) continue;
+    if (!REPLACEABLE.has(e.kind) && e.kind !== 'type' && e.kind !== 'domain') continue;
     const start = order(e.version);
     const names = [madeAs.get(e), { kind: e.kind, schema: e.schema, name: e.name }];
     for (let i = start + 1; start >= 0 && i < applied.length; i++)
       for (const op of applied[i]!.operations)
         if (
-          op.kind === 'create' &&
-          op.ifNotExists &&
+          ((op.kind === 'create' && op.ifNotExists) || op.kind === 'redefine') &&
           op.via === undefined &&
           names.some((n) => n !== undefined && sameObject(op.object, n))
         )

@@ -1,3 +1,4 @@
+import { constraintName } from './add-constraint.js';
 import { quoteIdent } from './quote.js';
 import { type Location, nodeKind, type Parser, type Statement } from './statements.js';
 
@@ -156,6 +157,11 @@ export type Operation = (
       object: ObjectRef;
       what: 'privileges' | 'comment' | 'owner' | 'row security';
     }
+  /**
+   * A type's definition changed in place, no row changed: ALTER TYPE ... ADD VALUE / RENAME VALUE of an enum,
+   * ALTER DOMAIN ... SET / DROP DEFAULT, SET / DROP NOT NULL, DROP / VALIDATE CONSTRAINT. A type made again gets it again.
+   */
+  | { kind: 'redefine'; object: ObjectRef }
   /** What no reading of the text can tell: dynamic SQL. The server-side guard covers it. */
   | { kind: 'opaque'; why: string }
 ) & { at: Location; via?: string };
@@ -474,20 +480,22 @@ function walkStatement(
       if (isTemporary(n.sequence)) break;
       create({ kind: 'sequence', ...relation(n.sequence) }, Boolean(n.if_not_exists));
       break;
-    case 'IndexStmt':
-      // An index without a name gets one from PostgreSQL, which never collides.
-      if (n.idxname) {
-        const table = relation(n.relation);
-        create(
-          {
-            kind: 'index',
-            ...place(table.unqualified ? undefined : table.schema, n.idxname),
-            table: table.name,
-          },
-          Boolean(n.if_not_exists),
-        );
-      }
+    case 'IndexStmt': {
+      const table = relation(n.relation);
+      // An index without a name gets one from PostgreSQL (`t_a_b_idx`), which never collides: never drift,
+      // but the statement that makes it, for --repair to run again with its table (a guess PostgreSQL
+      // numbered, `t_a_idx1`, makes nothing).
+      const name = (n.idxname as string | undefined) ?? chosenIndexName(table.name, n);
+      create(
+        {
+          kind: 'index',
+          ...place(table.unqualified ? undefined : table.schema, name),
+          table: table.name,
+        },
+        Boolean(n.if_not_exists) || !n.idxname,
+      );
       break;
+    }
     case 'CreateFunctionStmt': {
       const params = ((n.parameters as Obj[] | undefined) ?? [])
         .map((p) => p.FunctionParameter as Obj)
@@ -523,6 +531,19 @@ function walkStatement(
     case 'CompositeTypeStmt':
       create({ kind: 'type', ...relation(n.typevar) }, false);
       break;
+    case 'AlterEnumStmt':
+      push({ kind: 'redefine', object: { kind: 'type', ...split(strings(n.typeName)) } });
+      break;
+    case 'AlterDomainStmt': {
+      const domain = split(strings(n.typeName));
+      // ADD CONSTRAINT c makes a constraint of the domain (an unnamed one's name, `<domain>_check` or
+      // `<domain>_check1`, depends on what the domain has: not guessed).
+      const named =
+        n.subtype === 'C' ? (n.def?.Constraint?.conname as string | undefined) : undefined;
+      if (named) create(partOf(domain, 'constraint', named), false);
+      else push({ kind: 'redefine', object: { kind: 'domain', ...domain } });
+      break;
+    }
     case 'CreateExtensionStmt':
       create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
       break;
@@ -663,6 +684,29 @@ function walkStatement(
     default:
       break;
   }
+}
+
+/**
+ * The name PostgreSQL gives an unnamed index (ChooseIndexName): the table's,
+ * its columns' (a function call's function, another expression's `expr`, a repeated one numbered) and `idx`,
+ * cut to 63 bytes as constraint names are. Pure.
+ */
+function chosenIndexName(table: string, index: Obj): string {
+  const used: string[] = [];
+  const elements = [
+    ...((index.indexParams as Obj[] | undefined) ?? []),
+    ...((index.indexIncludingParams as Obj[] | undefined) ?? []),
+  ];
+  for (const element of elements) {
+    const elem = element.IndexElem as Obj | undefined;
+    // An expression that is a function call is named after the function (FigureIndexColname).
+    const called = strings(elem?.expr?.FuncCall?.funcname as Obj[] | undefined).pop();
+    const base = (elem?.name as string | undefined) ?? called ?? 'expr';
+    let name = base;
+    for (let i = 1; used.includes(name); i++) name = `${base}${String(i)}`;
+    used.push(name);
+  }
+  return constraintName(table, used.join('_'), 'idx');
 }
 
 /**

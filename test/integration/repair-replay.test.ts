@@ -336,3 +336,85 @@ describe('later migrations that add and drop columns of a table made again', () 
     expect(await columns()).toEqual(first);
   });
 });
+
+describe('a type made again comes back as later migrations left it', () => {
+  it("an enum's later ADD VALUE and RENAME VALUE run again after its CREATE TYPE", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_mood.sql':
+        "CREATE TYPE workspace.mood AS ENUM ('sad', 'ok');\nCREATE TABLE workspace.t (id int, m workspace.mood);\n",
+      'data/003_values.sql':
+        "ALTER TYPE workspace.mood ADD VALUE 'happy';\nALTER TYPE workspace.mood RENAME VALUE 'ok' TO 'fine';\n",
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const labels = () =>
+      query(url, 'SELECT pg_catalog.enum_range(NULL::workspace.mood)::text AS labels');
+    expect(await labels()).toEqual([{ labels: '{sad,fine,happy}' }]);
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP TABLE workspace.t; DROP TYPE workspace.mood',
+      'type workspace.mood (002_mood.sql)',
+    );
+    expect(await labels()).toEqual([{ labels: '{sad,fine,happy}' }]);
+  });
+
+  it("a domain's constraint added by ALTER DOMAIN comes back by that statement, the domain kept or made again", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_pos.sql':
+        'CREATE DOMAIN workspace.pos AS int CHECK (VALUE > 0);\nCREATE TABLE workspace.t (id workspace.pos);\n',
+      'data/003_small.sql':
+        'ALTER DOMAIN workspace.pos ADD CONSTRAINT pos_small CHECK (VALUE < 1000);\nALTER DOMAIN workspace.pos SET DEFAULT 1;\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, 'INSERT INTO workspace.t VALUES (5)');
+    const domain = () =>
+      query(
+        url,
+        `SELECT t.typdefault AS def, pg_catalog.array_agg(k.conname::text ORDER BY k.conname) AS constraints
+           FROM pg_type t JOIN pg_constraint k ON k.contypid = t.oid WHERE t.oid = 'workspace.pos'::regtype GROUP BY 1`,
+      );
+    const first = await domain();
+    expect(first).toEqual([{ def: '1', constraints: ['pos_check', 'pos_small'] }]);
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'ALTER DOMAIN workspace.pos DROP CONSTRAINT pos_small',
+      'constraint pos_small on domain workspace.pos (003_small.sql)',
+    );
+    expect(await domain()).toEqual(first);
+    await droppedAndRepaired(
+      url,
+      cwd,
+      'DROP TABLE workspace.t; DROP DOMAIN workspace.pos',
+      'domain workspace.pos (002_pos.sql)',
+    );
+    expect(await domain()).toEqual(first);
+  });
+});
+
+describe('an index PostgreSQL named', () => {
+  it('CREATE INDEX without a name comes back with its table, under the name PostgreSQL gives it again', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_t.sql': [
+        'CREATE TABLE workspace.t (id int, v text);',
+        'CREATE INDEX ON workspace.t (id);',
+        'CREATE INDEX ON workspace.t (lower(v));',
+        'CREATE INDEX ON workspace.t ((id + 1), (id + 2)) INCLUDE (v);',
+        '',
+      ].join('\n'),
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    const first = await carried(url, 'workspace.t');
+    expect(first[0]).toMatchObject({
+      indexes: ['t_expr_expr1_v_idx', 't_id_idx', 't_lower_idx'],
+    });
+    await droppedAndRepaired(url, cwd, 'DROP TABLE workspace.t', 'table workspace.t (002_t.sql)');
+    expect(await carried(url, 'workspace.t')).toEqual(first);
+  });
+});
