@@ -372,6 +372,8 @@ export async function planSet(
         ? comesAlong(missing, ancestorsOf(await catalog(), partTables))
         : []),
     ]);
+    // Re-runs repair refused: their refusal says what to do; what running them would also hit is not said again.
+    const stopped = new Set<(typeof reruns)[number]>();
     for (const m of reruns) {
       const replayed = replay.statements.get(m.file.version) ?? [];
       const lines = (at: readonly Location[]) =>
@@ -403,7 +405,10 @@ export async function planSet(
         added: replay.added,
         force: options.force,
       });
-      if (scope.kind === 'stop') plan.problems.push(scope.problem);
+      if (scope.kind === 'stop') {
+        plan.problems.push(scope.problem);
+        stopped.add(m);
+      }
       // A constraint of a table still there: the statement that defined it runs as ALTER TABLE ... ADD CONSTRAINT.
       const added =
         scope.kind === 'part' ? await addConstraints(parser!, name, m, missing, replay) : [];
@@ -453,12 +458,14 @@ export async function planSet(
       report.pending = plan.pending.map((f) => entryOf(f));
     }
     // Re-runs too: a strict CREATE of what survived fails the re-run (of a part, only what runs counts).
-    const inRunOrder = result.migrations.map((m) => ({
-      path: m.path,
-      version: m.file.version,
-      operations: runningOperations(m),
-      rerun: m.rerun,
-    }));
+    const inRunOrder = result.migrations
+      .filter((m) => !stopped.has(m))
+      .map((m) => ({
+        path: m.path,
+        version: m.file.version,
+        operations: runningOperations(m),
+        rerun: m.rerun,
+      }));
     const strict = strictCreates(inRunOrder);
     // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
     if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {

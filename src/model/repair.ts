@@ -9,6 +9,7 @@ import {
   refKey,
 } from '../sql/operations.js';
 import { constraintName } from '../sql/add-constraint.js';
+import { quoteIdent } from '../sql/quote.js';
 import type { Location } from '../sql/statements.js';
 import { notImplied, type Plan, type Problem } from './plan.js';
 
@@ -380,6 +381,20 @@ export function scopeRerun(args: {
         `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,
         `Re-create ${e.kind} ${e.identity} by hand (as ${path} does), then check with: schemata validate ${set}`,
       );
+    // A column of a table still there, made by that table's CREATE TABLE: run again, the statement fails (the table
+    // exists) or, with IF NOT EXISTS, makes nothing; either way the column stays missing.
+    const inCreateTable = operations.some(
+      (op) => sameAt(op.at, maker.at) && op.kind === 'create' && op.object.kind === 'table',
+    );
+    if (e.kind === 'column' && e.parent !== null && !gone(e.parent) && inCreateTable)
+      return {
+        kind: 'stop',
+        problem: {
+          kind: 'repair-refused',
+          message: `Set "${set}": column ${e.identity} is missing, and ${path}:${maker.at.line} makes it in the CREATE TABLE of ${e.parent}, which still exists: that statement cannot run again on it, so repair cannot re-create the column alone. Nothing was run.`,
+          hint: `Re-create it by hand as ${path}:${maker.at.line} defines it (ALTER TABLE ${e.parent} ADD COLUMN ${quoteIdent(e.name)} ...), then check with: schemata validate ${set}`,
+        },
+      };
     const rowsToo = changing.find((op) => sameAt(op.at, maker.at));
     if (rowsToo)
       return stop(
