@@ -105,22 +105,24 @@ function baselineTasks(
                 })
                 .filter((said) => said !== undefined)
             : [];
-          // The first file to record, made in part by hand: migrate would stop on drift at what exists.
-          const partly =
-            again === undefined && upTo === undefined
-              ? partlyMade(model, operations.slice(0, 1))
-              : undefined;
           const names = (refs: ObjectRef[]) =>
             `${refs.slice(0, 5).map(describeRef).join(', ')}${refs.length > 5 ? ` and ${refs.length - 5} more` : ''}`;
+          // The first file to record after those that can be, made in part by hand: migrate would stop on drift at
+          // what exists.
+          const next = upTo === undefined ? 0 : toRecord.findIndex((f) => f.version === upTo) + 1;
+          const partly =
+            again === undefined ? partlyMade(model, operations.slice(next, next + 1)) : undefined;
+          const inPart =
+            partly &&
+            `${partly.file} is made here in part: the database has ${names(partly.present)} but lacks ${names(partly.missing)}, so migrate would stop on what exists. Re-create what is missing, then run: schemata baseline ${name} --version ${toRecord[next]!.version}; or make ${partly.file} re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block), then run: schemata migrate ${name}`;
           throw new ValidationError(
             `Set "${name}": cannot baseline: the database lacks what these migrations make: ${listed}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}${rowsSaid.length > 0 ? `. ${history!.tool}'s table says of ${rowsSaid.length === 1 ? 'it' : 'them'}: ${rowsSaid.join('; ')}` : ''}. Nothing was recorded.`,
             again
               ? `Re-create what is missing, then run: ${again}; or record what ${history!.tool} ran here without it (what is missing is then not expected): ${again} --force`
-              : partly !== undefined
-                ? `${partly.file} is made here in part: the database has ${names(partly.present)} but lacks ${names(partly.missing)}, so migrate would stop on what exists. Re-create what is missing, then run: schemata baseline ${name} --version ${toRecord[0]!.version}; or make ${partly.file} re-runnable (IF NOT EXISTS, OR REPLACE, or a guarded DO block), then run: schemata migrate ${name}`
-                : upTo === undefined
-                  ? `Run the migrations instead (schemata migrate ${name}), or record them anyway with: schemata baseline ${name} --force`
-                  : `Baseline the migrations whose objects exist, up to ${toRecord.find((f) => f.version === upTo)!.file}: schemata baseline ${name} --version ${upTo}; then the later ones run with: schemata migrate ${name}`,
+              : upTo === undefined
+                ? (inPart ??
+                  `Run the migrations instead (schemata migrate ${name}), or record them anyway with: schemata baseline ${name} --force`)
+                : `Baseline the migrations whose objects exist, up to ${toRecord[next - 1]!.file}: schemata baseline ${name} --version ${upTo}; ${inPart ? `then ${inPart}` : `then the later ones run with: schemata migrate ${name}`}`,
           );
         }
         if (missing.length > 0)

@@ -226,4 +226,40 @@ describe("drift's hint on a tracked database never records what did not run", ()
     expect(versions.map((v) => v.version)).toEqual(['1', '2']);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
+  it('on an untracked database, the files before it are offered first, then the same two ways for the file made in part, each working as typed', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({ 'data/001_schemas.sql': SCHEMAS, 'data/002_items.sql': ITEMS });
+    await query(
+      url,
+      'CREATE SCHEMA workspace; CREATE SCHEMA reference; CREATE TABLE workspace.items (id int PRIMARY KEY, code text, title text); CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;',
+    );
+    const refused = await runCli(['baseline', 'data'], { cwd, env: single(url) });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      'Baseline the migrations whose objects exist, up to 001_schemas.sql: npx schemata baseline data --version 1; then 002_items.sql is made here in part: the database has table workspace.items, function workspace.touch() but lacks index workspace.items_title_idx',
+    );
+    const commands = [
+      ...refused.stderr.matchAll(/(npx schemata (?:baseline|migrate) [^;\n]+?)(?=;|\n|$)/g),
+    ].map((m) => m[1]!);
+    expect(commands).toEqual([
+      'npx schemata baseline data --version 1',
+      'npx schemata baseline data --version 2',
+      'npx schemata migrate data',
+    ]);
+    const first = await runCli(commands[0]!.split(' ').slice(2), { cwd, env: single(url) });
+    expect(first.code).toBe(0);
+    // What is missing made by hand, then the second command as typed records 002.
+    await query(
+      url,
+      'CREATE INDEX items_title_idx ON workspace.items (title); ALTER TABLE workspace.items ADD CONSTRAINT items_code_key UNIQUE (code); CREATE TRIGGER items_touch BEFORE UPDATE ON workspace.items FOR EACH ROW EXECUTE FUNCTION workspace.touch();',
+    );
+    const second = await runCli(commands[1]!.split(' ').slice(2), { cwd, env: single(url) });
+    expect(second.code).toBe(0);
+    const versions = await query<{ version: string }>(
+      url,
+      'SELECT DISTINCT version FROM schemata.migrations ORDER BY version',
+    );
+    expect(versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
 });
