@@ -115,7 +115,7 @@ describe('status of a fleet of tenant databases over two servers', () => {
     expect(json(await runCli(['status', '--json'], { cwd, env: env(all) })).sets[0]!.orphans).toBe(
       undefined,
     );
-  });
+  }, 180_000);
 });
 
 describe('--shard: processes share a fleet with no coordinator', () => {

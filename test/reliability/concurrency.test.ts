@@ -46,7 +46,7 @@ describe(`${PROCESSES} concurrent migrate processes`, () => {
       ).toEqual([{ n: count - 1, d: count - 1 }]);
       expect(await trackedVersions(url, 'data')).toHaveLength(count);
     }
-  });
+  }, 180_000);
 
   it('migrate --repair racing migrate: each migration once, no process fails', async () => {
     const url = await freshDatabase();
