@@ -176,7 +176,9 @@ export interface Run {
   /**
    * Where the run lock is taken per transaction, holds it for one step run
    * outside a transaction, on a connection of its own, until what it returns
-   * is called; elsewhere the run holds it already, and this does nothing.
+   * is called; a tenant schema waits for its fleet's turn to run outside a
+   * transaction (engine/tenant-locks.ts); elsewhere the run holds it already,
+   * and this does nothing.
    */
   lockForStep(set: SetRun): Promise<() => Promise<void>>;
   /**
@@ -430,6 +432,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
     },
     runLockPerTransaction: perTransaction,
     async lockForStep(set) {
+      if (options.locks?.outsideTransaction) return options.locks.outsideTransaction();
       if (!perTransaction) return () => Promise.resolve();
       const holder = await open(set);
       try {

@@ -19,6 +19,12 @@ export interface LockKeeper {
     set: string,
     signal: AbortSignal | undefined,
   ): Promise<() => Promise<void>>;
+  /**
+   * Waits for this fleet's turn to run a file outside a transaction; returns what ends the turn.
+   * Tenant schemas share a database, where CREATE INDEX CONCURRENTLY waits for every older
+   * transaction: two of them side by side wait for each other's until the statement lock timeout.
+   */
+  outsideTransaction?(): Promise<() => Promise<void>>;
 }
 
 /**
@@ -37,8 +43,21 @@ export class TenantLocks implements LockKeeper {
   /** The session's statements, one after another: the tenants in flight share it. */
   private last: Promise<unknown> = Promise.resolve();
   private client: Client | undefined;
+  /** The end of the last turn taken to run a file outside a transaction. */
+  private lastOutside: Promise<void> = Promise.resolve();
 
   constructor(private readonly connect: () => Promise<Client>) {}
+
+  async outsideTransaction(): Promise<() => Promise<void>> {
+    const previous = this.lastOutside;
+    let end!: () => void;
+    this.lastOutside = new Promise<void>((resolve) => (end = resolve));
+    await previous;
+    return () => {
+      end();
+      return Promise.resolve();
+    };
+  }
 
   async hold(
     _work: Client,

@@ -12,28 +12,37 @@ import { makeProject } from '../support/project.js';
 
 const SLEEPY = 'CREATE TABLE items (id int PRIMARY KEY);\nSELECT pg_sleep(0.4);\n';
 
-/** Runs `work` while counting schemata's backends in `databases` every 20 ms; returns its result and the most seen at once. */
+/**
+ * Runs `work` while counting schemata's connections in `databases` every 20 ms: client backends only, as a parallel
+ * query's workers share their leader's application_name and are no connection. Returns the work's result, the most
+ * seen at once, and those backends as the server listed them then (for the message of an assertion that fails).
+ */
 async function countingBackends<T>(
   serverUrl: string,
   databases: readonly string[],
   work: () => Promise<T>,
-): Promise<{ result: T; most: number }> {
+): Promise<{ result: T; most: number; seen: string }> {
   const sampler = await openClient(serverUrl);
   let most = 0;
+  let seen = '';
   const done = new AbortController();
   const sampling = (async () => {
     while (!done.signal.aborted) {
-      const { rows } = await sampler.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'schemata%' AND datname = ANY($1)",
+      const { rows } = await sampler.query<{ pid: number; at: string }>(
+        `SELECT pid, format('%s %s %s %s', datname, application_name, state, backend_start) AS at FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND application_name LIKE 'schemata%' AND datname = ANY($1)`,
         [databases],
       );
-      most = Math.max(most, rows[0]!.n);
+      if (rows.length > most) {
+        most = rows.length;
+        seen = rows.map((r) => `pid ${r.pid}: ${r.at}`).join('; ');
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
   try {
     const result = await work();
-    return { result, most };
+    return { result, most, seen };
   } finally {
     done.abort();
     await sampling;
@@ -92,18 +101,23 @@ describe("a fleet's connections, as the server counts them", () => {
     const env = { PRIMARY_DATABASE_URL: servers().primary, SHARD_URLS: urls.join(',') };
     // Both servers sampled at once, each for schemata's backends in its tenant databases.
     let onData = 0;
-    const { result, most } = await countingBackends(servers().primary, onServer('primary'), () =>
-      countingBackends(servers().data, onServer('data'), () =>
-        migrate({ cwd, env, concurrency: 2 }),
-      ).then(({ result, most }) => {
-        onData = most;
-        return result;
-      }),
+    let seenOnData = '';
+    const { result, most, seen } = await countingBackends(
+      servers().primary,
+      onServer('primary'),
+      () =>
+        countingBackends(servers().data, onServer('data'), () =>
+          migrate({ cwd, env, concurrency: 2 }),
+        ).then(({ result, most, seen }) => {
+          onData = most;
+          seenOnData = seen;
+          return result;
+        }),
     );
     expect(result.error).toBeUndefined();
     expect(result.sets[0]!.tenants!.every((t) => t.ok && t.applied.length === 2)).toBe(true);
     // Tenants ran side by side, and never more than --concurrency connections to a server.
-    expect(Math.max(most, onData)).toBe(2);
+    expect(Math.max(most, onData), `${seen} / ${seenOnData}`).toBe(2);
     expect(most + onData).toBeLessThanOrEqual(2 + 2);
     // No lock outlived its transaction: none is left.
     for (const url of urls.slice(0, 2))
@@ -162,12 +176,12 @@ describe("a fleet's connections, as the server counts them", () => {
       'tenant/001_items.sql': SLEEPY,
     });
     const before = await sessionsOpened(database);
-    const { result, most } = await countingBackends(servers().primary, [database], () =>
+    const { result, most, seen } = await countingBackends(servers().primary, [database], () =>
       migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, concurrency: 3 }),
     );
     expect(result.error).toBeUndefined();
     expect(result.sets[0]!.tenants!.every((t) => t.ok && t.applied.length === 1)).toBe(true);
-    expect(most).toBe(3 + 1);
+    expect(most, seen).toBe(3 + 1);
     // Every session it opened: the fleet's reading and its lock for the tracking tables (2), the tenants' locks (1),
     // the tenants' sessions (3), and the validation after them on one of those, not one of its own.
     expect((await sessionsOpened(database)) - before).toBe(2 + 1 + 3);

@@ -137,6 +137,29 @@ describe("a tenant's search_path in every kind of file", () => {
       expect(await query(url, `SELECT title FROM ${t}.items`)).toEqual([{ title: t }]);
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
+  it('tenants run their files outside a transaction one at a time (CREATE INDEX CONCURRENTLY waits for every older transaction of the database), their transactional files side by side', async () => {
+    const { url, cwd } = await fleet({
+      '001_spans.sql':
+        'CREATE TABLE spans (step text, started timestamptz, ended timestamptz);\nINSERT INTO spans SELECT $$in a transaction$$, clock_timestamp(), clock_timestamp() + interval $$300 ms$$ FROM pg_sleep(0.3);\n',
+      '002_outside.sql':
+        "-- schemata:no-transaction\nINSERT INTO spans VALUES ('outside', clock_timestamp(), NULL);\nSELECT pg_sleep(0.3);\nUPDATE spans SET ended = clock_timestamp() WHERE step = 'outside';\n",
+    });
+    const run = await migrate({ cwd, env: single(url), concurrency: 4 });
+    expect(run.error).toBeUndefined();
+    const spans = await query<{ schema: string; step: string; started: Date; ended: Date }>(
+      url,
+      TENANTS.map((t) => `SELECT '${t}' AS schema, step, started, ended FROM ${t}.spans`).join(
+        ' UNION ALL ',
+      ),
+    );
+    const overlapping = (step: string) => {
+      const of = spans.filter((s) => s.step === step).sort((a, b) => +a.started - +b.started);
+      expect(of).toHaveLength(TENANTS.length);
+      return of.slice(1).filter((s, i) => s.started < of[i]!.ended).length;
+    };
+    expect(overlapping('outside')).toBe(0);
+    expect(overlapping('in a transaction')).toBeGreaterThan(0);
+  });
 });
 
 describe('per tenant: the measurement, validation and repair', () => {
