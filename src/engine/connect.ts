@@ -33,10 +33,13 @@ function describe(error: unknown): { code: string | undefined; message: string }
 export async function connect(
   target: Target,
   variable: string,
-  { waitedS = 0 }: { waitedS?: number } = {},
+  { waitedS = 0, application }: { waitedS?: number; application?: string } = {},
 ): Promise<Client> {
-  // (waitedS: the --wait that ran out, for the hint)
-  const config = clientConfig(target.url);
+  // (waitedS: the --wait that ran out, for the hint; application: what pg_stat_activity names it, if not "schemata")
+  const config = {
+    ...clientConfig(target.url),
+    ...(application === undefined ? {} : { application_name: application }),
+  };
   try {
     return await connectWith(target, variable, config, waitedS);
   } catch (error) {

@@ -19,6 +19,7 @@ import {
   type TenantReport,
 } from './report.js';
 import { SessionPool } from './sessions.js';
+import { applicationName } from './session.js';
 import { type LockKeeper, RunLockPerTransaction, TenantLocks } from './tenant-locks.js';
 import { runTasks } from './tasks.js';
 import { ConfigError, EXIT, type ExitCode } from '../errors.js';
@@ -641,6 +642,8 @@ async function orphanDatabases(
         display: redactUrl(url.toString()),
       },
       `the tenants of set "${set}"`,
+      // A DBA who sees schemata in a database that is none of the fleet's is told why.
+      { application: applicationName(set, '(looking for orphans)') },
     );
     try {
       return await work(client);

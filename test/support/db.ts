@@ -22,9 +22,9 @@ async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): P
   }
 }
 
-/** A new, empty database on the given server (primary or data); returns its URL. */
-export async function freshDatabase(server: 'primary' | 'data' = 'primary'): Promise<string> {
-  const base = servers()[server];
+/** A new, empty database on the given server (the suite's primary or data, or the URL of another); returns its URL. */
+export async function freshDatabase(server: 'primary' | 'data' | URL = 'primary'): Promise<string> {
+  const base = server instanceof URL ? server.toString() : servers()[server];
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin(base, (c) => c.query(`CREATE DATABASE ${name}`));
   return withDatabase(base, name);

@@ -66,56 +66,65 @@ export default async function setup(project: TestProject) {
     return;
   }
   if (process.env.TEST_PROVIDER === 'testcontainers') return containers(project);
+  const root = mkdtempSync(join(tmpdir(), 'schemata-test-pg-'));
+  const servers = await Promise.all(
+    ['primary', 'data'].map((name) => startEmbeddedServer(root, name)),
+  );
+  const [primary, data] = servers;
+  if (!primary || !data) throw new Error('fewer than two embedded servers started');
+  project.provide('servers', { primary: primary.url, data: data.url, password: TEST_PASSWORD });
+  return async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    rmSync(root, { recursive: true, force: true });
+  };
+}
+
+/**
+ * An embedded server of PostgreSQL TEST_PG_MAJOR in `root`/`name`, as the suite's own: a test that counts what
+ * the server sees (sessions opened, backends) starts its own, where no other test's run can add to the count.
+ */
+export async function startEmbeddedServer(
+  root: string,
+  name: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const major = process.env.TEST_PG_MAJOR ?? '18';
   const module = EMBEDDED[major];
   if (!module)
     throw new Error(
       `TEST_PG_MAJOR=${major}: the suite runs on PostgreSQL ${Object.keys(EMBEDDED).join(', ')}.`,
     );
-  // Without its exit hooks, which would turn vitest's failure into success; the teardown below stops the servers.
+  // Without its exit hooks, which would turn vitest's failure into success; the caller stops the server.
   const EmbeddedPostgres = await loadEmbeddedPostgres(module);
-  const root = mkdtempSync(join(tmpdir(), 'schemata-test-pg-'));
   // PostgreSQL runs as the postgres user when we are root: it must reach the folder.
   chmodSync(root, 0o755);
-  const servers = await Promise.all(
-    ['primary', 'data'].map(async (name) => {
-      const port = await freePort();
-      const server = new EmbeddedPostgres({
-        databaseDir: join(root, name),
-        port,
-        user: 'postgres',
-        password: TEST_PASSWORD,
-        authMethod: 'scram-sha-256',
-        persistent: false,
-        createPostgresUser: process.getuid?.() === 0,
-        // The suite's servers as schemata's own: UTF-8 under env -i too.
-        initdbFlags: initdbLocaleFlags(process.env),
-        postgresFlags: [
-          '-c',
-          'listen_addresses=127.0.0.1',
-          '-c',
-          'unix_socket_directories=',
-          '-c',
-          'max_connections=200',
-          '-c',
-          'fsync=off',
-        ],
-        onLog: () => {},
-        onError: () => {},
-      });
-      await server.initialise();
-      await server.start();
-      return {
-        server,
-        url: `postgres://postgres:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${port}/postgres`,
-      };
-    }),
-  );
-  const [primary, data] = servers;
-  if (!primary || !data) throw new Error('fewer than two embedded servers started');
-  project.provide('servers', { primary: primary.url, data: data.url, password: TEST_PASSWORD });
-  return async () => {
-    await Promise.all(servers.map((s) => s.server.stop()));
-    rmSync(root, { recursive: true, force: true });
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(root, name),
+    port,
+    user: 'postgres',
+    password: TEST_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    // The suite's servers as schemata's own: UTF-8 under env -i too.
+    initdbFlags: initdbLocaleFlags(process.env),
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=off',
+    ],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    url: `postgres://postgres:${encodeURIComponent(TEST_PASSWORD)}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
   };
 }
