@@ -3,9 +3,6 @@
 import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
-// A larger young generation: loading the CLI and reading a thousand tracking rows
-// otherwise spends a sixth of a no-op deploy in scavenges (measured by npm run bench).
-setFlagsFromString('--max-semi-space-size=32');
 // The PostgreSQL parser is WebAssembly: V8's optimising tier recompiles it in the background, for
 // a third more CPU and 40 MiB more memory than the baseline code saves in parsing (measured by npm run bench).
 setFlagsFromString('--liftoff-only');
