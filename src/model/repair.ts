@@ -172,6 +172,19 @@ function refers(ref: ObjectRef, e: ExpectedObject, as?: ObjectRef): boolean {
   );
 }
 
+/** The file's CREATE TABLE of `table` (an identity), which makes parts it does not name (LIKE ... INCLUDING). */
+function tableMaker(operations: readonly Operation[], table: string | null): Operation | undefined {
+  if (table === null) return undefined;
+  const [schema, name] = identityParts(table).slice(-2);
+  return operations.find(
+    (op) =>
+      op.kind === 'create' &&
+      op.object.kind === 'table' &&
+      op.object.name === name &&
+      (op.object.unqualified === true || op.object.schema === schema),
+  );
+}
+
 /** Whether a create operation makes the missing object. */
 function makes(op: Operation, e: ExpectedObject, as?: ObjectRef): boolean {
   return op.kind === 'create' && refers(op.object, e, as);
@@ -376,6 +389,13 @@ export function scopeRerun(args: {
       addedAt ? sameAt(op.at, addedAt) : makes(op, e, args.madeAs?.get(e)),
     );
     if (!maker && (!required.has(e) || args.along?.has(e) === true)) continue;
+    // Made without being named: with its table (CREATE TABLE ... LIKE ... INCLUDING), or by dynamic SQL or a function.
+    const withTable = maker ? undefined : tableMaker(operations, e.parent);
+    if (withTable)
+      return stop(
+        `${e.kind} ${e.identity} came with ${path}:${withTable.at.line} (${statementOf(withTable.at)}), which does not name it and cannot run again on ${e.parent ?? ''}, still there, so repair cannot re-create it alone`,
+        `Re-create ${e.kind} ${e.identity} by hand (as ${path}:${withTable.at.line} made it), then check with: schemata validate ${set}`,
+      );
     if (!maker)
       return stop(
         `no statement of the file names ${e.kind} ${e.identity} (dynamic SQL or a function made it), so repair cannot re-create it alone`,

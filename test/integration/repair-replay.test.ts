@@ -450,3 +450,31 @@ describe('a column its CREATE TABLE made, dropped from a table still there', () 
     },
   );
 });
+
+describe('an index a statement made without naming it, dropped from a table still there', () => {
+  it('CREATE TABLE ... (LIKE ... INCLUDING ALL): repair stops naming that statement; re-created by hand, validate passes', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql': SCHEMAS,
+      'data/002_items.sql':
+        'CREATE TABLE workspace.items (id int PRIMARY KEY, title text);\nCREATE INDEX items_title ON workspace.items (title);\n',
+      'data/003_archive.sql':
+        'CREATE TABLE workspace.archive (LIKE workspace.items INCLUDING ALL);\nINSERT INTO workspace.archive VALUES (1, $$kept$$);\n',
+    });
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();
+    await query(url, 'DROP INDEX workspace.archive_title_idx');
+    const repaired = await migrate({ cwd, env: single(url), sets: ['data'], repair: true });
+    expect(repaired.exitCode).toBe(3);
+    expect(repaired.sets[0]!.problems.map((p) => [p.message, p.hint])).toEqual([
+      [
+        'Set "data": --repair would run database/data/003_archive.sql again, but database/data/003_archive.sql:2:1 (INSERT INTO workspace.archive VALUES (1, $$kept$$)) changes rows that exist, and running it twice would apply that change twice; index workspace.archive_title_idx came with database/data/003_archive.sql:1 (CREATE TABLE workspace.archive (LIKE workspace.items INCLUDING ALL)), which does not name it and cannot run again on workspace.archive, still there, so repair cannot re-create it alone. Nothing was run.',
+        'Re-create index workspace.archive_title_idx by hand (as database/data/003_archive.sql:1 made it), then check with: schemata validate data',
+      ],
+    ]);
+    expect(await query(url, 'SELECT id, title FROM workspace.archive')).toEqual([
+      { id: 1, title: 'kept' },
+    ]);
+    await query(url, 'CREATE INDEX archive_title_idx ON workspace.archive (title)');
+    expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+  });
+});
