@@ -475,6 +475,22 @@ try {
       { name: 'schemata -1', prepare: freshDb, run: (db) => schemata(db, '--single-transaction'), check },
       { name: 'schemata each', prepare: freshDb, run: (db) => schemata(db, '--no-single-transaction'), check },
     ]), PSQL ? 'psql-each' : 'schemata each');
+    // What the measurement costs there, where no table holds rows: the server's own clock of its two functions,
+    // over one more run of a transaction each (track_functions on that database alone).
+    const db = await freshDb();
+    await sql('postgres', `ALTER DATABASE ${db} SET track_functions = 'pl'`);
+    const run = await schemata(db, '--no-single-transaction');
+    let measuredMs = 0;
+    // The run's session reports its function times as it ends: read until they are there.
+    for (let i = 0; i < 20 && measuredMs === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const [row] = await sql(db, "SELECT COALESCE(sum(total_time), 0)::float8 AS ms FROM pg_stat_user_functions WHERE schemaname = 'schemata' AND funcname LIKE 'measure\\_%'");
+      measuredMs = row.ms;
+    }
+    const perMigrationMs = measuredMs / n;
+    const share = measuredMs / run.wall;
+    console.log(`measurement on a fresh database of plain DDL: ${perMigrationMs.toFixed(2)} ms per migration, ${(100 * share).toFixed(1)}% of the run`);
+    results.push({ scenario: 'measurement, fresh', freshMeasurementMs: perMigrationMs, freshShare: share, runMs: run.wall, n });
   }
 
   // The history with drops, renames, moves, DO blocks and functions: applied once, then the no-op figures.
@@ -673,6 +689,8 @@ try {
     target(`Debian 15, ${scenario}: jit = on / jit = off`, jit?.ratio, 1.1);
   }
   target('measurement, 1,000 tables holding rows: extra per migration', results.find((r) => r.scenario === 'measurement')?.perMigrationMs, 3, 'ms');
+  // "Nothing measurable": within 1% of the migration, as the server clocks the measurement's two functions.
+  target('measurement, fresh database of plain DDL: share of the run', results.find((r) => r.scenario === 'measurement, fresh')?.freshShare * 100, 1, '%');
   target('600 migrations: guarded DO blocks / plain statements', row('600 migrations', 'guarded DO blocks')?.ratio, 1.2);
   if (missingValidate) target('validate with about 34,000 objects missing', missingValidate.median / 1000, 1, 's');
   if (fleet) {
@@ -689,7 +707,7 @@ try {
   // The seed and the 34,000 missing objects hold their size in memory by design: their peaks are in the table.
   const peaks = results.filter((r) => r.name === 'schemata' && !r.scenario.startsWith('seed') && !r.scenario.includes('missing')).map((r) => r.rss);
   if (peaks.length > 0) target('peak memory, every other scenario', Math.max(...peaks) / 1024, 80, 'MiB');
-  const shown = (t) => (t.unit === '×' ? `×${t.value.toFixed(2)}` : `${t.value.toFixed(t.unit === 's' ? 2 : t.unit === 'ms' ? 1 : 0)} ${t.unit}`);
+  const shown = (t) => (t.unit === '×' ? `×${t.value.toFixed(2)}` : `${t.value.toFixed(t.unit === 's' ? 2 : t.unit === 'ms' || t.unit === '%' ? 1 : 0)} ${t.unit}`);
   console.log('\ntargets:');
   for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.what}: ${shown(t)} (at most ${t.unit === '×' ? `×${t.limit}` : `${t.limit} ${t.unit}`})`);
 
@@ -709,6 +727,7 @@ try {
     '',
     ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
     ...results.filter((r) => r.perMigrationMs !== undefined).map((r) => `- measurement with 1,000 tables holding rows: +${r.perMigrationMs.toFixed(1)} ms per migration (growth from 10 to 60 migrations on the full database, less the same growth on an empty one, per migration).`),
+    ...results.filter((r) => r.freshMeasurementMs !== undefined).map((r) => `- measurement on a fresh database of ${r.n} one-line migrations, a transaction each: ${r.freshMeasurementMs.toFixed(2)} ms per migration by the server's clock of its two functions (track_functions = 'pl'), ${(100 * r.freshShare).toFixed(1)}% of that run's ${fmt(r.runMs)}.`),
     ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
     ...(fleet ? [`- fleet of ${fleet.tenants} tenant schemas: the first migration to all of them took ${fmt(fleet.first)} (once, untimed in the table); one new migration ${(1000 / fleet.perTenant).toFixed(0)} tenants/s.`] : []),
     '',
