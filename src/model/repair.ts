@@ -172,13 +172,17 @@ function refers(ref: ObjectRef, e: ExpectedObject, as?: ObjectRef): boolean {
   );
 }
 
-/** The file's CREATE TABLE of `table` (an identity), which makes parts it does not name (LIKE ... INCLUDING). */
-function tableMaker(operations: readonly Operation[], table: string | null): Operation | undefined {
+/** The file's CREATE TABLE ... (LIKE ... INCLUDING) of `table` (an identity): it makes parts it does not name. */
+function tableCopying(
+  operations: readonly Operation[],
+  table: string | null,
+): Operation | undefined {
   if (table === null) return undefined;
   const [schema, name] = identityParts(table).slice(-2);
   return operations.find(
     (op) =>
       op.kind === 'create' &&
+      op.copies === true &&
       op.object.kind === 'table' &&
       op.object.name === name &&
       (op.object.unqualified === true || op.object.schema === schema),
@@ -390,7 +394,7 @@ export function scopeRerun(args: {
     );
     if (!maker && (!required.has(e) || args.along?.has(e) === true)) continue;
     // Made without being named: with its table (CREATE TABLE ... LIKE ... INCLUDING), or by dynamic SQL or a function.
-    const withTable = maker ? undefined : tableMaker(operations, e.parent);
+    const withTable = maker ? undefined : tableCopying(operations, e.parent);
     if (withTable)
       return stop(
         `${e.kind} ${e.identity} came with ${path}:${withTable.at.line} (${statementOf(withTable.at)}), which does not name it and cannot run again on ${e.parent ?? ''}, still there, so repair cannot re-create it alone`,

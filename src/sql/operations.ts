@@ -100,6 +100,8 @@ export type Operation = (
       /** A function's body, run where it is called. */ body?: Operation[];
       /** A partition or an inheritance child (PARTITION OF, INHERITS): made again, it takes its parent's parts along. */
       inherits?: boolean;
+      /** CREATE TABLE ... (LIKE t INCLUDING ...): it makes indexes, constraints and columns it does not name. */
+      copies?: boolean;
       /** CREATE TRIGGER: the function it runs (argument-less, as PostgreSQL looks it up), on which events, per row or per statement. */
       trigger?: { function: ObjectRef; events: RowEvent[]; row: boolean };
       /** A function or procedure: how many of its last arguments have defaults, and whether the last is VARIADIC (a call may pass fewer, or more). */
@@ -373,6 +375,7 @@ function walkStatement(
     inherits?: boolean,
     trigger?: Extract<Operation, { kind: 'create' }>['trigger'],
     signature?: Extract<Operation, { kind: 'create' }>['signature'],
+    copies?: boolean,
   ) =>
     push({
       kind: 'create',
@@ -382,6 +385,7 @@ function walkStatement(
       ...(inherits ? { inherits } : {}),
       ...(trigger ? { trigger } : {}),
       ...(signature ? { signature } : {}),
+      ...(copies ? { copies } : {}),
     });
   // A foreign key PostgreSQL names itself is `<table>_<columns>_fkey`: DROP CONSTRAINT names it so.
   const foreignKey = (table: Place, constraint: Obj, columns: string[]) => {
@@ -452,6 +456,9 @@ function walkStatement(
         Boolean(n.if_not_exists),
         undefined,
         ((n.inhRelations as Obj[] | undefined) ?? []).length > 0,
+        undefined,
+        undefined,
+        ((n.tableElts as Obj[] | undefined) ?? []).some((e) => e.TableLikeClause !== undefined),
       );
       for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
         if (element.ColumnDef?.colname)

@@ -251,6 +251,40 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     ).toEqual({ kind: 'whole' });
   });
 
+  it.each([
+    [
+      'CREATE TABLE ... (LIKE ... INCLUDING ALL) made it: that statement is named',
+      'CREATE TABLE w.items (LIKE w.template INCLUDING ALL);',
+      'index w.items_by_price came with database/data/003_x.sql:1 (CREATE TABLE w.items (LIKE w.template INCLUDING ALL)), which does not name it and cannot run again on w.items, still there, so repair cannot re-create it alone',
+    ],
+    [
+      'its CREATE TABLE copies nothing, a DO block made it: no statement is blamed',
+      "CREATE TABLE w.items (id int, price int);\nDO $$ BEGIN EXECUTE 'CREATE INDEX items_by_price ON w.items (price)'; END $$;",
+      'no statement of the file names index w.items_by_price (dynamic SQL or a function made it), so repair cannot re-create it alone',
+    ],
+  ])('an index of a table still there that no statement names, %s', (_name, sql, why) => {
+    const operations = operationsOfSql(sql);
+    const stopped = scopeRerun({
+      set: 'data',
+      path: 'database/data/003_x.sql',
+      operations,
+      statements: sql
+        .split('\n')
+        .map((text, i) => ({ at: { line: i + 1, column: 1 }, text: text.replace(/;$/, '') })),
+      missing: [index],
+      dirty: false,
+      recorded: [],
+      force: false,
+    });
+    expect(stopped.kind).toBe('stop');
+    if (stopped.kind !== 'stop') return;
+    // Whatever else it says (a DO block may change rows if run again), the cause names the statement or none.
+    expect(stopped.problem.message).toMatch(
+      /^Set "data": --repair would run database\/data\/003_x\.sql again, but /,
+    );
+    expect(stopped.problem.message).toContain(`; ${why}. Nothing was run.`);
+  });
+
   it('rows changed where no statement of the text shows it, and nothing names the missing object: stops, quoting the record', () => {
     const stopped = scope([], [{ table: 'w.totals', inserted: 1, updated: 3, deleted: 0 }]);
     expect(stopped.kind).toBe('stop');
