@@ -30,6 +30,18 @@ export function hasRowsSql(oid: string): string {
 export const ROW_COUNT_CAP = 10_000;
 
 /**
+ * `10000` as `10,000`: what toLocaleString('en-US') prints for an integer, without loading the
+ * Intl locale data it needs (tens of milliseconds at its first call, when a statement text is built).
+ */
+export function groupedDigits(n: number): string {
+  const digits = String(Math.trunc(Math.abs(n)));
+  const head = digits.length % 3 || 3;
+  const groups = [digits.slice(0, head)];
+  for (let i = head; i < digits.length; i += 3) groups.push(digits.slice(i, i + 3));
+  return `${n < 0 && digits !== '0' ? '-' : ''}${groups.join(',')}`;
+}
+
+/**
  * The rows of relation `schema`.`name` (SQL text expressions), counted up to
  * ROW_COUNT_CAP + 1: a refusal names a huge table's rows at the cost of a
  * bounded scan. `only`: the table itself (FROM ONLY), else with its

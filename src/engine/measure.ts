@@ -1,5 +1,5 @@
 import type { Client } from './connect.js';
-import { boundedCountSql, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
+import { boundedCountSql, groupedDigits, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
 
 /*
@@ -212,7 +212,7 @@ export function measureLiterals(m: Measurement): MeasureInputs {
  */
 const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
     SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
-                     WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${ROW_COUNT_CAP.toLocaleString('en-US')} rows'
+                     WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${groupedDigits(ROW_COUNT_CAP)} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
            x.identity || COALESCE(' (of ' || x.top || ')', '') AS shown
       FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid, identity text, top text, node oid, rows bigint, cols jsonb)

@@ -1,4 +1,4 @@
-import type { Probe, ProbeFacts } from '../catalog/rows.js';
+import { groupedDigits, type Probe, type ProbeFacts } from '../catalog/rows.js';
 import {
   type CatalogFunction,
   type CatalogModel,
@@ -36,7 +36,7 @@ export interface Holder {
 /** `3 rows`, `1 row`, `more than 10,000 rows`, `rows this role cannot count`. */
 export function rowsText(holder: Pick<Holder, 'rows' | 'more'>): string {
   if (holder.rows === null) return 'rows this role cannot count';
-  const n = holder.rows.toLocaleString('en-US');
+  const n = groupedDigits(holder.rows);
   if (holder.more) return `more than ${n} rows`;
   return `${n} ${holder.rows === 1 ? 'row' : 'rows'}`;
 }
