@@ -10,9 +10,12 @@ import type { Holder } from '../model/protect.js';
  * row-level security cannot hide: where policies (FORCE ROW LEVEL SECURITY
  * for the owner, any policy for another role) or a missing SELECT privilege
  * would hide rows from this role, the table's pages answer instead: a table
- * that never held a row has none.
+ * that never held a row has none. `where`: an SQL expression of type text, a
+ * condition the row must meet (engine/measure.ts: a row this transaction did
+ * not write); `beyond`: an SQL expression of type bigint, whether it holds
+ * more than that many such rows.
  */
-export function hasRowsSql(oid: string): string {
+export function hasRowsSql(oid: string, where?: string, beyond?: string): string {
   // A scalar subquery, used only in select lists over MATERIALIZED lists: as a WHERE
   // condition the planner could run it on every pg_class row before the join.
   return `(SELECT CASE WHEN held_c.relkind = 'm' AND NOT held_c.relispopulated THEN false
@@ -22,7 +25,7 @@ export function hasRowsSql(oid: string): string {
             AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user))
            OR NOT has_table_privilege(held_c.oid, 'SELECT')
         THEN true
-      ELSE query_to_xml(format('SELECT 1 AS x FROM ONLY %I.%I LIMIT 1', held_n.nspname, held_c.relname), false, true, '')::text <> '' END
+      ELSE query_to_xml(format('SELECT 1 AS x FROM ONLY %I.%I', held_n.nspname, held_c.relname)${where === undefined ? '' : ` || ' WHERE ' || (${where})`}${beyond === undefined ? '' : ` || ' OFFSET ' || (${beyond})`} || ' LIMIT 1', false, true, '')::text <> '' END
     FROM pg_class held_c JOIN pg_namespace held_n ON held_n.oid = held_c.relnamespace WHERE held_c.oid = ${oid})`;
 }
 

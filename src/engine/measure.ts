@@ -11,10 +11,11 @@ import { quoteLiteral } from '../sql/quote.js';
  * locked to write are compared with that:
  *
  * - a traced table that held rows and is gone, empty now after its storage
- *   was replaced or rows deleted, lost a column, or a column's type changed
- *   other than by a widening the forecast allowed: a loss (LOSS_SQLSTATE);
+ *   was replaced or rows deleted, holding rows again and none it held
+ *   (REFILLED), lost a column, or a column's type changed other than by a
+ *   widening the forecast allowed: a loss (LOSS_SQLSTATE);
  * - any other table that is gone, had its storage replaced, lost a column in
- *   this transaction, or was emptied by deletes: a suspect. Whether it held
+ *   this transaction, or was emptied or refilled by deletes: a suspect. Whether it held
  *   rows cannot be told any more, so the migration is rolled back
  *   (SUSPECT_SQLSTATE, the OIDs in the message) and run again with those
  *   tables traced: a second run decides exactly.
@@ -180,7 +181,7 @@ function tracedSql(i: MeasureInputs): string {
   SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'oid', c.oid, 'identity', pg_catalog.format('%I.%I', n.nspname, c.relname),
            'top', CASE WHEN one.top <> c.oid THEN (SELECT pg_catalog.format('%I.%I', tn.nspname, tc.relname) FROM pg_catalog.pg_class tc JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace WHERE tc.oid = one.top) END,
-           'node', c.relfilenode, 'rows', ${rowsSql('c', 'n')},
+           'node', c.relfilenode, 'rows', ${rowsSql('c', 'n')}, 'kind', c.relkind, 'persistence', c.relpersistence, 'am', c.relam,
            'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod)), '[]')
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))), '[]')::text
     -- Each traced table probed by its OID: a join the planner may turn into a scan of pg_class per migration (its
@@ -203,6 +204,55 @@ export function measureLiterals(m: Measurement): MeasureInputs {
   };
 }
 
+/*
+ * The row counters of table `oid` since this migration began (inserted 0,
+ * updated 1, deleted 2): the transaction's, less those measure_before found
+ * (schemata.counted: in the run's one transaction, earlier migrations' and
+ * a rolled-back try's, whose rows are gone with it).
+ */
+const sinceStart = (oid: string, counter: 0 | 1 | 2) =>
+  `(pg_catalog.pg_stat_get_xact_tuples_${['inserted', 'updated', 'deleted'][counter]}(${oid})
+    - COALESCE((pg_catalog.current_setting('schemata.counted')::jsonb -> (${oid})::text ->> ${counter})::bigint, 0))`;
+
+/*
+ * Whether table `oid` holds rows again and none of those it held: no row is
+ * older than the transaction, and no more rows look the transaction's than
+ * this migration wrote (inserted, or updated: both write a row anew). A row
+ * is the transaction's when its xmin is not older than the transaction's own
+ * ID (a subtransaction's, of a savepoint or a PL/pgSQL block with an
+ * EXCEPTION clause, is younger still). Rows an earlier migration of the
+ * run's one transaction wrote, and a row frozen so long ago that its ID
+ * compares as younger, look the transaction's too: they are more than this
+ * migration wrote.
+ */
+const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) > 0'`)}
+    AND NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) <= 0'`, `${sinceStart(oid, 0)} + ${sinceStart(oid, 1)}`)})`;
+
+/*
+ * Whether traced table `t` (pg_class row `c` now) can be asked REFILLED:
+ * whether it lost every row it held while it holds rows again, as after a
+ * DELETE of every row or a TRUNCATE, then INSERTs. Asked only where that
+ * proves it: a table, not a materialized view (a REFRESH writes every row
+ * anew by design), and since this migration began
+ * - its storage kept, rows deleted and none updated (an UPDATE writes every
+ *   row it changes anew, and an updated row is still the row it was); or
+ * - its storage replaced with its columns, their types, its persistence and
+ *   its access method as they were: a rewrite that changes none of them
+ *   (CLUSTER, SET TABLESPACE) keeps the rows' IDs, and one that does write
+ *   every row anew (ALTER COLUMN ... TYPE, a volatile DEFAULT of a new
+ *   column, SET LOGGED) changes one of them.
+ */
+const REFILLABLE = (t: string, c: string) => `${t}.kind = 'r'
+                   AND CASE WHEN ${c}.relfilenode = ${t}.node
+                     THEN ${sinceStart(`${t}.oid`, 2)} > 0 AND ${sinceStart(`${t}.oid`, 1)} = 0
+                     ELSE ${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
+                      AND NOT EXISTS (
+                        (SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)
+                         EXCEPT SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                        UNION ALL
+                        (SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped
+                         EXCEPT SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int))) END`;
+
 /**
  * The losses of the traced tables so far in the transaction: `lost`, one
  * text (NULL: none), and `held`, the tables that lost rows with their rows
@@ -215,7 +265,8 @@ const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
                      WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${groupedDigits(ROW_COUNT_CAP)} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
            x.identity || COALESCE(' (of ' || x.top || ')', '') AS shown
-      FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid, identity text, top text, node oid, rows bigint, cols jsonb)
+      FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb)
+           AS x(oid oid, identity text, top text, node oid, rows bigint, kind text, persistence text, am oid, cols jsonb)
      WHERE x.rows <> 0
   )
   SELECT pg_catalog.string_agg(losses.what, '; ') AS lost,
@@ -225,12 +276,15 @@ const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
     SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what, t.identity, t.rows
       FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
     UNION ALL
-    SELECT pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how), e.identity, e.rows
+    SELECT CASE WHEN e.has_rows
+             THEN pg_catalog.format('table %s held %s and none of them is left (%s, and every row it holds now was written by this migration)', e.shown, e.held, e.how)
+             ELSE pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how) END, e.identity, e.rows
       FROM (SELECT t.shown, t.held, t.identity, t.rows, CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
-                   ${hasRowsSql('t.oid')} AS has_rows
+                   ${hasRowsSql('t.oid')} AS has_rows,
+                   CASE WHEN ${REFILLABLE('t', 'c')} THEN ${REFILLED('t.oid')} ELSE false END AS refilled
               FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
              WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OFFSET 0) e
-     WHERE NOT e.has_rows
+     WHERE NOT e.has_rows OR e.refilled
     UNION ALL
     SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
       FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
@@ -321,7 +375,10 @@ BEGIN
   SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
    WHERE NOT u.alive OR u.node_now <> u.node
       OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = u.oid AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)
-      OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')});
+      OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')})
+      OR (${sinceStart('u.oid', 2)} > 0 AND ${sinceStart('u.oid', 1)} = 0
+          AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = u.oid) = 'r'
+          AND ${REFILLED('u.oid')});
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)
     INTO counters
     FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity,
