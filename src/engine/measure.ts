@@ -217,16 +217,18 @@ const sinceStart = (oid: string, counter: 0 | 1 | 2) =>
 /*
  * Whether table `oid` holds rows again and none of those it held: no row is
  * older than the transaction, and no more rows look the transaction's than
- * this migration wrote (inserted, or updated: both write a row anew). A row
- * is the transaction's when its xmin is not older than the transaction's own
- * ID (a subtransaction's, of a savepoint or a PL/pgSQL block with an
- * EXCEPTION clause, is younger still). Rows an earlier migration of the
- * run's one transaction wrote, and a row frozen so long ago that its ID
- * compares as younger, look the transaction's too: they are more than this
- * migration wrote.
+ * this migration inserted. A row is the transaction's when its xmin is not
+ * older than the transaction's own ID (a subtransaction's, of a savepoint or
+ * a PL/pgSQL block with an EXCEPTION clause, is younger still). A row it
+ * held and updated looks the transaction's too (an UPDATE writes the row
+ * anew), and so do rows an earlier migration of the run's one transaction
+ * wrote and a row frozen so long ago that its ID compares as younger: with
+ * those, more rows look the transaction's than it inserted. (Unless it also
+ * deleted at least as many of the rows it inserted as it kept and updated:
+ * then a refusal too many, never a loss let through.)
  */
 const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) > 0'`)}
-    AND NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) <= 0'`, `${sinceStart(oid, 0)} + ${sinceStart(oid, 1)}`)})`;
+    AND NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) <= 0'`, sinceStart(oid, 0))})`;
 
 /*
  * Whether traced table `t` (pg_class row `c` now) can be asked REFILLED:
@@ -234,8 +236,7 @@ const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin)
  * DELETE of every row or a TRUNCATE, then INSERTs. Asked only where that
  * proves it: a table, not a materialized view (a REFRESH writes every row
  * anew by design), and since this migration began
- * - its storage kept, rows deleted and none updated (an UPDATE writes every
- *   row it changes anew, and an updated row is still the row it was); or
+ * - its storage kept and rows deleted; or
  * - its storage replaced with its columns, their types, its persistence and
  *   its access method as they were: a rewrite that changes none of them
  *   (CLUSTER, SET TABLESPACE) keeps the rows' IDs, and one that does write
@@ -244,7 +245,7 @@ const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin)
  */
 const REFILLABLE = (t: string, c: string) => `${t}.kind = 'r'
                    AND CASE WHEN ${c}.relfilenode = ${t}.node
-                     THEN ${sinceStart(`${t}.oid`, 2)} > 0 AND ${sinceStart(`${t}.oid`, 1)} = 0
+                     THEN ${sinceStart(`${t}.oid`, 2)} > 0
                      ELSE ${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
                       AND NOT EXISTS (
                         (SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)
@@ -376,7 +377,7 @@ BEGIN
    WHERE NOT u.alive OR u.node_now <> u.node
       OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = u.oid AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)
       OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')})
-      OR (${sinceStart('u.oid', 2)} > 0 AND ${sinceStart('u.oid', 1)} = 0
+      OR (${sinceStart('u.oid', 2)} > 0
           AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = u.oid) = 'r'
           AND ${REFILLED('u.oid')});
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)

@@ -75,6 +75,10 @@ describe('a table refilled with none of the rows it held', () => {
       "DO $$ BEGIN BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); EXCEPTION WHEN unique_violation THEN NULL; END; END $$;\n",
     ],
     [
+      'every row deleted, new ones inserted and then updated',
+      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new'), (10, 'newer');\nDO $$ BEGIN EXECUTE 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
+    ],
+    [
       'a -- schemata:no-transaction file',
       "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\n",
     ],
@@ -189,6 +193,11 @@ describe('what keeps the rows it held runs without --force', () => {
       'some rows deleted, one inserted',
       "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id > 1'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
       ['apple', 'new'],
+    ],
+    [
+      'some rows deleted, the others updated, new ones inserted',
+      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE 'UPDATE workspace.items SET label = label || ''?'''; END $$;\nINSERT INTO workspace.items VALUES (8, 'fig'), (9, 'grape'), (10, 'kiwi');\n",
+      ['banana?', 'cherry?', 'fig', 'grape', 'kiwi'],
     ],
     [
       'one row deleted, the others updated',
