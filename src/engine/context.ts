@@ -10,7 +10,9 @@ import type { LockKeeper } from './tenant-locks.js';
 import {
   ensureTracking,
   type ExpectedObject,
-  missingObjectsBySet,
+  extraObjects,
+  type ExtraObject,
+  missingAndExtra,
   missingObjectsOfSet,
   type Tracking,
   type TrackingFeatures,
@@ -98,8 +100,10 @@ interface Connection {
   unlock: (() => Promise<void>) | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
-  /** What planning found missing, for every set of the database, read once. */
-  missing?: Promise<Map<string, ExpectedObject[]>> | undefined;
+  /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once. */
+  reading?:
+    | Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }>
+    | undefined;
   target: Target;
   variable: string;
 }
@@ -196,15 +200,16 @@ export interface Run {
   ensureTracking(set: SetRun): Promise<TrackingFeatures>;
   /**
    * The set's expected objects that the catalog does not have, as planning
-   * sees them: the sets of one database share one reading of its catalog (a
-   * full listing, the costliest query of a no-op run). After migrations ran,
-   * ask engine/tracking.ts missingObjects.
+   * sees them, and with `extra` (status) the objects of its schemas that no
+   * migration made: the sets of one database share one reading of its
+   * catalog (a full listing, the costliest query of a no-op run). After
+   * migrations ran, ask engine/tracking.ts missingObjects.
    */
   missingObjects(
     set: SetRun,
     tracking: Tracking,
-    options?: { fresh?: boolean },
-  ): Promise<ExpectedObject[]>;
+    options?: { fresh?: boolean; extra?: boolean },
+  ): Promise<{ missing: ExpectedObject[]; extra: ExtraObject[] | undefined }>;
   /**
    * What the catalog says of the set's schemas before it runs; `withData`
    * asks their tables for rows (status); `askData` too, except where a
@@ -386,16 +391,35 @@ export async function openRun(options: RunOptions): Promise<Run> {
       }
       return connection.client;
     },
-    async missingObjects(set, tracking, { fresh = false } = {}) {
-      if (tracking.format < 2) return [];
+    async missingObjects(set, tracking, { fresh = false, extra = false } = {}) {
+      if (tracking.format < 2) return { missing: [], extra: extra ? [] : undefined };
       const connection = await connections.get(set.target.database)!;
+      const extraOf = async () =>
+        extra ? await extraObjects(connection.client, set.config.schemas, tracking) : undefined;
       const lent = tenant && 'schema' in tenant ? tenant.missing : undefined;
-      if (lent && !fresh) return lent;
+      if (lent && !fresh) return { missing: lent, extra: await extraOf() };
       // A tenant of a fleet reads its own schemas only: the database holds the other tenants too.
       if (set.config.name.includes('/'))
-        return missingObjectsOfSet(connection.client, set.config.name);
-      if (fresh || !connection.missing) connection.missing = missingObjectsBySet(connection.client);
-      return (await connection.missing).get(set.config.name) ?? [];
+        return {
+          missing: await missingObjectsOfSet(connection.client, set.config.name),
+          extra: await extraOf(),
+        };
+      // Status asks every set for its extra objects: one reading answers for the schemas of all of the run's sets.
+      if (fresh || !connection.reading)
+        connection.reading = missingAndExtra(
+          connection.client,
+          extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined,
+        );
+      const reading = await connection.reading;
+      const schemas = new Set(set.config.schemas);
+      return {
+        missing: reading.missing.get(set.config.name) ?? [],
+        extra: !extra
+          ? undefined
+          : reading.extra
+            ? reading.extra.filter((o) => schemas.has(o.schema))
+            : await extraOf(),
+      };
     },
     async schemaFacts(set, { withData, askData }) {
       const lent = tenant && 'schema' in tenant ? tenant.facts : undefined;

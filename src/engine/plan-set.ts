@@ -14,7 +14,6 @@ import {
 } from '../model/catalog.js';
 import {
   type ExpectedObject,
-  extraObjects,
   readRecordedRows,
   readTracking,
   type TrackedMigration,
@@ -165,11 +164,11 @@ export async function planSet(
     askData: options.askData ?? false,
   });
   // What adoption just wrote is read afresh.
-  const missing = await run.missingObjects(set, tracking, { fresh: adopting });
-  if (options.withData)
-    report.extra = (await extraObjects(client, set.config.schemas, tracking)).map(
-      (o) => `${o.kind} ${o.identity}`,
-    );
+  const { missing, extra } = await run.missingObjects(set, tracking, {
+    fresh: adopting,
+    extra: options.withData ?? false,
+  });
+  if (extra) report.extra = extra.map((o) => `${o.kind} ${o.identity}`);
 
   const trackedVersions = new Set(tracked.map((t) => t.version));
   const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));

@@ -327,7 +327,7 @@ export class TrackingFormatError extends ValidationError {
 const extraSql = (
   schemas: readonly string[],
 ) => `WITH now AS MATERIALIZED (${schemaObjectsSql(`ARRAY[${schemas.map(literal).join(', ')}]::text[]`)})
-SELECT now.kind, now.identity FROM now
+SELECT now.kind, now.identity, now.schema_name AS schema FROM now
  WHERE now.schema_name = ANY(ARRAY[${schemas.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
    AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
  ORDER BY now.identity, now.kind`;
@@ -336,12 +336,26 @@ SELECT now.kind, now.identity FROM now
  * The expected objects that the catalog does not have, of every set of the
  * database, in one query whatever the length of the history: the stored
  * state joined with a snapshot. The sets of one database read it once.
+ * With `extraIn` (status), the same snapshot also answers which objects of
+ * those schemas no migration made (extraSql), as rows without a set.
  */
-const MISSING_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+const missingSql = (
+  extraIn: readonly string[] | undefined,
+) => `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+SELECT r.* FROM (
 SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM schemata.objects o
- WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)
- ORDER BY o.version::numeric, o.kind, o.identity`;
+ WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)${
+   extraIn === undefined
+     ? ''
+     : `
+UNION ALL
+SELECT NULL, now.kind, now.identity, now.schema_name, NULL, NULL, NULL, NULL FROM now
+ WHERE now.schema_name = ANY(ARRAY[${extraIn.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
+   AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)`
+ }) r
+ -- The missing by version, kind and identity; then the extra by identity and kind.
+ ORDER BY r.set_name IS NULL, r.version::numeric, CASE WHEN r.set_name IS NULL THEN r.identity END, r.kind, r.identity`;
 
 /*
  * The same, for one set, reading only the schemas its expected objects are
@@ -367,17 +381,37 @@ export async function missingObjectsOfSet(client: Client, set: string): Promise<
 
 /** What is missing, by set. */
 export async function missingObjectsBySet(client: Client): Promise<Map<string, ExpectedObject[]>> {
-  const rows = await readWithOwnSettings<ExpectedObject & { set_name: string }>(
+  return (await missingAndExtra(client, undefined)).missing;
+}
+
+/** An object of the set's schemas that no migration made. */
+export interface ExtraObject {
+  kind: ObjectKind;
+  identity: string;
+  schema: string;
+}
+
+/** What is missing, by set, and (with `extraIn`) what is extra in those schemas, from one reading of the catalog. */
+export async function missingAndExtra(
+  client: Client,
+  extraIn: readonly string[] | undefined,
+): Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }> {
+  const rows = await readWithOwnSettings<ExpectedObject & { set_name: string | null }>(
     client,
-    MISSING_SQL,
+    missingSql(extraIn),
   );
-  const bySet = new Map<string, ExpectedObject[]>();
+  const missing = new Map<string, ExpectedObject[]>();
+  const extra: ExtraObject[] = [];
   for (const { set_name: set, ...object } of rows) {
-    const objects = bySet.get(set);
+    if (set === null) {
+      extra.push({ kind: object.kind, identity: object.identity, schema: object.schema });
+      continue;
+    }
+    const objects = missing.get(set);
     if (objects) objects.push(object);
-    else bySet.set(set, [object]);
+    else missing.set(set, [object]);
   }
-  return bySet;
+  return { missing, extra: extraIn === undefined ? undefined : extra };
 }
 
 /** What is missing of one set. */
@@ -394,9 +428,9 @@ export async function extraObjects(
   client: Client,
   schemas: readonly string[],
   tracking: Tracking,
-): Promise<Array<{ kind: ObjectKind; identity: string }>> {
+): Promise<ExtraObject[]> {
   if (tracking.format < 2) return [];
-  return readWithOwnSettings<{ kind: ObjectKind; identity: string }>(client, extraSql(schemas));
+  return readWithOwnSettings<ExtraObject>(client, extraSql(schemas));
 }
 
 const UNRECORDED_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})

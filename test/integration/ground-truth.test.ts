@@ -272,6 +272,49 @@ describe('what a migration really made is checked, whoever made it', () => {
     expect(report.sets[0]!.extra).toEqual(['index workspace.dba_t_v']);
     expect((await validate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
   });
+
+  it("status of two sets on one database: each set's extra objects, from one reading of the catalog", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'primary/001_schemas.sql': 'CREATE SCHEMA config;\nCREATE SCHEMA customer;\n',
+      'primary/002_settings.sql':
+        'CREATE TABLE config.settings (key text PRIMARY KEY, value text);\n',
+      ...SCHEMAS,
+      'data/002_t.sql': 'CREATE TABLE workspace.t (id int, v text);\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).error).toBeUndefined();
+    await query(
+      url,
+      `CREATE INDEX dba_t_v ON workspace.t (v);
+       CREATE TABLE reference.by_hand (id int);
+       CREATE INDEX dba_settings_value ON config.settings (value);
+       CREATE VIEW customer.a_view AS SELECT 1 AS one;`,
+    );
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    let report: Awaited<ReturnType<typeof status>>;
+    let listings: number;
+    try {
+      report = await status({ cwd, env: single(url) });
+      listings = spy.mock.calls.filter(
+        (call) => typeof call[0] === 'string' && call[0].includes('WITH now AS MATERIALIZED'),
+      ).length;
+    } finally {
+      spy.mockRestore();
+    }
+    const bySet = Object.fromEntries(report.sets.map((s) => [s.name, s]));
+    expect(bySet.primary!.extra).toEqual([
+      'index config.dba_settings_value',
+      'view customer.a_view',
+    ]);
+    expect(bySet.data!.extra).toEqual([
+      'table reference.by_hand',
+      'column reference.by_hand.id',
+      'index workspace.dba_t_v',
+    ]);
+    expect(bySet.primary!.problems).toEqual([]);
+    expect(bySet.data!.problems).toEqual([]);
+    expect(listings).toBe(1);
+  });
 });
 
 describe('history', () => {
