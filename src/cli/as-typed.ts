@@ -61,23 +61,23 @@ export function commandAsTyped(args: readonly string[], place: Place): string {
   return `${place.agent} ${best.name}${rest.length > 0 ? ` ${rest.join(' ')}` : ''}`;
 }
 
+/** `schemata <command> ...` in a text; made once, not for every line the task list prints. */
+const COMMAND_IN_TEXT = new RegExp(
+  `\\bschemata ((?:${[...COMMANDS, ...ALSO].join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`,
+  'g',
+);
+
 /** Every `schemata <command> ...` in a text (a hint, a message), rewritten as it works where the user is. */
 export function rewriteCommands(text: string, place: Place): string {
-  if (place.onPath) return text;
-  return text.replace(
-    new RegExp(
-      `\\bschemata ((?:${[...COMMANDS, ...ALSO].join('|')})(?: (?:--?[\\w-]+|[\\w<>:./-]+))*)`,
-      'g',
-    ),
-    (_whole, command: string) => {
-      // A sentence's full stop is not part of the command.
-      const trailing = command.match(/[.:]+$/)?.[0] ?? '';
-      return (
-        commandAsTyped(command.slice(0, command.length - trailing.length).split(' '), place) +
-        trailing
-      );
-    },
-  );
+  if (place.onPath || !text.includes('schemata ')) return text;
+  return text.replace(COMMAND_IN_TEXT, (_whole, command: string) => {
+    // A sentence's full stop is not part of the command.
+    const trailing = command.match(/[.:]+$/)?.[0] ?? '';
+    return (
+      commandAsTyped(command.slice(0, command.length - trailing.length).split(' '), place) +
+      trailing
+    );
+  });
 }
 
 /** Reads where the user is: the PATH of their shell (without the folders a package manager adds for its scripts) and the project's package.json. */
