@@ -394,6 +394,7 @@ async function countingProxy() {
 const results = [];
 const ratio = (a, b) => a / b;
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
+const signed = (ms) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(1)}`;
 const mib = (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : 'n/a');
 
 function record(scenario, rows, floorName) {
@@ -523,7 +524,7 @@ try {
     record('measured migrations', rows, 'empty, 10');
     const [emptyFew, emptyMany, fullFew, fullMany] = rows.map((r) => r.median);
     const perMigrationMs = (fullMany - fullFew - (emptyMany - emptyFew)) / (many.n - few.n);
-    console.log(`measurement with 1,000 tables holding rows: +${perMigrationMs.toFixed(1)} ms per migration`);
+    console.log(`measurement with 1,000 tables holding rows: ${signed(perMigrationMs)} ms per migration`);
     results.push({ scenario: 'measurement', perMigrationMs });
   }
 
@@ -726,7 +727,7 @@ try {
       .map((r) => `| ${r.scenario} | ${r.name} | ${fmt(r.median)} | ${fmt(r.min)}–${fmt(r.max)} | ${fmt(r.cpu)} | ${mib(r.rss)} | ×${r.ratio.toFixed(2)} ${r.floor} |`),
     '',
     ...results.filter((r) => r.perMigration !== undefined).map((r) => `- ${r.scenario}: ${r.perMigration.toFixed(2)} per applied migration (apply ${r.applyTrips}, no-op ${r.noopTrips}), counted by a proxy (simple queries and syncs).`),
-    ...results.filter((r) => r.perMigrationMs !== undefined).map((r) => `- measurement with 1,000 tables holding rows: +${r.perMigrationMs.toFixed(1)} ms per migration (growth from 10 to 60 migrations on the full database, less the same growth on an empty one, per migration).`),
+    ...results.filter((r) => r.perMigrationMs !== undefined).map((r) => `- measurement with 1,000 tables holding rows: ${signed(r.perMigrationMs)} ms per migration (a negative figure is the noise of the run; growth from 10 to 60 migrations on the full database, less the same growth on an empty one, per migration).`),
     ...results.filter((r) => r.freshMeasurementMs !== undefined).map((r) => `- measurement on a fresh database of ${r.n} one-line migrations, a transaction each: ${r.freshMeasurementMs.toFixed(2)} ms per migration by the server's clock of its two functions (track_functions = 'pl'), ${(100 * r.freshShare).toFixed(1)}% of that run's ${fmt(r.runMs)}.`),
     ...(noop[200] && noop[1000] ? [`- no-op growth from N=200 to N=1000: ×${(noop[1000].median / noop[200].median).toFixed(2)}.`] : []),
     ...(fleet ? [`- fleet of ${fleet.tenants} tenant schemas: the first migration to all of them took ${fmt(fleet.first)} (once, untimed in the table); one new migration ${(1000 / fleet.perTenant).toFixed(0)} tenants/s.`] : []),
