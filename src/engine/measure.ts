@@ -15,8 +15,8 @@ import { quoteLiteral } from '../sql/quote.js';
  *   (REFILLED), lost a column, or a column's type changed other than by a
  *   widening the forecast allowed: a loss (LOSS_SQLSTATE);
  * - any other table that is gone, had its storage replaced, lost a column in
- *   this transaction, or was emptied or refilled by deletes: a suspect. Whether it held
- *   rows cannot be told any more, so the migration is rolled back
+ *   this transaction, or was emptied or refilled by deletes: a suspect.
+ *   Whether it held rows cannot be told any more, so the migration is rolled back
  *   (SUSPECT_SQLSTATE, the OIDs in the message) and run again with those
  *   tables traced: a second run decides exactly.
  *
@@ -243,16 +243,15 @@ const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin)
  *   every row anew (ALTER COLUMN ... TYPE, a volatile DEFAULT of a new
  *   column, SET LOGGED) changes one of them.
  */
-const REFILLABLE = (t: string, c: string) => `${t}.kind = 'r'
+const REFILLABLE = (t: string, c: string) => {
+  const then = `SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)`;
+  const now = `SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped`;
+  return `${t}.kind = 'r'
                    AND CASE WHEN ${c}.relfilenode = ${t}.node
                      THEN ${sinceStart(`${t}.oid`, 2)} > 0
                      ELSE ${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
-                      AND NOT EXISTS (
-                        (SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)
-                         EXCEPT SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped)
-                        UNION ALL
-                        (SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped
-                         EXCEPT SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int))) END`;
+                      AND NOT EXISTS ((${then} EXCEPT ${now}) UNION ALL (${now} EXCEPT ${then})) END`;
+};
 
 /**
  * The losses of the traced tables so far in the transaction: `lost`, one
