@@ -227,8 +227,21 @@ const sinceStart = (oid: string, counter: 0 | 1 | 2) =>
  * deleted at least as many of the rows it inserted as it kept and updated:
  * then a refusal too many, never a loss let through.)
  */
-const REFILLED = (oid: string) => `(NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) > 0'`)}
-    AND NOT ${hasRowsSql(oid, `'pg_catalog.age(xmin) <= 0'`, sinceStart(oid, 0))})`;
+const OLDER_ROWS = (oid: string) => hasRowsSql(oid, `'pg_catalog.age(xmin) > 0'`);
+const MORE_NEW_ROWS_THAN_INSERTED = (oid: string) =>
+  hasRowsSql(oid, `'pg_catalog.age(xmin) <= 0'`, sinceStart(oid, 0));
+const REFILLED = (oid: string) =>
+  `(NOT ${OLDER_ROWS(oid)}
+    AND NOT ${MORE_NEW_ROWS_THAN_INSERTED(oid)})`;
+
+/*
+ * Whether this transaction gave a generated column of table `oid` a new
+ * expression (ALTER COLUMN ... SET EXPRESSION, PostgreSQL 17 and later): that
+ * rewrite computes the column again from the others, which it keeps.
+ */
+const REGENERATED = (oid: string) =>
+  `EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+            WHERE d.adrelid = ${oid} AND a.attgenerated <> '' AND pg_catalog.age(d.xmin) <= 0)`;
 
 /*
  * Whether traced table `t` (pg_class row `c` now) can be asked REFILLED:
@@ -276,21 +289,28 @@ const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
     SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what, t.identity, t.rows
       FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
     UNION ALL
-    SELECT CASE WHEN e.has_rows
+    SELECT CASE WHEN NOT e.has_rows
+             THEN pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how)
+             WHEN e.refilled
              THEN pg_catalog.format('table %s held %s and none of them is left (%s, and every row it holds now was written by this migration)', e.shown, e.held, e.how)
-             ELSE pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how) END, e.identity, e.rows
-      FROM (SELECT t.shown, t.held, t.identity, t.rows, CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
-                   ${hasRowsSql('t.oid')} AS has_rows,
-                   CASE WHEN ${REFILLABLE('t', 'c')} THEN ${REFILLED('t.oid')} ELSE false END AS refilled
-              FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
-             WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OFFSET 0) e
-     WHERE NOT e.has_rows OR e.refilled
+             ELSE pg_catalog.format('table %s held %s and every one of them was written anew by a rewrite that kept each column''s type: ALTER COLUMN ... TYPE ... USING computed new values', e.shown, e.held) END, e.identity, e.rows
+      FROM (SELECT k.*, CASE WHEN k.none_kept THEN NOT ${MORE_NEW_ROWS_THAN_INSERTED('k.oid')} ELSE false END AS refilled
+              FROM (SELECT t.oid, t.shown, t.held, t.identity, t.rows, c.relfilenode <> t.node AS replaced,
+                           CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
+                           ${hasRowsSql('t.oid')} AS has_rows,
+                           -- no row it holds is older than the transaction, where that tells (REFILLABLE)
+                           CASE WHEN ${REFILLABLE('t', 'c')} THEN NOT ${OLDER_ROWS('t.oid')} ELSE false END AS none_kept
+                      FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
+                     WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OFFSET 0) k OFFSET 0) e
+     -- Empty; refilled; or every row written anew by a rewrite that changed no column's type, which only a USING
+     -- does (CLUSTER and SET TABLESPACE keep every row's ID; a new generated expression computes its column again).
+     WHERE NOT e.has_rows OR e.refilled OR (e.replaced AND e.none_kept AND NOT ${REGENERATED('e.oid')})
     UNION ALL
     SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
       FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
      WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped)
     UNION ALL
-    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, which is no widening', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)), t.identity, t.rows
+    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and the forecast allowed no widening there (a USING, or a statement it could not read, may have computed new values)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)), t.identity, t.rows
       FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
       JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)

@@ -47,6 +47,14 @@ async function setUp() {
 const count = async (url: string, table: string) =>
   (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
+/** The labels of workspace.items, in order. */
+const labels = async (url: string) =>
+  (await query<{ label: string }>(url, 'SELECT label FROM workspace.items ORDER BY 1')).map(
+    (r) => r.label,
+  );
+
+const FRUIT = ['apple', 'banana', 'cherry'];
+
 /** Refused by the forecast or the measurement: exit 4, the table's rows there, the file not tracked. */
 async function expectNoLoss(
   report: Awaited<ReturnType<typeof migrate>>,
@@ -85,6 +93,14 @@ describe('data protection measured in the transaction', () => {
     [
       'a narrowing type change in a DO block',
       "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(2) USING left(label, 2)'; END $$;\n",
+    ],
+    [
+      'USING NULL to the same type in dynamic SQL (every value written anew, no type changed)',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
+    ],
+    [
+      'USING to the same type in a procedure through CALL',
+      "CREATE PROCEDURE workspace.shout() LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('ALTER TABLE workspace.items ALTER COLUMN label TYPE %s USING upper(label)', 'varchar(40)'); END $$;\nCALL workspace.shout();\n",
     ],
   ])('keeps the rows of workspace.items against %s', async (_what, sql) => {
     const { url, cwd, env } = await setUp();
@@ -296,6 +312,38 @@ describe('data protection measured in the transaction', () => {
     expect(await count(url, 'workspace.base')).toBe(1);
   });
 
+  it('a same-type USING on a partitioned table in dynamic SQL: its partition judged, the rewrite named', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_shift.sql',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.events ALTER COLUMN id TYPE int USING id + 100'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.events', 2, 'workspace.events_2025');
+    expect(report.error!.message).toContain(
+      'held 2 rows and every one of them was written anew by a rewrite that kept each column',
+    );
+    expect(await query(url, 'SELECT id FROM workspace.events ORDER BY id')).toEqual([
+      { id: 1 },
+      { id: 2 },
+    ]);
+  });
+
+  it('a type change only dynamic SQL makes is refused without calling it no widening: the measurement cannot see a USING', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_widen.sql',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.audit ALTER COLUMN id TYPE bigint'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.audit', 1, 'workspace.audit');
+    expect(report.error!.message).toContain(
+      'column id of table workspace.audit (1 row) changed type from integer to bigint, and the forecast allowed no widening there',
+    );
+  });
+
   it('a table the same run created and filled may be dropped later in the run', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
@@ -353,6 +401,21 @@ describe("outside schemata's transaction", () => {
     expect(await count(url, 'workspace.items')).toBe(3);
   });
 
+  it('a -- schemata:no-transaction file whose dynamic USING writes every value anew to the same type: that statement rolled back', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_wipe.sql',
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error!.message).toContain(
+      'table workspace.items held 3 rows and every one of them was written anew',
+    );
+    expect(await labels(url)).toEqual(FRUIT);
+  });
+
   it('a file with its own BEGIN ... COMMIT blocks: each block measured, a block that drops a table with rows rolled back', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
@@ -374,12 +437,6 @@ describe("outside schemata's transaction", () => {
  * as an emptied one, whatever ran it where the forecast cannot read; the
  * changes that keep rows run without --force.
  */
-const labels = async (url: string) =>
-  (await query<{ label: string }>(url, 'SELECT label FROM workspace.items ORDER BY 1')).map(
-    (r) => r.label,
-  );
-
-const FRUIT = ['apple', 'banana', 'cherry'];
 
 describe('a table refilled with none of the rows it held', () => {
   it.each([
@@ -564,6 +621,32 @@ describe('what keeps the rows it held runs without --force', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
     expect(await labels(url)).toEqual(after);
+  });
+
+  it('a generated column given a new expression (PostgreSQL 17 and later): computed again, the other columns kept', async (context) => {
+    const { url, cwd, env } = await setUp();
+    const version = (
+      await query<{ version: number }>(
+        url,
+        "SELECT current_setting('server_version_num')::int AS version",
+      )
+    )[0]!.version;
+    if (version < 170000) context.skip();
+    await query(
+      url,
+      "CREATE TABLE workspace.named (id int PRIMARY KEY, label text, shout text GENERATED ALWAYS AS (upper(label)) STORED);\nINSERT INTO workspace.named VALUES (1, 'apple'), (2, 'pear');",
+    );
+    writeFile(
+      cwd,
+      'data/003_whisper.sql',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.named ALTER COLUMN shout SET EXPRESSION AS (lower(label) || ''.'')'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await query(url, 'SELECT label, shout FROM workspace.named ORDER BY id')).toEqual([
+      { label: 'apple', shout: 'apple.' },
+      { label: 'pear', shout: 'pear.' },
+    ]);
   });
 
   it('--single-transaction: a forced reseed, then a migration that deletes one of the new rows', async () => {
