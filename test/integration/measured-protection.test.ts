@@ -99,6 +99,10 @@ describe('data protection measured in the transaction', () => {
       "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
     ],
     [
+      'USING to the same type in dynamic SQL, in a block of its own BEGIN ... COMMIT',
+      "BEGIN;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\nCOMMIT;\n",
+    ],
+    [
       'USING to the same type in a procedure through CALL',
       "CREATE PROCEDURE workspace.shout() LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('ALTER TABLE workspace.items ALTER COLUMN label TYPE %s USING upper(label)', 'varchar(40)'); END $$;\nCALL workspace.shout();\n",
     ],
@@ -328,6 +332,21 @@ describe('data protection measured in the transaction', () => {
       { id: 1 },
       { id: 2 },
     ]);
+  });
+
+  it('a same-type USING on an inheritance parent in dynamic SQL: its child judged as itself', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_wipe.sql',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.base ALTER COLUMN note TYPE text USING NULL'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.child', 1, 'workspace.child');
+    expect(report.error!.message).toContain(
+      'table workspace.child (of workspace.base) held 1 row and every one of them was written anew',
+    );
+    expect(await query(url, 'SELECT note FROM workspace.child')).toEqual([{ note: 'child row' }]);
   });
 
   it('a type change only dynamic SQL makes is refused without calling it no widening: the measurement cannot see a USING', async () => {
