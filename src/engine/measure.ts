@@ -150,14 +150,21 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
        -- A widening of a partitioned table or an inheritance parent changes its partitions' and children's column too.
-       pg_catalog.set_config('schemata.widened', (
+       -- Only the losses of traced tables read it: with none traced, it is none.
+       pg_catalog.set_config('schemata.widened', ${
+         nothingTraced
+           ? `'[]'`
+           : `(
   WITH RECURSIVE widened(oid, "column") AS (
     SELECT w.oid, w."column" FROM pg_catalog.jsonb_to_recordset((${i.widened})::jsonb) AS w(oid oid, "column" text)
     UNION
     SELECT i.inhrelid, widened."column" FROM widened JOIN pg_catalog.pg_inherits i ON i.inhparent = widened.oid
   )
-  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened), true),
+  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened)`
+       }, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
+       -- What a force let through, this migration's own: set afresh before each file, read by its event.
+       pg_catalog.set_config('schemata.lost', '', true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}'
           WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text THEN pg_catalog.split_part(${i.counted}, '|', 2)
           ELSE (
@@ -334,6 +341,10 @@ const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE 
 const nodeOf = (nodes: string, oid: string) =>
   `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
 
+/** Whether relation `c` (in schema `n`) is a table whose row counters go into the history event. */
+const COUNTED = (c: string, n: string) => `${c}.relkind IN ('r', 'm') AND ${c}.relpersistence <> 't'
+             AND ${n}.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND ${n}.nspname NOT LIKE 'pg\\_toast%'`;
+
 /** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
 export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; BEGIN
   -- Nothing traced, nothing lost.
@@ -371,7 +382,8 @@ BEGIN
   SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
              AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}'),
-         COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (WHERE l.mode = 'RowExclusiveLock'), '{}'),
+         -- The system catalogs' (below FirstNormalObjectId), which DDL itself writes, are never counted.
+         COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (WHERE l.mode = 'RowExclusiveLock' AND l.relation >= 16384), '{}'),
          COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
              AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}')
@@ -379,6 +391,20 @@ BEGIN
     FROM pg_catalog.pg_locks l
    WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
+  -- Nothing traced, no table of the storage listing locked to write, and no rows written but to schemata's own
+  -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
+  -- below are left out.
+  IF pg_catalog.current_setting('schemata.traced') = '[]'
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(written_tables) AS w(oid)
+                      WHERE ${nodeOf("pg_catalog.current_setting('schemata.nodes')", 'w.oid')} IS NOT NULL)
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(row_written) AS r(oid)
+                      CROSS JOIN LATERAL (SELECT c.relkind, c.relpersistence, c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = r.oid OFFSET 0) c
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ${COUNTED('c', 'n')}) THEN
+    PERFORM pg_catalog.set_config('schemata.rows', '[]', true),
+            pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || pg_catalog.current_setting('schemata.counted'), true),
+            pg_catalog.set_config('schemata.nodes_now', CASE WHEN pg_catalog.current_setting('schemata.nodes_grew') = 'on' THEN pg_catalog.current_setting('schemata.nodes') ELSE '' END, true);
+    RETURN;
+  END IF;
   -- Only tables there before the run are in the listing: the locks on those the run made (in the run's one
   -- transaction, every earlier migration's too) are left out before the listing is searched for each.
   WITH written AS MATERIALIZED (
@@ -411,8 +437,7 @@ BEGIN
             CROSS JOIN LATERAL (SELECT c.oid, c.relname, c.relnamespace, c.relkind, c.relpersistence FROM pg_catalog.pg_class c WHERE c.oid = l.relation OFFSET 0) c
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN LATERAL (SELECT pg_catalog.current_setting('schemata.counted')::jsonb -> (c.oid::text) AS counts) b ON true
-           WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
-             AND n.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%') d
+           WHERE ${COUNTED('c', 'n')}) d
    WHERE d.inserted + d.updated + d.deleted > 0;
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
   -- The counters as this migration leaves them, for the next one in the same transaction (CountersSeen): those

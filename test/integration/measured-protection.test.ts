@@ -683,5 +683,17 @@ describe('what keeps the rows it held runs without --force', () => {
     const report = await migrate({ cwd, env, sets: ['data'], singleTransaction: true });
     expect(report.error).toBeUndefined();
     expect(await labels(url)).toEqual(['grape']);
+    // What the force let through is the reseed's alone: the next migration in the same transaction forced nothing.
+    const forced = await query<{ version: string; forced: string | null }>(
+      url,
+      "SELECT version, effects->>'forced' AS forced FROM schemata.migrations WHERE set_name = 'data' AND version IN ('3', '4') ORDER BY id",
+    );
+    expect(forced).toEqual([
+      {
+        version: '3',
+        forced: expect.stringContaining('table workspace.items held 3 rows') as string,
+      },
+      { version: '4', forced: null },
+    ]);
   });
 });
