@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { madeDatabase } from './cleanup.js';
 
 export const servers = () => inject('servers');
 export const PASSWORD = () => inject('servers').password;
@@ -27,6 +28,7 @@ export async function freshDatabase(server: 'primary' | 'data' | URL = 'primary'
   const base = server instanceof URL ? server.toString() : servers()[server];
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin(base, (c) => c.query(`CREATE DATABASE ${name}`));
+  madeDatabase(base, name);
   return withDatabase(base, name);
 }
 

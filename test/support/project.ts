@@ -1,17 +1,9 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { madeProject } from './cleanup.js';
 
 export const REPO = new URL('../..', import.meta.url).pathname;
-
-/** The projects this test file made: removed when it ends (test/support/remove-projects.ts). */
-const made = new Set<string>();
-
-/** Removes every project this test file made, with the embedded databases some of them hold. */
-export function removeProjects(): void {
-  for (const root of made) rmSync(root, { recursive: true, force: true, maxRetries: 3 });
-  made.clear();
-}
 
 /**
  * A throw-away project: `database/primary` and `database/data` with the
@@ -23,7 +15,7 @@ export function makeProject(
   options: { example?: boolean } = {},
 ): string {
   const root = mkdtempSync(join(tmpdir(), 'schemata-project-'));
-  made.add(root);
+  madeProject(root);
   // An embedded server run as the postgres user (when we are root) must reach it.
   chmodSync(root, 0o755);
   if (options.example) cpSync(join(REPO, 'database'), join(root, 'database'), { recursive: true });
