@@ -26,7 +26,8 @@ const project = (
 };
 
 describe(`bad input: ${CATALOGUE.length} cases, each with its exit code and message, no stack trace, no password, nothing written`, () => {
-  it.each(CATALOGUE)('$situation → exit $exit', async (c) => {
+  // Each case has its own database and project: they run five at a time.
+  it.concurrent.for(CATALOGUE)('$situation → exit $exit', async (c, { expect }) => {
     const db = await freshDatabase();
     const cwd = project(c.files, c.root, c.links);
     const env = { PRIMARY_DATABASE_URL: db, ...(c.setup ? await c.setup(db) : {}), ...c.env?.(db) };
@@ -57,7 +58,7 @@ describe(`bad input: ${CATALOGUE.length} cases, each with its exit code and mess
 });
 
 describe('odd but valid input migrates', () => {
-  it.each(ACCEPTED)('$situation', async (c) => {
+  it.concurrent.for(ACCEPTED)('$situation', async (c, { expect }) => {
     const db = await freshDatabase();
     const cwd = project(c.files);
     const result = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: db } });
