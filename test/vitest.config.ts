@@ -5,7 +5,7 @@ export default defineConfig({
     root: new URL('..', import.meta.url).pathname,
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['test/support/clean-up.ts'],
+    setupFiles: ['test/support/setup.ts'],
     // Integration and CLI files each make their own databases; two workers
     // match the two cores these machines have.
     maxWorkers: 2,

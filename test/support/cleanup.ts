@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 
 /*
  * What a test file made outside itself, removed when it ends (the setup file
- * test/support/clean-up.ts): its throw-away projects, a few holding an
+ * test/support/setup.ts): its throw-away projects, a few holding an
  * embedded database, and its databases on the suite's servers. Left behind,
  * a run of the suite kept about 1,500 projects in the temporary folder, and
  * each server gathered every file's databases, which a fleet's search for
