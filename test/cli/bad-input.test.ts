@@ -26,8 +26,7 @@ const project = (
 };
 
 describe(`bad input: ${CATALOGUE.length} cases, each with its exit code and message, no stack trace, no password, nothing written`, () => {
-  // Each case has its own database and project: they run five at a time.
-  it.concurrent.for(CATALOGUE)('$situation → exit $exit', async (c, { expect }) => {
+  it.each(CATALOGUE)('$situation → exit $exit', async (c) => {
     const db = await freshDatabase();
     const cwd = project(c.files, c.root, c.links);
     const env = { PRIMARY_DATABASE_URL: db, ...(c.setup ? await c.setup(db) : {}), ...c.env?.(db) };
@@ -58,7 +57,7 @@ describe(`bad input: ${CATALOGUE.length} cases, each with its exit code and mess
 });
 
 describe('odd but valid input migrates', () => {
-  it.concurrent.for(ACCEPTED)('$situation', async (c, { expect }) => {
+  it.each(ACCEPTED)('$situation', async (c) => {
     const db = await freshDatabase();
     const cwd = project(c.files);
     const result = await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: db } });

@@ -57,11 +57,9 @@ beforeAll(async () => {
 describe(`SIGKILL at ${TRIALS} seeded points (TEST_SEED=${SEED})`, () => {
   const random = generator(SEED);
   const delays = Array.from({ length: TRIALS }, () => Math.floor(random() * 1400));
-  // Each trial has its own database and project: they run five at a time (the kill lands where it lands,
-  // the machine busier or not; the seed draws the delays, not the phases).
-  it.concurrent.for(delays.map((delay, trial) => ({ trial, delay })))(
+  it.each(delays.map((delay, trial) => ({ trial, delay })))(
     'trial $trial: killed after $delay ms',
-    async ({ delay }, { expect }) => {
+    async ({ delay }) => {
       const url = await freshDatabase();
       const cwd = makeProject(FILES);
       const env = { PRIMARY_DATABASE_URL: url };
