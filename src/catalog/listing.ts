@@ -59,6 +59,37 @@ export function schemaObjectsSql(schemas: string): string {
   return objectsSql(undefined, schemas);
 }
 
+/** A schema the listing covers (`n`, a pg_namespace row): not a system schema, not schemata's own. */
+const LISTED_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+
+/** A schema's row of the listing, from `ns` (its oid and nspname). */
+const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name`;
+
+/**
+ * True where the names an SQL expression of type text[] gives can list
+ * nothing but schemas: no relation, type, function or extension bears one
+ * of them, and the snapshot before (schemata.before) holds no relation. The
+ * snapshot before a migration that makes new objects is most often so, and
+ * the whole listing's plan costs more to start than to run.
+ */
+export function onlySchemasNamedSql(names: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relname = ANY(${names}))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names}))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = ANY(${names}))
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
+                      WHERE b.key LIKE 'c%')`;
+}
+
+/** What namedObjectsSql lists where onlySchemasNamedSql holds: the schemas of those names. */
+export function namedSchemasSql(names: string): string {
+  return `${SCHEMA_ROW}
+  FROM pg_catalog.pg_namespace ns
+ WHERE ns.nspname = ANY(${names}) AND ${LISTED_SCHEMA.replaceAll('n.nspname', 'ns.nspname')}
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = ns.oid AND d.deptype = 'e')`;
+}
+
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog; `schemas`: only these schemas. */
 function objectsSql(names: string | undefined, schemas?: string): string {
   const scope = names === undefined ? 'all' : 'named';
@@ -107,20 +138,19 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   return `
 WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
-   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
-     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'${
-       schemas === undefined
-         ? ''
-         : `
+   WHERE ${LISTED_SCHEMA}${
+     schemas === undefined
+       ? ''
+       : `
      AND n.nspname = ANY(${schemas})`
-     }
+   }
 ), rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
      AND ${notMember('pg_catalog.pg_class', 'c.oid')}
 )
-SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name
+${SCHEMA_ROW}
   FROM ns
  WHERE ${notMember('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
 UNION ALL

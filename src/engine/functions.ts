@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { namedObjectsSql } from '../catalog/listing.js';
+import { namedObjectsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
 import { effectsSql } from './effects.js';
 import { FLUSH_COUNTERS_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
@@ -16,7 +16,8 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  *
  * - snapshot: the objects of the names given, and their parts, as jsonb.
  *   Its plan settings make it probe indexes, as a listing of a few objects
- *   should, whatever the catalog's size.
+ *   should, whatever the catalog's size. Names of nothing but schemas (what
+ *   a migration is about to make) list the schemas alone, by four probes.
  * - record: the effects statement against that snapshot, and the event row
  *   (p_creates: the names of the indexes and constraints the file creates).
  * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
@@ -59,6 +60,9 @@ const template = {
   SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
 AS $schemata_fn$
 BEGIN
+  IF ${onlySchemasNamedSql('names')} THEN
+    RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedSchemasSql('names')}) o);
+  END IF;
   RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('names')}) o);
 END
 $schemata_fn$`,

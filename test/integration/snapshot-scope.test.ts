@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
-import { CATALOG_OBJECTS_SQL } from '../../src/catalog/listing.js';
+import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
 import { freshDatabase, query } from '../support/db.js';
@@ -156,6 +156,61 @@ describe('the catalog snapshot around each migration', () => {
     expect((await expected(url)).map(({ kind, identity }) => ({ kind, identity }))).toEqual(
       await catalog(url),
     );
+  });
+});
+
+/*
+ * The snapshot function lists the schemas alone, by a few probes, where the
+ * names are of nothing else yet (what a migration is about to make). Each
+ * case below is a name that would break that shortcut if one of its probes
+ * were missing: a table's, an index's, a type's, a function's, and a
+ * relation held by the snapshot before.
+ */
+describe("the snapshot function's answer for names of nothing but schemas", () => {
+  const both = async (url: string, names: string[], before?: string) => {
+    const [row] = await query<{ fast: Row[]; full: Row[] }>(
+      url,
+      `SELECT ${before === undefined ? '' : `pg_catalog.set_config('schemata.before', $2, false), `}${FUNCTIONS.snapshot}($1::text[]) AS fast,
+              (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('$1::text[]')}) o) AS full`,
+      before === undefined ? [names] : [names, before],
+    );
+    const sorted = (rows: Row[]) =>
+      rows.map((r) => `${r.kind} ${r.identity}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { fast: sorted(row!.fast), full: sorted(row!.full) };
+  };
+
+  it("is the whole listing's, whatever the names reach", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...HISTORY,
+      'data/008_more.sql':
+        "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE FUNCTION workspace.score(int) RETURNS int LANGUAGE sql AS 'SELECT $1';\n",
+    });
+    await applied(url, cwd);
+    const cases: Array<[string[], string[]]> = [
+      [['workspace', 'nothing_yet', 'nothing_yet_idx'], ['schema workspace']],
+      [['nothing_yet'], []],
+      [
+        ['workspace', 'items'],
+        ['schema workspace', 'table workspace.items'],
+      ],
+      [['items_pkey'], ['index workspace.items_pkey']],
+      [['mood'], ['type workspace.mood']],
+      [['score'], ['function workspace.score(integer)']],
+    ];
+    for (const [names, contains] of cases) {
+      const { fast, full } = await both(url, names);
+      expect(fast, names.join(',')).toEqual(full);
+      for (const one of contains) expect(fast, names.join(',')).toContain(one);
+    }
+    // Names of nothing, but the snapshot before held a table: the table and its parts are listed again.
+    const [{ oid } = { oid: 0 }] = await query<{ oid: number }>(
+      url,
+      "SELECT 'workspace.items'::regclass::oid AS oid",
+    );
+    const { fast, full } = await both(url, ['nothing_yet'], JSON.stringify([{ key: `c${oid}` }]));
+    expect(fast).toEqual(full);
+    expect(fast).toContain('table workspace.items');
   });
 });
 
