@@ -59,9 +59,25 @@ export function schemaObjectsSql(schemas: string): string {
   return objectsSql(undefined, schemas);
 }
 
-/** A schema the listing covers (`n`, a pg_namespace row): not a system schema, not schemata's own. */
-const LISTED_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata')
-     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+/** A schema the listing covers (`nspname`, a column of a pg_namespace row): not a system schema, not schemata's own. */
+const listedSchema = (
+  nspname: string,
+) => `${nspname} NOT IN ('pg_catalog', 'information_schema', 'schemata')
+     AND ${nspname} NOT LIKE 'pg\\_toast%' AND ${nspname} NOT LIKE 'pg\\_temp\\_%'`;
+
+/**
+ * Not a member of an extension: the whole catalog (`whole`) asks pg_depend
+ * once (a hashed list), a few objects each by its index.
+ */
+const notMember = (classid: string, objid: string, whole: boolean) =>
+  whole
+    ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
+    : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
+
+/** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
+const RELATIONS_BEFORE = `SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
+    FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
+   WHERE b.key LIKE 'c%'`;
 
 /** A schema's row of the listing, from `ns` (its oid and nspname). */
 const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name`;
@@ -78,26 +94,22 @@ export function onlySchemasNamedSql(names: string): string {
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}))
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names}))
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = ANY(${names}))
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
-                      WHERE b.key LIKE 'c%')`;
+     AND NOT EXISTS (${RELATIONS_BEFORE})`;
 }
 
 /** What namedObjectsSql lists where onlySchemasNamedSql holds: the schemas of those names. */
 export function namedSchemasSql(names: string): string {
   return `${SCHEMA_ROW}
   FROM pg_catalog.pg_namespace ns
- WHERE ns.nspname = ANY(${names}) AND ${LISTED_SCHEMA.replaceAll('n.nspname', 'ns.nspname')}
-   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objid = ns.oid AND d.deptype = 'e')`;
+ WHERE ns.nspname = ANY(${names}) AND ${listedSchema('ns.nspname')}
+   AND ${notMember('pg_catalog.pg_namespace', 'ns.oid', false)}`;
 }
 
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog; `schemas`: only these schemas. */
 function objectsSql(names: string | undefined, schemas?: string): string {
   const scope = names === undefined ? 'all' : 'named';
-  // Not a member of an extension: the whole catalog asks pg_depend once (a hashed list), a few objects each by its index.
-  const notMember = (classid: string, objid: string) =>
-    names === undefined
-      ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
-      : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
+  const notMemberHere = (classid: string, objid: string) =>
+    notMember(classid, objid, names === undefined);
   // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
   // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
   // After the migration, also every relation the snapshot before it held (schemata.before, local to the
@@ -115,9 +127,7 @@ function objectsSql(names: string | undefined, schemas?: string): string {
       : `mentioned AS MATERIALIZED (
   SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
    WHERE c.relname = ANY(${names}) AND ${reachable('cn.nspname')}
-  UNION SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
-    FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
-   WHERE b.key LIKE 'c%'
+  UNION ${RELATIONS_BEFORE}
 ), tables(oid) AS (
   SELECT oid FROM mentioned
   UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid
@@ -138,7 +148,7 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   return `
 WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
-   WHERE ${LISTED_SCHEMA}${
+   WHERE ${listedSchema('n.nspname')}${
      schemas === undefined
        ? ''
        : `
@@ -148,11 +158,11 @@ WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
-     AND ${notMember('pg_catalog.pg_class', 'c.oid')}
+     AND ${notMemberHere('pg_catalog.pg_class', 'c.oid')}
 )
 ${SCHEMA_ROW}
   FROM ns
- WHERE ${notMember('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
+ WHERE ${notMemberHere('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
 UNION ALL
 SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
        'c' || r.oid, r.identity, r.nspname, r.relname::text,
@@ -187,12 +197,12 @@ UNION ALL
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
- WHERE ${notMember('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
+ WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
  WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
-   AND ${notMember('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
+   AND ${notMemberHere('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
 UNION ALL
 SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
