@@ -3,6 +3,7 @@ import type { Holder } from '../model/protect.js';
 import type { MigrationFile } from '../config/discover.js';
 import { readLockHolders } from '../catalog/lock-holders.js';
 import type { Client } from './connect.js';
+import { CountingBatch, type TextRow } from './batch-query.js';
 import {
   LOSS_CHECK_SQL,
   LOSS_SQLSTATE,
@@ -104,10 +105,11 @@ export function applicationName(set: string, file: string): string {
  */
 export function headline(set: string, file: string, runnable: readonly Statement[]): string {
   const count = `${runnable.length} statement${runnable.length === 1 ? '' : 's'}`;
-  const text = runnable
-    .map((s) => s.text.replace(/\s+/g, ' ').trim())
-    .join('; ')
-    .slice(0, 400);
+  // Statement by statement until 400 characters: a seed file's 50,000 are not all copied to show a few.
+  let text = '';
+  for (let i = 0; i < runnable.length && text.length < 400; i++)
+    text += `${i === 0 ? '' : '; '}${runnable[i]!.text.replace(/\s+/g, ' ').trim()}`;
+  text = text.slice(0, 400);
   // ASCII only: error positions count characters, the batch's prefix is measured in UTF-16 units.
   return `-- schemata: set ${set}, ${file} (${count}): ${text}`.replace(/[^\x20-\x7e]/g, '?');
 }
@@ -285,13 +287,15 @@ export async function runTransaction(
   for (let attempt = 0, suspectRuns = 0, lockTries = 0; ; attempt++) {
     const batch = batchOf(context, t, capture);
     const heartbeat = heartbeatOf(context, t);
-    const { result, completed, error } = await sendCounting(
-      context.client,
-      batch.sql,
-      heartbeat?.beat,
-    ).finally(() => heartbeat?.end());
+    const {
+      measured: row,
+      completed,
+      error,
+    } = await sendCounting(context.client, batch.sql, heartbeat?.beat).finally(() =>
+      heartbeat?.end(),
+    );
     if (error === undefined) {
-      const measured = measuredOf(result);
+      const measured = measuredOf(row);
       if (measured.nodes) {
         const seen = storageSeen.get(context.client);
         storageSeen.set(context.client, {
@@ -402,13 +406,8 @@ async function sendCounting(
   client: Client,
   sql: string,
   heartbeat?: () => Promise<void>,
-): Promise<{ result: unknown; completed: number; error: unknown }> {
-  let completed = 0;
-  const count = () => {
-    completed += 1;
-  };
-  const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
-  connection.on('commandComplete', count);
+): Promise<{ measured: TextRow | undefined; completed: number; error: unknown }> {
+  const batch = new CountingBatch(sql, 'schemata_rows');
   // A long batch says, every few seconds, where it is and what it waits for.
   let beating = false;
   const timer = heartbeat
@@ -423,12 +422,13 @@ async function sendCounting(
       }, HEARTBEAT_MS)
     : undefined;
   try {
-    return { result: await client.query(sql), completed, error: undefined };
+    client.query(batch);
+    await batch.done;
+    return { measured: batch.rows[0], completed: batch.completed, error: undefined };
   } catch (error) {
-    return { result: undefined, completed, error };
+    return { measured: undefined, completed: batch.completed, error };
   } finally {
     clearInterval(timer);
-    connection.off('commandComplete', count);
   }
 }
 
@@ -487,27 +487,13 @@ function heartbeatOf(
   };
 }
 
-function measuredOf(result: unknown): Measured & { nodes: string; counted: string } {
-  const results = Array.isArray(result) ? (result as Array<{ rows?: unknown[] }>) : [];
-  for (const r of results) {
-    const row = r.rows?.[0] as
-      | {
-          schemata_rows?: string | null;
-          schemata_lost?: string | null;
-          schemata_nodes?: string | null;
-          schemata_counted?: string | null;
-        }
-      | undefined;
-    if (row !== undefined && 'schemata_rows' in row) {
-      return {
-        rows: row.schemata_rows ? (JSON.parse(row.schemata_rows) as RowCounts[]) : [],
-        lost: row.schemata_lost ?? '',
-        nodes: row.schemata_nodes ?? '',
-        counted: row.schemata_counted ?? '',
-      };
-    }
-  }
-  return { rows: [], lost: '', nodes: '', counted: '' };
+function measuredOf(row: TextRow | undefined): Measured & { nodes: string; counted: string } {
+  return {
+    rows: row?.schemata_rows ? (JSON.parse(row.schemata_rows) as RowCounts[]) : [],
+    lost: row?.schemata_lost ?? '',
+    nodes: row?.schemata_nodes ?? '',
+    counted: row?.schemata_counted ?? '',
+  };
 }
 
 /**

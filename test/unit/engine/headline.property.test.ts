@@ -36,6 +36,32 @@ describe('the batch headline and application_name', () => {
     );
   });
 
+  it('shows the first 400 characters of every statement folded and joined, reading no further', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.string({
+            unit: fc.constantFrom('a', 'B', ' ', '\n', '\t', ';', 'é'),
+            maxLength: 300,
+            size: 'large',
+          }),
+          { maxLength: 20 },
+        ),
+        (texts) => {
+          const whole = texts
+            .map((t) => t.replace(/\s+/g, ' ').trim())
+            .join('; ')
+            .slice(0, 400);
+          const count = `${texts.length} statement${texts.length === 1 ? '' : 's'}`;
+          expect(headline('data', 'f.sql', texts.map(statement))).toBe(
+            `-- schemata: set data, f.sql (${count}): ${whole}`.replace(/[^\x20-\x7e]/g, '?'),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('folds a statement spread over lines and counts them', () => {
     expect(
       headline('data', '002_x.sql', [
