@@ -347,8 +347,10 @@ function walkStatement(
   via: string | undefined,
 ): void {
   const at = statement.at;
+  // The added keys first: on Node 20, a literal that spreads an object and then adds a key
+  // makes a hidden class of its own for every object (a statement of a seed file each).
   const push = (op: DistributiveOmit<Operation, 'at' | 'via'>) =>
-    ops.push({ ...op, at, ...(via ? { via } : {}) });
+    ops.push(via ? { at, via, ...op } : { at, ...op });
   // For drift, the first schema named; data protection resolves the whole path against the catalog.
   const schemaOf = (schema: string | undefined): Place['schema'] =>
     schema ?? state.path?.find((s) => s !== '$user') ?? '';

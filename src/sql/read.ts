@@ -101,7 +101,7 @@ function* reading(
     for (const statement of piece.statements) {
       const kind = nodeKind(statement.node);
       if (kind !== 'TransactionStmt' && !isSetTransaction(statement))
-        statement.node = { [kind]: {} } as Statement['node'];
+        statement.node = keptKind(kind);
     }
     statements.push(...piece.statements);
     operations.push(...ops);
@@ -122,6 +122,18 @@ function* reading(
     operations,
     mentioned: all !== undefined ? { all } : { names: [...names].sort() },
   };
+}
+
+const keptKinds = new Map<string, Statement['node']>();
+
+/** A tree's stand-in that keeps its kind alone: one frozen node per kind, shared by every statement of it. */
+function keptKind(kind: string): Statement['node'] {
+  let node = keptKinds.get(kind);
+  if (!node) {
+    node = Object.freeze({ [kind]: Object.freeze({}) }) as Statement['node'];
+    keptKinds.set(kind, node);
+  }
+  return node;
 }
 
 /** `SET TRANSACTION ...` (a VariableSetStmt named TRANSACTION). */
