@@ -559,12 +559,13 @@ export async function applyStep(
   context.client.on('notice', onNotice);
   try {
     const done = await runStep(
-      { ...context, expectedEvent: step.expectedEvent, onRetry: () => notices.splice(0) },
+      // The key the context lacks first (sql/operations.ts push says why).
+      { onRetry: () => notices.splice(0), ...context, expectedEvent: step.expectedEvent },
       step,
     );
     return done === 'taken'
       ? { ms: 0, notices, taken: true, lost: '' }
-      : { ...done, notices, taken: false };
+      : { notices, taken: false, ...done };
   } finally {
     context.client.off('notice', onNotice);
   }

@@ -240,10 +240,11 @@ function batchOf(
     ...t.snapshot,
     measureBeforeSql(
       {
-        ...t.measurement,
-        capture,
+        // The keys the measurement lacks first (sql/operations.ts push says why).
         storage: storageSeen.get(context.client),
         counted: countersSeen.get(context.client),
+        ...t.measurement,
+        capture,
       },
       context.tracking,
     ),
