@@ -822,6 +822,7 @@ function rowsAndCalls(
   state: WalkState,
   parser: BodyParser | undefined,
 ): void {
+  const table = (r: Obj | undefined): ObjectRef => ({ kind: 'table', ...relation(r) });
   const visit = (node: unknown, key: string | undefined): void => {
     if (Array.isArray(node)) {
       for (const item of node) visit(item, undefined);
@@ -831,7 +832,6 @@ function rowsAndCalls(
     // Constants, column and type names hold no row change and no call: a seed's VALUES lists are mostly these.
     if (key !== undefined && LEAVES.has(key)) return;
     const o = node as Obj;
-    const table = (r: Obj | undefined): ObjectRef => ({ kind: 'table', ...relation(r) });
     switch (key) {
       case 'DeleteStmt':
         push({
