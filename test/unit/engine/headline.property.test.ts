@@ -36,7 +36,7 @@ describe('the batch headline and application_name', () => {
     );
   });
 
-  it('shows the first 400 characters of every statement folded and joined, reading no further', () => {
+  it('equals the whole file folded and joined, cut at 400 characters', () => {
     fc.assert(
       fc.property(
         fc.array(
