@@ -378,7 +378,9 @@ BEGIN
   IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
     ${READ_LOSSES}
   END IF;
-  -- The tables this transaction locked to write, read once: pg_locks copies every session's locks.
+  -- The tables this transaction locked to write, read once: pg_locks copies every session's locks. Only the
+  -- rows the three lists keep are aggregated: in the run's one transaction (--single-transaction) the locks on
+  -- every table the run made pile up, and sorting them for DISTINCT grew with the run.
   SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
              AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}'),
@@ -390,7 +392,10 @@ BEGIN
     INTO written_tables, row_written, rewritten
     FROM pg_catalog.pg_locks l
    WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
-     AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
+     AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+     AND ((l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+           AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid)
+          OR (l.mode = 'RowExclusiveLock' AND l.relation >= 16384));
   -- Nothing traced, no table of the storage listing locked to write, and no rows written but to schemata's own
   -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
   -- below are left out.
