@@ -74,6 +74,10 @@ const notMember = (classid: string, objid: string, whole: boolean) =>
     ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
     : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
 
+/** A type the listing follows (`t`, a pg_type row): an enum, a range, a domain, or a composite type made by CREATE TYPE, not a table's row type. */
+const LISTED_TYPE = (t: string) =>
+  `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid AND c.relkind = 'c')))`;
+
 /** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
 const RELATIONS_BEFORE = `SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
     FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
@@ -105,8 +109,75 @@ export function namedSchemasSql(names: string): string {
    AND ${notMember('pg_catalog.pg_namespace', 'ns.oid', false)}`;
 }
 
+/** The listing's branches, one per kind, in the order the listing joins them by UNION ALL. */
+interface ListingParts {
+  /** The common table expressions, after WITH RECURSIVE: the scope of the names, `ns` and `rel`. */
+  ctes: string;
+  /** `ns` alone, the schemas listed: what the branches of functions, types and domains' constraints read. */
+  ns: string;
+  branches: {
+    schemas: string;
+    relations: string;
+    columns: string;
+    constraints: string;
+    domainConstraints: string;
+    triggers: string;
+    policies: string;
+    functions: string;
+    types: string;
+    extensions: string;
+  };
+}
+
 /** `names`: an SQL expression of type text[], or undefined for the whole catalog; `schemas`: only these schemas. */
 function objectsSql(names: string | undefined, schemas?: string): string {
+  const { ctes, branches } = listingParts(names, schemas);
+  return `
+WITH RECURSIVE ${ctes}
+${Object.values(branches).join('\nUNION ALL\n')}`;
+}
+
+/**
+ * namedObjectsSql in groups, for the snapshot function: the relations with
+ * their parts and the schemas, always; the constraints of domains, the
+ * functions, the types and the extensions each only where a probe by name
+ * (an index lookup) finds one of its kind. The same rows as namedObjectsSql:
+ * each probe holds wherever its branch would list a row. Each group is
+ * planned on its own, so a migration about tables no longer starts the
+ * executor for every branch of the listing, which cost more than running
+ * them.
+ */
+export function namedObjectGroupsSql(names: string): Array<{ probe?: string; sql: string }> {
+  const { ctes, ns, branches: b } = listingParts(names);
+  // A branch on its own takes its columns' names from the schemas' branch, which comes first in the listing.
+  const named = (branch: string) =>
+    `SELECT x.* FROM (${branch}) AS x(kind, key, identity, schema_name, name, parent, table_name)`;
+  const withNs = (branch: string) => `WITH ${ns}\n${named(branch)}`;
+  return [
+    {
+      sql: `WITH RECURSIVE ${ctes}\n${[b.schemas, b.relations, b.columns, b.constraints, b.triggers, b.policies].join('\nUNION ALL\n')}`,
+    },
+    {
+      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}) AND t.typtype = 'd')`,
+      sql: withNs(b.domainConstraints),
+    },
+    {
+      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names}))`,
+      sql: withNs(b.functions),
+    },
+    {
+      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}) AND ${LISTED_TYPE('t')})`,
+      sql: withNs(b.types),
+    },
+    {
+      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = ANY(${names}))`,
+      sql: named(b.extensions),
+    },
+  ];
+}
+
+/** The parts of the listing objectsSql joins. */
+function listingParts(names: string | undefined, schemas?: string): ListingParts {
   const scope = names === undefined ? 'all' : 'named';
   const notMemberHere = (classid: string, objid: string) =>
     notMember(classid, objid, names === undefined);
@@ -145,8 +216,7 @@ function objectsSql(names: string | undefined, schemas?: string): string {
   // some names or some schemas: a hash join over every column of the catalog costs as much as the whole.
   const fewRelations = scope !== 'all' || schemas !== undefined;
   const ofRel = (condition: string) => (fewRelations ? ` AND ${condition}` : '');
-  return `
-WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
+  const ns = `ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
    WHERE ${listedSchema('n.nspname')}${
      schemas === undefined
@@ -154,17 +224,20 @@ WITH RECURSIVE ${scoped}ns AS MATERIALIZED (
        : `
      AND n.nspname = ANY(${schemas})`
    }
-), rel AS MATERIALIZED (
+)`;
+  return {
+    ctes: `${scoped}${ns}, rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
      AND ${notMemberHere('pg_catalog.pg_class', 'c.oid')}
-)
-${SCHEMA_ROW}
+)`,
+    ns,
+    branches: {
+      schemas: `${SCHEMA_ROW}
   FROM ns
- WHERE ${notMemberHere('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}
-UNION ALL
-SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
+ WHERE ${notMemberHere('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}`,
+      relations: `SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
        'c' || r.oid, r.identity, r.nspname, r.relname::text,
        t.identity, t.relname::text
   FROM rel r
@@ -172,41 +245,35 @@ SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHE
   LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = r.oid
   LEFT JOIN pg_catalog.pg_depend o ON r.relkind = 'S' AND o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = r.oid
         AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')
-  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)
-UNION ALL
-SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
+  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)`,
+      columns: `SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
- WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${ofRel('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}
-UNION ALL
-SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${fewRelations ? '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}
-UNION ALL
-SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
+ WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${ofRel('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}`,
+      constraints: `SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
+  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${fewRelations ? '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}`,
+      domainConstraints: `SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
   -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
   JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
- WHERE t.typtype = 'd'${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
-UNION ALL
-SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
+ WHERE t.typtype = 'd'${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
+      triggers: `SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
   FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
- WHERE NOT g.tgisinternal${ofRel('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}
-UNION ALL
-SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${fewRelations ? '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}
-UNION ALL
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
+ WHERE NOT g.tgisinternal${ofRel('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}`,
+      policies: `SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
+  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${fewRelations ? '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}`,
+      functions: `SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
- WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
-UNION ALL
-SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
+ WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
+      types: `SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
- WHERE (t.typtype IN ('e', 'r', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
-   AND ${notMemberHere('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}
-UNION ALL
-SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
+ WHERE ${LISTED_TYPE('t')}
+   AND ${notMemberHere('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
+      extensions: `SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace
- WHERE e.extname <> 'plpgsql'${only(`e.extname = ANY(${names})`)}`;
+ WHERE e.extname <> 'plpgsql'${only(`e.extname = ANY(${names})`)}`,
+    },
+  };
 }
 
 /** The whole catalog's objects. */

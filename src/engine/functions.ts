@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { namedObjectsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
+import { namedObjectGroupsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
 import { effectsSql } from './effects.js';
 import { FLUSH_COUNTERS_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
@@ -17,7 +17,10 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  * - snapshot: the objects of the names given, and their parts, as jsonb.
  *   Its plan settings make it probe indexes, as a listing of a few objects
  *   should, whatever the catalog's size. Names of nothing but schemas (what
- *   a migration is about to make) list the schemas alone, by four probes.
+ *   a migration is about to make) list the schemas alone, by four probes;
+ *   otherwise the listing runs in groups, the functions, types, domains'
+ *   constraints and extensions only where a name is of one
+ *   (catalog/listing.ts namedObjectGroupsSql).
  * - record: the effects statement against that snapshot, and the event row
  *   (p_creates: the names of the indexes and constraints the file creates).
  * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
@@ -59,11 +62,21 @@ const template = {
   SET plan_cache_mode = force_generic_plan
   SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
 AS $schemata_fn$
+DECLARE
+  listed jsonb;
 BEGIN
   IF ${onlySchemasNamedSql('names')} THEN
     RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedSchemasSql('names')}) o);
   END IF;
-  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('names')}) o);
+  ${namedObjectGroupsSql('names')
+    .map((group) => {
+      const listing = `(SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${group.sql}) o)`;
+      return group.probe === undefined
+        ? `listed := ${listing};`
+        : `IF ${group.probe} THEN\n    listed := listed || ${listing};\n  END IF;`;
+    })
+    .join('\n  ')}
+  RETURN listed;
 END
 $schemata_fn$`,
   record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[], p_creates text[]) RETURNS void LANGUAGE plpgsql

@@ -161,12 +161,15 @@ describe('the catalog snapshot around each migration', () => {
 
 /*
  * The snapshot function lists the schemas alone, by a few probes, where the
- * names are of nothing else yet (what a migration is about to make). Each
- * case below is a name that would break that shortcut if one of its probes
- * were missing: a table's, an index's, a type's, a function's, and a
- * relation held by the snapshot before.
+ * names are of nothing else yet (what a migration is about to make), and
+ * otherwise runs the listing in groups, each of the functions, types,
+ * domains' constraints and extensions only where a probe finds a name of its
+ * kind. Each case below is a name that would break one of those shortcuts
+ * if its probe were missing: a table's, an index's, a type's (an enum, a
+ * composite type), a function's, a domain's with its constraint, an
+ * extension's, and a relation held by the snapshot before.
  */
-describe("the snapshot function's answer for names of nothing but schemas", () => {
+describe("the snapshot function's answer is the whole listing's", () => {
   const both = async (url: string, names: string[], before?: string) => {
     const [row] = await query<{ fast: Row[]; full: Row[] }>(
       url,
@@ -184,7 +187,9 @@ describe("the snapshot function's answer for names of nothing but schemas", () =
     const cwd = makeProject({
       ...HISTORY,
       'data/008_more.sql':
-        "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE FUNCTION workspace.score(int) RETURNS int LANGUAGE sql AS 'SELECT $1';\n",
+        "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE FUNCTION workspace.score(int) RETURNS int LANGUAGE sql AS 'SELECT $1';\n" +
+        "CREATE TYPE workspace.pair AS (a int, b int);\nCREATE DOMAIN workspace.code AS text CONSTRAINT code_filled CHECK (VALUE <> '');\n" +
+        'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public;\n',
     });
     await applied(url, cwd);
     const cases: Array<[string[], string[]]> = [
@@ -197,6 +202,13 @@ describe("the snapshot function's answer for names of nothing but schemas", () =
       [['items_pkey'], ['index workspace.items_pkey']],
       [['mood'], ['type workspace.mood']],
       [['score'], ['function workspace.score(integer)']],
+      [['pair'], ['type workspace.pair']],
+      [['code'], ['domain workspace.code', 'constraint code_filled on domain workspace.code']],
+      [['citext'], ['extension citext']],
+      [
+        ['workspace', 'items', 'score', 'code'],
+        ['table workspace.items', 'function workspace.score(integer)', 'domain workspace.code'],
+      ],
     ];
     for (const [names, contains] of cases) {
       const { fast, full } = await both(url, names);
