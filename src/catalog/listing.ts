@@ -67,11 +67,13 @@ const listedSchema = (
 
 /**
  * Not a member of an extension: the whole catalog (`whole`) asks pg_depend
- * once (a hashed list), a few objects each by its index.
+ * once (a hashed list, read through its index on the referenced object: a
+ * member's row always references its extension), a few objects each by its
+ * index.
  */
 const notMember = (classid: string, objid: string, whole: boolean) =>
   whole
-    ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
+    ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
     : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
 
 /** A type the listing follows (`t`, a pg_type row): an enum, a range, a domain, or a composite type made by CREATE TYPE, not a table's row type. */
