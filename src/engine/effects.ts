@@ -1,4 +1,5 @@
 import { catalogObjectsSql, type SnapshotScope } from '../catalog/listing.js';
+import { CATALOG_WRITTEN } from './measure.js';
 
 /*
  * What the measurement of the transaction found (engine/measure.ts), for the
@@ -59,7 +60,9 @@ export interface EffectsInputs extends EventValues {
  * this migration (a stored row of the same name that was missing is
  * replaced, unless that row is itself renamed away or gone). Each stored row
  * is changed by one part of the statement at most. The event row keeps the
- * effects as data.
+ * effects as data. A migration that wrote none of the catalogs the listing
+ * reads (its transaction's own row counters, engine/measure.ts
+ * CATALOG_WRITTEN) changed nothing of it: it is not listed again.
  *
  * An index or constraint gone and made again under the same name on the same
  * table (its key before and after: the table itself was not made again) is
@@ -77,8 +80,11 @@ export function effectsSql(i: EffectsInputs): string {
     'renamed', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'from', r.old_identity, 'to', r.identity)), '[]') FROM moved r WHERE r.old_identity <> r.identity),
     'rebuilt', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', r.kind, 'identity', r.identity)), '[]') FROM rebuilt r),
     ${MEASURED_EFFECTS_SQL})`;
-  return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
-  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${i.after}) AS x(${SNAPSHOT_COLUMNS})),
+  // Where the measurement saw none of the listing's catalogs written, the catalog is as it was: both snapshots are
+  // left empty, so that nothing is compared, and the listing after the file is not run.
+  const unchanged = `pg_catalog.current_setting('${CATALOG_WRITTEN}', true) = 'off'`;
+  return `WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(CASE WHEN ${unchanged} THEN '[]' ELSE ${BEFORE_SQL} END) AS x(${SNAPSHOT_COLUMNS})),
+  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(CASE WHEN ${unchanged} THEN '[]' ELSE ${i.after} END) AS x(${SNAPSHOT_COLUMNS})),
   added AS MATERIALIZED (SELECT a.* FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.key = a.key)),
   removed AS MATERIALIZED (SELECT b.* FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.key = b.key)),
   rebuilt AS MATERIALIZED (

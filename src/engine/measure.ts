@@ -25,6 +25,47 @@ import { quoteLiteral } from '../sql/quote.js';
  * transaction (pg_stat_xact_*) are kept for the history event.
  */
 
+/**
+ * Set by the measurement before COMMIT: 'off' where the transaction changed
+ * no row of the catalogs the listing reads (catalog/listing.ts), so that no
+ * object was made, dropped, renamed or moved, and the record writes its
+ * event without listing the catalog again. Any other value (unset, '' after
+ * an earlier transaction) lists it.
+ */
+export const CATALOG_WRITTEN = 'schemata.catalog_written';
+
+/** The system catalogs whose rows make the listing: an object's name, kind, schema, parent, columns, membership of an extension. */
+const LISTED_CATALOGS = [
+  'pg_namespace',
+  'pg_class',
+  'pg_attribute',
+  'pg_constraint',
+  'pg_type',
+  'pg_proc',
+  'pg_trigger',
+  'pg_policy',
+  'pg_extension',
+  'pg_depend',
+  'pg_index',
+  'pg_inherits',
+];
+
+/*
+ * CATALOG_WRITTEN from the transaction's own row counters of those catalogs:
+ * PostgreSQL counts a catalog's inserted, updated and deleted rows as a
+ * table's, and every DDL writes them, whoever runs it. (A catalog's lock is
+ * no witness: PostgreSQL releases it when the statement closes the catalog.)
+ * The counters start from zero after the flush every measured batch asks
+ * (FLUSH_COUNTERS_PLPGSQL); any left from before only make it list. Without
+ * track_counts they stay zero: then it always lists.
+ */
+const CATALOG_WRITTEN_PLPGSQL = `PERFORM pg_catalog.set_config('${CATALOG_WRITTEN}', CASE
+    WHEN pg_catalog.current_setting('track_counts') = 'on' AND NOT EXISTS (
+      SELECT 1 FROM pg_catalog.unnest(ARRAY[${LISTED_CATALOGS.map((c) => `'pg_catalog.${c}'`).join(', ')}]::pg_catalog.regclass[]) AS c(oid)
+       WHERE pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) + pg_catalog.pg_stat_get_xact_tuples_updated(c.oid)
+           + pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) > 0)
+    THEN 'off' ELSE 'on' END, true);`;
+
 /** A table that held rows lost them: the migration is refused. */
 export const LOSS_SQLSTATE = 'SCH04';
 /** A table whose rows before the migration were not measured may have lost them: run again with it traced. */
@@ -396,6 +437,7 @@ BEGIN
      AND ((l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
            AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid)
           OR (l.mode = 'RowExclusiveLock' AND l.relation >= 16384));
+  ${CATALOG_WRITTEN_PLPGSQL}
   -- Nothing traced, no table of the storage listing locked to write, and no rows written but to schemata's own
   -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
   -- below are left out.

@@ -3,7 +3,7 @@ import { migrate, validate } from '../../src/api.js';
 import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
-import { freshDatabase, query } from '../support/db.js';
+import { freshDatabase, query, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -308,5 +308,91 @@ describe('types, domains and routines in the snapshot of the names a file mentio
     expect(fileOf('function', 'workspace.label(integer)')).toBe('002_kinds.sql');
     expect(fileOf('procedure', 'reference.tidy()')).toBe('002_kinds.sql');
     expect(fileOf('function', 'workspace.label(text)')).toBe('003_label_text.sql');
+  });
+});
+
+/*
+ * A migration that changes rows only is recorded without listing the catalog
+ * after it: the transaction's row counters show none of the listing's
+ * catalogs written. Its event is the one the full record would write, and a
+ * migration that changes the catalog beside rows still lists it.
+ */
+describe('a migration that changes rows only', () => {
+  it('is recorded with the effects the full record writes, without a second listing of the catalog', async () => {
+    const url = await freshDatabase();
+    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET track_functions = 'pl'`);
+    const files: Record<string, string> = {
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_accounts.sql':
+        'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code text);\n',
+    };
+    await applied(url, makeProject(files));
+    // The server's own count of the snapshot function's calls, once the run's session has reported them.
+    const calls = async () => {
+      let n = 0;
+      await waitFor(async () => {
+        const [row] = await query<{ n: number }>(
+          url,
+          `SELECT COALESCE(sum(calls), 0)::int AS n FROM pg_catalog.pg_stat_user_functions WHERE schemaname = 'schemata' AND funcname LIKE 'snapshot\\_%'`,
+        );
+        const changed = row!.n !== n;
+        n = row!.n;
+        return !changed && n > 0;
+      }, 3000);
+      return n;
+    };
+    const before = await calls();
+    const seeds = makeProject({
+      ...files,
+      'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
+      'data/004_seed_again.sql':
+        "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
+    });
+    await applied(url, seeds);
+    // 003's listing before the file, none after it (004, a DO block of dynamic SQL, is read through the whole
+    // catalog in its batch, not through the function).
+    expect((await calls()) - before).toBe(1);
+    const events = await query<{ version: string; effects: Record<string, unknown> }>(
+      url,
+      "SELECT version, effects FROM schemata.migrations WHERE set_name = 'data' AND version IN ('3', '4') ORDER BY version",
+    );
+    expect(events.map((e) => e.effects)).toEqual([
+      {
+        created: [],
+        dropped: [],
+        renamed: [],
+        rebuilt: [],
+        rows: [{ table: 'reference.accounts', inserted: 2, updated: 0, deleted: 0 }],
+        forced: null,
+      },
+      {
+        created: [],
+        dropped: [],
+        renamed: [],
+        rebuilt: [],
+        rows: [{ table: 'reference.accounts', inserted: 1, updated: 0, deleted: 0 }],
+        forced: null,
+      },
+    ]);
+    // A change to the catalog beside rows is listed after the file, and expected of its migration.
+    const middle = await calls();
+    await applied(
+      url,
+      makeProject({
+        ...files,
+        'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
+        'data/004_seed_again.sql':
+          "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
+        'data/005_note.sql':
+          "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
+      }),
+    );
+    expect((await calls()) - middle).toBe(2);
+    const objects = await expected(url);
+    expect(objects.find((o) => o.identity === 'reference.accounts.note')?.file).toBe(
+      '005_note.sql',
+    );
+    expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
   });
 });
