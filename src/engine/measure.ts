@@ -57,7 +57,8 @@ const LISTED_CATALOGS = [
  * no witness: PostgreSQL releases it when the statement closes the catalog.)
  * The counters start from zero after the flush every measured batch asks
  * (FLUSH_COUNTERS_PLPGSQL); any left from before only make it list. Without
- * track_counts they stay zero: then it always lists.
+ * track_counts (which the measurement turns on before the file) they stay
+ * zero: then it always lists.
  */
 const CATALOG_WRITTEN_PLPGSQL = `PERFORM pg_catalog.set_config('${CATALOG_WRITTEN}', CASE
     WHEN pg_catalog.current_setting('track_counts') = 'on' AND NOT EXISTS (
@@ -152,12 +153,27 @@ function rowsSql(c: string, n: string): string {
  */
 const FLUSHES_COUNTERS = `pg_catalog.current_setting('server_version_num')::int >= 150000`;
 
+/** Raised where track_counts is off and the role may not turn it on: the message is `login role|database`, whose setting a superuser changes. */
+export const COUNTERS_OFF_SQLSTATE = 'SCH07';
+
 /**
- * The flush asked for, in PL/pgSQL: done when this batch ends, however it
- * ends (a retry after a rollback starts from zero too). Run by EXECUTE: the
- * function is not there before 15.
+ * The counters the measurement reads, in PL/pgSQL, before the file:
+ * - counted at all: with track_counts off (the server's, the database's or
+ *   the role's setting) PostgreSQL counts no row, and a DELETE of every row
+ *   in dynamic SQL went through unmeasured. Turned on for the transaction;
+ *   a role that may not set it gets COUNTERS_OFF_SQLSTATE, before the file.
+ * - flushed when this batch ends, however it ends (a retry after a rollback
+ *   starts from zero too). Run by EXECUTE: the function is not there
+ *   before 15.
  */
-export const FLUSH_COUNTERS_PLPGSQL = `IF ${FLUSHES_COUNTERS} THEN
+export const FLUSH_COUNTERS_PLPGSQL = `IF pg_catalog.current_setting('track_counts') = 'off' THEN
+    BEGIN
+      PERFORM pg_catalog.set_config('track_counts', 'on', true);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION USING ERRCODE = '${COUNTERS_OFF_SQLSTATE}', MESSAGE = session_user || '|' || pg_catalog.current_database();
+    END;
+  END IF;
+  IF ${FLUSHES_COUNTERS} THEN
     EXECUTE 'SELECT pg_catalog.pg_stat_force_next_flush()';
   END IF;`;
 

@@ -5,6 +5,7 @@ import { readLockHolders } from '../catalog/lock-holders.js';
 import type { Client } from './connect.js';
 import { CountingBatch, type TextRow } from './batch-query.js';
 import {
+  COUNTERS_OFF_SQLSTATE,
   LOSS_CHECK_SQL,
   LOSS_SQLSTATE,
   type Measurement,
@@ -35,7 +36,7 @@ import {
   privilegeWords,
 } from './privileges.js';
 import { maskSecrets } from '../targets/redact.js';
-import { quoteLiteral } from '../sql/quote.js';
+import { plainIdent, quoteLiteral } from '../sql/quote.js';
 import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from './own-settings.js';
 
 /*
@@ -338,6 +339,7 @@ export async function runTransaction(
       attempt--;
       continue;
     }
+    if (e.code === COUNTERS_OFF_SQLSTATE) throw countersOff(context, t, e.message, error);
     if (e.code === LOSS_SQLSTATE) {
       const culprit =
         t.statements.length === 1 ? t.statements[0] : await locateLoss(context, t, capture);
@@ -655,6 +657,25 @@ function notReversed(
 }
 
 /** schemata's own statements failed: the file is not the one to fix. */
+/**
+ * track_counts is off for the role on that database, and the role may not
+ * turn it on for its transaction: the measurement would see no row deleted.
+ * `who` is COUNTERS_OFF_SQLSTATE's message, `role|database`.
+ */
+function countersOff(
+  context: ApplyContext,
+  t: Transaction,
+  who: string,
+  cause: unknown,
+): MigrationFailedError {
+  const [role = '', database = ''] = who.split('|');
+  return new MigrationFailedError(
+    `Set "${context.set}": data protection measures ${t.file.file} by PostgreSQL's row counters, and track_counts is off for role ${role} on database ${database} (set on the server, the database or the role), which that role may not turn on for its transaction. ${t.outcome.left}`,
+    `As a superuser, turn it on for that role there: ALTER ROLE ${plainIdent(role)} IN DATABASE ${plainIdent(database)} SET track_counts = on; then run again: ${againOf(context)}`,
+    { cause },
+  );
+}
+
 function ownFailed(
   context: ApplyContext,
   t: Transaction,

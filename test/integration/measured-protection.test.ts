@@ -697,3 +697,60 @@ describe('what keeps the rows it held runs without --force', () => {
     ]);
   });
 });
+
+/*
+ * The measurement reads PostgreSQL's row counters: with track_counts off (a
+ * setting of the server, the database or the role) nothing is counted, and
+ * a DELETE of every row in dynamic SQL went through with exit 0. It is
+ * turned on for the migration's transaction; a role that may not turn it on
+ * is told what to run, and nothing of the file is applied.
+ */
+describe('with track_counts off', () => {
+  it('a superuser run turns it on, and a DELETE of every row in dynamic SQL is refused', async () => {
+    const { url, cwd, env } = await setUp();
+    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET track_counts = off`);
+    writeFile(
+      cwd,
+      'data/003_clear.sql',
+      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.items', 3, 'workspace.items held 3 rows');
+  });
+
+  it('a role that may not turn it on is told what to run as a superuser; run as typed, the migration applies', async () => {
+    const { url, cwd } = await setUp();
+    const database = new URL(url).pathname.slice(1);
+    const role = `deployer_${database}`;
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'deploy-pw';
+       GRANT USAGE, CREATE ON SCHEMA workspace, schemata TO ${role};
+       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role};
+       GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA schemata TO ${role};
+       ALTER ROLE ${role} IN DATABASE ${database} SET track_counts = off`,
+    );
+    const deployer = new URL(url);
+    deployer.username = role;
+    deployer.password = 'deploy-pw';
+    const env = { PRIMARY_DATABASE_URL: deployer.toString() };
+    writeFile(cwd, 'data/003_notes.sql', 'CREATE TABLE workspace.notes (id int);\n');
+    const refused = await migrate({ cwd, env, sets: ['data'] });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.error?.message).toContain(
+      `track_counts is off for role ${role} on database ${database}`,
+    );
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    const hint = refused.error?.hint ?? '';
+    const sql =
+      /^As a superuser, turn it on for that role there: (ALTER ROLE .*?); then run again: /.exec(
+        hint,
+      )?.[1];
+    expect(sql).toBe(`ALTER ROLE ${role} IN DATABASE ${database} SET track_counts = on`);
+    await query(url, sql!);
+    const applied = await migrate({ cwd, env, sets: ['data'] });
+    expect(applied.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+});
