@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { namedObjectGroupsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
 import { effectsSql } from './effects.js';
-import { FLUSH_COUNTERS_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
+import { COUNTERS_BEFORE_FILE_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
 
 /*
@@ -92,7 +92,7 @@ $schemata_fn$`,
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
 BEGIN
-  ${FLUSH_COUNTERS_PLPGSQL}
+  ${COUNTERS_BEFORE_FILE_PLPGSQL}
   IF pg_catalog.cardinality(p_capture) = 0 THEN
     PERFORM * FROM (${measureBeforeBody(measureParameters, true)}) measured;
   ELSE

@@ -56,7 +56,7 @@ const LISTED_CATALOGS = [
  * table's, and every DDL writes them, whoever runs it. (A catalog's lock is
  * no witness: PostgreSQL releases it when the statement closes the catalog.)
  * The counters start from zero after the flush every measured batch asks
- * (FLUSH_COUNTERS_PLPGSQL); any left from before only make it list. Without
+ * (COUNTERS_BEFORE_FILE_PLPGSQL); any left from before only make it list. Without
  * track_counts (which the measurement turns on before the file) they stay
  * zero: then it always lists.
  */
@@ -166,7 +166,7 @@ export const COUNTERS_OFF_SQLSTATE = 'SCH07';
  *   starts from zero too). Run by EXECUTE: the function is not there
  *   before 15.
  */
-export const FLUSH_COUNTERS_PLPGSQL = `IF pg_catalog.current_setting('track_counts') = 'off' THEN
+export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('track_counts') = 'off' THEN
     BEGIN
       PERFORM pg_catalog.set_config('track_counts', 'on', true);
     EXCEPTION WHEN insufficient_privilege THEN

@@ -20,7 +20,7 @@ import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
 import { OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
 import {
-  FLUSH_COUNTERS_PLPGSQL,
+  COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_SQL,
   type Measurement,
   measureBeforeBody,
@@ -512,7 +512,7 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
   const i = measureLiterals(m);
   return features.functions
     ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`
-    : `DO $schemata_flush$ BEGIN ${FLUSH_COUNTERS_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
+    : `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
 }
 
 /** The measurement's comparison before COMMIT. */
