@@ -150,7 +150,7 @@ async function waitForLock(
  * it, so behind PgBouncer's transaction pooling nothing is left on a pooled
  * server connection, and the run needs no connection besides its work.
  */
-export const RUN_LOCK_BUSY_SQLSTATE = 'SCH06';
+export const RUN_LOCK_BUSY_SQLSTATE = 'SCH08';
 
 /** The statement that takes the run lock in the transaction it runs in, or fails it with RUN_LOCK_BUSY_SQLSTATE. */
 export function runLockStatement(set: string | undefined): string {

@@ -154,7 +154,7 @@ function rowsSql(c: string, n: string): string {
 const FLUSHES_COUNTERS = `pg_catalog.current_setting('server_version_num')::int >= 150000`;
 
 /** Raised where track_counts is off and the role may not turn it on: the message is `login role|database`, whose setting a superuser changes. */
-export const COUNTERS_OFF_SQLSTATE = 'SCH07';
+export const COUNTERS_OFF_SQLSTATE = 'SCH09';
 
 /**
  * The counters the measurement reads, in PL/pgSQL, before the file:
