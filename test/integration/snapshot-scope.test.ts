@@ -328,21 +328,23 @@ describe('a migration that changes rows only', () => {
         'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code text);\n',
     };
     await applied(url, makeProject(files));
-    // The server's own count of the snapshot function's calls, once the run's session has reported them.
-    const calls = async () => {
-      let n = 0;
+    // The server's own count of the snapshot function's calls, once the run's session has reported them: at
+    // least `atLeast`, and unchanged for a second (before PostgreSQL 15 a collector passes them on, every half
+    // second).
+    const calls = async (atLeast: number) => {
+      let n = -1;
+      let since = Date.now();
       await waitFor(async () => {
         const [row] = await query<{ n: number }>(
           url,
           `SELECT COALESCE(sum(calls), 0)::int AS n FROM pg_catalog.pg_stat_user_functions WHERE schemaname = 'schemata' AND funcname LIKE 'snapshot\\_%'`,
         );
-        const changed = row!.n !== n;
-        n = row!.n;
-        return !changed && n > 0;
-      }, 3000);
+        if (row!.n !== n) [n, since] = [row!.n, Date.now()];
+        return n >= atLeast && Date.now() - since >= 1000;
+      }, 10000);
       return n;
     };
-    const before = await calls();
+    const before = await calls(1);
     const seeds = makeProject({
       ...files,
       'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
@@ -352,7 +354,7 @@ describe('a migration that changes rows only', () => {
     await applied(url, seeds);
     // 003's listing before the file, none after it (004, a DO block of dynamic SQL, is read through the whole
     // catalog in its batch, not through the function).
-    expect((await calls()) - before).toBe(1);
+    expect((await calls(before + 1)) - before).toBe(1);
     const events = await query<{ version: string; effects: Record<string, unknown> }>(
       url,
       "SELECT version, effects FROM schemata.migrations WHERE set_name = 'data' AND version IN ('3', '4') ORDER BY version",
@@ -376,7 +378,7 @@ describe('a migration that changes rows only', () => {
       },
     ]);
     // A change to the catalog beside rows is listed after the file, and expected of its migration.
-    const middle = await calls();
+    const middle = await calls(before + 1);
     await applied(
       url,
       makeProject({
@@ -388,7 +390,7 @@ describe('a migration that changes rows only', () => {
           "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
       }),
     );
-    expect((await calls()) - middle).toBe(2);
+    expect((await calls(middle + 2)) - middle).toBe(2);
     const objects = await expected(url);
     expect(objects.find((o) => o.identity === 'reference.accounts.note')?.file).toBe(
       '005_note.sql',
