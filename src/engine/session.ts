@@ -656,11 +656,10 @@ function notReversed(
   );
 }
 
-/** schemata's own statements failed: the file is not the one to fix. */
 /**
- * track_counts is off for the role on that database, and the role may not
- * turn it on for its transaction: the measurement would see no row deleted.
- * `who` is COUNTERS_OFF_SQLSTATE's message, `role|database`.
+ * track_counts is off for the login role on that database, and the role may
+ * not turn it on for its transaction: the measurement would see no row
+ * deleted. `who` is COUNTERS_OFF_SQLSTATE's message, `role|database`.
  */
 function countersOff(
   context: ApplyContext,
@@ -676,6 +675,7 @@ function countersOff(
   );
 }
 
+/** schemata's own statements failed: the file is not the one to fix. */
 function ownFailed(
   context: ApplyContext,
   t: Transaction,
