@@ -59,6 +59,27 @@ export function schemaObjectsSql(schemas: string): string {
   return objectsSql(undefined, schemas);
 }
 
+/**
+ * The system catalogs the listing below reads: an object's name, kind,
+ * schema, parent, columns, membership of an extension. A migration that
+ * writes none of them changes nothing the listing returns (engine/measure.ts
+ * CATALOG_WRITTEN); a catalog this file starts reading belongs here too.
+ */
+export const LISTED_CATALOGS = [
+  'pg_namespace',
+  'pg_class',
+  'pg_attribute',
+  'pg_constraint',
+  'pg_type',
+  'pg_proc',
+  'pg_trigger',
+  'pg_policy',
+  'pg_extension',
+  'pg_depend',
+  'pg_index',
+  'pg_inherits',
+];
+
 /** A schema the listing covers (`nspname`, a column of a pg_namespace row): not a system schema, not schemata's own. */
 const listedSchema = (
   nspname: string,

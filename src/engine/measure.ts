@@ -1,6 +1,7 @@
 import type { Client } from './connect.js';
 import { boundedCountSql, groupedDigits, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
+import { LISTED_CATALOGS } from '../catalog/listing.js';
 
 /*
  * Data protection measured in the transaction (SPEC §5). Before the file, in
@@ -33,22 +34,6 @@ import { quoteLiteral } from '../sql/quote.js';
  * an earlier transaction) lists it.
  */
 export const CATALOG_WRITTEN = 'schemata.catalog_written';
-
-/** The system catalogs whose rows make the listing: an object's name, kind, schema, parent, columns, membership of an extension. */
-const LISTED_CATALOGS = [
-  'pg_namespace',
-  'pg_class',
-  'pg_attribute',
-  'pg_constraint',
-  'pg_type',
-  'pg_proc',
-  'pg_trigger',
-  'pg_policy',
-  'pg_extension',
-  'pg_depend',
-  'pg_index',
-  'pg_inherits',
-];
 
 /*
  * CATALOG_WRITTEN from the transaction's own row counters of those catalogs:
