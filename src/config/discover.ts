@@ -204,31 +204,12 @@ export function discoverDowns(set: SetConfig): Map<string, MigrationFile> {
 /** The down file's name for a migration file's name. */
 export const downFileName = (file: string): string => file.replace(/\.sql$/i, '.down.sql');
 
-/** A migration file of a set's folder, named as one, before it is read. */
-export type ListedFile = Pick<MigrationFile, 'version' | 'name' | 'file'>;
-
 /**
- * A set's migration files in version order (numeric: 1, 2, 10), read: their
- * text and checksums.
+ * Lists a set's migration files in version order (numeric: 1, 2, 10).
  * A `.sql` file whose name does not fit, or two files with one version, is a
  * ConfigError; other files (README.md) are ignored.
  */
 export function discoverMigrations(set: SetConfig): MigrationFile[] {
-  return readMigrationFiles(set, listMigrationFiles(set));
-}
-
-/** The files listMigrationFiles found, read (a file that cannot be read, or is not UTF-8, is a ConfigError). */
-export function readMigrationFiles(set: SetConfig, listed: readonly ListedFile[]): MigrationFile[] {
-  return listed.map((f) => readMigrationFile(set, f.file, f));
-}
-
-/**
- * The migration files of a set's folder by name alone, in version order,
- * without reading them: the names are checked (each `<version>_<name>.sql`,
- * no version twice, no .sql file in a sub-folder) before any database is
- * reached, the reading can wait for a query in flight (engine/context.ts).
- */
-export function listMigrationFiles(set: SetConfig): ListedFile[] {
   let entries: string[];
   try {
     const listed = readdirSync(set.dir, { withFileTypes: true });
@@ -246,7 +227,6 @@ export function listMigrationFiles(set: SetConfig): ListedFile[] {
     }
     entries = listed.filter((e) => !e.isDirectory()).map((e) => e.name);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
     throw new ConfigError(
       `Set "${set.name}": cannot read its directory ${set.dir}: ${(error as Error).message}.`,
       undefined,
@@ -255,7 +235,7 @@ export function listMigrationFiles(set: SetConfig): ListedFile[] {
       },
     );
   }
-  const files: ListedFile[] = [];
+  const files: MigrationFile[] = [];
   const byVersion = new Map<string, string>();
   // Every version the folder holds, so that a suggested new name never collides with one.
   const taken = entries.flatMap((f) => parseMigrationFileName(f)?.version ?? []);
@@ -283,7 +263,7 @@ export function listMigrationFiles(set: SetConfig): ListedFile[] {
       );
     }
     byVersion.set(parsed.version, file);
-    files.push({ version: parsed.version, name: parsed.name, file });
+    files.push(readMigrationFile(set, file, parsed));
   }
   return files.sort((a, b) => compareVersions(a.version, b.version));
 }

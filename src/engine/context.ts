@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { redactUrl } from '../targets/redact.js';
 import { quoteIdent } from '../sql/quote.js';
-import { listMigrationFiles, type MigrationFile, readMigrationFiles } from '../config/discover.js';
+import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect } from './connect.js';
@@ -12,11 +12,8 @@ import {
   type ExpectedObject,
   extraObjects,
   type ExtraObject,
-  markedMissingAndExtra,
-  type MissingAndExtra,
   missingAndExtra,
   missingObjectsOfSet,
-  trackingMark,
   type Tracking,
   type TrackingFeatures,
 } from './tracking.js';
@@ -60,12 +57,6 @@ export interface RunOptions {
   sessions?: SessionLender | undefined;
   /** Where a fleet's tenant holds its run lock (engine/tenant-locks.ts); default: a connection of the run's own. */
   locks?: LockKeeper | undefined;
-  /**
-   * @internal The commands that validate (migrate, status, validate): the
-   * listing of each database is asked for while the files are read, `extra`
-   * as `missingObjects` will ask it.
-   */
-  readAhead?: { extra: boolean } | undefined;
 }
 
 /** Lends open sessions to the runs of a fleet's tenants, and takes them back clean. */
@@ -110,17 +101,9 @@ interface Connection {
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
   /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once. */
-  reading?: Promise<MissingAndExtra> | undefined;
-  /**
-   * The same, asked for while the run's files were read, with the tracking's
-   * mark as it stood then (undefined: nothing tracked, or the reading failed).
-   * The connection is lent to no one before it settles: a failed reading
-   * leaves the transaction aborted until its ROLLBACK.
-   */
-  readAhead?: {
-    extra: boolean;
-    read: Promise<{ mark: string; found: MissingAndExtra } | undefined>;
-  };
+  reading?:
+    | Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }>
+    | undefined;
   target: Target;
   variable: string;
 }
@@ -241,9 +224,8 @@ export interface Run {
 
 /**
  * Gathers config, environment, migration files and targets (starting the
- * embedded PostgreSQL when no URL is set). Config errors surface here, before
- * any database is touched, except a file that cannot be read: with
- * `readAhead`, the files are read once the catalog listing is sent.
+ * embedded PostgreSQL when no URL is set). Config errors surface here,
+ * before any database is touched.
  */
 export async function openRun(options: RunOptions): Promise<Run> {
   const cwd = options.cwd ?? process.cwd();
@@ -259,11 +241,11 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const project = loadProjectConfig({ cwd, configPath: options.config });
   const chosen = selectSets(project, options.sets ?? []);
   // A fleet reads its set's folder once and lends the files to each tenant's run.
-  const lent = chosen.map((set) =>
-    options.tenant?.files && set.name === options.tenant.set ? options.tenant.files : undefined,
+  const files = chosen.map((set) =>
+    options.tenant?.files && set.name === options.tenant.set
+      ? options.tenant.files
+      : discoverMigrations(set),
   );
-  // The files' names are checked before any database is reached; they are read once the listing is asked for.
-  const listed = chosen.map((set, i) => (lent[i] ? [] : listMigrationFiles(set)));
   const unexpanded = options.listing
     ? undefined
     : chosen.find((c) => c.tenants && c.name !== options.tenant?.set);
@@ -317,18 +299,17 @@ export async function openRun(options: RunOptions): Promise<Run> {
       display: `postgres://postgres:***@127.0.0.1:${embedded!.port}/${spec.database} (embedded)`,
     };
   };
-  // Their files are read below, once each database's listing is on its way.
   const sets = chosen.map((config, i): SetRun => {
     const target = toTarget(specs[i]!);
     // A tenant schema: tracked, locked and validated as a set of its own, under the tenant's search_path.
     if (tenant && 'schema' in tenant && config.name === tenant.set)
       return {
         config: { ...config, name: `${config.name}/${tenant.name}`, schemas: [tenant.schema] },
-        files: [],
+        files: files[i]!,
         target: { ...target, searchPath: `${quoteIdent(tenant.schema)}, public` },
         variable: specs[i]!.variable,
       };
-    return { config, files: [], target, variable: specs[i]!.variable };
+    return { config, files: files[i]!, target, variable: specs[i]!.variable };
   });
 
   // A fleet lends its sessions: given back clean, they keep their server-side plans for the next tenant.
@@ -344,27 +325,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const whereLocked = (set: SetRun) => `Set "${set.config.name}" on ${set.target.display}`;
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
-  // Status asks every set for its extra objects: one reading answers for the schemas of all of the run's sets.
-  const extraIn = (extra: boolean) =>
-    extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined;
-  /*
-   * What is missing (and extra) now: the listing asked for while the files
-   * were read, where it was asked as now and no run has written the tracking
-   * since (what another run applied while this one waited for the lock
-   * changed the mark); else read now.
-   */
-  const listingNow = async (
-    connection: Connection,
-    extra: boolean,
-    fresh: boolean,
-  ): Promise<MissingAndExtra> => {
-    const ahead = fresh ? undefined : connection.readAhead;
-    connection.readAhead = undefined;
-    const early = ahead?.extra === extra ? await ahead.read : undefined;
-    if (early && early.mark === (await trackingMark(connection.client))) return early.found;
-    return missingAndExtra(connection.client, extraIn(extra));
-  };
-  const run: Run = {
+  return {
     cwd,
     settings,
     mode,
@@ -428,7 +389,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
           };
         }
       }
-      await connection.readAhead?.read;
       return connection.client;
     },
     async missingObjects(set, tracking, { fresh = false, extra = false } = {}) {
@@ -444,7 +404,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
           missing: await missingObjectsOfSet(connection.client, set.config.name),
           extra: await extraOf(),
         };
-      if (fresh || !connection.reading) connection.reading = listingNow(connection, extra, fresh);
+      // Status asks every set for its extra objects: one reading answers for the schemas of all of the run's sets.
+      if (fresh || !connection.reading)
+        connection.reading = missingAndExtra(
+          connection.client,
+          extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined,
+        );
       const reading = await connection.reading;
       const schemas = new Set(set.config.schemas);
       return {
@@ -553,42 +518,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
       await embedded?.stop();
     },
   };
-
-  /*
-   * The listing, the costliest query of a no-op run, runs on the server while
-   * the files are read (1,000 files: about 40 ms): each database's connection
-   * is opened first and the listing sent. Where it fails (a database schemata
-   * has not tracked yet), planning reads as it would have.
-   */
-  const readAhead = options.readAhead;
-  if (readAhead && !tenant && !lender) {
-    // The first set of each database connects, as planning would: an error names it.
-    const databases = sets.filter(
-      (s, i) => sets.findIndex((t) => t.target.database === s.target.database) === i,
-    );
-    await Promise.all(
-      databases.map(async (set) => {
-        // A connection that fails is planning's to report, on its set's task.
-        const client = await run.connection(set).catch(() => undefined);
-        const connection = client && (await connections.get(set.target.database));
-        if (!connection || connection.readAhead || connection.reading) return;
-        connection.readAhead = {
-          extra: readAhead.extra,
-          read: markedMissingAndExtra(connection.client, extraIn(readAhead.extra)).catch(
-            () => undefined,
-          ),
-        };
-      }),
-    );
-  }
-  try {
-    for (const [i, set] of sets.entries())
-      set.files = lent[i] ?? readMigrationFiles(chosen[i]!, listed[i]!);
-  } catch (error) {
-    await run.close();
-    throw error;
-  }
-  return run;
 }
 
 /** What engine/apply.ts is told to run one of a set's steps on `client`, from the run's settings. */

@@ -56,22 +56,19 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   if (misused) return misused;
   const force = options.force ?? false;
   if (options.dryRun) {
-    const report = await execute(
-      'migrate',
-      { ...options, readAhead: { extra: false } },
-      (run, reports) =>
-        dryRunTasks(run, reports, {
-          force,
-          repair: options.repair ?? false,
-          singleTransaction: options.singleTransaction,
-        }),
+    const report = await execute('migrate', options, (run, reports) =>
+      dryRunTasks(run, reports, {
+        force,
+        repair: options.repair ?? false,
+        singleTransaction: options.singleTransaction,
+      }),
     );
     failOnProblems(report);
     return report;
   }
   const fleetValidates =
     options.tenant !== undefined && 'schema' in options.tenant && options.tenant.validatedByFleet;
-  return execute('migrate', { ...options, readAhead: { extra: false } }, (run, reports) =>
+  return execute('migrate', options, (run, reports) =>
     migrateTasks(run, reports, {
       force,
       repair: options.repair ?? false,

@@ -44,23 +44,11 @@ export async function readWithOwnSettings<T extends object>(
   client: { query: (text: string) => Promise<unknown> },
   sql: string,
 ): Promise<T[]> {
-  return (await readAllWithOwnSettings(client, [sql]))[0] as T[];
-}
-
-/**
- * The same for several statements, each one's rows in order, all read from
- * one snapshot (REPEATABLE READ, whatever default_transaction_isolation says).
- */
-export async function readAllWithOwnSettings(
-  client: { query: (text: string) => Promise<unknown> },
-  sqls: readonly string[],
-): Promise<object[][]> {
   try {
     const results = (await client.query(
-      `BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ; ${OWN_SETTINGS_SQL}; ${sqls.join('; ')}; COMMIT`,
-    )) as Array<{ rows: object[] }>;
-    // BEGIN and the settings come first, COMMIT last.
-    return results.slice(2, 2 + sqls.length).map((r) => r.rows);
+      `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; ${sql}; COMMIT`,
+    )) as Array<{ rows: T[] }>;
+    return results[results.length - 2]?.rows ?? [];
   } catch (error) {
     // A failed statement leaves the transaction open and aborted: closed here, for the session's next query.
     await client.query('ROLLBACK').catch(() => undefined);

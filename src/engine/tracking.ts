@@ -18,7 +18,7 @@ import {
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
-import { OWN_SETTINGS_SQL, readAllWithOwnSettings, readWithOwnSettings } from './own-settings.js';
+import { OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
 import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_SQL,
@@ -391,56 +391,15 @@ export interface ExtraObject {
   schema: string;
 }
 
-/** What is missing, by set, and (status) what is extra in the run's schemas. */
-export interface MissingAndExtra {
-  missing: Map<string, ExpectedObject[]>;
-  extra: ExtraObject[] | undefined;
-}
-
 /** What is missing, by set, and (with `extraIn`) what is extra in those schemas, from one reading of the catalog. */
 export async function missingAndExtra(
   client: Client,
   extraIn: readonly string[] | undefined,
-): Promise<MissingAndExtra> {
-  const rows = await readWithOwnSettings<MissingRow>(client, missingSql(extraIn));
-  return byMissingSet(rows, extraIn !== undefined);
-}
-
-/*
- * The tracking's mark: its events' count and last ID. A run that applied,
- * repaired, adopted or rolled back anything wrote an event, and changed it.
- */
-const TRACKING_MARK_SQL =
-  "SELECT pg_catalog.count(*) || '/' || COALESCE(pg_catalog.max(id), 0) AS mark FROM schemata.migrations";
-
-export async function trackingMark(client: Client): Promise<string> {
-  const { rows } = await client.query<{ mark: string }>(TRACKING_MARK_SQL);
-  return rows[0]!.mark;
-}
-
-/** missingAndExtra and the tracking's mark, read from one snapshot; undefined where schemata has tracked nothing yet. */
-export async function markedMissingAndExtra(
-  client: Client,
-  extraIn: readonly string[] | undefined,
-): Promise<{ mark: string; found: MissingAndExtra } | undefined> {
-  const { rows: tables } = await client.query<{ tracked: boolean }>(
-    "SELECT pg_catalog.to_regclass('schemata.objects') IS NOT NULL AND pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS tracked",
-  );
-  if (tables[0]?.tracked !== true) return undefined;
-  const [marks, rows] = await readAllWithOwnSettings(client, [
-    TRACKING_MARK_SQL,
+): Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }> {
+  const rows = await readWithOwnSettings<ExpectedObject & { set_name: string | null }>(
+    client,
     missingSql(extraIn),
-  ]);
-  return {
-    mark: (marks as Array<{ mark: string }>)[0]!.mark,
-    found: byMissingSet(rows as MissingRow[], extraIn !== undefined),
-  };
-}
-
-type MissingRow = ExpectedObject & { set_name: string | null };
-
-/** missingSql's rows: an expected object missing, by its set; an extra one without a set. */
-function byMissingSet(rows: readonly MissingRow[], extraAsked: boolean): MissingAndExtra {
+  );
   const missing = new Map<string, ExpectedObject[]>();
   const extra: ExtraObject[] = [];
   for (const { set_name: set, ...object } of rows) {
@@ -452,7 +411,7 @@ function byMissingSet(rows: readonly MissingRow[], extraAsked: boolean): Missing
     if (objects) objects.push(object);
     else missing.set(set, [object]);
   }
-  return { missing, extra: extraAsked ? extra : undefined };
+  return { missing, extra: extraIn === undefined ? undefined : extra };
 }
 
 /** What is missing of one set. */

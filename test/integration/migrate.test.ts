@@ -8,7 +8,6 @@ import {
   schemaExists,
   tableExists,
   trackedVersions,
-  waitFor,
 } from '../support/db.js';
 import { makeProject, SMALL_SETS, writeFile } from '../support/project.js';
 
@@ -154,45 +153,6 @@ describe('migrate, single mode', () => {
     }
     // A lock dies with its session: the next run proceeds.
     expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
-  });
-});
-
-describe('migrate, the listing read while the files are read', () => {
-  it('is read again under the run lock when another run wrote the tracking while this one waited', async () => {
-    const url = await freshDatabase();
-    const cwd = makeProject(SMALL_SETS);
-    expect((await migrate({ cwd, env: single(url) })).ok).toBe(true);
-    await query(url, 'DROP TABLE workspace.items');
-    const holder = await openClient(url);
-    try {
-      await holder.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
-      // The run reads ahead (workspace.items missing), then waits for the lock.
-      const running = migrate({ cwd, env: single(url) });
-      await waitFor(
-        async () =>
-          (
-            await query(
-              url,
-              "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'ROLLBACK /* schemata waits for the run lock%'",
-            )
-          ).length > 0,
-        10_000,
-      );
-      // Meanwhile "another run" makes it again and records an event, as migrate --repair does.
-      await holder.query('CREATE TABLE workspace.items (id int PRIMARY KEY)');
-      await holder.query(
-        `INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event, effects)
-         SELECT set_name, version, name, file, checksum, 'repaired', effects FROM schemata.migrations
-          WHERE set_name = 'data' AND version = '2' ORDER BY id DESC LIMIT 1`,
-      );
-      await holder.query("SELECT pg_advisory_unlock(x'73636865'::int, x'6d617461'::int)");
-      const report = await running;
-      // Read ahead and kept, the listing would still say the table is missing (exit 3).
-      expect(report.sets.flatMap((s) => s.problems)).toEqual([]);
-      expect(report.exitCode).toBe(0);
-    } finally {
-      await holder.end();
-    }
   });
 });
 

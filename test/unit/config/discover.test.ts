@@ -6,9 +6,7 @@ import {
   compareVersions,
   discoverDowns,
   discoverMigrations,
-  listMigrationFiles,
   parseMigrationFileName,
-  readMigrationFiles,
   sameChecksum,
 } from '../../../src/config/discover.js';
 import type { SetConfig } from '../../../src/config/file.js';
@@ -186,33 +184,6 @@ describe('discoverMigrations', () => {
     expect(error.message).not.toContain('ENOENT');
     expect(error.hint).toBe(
       `Restore ../shared/002_b.sql, or remove the link if it is not a migration of this set: rm ${join(dir, '002_b.sql')}`,
-    );
-  });
-
-  it('.sql files in a sub-folder → exit 2 in one sentence with its hint, not wrapped as an unreadable folder', () => {
-    writeTree(dir, { '001_a.sql': 'SELECT 1;', 'old/002_b.sql': 'SELECT 2;' });
-    const error = expectConfigError(
-      () => discoverMigrations(set),
-      `Set "primary": ${join(dir, 'old')} holds 1 .sql file (002_b.sql), but only ${dir} itself is read`,
-    );
-    expect(error.message).not.toContain('cannot read its directory');
-    expect(error.hint).toBe(
-      `Move them into ${dir}, or out of it if they are not migrations of this set.`,
-    );
-  });
-
-  it('listMigrationFiles checks the names without reading the files; readMigrationFiles reads them', () => {
-    writeTree(dir, { '001_a.sql': 'SELECT 1;', '002_b.sql': 'SELECT 2;' });
-    const listed = listMigrationFiles(set);
-    expect(listed).toEqual([
-      { version: '1', name: 'a', file: '001_a.sql' },
-      { version: '2', name: 'b', file: '002_b.sql' },
-    ]);
-    // A file gone between the listing and the reading is the reading's error.
-    unlinkSync(join(dir, '002_b.sql'));
-    expectConfigError(
-      () => readMigrationFiles(set, listed),
-      `${join(dir, '002_b.sql')} was listed in ${dir} but is gone`,
     );
   });
 
