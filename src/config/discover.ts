@@ -227,6 +227,7 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
     }
     entries = listed.filter((e) => !e.isDirectory()).map((e) => e.name);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(
       `Set "${set.name}": cannot read its directory ${set.dir}: ${(error as Error).message}.`,
       undefined,

@@ -187,6 +187,18 @@ describe('discoverMigrations', () => {
     );
   });
 
+  it('.sql files in a sub-folder → exit 2 in one sentence with its hint, not wrapped as an unreadable folder', () => {
+    writeTree(dir, { '001_a.sql': 'SELECT 1;', 'old/002_b.sql': 'SELECT 2;' });
+    const error = expectConfigError(
+      () => discoverMigrations(set),
+      `Set "primary": ${join(dir, 'old')} holds 1 .sql file (002_b.sql), but only ${dir} itself is read`,
+    );
+    expect(error.message).not.toContain('cannot read its directory');
+    expect(error.hint).toBe(
+      `Move them into ${dir}, or out of it if they are not migrations of this set.`,
+    );
+  });
+
   it('a file whose path is longer than the system takes → exit 2 naming it, no ENAMETOOLONG', () => {
     // A folder whose path nearly fills PATH_MAX (4,096 bytes), and a file written into it through a shorter link.
     const deep = join(dir, ...Array<string>(16).fill('d'.repeat(250)));
