@@ -10,7 +10,7 @@ import {
 import { foreignKeyAction, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { ARGUMENT_TYPES_SQL } from './listing.js';
-import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 
 /**
  * What the model reads: every schema, or these (the set's, those its files
@@ -166,7 +166,7 @@ export async function readCatalogModel(
   let rows: ModelRow[];
   // schemata's own settings (SPEC §13): with jit = on the planner finds this question expensive and LLVM compiles it.
   await client.query(
-    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}${searchPath === undefined ? '' : `; SET LOCAL search_path = ${searchPath}`}`,
+    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}${searchPath === undefined ? '' : `; SET LOCAL search_path = ${searchPath}`}`,
   );
   try {
     ({ rows } = await ask());

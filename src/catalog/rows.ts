@@ -1,6 +1,6 @@
 import { SchemataError, EXIT } from '../errors.js';
 import type { Client } from '../engine/connect.js';
-import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { Holder } from '../model/protect.js';
 
@@ -165,7 +165,7 @@ export async function probe(
     is_array: boolean | null;
   }>;
   await client.query(
-    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
+    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
   );
   try {
     ({ rows } = await client.query(PROBE_SQL, [

@@ -1,6 +1,6 @@
 import { hasRowsSql } from './rows.js';
 import type { Client } from '../engine/connect.js';
-import { OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
 
 /** What the catalog says about one expected schema. */
 export interface SchemaFacts {
@@ -54,7 +54,7 @@ export async function readSchemaFacts(
   if (!withData) return shaped((await read(false)).rows);
   // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
   await client.query(
-    `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`,
+    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`,
   );
   try {
     return shaped((await read(true)).rows);

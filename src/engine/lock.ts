@@ -5,6 +5,7 @@ import type { QueryResult, QueryResultRow } from 'pg';
 import { LockTimeoutError, StoppedError } from '../errors.js';
 import type { Client } from './connect.js';
 import { sleep } from './sleep.js';
+import { BEGIN_OWN } from './own-settings.js';
 
 /*
  * One advisory lock per database ('schemata' in ASCII), held for the run by a
@@ -69,7 +70,7 @@ export async function acquireLock(
     // The simple protocol, constants in the text: an extended-protocol portal would stay open with the
     // transaction, holding the snapshot that CREATE INDEX CONCURRENTLY waits for.
     const results = (await client.query(
-      `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
+      `${BEGIN_OWN}; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
     )) as unknown as QueryResult<{ ok: boolean }>[];
     if (results.at(-1)?.rows[0]?.ok === true) return true;
     // What a DBA sees in pg_stat_activity of a waiting run, between its tries.
@@ -195,7 +196,7 @@ export async function inRunLockedTransaction<T>(
 ): Promise<T> {
   await waitForLock(client, where, timeoutS, lockObject(set), signal, async () => {
     const results = (await client.query(
-      `BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set)}) AS ok`,
+      `${BEGIN_OWN}; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${lockObject(set)}) AS ok`,
     )) as unknown as QueryResult<{ ok: boolean }>[];
     if (results.at(-1)?.rows[0]?.ok === true) return true;
     await client.query('ROLLBACK');

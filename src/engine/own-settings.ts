@@ -9,6 +9,19 @@
  * server connection behind PgBouncer.
  */
 
+/*
+ * Every transaction schemata begins is READ COMMITTED, whatever
+ * default_transaction_isolation the role or database sets: under REPEATABLE
+ * READ a transaction keeps its first statement's snapshot to its end, so the
+ * run lock's transaction held one that CREATE INDEX CONCURRENTLY waited for
+ * until its lock timeout, and a claim that waited for another run's
+ * migration would read the tracking as it was before that one committed.
+ * A file that opens with its own isolation level keeps it (engine/apply.ts
+ * ownOpening).
+ */
+export const BEGIN_OWN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
+export const BEGIN_OWN_READ_ONLY = 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY';
+
 /** Each setting and the value schemata's own statements use. */
 const OWN = { jit: 'off', statement_timeout: '0' } as const;
 
@@ -46,7 +59,7 @@ export async function readWithOwnSettings<T extends object>(
 ): Promise<T[]> {
   try {
     const results = (await client.query(
-      `BEGIN READ ONLY; ${OWN_SETTINGS_SQL}; ${sql}; COMMIT`,
+      `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; ${sql}; COMMIT`,
     )) as Array<{ rows: T[] }>;
     return results[results.length - 2]?.rows ?? [];
   } catch (error) {

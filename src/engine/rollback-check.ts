@@ -25,6 +25,7 @@ import { loadParser } from '../sql/parse.js';
 import { readMigration } from '../sql/read.js';
 import type { Parser, Statement } from '../sql/statements.js';
 import { maskSecrets, redactUrl } from '../targets/redact.js';
+import { BEGIN_OWN } from './own-settings.js';
 
 export interface CheckDownsOptions extends RunOptions {
   set: string;
@@ -161,7 +162,8 @@ async function runFile(parser: Parser, client: Client, file: MigrationFile): Pro
   const { outside, statements } = reading;
   // The next file starts clean, as under migrate (in the same round trip when it succeeds); the listing's named statement is kept.
   try {
-    if (!outside) await client.query(`BEGIN;\n${file.sql}\n;\nCOMMIT;\n${CLEAN_SCRATCH_SQL}`);
+    if (!outside)
+      await client.query(`${BEGIN_OWN};\n${file.sql}\n;\nCOMMIT;\n${CLEAN_SCRATCH_SQL}`);
     else {
       for (const s of statements) await client.query(file.sql.slice(s.start, s.end));
       await client.query(CLEAN_SCRATCH_SQL);

@@ -1,5 +1,6 @@
 import type { Client } from './connect.js';
 import { CLEAN_SESSION_SQL } from './session.js';
+import { BEGIN_OWN } from './own-settings.js';
 
 /*
  * The run's one transaction on each database (--single-transaction): begun
@@ -17,7 +18,7 @@ export class RunTransactions {
   /** Begins the transaction on `client` unless it is open. */
   async begin(client: Client): Promise<void> {
     if (this.open.has(client)) return;
-    await client.query('BEGIN');
+    await client.query(BEGIN_OWN);
     this.open.set(client, []);
   }
 

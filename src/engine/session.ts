@@ -37,7 +37,12 @@ import {
 } from './privileges.js';
 import { maskSecrets } from '../targets/redact.js';
 import { plainIdent, quoteLiteral } from '../sql/quote.js';
-import { OWN_AGAIN_STATEMENTS, OWN_SETTINGS_SQL, USER_SETTINGS_SQL } from './own-settings.js';
+import {
+  BEGIN_OWN,
+  OWN_AGAIN_STATEMENTS,
+  OWN_SETTINGS_SQL,
+  USER_SETTINGS_SQL,
+} from './own-settings.js';
 
 /*
  * The one session wrapper (SPEC §4.4): every transaction a migration's
@@ -226,7 +231,7 @@ function batchOf(
 ): Batch {
   const runnable = t.statements;
   const open = [
-    ...(t.open ?? ['BEGIN']),
+    ...(t.open ?? [BEGIN_OWN]),
     OWN_SETTINGS_SQL,
     // A DBA's view: pg_stat_activity names the set and the file while it runs.
     `SET LOCAL application_name = ${quoteLiteral(applicationName(context.set, t.file.file))}`,

@@ -6,6 +6,7 @@ import {
   releaseSessionLock,
   waitForRunLock,
 } from './lock.js';
+import { BEGIN_OWN } from './own-settings.js';
 
 /** Where a run holds its run lock, when not on a connection of its own (engine/context.ts). */
 export interface LockKeeper {
@@ -75,7 +76,7 @@ export class TenantLocks implements LockKeeper {
     const client = await this.connect();
     try {
       await client.query(
-        'BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0',
+        `${BEGIN_OWN}; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0`,
       );
     } catch (error) {
       await client.end().catch(() => undefined);

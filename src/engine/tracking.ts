@@ -18,7 +18,7 @@ import {
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
-import { OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
+import { BEGIN_OWN, OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
 import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_SQL,
@@ -556,7 +556,7 @@ export async function recordRunning(
 ): Promise<void> {
   await runBatch(
     client,
-    `BEGIN;\n${OWN_SETTINGS_SQL};\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`,
+    `${BEGIN_OWN};\n${OWN_SETTINGS_SQL};\n${once}\n${eventSql(set, file, 'running')}\nCOMMIT;`,
   );
 }
 
@@ -581,7 +581,7 @@ export async function recordAfterRunning(
     : '';
   await runBatch(
     client,
-    `BEGIN;\n${OWN_SETTINGS_SQL};\n${counters}${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features, before.creates)}\nCOMMIT;`,
+    `${BEGIN_OWN};\n${OWN_SETTINGS_SQL};\n${counters}${snapshotFromRowsSql(before.rows)}\n${recordEffectsSql(set, file, event, String(durationMs), before.scope, before.features, before.creates)}\nCOMMIT;`,
   );
 }
 
@@ -628,7 +628,7 @@ export async function recordWithoutRunning(
 }
 
 async function inTransaction(client: Client, work: () => Promise<void>): Promise<void> {
-  await client.query(`BEGIN; ${OWN_SETTINGS_SQL}`);
+  await client.query(`${BEGIN_OWN}; ${OWN_SETTINGS_SQL}`);
   try {
     await work();
     await client.query('COMMIT');

@@ -1,13 +1,14 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate, status, validate } from '../../src/api.js';
-import { freshDatabase, query } from '../support/db.js';
+import { freshDatabase, query, waitFor } from '../support/db.js';
 import {
   debianPostgresRequired,
   haveDebianPostgres,
   startDebianPostgres,
 } from '../support/debian-postgres.js';
-import { makeProject } from '../support/project.js';
+import { makeProject, writeFile } from '../support/project.js';
 
 /** A new database on a server reached by `url`; returns its URL. */
 async function databaseOn(url: string, name: string): Promise<string> {
@@ -130,3 +131,99 @@ describe('a file that sets statement_timeout', () => {
     ]);
   });
 });
+
+describe.each(['repeatable read', 'serializable'])(
+  "a database whose default_transaction_isolation is '%s'",
+  (level) => {
+    const withDefault = async () => {
+      const url = await freshDatabase();
+      await query(
+        url,
+        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET default_transaction_isolation = '${level}'`,
+      );
+      return url;
+    };
+
+    it('CREATE INDEX CONCURRENTLY waits for no snapshot of schemata (the run lock holds none); a migration runs in read committed unless it says otherwise', async () => {
+      const url = await withDefault();
+      const report = await migrate({
+        cwd: makeProject({
+          'primary/001_schemas.sql':
+            'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+          'primary/002_items.sql':
+            "CREATE TABLE config.items (id int PRIMARY KEY, title text);\nINSERT INTO config.items VALUES (1, 'a');\nCREATE TABLE config.levels AS SELECT current_setting('transaction_isolation') AS level, 2 AS version;\n",
+          'primary/003_index.sql':
+            '-- schemata:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_title ON config.items (title);\n',
+          'primary/004_own.sql':
+            "BEGIN ISOLATION LEVEL SERIALIZABLE;\nINSERT INTO config.levels SELECT current_setting('transaction_isolation'), 4;\nCOMMIT;\n",
+        }),
+        env: { PRIMARY_DATABASE_URL: url },
+        sets: ['primary'],
+        // Without the fix, the index waited for the run lock's snapshot until this timeout.
+        statementLockTimeout: 2,
+      });
+      expect(report.error).toBeUndefined();
+      expect(report.sets[0]!.applied.map((a) => a.version)).toEqual(['1', '2', '3', '4']);
+      expect(
+        await query(
+          url,
+          "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = 'config.items_title'::regclass",
+        ),
+      ).toEqual([{ valid: true }]);
+      expect(await query(url, 'SELECT level, version FROM config.levels ORDER BY version')).toEqual(
+        [
+          { level: 'read committed', version: 2 },
+          { level: 'serializable', version: 4 },
+        ],
+      );
+    });
+
+    it("a claim that waited for another run's transaction of the same migration sees its record, and the migration runs once", async () => {
+      const url = await withDefault();
+      const fill = 'INSERT INTO config.hits VALUES (1);\n';
+      const cwd = makeProject({
+        'primary/001_schemas.sql':
+          'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\nCREATE TABLE config.hits (n int);\n',
+      });
+      expect(
+        (await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['primary'] })).ok,
+      ).toBe(true);
+      writeFile(cwd, 'primary/002_fill.sql', fill);
+      // Another run's transaction of 002 (an orphan of a killed run, a run through PgBouncer): its claim and its work, not yet committed.
+      const other = new pg.Client({ connectionString: url });
+      await other.connect();
+      try {
+        await other.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+        await other.query("SELECT pg_advisory_xact_lock(x'73636865'::int, x'6d617462'::int)");
+        await other.query(fill);
+        await other.query(
+          "INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event) VALUES ('primary', '2', 'fill', '002_fill.sql', $1, 'applied')",
+          [createHash('sha256').update(fill).digest('hex')],
+        );
+        const running = migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['primary'] });
+        // This run's claim waits for the other transaction's.
+        expect(
+          await waitFor(
+            async () =>
+              (
+                await query(
+                  url,
+                  "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = x'6d617462'::int AND NOT granted",
+                )
+              ).length > 0,
+            10_000,
+          ),
+        ).toBe(true);
+        await other.query('COMMIT');
+        const report = await running;
+        expect(report.error).toBeUndefined();
+        expect(report.sets[0]!.warnings).toContain(
+          '002_fill.sql was recorded by another run while this one waited: it ran once, there.',
+        );
+        expect(await query(url, 'SELECT count(*)::int AS n FROM config.hits')).toEqual([{ n: 1 }]);
+      } finally {
+        await other.end();
+      }
+    });
+  },
+);
