@@ -1,4 +1,5 @@
 import type { Client } from '../engine/connect.js';
+import { epochMillisSql } from '../engine/own-settings.js';
 
 /** A session in a transaction, as a DBA would look it up: who, since when, doing what, holding which table locks. */
 export interface LockHolder {
@@ -21,7 +22,7 @@ export interface LockHolder {
  * SHARE included: a long report's SELECT blocks every ALTER TABLE).
  */
 const LOCK_HOLDERS_SQL = `
-SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state,
+SELECT a.pid, a.application_name AS application, ${epochMillisSql('a.xact_start')} AS since, a.state,
        pg_catalog.left(pg_catalog.regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 120) AS query,
        (SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s on %I.%I', l.mode, n.nspname, c.relname), ', ')
           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
@@ -39,6 +40,9 @@ SELECT a.pid, a.application_name AS application, a.xact_start AS since, a.state,
  * `blocking`, only the sessions that block that backend now.
  */
 export async function readLockHolders(client: Client, blocking?: number): Promise<LockHolder[]> {
-  const { rows } = await client.query<LockHolder>(LOCK_HOLDERS_SQL, [blocking ?? null]);
-  return rows;
+  const { rows } = await client.query<Omit<LockHolder, 'since'> & { since: number | null }>(
+    LOCK_HOLDERS_SQL,
+    [blocking ?? null],
+  );
+  return rows.map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since) }));
 }

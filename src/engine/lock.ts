@@ -5,7 +5,7 @@ import type { QueryResult, QueryResultRow } from 'pg';
 import { LockTimeoutError, StoppedError } from '../errors.js';
 import type { Client } from './connect.js';
 import { sleep } from './sleep.js';
-import { BEGIN_OWN } from './own-settings.js';
+import { BEGIN_OWN, epochMillisSql } from './own-settings.js';
 
 /*
  * One advisory lock per database ('schemata' in ASCII), held for the run by a
@@ -232,15 +232,16 @@ async function lockHolder(
   client: LockSession,
   object: number,
 ): Promise<{ pid: number; since: Date } | undefined> {
-  const { rows } = await client.query<{ pid: number; since: Date }>(
-    `SELECT a.pid, a.backend_start AS since
+  const { rows } = await client.query<{ pid: number; since: number }>(
+    `SELECT a.pid, ${epochMillisSql('a.backend_start')} AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       LIMIT 1`,
     [LOCK_CLASS, object],
   );
-  return rows[0];
+  const holder = rows[0];
+  return holder && { pid: holder.pid, since: new Date(holder.since) };
 }
 
 /*

@@ -22,6 +22,15 @@
 export const BEGIN_OWN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 export const BEGIN_OWN_READ_ONLY = 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY';
 
+/*
+ * A timestamp that schemata reads, as milliseconds since the epoch (float8):
+ * as text, PostgreSQL writes it in the session's DateStyle (a database's
+ * 'SQL, DMY', 'German' or 'Postgres'), which the driver parses as ISO only,
+ * and the session's DateStyle is the file's too.
+ */
+export const epochMillisSql = (timestamp: string): string =>
+  `(pg_catalog.date_part('epoch', ${timestamp}) * 1000)::pg_catalog.float8`;
+
 /** Each setting and the value schemata's own statements use. */
 const OWN = { jit: 'off', statement_timeout: '0' } as const;
 

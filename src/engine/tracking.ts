@@ -18,7 +18,12 @@ import {
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
 import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
-import { BEGIN_OWN, OWN_SETTINGS_SQL, readWithOwnSettings } from './own-settings.js';
+import {
+  BEGIN_OWN,
+  epochMillisSql,
+  OWN_SETTINGS_SQL,
+  readWithOwnSettings,
+} from './own-settings.js';
 import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_SQL,
@@ -152,10 +157,10 @@ const TABLES_SQL = `SELECT pg_catalog.to_regclass('schemata.meta') IS NOT NULL A
 const META_SQL = `SELECT (SELECT value::int FROM schemata.meta WHERE name = 'format') AS format,
   EXISTS (SELECT 1 FROM schemata.meta WHERE name = 'adopt:' || $1) AS adopt`;
 
-const CURRENT_SQL = `SELECT DISTINCT ON (version) id, version, name, file, checksum, event, at, duration_ms, effects->'from'->>'tool' AS from_tool
+const CURRENT_SQL = `SELECT DISTINCT ON (version) id, version, name, file, checksum, event, ${epochMillisSql('at')} AS at, duration_ms, effects->'from'->>'tool' AS from_tool
   FROM schemata.migrations WHERE set_name = $1 ORDER BY version, id DESC`;
 
-const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, state AS event, applied_at AS at, duration_ms, NULL AS from_tool
+const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, state AS event, ${epochMillisSql('applied_at')} AS at, duration_ms, NULL AS from_tool
   FROM schemata.migrations WHERE set_name = $1`;
 
 interface Row {
@@ -165,7 +170,8 @@ interface Row {
   file: string;
   checksum: string;
   event: TrackingEvent;
-  at: Date;
+  /** Milliseconds since the epoch (epochMillisSql). */
+  at: number;
   duration_ms: number | null;
   from_tool: string | null;
 }
@@ -181,7 +187,7 @@ const trackedOf = (r: Row): TrackedMigration => ({
   checksum: r.checksum,
   event: r.event,
   state: stateOf(r.event),
-  appliedAt: r.at,
+  appliedAt: new Date(r.at),
   durationMs: r.duration_ms,
   eventId: r.id === null ? null : Number(r.id),
   from: r.from_tool ?? undefined,
@@ -237,7 +243,7 @@ export async function readTrackingByPrefix(
   const meta = (await client.query<{ format: number; adopt: boolean }>(META_SQL, [''])).rows[0]!;
   if (meta.format !== TRACKING_FORMAT) return undefined;
   const { rows } = await client.query<Row & { set_name: string }>(
-    `SELECT DISTINCT ON (set_name, version) set_name, id, version, name, file, checksum, event, at, duration_ms, effects->'from'->>'tool' AS from_tool
+    `SELECT DISTINCT ON (set_name, version) set_name, id, version, name, file, checksum, event, ${epochMillisSql('at')} AS at, duration_ms, effects->'from'->>'tool' AS from_tool
        FROM schemata.migrations WHERE set_name LIKE $1 ORDER BY set_name, version, id DESC`,
     [`${prefix.replace(/[\\%_]/g, '\\$&')}%`],
   );

@@ -227,3 +227,39 @@ describe.each(['repeatable read', 'serializable'])(
     });
   },
 );
+
+describe.each(['SQL, DMY', 'German', 'Postgres, MDY'])(
+  "a database whose DateStyle is '%s'",
+  (style) => {
+    it('status shows when each migration was applied, and a run that waits for the lock names since when its holder is connected', async () => {
+      const url = await freshDatabase();
+      await query(
+        url,
+        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET DateStyle = '${style}'`,
+      );
+      const cwd = makeProject({
+        'primary/001_schemas.sql':
+          'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+      });
+      const env = { PRIMARY_DATABASE_URL: url };
+      const before = Date.now();
+      expect((await migrate({ cwd, env, sets: ['primary'] })).error).toBeUndefined();
+      const shown = await status({ cwd, env, sets: ['primary'] });
+      expect(shown.error).toBeUndefined();
+      const appliedAt = Date.parse(shown.sets[0]!.applied[0]!.appliedAt!);
+      expect(appliedAt).toBeGreaterThanOrEqual(before - 60_000);
+      expect(appliedAt).toBeLessThanOrEqual(Date.now() + 60_000);
+
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      try {
+        await holder.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+        const waited = await migrate({ cwd, env, sets: ['primary'], lockTimeout: 0.5 });
+        expect(waited.exitCode).toBe(5);
+        expect(waited.error!.message).toMatch(/connected since \d{4}-\d\d-\d\dT/);
+      } finally {
+        await holder.end();
+      }
+    });
+  },
+);
