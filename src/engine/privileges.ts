@@ -12,6 +12,7 @@ import { plainIdent } from '../sql/quote.js';
  */
 
 export const INSUFFICIENT_PRIVILEGE = '42501';
+const READ_ONLY_SQL_TRANSACTION = '25006';
 
 /** What a role lacks on one object, and the GRANT that gives it. */
 export interface MissingPrivilege {
@@ -151,6 +152,8 @@ export async function trackingDenied(
   where: { set: string; variable: string; display: string },
   error: unknown,
 ): Promise<unknown> {
+  if ((error as { code?: string }).code === READ_ONLY_SQL_TRANSACTION)
+    return (await readOnlyTarget(client, where, error).catch(() => undefined)) ?? error;
   if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) return error;
   const grants = await trackingGrants(client).catch(() => undefined);
   const said = maskSecrets(error instanceof Error ? error.message : String(error));
@@ -163,6 +166,60 @@ export async function trackingDenied(
   return new ConfigError(
     `Set "${where.set}": the role ${grants.role} (${where.variable}) may not use schemata's tracking tables in schema schemata on ${where.display}: ${said}. schemata keeps each set's history there; nothing was applied.`,
     `Have ${grants.owner} (the owner of schema schemata) run: ${grants.grants} Or run schemata as ${grants.owner}. Then run the same command again.`,
+    { cause: error },
+  );
+}
+
+/*
+ * A run that would write to a database that takes no writes: a standby, or
+ * default_transaction_read_only on, said where it is set and how to turn it
+ * off there. Asked before the run's first write (engine/tracking.ts
+ * ENSURE_TRACKING_SQL), so that no migration's file is blamed for it.
+ */
+async function readOnlyTarget(
+  client: Client,
+  where: { set: string; variable: string; display: string },
+  error: unknown,
+): Promise<ConfigError> {
+  const { rows } = await client.query<{
+    standby: boolean;
+    source: string;
+    database: string;
+    role: string;
+  }>(
+    `SELECT pg_catalog.pg_is_in_recovery() AS standby, s.source, pg_catalog.current_database() AS database, current_user AS role
+       FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`,
+  );
+  const { standby, source, database, role } = rows[0]!;
+  const nothing = 'nothing was applied; status and validate read it as it is.';
+  if (standby)
+    return new ConfigError(
+      `Set "${where.set}": ${where.display} (${where.variable}) is a standby server, which takes no writes: ${nothing}`,
+      `Point ${where.variable} at the primary server, then run the same command again.`,
+      { cause: error },
+    );
+  const [db, user] = [plainIdent(database), plainIdent(role)];
+  // In a transaction that may write: a session of that database is read-only too.
+  const off: Record<string, string> = {
+    database: `BEGIN READ WRITE; ALTER DATABASE ${db} SET default_transaction_read_only = off; COMMIT;`,
+    user: `BEGIN READ WRITE; ALTER ROLE ${user} SET default_transaction_read_only = off; COMMIT;`,
+    'database user': `BEGIN READ WRITE; ALTER ROLE ${user} IN DATABASE ${db} SET default_transaction_read_only = off; COMMIT;`,
+  };
+  const setBy =
+    source === 'database'
+      ? `database ${db}'s setting`
+      : source === 'user'
+        ? `role ${user}'s setting`
+        : source === 'database user'
+          ? `role ${user}'s setting in database ${db}`
+          : source === 'client'
+            ? 'the connection (options in the URL, or PGOPTIONS)'
+            : `the server (${source})`;
+  return new ConfigError(
+    `Set "${where.set}": ${where.display} (${where.variable}) takes no writes: default_transaction_read_only is on, by ${setBy}, so schemata can write neither its tracking nor a migration; ${nothing}`,
+    source === 'client'
+      ? `Remove default_transaction_read_only from the connection's options, then run the same command again.`
+      : `If this database should take migrations, have its owner or a superuser run: ${off[source] ?? off.database} Then run the same command again.`,
     { cause: error },
   );
 }

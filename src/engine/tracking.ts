@@ -103,6 +103,10 @@ $schemata$;`;
  */
 export const ENSURE_TRACKING_SQL = `DO $schemata$
 BEGIN
+  -- Before the first write of a run, whether the tables are there or not (engine/privileges.ts readOnlyTarget says why).
+  IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN
+    RAISE EXCEPTION USING ERRCODE = 'read_only_sql_transaction', MESSAGE = 'the database takes no writes in this session';
+  END IF;
   IF pg_catalog.to_regnamespace('schemata') IS NULL THEN
     CREATE SCHEMA schemata;
   END IF;

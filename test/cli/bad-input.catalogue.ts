@@ -402,6 +402,20 @@ export const CATALOGUE: BadInput[] = [
     message: "may not use schemata's tracking tables in schema schemata",
     fix: "the owner's GRANT on schema schemata and its tables, as printed",
   },
+  {
+    situation: 'a database that takes no writes (default_transaction_read_only on)',
+    args: ['migrate'],
+    setup: async (url) => {
+      await query(
+        url,
+        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET default_transaction_read_only = on`,
+      );
+      return { PRIMARY_DATABASE_URL: url };
+    },
+    exit: 2,
+    message: 'takes no writes: default_transaction_read_only is on, by database',
+    fix: "the hint's ALTER ... SET default_transaction_read_only = off, or the primary's URL for a standby",
+  },
 
   // schemata.json
   {

@@ -263,3 +263,37 @@ describe.each(['SQL, DMY', 'German', 'Postgres, MDY'])(
     });
   },
 );
+
+describe('a database that takes no writes (default_transaction_read_only)', () => {
+  it('migrate stops before its first write, naming where the setting is, and not the file; status reads it; the hint, run as typed, lets migrate run', async () => {
+    const url = await freshDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const cwd = makeProject({
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+    });
+    const env = { PRIMARY_DATABASE_URL: url };
+    expect((await migrate({ cwd, env, sets: ['primary'] })).error).toBeUndefined();
+    await query(url, `ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+    writeFile(cwd, 'primary/002_items.sql', 'CREATE TABLE config.items (id int);\n');
+
+    const refused = await migrate({ cwd, env, sets: ['primary'] });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.error!.message).toContain(
+      `takes no writes: default_transaction_read_only is on, by database ${database}'s setting, so schemata can write neither its tracking nor a migration; nothing was applied`,
+    );
+    expect(refused.error!.message).not.toContain('002_items.sql');
+    const shown = await status({ cwd, env, sets: ['primary'] });
+    expect(shown.error).toBeUndefined();
+    expect(shown.sets[0]!.pending.map((p) => p.file)).toEqual(['002_items.sql']);
+
+    const sql = /run: (BEGIN .*;) Then/.exec(refused.error!.hint!)?.[1];
+    expect(sql).toBe(
+      `BEGIN READ WRITE; ALTER DATABASE ${database} SET default_transaction_read_only = off; COMMIT;`,
+    );
+    await query(url, sql!);
+    const applied = await migrate({ cwd, env, sets: ['primary'] });
+    expect(applied.error).toBeUndefined();
+    expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual(['002_items.sql']);
+  });
+});
