@@ -40,9 +40,9 @@ SELECT a.pid, a.application_name AS application, ${epochMillisSql('a.xact_start'
  * `blocking`, only the sessions that block that backend now.
  */
 export async function readLockHolders(client: Client, blocking?: number): Promise<LockHolder[]> {
-  const { rows } = await client.query<Omit<LockHolder, 'since'> & { since: number | null }>(
+  const { rows } = await client.query<Omit<LockHolder, 'since'> & { since: string | null }>(
     LOCK_HOLDERS_SQL,
     [blocking ?? null],
   );
-  return rows.map((r) => ({ ...r, since: r.since === null ? null : new Date(r.since) }));
+  return rows.map((r) => ({ ...r, since: r.since === null ? null : new Date(Number(r.since)) }));
 }

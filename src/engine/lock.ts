@@ -232,7 +232,7 @@ async function lockHolder(
   client: LockSession,
   object: number,
 ): Promise<{ pid: number; since: Date } | undefined> {
-  const { rows } = await client.query<{ pid: number; since: number }>(
+  const { rows } = await client.query<{ pid: number; since: string }>(
     `SELECT a.pid, ${epochMillisSql('a.backend_start')} AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2
@@ -241,7 +241,7 @@ async function lockHolder(
     [LOCK_CLASS, object],
   );
   const holder = rows[0];
-  return holder && { pid: holder.pid, since: new Date(holder.since) };
+  return holder && { pid: holder.pid, since: new Date(Number(holder.since)) };
 }
 
 /*

@@ -23,13 +23,15 @@ export const BEGIN_OWN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 export const BEGIN_OWN_READ_ONLY = 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY';
 
 /*
- * A timestamp that schemata reads, as milliseconds since the epoch (float8):
- * as text, PostgreSQL writes it in the session's DateStyle (a database's
- * 'SQL, DMY', 'German' or 'Postgres'), which the driver parses as ISO only,
- * and the session's DateStyle is the file's too.
+ * A timestamp that schemata reads, as whole milliseconds since the epoch
+ * (int8, which the driver gives as a string): as text, PostgreSQL writes a
+ * timestamp in the session's DateStyle (a database's 'SQL, DMY', 'German' or
+ * 'Postgres'), which the driver parses as ISO only, and a float8 with the
+ * session's extra_float_digits (-15 wrote 2033 for 2026); the session's
+ * settings are the file's too.
  */
 export const epochMillisSql = (timestamp: string): string =>
-  `(pg_catalog.date_part('epoch', ${timestamp}) * 1000)::pg_catalog.float8`;
+  `(pg_catalog.date_part('epoch', ${timestamp}) * 1000)::pg_catalog.int8`;
 
 /** Each setting and the value schemata's own statements use. */
 const OWN = { jit: 'off', statement_timeout: '0' } as const;

@@ -175,7 +175,7 @@ interface Row {
   checksum: string;
   event: TrackingEvent;
   /** Milliseconds since the epoch (epochMillisSql). */
-  at: number;
+  at: string;
   duration_ms: number | null;
   from_tool: string | null;
 }
@@ -191,7 +191,7 @@ const trackedOf = (r: Row): TrackedMigration => ({
   checksum: r.checksum,
   event: r.event,
   state: stateOf(r.event),
-  appliedAt: new Date(r.at),
+  appliedAt: new Date(Number(r.at)),
   durationMs: r.duration_ms,
   eventId: r.id === null ? null : Number(r.id),
   from: r.from_tool ?? undefined,

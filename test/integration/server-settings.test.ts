@@ -228,15 +228,18 @@ describe.each(['repeatable read', 'serializable'])(
   },
 );
 
-describe.each(['SQL, DMY', 'German', 'Postgres, MDY'])(
-  "a database whose DateStyle is '%s'",
-  (style) => {
+describe.each([
+  "DateStyle = 'SQL, DMY'",
+  "DateStyle = 'German'",
+  "DateStyle = 'Postgres, MDY'",
+  'extra_float_digits = -15',
+])(
+  // Each shapes the text of a timestamp or a number the server sends.
+  'a database with %s',
+  (setting) => {
     it('status shows when each migration was applied, and a run that waits for the lock names since when its holder is connected', async () => {
       const url = await freshDatabase();
-      await query(
-        url,
-        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET DateStyle = '${style}'`,
-      );
+      await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET ${setting}`);
       const cwd = makeProject({
         'primary/001_schemas.sql':
           'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
