@@ -84,7 +84,7 @@ export const LISTED_CATALOGS = [
 const listedSchema = (
   nspname: string,
 ) => `${nspname} NOT IN ('pg_catalog', 'information_schema', 'schemata')
-     AND ${nspname} NOT LIKE 'pg\\_toast%' AND ${nspname} NOT LIKE 'pg\\_temp\\_%'`;
+     AND NOT pg_catalog.starts_with(${nspname}, 'pg_toast') AND NOT pg_catalog.starts_with(${nspname}, 'pg_temp_')`;
 
 /**
  * Not a member of an extension: the whole catalog (`whole`) asks pg_depend

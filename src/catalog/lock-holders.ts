@@ -28,7 +28,7 @@ SELECT a.pid, a.application_name AS application, ${epochMillisSql('a.xact_start'
           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE l.pid = a.pid AND l.locktype = 'relation' AND l.granted AND c.relkind IN ('r', 'p', 'm', 'f', 'v')
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%') AS locks
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT pg_catalog.starts_with(n.nspname, 'pg_')) AS locks
   FROM pg_catalog.pg_stat_activity a
  WHERE a.pid <> pg_catalog.pg_backend_pid()
    AND CASE WHEN $1::int IS NULL THEN a.datname = pg_catalog.current_database() AND a.xact_start IS NOT NULL

@@ -20,7 +20,7 @@ import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js
 export type ModelScope = 'all' | { schemas: readonly string[] };
 
 const SYSTEM = (n: string) =>
-  `(${n} IN ('pg_catalog', 'information_schema') OR ${n} LIKE 'pg\\_toast%' OR ${n} LIKE 'pg\\_temp\\_%')`;
+  `(${n} IN ('pg_catalog', 'information_schema') OR pg_catalog.starts_with(${n}, 'pg_toast') OR pg_catalog.starts_with(${n}, 'pg_temp_'))`;
 
 /*
  * One round trip. A tenant of a fleet reads its own schema and the path's
@@ -93,7 +93,7 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
   -- The functions of the schemas read, and those the triggers read fire wherever they live; bodies of SQL and PL/pgSQL only.
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(ns.nspname, p.proname, p.prokind = 'p', a.args,
       pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, a.args),
-      (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) AS c WHERE c LIKE 'search\\_path=%' LIMIT 1),
+      (SELECT pg_catalog.substr(c, 13) FROM pg_catalog.unnest(p.proconfig) AS c WHERE pg_catalog.starts_with(c, 'search_path=') LIMIT 1),
       CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN l.lanname END,
       CASE WHEN l.lanname NOT IN ('sql', 'plpgsql') THEN NULL
            WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) ELSE p.prosrc END,

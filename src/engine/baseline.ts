@@ -276,7 +276,7 @@ async function tablesWithColumns(client: Client, columns: readonly string[]): Pr
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg\\_%'
+        AND NOT pg_catalog.starts_with(n.nspname, 'pg_')
       GROUP BY n.nspname, c.relname
      HAVING pg_catalog.array_agg(a.attname::text) @> $1::text[]
       ORDER BY 1`,

@@ -385,7 +385,7 @@ const nodeOf = (nodes: string, oid: string) =>
 
 /** Whether relation `c` (in schema `n`) is a table whose row counters go into the history event. */
 const COUNTED = (c: string, n: string) => `${c}.relkind IN ('r', 'm') AND ${c}.relpersistence <> 't'
-             AND ${n}.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND ${n}.nspname NOT LIKE 'pg\\_toast%'`;
+             AND ${n}.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND NOT pg_catalog.starts_with(${n}.nspname, 'pg_toast')`;
 
 /** A loss so far raises LOSS_SQLSTATE: checked after each statement when telling which statement lost the rows. */
 export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; BEGIN

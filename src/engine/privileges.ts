@@ -92,7 +92,7 @@ export async function missingPrivilege(
                    WHERE NOT CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, p)
                                   ELSE pg_catalog.has_table_privilege(c.oid, p) END) AS lacking
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relname = $1 AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+      WHERE c.relname = $1 AND NOT pg_catalog.starts_with(n.nspname, 'pg_') AND n.nspname <> 'information_schema'
       ORDER BY pg_catalog.has_schema_privilege(n.oid, 'USAGE') DESC, n.nspname`,
     [name, wanted],
   );

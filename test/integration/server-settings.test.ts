@@ -300,3 +300,27 @@ describe('a database that takes no writes (default_transaction_read_only)', () =
     expect(applied.sets[0]!.applied.map((a) => a.file)).toEqual(['002_items.sql']);
   });
 });
+
+describe('a database with standard_conforming_strings = off', () => {
+  it("a migration's notices are its file's own: schemata's statements write no backslash in a plain string", async () => {
+    const url = await freshDatabase();
+    await query(
+      url,
+      `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET standard_conforming_strings = off`,
+    );
+    const report = await migrate({
+      cwd: makeProject({
+        'primary/001_schemas.sql':
+          'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\nCREATE TABLE config.items (id int PRIMARY KEY, title text);\nCREATE INDEX items_title ON config.items (title);\n',
+        'primary/002_fill.sql': "INSERT INTO config.items VALUES (1, 'a\\\\b');\n",
+      }),
+      env: { PRIMARY_DATABASE_URL: url },
+      sets: ['primary'],
+    });
+    expect(report.error).toBeUndefined();
+    const [schemas, fill] = report.sets[0]!.applied;
+    expect(schemas!.notices).toBeUndefined();
+    // The file's own backslash, in a plain string with standard_conforming_strings off: PostgreSQL's warning, the only one.
+    expect(fill!.notices).toEqual(['WARNING: nonstandard use of \\\\ in a string literal']);
+  });
+});
