@@ -224,8 +224,12 @@ export interface TrackingFeatures {
 
 /** Creates (or upgrades) the tracking tables if needed, and the functions where the role may (call under the lock). */
 export async function ensureTracking(client: Client): Promise<TrackingFeatures> {
-  await client.query(ENSURE_TRACKING_SQL);
-  const results = (await client.query(ENSURE_FUNCTIONS_SQL)) as unknown as Array<{
+  // With schemata's own settings, local to each batch's implicit transaction (or to the run lock's, where it
+  // runs in one): a database's statement_timeout of 30 ms cut the making of the tables and functions short.
+  await client.query(`${OWN_SETTINGS_SQL}; ${ENSURE_TRACKING_SQL}`);
+  const results = (await client.query(
+    `${OWN_SETTINGS_SQL}; ${ENSURE_FUNCTIONS_SQL}`,
+  )) as unknown as Array<{
     rows: Array<{ functions: boolean }>;
   }>;
   return { functions: results[results.length - 1]!.rows[0]!.functions };

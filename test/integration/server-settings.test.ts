@@ -324,3 +324,45 @@ describe('a database with standard_conforming_strings = off', () => {
     expect(fill!.notices).toEqual(['WARNING: nonstandard use of \\\\ in a string literal']);
   });
 });
+
+describe("a database's statement_timeout", () => {
+  it('is not in force while schemata makes its tracking tables and functions, and is in force in the files', async () => {
+    const url = await freshDatabase();
+    // What each DDL command ran under, as an event trigger sees it (the tests run as a superuser).
+    await query(
+      url,
+      `CREATE TABLE public.seen (identity text, statement_timeout text);
+       CREATE FUNCTION public.note() RETURNS event_trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO public.seen SELECT c.object_identity, pg_catalog.current_setting('statement_timeout') FROM pg_catalog.pg_event_trigger_ddl_commands() c;
+       END $$;
+       CREATE EVENT TRIGGER note ON ddl_command_end EXECUTE FUNCTION public.note();
+       ALTER DATABASE ${new URL(url).pathname.slice(1)} SET statement_timeout = '40s'`,
+    );
+    const report = await migrate({
+      cwd: makeProject({
+        'primary/001_schemas.sql':
+          'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\nCREATE TABLE config.items (id int);\n',
+      }),
+      env: { PRIMARY_DATABASE_URL: url },
+      sets: ['primary'],
+    });
+    expect(report.error).toBeUndefined();
+    const seen = await query<{ identity: string; statement_timeout: string }>(
+      url,
+      "SELECT DISTINCT identity, statement_timeout FROM public.seen WHERE identity IN ('schemata', 'schemata.migrations', 'schemata.objects', 'config.items') ORDER BY identity",
+    );
+    expect(seen).toEqual([
+      { identity: 'config.items', statement_timeout: '40s' },
+      { identity: 'schemata', statement_timeout: '0' },
+      { identity: 'schemata.migrations', statement_timeout: '0' },
+      { identity: 'schemata.objects', statement_timeout: '0' },
+    ]);
+    // Its functions too, each made by the same batch.
+    const functions = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM public.seen WHERE identity LIKE 'schemata.%(%' AND statement_timeout <> '0'",
+    );
+    expect(functions).toEqual([{ n: 0 }]);
+  });
+});
