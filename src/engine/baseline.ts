@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { join, relative } from 'node:path';
 import { compareVersions, type MigrationFile } from '../config/discover.js';
 import type { Client } from './connect.js';
@@ -18,6 +19,20 @@ import { asSchemataError, execute } from './execute.js';
 import { entryOf, newReport, recordError, type Report, type SetReport } from './report.js';
 import type { Task } from './tasks.js';
 import { isFleet } from './fleet.js';
+
+/*
+ * Another tool's timestamps as the server writes them: the driver parses
+ * ISO text only and gives null for any other DateStyle (a database's
+ * 'SQL, DMY'), and a null finished_at reads as a Prisma migration that never
+ * finished. Only whether one is there, and its text for messages, count.
+ */
+const TIMESTAMPS_AS_TEXT = new pg.TypeOverrides();
+for (const type of [
+  pg.types.builtins.TIMESTAMPTZ,
+  pg.types.builtins.TIMESTAMP,
+  pg.types.builtins.DATE,
+])
+  TIMESTAMPS_AS_TEXT.setTypeParser(type, 'text', (value: string) => value);
 
 /**
  * `baseline <set> [--version V]`: adopt a database that already has the
@@ -240,7 +255,9 @@ async function otherToolsHistory(
           : `Point ${set.variable} at the database ${tool.name} kept, then run: ${again(tableName)}`,
     );
   }
-  const rows = (await client.query<HistoryRow>(tool.rowsSql(found.name))).rows;
+  const rows = (
+    await client.query<HistoryRow>({ text: tool.rowsSql(found.name), types: TIMESTAMPS_AS_TEXT })
+  ).rows;
   const verdict = tool.judge(rows, manifest.migrations, (file) =>
     readFileSync(join(set.config.dir, file)),
   );

@@ -119,6 +119,18 @@ describe('Prisma (_prisma_migrations)', () => {
     ]);
   });
 
+  it("reads Prisma's timestamps whatever the database's DateStyle: finished and rolled back as with ISO", async () => {
+    const { url, cwd } = await prismaDatabase('rolled back');
+    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET DateStyle = 'SQL, DMY'`);
+    const adopted = await importAndAdopt(cwd, url, 'prisma');
+    expect(adopted.error).toBeUndefined();
+    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual([
+      '20240101000000_init.sql',
+      '20240102000000_notes.sql',
+    ]);
+    expect(adopted.sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
+  });
+
   it('refuses a failed migration Prisma has not resolved, with its log, writing nothing', async () => {
     const { url, cwd } = await prismaDatabase('failed');
     expect((await importHistory({ cwd, tool: 'prisma', set: 'data' })).error).toBeUndefined();
