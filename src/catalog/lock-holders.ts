@@ -1,5 +1,5 @@
 import type { Client } from '../engine/connect.js';
-import { epochMillisSql } from '../engine/own-settings.js';
+import { dateOfEpochMillis, epochMillisSql } from '../engine/own-settings.js';
 
 /** A session in a transaction, as a DBA would look it up: who, since when, doing what, holding which table locks. */
 export interface LockHolder {
@@ -44,5 +44,5 @@ export async function readLockHolders(client: Client, blocking?: number): Promis
     LOCK_HOLDERS_SQL,
     [blocking ?? null],
   );
-  return rows.map((r) => ({ ...r, since: r.since === null ? null : new Date(Number(r.since)) }));
+  return rows.map((r) => ({ ...r, since: r.since === null ? null : dateOfEpochMillis(r.since) }));
 }

@@ -5,7 +5,7 @@ import type { QueryResult, QueryResultRow } from 'pg';
 import { LockTimeoutError, StoppedError } from '../errors.js';
 import type { Client } from './connect.js';
 import { sleep } from './sleep.js';
-import { BEGIN_OWN, epochMillisSql } from './own-settings.js';
+import { BEGIN_OWN, dateOfEpochMillis, epochMillisSql } from './own-settings.js';
 
 /*
  * One advisory lock per database ('schemata' in ASCII), held for the run by a
@@ -241,7 +241,7 @@ async function lockHolder(
     [LOCK_CLASS, object],
   );
   const holder = rows[0];
-  return holder && { pid: holder.pid, since: new Date(Number(holder.since)) };
+  return holder && { pid: holder.pid, since: dateOfEpochMillis(holder.since) };
 }
 
 /*

@@ -20,6 +20,7 @@ import { ValidationError } from '../errors.js';
 import type { Client } from './connect.js';
 import {
   BEGIN_OWN,
+  dateOfEpochMillis,
   epochMillisSql,
   OWN_SETTINGS_SQL,
   readWithOwnSettings,
@@ -191,7 +192,7 @@ const trackedOf = (r: Row): TrackedMigration => ({
   checksum: r.checksum,
   event: r.event,
   state: stateOf(r.event),
-  appliedAt: new Date(Number(r.at)),
+  appliedAt: dateOfEpochMillis(r.at),
   durationMs: r.duration_ms,
   eventId: r.id === null ? null : Number(r.id),
   from: r.from_tool ?? undefined,

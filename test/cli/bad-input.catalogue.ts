@@ -4,7 +4,7 @@
  * to do" table is this catalogue.
  */
 import { randomBytes } from 'node:crypto';
-import { query } from '../support/db.js';
+import { query, setOnDatabase } from '../support/db.js';
 
 export interface BadInput {
   /** The situation, as the guide's table names it. */
@@ -406,10 +406,7 @@ export const CATALOGUE: BadInput[] = [
     situation: 'a database that takes no writes (default_transaction_read_only on)',
     args: ['migrate'],
     setup: async (url) => {
-      await query(
-        url,
-        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET default_transaction_read_only = on`,
-      );
+      await setOnDatabase(url, 'default_transaction_read_only = on');
       return { PRIMARY_DATABASE_URL: url };
     },
     exit: 2,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
-import { freshDatabase, query, trackedVersions } from '../support/db.js';
+import {
+  databaseName,
+  freshDatabase,
+  query,
+  setOnDatabase,
+  trackedVersions,
+} from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -708,7 +714,7 @@ describe('what keeps the rows it held runs without --force', () => {
 describe('with track_counts off', () => {
   it('a superuser run turns it on, and a DELETE of every row in dynamic SQL is refused', async () => {
     const { url, cwd, env } = await setUp();
-    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET track_counts = off`);
+    await setOnDatabase(url, 'track_counts = off');
     writeFile(
       cwd,
       'data/003_clear.sql',
@@ -720,7 +726,7 @@ describe('with track_counts off', () => {
 
   it('a role that may not turn it on is told what to run as a superuser; run as typed, the migration applies', async () => {
     const { url, cwd } = await setUp();
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     const role = `deployer_${database}`;
     await query(
       url,

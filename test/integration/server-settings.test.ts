@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate, status, validate } from '../../src/api.js';
-import { freshDatabase, query, waitFor } from '../support/db.js';
+import { databaseName, freshDatabase, query, setOnDatabase, waitFor } from '../support/db.js';
 import {
   debianPostgresRequired,
   haveDebianPostgres,
@@ -137,10 +137,7 @@ describe.each(['repeatable read', 'serializable'])(
   (level) => {
     const withDefault = async () => {
       const url = await freshDatabase();
-      await query(
-        url,
-        `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET default_transaction_isolation = '${level}'`,
-      );
+      await setOnDatabase(url, `default_transaction_isolation = '${level}'`);
       return url;
     };
 
@@ -239,7 +236,7 @@ describe.each([
   (setting) => {
     it('status shows when each migration was applied, and a run that waits for the lock names since when its holder is connected', async () => {
       const url = await freshDatabase();
-      await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET ${setting}`);
+      await setOnDatabase(url, setting);
       const cwd = makeProject({
         'primary/001_schemas.sql':
           'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
@@ -270,7 +267,7 @@ describe.each([
 describe('a database that takes no writes (default_transaction_read_only)', () => {
   it('migrate stops before its first write, naming where the setting is, and not the file; status reads it; the hint, run as typed, lets migrate run', async () => {
     const url = await freshDatabase();
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     const cwd = makeProject({
       'primary/001_schemas.sql':
         'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
@@ -304,10 +301,7 @@ describe('a database that takes no writes (default_transaction_read_only)', () =
 describe('a database with standard_conforming_strings = off', () => {
   it("a migration's notices are its file's own: schemata's statements write no backslash in a plain string", async () => {
     const url = await freshDatabase();
-    await query(
-      url,
-      `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET standard_conforming_strings = off`,
-    );
+    await setOnDatabase(url, 'standard_conforming_strings = off');
     const report = await migrate({
       cwd: makeProject({
         'primary/001_schemas.sql':
@@ -336,9 +330,9 @@ describe("a database's statement_timeout", () => {
        BEGIN
          INSERT INTO public.seen SELECT c.object_identity, pg_catalog.current_setting('statement_timeout') FROM pg_catalog.pg_event_trigger_ddl_commands() c;
        END $$;
-       CREATE EVENT TRIGGER note ON ddl_command_end EXECUTE FUNCTION public.note();
-       ALTER DATABASE ${new URL(url).pathname.slice(1)} SET statement_timeout = '40s'`,
+       CREATE EVENT TRIGGER note ON ddl_command_end EXECUTE FUNCTION public.note()`,
     );
+    await setOnDatabase(url, "statement_timeout = '40s'");
     const report = await migrate({
       cwd: makeProject({
         'primary/001_schemas.sql':

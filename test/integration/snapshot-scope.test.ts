@@ -3,7 +3,7 @@ import { migrate, validate } from '../../src/api.js';
 import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
-import { freshDatabase, query, waitFor } from '../support/db.js';
+import { freshDatabase, query, setOnDatabase, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -320,7 +320,7 @@ describe('types, domains and routines in the snapshot of the names a file mentio
 describe('a migration that changes rows only', () => {
   it('is recorded with the effects the full record writes, without a second listing of the catalog', async () => {
     const url = await freshDatabase();
-    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET track_functions = 'pl'`);
+    await setOnDatabase(url, "track_functions = 'pl'");
     const files: Record<string, string> = {
       'data/001_schemas.sql':
         'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',

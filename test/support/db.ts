@@ -32,6 +32,14 @@ export async function freshDatabase(server: 'primary' | 'data' | URL = 'primary'
   return withDatabase(base, name);
 }
 
+/** The database a URL names. */
+export const databaseName = (url: string): string => new URL(url).pathname.slice(1);
+
+/** Makes `setting` (`DateStyle = 'German'`) the database's own default: new sessions of it start with it. */
+export async function setOnDatabase(url: string, setting: string): Promise<void> {
+  await query(url, `ALTER DATABASE ${databaseName(url)} SET ${setting}`);
+}
+
 /** Runs a query against a database URL and returns its rows. */
 export async function query<T extends pg.QueryResultRow = Record<string, unknown>>(
   url: string,

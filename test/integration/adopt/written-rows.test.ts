@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseline, importHistory, migrate } from '../../../src/api.js';
 import { flywayChecksum } from '../../../src/tools/flyway.js';
-import { freshDatabase, query } from '../../support/db.js';
+import { freshDatabase, query, setOnDatabase } from '../../support/db.js';
 import { makeProject } from '../../support/project.js';
 
 /*
@@ -102,34 +102,27 @@ describe('Prisma (_prisma_migrations)', () => {
     return { url, cwd };
   }
 
-  it('records the two Prisma applied; the one it rolled back stays pending and migrate applies it', async () => {
-    const { url, cwd } = await prismaDatabase('rolled back');
-    const adopted = await importAndAdopt(cwd, url, 'prisma');
-    expect(adopted.error).toBeUndefined();
-    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual([
-      '20240101000000_init.sql',
-      '20240102000000_notes.sql',
-    ]);
-    expect(adopted.sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
-    const run = await migrate({ cwd, env: single(url), sets: ['data'] });
-    expect(run.error).toBeUndefined();
-    expect(run.sets[0]!.applied.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
-    expect(await query(url, 'SELECT count(*)::int AS n FROM _prisma_migrations')).toEqual([
-      { n: 3 },
-    ]);
-  });
-
-  it("reads Prisma's timestamps whatever the database's DateStyle: finished and rolled back as with ISO", async () => {
-    const { url, cwd } = await prismaDatabase('rolled back');
-    await query(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET DateStyle = 'SQL, DMY'`);
-    const adopted = await importAndAdopt(cwd, url, 'prisma');
-    expect(adopted.error).toBeUndefined();
-    expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual([
-      '20240101000000_init.sql',
-      '20240102000000_notes.sql',
-    ]);
-    expect(adopted.sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
-  });
+  // ISO is PostgreSQL's default DateStyle; with another, the driver parses no timestamp of Prisma's.
+  it.each(['ISO, MDY', 'SQL, DMY'])(
+    'records the two Prisma applied, under DateStyle %s; the one it rolled back stays pending and migrate applies it',
+    async (style) => {
+      const { url, cwd } = await prismaDatabase('rolled back');
+      await setOnDatabase(url, `DateStyle = '${style}'`);
+      const adopted = await importAndAdopt(cwd, url, 'prisma');
+      expect(adopted.error).toBeUndefined();
+      expect(adopted.sets[0]!.applied.map((a) => a.file)).toEqual([
+        '20240101000000_init.sql',
+        '20240102000000_notes.sql',
+      ]);
+      expect(adopted.sets[0]!.pending.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
+      const run = await migrate({ cwd, env: single(url), sets: ['data'] });
+      expect(run.error).toBeUndefined();
+      expect(run.sets[0]!.applied.map((a) => a.file)).toEqual(['20240103000000_tags.sql']);
+      expect(await query(url, 'SELECT count(*)::int AS n FROM _prisma_migrations')).toEqual([
+        { n: 3 },
+      ]);
+    },
+  );
 
   it('refuses a failed migration Prisma has not resolved, with its log, writing nothing', async () => {
     const { url, cwd } = await prismaDatabase('failed');
