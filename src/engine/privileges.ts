@@ -1,7 +1,6 @@
 import type { Client } from './connect.js';
 import { ConfigError } from '../errors.js';
 import { maskSecrets } from '../targets/redact.js';
-import { plainIdent } from '../sql/quote.js';
 
 /*
  * PostgreSQL's 42501 (insufficient_privilege) says what was denied, not to
@@ -54,11 +53,14 @@ export async function missingPrivilege(
   if (objectKind === 'schema') {
     const { rows } = await client.query<{
       role: string;
+      role_ident: string;
+      schema_ident: string;
       owner: string;
       usage: boolean;
       create: boolean;
     }>(
-      `SELECT current_user AS role, pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+      `SELECT current_user AS role, pg_catalog.quote_ident(current_user) AS role_ident, pg_catalog.quote_ident(n.nspname) AS schema_ident,
+              pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
               pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage, pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS create
          FROM pg_catalog.pg_namespace n WHERE n.nspname = $1`,
       [name],
@@ -70,24 +72,27 @@ export async function missingPrivilege(
     if (privileges.length === 0)
       privileges = ['USAGE', 'CREATE'].filter((p) => !(p === 'USAGE' ? row.usage : row.create));
     if (privileges.length === 0) return undefined;
-    const object = `schema ${plainIdent(name)}`;
+    const object = `schema ${row.schema_ident}`;
     return {
       role: row.role,
       object,
       privileges,
       owner: row.owner,
-      grant: `GRANT ${privileges.join(', ')} ON SCHEMA ${plainIdent(name)} TO ${plainIdent(row.role)};`,
+      grant: `GRANT ${privileges.join(', ')} ON SCHEMA ${row.schema_ident} TO ${row.role_ident};`,
     };
   }
   // PostgreSQL names a table or sequence without its schema: the one of that name the role lacks a privilege on.
   const wanted = objectKind === 'sequence' ? ['USAGE'] : (TABLE_PRIVILEGES[kind] ?? ['SELECT']);
   const { rows } = await client.query<{
     role: string;
-    schema: string;
+    role_ident: string;
+    qualified: string;
     owner: string;
     lacking: string[];
   }>(
-    `SELECT current_user AS role, n.nspname AS schema, pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+    `SELECT current_user AS role, pg_catalog.quote_ident(current_user) AS role_ident,
+            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS qualified,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner,
             ARRAY(SELECT p FROM unnest($2::text[]) AS p
                    WHERE NOT CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, p)
                                   ELSE pg_catalog.has_table_privilege(c.oid, p) END) AS lacking
@@ -98,13 +103,12 @@ export async function missingPrivilege(
   );
   const row = rows.find((r) => r.lacking.length > 0);
   if (!row) return undefined;
-  const qualified = `${plainIdent(row.schema)}.${plainIdent(name)}`;
   return {
     role: row.role,
-    object: `${objectKind} ${qualified}`,
+    object: `${objectKind} ${row.qualified}`,
     privileges: row.lacking,
     owner: row.owner,
-    grant: `GRANT ${row.lacking.join(', ')} ON ${objectKind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${qualified} TO ${plainIdent(row.role)};`,
+    grant: `GRANT ${row.lacking.join(', ')} ON ${objectKind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${row.qualified} TO ${row.role_ident};`,
   };
 }
 
@@ -128,13 +132,13 @@ export function privilegeWords(
 export async function trackingGrants(
   client: Client,
 ): Promise<{ role: string; owner: string; grants: string } | undefined> {
-  const { rows } = await client.query<{ role: string; owner: string | null }>(
-    `SELECT current_user AS role,
+  const { rows } = await client.query<{ role: string; role_ident: string; owner: string | null }>(
+    `SELECT current_user AS role, pg_catalog.quote_ident(current_user) AS role_ident,
             (SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'schemata') AS owner`,
   );
   const row = rows[0];
   if (!row?.owner) return undefined;
-  const role = plainIdent(row.role);
+  const role = row.role_ident;
   return {
     role: row.role,
     owner: row.owner,
@@ -184,13 +188,15 @@ async function readOnlyTarget(
   const { rows } = await client.query<{
     standby: boolean;
     source: string;
-    database: string;
-    role: string;
+    db: string;
+    user: string;
   }>(
-    `SELECT pg_catalog.pg_is_in_recovery() AS standby, s.source, pg_catalog.current_database() AS database, current_user AS role
+    `SELECT pg_catalog.pg_is_in_recovery() AS standby, s.source,
+            pg_catalog.quote_ident(pg_catalog.current_database()) AS db, pg_catalog.quote_ident(current_user) AS user
        FROM pg_catalog.pg_settings s WHERE s.name = 'default_transaction_read_only'`,
   );
-  const { standby, source, database, role } = rows[0]!;
+  // Names as the server quotes them (quote_ident): a role named user is "user" in the statements below.
+  const { standby, source, db, user } = rows[0]!;
   const nothing = 'nothing was applied; status and validate read it as it is.';
   if (standby)
     return new ConfigError(
@@ -198,7 +204,6 @@ async function readOnlyTarget(
       `Point ${where.variable} at the primary server, then run the same command again.`,
       { cause: error },
     );
-  const [db, user] = [plainIdent(database), plainIdent(role)];
   // In a transaction that may write: a session of that database is read-only too.
   const off: Record<string, string> = {
     database: `BEGIN READ WRITE; ALTER DATABASE ${db} SET default_transaction_read_only = off; COMMIT;`,

@@ -1,5 +1,6 @@
 import type { Node } from 'libpg-query';
 import type { Parser } from './statements.js';
+import { learnKeywords } from './quote.js';
 
 let loading: Promise<Parser> | undefined;
 
@@ -11,6 +12,7 @@ let loading: Promise<Parser> | undefined;
 export function loadParser(): Promise<Parser> {
   loading ??= import('libpg-query').then(async (module) => {
     await module.loadModule();
+    learnKeywords(module.scanSync);
     return module;
   });
   return loading;

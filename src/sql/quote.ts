@@ -1,3 +1,5 @@
+import type { Parser } from './statements.js';
+
 /**
  * A string as an SQL literal, for the few values that must be part of a
  * batch's text (a simple-query batch takes no parameters). A backslash makes
@@ -14,7 +16,30 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** An identifier as written by hand: bare when it is a plain lower-case name, quoted otherwise (for printed SQL a user pastes). */
+/** Whether a word is one PostgreSQL reads as a name wherever a name stands: not a keyword, or an unreserved one. */
+let readsAsName: ((word: string) => boolean) | undefined;
+
+/**
+ * Given PostgreSQL's scanner once the parser is loaded (sql/parse.ts): its
+ * keyword table says which words plainIdent leaves bare, the same table the
+ * server's quote_ident reads.
+ */
+export function learnKeywords(scanSync: Parser['scanSync']): void {
+  readsAsName = (word) => {
+    const tokens = scanSync(word).tokens;
+    const kind = tokens[0]?.keywordKind;
+    return tokens.length === 1 && (kind === NO_KEYWORD || kind === UNRESERVED_KEYWORD);
+  };
+}
+const NO_KEYWORD = 0;
+const UNRESERVED_KEYWORD = 1;
+
+/**
+ * An identifier as written by hand, for printed SQL a user pastes: bare when
+ * it is a plain lower-case name that is no reserved word (`orders`), quoted
+ * otherwise (`"Orders"`, `"order"`, `"user"`). Before the parser is loaded
+ * the keywords are unknown, and every name is quoted: quoting is never wrong.
+ */
 export function plainIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name);
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && readsAsName?.(name) === true ? name : quoteIdent(name);
 }

@@ -247,6 +247,38 @@ describe('hints that work as typed', () => {
     },
   );
 
+  it('a role and a table named by reserved words: the GRANT printed quotes them as the server does, and runs as typed', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    expect((await runCli(['migrate'], { cwd, env: { PRIMARY_DATABASE_URL: url } })).code).toBe(0);
+    // Roles are the server's, not the database's: made once, whichever test run comes first.
+    const role = 'analyse';
+    await query(
+      url,
+      `DO $$ BEGIN CREATE ROLE "${role}" LOGIN PASSWORD '${decodeURIComponent(new URL(url).password)}';
+       EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+       CREATE TABLE workspace."order" (id int);
+       GRANT USAGE ON SCHEMA schemata, workspace, reference TO "${role}";
+       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO "${role}";
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO "${role}";
+       GRANT SELECT ON ALL TABLES IN SCHEMA workspace TO "${role}"`,
+    );
+    const reader = new URL(url);
+    reader.username = role;
+    const env = { PRIMARY_DATABASE_URL: reader.toString() };
+    writeFile(cwd, 'data/003_more.sql', 'INSERT INTO workspace."order" VALUES (1);\n');
+    const denied = await runCli(['migrate', 'data'], { cwd, env });
+    expect(denied.code).toBe(1);
+    const hinted = /→ Have (\S+) \(the owner of [^)]+\) run: (GRANT .*?;)/.exec(denied.stderr);
+    expect(hinted?.[2], denied.stderr).toBe(
+      `GRANT INSERT ON TABLE workspace."order" TO "${role}";`,
+    );
+    await query(url, hinted![2]!);
+    const ran = await runCli(hintedArgs(denied), { cwd, env });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(await query(url, 'SELECT id FROM workspace."order"')).toEqual([{ id: 1 }]);
+  });
+
   it.each([
     ['no USAGE on schema schemata', ''],
     [

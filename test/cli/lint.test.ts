@@ -53,6 +53,73 @@ describe('schemata lint (CLI)', () => {
     expect((await runCli(['migrate', 'data'], { cwd, env })).code).toBe(0);
   });
 
+  it('names that are reserved words are quoted in the SQL it prints, which runs as typed on the tables', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_tables.sql': [
+        'CREATE SCHEMA IF NOT EXISTS workspace;',
+        'CREATE SCHEMA IF NOT EXISTS reference;',
+        'CREATE TABLE IF NOT EXISTS workspace."user" (id int PRIMARY KEY);',
+        'CREATE TABLE IF NOT EXISTS workspace."order" ("user" int, "select" text, "group" int);',
+        'INSERT INTO workspace."user" VALUES (1);',
+        'INSERT INTO workspace."order" VALUES (1, \'a\', 2);',
+        '',
+      ].join('\n'),
+    });
+    expect(
+      (await runCli(['migrate', 'data'], { cwd, env: { PRIMARY_DATABASE_URL: url } })).code,
+    ).toBe(0);
+    writeFile(
+      cwd,
+      'data/002_hazards.sql',
+      [
+        'CREATE INDEX IF NOT EXISTS "check" ON workspace."order" ("select");',
+        'ALTER TABLE workspace."order" ADD CONSTRAINT "table" FOREIGN KEY ("user") REFERENCES workspace."user" (id);',
+        'ALTER TABLE workspace."order" ALTER COLUMN "select" SET NOT NULL;',
+        'ALTER TABLE workspace."order" ADD COLUMN IF NOT EXISTS "default" uuid DEFAULT gen_random_uuid();',
+        'ALTER TABLE workspace."order" ALTER COLUMN "group" TYPE bigint;',
+        '',
+      ].join('\n'),
+    );
+    // Each finding's fix: the indented SQL under it, comments and the sentence before it left out.
+    const fixesOf = (stdout: string) => {
+      const fixes: string[][] = [];
+      for (const line of stdout.split('\n')) {
+        if (/^\S.* (warning|error) /.test(line)) fixes.push([]);
+        else if (line.startsWith('    ') && !line.trim().startsWith('--') && !line.endsWith(':'))
+          fixes.at(-1)?.push(line.slice(4));
+      }
+      return fixes
+        .map((lines) => lines.join('\n'))
+        .filter((fix) => /^(ALTER|CREATE|DO|UPDATE)/.test(fix));
+    };
+    const warned = await runCli(['lint', 'data'], { cwd });
+    const sql = fixesOf(warned.stdout);
+    expect(sql, warned.stdout).toHaveLength(5);
+    expect(warned.stdout).toContain('ALTER TABLE workspace."order" VALIDATE CONSTRAINT "table";');
+    writeFile(
+      cwd,
+      'data/003_guard.sql',
+      'ALTER TABLE workspace."user" ADD CONSTRAINT IF NOT EXISTS "primary" CHECK (id > 0);\n',
+    );
+    const refused = await runCli(['lint', 'data'], { cwd });
+    expect(refused.code).toBe(3);
+    sql.push(...fixesOf(refused.stdout).filter((fix) => fix.startsWith('DO')));
+    expect(sql, refused.stdout).toHaveLength(6);
+    for (const fix of sql) await query(url, fix);
+    expect(
+      await query(
+        url,
+        'SELECT "user", "select", "group", "default" IS NOT NULL AS filled FROM workspace."order"',
+      ),
+    ).toEqual([{ user: 1, select: 'a', group: '2', filled: true }]);
+    const [made] = await query<{ n: number }>(
+      url,
+      "SELECT count(*)::int AS n FROM pg_catalog.pg_constraint WHERE conname IN ('table', 'primary') AND convalidated",
+    );
+    expect(made!.n).toBe(2);
+  });
+
   it('lists warnings like a compiler, passes by default, and fails past --max-warnings', async () => {
     const cwd = makeProject({
       'primary/001_schemas.sql': 'CREATE SCHEMA config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
