@@ -187,6 +187,23 @@ export function unreachableHint(code: string | undefined, waitedS: number): stri
 }
 
 /**
+ * An SQL expression that turns idle_session_timeout off for this session
+ * alone, where the session is the server's own: its backend's PID is the one
+ * the connection was given, which a pooler such as PgBouncer never passes
+ * on. schemata holds a session idle while it reads and plans the files
+ * (seconds for a long seed file) or while another connection waits for the
+ * run lock, and a database's idle_session_timeout closed it then ("not
+ * queryable", exit 1). Through a pooler the session is not the server's: a
+ * SET would reach other clients, and the pooler keeps the client's
+ * connection open anyway. Before PostgreSQL 14 there is no such setting.
+ */
+export function keepIdleSessionSql(client: Client): string {
+  const pid = Math.trunc((client as unknown as { processID?: number }).processID ?? 0);
+  return `CASE WHEN pg_catalog.pg_backend_pid() = ${pid} AND COALESCE(pg_catalog.current_setting('idle_session_timeout', true), '0') <> '0'
+    THEN pg_catalog.set_config('idle_session_timeout', '0', false) END`;
+}
+
+/**
  * Sends PostgreSQL's cancel request for the statement a client is running,
  * on a connection of its own (the client's is busy): the server stops the
  * statement and its transaction fails. Nothing when the client is idle.

@@ -4,7 +4,7 @@ import { quoteIdent } from '../sql/quote.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
-import { cancelRunning, type Client, connect } from './connect.js';
+import { cancelRunning, type Client, connect, keepIdleSessionSql } from './connect.js';
 import { acquireLock, inRunLockedTransaction, releaseLock } from './lock.js';
 import type { LockKeeper } from './tenant-locks.js';
 import {
@@ -111,11 +111,13 @@ interface Connection {
 /*
  * Which server and database a connection reached, whatever the URL said: the
  * postmaster's start time, the database's OID and name. Two connections with
- * the same identity are one database.
+ * the same identity are one database. In the same round trip the session
+ * keeps itself open while idle (keepIdleSessionSql).
  */
 async function databaseIdentity(client: Client): Promise<string> {
   const { rows } = await client.query<{ id: string }>(
-    "SELECT pg_postmaster_start_time()::text || '/' || (SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' || current_database() AS id",
+    `SELECT pg_catalog.pg_postmaster_start_time()::text || '/' || (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())::text || '/' || pg_catalog.current_database() AS id,
+            ${keepIdleSessionSql(client)} AS kept`,
   );
   return rows[0]!.id;
 }

@@ -3,7 +3,7 @@ import { quoteLiteral } from '../sql/quote.js';
 import type { TrackingFeatures } from './tracking.js';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { LockTimeoutError, StoppedError } from '../errors.js';
-import type { Client } from './connect.js';
+import { type Client, keepIdleSessionSql } from './connect.js';
 import { sleep } from './sleep.js';
 import { BEGIN_OWN, dateOfEpochMillis, epochMillisSql } from './own-settings.js';
 
@@ -73,9 +73,9 @@ export async function acquireLock(
       `${BEGIN_OWN}; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) AS ok`,
     )) as unknown as QueryResult<{ ok: boolean }>[];
     if (results.at(-1)?.rows[0]?.ok === true) return true;
-    // What a DBA sees in pg_stat_activity of a waiting run, between its tries.
+    // What a DBA sees in pg_stat_activity of a waiting run, between its tries, idle (and kept open while it is).
     await client.query(
-      `ROLLBACK /* schemata waits for the run lock: pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) again soon */`,
+      `ROLLBACK; SELECT ${keepIdleSessionSql(client)} /* schemata waits for the run lock: pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object}) again soon */`,
     );
     return false;
   });

@@ -217,4 +217,37 @@ INSERT INTO items (id) VALUES (1);
       await bouncer.stop();
     }
   });
+
+  it("a database's idle_session_timeout stays as it is on the pooled server connections: schemata turns it off only in a session of the server's own", async () => {
+    const direct = await freshDatabase();
+    const database = new URL(direct).pathname.slice(1);
+    await query(direct, `ALTER DATABASE "${database}" SET idle_session_timeout = '1h'`);
+    // Two server connections: the run's session and its lock's; afterwards each is pinned by a client of its own.
+    const bouncer = await startPgBouncer(servers().primary, { poolSize: 2 });
+    const apps = [1, 2].map(() => new pg.Client({ connectionString: bouncer.url(database) }));
+    try {
+      const cwd = makeProject({
+        'data/001_schemas.sql':
+          'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      });
+      const run = await migrate({
+        cwd,
+        env: { PRIMARY_DATABASE_URL: bouncer.url(database) },
+        sets: ['data'],
+      });
+      expect(run.error).toBeUndefined();
+      const seen: string[] = [];
+      for (const app of apps) {
+        await app.connect();
+        const [, shown] = (await app.query('BEGIN; SHOW idle_session_timeout')) as unknown as Array<
+          pg.QueryResult<{ idle_session_timeout: string }>
+        >;
+        seen.push(shown!.rows[0]!.idle_session_timeout);
+      }
+      expect(seen).toEqual(['1h', '1h']);
+    } finally {
+      await Promise.all(apps.map((app) => app.end().catch(() => undefined)));
+      await bouncer.stop();
+    }
+  });
 });

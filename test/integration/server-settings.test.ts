@@ -264,6 +264,48 @@ describe.each([
   },
 );
 
+describe("a database's idle_session_timeout", () => {
+  it("does not close schemata's session while it waits for the run lock, longer than the timeout", async () => {
+    const url = await freshDatabase();
+    await setOnDatabase(url, "idle_session_timeout = '300ms'");
+    const cwd = makeProject({
+      'primary/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n',
+    });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    // The holder runs a statement now and then: its own session is never idle for long.
+    await holder.query(
+      "SET idle_session_timeout = 0; SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)",
+    );
+    const running = migrate({
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+      sets: ['primary'],
+      lockTimeout: 20,
+    });
+    try {
+      // schemata's session connected, then idle while its lock connection waits, idle too between its tries
+      // (up to a second): three times the timeout.
+      expect(
+        await waitFor(async () => {
+          const [row] = await query<{ n: number }>(
+            url,
+            "SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE query LIKE '%schemata waits for the run lock%'",
+          );
+          return row!.n > 0;
+        }, 10_000),
+      ).toBe(true);
+      await new Promise((r) => setTimeout(r, 900));
+    } finally {
+      await holder.end();
+    }
+    const report = await running;
+    expect(report.error?.message).toBeUndefined();
+    expect(report.sets[0]!.applied).toHaveLength(1);
+  });
+});
+
 describe('a database that takes no writes (default_transaction_read_only)', () => {
   it('migrate stops before its first write, naming where the setting is, and not the file; status reads it; the hint, run as typed, lets migrate run', async () => {
     const url = await freshDatabase();
