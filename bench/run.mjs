@@ -222,6 +222,8 @@ function oneLineWorkload(n) {
     driver.push('BEGIN;', `\\i ${join(dir, 'plain', file)}`, 'COMMIT;');
   }
   writeFileSync(join(dir, 'psql-driver.sql'), `${driver.join('\n')}\n`);
+  // The same files in psql's one transaction (psql -1): the floor of building in one transaction.
+  writeFileSync(join(dir, 'psql-one.sql'), `${driver.filter((line) => line !== 'BEGIN;' && line !== 'COMMIT;').join('\n')}\n`);
   return { dir, n, tables: n - 2 };
 }
 
@@ -473,6 +475,7 @@ try {
       timed(process.execPath, [SCHEMATA, 'migrate', flag], { cwd: join(w.dir, 'schemata'), env: { PRIMARY_DATABASE_URL: urlOf(db), CI: 'true' } });
     record(`fresh N=${n}, one-line`, await measure([
       ...(PSQL ? [{ name: 'psql-each', prepare: freshDb, run: (db) => tools.psql(w, db), check }] : []),
+      ...(PSQL ? [{ name: 'psql -1', prepare: freshDb, run: (db) => timed(PSQL, ['-X', '-q', '-1', '-f', join(w.dir, 'psql-one.sql'), urlOf(db)]), check }] : []),
       { name: 'schemata -1', prepare: freshDb, run: (db) => schemata(db, '--single-transaction'), check },
       { name: 'schemata each', prepare: freshDb, run: (db) => schemata(db, '--no-single-transaction'), check },
     ]), PSQL ? 'psql-each' : 'schemata each');
@@ -711,7 +714,7 @@ try {
   if (apply) target(`peak memory applying N=${big}`, apply.rss / 1024, 80, 'MiB');
   // Every run of schemata but those that hold their size by design (the seed file and its lint, the 34,000
   // missing objects, a fleet's thousand tenants): their peaks are in the table.
-  const floors = new Set(['node -e 0', 'psql', 'psql-each', 'psql -1 -f', 'dbmate', 'node-pg-migrate', 'bare pg script']);
+  const floors = new Set(['node -e 0', 'psql', 'psql-each', 'psql -1', 'psql -1 -f', 'dbmate', 'node-pg-migrate', 'bare pg script']);
   const byDesign = (scenario) => /^(seed|lint|fleet)/.test(scenario) || scenario.includes('missing');
   const peaks = results.filter((r) => r.rss !== undefined && !floors.has(r.name) && !byDesign(r.scenario));
   if (peaks.length > 0) {
