@@ -4,7 +4,7 @@
  * to do" table is this catalogue.
  */
 import { randomBytes } from 'node:crypto';
-import { query, setOnDatabase } from '../support/db.js';
+import { databaseName, query, setOnDatabase } from '../support/db.js';
 
 export interface BadInput {
   /** The situation, as the guide's table names it. */
@@ -371,7 +371,7 @@ export const CATALOGUE: BadInput[] = [
     args: ['migrate'],
     setup: async (url) => {
       const role = `limited_${randomBytes(4).toString('hex')}`;
-      const database = new URL(url).pathname.slice(1);
+      const database = databaseName(url);
       await query(
         url,
         `CREATE ROLE ${role} LOGIN PASSWORD '${new URL(url).password}'; REVOKE CREATE ON DATABASE ${database} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC`,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { json, runCli, startCli } from '../support/cli.js';
-import { freshDatabase, query, servers } from '../support/db.js';
+import { databaseName, freshDatabase, query, servers } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -23,7 +23,7 @@ describe('a fleet of 50 tenant databases over two servers', () => {
       'shard/001_items.sql': 'CREATE TABLE items (id int PRIMARY KEY);\n',
     });
     const env = { PRIMARY_DATABASE_URL: servers().primary, SHARD_URLS: urls.join(',\n') };
-    const names = urls.map((u) => new URL(u).pathname.slice(1));
+    const names = urls.map(databaseName);
 
     const first = await runCli(['migrate', '--concurrency', '3'], { cwd, env });
     expect(first.code, first.stderr).toBe(0);
@@ -122,7 +122,7 @@ describe('status of a fleet of tenant databases over two servers', () => {
     expect(shown.code).toBe(0);
     const hostOf = (url: string) => `${new URL(url).hostname}:${new URL(url).port}`;
     const orphans = [
-      new URL(p2).pathname.slice(1),
+      databaseName(p2),
       `${hostOf(servers().primary)}/${twin}`,
       `${hostOf(servers().data)}/${twin}`,
     ].sort();

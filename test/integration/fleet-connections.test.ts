@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, status } from '../../src/api.js';
-import { freshDatabase, openClient, query, servers, waitFor } from '../support/db.js';
+import { databaseName, freshDatabase, openClient, query, servers, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 import { startEmbeddedServer } from '../support/global-setup.js';
 
@@ -121,7 +121,7 @@ describe("a fleet's connections, as the server counts them", () => {
     const urls = await Promise.all(
       Array.from({ length: 8 }, (_, i) => fresh(i < 6 ? 'primary' : 'data')),
     );
-    const names = urls.map((u) => new URL(u).pathname.slice(1));
+    const names = urls.map(databaseName);
     const onServer = (server: 'primary' | 'data') =>
       names.filter((_, i) => i < 6 === (server === 'primary'));
     const cwd = makeProject({
@@ -164,7 +164,7 @@ describe("a fleet's connections, as the server counts them", () => {
 
   it("a tenant database's run lock keeps another run out: that tenant waits, gives up (exit 5), the rest apply", async () => {
     const urls = await Promise.all(Array.from({ length: 3 }, () => fresh()));
-    const names = urls.map((u) => new URL(u).pathname.slice(1));
+    const names = urls.map(databaseName);
     const cwd = makeProject({
       'schemata.json': JSON.stringify({
         sets: [{ name: 'shard', dir: 'shard', tenants: { databases: names } }],
@@ -194,7 +194,7 @@ describe("a fleet's connections, as the server counts them", () => {
 
   it('a fleet of tenant schemas holds at most --concurrency sessions and one more for their locks', async () => {
     const url = await fresh();
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     const tenants = Array.from(
       { length: 10 },
       (_, i) => `tenant_${String(i + 1).padStart(2, '0')}`,
@@ -228,7 +228,7 @@ describe("a fleet's connections, as the server counts them", () => {
 
   it("status's search for orphans visits each database of the server under a name that says why", async () => {
     const urls = await Promise.all([fresh(), fresh()]);
-    const unlisted = new URL(urls[1]).pathname.slice(1);
+    const unlisted = databaseName(urls[1]);
     const cwd = makeProject({
       'schemata.json': JSON.stringify({
         sets: [{ name: 'lookout', dir: 'shard', tenants: { databases: { env: 'SHARD_URLS' } } }],

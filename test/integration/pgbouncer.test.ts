@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate, validate } from '../../src/api.js';
-import { freshDatabase, query, servers } from '../support/db.js';
+import { databaseName, freshDatabase, query, servers } from '../support/db.js';
 import { havePgBouncer, startPgBouncer } from '../support/pgbouncer.js';
 import { makeProject } from '../support/project.js';
 
@@ -16,7 +16,7 @@ if (required && !available)
 describe.skipIf(!available)('behind PgBouncer in transaction pooling', () => {
   it('four concurrent runs apply each migration once and leave no advisory lock behind', async () => {
     const direct = await freshDatabase();
-    const database = new URL(direct).pathname.slice(1);
+    const database = databaseName(direct);
     const bouncer = await startPgBouncer(servers().primary);
     try {
       const files: Record<string, string> = {
@@ -72,7 +72,7 @@ describe.skipIf(!available)('behind PgBouncer in transaction pooling', () => {
 
   it('a fleet of tenant schemas, more tenants than the pool has server connections: each tenant gets its files in its own schema, none in another', async () => {
     const direct = await freshDatabase();
-    const database = new URL(direct).pathname.slice(1);
+    const database = databaseName(direct);
     const tenants = Array.from({ length: 8 }, (_, i) => `tenant_${i + 1}`);
     await query(direct, tenants.map((t) => `CREATE SCHEMA ${t};`).join('\n'));
     const bouncer = await startPgBouncer(servers().primary, { poolSize: 3 });
@@ -152,7 +152,7 @@ INSERT INTO items (id) VALUES (1);
 
   it('a fleet of tenant databases, two runs at once on the same tenants: each migration once, in a transaction, outside one, or in its own BEGIN ... COMMIT; no lock left', async () => {
     const directs = await Promise.all([freshDatabase(), freshDatabase()]);
-    const names = directs.map((u) => new URL(u).pathname.slice(1));
+    const names = directs.map(databaseName);
     const bouncer = await startPgBouncer(servers().primary, { poolSize: 2 });
     try {
       // Each file writes a row for each time it runs: a migration run twice leaves two.
@@ -220,7 +220,7 @@ INSERT INTO items (id) VALUES (1);
 
   it("a database's idle_session_timeout stays as it is on the pooled server connections: schemata turns it off only in a session of the server's own", async () => {
     const direct = await freshDatabase();
-    const database = new URL(direct).pathname.slice(1);
+    const database = databaseName(direct);
     await query(direct, `ALTER DATABASE "${database}" SET idle_session_timeout = '1h'`);
     // Two server connections: the run's session and its lock's; afterwards each is pinned by a client of its own.
     const bouncer = await startPgBouncer(servers().primary, { poolSize: 2 });

@@ -2,6 +2,7 @@ import { createServer, connect as netConnect, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { lint, migrate } from '../../src/api.js';
 import {
+  databaseName,
   freshDatabase,
   openClient,
   query,
@@ -18,7 +19,6 @@ const SCHEMAS = {
     'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
 };
 const single = (url: string) => ({ PRIMARY_DATABASE_URL: url });
-const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 /** A set with workspace.items applied, and a second client that ran `sql` (and holds what it took). */
 async function itemsHeldBy(sql: string) {
@@ -152,7 +152,7 @@ describe("a DBA's view", () => {
 describe('the run lock', () => {
   it("a database's statement_timeout shorter than the wait for another run's lock is no failure", async () => {
     const url = await freshDatabase();
-    await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '500ms'`);
+    await query(url, `ALTER DATABASE ${databaseName(url)} SET statement_timeout = '500ms'`);
     const cwd = makeProject({ ...SCHEMAS });
     const other = await openClient(url);
     // The run lock, as another run holds it ('sche', 'mata').
@@ -200,7 +200,7 @@ describe('the run lock', () => {
 
   it("a migration longer than the database's statement_timeout: the message says so, one sentence each, and the hint works as typed", async () => {
     const url = await freshDatabase();
-    await query(url, `ALTER DATABASE ${databaseOf(url)} SET statement_timeout = '300ms'`);
+    await query(url, `ALTER DATABASE ${databaseName(url)} SET statement_timeout = '300ms'`);
     const cwd = makeProject({ ...SCHEMAS, 'data/002_slow.sql': 'SELECT pg_sleep(1);\n' });
     const report = await migrate({ cwd, env: single(url), sets: ['data'] });
     expect(report.exitCode).toBe(1);
@@ -264,7 +264,7 @@ describe.each([
         const bouncer = pooled ? await startPgBouncer(servers().primary) : undefined;
         const stop = new AbortController();
         try {
-          const url = bouncer ? bouncer.url(databaseOf(direct)) : direct;
+          const url = bouncer ? bouncer.url(databaseName(direct)) : direct;
           const cwd = makeProject({
             ...SCHEMAS,
             'data/002_items.sql':

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { migrate, status } from '../../src/api.js';
-import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { databaseName, freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -58,7 +58,7 @@ async function expectRefusedBeforeRunning(
 describe('data protection: names resolved as PostgreSQL resolves them', () => {
   it('resolves an unqualified DROP TABLE IF EXISTS through the database search_path', async () => {
     const { url, cwd, env, versions } = await setUp();
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     await query(url, `ALTER DATABASE ${database} SET search_path TO workspace, public`);
     writeFile(cwd, 'data/003_drop.sql', 'DROP TABLE IF EXISTS items;\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
@@ -141,7 +141,7 @@ describe('data protection: names resolved as PostgreSQL resolves them', () => {
       `CREATE SCHEMA "${user}"; CREATE TABLE "${user}".notes (n int); INSERT INTO "${user}".notes VALUES (1)`,
     );
     writeFile(cwd, 'data/003_user.sql', 'DELETE FROM notes;\n');
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     await query(url, `ALTER DATABASE ${database} SET search_path TO "$user", public`);
     await expectRefusedBeforeRunning(
       await migrate({ cwd, env, sets: ['data'] }),
@@ -247,7 +247,7 @@ describe('data protection: rows that row-level security hides', () => {
   it('counts rows FORCE ROW LEVEL SECURITY hides from the owner, in status and in migrate', async () => {
     const url = await freshDatabase();
     const role = `app_${randomBytes(4).toString('hex')}`;
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     await query(
       url,
       `CREATE ROLE ${role} LOGIN PASSWORD 'app-secret'; GRANT ALL ON DATABASE ${database} TO ${role}; ALTER DATABASE ${database} OWNER TO ${role}`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
 import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
-import { freshDatabase, query } from '../support/db.js';
+import { databaseName, freshDatabase, query } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -176,7 +176,7 @@ describe('what ALTER COLUMN ... TYPE (or REINDEX CONCURRENTLY) rebuilds stays th
   it("is the same where the role may not create schemata's functions (the effects statement in each batch), and outside a transaction", async () => {
     const url = await freshDatabase();
     const role = `deployer_${Math.random().toString(36).slice(2, 8)}`;
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     await query(url, ENSURE_TRACKING_SQL);
     await query(
       url,

@@ -3,7 +3,7 @@ import { migrate, validate } from '../../src/api.js';
 import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
-import { freshDatabase, query, setOnDatabase, waitFor } from '../support/db.js';
+import { databaseName, freshDatabase, query, setOnDatabase, waitFor } from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -101,7 +101,7 @@ describe('the catalog snapshot around each migration', () => {
   it("is the same where the role may not create schemata's functions (the statements go in each batch)", async () => {
     const url = await freshDatabase();
     const role = `deployer_${Math.random().toString(36).slice(2, 8)}`;
-    const database = new URL(url).pathname.slice(1);
+    const database = databaseName(url);
     // An owner made the tracking tables; the deploy role may write them and create in the database, not in schema schemata.
     await query(url, ENSURE_TRACKING_SQL);
     await query(

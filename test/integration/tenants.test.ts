@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, status, validate } from '../../src/api.js';
-import { freshDatabase, query, trackedVersions } from '../support/db.js';
+import { databaseName, freshDatabase, query, trackedVersions } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -308,14 +308,15 @@ describe('a dry run of a fleet', () => {
 });
 
 describe('a fleet of tenant databases listed in the config or by a query', () => {
-  const dbName = (url: string) => new URL(url).pathname.slice(1);
   const items = 'CREATE TABLE items (id int PRIMARY KEY);\n';
 
   it("a query on the set's database returns their names: each is a database on that server, named by its name", async () => {
     const registry = await freshDatabase();
     const shards = [await freshDatabase(), await freshDatabase(), await freshDatabase()];
     await query(registry, 'CREATE TABLE shards (name text)');
-    await query(registry, 'INSERT INTO shards SELECT unnest($1::text[])', [shards.map(dbName)]);
+    await query(registry, 'INSERT INTO shards SELECT unnest($1::text[])', [
+      shards.map(databaseName),
+    ]);
     const cwd = makeProject({
       'schemata.json': JSON.stringify({
         sets: [
@@ -333,7 +334,7 @@ describe('a fleet of tenant databases listed in the config or by a query', () =>
     expect(run.error).toBeUndefined();
     expect(run.sets[0]!.tenants!.map((t) => [t.name, t.ok, t.applied.length])).toEqual(
       shards
-        .map(dbName)
+        .map(databaseName)
         .sort()
         .map((name) => [name, true, 1]),
     );
@@ -357,10 +358,10 @@ describe('a fleet of tenant databases listed in the config or by a query', () =>
         }),
         'shard/001_items.sql': items,
       });
-    const run = await migrate({ cwd: project([byUrl, dbName(byName)]), env: single(byUrl) });
+    const run = await migrate({ cwd: project([byUrl, databaseName(byName)]), env: single(byUrl) });
     expect(run.error).toBeUndefined();
     expect(run.sets[0]!.tenants!.map((t) => t.name).sort()).toEqual(
-      [dbName(byUrl), dbName(byName)].sort(),
+      [databaseName(byUrl), databaseName(byName)].sort(),
     );
     expect(await trackedVersions(byName, 'shard')).toEqual(['1']);
 
