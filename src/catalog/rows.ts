@@ -214,3 +214,107 @@ function modifiersOf(type: string, typmod: number): number[] {
     return [typmod - (type.endsWith('bit') ? 0 : 4)];
   return [typmod];
 }
+
+/** A table that holds rows, as a statement schemata cannot measure found it before it ran (engine/apply.ts). */
+export interface HeldTable {
+  oid: number;
+  /** `schema.table`. */
+  identity: string;
+  /** Counted as a refusal counts them (rowCountSql): -1 where this role cannot count them. */
+  rows: number;
+  columns: TableColumn[];
+}
+
+/** A column by its number, with its type as format_type writes it. */
+export interface TableColumn {
+  num: number;
+  name: string;
+  type: string;
+}
+
+/** A held table after the statement: whether it is there, holds rows, and its columns now. */
+export interface TableNow {
+  oid: number;
+  exists: boolean;
+  hasRows: boolean;
+  columns: TableColumn[];
+}
+
+const COLUMNS_OF = (c: string) =>
+  `(SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum), '[]')
+      FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${c}.oid AND a.attnum > 0 AND NOT a.attisdropped)`;
+
+/** Runs one read of the catalog and the tables in a read-only transaction with schemata's own settings. */
+async function readOwn<R extends object>(
+  client: Client,
+  sql: string,
+  values: unknown[],
+): Promise<R[]> {
+  await client.query(
+    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL search_path = pg_catalog, pg_temp`,
+  );
+  try {
+    return (await client.query<R & Record<string, unknown>>(sql, values)).rows;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+/**
+ * Every table of the database made before the run (OID up to `upTo`) that
+ * holds rows now (partitions and inheritance children as themselves, each
+ * asked as hasRowsSql asks), with its rows and columns: what a statement that
+ * commits on its own may take, asked before it runs.
+ */
+export async function readHeldTables(client: Client, upTo: number): Promise<HeldTable[]> {
+  const rows = await readOwn<{
+    oid: string;
+    identity: string;
+    rows: number;
+    columns: TableColumn[];
+  }>(
+    client,
+    `WITH candidates AS MATERIALIZED (
+       SELECT c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND c.oid <= $1::pg_catalog.oid
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata') AND NOT pg_catalog.starts_with(n.nspname, 'pg_toast')
+     ), held AS MATERIALIZED (
+       SELECT k.oid, k.identity, ${hasRowsSql('k.oid')} AS has_rows FROM candidates k
+     )
+     SELECT h.oid::int8::text AS oid, h.identity, ${rowCountSql('h.oid')} AS rows, ${COLUMNS_OF('h')} AS columns
+       FROM held h WHERE h.has_rows`,
+    [upTo],
+  );
+  return rows.map((r) => ({
+    oid: Number(r.oid),
+    identity: r.identity,
+    rows: r.rows,
+    columns: r.columns,
+  }));
+}
+
+/** The tables readHeldTables found, as they are now. */
+export async function readTablesNow(client: Client, oids: readonly number[]): Promise<TableNow[]> {
+  if (oids.length === 0) return [];
+  const rows = await readOwn<{
+    oid: string;
+    exists: boolean;
+    has_rows: boolean;
+    columns: TableColumn[];
+  }>(
+    client,
+    `SELECT o.oid::int8::text AS oid, c.oid IS NOT NULL AS exists,
+            CASE WHEN c.oid IS NULL THEN false ELSE ${hasRowsSql('c.oid')} END AS has_rows,
+            CASE WHEN c.oid IS NULL THEN '[]' ELSE ${COLUMNS_OF('c')} END AS columns
+       FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o(oid)
+       LEFT JOIN LATERAL (SELECT x.oid FROM pg_catalog.pg_class x WHERE x.oid = o.oid) c ON true`,
+    [oids],
+  );
+  return rows.map((r) => ({
+    oid: Number(r.oid),
+    exists: r.exists,
+    hasRows: r.has_rows,
+    columns: r.columns,
+  }));
+}

@@ -14,7 +14,9 @@ import {
 } from './tracking.js';
 import type { Measurement } from './measure.js';
 import type { ApplyStep } from '../model/steps.js';
-import { MigrationFailedError, StoppedError } from '../errors.js';
+import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
+import { readHeldTables, readTablesNow } from '../catalog/rows.js';
+import { committedLosses } from '../model/committed-loss.js';
 import { type Reversal, reversalCheckSql, rolledBackSql } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
 import type { ObjectRef } from '../sql/operations.js';
@@ -251,6 +253,8 @@ export async function applyWithoutTransaction(
   const measured: Measured[] = [];
   // A DO block or procedure that COMMITs runs bare, unmeasured: its event then says nothing of rows.
   let unmeasured = false;
+  // What a force let through there, found after it (runBare).
+  const forcedBare: string[] = [];
   const path = relative(context.cwd, file.path) || file.path;
   const outcome = (): Outcome => ({
     whole: false,
@@ -293,6 +297,11 @@ export async function applyWithoutTransaction(
   // statement, then reset. A tenant's search_path too: a session's, which only a direct connection or PgBouncer's
   // session pooling keeps for the statement (transaction pooling may run it on another server connection).
   const runBare = async (statement: Statement) => {
+    // A DO block or CALL may COMMIT: the tables that hold rows are read before and after it, the only measurement
+    // there is of what it commits on its own.
+    const code = runsCode(statement);
+    if (code) unmeasured = true;
+    const held = code ? await readHeldTables(context.client, measurement.tablesUpTo) : [];
     try {
       await context.client.query(
         `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,
@@ -301,7 +310,6 @@ export async function applyWithoutTransaction(
       await context.client.query(
         `RESET lock_timeout; RESET client_connection_check_interval${context.searchPath === undefined ? '' : '; RESET search_path'}`,
       );
-      done.push(statement);
     } catch (error) {
       const unit = transactionOf({ kind: 'bare', statements: [statement], setTransaction: [] });
       if (context.signal?.aborted) return failed(stopped(context, unit, error));
@@ -309,6 +317,24 @@ export async function applyWithoutTransaction(
       const left = await invalidIndexesNamed(context.client, creates).catch(() => []);
       return failed(bareFailure(context, unit, statement, error as PgError, left));
     }
+    if (held.length > 0) {
+      const found = committedLosses(
+        held,
+        await readTablesNow(
+          context.client,
+          held.map((t) => t.oid),
+        ),
+        measurement.widened,
+      );
+      if (found.losses.length > 0 && !measurement.forced) {
+        done.push(statement);
+        return failed(
+          committedLoss(context, file, statement, found.losses, found.holders, outcome()),
+        );
+      }
+      forcedBare.push(...found.losses);
+    }
+    done.push(statement);
   };
   for (const unit of transactionsOf(statements, measurement.outside ?? [])) {
     const first = unit.statements[0] ?? unit.begin!;
@@ -338,16 +364,12 @@ export async function applyWithoutTransaction(
   await context.client.query(CLEAN_SESSION_SQL);
   const ms = Math.round(performance.now() - started);
   const sum = sumMeasured(measured);
-  await recordAfterRunning(
-    context.client,
-    context.set,
-    file,
-    before,
-    event,
-    ms,
-    unmeasured ? undefined : sum,
-  );
-  return { ms, lost: sum.lost };
+  const lost = [sum.lost, ...forcedBare].filter((l) => l !== '').join('; ');
+  await recordAfterRunning(context.client, context.set, file, before, event, ms, {
+    rows: unmeasured ? undefined : sum.rows,
+    lost,
+  });
+  return { ms, lost };
 }
 
 interface PgError {
@@ -356,6 +378,37 @@ interface PgError {
   position?: string;
   detail?: string;
   where?: string;
+}
+
+/** A DO block or CALL: code that may COMMIT on its own, and so run beyond the measurement. */
+function runsCode(statement: Statement): boolean {
+  const kind = nodeKind(statement.node);
+  return kind === 'DoStmt' || kind === 'CallStmt';
+}
+
+/**
+ * A DO block or procedure that COMMITs took rows from tables that held them:
+ * found after it, and committed by it, so that nothing could roll it back.
+ * Exit 4, as data protection's other refusals; the migration is recorded as
+ * failed (dirty), as any failure outside a transaction.
+ */
+function committedLoss(
+  context: ApplyContext,
+  file: MigrationFile,
+  statement: Statement,
+  losses: readonly string[],
+  holders: RefusedError['holders'],
+  outcome: Outcome,
+): RefusedError {
+  const path = relative(context.cwd, file.path) || file.path;
+  const tables = (holders ?? []).map((h) => h.table).join(', ');
+  return new RefusedError(
+    `Set "${context.set}": data protection found after ${path}:${statement.at.line}:${statement.at.column} (${abbreviate(statement.shown, 80)}) that ${losses.join('; ')}. ` +
+      `A DO block or procedure that COMMITs runs outside any transaction, as psql runs it, beyond the measurement that rolls a loss back: its own COMMITs made this one permanent. ${outcome.left}`,
+    `Restore ${tables} from a backup if those rows are still needed. ${outcome.fix}`,
+    undefined,
+    holders,
+  );
 }
 
 /** The INVALID indexes of these names: what a failed CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY) leaves. */

@@ -504,7 +504,7 @@ export async function planSet(
       name.includes('/') || set.config.tenants !== undefined,
     ),
   });
-  // Outside a transaction there is no server-side check: what the text cannot tell is a warning.
+  // Outside a transaction the server-side check cannot roll back what commits on its own: what the text cannot tell is a warning.
   for (const step of result.steps)
     if (step.kind === 'apply') report.warnings.push(...step.warnings);
   return result;

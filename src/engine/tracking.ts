@@ -588,11 +588,12 @@ export async function recordAfterRunning(
   },
   event: 'applied' | 'repaired' | 'failed',
   durationMs: number,
-  measured?: { rows: readonly object[]; lost: string },
+  measured?: { rows: readonly object[] | undefined; lost: string },
 ): Promise<void> {
-  // What its transactions' measurements found, for the event as a migration in one transaction has it.
+  // What its transactions' measurements found, for the event as a migration in one transaction has it; no rows
+  // where a statement ran beyond the measurement (the event then says nothing of them).
   const counters = measured
-    ? `SELECT pg_catalog.set_config('schemata.rows', ${literal(JSON.stringify(measured.rows))}, true), pg_catalog.set_config('schemata.lost', ${literal(measured.lost)}, true);\n`
+    ? `SELECT ${measured.rows === undefined ? '' : `pg_catalog.set_config('schemata.rows', ${literal(JSON.stringify(measured.rows))}, true), `}pg_catalog.set_config('schemata.lost', ${literal(measured.lost)}, true);\n`
     : '';
   await runBatch(
     client,

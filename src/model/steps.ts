@@ -144,7 +144,7 @@ export function planSteps(
           : m.operations.flatMap((op) =>
               op.kind === 'opaque'
                 ? [
-                    `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside a transaction, where no server-side check follows it.`,
+                    `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside schemata's transaction: where it COMMITs on its own (a DO block or procedure that COMMITs), a loss is found only after it committed, when nothing can roll it back.`,
                   ]
                 : [],
             )),

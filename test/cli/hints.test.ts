@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliResult, runCli } from '../support/cli.js';
+import { hintedArgs, runCli } from '../support/cli.js';
 import { freshDatabase, query, trackedVersions } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
 
@@ -23,15 +23,6 @@ import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js'
  * and schemata is not on the PATH, so what works as typed is `npx schemata …`
  * (run here as bin/schemata.js with the same arguments).
  */
-
-/** The arguments of the `npx schemata …` a hint prints (the first, or the one starting with `starts`). */
-export function hintedArgs(result: CliResult, starts = ''): string[] {
-  const found = new RegExp(`npx schemata (${starts}[^"\n]*)`).exec(result.stderr);
-  expect(found, `an "npx schemata ${starts}…" hint in:\n${result.stderr}`).not.toBeNull();
-  // The command ends where the sentence goes on: a parenthesis, a semicolon, a full stop.
-  const command = found![1]!.split(/ \(|; /)[0]!.replace(/[.;,]+$/, '');
-  return command.trim().split(/\s+/);
-}
 
 describe('hints that work as typed', () => {
   it('a usage error names npx schemata --help, which lists the commands', async () => {

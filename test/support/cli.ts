@@ -68,3 +68,12 @@ export function json(result: CliResult): Report {
 export function lintJson(result: CliResult): LintReport {
   return JSON.parse(result.stdout) as LintReport;
 }
+
+/** The arguments of the `npx schemata …` a hint prints (the first, or the one starting with `starts`). */
+export function hintedArgs(result: CliResult, starts = ''): string[] {
+  const found = new RegExp(`npx schemata (${starts}[^"\n]*)`).exec(result.stderr);
+  expect(found, `an "npx schemata ${starts}…" hint in:\n${result.stderr}`).not.toBeNull();
+  // The command ends where the sentence goes on: a parenthesis, a semicolon, a full stop.
+  const command = found![1]!.split(/ \(|; /)[0]!.replace(/[.;,]+$/, '');
+  return command.trim().split(/\s+/);
+}

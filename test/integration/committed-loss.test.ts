@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/api.js';
+import { hintedArgs, runCli } from '../support/cli.js';
+import { freshDatabase, query } from '../support/db.js';
+import { makeProject, writeFile } from '../support/project.js';
+
+/*
+ * A DO block or procedure that COMMITs runs outside any transaction, as psql
+ * runs it: no measurement in a transaction can roll back what it commits.
+ * The tables that held rows are read before and after it instead, and a loss
+ * is said (exit 4), never passed over. Each deletion here is dynamic SQL, so
+ * that the forecast cannot see it and only the reading after it can.
+ */
+
+const BASE = {
+  'data/001_items.sql': [
+    'CREATE SCHEMA IF NOT EXISTS workspace;',
+    'CREATE SCHEMA IF NOT EXISTS reference;',
+    'CREATE TABLE workspace.items (id int PRIMARY KEY, label text);',
+    'CREATE TABLE workspace.log (n int);',
+    // An earlier deploy's procedure: it empties a table named at run time, and commits.
+    "CREATE PROCEDURE workspace.purge(t text) LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DELETE FROM workspace.%I', t); COMMIT; END $$;",
+    '',
+  ].join('\n'),
+};
+
+async function setUp() {
+  const url = await freshDatabase();
+  const cwd = makeProject(BASE);
+  const env = { PRIMARY_DATABASE_URL: url };
+  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+  await query(url, "INSERT INTO workspace.items VALUES (1, 'a'), (2, 'b')");
+  return { url, cwd, env };
+}
+
+const events = (url: string, version: string) =>
+  query<{ event: string; rows: unknown; forced: string | null }>(
+    url,
+    `SELECT event, effects->'rows' AS rows, effects->>'forced' AS forced FROM schemata.migrations
+      WHERE set_name = 'data' AND version = '${version}' ORDER BY id`,
+  );
+
+describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
+  it.each([
+    [
+      'a DO block',
+      "DO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
+      'table workspace.items held 2 rows and is now empty',
+      undefined,
+    ],
+    [
+      'CALL of a procedure, in a -- schemata:no-transaction file',
+      "-- schemata:no-transaction\nCALL workspace.purge('items');\n",
+      'table workspace.items held 2 rows and is now empty',
+      undefined,
+    ],
+    [
+      'a DO block that drops a column',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items DROP COLUMN ' || 'label'; COMMIT; END $$;\n",
+      'column label of table workspace.items held data (2 rows) and is gone',
+      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items DROP COLUMN IF EXISTS ' || 'label'; COMMIT; END $$;\n",
+    ],
+    [
+      'a DO block that drops the table',
+      "DO $$ BEGIN EXECUTE 'DROP TABLE workspace.' || 'items'; COMMIT; END $$;\n",
+      'table workspace.items held 2 rows and is gone',
+      "DO $$ BEGIN EXECUTE 'DROP TABLE IF EXISTS workspace.' || 'items'; COMMIT; END $$;\n",
+    ],
+  ])(
+    '%s: the loss is said after it, exit 4, the migration recorded failed; the commands printed record it',
+    async (_case, sql, said, rerunnable) => {
+      const { url, cwd, env } = await setUp();
+      writeFile(cwd, 'data/002_purge.sql', sql);
+      const run = await runCli(['migrate', 'data'], { cwd, env });
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.stderr).toContain(`data protection found after database/data/002_purge.sql:`);
+      expect(run.stderr).toContain(said);
+      expect(run.stderr).toContain('its own COMMITs made this one permanent');
+      expect(run.stderr).toContain(
+        'Restore workspace.items from a backup if those rows are still needed',
+      );
+      expect(run.stderr).toContain('Make database/data/002_purge.sql re-runnable');
+      expect((await events(url, '2')).map((e) => e.event)).toEqual(['running', 'failed']);
+      // The file made re-runnable where it was not, as the hint says; then each command printed, as typed.
+      if (rerunnable) writeFile(cwd, 'data/002_purge.sql', rerunnable);
+      let result = run;
+      for (let step = 0; step < 2 && result.code !== 0; step++) {
+        const args = hintedArgs(result);
+        expect(args.slice(0, 3)).toEqual(['migrate', 'data', '--repair']);
+        result = await runCli(args, { cwd, env });
+      }
+      expect(result.code, result.stderr).toBe(0);
+      expect((await events(url, '2')).at(-1)!.event).toBe('repaired');
+    },
+  );
+
+  it('forced with -- schemata:force: it applies, and its event names the loss and says nothing of rows', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/002_purge.sql',
+      "-- schemata:force\nDO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
+    );
+    const run = await migrate({ cwd, env, sets: ['data'] });
+    expect(run.error).toBeUndefined();
+    const [event] = (await events(url, '2')).slice(-1);
+    expect(event).toEqual({
+      event: 'applied',
+      rows: null,
+      forced: 'table workspace.items held 2 rows and is now empty',
+    });
+  });
+
+  it('one that only adds rows runs as written, and its event says nothing of rows (they were not counted)', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/002_batches.sql',
+      'DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO workspace.log VALUES (i); COMMIT; END LOOP; END $$;\n',
+    );
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.log')).toEqual([{ n: 3 }]);
+    expect((await events(url, '2')).at(-1)).toEqual({ event: 'applied', rows: null, forced: null });
+  });
+});
