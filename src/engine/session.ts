@@ -742,6 +742,8 @@ function describeFailure(
   const lost = isConnectionLoss(error);
   // The database's or role's statement_timeout, not the file, ended it.
   const timedOut = error.code === '57014' && /statement timeout/i.test(error.message);
+  // A procedure (or a DO block the plan could not read) COMMITs: it cannot run inside schemata's transaction.
+  const commitsInside = error.code === '2D000' && t.outcome.whole;
   const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
   const said = [`${maskSecrets(error.message)}${plpgsqlContext}`, detail.trim(), statement.trim()]
     .filter((part) => part !== '')
@@ -765,12 +767,16 @@ function describeFailure(
         ? `The connection to the database was lost; the server rolled back the transaction. ${t.outcome.left}`
         : timedOut
           ? `It ran longer than the statement_timeout of the database or the role (schemata's own statements are exempt; the file's are not). ${t.outcome.left}`
-          : t.outcome.left),
+          : commitsInside
+            ? `What it runs COMMITs or ROLLBACKs, which PostgreSQL allows only outside a transaction block, and the file runs in schemata's transaction. ${t.outcome.left}`
+            : t.outcome.left),
     lost
       ? `Run the command again once the database is reachable: ${t.outcome.whole ? againOf(context) : `${againOf(context)} --repair`}`
       : timedOut
         ? `Give it more time with a first line in ${path}: SET LOCAL statement_timeout = '30min'; then run again: ${t.outcome.whole ? againOf(context) : `${againOf(context)} --repair`}`
-        : t.outcome.fix,
+        : commitsInside
+          ? `Make ${path} run as psql would, each statement committing on its own, with the first line: -- schemata:no-transaction; then run again: ${againOf(context)}`
+          : t.outcome.fix,
     { cause: error },
   );
 }

@@ -94,6 +94,25 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     },
   );
 
+  it('a CALL that COMMITs in a file run in a transaction: the hint makes it run as psql would, and the command printed applies it', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/002_call.sql', "CALL workspace.purge('log');\n");
+    const run = await runCli(['migrate', 'data'], { cwd, env });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain('What it runs COMMITs or ROLLBACKs');
+    expect(run.stderr).toContain(
+      'with the first line: -- schemata:no-transaction; then run again: npx schemata migrate data',
+    );
+    writeFile(
+      cwd,
+      'data/002_call.sql',
+      "-- schemata:no-transaction\nCALL workspace.purge('log');\n",
+    );
+    const again = await runCli(hintedArgs(run), { cwd, env });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await events(url, '2')).at(-1)!.event).toBe('applied');
+  });
+
   it('forced with -- schemata:force: it applies, and its event names the loss and says nothing of rows', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
