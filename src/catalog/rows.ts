@@ -244,14 +244,18 @@ const COLUMNS_OF = (c: string) =>
   `(SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum), '[]')
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${c}.oid AND a.attnum > 0 AND NOT a.attisdropped)`;
 
-/** Runs one read of the catalog and the tables in a read-only transaction with schemata's own settings. */
+/**
+ * Runs one read of the catalog and the tables in a read-only transaction with
+ * schemata's own settings; a table another session holds locked stops it
+ * after PROBE_LOCK_TIMEOUT (55P03), never a wait without end.
+ */
 async function readOwn<R extends object>(
   client: Client,
   sql: string,
   values: unknown[],
 ): Promise<R[]> {
   await client.query(
-    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL search_path = pg_catalog, pg_temp`,
+    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
   );
   try {
     return (await client.query<R & Record<string, unknown>>(sql, values)).rows;

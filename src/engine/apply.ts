@@ -15,7 +15,7 @@ import {
 import type { Measurement } from './measure.js';
 import type { ApplyStep } from '../model/steps.js';
 import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
-import { readHeldTables, readTablesNow } from '../catalog/rows.js';
+import { type HeldTable, readHeldTables, readTablesNow, type TableNow } from '../catalog/rows.js';
 import { committedLosses } from '../model/committed-loss.js';
 import { type Reversal, reversalCheckSql, rolledBackSql } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
@@ -301,7 +301,12 @@ export async function applyWithoutTransaction(
     // there is of what it commits on its own.
     const code = runsCode(statement);
     if (code) unmeasured = true;
-    const held = code ? await readHeldTables(context.client, measurement.tablesUpTo) : [];
+    let held: HeldTable[] = [];
+    try {
+      if (code) held = await readHeldTables(context.client, measurement.tablesUpTo);
+    } catch (error) {
+      return failed(unreadable(context, statement, 'before', error, outcome()));
+    }
     try {
       await context.client.query(
         `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,
@@ -318,14 +323,17 @@ export async function applyWithoutTransaction(
       return failed(bareFailure(context, unit, statement, error as PgError, left));
     }
     if (held.length > 0) {
-      const found = committedLosses(
-        held,
-        await readTablesNow(
+      let now: TableNow[];
+      try {
+        now = await readTablesNow(
           context.client,
           held.map((t) => t.oid),
-        ),
-        measurement.widened,
-      );
+        );
+      } catch (error) {
+        done.push(statement);
+        return failed(unreadable(context, statement, 'after', error, outcome()));
+      }
+      const found = committedLosses(held, now, measurement.widened);
       if (found.losses.length > 0 && !measurement.forced) {
         done.push(statement);
         return failed(
@@ -408,6 +416,28 @@ function committedLoss(
     `Restore ${tables} from a backup if those rows are still needed. ${outcome.fix}`,
     undefined,
     holders,
+  );
+}
+
+/** The tables that hold rows could not be read around a DO block or CALL (a lock another session holds): said, never passed over. */
+function unreadable(
+  context: ApplyContext,
+  statement: Statement,
+  when: 'before' | 'after',
+  cause: unknown,
+  outcome: Outcome,
+): MigrationFailedError {
+  const e = cause as PgError;
+  return new MigrationFailedError(
+    `Set "${context.set}": data protection could not read the tables that hold rows ${when} line ${statement.at.line} (${abbreviate(statement.shown, 80)}), ${
+      when === 'before'
+        ? 'so it did not run'
+        : 'which ran and committed, so whether it took rows is not known'
+    }: ${maskSecrets(e.message)}${e.code === '55P03' ? ' (another session holds a lock on one of them)' : ''}. ${outcome.left}`,
+    e.code === '55P03'
+      ? `Find the session in pg_stat_activity (wait_event_type Lock), let it finish, then run: ${againOf(context)} --repair`
+      : outcome.fix,
+    { cause },
   );
 }
 

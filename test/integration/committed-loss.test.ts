@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { migrate } from '../../src/api.js';
 import { hintedArgs, runCli } from '../support/cli.js';
 import { freshDatabase, query } from '../support/db.js';
@@ -111,6 +112,40 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     const again = await runCli(hintedArgs(run), { cwd, env });
     expect(again.code, again.stderr).toBe(0);
     expect((await events(url, '2')).at(-1)!.event).toBe('applied');
+  });
+
+  it('a table another session holds locked: the reading before it waits 5 s, says so, and runs nothing; the command printed then applies it', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/002_batches.sql',
+      'DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO workspace.log VALUES (i); COMMIT; END LOOP; END $$;\n',
+    );
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    let run;
+    try {
+      await other.query('BEGIN; LOCK TABLE workspace.items IN ACCESS EXCLUSIVE MODE');
+      run = await runCli(['migrate', 'data'], { cwd, env });
+    } finally {
+      await other.end();
+    }
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain(
+      'data protection could not read the tables that hold rows before line 1',
+    );
+    expect(run.stderr).toContain('so it did not run');
+    expect(run.stderr).toContain('(another session holds a lock on one of them)');
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.log')).toEqual([{ n: 0 }]);
+    // Recorded failed (dirty), as any failure outside a transaction: the commands printed, as typed.
+    let again = run;
+    for (let step = 0; step < 2 && again.code !== 0; step++) {
+      const args = hintedArgs(again);
+      expect(args.slice(0, 3)).toEqual(['migrate', 'data', '--repair']);
+      again = await runCli(args, { cwd, env });
+    }
+    expect(again.code, again.stderr).toBe(0);
+    expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.log')).toEqual([{ n: 3 }]);
   });
 
   it('forced with -- schemata:force: it applies, and its event names the loss and says nothing of rows', async () => {
