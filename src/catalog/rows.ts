@@ -222,6 +222,8 @@ export interface HeldTable {
   identity: string;
   /** Counted as a refusal counts them (rowCountSql): -1 where this role cannot count them. */
   rows: number;
+  /** Its storage (relfilenode): TRUNCATE and rewrites replace it, a DELETE keeps it. */
+  node: number;
   columns: TableColumn[];
 }
 
@@ -237,6 +239,7 @@ export interface TableNow {
   oid: number;
   exists: boolean;
   hasRows: boolean;
+  node: number;
   columns: TableColumn[];
 }
 
@@ -275,6 +278,7 @@ export async function readHeldTables(client: Client, upTo: number): Promise<Held
     oid: string;
     identity: string;
     rows: number;
+    node: string;
     columns: TableColumn[];
   }>(
     client,
@@ -286,7 +290,8 @@ export async function readHeldTables(client: Client, upTo: number): Promise<Held
      ), held AS MATERIALIZED (
        SELECT k.oid, k.identity, ${hasRowsSql('k.oid')} AS has_rows FROM candidates k
      )
-     SELECT h.oid::int8::text AS oid, h.identity, ${rowCountSql('h.oid')} AS rows, ${COLUMNS_OF('h')} AS columns
+     SELECT h.oid::int8::text AS oid, h.identity, ${rowCountSql('h.oid')} AS rows,
+            (SELECT c.relfilenode::int8::text FROM pg_catalog.pg_class c WHERE c.oid = h.oid) AS node, ${COLUMNS_OF('h')} AS columns
        FROM held h WHERE h.has_rows`,
     [upTo],
   );
@@ -294,6 +299,7 @@ export async function readHeldTables(client: Client, upTo: number): Promise<Held
     oid: Number(r.oid),
     identity: r.identity,
     rows: r.rows,
+    node: Number(r.node),
     columns: r.columns,
   }));
 }
@@ -305,20 +311,23 @@ export async function readTablesNow(client: Client, oids: readonly number[]): Pr
     oid: string;
     exists: boolean;
     has_rows: boolean;
+    node: string | null;
     columns: TableColumn[];
   }>(
     client,
     `SELECT o.oid::int8::text AS oid, c.oid IS NOT NULL AS exists,
             CASE WHEN c.oid IS NULL THEN false ELSE ${hasRowsSql('c.oid')} END AS has_rows,
+            c.relfilenode::int8::text AS node,
             CASE WHEN c.oid IS NULL THEN '[]' ELSE ${COLUMNS_OF('c')} END AS columns
        FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o(oid)
-       LEFT JOIN LATERAL (SELECT x.oid FROM pg_catalog.pg_class x WHERE x.oid = o.oid) c ON true`,
+       LEFT JOIN LATERAL (SELECT x.oid, x.relfilenode FROM pg_catalog.pg_class x WHERE x.oid = o.oid) c ON true`,
     [oids],
   );
   return rows.map((r) => ({
     oid: Number(r.oid),
     exists: r.exists,
     hasRows: r.has_rows,
+    node: Number(r.node ?? 0),
     columns: r.columns,
   }));
 }

@@ -179,6 +179,8 @@ export async function applyMigration(
 export interface Applied {
   ms: number;
   lost: string;
+  /** What it cannot tell was its doing: tables emptied by deletes while a statement ran outside any transaction. */
+  warnings?: string[];
 }
 
 /** A BEGIN, START TRANSACTION or COMMIT of the file's own: blanked out of the batch. */
@@ -253,8 +255,9 @@ export async function applyWithoutTransaction(
   const measured: Measured[] = [];
   // A DO block or procedure that COMMITs runs bare, unmeasured: its event then says nothing of rows.
   let unmeasured = false;
-  // What a force let through there, found after it (runBare).
+  // What a force let through there, found after it (runBare), and the tables emptied by deletes meanwhile.
   const forcedBare: string[] = [];
+  const emptied: string[] = [];
   const path = relative(context.cwd, file.path) || file.path;
   const outcome = (): Outcome => ({
     whole: false,
@@ -334,6 +337,11 @@ export async function applyWithoutTransaction(
         return failed(unreadable(context, statement, 'after', error, outcome()));
       }
       const found = committedLosses(held, now, measurement.widened);
+      emptied.push(
+        ...found.emptied.map(
+          (what) => `${path}:${statement.at.line}:${statement.at.column}: after it ran, ${what}.`,
+        ),
+      );
       if (found.losses.length > 0 && !measurement.forced) {
         done.push(statement);
         return failed(
@@ -377,7 +385,7 @@ export async function applyWithoutTransaction(
     rows: unmeasured ? undefined : sum.rows,
     lost,
   });
-  return { ms, lost };
+  return { ms, lost, ...(emptied.length > 0 ? { warnings: emptied } : {}) };
 }
 
 interface PgError {
@@ -635,7 +643,13 @@ export async function dropInvalidIndexes(
 export async function applyStep(
   context: ApplyContext,
   step: ApplyStep,
-): Promise<{ ms: number; notices: string[]; taken: boolean; lost: string }> {
+): Promise<{
+  ms: number;
+  notices: string[];
+  taken: boolean;
+  lost: string;
+  warnings?: string[] | undefined;
+}> {
   const notices: string[] = [];
   const onNotice = (msg: { severity?: string; message?: string }) =>
     notices.push(maskSecrets(`${msg.severity ?? 'NOTICE'}: ${msg.message ?? ''}`));

@@ -172,7 +172,7 @@ function migrateTasks(
         if (step.inRunTransaction) await transactions.begin(planned.client);
         // A file outside a transaction holds the run lock from its first statement to its record, where the run takes it per transaction.
         const unlock = step.transactional ? undefined : await run.lockForStep(set);
-        const { ms, notices, taken, lost } = await applyStep(
+        const { ms, notices, taken, lost, warnings } = await applyStep(
           {
             ...applyContextOf(run, set, planned.client, tracking, step, show),
             ...(unlock ? { runLockPerTransaction: false } : {}),
@@ -188,6 +188,7 @@ function migrateTasks(
           return;
         }
         report.warnings.push(
+          ...(warnings ?? []),
           ...measuredLossWarnings(
             step.path,
             lost,

@@ -7,6 +7,11 @@ export interface CommittedLoss {
   /** One sentence per loss, as the measurement in a transaction says them. */
   losses: string[];
   holders: Holder[];
+  /**
+   * Tables emptied by deletes (their storage kept): another session may have deleted those rows meanwhile (a
+   * queue the application drains), so that they are said, not taken for the statement's loss.
+   */
+  emptied: string[];
 }
 
 const held = (t: HeldTable) =>
@@ -14,10 +19,12 @@ const held = (t: HeldTable) =>
 
 /**
  * The losses of tables that held rows before a statement that ran beyond the
- * measurement (a DO block or procedure that COMMITs): gone, empty, a column
- * gone, or a column's type changed other than by a widening the forecast
- * allowed (`widened`: table OID and column name). Columns are matched by
- * number: a renamed column is no loss. Pure.
+ * measurement (a DO block or procedure that COMMITs): gone, emptied with its
+ * storage replaced, a column gone, or a column's type changed other than by
+ * a widening the forecast allowed (`widened`: table OID and column name).
+ * Columns are matched by number: a renamed column is no loss. A table
+ * emptied by deletes is told apart (`emptied`): outside a transaction, rows
+ * another session deleted meanwhile look the same. Pure.
  */
 export function committedLosses(
   before: readonly HeldTable[],
@@ -26,14 +33,21 @@ export function committedLosses(
 ): CommittedLoss {
   const after = new Map(now.map((t) => [t.oid, t]));
   const losses: string[] = [];
+  const emptied: string[] = [];
   const holders = new Map<string, Holder>();
   for (const table of before) {
     const found: string[] = [];
     const current = after.get(table.oid);
     if (!current?.exists) found.push(`table ${table.identity} held ${held(table)} and is gone`);
     else {
-      if (!current.hasRows)
-        found.push(`table ${table.identity} held ${held(table)} and is now empty`);
+      if (!current.hasRows && current.node !== table.node)
+        found.push(
+          `table ${table.identity} held ${held(table)} and is now empty (its storage was replaced: TRUNCATE or a rewrite)`,
+        );
+      else if (!current.hasRows)
+        emptied.push(
+          `table ${table.identity} held ${held(table)} and is now empty: its rows were deleted, by it or by another session meanwhile (outside a transaction, which cannot be told)`,
+        );
       const columns = new Map(current.columns.map((c) => [c.num, c]));
       for (const column of table.columns) {
         const same = columns.get(column.num);
@@ -56,6 +70,7 @@ export function committedLosses(
   }
   return {
     losses,
+    emptied,
     holders: [...holders.values()].sort((a, b) =>
       a.table < b.table ? -1 : a.table > b.table ? 1 : 0,
     ),

@@ -20,7 +20,7 @@ const BASE = {
     'CREATE TABLE workspace.items (id int PRIMARY KEY, label text);',
     'CREATE TABLE workspace.log (n int);',
     // An earlier deploy's procedure: it empties a table named at run time, and commits.
-    "CREATE PROCEDURE workspace.purge(t text) LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DELETE FROM workspace.%I', t); COMMIT; END $$;",
+    "CREATE PROCEDURE workspace.purge(t text) LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('TRUNCATE workspace.%I', t); COMMIT; END $$;",
     '',
   ].join('\n'),
 };
@@ -45,14 +45,14 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
   it.each([
     [
       'a DO block',
-      "DO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
-      'table workspace.items held 2 rows and is now empty',
+      "DO $$ BEGIN EXECUTE format('TRUNCATE %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
+      'table workspace.items held 2 rows and is now empty (its storage was replaced: TRUNCATE or a rewrite)',
       undefined,
     ],
     [
       'CALL of a procedure, in a -- schemata:no-transaction file',
       "-- schemata:no-transaction\nCALL workspace.purge('items');\n",
-      'table workspace.items held 2 rows and is now empty',
+      'table workspace.items held 2 rows and is now empty (its storage was replaced: TRUNCATE or a rewrite)',
       undefined,
     ],
     [
@@ -153,7 +153,7 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     writeFile(
       cwd,
       'data/002_purge.sql',
-      "-- schemata:force\nDO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
+      "-- schemata:force\nDO $$ BEGIN EXECUTE format('TRUNCATE %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
     );
     const run = await migrate({ cwd, env, sets: ['data'] });
     expect(run.error).toBeUndefined();
@@ -161,8 +161,24 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     expect(event).toEqual({
       event: 'applied',
       rows: null,
-      forced: 'table workspace.items held 2 rows and is now empty',
+      forced:
+        'table workspace.items held 2 rows and is now empty (its storage was replaced: TRUNCATE or a rewrite)',
     });
+  });
+
+  it('a table emptied by deletes is a warning, not a loss: another session may have deleted those rows meanwhile', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/002_purge.sql',
+      "DO $$ BEGIN EXECUTE format('DELETE FROM %I.%I', 'workspace', 'it' || 'ems'); COMMIT; END $$;\n",
+    );
+    const run = await migrate({ cwd, env, sets: ['data'] });
+    expect(run.error).toBeUndefined();
+    expect(run.sets[0]!.warnings).toContain(
+      'database/data/002_purge.sql:1:1: after it ran, table workspace.items held 2 rows and is now empty: its rows were deleted, by it or by another session meanwhile (outside a transaction, which cannot be told).',
+    );
+    expect((await events(url, '2')).at(-1)).toEqual({ event: 'applied', rows: null, forced: null });
   });
 
   it('one that only adds rows runs as written, and its event says nothing of rows (they were not counted)', async () => {

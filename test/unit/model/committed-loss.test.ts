@@ -6,6 +6,7 @@ const items: HeldTable = {
   oid: 100,
   identity: 'workspace.items',
   rows: 2,
+  node: 100,
   columns: [
     { num: 1, name: 'id', type: 'integer' },
     { num: 2, name: 'label', type: 'text' },
@@ -15,12 +16,14 @@ const codes: HeldTable = {
   oid: 200,
   identity: 'reference.codes',
   rows: -1,
+  node: 200,
   columns: [{ num: 1, name: 'code', type: 'text' }],
 };
 const now = (t: HeldTable, change: Partial<TableNow> = {}): TableNow => ({
   oid: t.oid,
   exists: true,
   hasRows: true,
+  node: t.node,
   columns: t.columns,
   ...change,
 });
@@ -32,30 +35,41 @@ describe('committedLosses', () => {
     });
     expect(committedLosses([items, codes], [renamed, now(codes)], [])).toEqual({
       losses: [],
+      emptied: [],
       holders: [],
     });
   });
 
-  it('names a table gone, one emptied, a column gone and a type changed, with the rows each held', () => {
+  it('names a table gone, one emptied with its storage replaced, a column gone and a type changed, with the rows each held', () => {
     const found = committedLosses(
       [items, codes],
       [
         now(items, { columns: [{ num: 1, name: 'id', type: 'bigint' }] }),
-        now(codes, { hasRows: false }),
+        now(codes, { hasRows: false, node: 201 }),
       ],
       [],
     );
     expect(found.losses).toEqual([
       'column id of table workspace.items (2 rows) changed type from integer to bigint',
       'column label of table workspace.items held data (2 rows) and is gone',
-      'table reference.codes held rows this role cannot count and is now empty',
+      'table reference.codes held rows this role cannot count and is now empty (its storage was replaced: TRUNCATE or a rewrite)',
     ]);
+    expect(found.emptied).toEqual([]);
     expect(found.holders).toEqual([
       { table: 'reference.codes', rows: null, more: false },
       { table: 'workspace.items', rows: 2, more: false },
     ]);
     expect(committedLosses([items], [], []).losses).toEqual([
       'table workspace.items held 2 rows and is gone',
+    ]);
+  });
+
+  it('tells a table emptied by deletes (its storage kept) apart: another session may have deleted those rows', () => {
+    const found = committedLosses([items], [now(items, { hasRows: false })], []);
+    expect(found.losses).toEqual([]);
+    expect(found.holders).toEqual([]);
+    expect(found.emptied).toEqual([
+      'table workspace.items held 2 rows and is now empty: its rows were deleted, by it or by another session meanwhile (outside a transaction, which cannot be told)',
     ]);
   });
 
