@@ -1,5 +1,5 @@
 import type { HeldTable, TableNow } from '../catalog/rows.js';
-import { holderOf } from '../catalog/rows.js';
+import { groupedDigits, holderOf, ROW_COUNT_CAP } from '../catalog/rows.js';
 import type { Holder } from './protect.js';
 
 /** What a statement that committed on its own took from the tables that held rows before it. */
@@ -14,8 +14,15 @@ export interface CommittedLoss {
   emptied: string[];
 }
 
+/** Its rows as a refusal says them: counted up to the cap, or none this role can count. */
 const held = (t: HeldTable) =>
-  t.rows < 0 ? 'rows this role cannot count' : t.rows === 1 ? '1 row' : `${t.rows} rows`;
+  t.rows < 0
+    ? 'rows this role cannot count'
+    : t.rows > ROW_COUNT_CAP
+      ? `more than ${groupedDigits(ROW_COUNT_CAP)} rows`
+      : t.rows === 1
+        ? '1 row'
+        : `${t.rows} rows`;
 
 /**
  * The losses of tables that held rows before a statement that ran beyond the

@@ -62,6 +62,10 @@ describe('committedLosses', () => {
     expect(committedLosses([items], [], []).losses).toEqual([
       'table workspace.items held 2 rows and is gone',
     ]);
+    // Counted up to the cap, as a refusal counts them.
+    const big = committedLosses([{ ...items, rows: 10_001 }], [], []);
+    expect(big.losses).toEqual(['table workspace.items held more than 10,000 rows and is gone']);
+    expect(big.holders).toEqual([{ table: 'workspace.items', rows: 10_000, more: true }]);
   });
 
   it('tells a table emptied by deletes (its storage kept) apart: another session may have deleted those rows', () => {
