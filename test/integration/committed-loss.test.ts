@@ -95,6 +95,41 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     },
   );
 
+  it.each([
+    [
+      'a partitioned table truncated through its parent',
+      "CREATE TABLE workspace.events (id int, at date) PARTITION BY RANGE (at);\nCREATE TABLE workspace.events_2026 PARTITION OF workspace.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
+      "INSERT INTO workspace.events VALUES (1, '2026-05-01'), (2, '2026-06-01')",
+      "DO $$ BEGIN EXECUTE 'TRUNCATE workspace.' || 'events'; COMMIT; END $$;\n",
+      'table workspace.events_2026 held 2 rows and is now empty (its storage was replaced: TRUNCATE or a rewrite)',
+      'workspace.events_2026',
+    ],
+    [
+      'an inheritance child dropped with its parent (CASCADE)',
+      'CREATE TABLE workspace.base (id int);\nCREATE TABLE workspace.child () INHERITS (workspace.base);\n',
+      'INSERT INTO workspace.child VALUES (1), (2), (3)',
+      "DO $$ BEGIN EXECUTE 'DROP TABLE workspace.' || 'base CASCADE'; COMMIT; END $$;\n",
+      'table workspace.child held 3 rows and is gone',
+      'workspace.child',
+    ],
+  ])(
+    '%s: each table that held rows is named as itself, exit 4',
+    async (_case, made, rows, sql, said, table) => {
+      const { url, cwd, env } = await setUp();
+      writeFile(cwd, 'data/002_tree.sql', made);
+      expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+      await query(url, rows);
+      writeFile(cwd, 'data/003_purge.sql', sql);
+      const run = await migrate({ cwd, env, sets: ['data'] });
+      expect(run.exitCode).toBe(4);
+      expect(run.error!.message).toContain(said);
+      expect(run.sets[0]!.problems.flatMap((p) => p.holders ?? []).map((h) => h.table)).toContain(
+        table,
+      );
+      expect((await events(url, '3')).map((e) => e.event)).toEqual(['running', 'failed']);
+    },
+  );
+
   it('a CALL that COMMITs in a file run in a transaction: the hint makes it run as psql would, and the command printed applies it', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/002_call.sql', "CALL workspace.purge('log');\n");
