@@ -1,6 +1,10 @@
 import { SchemataError, EXIT } from '../errors.js';
 import type { Client } from '../engine/connect.js';
-import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import {
+  BEGIN_OWN_READ_ONLY,
+  OWN_SETTINGS_SQL,
+  readWithOwnSettings,
+} from '../engine/own-settings.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { Holder } from '../model/protect.js';
 
@@ -247,25 +251,12 @@ const COLUMNS_OF = (c: string) =>
   `(SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum), '[]')
       FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${c}.oid AND a.attnum > 0 AND NOT a.attisdropped)`;
 
-/**
- * Runs one read of the catalog and the tables in a read-only transaction with
- * schemata's own settings; a table another session holds locked stops it
- * after PROBE_LOCK_TIMEOUT (55P03), never a wait without end.
+/*
+ * Around a statement that commits on its own, the file's session SETs are still in force: its reads of the catalog
+ * and the tables run in a read-only transaction with schemata's settings (readWithOwnSettings), a search_path of
+ * the catalog's alone, and a lock another session holds on a table stops them after PROBE_LOCK_TIMEOUT (55P03).
  */
-async function readOwn<R extends object>(
-  client: Client,
-  sql: string,
-  values: unknown[],
-): Promise<R[]> {
-  await client.query(
-    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
-  );
-  try {
-    return (await client.query<R & Record<string, unknown>>(sql, values)).rows;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-  }
-}
+const AROUND_BARE_SETTINGS = `SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`;
 
 /**
  * Every table of the database made before the run (OID up to `upTo`) that
@@ -274,7 +265,7 @@ async function readOwn<R extends object>(
  * commits on its own may take, asked before it runs.
  */
 export async function readHeldTables(client: Client, upTo: number): Promise<HeldTable[]> {
-  const rows = await readOwn<{
+  const rows = await readWithOwnSettings<{
     oid: string;
     identity: string;
     rows: number;
@@ -282,18 +273,18 @@ export async function readHeldTables(client: Client, upTo: number): Promise<Held
     columns: TableColumn[];
   }>(
     client,
-    `WITH candidates AS MATERIALIZED (
-       SELECT c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
+    `${AROUND_BARE_SETTINGS};
+     WITH candidates AS MATERIALIZED (
+       SELECT c.oid, c.relfilenode, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND c.oid <= $1::pg_catalog.oid
+        WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' AND c.oid <= ${Math.trunc(upTo)}::pg_catalog.oid
           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'schemata') AND NOT pg_catalog.starts_with(n.nspname, 'pg_toast')
      ), held AS MATERIALIZED (
-       SELECT k.oid, k.identity, ${hasRowsSql('k.oid')} AS has_rows FROM candidates k
+       SELECT k.oid, k.relfilenode, k.identity, ${hasRowsSql('k.oid')} AS has_rows FROM candidates k
      )
      SELECT h.oid::int8::text AS oid, h.identity, ${rowCountSql('h.oid')} AS rows,
-            (SELECT c.relfilenode::int8::text FROM pg_catalog.pg_class c WHERE c.oid = h.oid) AS node, ${COLUMNS_OF('h')} AS columns
+            h.relfilenode::int8::text AS node, ${COLUMNS_OF('h')} AS columns
        FROM held h WHERE h.has_rows`,
-    [upTo],
   );
   return rows.map((r) => ({
     oid: Number(r.oid),
@@ -307,7 +298,7 @@ export async function readHeldTables(client: Client, upTo: number): Promise<Held
 /** The tables readHeldTables found, as they are now. */
 export async function readTablesNow(client: Client, oids: readonly number[]): Promise<TableNow[]> {
   if (oids.length === 0) return [];
-  const rows = await readOwn<{
+  const rows = await readWithOwnSettings<{
     oid: string;
     exists: boolean;
     has_rows: boolean;
@@ -315,13 +306,13 @@ export async function readTablesNow(client: Client, oids: readonly number[]): Pr
     columns: TableColumn[];
   }>(
     client,
-    `SELECT o.oid::int8::text AS oid, c.oid IS NOT NULL AS exists,
+    `${AROUND_BARE_SETTINGS};
+     SELECT o.oid::int8::text AS oid, c.oid IS NOT NULL AS exists,
             CASE WHEN c.oid IS NULL THEN false ELSE ${hasRowsSql('c.oid')} END AS has_rows,
             c.relfilenode::int8::text AS node,
             CASE WHEN c.oid IS NULL THEN '[]' ELSE ${COLUMNS_OF('c')} END AS columns
-       FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS o(oid)
+       FROM pg_catalog.unnest(ARRAY[${oids.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]) AS o(oid)
        LEFT JOIN LATERAL (SELECT x.oid, x.relfilenode FROM pg_catalog.pg_class x WHERE x.oid = o.oid) c ON true`,
-    [oids],
   );
   return rows.map((r) => ({
     oid: Number(r.oid),

@@ -345,7 +345,7 @@ export async function applyWithoutTransaction(
       if (found.losses.length > 0 && !measurement.forced) {
         done.push(statement);
         return failed(
-          committedLoss(context, file, statement, found.losses, found.holders, outcome()),
+          committedLoss(context, path, statement, found.losses, found.holders, outcome()),
         );
       }
       forcedBare.push(...found.losses);
@@ -410,13 +410,12 @@ function runsCode(statement: Statement): boolean {
  */
 function committedLoss(
   context: ApplyContext,
-  file: MigrationFile,
+  path: string,
   statement: Statement,
   losses: readonly string[],
   holders: RefusedError['holders'],
   outcome: Outcome,
 ): RefusedError {
-  const path = relative(context.cwd, file.path) || file.path;
   const tables = (holders ?? []).map((h) => h.table).join(', ');
   return new RefusedError(
     `Set "${context.set}": data protection found after ${path}:${statement.at.line}:${statement.at.column} (${abbreviate(statement.shown, 80)}) that ${losses.join('; ')}. ` +

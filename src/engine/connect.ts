@@ -186,6 +186,11 @@ export function unreachableHint(code: string | undefined, waitedS: number): stri
     : `Check that the server is running and reachable from here; if it is still starting, ${wait} (it keeps trying for that many seconds).`;
 }
 
+/** The backend process ID the server (or a pooler, with one of its own) gave the connection; pg keeps it untyped. */
+export function processIdOf(client: Client): number | undefined {
+  return (client as unknown as { processID?: number }).processID;
+}
+
 /**
  * An SQL expression that turns idle_session_timeout off for this session
  * alone, where the session is the server's own: its backend's PID is the one
@@ -198,7 +203,7 @@ export function unreachableHint(code: string | undefined, waitedS: number): stri
  * connection open anyway. Before PostgreSQL 14 there is no such setting.
  */
 export function keepIdleSessionSql(client: Client): string {
-  const pid = Math.trunc((client as unknown as { processID?: number }).processID ?? 0);
+  const pid = Math.trunc(processIdOf(client) ?? 0);
   return `CASE WHEN pg_catalog.pg_backend_pid() = ${pid} AND COALESCE(pg_catalog.current_setting('idle_session_timeout', true), '0') <> '0'
     THEN pg_catalog.set_config('idle_session_timeout', '0', false) END`;
 }

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import type { Holder } from '../model/protect.js';
 import type { MigrationFile } from '../config/discover.js';
 import { readLockHolders } from '../catalog/lock-holders.js';
-import type { Client } from './connect.js';
+import { type Client, processIdOf } from './connect.js';
 import { CountingBatch, type TextRow } from './batch-query.js';
 import {
   COUNTERS_OFF_SQLSTATE,
@@ -458,7 +458,7 @@ function heartbeatOf(
   if (!watch) return undefined;
   const started = performance.now();
   let watcher: Promise<Client> | undefined;
-  const pid = (context.client as unknown as { processID?: number }).processID;
+  const pid = processIdOf(context.client);
   return {
     beat: async () => {
       const seconds = Math.round((performance.now() - started) / 1000);

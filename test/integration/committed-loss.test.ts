@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate } from '../../src/api.js';
-import { hintedArgs, runCli } from '../support/cli.js';
+import { type CliResult, hintedArgs, runCli } from '../support/cli.js';
 import { freshDatabase, query } from '../support/db.js';
 import { makeProject, writeFile } from '../support/project.js';
 
@@ -40,6 +40,24 @@ const events = (url: string, version: string) =>
     `SELECT event, effects->'rows' AS rows, effects->>'forced' AS forced FROM schemata.migrations
       WHERE set_name = 'data' AND version = '${version}' ORDER BY id`,
   );
+
+/**
+ * A migration recorded failed (dirty) outside a transaction: the `migrate data --repair ...` each message prints,
+ * run as typed, until one applies (at most two: a repair that refuses a file changing rows prints its --force).
+ */
+async function followRepairHints(
+  failed: CliResult,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<CliResult> {
+  let result = failed;
+  for (let step = 0; step < 2 && result.code !== 0; step++) {
+    const args = hintedArgs(result);
+    expect(args.slice(0, 3)).toEqual(['migrate', 'data', '--repair']);
+    result = await runCli(args, { cwd, env });
+  }
+  return result;
+}
 
 describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
   it.each([
@@ -84,12 +102,7 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
       expect((await events(url, '2')).map((e) => e.event)).toEqual(['running', 'failed']);
       // The file made re-runnable where it was not, as the hint says; then each command printed, as typed.
       if (rerunnable) writeFile(cwd, 'data/002_purge.sql', rerunnable);
-      let result = run;
-      for (let step = 0; step < 2 && result.code !== 0; step++) {
-        const args = hintedArgs(result);
-        expect(args.slice(0, 3)).toEqual(['migrate', 'data', '--repair']);
-        result = await runCli(args, { cwd, env });
-      }
+      const result = await followRepairHints(run, cwd, env);
       expect(result.code, result.stderr).toBe(0);
       expect((await events(url, '2')).at(-1)!.event).toBe('repaired');
     },
@@ -173,12 +186,7 @@ describe('a DO block or procedure that COMMITs, beyond the measurement', () => {
     expect(run.stderr).toContain('(another session holds a lock on one of them)');
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.log')).toEqual([{ n: 0 }]);
     // Recorded failed (dirty), as any failure outside a transaction: the commands printed, as typed.
-    let again = run;
-    for (let step = 0; step < 2 && again.code !== 0; step++) {
-      const args = hintedArgs(again);
-      expect(args.slice(0, 3)).toEqual(['migrate', 'data', '--repair']);
-      again = await runCli(args, { cwd, env });
-    }
+    const again = await followRepairHints(run, cwd, env);
     expect(again.code, again.stderr).toBe(0);
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.log')).toEqual([{ n: 3 }]);
   });
