@@ -5,7 +5,8 @@ import {
   OWN_SETTINGS_SQL,
   readWithOwnSettings,
 } from '../engine/own-settings.js';
-import { quoteLiteral } from '../sql/quote.js';
+import { plainIdent, quoteLiteral } from '../sql/quote.js';
+import { maskSecrets } from '../targets/redact.js';
 import type { Holder } from '../model/protect.js';
 
 /*
@@ -97,13 +98,17 @@ export type Probe =
   /** A column's table, and the column's current type. */
   | { id: number; mode: 'column'; oid: number; name: string }
   /** The tables a role owns. */
-  | { id: number; mode: 'owned'; name: string };
+  | { id: number; mode: 'owned'; name: string }
+  /** Every table of another database of the server (DROP DATABASE), asked there. */
+  | { id: number; mode: 'database'; name: string };
 
 export interface ProbeFacts {
   /** Each affected table or materialized view that holds at least one row, by `schema.table`. */
   holders: Holder[];
   /** mode column: the column's type as the catalog has it. */
   type?: { name: string; modifiers: number[]; array: boolean } | undefined;
+  /** Why what it would destroy could not be asked (another database schemata cannot open): judged as holding rows. */
+  unreadable?: string | undefined;
 }
 
 const PROBE_SQL = `
@@ -156,9 +161,13 @@ const PROBE_LOCK_TIMEOUT = '5s';
  */
 export async function probe(
   client: Client,
-  probes: readonly Probe[],
+  allProbes: readonly Probe[],
+  openDatabase?: (name: string) => Promise<Client>,
 ): Promise<Map<number, ProbeFacts>> {
-  const facts = new Map<number, ProbeFacts>(probes.map((p) => [p.id, { holders: [] }]));
+  const facts = new Map<number, ProbeFacts>(allProbes.map((p) => [p.id, { holders: [] }]));
+  for (const p of allProbes)
+    if (p.mode === 'database') facts.set(p.id, await heldInDatabase(p.name, openDatabase));
+  const probes = allProbes.filter((p) => p.mode !== 'database');
   if (probes.length === 0) return facts;
   let rows: Array<{
     id: number;
@@ -209,6 +218,41 @@ export async function probe(
     fact.holders.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
   return facts;
 }
+
+/**
+ * The tables of another database of the server that hold rows, asked
+ * there, each named `database.schema.table`. A database that is not there
+ * holds nothing; one schemata cannot open or read is `unreadable`.
+ */
+async function heldInDatabase(
+  name: string,
+  open: ((name: string) => Promise<Client>) | undefined,
+): Promise<ProbeFacts> {
+  const shown = plainIdent(name);
+  const unreadable = (why: string) => ({
+    holders: [],
+    unreadable: `schemata could not look into database ${shown} to see whether it holds rows (${why}), and measures only the database it migrates`,
+  });
+  if (open === undefined) return unreadable('no connection to it');
+  let other: Client;
+  try {
+    other = await open(name);
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    return code === '3D000' ? { holders: [] } : unreadable(message);
+  }
+  try {
+    const held = await readHeldTables(other, MAX_OID);
+    return { holders: held.map((t) => holderOf(`${shown}.${t.identity}`, t.rows)) };
+  } catch (error) {
+    return unreadable(maskSecrets((error as Error).message));
+  } finally {
+    await other.end().catch(() => {});
+  }
+}
+
+/** The highest OID there is: every table of a database is made up to it. */
+const MAX_OID = 4_294_967_295;
 
 /** atttypmod in the numbers a statement writes: `varchar(255)` is 259, `numeric(10,2)` is (10 << 16 | 2) + 4. */
 function modifiersOf(type: string, typmod: number): number[] {

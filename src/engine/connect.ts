@@ -55,6 +55,25 @@ export async function connect(
   }
 }
 
+/**
+ * A connection to another database of the target's server, as its URL
+ * reaches it (user, password, TLS): for what a statement of the run does
+ * there (DROP DATABASE). A failure rejects with the driver's code and its
+ * words, masked.
+ */
+export async function openDatabase(target: Target, database: string): Promise<Client> {
+  const client = new pg.Client({ ...clientConfig(target.url), database });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    const { code, message } = describe(error);
+    throw Object.assign(new Error(message), { code });
+  }
+}
+
 /*
  * The URL read by pg-connection-string, the parser pg itself uses, with
  * libpq's meaning of sslmode (require encrypts without verifying, verify-ca

@@ -7,7 +7,7 @@ import { type ApplyStep, planSteps } from '../model/steps.js';
 import type { Problem } from '../model/plan.js';
 import { type ReadMigration } from '../sql/read.js';
 import { loadParser } from '../sql/parse.js';
-import type { Client } from './connect.js';
+import { openDatabase, type Client } from './connect.js';
 import { type Run, type SetRun, whereOf } from './context.js';
 import { trackingDenied } from './privileges.js';
 import { tablesUpTo } from './measure.js';
@@ -83,7 +83,9 @@ export async function planRollback(
       migrations.map((m) => m.operations),
     ),
   );
-  await protect(client, catalog, name, { migrations, plan }, request.force, again);
+  await protect(client, catalog, name, { migrations, plan }, request.force, again, (database) =>
+    openDatabase(set.target, database),
+  );
   const upTo = request.lock && plan.problems.length === 0 ? await tablesUpTo(client) : 0;
   const steps = planSteps(migrations, [], { force: request.force, tablesUpTo: upTo }).map(
     (step): ApplyStep => ({ ...(step as ApplyStep), event: 'rolled-back' }),

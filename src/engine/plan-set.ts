@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { MigrationFile } from '../config/discover.js';
-import type { Client } from './connect.js';
+import { openDatabase, type Client } from './connect.js';
 import type { SnapshotScope } from '../catalog/listing.js';
 import { lazyCatalogModel } from '../catalog/model.js';
 import { probe } from '../catalog/rows.js';
@@ -472,7 +472,9 @@ export async function planSet(
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }
     const judged = options.judge
-      ? await protect(client, catalog, name, result, options.force)
+      ? await protect(client, catalog, name, result, options.force, undefined, (database) =>
+          openDatabase(set.target, database),
+        )
       : false;
     // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
     const functions =
@@ -756,6 +758,7 @@ const mayDestroy = (op: Operation) =>
   op.kind === 'drop' ||
   op.kind === 'alter-type' ||
   op.kind === 'drop-owned' ||
+  op.kind === 'drop-database' ||
   op.kind === 'call' ||
   op.kind === 'delete-rows' ||
   op.kind === 'write-rows';
@@ -789,6 +792,8 @@ export async function protect(
   setPlan: Pick<SetPlan, 'migrations' | 'plan'>,
   force: boolean,
   again = `schemata migrate ${set}`,
+  /** Another database of the server, for what DROP DATABASE would take. */
+  openOther?: (database: string) => Promise<Client>,
 ): Promise<boolean> {
   // Of a part of a file that --repair runs again, only the statements that run are judged.
   const running = setPlan.migrations.map(runningOperations);
@@ -813,7 +818,13 @@ export async function protect(
       probes,
     );
   });
-  const judgements = judgeHazards(hazards, await probe(client, probes), guarded, force, probes);
+  const judgements = judgeHazards(
+    hazards,
+    await probe(client, probes, openOther),
+    guarded,
+    force,
+    probes,
+  );
   for (const j of judgements) {
     const migration = setPlan.migrations[j.migration]!;
     migration.judgements.push(j);

@@ -11,6 +11,7 @@ import {
   type RowEvent,
 } from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
+import { plainIdent } from '../sql/quote.js';
 import {
   type BodyParser,
   type CallArgument,
@@ -381,6 +382,14 @@ class World {
           op.roles.map((role) => this.addProbe({ mode: 'owned', name: role })),
         );
         break;
+      // Another database: what it holds is asked there (catalog/rows.ts probe).
+      case 'drop-database': {
+        const name = plainIdent(op.name);
+        this.hazard(context, destructiveStep(op, name)!, `database ${name}`, [
+          this.addProbe({ mode: 'database', name: op.name }),
+        ]);
+        break;
+      }
       case 'call': {
         const reached = this.overloadsCalled(op.function, op.arguments);
         // Where the text cannot tell which overload the server picks, each is followed: the message says so.
@@ -901,6 +910,7 @@ export function judgeHazards(
     for (const id of h.probes)
       for (const t of facts.get(id)?.holders ?? []) byTable.set(t.table, t);
     const holders = [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
+    const unreadable = h.probes.map((id) => facts.get(id)?.unreadable).find((u) => u !== undefined);
     const base = {
       migration: h.migration,
       at: h.at,
@@ -910,6 +920,9 @@ export function judgeHazards(
       target: h.target,
       holders,
     };
+    const refused = force || migration.forced ? 'forced' : 'refused';
+    // What could not be asked is judged as holding rows: a refusal too many, never a loss let through.
+    if (unreadable !== undefined) return { ...base, verdict: refused, reason: unreadable };
     if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };
     const current = h.newType ? facts.get(h.probes[0]!)?.type : undefined;
     if (h.newType && current && isWidening(current, h.newType)) {
@@ -926,7 +939,7 @@ export function judgeHazards(
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
     return {
       ...base,
-      verdict: force || migration.forced ? 'forced' : 'refused',
+      verdict: refused,
       reason: `${what}${holders.map((t) => `${t.table} holds ${rowsText(t)}`).join(', ')}`,
     };
   });

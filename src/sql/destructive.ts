@@ -54,6 +54,8 @@ export function destructiveStep(op: Operation, target: string): string | undefin
       return `ALTER TABLE ${target} ALTER COLUMN ${op.column.name} TYPE ${op.type.name}${op.type.modifiers.length > 0 ? `(${op.type.modifiers.join(',')})` : ''}${op.type.array ? '[]' : ''}`;
     case 'drop-owned':
       return `DROP OWNED BY ${op.roles.join(', ')}`;
+    case 'drop-database':
+      return `DROP DATABASE ${target}`;
     default:
       return undefined;
   }

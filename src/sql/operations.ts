@@ -133,6 +133,8 @@ export type Operation = (
   /** ALTER COLUMN ... SET / DROP NOT NULL, SET / DROP DEFAULT: the column's definition, no row changed. */
   | { kind: 'alter-column'; column: ObjectRef; change: ColumnChange }
   | { kind: 'drop-owned'; roles: string[] }
+  /** DROP DATABASE: another database of the server, with every table in it. */
+  | { kind: 'drop-database'; name: string; ifExists: boolean }
   /** ALTER TABLE ... ENABLE / DISABLE TRIGGER: a named one, or every trigger of users (ALL, USER). REPLICA triggers do not fire for a migration. */
   | { kind: 'trigger-state'; table: ObjectRef; trigger: string | undefined; fires: boolean }
   /** A foreign key made (CREATE TABLE, ADD CONSTRAINT): what deleting or updating a referenced row does to the table's rows. */
@@ -647,6 +649,9 @@ function walkStatement(
         kind: 'drop-owned',
         roles: ((n.roles as Obj[] | undefined) ?? []).map((r) => roleName(r.RoleSpec)),
       });
+      break;
+    case 'DropdbStmt':
+      push({ kind: 'drop-database', name: String(n.dbname), ifExists: Boolean(n.missing_ok) });
       break;
     case 'TruncateStmt':
       for (const r of (n.relations as Obj[] | undefined) ?? []) {
