@@ -724,6 +724,44 @@ describe('with track_counts off', () => {
     await expectNoLoss(report, url, 'workspace.items', 3, 'workspace.items held 3 rows');
   });
 
+  /*
+   * A superuser's file may turn the counters off itself, around the very
+   * statement that deletes: a table written with no counter moving is then
+   * read exactly (a row left that the transaction did not write, rows at
+   * all), and measured again where it looks emptied.
+   */
+  it.each([
+    [
+      'deleted while the file had turned the counters off, and on again',
+      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nSET LOCAL track_counts = on;\n",
+      'table workspace.items held 3 rows and is now empty',
+    ],
+    [
+      'deleted and refilled with the counters off, by set_config in the block',
+      "DO $$ BEGIN PERFORM set_config('track_counts', 'off', true); EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\n",
+      'table workspace.items held 3 rows and none of them is left: every row it holds now was written by this migration, and no row counter of it moved',
+    ],
+  ])('%s: refused', async (_name, sql, names) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/003_clear.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.items', 3, names);
+    expect(await labels(url)).toEqual(['apple', 'banana', 'cherry']);
+  });
+
+  it('with the counters off, a write that keeps rows it did not write applies', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_fix.sql',
+      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE 'UPDATE workspace.items SET label = ''kiwi'' WHERE id = 2'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await labels(url)).toEqual(['cherry', 'kiwi']);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+
   it('a role that may not turn it on is told what to run as a superuser; run as typed, the migration applies', async () => {
     const { url, cwd } = await setUp();
     const database = databaseName(url);
