@@ -43,10 +43,18 @@ export const CATALOG_WRITTEN = 'schemata.catalog_written';
  * The counters start from zero after the flush every measured batch asks
  * (COUNTERS_BEFORE_FILE_PLPGSQL); any left from before only make it list. Without
  * track_counts (which the measurement turns on before the file) they stay
- * zero: then it always lists.
+ * zero: then it always lists. A session that may set track_counts (a
+ * superuser, or a role granted SET on it) may have turned it off around its
+ * DDL and on again, so the counters are believed only where it may not, or
+ * where the transaction has no ID: then it wrote nothing at all.
  */
-const CATALOG_WRITTEN_PLPGSQL = `PERFORM pg_catalog.set_config('${CATALOG_WRITTEN}', CASE
-    WHEN pg_catalog.current_setting('track_counts') = 'on' AND NOT EXISTS (
+const CATALOG_WRITTEN_PLPGSQL = `counters_settable := EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolsuper AND pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER'));
+  IF NOT counters_settable AND pg_catalog.current_setting('server_version_num')::int >= 150000 THEN
+    EXECUTE 'SELECT pg_catalog.has_parameter_privilege(session_user, ''track_counts'', ''SET'')' INTO counters_settable;
+  END IF;
+  PERFORM pg_catalog.set_config('${CATALOG_WRITTEN}', CASE
+    WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN 'off'
+    WHEN NOT counters_settable AND pg_catalog.current_setting('track_counts') = 'on' AND NOT EXISTS (
       SELECT 1 FROM pg_catalog.unnest(ARRAY[${LISTED_CATALOGS.map((c) => `'pg_catalog.${c}'`).join(', ')}]::pg_catalog.regclass[]) AS c(oid)
        WHERE pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) + pg_catalog.pg_stat_get_xact_tuples_updated(c.oid)
            + pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) > 0)
@@ -432,6 +440,7 @@ export const MEASURE_AFTER_BODY = `DECLARE
   written_tables pg_catalog.oid[];
   row_written pg_catalog.oid[];
   rewritten pg_catalog.oid[];
+  counters_settable boolean;
 BEGIN
   -- Nothing traced (most migrations), nothing lost: the losses' statement, a plan that costs more to start than
   -- to run, is left out.

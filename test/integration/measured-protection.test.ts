@@ -749,6 +749,26 @@ describe('with track_counts off', () => {
     expect(await labels(url)).toEqual(['apple', 'banana', 'cherry']);
   });
 
+  it('a table made while the file had turned the counters off is in the history event and the expected state', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_hidden.sql',
+      'SET LOCAL track_counts = off;\nCREATE TABLE workspace.hidden (id int);\nSET LOCAL track_counts = on;\n',
+    );
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    const [event] = await query<{ created: unknown }>(
+      url,
+      "SELECT effects->'created' AS created FROM schemata.migrations WHERE set_name = 'data' AND version = '3'",
+    );
+    expect(event!.created).toContainEqual({ kind: 'table', identity: 'workspace.hidden' });
+    const expected = await query<{ version: string }>(
+      url,
+      "SELECT version FROM schemata.objects WHERE kind = 'table' AND identity = 'workspace.hidden'",
+    );
+    expect(expected).toEqual([{ version: '3' }]);
+  });
+
   it('with the counters off, a write that keeps rows it did not write applies', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(

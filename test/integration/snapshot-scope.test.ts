@@ -52,8 +52,8 @@ const catalog = (url: string) =>
     `SELECT kind, identity FROM (${CATALOG_OBJECTS_SQL}) o WHERE o.schema_name IN ('workspace', 'reference') ORDER BY kind, identity`,
   );
 
-async function applied(url: string, cwd: string) {
-  const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
+async function applied(url: string, cwd: string, as = url) {
+  const report = await migrate({ cwd, env: { PRIMARY_DATABASE_URL: as }, sets: ['data'] });
   expect(report.error?.message).toBeUndefined();
   const checked = await validate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['data'] });
   expect(checked.sets[0]!.problems).toEqual([]);
@@ -315,19 +315,31 @@ describe('types, domains and routines in the snapshot of the names a file mentio
  * A migration that changes rows only is recorded without listing the catalog
  * after it: the transaction's row counters show none of the listing's
  * catalogs written. Its event is the one the full record would write, and a
- * migration that changes the catalog beside rows still lists it.
+ * migration that changes the catalog beside rows still lists it. Only for a
+ * role that may not turn the counters off itself: a superuser's file could,
+ * around its DDL, so a superuser's migration is listed after it whenever it
+ * wrote anything.
  */
 describe('a migration that changes rows only', () => {
   it('is recorded with the effects the full record writes, without a second listing of the catalog', async () => {
     const url = await freshDatabase();
     await setOnDatabase(url, "track_functions = 'pl'");
+    const role = `owner_${databaseName(url)}`;
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'owner-pw'; ALTER DATABASE ${databaseName(url)} OWNER TO ${role}`,
+    );
+    const owner = new URL(url);
+    owner.username = role;
+    owner.password = 'owner-pw';
+    const as = owner.toString();
     const files: Record<string, string> = {
       'data/001_schemas.sql':
         'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
       'data/002_accounts.sql':
         'CREATE TABLE reference.accounts (id serial PRIMARY KEY, code text);\n',
     };
-    await applied(url, makeProject(files));
+    await applied(url, makeProject(files), as);
     // The server's own count of the snapshot function's calls, once the run's session has reported them: at
     // least `atLeast`, and unchanged for a second (before PostgreSQL 15 a collector passes them on, every half
     // second).
@@ -351,7 +363,7 @@ describe('a migration that changes rows only', () => {
       'data/004_seed_again.sql':
         "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
     });
-    await applied(url, seeds);
+    await applied(url, seeds, as);
     // 003's listing before the file, none after it (004, a DO block of dynamic SQL, is read through the whole
     // catalog in its batch, not through the function).
     expect((await calls(before + 1)) - before).toBe(1);
@@ -389,6 +401,7 @@ describe('a migration that changes rows only', () => {
         'data/005_note.sql':
           "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
       }),
+      as,
     );
     expect((await calls(middle + 2)) - middle).toBe(2);
     const objects = await expected(url);
@@ -396,5 +409,21 @@ describe('a migration that changes rows only', () => {
       '005_note.sql',
     );
     expect(objects.map(({ kind, identity }) => ({ kind, identity }))).toEqual(await catalog(url));
+
+    // The same kind of file run by a superuser is listed after it too.
+    const late = await calls(middle + 2);
+    await applied(
+      url,
+      makeProject({
+        ...files,
+        'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
+        'data/004_seed_again.sql':
+          "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
+        'data/005_note.sql':
+          "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
+        'data/006_seed_more.sql': "INSERT INTO reference.accounts (code) VALUES ('d');\n",
+      }),
+    );
+    expect((await calls(late + 2)) - late).toBe(2);
   });
 });
