@@ -62,13 +62,29 @@ export async function connect(
  * words, masked.
  */
 export async function openDatabase(target: Target, database: string): Promise<Client> {
-  const client = new pg.Client({ ...clientConfig(target.url), database });
-  client.on('error', () => {});
+  const attempt = async (config: pg.ClientConfig) => {
+    const client = new pg.Client({ ...clientConfig(target.url), database, ...config });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+  };
   try {
-    await client.connect();
-    return client;
+    return await attempt({}).catch((error: unknown) => {
+      // sslmode=prefer (and allow), as connect: without TLS where the server offers none.
+      const mode = sslModeOf(target.url);
+      if (
+        (mode === 'prefer' || mode === 'allow') &&
+        /does not support SSL/i.test(describe(error).message)
+      )
+        return attempt({ ssl: false });
+      throw error;
+    });
   } catch (error) {
-    await client.end().catch(() => {});
     const { code, message } = describe(error);
     throw Object.assign(new Error(message), { code });
   }

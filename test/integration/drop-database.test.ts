@@ -57,6 +57,22 @@ describe('DROP DATABASE in a migration', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 
+  it("is asked as the set's URL asks: sslmode=prefer against a server without TLS", async () => {
+    const { url, cwd } = await setUp();
+    const otherUrl = await freshDatabase();
+    const other = databaseName(otherUrl);
+    await query(otherUrl, 'CREATE TABLE public.keep (id int); INSERT INTO public.keep VALUES (1)');
+    writeFile(cwd, 'data/002_drop.sql', dropFile(other));
+    const preferring = new URL(url);
+    preferring.searchParams.set('sslmode', 'prefer');
+    const refused = await runCli(['migrate', 'data'], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: preferring.toString() },
+    });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain(`${other}.public.keep holds 1 row`);
+  });
+
   it('runs where that database holds no rows, or is not there (IF EXISTS)', async () => {
     const { url, cwd, env } = await setUp();
     const emptyUrl = await freshDatabase();
