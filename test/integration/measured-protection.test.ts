@@ -769,6 +769,45 @@ describe('with track_counts off', () => {
     expect(expected).toEqual([{ version: '3' }]);
   });
 
+  it('a role granted SET on track_counts is treated as a superuser: its hidden table is listed', async (ctx) => {
+    const { url, cwd } = await setUp();
+    const [{ version } = { version: 0 }] = await query<{ version: number }>(
+      url,
+      "SELECT current_setting('server_version_num')::int AS version",
+    );
+    if (version < 150000) ctx.skip(); // GRANT SET ON PARAMETER came with PostgreSQL 15
+    const database = databaseName(url);
+    const role = `tuner_${database}`;
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'tuner-pw'; ALTER DATABASE ${database} OWNER TO ${role};
+       ALTER SCHEMA workspace OWNER TO ${role}; GRANT USAGE, CREATE ON SCHEMA schemata TO ${role};
+       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role};
+       GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA schemata TO ${role};
+       GRANT SET ON PARAMETER track_counts TO ${role}`,
+    );
+    const tuner = new URL(url);
+    tuner.username = role;
+    tuner.password = 'tuner-pw';
+    writeFile(
+      cwd,
+      'data/003_hidden.sql',
+      'SET LOCAL track_counts = off;\nCREATE TABLE workspace.hidden (id int);\nSET LOCAL track_counts = on;\n',
+    );
+    const report = await migrate({
+      cwd,
+      env: { PRIMARY_DATABASE_URL: tuner.toString() },
+      sets: ['data'],
+    });
+    expect(report.error).toBeUndefined();
+    const expected = await query<{ version: string }>(
+      url,
+      "SELECT version FROM schemata.objects WHERE kind = 'table' AND identity = 'workspace.hidden'",
+    );
+    expect(expected).toEqual([{ version: '3' }]);
+  });
+
   it('with the counters off, a write that keeps rows it did not write applies', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
