@@ -157,8 +157,8 @@ export const COUNTERS_OFF_SQLSTATE = 'SCH09';
  *   in dynamic SQL went through unmeasured. Turned on for the transaction;
  *   a role that may not set it gets COUNTERS_OFF_SQLSTATE, before the file.
  * - flushed when this batch ends, however it ends (a retry after a rollback
- *   starts from zero too). Run by EXECUTE: the function is not there
- *   before 15.
+ *   starts from zero too). PL/pgSQL plans a statement when it first runs,
+ *   so before 15, where the function is not there, it is never planned.
  */
 export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('track_counts') = 'off' THEN
     BEGIN
@@ -168,7 +168,7 @@ export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('trac
     END;
   END IF;
   IF ${FLUSHES_COUNTERS} THEN
-    EXECUTE 'SELECT pg_catalog.pg_stat_force_next_flush()';
+    PERFORM pg_catalog.pg_stat_force_next_flush();
   END IF;`;
 
 /** What the measurement before the file is given, each an SQL expression (literals in a batch, parameters in a function). */
