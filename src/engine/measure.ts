@@ -297,12 +297,18 @@ const REFILLED = (oid: string) =>
  * ROW EXCLUSIVE on it) while none of its row counters moved: the counters
  * were off (a superuser's file may turn track_counts off around its writes,
  * and on again), or the write matched no row. Either way the counters tell
- * nothing, and what it did is read from the table's rows.
+ * nothing, and what it did is read from the table's rows. A table counted
+ * before this migration (schemata.counted: an earlier migration of the
+ * run's one transaction wrote it, and holds its lock) is not one; before 15
+ * that also leaves out a table the session wrote in an earlier transaction
+ * whose counters are still pending.
  */
-const UNCOUNTED_SINCE_START = (oid: string) =>
-  `${sinceStart(oid, 0)} + ${sinceStart(oid, 1)} + ${sinceStart(oid, 2)} = 0`;
+const UNCOUNTED = (oid: string) =>
+  `(pg_catalog.pg_stat_get_xact_tuples_inserted(${oid}) + pg_catalog.pg_stat_get_xact_tuples_updated(${oid})
+      + pg_catalog.pg_stat_get_xact_tuples_deleted(${oid}) = 0
+    AND (pg_catalog.current_setting('schemata.counted')::jsonb -> (${oid})::text) IS NULL)`;
 const UNCOUNTED_WRITE = (oid: string) =>
-  `(${UNCOUNTED_SINCE_START(oid)}
+  `(${UNCOUNTED(oid)}
     AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
                   AND l.relation = ${oid} AND l.mode = 'RowExclusiveLock'))`;
 
@@ -503,7 +509,7 @@ BEGIN
           AND ${REFILLED('u.oid')})
       -- Written with no counter moving (UNCOUNTED_WRITE), where it has pages (rows once): empty now, or no row left
       -- that the transaction did not write.
-      OR (u.oid = ANY (row_written) AND ${UNCOUNTED_SINCE_START('u.oid')}
+      OR (u.oid = ANY (row_written) AND ${UNCOUNTED('u.oid')}
           AND pg_catalog.pg_relation_size(u.oid) > 0
           AND (NOT ${hasRowsSql('u.oid')} OR NOT ${OLDER_ROWS('u.oid')}));
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)

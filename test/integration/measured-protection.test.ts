@@ -808,6 +808,25 @@ describe('with track_counts off', () => {
     expect(expected).toEqual([{ version: '3' }]);
   });
 
+  it('in one transaction, a table an earlier migration rewrote every row of is no uncounted write of a later one', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_upper.sql',
+      '-- schemata:force\nUPDATE workspace.items SET label = upper(label);\n',
+    );
+    // A widening: the forecast traces the table, and the measurement looks at it again.
+    writeFile(
+      cwd,
+      'data/004_wider.sql',
+      'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80);\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'], singleTransaction: true });
+    expect(report.error).toBeUndefined();
+    expect(await labels(url)).toEqual(['APPLE', 'BANANA', 'CHERRY']);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+  });
+
   it('with the counters off, a write that keeps rows it did not write applies', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
