@@ -384,8 +384,7 @@ class World {
         break;
       // Another database: what it holds is asked there (catalog/rows.ts probe).
       case 'drop-database': {
-        const name = plainIdent(op.name);
-        this.hazard(context, destructiveStep(op, name)!, `database ${name}`, [
+        this.hazard(context, destructiveStep(op, '')!, `database ${plainIdent(op.name)}`, [
           this.addProbe({ mode: 'database', name: op.name }),
         ]);
         break;

@@ -1,4 +1,5 @@
 import type { ObjectRef, Operation } from './operations.js';
+import { plainIdent } from './quote.js';
 
 /** A name as written: `workspace.items`, or `items` when unqualified. */
 export const writtenName = (ref: Pick<ObjectRef, 'schema' | 'name' | 'unqualified'>): string =>
@@ -54,8 +55,9 @@ export function destructiveStep(op: Operation, target: string): string | undefin
       return `ALTER TABLE ${target} ALTER COLUMN ${op.column.name} TYPE ${op.type.name}${op.type.modifiers.length > 0 ? `(${op.type.modifiers.join(',')})` : ''}${op.type.array ? '[]' : ''}`;
     case 'drop-owned':
       return `DROP OWNED BY ${op.roles.join(', ')}`;
+    // Named by itself, as DROP OWNED is: a database is no object of this one's catalog.
     case 'drop-database':
-      return `DROP DATABASE ${target}`;
+      return `DROP DATABASE ${plainIdent(op.name)}`;
     default:
       return undefined;
   }

@@ -79,6 +79,12 @@ describe(RULE, () => {
     ],
     ['DROP TYPE CASCADE', 'DROP TYPE a.mood CASCADE;', [[1, 1, says('DROP TYPE a.mood CASCADE')]]],
     ['DROP OWNED', 'DROP OWNED BY app;', [[1, 1, says('DROP OWNED BY app')]]],
+    ['DROP DATABASE', 'DROP DATABASE old_app;', [[1, 1, says('DROP DATABASE old_app')]]],
+    [
+      'DROP DATABASE of a name that needs quotes',
+      'DROP DATABASE IF EXISTS "Old App" WITH (FORCE);',
+      [[1, 1, says('DROP DATABASE "Old App"')]],
+    ],
     [
       'TRUNCATE in a DO block',
       'DO $$ BEGIN IF true THEN TRUNCATE a.items; END IF; END $$;',
