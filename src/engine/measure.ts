@@ -297,7 +297,10 @@ const REFILLED = (oid: string) =>
  * ROW EXCLUSIVE on it) while none of its row counters moved: the counters
  * were off (a superuser's file may turn track_counts off around its writes,
  * and on again), or the write matched no row. Either way the counters tell
- * nothing, and what it did is read from the table's rows. A table counted
+ * nothing, and whether it is empty now is read from the table. (Not whether
+ * every row it holds is this transaction's: age(xmin) cannot tell on a busy
+ * server, where rows frozen more than 2^31 transactions ago look younger
+ * than any, and a write that matched no row would be refused.) A table counted
  * before this migration (schemata.counted: an earlier migration of the
  * run's one transaction wrote it, and holds its lock) is not one; before 15
  * that also leaves out a table the session wrote in an earlier transaction
@@ -334,12 +337,12 @@ const REGENERATED = (oid: string) =>
  *   every row anew (ALTER COLUMN ... TYPE, a volatile DEFAULT of a new
  *   column, SET LOGGED) changes one of them.
  */
-const REFILLABLE = (t: string, c: string, uncounted: string) => {
+const REFILLABLE = (t: string, c: string) => {
   const then = `SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)`;
   const now = `SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped`;
   return `${t}.kind = 'r'
                    AND CASE WHEN ${c}.relfilenode = ${t}.node
-                     THEN ${sinceStart(`${t}.oid`, 2)} > 0 OR ${uncounted}
+                     THEN ${sinceStart(`${t}.oid`, 2)} > 0
                      ELSE ${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
                       AND NOT EXISTS ((${then} EXCEPT ${now}) UNION ALL (${now} EXCEPT ${then})) END`;
 };
@@ -371,22 +374,19 @@ const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
              THEN pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how)
              WHEN e.refilled
              THEN pg_catalog.format('table %s held %s and none of them is left (%s, and every row it holds now was written by this migration)', e.shown, e.held, e.how)
-             WHEN e.uncounted AND e.none_kept
-             THEN pg_catalog.format('table %s held %s and none of them is left: every row it holds now was written by this migration, and no row counter of it moved (track_counts turned off), so whether they were deleted or updated cannot be told', e.shown, e.held)
              ELSE pg_catalog.format('table %s held %s and every one of them was written anew by a rewrite that kept each column''s type: ALTER COLUMN ... TYPE ... USING computed new values', e.shown, e.held) END, e.identity, e.rows
       FROM (SELECT k.*, CASE WHEN k.none_kept THEN NOT ${MORE_NEW_ROWS_THAN_INSERTED('k.oid')} ELSE false END AS refilled
-              FROM (SELECT t.oid, t.shown, t.held, t.identity, t.rows, c.relfilenode <> t.node AS replaced, u.uncounted,
+              FROM (SELECT t.oid, t.shown, t.held, t.identity, t.rows, c.relfilenode <> t.node AS replaced,
                            CASE WHEN c.relfilenode <> t.node THEN 'its storage was replaced: TRUNCATE or a rewrite' ELSE 'its rows were deleted' END AS how,
                            ${hasRowsSql('t.oid')} AS has_rows,
                            -- no row it holds is older than the transaction, where that tells (REFILLABLE)
-                           CASE WHEN ${REFILLABLE('t', 'c', 'u.uncounted')} THEN NOT ${OLDER_ROWS('t.oid')} ELSE false END AS none_kept
+                           CASE WHEN ${REFILLABLE('t', 'c')} THEN NOT ${OLDER_ROWS('t.oid')} ELSE false END AS none_kept
                       FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
-                     CROSS JOIN LATERAL (SELECT ${UNCOUNTED_WRITE('t.oid')} AS uncounted) u
-                     WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OR u.uncounted OFFSET 0) k OFFSET 0) e
-     -- Empty; refilled; every row written anew by writes no counter saw; or every row written anew by a rewrite that
-     -- changed no column's type, which only a USING does (CLUSTER and SET TABLESPACE keep every row's ID; a new
-     -- generated expression computes its column again).
-     WHERE NOT e.has_rows OR e.refilled OR (e.uncounted AND e.none_kept) OR (e.replaced AND e.none_kept AND NOT ${REGENERATED('e.oid')})
+                     -- Written with no counter moving (UNCOUNTED_WRITE): whether it is empty now is asked too.
+                     WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OR ${UNCOUNTED_WRITE('t.oid')} OFFSET 0) k OFFSET 0) e
+     -- Empty; refilled; or every row written anew by a rewrite that changed no column's type, which only a USING
+     -- does (CLUSTER and SET TABLESPACE keep every row's ID; a new generated expression computes its column again).
+     WHERE NOT e.has_rows OR e.refilled OR (e.replaced AND e.none_kept AND NOT ${REGENERATED('e.oid')})
     UNION ALL
     SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
       FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
@@ -507,11 +507,9 @@ BEGIN
       OR (${sinceStart('u.oid', 2)} > 0
           AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = u.oid) = 'r'
           AND ${REFILLED('u.oid')})
-      -- Written with no counter moving (UNCOUNTED_WRITE), where it has pages (rows once): empty now, or no row left
-      -- that the transaction did not write.
+      -- Written with no counter moving (UNCOUNTED_WRITE), where it has pages (rows once) and is empty now.
       OR (u.oid = ANY (row_written) AND ${UNCOUNTED('u.oid')}
-          AND pg_catalog.pg_relation_size(u.oid) > 0
-          AND (NOT ${hasRowsSql('u.oid')} OR NOT ${OLDER_ROWS('u.oid')}));
+          AND pg_catalog.pg_relation_size(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')});
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)
     INTO counters
     FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity,
