@@ -41,17 +41,9 @@ export async function connect(
     ...(application === undefined ? {} : { application_name: application }),
   };
   try {
-    return await connectWith(target, variable, config, waitedS);
+    return await preferringTls(target.url, (tls) => openClient({ ...config, ...tls }));
   } catch (error) {
-    // sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without.
-    const mode = sslModeOf(target.url);
-    if (
-      (mode === 'prefer' || mode === 'allow') &&
-      /does not support SSL/i.test((error as { cause?: Error }).cause?.message ?? '')
-    ) {
-      return connectWith(target, variable, { ...config, ssl: false }, waitedS);
-    }
-    throw error;
+    throw connectFailure(target, variable, error, waitedS);
   }
 }
 
@@ -62,31 +54,49 @@ export async function connect(
  * words, masked.
  */
 export async function openDatabase(target: Target, database: string): Promise<Client> {
-  const attempt = async (config: pg.ClientConfig) => {
-    const client = new pg.Client({ ...clientConfig(target.url), database, ...config });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return client;
-    } catch (error) {
-      await client.end().catch(() => {});
-      throw error;
-    }
-  };
   try {
-    return await attempt({}).catch((error: unknown) => {
-      // sslmode=prefer (and allow), as connect: without TLS where the server offers none.
-      const mode = sslModeOf(target.url);
-      if (
-        (mode === 'prefer' || mode === 'allow') &&
-        /does not support SSL/i.test(describe(error).message)
-      )
-        return attempt({ ssl: false });
-      throw error;
-    });
+    return await preferringTls(target.url, (tls) =>
+      openClient({ ...clientConfig(target.url), database, ...tls }),
+    );
   } catch (error) {
     const { code, message } = describe(error);
     throw Object.assign(new Error(message), { code });
+  }
+}
+
+/** A client connected with `config`; where it cannot connect, it is ended and the driver's error thrown as it came. */
+async function openClient(config: pg.ClientConfig): Promise<Client> {
+  const client = new pg.Client({
+    application_name: 'schemata',
+    connectionTimeoutMillis: 15_000,
+    ...config,
+  });
+  // An idle connection that the server drops would otherwise crash the process.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** sslmode=prefer (and allow), as libpq: TLS when the server offers it, else without. */
+async function preferringTls(
+  url: string,
+  open: (tls: pg.ClientConfig) => Promise<Client>,
+): Promise<Client> {
+  try {
+    return await open({});
+  } catch (error) {
+    const mode = sslModeOf(url);
+    if (
+      (mode === 'prefer' || mode === 'allow') &&
+      /does not support SSL/i.test(describe(error).message)
+    )
+      return open({ ssl: false });
+    throw error;
   }
 }
 
@@ -125,48 +135,31 @@ function sslModeOf(url: string): string | undefined {
   }
 }
 
-async function connectWith(
-  target: Target,
-  variable: string,
-  config: pg.ClientConfig,
-  waitedS: number,
-): Promise<Client> {
-  const client = new pg.Client({
-    application_name: 'schemata',
-    connectionTimeoutMillis: 15_000,
-    ...config,
-  });
-  // An idle connection that the server drops would otherwise crash the process.
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return client;
-  } catch (error) {
-    await client.end().catch(() => {});
-    const { code, message } = describe(error);
-    const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
-    const refused = certificateRefused(code);
-    if (refused) {
-      throw new ConfigError(`${where}: ${refused.what} (${message}).`, refused.hint, {
-        cause: error,
-      });
-    }
-    const tls = /SSL|TLS|certificate/i.test(message);
-    if ((code && code in CONFIG_CODES) || tls) {
-      throw new ConfigError(
-        `${where}: ${message}.`,
-        tls
-          ? 'Check sslmode in the URL: the server and the URL disagree about TLS.'
-          : CONFIG_CODES[code!],
-        {
-          cause: error,
-        },
-      );
-    }
-    const hint = unreachableHint(code, waitedS);
-    const waited = waitedS > 0 ? ` It was tried for ${waitedS}s (--wait ${waitedS}).` : '';
-    throw new ConnectionError(`${where}: ${message}.${waited}`, hint, { cause: error });
+/** Why a set's connection failed, as one paragraph: a ConfigError where the URL is wrong, a ConnectionError where the server is away. */
+function connectFailure(target: Target, variable: string, error: unknown, waitedS: number): Error {
+  const { code, message } = describe(error);
+  const where = `Set "${target.set}": cannot connect to ${target.display} (${variable})`;
+  const refused = certificateRefused(code);
+  if (refused) {
+    return new ConfigError(`${where}: ${refused.what} (${message}).`, refused.hint, {
+      cause: error,
+    });
   }
+  const tls = /SSL|TLS|certificate/i.test(message);
+  if ((code && code in CONFIG_CODES) || tls) {
+    return new ConfigError(
+      `${where}: ${message}.`,
+      tls
+        ? 'Check sslmode in the URL: the server and the URL disagree about TLS.'
+        : CONFIG_CODES[code!],
+      {
+        cause: error,
+      },
+    );
+  }
+  const hint = unreachableHint(code, waitedS);
+  const waited = waitedS > 0 ? ` It was tried for ${waitedS}s (--wait ${waitedS}).` : '';
+  return new ConnectionError(`${where}: ${message}.${waited}`, hint, { cause: error });
 }
 
 /** OpenSSL's verify errors, as Node names them: no CA this machine trusts signed the server's certificate. */

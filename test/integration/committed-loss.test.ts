@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate } from '../../src/api.js';
 import { type CliResult, hintedArgs, runCli } from '../support/cli.js';
-import { freshDatabase, query } from '../support/db.js';
-import { makeProject, writeFile } from '../support/project.js';
+import { query } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
+import { writeFile } from '../support/project.js';
 
 /*
  * A DO block or procedure that COMMITs runs outside any transaction, as psql
@@ -26,12 +27,7 @@ const BASE = {
 };
 
 async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  await query(url, "INSERT INTO workspace.items VALUES (1, 'a'), (2, 'b')");
-  return { url, cwd, env };
+  return appliedDataSet(BASE, "INSERT INTO workspace.items VALUES (1, 'a'), (2, 'b')");
 }
 
 const events = (url: string, version: string) =>

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
 import { hintedArgs, runCli } from '../support/cli.js';
 import { databaseName, freshDatabase, query, trackedVersions } from '../support/db.js';
-import { makeProject, writeFile } from '../support/project.js';
+import { appliedDataSet } from '../support/applied.js';
+import { writeFile } from '../support/project.js';
 
 /*
  * DROP DATABASE takes another database of the server with every table in
@@ -20,13 +21,7 @@ const BASE = {
 const dropFile = (name: string, ifExists = false) =>
   `-- schemata:no-transaction\nDROP DATABASE ${ifExists ? 'IF EXISTS ' : ''}${name};\n`;
 
-async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  return { url, cwd, env };
-}
+const setUp = () => appliedDataSet(BASE);
 
 const exists = async (url: string, name: string) =>
   (await query(url, 'SELECT 1 FROM pg_database WHERE datname = $1', [name])).length === 1;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
-import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
-import { makeProject, writeFile } from '../support/project.js';
+import { query, tableExists, trackedVersions } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
+import { writeFile } from '../support/project.js';
 
 /*
  * The forecast reads the functions, procedures, triggers and rules an
@@ -39,18 +40,14 @@ const BASE = {
 };
 
 async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  await query(
-    url,
+  const applied = await appliedDataSet(
+    BASE,
     // audit's trigger empties items: its row first.
     "INSERT INTO workspace.audit VALUES (1); INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry')",
   );
   // An earlier migration of the same run: the refusal must leave it unapplied too.
-  writeFile(cwd, 'data/004_more.sql', 'CREATE TABLE workspace.more (id int);\n');
-  return { url, cwd, env };
+  writeFile(applied.cwd, 'data/004_more.sql', 'CREATE TABLE workspace.more (id int);\n');
+  return applied;
 }
 
 const count = async (url: string, table: string) =>

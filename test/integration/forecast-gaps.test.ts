@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
-import { freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
-import { makeProject, writeFile } from '../support/project.js';
+import { query, tableExists, trackedVersions } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
+import { writeFile } from '../support/project.js';
 
 /*
  * The forecast follows what the run itself does to triggers, what foreign
@@ -44,12 +45,8 @@ const BASE = {
 };
 
 async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  await query(
-    url,
+  const applied = await appliedDataSet(
+    BASE,
     `INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry');
      INSERT INTO workspace.pets VALUES (1, 'rex'), (2, 'tom');
      INSERT INTO workspace.events VALUES (1, '2025-03-01'), (2, '2025-04-01');
@@ -57,8 +54,8 @@ async function setUp() {
      INSERT INTO workspace.base VALUES (1); INSERT INTO workspace.kid VALUES (2, 0), (3, 0);`,
   );
   // An earlier migration of the same run: a refusal must leave it unapplied too.
-  writeFile(cwd, 'data/003_more.sql', 'CREATE TABLE workspace.more (id int);\n');
-  return { url, cwd, env };
+  writeFile(applied.cwd, 'data/003_more.sql', 'CREATE TABLE workspace.more (id int);\n');
+  return applied;
 }
 
 const count = async (url: string, table: string) =>

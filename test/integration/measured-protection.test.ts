@@ -7,6 +7,7 @@ import {
   setOnDatabase,
   trackedVersions,
 } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -35,19 +36,14 @@ const BASE = {
 };
 
 async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  await query(
-    url,
+  return appliedDataSet(
+    BASE,
     `INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry');
      INSERT INTO workspace.events VALUES (1, '2025-03-01'), (2, '2025-04-01');
      INSERT INTO workspace.child VALUES (1, 'child row', 7);
      INSERT INTO workspace.audit VALUES (1);
      REFRESH MATERIALIZED VIEW workspace.label_counts;`,
   );
-  return { url, cwd, env };
 }
 
 const count = async (url: string, table: string) =>

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { migrate, status } from '../../src/api.js';
 import { databaseName, freshDatabase, query, tableExists, trackedVersions } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
 import { makeProject, writeFile } from '../support/project.js';
 
 /*
@@ -25,16 +26,11 @@ const BASE = {
 };
 
 async function setUp(extra: Record<string, string> = {}) {
-  const url = await freshDatabase();
-  const cwd = makeProject({ ...BASE, ...extra });
-  const env = { PRIMARY_DATABASE_URL: url };
-  const first = await migrate({ cwd, env, sets: ['data'] });
-  expect(first.error).toBeUndefined();
-  await query(
-    url,
+  const applied = await appliedDataSet(
+    { ...BASE, ...extra },
     "INSERT INTO workspace.items VALUES (1, 'a', 1, 9.5, 'ok'), (2, 'b', 2, 1.25, 'sad'); INSERT INTO reference.codes VALUES ('x')",
   );
-  return { url, cwd, env, versions: await trackedVersions(url, 'data') };
+  return { ...applied, versions: await trackedVersions(applied.url, 'data') };
 }
 
 const count = async (url: string, table: string) =>

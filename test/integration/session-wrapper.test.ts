@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/api.js';
-import { freshDatabase, openClient, query, trackedVersions } from '../support/db.js';
-import { makeProject, writeFile } from '../support/project.js';
+import { openClient, query, trackedVersions } from '../support/db.js';
+import { appliedDataSet } from '../support/applied.js';
+import { writeFile } from '../support/project.js';
 
 /*
  * The one session wrapper (engine/session.ts): a whole migration in
@@ -18,15 +19,10 @@ const BASE = {
 };
 
 async function setUp() {
-  const url = await freshDatabase();
-  const cwd = makeProject(BASE);
-  const env = { PRIMARY_DATABASE_URL: url };
-  expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
-  await query(
-    url,
+  return appliedDataSet(
+    BASE,
     "INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry'); INSERT INTO workspace.audit VALUES (1);",
   );
-  return { url, cwd, env };
 }
 
 const count = async (url: string, table: string) =>

@@ -357,13 +357,14 @@ describe('a migration that changes rows only', () => {
       return n;
     };
     const before = await calls(1);
-    const seeds = makeProject({
+    // Each project below is the one before it and a file more.
+    const seeded = {
       ...files,
       'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
       'data/004_seed_again.sql':
         "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
-    });
-    await applied(url, seeds, as);
+    };
+    await applied(url, makeProject(seeded), as);
     // 003's listing before the file, none after it (004, a DO block of dynamic SQL, is read through the whole
     // catalog in its batch, not through the function).
     expect((await calls(before + 1)) - before).toBe(1);
@@ -391,18 +392,12 @@ describe('a migration that changes rows only', () => {
     ]);
     // A change to the catalog beside rows is listed after the file, and expected of its migration.
     const middle = await calls(before + 1);
-    await applied(
-      url,
-      makeProject({
-        ...files,
-        'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
-        'data/004_seed_again.sql':
-          "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
-        'data/005_note.sql':
-          "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
-      }),
-      as,
-    );
+    const noted = {
+      ...seeded,
+      'data/005_note.sql':
+        "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
+    };
+    await applied(url, makeProject(noted), as);
     expect((await calls(middle + 2)) - middle).toBe(2);
     const objects = await expected(url);
     expect(objects.find((o) => o.identity === 'reference.accounts.note')?.file).toBe(
@@ -415,12 +410,7 @@ describe('a migration that changes rows only', () => {
     await applied(
       url,
       makeProject({
-        ...files,
-        'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
-        'data/004_seed_again.sql':
-          "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
-        'data/005_note.sql':
-          "ALTER TABLE reference.accounts ADD COLUMN note text;\nUPDATE reference.accounts SET note = 'x' WHERE code = 'a';\n",
+        ...noted,
         'data/006_seed_more.sql': "INSERT INTO reference.accounts (code) VALUES ('d');\n",
       }),
     );
