@@ -62,21 +62,24 @@ export function boundedCountSql(schema: string, name: string, only: boolean): st
 /**
  * How many rows relation `c` holds, for a refusal's message: through the
  * table itself, so a partitioned table or an inheritance parent counts its
- * tree; bounded (boundedCountSql). 0 for a table that holds none; -1 where
- * row-level security or a missing SELECT privilege would hide rows from this
- * role and the pages of the table or its tree say there are some
- * (hasRowsSql's rules).
+ * tree (with `only`, its own rows alone: ONLY); bounded (boundedCountSql).
+ * 0 for a table that holds none; -1 where row-level security or a missing
+ * SELECT privilege would hide rows from this role and the pages of the
+ * table or its tree say there are some (hasRowsSql's rules).
  */
-function rowCountSql(oid: string): string {
+function rowCountSql(oid: string, only = false): string {
+  const tree = only
+    ? 'SELECT held_c.oid'
+    : 'SELECT held_c.oid UNION SELECT i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid';
   return `(SELECT CASE WHEN held_c.relkind = 'm' AND NOT held_c.relispopulated THEN 0
       -- an empty heap file holds no row, whoever asks; a partitioned table or a parent holds its tree's
-      WHEN NOT EXISTS (WITH RECURSIVE tree(oid) AS (SELECT held_c.oid UNION SELECT i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid)
+      WHEN NOT EXISTS (WITH RECURSIVE tree(oid) AS (${tree})
                        SELECT FROM tree WHERE pg_relation_size(tree.oid) > 0) THEN 0
       WHEN (held_c.relrowsecurity AND (held_c.relforcerowsecurity OR held_c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
             AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user))
            OR NOT has_table_privilege(held_c.oid, 'SELECT')
         THEN -1
-      ELSE ${boundedCountSql('held_n.nspname', 'held_c.relname', false)} END
+      ELSE ${boundedCountSql('held_n.nspname', 'held_c.relname', only)} END
     FROM pg_class held_c JOIN pg_namespace held_n ON held_n.oid = held_c.relnamespace WHERE held_c.oid = ${oid})`;
 }
 
@@ -91,8 +94,11 @@ export function holderOf(table: string, rows: number): Holder {
 
 /** One thing to ask about an object the run would destroy, by OID. */
 export type Probe =
-  /** The relation itself; with `drop-cascade` the materialized views built on it. */
-  | { id: number; mode: 'rows' | 'drop-cascade'; oid: number }
+  /**
+   * The relation itself, with its partitions or inheritance children (`own-rows`: without them, as ONLY
+   * reads it); with `drop-cascade` the materialized views built on it.
+   */
+  | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
   | { id: number; mode: 'type-columns'; oid: number }
   /** A column's table, and the column's current type. */
@@ -119,7 +125,7 @@ WITH RECURSIVE input AS (
   UNION
   SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
 ), affected(id, oid) AS (
-  SELECT id, oid FROM input WHERE mode IN ('rows', 'drop-cascade', 'column')
+  SELECT id, oid FROM input WHERE mode IN ('rows', 'own-rows', 'drop-cascade', 'column')
   UNION SELECT s.id, rw.ev_class
           FROM input s
           JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
@@ -133,10 +139,11 @@ WITH RECURSIVE input AS (
           JOIN pg_class c ON c.relowner = r.oid
          WHERE i.mode = 'owned'
 ), tables AS MATERIALIZED (
-  SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder
-    FROM affected a JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm', 'p') JOIN pg_namespace n ON n.oid = c.relnamespace
+  SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder, i.mode = 'own-rows' AS own
+    FROM affected a JOIN input i ON i.id = a.id
+    JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm', 'p') JOIN pg_namespace n ON n.oid = c.relnamespace
 ), probed AS MATERIALIZED (
-  SELECT id, holder, ${rowCountSql('tables.oid')} AS rows FROM tables
+  SELECT id, holder, CASE WHEN own THEN ${rowCountSql('tables.oid', true)} ELSE ${rowCountSql('tables.oid')} END AS rows FROM tables
 )
 SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE rows <> 0
 UNION ALL

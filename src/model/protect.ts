@@ -335,8 +335,9 @@ class World {
         this.followForeignKeys(found, op, migration, depth);
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
+        // ONLY: the table's own rows, not its inheritance children's or partitions'.
         this.hazard(context, destructiveStep(op, name)!, name, [
-          this.addProbe({ mode: 'rows', oid: found[1].origin }),
+          this.addProbe({ mode: op.only ? 'own-rows' : 'rows', oid: found[1].origin }),
         ]);
         break;
       }

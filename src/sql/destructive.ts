@@ -43,14 +43,18 @@ export function destructiveStep(op: Operation, target: string): string | undefin
         return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
       return undefined;
     }
-    case 'delete-rows':
+    case 'delete-rows': {
       if (!op.wholesale) return undefined;
-      if (op.verb === 'TRUNCATE') return `TRUNCATE ${target}${op.cascade ? ' CASCADE' : ''}`;
+      const only = op.only ? 'ONLY ' : '';
+      if (op.verb === 'TRUNCATE') return `TRUNCATE ${only}${target}${op.cascade ? ' CASCADE' : ''}`;
       return op.verb === 'MERGE'
         ? `MERGE INTO ${target} ... THEN DELETE`
-        : `DELETE FROM ${target} without a WHERE that limits it`;
+        : `DELETE FROM ${only}${target} without a WHERE that limits it`;
+    }
     case 'write-rows':
-      return op.wholesale ? `UPDATE ${target} without a WHERE that limits it` : undefined;
+      return op.wholesale
+        ? `UPDATE ${op.only ? 'ONLY ' : ''}${target} without a WHERE that limits it`
+        : undefined;
     case 'alter-type':
       return `ALTER TABLE ${target} ALTER COLUMN ${op.column.name} TYPE ${op.type.name}${op.type.modifiers.length > 0 ? `(${op.type.modifiers.join(',')})` : ''}${op.type.array ? '[]' : ''}`;
     case 'drop-owned':

@@ -112,7 +112,8 @@ export type Operation = (
   /**
    * Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE;
    * `keepsExisting`: INSERT ... ON CONFLICT DO NOTHING, which changes no row that is there but
-   * fires the table's INSERT triggers). COPY FROM is an INSERT.
+   * fires the table's INSERT triggers). COPY FROM is an INSERT. `only`: UPDATE ONLY, the
+   * table's own rows, not those of its inheritance children or partitions.
    */
   | {
       kind: 'write-rows';
@@ -120,14 +121,19 @@ export type Operation = (
       wholesale: boolean;
       verb: 'INSERT' | 'UPDATE' | 'MERGE';
       keepsExisting?: boolean;
+      only?: boolean;
     }
-  /** Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE. */
+  /**
+   * Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE.
+   * `only`: DELETE FROM ONLY, TRUNCATE ONLY, the table's own rows.
+   */
   | {
       kind: 'delete-rows';
       table: ObjectRef;
       wholesale: boolean;
       cascade: boolean;
       verb: 'DELETE' | 'TRUNCATE' | 'MERGE';
+      only?: boolean;
     }
   | { kind: 'alter-type'; column: ObjectRef; type: ColumnType }
   /** ALTER COLUMN ... SET / DROP NOT NULL, SET / DROP DEFAULT: the column's definition, no row changed. */
@@ -228,6 +234,13 @@ const strings = (list: Obj[] | undefined): string[] =>
   (list ?? []).map((n) => n.String?.sval ?? '');
 
 /** `"int4"[]`: a type name as to_regprocedure reads it; undefined for `%TYPE`. */
+/**
+ * `{ only: true }` where a statement names its table with ONLY: its own rows alone. The parser's
+ * RangeVar says so by `inh`, which its JSON leaves out when false.
+ */
+const onlyOf = (range: Obj | undefined): { only?: true } =>
+  range !== undefined && range.inh !== true ? { only: true } : {};
+
 function typeText(type: Obj | undefined): string | undefined {
   if (!type || type.pct_type) return undefined;
   // `int` and `integer` both parse to pg_catalog.int4; pg_catalog is searched first anyway.
@@ -661,6 +674,7 @@ function walkStatement(
           wholesale: true,
           cascade: n.behavior === 'DROP_CASCADE',
           verb: 'TRUNCATE',
+          ...onlyOf(r.RangeVar),
         });
       }
       break;
@@ -845,6 +859,7 @@ function rowsAndCalls(
           wholesale: keepsEveryRow(o.whereClause),
           cascade: false,
           verb: 'DELETE',
+          ...onlyOf(o.relation),
         });
         break;
       case 'UpdateStmt':
@@ -853,6 +868,7 @@ function rowsAndCalls(
           table: table(o.relation),
           wholesale: keepsEveryRow(o.whereClause),
           verb: 'UPDATE',
+          ...onlyOf(o.relation),
         });
         break;
       case 'InsertStmt':

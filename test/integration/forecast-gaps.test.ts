@@ -264,6 +264,44 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
     );
   });
 
+  it.each([
+    ['TRUNCATE ONLY', 'TRUNCATE ONLY workspace.base;\n', 'TRUNCATE ONLY workspace.base'],
+    [
+      'DELETE FROM ONLY',
+      'DELETE FROM ONLY workspace.base;\n',
+      'DELETE FROM ONLY workspace.base without a WHERE that limits it',
+    ],
+    [
+      'UPDATE ONLY, unqualified in a DO block',
+      'DO $$ BEGIN SET LOCAL search_path = workspace; UPDATE ONLY base SET id = 0; END $$;\n',
+      'UPDATE ONLY workspace.base without a WHERE that limits it',
+    ],
+  ])(
+    '%s of an inheritance parent is judged on its own rows, not its children’s',
+    async (_what, sql, step) => {
+      const { url, cwd, env } = await setUp();
+      writeFile(cwd, 'data/005_second.sql', sql);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.exitCode).toBe(4);
+      const [refused] = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+      expect(refused!.message).toContain(step);
+      expect(refused!.message).toContain('would destroy data: workspace.base holds 1 row.');
+      expect(refused!.holders).toEqual([{ table: 'workspace.base', rows: 1, more: false }]);
+      expect(await count(url, 'ONLY workspace.base')).toBe(1);
+      expect(await count(url, 'workspace.kid')).toBe(2);
+    },
+  );
+
+  it('DELETE FROM ONLY a partitioned table takes no row: it holds none of its own', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', 'DELETE FROM ONLY workspace.events;\n');
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.exitCode).toBe(0);
+    expect(await count(url, 'workspace.events')).toBe(2);
+    expect((await trackedVersions(url, 'data')).at(-1)).toBe('5');
+  });
+
   it('a procedure the file makes and CALLs is named as a procedure', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(

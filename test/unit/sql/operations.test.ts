@@ -24,9 +24,9 @@ const described = (sql: string) =>
       case 'move':
         return `${op.kind} ${describeRef(op.from)} -> ${describeRef(op.to)}${via}`;
       case 'write-rows':
-        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${op.keepsExisting ? ' keeps existing' : ''}${via}`;
+        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${op.only ? ' only' : ''}${op.keepsExisting ? ' keeps existing' : ''}${via}`;
       case 'delete-rows':
-        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${via}`;
+        return `${op.kind} ${describeRef(op.table)}${op.wholesale ? ' wholesale' : ''}${op.only ? ' only' : ''}${via}`;
       case 'alter-type':
         return `alter-type ${describeRef(op.column)} ${op.type.name}(${op.type.modifiers.join(',')})`;
       case 'alter-column':
@@ -182,6 +182,17 @@ describe('operationsOf', () => {
       'TRUNCATE',
       'TRUNCATE w.a, w.b CASCADE;',
       ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale'],
+    ],
+    [
+      'ONLY: the table without its inheritance children or partitions',
+      'TRUNCATE ONLY w.a, w.b; DELETE FROM ONLY w.c; UPDATE ONLY w.d SET x = 1; DELETE FROM w.e;',
+      [
+        'delete-rows table w.a wholesale only',
+        'delete-rows table w.b wholesale',
+        'delete-rows table w.c wholesale only',
+        'write-rows table w.d wholesale only',
+        'delete-rows table w.e wholesale',
+      ],
     ],
     [
       'DROP OWNED and type changes',

@@ -53,6 +53,14 @@ describe(RULE, () => {
     ],
     ['TRUNCATE CASCADE', '\nTRUNCATE a.items CASCADE;', [[2, 1, says('TRUNCATE a.items CASCADE')]]],
     [
+      'ONLY, named as written',
+      'TRUNCATE ONLY a.items;\nDELETE FROM ONLY a.items;',
+      [
+        [1, 1, says('TRUNCATE ONLY a.items')],
+        [2, 1, says('DELETE FROM ONLY a.items without a WHERE that limits it')],
+      ],
+    ],
+    [
       'DELETE without WHERE',
       'DELETE FROM a.items;',
       [[1, 1, says('DELETE FROM a.items without a WHERE that limits it')]],
