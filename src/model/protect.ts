@@ -937,10 +937,16 @@ export function judgeHazards(
       };
     }
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
+    // The target renamed or moved earlier in the run: named as the statement names it, and as it is now.
+    const renamed = new Set(h.probes.map((id) => facts.get(id)?.relation));
+    const named = (t: Holder) =>
+      renamed.has(t.table) && t.table !== h.target
+        ? `${h.target} (${t.table} when the run began)`
+        : t.table;
     return {
       ...base,
       verdict: refused,
-      reason: `${what}${holders.map((t) => `${t.table} holds ${rowsText(t)}`).join(', ')}`,
+      reason: `${what}${holders.map((t) => `${named(t)} holds ${rowsText(t)}`).join(', ')}`,
     };
   });
 }

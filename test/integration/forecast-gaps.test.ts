@@ -238,6 +238,12 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       { table: 'workspace.base', rows: 3, more: false },
     ],
     [
+      'a table renamed earlier in the run, as the statement names it and as it was',
+      'ALTER TABLE workspace.pets RENAME TO old_pets;\nDROP TABLE workspace.old_pets;\n',
+      'workspace.old_pets (workspace.pets when the run began) holds 2 rows',
+      { table: 'workspace.pets', rows: 2, more: false },
+    ],
+    [
       'a populated materialized view built on a view dropped with CASCADE',
       'DROP VIEW workspace.item_ids CASCADE;\n',
       'workspace.id_counts holds 1 row',
