@@ -465,6 +465,10 @@ export function schemasNamed(
         case 'trigger-state':
           addRef(op.table);
           break;
+        case 'rule':
+          addRef(op.table);
+          if (op.actions && !visit(op.actions)) return false;
+          break;
         case 'foreign-key':
           addRef(op.table);
           addRef(op.references);

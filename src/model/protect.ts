@@ -105,6 +105,8 @@ interface Relation {
   catalog?: CatalogRelation | undefined;
   /** Its triggers of users as the run leaves them: the catalog's, those the run creates, enabled or not. */
   triggers: Trigger[];
+  /** Its rules as the run leaves them: the catalog's enabled ones and those the run creates, enabled or not. */
+  rules: Rule[];
   /** Its foreign keys: the catalog's and those the run creates, to the relation they reference. */
   foreignKeys: ForeignKey[];
   /** A partition's partitioned table: its row triggers fire for the partition's rows. */
@@ -116,6 +118,14 @@ interface Trigger {
   events: RowEvent[];
   function: { schema: string; name: string };
   row: boolean;
+  enabled: boolean;
+}
+
+interface Rule {
+  name: string;
+  events: RowEvent[];
+  /** What its actions do, read when a write fires it. */
+  actions: () => readonly Operation[] | undefined;
   enabled: boolean;
 }
 
@@ -214,6 +224,13 @@ class World {
           function: t.function,
           row: t.row ?? true,
           enabled: t.enabled ?? true,
+        })),
+        rules: (r.rules ?? []).map((rule) => ({
+          name: rule.name,
+          events: rule.events,
+          actions: () =>
+            parser && ruleOperations(parser, rule.definition, `rule ${rule.name} on ${r.identity}`),
+          enabled: true,
         })),
         foreignKeys: [],
       };
@@ -348,6 +365,25 @@ class World {
             trigger.enabled = op.fires;
         break;
       }
+      case 'rule': {
+        const found = this.relation(op.table);
+        if (!found) break;
+        const rules = found[1].rules;
+        const known = rules.find((r) => r.name === op.name);
+        if (op.actions !== undefined) {
+          // CREATE OR REPLACE RULE: its new actions, on its new event.
+          const actions = op.actions;
+          const rule = {
+            name: op.name,
+            events: op.events ?? [],
+            actions: () => actions,
+            enabled: true,
+          };
+          if (known) Object.assign(known, rule);
+          else rules.push(rule);
+        } else if (known) known.enabled = op.fires;
+        break;
+      }
       case 'foreign-key': {
         const child = this.relation(op.table);
         const parent = this.relation(op.references);
@@ -433,8 +469,8 @@ class World {
 
   /**
    * The triggers and rules a write fires, on its events: the table's own
-   * enabled triggers (the catalog's and the run's), the row triggers of the
-   * partitioned tables it is a partition of, and the catalog's rules.
+   * enabled triggers and rules (the catalog's and the run's), and the row
+   * triggers of the partitioned tables it is a partition of.
    */
   private fire(
     [schema, relation]: [string, Relation],
@@ -459,10 +495,10 @@ class World {
         depth,
       );
     }
-    for (const rule of relation.catalog?.rules ?? []) {
-      if (!this.parser || !rule.events.some((e) => events.includes(e))) continue;
+    for (const rule of relation.rules) {
+      if (!rule.enabled || !rule.events.some((e) => events.includes(e))) continue;
       const via = `rule ${rule.name} on ${table}`;
-      this.runBody(ruleOperations(this.parser, rule.definition, via), op.at, via, migration, depth);
+      this.runBody(rule.actions(), op.at, via, migration, depth);
     }
   }
 
@@ -629,6 +665,7 @@ class World {
           columns: new Map(),
           renamedAway: new Set(),
           triggers: [],
+          rules: [],
           foreignKeys: [],
         });
     } else if (ref.kind === 'type' || ref.kind === 'domain') {

@@ -143,6 +143,18 @@ export type Operation = (
   | { kind: 'drop-database'; name: string; ifExists: boolean }
   /** ALTER TABLE ... ENABLE / DISABLE TRIGGER: a named one, or every trigger of users (ALL, USER). REPLICA triggers do not fire for a migration. */
   | { kind: 'trigger-state'; table: ObjectRef; trigger: string | undefined; fires: boolean }
+  /**
+   * A rule of a table as the run leaves it: CREATE [OR REPLACE] RULE (its events and what its actions do),
+   * DROP RULE and ALTER TABLE ... DISABLE RULE (`fires` false), ENABLE RULE (`fires` true, no actions).
+   */
+  | {
+      kind: 'rule';
+      table: ObjectRef;
+      name: string;
+      fires: boolean;
+      events?: RowEvent[];
+      actions?: Operation[];
+    }
   /** A foreign key made (CREATE TABLE, ADD CONSTRAINT): what deleting or updating a referenced row does to the table's rows. */
   | {
       kind: 'foreign-key';
@@ -276,6 +288,21 @@ const TRIGGER_STATES: Record<string, { named: boolean; fires: boolean }> = {
   AT_EnableTrigUser: { named: false, fires: true },
   AT_DisableTrigAll: { named: false, fires: false },
   AT_DisableTrigUser: { named: false, fires: false },
+};
+
+/** ALTER TABLE ... ENABLE / DISABLE RULE: whether the rule fires for a migration's session afterwards (REPLICA rules do not). */
+const RULE_STATES: Record<string, boolean> = {
+  AT_EnableRule: true,
+  AT_EnableAlwaysRule: true,
+  AT_EnableReplicaRule: false,
+  AT_DisableRule: false,
+};
+
+/** RuleStmt.event: the write a rule fires on (a SELECT rule makes a view, and writes nothing). */
+const RULE_EVENTS: Record<string, RowEvent[]> = {
+  CMD_INSERT: ['INSERT'],
+  CMD_UPDATE: ['UPDATE'],
+  CMD_DELETE: ['DELETE'],
 };
 
 const TABLE_PART_DROPS: Record<string, RefKind> = {
@@ -571,6 +598,27 @@ function walkStatement(
     case 'CreateExtensionStmt':
       create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
       break;
+    case 'RuleStmt': {
+      // What its actions do runs when a write to the table fires it, as a trigger's function does.
+      const actions: Operation[] = [];
+      for (const action of (n.actions as Obj[] | undefined) ?? [])
+        walkStatement(
+          { ...statement, node: action as Statement['node'] },
+          actions,
+          { path: undefined },
+          parser,
+          `rule ${n.rulename as string}`,
+        );
+      push({
+        kind: 'rule',
+        table: { kind: 'table', ...relation(n.relation) },
+        name: String(n.rulename),
+        fires: true,
+        events: RULE_EVENTS[n.event as string] ?? [],
+        actions,
+      });
+      break;
+    }
     case 'CreateTrigStmt':
       create(
         partOf(relation(n.relation), 'trigger', n.trigname),
@@ -600,6 +648,14 @@ function walkStatement(
           create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
         if (cmd.subtype === 'AT_AddConstraint' || cmd.subtype === 'AT_AddColumn')
           foreignKeysOf(table, cmd.def as Obj | undefined);
+        const ruleFires = RULE_STATES[cmd.subtype as string];
+        if (ruleFires !== undefined)
+          push({
+            kind: 'rule',
+            table: { kind: 'table', ...table },
+            name: String(cmd.name),
+            fires: ruleFires,
+          });
         const triggerState = TRIGGER_STATES[cmd.subtype as string];
         if (triggerState)
           push({
@@ -649,6 +705,19 @@ function walkStatement(
       break;
     }
     case 'DropStmt':
+      // DROP RULE r ON t: the rule no longer fires (a rule is no object the expected state follows).
+      if (n.removeType === 'OBJECT_RULE') {
+        for (const o of (n.objects as Obj[] | undefined) ?? []) {
+          const names = strings(o.List?.items);
+          push({
+            kind: 'rule',
+            table: { kind: 'table', ...split(names.slice(0, -1)) },
+            name: names.at(-1) ?? '',
+            fires: false,
+          });
+        }
+        break;
+      }
       for (const object of droppedBy(n, split))
         push({
           kind: 'drop',

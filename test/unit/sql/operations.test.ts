@@ -43,6 +43,8 @@ const described = (sql: string) =>
         return `call ${describeRef(op.function).replace('(...)', '')}${via}`;
       case 'opaque':
         return `opaque${via}: ${op.why}`;
+      case 'rule':
+        return `rule ${op.name} on ${describeRef(op.table)} ${op.fires ? 'fires' : 'off'}${op.events ? ` ${op.events.join(',')}` : ''}${op.actions ? ` [${op.actions.map((a) => (a.kind === 'delete-rows' || a.kind === 'write-rows' ? `${a.kind} ${describeRef(a.table)}${a.wholesale ? ' wholesale' : ''}` : a.kind)).join(', ')}]` : ''}`;
     }
   });
 
@@ -182,6 +184,17 @@ describe('operationsOf', () => {
       'TRUNCATE',
       'TRUNCATE w.a, w.b CASCADE;',
       ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale'],
+    ],
+    [
+      'rules: made with what their actions do, dropped, disabled and enabled',
+      'CREATE OR REPLACE RULE r AS ON INSERT TO w.t WHERE NEW.id > 0 DO INSTEAD (DELETE FROM w.a; UPDATE w.b SET x = 1 WHERE y = 2); CREATE RULE n AS ON DELETE TO w.t DO ALSO NOTHING; DROP RULE IF EXISTS r ON w.t; ALTER TABLE w.t DISABLE RULE n, ENABLE RULE n;',
+      [
+        'rule r on table w.t fires INSERT [delete-rows table w.a wholesale, write-rows table w.b]',
+        'rule n on table w.t fires DELETE []',
+        'rule r on table w.t off',
+        'rule n on table w.t off',
+        'rule n on table w.t fires',
+      ],
     ],
     [
       'ONLY: the table without its inheritance children or partitions',
