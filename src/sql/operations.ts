@@ -1145,11 +1145,14 @@ function functionBody(
     .find((d) => d?.defname === 'set' && d.arg?.VariableSetStmt?.name === 'search_path')?.arg
     ?.VariableSetStmt as Obj | undefined;
   const ownPath = own?.kind === 'VAR_SET_VALUE' ? pathOf(own.args as Obj[] | undefined) : undefined;
+  // SET search_path FROM CURRENT: the path in force where the function is made, whoever calls it.
+  const fromCurrent = own?.kind === 'VAR_SET_CURRENT';
   const bodyState: WalkState = { path: ownPath ?? state.path };
   // The caller reads its names through the path the body sets, as the server does for the call.
-  const ops: Operation[] = ownPath
-    ? [{ kind: 'search-path', path: ownPath, at: outer.at, via }]
-    : [];
+  const ops: Operation[] =
+    ownPath || fromCurrent
+      ? [{ kind: 'search-path', path: ownPath ?? state.path, at: outer.at, via }]
+      : [];
   if (language === 'plpgsql') {
     const nested = plpgsqlStatements(outer, parser, via);
     if ('opaque' in nested) return [{ kind: 'opaque', why: nested.opaque, at: outer.at, via }];

@@ -29,6 +29,9 @@ const BASE = {
     'CREATE PROCEDURE workspace."Purge Items"() LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
     'CREATE FUNCTION workspace.cut() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
     'CREATE FUNCTION workspace.tidy() RETURNS void LANGUAGE sql SET search_path = workspace AS $$ DELETE FROM items $$;',
+    'SET search_path = workspace;',
+    'CREATE FUNCTION public.tidy_here() RETURNS void LANGUAGE sql SET search_path FROM CURRENT AS $$ DELETE FROM items $$;',
+    'RESET search_path;',
     'CREATE FUNCTION public.wipe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NEW; END $$;',
     'CREATE TRIGGER wipe AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.wipe();',
     'CREATE RULE forget AS ON INSERT TO workspace.flagged DO ALSO DELETE FROM workspace.items;',
@@ -72,6 +75,17 @@ describe('the forecast follows what an earlier deploy made', () => {
       'a function whose own search_path resolves its unqualified DELETE',
       'SELECT workspace.tidy();',
       'function workspace.tidy',
+    ],
+    [
+      'a function made with SET search_path FROM CURRENT, called under another path',
+      'SELECT public.tidy_here();',
+      'function public.tidy_here',
+    ],
+    [
+      'the same made in the file, called after it reset its path',
+      'SET search_path = workspace;\nCREATE FUNCTION public.wipe_here() RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$ BEGIN DELETE FROM items; END $f$;\nRESET search_path;\nSELECT public.wipe_here();',
+      'function public.wipe_here, created at line 2',
+      { line: 4, statement: 'SELECT public.wipe_here()' },
     ],
     [
       'INSERT ... ON CONFLICT DO NOTHING into a table whose AFTER INSERT trigger empties another',
