@@ -334,6 +334,9 @@ class World {
       case 'search-path':
         this.filePath = op.path;
         break;
+      case 'routine-path':
+        this.setRoutinePath(op.routine, op.path);
+        break;
       case 'create':
         this.create(op);
         break;
@@ -848,6 +851,70 @@ class World {
       if (!found) return;
       this.types.get(found[0])!.delete(from.name);
       this.typesOf(move ? to.schema : found[0]).set(to.name, found[1]);
+      return;
+    }
+    if (from.kind === 'function' || from.kind === 'procedure')
+      for (const routine of this.takeRoutines(from))
+        this.putRoutine({ ...routine, ...(move ? { schema: to.schema } : { name: to.name }) });
+  }
+
+  /**
+   * The function or procedure an ALTER names, taken from where it is (a catalog one hidden there,
+   * one the run made removed): its overload of the argument types given, or the only one of the name
+   * where the statement gives none (PostgreSQL refuses an ambiguous one). Looked up as a call is.
+   */
+  private takeRoutines(ref: ObjectRef): Overload[] {
+    const text = this.signature(ref);
+    const named = this.overloadsCalled(ref, undefined);
+    const schema = named[0]?.schema;
+    const taken = named.filter(
+      (o) => o.schema === schema && (text === undefined || o.args.join(', ') === text),
+    );
+    if (text === undefined && taken.length !== 1) return [];
+    for (const o of taken) {
+      const run = this.runFunctions(`${o.schema}.${o.name}`);
+      const signature = o.args.join(', ');
+      run.made = run.made.filter((m) => m.args.join(', ') !== signature);
+      if (run.hidden !== 'all') run.hidden.add(signature);
+    }
+    return taken;
+  }
+
+  /** A function or procedure as an ALTER leaves it, under its name and schema: it hides what it replaces there. */
+  private putRoutine(routine: Overload): void {
+    const run = this.runFunctions(`${routine.schema}.${routine.name}`);
+    const signature = routine.args.join(', ');
+    run.made = [...run.made.filter((m) => m.args.join(', ') !== signature), routine];
+    if (run.hidden !== 'all') run.hidden.add(signature);
+  }
+
+  /**
+   * ALTER FUNCTION ... SET search_path or RESET: the body reads its names through that path (FROM CURRENT:
+   * the one in force here) or through its caller's, in place of the path it was made with.
+   */
+  private setRoutinePath(ref: ObjectRef, path: string[] | 'current' | 'caller'): void {
+    const own =
+      path === 'caller'
+        ? undefined
+        : path === 'current'
+          ? (this.filePath ?? this.sessionPath)
+          : path;
+    for (const routine of this.takeRoutines(ref)) {
+      const body = routine.body;
+      this.putRoutine({
+        ...routine,
+        body: () => {
+          const ops = body();
+          if (ops === undefined) return undefined;
+          const rest = ops[0]?.kind === 'search-path' && ops[0].routine ? ops.slice(1) : ops;
+          const first = rest[0];
+          if (own === undefined || first === undefined) return rest;
+          return [
+            { kind: 'search-path', path: [...own], routine: true, at: first.at, via: first.via },
+            ...rest,
+          ];
+        },
+      });
     }
   }
 }

@@ -165,7 +165,13 @@ export type Operation = (
       onUpdate: ForeignKeyAction;
     }
   /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
-  | { kind: 'search-path'; path: string[] | undefined }
+  /** `routine`: a function's own SET search_path, in force for its body wherever it is called. */
+  | { kind: 'search-path'; path: string[] | undefined; routine?: true }
+  /**
+   * ALTER FUNCTION / PROCEDURE / ROUTINE ... SET search_path (`current`: FROM CURRENT, the path in force here)
+   * or RESET search_path / RESET ALL (`caller`: its body then reads names through its caller's path).
+   */
+  | { kind: 'routine-path'; routine: ObjectRef; path: string[] | 'current' | 'caller' }
   /** A function or procedure called, with its arguments as the text types them (overloads are told apart by them). */
   | { kind: 'call'; function: ObjectRef; arguments?: CallArgument[] }
   /** SET or RESET of a setting other than search_path (`SET ROLE`, `SET LOCAL lock_timeout`); `all` for RESET ALL. */
@@ -270,6 +276,24 @@ function argsOf(types: Array<Obj | undefined>): string[] | undefined {
   return texts.some((t) => t === undefined) ? undefined : (texts as string[]);
 }
 
+/**
+ * A function or procedure an ALTER or DROP names (an ObjectWithArgs): its argument types, or none
+ * where the statement gives no parentheses (`ALTER FUNCTION f RENAME ...`: whichever one the name has).
+ */
+function routineRef(
+  kind: 'function' | 'procedure',
+  owa: Obj | undefined,
+  split: (names: string[]) => Place,
+): ObjectRef {
+  return {
+    kind,
+    ...split(strings(owa?.objname)),
+    args: owa?.args_unspecified
+      ? undefined
+      : argsOf(((owa?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)),
+  };
+}
+
 const INPUT_MODES = new Set([
   'FUNC_PARAM_DEFAULT',
   'FUNC_PARAM_IN',
@@ -304,6 +328,8 @@ const RULE_EVENTS: Record<string, RowEvent[]> = {
   CMD_UPDATE: ['UPDATE'],
   CMD_DELETE: ['DELETE'],
 };
+
+const ROUTINE_OBJECTS = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE']);
 
 const TABLE_PART_DROPS: Record<string, RefKind> = {
   AT_DropColumn: 'column',
@@ -752,20 +778,40 @@ function walkStatement(
       if (rename) push({ kind: 'rename', ...rename });
       break;
     }
+    case 'AlterFunctionStmt': {
+      const set = ((n.actions as Obj[] | undefined) ?? [])
+        .map((a) => a.DefElem as Obj | undefined)
+        .filter((d) => d?.defname === 'set')
+        .map((d) => d!.arg?.VariableSetStmt as Obj | undefined)
+        .filter((v) => v?.name === 'search_path' || v?.kind === 'VAR_RESET_ALL')
+        .at(-1);
+      if (!set) break;
+      push({
+        kind: 'routine-path',
+        routine: routineRef(
+          n.objtype === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
+          n.func as Obj | undefined,
+          split,
+        ),
+        path:
+          set.kind === 'VAR_SET_VALUE'
+            ? pathOf(set.args as Obj[] | undefined)
+            : set.kind === 'VAR_SET_CURRENT'
+              ? 'current'
+              : 'caller',
+      });
+      break;
+    }
     case 'AlterObjectSchemaStmt': {
       const refKind = RELATION_OBJECTS[n.objectType as string];
       const from: ObjectRef | undefined = refKind
         ? { kind: refKind, ...relation(n.relation) }
-        : n.objectType === 'OBJECT_FUNCTION' || n.objectType === 'OBJECT_PROCEDURE'
-          ? {
-              kind: n.objectType === 'OBJECT_FUNCTION' ? 'function' : 'procedure',
-              ...split(strings(n.object?.ObjectWithArgs?.objname)),
-              args: argsOf(
-                ((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map(
-                  (a) => a.TypeName,
-                ),
-              ),
-            }
+        : ROUTINE_OBJECTS.has(n.objectType as string)
+          ? routineRef(
+              n.objectType === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
+              n.object?.ObjectWithArgs as Obj | undefined,
+              split,
+            )
           : n.objectType === 'OBJECT_TYPE' || n.objectType === 'OBJECT_DOMAIN'
             ? {
                 kind: n.objectType === 'OBJECT_TYPE' ? 'type' : 'domain',
@@ -1151,7 +1197,7 @@ function functionBody(
   // The caller reads its names through the path the body sets, as the server does for the call.
   const ops: Operation[] =
     ownPath || fromCurrent
-      ? [{ kind: 'search-path', path: ownPath ?? state.path, at: outer.at, via }]
+      ? [{ kind: 'search-path', path: ownPath ?? state.path, routine: true, at: outer.at, via }]
       : [];
   if (language === 'plpgsql') {
     const nested = plpgsqlStatements(outer, parser, via);
@@ -1273,13 +1319,13 @@ function droppedBy(n: Obj, split: (names: string[]) => Place): ObjectRef[] {
     case 'OBJECT_FUNCTION':
     case 'OBJECT_PROCEDURE':
     case 'OBJECT_ROUTINE':
-      return objects.map((o) => ({
-        kind: n.removeType === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
-        ...split(strings(o.ObjectWithArgs?.objname)),
-        args: o.ObjectWithArgs?.args_unspecified
-          ? undefined
-          : argsOf(((o.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName)),
-      }));
+      return objects.map((o) =>
+        routineRef(
+          n.removeType === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
+          o.ObjectWithArgs as Obj | undefined,
+          split,
+        ),
+      );
     case 'OBJECT_TYPE':
     case 'OBJECT_DOMAIN':
       return objects.map((o) => ({
@@ -1325,13 +1371,14 @@ function renamedBy(
       return rename({ kind: 'schema', schema: '', name: n.subname });
     case 'OBJECT_FUNCTION':
     case 'OBJECT_PROCEDURE':
-      return rename({
-        kind: n.renameType === 'OBJECT_FUNCTION' ? 'function' : 'procedure',
-        ...split(strings(n.object?.ObjectWithArgs?.objname)),
-        args: argsOf(
-          ((n.object?.ObjectWithArgs?.objargs as Obj[] | undefined) ?? []).map((a) => a.TypeName),
+    case 'OBJECT_ROUTINE':
+      return rename(
+        routineRef(
+          n.renameType === 'OBJECT_PROCEDURE' ? 'procedure' : 'function',
+          n.object?.ObjectWithArgs as Obj | undefined,
+          split,
         ),
-      });
+      );
     case 'OBJECT_TYPE':
     case 'OBJECT_DOMAIN':
       return rename({

@@ -43,6 +43,8 @@ const described = (sql: string) =>
         return `call ${describeRef(op.function).replace('(...)', '')}${via}`;
       case 'opaque':
         return `opaque${via}: ${op.why}`;
+      case 'routine-path':
+        return `routine-path ${describeRef(op.routine)} ${Array.isArray(op.path) ? op.path.join(',') : op.path}`;
       case 'rule':
         return `rule ${op.name} on ${describeRef(op.table)} ${op.fires ? 'fires' : 'off'}${op.events ? ` ${op.events.join(',')}` : ''}${op.actions ? ` [${op.actions.map((a) => (a.kind === 'delete-rows' || a.kind === 'write-rows' ? `${a.kind} ${describeRef(a.table)}${a.wholesale ? ' wholesale' : ''}` : a.kind)).join(', ')}]` : ''}`;
     }
@@ -184,6 +186,16 @@ describe('operationsOf', () => {
       'TRUNCATE',
       'TRUNCATE w.a, w.b CASCADE;',
       ['delete-rows table w.a wholesale', 'delete-rows table w.b wholesale'],
+    ],
+    [
+      'ALTER FUNCTION ... SET search_path, FROM CURRENT, RESET; a rename without parentheses names any overload',
+      'ALTER FUNCTION w.f(int) SET search_path = a, b; ALTER PROCEDURE w.p SET search_path FROM CURRENT; ALTER ROUTINE w.r() RESET ALL; ALTER FUNCTION w.f SECURITY DEFINER; ALTER FUNCTION w.g RENAME TO h;',
+      [
+        'routine-path function w.f(int4) a,b',
+        'routine-path procedure w.p(...) current',
+        'routine-path function w.r() caller',
+        'rename function w.g(...) -> function w.h(...)',
+      ],
     ],
     [
       'rules: made with what their actions do, dropped, disabled and enabled',
