@@ -471,7 +471,7 @@ export function schemasNamed(
           break;
         case 'rule':
           addRef(op.table);
-          if (op.actions && !visit(op.actions)) return false;
+          if ('made' in op.change && !visit(op.change.made.actions)) return false;
           break;
         case 'foreign-key':
           addRef(op.table);

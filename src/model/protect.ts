@@ -369,22 +369,19 @@ class World {
         break;
       }
       case 'rule': {
-        const found = this.relation(op.table);
-        if (!found) break;
-        const rules = found[1].rules;
+        const rules = this.relation(op.table)?.[1].rules;
+        if (!rules) break;
         const known = rules.find((r) => r.name === op.name);
-        if (op.actions !== undefined) {
+        const change = op.change;
+        if ('made' in change) {
           // CREATE OR REPLACE RULE: its new actions, on its new event.
-          const actions = op.actions;
-          const rule = {
-            name: op.name,
-            events: op.events ?? [],
-            actions: () => actions,
-            enabled: true,
-          };
+          const { events, actions } = change.made;
+          const rule = { name: op.name, events, actions: () => actions, enabled: true };
           if (known) Object.assign(known, rule);
           else rules.push(rule);
-        } else if (known) known.enabled = op.fires;
+        } else if (!known) break;
+        else if ('fires' in change) known.enabled = change.fires;
+        else known.name = change.renamed;
         break;
       }
       case 'foreign-key': {
@@ -835,6 +832,15 @@ class World {
       this.relations.get(found[0])!.delete(from.name);
       // A move names its new schema; a rename keeps the one it was found in.
       this.relationsOf(move ? to.schema : found[0]).set(to.name, found[1]);
+      return;
+    }
+    // A trigger or a foreign key renamed: a later DROP or DISABLE names it by its new name.
+    if (from.kind === 'trigger' || from.kind === 'constraint') {
+      const found = this.relation({ ...from, name: from.table ?? '' });
+      for (const trigger of from.kind === 'trigger' ? (found?.[1].triggers ?? []) : [])
+        if (trigger.trigger === from.name) trigger.trigger = to.name;
+      for (const fk of from.kind === 'constraint' ? (found?.[1].foreignKeys ?? []) : [])
+        if (fk.constraint === from.name) fk.constraint = to.name;
       return;
     }
     if (from.kind === 'column') {

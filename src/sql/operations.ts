@@ -39,6 +39,9 @@ export type RefKind =
   | 'domain'
   | 'extension';
 
+export type RuleChange =
+  { made: { events: RowEvent[]; actions: Operation[] } } | { fires: boolean } | { renamed: string };
+
 /** A column type as a statement writes it: `varchar(1024)` is `{ name: 'varchar', modifiers: [1024] }`. */
 export interface ColumnType {
   name: string;
@@ -144,17 +147,11 @@ export type Operation = (
   /** ALTER TABLE ... ENABLE / DISABLE TRIGGER: a named one, or every trigger of users (ALL, USER). REPLICA triggers do not fire for a migration. */
   | { kind: 'trigger-state'; table: ObjectRef; trigger: string | undefined; fires: boolean }
   /**
-   * A rule of a table as the run leaves it: CREATE [OR REPLACE] RULE (its events and what its actions do),
-   * DROP RULE and ALTER TABLE ... DISABLE RULE (`fires` false), ENABLE RULE (`fires` true, no actions).
+   * A rule of a table as the run changes it: CREATE [OR REPLACE] RULE (`made`: its events and what its
+   * actions do), DROP RULE and ALTER TABLE ... DISABLE RULE (`fires` false), ENABLE RULE (`fires` true),
+   * ALTER RULE ... RENAME TO (`renamed`).
    */
-  | {
-      kind: 'rule';
-      table: ObjectRef;
-      name: string;
-      fires: boolean;
-      events?: RowEvent[];
-      actions?: Operation[];
-    }
+  | { kind: 'rule'; table: ObjectRef; name: string; change: RuleChange }
   /** A foreign key made (CREATE TABLE, ADD CONSTRAINT): what deleting or updating a referenced row does to the table's rows. */
   | {
       kind: 'foreign-key';
@@ -639,9 +636,7 @@ function walkStatement(
         kind: 'rule',
         table: { kind: 'table', ...relation(n.relation) },
         name: String(n.rulename),
-        fires: true,
-        events: RULE_EVENTS[n.event as string] ?? [],
-        actions,
+        change: { made: { events: RULE_EVENTS[n.event as string] ?? [], actions } },
       });
       break;
     }
@@ -680,7 +675,7 @@ function walkStatement(
             kind: 'rule',
             table: { kind: 'table', ...table },
             name: String(cmd.name),
-            fires: ruleFires,
+            change: { fires: ruleFires },
           });
         const triggerState = TRIGGER_STATES[cmd.subtype as string];
         if (triggerState)
@@ -739,7 +734,7 @@ function walkStatement(
             kind: 'rule',
             table: { kind: 'table', ...split(names.slice(0, -1)) },
             name: names.at(-1) ?? '',
-            fires: false,
+            change: { fires: false },
           });
         }
         break;
@@ -774,6 +769,15 @@ function walkStatement(
       }
       break;
     case 'RenameStmt': {
+      if (n.renameType === 'OBJECT_RULE') {
+        push({
+          kind: 'rule',
+          table: { kind: 'table', ...relation(n.relation) },
+          name: String(n.subname),
+          change: { renamed: String(n.newname) },
+        });
+        break;
+      }
       const rename = renamedBy(n, relation, split, partOf);
       if (rename) push({ kind: 'rename', ...rename });
       break;

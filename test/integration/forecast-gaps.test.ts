@@ -235,6 +235,21 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'DELETE FROM workspace.owners WHERE id = 2;\n',
     ],
     [
+      'an INSERT into a table whose trigger the run renamed, then dropped by its new name',
+      'ALTER TRIGGER wipe ON workspace.audit RENAME TO wipe_renamed;\n',
+      'DROP TRIGGER wipe_renamed ON workspace.audit;\nINSERT INTO workspace.audit VALUES (2);\n',
+    ],
+    [
+      'an INSERT into a table whose trigger the run renamed, then disabled by its new name',
+      'ALTER TRIGGER wipe ON workspace.audit RENAME TO wipe_renamed;\n',
+      'ALTER TABLE workspace.audit DISABLE TRIGGER wipe_renamed;\nINSERT INTO workspace.audit VALUES (2);\n',
+    ],
+    [
+      'an INSERT into a table whose rule the run renamed, then dropped by its new name',
+      'ALTER RULE purge ON workspace.log RENAME TO purge_renamed;\n',
+      'DROP RULE purge_renamed ON workspace.log;\nINSERT INTO workspace.log VALUES (1);\n',
+    ],
+    [
       'an INSERT into a table whose rule the run dropped',
       'DROP RULE purge ON workspace.log;\n',
       'INSERT INTO workspace.log VALUES (1);\n',

@@ -45,8 +45,18 @@ const described = (sql: string) =>
         return `opaque${via}: ${op.why}`;
       case 'routine-path':
         return `routine-path ${describeRef(op.routine)} ${Array.isArray(op.path) ? op.path.join(',') : op.path}`;
-      case 'rule':
-        return `rule ${op.name} on ${describeRef(op.table)} ${op.fires ? 'fires' : 'off'}${op.events ? ` ${op.events.join(',')}` : ''}${op.actions ? ` [${op.actions.map((a) => (a.kind === 'delete-rows' || a.kind === 'write-rows' ? `${a.kind} ${describeRef(a.table)}${a.wholesale ? ' wholesale' : ''}` : a.kind)).join(', ')}]` : ''}`;
+      case 'rule': {
+        const change = op.change;
+        const what =
+          'made' in change
+            ? `made ${change.made.events.join(',')} [${change.made.actions.map((a) => (a.kind === 'delete-rows' || a.kind === 'write-rows' ? `${a.kind} ${describeRef(a.table)}${a.wholesale ? ' wholesale' : ''}` : a.kind)).join(', ')}]`
+            : 'fires' in change
+              ? change.fires
+                ? 'fires'
+                : 'off'
+              : `renamed ${change.renamed}`;
+        return `rule ${op.name} on ${describeRef(op.table)} ${what}`;
+      }
     }
   });
 
@@ -198,14 +208,15 @@ describe('operationsOf', () => {
       ],
     ],
     [
-      'rules: made with what their actions do, dropped, disabled and enabled',
-      'CREATE OR REPLACE RULE r AS ON INSERT TO w.t WHERE NEW.id > 0 DO INSTEAD (DELETE FROM w.a; UPDATE w.b SET x = 1 WHERE y = 2); CREATE RULE n AS ON DELETE TO w.t DO ALSO NOTHING; DROP RULE IF EXISTS r ON w.t; ALTER TABLE w.t DISABLE RULE n, ENABLE RULE n;',
+      'rules: made with what their actions do, dropped, disabled, enabled and renamed',
+      'CREATE OR REPLACE RULE r AS ON INSERT TO w.t WHERE NEW.id > 0 DO INSTEAD (DELETE FROM w.a; UPDATE w.b SET x = 1 WHERE y = 2); CREATE RULE n AS ON DELETE TO w.t DO ALSO NOTHING; DROP RULE IF EXISTS r ON w.t; ALTER TABLE w.t DISABLE RULE n, ENABLE RULE n; ALTER RULE n ON w.t RENAME TO m;',
       [
-        'rule r on table w.t fires INSERT [delete-rows table w.a wholesale, write-rows table w.b]',
-        'rule n on table w.t fires DELETE []',
+        'rule r on table w.t made INSERT [delete-rows table w.a wholesale, write-rows table w.b]',
+        'rule n on table w.t made DELETE []',
         'rule r on table w.t off',
         'rule n on table w.t off',
         'rule n on table w.t fires',
+        'rule n on table w.t renamed m',
       ],
     ],
     [
