@@ -465,6 +465,10 @@ export function schemasNamed(
         case 'trigger-state':
           addRef(op.table);
           break;
+        case 'inherit':
+          addRef(op.table);
+          addRef(op.parent);
+          break;
         case 'routine-path':
           addRef(op.routine);
           if (Array.isArray(op.path)) for (const s of op.path) if (s !== '$user') schemas.add(s);

@@ -111,6 +111,8 @@ interface Relation {
   foreignKeys: ForeignKey[];
   /** A partition's partitioned table: its row triggers fire for the partition's rows. */
   partitionOf?: Relation | undefined;
+  /** The tables it is a partition or an inheritance child of, directly: a write to one reaches it. */
+  parents: Relation[];
 }
 
 interface Trigger {
@@ -233,6 +235,7 @@ class World {
           enabled: true,
         })),
         foreignKeys: [],
+        parents: [],
       };
       this.relationsOf(r.schema).set(r.name, relation);
       byIdentity.set(r.identity, relation);
@@ -241,6 +244,10 @@ class World {
       const relation = byIdentity.get(r.identity)!;
       if (r.partition && r.parents?.[0] !== undefined)
         relation.partitionOf = byIdentity.get(r.parents[0]);
+      for (const parent of r.parents ?? []) {
+        const found = byIdentity.get(parent);
+        if (found) relation.parents.push(found);
+      }
       for (const fk of r.references ?? []) {
         const parent = byIdentity.get(fk.table);
         if (parent) relation.foreignKeys.push({ ...fk, parent });
@@ -337,6 +344,15 @@ class World {
       case 'routine-path':
         this.setRoutinePath(op.routine, op.path);
         break;
+      case 'inherit': {
+        const child = this.relation(op.table)?.[1];
+        const parent = this.relation(op.parent)?.[1];
+        if (!child || !parent) break;
+        child.parents = child.parents.filter((p) => p !== parent);
+        if (op.attached) child.parents.push(parent);
+        if (op.partition) child.partitionOf = op.attached ? parent : undefined;
+        break;
+      }
       case 'create':
         this.create(op);
         break;
@@ -469,8 +485,12 @@ class World {
 
   /**
    * The triggers and rules a write fires, on its events: the table's own
-   * enabled triggers and rules (the catalog's and the run's), and the row
-   * triggers of the partitioned tables it is a partition of.
+   * enabled triggers and rules (the catalog's and the run's), the row
+   * triggers of the partitioned tables it is a partition of, and, where the
+   * write reaches them, those of its partitions and inheritance children: an
+   * INSERT into a partitioned table lands in its partitions, an UPDATE,
+   * DELETE or TRUNCATE without ONLY reaches every partition and child (their
+   * row triggers fire, and a TRUNCATE's on each).
    */
   private fire(
     [schema, relation]: [string, Relation],
@@ -480,20 +500,29 @@ class World {
   ): void {
     const events = eventsOf(op);
     const table = `${schema}.${op.table.name}`;
-    const inherited: Trigger[] = [];
-    for (let p = relation.partitionOf, n = 0; p && n < 32; p = p.partitionOf, n += 1)
-      inherited.push(...p.triggers.filter((t) => t.row));
-    for (const trigger of [...relation.triggers, ...inherited]) {
-      if (!trigger.enabled || !trigger.events.some((e) => events.includes(e))) continue;
-      const fn = `${trigger.function.schema}.${trigger.function.name}`;
-      const [fired] = this.overloadsCalled({ kind: 'function', ...trigger.function }, []);
-      this.runBody(
-        fired?.body(),
-        op.at,
-        `function ${fn}, fired by trigger ${trigger.trigger} on ${table}`,
-        migration,
-        depth,
-      );
+    const reached: Array<[string, Relation]> = op.only
+      ? []
+      : this.descendants(relation, op.kind === 'write-rows' && op.verb === 'INSERT');
+    const fired = new Set<Trigger>();
+    for (const [on, target] of [[table, relation] as [string, Relation], ...reached]) {
+      const own = target === relation;
+      const triggers = target.triggers.filter((t) => own || t.row || events.includes('TRUNCATE'));
+      for (let p = target.partitionOf, n = 0; p && n < 32; p = p.partitionOf, n += 1)
+        triggers.push(...p.triggers.filter((t) => t.row));
+      for (const trigger of triggers) {
+        if (fired.has(trigger)) continue;
+        fired.add(trigger);
+        if (!trigger.enabled || !trigger.events.some((e) => events.includes(e))) continue;
+        const fn = `${trigger.function.schema}.${trigger.function.name}`;
+        const [body] = this.overloadsCalled({ kind: 'function', ...trigger.function }, []);
+        this.runBody(
+          body?.body(),
+          op.at,
+          `function ${fn}, fired by trigger ${trigger.trigger} on ${on}`,
+          migration,
+          depth,
+        );
+      }
     }
     for (const rule of relation.rules) {
       if (!rule.enabled || !rule.events.some((e) => events.includes(e))) continue;
@@ -619,6 +648,25 @@ class World {
     return found;
   }
 
+  /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
+  private descendants(relation: Relation, partitionsOnly: boolean): Array<[string, Relation]> {
+    const found: Array<[string, Relation]> = [];
+    const seen = new Set<Relation>([relation]);
+    const walk = (parent: Relation, depth: number) => {
+      if (depth > 32) return;
+      for (const [schema, relations] of this.relations)
+        for (const [name, child] of relations) {
+          if (seen.has(child) || !child.parents.includes(parent)) continue;
+          if (partitionsOnly && child.partitionOf !== parent) continue;
+          seen.add(child);
+          found.push([`${schema}.${name}`, child]);
+          walk(child, depth + 1);
+        }
+    };
+    walk(relation, 0);
+    return found;
+  }
+
   private runFunctions(key: string): RunFunctions {
     let run = this.functions.get(key);
     if (!run) this.functions.set(key, (run = { made: [], hidden: new Set<string>() }));
@@ -667,6 +715,7 @@ class World {
           triggers: [],
           rules: [],
           foreignKeys: [],
+          parents: [],
         });
     } else if (ref.kind === 'type' || ref.kind === 'domain') {
       const map = this.typesOf(schema);

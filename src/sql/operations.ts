@@ -152,6 +152,12 @@ export type Operation = (
    * ALTER RULE ... RENAME TO (`renamed`).
    */
   | { kind: 'rule'; table: ObjectRef; name: string; change: RuleChange }
+  /**
+   * A table made or attached as a partition or an inheritance child of another (PARTITION OF, INHERITS, ATTACH
+   * PARTITION, INHERIT), or detached from it (`attached` false: DETACH PARTITION, NO INHERIT): whose triggers a
+   * write to either fires.
+   */
+  | { kind: 'inherit'; table: ObjectRef; parent: ObjectRef; partition: boolean; attached: boolean }
   /** A foreign key made (CREATE TABLE, ADD CONSTRAINT): what deleting or updating a referenced row does to the table's rows. */
   | {
       kind: 'foreign-key';
@@ -309,6 +315,14 @@ const TRIGGER_STATES: Record<string, { named: boolean; fires: boolean }> = {
   AT_EnableTrigUser: { named: false, fires: true },
   AT_DisableTrigAll: { named: false, fires: false },
   AT_DisableTrigUser: { named: false, fires: false },
+};
+
+/** ALTER TABLE ... ATTACH / DETACH PARTITION, INHERIT / NO INHERIT. */
+const TREE_CHANGES: Record<string, { partition: boolean; attached: boolean }> = {
+  AT_AttachPartition: { partition: true, attached: true },
+  AT_DetachPartition: { partition: true, attached: false },
+  AT_AddInherit: { partition: false, attached: true },
+  AT_DropInherit: { partition: false, attached: false },
 };
 
 /** ALTER TABLE ... ENABLE / DISABLE RULE: whether the rule fires for a migration's session afterwards (REPLICA rules do not). */
@@ -527,6 +541,14 @@ function walkStatement(
         undefined,
         ((n.tableElts as Obj[] | undefined) ?? []).some((e) => e.TableLikeClause !== undefined),
       );
+      for (const parent of (n.inhRelations as Obj[] | undefined) ?? [])
+        push({
+          kind: 'inherit',
+          table: { kind: 'table', ...table },
+          parent: { kind: 'table', ...relation(parent.RangeVar) },
+          partition: n.partbound !== undefined,
+          attached: true,
+        });
       for (const element of (n.tableElts as Obj[] | undefined) ?? []) {
         if (element.ColumnDef?.colname)
           create(partOf(table, 'column', element.ColumnDef.colname), true);
@@ -669,6 +691,17 @@ function walkStatement(
           create(partOf(table, 'constraint', cmd.def.Constraint.conname), false);
         if (cmd.subtype === 'AT_AddConstraint' || cmd.subtype === 'AT_AddColumn')
           foreignKeysOf(table, cmd.def as Obj | undefined);
+        const tree = TREE_CHANGES[cmd.subtype as string];
+        const other = (cmd.def?.PartitionCmd?.name ?? cmd.def?.RangeVar) as Obj | undefined;
+        if (tree && other)
+          push({
+            kind: 'inherit',
+            // ATTACH / DETACH PARTITION name the partition; INHERIT / NO INHERIT the parent.
+            table: { kind: 'table', ...(tree.partition ? relation(other) : table) },
+            parent: { kind: 'table', ...(tree.partition ? table : relation(other)) },
+            partition: tree.partition,
+            attached: tree.attached,
+          });
         const ruleFires = RULE_STATES[cmd.subtype as string];
         if (ruleFires !== undefined)
           push({

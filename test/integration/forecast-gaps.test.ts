@@ -124,6 +124,34 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'workspace.items',
     ],
     [
+      "an INSERT into a partitioned table fires its partition's own row trigger",
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.events_2025 FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      "INSERT INTO workspace.events VALUES (3, '2025-06-01');\n",
+      'function workspace.wipe_items, fired by trigger trg on workspace.events_2025',
+      'workspace.items',
+    ],
+    [
+      "an INSERT into a partition the run attached fires its partitioned table's row trigger",
+      "CREATE TRIGGER trg AFTER INSERT ON workspace.events FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\nCREATE TABLE workspace.events_2026 (id int, at date NOT NULL);\nALTER TABLE workspace.events ATTACH PARTITION workspace.events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
+      "INSERT INTO workspace.events_2026 VALUES (3, '2026-06-01');\n",
+      'function workspace.wipe_items, fired by trigger trg on workspace.events_2026',
+      'workspace.items',
+    ],
+    [
+      "a DELETE with a WHERE of an inheritance parent fires its child's row trigger",
+      'CREATE TRIGGER trg AFTER DELETE ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'DELETE FROM workspace.base WHERE id = 2;\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.kid',
+      'workspace.items',
+    ],
+    [
+      'the same with an UPDATE, unqualified in a DO block',
+      'CREATE TRIGGER trg AFTER UPDATE ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'DO $$ BEGIN SET LOCAL search_path = workspace; UPDATE base SET id = id WHERE id = 2; END $$;\n',
+      'function workspace.wipe_items, fired by trigger trg on workspace.kid',
+      'workspace.items',
+    ],
+    [
       'an INSERT fires a rule an earlier migration of the run made',
       'CREATE RULE r AS ON INSERT TO workspace.b DO ALSO DELETE FROM workspace.items;\n',
       'INSERT INTO workspace.b VALUES (1);\n',
@@ -248,6 +276,21 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'an INSERT into a table whose rule the run renamed, then dropped by its new name',
       'ALTER RULE purge ON workspace.log RENAME TO purge_renamed;\n',
       'DROP RULE purge_renamed ON workspace.log;\nINSERT INTO workspace.log VALUES (1);\n',
+    ],
+    [
+      "a DELETE FROM ONLY an inheritance parent: its child's row trigger does not fire",
+      'CREATE TRIGGER trg AFTER DELETE ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'DELETE FROM ONLY workspace.base WHERE id = 2;\n',
+    ],
+    [
+      "an INSERT into an inheritance parent: the row stays there, its child's trigger does not fire",
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      'INSERT INTO workspace.base VALUES (9);\n',
+    ],
+    [
+      "an INSERT into a partition the run detached: its former partitioned table's row trigger does not fire",
+      'CREATE TRIGGER trg AFTER INSERT ON workspace.events FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\nALTER TABLE workspace.events DETACH PARTITION workspace.events_2025;\n',
+      "INSERT INTO workspace.events_2025 VALUES (3, '2025-06-01');\n",
     ],
     [
       'an INSERT into a table whose rule the run dropped',

@@ -43,6 +43,8 @@ const described = (sql: string) =>
         return `call ${describeRef(op.function).replace('(...)', '')}${via}`;
       case 'opaque':
         return `opaque${via}: ${op.why}`;
+      case 'inherit':
+        return `inherit ${describeRef(op.table)} ${op.attached ? 'under' : 'out of'} ${describeRef(op.parent)}${op.partition ? ' as a partition' : ''}`;
       case 'routine-path':
         return `routine-path ${describeRef(op.routine)} ${Array.isArray(op.path) ? op.path.join(',') : op.path}`;
       case 'rule': {
@@ -205,6 +207,21 @@ describe('operationsOf', () => {
         'routine-path procedure w.p(...) current',
         'routine-path function w.r() caller',
         'rename function w.g(...) -> function w.h(...)',
+      ],
+    ],
+    [
+      'partitions and inheritance children: made, attached, detached',
+      'CREATE TABLE w.p PARTITION OF w.ev FOR VALUES IN (1); CREATE TABLE w.k () INHERITS (w.a, b); ALTER TABLE w.ev ATTACH PARTITION w.q FOR VALUES IN (2); ALTER TABLE w.ev DETACH PARTITION w.p; ALTER TABLE w.k NO INHERIT w.a, INHERIT w.c;',
+      [
+        'create table w.p',
+        'inherit table w.p under table w.ev as a partition',
+        'create table w.k',
+        'inherit table w.k under table w.a',
+        'inherit table w.k under table b',
+        'inherit table w.q under table w.ev as a partition',
+        'inherit table w.p out of table w.ev as a partition',
+        'inherit table w.k out of table w.a',
+        'inherit table w.k under table w.c',
       ],
     ],
     [
