@@ -202,6 +202,8 @@ class World {
   private readonly functions = new Map<string, RunFunctions>();
   /** Bodies of the catalog's functions, read when first called. */
   private readonly catalogBodies = new Map<CatalogFunction, readonly Operation[] | undefined>();
+  /** The relations some table is (or was, in this run) a partition or an inheritance child of. */
+  private readonly parents = new Set<Relation>();
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
   private filePath: string[] | undefined;
@@ -247,6 +249,7 @@ class World {
       for (const parent of r.parents ?? []) {
         const found = byIdentity.get(parent);
         if (found) relation.parents.push(found);
+        if (found) this.parents.add(found);
       }
       for (const fk of r.references ?? []) {
         const parent = byIdentity.get(fk.table);
@@ -350,6 +353,7 @@ class World {
         if (!child || !parent) break;
         child.parents = child.parents.filter((p) => p !== parent);
         if (op.attached) child.parents.push(parent);
+        if (op.attached) this.parents.add(parent);
         if (op.partition) child.partitionOf = op.attached ? parent : undefined;
         break;
       }
@@ -651,6 +655,8 @@ class World {
   /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
   private descendants(relation: Relation, partitionsOnly: boolean): Array<[string, Relation]> {
     const found: Array<[string, Relation]> = [];
+    // Most writes are to a table nothing inherits from: a seed's every INSERT, without a scan of the relations.
+    if (!this.parents.has(relation)) return found;
     const seen = new Set<Relation>([relation]);
     const walk = (parent: Relation, depth: number) => {
       if (depth > 32) return;
