@@ -311,9 +311,16 @@ const UNCOUNTED = (oid: string) =>
       + pg_catalog.pg_stat_get_xact_tuples_deleted(${oid}) = 0
     AND (pg_catalog.current_setting('schemata.counted')::jsonb -> (${oid})::text) IS NULL)`;
 const UNCOUNTED_WRITE = (oid: string) =>
-  `(${UNCOUNTED(oid)}
-    AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
-                  AND l.relation = ${oid} AND l.mode = 'RowExclusiveLock'))`;
+  `(${UNCOUNTED(oid)} AND EXISTS (SELECT 1 FROM row_locked r WHERE ${oid} = ANY (r.oids)))`;
+
+/**
+ * The tables the transaction holds ROW EXCLUSIVE on, read from pg_locks once (it copies every session's
+ * locks) and only where UNCOUNTED_WRITE asks: a CTE of LOSSES_SQL.
+ */
+const ROW_LOCKED_CTE = `row_locked AS MATERIALIZED (
+    SELECT COALESCE(pg_catalog.array_agg(l.relation), '{}') AS oids FROM pg_catalog.pg_locks l
+     WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
+  )`;
 
 /*
  * Whether this transaction gave a generated column of table `oid` a new
@@ -354,7 +361,7 @@ const REFILLABLE = (t: string, c: string) => {
  * and after each statement of a refused migration run again to tell which
  * statement it was.
  */
-const LOSSES_SQL = `  WITH traced AS MATERIALIZED (
+const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
     SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
                      WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${groupedDigits(ROW_COUNT_CAP)} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
