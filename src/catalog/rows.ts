@@ -115,8 +115,6 @@ export interface ProbeFacts {
   type?: { name: string; modifiers: number[]; array: boolean } | undefined;
   /** Why what it would destroy could not be asked (another database schemata cannot open): judged as holding rows. */
   unreadable?: string | undefined;
-  /** The probed relation's own `schema.table` where it is among the holders: its name when the run began. */
-  relation?: string | undefined;
 }
 
 const PROBE_SQL = `
@@ -141,15 +139,15 @@ WITH RECURSIVE input AS (
           JOIN pg_class c ON c.relowner = r.oid
          WHERE i.mode = 'owned'
 ), tables AS MATERIALIZED (
-  SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder, i.mode = 'own-rows' AS own, c.oid = i.oid AS self
+  SELECT DISTINCT a.id, c.oid, format('%I.%I', n.nspname, c.relname) AS holder, i.mode = 'own-rows' AS own
     FROM affected a JOIN input i ON i.id = a.id
     JOIN pg_class c ON c.oid = a.oid AND c.relkind IN ('r', 'm', 'p') JOIN pg_namespace n ON n.oid = c.relnamespace
 ), probed AS MATERIALIZED (
-  SELECT id, holder, self, CASE WHEN own THEN ${rowCountSql('tables.oid', true)} ELSE ${rowCountSql('tables.oid')} END AS rows FROM tables
+  SELECT id, holder, CASE WHEN own THEN ${rowCountSql('tables.oid', true)} ELSE ${rowCountSql('tables.oid')} END AS rows FROM tables
 )
-SELECT id, holder, self, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE rows <> 0
+SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE rows <> 0
 UNION ALL
-SELECT i.id, NULL, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
+SELECT i.id, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
   FROM input i
   JOIN pg_attribute a ON a.attrelid = i.oid AND a.attname = i.name AND NOT a.attisdropped
   -- a domain's values are its base type's
@@ -181,7 +179,6 @@ export async function probe(
   let rows: Array<{
     id: number;
     holder: string | null;
-    self: boolean | null;
     rows: number | null;
     type_name: string | null;
     typmod: number | null;
@@ -217,7 +214,6 @@ export async function probe(
   for (const row of rows) {
     const fact = facts.get(row.id)!;
     if (row.holder !== null) fact.holders.push(holderOf(row.holder, row.rows ?? -1));
-    if (row.holder !== null && row.self === true) fact.relation = row.holder;
     if (row.type_name !== null)
       fact.type = {
         name: row.type_name,

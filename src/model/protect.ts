@@ -66,6 +66,8 @@ export interface Hazard {
   probes: number[];
   /** ALTER COLUMN ... TYPE: destructive only when it is no widening of the current type. */
   newType?: ColumnType | undefined;
+  /** The target's name when the run began (the name the server's counts carry), where the run renamed or moved it. */
+  was?: string;
 }
 
 /** Data protection's word on one hazard. */
@@ -324,7 +326,7 @@ class World {
     step: string,
     target: string,
     probes: number[],
-    newType?: ColumnType,
+    extra: { newType?: ColumnType; was?: string | undefined } = {},
   ): void {
     if (probes.length === 0) return;
     this.hazards.push({
@@ -334,8 +336,17 @@ class World {
       step,
       target,
       probes,
-      newType,
+      newType: extra.newType,
+      ...(extra.was !== undefined ? { was: extra.was } : {}),
     });
+  }
+
+  /** A table's name when the run began (the catalog's identity), where the run has renamed or moved it since. */
+  private wasNamed([schema, relation]: [string, Relation], name: string): string | undefined {
+    const catalog = relation.catalog;
+    return catalog && (catalog.schema !== schema || catalog.name !== name)
+      ? catalog.identity
+      : undefined;
   }
 
   apply(op: Operation, migration: number, depth = 0): void {
@@ -376,9 +387,13 @@ class World {
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
         // ONLY: the table's own rows, not its inheritance children's or partitions'.
-        this.hazard(context, destructiveStep(op, name)!, name, [
-          this.addProbe({ mode: op.only ? 'own-rows' : 'rows', oid: found[1].origin }),
-        ]);
+        this.hazard(
+          context,
+          destructiveStep(op, name)!,
+          name,
+          [this.addProbe({ mode: op.only ? 'own-rows' : 'rows', oid: found[1].origin })],
+          { was: this.wasNamed(found, op.table.name) },
+        );
         break;
       }
       case 'trigger-state': {
@@ -427,7 +442,7 @@ class World {
           destructiveStep(op, name)!,
           name,
           [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })],
-          op.type,
+          { newType: op.type, was: this.wasNamed(found, op.column.table ?? '') },
         );
         break;
       }
@@ -815,9 +830,13 @@ class World {
         },
         `${schema}.${ref.name}`,
       )!;
-      this.hazard(context, step, `${schema}.${ref.name}`, [
-        this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin }),
-      ]);
+      this.hazard(
+        context,
+        step,
+        `${schema}.${ref.name}`,
+        [this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin })],
+        { was: this.wasNamed([schema, relation], ref.name) },
+      );
       return;
     }
     if (ref.kind === 'column') {
@@ -833,6 +852,7 @@ class World {
         destructiveStep(op, `${schema}.${ref.table}`)!,
         `${schema}.${ref.table}`,
         [this.addProbe({ mode: 'rows', oid: relation.origin })],
+        { was: this.wasNamed(found, ref.table ?? '') },
       );
       return;
     }
@@ -1102,11 +1122,10 @@ export function judgeHazards(
       };
     }
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
-    // The target renamed or moved earlier in the run: named as the statement names it, and as it is now.
-    const renamed = new Set(h.probes.map((id) => facts.get(id)?.relation));
+    // The target renamed or moved earlier in the run: named as the statement names it, and as it was.
     const named = (t: Holder) =>
-      renamed.has(t.table) && t.table !== h.target
-        ? `${h.target} (${t.table} when the run began)`
+      h.was !== undefined && t.table === h.was
+        ? `${h.target} (${h.was} when the run began)`
         : t.table;
     return {
       ...base,

@@ -9,17 +9,21 @@ const parser = await loadParser();
 const model = catalogModel({
   searchPath: ['$user', 'public'],
   user: 'app',
-  schemas: ['pg_catalog', 'public', 'workspace', 'archive'],
+  schemas: ['pg_catalog', 'public', 'workspace', 'archive', 'Mixed'],
   relations: [
     { oid: 10, schema: 'workspace', name: 'items', kind: 'table', identity: 'workspace.items' },
+    { oid: 11, schema: 'Mixed', name: 'Case', kind: 'table', identity: '"Mixed"."Case"' },
   ],
   types: [],
   functions: [],
   extensions: [],
 });
 
-/** The refusal's reason for `sql`, the server having said that the probed table (OID 10) holds 5 rows under its name when the run began. */
-function reason(sql: string): string {
+/**
+ * The refusal's step and reason for `sql`, the server having said that the probed table holds 5 rows
+ * under its name when the run began (as PostgreSQL prints it).
+ */
+function reason(sql: string, holder = 'workspace.items'): string {
   const m: GuardedMigration = {
     path: 'database/data/002_x.sql',
     operations: operationsOfSql(sql),
@@ -27,11 +31,8 @@ function reason(sql: string): string {
     statements: [],
   };
   const { hazards, probes } = findHazards(model, [m], parser);
-  expect(probes.map((p) => ('oid' in p ? p.oid : undefined))).toEqual([10]);
-  const facts: ProbeFacts = {
-    holders: [{ table: 'workspace.items', rows: 5, more: false }],
-    relation: 'workspace.items',
-  };
+  expect(probes).toHaveLength(1);
+  const facts: ProbeFacts = { holders: [{ table: holder, rows: 5, more: false }] };
   const [j] = judgeHazards(hazards, new Map([[0, facts]]), [m], false, probes);
   return `${j!.step}: ${j!.reason}`;
 }
@@ -48,6 +49,22 @@ describe('a refusal names a table the run renamed or moved', () => {
     );
     expect(reason('ALTER TABLE workspace.items SET SCHEMA archive; TRUNCATE archive.items;')).toBe(
       'TRUNCATE archive.items: archive.items (workspace.items when the run began) holds 5 rows',
+    );
+    expect(
+      reason(
+        'ALTER TABLE workspace.items RENAME COLUMN id TO key; ALTER TABLE workspace.items RENAME TO things; ALTER TABLE workspace.things DROP COLUMN key;',
+      ),
+    ).toBe(
+      'ALTER TABLE workspace.things DROP COLUMN key: workspace.things (workspace.items when the run began) holds 5 rows',
+    );
+  });
+
+  it('not a table the run left as it was: a quoted name, or a table a schema takes along', () => {
+    expect(reason('DROP TABLE "Mixed"."Case";', '"Mixed"."Case"')).toBe(
+      'DROP TABLE Mixed.Case: "Mixed"."Case" holds 5 rows',
+    );
+    expect(reason('DROP SCHEMA workspace CASCADE;')).toBe(
+      'DROP SCHEMA workspace CASCADE: workspace.items holds 5 rows',
     );
   });
 });
