@@ -206,6 +206,8 @@ class World {
   private readonly catalogBodies = new Map<CatalogFunction, readonly Operation[] | undefined>();
   /** The relations some table is (or was, in this run) a partition or an inheritance child of. */
   private readonly parents = new Set<Relation>();
+  /** The relations whose tree of partitions or children the run changed (ATTACH, DETACH, INHERIT, ...), at any depth. */
+  private readonly treeChanged = new Set<Relation>();
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
   private filePath: string[] | undefined;
@@ -365,6 +367,8 @@ class World {
         child.parents = child.parents.filter((p) => p !== parent);
         if (op.attached) child.parents.push(parent);
         if (op.attached) this.parents.add(parent);
+        // A table the run made and attached holds only what the run put there: the tree's rows are as they were.
+        if (child.origin !== null) this.markTreeChanged(parent);
         if (op.partition) child.partitionOf = op.attached ? parent : undefined;
         break;
       }
@@ -391,7 +395,7 @@ class World {
           context,
           destructiveStep(op, name)!,
           name,
-          [this.addProbe({ mode: op.only ? 'own-rows' : 'rows', oid: found[1].origin })],
+          this.rowProbes(found[1], op.only === true),
           { was: this.wasNamed(found, op.table.name) },
         );
         break;
@@ -667,6 +671,35 @@ class World {
     return found;
   }
 
+  private markTreeChanged(relation: Relation, depth = 0): void {
+    if (depth > 32 || this.treeChanged.has(relation)) return;
+    this.treeChanged.add(relation);
+    for (const parent of relation.parents) this.markTreeChanged(parent, depth + 1);
+  }
+
+  /**
+   * What to ask of a table's rows: its own (`only`), or with its partitions or children. Where the run
+   * attached or detached some, the catalog's tree is no longer the table's: each table of the tree as the
+   * run leaves it is asked for its own rows.
+   */
+  private rowProbes(
+    relation: Relation,
+    only: boolean,
+    mode: 'rows' | 'drop-cascade' = 'rows',
+  ): number[] {
+    if (relation.origin === null) return [];
+    if (only) return [this.addProbe({ mode: 'own-rows', oid: relation.origin })];
+    if (!this.treeChanged.has(relation)) return [this.addProbe({ mode, oid: relation.origin })];
+    const members = [relation, ...this.descendants(relation, false).map(([, r]) => r)];
+    return [
+      ...members.flatMap((r) =>
+        r.origin === null ? [] : [this.addProbe({ mode: 'own-rows', oid: r.origin })],
+      ),
+      // The materialized views built on it, as DROP ... CASCADE takes them.
+      ...(mode === 'drop-cascade' ? [this.addProbe({ mode, oid: relation.origin })] : []),
+    ];
+  }
+
   /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
   private descendants(relation: Relation, partitionsOnly: boolean): Array<[string, Relation]> {
     const found: Array<[string, Relation]> = [];
@@ -834,7 +867,7 @@ class World {
         context,
         step,
         `${schema}.${ref.name}`,
-        [this.addProbe({ mode: cascade ? 'drop-cascade' : 'rows', oid: relation.origin })],
+        this.rowProbes(relation, false, cascade ? 'drop-cascade' : 'rows'),
         { was: this.wasNamed([schema, relation], ref.name) },
       );
       return;
@@ -851,7 +884,7 @@ class World {
         context,
         destructiveStep(op, `${schema}.${ref.table}`)!,
         `${schema}.${ref.table}`,
-        [this.addProbe({ mode: 'rows', oid: relation.origin })],
+        this.rowProbes(relation, false),
         { was: this.wasNamed(found, ref.table ?? '') },
       );
       return;

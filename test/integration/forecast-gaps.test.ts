@@ -278,6 +278,11 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'DROP RULE purge_renamed ON workspace.log;\nINSERT INTO workspace.log VALUES (1);\n',
     ],
     [
+      'DROP TABLE of a partitioned table whose partition the run detached first',
+      'ALTER TABLE workspace.events DETACH PARTITION workspace.events_2025;\n',
+      'DROP TABLE workspace.events;\n',
+    ],
+    [
       "a DELETE FROM ONLY an inheritance parent: its child's row trigger does not fire",
       'CREATE TRIGGER trg AFTER DELETE ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
       'DELETE FROM ONLY workspace.base WHERE id = 2;\n',
@@ -400,6 +405,23 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       expect(await count(url, 'workspace.kid')).toBe(2);
     },
   );
+
+  it('a table the run made an inheritance child is judged with the parent it joined', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_second.sql',
+      'ALTER TABLE workspace.big INHERIT workspace.base;\nTRUNCATE workspace.base;\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const [refused] = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused!.message).toContain(
+      'TRUNCATE workspace.base would destroy data: workspace.base holds 1 row, workspace.big holds more than 10,000 rows, workspace.kid holds 2 rows.',
+    );
+    expect(await count(url, 'workspace.big')).toBe(12000);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
 
   it('DELETE FROM ONLY a partitioned table takes no row: it holds none of its own', async () => {
     const { url, cwd, env } = await setUp();
