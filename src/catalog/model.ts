@@ -82,7 +82,10 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
         WHERE k.conrelid = r.oid AND k.contype = 'f' AND k.conparentid = 0),
       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(w.rulename, w.ev_type, pg_catalog.pg_get_ruledef(w.oid)))
          FROM pg_catalog.pg_rewrite w
-        WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN' AND w.ev_enabled IN ('O', 'A'))
+        WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN' AND w.ev_enabled IN ('O', 'A')),
+      -- A view PostgreSQL can update or delete from: its query, whose one table such a write reaches.
+      CASE WHEN r.relkind = 'v' AND pg_catalog.pg_relation_is_updatable(r.oid, false) & 20 <> 0
+           THEN pg_catalog.pg_get_viewdef(r.oid) END
     )), '[]') FROM rel r) AS relations,
   -- Types as listing.ts renders a function's argument types: pg_catalog's by format_type, the others qualified.
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(t.oid::int8, ns.nspname, t.typname,
@@ -122,6 +125,7 @@ type RelationRow = [
   Array<[string, number, string, string, boolean]> | null,
   Array<[string, string, string, string]> | null,
   Array<[string, string, string]> | null,
+  string | null,
 ];
 
 interface ModelRow {
@@ -198,6 +202,7 @@ export async function readCatalogModel(
         fires,
         references,
         rules,
+        view,
       ]) => ({
         oid,
         schema,
@@ -230,6 +235,7 @@ export async function readCatalogModel(
           events: ruleEvents(evType),
           definition,
         })),
+        view: view ?? undefined,
       }),
     ),
     types: row.types.map(([oid, schema, name, rendering]) => ({ oid, schema, name, rendering })),

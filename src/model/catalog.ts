@@ -80,6 +80,8 @@ export interface CatalogFacts {
       | undefined;
     /** Its enabled rules: on which event, and their definition as pg_get_ruledef prints it. */
     rules?: Array<{ name: string; events: RowEvent[]; definition: string }> | undefined;
+    /** A view PostgreSQL can update or delete from: its query as pg_get_viewdef prints it. */
+    view?: string | undefined;
   }>;
   /** Types that are no relation's row type, pg_catalog's among them; `rendering` is how a function's identity prints it (`integer`, `public.citext`). */
   types: Array<{ oid: number; schema: string; name: string; rendering: string }>;
@@ -430,6 +432,7 @@ export function schemasNamed(
         case 'create':
           addRef(op.object);
           if (op.trigger) addRef(op.trigger.function);
+          if (op.view) addRef(op.view.table);
           if (op.body && !visit(op.body)) return false;
           break;
         case 'drop':

@@ -21,6 +21,8 @@ import {
   type Operation,
   routineOperations,
   ruleOperations,
+  viewBase,
+  type ViewBase,
 } from '../sql/operations.js';
 import type { Location } from '../sql/statements.js';
 
@@ -115,6 +117,8 @@ interface Relation {
   partitionOf?: Relation | undefined;
   /** The tables it is a partition or an inheritance child of, directly: a write to one reaches it. */
   parents: Relation[];
+  /** A view PostgreSQL writes through: the one table it reads, and whether its WHERE keeps rows out. */
+  writesTo?: (() => ViewBase | undefined) | undefined;
 }
 
 interface Trigger {
@@ -183,6 +187,19 @@ function reaches(from: string, to: string): boolean {
   return casts.includes(to);
 }
 
+/** A function that computes its value at its first call and keeps it. */
+function once<T>(compute: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = compute();
+      done = true;
+    }
+    return value;
+  };
+}
+
 /** The events a write fires triggers and rules on. */
 function eventsOf(op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>): RowEvent[] {
   if (op.verb === 'MERGE') return ['INSERT', 'UPDATE', 'DELETE'];
@@ -242,6 +259,8 @@ class World {
         })),
         foreignKeys: [],
         parents: [],
+        writesTo:
+          r.view === undefined ? undefined : once(() => parser && viewBase(parser, r.view!)),
       };
       this.relationsOf(r.schema).set(r.name, relation);
       byIdentity.set(r.identity, relation);
@@ -388,6 +407,7 @@ class World {
         if (!found) break;
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
+        this.writeThrough(found, op, migration, depth);
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = `${found[0]}.${op.table.name}`;
         // ONLY: the table's own rows, not its inheritance children's or partitions'.
@@ -700,6 +720,35 @@ class World {
     ];
   }
 
+  /**
+   * A write to a view PostgreSQL updates itself (one table, no INSTEAD OF trigger or rule for the event)
+   * writes that table: every row of it where the view shows every row.
+   */
+  private writeThrough(
+    [schema, view]: [string, Relation],
+    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+    migration: number,
+    depth: number,
+  ): void {
+    const base = view.kind === 'view' && depth <= 8 ? view.writesTo?.() : undefined;
+    if (!base) return;
+    const events = eventsOf(op);
+    const instead =
+      view.triggers.some((t) => t.enabled && t.row && t.events.some((e) => events.includes(e))) ||
+      view.rules.some((r) => r.enabled && r.events.some((e) => events.includes(e)));
+    if (instead) return;
+    this.apply(
+      {
+        ...op,
+        table: base.table,
+        wholesale: op.wholesale && !base.filtered,
+        via: `a write through view ${schema}.${op.table.name}`,
+      },
+      migration,
+      depth + 1,
+    );
+  }
+
   /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
   private descendants(relation: Relation, partitionsOnly: boolean): Array<[string, Relation]> {
     const found: Array<[string, Relation]> = [];
@@ -760,6 +809,7 @@ class World {
     if (schema === undefined) return;
     if (RELATION_REFS.has(ref.kind)) {
       const map = this.relationsOf(schema);
+      const view = op.view;
       if (!map.has(ref.name))
         map.set(ref.name, {
           origin: null,
@@ -771,6 +821,8 @@ class World {
           foreignKeys: [],
           parents: [],
         });
+      // CREATE [OR REPLACE] VIEW: the table it writes through now.
+      if (ref.kind === 'view') map.get(ref.name)!.writesTo = view && (() => view);
     } else if (ref.kind === 'type' || ref.kind === 'domain') {
       const map = this.typesOf(schema);
       if (!map.has(ref.name)) map.set(ref.name, null);

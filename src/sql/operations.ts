@@ -39,6 +39,13 @@ export type RefKind =
   | 'domain'
   | 'extension';
 
+/** The one table a simple view reads, which an UPDATE or DELETE of the view writes (PostgreSQL's auto-updatable views). */
+export interface ViewBase {
+  table: ObjectRef;
+  /** The view has a WHERE: a write to all of its rows reaches only those of the table it shows. */
+  filtered: boolean;
+}
+
 export type RuleChange =
   { made: { events: RowEvent[]; actions: Operation[] } } | { fires: boolean } | { renamed: string };
 
@@ -105,6 +112,8 @@ export type Operation = (
       inherits?: boolean;
       /** CREATE TABLE ... (LIKE t INCLUDING ...): it makes indexes, constraints and columns it does not name. */
       copies?: boolean;
+      /** CREATE VIEW of one table PostgreSQL may write through: that table, and whether the view's WHERE keeps some of its rows out. */
+      view?: ViewBase;
       /** CREATE TRIGGER: the function it runs (argument-less, as PostgreSQL looks it up), on which events, per row or per statement. */
       trigger?: { function: ObjectRef; events: RowEvent[]; row: boolean };
       /** A function or procedure: how many of its last arguments have defaults, and whether the last is VARIADIC (a call may pass fewer, or more). */
@@ -568,10 +577,17 @@ function walkStatement(
         Boolean(n.if_not_exists),
       );
       break;
-    case 'ViewStmt':
+    case 'ViewStmt': {
       if (isTemporary(n.view)) break;
-      create({ kind: 'view', ...relation(n.view) }, Boolean(n.replace));
+      const base = viewBaseOfQuery(n.query as Obj | undefined, relation);
+      push({
+        kind: 'create',
+        object: { kind: 'view', ...relation(n.view) },
+        ifNotExists: Boolean(n.replace) || via !== undefined,
+        ...(base ? { view: base } : {}),
+      });
       break;
+    }
     case 'CreateSeqStmt':
       if (isTemporary(n.sequence)) break;
       create({ kind: 'sequence', ...relation(n.sequence) }, Boolean(n.if_not_exists));
@@ -1318,6 +1334,47 @@ export function routineOperations(parser: BodyParser, routine: Routine): Operati
     parser,
     { path: undefined },
     `${routine.kind} ${routine.schema}.${routine.name}`,
+  );
+}
+
+/**
+ * The one table a view's query reads where PostgreSQL can write through the view: a plain SELECT from a
+ * single table, without DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET, a set operation or WITH. Undefined for
+ * any other (which only its INSTEAD OF triggers or rules can write).
+ */
+function viewBaseOfQuery(
+  query: Obj | undefined,
+  relation: (r: Obj | undefined) => Place,
+): ViewBase | undefined {
+  const select = query?.SelectStmt as Obj | undefined;
+  const from = (select?.fromClause as Obj[] | undefined) ?? [];
+  if (
+    !select ||
+    (select.op !== undefined && select.op !== 'SETOP_NONE') ||
+    from.length !== 1 ||
+    !from[0]!.RangeVar ||
+    select.distinctClause ||
+    select.groupClause ||
+    select.havingClause ||
+    select.limitCount ||
+    select.limitOffset ||
+    select.withClause ||
+    select.windowClause
+  )
+    return undefined;
+  return {
+    table: { kind: 'table', ...relation(from[0]!.RangeVar as Obj) },
+    filtered: select.whereClause !== undefined,
+  };
+}
+
+/** The table a view of the catalog writes through, from its query as pg_get_viewdef prints it; names unqualified there resolve through the session's path. */
+export function viewBase(parser: BodyParser, definition: string): ViewBase | undefined {
+  const select = firstStatementOf(parser, definition);
+  return viewBaseOfQuery(select, (r) =>
+    r?.schemaname === undefined
+      ? { schema: '', name: (r?.relname as string | undefined) ?? '', unqualified: true }
+      : { schema: r.schemaname as string, name: (r.relname as string | undefined) ?? '' },
   );
 }
 

@@ -152,6 +152,20 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'workspace.items',
     ],
     [
+      'a DELETE through a view of the catalog, which PostgreSQL writes through to its table',
+      undefined,
+      'DELETE FROM workspace.item_ids;\n',
+      'DELETE FROM workspace.items without a WHERE that limits it (in a write through view workspace.item_ids)',
+      'workspace.items',
+    ],
+    [
+      'an UPDATE through a view the run made, unqualified in a DO block',
+      'CREATE VIEW workspace.all_pets AS SELECT * FROM workspace.pets;\n',
+      'DO $$ BEGIN SET LOCAL search_path = workspace; UPDATE all_pets SET name = NULL; END $$;\n',
+      'UPDATE workspace.pets without a WHERE that limits it (in a write through view workspace.all_pets)',
+      'workspace.pets',
+    ],
+    [
       'an INSERT fires a rule an earlier migration of the run made',
       'CREATE RULE r AS ON INSERT TO workspace.b DO ALSO DELETE FROM workspace.items;\n',
       'INSERT INTO workspace.b VALUES (1);\n',
@@ -276,6 +290,16 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'an INSERT into a table whose rule the run renamed, then dropped by its new name',
       'ALTER RULE purge ON workspace.log RENAME TO purge_renamed;\n',
       'DROP RULE purge_renamed ON workspace.log;\nINSERT INTO workspace.log VALUES (1);\n',
+    ],
+    [
+      'a DELETE through a view whose WHERE keeps the rows out',
+      'CREATE VIEW workspace.new_pets AS SELECT * FROM workspace.pets WHERE id > 5;\n',
+      'DELETE FROM workspace.new_pets;\n',
+    ],
+    [
+      'a DELETE through a view whose INSTEAD OF trigger deletes nothing',
+      'CREATE FUNCTION workspace.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$;\nCREATE TRIGGER keep INSTEAD OF DELETE ON workspace.item_ids FOR EACH ROW EXECUTE FUNCTION workspace.keep();\n',
+      'DELETE FROM workspace.item_ids;\n',
     ],
     [
       'DROP TABLE of a partitioned table whose partition the run detached first',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeRef, refKey } from '../../../src/sql/operations.js';
+import { describeRef, refKey, viewBase } from '../../../src/sql/operations.js';
+import { loadParser } from '../../../src/sql/parse.js';
 import { operationsOfSql } from '../operations-helpers.js';
 
 const summary = (sql: string) =>
@@ -333,6 +334,35 @@ describe('operationsOf', () => {
       kind: 'create',
       object: { kind: 'constraint', name: 'k' },
       ifNotExists: true,
+    });
+  });
+});
+
+describe('views PostgreSQL writes through', () => {
+  it('a view of one table, with or without a WHERE; none of a join, a GROUP BY, a DISTINCT or a UNION', async () => {
+    const bases = operationsOfSql(
+      'CREATE VIEW w.a AS SELECT * FROM w.t; CREATE OR REPLACE VIEW w.b AS SELECT id FROM w.t WHERE id > 1; CREATE VIEW w.c AS SELECT * FROM w.t JOIN w.u USING (id); CREATE VIEW w.d AS SELECT id, count(*) FROM w.t GROUP BY id; CREATE VIEW w.e AS SELECT DISTINCT id FROM w.t; CREATE VIEW w.f AS SELECT id FROM w.t UNION SELECT id FROM w.u;',
+    ).map((op) =>
+      op.kind === 'create' && op.object.kind === 'view'
+        ? `${op.object.name}: ${op.view ? `${describeRef(op.view.table)}${op.view.filtered ? ' filtered' : ''}` : 'none'}`
+        : op.kind,
+    );
+    expect(bases).toEqual([
+      'a: table w.t',
+      'b: table w.t filtered',
+      'c: none',
+      'd: none',
+      'e: none',
+      'f: none',
+    ]);
+    const parser = await loadParser();
+    expect(viewBase(parser, ' SELECT items.id\n   FROM workspace.items;')).toEqual({
+      table: { kind: 'table', schema: 'workspace', name: 'items' },
+      filtered: false,
+    });
+    expect(viewBase(parser, ' SELECT id FROM items WHERE id > 0;')).toEqual({
+      table: { kind: 'table', schema: '', name: 'items', unqualified: true },
+      filtered: true,
     });
   });
 });
