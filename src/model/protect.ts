@@ -203,6 +203,7 @@ function once<T>(compute: () => T): () => T {
 /** The events a write fires triggers and rules on. */
 function eventsOf(op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>): RowEvent[] {
   if (op.verb === 'MERGE') return ['INSERT', 'UPDATE', 'DELETE'];
+  if (op.kind === 'write-rows' && op.upserts) return ['INSERT', 'UPDATE'];
   return [op.verb];
 }
 

@@ -134,6 +134,8 @@ export type Operation = (
       verb: 'INSERT' | 'UPDATE' | 'MERGE';
       keepsExisting?: boolean;
       only?: boolean;
+      /** INSERT ... ON CONFLICT DO UPDATE: a row that is there is updated, and its UPDATE triggers fire. */
+      upserts?: boolean;
     }
   /**
    * Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE.
@@ -1047,6 +1049,7 @@ function rowsAndCalls(
           wholesale: false,
           verb: 'INSERT',
           ...(o.onConflictClause?.action === 'ONCONFLICT_NOTHING' ? { keepsExisting: true } : {}),
+          ...(o.onConflictClause?.action === 'ONCONFLICT_UPDATE' ? { upserts: true } : {}),
         });
         break;
       case 'CopyStmt':

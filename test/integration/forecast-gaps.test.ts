@@ -152,6 +152,13 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'workspace.items',
     ],
     [
+      'INSERT ... ON CONFLICT DO UPDATE fires the UPDATE triggers of the row it updates',
+      'CREATE TRIGGER trg AFTER UPDATE ON workspace.pets FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      "INSERT INTO workspace.pets VALUES (1, 'rex') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;\n",
+      'function workspace.wipe_items, fired by trigger trg on workspace.pets',
+      'workspace.items',
+    ],
+    [
       'a DELETE through a view of the catalog, which PostgreSQL writes through to its table',
       undefined,
       'DELETE FROM workspace.item_ids;\n',
@@ -290,6 +297,11 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'an INSERT into a table whose rule the run renamed, then dropped by its new name',
       'ALTER RULE purge ON workspace.log RENAME TO purge_renamed;\n',
       'DROP RULE purge_renamed ON workspace.log;\nINSERT INTO workspace.log VALUES (1);\n',
+    ],
+    [
+      'INSERT ... ON CONFLICT DO NOTHING into a table with an UPDATE trigger',
+      'CREATE TRIGGER trg AFTER UPDATE ON workspace.pets FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
+      "INSERT INTO workspace.pets VALUES (1, 'rex') ON CONFLICT (id) DO NOTHING;\n",
     ],
     [
       'a DELETE through a view whose WHERE keeps the rows out',
