@@ -731,7 +731,9 @@ class World {
     migration: number,
     depth: number,
   ): void {
-    const base = view.kind === 'view' && depth <= 8 ? view.writesTo?.() : undefined;
+    // TRUNCATE of a view is an error of the server's, not a write through it.
+    const truncate = op.kind === 'delete-rows' && op.verb === 'TRUNCATE';
+    const base = view.kind === 'view' && !truncate && depth <= 8 ? view.writesTo?.() : undefined;
     if (!base) return;
     const events = eventsOf(op);
     const instead =
@@ -743,7 +745,7 @@ class World {
         ...op,
         table: base.table,
         wholesale: op.wholesale && !base.filtered,
-        via: `a write through view ${schema}.${op.table.name}`,
+        via: `${op.via ? `${op.via}, ` : ''}a write through view ${schema}.${op.table.name}`,
       },
       migration,
       depth + 1,

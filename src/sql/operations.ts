@@ -178,8 +178,10 @@ export type Operation = (
       onDelete: ForeignKeyAction;
       onUpdate: ForeignKeyAction;
     }
-  /** SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's. */
-  /** `routine`: a function's own SET search_path, in force for its body wherever it is called. */
+  /**
+   * SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's.
+   * `routine`: a function's own SET search_path, in force for its body wherever it is called.
+   */
   | { kind: 'search-path'; path: string[] | undefined; routine?: true }
   /**
    * ALTER FUNCTION / PROCEDURE / ROUTINE ... SET search_path (`current`: FROM CURRENT, the path in force here)
@@ -265,7 +267,6 @@ type Obj = Record<string, any>;
 const strings = (list: Obj[] | undefined): string[] =>
   (list ?? []).map((n) => n.String?.sval ?? '');
 
-/** `"int4"[]`: a type name as to_regprocedure reads it; undefined for `%TYPE`. */
 /**
  * `{ only: true }` where a statement names its table with ONLY: its own rows alone. The parser's
  * RangeVar says so by `inh`, which its JSON leaves out when false.
@@ -273,6 +274,7 @@ const strings = (list: Obj[] | undefined): string[] =>
 const onlyOf = (range: Obj | undefined): { only?: true } =>
   range !== undefined && range.inh !== true ? { only: true } : {};
 
+/** `"int4"[]`: a type name as to_regprocedure reads it; undefined for `%TYPE`. */
 function typeText(type: Obj | undefined): string | undefined {
   if (!type || type.pct_type) return undefined;
   // `int` and `integer` both parse to pg_catalog.int4; pg_catalog is searched first anyway.
@@ -662,13 +664,22 @@ function walkStatement(
       create({ kind: 'extension', schema: '', name: n.extname }, Boolean(n.if_not_exists));
       break;
     case 'RuleStmt': {
-      // What its actions do runs when a write to the table fires it, as a trigger's function does.
-      const actions: Operation[] = [];
+      // What its actions do runs when a write to the table fires it, as a trigger's function does; their
+      // names resolve as they did where the rule was made (PostgreSQL binds them then).
+      const actions: Operation[] = [
+        {
+          kind: 'search-path',
+          path: state.path,
+          routine: true,
+          at,
+          via: `rule ${n.rulename as string}`,
+        },
+      ];
       for (const action of (n.actions as Obj[] | undefined) ?? [])
         walkStatement(
           { ...statement, node: action as Statement['node'] },
           actions,
-          { path: undefined },
+          { path: state.path },
           parser,
           `rule ${n.rulename as string}`,
         );

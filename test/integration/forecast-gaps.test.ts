@@ -169,7 +169,7 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'an UPDATE through a view the run made, unqualified in a DO block',
       'CREATE VIEW workspace.all_pets AS SELECT * FROM workspace.pets;\n',
       'DO $$ BEGIN SET LOCAL search_path = workspace; UPDATE all_pets SET name = NULL; END $$;\n',
-      'UPDATE workspace.pets without a WHERE that limits it (in a write through view workspace.all_pets)',
+      'UPDATE workspace.pets without a WHERE that limits it (in the DO block at line 1, a write through view workspace.all_pets)',
       'workspace.pets',
     ],
     [
@@ -184,6 +184,13 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       undefined,
       'DO $$ BEGIN SET LOCAL search_path = workspace; CREATE RULE r AS ON UPDATE TO b DO INSTEAD DELETE FROM items; UPDATE b SET id = 2 WHERE id = 1; END $$;\n',
       'rule r on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a rule made under the file’s search_path, fired after the file reset it',
+      undefined,
+      'SET search_path = workspace;\nCREATE RULE r AS ON INSERT TO b DO ALSO DELETE FROM items;\nRESET search_path;\nINSERT INTO workspace.b VALUES (1);\n',
+      'DELETE FROM workspace.items without a WHERE that limits it (in rule r on workspace.b)',
       'workspace.items',
     ],
     [
@@ -457,6 +464,15 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
     );
     expect(await count(url, 'workspace.big')).toBe(12000);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+
+  it('TRUNCATE of a view is the server’s error, not a write through it', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', 'TRUNCATE workspace.item_ids;\n');
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(1);
+    expect(report.error?.message).toContain('"item_ids" is not a table');
+    expect(await count(url, 'workspace.items')).toBe(3);
   });
 
   it('DELETE FROM ONLY a partitioned table takes no row: it holds none of its own', async () => {

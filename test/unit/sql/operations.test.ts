@@ -229,8 +229,8 @@ describe('operationsOf', () => {
       'rules: made with what their actions do, dropped, disabled, enabled and renamed',
       'CREATE OR REPLACE RULE r AS ON INSERT TO w.t WHERE NEW.id > 0 DO INSTEAD (DELETE FROM w.a; UPDATE w.b SET x = 1 WHERE y = 2); CREATE RULE n AS ON DELETE TO w.t DO ALSO NOTHING; DROP RULE IF EXISTS r ON w.t; ALTER TABLE w.t DISABLE RULE n, ENABLE RULE n; ALTER RULE n ON w.t RENAME TO m;',
       [
-        'rule r on table w.t made INSERT [delete-rows table w.a wholesale, write-rows table w.b]',
-        'rule n on table w.t made DELETE []',
+        'rule r on table w.t made INSERT [search-path, delete-rows table w.a wholesale, write-rows table w.b]',
+        'rule n on table w.t made DELETE [search-path]',
         'rule r on table w.t off',
         'rule n on table w.t off',
         'rule n on table w.t fires',
