@@ -96,9 +96,9 @@ export function holderOf(table: string, rows: number): Holder {
 export type Probe =
   /**
    * The relation itself, with its partitions or inheritance children (`own-rows`: without them, as ONLY
-   * reads it); with `drop-cascade` the materialized views built on it.
+   * reads it); with `drop-cascade` the materialized views built on it too, and with `views-on` those alone.
    */
-  | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade'; oid: number }
+  | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade' | 'views-on'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
   | { id: number; mode: 'type-columns'; oid: number }
   /** A column's table, and the column's current type. */
@@ -131,7 +131,7 @@ WITH RECURSIVE input AS (
           JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
           JOIN pg_rewrite rw ON rw.oid = d.objid
           JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'
-         WHERE s.mode = 'drop-cascade' AND rw.ev_class <> s.oid
+         WHERE s.mode IN ('drop-cascade', 'views-on') AND rw.ev_class <> s.oid
   UNION SELECT f.id, a.attrelid FROM family f JOIN pg_attribute a ON a.atttypid = f.typ AND a.attnum > 0 AND NOT a.attisdropped
   UNION SELECT i.id, c.oid
           FROM input i

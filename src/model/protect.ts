@@ -717,7 +717,9 @@ class World {
         r.origin === null ? [] : [this.addProbe({ mode: 'own-rows', oid: r.origin })],
       ),
       // The materialized views built on it, as DROP ... CASCADE takes them.
-      ...(mode === 'drop-cascade' ? [this.addProbe({ mode, oid: relation.origin })] : []),
+      ...(mode === 'drop-cascade'
+        ? [this.addProbe({ mode: 'views-on', oid: relation.origin })]
+        : []),
     ];
   }
 

@@ -326,6 +326,11 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'DROP TABLE workspace.events;\n',
     ],
     [
+      'DROP TABLE ... CASCADE of a partitioned table whose partition the run detached first',
+      'ALTER TABLE workspace.events DETACH PARTITION workspace.events_2025;\n',
+      'DROP TABLE workspace.events CASCADE;\n',
+    ],
+    [
       "a DELETE FROM ONLY an inheritance parent: its child's row trigger does not fire",
       'CREATE TRIGGER trg AFTER DELETE ON workspace.kid FOR EACH ROW EXECUTE FUNCTION workspace.wipe_items();\n',
       'DELETE FROM ONLY workspace.base WHERE id = 2;\n',
