@@ -272,8 +272,9 @@ class World {
         relation.partitionOf = byIdentity.get(r.parents[0]);
       for (const parent of r.parents ?? []) {
         const found = byIdentity.get(parent);
-        if (found) relation.parents.push(found);
-        if (found) this.parents.add(found);
+        if (!found) continue;
+        relation.parents.push(found);
+        this.parents.add(found);
       }
       for (const fk of r.references ?? []) {
         const parent = byIdentity.get(fk.table);
@@ -385,8 +386,10 @@ class World {
         const parent = this.relation(op.parent)?.[1];
         if (!child || !parent) break;
         child.parents = child.parents.filter((p) => p !== parent);
-        if (op.attached) child.parents.push(parent);
-        if (op.attached) this.parents.add(parent);
+        if (op.attached) {
+          child.parents.push(parent);
+          this.parents.add(parent);
+        }
         // A table the run made and attached holds only what the run put there: the tree's rows are as they were.
         if (child.origin !== null) this.markTreeChanged(parent);
         if (op.partition) child.partitionOf = op.attached ? parent : undefined;
@@ -845,11 +848,11 @@ class World {
     body: readonly Operation[] | undefined,
     signature: { defaults: number; variadic: boolean } | undefined,
   ): void {
-    const run = this.runFunctions(`${schema}.${ref.name}`);
+    const key = `${schema}.${ref.name}`;
     const text = this.signature(ref);
-    // Without argument types (%TYPE) it may replace any of the name.
-    run.made = run.made.filter((o) => text !== undefined && o.args.join(', ') !== text);
-    if (text !== undefined && run.hidden !== 'all') run.hidden.add(text);
+    const run = text === undefined ? this.runFunctions(key) : this.hideOverloads(key, text);
+    // Without argument types (%TYPE) it may replace any of the name the run made.
+    if (text === undefined) run.made = [];
     run.made.push({
       schema,
       name: ref.name,
@@ -964,11 +967,7 @@ class World {
     if (ref.kind === 'function' || ref.kind === 'procedure') {
       const schema = this.creationSchema(ref);
       if (schema === undefined) return;
-      const run = this.runFunctions(`${schema}.${ref.name}`);
-      const text = this.signature(ref);
-      run.made = run.made.filter((o) => text !== undefined && o.args.join(', ') !== text);
-      if (text === undefined) run.hidden = 'all';
-      else if (run.hidden !== 'all') run.hidden.add(text);
+      this.hideOverloads(`${schema}.${ref.name}`, this.signature(ref));
       return;
     }
     if (ref.kind === 'trigger' || ref.kind === 'constraint') {
@@ -1042,21 +1041,27 @@ class World {
       (o) => o.schema === schema && (text === undefined || o.args.join(', ') === text),
     );
     if (text === undefined && taken.length !== 1) return [];
-    for (const o of taken) {
-      const run = this.runFunctions(`${o.schema}.${o.name}`);
-      const signature = o.args.join(', ');
-      run.made = run.made.filter((m) => m.args.join(', ') !== signature);
-      if (run.hidden !== 'all') run.hidden.add(signature);
-    }
+    for (const o of taken) this.hideOverloads(`${o.schema}.${o.name}`, o.args.join(', '));
     return taken;
   }
 
   /** A function or procedure as an ALTER leaves it, under its name and schema: it hides what it replaces there. */
   private putRoutine(routine: Overload): void {
-    const run = this.runFunctions(`${routine.schema}.${routine.name}`);
-    const signature = routine.args.join(', ');
-    run.made = [...run.made.filter((m) => m.args.join(', ') !== signature), routine];
-    if (run.hidden !== 'all') run.hidden.add(signature);
+    this.hideOverloads(`${routine.schema}.${routine.name}`, routine.args.join(', ')).made.push(
+      routine,
+    );
+  }
+
+  /**
+   * The overloads of a schema-qualified name with this signature gone from the run's (those it made) and
+   * hidden among the catalog's; every one of the name where no signature is given (DROP FUNCTION f).
+   */
+  private hideOverloads(key: string, signature: string | undefined): RunFunctions {
+    const run = this.runFunctions(key);
+    run.made = run.made.filter((o) => signature !== undefined && o.args.join(', ') !== signature);
+    if (signature === undefined) run.hidden = 'all';
+    else if (run.hidden !== 'all') run.hidden.add(signature);
+    return run;
   }
 
   /**
