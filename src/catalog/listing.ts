@@ -97,9 +97,16 @@ const notMember = (classid: string, objid: string, whole: boolean) =>
     ? `${objid} NOT IN (SELECT d.objid FROM pg_catalog.pg_depend d WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.classid = '${classid}'::pg_catalog.regclass AND d.deptype = 'e')`
     : `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::pg_catalog.regclass AND d.objid = ${objid} AND d.deptype = 'e')`;
 
-/** A type the listing follows (`t`, a pg_type row): an enum, a range, a domain, or a composite type made by CREATE TYPE, not a table's row type. */
-const LISTED_TYPE = (t: string) =>
-  `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid AND c.relkind = 'c')))`;
+/**
+ * A type the listing follows (`t`, a pg_type row): an enum, a range, a domain, or a composite type made by CREATE
+ * TYPE, not a table's row type. `few`: a few types by name, each asked of pg_class by its index. An EXISTS there
+ * may be planned as a hashed subplan that reads all of pg_class, which the snapshot of every migration paid (its
+ * cost grew with the database); the whole listing keeps that plan, one read for every type.
+ */
+const LISTED_TYPE = (t: string, few = false) =>
+  few
+    ? `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid) = 'c'))`
+    : `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid AND c.relkind = 'c')))`;
 
 /** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
 const RELATIONS_BEFORE = `SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
@@ -189,7 +196,7 @@ export function namedObjectGroupsSql(names: string): Array<{ probe?: string; sql
       sql: withNs(b.functions),
     },
     {
-      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}) AND ${LISTED_TYPE('t')})`,
+      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = ANY(${names}) AND ${LISTED_TYPE('t', true)})`,
       sql: withNs(b.types),
     },
     {
@@ -227,7 +234,9 @@ function listingParts(names: string | undefined, schemas?: string): ListingParts
   UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid
   UNION SELECT d.refobjid FROM mentioned m JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = m.oid
          AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
-  UNION SELECT i.inhrelid FROM tables t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
+  -- Each table's children probed by its OID: planned on a catalog with few children, a join read the whole of
+  -- pg_inherits at every step.
+  UNION SELECT i.inhrelid FROM tables t CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = t.oid OFFSET 0) i
 ), scope AS MATERIALIZED (
   SELECT oid FROM tables
   UNION SELECT x.indexrelid FROM tables t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid
@@ -290,7 +299,7 @@ function listingParts(names: string | undefined, schemas?: string): ListingParts
  WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
       types: `SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
- WHERE ${LISTED_TYPE('t')}
+ WHERE ${LISTED_TYPE('t', scope !== 'all')}
    AND ${notMemberHere('pg_catalog.pg_type', 't.oid')}${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
       extensions: `SELECT 'extension', 'e' || e.oid, pg_catalog.quote_ident(e.extname), ns.nspname, e.extname::text, NULL, NULL
   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace ns ON ns.oid = e.extnamespace

@@ -28,6 +28,7 @@ import {
   againOf,
   CLEAN_SESSION_SQL,
   CLIENT_CHECK,
+  forgetCounters,
   type Measured,
   type Outcome,
   type RowCounts,
@@ -310,6 +311,8 @@ export async function applyWithoutTransaction(
     } catch (error) {
       return failed(unreadable(context, statement, 'before', error, outcome()));
     }
+    // What it writes is counted outside any measurement: the next one lists every table's counters.
+    forgetCounters(context.client);
     try {
       await context.client.query(
         `SET lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}; SET ${CLIENT_CHECK}${context.searchPath === undefined ? '' : `; SET search_path = ${context.searchPath}`}`,

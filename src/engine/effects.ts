@@ -102,9 +102,10 @@ export function effectsSql(i: EffectsInputs): string {
     SELECT r.kind, r.old_identity, r.identity, r.schema_name, r.name, r.parent
       FROM rebuilt r WHERE (r.identity, r.parent) IS DISTINCT FROM (r.old_identity, r.old_parent)),
   forgotten AS (DELETE FROM schemata.objects o USING gone g WHERE o.kind = g.kind AND o.identity = g.identity),
+  -- The rows renamed, found by the identity index: a join of the history's objects with a few renames read every row.
   renamed AS (
     UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
-      FROM moved r WHERE o.kind = r.kind AND o.identity = r.old_identity),
+      FROM moved r WHERE o.identity = ANY(ARRAY(SELECT m.old_identity FROM moved m)) AND o.kind = r.kind AND o.identity = r.old_identity),
   replaced AS (
     DELETE FROM schemata.objects o USING made m
      WHERE o.kind = m.kind AND o.identity = m.identity

@@ -84,19 +84,24 @@ export interface Measurement {
   outside?: ReadonlyArray<{ line: number; column: number }>;
   /** Every table's storage as the session's last measurement left it (engine/session.ts): only tables made since are listed again. */
   storage?: StorageSeen | undefined;
-  /** The transaction's row counters as the session's last measurement left them (CountersSeen): used only in that same transaction. */
+  /** The row counters as the session's last measurement left them (CountersSeen). */
   counted?: string | undefined;
 }
 
 /*
  * CountersSeen: `xid|{"oid": [inserted, updated, deleted], ...}`, the row
- * counters of every table the transaction has written so far, as a
- * migration's measurement leaves them. In the run's one transaction
- * (--single-transaction) the next migration starts from it, where listing
- * every table's counters grew with the run (every migration wrote, so the
- * shortcut "no transaction ID, no counters" no longer held). Taken only in
- * the transaction it names; after a rollback to a savepoint (whose rows
- * still count) the client drops it and the next measurement lists anew.
+ * counters of every table the session has written so far (and that still
+ * has some), as a migration's measurement leaves them: the next migration
+ * starts from it, where listing every table's counters grew with the
+ * database.
+ * - In the same transaction (the run's one, --single-transaction: every
+ *   migration wrote, so the shortcut "no transaction ID, no counters" no
+ *   longer held), its counters are taken as they are.
+ * - In a later one, only its tables are asked: a table has counters only
+ *   where this session wrote it (before 15, those of earlier transactions
+ *   stay until the session reports them).
+ * After a rollback (to a savepoint or not: the rows a failed try wrote still
+ * count) the client drops it, and the next measurement lists every table.
  */
 
 /**
@@ -209,7 +214,7 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   WITH RECURSIVE widened(oid, "column") AS (
     SELECT w.oid, w."column" FROM pg_catalog.jsonb_to_recordset((${i.widened})::jsonb) AS w(oid oid, "column" text)
     UNION
-    SELECT i.inhrelid, widened."column" FROM widened JOIN pg_catalog.pg_inherits i ON i.inhparent = widened.oid
+    SELECT i.inhrelid, widened."column" FROM widened CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = widened.oid OFFSET 0) i
   )
   SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened)`
        }, true),
@@ -218,6 +223,13 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
        pg_catalog.set_config('schemata.lost', '', true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}'
           WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text THEN pg_catalog.split_part(${i.counted}, '|', 2)
+          -- Only the tables this session wrote can have counters now (CountersSeen).
+          WHEN ${i.counted} IS NOT NULL THEN (
+          SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
+            FROM (SELECT k.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(k.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(k.oid) AS upd,
+                         pg_catalog.pg_stat_get_xact_tuples_deleted(k.oid) AS del
+                    FROM (SELECT k::pg_catalog.oid AS oid FROM pg_catalog.jsonb_object_keys(pg_catalog.split_part(${i.counted}, '|', 2)::jsonb) AS k) k) s
+           WHERE s.ins + s.upd + s.del > 0)
           ELSE (
           SELECT COALESCE(pg_catalog.jsonb_object_agg(s.oid::text, pg_catalog.jsonb_build_array(s.ins, s.upd, s.del)), '{}')::text
             FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
@@ -234,7 +246,7 @@ function tracedSql(i: MeasureInputs): string {
   WITH RECURSIVE tree(oid, top) AS (
     SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.oid = ANY (${i.capture})
     UNION
-    SELECT i.inhrelid, t.top FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.oid
+    SELECT i.inhrelid, t.top FROM tree t CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = t.oid OFFSET 0) i
   ), one AS (SELECT DISTINCT ON (oid) oid, top FROM tree ORDER BY oid, top)
   SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'oid', c.oid, 'identity', pg_catalog.format('%I.%I', n.nspname, c.relname),
@@ -271,6 +283,21 @@ export function measureLiterals(m: Measurement): MeasureInputs {
 const sinceStart = (oid: string, counter: 0 | 1 | 2) =>
   `(pg_catalog.pg_stat_get_xact_tuples_${['inserted', 'updated', 'deleted'][counter]}(${oid})
     - COALESCE((pg_catalog.current_setting('schemata.counted')::jsonb -> (${oid})::text ->> ${counter})::bigint, 0))`;
+
+/*
+ * The catalog read row by row, each by its index: a join, an anti-join or an EXISTS under an OR may be planned
+ * as a read of the whole catalog (a hash, or a hashed subplan), and these statements run in every migration.
+ * OFFSET 0 keeps each probe a subquery of its own.
+ */
+/** Relation `oid`'s pg_class row, for a LATERAL join. */
+const CLASS_ROW = (oid: string) =>
+  `(SELECT c.oid, c.relfilenode, c.relpersistence, c.relam, c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${oid} OFFSET 0)`;
+/** Whether relation `oid` is gone. */
+const ABSENT = (oid: string) =>
+  `((SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) IS NULL)`;
+/** Whether table `oid` has a column this transaction dropped. */
+const COLUMN_DROPPED_NOW = (oid: string) =>
+  `COALESCE((SELECT true FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attnum > 0 AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0 LIMIT 1), false)`;
 
 /*
  * Whether table `oid` holds rows again and none of those it held: no row is
@@ -328,8 +355,9 @@ const ROW_LOCKED_CTE = `row_locked AS MATERIALIZED (
  * rewrite computes the column again from the others, which it keeps.
  */
 const REGENERATED = (oid: string) =>
-  `EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-            WHERE d.adrelid = ${oid} AND a.attgenerated <> '' AND pg_catalog.age(d.xmin) <= 0)`;
+  `COALESCE((SELECT true FROM pg_catalog.pg_attrdef d
+             CROSS JOIN LATERAL (SELECT a.attgenerated FROM pg_catalog.pg_attribute a WHERE a.attrelid = d.adrelid AND a.attnum = d.adnum OFFSET 0) a
+             WHERE d.adrelid = ${oid} AND a.attgenerated <> '' AND pg_catalog.age(d.xmin) <= 0 LIMIT 1), false)`;
 
 /*
  * Whether traced table `t` (pg_class row `c` now) can be asked REFILLED:
@@ -375,7 +403,7 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
            'rows', CASE WHEN losses.rows >= 0 THEN LEAST(losses.rows, ${ROW_COUNT_CAP}) END, 'more', losses.rows > ${ROW_COUNT_CAP}))::text AS held
     FROM (
     SELECT pg_catalog.format('table %s held %s and is gone', t.shown, t.held) AS what, t.identity, t.rows
-      FROM traced t WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.oid)
+      FROM traced t WHERE ${ABSENT('t.oid')}
     UNION ALL
     SELECT CASE WHEN NOT e.has_rows
              THEN pg_catalog.format('table %s held %s and is now empty (%s)', e.shown, e.held, e.how)
@@ -388,7 +416,7 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
                            ${hasRowsSql('t.oid')} AS has_rows,
                            -- no row it holds is older than the transaction, where that tells (REFILLABLE)
                            CASE WHEN ${REFILLABLE('t', 'c')} THEN NOT ${OLDER_ROWS('t.oid')} ELSE false END AS none_kept
-                      FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid
+                      FROM traced t CROSS JOIN LATERAL ${CLASS_ROW('t.oid')} c
                      -- Written with no counter moving (UNCOUNTED_WRITE): whether it is empty now is asked too.
                      WHERE c.relfilenode <> t.node OR pg_catalog.pg_stat_get_xact_tuples_deleted(t.oid) > 0 OR ${UNCOUNTED_WRITE('t.oid')} OFFSET 0) k OFFSET 0) e
      -- Empty; refilled; or every row written anew by a rewrite that changed no column's type, which only a USING
@@ -396,12 +424,14 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
      WHERE NOT e.has_rows OR e.refilled OR (e.replaced AND e.none_kept AND NOT ${REGENERATED('e.oid')})
     UNION ALL
     SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
-      FROM traced t JOIN pg_catalog.pg_class c ON c.oid = t.oid, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped)
+      FROM traced t, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
+     -- The table is there, and the column is not (or is dropped).
+     WHERE NOT ${ABSENT('t.oid')}
+       AND COALESCE((SELECT a.attisdropped FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num), true)
     UNION ALL
     SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and the forecast allowed no widening there (a USING, or a statement it could not read, may have computed new values)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)), t.identity, t.rows
       FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
-      JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped
+      CROSS JOIN LATERAL (SELECT a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped OFFSET 0) a
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
                         WHERE w.oid = t.oid AND w."column" = col.name)
@@ -503,13 +533,13 @@ BEGIN
       FROM written w
   ), untraced AS MATERIALIZED (
     SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
-      FROM before b LEFT JOIN pg_catalog.pg_class c ON c.oid = b.oid
+      FROM before b LEFT JOIN LATERAL ${CLASS_ROW('b.oid')} c ON true
      WHERE b.node IS NOT NULL AND b.oid <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
   )
   SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
    WHERE NOT u.alive OR u.node_now <> u.node
-      OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = u.oid AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)
+      OR ${COLUMN_DROPPED_NOW('u.oid')}
       OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')})
       OR (${sinceStart('u.oid', 2)} > 0
           AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = u.oid) = 'r'
@@ -547,7 +577,7 @@ BEGIN
     SELECT w.oid, w.node, c.relfilenode AS now
       FROM (SELECT r.oid, ${nodeOf('nodes', 'r.oid')} AS node
               FROM pg_catalog.unnest(rewritten) AS r(oid)) w
-      LEFT JOIN pg_catalog.pg_class c ON c.oid = w.oid
+      LEFT JOIN LATERAL ${CLASS_ROW('w.oid')} c ON true
      WHERE w.node IS NOT NULL AND w.node IS DISTINCT FROM c.relfilenode
   LOOP
     nodes := pg_catalog.replace(nodes, ',' || moved.oid::text || ':' || moved.node::text || ',',

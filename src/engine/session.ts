@@ -137,8 +137,13 @@ const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) A
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
 
-/** Each session's row counters, as the last measurement of its open transaction left them (engine/measure.ts CountersSeen); dropped after a rollback. */
+/** Each session's row counters, as its last measurement left them (engine/measure.ts CountersSeen); dropped after a rollback. */
 const countersSeen = new WeakMap<Client, string>();
+
+/** Drops the session's row counters: it ran what no measurement counted, whose rows may still count. */
+export function forgetCounters(client: Client): void {
+  countersSeen.delete(client);
+}
 
 // A clean session, as if each file ran in a psql session of its own. RESET ALL leaves the role and the session
 // authorization alone: they are reset by name.
@@ -310,9 +315,7 @@ export async function runTransaction(
           upTo: Math.max(seen?.upTo ?? 0, t.measurement.tablesUpTo),
         });
       }
-      // Only the run's one transaction goes on after this batch: a COMMIT ends what the counters describe.
-      if (measured.counted && t.undo !== undefined)
-        countersSeen.set(context.client, measured.counted);
+      if (measured.counted) countersSeen.set(context.client, measured.counted);
       else countersSeen.delete(context.client);
       return { rows: measured.rows, lost: measured.lost };
     }
