@@ -429,6 +429,8 @@ export type BodyParser = Pick<Parser, 'parseSync'> & { parsePlPgSQLSync(sql: str
 
 interface WalkState {
   path: string[] | undefined;
+  /** The file's prepared statements so far (PREPARE), by name: what each runs when executed. */
+  prepared?: Map<string, { node: Statement['node']; line: number }>;
 }
 
 function walkStatement(
@@ -628,6 +630,38 @@ function walkStatement(
       });
       break;
     }
+    case 'PrepareStmt':
+      (state.prepared ??= new Map()).set(String(n.name), {
+        node: n.query as Statement['node'],
+        line: at.line,
+      });
+      break;
+    case 'ExecuteStmt': {
+      const prepared = state.prepared?.get(String(n.name));
+      if (prepared)
+        walkStatement(
+          { ...statement, node: prepared.node },
+          ops,
+          state,
+          parser,
+          via ?? `the statement prepared as ${String(n.name)} at line ${prepared.line}`,
+        );
+      break;
+    }
+    case 'DeallocateStmt':
+      if (n.name === undefined) state.prepared?.clear();
+      else state.prepared?.delete(String(n.name));
+      break;
+    case 'ExplainStmt':
+      if (explainRuns(n))
+        walkStatement(
+          { ...statement, node: n.query as Statement['node'] },
+          ops,
+          state,
+          parser,
+          via,
+        );
+      break;
     case 'DoStmt': {
       if (!parser) break;
       const nested = plpgsqlStatements(statement, parser, `the DO block at line ${at.line}`);
@@ -895,6 +929,24 @@ function walkStatement(
   }
 }
 
+/** EXPLAIN ANALYZE runs its statement; EXPLAIN alone plans it. Pure. */
+function explainRuns(explain: Obj): boolean {
+  const analyze = ((explain.options as Obj[] | undefined) ?? [])
+    .map((o) => o.DefElem as Obj | undefined)
+    .find((d) => d?.defname === 'analyze');
+  if (!analyze) return false;
+  // `ANALYZE`, `ANALYZE true`, `ANALYZE on`, `ANALYZE 1` run it; the parser leaves out a zero or a false.
+  const arg = analyze.arg as Obj | undefined;
+  const value = !arg
+    ? 'true'
+    : arg.Integer
+      ? String(arg.Integer.ival ?? 0)
+      : arg.Boolean
+        ? String(arg.Boolean.boolval ?? false)
+        : String(arg.String?.sval ?? '').toLowerCase();
+  return !['false', 'off', '0', 'no'].includes(value);
+}
+
 /**
  * The name PostgreSQL gives an unnamed index (ChooseIndexName): the table's,
  * its columns' (a function call's function, another expression's `expr`, a repeated one numbered) and `idx`,
@@ -936,7 +988,11 @@ export function insertTargetOf(node: Statement['node']): ObjectRef | undefined {
 
 const isTemporary = (rangeVar: Obj | undefined): boolean => rangeVar?.relpersistence === 't';
 
+// A prepared statement's runs where it is executed (with the search_path then: PostgreSQL parses it again when
+// the path changed), an EXPLAIN's only with ANALYZE.
 const DEFINES_LATER = new Set([
+  'PrepareStmt',
+  'ExplainStmt',
   'ViewStmt',
   'RuleStmt',
   'CreatePolicyStmt',

@@ -504,4 +504,68 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
     );
     expect(await count(url, 'workspace.pets')).toBe(2);
   });
+
+  it.each([
+    [
+      'a prepared DELETE where it is executed, naming where it was prepared',
+      'PREPARE d AS DELETE FROM workspace.items;\nEXECUTE d;\n',
+      'database/data/005_second.sql:2:1: DELETE FROM workspace.items without a WHERE that limits it (in the statement prepared as d at line 1) would destroy data: workspace.items holds 3 rows. Statement: EXECUTE d.',
+    ],
+    [
+      'a prepared DELETE executed by EXPLAIN ANALYZE',
+      'PREPARE d AS DELETE FROM workspace.items;\nEXPLAIN ANALYZE EXECUTE d;\n',
+      'Statement: EXPLAIN ANALYZE EXECUTE d.',
+    ],
+    [
+      'the statement prepared last under a name, after DEALLOCATE ALL',
+      'PREPARE d AS DELETE FROM workspace.audit;\nDEALLOCATE ALL;\nPREPARE d AS DELETE FROM workspace.pets;\nEXECUTE d;\n',
+      'DELETE FROM workspace.pets without a WHERE that limits it (in the statement prepared as d at line 3) would destroy data: workspace.pets holds 2 rows.',
+    ],
+    [
+      'a prepared DELETE with the search_path where it is executed (PostgreSQL parses it again there)',
+      'CREATE TABLE public.pets (id int);\nPREPARE d AS DELETE FROM pets;\nSET search_path = workspace;\nEXECUTE d;\n',
+      'DELETE FROM workspace.pets without a WHERE that limits it (in the statement prepared as d at line 2) would destroy data: workspace.pets holds 2 rows.',
+    ],
+  ])('refuses %s', async (_what, sql, words) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const [refused] = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused!.message).toContain(words);
+    expect(refused!.message).toContain('nothing of this run was applied');
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await count(url, 'workspace.pets')).toBe(2);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+
+  it.each([
+    ['a prepared DELETE never executed', 'PREPARE d AS DELETE FROM workspace.items;\n'],
+    [
+      'a prepared DELETE deallocated before it ran',
+      'PREPARE d AS DELETE FROM workspace.items;\nDEALLOCATE d;\n',
+    ],
+    [
+      'a prepared DELETE with a WHERE',
+      'PREPARE d(int) AS DELETE FROM workspace.items WHERE id = $1;\nEXECUTE d(3);\n',
+    ],
+    [
+      'a prepared DELETE executed where its name reaches an empty table',
+      'SET search_path = workspace;\nPREPARE d AS DELETE FROM pets;\nRESET search_path;\nCREATE TABLE public.pets (id int);\nSET search_path = public;\nEXECUTE d;\n',
+    ],
+    ['EXPLAIN, which plans a DELETE and runs nothing', 'EXPLAIN DELETE FROM workspace.items;\n'],
+    [
+      'EXPLAIN (ANALYZE false)',
+      'EXPLAIN (ANALYZE false, COSTS off) DELETE FROM workspace.items;\nEXPLAIN (ANALYZE 0) DELETE FROM workspace.items;\n',
+    ],
+  ])('runs %s without --force', async (_what, sql) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/005_second.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(report.exitCode).toBe(0);
+    expect(await count(url, 'workspace.pets')).toBe(2);
+    expect(await count(url, 'workspace.items')).toBe(sql.includes('WHERE id') ? 2 : 3);
+    expect((await trackedVersions(url, 'data')).at(-1)).toBe('5');
+  });
 });

@@ -322,6 +322,33 @@ describe('operationsOf', () => {
       'CREATE FUNCTION w.clear() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM w.items; END;',
       ['create function w.clear() [delete-rows table w.items]'],
     ],
+    [
+      'a prepared statement where it is executed, each time, the one prepared last under its name',
+      'PREPARE d AS DELETE FROM w.items; EXECUTE d; DEALLOCATE d; EXECUTE d; PREPARE d AS UPDATE w.pets SET n = 0; EXPLAIN ANALYZE EXECUTE d; DEALLOCATE ALL; EXECUTE d;',
+      [
+        'delete-rows table w.items wholesale (the statement prepared as d at line 1)',
+        'write-rows table w.pets wholesale (the statement prepared as d at line 1)',
+      ],
+    ],
+    [
+      'a prepared statement with the search_path where it is executed',
+      'PREPARE d AS DELETE FROM items; SET search_path = w; EXECUTE d;',
+      [
+        'search-path w',
+        'delete-rows table w.items wholesale (the statement prepared as d at line 1)',
+      ],
+    ],
+    [
+      'EXPLAIN runs its statement only with ANALYZE',
+      'EXPLAIN DELETE FROM w.a; EXPLAIN (ANALYZE false) DELETE FROM w.b; EXPLAIN (ANALYZE off, COSTS off) DELETE FROM w.c; EXPLAIN (ANALYZE 0) DELETE FROM w.d; ' +
+        'EXPLAIN ANALYZE DELETE FROM w.e; EXPLAIN (ANALYZE, BUFFERS) DELETE FROM w.f; EXPLAIN (ANALYZE on) DELETE FROM w.g; EXPLAIN (ANALYZE 1) DELETE FROM w.h;',
+      [
+        'delete-rows table w.e wholesale',
+        'delete-rows table w.f wholesale',
+        'delete-rows table w.g wholesale',
+        'delete-rows table w.h wholesale',
+      ],
+    ],
   ])('%s', (_name, sql, expected) => {
     expect(described(sql)).toEqual(expected);
   });
