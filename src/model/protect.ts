@@ -988,6 +988,19 @@ class World {
           map.delete(from.name);
         }
       }
+      // Its functions and procedures go with it: every name there, the catalog's and the run's.
+      const prefix = `${from.name}.`;
+      const names = new Set([
+        ...this.model.facts.functions.filter((f) => f.schema === from.name).map((f) => f.name),
+        ...[...this.functions.keys()]
+          .filter((key) => key.startsWith(prefix))
+          .map((key) => key.slice(prefix.length)),
+      ]);
+      for (const name of names) {
+        const moved = this.overloadsAt(from.name, name);
+        this.hideOverloads(`${from.name}.${name}`, undefined);
+        for (const routine of moved) this.putRoutine({ ...routine, schema: to.name });
+      }
       return;
     }
     if (RELATION_REFS.has(from.kind)) {

@@ -42,6 +42,8 @@ const BASE = {
     'CREATE PROCEDURE workspace.p(t text) LANGUAGE sql AS $$ SELECT 1 $$;',
     'CREATE PROCEDURE workspace.q(n int) LANGUAGE sql AS $$ SELECT 1 $$;',
     'CREATE PROCEDURE workspace.q(t text) LANGUAGE sql AS $$ DELETE FROM workspace.items $$;',
+    // Its table through the caller's search_path.
+    'CREATE FUNCTION workspace.wipe_pets_here() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM pets; END $$;',
     '',
   ].join('\n'),
 };
@@ -397,6 +399,19 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'a table renamed earlier in the run, as the statement names it and as it was',
       'ALTER TABLE workspace.pets RENAME TO old_pets;\nDROP TABLE workspace.old_pets;\n',
       'workspace.old_pets (workspace.pets when the run began) holds 2 rows',
+      { table: 'workspace.pets', rows: 2, more: false },
+    ],
+    [
+      'a function called by its schema’s new name (ALTER SCHEMA ... RENAME earlier in the file)',
+      'ALTER SCHEMA workspace RENAME TO ws;\nSET search_path = ws;\nSELECT ws.wipe_pets_here();\n',
+      'ws.pets (workspace.pets when the run began) holds 2 rows',
+      { table: 'workspace.pets', rows: 2, more: false },
+    ],
+    [
+      'a function the file makes, called unqualified after its schema was renamed',
+      'CREATE FUNCTION workspace.empty_pets() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM pets; END $$;\n' +
+        'ALTER SCHEMA workspace RENAME TO ws;\nSET search_path = ws;\nSELECT empty_pets();\n',
+      'ws.pets (workspace.pets when the run began) holds 2 rows',
       { table: 'workspace.pets', rows: 2, more: false },
     ],
     [
