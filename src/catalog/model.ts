@@ -80,9 +80,10 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
          FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class kc ON kc.oid = k.confrelid
          JOIN pg_catalog.pg_namespace kn ON kn.oid = kc.relnamespace
         WHERE k.conrelid = r.oid AND k.contype = 'f' AND k.conparentid = 0),
-      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(w.rulename, w.ev_type, pg_catalog.pg_get_ruledef(w.oid)))
+      -- Its rules, disabled ones too (the run may enable them), each with whether it fires for a migration.
+      (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(w.rulename, w.ev_type, pg_catalog.pg_get_ruledef(w.oid), w.ev_enabled IN ('O', 'A')))
          FROM pg_catalog.pg_rewrite w
-        WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN' AND w.ev_enabled IN ('O', 'A')),
+        WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN'),
       -- A view PostgreSQL can update or delete from: its query, whose one table such a write reaches.
       CASE WHEN r.relkind = 'v' AND pg_catalog.pg_relation_is_updatable(r.oid, false) & 20 <> 0
            THEN pg_catalog.pg_get_viewdef(r.oid) END
@@ -124,7 +125,7 @@ type RelationRow = [
   string[] | null,
   Array<[string, number, string, string, boolean]> | null,
   Array<[string, string, string, string]> | null,
-  Array<[string, string, string]> | null,
+  Array<[string, string, string, boolean]> | null,
   string | null,
 ];
 
@@ -230,10 +231,11 @@ export async function readCatalogModel(
           onDelete: foreignKeyAction(onDelete),
           onUpdate: foreignKeyAction(onUpdate),
         })),
-        rules: rules?.map(([ruleName, evType, definition]) => ({
+        rules: rules?.map(([ruleName, evType, definition, enabled]) => ({
           name: ruleName,
           events: ruleEvents(evType),
           definition,
+          enabled,
         })),
         view: view ?? undefined,
       }),

@@ -78,8 +78,15 @@ export interface CatalogFacts {
           onUpdate: ForeignKeyAction;
         }>
       | undefined;
-    /** Its enabled rules: on which event, and their definition as pg_get_ruledef prints it. */
-    rules?: Array<{ name: string; events: RowEvent[]; definition: string }> | undefined;
+    /** Its rules: on which event, their definition as pg_get_ruledef prints it, and whether it fires for a migration (enabled, not REPLICA; absent: it does). */
+    rules?:
+      | Array<{
+          name: string;
+          events: RowEvent[];
+          definition: string;
+          enabled?: boolean | undefined;
+        }>
+      | undefined;
     /** A view PostgreSQL can update or delete from: its query as pg_get_viewdef prints it. */
     view?: string | undefined;
   }>;

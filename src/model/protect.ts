@@ -109,7 +109,7 @@ interface Relation {
   catalog?: CatalogRelation | undefined;
   /** Its triggers of users as the run leaves them: the catalog's, those the run creates, enabled or not. */
   triggers: Trigger[];
-  /** Its rules as the run leaves them: the catalog's enabled ones and those the run creates, enabled or not. */
+  /** Its rules as the run leaves them: the catalog's and those the run creates, enabled or not. */
   rules: Rule[];
   /** Its foreign keys: the catalog's and those the run creates, to the relation they reference. */
   foreignKeys: ForeignKey[];
@@ -256,7 +256,7 @@ class World {
           events: rule.events,
           actions: () =>
             parser && ruleOperations(parser, rule.definition, `rule ${rule.name} on ${r.identity}`),
-          enabled: true,
+          enabled: rule.enabled ?? true,
         })),
         foreignKeys: [],
         parents: [],

@@ -37,6 +37,9 @@ const BASE = {
     'CREATE TRIGGER note AFTER INSERT ON workspace.a FOR EACH ROW EXECUTE FUNCTION workspace.note();',
     'CREATE TABLE workspace.log (id int);',
     'CREATE RULE purge AS ON INSERT TO workspace.log DO ALSO DELETE FROM workspace.items;',
+    'CREATE TABLE workspace.journal (id int);',
+    'CREATE RULE purge_off AS ON INSERT TO workspace.journal DO ALSO DELETE FROM workspace.items;',
+    'ALTER TABLE workspace.journal DISABLE RULE purge_off;',
     // Overloads: p(int) empties items, p(text) does not; q the reverse.
     'CREATE PROCEDURE workspace.p(n int) LANGUAGE sql AS $$ DELETE FROM workspace.items $$;',
     'CREATE PROCEDURE workspace.p(t text) LANGUAGE sql AS $$ SELECT 1 $$;',
@@ -116,6 +119,13 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'ALTER TABLE workspace.b ENABLE TRIGGER wipe_off;\n',
       'INSERT INTO workspace.b VALUES (1);\n',
       'function workspace.wipe_items, fired by trigger wipe_off on workspace.b',
+      'workspace.items',
+    ],
+    [
+      'a disabled rule of the catalog the run enables',
+      'ALTER TABLE workspace.journal ENABLE RULE purge_off;\n',
+      'INSERT INTO workspace.journal VALUES (1);\n',
+      'rule purge_off on workspace.journal',
       'workspace.items',
     ],
     [
@@ -351,6 +361,11 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'an INSERT into a table whose rule the run dropped',
       'DROP RULE purge ON workspace.log;\n',
       'INSERT INTO workspace.log VALUES (1);\n',
+    ],
+    [
+      'an INSERT into a table whose rule the catalog holds disabled',
+      undefined,
+      'INSERT INTO workspace.journal VALUES (1);\n',
     ],
     [
       'an INSERT into a table whose rule the run disabled',
