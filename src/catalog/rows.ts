@@ -96,7 +96,8 @@ export function holderOf(table: string, rows: number): Holder {
 export type Probe =
   /**
    * The relation itself, with its partitions or inheritance children (`own-rows`: without them, as ONLY
-   * reads it); with `drop-cascade` the materialized views built on it too, and with `views-on` those alone.
+   * reads it); with `drop-cascade` the materialized views built on it or on them too, directly or through
+   * views, as DROP ... CASCADE takes them; with `views-on` those built on the relation alone.
    */
   | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade' | 'views-on'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
@@ -124,14 +125,30 @@ WITH RECURSIVE input AS (
   SELECT id, oid FROM input WHERE mode = 'type-columns'
   UNION
   SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
+), dropped(id, oid) AS (
+  -- What a CASCADE drops with the relation: with drop-cascade, its partitions and inheritance children.
+  SELECT id, oid FROM input WHERE mode IN ('drop-cascade', 'views-on')
+  UNION
+  SELECT t.id, i.inhrelid FROM dropped t JOIN input s ON s.id = t.id AND s.mode = 'drop-cascade'
+    CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = t.oid OFFSET 0) i
+), built(id, oid, kind) AS (
+  -- The views and materialized views built on those, and on those in turn: CASCADE drops each.
+  SELECT t.id, rw.ev_class, m.relkind
+    FROM dropped t
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind IN ('v', 'm')
+   WHERE rw.ev_class <> t.oid
+  UNION
+  SELECT b.id, rw.ev_class, m.relkind
+    FROM built b
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = b.oid AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite rw ON rw.oid = d.objid
+    JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind IN ('v', 'm')
+   WHERE rw.ev_class <> b.oid
 ), affected(id, oid) AS (
   SELECT id, oid FROM input WHERE mode IN ('rows', 'own-rows', 'drop-cascade', 'column')
-  UNION SELECT s.id, rw.ev_class
-          FROM input s
-          JOIN pg_depend d ON d.refobjid = s.oid AND d.classid = 'pg_rewrite'::regclass
-          JOIN pg_rewrite rw ON rw.oid = d.objid
-          JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind = 'm'
-         WHERE s.mode IN ('drop-cascade', 'views-on') AND rw.ev_class <> s.oid
+  UNION SELECT id, oid FROM built WHERE kind = 'm'
   UNION SELECT f.id, a.attrelid FROM family f JOIN pg_attribute a ON a.atttypid = f.typ AND a.attnum > 0 AND NOT a.attisdropped
   UNION SELECT i.id, c.oid
           FROM input i

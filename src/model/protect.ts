@@ -715,15 +715,17 @@ class World {
     if (only) return [this.addProbe({ mode: 'own-rows', oid: relation.origin })];
     if (!this.treeChanged.has(relation)) return [this.addProbe({ mode, oid: relation.origin })];
     const members = [relation, ...this.descendants(relation, false).map(([, r]) => r)];
-    return [
-      ...members.flatMap((r) =>
-        r.origin === null ? [] : [this.addProbe({ mode: 'own-rows', oid: r.origin })],
-      ),
-      // The materialized views built on it, as DROP ... CASCADE takes them.
-      ...(mode === 'drop-cascade'
-        ? [this.addProbe({ mode: 'views-on', oid: relation.origin })]
-        : []),
-    ];
+    return members.flatMap((r) =>
+      r.origin === null
+        ? []
+        : [
+            this.addProbe({ mode: 'own-rows', oid: r.origin }),
+            // The materialized views built on each, as DROP ... CASCADE takes them.
+            ...(mode === 'drop-cascade'
+              ? [this.addProbe({ mode: 'views-on', oid: r.origin })]
+              : []),
+          ],
+    );
   }
 
   /**
@@ -890,9 +892,13 @@ class World {
       // Without CASCADE, PostgreSQL refuses to drop a schema that holds anything.
       if (cascade) {
         const probes: number[] = [];
+        // Its tables, and the materialized views elsewhere built on them or its views.
         for (const relation of this.relations.get(ref.name)?.values() ?? []) {
-          if (relation.origin !== null && TABLE_LIKE.has(relation.kind))
-            probes.push(this.addProbe({ mode: 'rows', oid: relation.origin }));
+          if (
+            relation.origin !== null &&
+            (TABLE_LIKE.has(relation.kind) || relation.kind === 'view')
+          )
+            probes.push(this.addProbe({ mode: 'drop-cascade', oid: relation.origin }));
         }
         for (const type of this.types.get(ref.name)?.values() ?? [])
           if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));

@@ -38,6 +38,18 @@ const BASE = {
     'CREATE TABLE workspace.log (id int);',
     'CREATE RULE purge AS ON INSERT TO workspace.log DO ALSO DELETE FROM workspace.items;',
     'CREATE TABLE workspace.journal (id int);',
+    // Empty tables, and materialized views built on them through views: what CASCADE takes along holds a row.
+    'CREATE TABLE workspace.tally (id int);',
+    'CREATE VIEW workspace.tally_ids AS SELECT id FROM workspace.tally;',
+    'CREATE MATERIALIZED VIEW workspace.tally_count AS SELECT count(*) AS n FROM workspace.tally_ids;',
+    'CREATE TABLE workspace.stock (id int);',
+    'CREATE TABLE workspace.stock_kid () INHERITS (workspace.stock);',
+    'CREATE VIEW workspace.stock_kid_ids AS SELECT id FROM ONLY workspace.stock_kid;',
+    'CREATE MATERIALIZED VIEW workspace.stock_kid_count AS SELECT count(*) AS n FROM workspace.stock_kid_ids;',
+    'CREATE SCHEMA side;',
+    'CREATE TABLE side.empty (id int);',
+    'CREATE VIEW side.empty_ids AS SELECT id FROM side.empty;',
+    'CREATE MATERIALIZED VIEW workspace.side_count AS SELECT count(*) AS n FROM side.empty_ids;',
     'CREATE RULE purge_off AS ON INSERT TO workspace.journal DO ALSO DELETE FROM workspace.items;',
     'ALTER TABLE workspace.journal DISABLE RULE purge_off;',
     // Overloads: p(int) empties items, p(text) does not; q the reverse.
@@ -434,6 +446,24 @@ describe('the forecast follows triggers, foreign keys and overloads', () => {
       'DROP VIEW workspace.item_ids CASCADE;\n',
       'workspace.id_counts holds 1 row',
       { table: 'workspace.id_counts', rows: 1, more: false },
+    ],
+    [
+      'a populated materialized view built through a view on an empty table dropped with CASCADE',
+      'DROP TABLE workspace.tally CASCADE;\n',
+      'workspace.tally_count holds 1 row',
+      { table: 'workspace.tally_count', rows: 1, more: false },
+    ],
+    [
+      'a populated materialized view built through a view on the inheritance child of a table dropped with CASCADE',
+      'DROP TABLE workspace.stock CASCADE;\n',
+      'workspace.stock_kid_count holds 1 row',
+      { table: 'workspace.stock_kid_count', rows: 1, more: false },
+    ],
+    [
+      'a populated materialized view of another schema built on a view of a schema dropped with CASCADE',
+      'DROP SCHEMA side CASCADE;\n',
+      'workspace.side_count holds 1 row',
+      { table: 'workspace.side_count', rows: 1, more: false },
     ],
     [
       'a populated materialized view built on a view dropped with CASCADE, unqualified in a DO block',
