@@ -393,9 +393,14 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
     SELECT x.*, CASE WHEN x.rows < 0 THEN 'rows this role cannot count'
                      WHEN x.rows > ${ROW_COUNT_CAP} THEN 'more than ${groupedDigits(ROW_COUNT_CAP)} rows'
                      ELSE x.rows || CASE WHEN x.rows = 1 THEN ' row' ELSE ' rows' END END AS held,
-           x.identity || COALESCE(' (of ' || x.top || ')', '') AS shown
+           -- By its name now, and the one it had where the migration began if the migration renamed or moved it.
+           COALESCE(NULLIF(now.identity, x.identity) || ' (' || x.identity || ' before this migration)', x.identity)
+             || COALESCE(' (of ' || x.top || ')', '') AS shown
       FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb)
            AS x(oid oid, identity text, top text, node oid, rows bigint, kind text, persistence text, am oid, cols jsonb)
+      LEFT JOIN LATERAL (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
+                           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.oid = x.oid OFFSET 0) now ON true
      WHERE x.rows <> 0
   )
   SELECT pg_catalog.string_agg(losses.what, '; ') AS lost,

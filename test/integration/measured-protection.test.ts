@@ -365,6 +365,24 @@ describe('data protection measured in the transaction', () => {
     );
   });
 
+  it.each([
+    [
+      'a table moved to another schema, then emptied by dynamic SQL',
+      "ALTER TABLE workspace.items SET SCHEMA reference;\nDO $$ BEGIN EXECUTE 'TRUNCATE reference.items CASCADE'; END $$;\n",
+      'table reference.items (workspace.items before this migration) held 3 rows and is now empty',
+    ],
+    [
+      'a table renamed, then a column of it dropped by dynamic SQL',
+      "ALTER TABLE workspace.items RENAME TO goods;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.goods DROP COLUMN label'; END $$;\n",
+      'column label of table workspace.goods (workspace.items before this migration) held data (3 rows) and is gone',
+    ],
+  ])('%s: the loss names the table as it is now and as it was', async (_what, sql, words) => {
+    const { url, cwd, env } = await setUp();
+    writeFile(cwd, 'data/003_moved.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectNoLoss(report, url, 'workspace.items', 3, words);
+  });
+
   it('a table the same run created and filled may be dropped later in the run', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
