@@ -413,7 +413,7 @@ class World {
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
-        const name = `${found[0]}.${op.table.name}`;
+        const name = shownName(found[0], op.table.name);
         // ONLY: the table's own rows, not its inheritance children's or partitions'.
         this.hazard(
           context,
@@ -464,7 +464,7 @@ class World {
         if (!found || found[1].origin === null) break;
         const original = columnOrigin(found[1], op.column.name);
         if (original === null) break;
-        const name = `${found[0]}.${op.column.table}`;
+        const name = shownName(found[0], op.column.table ?? '');
         this.hazard(
           context,
           destructiveStep(op, name)!,
@@ -546,7 +546,7 @@ class World {
     depth: number,
   ): void {
     const events = eventsOf(op);
-    const table = `${schema}.${op.table.name}`;
+    const table = shownName(schema, op.table.name);
     const reached: Array<[string, Relation]> = op.only
       ? []
       : this.descendants(relation, op.kind === 'write-rows' && op.verb === 'INSERT');
@@ -560,7 +560,7 @@ class World {
         if (fired.has(trigger)) continue;
         fired.add(trigger);
         if (!trigger.enabled || !trigger.events.some((e) => events.includes(e))) continue;
-        const fn = `${trigger.function.schema}.${trigger.function.name}`;
+        const fn = shownName(trigger.function.schema, trigger.function.name);
         const [body] = this.overloadsCalled({ kind: 'function', ...trigger.function }, []);
         this.runBody(
           body?.body(),
@@ -618,7 +618,7 @@ class World {
             table: { kind: 'table', schema: childSchema, name: childName } satisfies ObjectRef,
             wholesale: op.wholesale,
             at: op.at,
-            via: `foreign key ${fk.constraint} on ${childSchema}.${childName}, ${on} from ${schema}.${op.table.name}`,
+            via: `foreign key ${plainIdent(fk.constraint)} on ${shownName(childSchema, childName)}, ${on} from ${shownName(schema, op.table.name)}`,
           };
           const follow: Operation = truncate
             ? { ...common, kind: 'delete-rows', cascade: true, verb: 'TRUNCATE' }
@@ -752,7 +752,7 @@ class World {
         ...op,
         table: base.table,
         wholesale: op.wholesale && !base.filtered,
-        via: `${op.via ? `${op.via}, ` : ''}a write through view ${schema}.${op.table.name}`,
+        via: `${op.via ? `${op.via}, ` : ''}a write through view ${shownName(schema, op.table.name)}`,
       },
       migration,
       depth + 1,
@@ -772,7 +772,7 @@ class World {
           if (seen.has(child) || !child.parents.includes(parent)) continue;
           if (partitionsOnly && child.partitionOf !== parent) continue;
           seen.add(child);
-          found.push([`${schema}.${name}`, child]);
+          found.push([shownName(schema, name), child]);
           walk(child, depth + 1);
         }
     };
@@ -902,7 +902,12 @@ class World {
         }
         for (const type of this.types.get(ref.name)?.values() ?? [])
           if (type !== null) probes.push(this.addProbe({ mode: 'type-columns', oid: type }));
-        this.hazard(context, destructiveStep(op, ref.name)!, ref.name, probes);
+        this.hazard(
+          context,
+          destructiveStep(op, plainIdent(ref.name))!,
+          plainIdent(ref.name),
+          probes,
+        );
       }
       this.schemas.delete(ref.name);
       this.relations.delete(ref.name);
@@ -916,23 +921,25 @@ class World {
       this.relations.get(schema)!.delete(ref.name);
       // A view holds no rows, but CASCADE takes the materialized views built on it, which may.
       if (relation.origin !== null && relation.kind === 'view' && cascade) {
-        this.hazard(context, `DROP VIEW ${schema}.${ref.name} CASCADE`, `${schema}.${ref.name}`, [
+        const view = shownName(schema, ref.name);
+        this.hazard(context, `DROP VIEW ${view} CASCADE`, view, [
           this.addProbe({ mode: 'drop-cascade', oid: relation.origin }),
         ]);
         return;
       }
       if (relation.origin === null || !TABLE_LIKE.has(relation.kind)) return;
+      const name = shownName(schema, ref.name);
       const step = destructiveStep(
         {
           ...op,
           object: { ...ref, kind: relation.kind === 'table' ? 'table' : 'materialized view' },
         },
-        `${schema}.${ref.name}`,
+        name,
       )!;
       this.hazard(
         context,
         step,
-        `${schema}.${ref.name}`,
+        name,
         this.rowProbes(relation, false, cascade ? 'drop-cascade' : 'rows'),
         { was: this.wasNamed([schema, relation], ref.name) },
       );
@@ -948,8 +955,8 @@ class World {
       if (relation.origin === null || original === null) return;
       this.hazard(
         context,
-        destructiveStep(op, `${schema}.${ref.table}`)!,
-        `${schema}.${ref.table}`,
+        destructiveStep(op, shownName(schema, ref.table ?? ''))!,
+        shownName(schema, ref.table ?? ''),
         this.rowProbes(relation, false),
         { was: this.wasNamed(found, ref.table ?? '') },
       );
@@ -963,8 +970,8 @@ class World {
       if (cascade && found[1] !== null) {
         this.hazard(
           context,
-          destructiveStep(op, `${found[0]}.${ref.name}`)!,
-          `${found[0]}.${ref.name}`,
+          destructiveStep(op, shownName(found[0], ref.name))!,
+          shownName(found[0], ref.name),
           [this.addProbe({ mode: 'type-columns', oid: found[1] })],
         );
       }
@@ -1123,6 +1130,10 @@ interface Context {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** `workspace.p(integer)`, for messages. */
+/** A relation's or function's name as PostgreSQL prints it (format('%I.%I')), as messages show it: quoted where it must be. */
+const shownName = (schema: string, name: string): string =>
+  `${plainIdent(schema)}.${plainIdent(name)}`;
+
 const signatureOf = (o: Overload): string => `${o.schema}.${o.name}(${o.args.join(', ')})`;
 
 /** A column's name when the run began, or null when the run added it. */

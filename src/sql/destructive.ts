@@ -34,7 +34,8 @@ export function destructiveStep(op: Operation, target: string): string | undefin
       const cascade = op.cascade ? ' CASCADE' : '';
       if (op.object.kind === 'table' || op.object.kind === 'materialized view')
         return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
-      if (op.object.kind === 'column') return `ALTER TABLE ${target} DROP COLUMN ${op.object.name}`;
+      if (op.object.kind === 'column')
+        return `ALTER TABLE ${target} DROP COLUMN ${plainIdent(op.object.name)}`;
       // Without CASCADE, PostgreSQL itself refuses while anything depends on them.
       if (
         (op.object.kind === 'schema' || op.object.kind === 'type' || op.object.kind === 'domain') &&
@@ -56,7 +57,7 @@ export function destructiveStep(op: Operation, target: string): string | undefin
         ? `UPDATE ${op.only ? 'ONLY ' : ''}${target} without a WHERE that limits it`
         : undefined;
     case 'alter-type':
-      return `ALTER TABLE ${target} ALTER COLUMN ${op.column.name} TYPE ${op.type.name}${op.type.modifiers.length > 0 ? `(${op.type.modifiers.join(',')})` : ''}${op.type.array ? '[]' : ''}`;
+      return `ALTER TABLE ${target} ALTER COLUMN ${plainIdent(op.column.name)} TYPE ${op.type.name}${op.type.modifiers.length > 0 ? `(${op.type.modifiers.join(',')})` : ''}${op.type.array ? '[]' : ''}`;
     case 'drop-owned':
       return `DROP OWNED BY ${op.roles.join(', ')}`;
     // Named by itself, as DROP OWNED is: a database is no object of this one's catalog.

@@ -1,5 +1,5 @@
 import { constraintName } from './add-constraint.js';
-import { quoteIdent } from './quote.js';
+import { plainIdent, quoteIdent } from './quote.js';
 import { type Location, nodeKind, type Parser, type Statement } from './statements.js';
 
 /**
@@ -1303,7 +1303,7 @@ function functionBody(
   n: Obj,
   parser: BodyParser,
   state: WalkState,
-  via = `${n.is_procedure === true ? 'procedure' : 'function'} ${strings(n.funcname).join('.')}, created at line ${outer.at.line}`,
+  via = `${n.is_procedure === true ? 'procedure' : 'function'} ${strings(n.funcname).map(plainIdent).join('.')}, created at line ${outer.at.line}`,
 ): Operation[] | undefined {
   const options = (n.options as Obj[] | undefined) ?? [];
   const language = options.find((o) => o.DefElem?.defname === 'language')?.DefElem?.arg?.String
@@ -1403,7 +1403,7 @@ export function routineOperations(parser: BodyParser, routine: Routine): Operati
     create,
     parser,
     { path: undefined },
-    `${routine.kind} ${routine.schema}.${routine.name}`,
+    `${routine.kind} ${plainIdent(routine.schema)}.${plainIdent(routine.name)}`,
   );
 }
 

@@ -65,7 +65,7 @@ describe('the forecast follows what an earlier deploy made', () => {
     [
       'a procedure with a quoted name',
       'CALL workspace."Purge Items"();',
-      'procedure workspace.Purge Items',
+      'procedure workspace."Purge Items"',
     ],
     ['a function that TRUNCATEs', 'SELECT workspace.cut();', 'function workspace.cut'],
     [

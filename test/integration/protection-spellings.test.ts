@@ -172,6 +172,74 @@ describe('data protection: names resolved as PostgreSQL resolves them', () => {
     expect(report.error).toBeUndefined();
     expect(await tableExists(url, 'workspace.scratch_old')).toBe(false);
   });
+
+  const quoted = {
+    'data/003_quoted.sql': [
+      'CREATE TABLE workspace."Mixed Case" ("Id" int, "select" text);',
+      'CREATE SCHEMA "Odd Schema";',
+      'CREATE TABLE "Odd Schema".t (id int);',
+      '',
+    ].join('\n'),
+  };
+  const fillQuoted = async (url: string) =>
+    query(
+      url,
+      `INSERT INTO workspace."Mixed Case" VALUES (1, 'a'), (2, 'b'); INSERT INTO "Odd Schema".t VALUES (1);`,
+    );
+
+  it.each([
+    [
+      'a table',
+      'DROP TABLE workspace."Mixed Case";\n',
+      'DROP TABLE workspace."Mixed Case" would destroy data: workspace."Mixed Case" holds 2 rows.',
+    ],
+    [
+      'a column named by a keyword',
+      'ALTER TABLE "workspace"."Mixed Case" DROP COLUMN "select";\n',
+      'ALTER TABLE workspace."Mixed Case" DROP COLUMN "select" would destroy data: workspace."Mixed Case" holds 2 rows.',
+    ],
+    [
+      'a table renamed earlier in the file',
+      'ALTER TABLE workspace."Mixed Case" RENAME TO "old name";\nTRUNCATE workspace."old name";\n',
+      'TRUNCATE workspace."old name" would destroy data: workspace."old name" (workspace."Mixed Case" when the run began) holds 2 rows.',
+    ],
+    [
+      'a schema through the search path',
+      'SET search_path = "Odd Schema";\nDELETE FROM t;\n',
+      'DELETE FROM "Odd Schema".t without a WHERE that limits it would destroy data: "Odd Schema".t holds 1 row.',
+    ],
+    [
+      'a schema dropped with CASCADE',
+      'DROP SCHEMA "Odd Schema" CASCADE;\n',
+      'DROP SCHEMA "Odd Schema" CASCADE would destroy data: "Odd Schema".t holds 1 row.',
+    ],
+    [
+      'a function the file makes',
+      'CREATE FUNCTION "Odd Schema"."Wipe"() RETURNS void LANGUAGE sql AS $$ DELETE FROM "Odd Schema".t $$;\nSELECT "Odd Schema"."Wipe"();\n',
+      '(in function "Odd Schema"."Wipe", created at line 1) would destroy data: "Odd Schema".t holds 1 row.',
+    ],
+  ])('names quoted identifiers as PostgreSQL prints them: %s', async (_what, sql, words) => {
+    const { url, cwd, env } = await setUp(quoted);
+    await fillQuoted(url);
+    writeFile(cwd, 'data/004_change.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectRefusedBeforeRunning(report, url, ['1', '2', '3'], words);
+    expect(await count(url, 'workspace."Mixed Case"')).toBe(2);
+  });
+
+  it('says a forced loss of a quoted table once, as the forecast named it', async () => {
+    const { url, cwd, env } = await setUp(quoted);
+    await fillQuoted(url);
+    writeFile(cwd, 'data/004_drop.sql', 'DROP TABLE workspace."Mixed Case";\n');
+    const report = await migrate({ cwd, env, sets: ['data'], force: true });
+    expect(report.exitCode).toBe(0);
+    const warnings = report.sets[0]!.warnings.filter((w) => w.includes('"Mixed Case"'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      'DROP TABLE workspace."Mixed Case" runs although workspace."Mixed Case" holds 2 rows',
+    );
+    expect(await tableExists(url, 'workspace."Mixed Case"')).toBe(false);
+  });
 });
 
 describe('data protection: what CASCADE and other spellings take', () => {

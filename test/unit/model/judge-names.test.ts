@@ -61,7 +61,7 @@ describe('a refusal names a table the run renamed or moved', () => {
 
   it('not a table the run left as it was: a quoted name, or a table a schema takes along', () => {
     expect(reason('DROP TABLE "Mixed"."Case";', '"Mixed"."Case"')).toBe(
-      'DROP TABLE Mixed.Case: "Mixed"."Case" holds 5 rows',
+      'DROP TABLE "Mixed"."Case": "Mixed"."Case" holds 5 rows',
     );
     expect(reason('DROP SCHEMA workspace CASCADE;')).toBe(
       'DROP SCHEMA workspace CASCADE: workspace.items holds 5 rows',

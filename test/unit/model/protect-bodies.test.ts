@@ -133,7 +133,7 @@ describe('the forecast follows bodies the catalog holds', () => {
     [
       'a function with a quoted name, unqualified through the path',
       'SELECT "Purge Items"();',
-      ['TRUNCATE workspace.items (function public.Purge Items) -> workspace.items'],
+      ['TRUNCATE workspace.items (function public."Purge Items") -> workspace.items'],
     ],
     [
       "a function's own search_path resolves its unqualified DELETE",
