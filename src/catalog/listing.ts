@@ -87,6 +87,23 @@ const listedSchema = (
      AND NOT pg_catalog.starts_with(${nspname}, 'pg_toast') AND NOT pg_catalog.starts_with(${nspname}, 'pg_temp_')`;
 
 /**
+ * The functions and procedures that take, or return, a type of one of `names` (a table's, view's or
+ * materialized view's row type, an enum, a composite type, a domain, or an array of one): their identity
+ * prints the type's name, so renaming or moving it renames them. Found by pg_depend's index on what is
+ * referenced, from the types by pg_type's index on names; those of the system schemas are no user's.
+ */
+const FUNCTIONS_OVER_NAMED_TYPES = (
+  names: string,
+  reachable = (_nspname: string) => 'true',
+) => `ARRAY(
+    SELECT d.objid FROM pg_catalog.pg_type t
+      JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+     CROSS JOIN LATERAL (VALUES (t.oid), (t.typarray)) AS x(typ)
+      JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = x.typ
+           AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+     WHERE t.typname = ANY(${names}) AND ${listedSchema('tn.nspname')} AND ${reachable('tn.nspname')} AND x.typ <> 0)`;
+
+/**
  * Not a member of an extension: the whole catalog (`whole`) asks pg_depend
  * once (a hashed list, read through its index on the referenced object: a
  * member's row always references its extension), a few objects each by its
@@ -192,7 +209,8 @@ export function namedObjectGroupsSql(names: string): Array<{ probe?: string; sql
       sql: withNs(b.domainConstraints),
     },
     {
-      probe: `EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names}))`,
+      probe: `(EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = ANY(${names}))
+        OR pg_catalog.cardinality(${FUNCTIONS_OVER_NAMED_TYPES(names)}) > 0)`,
       sql: withNs(b.functions),
     },
     {
@@ -296,7 +314,13 @@ function listingParts(names: string | undefined, schemas?: string): ListingParts
       functions: `SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
- WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(`p.proname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
+ WHERE ${notMemberHere('pg_catalog.pg_proc', 'p.oid')}${only(
+   // Those of the names, and those over the names' types: each set by an index, then each function by its OID.
+   `p.oid = ANY(ARRAY(
+    SELECT q.oid FROM pg_catalog.pg_proc q JOIN pg_catalog.pg_namespace qn ON qn.oid = q.pronamespace
+     WHERE q.proname = ANY(${names}) AND ${reachable('qn.nspname')}
+    UNION ALL SELECT pg_catalog.unnest(${FUNCTIONS_OVER_NAMED_TYPES(names ?? '', reachable)})))`,
+ )}`,
       types: `SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, 'y' || t.oid, pg_catalog.format('%I.%I', ns.nspname, t.typname), ns.nspname, t.typname::text, NULL, NULL
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
  WHERE ${LISTED_TYPE('t', scope !== 'all')}

@@ -9,16 +9,12 @@ import type { Operation, RefKind } from '../sql/operations.js';
  * appear, go or change its name.
  */
 
-/** Renaming or moving these changes the names of other objects: a schema's objects, the functions that take a type or a table's row type. */
-const RENAMES_OTHERS: ReadonlySet<RefKind> = new Set([
-  'schema',
-  'type',
-  'domain',
-  'table',
-  'view',
-  'materialized view',
-  'sequence',
-]);
+/*
+ * Renaming or moving a schema renames every object in it. (Renaming or moving a table, view, type or domain
+ * renames the functions that take or return its type: the snapshot of its names lists those too, through
+ * pg_depend, catalog/listing.ts.)
+ */
+const RENAMES_OTHERS: ReadonlySet<RefKind> = new Set(['schema']);
 
 /** Built-in functions that run the SQL text they are given. */
 const RUNS_SQL_TEXT = new Set(['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema']);

@@ -130,9 +130,9 @@ describe("a migration's bookkeeping reads the catalog by its indexes", () => {
 
     // Each shape of migration reaches other branches of the bookkeeping: made objects, renames (the expected
     // state follows them), a rewrite of a table holding rows (its storage listing changes), rows deleted and
-    // written, drops, a function and a type by name. (A file whose effects can reach objects it does not name,
-    // such as a renamed table or type, dynamic SQL or a call of a function, is snapshotted whole, by design:
-    // model/snapshot.ts.)
+    // written, drops, a function and a type by name, a table and a type renamed (with the functions over them).
+    // (A file whose effects can reach objects it does not name, such as dynamic SQL, a call of a function or a
+    // schema renamed, is snapshotted whole, by design: model/snapshot.ts.)
     const more: Record<string, string> = {
       'data/099_first.sql': "COMMENT ON SCHEMA workspace IS 'the first of the run';\n",
       'data/100_made.sql':
@@ -143,7 +143,8 @@ describe("a migration's bookkeeping reads the catalog by its indexes", () => {
         'CREATE FUNCTION workspace.total(n int) RETURNS int LANGUAGE sql AS $$ SELECT n $$;\n',
       'data/101_renamed.sql':
         'ALTER FUNCTION workspace.total(int) RENAME TO sum_of;\nALTER INDEX reference.t2_name RENAME TO t2_by_name;\n' +
-        'ALTER TABLE reference.t4 RENAME COLUMN name TO title;\nALTER TABLE reference.t5 RENAME CONSTRAINT t5_pkey TO t5_key;\n',
+        'ALTER TABLE reference.t4 RENAME COLUMN name TO title;\nALTER TABLE reference.t5 RENAME CONSTRAINT t5_pkey TO t5_key;\n' +
+        'ALTER TABLE reference.t6 RENAME TO t6_renamed;\nALTER TYPE workspace.duo RENAME TO pair_of;\n',
       'data/102_rewritten.sql': 'ALTER TABLE workspace.items ALTER COLUMN id TYPE bigint;\n',
       'data/103_rows.sql':
         'DELETE FROM workspace.items WHERE id > 45;\nUPDATE workspace.items SET label = upper(label) WHERE id < 5;\n',

@@ -227,6 +227,52 @@ describe("the snapshot function's answer is the whole listing's", () => {
 });
 
 /*
+ * A function's identity prints its argument types: renaming or moving a
+ * table (its row type), a type or a domain renames the functions that take
+ * it, or an array of it. The snapshot of the names a file mentions lists
+ * those functions too (pg_depend), so the expected state follows them without
+ * a snapshot of the whole catalog; one that only returns the type keeps its
+ * identity.
+ */
+describe('renaming a type renames the functions that take it', () => {
+  it('follows a table renamed and moved, an enum and a domain renamed, into the functions over them', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      'data/001_schemas.sql':
+        'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+      'data/002_made.sql': [
+        'CREATE TABLE workspace.items (id int);',
+        "CREATE TYPE workspace.mood AS ENUM ('ok');",
+        'CREATE DOMAIN workspace.code AS text;',
+        'CREATE FUNCTION workspace.first(i workspace.items) RETURNS int LANGUAGE sql AS $$ SELECT i.id $$;',
+        'CREATE FUNCTION reference.count_of(xs workspace.items[]) RETURNS int LANGUAGE sql AS $$ SELECT cardinality(xs) $$;',
+        'CREATE FUNCTION reference.feel(m workspace.mood, c workspace.code) RETURNS text LANGUAGE sql AS $$ SELECT c $$;',
+        "CREATE FUNCTION reference.cheer() RETURNS workspace.mood LANGUAGE sql AS $$ SELECT 'ok'::workspace.mood $$;",
+        '',
+      ].join('\n'),
+      'data/003_renamed.sql':
+        'ALTER TABLE workspace.items RENAME TO goods;\nALTER TYPE workspace.mood RENAME TO feeling;\nALTER DOMAIN workspace.code RENAME TO tag;\n',
+      'data/004_moved.sql': 'ALTER TABLE workspace.goods SET SCHEMA reference;\n',
+    });
+    await applied(url, cwd);
+    const functions = (await expected(url)).filter((r) => r.kind === 'function');
+    expect(functions).toEqual([
+      { kind: 'function', identity: 'reference.cheer()', file: '002_made.sql' },
+      { kind: 'function', identity: 'reference.count_of(reference.goods[])', file: '002_made.sql' },
+      {
+        kind: 'function',
+        identity: 'reference.feel(workspace.feeling, workspace.tag)',
+        file: '002_made.sql',
+      },
+      { kind: 'function', identity: 'workspace.first(reference.goods)', file: '002_made.sql' },
+    ]);
+    // The expected state is the catalog's, function by function.
+    const listed = (await catalog(url)).filter((r) => r.kind === 'function').map((r) => r.identity);
+    expect(listed).toEqual(functions.map((f) => f.identity));
+  });
+});
+
+/*
  * SPEC §4.2: one scope for the snapshot before a migration and after it. A
  * file that names only an index, a sequence or a partition reaches the table
  * through it; after the drop, the table must still be in the snapshot, or it
