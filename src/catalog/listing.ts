@@ -97,11 +97,12 @@ const FUNCTIONS_OVER_NAMED_TYPES = (
   reachable = (_nspname: string) => 'true',
 ) => `ARRAY(
     SELECT d.objid FROM pg_catalog.pg_type t
-      JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
      CROSS JOIN LATERAL (VALUES (t.oid), (t.typarray)) AS x(typ)
       JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = x.typ
            AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-     WHERE t.typname = ANY(${names}) AND ${listedSchema('tn.nspname')} AND ${reachable('tn.nspname')} AND x.typ <> 0)`;
+     WHERE t.typname = ANY(${names}) AND x.typ <> 0
+       -- Its schema asked of each type found, not each schema searched for the names (a fleet has a thousand).
+       AND (SELECT ${listedSchema('tn.nspname')} AND ${reachable('tn.nspname')} FROM pg_catalog.pg_namespace tn WHERE tn.oid = t.typnamespace))`;
 
 /**
  * Not a member of an extension: the whole catalog (`whole`) asks pg_depend
