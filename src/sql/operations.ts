@@ -428,7 +428,14 @@ export function operationsReader(
 export type BodyParser = Pick<Parser, 'parseSync'> & { parsePlPgSQLSync(sql: string): unknown };
 
 interface WalkState {
+  /** The search_path in force (undefined: the connection's own). */
   path: string[] | undefined;
+  /**
+   * The search_path a plain SET left, which outlives the transaction (a SET LOCAL's, or set_config's with
+   * is_local, ends at its COMMIT or ROLLBACK), and that at the file's own BEGIN, to which ROLLBACK returns.
+   */
+  session?: string[] | undefined;
+  begun?: string[] | undefined;
   /** The file's prepared statements so far (PREPARE), by name: what each runs when executed. */
   prepared?: Map<string, { node: Statement['node']; line: number }>;
 }
@@ -512,7 +519,11 @@ function walkStatement(
   switch (kind) {
     case 'VariableSetStmt':
       if (n.name === 'search_path') {
-        state.path = n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined;
+        setPath(
+          state,
+          n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined,
+          n.is_local === true,
+        );
         push({ kind: 'search-path', path: state.path });
       } else if (n.kind !== 'VAR_SET_MULTI')
         // SET TRANSACTION / SESSION CHARACTERISTICS / TRANSACTION SNAPSHOT (VAR_SET_MULTI) set the transaction's
@@ -630,6 +641,19 @@ function walkStatement(
       });
       break;
     }
+    // The file's own transactions: a SET LOCAL ends with them, and ROLLBACK undoes a SET too.
+    case 'TransactionStmt': {
+      const before = state.path;
+      if (n.kind === 'TRANS_STMT_BEGIN' || n.kind === 'TRANS_STMT_START')
+        state.begun = state.session;
+      else if (n.kind === 'TRANS_STMT_COMMIT') state.path = state.session;
+      else if (n.kind === 'TRANS_STMT_ROLLBACK') {
+        state.session = state.begun;
+        state.path = state.session;
+      }
+      if (state.path !== before) push({ kind: 'search-path', path: state.path });
+      break;
+    }
     case 'PrepareStmt':
       (state.prepared ??= new Map()).set(String(n.name), {
         node: n.query as Statement['node'],
@@ -713,7 +737,7 @@ function walkStatement(
         walkStatement(
           { ...statement, node: action as Statement['node'] },
           actions,
-          { path: state.path },
+          { path: state.path, session: state.path },
           parser,
           `rule ${n.rulename as string}`,
         );
@@ -1002,6 +1026,12 @@ const DEFINES_LATER = new Set([
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** A search_path set: for the rest of the transaction only (`local`), or for the session. */
+function setPath(state: WalkState, path: string[] | undefined, local: boolean): void {
+  state.path = path;
+  if (!local) state.session = path;
+}
+
 const pathOf = (args: Obj[] | undefined): string[] =>
   (args ?? []).map((a) => a.A_Const?.sval?.sval ?? '').filter(Boolean);
 
@@ -1149,7 +1179,11 @@ function rowsAndCalls(
           args[0]?.A_Const?.sval?.sval === 'search_path'
         ) {
           const value = args[1]?.A_Const?.sval?.sval as string | undefined;
-          state.path = value === undefined || !parser ? undefined : searchPathOf(parser, value);
+          setPath(
+            state,
+            value === undefined || !parser ? undefined : searchPathOf(parser, value),
+            args[2]?.A_Const?.boolval?.boolval === true,
+          );
           push({ kind: 'search-path', path: state.path });
         } else if (!(names.length > 1 && names[0] === 'pg_catalog')) {
           push({
@@ -1316,7 +1350,7 @@ function functionBody(
   const ownPath = own?.kind === 'VAR_SET_VALUE' ? pathOf(own.args as Obj[] | undefined) : undefined;
   // SET search_path FROM CURRENT: the path in force where the function is made, whoever calls it.
   const fromCurrent = own?.kind === 'VAR_SET_CURRENT';
-  const bodyState: WalkState = { path: ownPath ?? state.path };
+  const bodyState: WalkState = { path: ownPath ?? state.path, session: ownPath ?? state.path };
   // The caller reads its names through the path the body sets, as the server does for the call.
   const ops: Operation[] =
     ownPath || fromCurrent

@@ -71,6 +71,44 @@ describe('data protection: names resolved as PostgreSQL resolves them', () => {
     expect(await count(url, 'workspace.items')).toBe(2);
   });
 
+  it.each([
+    [
+      'a SET LOCAL ends with the file’s own COMMIT',
+      'BEGIN;\nSET LOCAL search_path = public;\nCOMMIT;\nDELETE FROM items;\n',
+    ],
+    [
+      'set_config(..., true) ends with the COMMIT, for a DO block after it',
+      "BEGIN;\nSELECT set_config('search_path', 'public', true);\nCOMMIT;\nDO $$ BEGIN DELETE FROM items; END $$;\n",
+    ],
+    [
+      'a ROLLBACK undoes a SET',
+      'BEGIN;\nSET search_path = public;\nROLLBACK;\nDELETE FROM items;\n',
+    ],
+  ])('resolves names through the database search_path again where %s', async (_what, sql) => {
+    const { url, cwd, env, versions } = await setUp();
+    await query(url, `ALTER DATABASE ${databaseName(url)} SET search_path TO workspace, public`);
+    writeFile(cwd, 'data/003_delete.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    await expectRefusedBeforeRunning(report, url, versions, 'workspace.items holds 2 rows');
+    expect(await count(url, 'workspace.items')).toBe(2);
+  });
+
+  it('resolves names through a SET LOCAL until its block ends', async () => {
+    const { url, cwd, env } = await setUp({
+      'data/003_empty_items.sql': 'CREATE TABLE reference.items (id int);\n',
+    });
+    await query(url, `ALTER DATABASE ${databaseName(url)} SET search_path TO workspace, public`);
+    writeFile(
+      cwd,
+      'data/004_delete.sql',
+      'BEGIN;\nSET LOCAL search_path = reference;\nDELETE FROM items;\nCOMMIT;\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await count(url, 'workspace.items')).toBe(2);
+    expect((await trackedVersions(url, 'data')).at(-1)).toBe('4');
+  });
+
   it('follows a RENAME before the DROP of the new name, in one file and across files', async () => {
     const { url, cwd, env, versions } = await setUp();
     writeFile(cwd, 'data/003_rename.sql', 'ALTER TABLE workspace.items RENAME TO legacy_items;\n');

@@ -339,6 +339,19 @@ describe('operationsOf', () => {
       ],
     ],
     [
+      'a SET LOCAL ends at COMMIT, a ROLLBACK undoes a SET, a SET outlives its COMMIT',
+      "BEGIN; SET LOCAL search_path = a; COMMIT; SET search_path = b; BEGIN; SET search_path = c; ROLLBACK; BEGIN; SELECT set_config('search_path', 'd', true); SET search_path = e; COMMIT;",
+      [
+        'search-path a',
+        'search-path reset',
+        'search-path b',
+        'search-path c',
+        'search-path b',
+        'search-path d',
+        'search-path e',
+      ],
+    ],
+    [
       'EXPLAIN runs its statement only with ANALYZE',
       'EXPLAIN DELETE FROM w.a; EXPLAIN (ANALYZE false) DELETE FROM w.b; EXPLAIN (ANALYZE off, COSTS off) DELETE FROM w.c; EXPLAIN (ANALYZE 0) DELETE FROM w.d; ' +
         'EXPLAIN ANALYZE DELETE FROM w.e; EXPLAIN (ANALYZE, BUFFERS) DELETE FROM w.f; EXPLAIN (ANALYZE on) DELETE FROM w.g; EXPLAIN (ANALYZE 1) DELETE FROM w.h;',
