@@ -12,7 +12,7 @@ import { writeFile } from '../support/project.js';
  * reach rows through something else: triggers and rules the file makes and
  * a write then fires, partitions and inheritance children (ONLY,
  * ATTACH, DETACH, INHERIT, NO INHERIT), views written through, DO blocks
- * with their own search_path. Each file is applied with --force, so that
+ * with their own search_path, prepared statements and EXPLAIN. Each file is applied with --force, so that
  * both layers say what they saw: the tables the forecast would have refused
  * (its warnings) and the losses the measurement recorded (the history
  * event's `forced`). They must name the same tables: a partition or child
@@ -110,6 +110,22 @@ const write = fc.oneof(
     .map(
       ([o, t]) => `DO $$ BEGIN SET LOCAL search_path = workspace; DELETE FROM ${o}${t}; END $$;`,
     ),
+  // A prepared DELETE runs where it is executed (not where it is prepared); EXPLAIN runs it only with ANALYZE.
+  fc
+    .tuple(
+      only,
+      fc.constantFrom(...WRITABLE),
+      fc.nat(999),
+      fc.constantFrom('EXECUTE', 'DEALLOCATE', 'EXPLAIN ANALYZE EXECUTE'),
+    )
+    .map(([o, t, n, then]) => `PREPARE d${n} AS DELETE FROM ${o}workspace.${t}; ${then} d${n};`),
+  fc
+    .tuple(
+      fc.constantFrom('EXPLAIN', 'EXPLAIN ANALYZE', 'EXPLAIN (ANALYZE false)'),
+      only,
+      fc.constantFrom(...WRITABLE),
+    )
+    .map(([e, o, t]) => `${e} DELETE FROM ${o}workspace.${t};`),
   fc
     .tuple(fc.constantFrom(...WRITABLE), limit)
     .map(
