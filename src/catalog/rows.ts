@@ -132,13 +132,8 @@ WITH RECURSIVE input AS (
   SELECT t.id, i.inhrelid FROM dropped t JOIN input s ON s.id = t.id AND s.mode = 'drop-cascade'
     CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = t.oid OFFSET 0) i
 ), built(id, oid, kind) AS (
-  -- The views and materialized views built on those, and on those in turn: CASCADE drops each.
-  SELECT t.id, rw.ev_class, m.relkind
-    FROM dropped t
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = t.oid AND d.classid = 'pg_rewrite'::regclass
-    JOIN pg_rewrite rw ON rw.oid = d.objid
-    JOIN pg_class m ON m.oid = rw.ev_class AND m.relkind IN ('v', 'm')
-   WHERE rw.ev_class <> t.oid
+  -- Those, and the views and materialized views built on them, on those in turn: CASCADE drops each.
+  SELECT id, oid, NULL::"char" FROM dropped
   UNION
   SELECT b.id, rw.ev_class, m.relkind
     FROM built b
