@@ -582,13 +582,9 @@ export function transactionsOf(
       );
     }
   }
-  // A BEGIN never committed: psql would leave it open and lose it at exit; run as written.
-  if (block)
-    units.push({
-      kind: 'bare',
-      statements: [block.begin, ...block.setTransaction, ...block.statements],
-      setTransaction: [],
-    });
+  // A BEGIN never committed (sql/classify.ts blockLeftOpen): psql would leave it open and lose it at exit. Left open
+  // here, schemata's own record would commit it unmeasured: it is measured and committed as a block that ends here.
+  if (block) units.push({ kind: 'measured', ...block });
   return units.flatMap((u) =>
     u.kind === 'bare' && u.statements.length > 1
       ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] }))

@@ -1,7 +1,8 @@
 import type { MigrationFile } from '../config/discover.js';
 import type { SnapshotScope } from '../catalog/listing.js';
-import { endsOfNoTransaction } from '../sql/classify.js';
+import { blockLeftOpen, endsOfNoTransaction } from '../sql/classify.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
+import { blockNeverClosedMessage } from '../sql/rules/transaction-block-never-closed.js';
 import { endOfNoTransactionMessage } from '../sql/rules/transaction-end-without-begin.js';
 import type { Location, Statement } from '../sql/statements.js';
 import type { Judgement } from './protect.js';
@@ -138,6 +139,12 @@ export function planSteps(
         // The same words as lint's transaction-end-without-begin, from the same classification.
         ...endsOfNoTransaction(m.statements, m.transactional).map(
           (end) => `${m.path}:${end.at.line}:${end.at.column}: ${endOfNoTransactionMessage(end)}`,
+        ),
+        // And of transaction-block-never-closed.
+        ...[blockLeftOpen(m.statements, m.transactional)].flatMap((begin) =>
+          begin
+            ? [`${m.path}:${begin.at.line}:${begin.at.column}: ${blockNeverClosedMessage(begin)}`]
+            : [],
         ),
         ...(m.transactional
           ? []

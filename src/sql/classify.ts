@@ -186,6 +186,29 @@ export function endsOfNoTransaction(
   return statements.filter((_s, i) => places[i] === 'closes-nothing');
 }
 
+/**
+ * The BEGIN (or START TRANSACTION) of a block the file opens and never
+ * closes, in a file that runs outside schemata's transaction: psql would
+ * leave that block open and roll it back when its session ends, losing what
+ * it did; schemata commits it when the file ends, measured as the file's
+ * other blocks (engine/apply.ts transactionsOf). In a file run in
+ * schemata's transaction a leading BEGIN is schemata's own: none. Pure.
+ */
+export function blockLeftOpen(
+  statements: readonly Statement[],
+  inTransaction: boolean,
+): Statement | undefined {
+  if (inTransaction) return undefined;
+  const places = placesInOwnBlocks(statements);
+  let opened: Statement | undefined;
+  statements.forEach((s, i) => {
+    if (places[i] === 'opens') opened = s;
+    // COMMIT AND CHAIN opens the next transaction at once: each statement after it is measured as its own.
+    else if (places[i] === 'closes') opened = undefined;
+  });
+  return opened;
+}
+
 /** The file's RESET ALL statements (needs their syntax trees). */
 export function resetsAllOf(statements: readonly Statement[]): Statement[] {
   return statements.filter(

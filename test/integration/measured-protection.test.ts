@@ -418,6 +418,68 @@ describe("outside schemata's transaction", () => {
     expect(await count(url, 'workspace.items')).toBe(3);
   });
 
+  // psql leaves a block the file never closes open, and loses it when its session ends; left open here, schemata's
+  // own record committed it, unmeasured: every row gone, exit 0. It is measured and committed where the file ends.
+  it.each([
+    [
+      'a -- schemata:no-transaction file',
+      "-- schemata:no-transaction\nBEGIN;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      2,
+      'BEGIN',
+    ],
+    [
+      'a file whose BEGIN is not its first statement',
+      'CREATE TABLE IF NOT EXISTS workspace.first (id int);\nBEGIN;\nDELETE FROM workspace.items WHERE id > 0;\n',
+      2,
+      'BEGIN',
+    ],
+    [
+      'START TRANSACTION with an isolation level, after a SET',
+      'SET lock_timeout = 1000;\nSTART TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nDELETE FROM workspace.items WHERE id > 0;\n',
+      2,
+      'START TRANSACTION',
+    ],
+  ])(
+    'a block the file opens and never closes, in %s: measured, the loss refused, and the plan says it',
+    async (_where, sql, line, word) => {
+      const { url, cwd, env } = await setUp();
+      writeFile(cwd, 'data/003_open.sql', sql);
+      const said = `database/data/003_open.sql:${line}:1: ${word} opens a transaction block that the file never closes: psql would roll it back when its session ends, losing what the block did; schemata commits it when the file ends, measured as the file's other blocks.`;
+      const dry = await migrate({ cwd, env, sets: ['data'], dryRun: true });
+      expect(dry.sets[0]!.warnings).toContain(said);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.exitCode).toBe(4);
+      expect(report.error!.message).toContain('workspace.items held 3 rows and is now empty');
+      expect(await count(url, 'workspace.items')).toBe(3);
+      expect(report.sets[0]!.warnings).toContain(said);
+
+      // Forced, the block commits with the file, and its event keeps what it did to rows.
+      const forced = await migrate({ cwd, env, sets: ['data'], force: true, repair: true });
+      expect(forced.error).toBeUndefined();
+      expect(await count(url, 'workspace.items')).toBe(0);
+      const events = await query<{ rows: unknown }>(
+        url,
+        "SELECT effects->'rows' AS rows FROM schemata.migrations WHERE version = '3' AND event IN ('applied', 'repaired')",
+      );
+      expect(events.map((e) => e.rows)).toEqual([
+        [{ table: 'workspace.items', inserted: 0, updated: 0, deleted: 3 }],
+      ]);
+    },
+  );
+
+  it('a block the file never closes that makes a table commits with the file', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_open.sql',
+      'SELECT 1;\nBEGIN;\nCREATE TABLE workspace.made (id int);\nINSERT INTO workspace.made VALUES (1);\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await count(url, 'workspace.made')).toBe(1);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+
   it('a -- schemata:no-transaction file that empties a table through a procedure: that statement rolled back, the file dirty', async () => {
     const { url, cwd, env } = await setUp();
     // Dynamic SQL: the forecast cannot read it, the measurement of the statement catches it.

@@ -7,6 +7,7 @@ import { createWithoutIfNotExists } from './create-without-if-not-exists.js';
 import { destructiveStatement } from './destructive-statement.js';
 import { foreignKeyWithoutNotValid } from './foreign-key-without-not-valid.js';
 import type { Rule } from './rule.js';
+import { transactionBlockNeverClosed } from './transaction-block-never-closed.js';
 import { transactionEndWithoutBegin } from './transaction-end-without-begin.js';
 import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
 import { typeChangeRewrites } from './type-change-rewrites.js';
@@ -19,6 +20,7 @@ export const RULES: readonly Rule[] = [
   addConstraintIfNotExists,
   concurrentlyInTransaction,
   transactionEndWithoutBegin,
+  transactionBlockNeverClosed,
   copyFromStdin,
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,
