@@ -527,7 +527,10 @@ class World {
     const path = this.filePath;
     for (const inner of body)
       this.apply({ ...inner, at, via: via ?? inner.via }, migration, depth + 1);
-    this.filePath = path;
+    // A body with a search_path of its own gives the caller's back when it returns. One without keeps what it set
+    // (SET LOCAL, set_config): the caller's next statements read their names through it, as in PostgreSQL.
+    const own = body[0];
+    if (own?.kind === 'search-path' && own.routine === true) this.filePath = path;
   }
 
   /**

@@ -34,6 +34,7 @@ const BASE = {
     'RESET search_path;',
     'CREATE FUNCTION public.clear_items() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM items; END $$;',
     'CREATE FUNCTION public.tidy_ref() RETURNS void LANGUAGE plpgsql SET search_path = reference AS $$ BEGIN DELETE FROM items; END $$;',
+    "CREATE FUNCTION public.path_to_workspace() RETURNS text LANGUAGE sql AS $$ SELECT set_config('search_path', 'workspace', true) $$;",
     'CREATE FUNCTION public.wipe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM workspace.items; RETURN NEW; END $$;',
     'CREATE TRIGGER wipe AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.wipe();',
     'CREATE RULE forget AS ON INSERT TO workspace.flagged DO ALSO DELETE FROM workspace.items;',
@@ -163,6 +164,65 @@ describe('the forecast follows what an earlier deploy made', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
     expect(await tableExists(url, 'workspace.more')).toBe(false);
     expect(await tableExists(url, 'workspace.first')).toBe(false);
+  });
+
+  // A routine without a search_path of its own that sets one leaves it to its caller (until the transaction ends,
+  // for SET LOCAL); one with its own gives the caller's back when it returns.
+  it.each([
+    [
+      'a procedure that SET LOCALs the path',
+      'CREATE PROCEDURE public.to_workspace() LANGUAGE plpgsql AS $p$ BEGIN SET LOCAL search_path = workspace; END $p$;\nCALL public.to_workspace();\nDELETE FROM items;',
+      3,
+    ],
+    [
+      'a function that sets it with set_config, called in a DO block',
+      "CREATE FUNCTION public.to_workspace() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN PERFORM set_config('search_path', 'workspace', true); END $f$;\nDO $$ BEGIN PERFORM public.to_workspace(); END $$;\nTRUNCATE items;",
+      3,
+    ],
+    [
+      'a SQL function made in the file that SETs it',
+      "CREATE FUNCTION public.path_here() RETURNS text LANGUAGE sql AS $f$ SELECT set_config('search_path', 'workspace', false) $f$;\nSELECT public.path_here();\nDELETE FROM items;",
+      3,
+    ],
+    [
+      "an earlier deploy's SQL function that SET LOCALs it with set_config",
+      'SELECT public.path_to_workspace();\nDELETE FROM items;',
+      2,
+    ],
+  ])(
+    "refuses %s, whose caller's next statement reaches the table, before anything runs",
+    async (_what, sql, line) => {
+      const { url, cwd, env } = await setUp();
+      writeFile(cwd, 'data/005_change.sql', `${sql}\n`);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.exitCode).toBe(4);
+      const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.message).toContain(`database/data/005_change.sql:${line}:1`);
+      expect(refused[0]!.message).toContain('workspace.items holds 3 rows');
+      expect(await count(url, 'workspace.items')).toBe(3);
+      expect(await tableExists(url, 'workspace.more')).toBe(false);
+    },
+  );
+
+  it('runs without --force an unqualified DELETE after a function with its own search_path that SET LOCALs another', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_change.sql',
+      [
+        'CREATE TABLE reference.items (id int);',
+        'CREATE FUNCTION public.own_path() RETURNS void LANGUAGE plpgsql SET search_path = reference AS $f$ BEGIN SET LOCAL search_path = workspace; END $f$;',
+        'SET search_path = reference;',
+        'SELECT public.own_path();',
+        'DELETE FROM items;',
+        '',
+      ].join('\n'),
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4', '5']);
   });
 
   it.each([
