@@ -808,6 +808,7 @@ export async function protect(
     path: m.path,
     operations: running[index]!,
     forced: m.forced,
+    transactional: m.transactional,
     statements: m.statements,
   }));
   const { hazards, probes } = findHazards(model, guarded, await loadParser());

@@ -52,6 +52,8 @@ export interface GuardedMigration {
   operations: readonly Operation[];
   /** The file has a `-- schemata:force` line: its own refusals are allowed. */
   forced: boolean;
+  /** It runs in schemata's transaction (the default), not statement by statement (sql/classify.ts runsInTransaction). */
+  transactional?: boolean;
   /** Its statements' positions and text, for messages. */
   statements: ReadonlyArray<{ at: Location; text: string; shown?: string }>;
 }
@@ -229,6 +231,8 @@ class World {
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
   private filePath: string[] | undefined;
+  /** The file being read runs in schemata's transaction: a SET LOCAL in a body it calls lasts until its end. */
+  private transactional = true;
 
   constructor(
     private readonly model: CatalogModel,
@@ -306,8 +310,9 @@ class World {
   }
 
   /** Each file starts with the session's search_path: a SET in one migration does not carry into the next. */
-  startFile(): void {
+  startFile(transactional = true): void {
     this.filePath = undefined;
+    this.transactional = transactional;
   }
 
   private creationSchema(ref: ObjectRef): string | undefined {
@@ -525,12 +530,21 @@ class World {
   ): void {
     if (!body || depth > 8) return;
     const path = this.filePath;
-    for (const inner of body)
+    // The last path the body set for the session (a plain SET, or set_config's with is_local false).
+    let session: { path: string[] | undefined } | undefined;
+    for (const inner of body) {
       this.apply({ ...inner, at, via: via ?? inner.via }, migration, depth + 1);
-    // A body with a search_path of its own gives the caller's back when it returns. One without keeps what it set
-    // (SET LOCAL, set_config): the caller's next statements read their names through it, as in PostgreSQL.
+      if (inner.kind === 'search-path' && !inner.routine && !inner.local)
+        session = { path: inner.path };
+    }
+    // As in PostgreSQL, what the caller's next statements read their names through:
+    // - a body with a search_path of its own gives the caller's back when it returns, unless it SET one for the
+    //   session, which outlives that;
+    // - one without keeps what it set: a SET LOCAL until the transaction ends, where the file runs in schemata's
+    //   (outside it, a call's transaction ends with the statement, and a SET with the session).
     const own = body[0];
-    if (own?.kind === 'search-path' && own.routine === true) this.filePath = path;
+    if ((own?.kind === 'search-path' && own.routine === true) || !this.transactional)
+      this.filePath = session ? session.path : path;
   }
 
   /**
@@ -1162,7 +1176,7 @@ export function findHazards(
 ): { hazards: Hazard[]; probes: Probe[] } {
   const world = new World(model, model.facts.searchPath, parser);
   migrations.forEach((migration, index) => {
-    world.startFile();
+    world.startFile(migration.transactional);
     for (const op of migration.operations) world.apply(op, index);
   });
   return { hazards: world.hazards, probes: world.probes };

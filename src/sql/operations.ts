@@ -180,9 +180,10 @@ export type Operation = (
     }
   /**
    * SET search_path, SET LOCAL, RESET, set_config('search_path', ...): undefined is back to the session's.
-   * `routine`: a function's own SET search_path, in force for its body wherever it is called.
+   * `routine`: a function's own SET search_path, in force for its body wherever it is called. `local`: SET LOCAL
+   * or set_config(..., true), which ends with its transaction.
    */
-  | { kind: 'search-path'; path: string[] | undefined; routine?: true }
+  | { kind: 'search-path'; path: string[] | undefined; routine?: true; local?: true }
   /**
    * ALTER FUNCTION / PROCEDURE / ROUTINE ... SET search_path (`current`: FROM CURRENT, the path in force here)
    * or RESET search_path / RESET ALL (`caller`: its body then reads names through its caller's path).
@@ -415,13 +416,18 @@ export function operationsOf(statements: readonly Statement[], parser?: BodyPars
 /** operationsOf for a file read in pieces: each call reads the next statements, with what earlier ones set (the search_path). */
 export function operationsReader(
   parser?: BodyParser,
-): (statements: readonly Statement[]) => Operation[] {
-  const state: WalkState = { path: undefined };
-  return (statements) => {
+  options: { outsideTransaction?: boolean } = {},
+): ((statements: readonly Statement[]) => Operation[]) & {
+  /** Whether a SET LOCAL (or a local set_config) stood outside the file's own blocks: what it does depends on how the file runs. */
+  dependsOnTransaction: () => boolean;
+} {
+  const state: WalkState = { path: undefined, outside: options.outsideTransaction === true };
+  const read = (statements: readonly Statement[]) => {
     const ops: Operation[] = [];
     for (const statement of statements) walkStatement(statement, ops, state, parser, undefined);
     return ops;
   };
+  return Object.assign(read, { dependsOnTransaction: () => state.localOutsideBlock === true });
 }
 
 /** What reading bodies needs of the parser: PL/pgSQL for DO blocks and functions, SQL for their statements. */
@@ -438,6 +444,12 @@ interface WalkState {
   begun?: string[] | undefined;
   /** The file's prepared statements so far (PREPARE), by name: what each runs when executed. */
   prepared?: Map<string, { node: Statement['node']; line: number }>;
+  /** The file runs outside schemata's transaction (sql/classify.ts runsInTransaction): each statement outside its own blocks commits alone. */
+  outside?: boolean;
+  /** Inside one of the file's own BEGIN ... COMMIT blocks. */
+  inBlock?: boolean;
+  /** A SET LOCAL or local set_config stood outside the file's own blocks. */
+  localOutsideBlock?: boolean;
 }
 
 function walkStatement(
@@ -524,7 +536,7 @@ function walkStatement(
           n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined,
           n.is_local === true,
         );
-        push({ kind: 'search-path', path: state.path });
+        push({ kind: 'search-path', path: state.path, ...(n.is_local === true ? { local: true } : {}) });
       } else if (n.kind !== 'VAR_SET_MULTI')
         // SET TRANSACTION / SESSION CHARACTERISTICS / TRANSACTION SNAPSHOT (VAR_SET_MULTI) set the transaction's
         // mode, not a session setting: run before a part, after schemata's own statements, it fails.
@@ -644,12 +656,17 @@ function walkStatement(
     // The file's own transactions: a SET LOCAL ends with them, and ROLLBACK undoes a SET too.
     case 'TransactionStmt': {
       const before = state.path;
-      if (n.kind === 'TRANS_STMT_BEGIN' || n.kind === 'TRANS_STMT_START')
+      if (n.kind === 'TRANS_STMT_BEGIN' || n.kind === 'TRANS_STMT_START') {
         state.begun = state.session;
-      else if (n.kind === 'TRANS_STMT_COMMIT') state.path = state.session;
-      else if (n.kind === 'TRANS_STMT_ROLLBACK') {
+        state.inBlock = true;
+      } else if (n.kind === 'TRANS_STMT_COMMIT') {
+        state.path = state.session;
+        // COMMIT AND CHAIN opens the next transaction at once.
+        state.inBlock = n.chain === true;
+      } else if (n.kind === 'TRANS_STMT_ROLLBACK') {
         state.session = state.begun;
         state.path = state.session;
+        state.inBlock = n.chain === true;
       }
       if (state.path !== before) push({ kind: 'search-path', path: state.path });
       break;
@@ -1028,6 +1045,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** A search_path set: for the rest of the transaction only (`local`), or for the session. */
 function setPath(state: WalkState, path: string[] | undefined, local: boolean): void {
+  if (local && !state.inBlock) {
+    state.localOutsideBlock = true;
+    // Outside schemata's transaction and the file's blocks, the statement's own transaction ends with it, and the
+    // setting with that (PostgreSQL warns of a SET LOCAL there): the next statement reads names as before.
+    if (state.outside) return;
+  }
   state.path = path;
   if (!local) state.session = path;
 }
@@ -1179,12 +1202,13 @@ function rowsAndCalls(
           args[0]?.A_Const?.sval?.sval === 'search_path'
         ) {
           const value = args[1]?.A_Const?.sval?.sval as string | undefined;
+          const local = args[2]?.A_Const?.boolval?.boolval === true;
           setPath(
             state,
             value === undefined || !parser ? undefined : searchPathOf(parser, value),
-            args[2]?.A_Const?.boolval?.boolval === true,
+            local,
           );
-          push({ kind: 'search-path', path: state.path });
+          push({ kind: 'search-path', path: state.path, ...(local ? { local: true } : {}) });
         } else if (!(names.length > 1 && names[0] === 'pg_catalog')) {
           push({
             kind: 'call',

@@ -3,11 +3,13 @@ import {
   nonTransactionalOf,
   copiesFromClientOf,
   resetsAllOf,
+  runsInTransaction,
   transactionControlOf,
 } from './classify.js';
 import { type Mentioned, mentionedNames } from './footprint.js';
 import { type Operation, operationsReader } from './operations.js';
 import {
+  markerComments,
   nodeKind,
   type Parser,
   parsePieces,
@@ -69,9 +71,10 @@ function* reading(
   parser: Parser,
   sql: string,
   each?: (statement: Statement, operations: readonly Operation[]) => void,
+  outsideTransaction = false,
 ): Generator<number, ReadMigration> {
   const plpgsql = (text: string) => parser.parsePlPgSQLSync(text);
-  const read = operationsReader(parser);
+  const read = operationsReader(parser, { outsideTransaction });
   const statements: Statement[] = [];
   const operations: Operation[] = [];
   const nonTransactional: Classification['nonTransactional'] = [];
@@ -115,6 +118,14 @@ function* reading(
     copiesFromClient,
     ...transactionControlOf(statements),
   };
+  // A SET LOCAL outside the file's own blocks lasts until schemata's COMMIT, or ends with its own statement where the
+  // file runs outside schemata's transaction, which only the whole file tells: read once more as it runs (rare).
+  if (
+    !outsideTransaction &&
+    read.dependsOnTransaction() &&
+    !runsInTransaction(classification, markerComments(parser, sql))
+  )
+    return yield* reading(parser, sql, undefined, true);
   return {
     ok: true,
     statements,

@@ -205,6 +205,55 @@ describe('the forecast follows what an earlier deploy made', () => {
     },
   );
 
+  // Outside schemata's transaction, a statement outside the file's own blocks commits alone, and a SET LOCAL (or a
+  // local set_config) with it: PostgreSQL warns and reads the next statement's names as before.
+  it.each([
+    ['SET LOCAL', 'SET LOCAL search_path = workspace;'],
+    ['set_config(..., true)', "SELECT set_config('search_path', 'workspace', true);"],
+    [
+      'set_config(..., true) in a DO block',
+      "DO $$ BEGIN PERFORM set_config('search_path', 'workspace', true); END $$;",
+    ],
+    [
+      'a procedure that SET LOCALs it',
+      'CREATE PROCEDURE public.to_workspace() LANGUAGE plpgsql AS $p$ BEGIN SET LOCAL search_path = workspace; END $p$;\nCALL public.to_workspace();',
+    ],
+  ])(
+    'runs without --force an unqualified DELETE after %s outside any transaction block',
+    async (_what, set) => {
+      for (const [file, head] of [
+        [
+          '005_outside.sql',
+          '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS public.items (id int);',
+        ],
+        // A COMMIT with no BEGIN before it: the file runs outside schemata's transaction as psql runs it.
+        ['005_committed.sql', 'CREATE TABLE IF NOT EXISTS public.items (id int);\nCOMMIT;'],
+      ] as const) {
+        const { url, cwd, env } = await setUp();
+        writeFile(cwd, `data/${file}`, `${head}\n${set}\nDELETE FROM items;\n`);
+        const report = await migrate({ cwd, env, sets: ['data'] });
+        expect(report.error, file).toBeUndefined();
+        expect(await count(url, 'workspace.items')).toBe(3);
+      }
+    },
+  );
+
+  it("refuses an unqualified DELETE after a SET LOCAL inside the file's own block, outside schemata's transaction", async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_change.sql',
+      '-- schemata:no-transaction\nCREATE TABLE IF NOT EXISTS public.items (id int);\nBEGIN;\nSET LOCAL search_path = workspace;\nDELETE FROM items;\nCOMMIT;\n',
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused.map((p) => p.message).join(' ')).toContain('005_change.sql:5:1');
+    expect(refused.map((p) => p.message).join(' ')).toContain('workspace.items holds 3 rows');
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await tableExists(url, 'workspace.more')).toBe(false);
+  });
+
   it('runs without --force an unqualified DELETE after a function with its own search_path that SET LOCALs another', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
