@@ -559,17 +559,27 @@ export function transactionsOf(
     if (control === 'begin' && !block) {
       block = { begin: s, statements: [], setTransaction: [] };
     } else if (block && (control === 'commit' || control === 'rollback')) {
+      // COMMIT AND CHAIN (or ROLLBACK AND CHAIN) opens the next transaction at once, with the same characteristics:
+      // run as the block's COMMIT (or ROLLBACK), then a block of the same BEGIN.
+      const chain = chains(s);
       // A block the file rolls back leaves nothing: it runs as written, unmeasured.
       units.push(
         control === 'rollback'
           ? {
               kind: 'bare',
-              statements: [block.begin, ...block.setTransaction, ...block.statements, s],
+              statements: [
+                block.begin,
+                ...block.setTransaction,
+                ...block.statements,
+                chain ? { ...s, text: 'ROLLBACK' } : s,
+              ],
               setTransaction: [],
             }
-          : { kind: 'measured', ...block, end: s },
+          : { kind: 'measured', ...block, end: chain ? undefined : s },
       );
-      block = undefined;
+      block = chain
+        ? { begin: block.begin, statements: [], setTransaction: block.setTransaction }
+        : undefined;
     } else if (block) {
       if (block.statements.length === 0 && isSetTransaction(s)) block.setTransaction.push(s);
       else block.statements.push(s);
@@ -584,7 +594,7 @@ export function transactionsOf(
   }
   // A BEGIN never committed (sql/classify.ts blockLeftOpen): psql would leave it open and lose it at exit. Left open
   // here, schemata's own record would commit it unmeasured: it is measured and committed as a block that ends here.
-  if (block) units.push({ kind: 'measured', ...block });
+  if (block && block.statements.length > 0) units.push({ kind: 'measured', ...block });
   return units.flatMap((u) =>
     u.kind === 'bare' && u.statements.length > 1
       ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] }))
@@ -599,6 +609,13 @@ function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' 
   if (kind === 'TRANS_STMT_COMMIT') return 'commit';
   if (kind === 'TRANS_STMT_ROLLBACK') return 'rollback';
   return undefined;
+}
+
+/** COMMIT AND CHAIN, ROLLBACK AND CHAIN. */
+function chains(statement: Statement): boolean {
+  return (
+    (statement.node as { TransactionStmt?: { chain?: boolean } }).TransactionStmt?.chain === true
+  );
 }
 
 function isSetTransaction(statement: Statement): boolean {

@@ -201,12 +201,16 @@ export function blockLeftOpen(
   if (inTransaction) return undefined;
   const places = placesInOwnBlocks(statements);
   let opened: Statement | undefined;
-  statements.forEach((s, i) => {
-    if (places[i] === 'opens') opened = s;
-    // COMMIT AND CHAIN opens the next transaction at once: each statement after it is measured as its own.
-    else if (places[i] === 'closes') opened = undefined;
-  });
-  return opened;
+  let holds = false;
+  for (const [i, s] of statements.entries()) {
+    if (places[i] === 'opens') [opened, holds] = [s, false];
+    // COMMIT AND CHAIN opens the next transaction at once.
+    else if (places[i] === 'closes')
+      [opened, holds] = [transactionKind(s)?.chain === true ? s : undefined, false];
+    else if (places[i] === 'inside') holds = true;
+  }
+  // A block with nothing in it loses nothing.
+  return holds ? opened : undefined;
 }
 
 /** The file's RESET ALL statements (needs their syntax trees). */

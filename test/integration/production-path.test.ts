@@ -498,6 +498,43 @@ describe("a file's own transaction control", () => {
     ]);
   });
 
+  // COMMIT AND CHAIN commits and opens the next transaction at once: what follows it is in a block the file's own
+  // ROLLBACK undoes. Run as a transaction each, the DELETE below was committed by schemata, the ROLLBACK then ending
+  // nothing (two warnings of PostgreSQL's own).
+  it('COMMIT AND CHAIN and ROLLBACK AND CHAIN open a block, as psql would: its ROLLBACK undoes it, its COMMIT keeps it, its isolation kept', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SCHEMAS,
+      'data/002_rows.sql':
+        'CREATE TABLE workspace.t (id int);\nINSERT INTO workspace.t VALUES (1), (2), (3), (4);\nCREATE TABLE workspace.seen (level text);\n',
+      'data/003_chain.sql': [
+        'SELECT 1;',
+        'BEGIN ISOLATION LEVEL SERIALIZABLE;',
+        'DELETE FROM workspace.t WHERE id = 1;',
+        'COMMIT AND CHAIN;',
+        'DELETE FROM workspace.t WHERE id = 2;',
+        'ROLLBACK AND CHAIN;',
+        "INSERT INTO workspace.seen SELECT current_setting('transaction_isolation');",
+        'DELETE FROM workspace.t WHERE id = 3;',
+        'COMMIT AND CHAIN;',
+        'DELETE FROM workspace.t WHERE id = 4;',
+        'ROLLBACK;',
+        '',
+      ].join('\n'),
+    });
+    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await query(url, 'SELECT id FROM workspace.t ORDER BY id')).toEqual([
+      { id: 2 },
+      { id: 4 },
+    ]);
+    expect(await query(url, 'SELECT level FROM workspace.seen')).toEqual([
+      { level: 'serializable' },
+    ]);
+    expect(report.sets[0]!.applied.flatMap((a) => a.notices ?? [])).toEqual([]);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+
   it('under -- schemata:no-transaction the enum ADD VALUE idiom runs as psql would', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({

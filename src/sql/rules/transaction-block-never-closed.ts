@@ -2,12 +2,17 @@ import { blockLeftOpen } from '../classify.js';
 import type { Statement } from '../statements.js';
 import type { Rule } from './rule.js';
 
-/** BEGIN or START TRANSACTION, as the file wrote it. */
-const wordOf = (begin: Statement) =>
-  (begin.node as { TransactionStmt?: { kind?: string } }).TransactionStmt?.kind ===
-  'TRANS_STMT_START'
+/** BEGIN, START TRANSACTION, COMMIT AND CHAIN or ROLLBACK AND CHAIN, as the file wrote it. */
+const wordOf = (begin: Statement) => {
+  const kind = (begin.node as { TransactionStmt?: { kind?: string } }).TransactionStmt?.kind;
+  return kind === 'TRANS_STMT_START'
     ? 'START TRANSACTION'
-    : 'BEGIN';
+    : kind === 'TRANS_STMT_COMMIT'
+      ? 'COMMIT AND CHAIN'
+      : kind === 'TRANS_STMT_ROLLBACK'
+        ? 'ROLLBACK AND CHAIN'
+        : 'BEGIN';
+};
 
 /** What a block the file never closes does, one text for lint and for migrate's plan (--dry-run says it in the same words). */
 export function blockNeverClosedMessage(begin: Statement): string {

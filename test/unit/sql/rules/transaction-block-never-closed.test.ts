@@ -22,8 +22,13 @@ describe(RULE, () => {
     ],
     ['a block the file rolls back', '-- schemata:no-transaction\nBEGIN;\nSELECT 1;\nROLLBACK;'],
     ['START TRANSACTION ... END', 'SELECT 1;\nSTART TRANSACTION;\nSELECT 2;\nEND;'],
-    // What follows COMMIT AND CHAIN is measured statement by statement, each committed.
+    // A block with nothing in it loses nothing.
     ['COMMIT AND CHAIN last', 'SELECT 1;\nBEGIN;\nSELECT 2;\nCOMMIT AND CHAIN;'],
+    ['a BEGIN last', '-- schemata:no-transaction\nSELECT 1;\nBEGIN;'],
+    [
+      'COMMIT AND CHAIN, then COMMIT',
+      'SELECT 1;\nBEGIN;\nSELECT 2;\nCOMMIT AND CHAIN;\nSELECT 3;\nCOMMIT;',
+    ],
     ['BEGIN in a comment', '-- schemata:no-transaction\nSELECT 1;\n-- BEGIN;\nSELECT 2;'],
     [
       "BEGIN in a function's body",
@@ -54,6 +59,18 @@ describe(RULE, () => {
     ],
     // A second BEGIN in a block only warns: the block the first one opened is the one left open.
     ['a second BEGIN inside the open block', 'SELECT 1;\nBEGIN;\nBEGIN;\nSELECT 2;', 2, 'BEGIN'],
+    [
+      'statements after COMMIT AND CHAIN',
+      'SELECT 1;\nBEGIN;\nSELECT 2;\nCOMMIT AND CHAIN;\nDELETE FROM a.t;',
+      4,
+      'COMMIT AND CHAIN',
+    ],
+    [
+      'statements after ROLLBACK AND CHAIN',
+      'SELECT 1;\nBEGIN;\nSELECT 2;\nROLLBACK AND CHAIN;\nDELETE FROM a.t;',
+      4,
+      'ROLLBACK AND CHAIN',
+    ],
   ])('bad: %s', (_what, sql, line, word) => {
     const found = findings(sql);
     expect(found.map((f) => ({ at: f.at, severity: f.severity, message: f.message }))).toEqual([
