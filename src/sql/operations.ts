@@ -1297,6 +1297,21 @@ function statementsOfSql(
   }
 }
 
+/** The value of a PL/pgSQL expression that is one string constant ('...', E'...', $q$...$q$), else undefined. */
+function constantString(parser: BodyParser, expression: unknown): string | undefined {
+  if (typeof expression !== 'string') return undefined;
+  try {
+    const stmts = parser.parseSync(`SELECT ${expression}`).stmts ?? [];
+    const select = stmts.length === 1 ? (stmts[0]?.stmt as Obj | undefined)?.SelectStmt : undefined;
+    const targets = (select?.targetList as Obj[] | undefined) ?? [];
+    if (targets.length !== 1 || select?.fromClause !== undefined) return undefined;
+    const value = targets[0]?.ResTarget?.val?.A_Const?.sval?.sval as unknown;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The SQL statements of a PL/pgSQL DO block or function, in order, and the
  * dynamic SQL it runs. Expressions (conditions, PERFORM, assignments) are
@@ -1337,6 +1352,15 @@ function plpgsqlStatements(
       key === 'PLpgSQL_stmt_dynfors' ||
       (key === 'PLpgSQL_stmt_return_query' && o.dynquery)
     ) {
+      // EXECUTE of one string constant runs SQL the text holds: read as the block's own (its USING values too).
+      const expr = (key === 'PLpgSQL_stmt_return_query' ? o.dynquery : o.query) as Obj | undefined;
+      const text = constantString(parser, expr?.PLpgSQL_expr?.query);
+      const executed = text === undefined ? undefined : statementsOfSql(parser, text, outer);
+      if (executed) {
+        statements.push(...executed);
+        visit(o.params, 'params');
+        return;
+      }
       dynamic.push(
         `${via} runs dynamic SQL (EXECUTE): the server-side check judges what it destroys`,
       );

@@ -28,6 +28,7 @@ const BASE = {
     'CREATE PROCEDURE public.purge_all() LANGUAGE plpgsql AS $body$ BEGIN DELETE FROM workspace.items WHERE true; END $body$;',
     'CREATE PROCEDURE workspace."Purge Items"() LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
     'CREATE FUNCTION workspace.cut() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE workspace.items; END $$;',
+    "CREATE FUNCTION workspace.cut_dynamic() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE workspace.items'; END $$;",
     'CREATE FUNCTION workspace.tidy() RETURNS void LANGUAGE sql SET search_path = workspace AS $$ DELETE FROM items $$;',
     'SET search_path = workspace;',
     'CREATE FUNCTION public.tidy_here() RETURNS void LANGUAGE sql SET search_path FROM CURRENT AS $$ DELETE FROM items $$;',
@@ -134,6 +135,22 @@ describe('the forecast follows what an earlier deploy made', () => {
       'an INSERT into a table whose rule deletes every row of another',
       'INSERT INTO workspace.flagged VALUES (1);',
       'rule forget on workspace.flagged',
+    ],
+    [
+      'a DO block that EXECUTEs a constant DELETE',
+      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;",
+      'the DO block at line 1',
+    ],
+    [
+      // It runs outside any transaction, where the loss would be found only after it committed.
+      'the same DO block, which COMMITs',
+      'DO $$ BEGIN EXECUTE $q$DELETE FROM workspace.items$q$; COMMIT; END $$;',
+      'the DO block at line 1',
+    ],
+    [
+      "an earlier deploy's function that EXECUTEs a constant TRUNCATE",
+      'SELECT workspace.cut_dynamic();',
+      'function workspace.cut_dynamic',
     ],
     [
       'a CALL in a -- schemata:no-transaction file',

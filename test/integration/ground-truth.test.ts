@@ -217,7 +217,7 @@ describe('what a migration really made is checked, whoever made it', () => {
       'data/003_dynamic.sql':
         "CREATE FUNCTION workspace.make(n text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE workspace.%I (id int)', n); END $$;\nSELECT workspace.make('made_dynamically');\n",
       'data/004_do.sql':
-        "DO $$ BEGIN EXECUTE 'CREATE INDEX kept_id ON workspace.kept (id)'; END $$;\n",
+        "DO $$ BEGIN EXECUTE '' || 'CREATE INDEX kept_id ON workspace.kept (id)'; END $$;\n",
     });
     const problem = await afterHandDrop(
       url,

@@ -81,7 +81,7 @@ describe('data protection measured in the transaction', () => {
     ],
     [
       'a PL/pgSQL procedure through CALL in a DO block',
-      "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE workspace.items CASCADE'; END $$;\nDO $$ BEGIN CALL workspace.clear(); END $$;\n",
+      "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'TRUNCATE workspace.items CASCADE'; END $$;\nDO $$ BEGIN CALL workspace.clear(); END $$;\n",
     ],
     [
       'a SQL function with its own search_path',
@@ -94,15 +94,15 @@ describe('data protection measured in the transaction', () => {
     ['USING NULL', 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING NULL;\n'],
     [
       'a narrowing type change in a DO block',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(2) USING left(label, 2)'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(2) USING left(label, 2)'; END $$;\n",
     ],
     [
       'USING NULL to the same type in dynamic SQL (every value written anew, no type changed)',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
     ],
     [
       'USING to the same type in dynamic SQL, in a block of its own BEGIN ... COMMIT',
-      "BEGIN;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\nCOMMIT;\n",
+      "BEGIN;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\nCOMMIT;\n",
     ],
     [
       'USING to the same type in a procedure through CALL',
@@ -165,7 +165,7 @@ describe('data protection measured in the transaction', () => {
     ['DROP COLUMN on the partitioned parent', 'ALTER TABLE workspace.events DROP COLUMN id;\n'],
     [
       'TRUNCATE of the parent in a DO block',
-      "DO $$ BEGIN EXECUTE 'TRUNCATE workspace.events'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'TRUNCATE workspace.events'; END $$;\n",
     ],
   ])('a partitioned table holds the rows of its partitions: %s', async (_what, sql) => {
     const { url, cwd, env } = await setUp();
@@ -211,7 +211,7 @@ describe('data protection measured in the transaction', () => {
     await query(
       url,
       `CREATE TABLE workspace.big (id int); INSERT INTO workspace.big SELECT generate_series(1, 12000);
-       CREATE PROCEDURE public.purge_big() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM ' || 'workspace.big'; END $$`,
+       CREATE PROCEDURE public.purge_big() LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'DELETE FROM ' || 'workspace.big'; END $$`,
     );
     writeFile(cwd, 'data/003_call.sql', 'CALL purge_big();\n');
     const report = await migrate({ cwd, env, sets: ['data'] });
@@ -231,7 +231,7 @@ describe('data protection measured in the transaction', () => {
     writeFile(
       cwd,
       'data/003_call.sql',
-      "-- schemata:force\nINSERT INTO workspace.audit VALUES (5), (6);\nUPDATE workspace.audit SET id = id + 10 WHERE id = 5;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      "-- schemata:force\nINSERT INTO workspace.audit VALUES (5), (6);\nUPDATE workspace.audit SET id = id + 10 WHERE id = 5;\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -256,7 +256,7 @@ describe('data protection measured in the transaction', () => {
     writeFile(
       cwd,
       'data/003_outside.sql',
-      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'], force: true });
     expect(report.error).toBeUndefined();
@@ -281,7 +281,7 @@ describe('data protection measured in the transaction', () => {
         'ALTER TABLE workspace.audit ALTER COLUMN id TYPE bigint;',
         'ALTER TABLE workspace.items ADD COLUMN price numeric;',
         'REFRESH MATERIALIZED VIEW workspace.label_counts;',
-        "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.base ADD COLUMN later int'; END $$;",
+        "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.base ADD COLUMN later int'; END $$;",
         '',
       ].join('\n'),
     );
@@ -323,7 +323,7 @@ describe('data protection measured in the transaction', () => {
     writeFile(
       cwd,
       'data/003_shift.sql',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.events ALTER COLUMN id TYPE int USING id + 100'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.events ALTER COLUMN id TYPE int USING id + 100'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     await expectNoLoss(report, url, 'workspace.events', 2, 'workspace.events_2025');
@@ -341,7 +341,7 @@ describe('data protection measured in the transaction', () => {
     writeFile(
       cwd,
       'data/003_wipe.sql',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.base ALTER COLUMN note TYPE text USING NULL'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.base ALTER COLUMN note TYPE text USING NULL'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     await expectNoLoss(report, url, 'workspace.child', 1, 'workspace.child');
@@ -356,7 +356,7 @@ describe('data protection measured in the transaction', () => {
     writeFile(
       cwd,
       'data/003_widen.sql',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.audit ALTER COLUMN id TYPE bigint'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.audit ALTER COLUMN id TYPE bigint'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     await expectNoLoss(report, url, 'workspace.audit', 1, 'workspace.audit');
@@ -368,12 +368,12 @@ describe('data protection measured in the transaction', () => {
   it.each([
     [
       'a table moved to another schema, then emptied by dynamic SQL',
-      "ALTER TABLE workspace.items SET SCHEMA reference;\nDO $$ BEGIN EXECUTE 'TRUNCATE reference.items CASCADE'; END $$;\n",
+      "ALTER TABLE workspace.items SET SCHEMA reference;\nDO $$ BEGIN EXECUTE '' || 'TRUNCATE reference.items CASCADE'; END $$;\n",
       'table reference.items (workspace.items before this migration) held 3 rows and is now empty',
     ],
     [
       'a table renamed, then a column of it dropped by dynamic SQL',
-      "ALTER TABLE workspace.items RENAME TO goods;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.goods DROP COLUMN label'; END $$;\n",
+      "ALTER TABLE workspace.items RENAME TO goods;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.goods DROP COLUMN label'; END $$;\n",
       'column label of table workspace.goods (workspace.items before this migration) held data (3 rows) and is gone',
     ],
   ])('%s: the loss names the table as it is now and as it was', async (_what, sql, words) => {
@@ -423,7 +423,7 @@ describe("outside schemata's transaction", () => {
   it.each([
     [
       'a -- schemata:no-transaction file',
-      "-- schemata:no-transaction\nBEGIN;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      "-- schemata:no-transaction\nBEGIN;\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\n",
       2,
       'BEGIN',
     ],
@@ -485,7 +485,7 @@ describe("outside schemata's transaction", () => {
     // Dynamic SQL: the forecast cannot read it, the measurement of the statement catches it.
     await query(
       url,
-      "CREATE PROCEDURE public.purge() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$",
+      "CREATE PROCEDURE public.purge() LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$",
     );
     writeFile(
       cwd,
@@ -507,7 +507,7 @@ describe("outside schemata's transaction", () => {
     writeFile(
       cwd,
       'data/003_wipe.sql',
-      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
@@ -522,7 +522,7 @@ describe("outside schemata's transaction", () => {
     writeFile(
       cwd,
       'data/003_blocks.sql',
-      "BEGIN;\nCREATE TABLE workspace.first_block (id int);\nCOMMIT;\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nDO $$ BEGIN EXECUTE 'DROP TABLE workspace.child'; END $$;\nCOMMIT;\n",
+      "BEGIN;\nCREATE TABLE workspace.first_block (id int);\nCOMMIT;\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nDO $$ BEGIN EXECUTE '' || 'DROP TABLE workspace.child'; END $$;\nCOMMIT;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
@@ -543,35 +543,35 @@ describe('a table refilled with none of the rows it held', () => {
   it.each([
     [
       'dynamic SQL deletes every row, a plain INSERT follows',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.' || 'items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
     ],
     [
       'dynamic TRUNCATE, then INSERT',
-      "DO $$ BEGIN EXECUTE 'TRUNC' || 'ATE workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
+      "DO $$ BEGIN EXECUTE '' || 'TRUNC' || 'ATE workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
     ],
     [
       'a PL/pgSQL function made in the same file',
-      "CREATE FUNCTION workspace.reseed() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\nSELECT workspace.reseed();\n",
+      "CREATE FUNCTION workspace.reseed() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\nSELECT workspace.reseed();\n",
     ],
     [
       'a procedure through CALL',
-      "CREATE PROCEDURE workspace.reseed() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\nCALL workspace.reseed();\n",
+      "CREATE PROCEDURE workspace.reseed() LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'TRUNCATE workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\nCALL workspace.reseed();\n",
     ],
     [
       'a PL/pgSQL block with an EXCEPTION clause (a subtransaction of its own)',
-      "DO $$ BEGIN BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); EXCEPTION WHEN unique_violation THEN NULL; END; END $$;\n",
+      "DO $$ BEGIN BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); EXCEPTION WHEN unique_violation THEN NULL; END; END $$;\n",
     ],
     [
       'every row deleted, new ones inserted and then updated',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new'), (10, 'newer');\nDO $$ BEGIN EXECUTE 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new'), (10, 'newer');\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
     ],
     [
       'a -- schemata:no-transaction file',
-      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\n",
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); END $$;\n",
     ],
     [
       'a block of its own BEGIN ... COMMIT',
-      "BEGIN;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\nCOMMIT;\n",
+      "BEGIN;\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\nCOMMIT;\n",
     ],
   ])('%s: refused, the rows kept', async (_what, sql) => {
     const { url, cwd, env } = await setUp();
@@ -589,7 +589,7 @@ describe('a table refilled with none of the rows it held', () => {
     await query(
       url,
       `CREATE FUNCTION public.reseed() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN EXECUTE 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); RETURN NEW; END $$;
+         BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; INSERT INTO workspace.items VALUES (9, 'new'); RETURN NEW; END $$;
        CREATE TRIGGER reseed AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.reseed();`,
     );
     writeFile(cwd, 'data/003_audit.sql', 'INSERT INTO workspace.audit VALUES (2);\n');
@@ -605,7 +605,7 @@ describe('a table refilled with none of the rows it held', () => {
     writeFile(
       cwd,
       'data/003_trees.sql',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.events'; EXECUTE 'DELETE FROM workspace.base'; END $$;\nINSERT INTO workspace.events VALUES (9, '2025-09-01');\nINSERT INTO workspace.child VALUES (9, 'new', 0);\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.events'; EXECUTE '' || 'DELETE FROM workspace.base'; END $$;\nINSERT INTO workspace.events VALUES (9, '2025-09-01');\nINSERT INTO workspace.child VALUES (9, 'new', 0);\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
@@ -632,7 +632,7 @@ describe('a table refilled with none of the rows it held', () => {
     writeFile(
       cwd,
       'data/004_reseed.sql',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'], singleTransaction: true });
     expect(report.exitCode).toBe(4);
@@ -646,7 +646,7 @@ describe('a table refilled with none of the rows it held', () => {
     writeFile(
       cwd,
       'data/003_reseed.sql',
-      "-- schemata:force\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
+      "-- schemata:force\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -668,52 +668,52 @@ describe('what keeps the rows it held runs without --force', () => {
   it.each([
     [
       'every row updated',
-      "DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
       ['APPLE', 'BANANA', 'CHERRY'],
     ],
     [
       'every row upserted',
-      "DO $$ BEGIN EXECUTE 'INSERT INTO workspace.items SELECT id, label || ''!'' FROM workspace.items ON CONFLICT (id) DO UPDATE SET label = excluded.label'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'INSERT INTO workspace.items SELECT id, label || ''!'' FROM workspace.items ON CONFLICT (id) DO UPDATE SET label = excluded.label'; END $$;\n",
       ['apple!', 'banana!', 'cherry!'],
     ],
     [
       'some rows deleted, one inserted',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id > 1'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id > 1'; END $$;\nINSERT INTO workspace.items VALUES (9, 'new');\n",
       ['apple', 'new'],
     ],
     [
       'some rows deleted, the others updated, new ones inserted',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE 'UPDATE workspace.items SET label = label || ''?'''; END $$;\nINSERT INTO workspace.items VALUES (8, 'fig'), (9, 'grape'), (10, 'kiwi');\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE '' || 'UPDATE workspace.items SET label = label || ''?'''; END $$;\nINSERT INTO workspace.items VALUES (8, 'fig'), (9, 'grape'), (10, 'kiwi');\n",
       ['banana?', 'cherry?', 'fig', 'grape', 'kiwi'],
     ],
     [
       'one row deleted, the others updated',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE 'UPDATE workspace.items SET label = label || ''?'''; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE '' || 'UPDATE workspace.items SET label = label || ''?'''; END $$;\n",
       ['banana?', 'cherry?'],
     ],
     [
       'CLUSTER (its storage replaced, every row kept)',
-      "DO $$ BEGIN EXECUTE 'CLUSTER workspace.items USING items_pkey'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'CLUSTER workspace.items USING items_pkey'; END $$;\n",
       FRUIT,
     ],
     [
       'SET TABLESPACE',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items SET TABLESPACE pg_default'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items SET TABLESPACE pg_default'; END $$;\n",
       FRUIT,
     ],
     [
       'a new column with a volatile default (every row rewritten)',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items ADD COLUMN token float8 DEFAULT random()'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ADD COLUMN token float8 DEFAULT random()'; END $$;\n",
       FRUIT,
     ],
     [
       'SET UNLOGGED (every row rewritten)',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.items SET UNLOGGED'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items SET UNLOGGED'; END $$;\n",
       FRUIT,
     ],
     [
       'a materialized view refreshed (every row written anew)',
-      "INSERT INTO workspace.items VALUES (4, 'date');\nDO $$ BEGIN EXECUTE 'REFRESH MATERIALIZED VIEW workspace.label_counts'; END $$;\n",
+      "INSERT INTO workspace.items VALUES (4, 'date');\nDO $$ BEGIN EXECUTE '' || 'REFRESH MATERIALIZED VIEW workspace.label_counts'; END $$;\n",
       ['apple', 'banana', 'cherry', 'date'],
     ],
   ])('%s', async (_what, sql, after) => {
@@ -740,7 +740,7 @@ describe('what keeps the rows it held runs without --force', () => {
     writeFile(
       cwd,
       'data/003_whisper.sql',
-      "DO $$ BEGIN EXECUTE 'ALTER TABLE workspace.named ALTER COLUMN shout SET EXPRESSION AS (lower(label) || ''.'')'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.named ALTER COLUMN shout SET EXPRESSION AS (lower(label) || ''.'')'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
@@ -755,12 +755,12 @@ describe('what keeps the rows it held runs without --force', () => {
     writeFile(
       cwd,
       'data/003_reseed.sql',
-      "-- schemata:force\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (8, 'fig'), (9, 'grape');\n",
+      "-- schemata:force\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nINSERT INTO workspace.items VALUES (8, 'fig'), (9, 'grape');\n",
     );
     writeFile(
       cwd,
       'data/004_tidy.sql',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 8'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id = 8'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'], singleTransaction: true });
     expect(report.error).toBeUndefined();
@@ -794,7 +794,7 @@ describe('with track_counts off', () => {
     writeFile(
       cwd,
       'data/003_clear.sql',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     await expectNoLoss(report, url, 'workspace.items', 3, 'workspace.items held 3 rows');
@@ -809,12 +809,12 @@ describe('with track_counts off', () => {
   it.each([
     [
       'deleted while the file had turned the counters off, and on again',
-      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$;\nSET LOCAL track_counts = on;\n",
+      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\nSET LOCAL track_counts = on;\n",
       'table workspace.items held 3 rows and is now empty',
     ],
     [
       'deleted with the counters turned off by set_config in the block',
-      "DO $$ BEGIN PERFORM set_config('track_counts', 'off', true); EXECUTE 'DELETE FROM workspace.items'; END $$;\n",
+      "DO $$ BEGIN PERFORM set_config('track_counts', 'off', true); EXECUTE '' || 'DELETE FROM workspace.items'; END $$;\n",
       'table workspace.items held 3 rows and is now empty',
     ],
   ])('%s: refused', async (_name, sql, names) => {
@@ -908,7 +908,7 @@ describe('with track_counts off', () => {
     writeFile(
       cwd,
       'data/003_fix.sql',
-      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE 'UPDATE workspace.items SET label = ''kiwi'' WHERE id = 2'; END $$;\n",
+      "SET LOCAL track_counts = off;\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id = 1'; EXECUTE '' || 'UPDATE workspace.items SET label = ''kiwi'' WHERE id = 2'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();

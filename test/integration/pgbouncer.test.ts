@@ -90,7 +90,7 @@ describe.skipIf(!available)('behind PgBouncer in transaction pooling', () => {
         'tenant/001_items.sql':
           'CREATE TABLE items (id int PRIMARY KEY, owner text DEFAULT current_schema());\nSELECT pg_sleep(0.05);\n',
         'tenant/002_notes.sql': `CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM items';
-DO $$ BEGIN EXECUTE 'CREATE TABLE notes (id int)'; END $$;
+DO $$ BEGIN EXECUTE '' || 'CREATE TABLE notes (id int)'; END $$;
 INSERT INTO items (id) VALUES (1);
 `,
         'tenant/003_own.sql':

@@ -383,7 +383,7 @@ describe('data protection: rows that row-level security hides', () => {
     writeFile(cwd, 'data/003_drop.sql', 'SELECT 1;\n');
     await query(
       url,
-      `CREATE FUNCTION public.clear_secrets() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE 'TRUNCATE workspace.secrets'; END $$`,
+      `CREATE FUNCTION public.clear_secrets() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE '' || 'TRUNCATE workspace.secrets'; END $$`,
     );
     writeFile(cwd, 'data/004_call.sql', 'SELECT public.clear_secrets();\n');
     const guarded = await migrate({ cwd, env, sets: ['data'] });
@@ -402,7 +402,7 @@ describe('data protection: the check on the server', () => {
     // EXECUTE: what the forecast cannot read (a body it can is refused before the run: forecast-bodies.test.ts).
     await query(
       url,
-      "CREATE FUNCTION public.tidy() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM workspace.items'; END $$",
+      "CREATE FUNCTION public.tidy() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items'; END $$",
     );
     writeFile(cwd, 'data/003_harmless.sql', 'CREATE TABLE workspace.more (id int);\n');
     writeFile(cwd, 'data/004_tidy.sql', 'SELECT public.tidy();\n');
@@ -477,7 +477,7 @@ describe('data protection: forcing', () => {
     writeFile(
       cwd,
       'data/003_dynamic.sql',
-      "-- schemata:force\nDO $$ BEGIN EXECUTE 'TRUNCATE reference.' || 'codes'; END $$;\n",
+      "-- schemata:force\nDO $$ BEGIN EXECUTE '' || 'TRUNCATE reference.' || 'codes'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();

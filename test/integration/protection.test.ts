@@ -167,12 +167,12 @@ describe('data protection', () => {
     writeFile(
       cwd,
       'data/004_dynamic.sql',
-      "DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.' || 'tags'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain(
-      "data protection rolled back 004_dynamic.sql at database/data/004_dynamic.sql:1:1 (DO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'tags'; END $$): table workspace.tags held 1 row and is now empty (its rows were deleted)",
+      "data protection rolled back 004_dynamic.sql at database/data/004_dynamic.sql:1:1 (DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.' || 'tags'; END $$): table workspace.tags held 1 row and is now empty (its rows were deleted)",
     );
     expect(report.error!.message).toContain('migrations before it in this run stay applied');
     expect(report.error!.hint).toContain('-- schemata:force');

@@ -194,7 +194,7 @@ describe('--repair of a file that is not re-runnable', () => {
     const url = await freshDatabase();
     const cwd = makeProject({
       'data/001_schemas.sql': BASE['data/001_schemas.sql'],
-      'data/002_maker.sql': `CREATE FUNCTION workspace.make_it() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CREATE TABLE workspace.made (id int)'; END $$;\n`,
+      'data/002_maker.sql': `CREATE FUNCTION workspace.make_it() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.made (id int)'; END $$;\n`,
       'data/003_init.sql': 'CREATE TABLE workspace.kept (id int);\nSELECT workspace.make_it();\n',
     });
     expect((await migrate({ cwd, env: single(url), sets: ['data'] })).error).toBeUndefined();

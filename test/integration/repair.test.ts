@@ -95,7 +95,7 @@ describe('--repair never applies a data change twice', () => {
   it('what dynamic SQL made, in a file that changes rows: repair stops (exit 3) naming the statement; --force runs it whole', async () => {
     const { url, cwd } = await appliedWithPrices({
       'data/003_audit.sql':
-        "UPDATE workspace.items SET price = price + 1 WHERE id > 0;\nDO $$ BEGIN EXECUTE 'CREATE TABLE workspace.' || 'audit (id int)'; END $$;\n",
+        "UPDATE workspace.items SET price = price + 1 WHERE id > 0;\nDO $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.' || 'audit (id int)'; END $$;\n",
     });
     expect(await prices(url)).toEqual([4, 6]);
     await query(url, 'DROP TABLE workspace.audit');
@@ -123,7 +123,7 @@ describe('--repair never applies a data change twice', () => {
   it('what dynamic SQL made, in a file that changed no rows: repair stops naming it; the hint, typed at the CLI, runs it whole', async () => {
     const { url, cwd } = await appliedWithPrices({
       'data/003_audit.sql':
-        "CREATE TABLE IF NOT EXISTS workspace.kept (id int);\nDO $$ BEGIN EXECUTE 'CREATE TABLE IF NOT EXISTS workspace.' || 'audit (id int)'; END $$;\n",
+        "CREATE TABLE IF NOT EXISTS workspace.kept (id int);\nDO $$ BEGIN EXECUTE '' || 'CREATE TABLE IF NOT EXISTS workspace.' || 'audit (id int)'; END $$;\n",
     });
     await query(url, 'INSERT INTO workspace.kept VALUES (1)');
     await query(url, 'DROP TABLE workspace.audit');

@@ -243,7 +243,7 @@ describe('rollback --check', () => {
       ...HISTORY,
       'data/005_notes.sql': 'CREATE TABLE workspace.notes (id int);\n',
       'data/005_notes.down.sql':
-        "DROP TABLE workspace.notes;\nDO $$ BEGIN EXECUTE 'ALTER TABLE workspace.things ADD COLUMN ' || 'stray int'; END $$;\n",
+        "DROP TABLE workspace.notes;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.things ADD COLUMN ' || 'stray int'; END $$;\n",
     });
     const report = await checkDowns({ cwd, env, set: 'data' });
     expect(report.exitCode).toBe(3);

@@ -42,12 +42,12 @@ describe('a measured loss names the statement that lost the rows', () => {
   it.each([
     [
       'dynamic SQL in a DO block, the third of four statements',
-      "CREATE TABLE workspace.first (id int);\nINSERT INTO workspace.audit VALUES (2);\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.' || 'items'; END $$;\nCREATE TABLE workspace.last (id int);\n",
+      "CREATE TABLE workspace.first (id int);\nINSERT INTO workspace.audit VALUES (2);\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.' || 'items'; END $$;\nCREATE TABLE workspace.last (id int);\n",
       '3:1 (DO $$ BEGIN EXECUTE',
     ],
     [
       'a procedure made in the file, called second of three through dynamic SQL',
-      "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE ' || 'workspace.items'; END $$;\nDO $$ BEGIN EXECUTE 'CALL workspace.clear()'; END $$;\nCREATE TABLE workspace.last (id int);\n",
+      "CREATE PROCEDURE workspace.clear() LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'TRUNCATE ' || 'workspace.items'; END $$;\nDO $$ BEGIN EXECUTE '' || 'CALL workspace.clear()'; END $$;\nCREATE TABLE workspace.last (id int);\n",
       '2:1 (DO $$ BEGIN EXECUTE',
     ],
   ])('%s', async (_name, sql, at) => {
@@ -195,7 +195,7 @@ describe('the storage listing carried from one migration to the next in a sessio
     writeFile(
       cwd,
       'data/004_empty.sql',
-      "DO $$ BEGIN EXECUTE 'TRUNCATE ' || 'workspace.items'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'TRUNCATE ' || 'workspace.items'; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
@@ -215,7 +215,7 @@ describe('the storage listing carried from one migration to the next in a sessio
     writeFile(
       cwd,
       'data/004_tidy.sql',
-      "SELECT nextval('public.runs');\nDO $$ BEGIN EXECUTE 'DELETE FROM workspace.items WHERE id = ' || 3; END $$;\n",
+      "SELECT nextval('public.runs');\nDO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.items WHERE id = ' || 3; END $$;\n",
     );
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();

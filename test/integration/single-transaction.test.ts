@@ -100,7 +100,7 @@ describe('migrate --single-transaction', () => {
     ],
     [
       'data protection (dynamic SQL empties a table that held rows)',
-      "DO $$ BEGIN EXECUTE 'TRUNCATE legacy.keep'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'TRUNCATE legacy.keep'; END $$;\n",
       EXIT.refused,
     ],
   ])(

@@ -408,7 +408,7 @@ describe('a migration that changes rows only', () => {
       ...files,
       'data/003_seed.sql': "INSERT INTO reference.accounts (code) VALUES ('a'), ('b');\n",
       'data/004_seed_again.sql':
-        "DO $$ BEGIN EXECUTE 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
+        "DO $$ BEGIN EXECUTE '' || 'INSERT INTO reference.accounts (code) VALUES (''c'')'; END $$;\n",
     };
     await applied(url, makeProject(seeded), as);
     // 003's listing before the file, none after it (004, a DO block of dynamic SQL, is read through the whole

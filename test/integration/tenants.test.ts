@@ -124,7 +124,7 @@ describe("a tenant's search_path in every kind of file", () => {
       '002_index.sql':
         '-- schemata:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS items_title ON items (title);\n',
       '003_fill.sql':
-        "DO $$ BEGIN EXECUTE 'INSERT INTO items VALUES (1, current_schema())'; END $$;\n",
+        "DO $$ BEGIN EXECUTE '' || 'INSERT INTO items VALUES (1, current_schema())'; END $$;\n",
     });
     const run = await migrate({ cwd, env: single(url), concurrency: 3 });
     expect(run.error, run.sets[0]?.tenants?.find((t) => !t.ok)?.error?.message).toBeUndefined();
@@ -233,7 +233,7 @@ describe("a fleet's validation after migrate", () => {
     writeFile(
       cwd,
       'tenant/002_odd.sql',
-      "DO $$ BEGIN IF current_schema() = 'tenant_003' THEN EXECUTE 'DROP SCHEMA tenant_003 CASCADE'; END IF; END $$;\n",
+      "DO $$ BEGIN IF current_schema() = 'tenant_003' THEN EXECUTE '' || 'DROP SCHEMA tenant_003 CASCADE'; END IF; END $$;\n",
     );
     const run = await migrate({ cwd, env: single(url), concurrency: 3, continueOnError: true });
     expect(run.exitCode).toBe(3);

@@ -263,7 +263,12 @@ describe('routineOperations reads a body as the run reads one it creates', () =>
       }),
       ['delete-rows w.items wholesale'],
     ],
-    ['dynamic SQL', routine({ source: "BEGIN EXECUTE 'TRUNCATE w.items'; END" }), ['opaque']],
+    ['dynamic SQL', routine({ source: "BEGIN EXECUTE 'TRUNCATE ' || 'w.items'; END" }), ['opaque']],
+    [
+      'EXECUTE of a string constant',
+      routine({ source: "BEGIN EXECUTE 'TRUNCATE w.items'; END" }),
+      ['delete-rows w.items wholesale'],
+    ],
     ['another language', routine({ language: 'c', source: 'f' }), undefined],
   ])('%s', (_what, r, expected) => {
     expect(kinds(r)).toEqual(expected);

@@ -259,7 +259,7 @@ describe('scopeRerun: the record of what a migration changed decides, the text o
     ],
     [
       'its CREATE TABLE copies nothing, a DO block made it: no statement is blamed',
-      "CREATE TABLE w.items (id int, price int);\nDO $$ BEGIN EXECUTE 'CREATE INDEX items_by_price ON w.items (price)'; END $$;",
+      "CREATE TABLE w.items (id int, price int);\nDO $$ BEGIN EXECUTE '' || 'CREATE INDEX items_by_price ON w.items (price)'; END $$;",
       'no statement of the file names index w.items_by_price (dynamic SQL or a function made it), so repair cannot re-create it alone',
     ],
   ])('an index of a table still there that no statement names, %s', (_name, sql, why) => {

@@ -92,7 +92,7 @@ describe('the catalog snapshot around a migration', () => {
   it.each([
     [
       'a DO block that runs dynamic SQL',
-      "DO $$ BEGIN EXECUTE 'CREATE TABLE workspace.t (id int)'; END $$;\n",
+      "DO $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.t (id int)'; END $$;\n",
     ],
     ['a DO block that CALLs a procedure', 'DO $$ BEGIN CALL workspace.fill(); END $$;\n'],
     [
@@ -104,7 +104,7 @@ describe('the catalog snapshot around a migration', () => {
     ['a schema renamed', 'ALTER SCHEMA workspace RENAME TO ws;\n'],
     [
       'dynamic SQL in a function it calls',
-      "CREATE FUNCTION workspace.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CREATE TABLE x ()'; END $$;\nSELECT workspace.f();\n",
+      "CREATE FUNCTION workspace.f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE '' || 'CREATE TABLE x ()'; END $$;\nSELECT workspace.f();\n",
     ],
     ['a call of a function the catalog has', 'SELECT make_partitions();\n'],
     ['CREATE SCHEMA AUTHORIZATION without a name', 'CREATE SCHEMA AUTHORIZATION CURRENT_USER;\n'],

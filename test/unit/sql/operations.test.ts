@@ -296,11 +296,23 @@ describe('operationsOf', () => {
       ],
     ],
     [
-      'a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE is opaque',
-      "DO $$ DECLARE r record; BEGIN IF EXISTS (SELECT 1 FROM w.t) THEN TRUNCATE w.t; END IF; FOR r IN SELECT 1 LOOP DELETE FROM w.u; END LOOP; EXECUTE 'DROP TABLE w.v'; END $$;",
+      'a DO block, read by the PL/pgSQL parser: its SQL counts where it stands, EXECUTE of an expression is opaque',
+      "DO $$ DECLARE r record; BEGIN IF EXISTS (SELECT 1 FROM w.t) THEN TRUNCATE w.t; END IF; FOR r IN SELECT 1 LOOP DELETE FROM w.u; END LOOP; EXECUTE 'DROP TABLE ' || 'w.v'; END $$;",
       [
         'delete-rows table w.t wholesale (the DO block at line 1)',
         'delete-rows table w.u wholesale (the DO block at line 1)',
+        'opaque: the DO block at line 1 runs dynamic SQL (EXECUTE): the server-side check judges what it destroys',
+      ],
+    ],
+    [
+      'EXECUTE of one string constant (quoted, E-quoted or dollar-quoted) runs SQL the text holds, its USING values read too',
+      "DO $$ DECLARE r record; BEGIN EXECUTE 'DROP TABLE w.v'; EXECUTE E'DELETE FROM w.u WHERE id = $1' USING w.pick(); FOR r IN EXECUTE $q$SELECT 1 FROM w.t$q$ LOOP END LOOP; EXECUTE format('TRUNCATE %I', 'x'); END $$;",
+      [
+        'drop table w.v (the DO block at line 1)',
+        'delete-rows table w.u (the DO block at line 1)',
+        'call function w.pick (the DO block at line 1)',
+        // The expression EXECUTE runs, read as a SELECT: what it calls counts.
+        'call function format (the DO block at line 1)',
         'opaque: the DO block at line 1 runs dynamic SQL (EXECUTE): the server-side check judges what it destroys',
       ],
     ],
