@@ -1299,7 +1299,8 @@ function statementsOfSql(
 
 /** The value of a PL/pgSQL expression that is one string constant ('...', E'...', $q$...$q$), else undefined. */
 function constantString(parser: BodyParser, expression: unknown): string | undefined {
-  if (typeof expression !== 'string') return undefined;
+  // Only a text that starts as a string constant is asked of the parser (format(...) and the like are not).
+  if (typeof expression !== 'string' || !/^\s*(?:[eE]?'|\$)/.test(expression)) return undefined;
   try {
     const stmts = parser.parseSync(`SELECT ${expression}`).stmts ?? [];
     const select = stmts.length === 1 ? (stmts[0]?.stmt as Obj | undefined)?.SelectStmt : undefined;
