@@ -536,7 +536,11 @@ function walkStatement(
           n.kind === 'VAR_SET_VALUE' ? pathOf(n.args as Obj[] | undefined) : undefined,
           n.is_local === true,
         );
-        push({ kind: 'search-path', path: state.path, ...(n.is_local === true ? { local: true } : {}) });
+        push({
+          kind: 'search-path',
+          path: state.path,
+          ...(n.is_local === true ? { local: true } : {}),
+        });
       } else if (n.kind !== 'VAR_SET_MULTI')
         // SET TRANSACTION / SESSION CHARACTERISTICS / TRANSACTION SNAPSHOT (VAR_SET_MULTI) set the transaction's
         // mode, not a session setting: run before a part, after schemata's own statements, it fails.
