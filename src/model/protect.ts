@@ -443,7 +443,14 @@ class World {
         const change = op.change;
         if ('made' in change) {
           // CREATE OR REPLACE RULE: its new actions, on its new event.
-          const { events, actions } = change.made;
+          const { events, actions: read } = change.made;
+          // PostgreSQL binds a rule's names where it is made, through the path in force there, which a body the
+          // file called may have set (the reading of the text alone cannot know it).
+          const first = read[0];
+          const actions =
+            first?.kind === 'search-path' && first.routine === true
+              ? [{ ...first, path: this.filePath }, ...read.slice(1)]
+              : read;
           const rule = { name: op.name, events, actions: () => actions, enabled: true };
           if (known) Object.assign(known, rule);
           else rules.push(rule);

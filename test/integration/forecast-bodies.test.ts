@@ -271,6 +271,28 @@ describe('the forecast follows what an earlier deploy made', () => {
     expect(await tableExists(url, 'workspace.more')).toBe(false);
   });
 
+  it("refuses a write that fires a rule made after a procedure SET LOCAL the path: the rule's names bound through it", async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/005_change.sql',
+      [
+        'CREATE PROCEDURE public.to_workspace() LANGUAGE plpgsql AS $p$ BEGIN SET LOCAL search_path = workspace; END $p$;',
+        'CALL public.to_workspace();',
+        'CREATE RULE forget_items AS ON INSERT TO workspace.log DO ALSO DELETE FROM items;',
+        'INSERT INTO workspace.log (note) VALUES (1);',
+        '',
+      ].join('\n'),
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+    expect(refused.map((p) => p.message).join(' ')).toContain('rule forget_items on workspace.log');
+    expect(refused.map((p) => p.message).join(' ')).toContain('workspace.items holds 3 rows');
+    expect(await count(url, 'workspace.items')).toBe(3);
+    expect(await tableExists(url, 'workspace.more')).toBe(false);
+  });
+
   it('runs without --force an unqualified DELETE after a function with its own search_path that SET LOCALs another', async () => {
     const { url, cwd, env } = await setUp();
     writeFile(
