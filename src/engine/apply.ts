@@ -21,6 +21,7 @@ import { type Reversal, reversalCheckSql, rolledBackSql } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
+import { transactionStmtOf } from '../sql/classify.js';
 import { maskSecrets } from '../targets/redact.js';
 import {
   abbreviate,
@@ -561,7 +562,7 @@ export function transactionsOf(
     } else if (block && (control === 'commit' || control === 'rollback')) {
       // COMMIT AND CHAIN (or ROLLBACK AND CHAIN) opens the next transaction at once, with the same characteristics:
       // run as the block's COMMIT (or ROLLBACK), then a block of the same BEGIN.
-      const chain = chains(s);
+      const chain = transactionStmtOf(s)?.chain === true;
       // A block the file rolls back leaves nothing: it runs as written, unmeasured.
       units.push(
         control === 'rollback'
@@ -609,13 +610,6 @@ function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' 
   if (kind === 'TRANS_STMT_COMMIT') return 'commit';
   if (kind === 'TRANS_STMT_ROLLBACK') return 'rollback';
   return undefined;
-}
-
-/** COMMIT AND CHAIN, ROLLBACK AND CHAIN. */
-function chains(statement: Statement): boolean {
-  return (
-    (statement.node as { TransactionStmt?: { chain?: boolean } }).TransactionStmt?.chain === true
-  );
 }
 
 function isSetTransaction(statement: Statement): boolean {

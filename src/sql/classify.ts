@@ -72,7 +72,8 @@ const CONTROL = new Set([
   'TRANS_STMT_ROLLBACK_PREPARED',
 ]);
 
-const transactionKind = (statement: Statement) =>
+/** A statement's TransactionStmt (its kind, and whether it is AND CHAIN), or undefined for any other statement. */
+export const transactionStmtOf = (statement: Statement) =>
   (statement.node as { TransactionStmt?: { kind?: string; chain?: boolean } }).TransactionStmt;
 
 /**
@@ -110,7 +111,7 @@ export type BlockPlace = 'outside' | 'opens' | 'inside' | 'closes' | 'closes-not
 export function ownBlocks(): (statement: Statement) => BlockPlace {
   let open = false;
   return (statement) => {
-    const control = transactionKind(statement);
+    const control = transactionStmtOf(statement);
     const kind = control?.kind ?? '';
     if (BEGINS.has(kind)) {
       // A second BEGIN in a block only warns: the block goes on.
@@ -206,7 +207,7 @@ export function blockLeftOpen(
     if (places[i] === 'opens') [opened, holds] = [s, false];
     // COMMIT AND CHAIN opens the next transaction at once.
     else if (places[i] === 'closes')
-      [opened, holds] = [transactionKind(s)?.chain === true ? s : undefined, false];
+      [opened, holds] = [transactionStmtOf(s)?.chain === true ? s : undefined, false];
     else if (places[i] === 'inside') holds = true;
   }
   // A block with nothing in it loses nothing.
@@ -258,7 +259,7 @@ export function transactionControlOf(
     misplacedControl: [],
   };
   statements.forEach((statement, index) => {
-    const control = transactionKind(statement);
+    const control = transactionStmtOf(statement);
     if (!control || !CONTROL.has(control.kind ?? '')) return;
     result.transactionControl.push(statement);
     const leading = index === 0 && BEGINS.has(control.kind!);

@@ -1,10 +1,10 @@
-import { blockLeftOpen } from '../classify.js';
+import { blockLeftOpen, transactionStmtOf } from '../classify.js';
 import type { Statement } from '../statements.js';
 import type { Rule } from './rule.js';
 
 /** BEGIN, START TRANSACTION, COMMIT AND CHAIN or ROLLBACK AND CHAIN, as the file wrote it. */
 const wordOf = (begin: Statement) => {
-  const kind = (begin.node as { TransactionStmt?: { kind?: string } }).TransactionStmt?.kind;
+  const kind = transactionStmtOf(begin)?.kind;
   return kind === 'TRANS_STMT_START'
     ? 'START TRANSACTION'
     : kind === 'TRANS_STMT_COMMIT'
