@@ -102,8 +102,11 @@ export type Probe =
   | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade' | 'views-on'; oid: number }
   /** The tables with a column of this type (its arrays and domains over it included). */
   | { id: number; mode: 'type-columns'; oid: number }
-  /** A column's table, and the column's current type. */
-  | { id: number; mode: 'column'; oid: number; name: string }
+  /**
+   * A column's table, and the column's current type; with `to` (a type's name and the schemas it is looked up
+   * in, in order), whether PostgreSQL reads the column's values as that type unconverted.
+   */
+  | { id: number; mode: 'column'; oid: number; name: string; to?: { path: string[]; name: string } }
   /** The tables a role owns. */
   | { id: number; mode: 'owned'; name: string }
   /** Every table of another database of the server (DROP DATABASE), asked there. */
@@ -114,13 +117,18 @@ export interface ProbeFacts {
   holders: Holder[];
   /** mode column: the column's type as the catalog has it. */
   type?: { name: string; modifiers: number[]; array: boolean } | undefined;
+  /**
+   * mode column with `to`: a binary-coercible cast (pg_cast) leads from the column's type to that one, so that
+   * changing to it rewrites nothing and keeps every value as stored (text to citext, varchar to text).
+   */
+  binary?: boolean | undefined;
   /** Why what it would destroy could not be asked (another database schemata cannot open): judged as holding rows. */
   unreadable?: string | undefined;
 }
 
 const PROBE_SQL = `
 WITH RECURSIVE input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text, to_path jsonb, to_name text)
 ), family(id, typ) AS (
   SELECT id, oid FROM input WHERE mode = 'type-columns'
   UNION
@@ -157,9 +165,14 @@ WITH RECURSIVE input AS (
 ), probed AS MATERIALIZED (
   SELECT id, holder, CASE WHEN own THEN ${rowCountSql('tables.oid', true)} ELSE ${rowCountSql('tables.oid')} END AS rows FROM tables
 )
-SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array FROM probed WHERE rows <> 0
+SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array, NULL::bool AS is_binary FROM probed WHERE rows <> 0
 UNION ALL
-SELECT i.id, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL
+SELECT i.id, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL,
+       -- the new type, the first of its name along the path, reached from the column's by a cast without a function
+       EXISTS (SELECT 1 FROM pg_cast k WHERE k.castsource = r.typ AND k.castmethod = 'b' AND k.casttarget = (
+         SELECT tt.oid FROM jsonb_array_elements_text(i.to_path) WITH ORDINALITY AS s(nsp, n)
+           JOIN pg_namespace tn ON tn.nspname = s.nsp JOIN pg_type tt ON tt.typnamespace = tn.oid AND tt.typname = i.to_name
+          ORDER BY s.n LIMIT 1))
   FROM input i
   JOIN pg_attribute a ON a.attrelid = i.oid AND a.attname = i.name AND NOT a.attisdropped
   -- a domain's values are its base type's
@@ -195,6 +208,7 @@ export async function probe(
     type_name: string | null;
     typmod: number | null;
     is_array: boolean | null;
+    is_binary: boolean | null;
   }>;
   await client.query(
     `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
@@ -207,6 +221,8 @@ export async function probe(
           mode: p.mode,
           oid: 'oid' in p ? p.oid : null,
           name: 'name' in p ? p.name : null,
+          to_path: 'to' in p && p.to ? p.to.path : null,
+          to_name: 'to' in p && p.to ? p.to.name : null,
         })),
       ),
     ]));
@@ -226,12 +242,14 @@ export async function probe(
   for (const row of rows) {
     const fact = facts.get(row.id)!;
     if (row.holder !== null) fact.holders.push(holderOf(row.holder, row.rows ?? -1));
-    if (row.type_name !== null)
+    if (row.type_name !== null) {
       fact.type = {
         name: row.type_name,
         modifiers: modifiersOf(row.type_name, row.typmod ?? -1),
         array: row.is_array ?? false,
       };
+      fact.binary = row.is_binary ?? false;
+    }
   }
   for (const fact of facts.values())
     fact.holders.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));

@@ -292,6 +292,17 @@ const sinceStart = (oid: string, counter: 0 | 1 | 2) =>
 /** Relation `oid`'s pg_class row, for a LATERAL join. */
 const CLASS_ROW = (oid: string) =>
   `(SELECT c.oid, c.relfilenode, c.relpersistence, c.relam, c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${oid} OFFSET 0)`;
+/*
+ * Whether traced table `t` kept its storage (relfilenode): PostgreSQL rewrote
+ * none of its rows, so a type change there kept every stored value as it was,
+ * read under a type that takes it unconverted (a binary-coercible cast: text
+ * to citext, varchar to text; a longer varchar, more numeric digits). Every
+ * type change that converts a value (a USING that computes, a cast by a
+ * function) rewrites the table. Traced tables are tables with storage: a
+ * partitioned table's rows are its partitions', each traced itself.
+ */
+const STORAGE_KEPT = (t: string) =>
+  `((SELECT c.relfilenode FROM pg_catalog.pg_class c WHERE c.oid = ${t}.oid) = ${t}.node)`;
 /** Whether relation `oid` is gone. */
 const ABSENT = (oid: string) =>
   `((SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) IS NULL)`;
@@ -440,6 +451,7 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
                         WHERE w.oid = t.oid AND w."column" = col.name)
+       AND NOT ${STORAGE_KEPT('t')}
   ) losses`;
 
 /** Reads LOSSES_SQL into the PL/pgSQL variables `lost` and `held`. */

@@ -27,8 +27,9 @@ const held = (t: HeldTable) =>
 /**
  * The losses of tables that held rows before a statement that ran beyond the
  * measurement (a DO block or procedure that COMMITs): gone, emptied with its
- * storage replaced, a column gone, or a column's type changed other than by
- * a widening the forecast allowed (`widened`: table OID and column name).
+ * storage replaced, a column gone, or a column's type changed by a rewrite
+ * other than a widening the forecast allowed (`widened`: table OID and
+ * column name).
  * Columns are matched by number: a renamed column is no loss. A table
  * emptied by deletes is told apart (`emptied`): outside a transaction, rows
  * another session deleted meanwhile look the same. Pure.
@@ -64,7 +65,9 @@ export function committedLosses(
           );
         else if (
           same.type !== column.type &&
-          !widened.some((w) => w.oid === table.oid && w.column === column.name)
+          !widened.some((w) => w.oid === table.oid && w.column === column.name) &&
+          // Its storage kept, nothing was rewritten: every value is as it was (engine/measure.ts STORAGE_KEPT).
+          current.node !== table.node
         )
           found.push(
             `column ${column.name} of table ${table.identity} (${held(table)}) changed type from ${column.type} to ${same.type}`,

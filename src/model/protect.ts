@@ -343,6 +343,16 @@ class World {
     return undefined;
   }
 
+  /**
+   * Where the catalog is asked for a column's new type, to tell whether it takes the values unconverted: its
+   * name along the path in force (the catalog's types, as the run began), or in the schema the statement
+   * names. None for a type with modifiers, an array or a USING that computes (isWidening judges those).
+   */
+  private typeLookup(type: ColumnType): { path: string[]; name: string } | undefined {
+    if (type.computed || type.array || type.modifiers.length > 0) return undefined;
+    return { path: type.schema === undefined ? this.path : [type.schema], name: type.name };
+  }
+
   private addProbe(probe: DistributiveOmit<Probe, 'id'>): number {
     const id = this.probes.length;
     this.probes.push({ ...probe, id });
@@ -481,7 +491,14 @@ class World {
           context,
           destructiveStep(op, name)!,
           name,
-          [this.addProbe({ mode: 'column', oid: found[1].origin, name: original })],
+          [
+            this.addProbe({
+              mode: 'column',
+              oid: found[1].origin,
+              name: original,
+              to: this.typeLookup(op.type),
+            }),
+          ],
           { newType: op.type, was: this.wasNamed(found, op.column.table ?? '') },
         );
         break;
@@ -1270,6 +1287,14 @@ export function judgeHazards(
         widened,
       };
     }
+    // Read as the new type unconverted: PostgreSQL rewrites nothing, and the measurement sees that it did not.
+    if (h.newType && current && facts.get(h.probes[0]!)?.binary)
+      return {
+        ...base,
+        holders: [],
+        verdict: 'allowed',
+        reason: `${typeText(current)} converts to ${typeText(h.newType)} without a function, so every value stays as it is`,
+      };
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
     // The target renamed or moved earlier in the run: named as the statement names it, and as it was.
     const named = (t: Holder) =>

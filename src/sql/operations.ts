@@ -52,6 +52,8 @@ export type RuleChange =
 /** A column type as a statement writes it: `varchar(1024)` is `{ name: 'varchar', modifiers: [1024] }`. */
 export interface ColumnType {
   name: string;
+  /** The schema the statement names the type in (`public.citext`); undefined where it names none. */
+  schema?: string | undefined;
   modifiers: number[];
   array: boolean;
   /** `USING` computes the new values (anything but the column itself, or a cast of it): no widening, whatever the types. */
@@ -845,7 +847,7 @@ function walkStatement(
             kind: 'alter-type',
             column: partOf(table, 'column', cmd.name),
             type:
-              using && !isColumnItself(using, cmd.name as string)
+              using && !usingKeepsValues(using, cmd.name as string, type)
                 ? { ...type, computed: true }
                 : type,
           });
@@ -1075,18 +1077,47 @@ function roleName(spec: Obj | undefined): string {
 }
 
 /** `USING label`, `USING label::text`, `USING (t.label)`: the column's own values, cast at most. */
-function isColumnItself(expression: Obj, column: string): boolean {
-  if (expression.TypeCast) return isColumnItself(expression.TypeCast.arg as Obj, column);
+/**
+ * Whether the USING of a type change hands the column's values on as they
+ * are, so that the change is judged on its types alone: the column itself,
+ * cast on the way to unbounded text (`role::text::"Role_new"`, as Prisma
+ * changes an enum), and at last to the new type itself. Any other cast can
+ * cut a value on its own (`::varchar(1)`, `::numeric(4,0)`, `::boolean`),
+ * whatever the types at either end: such a USING computes. Pure.
+ */
+export function usingKeepsValues(using: Obj, column: string, to: ColumnType): boolean {
+  const casts: ColumnType[] = [];
+  let expression = using;
+  while (expression.TypeCast) {
+    casts.unshift(columnTypeOf(expression.TypeCast.typeName as Obj));
+    expression = expression.TypeCast.arg as Obj;
+  }
   const fields = (expression.ColumnRef?.fields as Obj[] | undefined)?.map(
     (f) => f.String?.sval as string | undefined,
   );
-  return fields !== undefined && fields[fields.length - 1] === column;
+  if (fields?.[fields.length - 1] !== column) return false;
+  const last = casts[casts.length - 1];
+  const through = last && sameType(last, to) ? casts.slice(0, -1) : casts;
+  return through.every(
+    (t) => (t.name === 'text' || t.name === 'varchar') && t.modifiers.length === 0 && !t.array,
+  );
 }
 
-function columnTypeOf(type: Obj): ColumnType {
+/** The same type, as two statements write it (a schema written on one side only is taken for the same). */
+function sameType(a: ColumnType, b: ColumnType): boolean {
+  return (
+    a.name === b.name &&
+    a.array === b.array &&
+    a.modifiers.join() === b.modifiers.join() &&
+    (a.schema === undefined || b.schema === undefined || a.schema === b.schema)
+  );
+}
+
+export function columnTypeOf(type: Obj): ColumnType {
   const names = strings(type.names);
   return {
     name: names[names.length - 1] ?? '',
+    schema: names.length > 1 ? names[names.length - 2] : undefined,
     modifiers: ((type.typmods as Obj[] | undefined) ?? []).map((m) =>
       Number(m.A_Const?.ival?.ival ?? 0),
     ),

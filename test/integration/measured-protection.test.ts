@@ -105,6 +105,18 @@ describe('data protection measured in the transaction', () => {
       "BEGIN;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(40) USING NULL'; END $$;\nCOMMIT;\n",
     ],
     [
+      'a widening whose USING casts through a narrower type',
+      'ALTER TABLE workspace.items ALTER COLUMN label TYPE text USING label::varchar(1)::text;\n',
+    ],
+    [
+      'a widening whose USING is CAST to a shorter varchar',
+      'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING CAST(label AS varchar(2));\n',
+    ],
+    [
+      'a widening whose USING casts through a narrower type, in a -- schemata:no-transaction file',
+      '-- schemata:no-transaction\nALTER TABLE workspace.items ALTER COLUMN label TYPE text USING (label)::char(3)::text;\n',
+    ],
+    [
       'USING to the same type in a procedure through CALL',
       "CREATE PROCEDURE workspace.shout() LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('ALTER TABLE workspace.items ALTER COLUMN label TYPE %s USING upper(label)', 'varchar(40)'); END $$;\nCALL workspace.shout();\n",
     ],
@@ -950,5 +962,136 @@ describe('with track_counts off', () => {
     const applied = await migrate({ cwd, env, sets: ['data'] });
     expect(applied.error).toBeUndefined();
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+  });
+});
+
+describe('a type change that converts nothing runs without --force', () => {
+  // citext in a schema of its own, off the database's search_path: each spelling must find it as PostgreSQL does.
+  const CITEXT = {
+    'data/001_schemas.sql':
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\nCREATE SCHEMA IF NOT EXISTS ext;\nCREATE EXTENSION IF NOT EXISTS citext SCHEMA ext;\n',
+    'data/002_tables.sql': [
+      'CREATE TABLE workspace.users (id int PRIMARY KEY, email text NOT NULL, code varchar(20));',
+      'CREATE TABLE workspace.events (id int, email text) PARTITION BY RANGE (id);',
+      'CREATE TABLE workspace.events_1 PARTITION OF workspace.events FOR VALUES FROM (0) TO (10);',
+      'CREATE TABLE workspace.events_2 PARTITION OF workspace.events FOR VALUES FROM (10) TO (20);',
+      'CREATE TABLE workspace.base (id int, email text);',
+      'CREATE TABLE workspace.child () INHERITS (workspace.base);',
+      '',
+    ].join('\n'),
+  };
+  const ROWS = `INSERT INTO workspace.users VALUES (1, 'Ann@Example.org', 'a1'), (2, 'bob@example.org', 'b2');
+     INSERT INTO workspace.events VALUES (1, 'One@x.io'), (11, 'Eleven@x.io');
+     INSERT INTO workspace.base VALUES (1, 'Base@x.io'); INSERT INTO workspace.child VALUES (2, 'Child@x.io');`;
+  const emails = async (url: string, table: string) =>
+    (await query<{ email: string }>(url, `SELECT email::text FROM ${table} ORDER BY id`)).map(
+      (r) => r.email,
+    );
+  const typeOf = async (url: string, table: string, column: string) =>
+    (
+      await query<{ type: string }>(
+        url,
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = '${column}'`,
+      )
+    )[0]!.type;
+
+  it.each([
+    ['qualified', 'ALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext;\n'],
+    [
+      'as Prisma writes it',
+      'ALTER TABLE "workspace"."users" ALTER COLUMN "email" SET DATA TYPE "ext"."citext";\n',
+    ],
+    [
+      "through the file's search_path",
+      'SET search_path = workspace, ext;\nALTER TABLE users ALTER COLUMN email TYPE citext;\n',
+    ],
+    [
+      'through set_config local to the transaction',
+      "SELECT pg_catalog.set_config('search_path', 'ext', true);\nALTER TABLE workspace.users ALTER COLUMN email TYPE citext;\n",
+    ],
+    [
+      'in dynamic SQL, which only the measurement sees',
+      "DO $$ BEGIN EXECUTE format('ALTER TABLE workspace.%I ALTER COLUMN email TYPE ext.citext', 'users'); END $$;\n",
+    ],
+    [
+      'in a file with its own BEGIN ... COMMIT',
+      'BEGIN;\nALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext;\nCOMMIT;\n',
+    ],
+    [
+      'in a -- schemata:no-transaction file',
+      '-- schemata:no-transaction\nALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext;\n',
+    ],
+  ])('text to citext, %s: nothing is rewritten, every value kept', async (_how, sql) => {
+    const { url, cwd, env } = await appliedDataSet(CITEXT, ROWS);
+    writeFile(cwd, 'data/003_citext.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await typeOf(url, 'workspace.users', 'email')).toBe('ext.citext');
+    expect(await emails(url, 'workspace.users')).toEqual(['Ann@Example.org', 'bob@example.org']);
+  });
+
+  it.each([
+    ['a partitioned table', 'workspace.events', ['One@x.io', 'Eleven@x.io']],
+    ['an inheritance parent', 'workspace.base', ['Base@x.io', 'Child@x.io']],
+  ])('on %s, plainly and in dynamic SQL', async (_what, table, kept) => {
+    for (const sql of [
+      `ALTER TABLE ${table} ALTER COLUMN email TYPE ext.citext;\n`,
+      `DO $$ BEGIN EXECUTE '' || 'ALTER TABLE ${table} ALTER COLUMN email TYPE ext.citext'; END $$;\n`,
+    ]) {
+      const { url, cwd, env } = await appliedDataSet(CITEXT, ROWS);
+      writeFile(cwd, 'data/003_citext.sql', sql);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.error).toBeUndefined();
+      expect(await emails(url, table)).toEqual(kept);
+      expect(await typeOf(url, table, 'email')).toBe('ext.citext');
+    }
+  });
+
+  it('varchar(20) to citext, by a cast citext declares without a function', async () => {
+    const { url, cwd, env } = await appliedDataSet(CITEXT, ROWS);
+    writeFile(
+      cwd,
+      'data/003_code.sql',
+      'ALTER TABLE workspace.users ALTER COLUMN code TYPE ext.citext;\n',
+    );
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    expect(await query(url, 'SELECT code::text FROM workspace.users ORDER BY id')).toEqual([
+      { code: 'a1' },
+      { code: 'b2' },
+    ]);
+  });
+
+  it.each([
+    [
+      'a USING that computes, refused before the run',
+      'ALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext USING lower(email);\n',
+      'its column is text and workspace.users holds 2 rows',
+    ],
+    [
+      'a USING that computes in dynamic SQL, caught by the measurement',
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext USING lower(email)'; END $$;\n",
+      'column email of table workspace.users (2 rows) changed type from text to ext.citext',
+    ],
+    [
+      'a USING on a partitioned table in dynamic SQL: its partitions judged',
+      "DO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.events ALTER COLUMN email TYPE ext.citext USING lower(email)'; END $$;\n",
+      'column email of table workspace.events_1 (1 row) changed type from text to ext.citext',
+    ],
+    [
+      // A rewrite for another reason in the same migration cannot be told from a conversion: judged as one.
+      'the same change in a migration that rewrites the table',
+      "ALTER TABLE workspace.users ALTER COLUMN email TYPE ext.citext;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.users ADD COLUMN token float8 DEFAULT random()'; END $$;\n",
+      'column email of table workspace.users (2 rows) changed type from text to ext.citext',
+    ],
+  ])('%s', async (_what, sql, words) => {
+    const { url, cwd, env } = await appliedDataSet(CITEXT, ROWS);
+    writeFile(cwd, 'data/003_citext.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(words);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    expect(await typeOf(url, 'workspace.users', 'email')).toBe('text');
+    expect(await emails(url, 'workspace.users')).toEqual(['Ann@Example.org', 'bob@example.org']);
   });
 });

@@ -1,14 +1,16 @@
 import type { Finding, Rule } from './rule.js';
+import { columnTypeOf, usingKeepsValues } from '../operations.js';
 import { alterOfExistingTable, expressionText, ident, type Obj, typeText } from './tables.js';
 
 /**
  * The types PostgreSQL can change a column to without a rewrite, from the
  * right type: varchar(n) to a longer varchar or to text, varchar or text to
- * text, numeric(p,s) to a larger p with the same s. Lint does not see the
+ * text, numeric(p,s) to a larger p with the same s, text or varchar to citext
+ * (a cast without a function, declared by the extension). Lint does not see the
  * column's current type, so a change to one of these is given the benefit of
  * the doubt; a USING that computes new values rewrites whatever the types.
  */
-const MAY_KEEP_ROWS = new Set(['text', 'varchar', 'numeric']);
+const MAY_KEEP_ROWS = new Set(['text', 'varchar', 'numeric', 'citext']);
 
 /**
  * ALTER COLUMN ... TYPE (int to bigint, text to jsonb, ...) writes the whole
@@ -19,7 +21,7 @@ export const typeChangeRewrites: Rule = {
   id: 'type-change-rewrites',
   severity: 'warning',
   summary:
-    'ALTER COLUMN ... TYPE rewrites an existing table and its indexes while reads and writes wait (except varchar/text/numeric widenings).',
+    'ALTER COLUMN ... TYPE rewrites an existing table and its indexes while reads and writes wait (except varchar/text/numeric widenings and text to citext).',
   fix: [
     'ALTER TABLE my_table ADD COLUMN IF NOT EXISTS my_column_new bigint;',
     '-- fill it a batch per transaction (a trigger keeps new writes in step), then swap the names in a later migration.',
@@ -39,7 +41,8 @@ export const typeChangeRewrites: Rule = {
       );
       const using = definition.raw_default as Obj | undefined;
       const column = cmd.name as string;
-      const computed = using !== undefined && !isColumnItself(using, column);
+      const computed =
+        using !== undefined && !usingKeepsValues(using, column, columnTypeOf(typeName));
       const array = ((typeName.arrayBounds as Obj[] | undefined) ?? []).length > 0;
       if (!computed && !array && MAY_KEEP_ROWS.has(names[names.length - 1] ?? '')) continue;
       const type = typeText(typeName);
@@ -58,13 +61,6 @@ export const typeChangeRewrites: Rule = {
     return findings;
   },
 };
-
-/** `USING col`, `USING col::type`: the column's own values, which a cast alone turns into the new type. */
-function isColumnItself(expression: Obj, column: string): boolean {
-  if (expression.TypeCast) return isColumnItself(expression.TypeCast.arg as Obj, column);
-  const fields = (expression.ColumnRef?.fields as Obj[] | undefined) ?? [];
-  return fields[fields.length - 1]?.String?.sval === column;
-}
 
 function expandAndContract(
   table: string,

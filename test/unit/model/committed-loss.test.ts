@@ -44,7 +44,7 @@ describe('committedLosses', () => {
     const found = committedLosses(
       [items, codes],
       [
-        now(items, { columns: [{ num: 1, name: 'id', type: 'bigint' }] }),
+        now(items, { columns: [{ num: 1, name: 'id', type: 'bigint' }], node: 101 }),
         now(codes, { hasRows: false, node: 201 }),
       ],
       [],
@@ -80,7 +80,18 @@ describe('committedLosses', () => {
   it('lets through a type change the forecast allowed as a widening', () => {
     const widened = now(items, {
       columns: [{ num: 1, name: 'id', type: 'bigint' }, items.columns[1]!],
+      node: 101,
     });
     expect(committedLosses([items], [widened], [{ oid: 100, column: 'id' }]).losses).toEqual([]);
+  });
+
+  it('lets through a type change that rewrote nothing (its storage kept: text to citext), and not one that did', () => {
+    const unconverted = [items.columns[0]!, { num: 2, name: 'label', type: 'public.citext' }];
+    expect(committedLosses([items], [now(items, { columns: unconverted })], []).losses).toEqual([]);
+    expect(
+      committedLosses([items], [now(items, { columns: unconverted, node: 101 })], []).losses,
+    ).toEqual([
+      'column label of table workspace.items (2 rows) changed type from text to public.citext',
+    ]);
   });
 });

@@ -418,3 +418,55 @@ describe('views PostgreSQL writes through', () => {
     });
   });
 });
+
+describe('a type change USING the column itself', () => {
+  const computed = (sql: string) =>
+    operationsOfSql(sql).flatMap((op) =>
+      op.kind === 'alter-type' ? [op.type.computed === true] : [],
+    );
+  it.each([
+    ['no USING', 'ALTER TABLE w.t ALTER COLUMN c TYPE bigint;'],
+    ['the column', 'ALTER TABLE w.t ALTER COLUMN c TYPE bigint USING c;'],
+    [
+      'a cast to the new type',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE varchar(80) USING c::varchar(80);',
+    ],
+    [
+      'CAST to the new type',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE numeric(12,2) USING CAST(c AS numeric(12,2));',
+    ],
+    [
+      'through text, as Prisma changes an enum',
+      'ALTER TABLE "w"."t" ALTER COLUMN "c" TYPE "w"."E_new" USING ("c"::text::"w"."E_new");',
+    ],
+    [
+      'through unbounded varchar',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE text USING c::varchar::text;',
+    ],
+    ['a qualified column', 'ALTER TABLE w.t ALTER COLUMN c TYPE text USING t.c::text;'],
+  ])('hands the values on: %s', (_what, sql) => {
+    expect(computed(sql)).toEqual([false]);
+  });
+
+  it.each([
+    [
+      'through a shorter varchar',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE text USING c::varchar(1)::text;',
+    ],
+    [
+      'CAST to a shorter varchar than the new type',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE varchar(80) USING CAST(c AS varchar(2));',
+    ],
+    [
+      'through fewer numeric digits',
+      'ALTER TABLE w.t ALTER COLUMN c TYPE numeric(14,2) USING c::numeric(4,0);',
+    ],
+    ['through boolean', 'ALTER TABLE w.t ALTER COLUMN c TYPE bigint USING c::boolean::int;'],
+    ['through char(n)', 'ALTER TABLE w.t ALTER COLUMN c TYPE text USING c::char(3)::text;'],
+    ['a function of it', 'ALTER TABLE w.t ALTER COLUMN c TYPE text USING lower(c);'],
+    ['another column', 'ALTER TABLE w.t ALTER COLUMN c TYPE text USING d::text;'],
+    ['NULL', 'ALTER TABLE w.t ALTER COLUMN c TYPE text USING NULL;'],
+  ])('computes: %s', (_what, sql) => {
+    expect(computed(sql)).toEqual([true]);
+  });
+});

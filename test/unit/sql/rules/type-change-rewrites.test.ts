@@ -18,6 +18,11 @@ describe(RULE, () => {
     ['to a larger numeric', 'ALTER TABLE a.t ALTER COLUMN c TYPE numeric(14,2);'],
     ['to text, USING a cast of itself', 'ALTER TABLE a.t ALTER COLUMN c TYPE text USING c::text;'],
     [
+      'to citext, as Prisma writes it',
+      'ALTER TABLE "a"."t" ALTER COLUMN "c" SET DATA TYPE CITEXT;',
+    ],
+    ['to a qualified citext', 'ALTER TABLE a.t ALTER COLUMN c TYPE ext.citext;'],
+    [
       'a table made earlier in the file',
       'CREATE TABLE IF NOT EXISTS a.t (c int);\nALTER TABLE a.t ALTER COLUMN c TYPE bigint;',
     ],
