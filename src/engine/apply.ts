@@ -12,7 +12,7 @@ import {
   REACHABLE_PATH_SQL,
   snapshotBeforeSql,
 } from './tracking.js';
-import type { Measurement } from './measure.js';
+import { type Measurement, VERIFY_WIDENED_BARE_SQL, widenedBeforeBareSql } from './measure.js';
 import type { ApplyStep } from '../model/steps.js';
 import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import { type HeldTable, readHeldTables, readTablesNow, type TableNow } from '../catalog/rows.js';
@@ -303,12 +303,19 @@ export async function applyWithoutTransaction(
   // session pooling keeps for the statement (transaction pooling may run it on another server connection).
   const runBare = async (statement: Statement) => {
     // A DO block or CALL may COMMIT: the tables that hold rows are read before and after it, the only measurement
-    // there is of what it commits on its own.
+    // there is of what it commits on its own; so are the values of the columns the forecast read it widen.
     const code = runsCode(statement);
     if (code) unmeasured = true;
     let held: HeldTable[] = [];
+    const widened = code
+      ? measurement.widened.filter(
+          (w) => w.at.line === statement.at.line && w.at.column === statement.at.column,
+        )
+      : [];
     try {
       if (code) held = await readHeldTables(context.client, measurement.tablesUpTo);
+      if (held.length > 0 && widened.length > 0)
+        await context.client.query(widenedBeforeBareSql(widened));
     } catch (error) {
       return failed(unreadable(context, statement, 'before', error, outcome()));
     }
@@ -331,16 +338,18 @@ export async function applyWithoutTransaction(
     }
     if (held.length > 0) {
       let now: TableNow[];
+      let verified: Array<{ oid: number; column: string }> = [];
       try {
         now = await readTablesNow(
           context.client,
           held.map((t) => t.oid),
         );
+        if (widened.length > 0) verified = await verifiedWidenings(context.client);
       } catch (error) {
         done.push(statement);
         return failed(unreadable(context, statement, 'after', error, outcome()));
       }
-      const found = committedLosses(held, now, measurement.widened);
+      const found = committedLosses(held, now, verified);
       emptied.push(
         ...found.emptied.map(
           (what) => `${path}:${statement.at.line}:${statement.at.column}: after it ran, ${what}.`,
@@ -398,6 +407,16 @@ interface PgError {
   position?: string;
   detail?: string;
   where?: string;
+}
+
+/** The widened columns whose values are still those the widening gave (VERIFY_WIDENED_BARE_SQL); the session's setting reset. */
+async function verifiedWidenings(client: Client): Promise<Array<{ oid: number; column: string }>> {
+  await client.query(VERIFY_WIDENED_BARE_SQL);
+  const { rows } = await client.query<{ widened: string }>(
+    "SELECT pg_catalog.current_setting('schemata.widened') AS widened",
+  );
+  await client.query('RESET schemata.widened');
+  return JSON.parse(rows[0]?.widened ?? '[]') as Array<{ oid: number; column: string }>;
 }
 
 /** A DO block or CALL: code that may COMMIT on its own, and so run beyond the measurement. */

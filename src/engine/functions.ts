@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { namedObjectGroupsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
 import { effectsSql } from './effects.js';
-import { COUNTERS_BEFORE_FILE_PLPGSQL, MEASURE_AFTER_BODY, measureBeforeBody } from './measure.js';
+import {
+  COUNTERS_BEFORE_FILE_PLPGSQL,
+  MEASURE_AFTER_BODY,
+  measureBeforeBody,
+  NOTHING_WIDENED_PLPGSQL,
+  widenedBeforePlpgsql,
+} from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
 
 /*
@@ -95,8 +101,10 @@ BEGIN
   ${COUNTERS_BEFORE_FILE_PLPGSQL}
   IF pg_catalog.cardinality(p_capture) = 0 THEN
     PERFORM * FROM (${measureBeforeBody(measureParameters, true)}) measured;
+    ${NOTHING_WIDENED_PLPGSQL}
   ELSE
     PERFORM * FROM (${measureBeforeBody(measureParameters)}) measured;
+    ${widenedBeforePlpgsql('p_widened')}
   END IF;
 END
 $schemata_fn$`,

@@ -1,3 +1,4 @@
+import type { Widened } from '../model/protect.js';
 import type { Client } from './connect.js';
 import { boundedCountSql, groupedDigits, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
@@ -69,8 +70,11 @@ export const SUSPECT_SQLSTATE = 'SCH06';
 export interface Measurement {
   /** OIDs measured exactly before the file (the forecast's tables, the suspects of an earlier try); their partitions and children come along. */
   capture: readonly number[];
-  /** Columns whose type the forecast judged a widening: a changed type there is no loss. */
-  widened: ReadonlyArray<{ oid: number; column: string }>;
+  /**
+   * Columns whose type the forecast judged a widening: a changed type there is no loss where the values are
+   * those the widening gives (WIDENED_BEFORE_PLPGSQL, VERIFY_WIDENED_PLPGSQL).
+   */
+  widened: readonly Widened[];
   /** --force or the file's `-- schemata:force`: losses are recorded, not refused. */
   forced: boolean;
   /**
@@ -176,6 +180,107 @@ export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('trac
     PERFORM pg_catalog.pg_stat_force_next_flush();
   END IF;`;
 
+/*
+ * A fingerprint of the values of column %I (with a cast, %s) of table %s,
+ * its own rows alone: how many rows, how many values, and the sum of their
+ * texts' hashes, read as the migration's role reads them. Equal before and
+ * after: the same values, whatever order the rows are in now.
+ */
+const FINGERPRINT_FORMAT = `'SELECT pg_catalog.count(*) || '':'' || pg_catalog.count(v) || '':'' || COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(v, 0)::pg_catalog.numeric), 0)
+     FROM (SELECT (%I%s)::pg_catalog.text AS v FROM ONLY %s) s'`;
+
+/*
+ * Before the file: the columns the forecast judged widened (`widened`, an
+ * SQL expression of a JSON array of { oid, column, to }), with the same
+ * column of their partitions and inheritance children, which change with
+ * them, each kept in schemata.widened with its number and a fingerprint of
+ * its values cast to the new type (`to`; none where the type stays): what
+ * the widening will leave. A column that cannot be read so is left out, and
+ * its type change judged as any other.
+ */
+export const widenedBeforePlpgsql = (widened: string, local = true) => `DECLARE
+    w record;
+    fp text;
+    kept jsonb := '[]';
+  BEGIN
+    FOR w IN
+      WITH RECURSIVE widened(oid, "column", "to") AS (
+        SELECT x.oid, x."column", x."to" FROM pg_catalog.jsonb_to_recordset((${widened})::jsonb) AS x(oid oid, "column" text, "to" text)
+        UNION
+        SELECT i.inhrelid, widened."column", widened."to" FROM widened CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = widened.oid OFFSET 0) i
+      )
+      -- Tables with rows of their own: a partitioned table has none, and the losses read only the others.
+      -- Each probed by its index (OFFSET 0): a join may be planned as a read of the whole catalog.
+      SELECT widened.*, a.attnum FROM widened
+        CROSS JOIN LATERAL (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = widened.oid OFFSET 0) c
+        CROSS JOIN LATERAL (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = widened.oid AND a.attname = widened."column" AND NOT a.attisdropped OFFSET 0) a
+       WHERE c.relkind = 'r'
+    LOOP
+      BEGIN
+        EXECUTE pg_catalog.format(${FINGERPRINT_FORMAT}, w."column", COALESCE('::' || w."to", ''), w.oid::pg_catalog.regclass) INTO fp;
+      EXCEPTION WHEN lock_not_available THEN RAISE;
+        WHEN OTHERS THEN CONTINUE;
+      END;
+      kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.attnum, 'fp', fp));
+    END LOOP;
+    PERFORM pg_catalog.set_config('schemata.widened', kept::text, ${local});
+  END;`;
+
+/** The widenings as the fragments above read them: a JSON array of { oid, column, to }, as a literal. */
+const widenedLiteral = (widened: readonly Widened[]) =>
+  quoteLiteral(
+    JSON.stringify(widened.map((w) => ({ oid: w.oid, column: w.column, to: w.to ?? null }))),
+  );
+
+/** With nothing traced, no widening is read. */
+export const NOTHING_WIDENED_PLPGSQL = `PERFORM pg_catalog.set_config('schemata.widened', '[]', true);`;
+
+/*
+ * Before the losses are read: a widened column counts as widened only where
+ * its values now are those the widening gives (their fingerprint as before
+ * the file). Another statement of the migration that changed the column again
+ * (dynamic SQL: TYPE text USING NULL) leaves it judged as any type change.
+ */
+const verifyWidenedPlpgsql = (
+  local = true,
+) => `IF pg_catalog.current_setting('schemata.widened') <> '[]' THEN
+    DECLARE
+      w record;
+      fp text;
+      kept jsonb := '[]';
+    BEGIN
+      FOR w IN
+        SELECT x.*, a.attname FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS x(oid oid, "column" text, num int, fp text)
+          CROSS JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = x.oid AND a.attnum = x.num AND NOT a.attisdropped OFFSET 0) a
+      LOOP
+        BEGIN
+          EXECUTE pg_catalog.format(${FINGERPRINT_FORMAT}, w.attname, '', w.oid::pg_catalog.regclass) INTO fp;
+        EXCEPTION WHEN lock_not_available THEN RAISE;
+          WHEN OTHERS THEN CONTINUE;
+        END;
+        IF fp = w.fp THEN
+          kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp));
+        END IF;
+      END LOOP;
+      PERFORM pg_catalog.set_config('schemata.widened', kept::text, ${local});
+    END;
+  END IF;`;
+const VERIFY_WIDENED_PLPGSQL = verifyWidenedPlpgsql();
+
+/*
+ * The same, around a statement that runs outside any transaction (a DO block
+ * or CALL that COMMITs), for the widenings the forecast read in it: kept in
+ * the session's setting from before it to after it, then reset.
+ */
+export const widenedBeforeBareSql = (widened: readonly Widened[]) =>
+  `DO $schemata_widened$ BEGIN ${widenedBeforePlpgsql(
+    widenedLiteral(widened),
+    false,
+  )} END $schemata_widened$`;
+export const VERIFY_WIDENED_BARE_SQL = `DO $schemata_widened$ BEGIN ${verifyWidenedPlpgsql(false)} END $schemata_widened$`;
+
 /** What the measurement before the file is given, each an SQL expression (literals in a batch, parameters in a function). */
 export interface MeasureInputs {
   /** oid[] */
@@ -205,19 +310,6 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
-       -- A widening of a partitioned table or an inheritance parent changes its partitions' and children's column too.
-       -- Only the losses of traced tables read it: with none traced, it is none.
-       pg_catalog.set_config('schemata.widened', ${
-         nothingTraced
-           ? `'[]'`
-           : `(
-  WITH RECURSIVE widened(oid, "column") AS (
-    SELECT w.oid, w."column" FROM pg_catalog.jsonb_to_recordset((${i.widened})::jsonb) AS w(oid oid, "column" text)
-    UNION
-    SELECT i.inhrelid, widened."column" FROM widened CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = widened.oid OFFSET 0) i
-  )
-  SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('oid', widened.oid, 'column', widened."column")), '[]')::text FROM widened)`
-       }, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
        pg_catalog.set_config('schemata.lost', '', true),
@@ -265,7 +357,7 @@ function tracedSql(i: MeasureInputs): string {
 export function measureLiterals(m: Measurement): MeasureInputs {
   return {
     capture: `ARRAY[${m.capture.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`,
-    widened: quoteLiteral(JSON.stringify(m.widened.map((w) => ({ oid: w.oid, column: w.column })))),
+    widened: widenedLiteral(m.widened),
     forced: m.forced ? 'true' : 'false',
     tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
     nodes: m.storage ? quoteLiteral(m.storage.nodes) : 'NULL::text',
@@ -478,6 +570,7 @@ const COUNTED = (c: string, n: string) => `${c}.relkind IN ('r', 'm') AND ${c}.r
 export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; BEGIN
   -- Nothing traced, nothing lost.
   IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
+    ${VERIFY_WIDENED_PLPGSQL}
     ${READ_LOSSES}
   END IF;
   IF lost IS NOT NULL THEN ${RAISE_LOSS} END IF;
@@ -506,6 +599,7 @@ BEGIN
   -- Nothing traced (most migrations), nothing lost: the losses' statement, a plan that costs more to start than
   -- to run, is left out.
   IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
+    ${VERIFY_WIDENED_PLPGSQL}
     ${READ_LOSSES}
   END IF;
   -- The tables this transaction locked to write, read once: pg_locks copies every session's locks. Only the

@@ -30,6 +30,8 @@ import {
   MEASURE_AFTER_SQL,
   type Measurement,
   measureBeforeBody,
+  NOTHING_WIDENED_PLPGSQL,
+  widenedBeforePlpgsql,
   measureLiterals,
 } from './measure.js';
 
@@ -527,7 +529,7 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
   const i = measureLiterals(m);
   return features.functions
     ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`
-    : `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL} END $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
+    : `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_WIDENED_PLPGSQL : widenedBeforePlpgsql(i.widened)}\nEND $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
 }
 
 /** The measurement's comparison before COMMIT. */

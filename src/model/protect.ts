@@ -11,7 +11,7 @@ import {
   type RowEvent,
 } from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
-import { plainIdent } from '../sql/quote.js';
+import { plainIdent, quoteIdent } from '../sql/quote.js';
 import {
   type BodyParser,
   type CallArgument,
@@ -86,8 +86,18 @@ export interface Judgement {
   /** Tables it would empty or take away that hold rows, with their rows. */
   holders: Holder[];
   reason: string;
-  /** Allowed as a widening of this column (table OID, column name): the measurement lets its type change. */
-  widened?: { oid: number; column: string } | undefined;
+  /** Allowed as a widening of this column: the measurement lets its type change where the values are those it gives. */
+  widened?: Widened | undefined;
+}
+
+/** A column the forecast judged widened by the statement at `at`. */
+export interface Widened {
+  /** The table's OID. */
+  oid: number;
+  column: string;
+  /** The new type as a cast writes it (`pg_catalog.numeric(12,4)`); none where the type stays. */
+  to?: string | undefined;
+  at: Location;
 }
 
 const TABLE_LIKE: ReadonlySet<RelationKind> = new Set(['table', 'materialized view']);
@@ -1206,6 +1216,25 @@ export function findHazards(
   return { hazards: world.hazards, probes: world.probes };
 }
 
+/**
+ * The type a widening leaves, as a cast of the old values writes it (`pg_catalog.int8`,
+ * `pg_catalog.varchar(80)`): isWidening's types are pg_catalog's. Undefined where the type stays.
+ */
+function castOf(
+  from: { name: string; modifiers: readonly number[]; array: boolean },
+  to: ColumnType,
+): string | undefined {
+  if (
+    from.name === to.name &&
+    from.modifiers.join() === to.modifiers.join() &&
+    from.array === to.array
+  )
+    return undefined;
+  const modifiers =
+    to.modifiers.length > 0 ? `(${to.modifiers.map((m) => Math.trunc(m)).join(',')})` : '';
+  return `pg_catalog.${quoteIdent(to.name)}${modifiers}${to.array ? '[]' : ''}`;
+}
+
 /** Whether the data in a column survives a change from `from` to `to` unchanged (SPEC §5: widening is no destruction). */
 export function isWidening(
   from: { name: string; modifiers: readonly number[]; array: boolean },
@@ -1278,7 +1307,10 @@ export function judgeHazards(
     const current = h.newType ? facts.get(h.probes[0]!)?.type : undefined;
     if (h.newType && current && isWidening(current, h.newType)) {
       const probe = probes[h.probes[0]!];
-      const widened = probe?.mode === 'column' ? { oid: probe.oid, column: probe.name } : undefined;
+      const widened =
+        probe?.mode === 'column'
+          ? { oid: probe.oid, column: probe.name, to: castOf(current, h.newType), at: h.at }
+          : undefined;
       return {
         ...base,
         holders: [],

@@ -9,6 +9,8 @@ import {
 } from '../support/db.js';
 import { appliedDataSet } from '../support/applied.js';
 import { makeProject, writeFile } from '../support/project.js';
+import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
+import { FUNCTIONS } from '../../src/engine/functions.js';
 
 /*
  * The guarantee of SPEC §5 measured in the transaction: whatever runs the
@@ -115,6 +117,14 @@ describe('data protection measured in the transaction', () => {
     [
       'a widening whose USING casts through a narrower type, in a -- schemata:no-transaction file',
       '-- schemata:no-transaction\nALTER TABLE workspace.items ALTER COLUMN label TYPE text USING (label)::char(3)::text;\n',
+    ],
+    [
+      'a widening, then the same column changed again by dynamic SQL',
+      "ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80);\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE text USING NULL'; END $$;\n",
+    ],
+    [
+      'a widening, then the same column rewritten to that type by dynamic SQL',
+      "ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80);\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.items ALTER COLUMN label TYPE varchar(80) USING upper(label)'; END $$;\n",
     ],
     [
       'USING to the same type in a procedure through CALL',
@@ -1093,5 +1103,144 @@ describe('a type change that converts nothing runs without --force', () => {
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
     expect(await typeOf(url, 'workspace.users', 'email')).toBe('text');
     expect(await emails(url, 'workspace.users')).toEqual(['Ann@Example.org', 'bob@example.org']);
+  });
+});
+
+describe('a widening is measured: its values are those it gives', () => {
+  const PRICES = {
+    'data/001_schemas.sql':
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+    'data/002_tables.sql':
+      'CREATE TABLE workspace.prices (id int, amount numeric(10,2), ratio real, label varchar(20));\n',
+  };
+  const ROWS =
+    "INSERT INTO workspace.prices VALUES (1, 1.25, 1.1, 'one'), (2, 2.5, 0.3, NULL), (3, NULL, NULL, 'three');";
+  const prices = async (url: string) =>
+    query(url, 'SELECT id, amount::text, ratio::text, label FROM workspace.prices ORDER BY 1');
+
+  it.each([
+    [
+      'more numeric digits on both sides of the point (its text changes: 1.25 is 1.2500)',
+      'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\n',
+    ],
+    [
+      'real to double precision',
+      'ALTER TABLE workspace.prices ALTER COLUMN ratio TYPE double precision;\n',
+    ],
+    [
+      'int to bigint, the column renamed after',
+      'ALTER TABLE workspace.prices ALTER COLUMN id TYPE bigint;\nALTER TABLE workspace.prices RENAME COLUMN id TO price_id;\n',
+    ],
+    [
+      'a longer varchar with a USING that casts to it',
+      'ALTER TABLE workspace.prices ALTER COLUMN label TYPE varchar(80) USING label::text::varchar(80);\n',
+    ],
+    [
+      'in a DO block that COMMITs, outside any transaction',
+      'DO $$ BEGIN ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4); COMMIT; END $$;\n',
+    ],
+  ])('%s runs without --force', async (_what, sql) => {
+    const { url, cwd, env } = await appliedDataSet(PRICES, ROWS);
+    writeFile(cwd, 'data/003_widen.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(
+      (await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM workspace.prices'))[0]!.n,
+    ).toBe(3);
+  });
+
+  it.each([
+    [
+      'a widening, then the values cut by dynamic SQL to the same type',
+      "ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4) USING round(amount)'; END $$;\n",
+      'column amount of table workspace.prices (3 rows) changed type from numeric(10,2) to numeric(14,4)',
+    ],
+    [
+      "a widening, then the values cut by dynamic SQL, in the run's one transaction",
+      "ALTER TABLE workspace.prices ALTER COLUMN ratio TYPE double precision;\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.prices ALTER COLUMN ratio TYPE double precision USING 0'; END $$;\n",
+      'column ratio of table workspace.prices (3 rows) changed type from real to double precision',
+    ],
+  ])('%s: refused, the values kept', async (what, sql, words) => {
+    const { url, cwd, env } = await appliedDataSet(PRICES, ROWS);
+    const before = await prices(url);
+    writeFile(cwd, 'data/003_widen.sql', sql);
+    const report = await migrate({
+      cwd,
+      env,
+      sets: ['data'],
+      singleTransaction: what.includes('one transaction'),
+    });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(words);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    expect(await prices(url)).toEqual(before);
+  });
+
+  it("where the role may not create schemata's functions (the measurement goes in each batch): the same", async () => {
+    const url = await freshDatabase();
+    const role = `widener_${Math.random().toString(36).slice(2, 8)}`;
+    await query(url, ENSURE_TRACKING_SQL);
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'widen-pw'; GRANT CREATE ON DATABASE ${databaseName(url)} TO ${role};
+       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
+    );
+    const deployer = new URL(url);
+    deployer.username = role;
+    deployer.password = 'widen-pw';
+    const env = { PRIMARY_DATABASE_URL: deployer.toString() };
+    const cwd = makeProject(PRICES);
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    await query(url, ROWS);
+    const before = await prices(url);
+    writeFile(
+      cwd,
+      'data/003_widen.sql',
+      "ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4) USING 0'; END $$;\n",
+    );
+    const refused = await migrate({ cwd, env, sets: ['data'] });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.error?.message).toContain(
+      'column amount of table workspace.prices (3 rows) changed type',
+    );
+    expect(await prices(url)).toEqual(before);
+    writeFile(
+      cwd,
+      'data/003_widen.sql',
+      'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\n',
+    );
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(
+      (
+        await query<{ fn: string | null }>(
+          url,
+          `SELECT to_regprocedure('${FUNCTIONS.measure_before}(oid[], text, boolean, oid, text, oid, text)')::text AS fn`,
+        )
+      )[0]!.fn,
+    ).toBeNull();
+  });
+
+  it('a DO block that COMMITs, widens, then cuts the values by dynamic SQL: said after it committed, exit 4', async () => {
+    const { url, cwd, env } = await appliedDataSet(PRICES, ROWS);
+    writeFile(
+      cwd,
+      'data/003_widen.sql',
+      "DO $$ BEGIN ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4); EXECUTE '' || 'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4) USING 0'; COMMIT; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(
+      'column amount of table workspace.prices (3 rows) changed type from numeric(10,2) to numeric(14,4)',
+    );
+    // Committed by the block itself: recorded as failed (dirty), not applied.
+    expect(
+      await query(
+        url,
+        "SELECT event FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
+      ),
+    ).toEqual([{ event: 'failed' }]);
   });
 });
