@@ -122,6 +122,8 @@ export interface ProbeFacts {
    * changing to it rewrites nothing and keeps every value as stored (text to citext, varchar to text).
    */
   binary?: boolean | undefined;
+  /** mode column: the column's type is an enum, whose values a cast to text hands on as their labels. */
+  enum?: boolean | undefined;
   /** Why what it would destroy could not be asked (another database schemata cannot open): judged as holding rows. */
   unreadable?: string | undefined;
 }
@@ -165,14 +167,15 @@ WITH RECURSIVE input AS (
 ), probed AS MATERIALIZED (
   SELECT id, holder, CASE WHEN own THEN ${rowCountSql('tables.oid', true)} ELSE ${rowCountSql('tables.oid')} END AS rows FROM tables
 )
-SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array, NULL::bool AS is_binary FROM probed WHERE rows <> 0
+SELECT id, holder, rows, NULL::text AS type_name, NULL::int AS typmod, NULL::bool AS is_array, NULL::bool AS is_binary, NULL::bool AS is_enum FROM probed WHERE rows <> 0
 UNION ALL
 SELECT i.id, NULL, NULL, coalesce(e.typname, t.typname), r.typmod, e.oid IS NOT NULL,
        -- the new type, the first of its name along the path, reached from the column's by a cast without a function
        EXISTS (SELECT 1 FROM pg_cast k WHERE k.castsource = r.typ AND k.castmethod = 'b' AND k.casttarget = (
          SELECT tt.oid FROM jsonb_array_elements_text(i.to_path) WITH ORDINALITY AS s(nsp, n)
            JOIN pg_namespace tn ON tn.nspname = s.nsp JOIN pg_type tt ON tt.typnamespace = tn.oid AND tt.typname = i.to_name
-          ORDER BY s.n LIMIT 1))
+          ORDER BY s.n LIMIT 1)),
+       t.typtype = 'e'
   FROM input i
   JOIN pg_attribute a ON a.attrelid = i.oid AND a.attname = i.name AND NOT a.attisdropped
   -- a domain's values are its base type's
@@ -209,6 +212,7 @@ export async function probe(
     typmod: number | null;
     is_array: boolean | null;
     is_binary: boolean | null;
+    is_enum: boolean | null;
   }>;
   await client.query(
     `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${quoteLiteral(PROBE_LOCK_TIMEOUT)}`,
@@ -249,6 +253,7 @@ export async function probe(
         array: row.is_array ?? false,
       };
       fact.binary = row.is_binary ?? false;
+      fact.enum = row.is_enum ?? false;
     }
   }
   for (const fact of facts.values())

@@ -416,7 +416,12 @@ async function verifiedWidenings(client: Client): Promise<Array<{ oid: number; c
     "SELECT pg_catalog.current_setting('schemata.widened') AS widened",
   );
   await client.query('RESET schemata.widened');
-  return JSON.parse(rows[0]?.widened ?? '[]') as Array<{ oid: number; column: string }>;
+  const widened = JSON.parse(rows[0]?.widened ?? '[]') as Array<{
+    oid: number;
+    column: string;
+    kept: boolean;
+  }>;
+  return widened.filter((w) => w.kept);
 }
 
 /** A DO block or CALL: code that may COMMIT on its own, and so run beyond the measurement. */

@@ -251,18 +251,18 @@ const verifyWidenedPlpgsql = (
       kept jsonb := '[]';
     BEGIN
       FOR w IN
-        SELECT x.*, a.attname FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS x(oid oid, "column" text, num int, fp text)
+        SELECT x.*, a.attname FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS x(oid oid, "column" text, num int, fp text, kept boolean)
           CROSS JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a
                                WHERE a.attrelid = x.oid AND a.attnum = x.num AND NOT a.attisdropped OFFSET 0) a
       LOOP
+        fp := NULL;
         BEGIN
           EXECUTE pg_catalog.format(${FINGERPRINT_FORMAT}, w.attname, '', w.oid::pg_catalog.regclass) INTO fp;
         EXCEPTION WHEN lock_not_available THEN RAISE;
-          WHEN OTHERS THEN CONTINUE;
+          WHEN OTHERS THEN NULL;
         END;
-        IF fp = w.fp THEN
-          kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp));
-        END IF;
+        kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp,
+                                                                              'kept', fp IS NOT NULL AND fp = w.fp));
       END LOOP;
       PERFORM pg_catalog.set_config('schemata.widened', kept::text, ${local});
     END;
@@ -537,12 +537,17 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
      WHERE NOT ${ABSENT('t.oid')}
        AND COALESCE((SELECT a.attisdropped FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num), true)
     UNION ALL
-    SELECT pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and the forecast allowed no widening there (a USING, or a statement it could not read, may have computed new values)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)), t.identity, t.rows
+    SELECT CASE WHEN w.kept IS NULL
+             THEN pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and the forecast allowed no widening there (a USING, or a statement it could not read, may have computed new values)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod))
+             ELSE pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and its values are not those the widening gives: another statement of the migration changed them (an UPDATE, or dynamic SQL)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)) END,
+           t.identity, t.rows
       FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
       CROSS JOIN LATERAL (SELECT a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped OFFSET 0) a
+      -- The forecast's widening of the column, and whether its values are those it gives (VERIFY_WIDENED_PLPGSQL).
+      LEFT JOIN LATERAL (SELECT w.kept FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text, kept boolean)
+                          WHERE w.oid = t.oid AND w."column" = col.name LIMIT 1) w ON true
      WHERE (a.atttypid, a.atttypmod) IS DISTINCT FROM (col.typid, col.typmod)
-       AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS w(oid oid, "column" text)
-                        WHERE w.oid = t.oid AND w."column" = col.name)
+       AND w.kept IS NOT TRUE
        AND NOT ${STORAGE_KEPT('t')}
   ) losses`;
 

@@ -1327,6 +1327,26 @@ export function judgeHazards(
         verdict: 'allowed',
         reason: `${typeText(current)} converts to ${typeText(h.newType)} without a function, so every value stays as it is`,
       };
+    // An enum's values go on as their labels (`USING role::text::"Role_new"`, as Prisma drops a value): to another
+    // enum with those labels, or to text, each value stays, or PostgreSQL stops at the one that cannot. The
+    // measurement reads the labels before and after, as it reads a widening's values.
+    if (
+      h.newType &&
+      !h.newType.computed &&
+      current?.array === false &&
+      !h.newType.array &&
+      facts.get(h.probes[0]!)?.enum
+    ) {
+      const probe = probes[h.probes[0]!];
+      return {
+        ...base,
+        holders: [],
+        verdict: 'allowed',
+        reason: `an enum's values go on as their labels, so every value stays as it is or the change fails`,
+        widened:
+          probe?.mode === 'column' ? { oid: probe.oid, column: probe.name, at: h.at } : undefined,
+      };
+    }
     const what = h.newType && current ? `its column is ${typeText(current)} and ` : '';
     // The target renamed or moved earlier in the run: named as the statement names it, and as it was.
     const named = (t: Holder) =>

@@ -1152,6 +1152,11 @@ describe('a widening is measured: its values are those it gives', () => {
 
   it.each([
     [
+      'a widening, then the column updated',
+      'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\nUPDATE workspace.prices SET amount = amount * 2 WHERE id = 1;\n',
+      'its values are not those the widening gives: another statement of the migration changed them (an UPDATE, or dynamic SQL)',
+    ],
+    [
       'a widening, then the values cut by dynamic SQL to the same type',
       "ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4);\nDO $$ BEGIN EXECUTE '' || 'ALTER TABLE workspace.prices ALTER COLUMN amount TYPE numeric(14,4) USING round(amount)'; END $$;\n",
       'column amount of table workspace.prices (3 rows) changed type from numeric(10,2) to numeric(14,4)',
@@ -1242,5 +1247,94 @@ describe('a widening is measured: its values are those it gives', () => {
         "SELECT event FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
       ),
     ).toEqual([{ event: 'failed' }]);
+  });
+});
+
+describe("an enum's values go on as their labels", () => {
+  const ROLES = {
+    'data/001_schemas.sql':
+      'CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\n',
+    'data/002_users.sql': [
+      `CREATE TYPE workspace."Role" AS ENUM ('USER', 'ADMIN', 'GUEST');`,
+      `CREATE TABLE workspace.users (id int PRIMARY KEY, role workspace."Role" NOT NULL DEFAULT 'USER');`,
+      '',
+    ].join('\n'),
+  };
+  const ROWS = "INSERT INTO workspace.users VALUES (1, 'USER'), (2, 'ADMIN');";
+  // How Prisma drops an enum's value: a new type, the column cast through text, the names swapped.
+  const prisma = (using: string, own = true) =>
+    [
+      ...(own ? ['BEGIN;'] : []),
+      `CREATE TYPE "workspace"."Role_new" AS ENUM ('USER', 'ADMIN');`,
+      `ALTER TABLE "workspace"."users" ALTER COLUMN "role" DROP DEFAULT;`,
+      `ALTER TABLE "workspace"."users" ALTER COLUMN "role" TYPE "workspace"."Role_new" USING (${using});`,
+      `ALTER TYPE "workspace"."Role" RENAME TO "Role_old";`,
+      `ALTER TYPE "workspace"."Role_new" RENAME TO "Role";`,
+      `DROP TYPE "workspace"."Role_old";`,
+      `ALTER TABLE "workspace"."users" ALTER COLUMN "role" SET DEFAULT 'USER';`,
+      ...(own ? ['COMMIT;'] : []),
+      '',
+    ].join('\n');
+  const roles = async (url: string) =>
+    query(
+      url,
+      'SELECT id, role::text, pg_typeof(role)::text AS type FROM workspace.users ORDER BY id',
+    );
+
+  it.each([
+    [
+      'as Prisma writes it, with its own BEGIN ... COMMIT',
+      prisma('"role"::text::"workspace"."Role_new"'),
+    ],
+    ["in schemata's transaction", prisma('"role"::text::"workspace"."Role_new"', false)],
+    [
+      'to text',
+      'ALTER TABLE workspace.users ALTER COLUMN role DROP DEFAULT;\nALTER TABLE workspace.users ALTER COLUMN role TYPE text;\n',
+    ],
+  ])('dropping a value no row holds, %s, runs without --force', async (_how, sql) => {
+    const { url, cwd, env } = await appliedDataSet(ROLES, ROWS);
+    writeFile(cwd, 'data/003_roles.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect((await roles(url)).map((r) => r.role)).toEqual(['USER', 'ADMIN']);
+  });
+
+  it('a value a row holds stops the change in PostgreSQL: nothing lost, nothing applied', async () => {
+    const { url, cwd, env } = await appliedDataSet(
+      ROLES,
+      `${ROWS} INSERT INTO workspace.users VALUES (3, 'GUEST');`,
+    );
+    writeFile(cwd, 'data/003_roles.sql', prisma('"role"::text::"workspace"."Role_new"', false));
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(1);
+    expect(report.error?.message).toContain('invalid input value for enum');
+    expect((await roles(url)).map((r) => r.role)).toEqual(['USER', 'ADMIN', 'GUEST']);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+
+  it.each([
+    [
+      'a USING that maps labels, refused before the run',
+      prisma(
+        `CASE "role"::text WHEN 'GUEST' THEN 'USER' ELSE "role"::text END::"workspace"."Role_new"`,
+        false,
+      ),
+      'workspace.users holds 2 rows',
+    ],
+    [
+      'the labels changed again by dynamic SQL, caught by the measurement',
+      `${prisma('"role"::text::"workspace"."Role_new"', false)}DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.users SET role = ''USER'''; EXECUTE '' || 'ALTER TABLE workspace.users ALTER COLUMN role TYPE text USING ''x'''; END $$;\n`,
+      'column role of table workspace.users (2 rows) changed type',
+    ],
+  ])('%s', async (_what, sql, words) => {
+    const { url, cwd, env } = await appliedDataSet(ROLES, ROWS);
+    const before = await roles(url);
+    writeFile(cwd, 'data/003_roles.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(words);
+    expect(await roles(url)).toEqual(before);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
   });
 });
