@@ -1249,6 +1249,9 @@ export function isWidening(
   if (INTEGERS.includes(from.name)) {
     if (INTEGERS.includes(to.name)) return INTEGERS.indexOf(to.name) >= INTEGERS.indexOf(from.name);
     if (to.name === 'numeric') return p2 === undefined || p2 - (s2 ?? 0) >= DIGITS[from.name]!;
+    // Exactly, where the mantissa holds every value: 24 bits for real, 53 for double precision.
+    if (to.name === 'float4') return from.name === 'int2';
+    if (to.name === 'float8') return from.name !== 'int8';
     return false;
   }
   if (from.name === 'float4') return to.name === 'float8';

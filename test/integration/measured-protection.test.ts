@@ -1128,6 +1128,10 @@ describe('a widening is measured: its values are those it gives', () => {
       'ALTER TABLE workspace.prices ALTER COLUMN ratio TYPE double precision;\n',
     ],
     [
+      'int to double precision',
+      'ALTER TABLE workspace.prices ALTER COLUMN id TYPE double precision;\n',
+    ],
+    [
       'int to bigint, the column renamed after',
       'ALTER TABLE workspace.prices ALTER COLUMN id TYPE bigint;\nALTER TABLE workspace.prices RENAME COLUMN id TO price_id;\n',
     ],

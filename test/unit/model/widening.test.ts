@@ -18,6 +18,8 @@ describe('isWidening (SPEC §5: a widening type change destroys nothing)', () =>
     ['numeric(10,2) to numeric(12,4)', t('numeric', 10, 2), t('numeric', 12, 4)],
     ['numeric(10,2) to numeric', t('numeric', 10, 2), t('numeric')],
     ['real to double precision', t('float4'), t('float8')],
+    ['int to double precision (53 bits hold every int)', t('int4'), t('float8')],
+    ['smallint to real (24 bits hold every smallint)', t('int2'), t('float4')],
     ['the same type', t('varchar', 40), t('varchar', 40)],
   ])('%s widens', (_name, from, to) => {
     expect(isWidening(from, to)).toBe(true);
@@ -31,6 +33,8 @@ describe('isWidening (SPEC §5: a widening type change destroys nothing)', () =>
     ['numeric(10,2) to numeric(10,4)', t('numeric', 10, 2), t('numeric', 10, 4)],
     ['numeric to numeric(10,2)', t('numeric'), t('numeric', 10, 2)],
     ['double precision to real', t('float8'), t('float4')],
+    ['int to real (24 bits do not hold every int)', t('int4'), t('float4')],
+    ['bigint to double precision (53 bits do not hold every bigint)', t('int8'), t('float8')],
     ['text to int', t('text'), t('int4')],
     ['int to text', t('int4'), t('text')],
     ['timestamp to timestamptz', t('timestamp'), t('timestamptz')],
