@@ -249,7 +249,7 @@ function batchOf(
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     ...t.snapshot,
-    measureBeforeSql(
+    ...measureBeforeSql(
       {
         // The keys the measurement lacks first (sql/operations.ts push says why).
         storage: storageSeen.get(context.client),

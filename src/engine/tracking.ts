@@ -524,12 +524,20 @@ export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatur
 export const REACHABLE_PATH_SQL =
   "SELECT pg_catalog.set_config('schemata.path', pg_catalog.current_schemas(true)::text, true)";
 
-/** Data protection's measurement before the file (engine/measure.ts), through schemata's function where the role may run it. */
-export function measureBeforeSql(m: Measurement, features: TrackingFeatures): string {
+/**
+ * Data protection's measurement before the file (engine/measure.ts), through schemata's function where the role
+ * may run it: its statements, one each, as a batch counts them to tell which statement of the file failed.
+ */
+export function measureBeforeSql(m: Measurement, features: TrackingFeatures): string[] {
   const i = measureLiterals(m);
   return features.functions
-    ? `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`
-    : `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_WIDENED_PLPGSQL : widenedBeforePlpgsql(i.widened)}\nEND $schemata_flush$;\n${measureBeforeBody(i, m.capture.length === 0)}`;
+    ? [
+        `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`,
+      ]
+    : [
+        `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_WIDENED_PLPGSQL : widenedBeforePlpgsql(i.widened)}\nEND $schemata_flush$`,
+        measureBeforeBody(i, m.capture.length === 0),
+      ];
 }
 
 /** The measurement's comparison before COMMIT. */
