@@ -19,7 +19,7 @@ function tracedValue(capture: number[]): Record<string, unknown> {
   const sql = measureBeforeSql(
     { capture, widened: [], forced: false, tablesUpTo: 100 },
     { functions: false },
-  );
+  ).join(';\n');
   for (const node of nodesOf(parser.parseSync(sql))) {
     const call = node.FuncCall as { funcname?: unknown[]; args?: unknown[] } | undefined;
     const name = call?.funcname?.map((n) => (n as { String: { sval: string } }).String.sval);
@@ -53,5 +53,14 @@ describe('the measurement around a file', () => {
     );
     expect(lostAssignments(tree)).toHaveLength(1);
     expect(guarded.flatMap((n) => lostAssignments(n))).toHaveLength(1);
+  });
+
+  it('is its statements one each, as a batch counts them', () => {
+    for (const functions of [true, false])
+      for (const statement of measureBeforeSql(
+        { capture: [16384], widened: [], forced: false, tablesUpTo: 100 },
+        { functions },
+      ))
+        expect(parser.parseSync(statement).stmts).toHaveLength(1);
   });
 });
