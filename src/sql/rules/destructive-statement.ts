@@ -7,7 +7,7 @@ export const destructiveStatement: Rule = {
   severity: 'warning',
   summary:
     'This statement destroys data: migrate refuses it while its target holds rows, unless forced.',
-  fix: 'Make sure the data is no longer needed (or moved), then add "-- schemata:force" to the file or run migrate with --force; prefer expand-and-contract over in-place changes. A widening type change (int to bigint, a longer varchar) is allowed.',
+  fix: 'Make sure the data is no longer needed (or moved), then add "-- schemata:force" to the file or run migrate with --force; prefer expand-and-contract over in-place changes. A type change that keeps every value (int to bigint, a longer varchar, text to citext, an enum\'s labels to another enum) is allowed.',
   check({ statement, operations }) {
     return operations.flatMap((op) => {
       const target = targetOf(op);
@@ -16,7 +16,11 @@ export const destructiveStatement: Rule = {
         ? [
             {
               at: statement.at,
-              message: `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.`,
+              message:
+                // Lint does not see the column's type now: a change that keeps every value is migrate's to tell.
+                op.kind === 'alter-type' && !op.type.computed
+                  ? `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data unless it keeps every value: migrate refuses it while its target holds rows, unless the column's type now widens to it (int to bigint, a longer varchar, text to citext, an enum's labels to another enum).`
+                  : `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.`,
             },
           ]
         : [];

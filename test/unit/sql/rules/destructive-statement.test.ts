@@ -49,6 +49,17 @@ describe(RULE, () => {
     [
       'ALTER COLUMN TYPE',
       'ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10);',
+      [
+        [
+          1,
+          1,
+          "ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10) would destroy data unless it keeps every value: migrate refuses it while its target holds rows, unless the column's type now widens to it (int to bigint, a longer varchar, text to citext, an enum's labels to another enum).",
+        ],
+      ],
+    ],
+    [
+      'ALTER COLUMN TYPE with a USING that computes',
+      'ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10) USING left(price, 3);',
       [[1, 1, says('ALTER TABLE a.items ALTER COLUMN price TYPE varchar(10)')]],
     ],
     ['TRUNCATE CASCADE', '\nTRUNCATE a.items CASCADE;', [[2, 1, says('TRUNCATE a.items CASCADE')]]],
