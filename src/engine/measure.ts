@@ -72,7 +72,7 @@ export interface Measurement {
   capture: readonly number[];
   /**
    * Columns whose type the forecast judged a widening: a changed type there is no loss where the values are
-   * those the widening gives (WIDENED_BEFORE_PLPGSQL, VERIFY_WIDENED_PLPGSQL).
+   * those the widening gives (widenedBeforePlpgsql, then verifyWidenedPlpgsql before COMMIT).
    */
   widened: readonly Widened[];
   /** --force or the file's `-- schemata:force`: losses are recorded, not refused. */
@@ -285,7 +285,7 @@ export const VERIFY_WIDENED_BARE_SQL = `DO $schemata_widened$ BEGIN ${verifyWide
 export interface MeasureInputs {
   /** oid[] */
   capture: string;
-  /** text: a JSON array of { oid, column } */
+  /** text: a JSON array of { oid, column, to } */
   widened: string;
   /** boolean */
   forced: string;
