@@ -12,7 +12,7 @@ import {
   REACHABLE_PATH_SQL,
   snapshotBeforeSql,
 } from './tracking.js';
-import { type Measurement, VERIFY_WIDENED_BARE_SQL, widenedBeforeBareSql } from './measure.js';
+import { type Measurement, verifyWidenedBareSql, widenedBeforeBareSql } from './measure.js';
 import type { ApplyStep } from '../model/steps.js';
 import { MigrationFailedError, RefusedError, StoppedError } from '../errors.js';
 import { type HeldTable, readHeldTables, readTablesNow, type TableNow } from '../catalog/rows.js';
@@ -312,10 +312,11 @@ export async function applyWithoutTransaction(
           (w) => w.at.line === statement.at.line && w.at.column === statement.at.column,
         )
       : [];
+    let fingerprints = '[]';
     try {
       if (code) held = await readHeldTables(context.client, measurement.tablesUpTo);
       if (held.length > 0 && widened.length > 0)
-        await context.client.query(widenedBeforeBareSql(widened));
+        fingerprints = widenedOf(await context.client.query(widenedBeforeBareSql(widened)));
     } catch (error) {
       return failed(unreadable(context, statement, 'before', error, outcome()));
     }
@@ -344,7 +345,12 @@ export async function applyWithoutTransaction(
           context.client,
           held.map((t) => t.oid),
         );
-        if (widened.length > 0) verified = await verifiedWidenings(context.client);
+        if (widened.length > 0)
+          verified = (
+            JSON.parse(
+              widenedOf(await context.client.query(verifyWidenedBareSql(fingerprints))),
+            ) as Array<{ oid: number; column: string; kept: boolean }>
+          ).filter((w) => w.kept);
       } catch (error) {
         done.push(statement);
         return failed(unreadable(context, statement, 'after', error, outcome()));
@@ -409,19 +415,12 @@ interface PgError {
   where?: string;
 }
 
-/** The widened columns whose values are still those the widening gave (VERIFY_WIDENED_BARE_SQL); the session's setting reset. */
-async function verifiedWidenings(client: Client): Promise<Array<{ oid: number; column: string }>> {
-  await client.query(VERIFY_WIDENED_BARE_SQL);
-  const { rows } = await client.query<{ widened: string }>(
-    "SELECT pg_catalog.current_setting('schemata.widened') AS widened",
-  );
-  await client.query('RESET schemata.widened');
-  const widened = JSON.parse(rows[0]?.widened ?? '[]') as Array<{
-    oid: number;
-    column: string;
-    kept: boolean;
+/** The `widened` of the results of widenedBeforeBareSql or verifyWidenedBareSql: the fingerprints as JSON. */
+function widenedOf(results: unknown): string {
+  const all = (Array.isArray(results) ? results : [results]) as Array<{
+    rows?: Array<{ widened?: string }>;
   }>;
-  return widened.filter((w) => w.kept);
+  return all.find((r) => r.rows?.[0]?.widened !== undefined)?.rows?.[0]?.widened ?? '[]';
 }
 
 /** A DO block or CALL: code that may COMMIT on its own, and so run beyond the measurement. */

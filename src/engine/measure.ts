@@ -198,7 +198,7 @@ const FINGERPRINT_FORMAT = `'SELECT pg_catalog.count(*) || '':'' || pg_catalog.c
  * the widening will leave. A column that cannot be read so is left out, and
  * its type change judged as any other.
  */
-export const widenedBeforePlpgsql = (widened: string, local = true) => `DECLARE
+export const widenedBeforePlpgsql = (widened: string) => `DECLARE
     w record;
     fp text;
     kept jsonb := '[]';
@@ -224,7 +224,7 @@ export const widenedBeforePlpgsql = (widened: string, local = true) => `DECLARE
       END;
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.attnum, 'fp', fp));
     END LOOP;
-    PERFORM pg_catalog.set_config('schemata.widened', kept::text, ${local});
+    PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
   END;`;
 
 /** The widenings as the fragments above read them: a JSON array of { oid, column, to }, as a literal. */
@@ -242,9 +242,7 @@ export const NOTHING_WIDENED_PLPGSQL = `PERFORM pg_catalog.set_config('schemata.
  * the file). Another statement of the migration that changed the column again
  * (dynamic SQL: TYPE text USING NULL) leaves it judged as any type change.
  */
-const verifyWidenedPlpgsql = (
-  local = true,
-) => `IF pg_catalog.current_setting('schemata.widened') <> '[]' THEN
+const VERIFY_WIDENED_PLPGSQL = `IF pg_catalog.current_setting('schemata.widened') <> '[]' THEN
     DECLARE
       w record;
       fp text;
@@ -264,22 +262,24 @@ const verifyWidenedPlpgsql = (
         kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp,
                                                                               'kept', fp IS NOT NULL AND fp = w.fp));
       END LOOP;
-      PERFORM pg_catalog.set_config('schemata.widened', kept::text, ${local});
+      PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
     END;
   END IF;`;
-const VERIFY_WIDENED_PLPGSQL = verifyWidenedPlpgsql();
 
 /*
  * The same, around a statement that runs outside any transaction (a DO block
- * or CALL that COMMITs), for the widenings the forecast read in it: kept in
- * the session's setting from before it to after it, then reset.
+ * or CALL that COMMITs), for the widenings the forecast read in it: each in
+ * a transaction of its own, in one round trip (behind a transaction pooler,
+ * one server connection), the fingerprints kept by the client in between.
+ * The result whose row has `widened` holds them.
  */
 export const widenedBeforeBareSql = (widened: readonly Widened[]) =>
-  `DO $schemata_widened$ BEGIN ${widenedBeforePlpgsql(
-    widenedLiteral(widened),
-    false,
-  )} END $schemata_widened$`;
-export const VERIFY_WIDENED_BARE_SQL = `DO $schemata_widened$ BEGIN ${verifyWidenedPlpgsql(false)} END $schemata_widened$`;
+  `BEGIN; DO $schemata_widened$ BEGIN ${widenedBeforePlpgsql(widenedLiteral(widened))} END $schemata_widened$;
+SELECT pg_catalog.current_setting('schemata.widened') AS widened; COMMIT`;
+export const verifyWidenedBareSql = (before: string) =>
+  `BEGIN; SELECT pg_catalog.set_config('schemata.widened', ${quoteLiteral(before)}, true);
+DO $schemata_widened$ BEGIN ${VERIFY_WIDENED_PLPGSQL} END $schemata_widened$;
+SELECT pg_catalog.current_setting('schemata.widened') AS widened; COMMIT`;
 
 /** What the measurement before the file is given, each an SQL expression (literals in a batch, parameters in a function). */
 export interface MeasureInputs {
