@@ -56,7 +56,7 @@ export interface ColumnType {
   schema?: string | undefined;
   modifiers: number[];
   array: boolean;
-  /** `USING` computes the new values (anything but the column itself, or a cast of it): no widening, whatever the types. */
+  /** `USING` computes the new values (anything but the column's values handed on: usingKeepsValues): no widening, whatever the types. */
   computed?: boolean;
 }
 
@@ -1076,7 +1076,6 @@ function roleName(spec: Obj | undefined): string {
   }
 }
 
-/** `USING label`, `USING label::text`, `USING (t.label)`: the column's own values, cast at most. */
 /**
  * Whether the USING of a type change hands the column's values on as they
  * are, so that the change is judged on its types alone: the column itself,

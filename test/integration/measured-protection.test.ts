@@ -6,10 +6,10 @@ import {
   query,
   setOnDatabase,
   trackedVersions,
+  roleWithoutFunctions,
 } from '../support/db.js';
 import { appliedDataSet } from '../support/applied.js';
 import { makeProject, writeFile } from '../support/project.js';
-import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 
 /*
@@ -1188,18 +1188,7 @@ describe('a widening is measured: its values are those it gives', () => {
 
   it("where the role may not create schemata's functions (the measurement goes in each batch): the same", async () => {
     const url = await freshDatabase();
-    const role = `widener_${Math.random().toString(36).slice(2, 8)}`;
-    await query(url, ENSURE_TRACKING_SQL);
-    await query(
-      url,
-      `CREATE ROLE ${role} LOGIN PASSWORD 'widen-pw'; GRANT CREATE ON DATABASE ${databaseName(url)} TO ${role};
-       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
-       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
-    );
-    const deployer = new URL(url);
-    deployer.username = role;
-    deployer.password = 'widen-pw';
-    const env = { PRIMARY_DATABASE_URL: deployer.toString() };
+    const env = { PRIMARY_DATABASE_URL: await roleWithoutFunctions(url, 'widener') };
     const cwd = makeProject(PRICES);
     expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
     await query(url, ROWS);

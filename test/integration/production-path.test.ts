@@ -10,10 +10,10 @@ import {
   tableExists,
   trackedVersions,
   waitFor,
+  roleWithoutFunctions,
 } from '../support/db.js';
 import { havePgBouncer, startPgBouncer } from '../support/pgbouncer.js';
 import { makeProject, writeFile } from '../support/project.js';
-import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
 
 const SCHEMAS = {
   'data/001_schemas.sql':
@@ -378,27 +378,15 @@ describe('a failed migration runs once', () => {
 
   it("is located the same where the role may not create schemata's functions (the measurement goes in the batch)", async () => {
     const url = await freshDatabase();
-    const role = `locator_${Math.random().toString(36).slice(2, 8)}`;
-    await query(url, ENSURE_TRACKING_SQL);
-    await query(
-      url,
-      `CREATE ROLE ${role} LOGIN PASSWORD 'locate-pw'; GRANT CREATE ON DATABASE ${databaseName(url)} TO ${role};
-       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
-       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
-    );
-    const deployer = new URL(url);
-    deployer.username = role;
-    deployer.password = 'locate-pw';
+    const deployer = await roleWithoutFunctions(url, 'locator');
     const cwd = makeProject(SCHEMAS);
-    expect((await migrate({ cwd, env: single(deployer.toString()), sets: ['data'] })).ok).toBe(
-      true,
-    );
+    expect((await migrate({ cwd, env: single(deployer), sets: ['data'] })).ok).toBe(true);
     writeFile(
       cwd,
       'data/002_fails.sql',
       "SELECT 1;\nSELECT 2;\nDO $$ BEGIN RAISE EXCEPTION 'stopped here'; END $$;\nSELECT 3;\n",
     );
-    const report = await migrate({ cwd, env: single(deployer.toString()), sets: ['data'] });
+    const report = await migrate({ cwd, env: single(deployer), sets: ['data'] });
     expect(report.exitCode).toBe(1);
     expect(report.error!.message).toContain('database/data/002_fails.sql:3:1: stopped here');
     expect(report.error!.message).toContain(

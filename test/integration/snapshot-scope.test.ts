@@ -2,8 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
 import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
-import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
-import { databaseName, freshDatabase, query, setOnDatabase, waitFor } from '../support/db.js';
+import {
+  databaseName,
+  freshDatabase,
+  query,
+  setOnDatabase,
+  waitFor,
+  roleWithoutFunctions,
+} from '../support/db.js';
 import { makeProject } from '../support/project.js';
 
 /*
@@ -100,21 +106,10 @@ describe('the catalog snapshot around each migration', () => {
 
   it("is the same where the role may not create schemata's functions (the statements go in each batch)", async () => {
     const url = await freshDatabase();
-    const role = `deployer_${Math.random().toString(36).slice(2, 8)}`;
-    const database = databaseName(url);
     // An owner made the tracking tables; the deploy role may write them and create in the database, not in schema schemata.
-    await query(url, ENSURE_TRACKING_SQL);
-    await query(
-      url,
-      `CREATE ROLE ${role} LOGIN PASSWORD 'deploy-pw'; GRANT CREATE ON DATABASE ${database} TO ${role};
-       GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
-       GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
-    );
-    const deployer = new URL(url);
-    deployer.username = role;
-    deployer.password = 'deploy-pw';
+    const deployer = await roleWithoutFunctions(url, 'deployer');
     const cwd = makeProject(HISTORY);
-    await applied(deployer.toString(), cwd);
+    await applied(deployer, cwd);
     expect(
       (
         await query<{ fn: string | null }>(

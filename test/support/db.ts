@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { madeDatabase } from './cleanup.js';
+import { ENSURE_TRACKING_SQL } from '../../src/engine/tracking.js';
 
 export const servers = () => inject('servers');
 export const PASSWORD = () => inject('servers').password;
@@ -111,3 +112,23 @@ export const sleepingIn = (url: string): Promise<boolean> =>
       )[0]!.n > 0,
     20_000,
   );
+
+/**
+ * A login role that writes schemata's tracking tables (made here by the owner) and may create in the database,
+ * but not in schema schemata: schemata's functions are not there for it, and each batch carries their
+ * statements. Its URL.
+ */
+export async function roleWithoutFunctions(url: string, prefix: string): Promise<string> {
+  const role = `${prefix}_${Math.random().toString(36).slice(2, 8)}`;
+  await query(url, ENSURE_TRACKING_SQL);
+  await query(
+    url,
+    `CREATE ROLE ${role} LOGIN PASSWORD '${prefix}-pw'; GRANT CREATE ON DATABASE ${databaseName(url)} TO ${role};
+     GRANT USAGE ON SCHEMA schemata TO ${role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA schemata TO ${role};
+     GRANT USAGE ON ALL SEQUENCES IN SCHEMA schemata TO ${role}`,
+  );
+  const deployer = new URL(url);
+  deployer.username = role;
+  deployer.password = `${prefix}-pw`;
+  return deployer.toString();
+}
