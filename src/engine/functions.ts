@@ -5,7 +5,8 @@ import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_BODY,
   measureBeforeBody,
-  NOTHING_WIDENED_PLPGSQL,
+  NOTHING_FINGERPRINTED_PLPGSQL,
+  valuesBeforePlpgsql,
   widenedBeforePlpgsql,
 } from './measure.js';
 import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
@@ -55,6 +56,8 @@ export function claimCheckSql(set: string, version: string, expected: string): s
 const PREFIX = 'schemata.';
 const measureParameters = {
   capture: 'p_capture',
+  values: 'p_values',
+  updatesRead: 'p_updates_read',
   widened: 'p_widened',
   forced: 'p_forced',
   tablesUpTo: 'p_tables_up_to',
@@ -93,7 +96,7 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
-  measure_before: `(p_capture oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
+  measure_before: `(p_capture oid[], p_values oid[], p_updates_read oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
@@ -101,10 +104,11 @@ BEGIN
   ${COUNTERS_BEFORE_FILE_PLPGSQL}
   IF pg_catalog.cardinality(p_capture) = 0 THEN
     PERFORM * FROM (${measureBeforeBody(measureParameters, true)}) measured;
-    ${NOTHING_WIDENED_PLPGSQL}
+    ${NOTHING_FINGERPRINTED_PLPGSQL}
   ELSE
     PERFORM * FROM (${measureBeforeBody(measureParameters)}) measured;
     ${widenedBeforePlpgsql('p_widened')}
+    ${valuesBeforePlpgsql('p_values')}
   END IF;
 END
 $schemata_fn$`,
@@ -138,7 +142,7 @@ const SIGNATURES = {
   snapshot: 'text[]',
   record: 'text, text, text, text, text, text, integer, text[], text[]',
   claim: 'text, text, bigint',
-  measure_before: 'oid[], text, boolean, oid, text, oid, text',
+  measure_before: 'oid[], oid[], oid[], text, boolean, oid, text, oid, text',
   measure_after: '',
 } as const;
 

@@ -16,8 +16,14 @@ import { LISTED_CATALOGS } from '../catalog/listing.js';
  *   was replaced or rows deleted, holding rows again and none it held
  *   (REFILLED), lost a column, or a column's type changed other than by a
  *   widening the forecast allowed: a loss (LOSS_SQLSTATE);
+ * - a traced table whose values were read before the file (`values`) that
+ *   held rows, had every one of them updated, and has a column that held a
+ *   value holding other values now: a loss too (an UPDATE without a WHERE
+ *   that limits it, in code the forecast could not read);
  * - any other table that is gone, had its storage replaced, lost a column in
- *   this transaction, or was emptied or refilled by deletes: a suspect.
+ *   this transaction, or was emptied or refilled by deletes, and any table
+ *   the forecast read no UPDATE of whose every row this transaction may have
+ *   updated (its values to be read too): a suspect.
  *   Whether it held rows cannot be told any more, so the migration is rolled back
  *   (SUSPECT_SQLSTATE, the OIDs in the message) and run again with those
  *   tables traced: a second run decides exactly.
@@ -70,6 +76,17 @@ export const SUSPECT_SQLSTATE = 'SCH06';
 export interface Measurement {
   /** OIDs measured exactly before the file (the forecast's tables, the suspects of an earlier try); their partitions and children come along. */
   capture: readonly number[];
+  /**
+   * Tables of the capture whose columns' values are fingerprinted before the file (the suspects of an UPDATE of
+   * every row, MAY_HAVE_UPDATED_EVERY_ROW): such an UPDATE is a loss where it changed the values of a column that held data.
+   */
+  values: readonly number[];
+  /**
+   * Tables whose UPDATEs the forecast read (with their partitions and children): it judged their WHERE itself
+   * (an UPDATE without one that limits it is refused before the run), so the measurement does not judge their
+   * updates again.
+   */
+  updatesRead: readonly number[];
   /**
    * Columns whose type the forecast judged a widening: a changed type there is no loss where the values are
    * those the widening gives (widenedBeforePlpgsql, then verifyWidenedPlpgsql before COMMIT).
@@ -233,8 +250,84 @@ const widenedLiteral = (widened: readonly Widened[]) =>
     JSON.stringify(widened.map((w) => ({ oid: w.oid, column: w.column, to: w.to ?? null }))),
   );
 
-/** With nothing traced, no widening is read. */
-export const NOTHING_WIDENED_PLPGSQL = `PERFORM pg_catalog.set_config('schemata.widened', '[]', true);`;
+/** With nothing traced, no widening and no table's values are read. */
+export const NOTHING_FINGERPRINTED_PLPGSQL = `PERFORM pg_catalog.set_config('schemata.widened', '[]', true), pg_catalog.set_config('schemata.values', '[]', true);`;
+
+/*
+ * The query (a text expression) that reads the values of the columns `cols` lists (VALUES_COLUMNS) of table
+ * `oid` in one read of its own rows: a jsonb object of each column's number and its fingerprint
+ * (FINGERPRINT_FORMAT's count of values and sum of hashes), read as the migration's role reads them.
+ */
+const valuesQuery = (cols: string, oid: string) =>
+  `'SELECT pg_catalog.jsonb_object(ARRAY[' || ${cols} || ']) FROM ONLY ' || ${oid}::pg_catalog.regclass::pg_catalog.text`;
+/** The column list valuesQuery reads, from pg_attribute row `a`: one aggregate expression. */
+const VALUES_COLUMNS = (a: string) =>
+  `pg_catalog.string_agg(pg_catalog.format('%s, pg_catalog.count(%I) || '':'' || COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(%I::pg_catalog.text, 0)::pg_catalog.numeric), 0)',
+                                             pg_catalog.quote_literal(${a}.attnum), ${a}.attname, ${a}.attname), ', ' ORDER BY ${a}.attnum)`;
+
+/*
+ * Before the file: the values of each column of the tables in `values` (an
+ * oid[] expression: suspects of an UPDATE of every row), kept in
+ * schemata.values as [{ oid, fps }]. A table that cannot be read so is left
+ * out, and no UPDATE of it is judged.
+ */
+export const valuesBeforePlpgsql = (values: string) => `DECLARE
+    v record;
+    fps jsonb;
+    kept jsonb := '[]';
+  BEGIN
+    FOR v IN
+      SELECT c.oid, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
+        FROM pg_catalog.unnest(${values}) AS x(oid)
+        CROSS JOIN LATERAL (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = x.oid AND c.relkind = 'r' OFFSET 0) c
+    LOOP
+      CONTINUE WHEN v.cols IS NULL;
+      BEGIN
+        EXECUTE ${valuesQuery('v.cols', 'v.oid')} INTO fps;
+      EXCEPTION WHEN lock_not_available THEN RAISE;
+        WHEN OTHERS THEN CONTINUE;
+      END;
+      kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', fps));
+    END LOOP;
+    PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
+  END;`;
+
+/*
+ * Before the losses are read: for each table of schemata.values, the columns
+ * that held data before the file (a value at least) and are still there,
+ * whose values are not those they held (`changed`, their names). A table
+ * that cannot be read now counts every such column changed.
+ */
+const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') <> '[]' THEN
+    DECLARE
+      v record;
+      fps jsonb;
+      kept jsonb := '[]';
+    BEGIN
+      FOR v IN
+        SELECT x.oid, x.fps, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = x.oid AND a.attnum > 0 AND NOT a.attisdropped AND x.fps ? a.attnum::text) AS cols
+          FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.values')::jsonb) AS x(oid oid, fps jsonb)
+      LOOP
+        fps := NULL;
+        IF v.cols IS NOT NULL THEN
+          BEGIN
+            EXECUTE ${valuesQuery('v.cols', 'v.oid')} INTO fps;
+          EXCEPTION WHEN lock_not_available THEN RAISE;
+            WHEN OTHERS THEN NULL;
+          END;
+        END IF;
+        kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', v.fps, 'changed', (
+          SELECT COALESCE(pg_catalog.jsonb_agg(a.attname ORDER BY a.attnum), '[]')
+            FROM pg_catalog.jsonb_each_text(v.fps) AS f(num, fp)
+            CROSS JOIN LATERAL (SELECT a.attnum, a.attname FROM pg_catalog.pg_attribute a
+                                 WHERE a.attrelid = v.oid AND a.attnum = f.num::int AND NOT a.attisdropped OFFSET 0) a
+           WHERE pg_catalog.split_part(f.fp, ':', 1) <> '0' AND (fps ->> f.num) IS DISTINCT FROM f.fp)));
+      END LOOP;
+      PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
+    END;
+  END IF;`;
 
 /*
  * Before the losses are read: a widened column counts as widened only where
@@ -285,6 +378,10 @@ SELECT pg_catalog.current_setting('schemata.widened') AS widened; COMMIT`;
 export interface MeasureInputs {
   /** oid[] */
   capture: string;
+  /** oid[] */
+  values: string;
+  /** oid[] */
+  updatesRead: string;
   /** text: a JSON array of { oid, column, to } */
   widened: string;
   /** boolean */
@@ -313,6 +410,7 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
        pg_catalog.set_config('schemata.lost', '', true),
+       pg_catalog.set_config('schemata.updates_read', (${i.updatesRead})::text, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}'
           WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text THEN pg_catalog.split_part(${i.counted}, '|', 2)
           -- Only the tables this session wrote can have counters now (CountersSeen).
@@ -353,10 +451,15 @@ function tracedSql(i: MeasureInputs): string {
    WHERE ${USER_TABLE('c')}), true)`;
 }
 
+const oids = (list: readonly number[]) =>
+  `ARRAY[${list.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`;
+
 /** A measurement's inputs as literals, for a batch. */
 export function measureLiterals(m: Measurement): MeasureInputs {
   return {
-    capture: `ARRAY[${m.capture.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`,
+    capture: oids(m.capture),
+    values: oids(m.values),
+    updatesRead: oids(m.updatesRead),
     widened: widenedLiteral(m.widened),
     forced: m.forced ? 'true' : 'false',
     tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
@@ -475,15 +578,40 @@ const REGENERATED = (oid: string) =>
  *   every row anew (ALTER COLUMN ... TYPE, a volatile DEFAULT of a new
  *   column, SET LOGGED) changes one of them.
  */
-const REFILLABLE = (t: string, c: string) => {
-  const then = `SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)`;
-  const now = `SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped`;
-  return `${t}.kind = 'r'
+const REFILLABLE = (t: string, c: string) =>
+  `${t}.kind = 'r'
                    AND CASE WHEN ${c}.relfilenode = ${t}.node
                      THEN ${sinceStart(`${t}.oid`, 2)} > 0
-                     ELSE ${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
-                      AND NOT EXISTS ((${then} EXCEPT ${now}) UNION ALL (${now} EXCEPT ${then})) END`;
+                     ELSE ${REWRITE_KEPT_IDS(t, c)} END`;
+
+/*
+ * Whether traced table `t` (pg_class row `c` now), its storage replaced,
+ * was rewritten with its columns, their types, its persistence and its
+ * access method as they were: CLUSTER, VACUUM FULL or SET TABLESPACE, which
+ * keep each row's ID (xmin). Every other rewrite writes each row anew.
+ */
+const REWRITE_KEPT_IDS = (t: string, c: string) => {
+  const then = `SELECT col.num, col.typid, col.typmod FROM pg_catalog.jsonb_to_recordset(${t}.cols) AS col(num int, typid oid, typmod int)`;
+  const now = `SELECT a.attnum::int, a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${t}.oid AND a.attnum > 0 AND NOT a.attisdropped`;
+  return `(${c}.relpersistence::text = ${t}.persistence AND ${c}.relam = ${t}.am
+                      AND NOT EXISTS ((${then} EXCEPT ${now}) UNION ALL (${now} EXCEPT ${then})))`;
 };
+
+/*
+ * Whether table `oid`, a plain table, may have had every row it holds
+ * updated by this migration: it updated rows, holds some, and none is older
+ * than the transaction (OLDER_ROWS: an UPDATE writes the row anew). Not
+ * asked of the tables whose UPDATEs the forecast read (schemata.updates_read):
+ * it judged their WHERE. A suspect: measured again with the table's rows and
+ * values read before the file (LOSSES_SQL judges it). Where this role
+ * cannot read the rows (row-level security, no SELECT), hasRowsSql answers
+ * that older ones are there: not judged.
+ */
+const MAY_HAVE_UPDATED_EVERY_ROW = (oid: string) =>
+  `CASE WHEN ${sinceStart(oid, 1)} > 0
+          AND ${oid} <> ALL (pg_catalog.current_setting('schemata.updates_read')::pg_catalog.oid[])
+          AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) = 'r'
+        THEN ${hasRowsSql(oid)} AND NOT ${OLDER_ROWS(oid)} ELSE false END`;
 
 /**
  * The losses of the traced tables so far in the transaction: `lost`, one
@@ -531,6 +659,19 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
      -- does (CLUSTER and SET TABLESPACE keep every row's ID; a new generated expression computes its column again).
      WHERE NOT e.has_rows OR e.refilled OR (e.replaced AND e.none_kept AND NOT ${REGENERATED('e.oid')})
     UNION ALL
+    -- An UPDATE of every row: every row it held updated (at least as many updates as rows, and none older than the
+    -- transaction, its rows' IDs kept by any rewrite), and a column that held data holds other values now.
+    SELECT pg_catalog.format('table %s held %s, and this migration updated every one of them and changed the values of column %s, as an UPDATE without a WHERE that limits it does',
+             t.shown, t.held, (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.jsonb_array_elements_text(v.changed) AS n)),
+           t.identity, t.rows
+      FROM traced t
+      CROSS JOIN LATERAL (SELECT v.changed FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.values')::jsonb) AS v(oid oid, changed jsonb)
+                           WHERE v.oid = t.oid LIMIT 1) v
+      CROSS JOIN LATERAL ${CLASS_ROW('t.oid')} c
+     WHERE t.rows > 0 AND t.kind = 'r' AND v.changed <> '[]'
+       AND CASE WHEN ${sinceStart('t.oid', 1)} >= t.rows AND (c.relfilenode = t.node OR ${REWRITE_KEPT_IDS('t', 'c')})
+           THEN ${hasRowsSql('t.oid')} AND NOT ${OLDER_ROWS('t.oid')} ELSE false END
+    UNION ALL
     SELECT pg_catalog.format('column %I of table %s held data (%s) and is gone', col.name, t.shown, t.held), t.identity, t.rows
       FROM traced t, pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, type text, typid oid, typmod int)
      -- The table is there, and the column is not (or is dropped).
@@ -576,6 +717,7 @@ export const LOSS_CHECK_SQL = `DO $schemata_loss$ DECLARE lost text; held text; 
   -- Nothing traced, nothing lost.
   IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
     ${VERIFY_WIDENED_PLPGSQL}
+    ${VERIFY_VALUES_PLPGSQL}
     ${READ_LOSSES}
   END IF;
   IF lost IS NOT NULL THEN ${RAISE_LOSS} END IF;
@@ -592,6 +734,7 @@ export const MEASURE_AFTER_BODY = `DECLARE
   lost text;
   held text;
   suspects text;
+  valued text;
   counters jsonb;
   nodes text;
   grew boolean;
@@ -605,6 +748,7 @@ BEGIN
   -- to run, is left out.
   IF pg_catalog.current_setting('schemata.traced') <> '[]' THEN
     ${VERIFY_WIDENED_PLPGSQL}
+    ${VERIFY_VALUES_PLPGSQL}
     ${READ_LOSSES}
   END IF;
   -- The tables this transaction locked to write, read once: pg_locks copies every session's locks. Only the
@@ -653,7 +797,7 @@ BEGIN
      WHERE b.node IS NOT NULL AND b.oid <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = b.oid)
   )
-  SELECT pg_catalog.string_agg(u.oid::text, ',') INTO suspects FROM untraced u
+  SELECT (SELECT pg_catalog.string_agg(u.oid::text, ',') FROM untraced u
    WHERE NOT u.alive OR u.node_now <> u.node
       OR ${COLUMN_DROPPED_NOW('u.oid')}
       OR (pg_catalog.pg_stat_get_xact_tuples_deleted(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')})
@@ -662,7 +806,13 @@ BEGIN
           AND ${REFILLED('u.oid')})
       -- Written with no counter moving (UNCOUNTED_WRITE), where it has pages (rows once) and is empty now.
       OR (u.oid = ANY (row_written) AND ${UNCOUNTED('u.oid')}
-          AND pg_catalog.pg_relation_size(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')});
+          AND pg_catalog.pg_relation_size(u.oid) > 0 AND NOT ${hasRowsSql('u.oid')})),
+         -- Traced or not, a table whose values were not read before the file and that may have had every row updated.
+         (SELECT pg_catalog.string_agg(b.oid::text, ',') FROM before b
+           WHERE b.node IS NOT NULL AND b.oid <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.values')::jsonb) AS v(oid oid) WHERE v.oid = b.oid)
+             AND ${MAY_HAVE_UPDATED_EVERY_ROW('b.oid')})
+    INTO suspects, valued;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)
     INTO counters
     FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity,
@@ -702,8 +852,8 @@ BEGIN
   END LOOP;
   PERFORM pg_catalog.set_config('schemata.nodes_now', CASE WHEN grew THEN nodes ELSE '' END, true);
   -- Forced or not, a suspect is measured (a second run): what a force let through is recorded exactly.
-  IF suspects IS NOT NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '${SUSPECT_SQLSTATE}', MESSAGE = suspects;
+  IF suspects IS NOT NULL OR valued IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '${SUSPECT_SQLSTATE}', MESSAGE = COALESCE(suspects, '') || '|' || COALESCE(valued, '');
   END IF;
   IF pg_catalog.current_setting('schemata.forced') = 'on' THEN
     PERFORM pg_catalog.set_config('schemata.lost', COALESCE(lost, ''), true);

@@ -83,6 +83,8 @@ export interface PreparedMigration {
   forced: boolean;
   /** What its server-side data check covers (model/protect.ts guardScope). */
   guard: 'all' | number[];
+  /** The tables whose UPDATEs the forecast read and judged (model/protect.ts findHazards). */
+  updatesRead: number[];
   /** The names its statements mention (sql/footprint.ts), and what its catalog snapshot covers (model/snapshot.ts). */
   mentioned: Mentioned;
   snapshot: SnapshotScope;
@@ -742,6 +744,7 @@ export function prepareFiles(
       ownIsolation: ownOpening(parsed.statements) !== undefined,
       forced: comments.includes(FORCE),
       guard: 'all',
+      updatesRead: [],
       mentioned,
       snapshot: 'all',
       judgements: [],
@@ -811,8 +814,9 @@ export async function protect(
     transactional: m.transactional,
     statements: m.statements,
   }));
-  const { hazards, probes } = findHazards(model, guarded, await loadParser());
+  const { hazards, probes, updatesRead } = findHazards(model, guarded, await loadParser());
   setPlan.migrations.forEach((m, index) => {
+    m.updatesRead = updatesRead[index]!;
     m.guard = guardScope(
       running[index]!,
       hazards.filter((h) => h.migration === index),

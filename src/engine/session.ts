@@ -228,12 +228,10 @@ interface Batch {
   through: number;
 }
 
-function batchOf(
-  context: ApplyContext,
-  t: Transaction,
-  capture: readonly number[],
-  check?: string,
-): Batch {
+/** What the measurement reads before the file, grown by the suspects of each try. */
+type Traced = Pick<Measurement, 'capture' | 'values'>;
+
+function batchOf(context: ApplyContext, t: Transaction, traced: Traced, check?: string): Batch {
   const runnable = t.statements;
   const open = [
     ...(t.open ?? [BEGIN_OWN]),
@@ -255,7 +253,7 @@ function batchOf(
         storage: storageSeen.get(context.client),
         counted: countersSeen.get(context.client),
         ...t.measurement,
-        capture,
+        ...traced,
       },
       context.tracking,
     ),
@@ -294,10 +292,10 @@ export async function runTransaction(
   context: ApplyContext,
   t: Transaction,
 ): Promise<Measured | 'taken'> {
-  let capture = t.measurement.capture;
+  let traced: Traced = t.measurement;
   const lockDeadline = performance.now() + context.runLockTimeoutMs;
   for (let attempt = 0, suspectRuns = 0, lockTries = 0; ; attempt++) {
-    const batch = batchOf(context, t, capture);
+    const batch = batchOf(context, t, traced);
     const heartbeat = heartbeatOf(context, t);
     const {
       measured: row,
@@ -350,7 +348,7 @@ export async function runTransaction(
     if (e.code === COUNTERS_OFF_SQLSTATE) throw countersOff(context, t, e.message, error);
     if (e.code === LOSS_SQLSTATE) {
       const culprit =
-        t.statements.length === 1 ? t.statements[0] : await locateLoss(context, t, capture);
+        t.statements.length === 1 ? t.statements[0] : await locateLoss(context, t, traced);
       throw measuredRefusal(context, t, e.message, culprit, error, holdersOf(e.detail));
     }
     if (e.code === NOT_REVERSED_SQLSTATE && t.reversal)
@@ -358,7 +356,12 @@ export async function runTransaction(
     // Tables whose rows before the file were not measured may have lost them: measure them, and run it again.
     if (e.code === SUSPECT_SQLSTATE && suspectRuns < SUSPECT_RUNS) {
       suspectRuns += 1;
-      capture = [...new Set([...capture, ...e.message.split(',').map(Number)])];
+      // `suspects|valued`: the tables to measure, and those (of them) whose values to read too.
+      const [suspects = [], valued = []] = e.message.split('|').map(oidsIn);
+      traced = {
+        capture: [...new Set([...traced.capture, ...suspects, ...valued])],
+        values: [...new Set([...traced.values, ...valued])],
+      };
       context.onRetry?.();
       continue;
     }
@@ -366,7 +369,7 @@ export async function runTransaction(
       throw measuredRefusal(
         context,
         t,
-        `tables it changed (OIDs ${e.message}) may have held rows, and ${SUSPECT_RUNS + 1} runs could not tell`,
+        `tables it changed (OIDs ${[...new Set(e.message.split('|').flatMap(oidsIn))].join(', ')}) may have held rows, and ${SUSPECT_RUNS + 1} runs could not tell`,
         undefined,
         error,
       );
@@ -516,13 +519,13 @@ function measuredOf(row: TextRow | undefined): Measured & { nodes: string; count
 async function locateLoss(
   context: ApplyContext,
   t: Transaction,
-  capture: readonly number[],
+  traced: Traced,
 ): Promise<Statement | undefined> {
   // Never committed, whatever it finds.
   const batch = batchOf(
     context,
     { ...t, record: '', close: t.undo ?? 'ROLLBACK', outcome: { ...t.outcome, whole: false } },
-    capture,
+    traced,
     LOSS_CHECK_SQL,
   );
   const { completed, error } = await sendCounting(context.client, batch.sql);
@@ -538,6 +541,9 @@ async function locateLoss(
     ? t.statements[(index - 1) / 2]
     : undefined;
 }
+
+/** The OIDs of a comma-separated list. */
+const oidsIn = (list: string) => (list === '' ? [] : list.split(',').map(Number));
 
 /**
  * A migration whose measurement found tables it changed whose rows were not

@@ -30,7 +30,8 @@ import {
   MEASURE_AFTER_SQL,
   type Measurement,
   measureBeforeBody,
-  NOTHING_WIDENED_PLPGSQL,
+  NOTHING_FINGERPRINTED_PLPGSQL,
+  valuesBeforePlpgsql,
   widenedBeforePlpgsql,
   measureLiterals,
 } from './measure.js';
@@ -532,10 +533,10 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
   const i = measureLiterals(m);
   return features.functions
     ? [
-        `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`,
+        `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.values}, ${i.updatesRead}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`,
       ]
     : [
-        `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_WIDENED_PLPGSQL : widenedBeforePlpgsql(i.widened)}\nEND $schemata_flush$`,
+        `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_FINGERPRINTED_PLPGSQL : `${widenedBeforePlpgsql(i.widened)}\n  ${valuesBeforePlpgsql(i.values)}`}\nEND $schemata_flush$`,
         measureBeforeBody(i, m.capture.length === 0),
       ];
 }

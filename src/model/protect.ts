@@ -240,6 +240,8 @@ class World {
   private readonly treeChanged = new Set<Relation>();
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
+  /** Per migration, the tables (OIDs when the run began) whose UPDATEs the forecast read and judged itself. */
+  readonly updatesRead: Array<Set<number>> = [];
   private filePath: string[] | undefined;
   /** The file being read runs in schemata's transaction: a SET LOCAL in a body it calls lasts until its end. */
   private transactional = true;
@@ -434,6 +436,8 @@ class World {
       case 'write-rows': {
         const found = this.relation(op.table);
         if (!found) break;
+        if (op.kind === 'write-rows' && (op.verb !== 'INSERT' || op.upserts === true))
+          this.readUpdate(found[1], op.only === true, migration);
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
@@ -808,6 +812,20 @@ class World {
       migration,
       depth + 1,
     );
+  }
+
+  /**
+   * An UPDATE the forecast read (a statement, a body it read, a foreign key's action): it judges whether its WHERE
+   * limits it, and the measurement leaves the table's updates to it (engine/measure.ts MAY_HAVE_UPDATED_EVERY_ROW). Without
+   * ONLY the update reaches the partitions and inheritance children too.
+   */
+  private readUpdate(relation: Relation, only: boolean, migration: number): void {
+    const read = (this.updatesRead[migration] ??= new Set<number>());
+    for (const r of [
+      relation,
+      ...(only ? [] : this.descendants(relation, false).map(([, d]) => d)),
+    ])
+      if (r.origin !== null) read.add(r.origin);
   }
 
   /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
@@ -1207,13 +1225,17 @@ export function findHazards(
   model: CatalogModel,
   migrations: readonly GuardedMigration[],
   parser?: BodyParser,
-): { hazards: Hazard[]; probes: Probe[] } {
+): { hazards: Hazard[]; probes: Probe[]; updatesRead: number[][] } {
   const world = new World(model, model.facts.searchPath, parser);
   migrations.forEach((migration, index) => {
     world.startFile(migration.transactional);
     for (const op of migration.operations) world.apply(op, index);
   });
-  return { hazards: world.hazards, probes: world.probes };
+  return {
+    hazards: world.hazards,
+    probes: world.probes,
+    updatesRead: migrations.map((_, index) => [...(world.updatesRead[index] ?? [])]),
+  };
 }
 
 /**

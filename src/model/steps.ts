@@ -62,6 +62,7 @@ export interface JudgedMigration {
   expectedEvent: number | null;
   only?: Location[] | undefined;
   guard: 'all' | number[];
+  updatesRead: number[];
   snapshot: SnapshotScope;
   judgements: Judgement[];
   /** Statements PostgreSQL refuses in a transaction block. */
@@ -110,6 +111,8 @@ export function planSteps(
       only: m.only,
       measurement: {
         capture: m.guard === 'all' ? [] : m.guard,
+        values: [],
+        updatesRead: m.updatesRead,
         widened: m.judgements.flatMap((j) => (j.widened ? [j.widened] : [])),
         forced: force || m.forced,
         tablesUpTo,

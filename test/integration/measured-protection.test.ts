@@ -689,14 +689,14 @@ describe('a table refilled with none of the rows it held', () => {
 describe('what keeps the rows it held runs without --force', () => {
   it.each([
     [
-      'every row updated',
-      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label)'; END $$;\n",
-      ['APPLE', 'BANANA', 'CHERRY'],
+      'some rows updated, in dynamic SQL',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label) WHERE id <> 2'; END $$;\n",
+      ['APPLE', 'CHERRY', 'banana'],
     ],
     [
-      'every row upserted',
-      "DO $$ BEGIN EXECUTE '' || 'INSERT INTO workspace.items SELECT id, label || ''!'' FROM workspace.items ON CONFLICT (id) DO UPDATE SET label = excluded.label'; END $$;\n",
-      ['apple!', 'banana!', 'cherry!'],
+      'some rows upserted, in dynamic SQL',
+      "DO $$ BEGIN EXECUTE '' || 'INSERT INTO workspace.items SELECT id, label || ''!'' FROM workspace.items WHERE id = 1 ON CONFLICT (id) DO UPDATE SET label = excluded.label'; END $$;\n",
+      ['apple!', 'banana', 'cherry'],
     ],
     [
       'some rows deleted, one inserted',
@@ -1215,7 +1215,8 @@ describe('a widening is measured: its values are those it gives', () => {
       (
         await query<{ fn: string | null }>(
           url,
-          `SELECT to_regprocedure('${FUNCTIONS.measure_before}(oid[], text, boolean, oid, text, oid, text)')::text AS fn`,
+          // By its name alone: no version of it, whatever its arguments.
+          `SELECT to_regproc('${FUNCTIONS.measure_before}')::text AS fn`,
         )
       )[0]!.fn,
     ).toBeNull();
@@ -1329,5 +1330,189 @@ describe("an enum's values go on as their labels", () => {
     expect(report.error?.message).toContain(words);
     expect(await roles(url)).toEqual(before);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+});
+
+/*
+ * SPEC §5: an UPDATE without a WHERE that limits it destroys data, however
+ * it is spelled. The forecast refuses what it reads; an UPDATE in text it
+ * cannot read (built by dynamic SQL, in a procedure or a trigger's
+ * function) is measured: every row the table held updated, and a column
+ * that held data holding other values now, is refused. Every case reads
+ * the values from the server afterwards.
+ */
+describe('an UPDATE of every row, in code the forecast cannot read', () => {
+  const refusedWith = (table: string, rows: string, columns: string) =>
+    `table ${table} held ${rows}, and this migration updated every one of them and changed the values of column ${columns}, as an UPDATE without a WHERE that limits it does`;
+  const snapshot = async (url: string) =>
+    query(
+      url,
+      `SELECT 'items' AS t, id, label AS v FROM workspace.items
+       UNION ALL SELECT 'events', id, at::text FROM workspace.events
+       UNION ALL SELECT 'base', id, note FROM workspace.base ORDER BY 1, 2`,
+    );
+
+  it.each([
+    [
+      'dynamic SQL in a DO block',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'dynamic SQL whose WHERE matches every row',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label) WHERE id > 0'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'a PL/pgSQL procedure that builds its text, through CALL',
+      "CREATE PROCEDURE workspace.blank(t text) LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('UPDATE workspace.%I SET label = %L', t, '?'); END $$;\nCALL workspace.blank('items');\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'a PL/pgSQL function that builds its text, through SELECT, two columns changed',
+      "CREATE FUNCTION workspace.shift(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('UPDATE workspace.%I SET id = id + 100, label = label || %L', t, '!'); END $$;\nSELECT workspace.shift('items');\n",
+      refusedWith('workspace.items', '3 rows', 'id, label'),
+    ],
+    [
+      'INSERT ... ON CONFLICT DO UPDATE of every row, in dynamic SQL',
+      "DO $$ BEGIN EXECUTE '' || 'INSERT INTO workspace.items SELECT id, NULL FROM workspace.items ON CONFLICT (id) DO UPDATE SET label = excluded.label'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'a partitioned table in dynamic SQL (its partition judged as itself)',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.events SET id = NULL'; END $$;\n",
+      refusedWith('workspace.events_2025', '2 rows', 'id'),
+    ],
+    [
+      'an inheritance parent in dynamic SQL (its child judged as itself)',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.base SET note = NULL'; END $$;\n",
+      refusedWith('workspace.child', '1 row', 'note'),
+    ],
+    [
+      'a -- schemata:no-transaction file',
+      "-- schemata:no-transaction\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'a file with its own BEGIN ... COMMIT block',
+      "BEGIN;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\nCOMMIT;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      "the run's one transaction (--single-transaction)",
+      "CREATE TABLE IF NOT EXISTS workspace.made_first (id int);\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+  ])('%s: refused, exit 4, every value kept', async (what, sql, words) => {
+    const { url, cwd, env } = await setUp();
+    const before = await snapshot(url);
+    writeFile(cwd, 'data/003_update.sql', sql);
+    const report = await migrate({
+      cwd,
+      env,
+      sets: ['data'],
+      singleTransaction: what.includes('one transaction'),
+    });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(words);
+    expect(await snapshot(url)).toEqual(before);
+    // Outside a transaction the statement is rolled back and the file left dirty (recorded as failed).
+    const events = await query<{ event: string }>(
+      url,
+      "SELECT event FROM schemata.migrations WHERE set_name = 'data' AND version = '3' ORDER BY id DESC LIMIT 1",
+    );
+    expect(events).toEqual(what.includes('no-transaction') ? [{ event: 'failed' }] : []);
+  });
+
+  it('a trigger of an earlier deploy that updates every row of another table by dynamic SQL, fired by an INSERT', async () => {
+    const { url, cwd, env } = await setUp();
+    await query(
+      url,
+      `CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'UPDATE workspace.' || 'items SET label = NULL'; RETURN NEW; END $$;
+       CREATE TRIGGER stamp AFTER INSERT ON workspace.audit FOR EACH ROW EXECUTE FUNCTION public.stamp();`,
+    );
+    writeFile(cwd, 'data/003_insert.sql', 'INSERT INTO workspace.audit VALUES (2);\n');
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(refusedWith('workspace.items', '3 rows', 'label'));
+    expect(await labels(url)).toEqual(FRUIT);
+    expect(await count(url, 'workspace.audit')).toBe(1);
+  });
+
+  it("where the role may not create schemata's functions (the measurement goes in each batch): the same", async () => {
+    const url = await freshDatabase();
+    const env = { PRIMARY_DATABASE_URL: await roleWithoutFunctions(url, 'updater') };
+    const cwd = makeProject(BASE);
+    expect((await migrate({ cwd, env, sets: ['data'] })).error).toBeUndefined();
+    await query(
+      url,
+      "INSERT INTO workspace.items VALUES (1, 'apple'), (2, 'banana'), (3, 'cherry');",
+    );
+    writeFile(
+      cwd,
+      'data/003_update.sql',
+      "SELECT 1;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\nSELECT 2;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    // The statement that did it is named: the loss is checked after each statement in a run again.
+    expect(report.error?.message).toContain(
+      `database/data/003_update.sql:2:1 (DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$): ${refusedWith('workspace.items', '3 rows', 'label')}`,
+    );
+    expect(await labels(url)).toEqual(FRUIT);
+  });
+
+  it.each([
+    [
+      'a backfill of a column the same migration adds',
+      "ALTER TABLE workspace.items ADD COLUMN IF NOT EXISTS status text;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET status = ''active'''; END $$;\n",
+    ],
+    [
+      'a backfill of a column that held no value, with a WHERE that matches every row',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.base SET note = ''n/a'' WHERE note IS NULL'; END $$;\n",
+    ],
+    [
+      'an update of some rows',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = upper(label) WHERE id < 3'; END $$;\n",
+    ],
+    [
+      'an update of every row that leaves every value as it was',
+      "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = label'; END $$;\n",
+    ],
+    [
+      'a plain UPDATE whose WHERE limits it, the forecast reading it (it matches every row)',
+      'UPDATE workspace.items SET label = upper(label) WHERE id > 0;\n',
+    ],
+  ])('%s runs without --force', async (what, sql) => {
+    const { url, cwd, env } = await setUp();
+    if (what.includes('held no value')) await query(url, 'UPDATE workspace.child SET note = NULL');
+    writeFile(cwd, 'data/003_update.sql', sql);
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3']);
+    expect(await count(url, 'workspace.items')).toBe(3);
+  });
+
+  it('-- schemata:force lets it through: a warning naming the table, and the history event says what was lost', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/003_update.sql',
+      "-- schemata:force\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await count(url, 'workspace.items WHERE label IS NULL')).toBe(3);
+    expect(report.sets[0]!.warnings).toContain(
+      `database/data/003_update.sql: measured in its transaction: ${refusedWith('workspace.items', '3 rows', 'label')}; allowed (-- schemata:force).`,
+    );
+    const [event] = await query<{ rows: unknown; forced: string }>(
+      url,
+      "SELECT effects->'rows' AS rows, effects->>'forced' AS forced FROM schemata.migrations WHERE version = '3'",
+    );
+    expect(event!.rows).toEqual([
+      { table: 'workspace.items', inserted: 0, updated: 3, deleted: 0 },
+    ]);
+    expect(event!.forced).toContain(refusedWith('workspace.items', '3 rows', 'label'));
   });
 });

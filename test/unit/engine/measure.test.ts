@@ -17,7 +17,7 @@ function* nodesOf(node: unknown): Generator<Record<string, unknown>> {
 /** The value the measurement before the file gives schemata.traced: the parse tree of set_config's second argument. */
 function tracedValue(capture: number[]): Record<string, unknown> {
   const sql = measureBeforeSql(
-    { capture, widened: [], forced: false, tablesUpTo: 100 },
+    { capture, values: [], updatesRead: [], widened: [], forced: false, tablesUpTo: 100 },
     { functions: false },
   ).join(';\n');
   for (const node of nodesOf(parser.parseSync(sql))) {
@@ -58,7 +58,14 @@ describe('the measurement around a file', () => {
   it('is its statements one each, as a batch counts them', () => {
     for (const functions of [true, false])
       for (const statement of measureBeforeSql(
-        { capture: [16384], widened: [], forced: false, tablesUpTo: 100 },
+        {
+          capture: [16384],
+          values: [],
+          updatesRead: [],
+          widened: [],
+          forced: false,
+          tablesUpTo: 100,
+        },
         { functions },
       ))
         expect(parser.parseSync(statement).stmts).toHaveLength(1);
