@@ -138,13 +138,24 @@ export const FUNCTIONS = {
   measure_after: `${PREFIX}measure_after_${version}`,
 } as const;
 
-const SIGNATURES = {
-  snapshot: 'text[]',
-  record: 'text, text, text, text, text, text, integer, text[], text[]',
-  claim: 'text, text, bigint',
-  measure_before: 'oid[], oid[], oid[], text, boolean, oid, text, oid, text',
-  measure_after: '',
-} as const;
+/**
+ * Each function's argument types (`oid[], text, boolean`), read from its template's parameter list
+ * (`(p_capture oid[], p_widened text, ...) RETURNS`): what to_regprocedure looks it up by. Written out
+ * apart, a parameter added to a template left the lookup finding nothing, and every batch carried the
+ * statements itself.
+ */
+const signatureOf = (name: keyof typeof template) => {
+  const text = template[name];
+  return text
+    .slice(1, text.indexOf(') RETURNS'))
+    .split(', ')
+    .filter((parameter) => parameter !== '')
+    .map((parameter) => parameter.slice(parameter.indexOf(' ') + 1))
+    .join(', ');
+};
+const SIGNATURES = Object.fromEntries(
+  (Object.keys(template) as Array<keyof typeof template>).map((name) => [name, signatureOf(name)]),
+) as Record<keyof typeof template, string>;
 
 const definition = (name: keyof typeof template) =>
   `CREATE FUNCTION ${FUNCTIONS[name]}${template[name].replaceAll('{{snapshot}}', FUNCTIONS.snapshot)}`;

@@ -104,6 +104,28 @@ describe('the catalog snapshot around each migration', () => {
     );
   });
 
+  it("runs each migration's snapshot and measurement through schemata's functions where the role may make them", async () => {
+    const url = await freshDatabase();
+    await setOnDatabase(url, "track_functions = 'pl'");
+    await applied(url, makeProject(HISTORY));
+    // The server's own count of each function's calls, once the run's session has reported them. A lookup of
+    // them by the wrong arguments finds none, and every batch carries the statements itself: no call at all.
+    const called = async () =>
+      query<{ name: string; calls: number }>(
+        url,
+        `SELECT regexp_replace(funcname, '_[0-9a-f]+$', '') AS name, calls::int AS calls FROM pg_catalog.pg_stat_user_functions
+          WHERE schemaname = 'schemata' ORDER BY 1`,
+      );
+    const files = Object.keys(HISTORY).length;
+    const counted = async () => new Map((await called()).map((c) => [c.name, c.calls]));
+    await waitFor(async () => ((await counted()).get('record') ?? 0) >= files, 10000);
+    const calls = await counted();
+    // Every migration's measurement and record; the snapshot of each file that names what it reaches.
+    for (const name of ['measure_before', 'measure_after', 'record'])
+      expect(calls.get(name), name).toBe(files);
+    expect(calls.get('snapshot')).toBeGreaterThan(0);
+  });
+
   it("is the same where the role may not create schemata's functions (the statements go in each batch)", async () => {
     const url = await freshDatabase();
     // An owner made the tracking tables; the deploy role may write them and create in the database, not in schema schemata.
