@@ -21,7 +21,7 @@ import { type Reversal, reversalCheckSql, rolledBackSql } from './reversal.js';
 import { MIGRATION_TAKEN_SQLSTATE, onceStatements } from './lock.js';
 import type { ObjectRef } from '../sql/operations.js';
 import { type Location, locate, nodeKind, type Statement } from '../sql/statements.js';
-import { transactionStmtOf } from '../sql/classify.js';
+import { ownBlocks, transactionStmtOf } from '../sql/classify.js';
 import { maskSecrets } from '../targets/redact.js';
 import {
   abbreviate,
@@ -201,7 +201,7 @@ function isBlankedControl(statement: Statement): boolean {
  */
 export function ownOpening(statements: readonly Statement[]): Statement[] | undefined {
   const [first] = statements;
-  if (!first || transactionKind(first) !== 'begin') return undefined;
+  if (!first || ownBlocks()(first) !== 'opens') return undefined;
   const sets: Statement[] = [];
   for (const s of statements.slice(1)) {
     if (!isSetTransaction(s)) break;
@@ -578,17 +578,20 @@ export function transactionsOf(
     outside.some((at) => at.line === s.at.line && at.column === s.at.column);
   const units: FileTransaction[] = [];
   let block: { begin: Statement; statements: Statement[]; setTransaction: Statement[] } | undefined;
+  // The one reading of the file's blocks (sql/classify.ts), which lint and the plan share.
+  const placeOf = ownBlocks();
   for (const s of statements) {
-    const control = transactionKind(s);
-    if (control === 'begin' && !block) {
+    const place = placeOf(s);
+    if (place === 'opens') {
       block = { begin: s, statements: [], setTransaction: [] };
-    } else if (block && (control === 'commit' || control === 'rollback')) {
+    } else if (block && place === 'closes') {
+      const rollback = transactionStmtOf(s)?.kind === 'TRANS_STMT_ROLLBACK';
       // COMMIT AND CHAIN (or ROLLBACK AND CHAIN) opens the next transaction at once, with the same characteristics:
       // run as the block's COMMIT (or ROLLBACK), then a block of the same BEGIN.
       const chain = transactionStmtOf(s)?.chain === true;
       // A block the file rolls back leaves nothing: it runs as written, unmeasured.
       units.push(
-        control === 'rollback'
+        rollback
           ? {
               kind: 'bare',
               statements: [
@@ -610,7 +613,7 @@ export function transactionsOf(
     } else {
       // A SET or RESET changes the session, never data (RESET ALL inside the wrapper would also reset the measurement's settings); a COMMIT or ROLLBACK with no block open only warns, as in psql.
       units.push(
-        refused(s) || control !== undefined || nodeKind(s.node) === 'VariableSetStmt'
+        refused(s) || place === 'closes-nothing' || nodeKind(s.node) === 'VariableSetStmt'
           ? { kind: 'bare', statements: [s], setTransaction: [] }
           : { kind: 'measured', statements: [s], setTransaction: [] },
       );
@@ -624,15 +627,6 @@ export function transactionsOf(
       ? u.statements.map((s) => ({ kind: 'bare' as const, statements: [s], setTransaction: [] }))
       : [u],
   );
-}
-
-function transactionKind(statement: Statement): 'begin' | 'commit' | 'rollback' | undefined {
-  if (nodeKind(statement.node) !== 'TransactionStmt') return undefined;
-  const kind = (statement.node as { TransactionStmt: { kind?: string } }).TransactionStmt.kind;
-  if (kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START') return 'begin';
-  if (kind === 'TRANS_STMT_COMMIT') return 'commit';
-  if (kind === 'TRANS_STMT_ROLLBACK') return 'rollback';
-  return undefined;
 }
 
 function isSetTransaction(statement: Statement): boolean {

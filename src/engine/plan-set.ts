@@ -48,7 +48,12 @@ import {
   type Judgement,
   judgeHazards,
 } from '../model/protect.js';
-import { type Classification, insideOwnBlocks, runsInTransaction } from '../sql/classify.js';
+import {
+  type Classification,
+  insideOwnBlocks,
+  runsInTransaction,
+  twoPhaseCommitOf,
+} from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { tablesUpTo } from './measure.js';
@@ -720,6 +725,17 @@ export function prepareFiles(
         kind: 'unrunnable',
         message: `Set "${set}": ${at(path, copy.at)}: ${finding?.message ?? 'COPY ... FROM STDIN reads its rows from the client, and schemata sends none.'} Nothing was applied.`,
         hint: `${finding?.fix ?? ''} Then run the command again.`.trim(),
+      });
+      continue;
+    }
+    const twoPhase = classification.transactionControl.find((c) => twoPhaseCommitOf(c));
+    if (twoPhase) {
+      plan.problems.push({
+        kind: 'unrunnable',
+        message:
+          `Set "${set}": ${at(path, twoPhase.at)}: ${twoPhaseCommitOf(twoPhase)} is two-phase commit: it hands a transaction to a COMMIT PREPARED ` +
+          `that data protection's measurement and the migration's record never reach, and a prepared transaction holds its locks until then. Nothing was applied.`,
+        hint: `Remove it from ${path}: schemata commits each migration itself (or each BEGIN ... COMMIT block of the file's own). Then run the command again.`,
       });
       continue;
     }

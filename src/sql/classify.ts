@@ -72,6 +72,24 @@ const CONTROL = new Set([
   'TRANS_STMT_ROLLBACK_PREPARED',
 ]);
 
+/**
+ * PREPARE TRANSACTION, COMMIT PREPARED or ROLLBACK PREPARED, as written: two-phase commit hands a transaction
+ * to a later COMMIT PREPARED, which no measurement and no record of the migration's would reach. Undefined for
+ * any other statement.
+ */
+export function twoPhaseCommitOf(statement: Statement): string | undefined {
+  switch (transactionStmtOf(statement)?.kind) {
+    case 'TRANS_STMT_PREPARE':
+      return 'PREPARE TRANSACTION';
+    case 'TRANS_STMT_COMMIT_PREPARED':
+      return 'COMMIT PREPARED';
+    case 'TRANS_STMT_ROLLBACK_PREPARED':
+      return 'ROLLBACK PREPARED';
+    default:
+      return undefined;
+  }
+}
+
 /** A statement's TransactionStmt (its kind, and whether it is AND CHAIN), or undefined for any other statement. */
 export const transactionStmtOf = (statement: Statement) =>
   (statement.node as { TransactionStmt?: { kind?: string; chain?: boolean } }).TransactionStmt;

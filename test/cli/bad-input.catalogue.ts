@@ -573,6 +573,18 @@ export const CATALOGUE: BadInput[] = [
     fix: 'INSERT, or COPY ... FROM a file on the server',
   },
   {
+    situation: 'PREPARE TRANSACTION (two-phase commit) in a file',
+    args: ['migrate'],
+    files: {
+      'data/003_prepare.sql':
+        "BEGIN;\nCREATE TABLE IF NOT EXISTS workspace.p (x int);\nPREPARE TRANSACTION 'deploy';\nCOMMIT PREPARED 'deploy';\n",
+    },
+    exit: 3,
+    message:
+      '003_prepare.sql:3:1: PREPARE TRANSACTION is two-phase commit: it hands a transaction to a COMMIT PREPARED',
+    fix: 'remove it: schemata commits each migration, or each BEGIN ... COMMIT block of the file',
+  },
+  {
     situation: 'ADD CONSTRAINT IF NOT EXISTS',
     args: ['migrate'],
     files: {
