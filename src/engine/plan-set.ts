@@ -56,6 +56,7 @@ import {
 } from '../sql/classify.js';
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
+import { TWO_PHASE_COMMIT_FIX, twoPhaseCommitMessage } from '../sql/rules/two-phase-commit.js';
 import { tablesUpTo } from './measure.js';
 import { insertTargetOf, type ObjectRef, type Operation } from '../sql/operations.js';
 import { loadDeparser, loadParser } from '../sql/parse.js';
@@ -732,10 +733,8 @@ export function prepareFiles(
     if (twoPhase) {
       plan.problems.push({
         kind: 'unrunnable',
-        message:
-          `Set "${set}": ${at(path, twoPhase.at)}: ${twoPhaseCommitOf(twoPhase)} is two-phase commit: it hands a transaction to a COMMIT PREPARED ` +
-          `that data protection's measurement and the migration's record never reach, and a prepared transaction holds its locks until then. Nothing was applied.`,
-        hint: `Remove it from ${path}: schemata commits each migration itself (or each BEGIN ... COMMIT block of the file's own). Then run the command again.`,
+        message: `Set "${set}": ${at(path, twoPhase.at)}: ${twoPhaseCommitMessage(twoPhaseCommitOf(twoPhase)!)} Nothing was applied.`,
+        hint: `${TWO_PHASE_COMMIT_FIX} Then run the command again.`,
       });
       continue;
     }

@@ -10,6 +10,7 @@ import type { Rule } from './rule.js';
 import { transactionBlockNeverClosed } from './transaction-block-never-closed.js';
 import { transactionEndWithoutBegin } from './transaction-end-without-begin.js';
 import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
+import { twoPhaseCommit } from './two-phase-commit.js';
 import { typeChangeRewrites } from './type-change-rewrites.js';
 import { volatileDefault } from './volatile-default.js';
 
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   transactionEndWithoutBegin,
   transactionBlockNeverClosed,
   copyFromStdin,
+  twoPhaseCommit,
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,
   destructiveStatement,
