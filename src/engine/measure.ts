@@ -260,6 +260,15 @@ export const NOTHING_FINGERPRINTED_PLPGSQL = `PERFORM pg_catalog.set_config('sch
  */
 const valuesQuery = (cols: string, oid: string) =>
   `'SELECT pg_catalog.jsonb_object(ARRAY[' || ${cols} || ']) FROM ONLY ' || ${oid}::pg_catalog.regclass::pg_catalog.text`;
+/** Reads the values of `v.cols` of table `v.oid` into `fps`, in PL/pgSQL; NULL where they cannot be read. */
+const READ_VALUES_PLPGSQL = `fps := NULL;
+      IF v.cols IS NOT NULL THEN
+        BEGIN
+          EXECUTE ${valuesQuery('v.cols', 'v.oid')} INTO fps;
+        EXCEPTION WHEN lock_not_available THEN RAISE;
+          WHEN OTHERS THEN NULL;
+        END;
+      END IF;`;
 /** The column list valuesQuery reads, from pg_attribute row `a`: one aggregate expression. */
 const VALUES_COLUMNS = (a: string) =>
   `pg_catalog.string_agg(pg_catalog.format('%s, pg_catalog.count(%I) || '':'' || COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(%I::pg_catalog.text, 0)::pg_catalog.numeric), 0)',
@@ -268,8 +277,8 @@ const VALUES_COLUMNS = (a: string) =>
 /*
  * Before the file: the values of each column of the tables in `values` (an
  * oid[] expression: suspects of an UPDATE of every row), kept in
- * schemata.values as [{ oid, fps }]. A table that cannot be read so is left
- * out, and no UPDATE of it is judged.
+ * schemata.values as [{ oid, fps }]. A table whose values cannot be read
+ * so is kept without them (fps null), and no UPDATE of it is judged.
  */
 export const valuesBeforePlpgsql = (values: string) => `DECLARE
     v record;
@@ -282,12 +291,8 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
         FROM pg_catalog.unnest(${values}) AS x(oid)
         CROSS JOIN LATERAL (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = x.oid AND c.relkind = 'r' OFFSET 0) c
     LOOP
-      CONTINUE WHEN v.cols IS NULL;
-      BEGIN
-        EXECUTE ${valuesQuery('v.cols', 'v.oid')} INTO fps;
-      EXCEPTION WHEN lock_not_available THEN RAISE;
-        WHEN OTHERS THEN CONTINUE;
-      END;
+      ${READ_VALUES_PLPGSQL}
+      -- Kept without values where they could not be read: no column judged, and no suspect again.
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', fps));
     END LOOP;
     PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
@@ -297,7 +302,7 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
  * Before the losses are read: for each table of schemata.values, the columns
  * that held data before the file (a value at least) and are still there,
  * whose values are not those they held (`changed`, their names). A table
- * that cannot be read now counts every such column changed.
+ * that could be read before and cannot now counts every such column changed.
  */
 const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') <> '[]' THEN
     DECLARE
@@ -310,14 +315,7 @@ const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') 
                                WHERE a.attrelid = x.oid AND a.attnum > 0 AND NOT a.attisdropped AND x.fps ? a.attnum::text) AS cols
           FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.values')::jsonb) AS x(oid oid, fps jsonb)
       LOOP
-        fps := NULL;
-        IF v.cols IS NOT NULL THEN
-          BEGIN
-            EXECUTE ${valuesQuery('v.cols', 'v.oid')} INTO fps;
-          EXCEPTION WHEN lock_not_available THEN RAISE;
-            WHEN OTHERS THEN NULL;
-          END;
-        END IF;
+        ${READ_VALUES_PLPGSQL}
         kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', v.fps, 'changed', (
           SELECT COALESCE(pg_catalog.jsonb_agg(a.attname ORDER BY a.attnum), '[]')
             FROM pg_catalog.jsonb_each_text(v.fps) AS f(num, fp)

@@ -59,6 +59,10 @@ const labels = async (url: string) =>
 
 const FRUIT = ['apple', 'banana', 'cherry'];
 
+/** The data set migrated, in the run's one transaction where the case's name says so. */
+const migrateAsNamed = (what: string, cwd: string, env: Record<string, string>) =>
+  migrate({ cwd, env, sets: ['data'], singleTransaction: what.includes('one transaction') });
+
 /** Refused by the forecast or the measurement: exit 4, the table's rows there, the file not tracked. */
 async function expectNoLoss(
   report: Awaited<ReturnType<typeof migrate>>,
@@ -1174,12 +1178,7 @@ describe('a widening is measured: its values are those it gives', () => {
     const { url, cwd, env } = await appliedDataSet(PRICES, ROWS);
     const before = await prices(url);
     writeFile(cwd, 'data/003_widen.sql', sql);
-    const report = await migrate({
-      cwd,
-      env,
-      sets: ['data'],
-      singleTransaction: what.includes('one transaction'),
-    });
+    const report = await migrateAsNamed(what, cwd, env);
     expect(report.exitCode).toBe(4);
     expect(report.error?.message).toContain(words);
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
@@ -1407,12 +1406,7 @@ describe('an UPDATE of every row, in code the forecast cannot read', () => {
     const { url, cwd, env } = await setUp();
     const before = await snapshot(url);
     writeFile(cwd, 'data/003_update.sql', sql);
-    const report = await migrate({
-      cwd,
-      env,
-      sets: ['data'],
-      singleTransaction: what.includes('one transaction'),
-    });
+    const report = await migrateAsNamed(what, cwd, env);
     expect(report.exitCode).toBe(4);
     expect(report.error?.message).toContain(words);
     expect(await snapshot(url)).toEqual(before);
