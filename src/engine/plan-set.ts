@@ -729,11 +729,14 @@ export function prepareFiles(
       });
       continue;
     }
-    const twoPhase = classification.transactionControl.find((c) => twoPhaseCommitOf(c));
+    const [twoPhase] = classification.transactionControl.flatMap((c) => {
+      const words = twoPhaseCommitOf(c);
+      return words === undefined ? [] : [{ at: c.at, words }];
+    });
     if (twoPhase) {
       plan.problems.push({
         kind: 'unrunnable',
-        message: `Set "${set}": ${at(path, twoPhase.at)}: ${twoPhaseCommitMessage(twoPhaseCommitOf(twoPhase)!)} Nothing was applied.`,
+        message: `Set "${set}": ${at(path, twoPhase.at)}: ${twoPhaseCommitMessage(twoPhase.words)} Nothing was applied.`,
         hint: `${TWO_PHASE_COMMIT_FIX} Then run the command again.`,
       });
       continue;
