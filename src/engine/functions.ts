@@ -96,7 +96,7 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
-  measure_before: `(p_capture oid[], p_values oid[], p_updates_read oid[], p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
+  measure_before: `(p_capture oid[], p_values oid[], p_updates_read text, p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$

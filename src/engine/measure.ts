@@ -1,4 +1,4 @@
-import type { Widened } from '../model/protect.js';
+import type { UpdatesRead, Widened } from '../model/protect.js';
 import type { Client } from './connect.js';
 import { boundedCountSql, groupedDigits, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
@@ -84,9 +84,10 @@ export interface Measurement {
   /**
    * Tables whose UPDATEs the forecast read (with their partitions and children): it judged their WHERE itself
    * (an UPDATE without one that limits it is refused before the run), so the measurement does not judge their
-   * updates again.
+   * updates again; or, where the migration also runs code the forecast could not read, judges them save the
+   * columns those UPDATEs set (model/protect.ts UpdatesRead).
    */
-  updatesRead: readonly number[];
+  updatesRead: UpdatesRead;
   /**
    * Columns whose type the forecast judged a widening: a changed type there is no loss where the values are
    * those the widening gives (widenedBeforePlpgsql, then verifyWidenedPlpgsql before COMMIT).
@@ -278,7 +279,10 @@ const VALUES_COLUMNS = (a: string) =>
  * Before the file: the values of each column of the tables in `values` (an
  * oid[] expression: suspects of an UPDATE of every row), kept in
  * schemata.values as [{ oid, fps }]. A table whose values cannot be read
- * so is kept without them (fps null), and no UPDATE of it is judged.
+ * so is kept without them (fps null), and no UPDATE of it is judged. Not
+ * read: the columns an UPDATE the forecast read sets (schemata.updates_read),
+ * whose new values it judged, and generated columns, whose values follow
+ * from the others.
  */
 export const valuesBeforePlpgsql = (values: string) => `DECLARE
     v record;
@@ -287,7 +291,8 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
   BEGIN
     FOR v IN
       SELECT c.oid, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
-                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS cols
+                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                        AND NOT COALESCE((pg_catalog.current_setting('schemata.updates_read')::jsonb -> c.oid::pg_catalog.text) ? a.attname::pg_catalog.text, false)) AS cols
         FROM pg_catalog.unnest(${values}) AS x(oid)
         CROSS JOIN LATERAL (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = x.oid AND c.relkind = 'r' OFFSET 0) c
     LOOP
@@ -378,7 +383,7 @@ export interface MeasureInputs {
   capture: string;
   /** oid[] */
   values: string;
-  /** oid[] */
+  /** text: a JSON object of each table's OID to null or the columns its read UPDATEs set (UpdatesRead) */
   updatesRead: string;
   /** text: a JSON array of { oid, column, to } */
   widened: string;
@@ -449,6 +454,10 @@ function tracedSql(i: MeasureInputs): string {
    WHERE ${USER_TABLE('c')}), true)`;
 }
 
+/** UpdatesRead as schemata.updates_read holds it: `{"16390": null, "16402": ["price"]}`. */
+export const updatesReadJson = (read: UpdatesRead): string =>
+  JSON.stringify(Object.fromEntries(read.map((r) => [String(Math.trunc(r.oid)), r.sets])));
+
 const oids = (list: readonly number[]) =>
   `ARRAY[${list.map((oid) => Math.trunc(oid)).join(', ')}]::pg_catalog.oid[]`;
 
@@ -457,7 +466,7 @@ export function measureLiterals(m: Measurement): MeasureInputs {
   return {
     capture: oids(m.capture),
     values: oids(m.values),
-    updatesRead: oids(m.updatesRead),
+    updatesRead: quoteLiteral(updatesReadJson(m.updatesRead)),
     widened: widenedLiteral(m.widened),
     forced: m.forced ? 'true' : 'false',
     tablesUpTo: `${Math.trunc(m.tablesUpTo)}::pg_catalog.oid`,
@@ -599,15 +608,17 @@ const REWRITE_KEPT_IDS = (t: string, c: string) => {
  * Whether table `oid`, a plain table, may have had every row it holds
  * updated by this migration: it updated rows, holds some, and none is older
  * than the transaction (OLDER_ROWS: an UPDATE writes the row anew). Not
- * asked of the tables whose UPDATEs the forecast read (schemata.updates_read):
- * it judged their WHERE. A suspect: measured again with the table's rows and
+ * asked of the tables whose UPDATEs the forecast read and judged wholly
+ * (null in schemata.updates_read): it judged their WHERE; where it lists the
+ * columns they set, the other columns are judged (valuesBeforePlpgsql). A
+ * suspect: measured again with the table's rows and
  * values read before the file (LOSSES_SQL judges it). Where this role
  * cannot read the rows (row-level security, no SELECT), hasRowsSql answers
  * that older ones are there: not judged.
  */
 const MAY_HAVE_UPDATED_EVERY_ROW = (oid: string) =>
   `CASE WHEN ${sinceStart(oid, 1)} > 0
-          AND ${oid} <> ALL (pg_catalog.current_setting('schemata.updates_read')::pg_catalog.oid[])
+          AND (pg_catalog.current_setting('schemata.updates_read')::jsonb -> ${oid}::pg_catalog.text) IS DISTINCT FROM 'null'::jsonb
           AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) = 'r'
         THEN ${hasRowsSql(oid)} AND NOT ${OLDER_ROWS(oid)} ELSE false END`;
 

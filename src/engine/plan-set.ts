@@ -46,6 +46,7 @@ import {
   type GuardedMigration,
   guardScope,
   type Judgement,
+  type UpdatesRead,
   judgeHazards,
 } from '../model/protect.js';
 import {
@@ -89,8 +90,8 @@ export interface PreparedMigration {
   forced: boolean;
   /** What its server-side data check covers (model/protect.ts guardScope). */
   guard: 'all' | number[];
-  /** The tables whose UPDATEs the forecast read and judged (model/protect.ts findHazards). */
-  updatesRead: number[];
+  /** The tables whose UPDATEs the forecast read, and what the measurement leaves to it (model/protect.ts UpdatesRead). */
+  updatesRead: UpdatesRead;
   /** The names its statements mention (sql/footprint.ts), and what its catalog snapshot covers (model/snapshot.ts). */
   mentioned: Mentioned;
   snapshot: SnapshotScope;
@@ -494,7 +495,9 @@ export async function planSet(
     for (const m of result.migrations) {
       for (const j of m.judgements.filter((j) => j.verdict === 'forced')) {
         report.warnings.push(
-          `${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`,
+          j.elsewhere
+            ? `${at(m.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''}, and ${j.reason}; allowed (${options.force ? '--force' : FORCE}).`
+            : `${at(m.path, j.at)}: ${j.step} runs although ${j.reason} (${options.force ? '--force' : FORCE}).`,
         );
       }
       if (m.transactional && (options.force || m.forced))
@@ -782,7 +785,8 @@ const mayDestroy = (op: Operation) =>
   op.kind === 'drop-database' ||
   op.kind === 'call' ||
   op.kind === 'delete-rows' ||
-  op.kind === 'write-rows';
+  op.kind === 'write-rows' ||
+  (op.kind === 'opaque' && op.elsewhere === true);
 
 /** The operations of the statements that run: every one, or those of the part of a file that --repair runs again. */
 function runningOperations(
@@ -857,11 +861,17 @@ export async function protect(
 }
 
 function refusal(set: string, migration: PreparedMigration, j: Judgement, again: string): Problem {
+  const statement = `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`;
+  if (j.elsewhere)
+    return {
+      kind: 'refused',
+      message: `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''}, and ${j.reason}. ${statement}`,
+      hint: `Do that work apart from the migration; where what it does is safe, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: ${again} --force`,
+      holders: [],
+    };
   return {
     kind: 'refused',
-    message:
-      `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ` +
-      `Statement: ${j.statement.replace(/\s+/g, ' ').slice(0, 160)}. Data protection refused it, so nothing of this run was applied.`,
+    message: `Set "${set}": ${at(migration.path, j.at)}: ${j.step}${j.via ? ` (in ${j.via})` : ''} would destroy data: ${j.reason}. ${statement}`,
     hint: `Move or back up the data first; if losing it is intended, add the line "${FORCE}" to ${migration.path} (it then travels with the file), or run: ${again} --force`,
     holders: j.holders,
   };

@@ -535,10 +535,17 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
     ? [
         `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.values}, ${i.updatesRead}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`,
       ]
-    : [
-        `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${m.capture.length === 0 ? NOTHING_FINGERPRINTED_PLPGSQL : `${widenedBeforePlpgsql(i.widened)}\n  ${valuesBeforePlpgsql(i.values)}`}\nEND $schemata_flush$`,
-        measureBeforeBody(i, m.capture.length === 0),
-      ];
+    : m.capture.length === 0
+      ? [
+          `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\n  ${NOTHING_FINGERPRINTED_PLPGSQL}\nEND $schemata_flush$`,
+          measureBeforeBody(i, true),
+        ]
+      : [
+          `DO $schemata_flush$ BEGIN ${COUNTERS_BEFORE_FILE_PLPGSQL}\nEND $schemata_flush$`,
+          measureBeforeBody(i),
+          // After the settings it reads (schemata.updates_read), as in the function.
+          `DO $schemata_values$ BEGIN ${widenedBeforePlpgsql(i.widened)}\n  ${valuesBeforePlpgsql(i.values)}\nEND $schemata_values$`,
+        ];
 }
 
 /** The measurement's comparison before COMMIT. */

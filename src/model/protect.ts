@@ -11,6 +11,7 @@ import {
   type RowEvent,
 } from './catalog.js';
 import { destructiveStep } from '../sql/destructive.js';
+import { ELSEWHERE_REASON } from '../sql/rules/work-in-another-session.js';
 import { plainIdent, quoteIdent } from '../sql/quote.js';
 import {
   type BodyParser,
@@ -72,6 +73,8 @@ export interface Hazard {
   newType?: ColumnType | undefined;
   /** The target's name when the run began (the name the server's counts carry), where the run renamed or moved it. */
   was?: string;
+  /** Work in another session or process (dblink, COPY ... PROGRAM): refused unless forced, asked of nothing. */
+  elsewhere?: true;
 }
 
 /** Data protection's word on one hazard. */
@@ -88,6 +91,8 @@ export interface Judgement {
   reason: string;
   /** Allowed as a widening of this column: the measurement lets its type change where the values are those it gives. */
   widened?: Widened | undefined;
+  /** Hazard.elsewhere: beyond the measurement, whatever the tables hold. */
+  elsewhere?: true;
 }
 
 /** A column the forecast judged widened by the statement at `at`. */
@@ -99,6 +104,12 @@ export interface Widened {
   to?: string | undefined;
   at: Location;
 }
+
+/**
+ * The tables (OIDs) whose UPDATEs the forecast read in a migration: `sets` null where the measurement leaves
+ * their updates to the forecast, else the columns those UPDATEs set (World.updatesReadBy).
+ */
+export type UpdatesRead = ReadonlyArray<{ oid: number; sets: readonly string[] | null }>;
 
 const TABLE_LIKE: ReadonlySet<RelationKind> = new Set(['table', 'materialized view']);
 const RELATION_REFS: ReadonlySet<ObjectRef['kind']> = new Set([
@@ -240,8 +251,13 @@ class World {
   private readonly treeChanged = new Set<Relation>();
   readonly probes: Probe[] = [];
   readonly hazards: Hazard[] = [];
-  /** Per migration, the tables (OIDs when the run began) whose UPDATEs the forecast read and judged itself. */
-  readonly updatesRead: Array<Set<number>> = [];
+  /**
+   * Per migration, the tables (OIDs when the run began) whose UPDATEs the forecast read and judged itself, each
+   * with the columns those UPDATEs set (null: columns it cannot name, as a trigger's assignments to NEW).
+   */
+  private readonly updatesRead: Array<Map<number, Set<string> | null>> = [];
+  /** Per migration: it runs code the forecast could not read (dynamic SQL). */
+  private readonly unread: boolean[] = [];
   private filePath: string[] | undefined;
   /** The file being read runs in schemata's transaction: a SET LOCAL in a body it calls lasts until its end. */
   private transactional = true;
@@ -437,7 +453,7 @@ class World {
         const found = this.relation(op.table);
         if (!found) break;
         if (op.kind === 'write-rows' && (op.verb !== 'INSERT' || op.upserts === true))
-          this.readUpdate(found[1], op.only === true, migration);
+          this.readUpdate(found[1], op.only === true, op.sets, migration);
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
@@ -550,6 +566,17 @@ class World {
         break;
       }
       case 'opaque':
+        this.unread[migration] = true;
+        if (op.elsewhere)
+          this.hazards.push({
+            migration,
+            at: op.at,
+            via: op.via,
+            step: op.why,
+            target: 'another session',
+            probes: [],
+            elsewhere: true,
+          });
         break;
     }
   }
@@ -802,9 +829,11 @@ class World {
       view.triggers.some((t) => t.enabled && t.row && t.events.some((e) => events.includes(e))) ||
       view.rules.some((r) => r.enabled && r.events.some((e) => events.includes(e)));
     if (instead) return;
+    // The columns it sets are the view's names, not the table's: not carried.
+    const write = op.kind === 'write-rows' ? (({ sets: _viewColumns, ...rest }) => rest)(op) : op;
     this.apply(
       {
-        ...op,
+        ...write,
         table: base.table,
         wholesale: op.wholesale && !base.filtered,
         via: `${op.via ? `${op.via}, ` : ''}a write through view ${shownName(schema, op.table.name)}`,
@@ -816,16 +845,55 @@ class World {
 
   /**
    * An UPDATE the forecast read (a statement, a body it read, a foreign key's action): it judges whether its WHERE
-   * limits it, and the measurement leaves the table's updates to it (engine/measure.ts MAY_HAVE_UPDATED_EVERY_ROW). Without
-   * ONLY the update reaches the partitions and inheritance children too.
+   * limits it, and the measurement leaves the table's updates to it (engine/measure.ts MAY_HAVE_UPDATED_EVERY_ROW),
+   * or, where the migration also runs code the forecast could not read, the columns it sets (updatesReadBy). Without
+   * ONLY the update reaches the partitions and inheritance children too. `sets` undefined: columns not named (a
+   * foreign key's action, a write through a view); a trigger that fires on UPDATE may assign any column of NEW.
    */
-  private readUpdate(relation: Relation, only: boolean, migration: number): void {
-    const read = (this.updatesRead[migration] ??= new Set<number>());
+  private readUpdate(
+    relation: Relation,
+    only: boolean,
+    sets: readonly string[] | undefined,
+    migration: number,
+  ): void {
+    const read = (this.updatesRead[migration] ??= new Map());
     for (const r of [
       relation,
       ...(only ? [] : this.descendants(relation, false).map(([, d]) => d)),
-    ])
-      if (r.origin !== null) read.add(r.origin);
+    ]) {
+      if (r.origin === null) continue;
+      const known = read.get(r.origin);
+      if (known === null) continue;
+      if (sets === undefined || this.firesOnUpdate(r)) {
+        read.set(r.origin, null);
+        continue;
+      }
+      read.set(r.origin, new Set([...(known ?? []), ...sets]));
+    }
+  }
+
+  /** Whether a row trigger fires for an UPDATE of the relation's rows: its own, or one of a table it is a partition of. */
+  private firesOnUpdate(relation: Relation): boolean {
+    // A row trigger may assign NEW; a statement trigger's own writes are read where it fires.
+    const fires = (t: Trigger) => t.row && t.enabled && t.events.includes('UPDATE');
+    if (relation.triggers.some(fires)) return true;
+    for (let p = relation.partitionOf, n = 0; p && n < 32; p = p.partitionOf, n += 1)
+      if (p.triggers.some(fires)) return true;
+    return false;
+  }
+
+  /**
+   * The tables whose UPDATEs the forecast read in a migration, for the measurement: `sets` null where the forecast
+   * judged them wholly; where the migration also runs code it could not read (dynamic SQL may update another column
+   * of them, every row), the columns the read UPDATEs set, whose new values are theirs, and null only where it
+   * cannot name them.
+   */
+  updatesReadBy(migration: number): UpdatesRead {
+    const unread = this.unread[migration] === true;
+    return [...(this.updatesRead[migration] ?? [])].map(([oid, sets]) => ({
+      oid,
+      sets: unread && sets ? [...sets].sort() : null,
+    }));
   }
 
   /** The partitions and inheritance children of a relation at any depth (`partitionsOnly`: its partitions), each with its name. */
@@ -1225,7 +1293,7 @@ export function findHazards(
   model: CatalogModel,
   migrations: readonly GuardedMigration[],
   parser?: BodyParser,
-): { hazards: Hazard[]; probes: Probe[]; updatesRead: number[][] } {
+): { hazards: Hazard[]; probes: Probe[]; updatesRead: UpdatesRead[] } {
   const world = new World(model, model.facts.searchPath, parser);
   migrations.forEach((migration, index) => {
     world.startFile(migration.transactional);
@@ -1234,7 +1302,7 @@ export function findHazards(
   return {
     hazards: world.hazards,
     probes: world.probes,
-    updatesRead: migrations.map((_, index) => [...(world.updatesRead[index] ?? [])]),
+    updatesRead: migrations.map((_, index) => world.updatesReadBy(index)),
   };
 }
 
@@ -1296,7 +1364,8 @@ export function isWidening(
 /**
  * The verdict on each hazard from what the catalog said: a target that holds
  * rows is refused (or forced, with --force or the file's `-- schemata:force`),
- * one that does not, and a widening type change, are allowed.
+ * one that does not, and a widening type change, are allowed. Work in
+ * another session is refused (or forced) whatever the tables hold.
  */
 export function judgeHazards(
   hazards: readonly Hazard[],
@@ -1326,6 +1395,13 @@ export function judgeHazards(
       holders,
     };
     const refused = force || migration.forced ? 'forced' : 'refused';
+    if (h.elsewhere)
+      return {
+        ...base,
+        verdict: refused,
+        reason: ELSEWHERE_REASON,
+        elsewhere: true,
+      };
     // What could not be asked is judged as holding rows: a refusal too many, never a loss let through.
     if (unreadable !== undefined) return { ...base, verdict: refused, reason: unreadable };
     if (holders.length === 0) return { ...base, verdict: 'allowed', reason: 'holds no rows' };

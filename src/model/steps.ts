@@ -5,7 +5,7 @@ import type { ObjectRef, Operation } from '../sql/operations.js';
 import { blockNeverClosedMessage } from '../sql/rules/transaction-block-never-closed.js';
 import { endOfNoTransactionMessage } from '../sql/rules/transaction-end-without-begin.js';
 import type { Location, Statement } from '../sql/statements.js';
-import type { Judgement } from './protect.js';
+import type { Judgement, UpdatesRead } from './protect.js';
 import type { Measurement } from '../engine/measure.js';
 import type { Reversal } from '../engine/reversal.js';
 
@@ -62,7 +62,7 @@ export interface JudgedMigration {
   expectedEvent: number | null;
   only?: Location[] | undefined;
   guard: 'all' | number[];
-  updatesRead: number[];
+  updatesRead: UpdatesRead;
   snapshot: SnapshotScope;
   judgements: Judgement[];
   /** Statements PostgreSQL refuses in a transaction block. */
@@ -152,7 +152,8 @@ export function planSteps(
         ...(m.transactional
           ? []
           : m.operations.flatMap((op) =>
-              op.kind === 'opaque'
+              // Work in another session is a judgement of its own (model/protect.ts).
+              op.kind === 'opaque' && op.elsewhere !== true
                 ? [
                     `${m.path}:${op.at.line}:${op.at.column}: ${op.why}; it runs outside schemata's transaction: where it COMMITs on its own (a DO block or procedure that COMMITs), a loss is found only after it committed, when nothing can roll it back.`,
                   ]

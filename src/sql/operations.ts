@@ -138,6 +138,8 @@ export type Operation = (
       only?: boolean;
       /** INSERT ... ON CONFLICT DO UPDATE: a row that is there is updated, and its UPDATE triggers fire. */
       upserts?: boolean;
+      /** The columns an UPDATE sets, by name (the DO UPDATE of an upsert, a MERGE's UPDATE): none for an INSERT. */
+      sets?: string[];
     }
   /**
    * Rows removed: DELETE, TRUNCATE (`cascade`: the referencing tables too), MERGE ... THEN DELETE.
@@ -209,8 +211,12 @@ export type Operation = (
    * ALTER DOMAIN ... SET / DROP DEFAULT, SET / DROP NOT NULL, DROP / VALIDATE CONSTRAINT. A type made again gets it again.
    */
   | { kind: 'redefine'; object: ObjectRef }
-  /** What no reading of the text can tell: dynamic SQL. The server-side guard covers it. */
-  | { kind: 'opaque'; why: string }
+  /**
+   * What no reading of the text can tell: dynamic SQL. The server-side guard covers it. `elsewhere`: it runs in
+   * another session or process (dblink, COPY ... PROGRAM), beyond the migration's transaction and so beyond
+   * the measurement too.
+   */
+  | { kind: 'opaque'; why: string; elsewhere?: true }
 ) & { at: Location; via?: string };
 
 const RELATIONS: ReadonlySet<RefKind> = new Set([
@@ -276,6 +282,23 @@ const strings = (list: Obj[] | undefined): string[] =>
  */
 const onlyOf = (range: Obj | undefined): { only?: true } =>
   range !== undefined && range.inh !== true ? { only: true } : {};
+
+/** dblink's functions that run SQL they are given (dblink_connect and dblink_fetch run none of their own). */
+const RUN_SQL_ELSEWHERE: ReadonlySet<string> = new Set([
+  'dblink',
+  'dblink_exec',
+  'dblink_open',
+  'dblink_send_query',
+]);
+
+/** The columns a SET list names (`SET a = 1, (b, c) = ...`, `SET f.sub = 1` sets f): each ResTarget's name. */
+const columnsSet = (targets: Obj[] | undefined): string[] => [
+  ...new Set(
+    (targets ?? []).flatMap((t) =>
+      typeof t.ResTarget?.name === 'string' ? [t.ResTarget.name as string] : [],
+    ),
+  ),
+];
 
 /** `"int4"[]`: a type name as to_regprocedure reads it; undefined for `%TYPE`. */
 function typeText(type: Obj | undefined): string | undefined {
@@ -1192,6 +1215,7 @@ function rowsAndCalls(
           table: table(o.relation),
           wholesale: keepsEveryRow(o.whereClause),
           verb: 'UPDATE',
+          sets: columnsSet(o.targetList),
           ...onlyOf(o.relation),
         });
         break;
@@ -1203,12 +1227,21 @@ function rowsAndCalls(
           wholesale: false,
           verb: 'INSERT',
           ...(o.onConflictClause?.action === 'ONCONFLICT_NOTHING' ? { keepsExisting: true } : {}),
-          ...(o.onConflictClause?.action === 'ONCONFLICT_UPDATE' ? { upserts: true } : {}),
+          ...(o.onConflictClause?.action === 'ONCONFLICT_UPDATE'
+            ? { upserts: true, sets: columnsSet(o.onConflictClause.targetList) }
+            : {}),
         });
         break;
       case 'CopyStmt':
         if (o.is_from && o.relation)
           push({ kind: 'write-rows', table: table(o.relation), wholesale: false, verb: 'INSERT' });
+        // The program may connect back and change anything, in a session of its own.
+        if (o.is_program)
+          push({
+            kind: 'opaque',
+            why: `COPY ... ${o.is_from ? 'FROM' : 'TO'} PROGRAM runs a program on the server, in a process of its own`,
+            elsewhere: true,
+          });
         break;
       case 'MergeStmt':
         for (const clause of ((o.mergeWhenClauses as Obj[] | undefined) ?? []).map(
@@ -1223,7 +1256,13 @@ function rowsAndCalls(
               verb: 'MERGE',
             });
           else
-            push({ kind: 'write-rows', table: table(o.relation), wholesale: false, verb: 'MERGE' });
+            push({
+              kind: 'write-rows',
+              table: table(o.relation),
+              wholesale: false,
+              verb: 'MERGE',
+              sets: clause?.commandType === 'CMD_UPDATE' ? columnsSet(clause.targetList) : [],
+            });
         }
         break;
       // CALL keeps its FuncCall unwrapped, under `funccall`.
@@ -1249,6 +1288,13 @@ function rowsAndCalls(
             function: { kind: key === 'funccall' ? 'procedure' : 'function', ...split(names) },
             arguments: args.map(callArgument),
           });
+          const name = names[names.length - 1]!;
+          if (RUN_SQL_ELSEWHERE.has(name))
+            push({
+              kind: 'opaque',
+              why: `${name} runs its SQL in another session, over a connection of its own`,
+              elsewhere: true,
+            });
         }
         break;
       }

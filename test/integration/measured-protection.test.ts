@@ -1402,6 +1402,21 @@ describe('an UPDATE of every row, in code the forecast cannot read', () => {
       "CREATE TABLE IF NOT EXISTS workspace.made_first (id int);\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
       refusedWith('workspace.items', '3 rows', 'label'),
     ],
+    [
+      'a readable UPDATE of one column whose WHERE limits it, and dynamic SQL that wipes another column of the table',
+      "UPDATE workspace.items SET id = id + 100 WHERE id > 0;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'the same in one PL/pgSQL function the forecast reads, through SELECT',
+      "CREATE FUNCTION workspace.renumber() RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE items SET id = id + 100 WHERE id > 0; EXECUTE 'UPDATE workspace.items SET label = ' || 'NULL'; END $$ SET search_path = workspace;\nSELECT workspace.renumber();\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
+    [
+      'an upsert the forecast reads, and dynamic SQL that wipes another column',
+      "INSERT INTO workspace.items SELECT id, 'x' FROM workspace.items ON CONFLICT (id) DO UPDATE SET id = excluded.id + 100;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET label = NULL'; END $$;\n",
+      refusedWith('workspace.items', '3 rows', 'label'),
+    ],
   ])('%s: refused, exit 4, every value kept', async (what, sql, words) => {
     const { url, cwd, env } = await setUp();
     const before = await snapshot(url);
@@ -1477,9 +1492,34 @@ describe('an UPDATE of every row, in code the forecast cannot read', () => {
       'a plain UPDATE whose WHERE limits it, the forecast reading it (it matches every row)',
       'UPDATE workspace.items SET label = upper(label) WHERE id > 0;\n',
     ],
+    [
+      'a readable UPDATE whose WHERE limits it, next to dynamic SQL that updates no row of it',
+      "UPDATE workspace.items SET label = upper(label) WHERE id > 0;\nDO $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.made_dynamically (id int)'; END $$;\n",
+    ],
+    [
+      'the same where a generated column follows the column it sets',
+      "UPDATE workspace.items SET label = label || '?' WHERE id > 0;\nDO $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.made_dynamically (id int)'; END $$;\n",
+    ],
+    [
+      'the same where a row trigger assigns another column of NEW (an updated_at)',
+      "UPDATE workspace.items SET label = upper(label) WHERE id > 0;\nDO $$ BEGIN EXECUTE '' || 'CREATE TABLE workspace.made_dynamically (id int)'; END $$;\n",
+    ],
   ])('%s runs without --force', async (what, sql) => {
     const { url, cwd, env } = await setUp();
     if (what.includes('held no value')) await query(url, 'UPDATE workspace.child SET note = NULL');
+    if (what.includes('generated column'))
+      await query(
+        url,
+        'ALTER TABLE workspace.items ADD COLUMN shout text GENERATED ALWAYS AS (upper(label) || $$!$$) STORED',
+      );
+    if (what.includes('row trigger'))
+      await query(
+        url,
+        `ALTER TABLE workspace.items ADD COLUMN touched timestamptz;
+         UPDATE workspace.items SET touched = now() - interval '1 day';
+         CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := now(); RETURN NEW; END $$;
+         CREATE TRIGGER touch BEFORE UPDATE ON workspace.items FOR EACH ROW EXECUTE FUNCTION public.touch();`,
+      );
     writeFile(cwd, 'data/003_update.sql', sql);
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();

@@ -13,6 +13,7 @@ import { setNotNullWithoutCheck } from './set-not-null-without-check.js';
 import { twoPhaseCommit } from './two-phase-commit.js';
 import { typeChangeRewrites } from './type-change-rewrites.js';
 import { volatileDefault } from './volatile-default.js';
+import { workInAnotherSession } from './work-in-another-session.js';
 
 export type { Finding, Rule } from './rule.js';
 
@@ -27,6 +28,7 @@ export const RULES: readonly Rule[] = [
   createWithoutIfNotExists,
   addColumnWithoutIfNotExists,
   destructiveStatement,
+  workInAnotherSession,
   createIndexWithoutConcurrently,
   foreignKeyWithoutNotValid,
   setNotNullWithoutCheck,

@@ -304,3 +304,62 @@ describe('events of triggers and rules, from the catalog', () => {
     expect(ruleEvents(evType)).toEqual(events);
   });
 });
+
+describe('the UPDATEs the forecast read, as the measurement is told of them', () => {
+  // A table with a row trigger on UPDATE, and a function that updates a column and runs dynamic SQL.
+  const more = catalogModel({
+    ...facts,
+    relations: [
+      ...facts.relations,
+      table('workspace', 'stamped', 13, {
+        fires: [
+          { trigger: 'touch', events: ['UPDATE'], function: { schema: 'public', name: 'touch' } },
+        ],
+      }),
+    ],
+    functions: [
+      ...facts.functions,
+      fn(
+        'workspace',
+        'both',
+        "BEGIN UPDATE workspace.items SET label = 'x' WHERE id > 0; EXECUTE 'SELECT ' || '1'; END",
+      ),
+    ],
+  });
+  const updatesRead = (sql: string) => findHazards(more, [migration(sql)], parser).updatesRead[0];
+  const DYNAMIC = "DO $$ BEGIN EXECUTE 'SELECT ' || '1'; END $$;";
+
+  it.each([
+    [
+      'every statement read: each table judged by the forecast alone',
+      'UPDATE workspace.items SET label = upper(label) WHERE id > 0;',
+      [{ oid: 10, sets: null }],
+    ],
+    [
+      'with dynamic SQL: the columns the read UPDATE sets, the rest left to the measurement',
+      `UPDATE workspace.items SET label = upper(label), (id, note) = (id + 1, 'n') WHERE id > 0; ${DYNAMIC}`,
+      [{ oid: 10, sets: ['id', 'label', 'note'] }],
+    ],
+    [
+      'with dynamic SQL, an upsert: the columns of its DO UPDATE',
+      `INSERT INTO workspace.items VALUES (1) ON CONFLICT (id) DO UPDATE SET label = excluded.label; ${DYNAMIC}`,
+      [{ oid: 10, sets: ['label'] }],
+    ],
+    [
+      'with dynamic SQL in a function body read through a call: the same',
+      'SELECT workspace.both();',
+      [{ oid: 10, sets: ['label'] }],
+    ],
+    [
+      'with dynamic SQL, a table whose row trigger fires on UPDATE (it may assign any column of NEW): judged by the forecast',
+      `UPDATE workspace.stamped SET label = 'x' WHERE id > 0; ${DYNAMIC}`,
+      [{ oid: 13, sets: null }],
+    ],
+  ])('%s', (_, sql, expected) => {
+    expect(updatesRead(sql)).toEqual(expected);
+  });
+
+  it('a migration with no UPDATE lists none', () => {
+    expect(updatesRead(`INSERT INTO workspace.items VALUES (1); ${DYNAMIC}`)).toEqual([]);
+  });
+});
