@@ -57,7 +57,8 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(
       r.oid::int8, r.nspname, r.relname,
       CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'm' THEN 'materialized view'
-                     WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'other' END,
+                     WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index'
+                     WHEN 'f' THEN 'foreign table' ELSE 'other' END,
       r.identity,
       (SELECT pg_catalog.format('%I.%I', tn.nspname, t.relname) FROM pg_catalog.pg_index x
          JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace

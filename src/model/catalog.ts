@@ -18,7 +18,15 @@ export { type RowEvent, triggerEvents } from '../sql/operations.js';
  * a snapshot compare equal. Pure.
  */
 
-export type RelationKind = 'table' | 'materialized view' | 'view' | 'sequence' | 'index' | 'other';
+export type RelationKind =
+  | 'table'
+  | 'materialized view'
+  | 'view'
+  | 'sequence'
+  | 'index'
+  /** Its rows live on another server, read and written by a session of the foreign data wrapper's own. */
+  | 'foreign table'
+  | 'other';
 
 /** The event of a rule's pg_rewrite.ev_type ('2' UPDATE, '3' INSERT, '4' DELETE; '1' SELECT writes nothing). */
 export function ruleEvents(evType: string): RowEvent[] {
@@ -205,6 +213,7 @@ const HAS_ROW_TYPE: ReadonlySet<RelationKind> = new Set([
   'view',
   'materialized view',
   'sequence',
+  'foreign table',
   'other',
 ]);
 

@@ -457,6 +457,19 @@ class World {
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
+        if (op.wholesale && found[1].kind === 'foreign table') {
+          // Its rows are another server's, written by the wrapper's own session: no measurement here sees them go.
+          this.hazards.push({
+            migration,
+            at: op.at,
+            via: op.via,
+            step: `${destructiveStep(op, shownName(found[0], op.table.name))!} writes foreign table ${shownName(found[0], op.table.name)}, whose rows live on another server, through a session of its own`,
+            target: shownName(found[0], op.table.name),
+            probes: [],
+            elsewhere: true,
+          });
+          break;
+        }
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
         const name = shownName(found[0], op.table.name);
         // ONLY: the table's own rows, not its inheritance children's or partitions'.
@@ -960,7 +973,7 @@ class World {
       if (!map.has(ref.name))
         map.set(ref.name, {
           origin: null,
-          kind: ref.kind as RelationKind,
+          kind: op.foreign ? 'foreign table' : (ref.kind as RelationKind),
           columns: new Map(),
           renamedAway: new Set(),
           triggers: [],

@@ -120,6 +120,8 @@ export type Operation = (
       trigger?: { function: ObjectRef; events: RowEvent[]; row: boolean };
       /** A function or procedure: how many of its last arguments have defaults, and whether the last is VARIADIC (a call may pass fewer, or more). */
       signature?: { defaults: number; variadic: boolean };
+      /** CREATE FOREIGN TABLE, IMPORT FOREIGN SCHEMA ... LIMIT TO: a table whose rows live on another server. */
+      foreign?: true;
     }
   | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
@@ -625,6 +627,34 @@ function walkStatement(
       }
       break;
     }
+    case 'CreateForeignTableStmt': {
+      const table = relation((n.base as Obj).relation);
+      push({
+        kind: 'create',
+        object: { kind: 'table', ...table },
+        ifNotExists: Boolean((n.base as Obj).if_not_exists) || via !== undefined,
+        foreign: true,
+      });
+      for (const element of ((n.base as Obj).tableElts as Obj[] | undefined) ?? [])
+        if (element.ColumnDef?.colname)
+          create(partOf(table, 'column', element.ColumnDef.colname), true);
+      break;
+    }
+    // Only the tables it names are known (LIMIT TO); EXCEPT, or none, imports whatever the other server has.
+    case 'ImportForeignSchemaStmt':
+      if (n.list_type === 'FDW_IMPORT_SCHEMA_LIMIT_TO')
+        for (const range of (n.table_list as Obj[] | undefined) ?? [])
+          push({
+            kind: 'create',
+            object: {
+              kind: 'table',
+              schema: n.local_schema as string,
+              name: range.RangeVar.relname as string,
+            },
+            ifNotExists: via !== undefined,
+            foreign: true,
+          });
+      break;
     case 'CreateTableAsStmt':
       if (isTemporary(n.into?.rel)) break;
       create(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migrate } from '../../src/api.js';
+import { migrate, validate } from '../../src/api.js';
 import { PASSWORD, query, trackedVersions } from '../support/db.js';
 import { appliedDataSet } from '../support/applied.js';
 import { writeFile } from '../support/project.js';
@@ -132,5 +132,66 @@ describe('work in another session or process', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.error).toBeUndefined();
     expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+  });
+});
+
+describe('a foreign table whose rows live on another server (postgres_fdw, back to this database)', () => {
+  /** postgres_fdw's server and user mapping to the database at `url`, and foreign table workspace.remote over workspace.items. */
+  const wrapper = (url: string) => {
+    const u = new URL(url);
+    return [
+      'CREATE EXTENSION IF NOT EXISTS postgres_fdw;',
+      `CREATE SERVER IF NOT EXISTS here FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${u.hostname}', port '${u.port}', dbname '${u.pathname.slice(1)}');`,
+      `CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER here OPTIONS (user '${decodeURIComponent(u.username)}', password '${decodeURIComponent(u.password)}');`,
+    ].join('\n');
+  };
+  const REMOTE =
+    "CREATE FOREIGN TABLE workspace.remote (id int, label text) SERVER here OPTIONS (schema_name 'workspace', table_name 'items');";
+
+  it.each([
+    [
+      'DELETE of every row of a foreign table the file makes',
+      (url: string) => `${wrapper(url)}\n${REMOTE}\nDELETE FROM workspace.remote;\n`,
+      'DELETE FROM workspace.remote without a WHERE that limits it writes foreign table workspace.remote',
+    ],
+    [
+      'TRUNCATE of a foreign table of an earlier deploy',
+      () => 'TRUNCATE workspace.remote;\n',
+      'TRUNCATE workspace.remote writes foreign table workspace.remote',
+    ],
+    [
+      'UPDATE of every row of a table IMPORT FOREIGN SCHEMA ... LIMIT TO made, in a DO block',
+      (url: string) =>
+        `${wrapper(url)}\nIMPORT FOREIGN SCHEMA workspace LIMIT TO (items) FROM SERVER here INTO public;\nDO $$ BEGIN UPDATE public.items SET label = NULL; END $$;\n`,
+      'UPDATE public.items without a WHERE that limits it writes foreign table public.items',
+    ],
+  ])('%s: refused before the run, exit 4, every row kept', async (what, sql, words) => {
+    const { url, cwd, env } = await setUp();
+    if (what.includes('earlier deploy')) await query(url, `${wrapper(url)}\n${REMOTE}`);
+    writeFile(cwd, 'data/004_remote.sql', sql(url));
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.exitCode).toBe(4);
+    expect(report.error?.message).toContain(
+      `${words}, whose rows live on another server, through a session of its own`,
+    );
+    expect(report.error?.message).toContain(ELSEWHERE_REASON);
+    expect(JSON.stringify(report)).not.toContain(PASSWORD());
+    expect(await items(url)).toBe(3);
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+  });
+
+  it('a DELETE whose WHERE limits it runs, and validate is clean after', async () => {
+    const { url, cwd, env } = await setUp();
+    writeFile(
+      cwd,
+      'data/004_remote.sql',
+      `${wrapper(url)}\n${REMOTE}\nDELETE FROM workspace.remote WHERE id = 3;\n`,
+    );
+    const report = await migrate({ cwd, env, sets: ['data'] });
+    expect(report.error).toBeUndefined();
+    expect(await items(url)).toBe(2);
+    const checked = await validate({ cwd, env, sets: ['data'] });
+    expect(checked.exitCode).toBe(0);
+    expect(checked.sets[0]?.problems).toEqual([]);
   });
 });

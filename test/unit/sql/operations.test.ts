@@ -378,6 +378,32 @@ describe('operationsOf', () => {
     expect(described(sql)).toEqual(expected);
   });
 
+  it('foreign tables: CREATE FOREIGN TABLE and IMPORT FOREIGN SCHEMA ... LIMIT TO make tables marked foreign; an import of a whole schema names none', () => {
+    const foreign = (sql: string) =>
+      operationsOfSql(sql).flatMap((op) =>
+        op.kind === 'create' ? [`${describeRef(op.object)}${op.foreign ? ' foreign' : ''}`] : [],
+      );
+    expect(
+      foreign("CREATE FOREIGN TABLE IF NOT EXISTS w.r (id int) SERVER s OPTIONS (table_name 'u');"),
+    ).toEqual(['table w.r foreign', 'column w.r.id']);
+    expect(
+      foreign('IMPORT FOREIGN SCHEMA public LIMIT TO (users, "Orders") FROM SERVER s INTO w;'),
+    ).toEqual(['table w.users foreign', 'table w.Orders foreign']);
+    expect(foreign('IMPORT FOREIGN SCHEMA public EXCEPT (a) FROM SERVER s INTO w;')).toEqual([]);
+  });
+
+  it('work in another session: dblink calls that run SQL and COPY ... PROGRAM are opaque, elsewhere', () => {
+    const elsewhere = (sql: string) =>
+      operationsOfSql(sql).flatMap((op) => (op.kind === 'opaque' && op.elsewhere ? [op.why] : []));
+    expect(elsewhere("SELECT dblink_exec('c', 'DELETE FROM t');")).toEqual([
+      'dblink_exec runs its SQL in another session, over a connection of its own',
+    ]);
+    expect(elsewhere("COPY t FROM PROGRAM 'cat f';")).toEqual([
+      'COPY ... FROM PROGRAM runs a program on the server, in a process of its own',
+    ]);
+    expect(elsewhere("SELECT dblink_connect('c', 'dbname=x'); COPY t TO '/tmp/f';")).toEqual([]);
+  });
+
   it('a create inside a DO block is conditional: never drift', () => {
     const [op] = operationsOfSql(
       "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'k') THEN ALTER TABLE w.t ADD CONSTRAINT k UNIQUE (id); END IF; END $$;",
