@@ -457,14 +457,27 @@ class World {
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
-        if (op.wholesale && found[1].kind === 'foreign table') {
-          // Its rows are another server's, written by the wrapper's own session: no measurement here sees them go.
+        if (
+          found[1].kind === 'foreign table' &&
+          !(op.kind === 'write-rows' && op.verb === 'INSERT' && !op.upserts)
+        ) {
+          // Its rows are another server's, changed by the wrapper's own session: no measurement here sees them go,
+          // whatever the WHERE (a local table emptied by one is measured; this one is not).
+          const name = shownName(found[0], op.table.name);
+          const verb =
+            op.verb === 'DELETE'
+              ? 'DELETE FROM'
+              : op.verb === 'MERGE'
+                ? 'MERGE INTO'
+                : op.verb === 'INSERT'
+                  ? 'INSERT ... ON CONFLICT DO UPDATE into'
+                  : op.verb;
           this.hazards.push({
             migration,
             at: op.at,
             via: op.via,
-            step: `${destructiveStep(op, shownName(found[0], op.table.name))!} writes foreign table ${shownName(found[0], op.table.name)}, whose rows live on another server, through a session of its own`,
-            target: shownName(found[0], op.table.name),
+            step: `${verb} foreign table ${name} changes rows that live on another server, through a session of its own`,
+            target: name,
             probes: [],
             elsewhere: true,
           });
