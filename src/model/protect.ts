@@ -105,6 +105,20 @@ export interface Widened {
   at: Location;
 }
 
+/** Whether a write changes rows that are there (a foreign table's): all but a plain INSERT. */
+const changesForeignRows = (op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>) =>
+  !(op.kind === 'write-rows' && op.verb === 'INSERT' && op.upserts !== true);
+
+/** A write's statement verb, as a message names it: `DELETE FROM`, `UPDATE`, `TRUNCATE`. */
+const verbOf = (op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>) =>
+  op.verb === 'DELETE'
+    ? 'DELETE FROM'
+    : op.verb === 'MERGE'
+      ? 'MERGE INTO'
+      : op.verb === 'INSERT'
+        ? 'INSERT ... ON CONFLICT DO UPDATE into'
+        : op.verb;
+
 /**
  * The tables (OIDs) whose UPDATEs the forecast read in a migration: `sets` null where the measurement leaves
  * their updates to the forecast, else the columns those UPDATEs set (World.updatesReadBy).
@@ -256,6 +270,8 @@ class World {
    * with the columns those UPDATEs set (null: columns it cannot name, as a trigger's assignments to NEW).
    */
   private readonly updatesRead: Array<Map<number, Set<string> | null>> = [];
+  /** The schemas an IMPORT FOREIGN SCHEMA of the run filled with tables it does not name. */
+  private readonly importedInto = new Set<string>();
   /** Per migration: it runs code the forecast could not read (dynamic SQL). */
   private readonly unread: boolean[] = [];
   private filePath: string[] | undefined;
@@ -451,36 +467,18 @@ class World {
       case 'delete-rows':
       case 'write-rows': {
         const found = this.relation(op.table);
-        if (!found) break;
+        if (!found) {
+          this.writeToUnknown(op, migration);
+          break;
+        }
         if (op.kind === 'write-rows' && (op.verb !== 'INSERT' || op.upserts === true))
           this.readUpdate(found[1], op.only === true, op.sets, migration);
         this.fire(found, op, migration, depth);
         this.followForeignKeys(found, op, migration, depth);
         this.writeThrough(found, op, migration, depth);
-        if (
-          found[1].kind === 'foreign table' &&
-          !(op.kind === 'write-rows' && op.verb === 'INSERT' && !op.upserts)
-        ) {
-          // Its rows are another server's, changed by the wrapper's own session: no measurement here sees them go,
-          // whatever the WHERE (a local table emptied by one is measured; this one is not).
+        if (found[1].kind === 'foreign table' && changesForeignRows(op)) {
           const name = shownName(found[0], op.table.name);
-          const verb =
-            op.verb === 'DELETE'
-              ? 'DELETE FROM'
-              : op.verb === 'MERGE'
-                ? 'MERGE INTO'
-                : op.verb === 'INSERT'
-                  ? 'INSERT ... ON CONFLICT DO UPDATE into'
-                  : op.verb;
-          this.hazards.push({
-            migration,
-            at: op.at,
-            via: op.via,
-            step: `${verb} foreign table ${name} changes rows that live on another server, through a session of its own`,
-            target: name,
-            probes: [],
-            elsewhere: true,
-          });
+          this.foreignWrite(op, migration, `${verbOf(op)} foreign table ${name}`, name);
           break;
         }
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
@@ -591,6 +589,9 @@ class World {
           );
         break;
       }
+      case 'import-foreign':
+        this.importedInto.add(op.schema);
+        break;
       case 'opaque':
         this.unread[migration] = true;
         if (op.elsewhere)
@@ -866,6 +867,49 @@ class World {
       },
       migration,
       depth + 1,
+    );
+  }
+
+  /**
+   * A write to a foreign table: its rows are another server's, changed by the wrapper's own session, so no
+   * measurement here sees them go, whatever the WHERE (a local table emptied by one is measured; this one is not).
+   */
+  private foreignWrite(
+    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+    migration: number,
+    what: string,
+    target: string,
+  ): void {
+    this.hazards.push({
+      migration,
+      at: op.at,
+      via: op.via,
+      step: `${what} changes rows that live on another server, through a session of its own`,
+      target,
+      probes: [],
+      elsewhere: true,
+    });
+  }
+
+  /**
+   * A write to a table neither the catalog nor the run's readable statements hold: where an IMPORT FOREIGN
+   * SCHEMA of the run filled its schema with tables it does not name, it may be a foreign table.
+   */
+  private writeToUnknown(
+    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+    migration: number,
+  ): void {
+    if (!changesForeignRows(op)) return;
+    const schema = (op.table.unqualified ? this.path : [op.table.schema]).find((s) =>
+      this.importedInto.has(s),
+    );
+    if (schema === undefined) return;
+    const name = shownName(schema, op.table.name);
+    this.foreignWrite(
+      op,
+      migration,
+      `${verbOf(op)} ${name}, which IMPORT FOREIGN SCHEMA ... INTO ${plainIdent(schema)} may have made a foreign table,`,
+      name,
     );
   }
 

@@ -213,6 +213,8 @@ export type Operation = (
    * ALTER DOMAIN ... SET / DROP DEFAULT, SET / DROP NOT NULL, DROP / VALIDATE CONSTRAINT. A type made again gets it again.
    */
   | { kind: 'redefine'; object: ObjectRef }
+  /** IMPORT FOREIGN SCHEMA without LIMIT TO: foreign tables in `schema` that the text does not name. */
+  | { kind: 'import-foreign'; schema: string }
   /**
    * What no reading of the text can tell: dynamic SQL. The server-side guard covers it. `elsewhere`: it runs in
    * another session or process (dblink, COPY ... PROGRAM), beyond the migration's transaction and so beyond
@@ -642,7 +644,9 @@ function walkStatement(
     }
     // Only the tables it names are known (LIMIT TO); EXCEPT, or none, imports whatever the other server has.
     case 'ImportForeignSchemaStmt':
-      if (n.list_type === 'FDW_IMPORT_SCHEMA_LIMIT_TO')
+      if (n.list_type !== 'FDW_IMPORT_SCHEMA_LIMIT_TO')
+        push({ kind: 'import-foreign', schema: n.local_schema as string });
+      else
         for (const range of (n.table_list as Obj[] | undefined) ?? [])
           push({
             kind: 'create',

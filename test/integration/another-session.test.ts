@@ -166,6 +166,12 @@ describe('a foreign table whose rows live on another server (postgres_fdw, back 
       'UPDATE foreign table public.items',
     ],
     [
+      'a DELETE of a table IMPORT FOREIGN SCHEMA made without naming it, unqualified through SET search_path',
+      (url: string) =>
+        `${wrapper(url)}\nCREATE SCHEMA IF NOT EXISTS mirror;\nIMPORT FOREIGN SCHEMA workspace FROM SERVER here INTO mirror;\nSET search_path = mirror;\nDELETE FROM items WHERE id > 0;\n`,
+      'DELETE FROM mirror.items, which IMPORT FOREIGN SCHEMA ... INTO mirror may have made a foreign table,',
+    ],
+    [
       'a DELETE whose WHERE matches every row (only a local table is measured)',
       (url: string) => `${wrapper(url)}\n${REMOTE}\nDELETE FROM workspace.remote WHERE id > 0;\n`,
       'DELETE FROM foreign table workspace.remote',
