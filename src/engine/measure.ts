@@ -199,6 +199,26 @@ export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('trac
   END IF;`;
 
 /*
+ * The settings that change how a value is written as text (a timestamp in
+ * the session's DateStyle and TimeZone, a float with extra_float_digits,
+ * money in lc_monetary): pinned while values are fingerprinted, so that a
+ * file's own `SET DateStyle = 'German'` changes no fingerprint. PIN_TEXT_OUTPUT
+ * keeps the values in force in `pinned` (a text[] the block declares) and
+ * UNPIN_TEXT_OUTPUT puts them back, local to the transaction as they were.
+ */
+const TEXT_OUTPUT: ReadonlyArray<readonly [string, string]> = [
+  ['DateStyle', 'ISO, YMD'],
+  ['IntervalStyle', 'postgres'],
+  ['TimeZone', 'UTC'],
+  ['extra_float_digits', '1'],
+  ['bytea_output', 'hex'],
+  ['lc_monetary', 'C'],
+];
+const PIN_TEXT_OUTPUT = `pinned := ARRAY[${TEXT_OUTPUT.map(([name]) => `pg_catalog.current_setting('${name}')`).join(', ')}];
+    PERFORM ${TEXT_OUTPUT.map(([name, value]) => `pg_catalog.set_config('${name}', '${value}', true)`).join(', ')};`;
+const UNPIN_TEXT_OUTPUT = `PERFORM ${TEXT_OUTPUT.map(([name], i) => `pg_catalog.set_config('${name}', pinned[${i + 1}], true)`).join(', ')};`;
+
+/*
  * A fingerprint of the values of column %I (with a cast, %s) of table %s,
  * its own rows alone: how many rows, how many values, and the sum of their
  * texts' hashes, read as the migration's role reads them. Equal before and
@@ -220,7 +240,9 @@ export const widenedBeforePlpgsql = (widened: string) => `DECLARE
     w record;
     fp text;
     kept jsonb := '[]';
+    pinned text[];
   BEGIN
+    ${PIN_TEXT_OUTPUT}
     FOR w IN
       WITH RECURSIVE widened(oid, "column", "to") AS (
         SELECT x.oid, x."column", x."to" FROM pg_catalog.jsonb_to_recordset((${widened})::jsonb) AS x(oid oid, "column" text, "to" text)
@@ -242,6 +264,7 @@ export const widenedBeforePlpgsql = (widened: string) => `DECLARE
       END;
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.attnum, 'fp', fp));
     END LOOP;
+    ${UNPIN_TEXT_OUTPUT}
     PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
   END;`;
 
@@ -288,7 +311,9 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
     v record;
     fps jsonb;
     kept jsonb := '[]';
+    pinned text[];
   BEGIN
+    ${PIN_TEXT_OUTPUT}
     FOR v IN
       SELECT c.oid, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -300,6 +325,7 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
       -- Kept without values where they could not be read: no column judged, and no suspect again.
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', fps));
     END LOOP;
+    ${UNPIN_TEXT_OUTPUT}
     PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
   END;`;
 
@@ -314,7 +340,9 @@ const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') 
       v record;
       fps jsonb;
       kept jsonb := '[]';
+      pinned text[];
     BEGIN
+      ${PIN_TEXT_OUTPUT}
       FOR v IN
         SELECT x.oid, x.fps, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
                                WHERE a.attrelid = x.oid AND a.attnum > 0 AND NOT a.attisdropped AND x.fps ? a.attnum::text) AS cols
@@ -328,6 +356,7 @@ const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') 
                                  WHERE a.attrelid = v.oid AND a.attnum = f.num::int AND NOT a.attisdropped OFFSET 0) a
            WHERE pg_catalog.split_part(f.fp, ':', 1) <> '0' AND (fps ->> f.num) IS DISTINCT FROM f.fp)));
       END LOOP;
+      ${UNPIN_TEXT_OUTPUT}
       PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
     END;
   END IF;`;
@@ -343,7 +372,9 @@ const VERIFY_WIDENED_PLPGSQL = `IF pg_catalog.current_setting('schemata.widened'
       w record;
       fp text;
       kept jsonb := '[]';
+      pinned text[];
     BEGIN
+      ${PIN_TEXT_OUTPUT}
       FOR w IN
         SELECT x.*, a.attname FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS x(oid oid, "column" text, num int, fp text, kept boolean)
           CROSS JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a
@@ -358,6 +389,7 @@ const VERIFY_WIDENED_PLPGSQL = `IF pg_catalog.current_setting('schemata.widened'
         kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp,
                                                                               'kept', fp IS NOT NULL AND fp = w.fp));
       END LOOP;
+      ${UNPIN_TEXT_OUTPUT}
       PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
     END;
   END IF;`;

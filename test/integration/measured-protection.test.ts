@@ -1477,6 +1477,10 @@ describe('an UPDATE of every row, in code the forecast cannot read', () => {
       "ALTER TABLE workspace.items ADD COLUMN IF NOT EXISTS status text;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.items SET status = ''active'''; END $$;\n",
     ],
     [
+      "a backfill of a new column in a file that sets DateStyle and TimeZone (a date column's text changes, its values do not)",
+      "SET DateStyle = 'German';\nSET TimeZone = 'Asia/Tokyo';\nALTER TABLE workspace.events ADD COLUMN IF NOT EXISTS note text;\nDO $$ BEGIN EXECUTE '' || 'UPDATE workspace.events SET note = ''x'''; END $$;\n",
+    ],
+    [
       'a backfill of a column that held no value, with a WHERE that matches every row',
       "DO $$ BEGIN EXECUTE '' || 'UPDATE workspace.base SET note = ''n/a'' WHERE note IS NULL'; END $$;\n",
     ],
