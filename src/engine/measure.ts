@@ -202,9 +202,7 @@ export const COUNTERS_BEFORE_FILE_PLPGSQL = `IF pg_catalog.current_setting('trac
  * The settings that change how a value is written as text (a timestamp in
  * the session's DateStyle and TimeZone, a float with extra_float_digits,
  * money in lc_monetary): pinned while values are fingerprinted, so that a
- * file's own `SET DateStyle = 'German'` changes no fingerprint. PIN_TEXT_OUTPUT
- * keeps the values in force in `pinned` (a text[] the block declares) and
- * UNPIN_TEXT_OUTPUT puts them back, local to the transaction as they were.
+ * file's own `SET DateStyle = 'German'` changes no fingerprint.
  */
 const TEXT_OUTPUT: ReadonlyArray<readonly [string, string]> = [
   ['DateStyle', 'ISO, YMD'],
@@ -214,9 +212,14 @@ const TEXT_OUTPUT: ReadonlyArray<readonly [string, string]> = [
   ['bytea_output', 'hex'],
   ['lc_monetary', 'C'],
 ];
-const PIN_TEXT_OUTPUT = `pinned := ARRAY[${TEXT_OUTPUT.map(([name]) => `pg_catalog.current_setting('${name}')`).join(', ')}];
-    PERFORM ${TEXT_OUTPUT.map(([name, value]) => `pg_catalog.set_config('${name}', '${value}', true)`).join(', ')};`;
-const UNPIN_TEXT_OUTPUT = `PERFORM ${TEXT_OUTPUT.map(([name], i) => `pg_catalog.set_config('${name}', pinned[${i + 1}], true)`).join(', ')};`;
+/** A PL/pgSQL block (`DECLARE ... END;`) run with TEXT_OUTPUT pinned, the values in force put back after, local to the transaction as they were. */
+const withTextOutputPinned = (block: string) => `DECLARE
+    pinned text[] := ARRAY[${TEXT_OUTPUT.map(([name]) => `pg_catalog.current_setting('${name}')`).join(', ')}];
+  BEGIN
+    PERFORM ${TEXT_OUTPUT.map(([name, value]) => `pg_catalog.set_config('${name}', '${value}', true)`).join(', ')};
+    ${block}
+    PERFORM ${TEXT_OUTPUT.map(([name], i) => `pg_catalog.set_config('${name}', pinned[${i + 1}], true)`).join(', ')};
+  END;`;
 
 /*
  * A fingerprint of the values of column %I (with a cast, %s) of table %s,
@@ -236,13 +239,12 @@ const FINGERPRINT_FORMAT = `'SELECT pg_catalog.count(*) || '':'' || pg_catalog.c
  * the widening will leave. A column that cannot be read so is left out, and
  * its type change judged as any other.
  */
-export const widenedBeforePlpgsql = (widened: string) => `DECLARE
+export const widenedBeforePlpgsql = (widened: string) =>
+  withTextOutputPinned(`DECLARE
     w record;
     fp text;
     kept jsonb := '[]';
-    pinned text[];
   BEGIN
-    ${PIN_TEXT_OUTPUT}
     FOR w IN
       WITH RECURSIVE widened(oid, "column", "to") AS (
         SELECT x.oid, x."column", x."to" FROM pg_catalog.jsonb_to_recordset((${widened})::jsonb) AS x(oid oid, "column" text, "to" text)
@@ -264,9 +266,8 @@ export const widenedBeforePlpgsql = (widened: string) => `DECLARE
       END;
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.attnum, 'fp', fp));
     END LOOP;
-    ${UNPIN_TEXT_OUTPUT}
     PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
-  END;`;
+  END;`);
 
 /** The widenings as the fragments above read them: a JSON array of { oid, column, to }, as a literal. */
 const widenedLiteral = (widened: readonly Widened[]) =>
@@ -307,13 +308,12 @@ const VALUES_COLUMNS = (a: string) =>
  * whose new values it judged, and generated columns, whose values follow
  * from the others.
  */
-export const valuesBeforePlpgsql = (values: string) => `DECLARE
+export const valuesBeforePlpgsql = (values: string) =>
+  withTextOutputPinned(`DECLARE
     v record;
     fps jsonb;
     kept jsonb := '[]';
-    pinned text[];
   BEGIN
-    ${PIN_TEXT_OUTPUT}
     FOR v IN
       SELECT c.oid, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -325,9 +325,8 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
       -- Kept without values where they could not be read: no column judged, and no suspect again.
       kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', v.oid::pg_catalog.int8, 'fps', fps));
     END LOOP;
-    ${UNPIN_TEXT_OUTPUT}
     PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
-  END;`;
+  END;`);
 
 /*
  * Before the losses are read: for each table of schemata.values, the columns
@@ -336,13 +335,11 @@ export const valuesBeforePlpgsql = (values: string) => `DECLARE
  * that could be read before and cannot now counts every such column changed.
  */
 const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') <> '[]' THEN
-    DECLARE
+    ${withTextOutputPinned(`DECLARE
       v record;
       fps jsonb;
       kept jsonb := '[]';
-      pinned text[];
     BEGIN
-      ${PIN_TEXT_OUTPUT}
       FOR v IN
         SELECT x.oid, x.fps, (SELECT ${VALUES_COLUMNS('a')} FROM pg_catalog.pg_attribute a
                                WHERE a.attrelid = x.oid AND a.attnum > 0 AND NOT a.attisdropped AND x.fps ? a.attnum::text) AS cols
@@ -356,9 +353,8 @@ const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') 
                                  WHERE a.attrelid = v.oid AND a.attnum = f.num::int AND NOT a.attisdropped OFFSET 0) a
            WHERE pg_catalog.split_part(f.fp, ':', 1) <> '0' AND (fps ->> f.num) IS DISTINCT FROM f.fp)));
       END LOOP;
-      ${UNPIN_TEXT_OUTPUT}
       PERFORM pg_catalog.set_config('schemata.values', kept::text, true);
-    END;
+    END;`)}
   END IF;`;
 
 /*
@@ -368,13 +364,11 @@ const VERIFY_VALUES_PLPGSQL = `IF pg_catalog.current_setting('schemata.values') 
  * (dynamic SQL: TYPE text USING NULL) leaves it judged as any type change.
  */
 const VERIFY_WIDENED_PLPGSQL = `IF pg_catalog.current_setting('schemata.widened') <> '[]' THEN
-    DECLARE
+    ${withTextOutputPinned(`DECLARE
       w record;
       fp text;
       kept jsonb := '[]';
-      pinned text[];
     BEGIN
-      ${PIN_TEXT_OUTPUT}
       FOR w IN
         SELECT x.*, a.attname FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.widened')::jsonb) AS x(oid oid, "column" text, num int, fp text, kept boolean)
           CROSS JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a
@@ -389,9 +383,8 @@ const VERIFY_WIDENED_PLPGSQL = `IF pg_catalog.current_setting('schemata.widened'
         kept := kept || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('oid', w.oid::pg_catalog.int8, 'column', w."column", 'num', w.num, 'fp', w.fp,
                                                                               'kept', fp IS NOT NULL AND fp = w.fp));
       END LOOP;
-      ${UNPIN_TEXT_OUTPUT}
       PERFORM pg_catalog.set_config('schemata.widened', kept::text, true);
-    END;
+    END;`)}
   END IF;`;
 
 /*

@@ -109,6 +109,9 @@ export interface Widened {
 const changesForeignRows = (op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>) =>
   !(op.kind === 'write-rows' && op.verb === 'INSERT' && op.upserts !== true);
 
+/** What a write to a foreign table does, after its verb and table in the message. */
+const FOREIGN_ROWS = ' changes rows that live on another server, through a session of its own';
+
 /** A write's statement verb, as a message names it: `DELETE FROM`, `UPDATE`, `TRUNCATE`. */
 const verbOf = (op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>) =>
   op.verb === 'DELETE'
@@ -478,7 +481,7 @@ class World {
         this.writeThrough(found, op, migration, depth);
         if (found[1].kind === 'foreign table' && changesForeignRows(op)) {
           const name = shownName(found[0], op.table.name);
-          this.foreignWrite(op, migration, `${verbOf(op)} foreign table ${name}`, name);
+          this.elsewhere(op, migration, `${verbOf(op)} foreign table ${name}${FOREIGN_ROWS}`, name);
           break;
         }
         if (!op.wholesale || found[1].origin === null || !TABLE_LIKE.has(found[1].kind)) break;
@@ -594,16 +597,7 @@ class World {
         break;
       case 'opaque':
         this.unread[migration] = true;
-        if (op.elsewhere)
-          this.hazards.push({
-            migration,
-            at: op.at,
-            via: op.via,
-            step: op.why,
-            target: 'another session',
-            probes: [],
-            elsewhere: true,
-          });
+        if (op.elsewhere) this.elsewhere(op, migration, op.why, 'another session');
         break;
     }
   }
@@ -871,20 +865,20 @@ class World {
   }
 
   /**
-   * A write to a foreign table: its rows are another server's, changed by the wrapper's own session, so no
-   * measurement here sees them go, whatever the WHERE (a local table emptied by one is measured; this one is not).
+   * Work in another session or process (Hazard.elsewhere): dblink, COPY ... PROGRAM, a write to a foreign
+   * table, whose rows are another server's, so that no measurement here sees them go, whatever the WHERE.
    */
-  private foreignWrite(
-    op: Extract<Operation, { kind: 'write-rows' | 'delete-rows' }>,
+  private elsewhere(
+    op: Pick<Operation, 'at' | 'via'>,
     migration: number,
-    what: string,
+    step: string,
     target: string,
   ): void {
     this.hazards.push({
       migration,
       at: op.at,
       via: op.via,
-      step: `${what} changes rows that live on another server, through a session of its own`,
+      step,
       target,
       probes: [],
       elsewhere: true,
@@ -905,10 +899,10 @@ class World {
     );
     if (schema === undefined) return;
     const name = shownName(schema, op.table.name);
-    this.foreignWrite(
+    this.elsewhere(
       op,
       migration,
-      `${verbOf(op)} ${name}, which IMPORT FOREIGN SCHEMA ... INTO ${plainIdent(schema)} may have made a foreign table,`,
+      `${verbOf(op)} ${name}, which IMPORT FOREIGN SCHEMA ... INTO ${plainIdent(schema)} may have made a foreign table,${FOREIGN_ROWS}`,
       name,
     );
   }
