@@ -102,6 +102,11 @@ export interface Measurement {
    * there: a second measurement, never a missed loss.)
    */
   tablesUpTo: number;
+  /**
+   * Nothing to measure (model/steps.ts unmeasuredOf): the database held no table when the run began and the
+   * file's statements write no row. Its batch leaves the measurement out and records no rows.
+   */
+  unmeasured?: boolean;
   /** Outside a transaction: the statements PostgreSQL refuses in a transaction block, which run unmeasured. */
   outside?: ReadonlyArray<{ line: number; column: number }>;
   /** Every table's storage as the session's last measurement left it (engine/session.ts): only tables made since are listed again. */
@@ -143,16 +148,24 @@ const USER_TABLE = (c: string) =>
    AND ${c}.relnamespace <> ALL (ARRAY['pg_catalog'::pg_catalog.regnamespace, 'information_schema'::pg_catalog.regnamespace, 'pg_toast'::pg_catalog.regnamespace])
    AND ${c}.relnamespace IS DISTINCT FROM pg_catalog.to_regnamespace('schemata')`;
 
-/**
- * The highest OID of a relation when the run begins (asked once, before its
- * first migration, from pg_class's OID index): a table made later has a
- * higher one.
- */
-export async function tablesUpTo(client: Client): Promise<number> {
-  const { rows } = await client.query<{ up_to: string }>(
-    'SELECT COALESCE(pg_catalog.max(c.oid)::int8, 0) AS up_to FROM pg_catalog.pg_class c',
+/** What the measurement of a run starts from, asked once before its first migration. */
+export interface RunStart {
+  /** The highest OID of a relation: a table made later has a higher one (read from pg_class's OID index). */
+  tablesUpTo: number;
+  /**
+   * No table that could hold rows (USER_TABLE), and no event trigger that could write some as DDL runs:
+   * every table the run meets is one it made, whose rows are never a loss.
+   */
+  nothingHeld: boolean;
+}
+
+export async function runStart(client: Client): Promise<RunStart> {
+  const { rows } = await client.query<{ up_to: string; nothing_held: boolean }>(
+    `SELECT COALESCE((SELECT pg_catalog.max(c.oid)::int8 FROM pg_catalog.pg_class c), 0) AS up_to,
+            NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')})
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger e WHERE e.evtenabled <> 'D') AS nothing_held`,
   );
-  return Number(rows[0]!.up_to);
+  return { tablesUpTo: Number(rows[0]!.up_to), nothingHeld: rows[0]!.nothing_held };
 }
 
 /** Rows of relation `oid` (of `c`, `n`) itself, counted up to the cap (catalog/rows.ts); -1 where this role cannot count them but pages hold some. */

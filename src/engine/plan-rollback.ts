@@ -10,7 +10,7 @@ import { loadParser } from '../sql/parse.js';
 import { openDatabase, type Client } from './connect.js';
 import { type Run, type SetRun, whereOf } from './context.js';
 import { trackingDenied } from './privileges.js';
-import { tablesUpTo } from './measure.js';
+import { runStart } from './measure.js';
 import { prepareFiles, protect, readPending } from './plan-set.js';
 import { readTracking, type TrackedMigration } from './tracking.js';
 
@@ -86,7 +86,7 @@ export async function planRollback(
   await protect(client, catalog, name, { migrations, plan }, request.force, again, (database) =>
     openDatabase(set.target, database),
   );
-  const upTo = request.lock && plan.problems.length === 0 ? await tablesUpTo(client) : 0;
+  const upTo = request.lock && plan.problems.length === 0 ? (await runStart(client)).tablesUpTo : 0;
   const steps = planSteps(migrations, [], { force: request.force, tablesUpTo: upTo }).map(
     (step): ApplyStep => ({ ...(step as ApplyStep), event: 'rolled-back' }),
   );

@@ -58,7 +58,7 @@ import {
 import type { Mentioned } from '../sql/footprint.js';
 import { lintFile } from '../sql/lint.js';
 import { TWO_PHASE_COMMIT_FIX, twoPhaseCommitMessage } from '../sql/rules/two-phase-commit.js';
-import { tablesUpTo } from './measure.js';
+import { runStart } from './measure.js';
 import { insertTargetOf, type ObjectRef, type Operation } from '../sql/operations.js';
 import { loadDeparser, loadParser } from '../sql/parse.js';
 import { retargetPart } from '../sql/retarget.js';
@@ -508,10 +508,13 @@ export async function planSet(
   }
   report.problems.push(...plan.problems);
   // What the run itself makes and fills is no loss: the measurement looks at the tables there before it.
-  const upTo = options.lock && result.migrations.length > 0 ? await tablesUpTo(client) : 0;
+  const start =
+    options.lock && result.migrations.length > 0
+      ? await runStart(client)
+      : { tablesUpTo: 0, nothingHeld: false };
   result.steps = planSteps(result.migrations, result.rechecksum, {
     force: options.force,
-    tablesUpTo: upTo,
+    ...start,
     singleTransaction: singleTransactionOf(
       options.singleTransaction,
       name.includes('/') || set.config.tenants !== undefined,

@@ -5,6 +5,7 @@ import { readLockHolders } from '../catalog/lock-holders.js';
 import { type Client, processIdOf } from './connect.js';
 import { CountingBatch, type TextRow } from './batch-query.js';
 import {
+  CATALOG_WRITTEN,
   COUNTERS_OFF_SQLSTATE,
   LOSS_CHECK_SQL,
   LOSS_SQLSTATE,
@@ -134,6 +135,14 @@ ${OWN_AGAIN_STATEMENTS.join(';\n')};`;
 /** What the measurement before COMMIT left for the event (read back where the record is not in the transaction), and the storage listing for the next migration. */
 const MEASURED_SQL = `SELECT pg_catalog.current_setting('schemata.rows', true) AS schemata_rows, pg_catalog.current_setting('schemata.lost', true) AS schemata_lost, pg_catalog.current_setting('schemata.nodes_now', true) AS schemata_nodes, pg_catalog.current_setting('schemata.counted_now', true) AS schemata_counted`;
 
+/*
+ * What the record reads of a measurement, where none ran (Measurement
+ * unmeasured): no rows written, no loss, and the catalog listed after the
+ * file. Set, not left: in the run's one transaction an earlier migration's
+ * measurement left its own values.
+ */
+const UNMEASURED_SQL = `SELECT pg_catalog.set_config('schemata.rows', '[]', true), pg_catalog.set_config('schemata.lost', '', true), pg_catalog.set_config('${CATALOG_WRITTEN}', 'on', true)`;
+
 /** Each session's storage listing, as its last committed measurement left it (engine/measure.ts StorageSeen). */
 const storageSeen = new WeakMap<Client, StorageSeen>();
 
@@ -247,16 +256,18 @@ function batchOf(context: ApplyContext, t: Transaction, traced: Traced, check?: 
     // Never queue behind a long transaction with the application's queries queued behind us.
     `SET LOCAL lock_timeout = ${Math.max(0, Math.round(context.statementLockTimeoutMs))}`,
     ...t.snapshot,
-    ...measureBeforeSql(
-      {
-        // The keys the measurement lacks first (sql/operations.ts push says why).
-        storage: storageSeen.get(context.client),
-        counted: countersSeen.get(context.client),
-        ...t.measurement,
-        ...traced,
-      },
-      context.tracking,
-    ),
+    ...(t.measurement.unmeasured
+      ? []
+      : measureBeforeSql(
+          {
+            // The keys the measurement lacks first (sql/operations.ts push says why).
+            storage: storageSeen.get(context.client),
+            counted: countersSeen.get(context.client),
+            ...t.measurement,
+            ...traced,
+          },
+          context.tracking,
+        )),
     USER_SETTINGS_SQL,
   ];
   const prefix = `${headline(context.set, t.file.file, runnable)}\n${[...open, ...before].join(';\n')};\n`;
@@ -266,7 +277,10 @@ function batchOf(context: ApplyContext, t: Transaction, traced: Traced, check?: 
       ? t.text.slice(runnable[0]?.start ?? 0, runnable[runnable.length - 1]?.end ?? 0)
       : runnable.map((s) => `${s.text};\n${check}`).join(';\n');
   // The file's deferred constraints are checked as part of it, before schemata's own statements.
-  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measureAfterSql(context.tracking)};\n${MEASURED_SQL};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${CLEAN_SESSION_SQL}` : ''}`;
+  const measured = t.measurement.unmeasured
+    ? UNMEASURED_SQL
+    : `${measureAfterSql(context.tracking)};\n${MEASURED_SQL}`;
+  const after = `\n;\nSET CONSTRAINTS ALL IMMEDIATE;\n${RESTORE_LOCAL_SQL}\n${measured};\n${t.record}${t.record ? '\n' : ''}${t.close ?? 'COMMIT'};${t.outcome.whole ? `\n${CLEAN_SESSION_SQL}` : ''}`;
   return {
     sql: `${prefix}${body}${after}`,
     prefixLength: prefix.length,
@@ -305,6 +319,8 @@ export async function runTransaction(
       heartbeat?.end(),
     );
     if (error === undefined) {
+      // Nothing measured, nothing changed of what the session's measurements carry.
+      if (t.measurement.unmeasured) return { rows: [], lost: '' };
       const measured = measuredOf(row);
       if (measured.nodes) {
         const seen = storageSeen.get(context.client);

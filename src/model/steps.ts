@@ -4,7 +4,7 @@ import { blockLeftOpen, endsOfNoTransaction } from '../sql/classify.js';
 import type { ObjectRef, Operation } from '../sql/operations.js';
 import { blockNeverClosedMessage } from '../sql/rules/transaction-block-never-closed.js';
 import { endOfNoTransactionMessage } from '../sql/rules/transaction-end-without-begin.js';
-import type { Location, Statement } from '../sql/statements.js';
+import { nodeKind, type Location, type Statement } from '../sql/statements.js';
 import type { Judgement, UpdatesRead } from './protect.js';
 import type { Measurement } from '../engine/measure.js';
 import type { Reversal } from '../engine/reversal.js';
@@ -69,6 +69,98 @@ export interface JudgedMigration {
   outside: Location[];
 }
 
+/*
+ * Statements that can write no row of any table, whatever the database
+ * holds: they make, describe or grant objects, run no code of the user's (a
+ * function's, trigger's or rule's body runs when called or fired, later),
+ * and evaluate no expression over rows that are there. ALTER TABLE only with
+ * the subcommands of UNEVALUATED_ALTERS; a CHECK or a column's DEFAULT is
+ * evaluated over every row, and may call a function that writes.
+ */
+const WRITES_NO_ROW: ReadonlySet<string> = new Set([
+  'CreateSchemaStmt',
+  'CreateStmt',
+  'IndexStmt',
+  'CreateSeqStmt',
+  'CreateEnumStmt',
+  'CompositeTypeStmt',
+  'CreateDomainStmt',
+  'CreateRangeStmt',
+  'ViewStmt',
+  'CreateFunctionStmt',
+  'CreateTrigStmt',
+  'RuleStmt',
+  'CommentStmt',
+  'GrantStmt',
+  'VariableSetStmt',
+]);
+
+const UNEVALUATED_ALTERS: ReadonlySet<string> = new Set([
+  'AT_ColumnDefault',
+  'AT_SetNotNull',
+  'AT_DropNotNull',
+  'AT_ChangeOwner',
+  'AT_EnableRowSecurity',
+  'AT_ForceRowSecurity',
+]);
+
+/** Constraints whose check reads rows and evaluates nothing of the user's. */
+const KEY_CONSTRAINTS: ReadonlySet<string> = new Set([
+  'CONSTR_PRIMARY',
+  'CONSTR_UNIQUE',
+  'CONSTR_FOREIGN',
+  'CONSTR_NOTNULL',
+  'CONSTR_NULL',
+]);
+
+type Obj = Record<string, unknown>;
+
+const keyConstraint = (c: unknown) =>
+  KEY_CONSTRAINTS.has(String(((c as Obj).Constraint as Obj | undefined)?.contype));
+
+function writesNoRow(st: Statement): boolean {
+  const kind = nodeKind(st.node);
+  if (WRITES_NO_ROW.has(kind)) return true;
+  if (kind !== 'AlterTableStmt') return false;
+  const cmds = ((st.node as Obj).AlterTableStmt as Obj).cmds as Obj[] | undefined;
+  return (cmds ?? []).every((c) => {
+    const cmd = c.AlterTableCmd as Obj | undefined;
+    const def = cmd?.def as Obj | undefined;
+    switch (cmd?.subtype) {
+      case 'AT_AddConstraint':
+        return keyConstraint(def);
+      case 'AT_AddColumn':
+        return (
+          ((def?.ColumnDef as Obj | undefined)?.constraints as unknown[] | undefined) ?? []
+        ).every(keyConstraint);
+      default:
+        return UNEVALUATED_ALTERS.has(String(cmd?.subtype));
+    }
+  });
+}
+
+/**
+ * Whether a migration runs without the measurement (SPEC §5) on a database
+ * that held no table when the run began: it has nothing to measure. Every
+ * table there is one the run made, whose rows are never a loss
+ * (engine/measure.ts tablesUpTo), and each of its statements writes no row,
+ * so the event's row counts are none. Only a whole file in schemata's
+ * transaction, and only until the first migration of the run that fails
+ * this: after one that may write rows or make an event trigger, every
+ * migration is measured. Pure.
+ */
+export function unmeasuredOf(m: JudgedMigration): boolean {
+  return (
+    m.transactional &&
+    !m.ownIsolation &&
+    m.only === undefined &&
+    m.guard !== 'all' &&
+    m.guard.length === 0 &&
+    m.statements.length > 0 &&
+    m.statements.every(writesNoRow)
+  );
+}
+
 /**
  * Whether a set's run is one transaction: only when asked
  * (--single-transaction). Not by default on a fresh database either: there
@@ -94,11 +186,15 @@ export function planSteps(
     force,
     tablesUpTo,
     singleTransaction = false,
-  }: { force: boolean; tablesUpTo: number; singleTransaction?: boolean },
+    nothingHeld = false,
+  }: { force: boolean; tablesUpTo: number; singleTransaction?: boolean; nothingHeld?: boolean },
 ): Step[] {
   const steps: Step[] = [];
   if (rechecksum.length > 0) steps.push({ kind: 'record-checksums', files: [...rechecksum] });
+  // Until the first migration that could write a row, on a database that held no table (unmeasuredOf).
+  let unmeasured = nothingHeld;
   for (const m of migrations) {
+    unmeasured &&= unmeasuredOf(m);
     steps.push({
       kind: 'apply',
       file: m.file,
@@ -117,6 +213,7 @@ export function planSteps(
         forced: force || m.forced,
         tablesUpTo,
         outside: m.outside,
+        ...(unmeasured ? { unmeasured } : {}),
       },
       snapshot: m.snapshot,
       creates: [
