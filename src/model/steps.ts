@@ -143,7 +143,7 @@ function writesNoRow(st: Statement): boolean {
  * Whether a migration runs without the measurement (SPEC §5) on a database
  * that held no table when the run began: it has nothing to measure. Every
  * table there is one the run made, whose rows are never a loss
- * (engine/measure.ts tablesUpTo), and each of its statements writes no row,
+ * (engine/measure.ts RunStart), and each of its statements writes no row,
  * so the event's row counts are none. Only a whole file in schemata's
  * transaction, and only until the first migration of the run that fails
  * this: after one that may write rows or make an event trigger, every
