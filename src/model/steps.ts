@@ -163,10 +163,12 @@ export function unmeasuredOf(m: JudgedMigration): boolean {
 
 /**
  * Whether a set's run is one transaction: only when asked
- * (--single-transaction). Not by default on a fresh database either: there
- * it saves about the cost of a commit per migration, which measured within
- * the noise of schemata's own per-migration work (bench/run.mjs, part
- * "single"). A fleet's tenants never: each tenant's run is its own.
+ * (--single-transaction). Not by default on a fresh database either: it
+ * saves a commit per migration of a history of DDL, costs more in one whose
+ * migrations write rows (each measurement reads every lock and counter of
+ * the run so far), and holds every lock until COMMIT (MIGRATION_GUIDE.md has
+ * the figures of bench/run.mjs). A fleet's tenants never: each tenant's run
+ * is its own.
  */
 export function singleTransactionOf(asked: boolean | undefined, tenant: boolean): boolean {
   return !tenant && asked === true;
