@@ -74,25 +74,19 @@ describe('DDL on a database that held no table', () => {
     });
   }
 
-  it('measures every migration where a table was there when the run began', async () => {
-    const url = await freshDatabase();
-    await query(url, 'CREATE TABLE public.kept (id int); INSERT INTO public.kept VALUES (1)');
-    await countingMeasurements(url);
-    const report = await migrate({
-      cwd: makeProject(SMALL_SETS),
-      env: { PRIMARY_DATABASE_URL: url },
-    });
-    expect(report.error).toBeUndefined();
-    expect(await measuredMigrations(url, 4)).toBe(4);
-  });
-
-  it('measures every migration where an event trigger could write rows as DDL runs', async () => {
-    const url = await freshDatabase();
-    await query(
-      url,
+  it.each([
+    [
+      'a table was there when the run began',
+      'CREATE TABLE public.kept (id int); INSERT INTO public.kept VALUES (1)',
+    ],
+    [
+      'an event trigger could write rows as DDL runs',
       `CREATE FUNCTION public.noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
        CREATE EVENT TRIGGER audit ON ddl_command_end EXECUTE FUNCTION public.noop();`,
-    );
+    ],
+  ])('measures every migration where %s', async (_where, before) => {
+    const url = await freshDatabase();
+    await query(url, before);
     await countingMeasurements(url);
     const report = await migrate({
       cwd: makeProject(SMALL_SETS),
