@@ -25,10 +25,17 @@ let readsAsName: ((word: string) => boolean) | undefined;
  * server's quote_ident reads.
  */
 export function learnKeywords(scanSync: Parser['scanSync']): void {
+  // Each word scanned once: a file of 50,000 INSERTs names its table 50,000 times, and a scan is a call into WebAssembly.
+  const known = new Map<string, boolean>();
   readsAsName = (word) => {
-    const tokens = scanSync(word).tokens;
-    const kind = tokens[0]?.keywordKind;
-    return tokens.length === 1 && (kind === NO_KEYWORD || kind === UNRESERVED_KEYWORD);
+    let answer = known.get(word);
+    if (answer === undefined) {
+      const tokens = scanSync(word).tokens;
+      const kind = tokens[0]?.keywordKind;
+      answer = tokens.length === 1 && (kind === NO_KEYWORD || kind === UNRESERVED_KEYWORD);
+      known.set(word, answer);
+    }
+    return answer;
   };
 }
 const NO_KEYWORD = 0;
