@@ -338,6 +338,20 @@ export async function openRun(options: RunOptions): Promise<Run> {
     async connection(set, { lock = false } = {}) {
       const key = set.target.database;
       let pending = connections.get(key);
+      // The lock's own session connects beside the run's, not after it: one connection's set-up
+      // (a TLS handshake and authentication, to a remote server) less to wait for. One try, which
+      // neither waits nor says it waits (--wait is the run's connection's to say); where it fails,
+      // the session connects after the run's, as it would have.
+      let holding: Promise<Client | undefined> | undefined;
+      if (!pending && lock && !options.locks && !lender)
+        holding = connect(set.target, set.variable, { waitedS: settings.waitS }).catch(
+          () => undefined,
+        );
+      const shutHolding = async () => {
+        const early = await holding;
+        holding = undefined;
+        if (early) await shut(early);
+      };
       if (!pending) {
         pending = (async () => {
           const client = await open(set);
@@ -359,7 +373,15 @@ export async function openRun(options: RunOptions): Promise<Run> {
         })();
         connections.set(key, pending);
       }
-      const connection = await pending;
+      let connection: Connection;
+      try {
+        connection = await pending;
+      } catch (error) {
+        await shutHolding();
+        throw error;
+      }
+      // The same database through another spelling of its URL, locked already: the early session is not needed.
+      if (connection.unlock) await shutHolding();
       if (lock && !connection.unlock) {
         const where = whereLocked(set);
         // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
@@ -372,7 +394,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
             options.signal,
           );
         } else {
-          const holder = await open(set);
+          const holder = (await holding) ?? (await open(set));
           try {
             await acquireLock(
               holder,

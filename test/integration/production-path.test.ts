@@ -640,6 +640,59 @@ describe('--wait', () => {
   });
 });
 
+describe('connecting', () => {
+  it("the run lock's session connects beside the run's, not after it", async () => {
+    const url = await freshDatabase();
+    const target = new URL(url);
+    // A proxy that holds the first connection back until a second one arrives (at most 3 s): a run that
+    // connects one session after the other only gets its second once the first is let through.
+    let releaseFirst: (() => void) | undefined;
+    let arrivals = 0;
+    let secondWhileFirstHeld = false;
+    const proxy = createServer((socket) => {
+      arrivals++;
+      const upstream = netConnect(Number(target.port), target.hostname);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      const forward = () => socket.pipe(upstream).pipe(socket);
+      if (arrivals === 1) {
+        const timer = setTimeout(() => {
+          releaseFirst = undefined;
+          forward();
+        }, 3_000);
+        releaseFirst = () => {
+          clearTimeout(timer);
+          forward();
+        };
+        return;
+      }
+      if (releaseFirst) {
+        secondWhileFirstHeld = true;
+        releaseFirst();
+        releaseFirst = undefined;
+      }
+      forward();
+    });
+    const port = await new Promise<number>((resolve) => {
+      proxy.listen(0, '127.0.0.1', () => {
+        resolve((proxy.address() as { port: number }).port);
+      });
+    });
+    const viaProxy = new URL(url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(port);
+    try {
+      const cwd = makeProject({ ...SCHEMAS });
+      const report = await migrate({ cwd, env: single(viaProxy.toString()), sets: ['data'] });
+      expect(report.error).toBeUndefined();
+      expect(arrivals).toBeGreaterThanOrEqual(2);
+      expect(secondWhileFirstHeld).toBe(true);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+});
+
 describe('the API env', () => {
   it('is laid over process.env: NODE_ENV=production of the process still refuses the embedded database', async () => {
     const cwd = makeProject({ ...SCHEMAS });
