@@ -172,13 +172,19 @@ function migrateTasks(
         if (step.inRunTransaction) await transactions.begin(planned.client);
         // A file outside a transaction holds the run lock from its first statement to its record, where the run takes it per transaction.
         const unlock = step.transactional ? undefined : await run.lockForStep(set);
-        const { ms, notices, taken, lost, warnings } = await applyStep(
-          {
-            ...applyContextOf(run, set, planned.client, tracking, step, show),
-            ...(unlock ? { runLockPerTransaction: false } : {}),
-          },
-          step,
-        ).finally(() => unlock?.());
+        let applied: Awaited<ReturnType<typeof applyStep>>;
+        try {
+          applied = await applyStep(
+            {
+              ...applyContextOf(run, set, planned.client, tracking, step, show),
+              ...(unlock ? { runLockPerTransaction: false } : {}),
+            },
+            step,
+          );
+        } finally {
+          await unlock?.();
+        }
+        const { ms, notices, taken, lost, warnings } = applied;
         if (taken) {
           report.pending = report.pending.filter((p) => p.version !== step.file.version);
           report.warnings.push(

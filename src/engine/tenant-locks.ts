@@ -34,26 +34,30 @@ export interface LockKeeper {
  * when it ends, so that the fleet's connections are its tenants in flight plus
  * this one. The session stays in one open transaction, begun before the first
  * lock and ended after the last: behind PgBouncer's transaction pooling that
- * pins its server connection, so no lock is ever left on a pooled one. The
- * transaction takes no snapshot between its short statements, so CREATE INDEX
- * CONCURRENTLY does not wait for it; a killed fleet's session ends, and its
- * locks with it.
+ * pins its server connection, so no lock is ever left on a pooled one; a
+ * killed fleet's session ends, and its locks with it.
+ *
+ * Between its short statements the transaction holds no snapshot, but CREATE
+ * INDEX CONCURRENTLY waits for the whole transaction of any session that was
+ * running a statement when it looked for older snapshots: a tenant starting or
+ * ending at that moment made it wait for the fleet's end, until the statement
+ * lock timeout. So the session's statements and the turns to run a file
+ * outside a transaction share one queue: no statement runs during a turn.
  */
 export class TenantLocks implements LockKeeper {
   private session: Promise<LockSession> | undefined;
-  /** The session's statements, one after another: the tenants in flight share it. */
+  /** The session's statements and the turns outside a transaction, one after another: the tenants in flight share it. */
   private last: Promise<unknown> = Promise.resolve();
   private client: Client | undefined;
-  /** The end of the last turn taken to run a file outside a transaction. */
-  private lastOutside: Promise<void> = Promise.resolve();
 
   constructor(private readonly connect: () => Promise<Client>) {}
 
   async outsideTransaction(): Promise<() => Promise<void>> {
-    const previous = this.lastOutside;
+    const before = this.last;
     let end!: () => void;
-    this.lastOutside = new Promise<void>((resolve) => (end = resolve));
-    await previous;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    this.last = before.then(() => ended);
+    await before;
     return () => {
       end();
       return Promise.resolve();
