@@ -182,11 +182,11 @@ export interface Run {
   /**
    * Where the run lock is taken per transaction, holds it for one step run
    * outside a transaction, on a connection of its own, until what it returns
-   * is called; a tenant schema waits for its fleet's turn to run outside a
-   * transaction (engine/tenant-locks.ts); elsewhere the run holds it already,
-   * and this does nothing.
+   * is called; a tenant schema waits for its fleet's turn to run the step
+   * (engine/tenant-locks.ts); elsewhere the run holds it already, and this
+   * does nothing.
    */
-  lockForStep(set: SetRun): Promise<() => Promise<void>>;
+  lockForStep(set: SetRun, outsideTransaction: boolean): Promise<() => Promise<void>>;
   /**
    * Where the run lock is taken per transaction: the set's tracking as it
    * stands while no other run holds the lock (its events' count and last
@@ -479,9 +479,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
       return features;
     },
     runLockPerTransaction: perTransaction,
-    async lockForStep(set) {
-      if (options.locks?.outsideTransaction) return options.locks.outsideTransaction();
-      if (!perTransaction) return () => Promise.resolve();
+    async lockForStep(set, outsideTransaction) {
+      if (options.locks?.turn) return options.locks.turn(outsideTransaction);
+      if (!perTransaction || !outsideTransaction) return () => Promise.resolve();
       const holder = await open(set);
       try {
         await acquireLock(

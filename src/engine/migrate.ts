@@ -171,18 +171,18 @@ function migrateTasks(
         const committed = step.inRunTransaction ? 0 : await transactions.commit(planned.client);
         if (step.inRunTransaction) await transactions.begin(planned.client);
         // A file outside a transaction holds the run lock from its first statement to its record, where the run takes it per transaction.
-        const unlock = step.transactional ? undefined : await run.lockForStep(set);
+        const unlock = await run.lockForStep(set, !step.transactional);
         let applied: Awaited<ReturnType<typeof applyStep>>;
         try {
           applied = await applyStep(
             {
               ...applyContextOf(run, set, planned.client, tracking, step, show),
-              ...(unlock ? { runLockPerTransaction: false } : {}),
+              ...(step.transactional ? {} : { runLockPerTransaction: false }),
             },
             step,
           );
         } finally {
-          await unlock?.();
+          await unlock();
         }
         const { ms, notices, taken, lost, warnings } = applied;
         if (taken) {

@@ -21,11 +21,13 @@ export interface LockKeeper {
     signal: AbortSignal | undefined,
   ): Promise<() => Promise<void>>;
   /**
-   * Waits for this fleet's turn to run a file outside a transaction; returns what ends the turn.
-   * Tenant schemas share a database, where CREATE INDEX CONCURRENTLY waits for every older
-   * transaction: two of them side by side wait for each other's until the statement lock timeout.
+   * Waits for this fleet's turn to run a migration; returns what ends the turn. A file outside a
+   * transaction runs alone among the fleet's sessions, the others side by side: tenant schemas share
+   * a database, where CREATE INDEX CONCURRENTLY waits for the end of every transaction older than its
+   * build. Beside another tenant's, or a long transactional file, it waited until the statement
+   * lock timeout.
    */
-  outsideTransaction?(): Promise<() => Promise<void>>;
+  turn?(outsideTransaction: boolean): Promise<() => Promise<void>>;
 }
 
 /**
@@ -37,31 +39,53 @@ export interface LockKeeper {
  * pins its server connection, so no lock is ever left on a pooled one; a
  * killed fleet's session ends, and its locks with it.
  *
- * Between its short statements the transaction holds no snapshot, but CREATE
- * INDEX CONCURRENTLY waits for the whole transaction of any session that was
- * running a statement when it looked for older snapshots: a tenant starting or
- * ending at that moment made it wait for the fleet's end, until the statement
- * lock timeout. So the session's statements and the turns to run a file
- * outside a transaction share one queue: no statement runs during a turn.
+ * CREATE INDEX CONCURRENTLY waits for the whole transaction of any session
+ * that was running a statement when it looked for older snapshots. The lock
+ * session's transaction lasts as long as the fleet: a tenant taking or giving
+ * back its lock at that moment made the build wait until the statement lock
+ * timeout. So its statements take their turns as a transactional file does:
+ * side by side with those, never while a file runs outside a transaction.
  */
 export class TenantLocks implements LockKeeper {
   private session: Promise<LockSession> | undefined;
-  /** The session's statements and the turns outside a transaction, one after another: the tenants in flight share it. */
+  /** The session's statements, one after another: the tenants in flight share it. */
   private last: Promise<unknown> = Promise.resolve();
   private client: Client | undefined;
+  /** Turns running side by side: transactional files, the session's statements. */
+  private sharing = 0;
+  /** A file outside a transaction is running. */
+  private alone = false;
+  /** Turns not yet given, first come first served: one alone waits for those side by side to end, and holds back those after it. */
+  private readonly waiting: Array<{ alone: boolean; go: () => void }> = [];
 
   constructor(private readonly connect: () => Promise<Client>) {}
 
-  async outsideTransaction(): Promise<() => Promise<void>> {
-    const before = this.last;
-    let end!: () => void;
-    const ended = new Promise<void>((resolve) => (end = resolve));
-    this.last = before.then(() => ended);
-    await before;
-    return () => {
-      end();
-      return Promise.resolve();
-    };
+  turn(outsideTransaction: boolean): Promise<() => Promise<void>> {
+    return new Promise((resolve) => {
+      this.waiting.push({
+        alone: outsideTransaction,
+        go: () => {
+          resolve(() => {
+            if (outsideTransaction) this.alone = false;
+            else this.sharing--;
+            this.next();
+            return Promise.resolve();
+          });
+        },
+      });
+      this.next();
+    });
+  }
+
+  /** Gives the turns that may start now, in order. */
+  private next(): void {
+    for (let first = this.waiting[0]; first; first = this.waiting[0]) {
+      if (this.alone || (first.alone && this.sharing > 0)) return;
+      this.waiting.shift();
+      if (first.alone) this.alone = true;
+      else this.sharing++;
+      first.go();
+    }
   }
 
   async hold(
@@ -89,7 +113,14 @@ export class TenantLocks implements LockKeeper {
     this.client = client;
     return {
       query: <R extends QueryResultRow>(text: string, values?: unknown[]) => {
-        const next = this.last.then(() => client.query<R>(text, values));
+        const next = this.last.then(async () => {
+          const end = await this.turn(false);
+          try {
+            return await client.query<R>(text, values);
+          } finally {
+            await end();
+          }
+        });
         this.last = next.catch(() => undefined);
         return next;
       },

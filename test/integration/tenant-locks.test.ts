@@ -23,10 +23,10 @@ describe("a fleet's lock session and CREATE INDEX CONCURRENTLY", () => {
     await other.end();
   });
 
-  it('runs no statement during a turn outside a transaction: tenants starting and ending meanwhile wait for its end, and the build never waits for the session', async () => {
+  it('runs no statement during the turn of a file outside a transaction: tenants starting and ending meanwhile wait for its end, and the build never waits for the session', async () => {
     const locks = new TenantLocks(() => openClient(url));
     const first = await locks.hold(other, 'tenant a', 5, 'tenant/a', undefined);
-    const endTurn = await locks.outsideTransaction();
+    const endTurn = await locks.turn(true);
     const churning = { on: true, cycles: 0 };
     // Tenants starting and ending, one after another, as long as the turn lasts and a little after.
     const churn = (async () => {

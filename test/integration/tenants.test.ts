@@ -137,10 +137,10 @@ describe("a tenant's search_path in every kind of file", () => {
       expect(await query(url, `SELECT title FROM ${t}.items`)).toEqual([{ title: t }]);
     expect((await validate({ cwd, env: single(url) })).ok).toBe(true);
   });
-  it('tenants run their files outside a transaction one at a time (CREATE INDEX CONCURRENTLY waits for every older transaction of the database), their transactional files side by side', async () => {
+  it('tenants run their files outside a transaction one at a time and never beside a transactional one (CREATE INDEX CONCURRENTLY waits for every older transaction of the database), their transactional files side by side', async () => {
     const { url, cwd } = await fleet({
       '001_spans.sql':
-        'CREATE TABLE spans (step text, started timestamptz, ended timestamptz);\nINSERT INTO spans SELECT $$in a transaction$$, clock_timestamp(), clock_timestamp() + interval $$300 ms$$ FROM pg_sleep(0.3);\n',
+        "CREATE TABLE spans (step text, started timestamptz, ended timestamptz);\nINSERT INTO spans VALUES ('in a transaction', clock_timestamp(), NULL);\nSELECT pg_sleep(0.3);\nUPDATE spans SET ended = clock_timestamp() WHERE step = 'in a transaction';\n",
       '002_outside.sql':
         "-- schemata:no-transaction\nINSERT INTO spans VALUES ('outside', clock_timestamp(), NULL);\nSELECT pg_sleep(0.3);\nUPDATE spans SET ended = clock_timestamp() WHERE step = 'outside';\n",
     });
@@ -159,6 +159,14 @@ describe("a tenant's search_path in every kind of file", () => {
     };
     expect(overlapping('outside')).toBe(0);
     expect(overlapping('in a transaction')).toBeGreaterThan(0);
+    // Nor beside a transactional file: the build would wait for its transaction to end.
+    const outside = spans.filter((s) => s.step === 'outside');
+    const beside = spans.filter(
+      (s) =>
+        s.step === 'in a transaction' &&
+        outside.some((o) => s.started < o.ended && o.started < s.ended),
+    );
+    expect(beside).toEqual([]);
   });
 });
 
