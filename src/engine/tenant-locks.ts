@@ -65,10 +65,15 @@ export class TenantLocks implements LockKeeper {
       this.waiting.push({
         alone: outsideTransaction,
         go: () => {
+          let ended = false;
           resolve(() => {
-            if (outsideTransaction) this.alone = false;
-            else this.sharing--;
-            this.next();
+            // Ended once, however often it is called.
+            if (!ended) {
+              ended = true;
+              if (outsideTransaction) this.alone = false;
+              else this.sharing--;
+              this.next();
+            }
             return Promise.resolve();
           });
         },

@@ -48,6 +48,26 @@ describe("a fleet's turns", () => {
     )();
   });
 
+  it('a turn ended twice is ended once: the next one alone still waits for the others side by side', async () => {
+    const turns = locks();
+    const first = await turns.turn(false);
+    const second = await turns.turn(false);
+    await first();
+    await first();
+    let given = false;
+    const alone = turns.turn(true).then((end) => {
+      given = true;
+      return end;
+    });
+    await settle();
+    expect(given).toBe(false);
+    await second();
+    await (
+      await alone
+    )();
+    expect(given).toBe(true);
+  });
+
   it('whatever the order of asking and ending: never one alone beside another turn, every turn given, in the order asked', async () => {
     await fc.assert(
       fc.asyncProperty(
