@@ -12,6 +12,8 @@ const locks = () =>
   new TenantLocks(() => Promise.reject<Client>(new Error('no session in these tests')));
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+/** Ends a turn once it is given. */
+const endOf = async (given: Promise<() => Promise<void>>) => (await given)();
 
 describe("a fleet's turns", () => {
   it('one outside a transaction waits for those side by side to end, and holds back those asked after it', async () => {
@@ -28,24 +30,16 @@ describe("a fleet's turns", () => {
     const later = ask('tx 3', false);
     await settle();
     expect(given).toEqual(['tx 1', 'tx 2']);
-    await (
-      await first
-    )();
+    await endOf(first);
     await settle();
     expect(given).toEqual(['tx 1', 'tx 2']);
-    await (
-      await second
-    )();
+    await endOf(second);
     await settle();
     expect(given).toEqual(['tx 1', 'tx 2', 'outside']);
-    await (
-      await index
-    )();
+    await endOf(index);
     await settle();
     expect(given).toEqual(['tx 1', 'tx 2', 'outside', 'tx 3']);
-    await (
-      await later
-    )();
+    await endOf(later);
   });
 
   it('a turn ended twice is ended once: the next one alone still waits for the others side by side', async () => {
@@ -62,9 +56,7 @@ describe("a fleet's turns", () => {
     await settle();
     expect(given).toBe(false);
     await second();
-    await (
-      await alone
-    )();
+    await endOf(alone);
     expect(given).toBe(true);
   });
 
