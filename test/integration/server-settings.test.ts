@@ -205,7 +205,8 @@ describe.each(['repeatable read', 'serializable'])(
               (
                 await query(
                   url,
-                  "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = x'6d617462'::int AND NOT granted",
+                  `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = x'6d617462'::int AND NOT granted
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
                 )
               ).length > 0,
             10_000,
