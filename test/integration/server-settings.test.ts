@@ -292,7 +292,9 @@ describe("a database's idle_session_timeout", () => {
         await waitFor(async () => {
           const [row] = await query<{ n: number }>(
             url,
-            "SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE query LIKE '%schemata waits for the run lock%' AND pid <> pg_backend_pid()",
+            `SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity
+              WHERE datname = pg_catalog.current_database() AND query LIKE '%schemata waits for the run lock%'
+                AND pid <> pg_backend_pid()`,
           );
           return row!.n > 0;
         }, 10_000),
