@@ -50,13 +50,19 @@ export const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
        JOIN pg_catalog.pg_type t ON t.oid = a.type JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace)`;
 
 /**
- * Every object in the schemas an SQL expression of type text[] gives (and the
- * extensions): what validation needs of one set, at the cost of its own
- * schemas whatever the size of the rest of the catalog (a fleet of a
- * thousand tenant schemas on one database).
+ * The kind, identity and schema of every object listed, or (with `schemas`,
+ * an SQL expression of type text[]) of those in these schemas and the
+ * extensions: what the checks for missing and extra objects compare, at the
+ * cost of the set's own schemas whatever the size of the rest of the catalog
+ * (a fleet of a thousand tenant schemas on one database). The same rows as
+ * the listing, without the parents of relations, whose joins cost a fifth of
+ * a no-op's check on a new session (1,000 tables: 101 ms against 127).
  */
-export function schemaObjectsSql(schemas: string): string {
-  return objectsSql(undefined, schemas);
+export function presentObjectsSql(schemas?: string): string {
+  const { ctes, branches } = listingParts(undefined, schemas, { parents: false });
+  return `SELECT l.kind, l.identity, l.schema_name FROM (
+WITH RECURSIVE ${ctes}
+${Object.values(branches).join('\nUNION ALL\n')}) l`;
 }
 
 /**
@@ -225,8 +231,12 @@ export function namedObjectGroupsSql(names: string): Array<{ probe?: string; sql
   ];
 }
 
-/** The parts of the listing objectsSql joins. */
-function listingParts(names: string | undefined, schemas?: string): ListingParts {
+/** The parts of the listing objectsSql joins; without `parents`, a relation's parent and table are NULL. */
+function listingParts(
+  names: string | undefined,
+  schemas?: string,
+  { parents = true } = {},
+): ListingParts {
   const scope = names === undefined ? 'all' : 'named';
   const notMemberHere = (classid: string, objid: string) =>
     notMember(classid, objid, names === undefined);
@@ -290,13 +300,18 @@ function listingParts(names: string | undefined, schemas?: string): ListingParts
  WHERE ${notMemberHere('pg_catalog.pg_namespace', 'ns.oid')}${only(`ns.nspname = ANY(${names})`)}`,
       relations: `SELECT CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' WHEN 'I' THEN 'index' ELSE 'table' END,
        'c' || r.oid, r.identity, r.nspname, r.relname::text,
-       t.identity, t.relname::text
+       ${
+         parents
+           ? `t.identity, t.relname::text
   FROM rel r
   -- an index's table; a serial or identity column's sequence belongs to its table too
   LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = r.oid
   LEFT JOIN pg_catalog.pg_depend o ON r.relkind = 'S' AND o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = r.oid
         AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')
-  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)`,
+  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)`
+           : `NULL::text, NULL::text
+  FROM rel r`
+       }`,
       columns: `SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
  WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${ofRel('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}`,

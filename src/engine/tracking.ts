@@ -4,7 +4,7 @@ import {
   type CatalogObject,
   CATALOG_OBJECTS_SQL,
   catalogObjectsSql,
-  schemaObjectsSql,
+  presentObjectsSql,
   type ObjectKind,
   type SnapshotScope,
 } from '../catalog/listing.js';
@@ -344,7 +344,7 @@ export class TrackingFormatError extends ValidationError {
 /** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
 const extraSql = (
   schemas: readonly string[],
-) => `WITH now AS MATERIALIZED (${schemaObjectsSql(`ARRAY[${schemas.map(literal).join(', ')}]::text[]`)})
+) => `WITH now AS MATERIALIZED (${presentObjectsSql(`ARRAY[${schemas.map(literal).join(', ')}]::text[]`)})
 SELECT now.kind, now.identity, now.schema_name AS schema FROM now
  WHERE now.schema_name = ANY(ARRAY[${schemas.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
    AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)
@@ -359,7 +359,7 @@ SELECT now.kind, now.identity, now.schema_name AS schema FROM now
  */
 const missingSql = (
   extraIn: readonly string[] | undefined,
-) => `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
+) => `WITH now AS MATERIALIZED (${presentObjectsSql()})
 SELECT r.* FROM (
 SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM schemata.objects o
@@ -382,7 +382,7 @@ SELECT NULL, now.kind, now.identity, now.schema_name, NULL, NULL, NULL, NULL FRO
 const missingOfSetSql = (
   set: string,
 ) => `WITH mine AS MATERIALIZED (SELECT * FROM schemata.objects WHERE set_name = ${literal(set)}),
-now AS MATERIALIZED (${schemaObjectsSql('ARRAY(SELECT DISTINCT schema_name FROM mine)')})
+now AS MATERIALIZED (${presentObjectsSql('ARRAY(SELECT DISTINCT schema_name FROM mine)')})
 SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM mine o
  WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
-import { CATALOG_OBJECTS_SQL, namedObjectsSql } from '../../src/catalog/listing.js';
+import {
+  CATALOG_OBJECTS_SQL,
+  namedObjectsSql,
+  presentObjectsSql,
+} from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
 import {
   databaseName,
@@ -242,6 +246,65 @@ describe("the snapshot function's answer is the whole listing's", () => {
     const { fast, full } = await both(url, ['nothing_yet'], JSON.stringify([{ key: `c${oid}` }]));
     expect(fast).toEqual(full);
     expect(fast).toContain('table workspace.items');
+  });
+});
+
+/*
+ * The checks for missing and extra objects compare the kinds, identities and
+ * schemas of a listing without the parents of relations (presentObjectsSql):
+ * the same objects as the whole listing, of every kind, whole or by schema.
+ */
+describe("the present objects the checks compare are the whole listing's", () => {
+  it('lists every object of every kind the listing has, whole and by schema', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...HISTORY,
+      'data/008_kinds.sql':
+        "CREATE TYPE workspace.mood AS ENUM ('ok');\nCREATE FUNCTION workspace.score(int) RETURNS int LANGUAGE sql AS 'SELECT $1';\n" +
+        'CREATE PROCEDURE reference.tidy() LANGUAGE sql AS $$SELECT 1$$;\n' +
+        "CREATE TYPE workspace.pair AS (a int, b int);\nCREATE DOMAIN workspace.code AS text CONSTRAINT code_filled CHECK (VALUE <> '');\n" +
+        'CREATE EXTENSION IF NOT EXISTS citext SCHEMA public;\n' +
+        'CREATE VIEW workspace.item_view AS SELECT id FROM workspace.items;\n' +
+        'CREATE MATERIALIZED VIEW reference.account_codes AS SELECT code FROM reference.accounts;\n' +
+        'CREATE SEQUENCE reference.numbers;\nCREATE TABLE reference.child (extra int) INHERITS (reference.accounts);\n' +
+        'CREATE FUNCTION workspace.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n' +
+        'CREATE TRIGGER items_touch BEFORE INSERT ON workspace.items FOR EACH ROW EXECUTE FUNCTION workspace.touch();\n' +
+        'ALTER TABLE workspace.items ENABLE ROW LEVEL SECURITY;\nCREATE POLICY items_all ON workspace.items USING (true);\n',
+    });
+    await applied(url, cwd);
+    const rows = async (sql: string) =>
+      (await query<Row & { schema_name: string }>(url, sql))
+        .map((r) => `${r.kind} ${r.identity} in ${r.schema_name}`)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const whole = await rows(
+      `SELECT DISTINCT kind, identity, schema_name FROM (${CATALOG_OBJECTS_SQL}) o`,
+    );
+    for (const kind of [
+      'schema',
+      'table',
+      'view',
+      'materialized view',
+      'sequence',
+      'index',
+      'column',
+      'constraint',
+      'trigger',
+      'policy',
+      'function',
+      'procedure',
+      'type',
+      'domain',
+      'extension',
+    ])
+      expect(
+        whole.some((r) => r.startsWith(`${kind} `)),
+        kind,
+      ).toBe(true);
+    expect(await rows(`SELECT DISTINCT * FROM (${presentObjectsSql()}) o`)).toEqual(whole);
+    // By schema: the objects of those schemas, and the extensions (listed whatever their schema).
+    expect(
+      await rows(`SELECT DISTINCT * FROM (${presentObjectsSql("ARRAY['reference']::text[]")}) o`),
+    ).toEqual(whole.filter((r) => r.endsWith(' in reference') || r.startsWith('extension ')));
   });
 });
 
