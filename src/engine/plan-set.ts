@@ -168,23 +168,25 @@ export async function planSet(
     );
   }
   const tracked = tracking.migrations;
-  const facts = await run.schemaFacts(set, {
-    withData: options.withData ?? false,
-    askData: options.askData ?? false,
-  });
+  const trackedVersions = new Set(tracked.map((t) => t.version));
+  const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
+  // The parser (WebAssembly: some 75 ms of the client's time to load) loads while the server
+  // reads the catalog below; the longest of those readings goes first, so that it has the most to hide.
+  const parsing =
+    pendingFiles.length > 0 || (options.repair && tracked.length > 0) ? loadParser() : undefined;
+  // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
+  parsing?.catch(() => undefined);
   // What adoption just wrote is read afresh.
   const { missing, extra } = await run.missingObjects(set, tracking, {
     fresh: adopting,
     extra: options.withData ?? false,
   });
   if (extra) report.extra = extra.map((o) => `${o.kind} ${o.identity}`);
-
-  const trackedVersions = new Set(tracked.map((t) => t.version));
-  const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
-  const parser =
-    pendingFiles.length > 0 || (options.repair && tracked.length > 0)
-      ? await loadParser()
-      : undefined;
+  const facts = await run.schemaFacts(set, {
+    withData: options.withData ?? false,
+    askData: options.askData ?? false,
+  });
+  const parser = await parsing;
   const read = new Map<string, ReadMigration>();
   for (const f of pendingFiles)
     read.set(f.version, await readPending(parser!, run.cwd, f, options.progress));

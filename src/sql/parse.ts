@@ -13,6 +13,9 @@ export function loadParser(): Promise<Parser> {
   loading ??= import('libpg-query').then(async (module) => {
     await module.loadModule();
     learnKeywords(module.scanSync);
+    // WebAssembly is compiled function by function on its first call: the parser's first statement
+    // costs some 45 ms, paid here, where the loading runs beside the server's reading of the catalog.
+    module.parseSync('SELECT 1');
     return module;
   });
   return loading;
