@@ -457,6 +457,27 @@ try {
       { name: 'schemata', run: () => tools.schemata(w, db, 'validate') },
     ]), 'bare pg script');
 
+    // A deploy: one new migration (a table and its index) onto the applied history, beside dbmate applying
+    // the same file onto its own; each run adds a file of a new version to each tool's folder.
+    if (n === Math.max(...SIZES)) {
+      const dbmateDb = await freshDb();
+      await tools.dbmate(w, dbmateDb);
+      const added = [];
+      let k = 0;
+      const addFile = (folder, wrap) => {
+        k++;
+        const path = join(folder, `${String(n + k).padStart(5, '0')}_deploy_${k}.sql`);
+        writeFileSync(path, wrap(`CREATE TABLE workspace.deploy_${k} (id int PRIMARY KEY, name text);\nCREATE INDEX deploy_${k}_name_idx ON workspace.deploy_${k} (name);\n`));
+        added.push(path);
+      };
+      record(`deploy N=${n}, one new migration`, await measure([
+        { name: 'dbmate', prepare: () => addFile(join(w.dir, 'dbmate'), (body) => `-- migrate:up\n${body}\n-- migrate:down\n`), run: () => tools.dbmate(w, dbmateDb) },
+        { name: 'schemata', prepare: () => addFile(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, db) },
+      ]), 'dbmate');
+      // The history is N migrations again for what follows.
+      for (const path of added) rmSync(path);
+    }
+
     // Round trips: an apply of N migrations through a counting proxy, less the no-op's.
     const proxy = await countingProxy();
     const fresh = await freshDb();
