@@ -1,12 +1,13 @@
 import { applyStep, RUN_ROLLED_BACK } from './apply.js';
 import { readSchemaFacts } from '../catalog/schema-facts.js';
-import { missingObjects, readTracking, recordWithoutRunning } from './tracking.js';
+import { missingObjects, readTracking, recordWithoutRunning, type Tracking } from './tracking.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import type { Client } from './connect.js';
 import { type ApplyStep, measuredLossWarnings } from '../model/steps.js';
 import { applyContextOf, type Run, type RunOptions } from './context.js';
 import { execute } from './execute.js';
-import { planSet, type SetPlan } from './plan-set.js';
+import { planSet, readSetTracking, readsFiles, type SetPlan } from './plan-set.js';
+import { loadParser } from '../sql/parse.js';
 import {
   entryOf,
   failOnProblems,
@@ -78,6 +79,28 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   );
 }
 
+/**
+ * Several sets: each one's tracking, read (under its lock, as planning would) before the first is
+ * planned, so that the parser, wanted where any of them has a file to read, loads beside the first
+ * set's readings of the catalog instead of after them. A reading that failed is kept: the set's
+ * planning throws its error, on the set's own task. Not where the run lock is taken per transaction
+ * (a fleet's tenant database), whose plan is read again when another run wrote meanwhile.
+ */
+async function trackingOfEach(run: Run, repair: boolean): Promise<Map<string, Promise<Tracking>>> {
+  const readings = new Map<string, Promise<Tracking>>();
+  if (run.sets.length < 2 || run.runLockPerTransaction) return readings;
+  let parser = false;
+  for (const set of run.sets) {
+    const reading = readSetTracking(run, set, true);
+    readings.set(set.config.name, reading);
+    // One set after the other, as planning takes their locks.
+    const tracking = await reading.catch(() => undefined);
+    parser ||= tracking !== undefined && readsFiles(set, tracking, repair);
+  }
+  if (parser) loadParser().catch(() => undefined);
+  return readings;
+}
+
 /** How many times a plan is read while other runs keep writing the set's tracking. */
 const PLAN_READS = 3;
 
@@ -109,6 +132,7 @@ function migrateTasks(
   const planAll = (progress: (text: string) => void) =>
     (planning ??= (async () => {
       const plans = new Map<string, SetPlan | { failed: unknown }>();
+      const tracked = await trackingOfEach(run, options.repair);
       for (const set of run.sets) {
         const options_ = {
           lock: true,
@@ -127,7 +151,10 @@ function migrateTasks(
         const readPlan = async (): Promise<SetPlan | { failed: unknown }> => {
           for (let reads = 1; ; reads++) {
             const mark = await run.trackingMark(set);
-            const plan = await planSet(run, set, report, options_);
+            const plan = await planSet(run, set, report, {
+              ...options_,
+              tracking: reads === 1 ? tracked.get(set.config.name) : undefined,
+            });
             if (mark === undefined || reads >= PLAN_READS || (await run.trackingMark(set)) === mark)
               return plan;
             // planSet's fields are the set's report, as it was before this reading.

@@ -17,6 +17,7 @@ import {
   readRecordedRows,
   readTracking,
   type TrackedMigration,
+  type Tracking,
 } from './tracking.js';
 import { checkDrift, strictCreates } from '../model/drift.js';
 import { type Plan, planMigrate, type Problem } from '../model/plan.js';
@@ -132,6 +133,24 @@ export interface PlanOptions {
   progress?: ((text: string) => void) | undefined;
   /** migrate: the run's migrations in one transaction (true), each in its own (false), or as model/steps.ts singleTransactionOf decides (undefined). */
   singleTransaction?: boolean | undefined;
+  /** The set's tracking, read already (readSetTracking) under the same lock, or why it could not be: not read again. */
+  tracking?: Promise<Tracking> | undefined;
+}
+
+/** A set's tracking, read on its connection; a role that may not read it gets the grant to ask for. */
+export async function readSetTracking(run: Run, set: SetRun, lock: boolean): Promise<Tracking> {
+  const client = await run.connection(set, { lock });
+  return readTracking(client, set.config.name).catch(async (error: unknown) => {
+    throw await trackingDenied(client, whereOf(set), error);
+  });
+}
+
+/** Whether planning a set with this tracking reads a file: a pending one, or with --repair an applied one. */
+export function readsFiles(set: SetRun, tracking: Tracking, repair: boolean): boolean {
+  const tracked = new Set(tracking.migrations.map((t) => t.version));
+  return (
+    set.files.some((f) => !tracked.has(f.version)) || (repair && tracking.migrations.length > 0)
+  );
 }
 
 const FORCE = '-- schemata:force';
@@ -151,10 +170,8 @@ export async function planSet(
   options: PlanOptions,
 ): Promise<SetPlan> {
   const name = set.config.name;
+  let tracking = await (options.tracking ?? readSetTracking(run, set, options.lock));
   const client = await run.connection(set, { lock: options.lock });
-  let tracking = await readTracking(client, name).catch(async (error: unknown) => {
-    throw await trackingDenied(client, whereOf(set), error);
-  });
   const adopting = tracking.adoptPending && options.lock;
   if (adopting) {
     // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.
@@ -172,8 +189,7 @@ export async function planSet(
   const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
   // The parser (WebAssembly: some 75 ms of the client's time to load) loads while the server
   // reads the catalog below; the longest of those readings goes first, so that it has the most to hide.
-  const parsing =
-    pendingFiles.length > 0 || (options.repair && tracked.length > 0) ? loadParser() : undefined;
+  const parsing = readsFiles(set, tracking, options.repair ?? false) ? loadParser() : undefined;
   // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
   parsing?.catch(() => undefined);
   // What adoption just wrote is read afresh.
