@@ -145,11 +145,17 @@ export async function readSetTracking(run: Run, set: SetRun, lock: boolean): Pro
   });
 }
 
+/** The set's files that tracking does not record. */
+function pendingFilesOf(set: SetRun, tracked: readonly TrackedMigration[]): MigrationFile[] {
+  const versions = new Set(tracked.map((t) => t.version));
+  return set.files.filter((f) => !versions.has(f.version));
+}
+
 /** Whether planning a set with this tracking reads a file: a pending one, or with --repair an applied one. */
 export function readsFiles(set: SetRun, tracking: Tracking, repair: boolean): boolean {
-  const tracked = new Set(tracking.migrations.map((t) => t.version));
   return (
-    set.files.some((f) => !tracked.has(f.version)) || (repair && tracking.migrations.length > 0)
+    pendingFilesOf(set, tracking.migrations).length > 0 ||
+    (repair && tracking.migrations.length > 0)
   );
 }
 
@@ -186,8 +192,8 @@ export async function planSet(
   }
   const tracked = tracking.migrations;
   const trackedVersions = new Set(tracked.map((t) => t.version));
-  const pendingFiles = set.files.filter((f) => !trackedVersions.has(f.version));
-  // The parser (WebAssembly: some 75 ms of the client's time to load) loads while the server
+  const pendingFiles = pendingFilesOf(set, tracked);
+  // The parser (WebAssembly: some 120 ms of the client's time to load) loads while the server
   // reads the catalog below; the longest of those readings goes first, so that it has the most to hide.
   const parsing = readsFiles(set, tracking, options.repair ?? false) ? loadParser() : undefined;
   // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
