@@ -3,11 +3,14 @@ import {
   type CatalogFacts,
   type CatalogModel,
   catalogModel,
+  type Existence,
+  existenceOf,
+  namesOf,
   type RelationKind,
   ruleEvents,
   triggerEvents,
 } from '../model/catalog.js';
-import { foreignKeyAction, searchPathOf } from '../sql/operations.js';
+import { foreignKeyAction, type ObjectRef, searchPathOf } from '../sql/operations.js';
 import { loadParser } from '../sql/parse.js';
 import { ARGUMENT_TYPES_SQL } from './listing.js';
 import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
@@ -26,6 +29,10 @@ const SYSTEM = (n: string) =>
  * One round trip. A tenant of a fleet reads its own schema and the path's
  * (SPEC §10), at the cost of those whatever the size of the rest of the
  * catalog: every part of a relation is an index lookup by the relation.
+ * $2, names (NULL: all): only the relations, types and functions of those
+ * names (and an index's table), for existence alone (lazyCatalogModel's
+ * `existence`): a deploy's strict CREATE TABLE asked of a model of 1,000
+ * tables read them all.
  */
 export const MODEL_SQL = `
 WITH RECURSIVE ns AS MATERIALIZED (
@@ -36,9 +43,12 @@ WITH RECURSIVE ns AS MATERIALIZED (
 ), own AS MATERIALIZED (
   SELECT oid, nspname FROM ns WHERE NOT ${SYSTEM('nspname')}
 ), scoped AS MATERIALIZED (
-  SELECT c.oid FROM pg_catalog.pg_class c JOIN own ON own.oid = c.relnamespace WHERE c.relkind <> 't'
+  SELECT c.oid FROM pg_catalog.pg_class c JOIN own ON own.oid = c.relnamespace
+   WHERE c.relkind <> 't' AND ($2::text[] IS NULL OR c.relname = ANY($2::text[]))
 ), up(oid) AS (
   SELECT oid FROM scoped
+  -- Read by names, an index's table comes with it: what drift asks of an index is its table.
+  UNION SELECT x.indrelid FROM pg_catalog.pg_index x WHERE $2::text[] IS NOT NULL AND x.indexrelid IN (SELECT oid FROM scoped)
   UNION SELECT i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.oid
 ), down(oid) AS (
   SELECT oid FROM scoped
@@ -93,7 +103,7 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(t.oid::int8, ns.nspname, t.typname,
       CASE WHEN ns.nspname = 'pg_catalog' THEN pg_catalog.format_type(t.oid, NULL) ELSE pg_catalog.format('%I.%I', ns.nspname, t.typname) END)), '[]')
      FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
-    WHERE NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
+    WHERE NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0) AND ($2::text[] IS NULL OR t.typname = ANY($2::text[]))
       AND NOT (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c'))) AS types,
   -- The functions of the schemas read, and those the triggers read fire wherever they live; bodies of SQL and PL/pgSQL only.
   (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(ns.nspname, p.proname, p.prokind = 'p', a.args,
@@ -107,7 +117,7 @@ SELECT pg_catalog.current_setting('search_path') AS search_path, current_user AS
      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace
      JOIN pg_catalog.pg_language l ON l.oid = p.prolang
      CROSS JOIN LATERAL (SELECT ${ARGUMENT_TYPES_SQL} AS args) a
-    WHERE p.pronamespace IN (SELECT oid FROM own)
+    WHERE (p.pronamespace IN (SELECT oid FROM own) AND ($2::text[] IS NULL OR p.proname = ANY($2::text[])))
        OR p.oid IN (SELECT g.tgfoid FROM pg_catalog.pg_trigger g WHERE g.tgrelid IN (SELECT oid FROM rel))) AS functions,
   ARRAY(SELECT extname::text FROM pg_catalog.pg_extension) AS extensions`;
 
@@ -166,9 +176,14 @@ export async function readCatalogModel(
   client: Client,
   scope: ModelScope,
   searchPath?: string,
+  /** Only the objects of these names (model/catalog.ts namesOf): a model for existence alone. */
+  names?: readonly string[],
 ): Promise<CatalogModel> {
   const ask = () =>
-    client.query<ModelRow>(MODEL_SQL, [scope === 'all' ? null : [...new Set(scope.schemas)]]);
+    client.query<ModelRow>(MODEL_SQL, [
+      scope === 'all' ? null : [...new Set(scope.schemas)],
+      names === undefined ? null : [...names],
+    ]);
   let rows: ModelRow[];
   // schemata's own settings (SPEC §13): with jit = on the planner finds this question expensive and LLVM compiles it.
   await client.query(
@@ -285,8 +300,27 @@ export function lazyCatalogModel(
   client: Client,
   scope: () => ModelScope | Promise<ModelScope>,
   searchPath?: string,
-): () => Promise<CatalogModel> {
+): LazyCatalogModel {
   let model: Promise<CatalogModel> | undefined;
-  return () =>
+  const whole = () =>
     (model ??= Promise.resolve(scope()).then((s) => readCatalogModel(client, s, searchPath)));
+  return Object.assign(whole, {
+    existence: async (refs: readonly ObjectRef[], wholeLater: boolean) =>
+      existenceOf(
+        model !== undefined || wholeLater
+          ? await whole()
+          : await readCatalogModel(client, await scope(), searchPath, namesOf(refs)),
+        refs,
+      ),
+  });
+}
+
+/** The model read at most once, and the existence of a few objects without it. */
+export interface LazyCatalogModel {
+  (): Promise<CatalogModel>;
+  /**
+   * Which of `refs` exist (model/catalog.ts existenceOf): from the whole model where it is read, or will be
+   * (`wholeLater`), else from a model of their names alone, which nothing else may ask.
+   */
+  existence: (refs: readonly ObjectRef[], wholeLater: boolean) => Promise<Existence>;
 }

@@ -501,7 +501,11 @@ export async function planSet(
     const strict = strictCreates(inRunOrder);
     // An untracked set's every CREATE of what is there is that one problem, said once (adopt it with baseline), not once per object.
     if (strict.length > 0 && !plan.problems.some((p) => p.kind === 'untracked')) {
-      const { existing, creationSchema, indexTables } = existenceOf(await catalog(), strict);
+      // The whole model where the forecast reads it next; else the objects of these names alone.
+      const { existing, creationSchema, indexTables } = await catalog.existence(
+        strict,
+        readsModelAfterDrift(result.migrations, options.judge),
+      );
       plan.problems.push(...checkDrift(name, inRunOrder, existing, creationSchema, indexTables));
     }
     const judged = options.judge
@@ -814,6 +818,17 @@ const mayDestroy = (op: Operation) =>
   op.kind === 'delete-rows' ||
   op.kind === 'write-rows' ||
   (op.kind === 'opaque' && op.elsewhere === true);
+
+/** Whether planning reads the whole model after the drift check: the forecast's (a step that may destroy data), or a call's (whether its function is built-in). */
+function readsModelAfterDrift(
+  migrations: ReadonlyArray<Pick<PreparedMigration, 'operations' | 'only'>>,
+  judge: boolean,
+): boolean {
+  return (
+    (judge && migrations.some((m) => runningOperations(m).some(mayDestroy))) ||
+    migrations.some((m) => m.operations.some((op) => op.kind === 'call'))
+  );
+}
 
 /** The operations of the statements that run: every one, or those of the part of a file that --repair runs again. */
 function runningOperations(

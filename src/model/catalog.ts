@@ -378,6 +378,25 @@ export interface Existence {
   indexTables: Map<string, string>;
 }
 
+/**
+ * The names a model must hold for existenceOf to answer for `refs` as the
+ * whole model would: each object's name, the table of a column, constraint,
+ * trigger or policy, and the type names of a function's arguments (a type,
+ * or a table's row type). An index's table comes with the index (catalog/model.ts). Pure.
+ */
+export function namesOf(refs: readonly ObjectRef[]): string[] {
+  const names = new Set<string>();
+  for (const ref of refs) {
+    names.add(ref.name);
+    if (ref.table !== undefined) names.add(ref.table);
+    for (const arg of ref.args ?? []) {
+      const name = typeNameParts(arg).names.at(-1);
+      if (name !== undefined) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
 export function existenceOf(model: CatalogModel, refs: readonly ObjectRef[]): Existence {
   const existing = new Set<string>();
   const indexTables = new Map<string, string>();
