@@ -64,6 +64,7 @@ const measureParameters = {
   nodes: 'p_nodes',
   nodesUpTo: 'p_nodes_up_to',
   counted: 'p_counted',
+  writtenFromMade: 'p_written_from_made',
 };
 const template = {
   snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
@@ -96,7 +97,7 @@ BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
 END
 $schemata_fn$`,
-  measure_before: `(p_capture oid[], p_values oid[], p_updates_read text, p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text) RETURNS void LANGUAGE plpgsql
+  measure_before: `(p_capture oid[], p_values oid[], p_updates_read text, p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text, p_written_from_made boolean) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$

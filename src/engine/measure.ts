@@ -107,6 +107,12 @@ export interface Measurement {
    * file's statements write no row. Its batch leaves the measurement out and records no rows.
    */
   unmeasured?: boolean;
+  /**
+   * The tables written are found from the row counters of the tables made since the run began, not from the
+   * transaction's locks (WRITTEN_FROM_MADE): in the run's one transaction on a database that held no table
+   * when the run began (model/steps.ts planSteps).
+   */
+  writtenFromMade?: boolean;
   /** Outside a transaction: the statements PostgreSQL refuses in a transaction block, which run unmeasured. */
   outside?: ReadonlyArray<{ line: number; column: number }>;
   /** Every table's storage as the session's last measurement left it (engine/session.ts): only tables made since are listed again. */
@@ -435,6 +441,8 @@ export interface MeasureInputs {
   nodesUpTo: string;
   /** text: the counters listed so far in this transaction (CountersSeen), or NULL */
   counted: string;
+  /** boolean: Measurement.writtenFromMade */
+  writtenFromMade: string;
 }
 
 /**
@@ -448,6 +456,7 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
+       pg_catalog.set_config('schemata.written_from', CASE WHEN ${i.writtenFromMade} THEN 'made' ELSE 'locks' END, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
        pg_catalog.set_config('schemata.lost', '', true),
@@ -511,6 +520,7 @@ export function measureLiterals(m: Measurement): MeasureInputs {
     nodes: m.storage ? quoteLiteral(m.storage.nodes) : 'NULL::text',
     nodesUpTo: `${m.storage ? Math.trunc(m.storage.upTo) : 0}::pg_catalog.oid`,
     counted: m.counted ? quoteLiteral(m.counted) : 'NULL::text',
+    writtenFromMade: m.writtenFromMade === true ? 'true' : 'false',
   };
 }
 
@@ -765,6 +775,30 @@ const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE 
 const nodeOf = (nodes: string, oid: string) =>
   `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
 
+/*
+ * The written tables in the run's one transaction on a database that held no
+ * table when the run began (Measurement.writtenFromMade): there the
+ * transaction's locks pile up with every migration (a table, its indexes,
+ * sequence and TOAST each), and pg_locks, which copies them all, made each
+ * migration cost more than the one before (the 1,000th read 12,000 locks).
+ * No table there can have held rows: none of the storage listing's is
+ * written or rewritten, and the tables whose rows this migration wrote are
+ * those made since the run began whose row counters moved since it began,
+ * read by an index range of pg_class's OIDs (a table made later has a
+ * higher one).
+ */
+const WRITTEN_FROM_MADE = `written_tables := '{}';
+    rewritten := '{}';
+    SELECT COALESCE(pg_catalog.array_agg(w.oid), '{}'), COALESCE(pg_catalog.jsonb_object_agg(w.oid::text, w.counts), '{}')
+      INTO row_written, counts_moved
+      FROM (SELECT c.oid, pg_catalog.jsonb_build_array(c.ins, c.upd, c.del) AS counts
+              FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
+                           pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
+                      FROM pg_catalog.pg_class c
+                     WHERE c.oid > pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid AND ${USER_TABLE('c')} OFFSET 0) c
+             WHERE c.ins + c.upd + c.del > 0) w
+     WHERE w.counts IS DISTINCT FROM ${COUNTED_BEFORE} -> (w.oid::text);`;
+
 /** Whether relation `c` (in schema `n`) is a table whose row counters go into the history event. */
 const COUNTED = (c: string, n: string) => `${c}.relkind IN ('r', 'm') AND ${c}.relpersistence <> 't'
              AND ${n}.nspname NOT IN ('schemata', 'pg_catalog', 'information_schema') AND NOT pg_catalog.starts_with(${n}.nspname, 'pg_toast')`;
@@ -810,9 +844,11 @@ BEGIN
     ${VERIFY_VALUES_PLPGSQL}
     ${READ_LOSSES}
   END IF;
+  IF pg_catalog.current_setting('schemata.written_from') = 'made' THEN
+    ${WRITTEN_FROM_MADE}
+  ELSE
   -- The tables this transaction locked to write, read once: pg_locks copies every session's locks. Only the
-  -- rows the three lists keep are aggregated: in the run's one transaction (--single-transaction) the locks on
-  -- every table the run made pile up, and sorting them for DISTINCT grew with the run.
+  -- rows the three lists keep are aggregated.
   SELECT COALESCE(pg_catalog.array_agg(DISTINCT l.relation) FILTER (
            WHERE l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
              AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid), '{}'),
@@ -828,7 +864,6 @@ BEGIN
      AND ((l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
            AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid)
           OR (l.mode = 'RowExclusiveLock' AND l.relation >= 16384));
-  ${CATALOG_WRITTEN_PLPGSQL}
   -- The row counters (inserted, updated, deleted) of the relations whose counters moved in this migration, against
   -- those measure_before found, read once: in the run's one transaction it holds ROW EXCLUSIVE on every relation the
   -- run wrote (tables, their indexes and TOAST), and the statements below look at these few.
@@ -837,6 +872,8 @@ BEGIN
                    pg_catalog.pg_stat_get_xact_tuples_updated(r.oid), pg_catalog.pg_stat_get_xact_tuples_deleted(r.oid)) AS counts
             FROM pg_catalog.unnest(row_written) AS r(oid)) w
    WHERE w.counts <> '[0, 0, 0]' AND w.counts IS DISTINCT FROM ${COUNTED_BEFORE} -> (w.oid::text);
+  END IF;
+  ${CATALOG_WRITTEN_PLPGSQL}
   -- Nothing traced, no table of the storage listing locked to write, and no rows written but to schemata's own
   -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
   -- below are left out.

@@ -533,7 +533,7 @@ export function measureBeforeSql(m: Measurement, features: TrackingFeatures): st
   const i = measureLiterals(m);
   return features.functions
     ? [
-        `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.values}, ${i.updatesRead}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted})`,
+        `SELECT ${FUNCTIONS.measure_before}(${i.capture}, ${i.values}, ${i.updatesRead}, ${i.widened}, ${i.forced}, ${i.tablesUpTo}, ${i.nodes}, ${i.nodesUpTo}, ${i.counted}, ${i.writtenFromMade})`,
       ]
     : m.capture.length === 0
       ? [

@@ -165,8 +165,9 @@ export function unmeasuredOf(m: JudgedMigration): boolean {
  * Whether a set's run is one transaction: only when asked
  * (--single-transaction). Not by default on a fresh database either: it
  * saves a commit per migration of a history of DDL, costs more in one whose
- * migrations write rows (each measurement reads every lock and counter of
- * the run so far), and holds every lock until COMMIT (MIGRATION_GUIDE.md has
+ * migrations write rows (each measurement reads the counters of every table
+ * the run made so far, or its every lock where the database held tables),
+ * and holds every lock until COMMIT (MIGRATION_GUIDE.md has
  * the figures of bench/run.mjs). A fleet's tenants never: each tenant's run
  * is its own.
  */
@@ -197,13 +198,14 @@ export function planSteps(
   let unmeasured = nothingHeld;
   for (const m of migrations) {
     unmeasured &&= unmeasuredOf(m);
+    const inRunTransaction = singleTransaction && m.transactional && !m.ownIsolation;
     steps.push({
       kind: 'apply',
       file: m.file,
       path: m.path,
       statements: m.statements,
       transactional: m.transactional,
-      inRunTransaction: singleTransaction && m.transactional && !m.ownIsolation,
+      inRunTransaction,
       event: m.rerun ? 'repaired' : 'applied',
       expectedEvent: m.expectedEvent,
       only: m.only,
@@ -216,6 +218,8 @@ export function planSteps(
         tablesUpTo,
         outside: m.outside,
         ...(unmeasured ? { unmeasured } : {}),
+        // Nothing held rows when the run began, and in its one transaction the locks pile up (engine/measure.ts).
+        ...(nothingHeld && inRunTransaction ? { writtenFromMade: true } : {}),
       },
       snapshot: m.snapshot,
       creates: [

@@ -63,6 +63,56 @@ describe('migrate --single-transaction', () => {
     expect(xids!.n).toBe(1);
   });
 
+  it('records the rows each migration wrote as a transaction per migration does, on a database that held no table', async () => {
+    // The run's one transaction there reads the counters of the tables it made, not its piled-up locks
+    // (engine/measure.ts WRITTEN_FROM_MADE): every way a row is written, into a table an earlier migration made.
+    const files = {
+      ...SMALL_SETS,
+      'data/003_more.sql': `CREATE TABLE workspace.log (at int);
+CREATE TABLE workspace.events (at int, note text) PARTITION BY RANGE (at);
+CREATE TABLE workspace.events_low PARTITION OF workspace.events FOR VALUES FROM (0) TO (100);
+CREATE TABLE workspace.base (id int); CREATE TABLE workspace.derived () INHERITS (workspace.base);
+CREATE FUNCTION workspace.logged() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO workspace.log VALUES (NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER items_logged AFTER INSERT ON workspace.items FOR EACH ROW EXECUTE FUNCTION workspace.logged();
+CREATE PROCEDURE workspace.fill() LANGUAGE sql AS $$ INSERT INTO workspace.events VALUES (1, 'a'), (2, 'b') $$;
+`,
+      'data/004_nothing.sql': 'CREATE INDEX items_id ON workspace.items (id);\n',
+      'data/005_fill.sql': `INSERT INTO workspace.items VALUES (1), (2), (3);
+CALL workspace.fill();
+INSERT INTO workspace.derived VALUES (9);
+DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET id = id + 10 WHERE id > 1'; END $$;
+`,
+      'data/006_trim.sql':
+        'DELETE FROM workspace.items WHERE id = 1;\nUPDATE workspace.events SET note = $$c$$;\n',
+      'primary/003_settings.sql': "INSERT INTO config.settings VALUES ('a', 'b');\n",
+    };
+    const eventsOf = async (url: string) =>
+      query<{ set: string; version: string; rows: unknown }>(
+        url,
+        "SELECT set_name AS set, version, effects -> 'rows' AS rows FROM schemata.migrations ORDER BY set_name, version",
+      );
+    const [one, each] = [await freshDatabase(), await freshDatabase()];
+    expect(
+      (await migrate({ cwd: makeProject(files), env: single(one), singleTransaction: true })).error,
+    ).toBeUndefined();
+    expect((await migrate({ cwd: makeProject(files), env: single(each) })).error).toBeUndefined();
+    const recorded = await eventsOf(one);
+    expect(recorded).toEqual(await eventsOf(each));
+    const rowsOf = (version: string) =>
+      recorded.find((e) => e.set === 'data' && e.version === version)?.rows;
+    expect(rowsOf('4')).toEqual([]);
+    expect(rowsOf('5')).toEqual([
+      { table: 'workspace.derived', inserted: 1, updated: 0, deleted: 0 },
+      { table: 'workspace.events_low', inserted: 2, updated: 0, deleted: 0 },
+      { table: 'workspace.items', inserted: 3, updated: 2, deleted: 0 },
+      { table: 'workspace.log', inserted: 3, updated: 0, deleted: 0 },
+    ]);
+    expect(rowsOf('6')).toEqual([
+      { table: 'workspace.events_low', inserted: 0, updated: 2, deleted: 0 },
+      { table: 'workspace.items', inserted: 0, updated: 0, deleted: 1 },
+    ]);
+  });
+
   it("records each migration's own rows after one was run again (a forced loss the measurement alone saw)", async () => {
     const url = await freshDatabase();
     const cwd = makeProject(SMALL_SETS);
