@@ -57,13 +57,6 @@ export interface RunOptions {
   sessions?: SessionLender | undefined;
   /** Where a fleet's tenant holds its run lock (engine/tenant-locks.ts); default: a connection of the run's own. */
   locks?: LockKeeper | undefined;
-  /**
-   * The missing-object check, which planning asks after the tracking, read ahead on another session of the
-   * database while the run's own reads the tracking (each database reads its catalog on a backend of its own):
-   * with `extra`, the objects no migration made too (status); `underLock`, once the run lock is held, on the
-   * session that holds it (migrate). Not for a fleet's tenants, which read theirs from the fleet.
-   */
-  readAhead?: { extra: boolean; underLock: boolean } | undefined;
 }
 
 /** Lends open sessions to the runs of a fleet's tenants, and takes them back clean. */
@@ -108,15 +101,12 @@ interface Connection {
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
   /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once. */
-  reading?: Promise<Reading> | undefined;
-  /** The same, read ahead on another session (RunOptions.readAhead); undefined where that reading failed. */
-  ahead?: Promise<Reading | undefined> | undefined;
-
+  reading?:
+    | Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }>
+    | undefined;
   target: Target;
   variable: string;
 }
-
-type Reading = { missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined };
 
 /*
  * Which server and database a connection reached, whatever the URL said: the
@@ -231,8 +221,6 @@ export interface Run {
     set: SetRun,
     options: { withData: boolean; askData: boolean },
   ): Promise<SchemaFacts[]>;
-  /** Whether the missing objects of the set's database are being read ahead on another session (RunOptions.readAhead). */
-  readingAhead(set: SetRun): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -335,28 +323,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
   const shut = (client: Client) =>
     lender ? lender.giveBack(client) : client.end().catch(() => undefined);
   const connections = new Map<string, Promise<Connection>>();
-  // The missing-object check read ahead (RunOptions.readAhead): what fails there is read again on the run's
-  // own session when planning asks, where its error is the run's.
-  const readAhead = options.readAhead && !lender && !tenant ? options.readAhead : undefined;
-  const extraIn = (extra: boolean) =>
-    extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined;
-  // Its session connects once the run's own (and the lock's) are open: where the role or the server allows no
-  // more connections, it is the one refused, and planning reads on the run's own session as without it.
-  const startReadingAhead = (connection: Connection, set: SetRun) => {
-    if (!readAhead || connection.ahead || connection.reading) return;
-    const extra = extraIn(readAhead.extra);
-    const side = connect(set.target, set.variable).catch(() => undefined);
-    connection.ahead = side.then(async (reader) => {
-      if (!reader) return undefined;
-      try {
-        return await missingAndExtra(reader, extra);
-      } catch {
-        return undefined;
-      } finally {
-        await reader.end().catch(() => undefined);
-      }
-    });
-  };
   const perTransaction = options.locks?.perTransaction === true;
   const whereLocked = (set: SetRun) => `Set "${set.config.name}" on ${set.target.display}`;
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
@@ -395,16 +361,13 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await shut(client);
             return same;
           }
-          const made: Connection = {
+          const connection = Promise.resolve<Connection>({
             client,
             unlock: undefined,
             tracking: undefined,
             target: set.target,
             variable: set.variable,
-          };
-          // Under the run lock, it reads once the lock is held.
-          if (!readAhead?.underLock) startReadingAhead(made, set);
-          const connection = Promise.resolve(made);
+          });
           byIdentity.set(identity, connection);
           return connection;
         })();
@@ -449,7 +412,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await shut(holder);
           };
         }
-        startReadingAhead(connection, set);
       }
       return connection.client;
     },
@@ -466,13 +428,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
           missing: await missingObjectsOfSet(connection.client, set.config.name),
           extra: await extraOf(),
         };
-      const ahead = fresh ? undefined : await connection.ahead;
-      // Read ahead once, for the first question; what the run changed since is read afresh.
-      connection.ahead = undefined;
-      if (ahead && !connection.reading) connection.reading = Promise.resolve(ahead);
       // Status asks every set for its extra objects: one reading answers for the schemas of all of the run's sets.
       if (fresh || !connection.reading)
-        connection.reading = missingAndExtra(connection.client, extraIn(extra));
+        connection.reading = missingAndExtra(
+          connection.client,
+          extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined,
+        );
       const reading = await connection.reading;
       const schemas = new Set(set.config.schemas);
       return {
@@ -483,9 +444,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
             ? reading.extra.filter((o) => schemas.has(o.schema))
             : await extraOf(),
       };
-    },
-    async readingAhead(set) {
-      return (await connections.get(set.target.database))?.ahead !== undefined;
     },
     async schemaFacts(set, { withData, askData }) {
       const lent = tenant && 'schema' in tenant ? tenant.facts : undefined;

@@ -57,8 +57,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   if (misused) return misused;
   const force = options.force ?? false;
   if (options.dryRun) {
-    const ahead = { ...options, readAhead: { extra: false, underLock: false } };
-    const report = await execute('migrate', ahead, (run, reports) =>
+    const report = await execute('migrate', options, (run, reports) =>
       dryRunTasks(run, reports, {
         force,
         repair: options.repair ?? false,
@@ -70,8 +69,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<Report> {
   }
   const fleetValidates =
     options.tenant !== undefined && 'schema' in options.tenant && options.tenant.validatedByFleet;
-  const ahead = { ...options, readAhead: { extra: false, underLock: true } };
-  return execute('migrate', ahead, (run, reports) =>
+  return execute('migrate', options, (run, reports) =>
     migrateTasks(run, reports, {
       force,
       repair: options.repair ?? false,

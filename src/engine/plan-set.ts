@@ -199,26 +199,15 @@ export async function planSet(
   // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
   parsing?.catch(() => undefined);
   // What adoption just wrote is read afresh.
-  const missingObjects = () =>
-    run.missingObjects(set, tracking, { fresh: adopting, extra: options.withData ?? false });
-  const schemaFacts = () =>
-    run.schemaFacts(set, {
-      withData: options.withData ?? false,
-      askData: options.askData ?? false,
-    });
-  // One after the other on this session. Where the missing objects are read ahead on another
-  // (RunOptions.readAhead), the facts are read meanwhile; else the missing objects go first.
-  let missingRead: Awaited<ReturnType<typeof missingObjects>>;
-  let facts: Awaited<ReturnType<typeof schemaFacts>>;
-  if (!adopting && (await run.readingAhead(set))) {
-    facts = await schemaFacts();
-    missingRead = await missingObjects();
-  } else {
-    missingRead = await missingObjects();
-    facts = await schemaFacts();
-  }
-  const { missing, extra } = missingRead;
+  const { missing, extra } = await run.missingObjects(set, tracking, {
+    fresh: adopting,
+    extra: options.withData ?? false,
+  });
   if (extra) report.extra = extra.map((o) => `${o.kind} ${o.identity}`);
+  const facts = await run.schemaFacts(set, {
+    withData: options.withData ?? false,
+    askData: options.askData ?? false,
+  });
   const parser = await parsing;
   const read = new Map<string, ReadMigration>();
   for (const f of pendingFiles)

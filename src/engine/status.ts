@@ -16,11 +16,7 @@ export async function status(
       return runFleet('status', options, (one) => status({ ...options, ...one, check: false }));
     const misused = fleetFlagsAlone('status', options);
     if (misused) return misused;
-    return execute(
-      'status',
-      { ...options, readAhead: { extra: true, underLock: false } },
-      (run, reports) => readOnlyTasks(run, reports, false),
-    );
+    return execute('status', options, (run, reports) => readOnlyTasks(run, reports, false));
   })();
   // --check: the listing, and validate's exit code for its problems (a deploy's health check that also shows the state).
   if (options.check && report.ok && report.sets.some((s) => s.problems.length > 0))
@@ -38,10 +34,8 @@ export async function validate(options: RunOptions & FleetOptions = {}): Promise
   }
   const misused = fleetFlagsAlone('validate', options);
   if (misused) return misused;
-  const report = await execute(
-    'validate',
-    { ...options, readAhead: { extra: false, underLock: false } },
-    (run, reports) => readOnlyTasks(run, reports, true),
+  const report = await execute('validate', options, (run, reports) =>
+    readOnlyTasks(run, reports, true),
   );
   failOnProblems(report, EXIT.invalid);
   return report;
