@@ -98,6 +98,8 @@ interface Connection {
   client: Client;
   /** Releases the run lock, once held (engine/lock.ts). */
   unlock: (() => Promise<void>) | undefined;
+  /** Taking the run lock, once for the run: a set that asks after another set's wait gave up gets its error at once. */
+  locking?: Promise<void> | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
   /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once. */
@@ -380,20 +382,23 @@ export async function openRun(options: RunOptions): Promise<Run> {
         await shutHolding();
         throw error;
       }
-      // The same database through another spelling of its URL, locked already: the early session is not needed.
-      if (connection.unlock) await shutHolding();
-      if (lock && !connection.unlock) {
+      // The same database through another spelling of its URL, locked (or locking) already: the early session is not needed.
+      if (connection.locking) await shutHolding();
+      if (lock) {
         const where = whereLocked(set);
+        const locked = connection;
         // Waiting ends at a stop (SIGINT, SIGTERM): it holds no statement for the server to cancel.
-        if (options.locks) {
-          connection.unlock = await options.locks.hold(
-            connection.client,
-            where,
-            settings.lockTimeoutS,
-            set.config.name,
-            options.signal,
-          );
-        } else {
+        locked.locking ??= (async () => {
+          if (options.locks) {
+            locked.unlock = await options.locks.hold(
+              locked.client,
+              where,
+              settings.lockTimeoutS,
+              set.config.name,
+              options.signal,
+            );
+            return;
+          }
           const holder = (await holding) ?? (await open(set));
           try {
             await acquireLock(
@@ -407,11 +412,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await shut(holder);
             throw error;
           }
-          connection.unlock = async () => {
+          locked.unlock = async () => {
             await releaseLock(holder).catch(() => {});
             await shut(holder);
           };
-        }
+        })();
+        await locked.locking;
       }
       return connection.client;
     },

@@ -1,7 +1,9 @@
 import { rmSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { migrate, status, validate } from '../../src/api.js';
 import {
+  databaseName,
   freshDatabase,
   openClient,
   query,
@@ -174,6 +176,38 @@ describe('migrate, split mode', () => {
     expect(await trackedVersions(data, 'primary')).toEqual([]);
     expect(await trackedVersions(data, 'data')).toEqual(['1', '2']);
     expect(report.sets[0]!.target).not.toEqual(report.sets[1]!.target);
+  });
+
+  it('gives up on a database whose run lock another run holds once, not once for planning and again for its set', async () => {
+    const primary = await freshDatabase('primary');
+    const data = await freshDatabase('data');
+    const cwd = makeProject(SMALL_SETS);
+    const env = { SPLIT_DB_MODE: 'true', PRIMARY_DATABASE_URL: primary, DATA_DATABASE_URL: data };
+    const holder = await openClient(data);
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await holder.query("SELECT pg_advisory_lock(x'73636865'::int, x'6d617461'::int)");
+      const report = await migrate({ cwd, env, lockTimeout: 0.5 });
+      expect(report.exitCode).toBe(5);
+      expect(report.error!.message).toContain('gave up after 0.5s');
+      // The sessions that waited for the DATA database's lock: one wait, however many sets ask.
+      const waited = new Set(
+        spy.mock.calls.flatMap((call, i) => {
+          const text: unknown = call[0];
+          const client = spy.mock.contexts[i] as pg.Client;
+          return typeof text === 'string' &&
+            text.includes('pg_try_advisory_xact_lock') &&
+            client.database === databaseName(data)
+            ? [client]
+            : [];
+        }),
+      );
+      expect(waited.size).toBe(1);
+      expect(await schemaExists(primary, 'config')).toBe(false);
+    } finally {
+      spy.mockRestore();
+      await holder.end();
+    }
   });
 });
 
