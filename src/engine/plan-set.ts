@@ -515,7 +515,7 @@ export async function planSet(
       : false;
     // Whether a call is a built-in one is the catalog's to say: asked only where a file calls a function.
     const functions =
-      judged || result.migrations.some((m) => m.operations.some((op) => op.kind === 'call'))
+      judged || callsAny(result.migrations)
         ? new Set([...functionNames(await catalog()), ...functionsMade(result.migrations)])
         : undefined;
     for (const m of result.migrations)
@@ -819,16 +819,19 @@ const mayDestroy = (op: Operation) =>
   op.kind === 'write-rows' ||
   (op.kind === 'opaque' && op.elsewhere === true);
 
-/** Whether planning reads the whole model after the drift check: the forecast's (a step that may destroy data), or a call's (whether its function is built-in). */
-function readsModelAfterDrift(
-  migrations: ReadonlyArray<Pick<PreparedMigration, 'operations' | 'only'>>,
-  judge: boolean,
-): boolean {
-  return (
-    (judge && migrations.some((m) => runningOperations(m).some(mayDestroy))) ||
-    migrations.some((m) => m.operations.some((op) => op.kind === 'call'))
-  );
-}
+type Running = ReadonlyArray<Pick<PreparedMigration, 'operations' | 'only'>>;
+
+/** Whether a statement that runs may destroy data: only then does the forecast (protect) read the catalog. */
+const mayDestroyAny = (migrations: Running) =>
+  migrations.some((m) => runningOperations(m).some(mayDestroy));
+
+/** Whether a file calls a function: whether it is a built-in one is the catalog's to say. */
+const callsAny = (migrations: Running) =>
+  migrations.some((m) => m.operations.some((op) => op.kind === 'call'));
+
+/** Whether planning reads the whole model after the drift check: the forecast's, or a call's. */
+const readsModelAfterDrift = (migrations: Running, judge: boolean) =>
+  (judge && mayDestroyAny(migrations)) || callsAny(migrations);
 
 /** The operations of the statements that run: every one, or those of the part of a file that --repair runs again. */
 function runningOperations(
@@ -864,7 +867,7 @@ export async function protect(
 ): Promise<boolean> {
   // Of a part of a file that --repair runs again, only the statements that run are judged.
   const running = setPlan.migrations.map(runningOperations);
-  if (!running.some((operations) => operations.some(mayDestroy))) {
+  if (!mayDestroyAny(setPlan.migrations)) {
     setPlan.migrations.forEach((m, index) => {
       m.guard = guardScope(running[index]!, [], []);
     });
