@@ -393,6 +393,7 @@ export async function missingObjectsOfSet(client: Client, set: string): Promise<
   const rows = await readWithOwnSettings<ExpectedObject & { set_name: string }>(
     client,
     missingOfSetSql(set),
+    { hashJoins: true },
   );
   return rows.map(({ set_name: _, ...object }) => object);
 }
@@ -417,6 +418,7 @@ export async function missingAndExtra(
   const rows = await readWithOwnSettings<ExpectedObject & { set_name: string | null }>(
     client,
     missingSql(extraIn),
+    { hashJoins: true },
   );
   const missing = new Map<string, ExpectedObject[]>();
   const extra: ExtraObject[] = [];
@@ -448,7 +450,7 @@ export async function extraObjects(
   tracking: Tracking,
 ): Promise<ExtraObject[]> {
   if (tracking.format < 2) return [];
-  return readWithOwnSettings<ExtraObject>(client, extraSql(schemas));
+  return readWithOwnSettings<ExtraObject>(client, extraSql(schemas), { hashJoins: true });
 }
 
 const UNRECORDED_SQL = `WITH now AS MATERIALIZED (${CATALOG_OBJECTS_SQL})
