@@ -461,6 +461,10 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
        pg_catalog.set_config('schemata.lost', '', true),
        pg_catalog.set_config('schemata.updates_read', (${i.updatesRead})::text, true),
+       -- The run's tables and their counters' sums (WRITTEN_FROM_MADE), carried after the counters: RESET ALL
+       -- between migrations clears every setting, and they hold only in the transaction that kept them.
+       pg_catalog.set_config('schemata.made', CASE WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text
+         THEN pg_catalog.split_part(${i.counted}, '|', 3) || '|' || pg_catalog.split_part(${i.counted}, '|', 4) ELSE '' END, true),
        pg_catalog.set_config('schemata.counted', CASE WHEN ${FLUSHES_COUNTERS} AND pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '{}'
           WHEN pg_catalog.split_part(${i.counted}, '|', 1) = pg_catalog.pg_current_xact_id_if_assigned()::text THEN pg_catalog.split_part(${i.counted}, '|', 2)
           -- Only the tables this session wrote can have counters now (CountersSeen).
@@ -775,6 +779,10 @@ const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE 
 const nodeOf = (nodes: string, oid: string) =>
   `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
 
+/** The sum of table `oid`'s row counters in this transaction: it only grows, so an equal sum means none moved. */
+const COUNTERS_SUM = (oid: string) =>
+  `pg_catalog.pg_stat_get_xact_tuples_inserted(${oid}) + pg_catalog.pg_stat_get_xact_tuples_updated(${oid}) + pg_catalog.pg_stat_get_xact_tuples_deleted(${oid})`;
+
 /*
  * The written tables in the run's one transaction on a database that held no
  * table when the run began (Measurement.writtenFromMade): there the
@@ -783,20 +791,43 @@ const nodeOf = (nodes: string, oid: string) =>
  * migration cost more than the one before (the 1,000th read 12,000 locks).
  * No table there can have held rows: none of the storage listing's is
  * written or rewritten, and the tables whose rows this migration wrote are
- * those made since the run began whose row counters moved since it began,
- * read by an index range of pg_class's OIDs (a table made later has a
- * higher one).
+ * among those made since the run began.
+ *
+ * Those are kept as two arrays in OID order, the tables and the sum of each
+ * one's counters at the last measurement (schemata.made, carried from one
+ * migration to the next after the counters, schemata.counted, and like them
+ * only within the transaction that kept them), with the tables made since
+ * read by an index range of pg_class's OIDs above the last one kept (a table
+ * made later has a higher one). The candidates are those whose sum moved: a pass
+ * over plain arrays, where reading each run-made table's pg_class row and
+ * comparing its counters as JSON made the 1,000th migration of a run spend
+ * 3 ms on it. The counters only grow, so a table whose sum is unchanged
+ * moved in no counter since the last measurement, nor since this migration
+ * began; the candidates' counters are then compared with those
+ * measure_before kept (schemata.counted), as every written table's are. A
+ * table dropped since it was kept stays in the arrays; its counters stay as
+ * they were, and a moved one has no pg_class row for the event to count.
  */
 const WRITTEN_FROM_MADE = `written_tables := '{}';
     rewritten := '{}';
+    made_oids := COALESCE(NULLIF(pg_catalog.split_part(pg_catalog.current_setting('schemata.made', true), '|', 1), ''), '{}')::pg_catalog.oid[];
+    made_sums := COALESCE(NULLIF(pg_catalog.split_part(pg_catalog.current_setting('schemata.made', true), '|', 2), ''), '{}')::pg_catalog.int8[];
+    SELECT COALESCE(pg_catalog.array_agg(t.oid ORDER BY t.oid), '{}'), COALESCE(pg_catalog.array_agg(t.now ORDER BY t.oid), '{}'),
+           COALESCE(pg_catalog.array_agg(t.oid) FILTER (WHERE t.now <> t.kept), '{}')
+      INTO made_oids, made_sums, row_written
+      FROM (SELECT k.oid, k.kept, ${COUNTERS_SUM('k.oid')} AS now
+              FROM ROWS FROM (pg_catalog.unnest(made_oids), pg_catalog.unnest(made_sums)) AS k(oid, kept)
+            UNION ALL
+            SELECT c.oid, 0, ${COUNTERS_SUM('c.oid')}
+              FROM pg_catalog.pg_class c
+             WHERE c.oid > COALESCE(made_oids[pg_catalog.cardinality(made_oids)], pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid)
+               AND ${USER_TABLE('c')}) t;
+    made := '|' || made_oids::text || '|' || made_sums::text;
     SELECT COALESCE(pg_catalog.array_agg(w.oid), '{}'), COALESCE(pg_catalog.jsonb_object_agg(w.oid::text, w.counts), '{}')
       INTO row_written, counts_moved
-      FROM (SELECT c.oid, pg_catalog.jsonb_build_array(c.ins, c.upd, c.del) AS counts
-              FROM (SELECT c.oid, pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS upd,
-                           pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS del
-                      FROM pg_catalog.pg_class c
-                     WHERE c.oid > pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid AND ${USER_TABLE('c')} OFFSET 0) c
-             WHERE c.ins + c.upd + c.del > 0) w
+      FROM (SELECT r.oid, pg_catalog.jsonb_build_array(pg_catalog.pg_stat_get_xact_tuples_inserted(r.oid),
+                     pg_catalog.pg_stat_get_xact_tuples_updated(r.oid), pg_catalog.pg_stat_get_xact_tuples_deleted(r.oid)) AS counts
+              FROM pg_catalog.unnest(row_written) AS r(oid)) w
      WHERE w.counts IS DISTINCT FROM ${COUNTED_BEFORE} -> (w.oid::text);`;
 
 /** Whether relation `c` (in schema `n`) is a table whose row counters go into the history event. */
@@ -833,6 +864,9 @@ export const MEASURE_AFTER_BODY = `DECLARE
   written_tables pg_catalog.oid[];
   row_written pg_catalog.oid[];
   rewritten pg_catalog.oid[];
+  made_oids pg_catalog.oid[];
+  made_sums pg_catalog.int8[];
+  made text := '';
   counts_moved jsonb;
   counters_settable boolean;
   ${COUNTED_BEFORE_DECLARED}
@@ -884,7 +918,7 @@ BEGIN
                       CROSS JOIN LATERAL (SELECT c.relkind, c.relpersistence, c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = r.oid::pg_catalog.oid OFFSET 0) c
                       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ${COUNTED('c', 'n')}) THEN
     PERFORM pg_catalog.set_config('schemata.rows', '[]', true),
-            pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || (${COUNTED_BEFORE} || counts_moved)::text, true),
+            pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || (${COUNTED_BEFORE} || counts_moved)::text || made, true),
             pg_catalog.set_config('schemata.nodes_now', CASE WHEN pg_catalog.current_setting('schemata.nodes_grew') = 'on' THEN pg_catalog.current_setting('schemata.nodes') ELSE '' END, true);
     RETURN;
   END IF;
@@ -934,7 +968,7 @@ BEGIN
   PERFORM pg_catalog.set_config('schemata.rows', COALESCE(counters, '[]')::text, true);
   -- The counters as this migration leaves them, for the next one in the same transaction (CountersSeen): those
   -- listed before it, with those that moved.
-  PERFORM pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || (${COUNTED_BEFORE} || counts_moved)::text, true);
+  PERFORM pg_catalog.set_config('schemata.counted_now', COALESCE(pg_catalog.pg_current_xact_id_if_assigned()::text, '') || '|' || (${COUNTED_BEFORE} || counts_moved)::text || made, true);
   -- The storage listing as this migration leaves it, for the next one (only where it changed).
   nodes := pg_catalog.current_setting('schemata.nodes');
   grew := pg_catalog.current_setting('schemata.nodes_grew') = 'on';

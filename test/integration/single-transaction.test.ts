@@ -84,6 +84,11 @@ DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET id = id + 10 WHERE id > 1'; END 
 `,
       'data/006_trim.sql':
         'DELETE FROM workspace.items WHERE id = 1;\nUPDATE workspace.events SET note = $$c$$;\n',
+      // A table made three migrations before, first written now; then a migration that writes nothing.
+      'data/007_late.sql': 'INSERT INTO workspace.base VALUES (5), (6);\n',
+      'data/008_quiet.sql': 'CREATE INDEX base_id ON workspace.base (id);\n',
+      'data/009_again.sql':
+        'UPDATE workspace.base SET id = 7 WHERE id = 5;\nINSERT INTO workspace.log VALUES (0);\n',
       'primary/003_settings.sql': "INSERT INTO config.settings VALUES ('a', 'b');\n",
     };
     const eventsOf = async (url: string) =>
@@ -110,6 +115,12 @@ DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET id = id + 10 WHERE id > 1'; END 
     expect(rowsOf('6')).toEqual([
       { table: 'workspace.events_low', inserted: 0, updated: 2, deleted: 0 },
       { table: 'workspace.items', inserted: 0, updated: 0, deleted: 1 },
+    ]);
+    expect(rowsOf('7')).toEqual([{ table: 'workspace.base', inserted: 2, updated: 0, deleted: 0 }]);
+    expect(rowsOf('8')).toEqual([]);
+    expect(rowsOf('9')).toEqual([
+      { table: 'workspace.base', inserted: 0, updated: 1, deleted: 0 },
+      { table: 'workspace.log', inserted: 1, updated: 0, deleted: 0 },
     ]);
   });
 
