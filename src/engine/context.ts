@@ -5,7 +5,7 @@ import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
 import { cancelRunning, type Client, connect, keepIdleSessionSql } from './connect.js';
-import { acquireLock, inRunLockedTransaction, releaseLock } from './lock.js';
+import { acquireLock, inRunLockedTransaction, lockObject, releaseLock } from './lock.js';
 import type { LockKeeper } from './tenant-locks.js';
 import {
   ensureTracking,
@@ -326,7 +326,21 @@ export async function openRun(options: RunOptions): Promise<Run> {
     lender ? lender.giveBack(client) : client.end().catch(() => undefined);
   const connections = new Map<string, Promise<Connection>>();
   const perTransaction = options.locks?.perTransaction === true;
-  const whereLocked = (set: SetRun) => `Set "${set.config.name}" on ${set.target.display}`;
+  // The run lock is the database's (a tenant schema's is its own): a wait for it names every set of the run it holds up.
+  const whereLocked = (set: SetRun) => {
+    const held = sets
+      .filter(
+        (s) =>
+          s.target.database === set.target.database &&
+          lockObject(s.config.name) === lockObject(set.config.name),
+      )
+      .map((s) => `"${s.config.name}"`);
+    const named =
+      held.length > 1
+        ? `Sets ${held.slice(0, -1).join(', ')} and ${held[held.length - 1]!}`
+        : `Set "${set.config.name}"`;
+    return `${named} on ${set.target.display}`;
+  };
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
   return {

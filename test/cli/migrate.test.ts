@@ -164,6 +164,8 @@ describe('schemata migrate (CLI)', () => {
         env: { PRIMARY_DATABASE_URL: url },
       });
       expect(result.code).toBe(5);
+      // The lock is the database's: both sets of the single database wait for it.
+      expect(result.stderr).toContain('Sets "primary" and "data" on postgres://');
       expect(result.stderr).toMatch(/another run \(pid \d+, connected since \d{4}-/);
       expect(result.stderr).toContain('--lock-timeout');
     } finally {
