@@ -79,6 +79,38 @@ export async function acquireLock(
     );
     return false;
   });
+  try {
+    await waitForMigrationInFlight(client, where, timeoutS, object, signal);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/*
+ * A run killed in the middle of a migration leaves that migration running on
+ * the server: its transaction was sent whole and runs on to its COMMIT (or
+ * until the server notices, within client_connection_check_interval, that
+ * its client is gone), while the killed run's lock went with its connection.
+ * A run that took the lock then read the tracking before that COMMIT and the
+ * catalog after it: the migration's table there, its record not, a drift that
+ * was not one. So the lock's holder waits, holding it, until no migration is
+ * in flight: each holds the claim's key (objid + 1) in its transaction,
+ * tried here in a savepoint that lets it go at once.
+ */
+async function waitForMigrationInFlight(
+  client: LockSession,
+  where: string,
+  timeoutS: number,
+  object: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await waitForLock(client, where, timeoutS, object + 1, signal, async () => {
+    const results = (await client.query(
+      `SAVEPOINT schemata_in_flight; SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${object + 1}) AS ok; ROLLBACK TO SAVEPOINT schemata_in_flight`,
+    )) as unknown as QueryResult<{ ok: boolean }>[];
+    return results[1]?.rows[0]?.ok === true;
+  });
 }
 
 /**
@@ -105,6 +137,12 @@ export async function acquireSessionLock(
     );
     return rows[0]?.ok === true;
   });
+  try {
+    await waitForMigrationInFlight(client, where, timeoutS, object, signal);
+  } catch (error) {
+    await releaseSessionLock(client, set).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Releases what acquireSessionLock took. */

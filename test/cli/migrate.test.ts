@@ -173,6 +173,42 @@ describe('schemata migrate (CLI)', () => {
     }
   });
 
+  it('waits for a migration still running for a run that is gone, then plans on what it committed', async () => {
+    // A killed run's migration runs on to its COMMIT on the server, holding the claim's key (objid + 1) in its
+    // transaction, while the killed run's lock is gone: the test's open transaction stands for it.
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    const { openClient } = await import('../support/db.js');
+    const inFlight = await openClient(url);
+    try {
+      await inFlight.query(
+        "BEGIN; SELECT pg_advisory_xact_lock(x'73636865'::int, x'6d617461'::int + 1)",
+      );
+      const gaveUp = await runCli(['migrate', '--lock-timeout', '1'], {
+        cwd,
+        env: { PRIMARY_DATABASE_URL: url },
+      });
+      expect(gaveUp.code).toBe(5);
+      expect(gaveUp.stderr).toMatch(
+        /Sets "primary" and "data" on postgres:\/\/\S+: another run \(pid \d+, connected since \d{4}-[^)]*\) holds the migration lock; gave up after 1s\./,
+      );
+      expect(await trackedVersions(url, 'primary')).toEqual([]);
+
+      const waiting = runCli(['migrate', '--lock-timeout', '30'], {
+        cwd,
+        env: { PRIMARY_DATABASE_URL: url },
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await trackedVersions(url, 'primary')).toEqual([]);
+      await inFlight.query('COMMIT');
+      const done = await waiting;
+      expect(done.code, done.stderr).toBe(0);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2']);
+    } finally {
+      await inFlight.end();
+    }
+  });
+
   it('runs on the embedded PostgreSQL when no URL is set, keeps its data, and leaves no server running', async () => {
     const cwd = makeProject(SMALL_SETS);
     const first = await runCli(['migrate'], { cwd });
