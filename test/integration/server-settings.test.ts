@@ -185,38 +185,39 @@ describe.each(['repeatable read', 'serializable'])(
       expect(
         (await migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['primary'] })).ok,
       ).toBe(true);
-      writeFile(cwd, 'primary/002_fill.sql', fill);
-      // Another run's transaction of 002 (an orphan of a killed run, a run through PgBouncer): its claim and its work, not yet committed.
+      writeFile(cwd, 'primary/002_slow.sql', 'SELECT pg_sleep(1);\n');
+      writeFile(cwd, 'primary/003_fill.sql', fill);
+      const claim = "pg_advisory_xact_lock(x'73636865'::int, x'6d617462'::int)";
+      const claimHeld = (granted: boolean) => async () =>
+        (
+          await query(
+            url,
+            `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = x'6d617462'::int AND granted = ${granted}
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).length > 0;
+      // Another run's transaction of 003 (a run through PgBouncer that planned it too): it takes the claim once
+      // this run's 002 commits, and does 003's work, not yet committed, while this run's claim of 003 waits.
       const other = new pg.Client({ connectionString: url });
       await other.connect();
       try {
+        const running = migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['primary'] });
+        expect(await waitFor(claimHeld(true), 10_000)).toBe(true);
         await other.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        await other.query("SELECT pg_advisory_xact_lock(x'73636865'::int, x'6d617462'::int)");
+        await other.query(`SELECT ${claim}`);
         await other.query(fill);
         await other.query(
-          "INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event) VALUES ('primary', '2', 'fill', '002_fill.sql', $1, 'applied')",
+          "INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event) VALUES ('primary', '3', 'fill', '003_fill.sql', $1, 'applied')",
           [createHash('sha256').update(fill).digest('hex')],
         );
-        const running = migrate({ cwd, env: { PRIMARY_DATABASE_URL: url }, sets: ['primary'] });
         // This run's claim waits for the other transaction's.
-        expect(
-          await waitFor(
-            async () =>
-              (
-                await query(
-                  url,
-                  `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = x'6d617462'::int AND NOT granted
-                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-                )
-              ).length > 0,
-            10_000,
-          ),
-        ).toBe(true);
+        expect(await waitFor(claimHeld(false), 10_000)).toBe(true);
         await other.query('COMMIT');
         const report = await running;
         expect(report.error).toBeUndefined();
+        expect(report.sets[0]!.applied.map((a) => a.version)).toEqual(['2']);
         expect(report.sets[0]!.warnings).toContain(
-          '002_fill.sql was recorded by another run while this one waited: it ran once, there.',
+          '003_fill.sql was recorded by another run while this one waited: it ran once, there.',
         );
         expect(await query(url, 'SELECT count(*)::int AS n FROM config.hits')).toEqual([{ n: 1 }]);
       } finally {
