@@ -14,6 +14,7 @@ import {
   type ExtraObject,
   missingAndExtra,
   missingObjectsOfSet,
+  readTrackingMark,
   type Tracking,
   type TrackingFeatures,
 } from './tracking.js';
@@ -190,12 +191,14 @@ export interface Run {
    */
   lockForStep(set: SetRun, outsideTransaction: boolean): Promise<() => Promise<void>>;
   /**
-   * Where the run lock is taken per transaction: the set's tracking as it
-   * stands while no other run holds the lock (its events' count and last
-   * id), so that a plan read while another run wrote is read again;
-   * undefined elsewhere.
+   * The set's tracking as it stands (its events' count and last id), so that
+   * a plan read while another run wrote is read again: where the run lock is
+   * taken per transaction, read while no other run holds it; `unlocked`, by
+   * a command that takes no lock (status, validate, a dry run); undefined
+   * where this run holds the database's lock, under which nothing else writes
+   * the tracking.
    */
-  trackingMark(set: SetRun): Promise<string | undefined>;
+  trackingMark(set: SetRun, options?: { unlocked?: boolean }): Promise<string | undefined>;
   /**
    * Creates the tracking table if it is not there, once per database; called
    * right before the first write, so that a run stopped by validation writes
@@ -520,26 +523,19 @@ export async function openRun(options: RunOptions): Promise<Run> {
         await shut(holder);
       };
     },
-    async trackingMark(set) {
-      if (!perTransaction) return undefined;
-      const connection = await connections.get(set.target.database)!;
+    async trackingMark(set, { unlocked = false } = {}) {
+      if (!perTransaction && !unlocked) return undefined;
+      // A tenant schema's tracking is the fleet's one reading, lent: a tenant's plan is not read again.
+      if (tenant && 'schema' in tenant && tenant.tracking) return undefined;
+      const { client } = await connections.get(set.target.database)!;
+      if (!perTransaction) return readTrackingMark(client, set.config.name);
       return inRunLockedTransaction(
-        connection.client,
+        client,
         whereLocked(set),
         settings.lockTimeoutS,
         set.config.name,
         options.signal,
-        async () => {
-          const made = await connection.client.query<{ made: boolean }>(
-            "SELECT pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS made",
-          );
-          if (made.rows[0]?.made !== true) return '';
-          const { rows } = await connection.client.query<{ mark: string }>(
-            "SELECT count(*) || '/' || COALESCE(max(id), 0) AS mark FROM schemata.migrations WHERE set_name = $1",
-            [set.config.name],
-          );
-          return rows[0]?.mark ?? '';
-        },
+        () => readTrackingMark(client, set.config.name),
       );
     },
     async cancel() {

@@ -6,7 +6,7 @@ import type { Client } from './connect.js';
 import { type ApplyStep, measuredLossWarnings } from '../model/steps.js';
 import { applyContextOf, type Run, type RunOptions } from './context.js';
 import { execute } from './execute.js';
-import { planSet, readSetTracking, readsFiles, type SetPlan } from './plan-set.js';
+import { planSet, readSetTracking, readsFiles, readSteadily, type SetPlan } from './plan-set.js';
 import { loadParser } from '../sql/parse.js';
 import {
   entryOf,
@@ -101,9 +101,6 @@ async function trackingOfEach(run: Run, repair: boolean): Promise<Map<string, Pr
   return readings;
 }
 
-/** How many times a plan is read while other runs keep writing the set's tracking. */
-const PLAN_READS = 3;
-
 const at = (path: string, loc: { line: number; column: number }) =>
   `${path}:${loc.line}:${loc.column}`;
 
@@ -144,24 +141,19 @@ function migrateTasks(
           singleTransaction: options.singleTransaction,
         };
         const report = reports.get(set.config.name)!;
-        const before = structuredClone(report);
         // Where the run lock is taken per transaction (a fleet's tenant database), another run may write while
         // this one reads: a plan read across another run's write is read again (the claim still skips what it
         // applied meanwhile).
-        const readPlan = async (): Promise<SetPlan | { failed: unknown }> => {
-          for (let reads = 1; ; reads++) {
-            const mark = await run.trackingMark(set);
-            const plan = await planSet(run, set, report, {
-              ...options_,
-              tracking: reads === 1 ? tracked.get(set.config.name) : undefined,
-            });
-            if (mark === undefined || reads >= PLAN_READS || (await run.trackingMark(set)) === mark)
-              return plan;
-            // planSet's fields are the set's report, as it was before this reading.
-            Object.assign(report, structuredClone(before));
-          }
-        };
-        plans.set(set.config.name, await readPlan().catch((failed: unknown) => ({ failed })));
+        const plan = readSteadily(run, set, report, (reads) =>
+          planSet(run, set, report, {
+            ...options_,
+            tracking: reads === 1 ? tracked.get(set.config.name) : undefined,
+          }),
+        );
+        plans.set(
+          set.config.name,
+          await plan.catch((failed: unknown): { failed: unknown } => ({ failed })),
+        );
       }
       return plans;
     })());
@@ -437,13 +429,22 @@ function dryRunTasks(
     return {
       title: `${set.config.name} → ${set.target.display} (dry run)`,
       run: async (setTitle) => {
-        const planned = await planSet(run, set, report, {
-          lock: false,
-          judge: true,
-          force: options.force,
-          repair: options.repair,
-          singleTransaction: options.singleTransaction,
-        });
+        // Nothing locked: another run may write the tracking while this one reads it, then the catalog.
+        await run.connection(set);
+        const planned = await readSteadily(
+          run,
+          set,
+          report,
+          () =>
+            planSet(run, set, report, {
+              lock: false,
+              judge: true,
+              force: options.force,
+              repair: options.repair,
+              singleTransaction: options.singleTransaction,
+            }),
+          true,
+        );
         const applies = planned.steps.filter((s): s is ApplyStep => s.kind === 'apply');
         const hazards = await lockHazards(planned.client, applies);
         report.warnings.push(...[...hazards.values()].flat());

@@ -137,6 +137,40 @@ export interface PlanOptions {
   tracking?: Promise<Tracking> | undefined;
 }
 
+/** How many times a plan is read while other runs keep writing the set's tracking. */
+const PLAN_READS = 3;
+
+/**
+ * Reads a set's plan (`read`, given which reading this is), and reads it
+ * again where the set's tracking moved meanwhile (run.trackingMark): another
+ * run wrote it while this one read the tracking, then the catalog, and the
+ * two disagreed (a migration's table there, its record not). Up to
+ * PLAN_READS readings; the report is as it was before each. Not where this
+ * run holds the database's lock, under which nothing else writes the
+ * tracking; `unlocked`: a command that takes no lock (status, validate, a
+ * dry run), on the set's connection, made already.
+ */
+export async function readSteadily<T>(
+  run: Run,
+  set: SetRun,
+  report: SetReport,
+  read: (reads: number) => Promise<T>,
+  unlocked = false,
+): Promise<T> {
+  const before = structuredClone(report);
+  for (let reads = 1; ; reads++) {
+    const mark = await run.trackingMark(set, { unlocked });
+    const result = await read(reads);
+    if (
+      mark === undefined ||
+      reads >= PLAN_READS ||
+      (await run.trackingMark(set, { unlocked })) === mark
+    )
+      return result;
+    Object.assign(report, structuredClone(before));
+  }
+}
+
 /** A set's tracking, read on its connection; a role that may not read it gets the grant to ask for. */
 export async function readSetTracking(run: Run, set: SetRun, lock: boolean): Promise<Tracking> {
   const client = await run.connection(set, { lock });

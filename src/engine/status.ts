@@ -2,7 +2,7 @@ import { discoverDowns } from '../config/discover.js';
 import { EXIT } from '../errors.js';
 import type { Run, RunOptions } from './context.js';
 import { execute } from './execute.js';
-import { planSet } from './plan-set.js';
+import { planSet, readSteadily } from './plan-set.js';
 import { entryOf, failOnProblems, type Report, type SetReport } from './report.js';
 import type { Task } from './tasks.js';
 import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.js';
@@ -48,13 +48,16 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
     return {
       title: `${set.config.name} → ${set.target.display}`,
       run: async () => {
-        // status shows whether each schema holds data; validate need not ask every table.
-        const { tracked } = await planSet(run, set, report, {
-          lock: false,
-          judge,
-          force: false,
-          withData: !judge,
-        });
+        // status shows whether each schema holds data; validate need not ask every table. Nothing locked:
+        // another run may write the tracking while this one reads it, then the catalog.
+        await run.connection(set);
+        const { tracked } = await readSteadily(
+          run,
+          set,
+          report,
+          () => planSet(run, set, report, { lock: false, judge, force: false, withData: !judge }),
+          true,
+        );
         // Which applied migrations rollback can undo (SPEC §12): those with a down file.
         const downs = discoverDowns(set.config);
         report.applied = tracked

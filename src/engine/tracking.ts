@@ -341,6 +341,22 @@ export class TrackingFormatError extends ValidationError {
   }
 }
 
+/**
+ * The set's tracking as a mark any write to it changes (its rows' count and the newest transaction that wrote
+ * one: every format has those, schemata 0.1's too, which had no id); '' where there is no table yet.
+ */
+export async function readTrackingMark(client: Client, set: string): Promise<string> {
+  const made = await client.query<{ made: boolean }>(
+    "SELECT pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS made",
+  );
+  if (made.rows[0]?.made !== true) return '';
+  const { rows } = await client.query<{ mark: string }>(
+    "SELECT pg_catalog.count(*) || '/' || COALESCE(pg_catalog.max(xmin::text::int8), 0) AS mark FROM schemata.migrations WHERE set_name = $1",
+    [set],
+  );
+  return rows[0]?.mark ?? '';
+}
+
 /** Objects in the set's schemas that no migration (of any set) made: a DBA's index, a hand-made table. */
 const extraSql = (
   schemas: readonly string[],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -382,6 +383,48 @@ describe('tracking versus reality', () => {
     expect(report.error).toBeUndefined();
     expect(await tableExists(url, 'workspace.gone')).toBe(true);
     expect(await query(url, 'SELECT count(*)::int AS n FROM workspace.keep')).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('reading while another run writes', () => {
+  it('validate reads the plan again when another run records a migration between its reading of the tracking and of the catalog: no drift that is none', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject(SMALL_SETS);
+    expect((await migrate({ cwd, env: single(url), sets: ['data'] })).ok).toBe(true);
+    const fill = 'CREATE TABLE workspace.later (id int);\n';
+    writeFile(cwd, 'data/003_later.sql', fill);
+    // validate reads the tracking, then the expected objects: a lock on those holds it between the two, while
+    // another run's migration of 003 (its table and its record) commits.
+    const holder = new pg.Client({ connectionString: url });
+    const other = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await other.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE schemata.objects IN ACCESS EXCLUSIVE MODE');
+      const reading = validate({ cwd, env: single(url), sets: ['data'] });
+      const waiting = async () =>
+        (
+          await query(
+            url,
+            "SELECT 1 FROM pg_locks WHERE relation = 'schemata.objects'::regclass AND NOT granted",
+          )
+        ).length > 0;
+      const deadline = Date.now() + 10_000;
+      while (!(await waiting()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBe(true);
+      await other.query(
+        `BEGIN; ${fill} INSERT INTO schemata.migrations (set_name, version, name, file, checksum, event)
+         VALUES ('data', '3', 'later', '003_later.sql', '${createHash('sha256').update(fill).digest('hex')}', 'applied'); COMMIT`,
+      );
+      await holder.query('ROLLBACK');
+      const report = await reading;
+      expect(report.sets[0]!.problems).toEqual([]);
+      expect(report.sets[0]!.pending).toEqual([]);
+    } finally {
+      await holder.end();
+      await other.end();
+    }
   });
 });
 
