@@ -430,7 +430,6 @@ function dryRunTasks(
       title: `${set.config.name} → ${set.target.display} (dry run)`,
       run: async (setTitle) => {
         // Nothing locked: another run may write the tracking while this one reads it, then the catalog.
-        await run.connection(set);
         const planned = await readSteadily(
           run,
           set,

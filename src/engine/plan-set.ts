@@ -148,7 +148,7 @@ const PLAN_READS = 3;
  * PLAN_READS readings; the report is as it was before each. Not where this
  * run holds the database's lock, under which nothing else writes the
  * tracking; `unlocked`: a command that takes no lock (status, validate, a
- * dry run), on the set's connection, made already.
+ * dry run).
  */
 export async function readSteadily<T>(
   run: Run,
@@ -158,6 +158,8 @@ export async function readSteadily<T>(
   unlocked = false,
 ): Promise<T> {
   const before = structuredClone(report);
+  // The mark is read on the set's connection: made here where no lock made it first.
+  if (unlocked) await run.connection(set);
   for (let reads = 1; ; reads++) {
     const mark = await run.trackingMark(set, { unlocked });
     const result = await read(reads);

@@ -50,7 +50,6 @@ function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean
       run: async () => {
         // status shows whether each schema holds data; validate need not ask every table. Nothing locked:
         // another run may write the tracking while this one reads it, then the catalog.
-        await run.connection(set);
         const { tracked } = await readSteadily(
           run,
           set,

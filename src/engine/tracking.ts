@@ -346,10 +346,8 @@ export class TrackingFormatError extends ValidationError {
  * one: every format has those, schemata 0.1's too, which had no id); '' where there is no table yet.
  */
 export async function readTrackingMark(client: Client, set: string): Promise<string> {
-  const made = await client.query<{ made: boolean }>(
-    "SELECT pg_catalog.to_regclass('schemata.migrations') IS NOT NULL AS made",
-  );
-  if (made.rows[0]?.made !== true) return '';
+  const tables = (await client.query<{ migrations: boolean }>(TABLES_SQL)).rows[0];
+  if (tables?.migrations !== true) return '';
   const { rows } = await client.query<{ mark: string }>(
     "SELECT pg_catalog.count(*) || '/' || COALESCE(pg_catalog.max(xmin::text::int8), 0) AS mark FROM schemata.migrations WHERE set_name = $1",
     [set],
