@@ -54,9 +54,16 @@ WITH RECURSIVE ns AS MATERIALIZED (
   SELECT oid FROM scoped
   UNION SELECT i.inhrelid FROM down JOIN pg_catalog.pg_inherits i ON i.inhparent = down.oid
 ), referencing(oid) AS (
-  -- The tables whose foreign keys reference what is read, wherever they live: a DELETE's CASCADE reaches them.
+  -- The tables whose foreign keys reference what is read, wherever they live: a DELETE's CASCADE reaches them
+  -- (not asked of a model for existence alone). Found through pg_depend's index on what is referenced (a foreign
+  -- key depends on the columns it references): pg_constraint has no index on confrelid, and a chain of 250
+  -- tables read it whole 250 times.
   SELECT oid FROM scoped
-  UNION SELECT k.conrelid FROM referencing JOIN pg_catalog.pg_constraint k ON k.confrelid = referencing.oid AND k.contype = 'f'
+  UNION SELECT k.conrelid FROM referencing
+    JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = referencing.oid
+         AND d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+    JOIN pg_catalog.pg_constraint k ON k.oid = d.objid AND k.confrelid = referencing.oid AND k.contype = 'f'
+   WHERE $2::text[] IS NULL
 ), rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, n.nspname, c.relispartition, pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

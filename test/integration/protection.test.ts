@@ -152,6 +152,43 @@ describe('data protection', () => {
     expect(await trackedVersions(url, 'primary')).toEqual([]);
   });
 
+  it.each([
+    ['TRUNCATE ... CASCADE', 'TRUNCATE workspace.a CASCADE;'],
+    ['DELETE through two ON DELETE CASCADE keys', 'DELETE FROM workspace.a;'],
+  ])(
+    'refuses %s whose rows are two foreign keys away in a schema of no set, before anything of the run runs',
+    async (_what, sql) => {
+      // workspace.a ← side.b ← side.c: the set reads its own schemas; the keys lead out of them. Only c holds
+      // rows where TRUNCATE empties it whatever the others hold.
+      const url = await freshDatabase();
+      const cwd = makeProject({
+        'data/001_schemas.sql':
+          'CREATE SCHEMA workspace;\nCREATE SCHEMA reference;\nCREATE SCHEMA side;\n',
+        'data/002_a.sql': 'CREATE TABLE workspace.a (id int PRIMARY KEY);\n',
+        'data/003_b.sql':
+          'CREATE TABLE side.b (id int PRIMARY KEY, a_id int REFERENCES workspace.a ON DELETE CASCADE);\n',
+        'data/004_c.sql': 'CREATE TABLE side.c (b_id int REFERENCES side.b ON DELETE CASCADE);\n',
+      });
+      const env = { PRIMARY_DATABASE_URL: url };
+      expect((await migrate({ cwd, env, sets: ['data'] })).ok).toBe(true);
+      await query(
+        url,
+        sql.startsWith('TRUNCATE')
+          ? 'INSERT INTO side.c VALUES (NULL)'
+          : 'INSERT INTO workspace.a VALUES (1); INSERT INTO side.b VALUES (1, 1); INSERT INTO side.c VALUES (1)',
+      );
+      writeFile(cwd, 'data/005_harmless.sql', 'CREATE TABLE workspace.before_it (id int);\n');
+      writeFile(cwd, 'data/006_empty_a.sql', `${sql}\n`);
+      const report = await migrate({ cwd, env, sets: ['data'] });
+      expect(report.exitCode).toBe(4);
+      const refused = report.sets[0]!.problems.filter((p) => p.kind === 'refused');
+      expect(refused.map((p) => p.message).join('\n')).toContain('side.c holds 1 row');
+      expect(await query(url, 'SELECT count(*)::int AS n FROM side.c')).toEqual([{ n: 1 }]);
+      expect(await tableExists(url, 'workspace.before_it')).toBe(false);
+      expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4']);
+    },
+  );
+
   it('validate lists a refusal a pending migration would meet, and exits 3 as for any problem', async () => {
     const { url, cwd, env } = await setUp(true);
     writeFile(cwd, 'data/003_drop.sql', 'DROP TABLE workspace.items CASCADE;\n');
