@@ -232,7 +232,9 @@ export interface Run {
 /**
  * Gathers config, environment, migration files and targets (starting the
  * embedded PostgreSQL when no URL is set). Config errors surface here,
- * before any database is touched.
+ * before any database is touched, but for a file that cannot be read as
+ * text: the files' texts are read while the server answers planning's first
+ * question (engine/plan-set.ts).
  */
 export async function openRun(options: RunOptions): Promise<Run> {
   const cwd = options.cwd ?? process.cwd();

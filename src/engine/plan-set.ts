@@ -36,7 +36,7 @@ import {
   withSettings,
 } from '../model/repair.js';
 import { adoptableUpTo, finalObjects } from '../model/baseline.js';
-import { compareVersions } from '../config/discover.js';
+import { compareVersions, readContents } from '../config/discover.js';
 import { adoptObjects, operationsOfFile } from './adopt.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
 import { planSteps, singleTransactionOf, type Step } from '../model/steps.js';
@@ -235,10 +235,24 @@ export async function planSet(
   // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
   parsing?.catch(() => undefined);
   // What adoption just wrote is read afresh.
-  const { missing, extra } = await run.missingObjects(set, tracking, {
+  const missingReading = run.missingObjects(set, tracking, {
     fresh: adopting,
     extra: options.withData ?? false,
   });
+  // Not awaited where this set's file cannot be read: that error is the plan's.
+  missingReading.catch(() => undefined);
+  // The run's files are read and hashed while the server lists the catalog (the longest reading of a no-op
+  // run): once the question has gone out, when the promises above have run their course. Another set's
+  // unreadable file is that set's planning's to report, on its own task.
+  await new Promise((resolve) => setImmediate(resolve));
+  readContents(set.files);
+  for (const other of run.sets)
+    try {
+      readContents(other.files);
+    } catch {
+      continue;
+    }
+  const { missing, extra } = await missingReading;
   if (extra) report.extra = extra.map((o) => `${o.kind} ${o.identity}`);
   const facts = await run.schemaFacts(set, {
     withData: options.withData ?? false,

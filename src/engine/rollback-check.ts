@@ -12,7 +12,12 @@ import { functionNames, schemasNamed } from '../model/catalog.js';
 import { functionsMade, snapshotScope } from '../model/snapshot.js';
 import type { Operation } from '../sql/operations.js';
 import type { Mentioned } from '../sql/footprint.js';
-import { discoverDowns, discoverMigrations, type MigrationFile } from '../config/discover.js';
+import {
+  discoverDowns,
+  discoverMigrations,
+  type MigrationFile,
+  readContents,
+} from '../config/discover.js';
 import { loadProjectConfig, type ProjectConfig, projectRoot, selectSets } from '../config/file.js';
 import { ConfigError, ConnectionError } from '../errors.js';
 import { type Client, clientConfig } from './connect.js';
@@ -212,8 +217,14 @@ async function proveDowns(
   const index = all.findIndex((s) => s.name === name);
   const path = (f: MigrationFile) => relative(run.cwd, f.path) || f.path;
   // What this set's migrations build on: the sets before it in the config, applied as they are.
-  for (const earlier of all.slice(0, index))
-    for (const file of discoverMigrations(earlier)) {
+  // Every file read first: one that cannot be read is a ConfigError of its own, not a failure on the scratch database.
+  const earlierFiles = all.slice(0, index).map((earlier) => {
+    const files = discoverMigrations(earlier);
+    readContents(files);
+    return { earlier, files };
+  });
+  for (const { earlier, files: earlierSetFiles } of earlierFiles)
+    for (const file of earlierSetFiles) {
       await runFile(parser, client, file).catch((error: unknown) => {
         throw new ConfigError(
           `rollback --check: ${path(file)} (set "${earlier.name}", applied first because set "${name}" comes after it) fails on the scratch database: ${maskSecrets((error as Error).message)}.`,

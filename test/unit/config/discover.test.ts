@@ -7,6 +7,7 @@ import {
   discoverDowns,
   discoverMigrations,
   parseMigrationFileName,
+  readContents,
   sameChecksum,
 } from '../../../src/config/discover.js';
 import type { SetConfig } from '../../../src/config/file.js';
@@ -171,14 +172,14 @@ describe('discoverMigrations', () => {
         0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x27, 0xe9, 0x27, 0x3b, 0x0a,
       ]),
     });
-    expectConfigError(() => discoverMigrations(set), '001_latin1.sql', 'UTF-8');
+    expectConfigError(() => readContents(discoverMigrations(set)), '001_latin1.sql', 'UTF-8');
   });
 
   it('a symbolic link whose target is gone → exit 2 naming the link and its target, no ENOENT', () => {
     writeTree(dir, { '001_a.sql': 'SELECT 1;\n' });
     symlinkSync('../shared/002_b.sql', join(dir, '002_b.sql'));
     const error = expectConfigError(
-      () => discoverMigrations(set),
+      () => readContents(discoverMigrations(set)),
       `${join(dir, '002_b.sql')} is a symbolic link to ../shared/002_b.sql, which does not exist`,
     );
     expect(error.message).not.toContain('ENOENT');
@@ -208,7 +209,7 @@ describe('discoverMigrations', () => {
     writeFileSync(join(dir, 'short', file), 'SELECT 1;\n');
     try {
       const error = expectConfigError(
-        () => discoverMigrations({ ...set, dir: deep }),
+        () => readContents(discoverMigrations({ ...set, dir: deep })),
         `the path ${join(deep, file)} is`,
         'more than the file system takes',
       );
