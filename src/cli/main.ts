@@ -149,6 +149,7 @@ function cliOptions(args: CliArgs, signal: AbortSignal, log: (line: string) => v
     wait: optionText(args.wait),
     signal,
     log,
+    endsWithRun: true,
   };
 }
 

@@ -266,3 +266,19 @@ export function cancelRunning(client: Client, target: Target): void {
   if (canceller.host.startsWith('/')) con.connect(`${canceller.host}/.s.PGSQL.${canceller.port}`);
   else con.connect(canceller.port, canceller.host);
 }
+
+/**
+ * Ends a session. `leaveClosing`: where the process ends with the run (the CLI), it does not stay for the
+ * server to close the socket once the goodbye is written: a backend that read the whole catalog takes some
+ * 6 ms to exit (the kernel unmapping what it touched), a cost of every command. A program that uses the API
+ * may drop the database next, and waits.
+ */
+export function endSession(client: Client, leaveClosing = false): Promise<void> {
+  const ended = client.end().catch(() => undefined);
+  if (!leaveClosing) return ended;
+  // The write of the goodbye and the socket's shutdown are requests of their own: Node exits after them.
+  (
+    client as unknown as { connection?: { stream?: { unref?: () => void } } }
+  ).connection?.stream?.unref?.();
+  return Promise.resolve();
+}

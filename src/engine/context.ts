@@ -4,7 +4,7 @@ import { quoteIdent } from '../sql/quote.js';
 import { discoverMigrations, type MigrationFile } from '../config/discover.js';
 import { type Env, readSettings, type Settings } from '../config/env.js';
 import { loadProjectConfig, projectRoot, selectSets, type SetConfig } from '../config/file.js';
-import { cancelRunning, type Client, connect, keepIdleSessionSql } from './connect.js';
+import { cancelRunning, type Client, connect, endSession, keepIdleSessionSql } from './connect.js';
 import { acquireLock, inRunLockedTransaction, lockObject, releaseLock } from './lock.js';
 import type { LockKeeper } from './tenant-locks.js';
 import {
@@ -58,6 +58,8 @@ export interface RunOptions {
   sessions?: SessionLender | undefined;
   /** Where a fleet's tenant holds its run lock (engine/tenant-locks.ts); default: a connection of the run's own. */
   locks?: LockKeeper | undefined;
+  /** @internal The process ends with the run (the CLI): it does not wait for the server to close a session it ended (engine/connect.ts endSession). */
+  endsWithRun?: boolean | undefined;
 }
 
 /** Lends open sessions to the runs of a fleet's tenants, and takes them back clean. */
@@ -328,7 +330,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
     return lender ? lender.borrow(connect) : connect();
   };
   const shut = (client: Client) =>
-    lender ? lender.giveBack(client) : client.end().catch(() => undefined);
+    lender ? lender.giveBack(client) : endSession(client, options.endsWithRun);
   const connections = new Map<string, Promise<Connection>>();
   const perTransaction = options.locks?.perTransaction === true;
   // The run lock is the database's (a tenant schema's is its own): a wait for it names every set of the run it holds up.

@@ -10,6 +10,7 @@ import {
   schemaExists,
   servers,
   trackedVersions,
+  waitFor,
 } from '../support/db.js';
 import { makeProject, SMALL_SETS } from '../support/project.js';
 
@@ -150,6 +151,34 @@ describe('schemata migrate (CLI)', () => {
     expect(unreachable.stderr).toContain(
       'Set "primary": cannot connect to postgres://postgres:***@127.0.0.1:1/nowhere (PRIMARY_DATABASE_URL)',
     );
+  });
+
+  it('ends each of its sessions with a goodbye the server hears: none counted abandoned', async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({}, { example: true });
+    const env = { PRIMARY_DATABASE_URL: url };
+    // A session whose client went without a goodbye is counted by the server as abandoned.
+    const abandoned = async () =>
+      (
+        await query<{ n: number }>(
+          url,
+          'SELECT sessions_abandoned::int AS n FROM pg_stat_database WHERE datname = current_database()',
+        )
+      )[0]!.n;
+    const others = async () =>
+      (
+        await query<{ n: number }>(
+          url,
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        )
+      )[0]!.n;
+    const before = await abandoned();
+    expect((await runCli(['migrate'], { cwd, env })).code).toBe(0);
+    expect((await runCli(['status'], { cwd, env })).code).toBe(0);
+    expect(await waitFor(async () => (await others()) === 0, 5_000)).toBe(true);
+    // A backend reports how its session ended as it exits, after it left pg_stat_activity.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await abandoned()).toBe(before);
   });
 
   it('exits 5 naming the holder when the lock is not free in time', async () => {
