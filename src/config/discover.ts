@@ -117,29 +117,42 @@ function readContent(
 /**
  * A file of the set's folder: its text and checksums are read when first asked for, so that a run reads them
  * while the server answers its first questions (engine/plan-set.ts readContents) instead of before it connects.
- * Enumerable accessors: a copy ({ ...file }) has them as values.
+ * Getters of the literal itself: a copy ({ ...file }) has them as values, and every file shares one shape.
  */
 function migrationFile(
   set: SetConfig,
   file: string,
+  path: string,
   parsed: { version: string; name: string },
 ): MigrationFile {
-  const path = join(set.dir, file);
   let content: Pick<MigrationFile, 'sql' | 'checksum' | 'rawChecksum'> | undefined;
   const read = () => (content ??= readContent(set, file, path));
-  return Object.defineProperties(
-    { version: parsed.version, name: parsed.name, file, path },
-    {
-      sql: { get: () => read().sql, enumerable: true },
-      checksum: { get: () => read().checksum, enumerable: true },
-      rawChecksum: { get: () => read().rawChecksum, enumerable: true },
+  return {
+    version: parsed.version,
+    name: parsed.name,
+    file,
+    path,
+    get sql() {
+      return read().sql;
     },
-  ) as MigrationFile;
+    get checksum() {
+      return read().checksum;
+    },
+    get rawChecksum() {
+      return read().rawChecksum;
+    },
+  };
 }
 
-/** Reads the files' text now (each once): an unreadable one throws its ConfigError here. */
-export function readContents(files: Iterable<MigrationFile>): void {
-  for (const f of files) void f.checksum;
+/** The path of a file the folder `dir` lists: joined once (a listed name holds no separator, and is never . or ..). */
+const inFolder = (dir: string) => {
+  const prefix = join(dir, '_').slice(0, -1);
+  return (file: string) => prefix + file;
+};
+
+/** Reads the files' text now (each once), for their checksums: an unreadable one throws its ConfigError here. */
+export function readContents(files: Iterable<MigrationFile>): string[] {
+  return Array.from(files, (f) => f.checksum);
 }
 
 /** The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes). */
@@ -221,13 +234,17 @@ const isHidden = (file: string) => file.startsWith('.');
  */
 export function discoverDowns(set: SetConfig): Map<string, MigrationFile> {
   const downs = new Map<string, MigrationFile>();
+  const pathOf = inFolder(set.dir);
   for (const file of readdirSync(set.dir).sort()) {
     if (isHidden(file)) continue;
     const match = DOWN_NAME.exec(file);
     if (!match) continue;
     downs.set(
       BigInt(match[1]!).toString(),
-      migrationFile(set, file, { version: BigInt(match[1]!).toString(), name: match[2]! }),
+      migrationFile(set, file, pathOf(file), {
+        version: BigInt(match[1]!).toString(),
+        name: match[2]!,
+      }),
     );
   }
   return downs;
@@ -270,6 +287,7 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
   }
   const files: MigrationFile[] = [];
   const byVersion = new Map<string, string>();
+  const pathOf = inFolder(set.dir);
   // Every version the folder holds, so that a suggested new name never collides with one.
   const taken = entries.flatMap((f) => parseMigrationFileName(f)?.version ?? []);
   for (const file of entries.sort()) {
@@ -296,7 +314,7 @@ export function discoverMigrations(set: SetConfig): MigrationFile[] {
       );
     }
     byVersion.set(parsed.version, file);
-    files.push(migrationFile(set, file, parsed));
+    files.push(migrationFile(set, file, pathOf(file), parsed));
   }
   return files.sort((a, b) => compareVersions(a.version, b.version));
 }
