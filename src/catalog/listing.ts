@@ -274,9 +274,16 @@ function listingParts(
 ), `;
   const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
   // The parts of the relations listed, looked up by each relation (an index probe) when the listing is of
-  // some names or some schemas: a hash join over every column of the catalog costs as much as the whole.
+  // some names or some schemas: a hash join over every column of the catalog costs as much as the whole. A
+  // LATERAL subquery the planner keeps (OFFSET 0) probes once per relation whatever the plan settings, where a
+  // join to the relations planned as a nested loop read them all for each one (the 2,000 relations of a
+  // partitioned table: 4 million comparisons) and an index condition on the array of them sorted it at
+  // every probe.
   const fewRelations = scope !== 'all' || schemas !== undefined;
-  const ofRel = (condition: string) => (fewRelations ? ` AND ${condition}` : '');
+  const partsOf = (catalog: string, alias: string, relid: string, where = '') =>
+    fewRelations
+      ? `rel r CROSS JOIN LATERAL (SELECT * FROM ${catalog} ${alias} WHERE ${alias}.${relid} = r.oid${where ? ` AND ${where}` : ''} OFFSET 0) ${alias}`
+      : `${catalog} ${alias} JOIN rel r ON r.oid = ${alias}.${relid}${where ? ` AND ${where}` : ''}`;
   const ns = `ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
    WHERE ${listedSchema('n.nspname')}${
@@ -286,12 +293,25 @@ function listingParts(
      AND n.nspname = ANY(${schemas})`
    }
 )`;
+  // An index's table, a sequence's owner: listed as a relation too, found by its OID where few are listed.
+  // PostgreSQL keeps both in the part's schema, and a scope of names that holds the part holds its table
+  // (`tables` above): the relation's own conditions are enough, where asking for the scope's array again
+  // sorted it at every probe.
+  const listedRelation = (c: string) => `${c}.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
+     AND ${notMemberHere('pg_catalog.pg_class', `${c}.oid`)}`;
+  const parentOf = fewRelations
+    ? `LEFT JOIN LATERAL (
+    SELECT pg_catalog.format('%I.%I', tn.nspname, tc.relname) AS identity, tc.relname
+      FROM pg_catalog.pg_class tc JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
+     WHERE tc.oid = coalesce(x.indrelid, o.refobjid) AND ${listedSchema('tn.nspname')}${schemas === undefined ? '' : ` AND tn.nspname = ANY(${schemas})`}
+       AND ${listedRelation('tc')}
+    OFFSET 0) t ON true`
+    : 'LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)';
   return {
     ctes: `${scoped}${ns}, rel AS MATERIALIZED (
   SELECT c.oid, c.relkind, c.relname, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS identity
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
-     AND ${notMemberHere('pg_catalog.pg_class', 'c.oid')}
+   WHERE ${listedRelation('c')}${only('c.oid = ANY(ARRAY(SELECT oid FROM scope))')}
 )`,
     ns,
     branches: {
@@ -308,25 +328,24 @@ function listingParts(
   LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = r.oid
   LEFT JOIN pg_catalog.pg_depend o ON r.relkind = 'S' AND o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.objid = r.oid
         AND o.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND o.deptype IN ('a', 'i')
-  LEFT JOIN rel t ON t.oid = coalesce(x.indrelid, o.refobjid)`
+  ${parentOf}`
            : `NULL::text, NULL::text
   FROM rel r`
        }`,
       columns: `SELECT 'column', 'a' || a.attrelid || '.' || a.attnum, pg_catalog.format('%s.%I', r.identity, a.attname), r.nspname, a.attname::text, r.identity, r.relname::text
-  FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
- WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped${ofRel('a.attrelid = ANY(ARRAY(SELECT oid FROM rel))')}`,
+  FROM ${partsOf('pg_catalog.pg_attribute', 'a', 'attrelid', 'a.attnum > 0 AND NOT a.attisdropped')}
+ WHERE r.relkind IN ('r', 'p', 'f')`,
       constraints: `SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on %s', k.conname, r.identity), r.nspname, k.conname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_constraint k JOIN rel r ON r.oid = k.conrelid${fewRelations ? '\n WHERE k.conrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}`,
+  FROM ${partsOf('pg_catalog.pg_constraint', 'k', 'conrelid')}`,
       domainConstraints: `SELECT 'constraint', 'o' || k.oid, pg_catalog.format('%I on domain %I.%I', k.conname, ns.nspname, t.typname), ns.nspname, k.conname::text, pg_catalog.format('%I.%I', ns.nspname, t.typname), t.typname::text
   FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
   -- a domain's constraints have no table: conrelid 0 lets the index on (conrelid, contypid) answer
   JOIN pg_catalog.pg_constraint k ON k.conrelid = 0 AND k.contypid = t.oid
  WHERE t.typtype = 'd'${only(`t.typname = ANY(${names}) AND ${reachable('ns.nspname')}`)}`,
       triggers: `SELECT 'trigger', 't' || g.oid, pg_catalog.format('%I on %s', g.tgname, r.identity), r.nspname, g.tgname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_trigger g JOIN rel r ON r.oid = g.tgrelid
- WHERE NOT g.tgisinternal${ofRel('g.tgrelid = ANY(ARRAY(SELECT oid FROM rel))')}`,
+  FROM ${partsOf('pg_catalog.pg_trigger', 'g', 'tgrelid', 'NOT g.tgisinternal')}`,
       policies: `SELECT 'policy', 'l' || p.oid, pg_catalog.format('%I on %s', p.polname, r.identity), r.nspname, p.polname::text, r.identity, r.relname::text
-  FROM pg_catalog.pg_policy p JOIN rel r ON r.oid = p.polrelid${fewRelations ? '\n WHERE p.polrelid = ANY(ARRAY(SELECT oid FROM rel))' : ''}`,
+  FROM ${partsOf('pg_catalog.pg_policy', 'p', 'polrelid')}`,
       functions: `SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, 'p' || p.oid,
        pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname, ${ARGUMENT_TYPES_SQL}), ns.nspname, p.proname::text, NULL, NULL
   FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
