@@ -474,6 +474,18 @@ try {
         { name: 'dbmate', prepare: () => addFile(join(w.dir, 'dbmate'), (body) => `-- migrate:up\n${body}\n-- migrate:down\n`), run: () => tools.dbmate(w, dbmateDb) },
         { name: 'schemata', prepare: () => addFile(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, db) },
       ]), 'dbmate');
+      // The deploy most histories see most: a column added to a table others reference. workspace.t4 heads the
+      // generated history's longest chain of foreign keys (250 tables, each referencing the one before).
+      const addColumn = (folder, wrap) => {
+        k++;
+        const path = join(folder, `${String(n + k).padStart(5, '0')}_note_${k}.sql`);
+        writeFileSync(path, wrap(`ALTER TABLE workspace.t4 ADD COLUMN note_${k} text;\n`));
+        added.push(path);
+      };
+      record(`deploy N=${n}, ADD COLUMN at the head of 250 foreign keys`, await measure([
+        { name: 'dbmate', prepare: () => addColumn(join(w.dir, 'dbmate'), (body) => `-- migrate:up\n${body}\n-- migrate:down\n`), run: () => tools.dbmate(w, dbmateDb) },
+        { name: 'schemata', prepare: () => addColumn(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, db) },
+      ]), 'dbmate');
       // The history is N migrations again for what follows.
       for (const path of added) rmSync(path);
     }
@@ -531,6 +543,31 @@ try {
 
   // The history with drops, renames, moves, DO blocks and functions: applied once, then the no-op figures.
   const history = {};
+  // A deploy that reaches a thousand relations: a column added to a partitioned table of 1,000 partitions, by
+  // schemata and by psql (ALTER TABLE alone, the floor), each on its own copy of the database.
+  if (part('partitions')) {
+    const dir = join(work, 'partitions');
+    const folder = join(dir, 'schemata', 'database', 'data');
+    mkdirSync(folder, { recursive: true });
+    mkdirSync(join(dir, 'schemata', 'database', 'primary'), { recursive: true });
+    writeFileSync(join(dir, 'schemata', 'database', 'primary', '001_schemas.sql'), 'CREATE SCHEMA IF NOT EXISTS config;\nCREATE SCHEMA IF NOT EXISTS customer;\n');
+    const partitions = Array.from({ length: 1000 }, (_, i) => `CREATE TABLE workspace.events_${i} PARTITION OF workspace.events FOR VALUES FROM (${i * 1000}) TO (${(i + 1) * 1000});`);
+    writeFileSync(join(folder, '001_events.sql'), `CREATE SCHEMA IF NOT EXISTS workspace;\nCREATE SCHEMA IF NOT EXISTS reference;\nCREATE TABLE workspace.events (id int PRIMARY KEY, account int NOT NULL, payload text) PARTITION BY RANGE (id);\n${partitions.join('\n')}\n`);
+    const schemataDb = await freshDb();
+    const psqlDb = await freshDb();
+    const w = { dir };
+    await tools.schemata(w, schemataDb);
+    await tools.schemata(w, psqlDb);
+    for (const db of [schemataDb, psqlDb]) await sql(db, "INSERT INTO workspace.events SELECT g, g % 100, 'x' FROM generate_series(0, 199999) g");
+    let k = 0;
+    const cases = [
+      { name: 'schemata', prepare: () => writeFileSync(join(folder, `${String(100 + ++k).padStart(3, '0')}_note_${k}.sql`), `ALTER TABLE workspace.events ADD COLUMN note_${k} text;\n`), run: () => tools.schemata(w, schemataDb) },
+    ];
+    let j = 0;
+    if (PSQL) cases.unshift({ name: 'psql', run: () => timed(PSQL, ['-X', '-q', '-c', `ALTER TABLE workspace.events ADD COLUMN note_${++j} text`, urlOf(psqlDb)]) });
+    record('deploy, ADD COLUMN to a table of 1,000 partitions', await measure(cases), PSQL ? 'psql' : 'schemata');
+  }
+
   for (const n of part('history') ? SIZES : []) {
     const h = historyWorkload(n);
     const db = await freshDb();
