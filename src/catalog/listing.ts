@@ -132,10 +132,11 @@ const LISTED_TYPE = (t: string, few = false) =>
     ? `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid) = 'c'))`
     : `(${t}.typtype IN ('e', 'r', 'd') OR (${t}.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = ${t}.typrelid AND c.relkind = 'c')))`;
 
+/** Where the OIDs of the relations the snapshot before the migration holds are kept, beside it (engine/tracking.ts). */
+export const BEFORE_RELATIONS = 'schemata.before_relations';
+
 /** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
-const RELATIONS_BEFORE = `SELECT pg_catalog.substr(b.key, 2)::pg_catalog.oid
-    FROM pg_catalog.jsonb_to_recordset(COALESCE(NULLIF(pg_catalog.current_setting('schemata.before', true), ''), '[]')::jsonb) AS b(key text)
-   WHERE b.key LIKE 'c%'`;
+const RELATIONS_BEFORE = `SELECT pg_catalog.unnest(COALESCE(NULLIF(pg_catalog.current_setting('${BEFORE_RELATIONS}', true), ''), '{}')::pg_catalog.oid[])`;
 
 /** A schema's row of the listing, from `ns` (its oid and nspname). */
 const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name`;
@@ -259,18 +260,21 @@ function listingParts(
    WHERE c.relname = ANY(${names}) AND ${reachable('cn.nspname')}
   UNION ${RELATIONS_BEFORE}
 ), tables(oid) AS (
+  -- Each step probes the catalog by the OIDs it has (LATERAL, kept as a subquery by OFFSET 0): planned on a
+  -- catalog with few children, a join read the whole of pg_inherits at every step, and PostgreSQL 14 joined a
+  -- partitioned table's thousand partitions with every dependency of pg_class (4 million comparisons).
   SELECT oid FROM mentioned
-  UNION SELECT x.indrelid FROM mentioned m JOIN pg_catalog.pg_index x ON x.indexrelid = m.oid
-  UNION SELECT d.refobjid FROM mentioned m JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = m.oid
-         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
-  -- Each table's children probed by its OID: planned on a catalog with few children, a join read the whole of
-  -- pg_inherits at every step.
+  UNION SELECT x.indrelid FROM mentioned m CROSS JOIN LATERAL (SELECT x.indrelid FROM pg_catalog.pg_index x WHERE x.indexrelid = m.oid OFFSET 0) x
+  UNION SELECT d.refobjid FROM mentioned m CROSS JOIN LATERAL (SELECT d.refobjid FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = m.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') OFFSET 0) d
   UNION SELECT i.inhrelid FROM tables t CROSS JOIN LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = t.oid OFFSET 0) i
 ), scope AS MATERIALIZED (
   SELECT oid FROM tables
-  UNION SELECT x.indexrelid FROM tables t JOIN pg_catalog.pg_index x ON x.indrelid = t.oid
-  UNION SELECT d.objid FROM tables t JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
-         AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+  UNION SELECT x.indexrelid FROM tables t CROSS JOIN LATERAL (SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid = t.oid OFFSET 0) x
+  UNION SELECT d.objid FROM tables t CROSS JOIN LATERAL (SELECT d.objid FROM pg_catalog.pg_depend d
+         WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = t.oid
+           AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') OFFSET 0) d
 ), `;
   const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
   // The parts of the relations listed, looked up by each relation (an index probe) when the listing is of

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { namedObjectGroupsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
-import { effectsSql } from './effects.js';
+import { effectsSql, SNAPSHOT_COLUMNS } from './effects.js';
 import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_BODY,
@@ -21,7 +21,12 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  * schemata whose statements differ makes its own, and never changes another
  * version's.
  *
- * - snapshot: the objects of the names given, and their parts, as jsonb.
+ * - snapshot: the objects of the names given, and their parts, as rows
+ *   (SETOF record: a caller names the columns, SNAPSHOT_COLUMNS); the
+ *   snapshot before a migration keeps them as json, the one after is read
+ *   as they come. Planned as 100 rows, as json_to_recordset is: the effects
+ *   statement's generic plan then probes schemata.objects by its index,
+ *   where the default 1,000 made it read the whole table.
  *   Its plan settings make it probe indexes, as a listing of a few objects
  *   should, whatever the catalog's size. Names of nothing but schemas (what
  *   a migration is about to make) list the schemas alone, by four probes;
@@ -53,6 +58,14 @@ export function claimCheckSql(set: string, version: string, expected: string): s
   END IF;`;
 }
 
+/** A listing's rows as the snapshot function returns them: RETURN QUERY takes text where the catalog has name. */
+const asSnapshotRows = (listing: string) =>
+  `SELECT ${SNAPSHOT_COLUMNS.split(', ')
+    .map((c) => `x.${c.split(' ')[0]!}::text`)
+    .join(', ')} FROM (${listing}) AS x(${SNAPSHOT_COLUMNS.split(', ')
+    .map((c) => c.split(' ')[0]!)
+    .join(', ')})`;
+
 const PREFIX = 'schemata.';
 const measureParameters = {
   capture: 'p_capture',
@@ -67,26 +80,23 @@ const measureParameters = {
   writtenFromMade: 'p_written_from_made',
 };
 const template = {
-  snapshot: `(names text[]) RETURNS jsonb LANGUAGE plpgsql STABLE
+  snapshot: `(names text[]) RETURNS SETOF record LANGUAGE plpgsql STABLE ROWS 100
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
   SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
 AS $schemata_fn$
-DECLARE
-  listed jsonb;
 BEGIN
   IF ${onlySchemasNamedSql('names')} THEN
-    RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedSchemasSql('names')}) o);
+    RETURN QUERY ${asSnapshotRows(namedSchemasSql('names'))};
+    RETURN;
   END IF;
   ${namedObjectGroupsSql('names')
-    .map((group) => {
-      const listing = `(SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${group.sql}) o)`;
-      return group.probe === undefined
-        ? `listed := ${listing};`
-        : `IF ${group.probe} THEN\n    listed := listed || ${listing};\n  END IF;`;
-    })
+    .map((group) =>
+      group.probe === undefined
+        ? `RETURN QUERY ${asSnapshotRows(group.sql)};`
+        : `IF ${group.probe} THEN\n    RETURN QUERY ${asSnapshotRows(group.sql)};\n  END IF;`,
+    )
     .join('\n  ')}
-  RETURN listed;
 END
 $schemata_fn$`,
   record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[], p_creates text[]) RETURNS void LANGUAGE plpgsql
@@ -94,7 +104,7 @@ $schemata_fn$`,
   SET plan_cache_mode = force_generic_plan
 AS $schemata_fn$
 BEGIN
-  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: '{{snapshot}}(p_names)', creates: 'p_creates' })};
+  ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: `{{snapshot}}(p_names) AS x(${SNAPSHOT_COLUMNS})`, creates: 'p_creates' })};
 END
 $schemata_fn$`,
   measure_before: `(p_capture oid[], p_values oid[], p_updates_read text, p_widened text, p_forced boolean, p_tables_up_to oid, p_nodes text, p_nodes_up_to oid, p_counted text, p_written_from_made boolean) RETURNS void LANGUAGE plpgsql

@@ -1,4 +1,4 @@
-import { BEFORE_SQL, effectsSql, listingSql, SNAPSHOT_COLUMNS } from './effects.js';
+import { BEFORE_SQL, effectsSql, listingSql, snapshotRows } from './effects.js';
 import type { EventValues } from './effects.js';
 import type { Client } from './connect.js';
 import { quoteLiteral } from '../sql/quote.js';
@@ -28,7 +28,7 @@ export interface Reversal {
 /** The error the check raises: its message lists the differences. */
 export const NOT_REVERSED_SQLSTATE = 'SCH07';
 
-const AFTER_SQL = `pg_catalog.current_setting('schemata.after')::jsonb`;
+const AFTER_SQL = `pg_catalog.current_setting('schemata.after')::json`;
 
 interface EffectsRow {
   effects: {
@@ -96,8 +96,8 @@ DO $schemata_reversal$
 DECLARE
   found text;
 BEGIN
-  WITH b AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${BEFORE_SQL}) AS x(${SNAPSHOT_COLUMNS})),
-  a AS MATERIALIZED (SELECT * FROM pg_catalog.jsonb_to_recordset(${AFTER_SQL}) AS x(${SNAPSHOT_COLUMNS})),
+  WITH b AS MATERIALIZED (SELECT * FROM ${snapshotRows(BEFORE_SQL)}),
+  a AS MATERIALIZED (SELECT * FROM ${snapshotRows(AFTER_SQL)}),
   absent AS MATERIALIZED (SELECT * FROM ${objectsOf(r.absent)}),
   present AS MATERIALIZED (SELECT * FROM ${objectsOf(r.present)}),
   differences AS MATERIALIZED (
@@ -140,7 +140,7 @@ export function rolledBackSql(i: EventValues, r: Reversal, creates: readonly str
         ${fallback}::jsonb)`;
   return effectsSql({
     ...i,
-    after: AFTER_SQL,
+    after: snapshotRows(AFTER_SQL),
     creates: `ARRAY[${creates.map(quoteLiteral).join(', ')}]::text[]`,
     madeBy,
   });

@@ -1,6 +1,7 @@
 import { quoteLiteral as literal } from '../sql/quote.js';
 import { compareVersions, type MigrationFile } from '../config/discover.js';
 import {
+  BEFORE_RELATIONS,
   type CatalogObject,
   CATALOG_OBJECTS_SQL,
   catalogObjectsSql,
@@ -12,7 +13,9 @@ import {
   effectsSql,
   eventInsertSql,
   type EventValues,
+  listingRows,
   listingSql,
+  snapshotRows,
   SNAPSHOT_COLUMNS,
 } from './effects.js';
 import { ENSURE_FUNCTIONS_SQL, FUNCTIONS } from './functions.js';
@@ -525,11 +528,15 @@ const names = (scope: readonly string[]) => `ARRAY[${scope.map(literal).join(', 
 
 /** Before a migration, inside its transaction: the snapshot (of `scope`) its effects are measured against. */
 export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatures): string {
-  const snapshot =
+  const rows =
     scope !== 'all' && features.functions
-      ? `${FUNCTIONS.snapshot}(${names(scope)})`
-      : listingSql(scope);
-  return `SELECT pg_catalog.set_config('schemata.before', ${snapshot}::text, true)`;
+      ? `${FUNCTIONS.snapshot}(${names(scope)}) AS x(${SNAPSHOT_COLUMNS})`
+      : listingRows(scope);
+  // The relations' OIDs beside it (catalog/listing.ts RELATIONS_BEFORE), which the listing after the file reads
+  // without parsing the whole snapshot again.
+  return `WITH s AS MATERIALIZED (SELECT * FROM ${rows})
+SELECT pg_catalog.set_config('schemata.before', (SELECT COALESCE(pg_catalog.json_agg(s), '[]') FROM s)::text, true),
+       pg_catalog.set_config('${BEFORE_RELATIONS}', (SELECT COALESCE(pg_catalog.array_agg(pg_catalog.substr(s.key, 2)::pg_catalog.oid), '{}') FROM s WHERE pg_catalog.starts_with(s.key, 'c'))::text, true)`;
 }
 
 /**
@@ -571,7 +578,8 @@ export function measureAfterSql(features: TrackingFeatures): string {
 
 /** The same snapshot, taken earlier by the client (a migration outside a transaction). */
 function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
-  return `SELECT pg_catalog.set_config('schemata.before', ${literal(JSON.stringify(rows))}, true);`;
+  const relations = rows.filter((r) => r.key.startsWith('c')).map((r) => r.key.slice(1));
+  return `SELECT pg_catalog.set_config('schemata.before', ${literal(JSON.stringify(rows))}, true), pg_catalog.set_config('${BEFORE_RELATIONS}', ${literal(`{${relations.join(',')}}`)}, true);`;
 }
 
 /** After a migration, in its transaction: its effects on the expected state, and its event (engine/effects.ts). */
@@ -588,7 +596,8 @@ export function recordEffectsSql(
   if (scope !== 'all' && features.functions) {
     return `SELECT ${FUNCTIONS.record}(${[values.set, values.version, values.name, values.file, values.checksum, values.event, duration].join(', ')}, ${names(scope)}, ${names(creates)});`;
   }
-  return `${effectsSql({ ...values, after: listingSql(scope), creates: names(creates) })};`;
+  // As json, parsed: planned as 100 rows whatever the listing, as the function is (engine/functions.ts).
+  return `${effectsSql({ ...values, after: snapshotRows(listingSql(scope)), creates: names(creates) })};`;
 }
 
 /** Server-measured duration from the start of the batch, for the event row. */

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { migrate, validate } from '../../src/api.js';
 import {
+  BEFORE_RELATIONS,
   CATALOG_OBJECTS_SQL,
   namedObjectsSql,
   presentObjectsSql,
 } from '../../src/catalog/listing.js';
 import { FUNCTIONS } from '../../src/engine/functions.js';
+import { SNAPSHOT_COLUMNS } from '../../src/engine/effects.js';
 import {
   databaseName,
   freshDatabase,
@@ -196,7 +198,8 @@ describe("the snapshot function's answer is the whole listing's", () => {
   const both = async (url: string, names: string[], before?: string) => {
     const [row] = await query<{ fast: Row[]; full: Row[] }>(
       url,
-      `SELECT ${before === undefined ? '' : `pg_catalog.set_config('schemata.before', $2, false), `}${FUNCTIONS.snapshot}($1::text[]) AS fast,
+      `SELECT ${before === undefined ? '' : `pg_catalog.set_config('${BEFORE_RELATIONS}', $2, false), `}
+              (SELECT COALESCE(pg_catalog.jsonb_agg(x), '[]') FROM ${FUNCTIONS.snapshot}($1::text[]) AS x(${SNAPSHOT_COLUMNS})) AS fast,
               (SELECT COALESCE(pg_catalog.jsonb_agg(o), '[]') FROM (${namedObjectsSql('$1::text[]')}) o) AS full`,
       before === undefined ? [names] : [names, before],
     );
@@ -243,7 +246,7 @@ describe("the snapshot function's answer is the whole listing's", () => {
       url,
       "SELECT 'workspace.items'::regclass::oid AS oid",
     );
-    const { fast, full } = await both(url, ['nothing_yet'], JSON.stringify([{ key: `c${oid}` }]));
+    const { fast, full } = await both(url, ['nothing_yet'], `{${oid}}`);
     expect(fast).toEqual(full);
     expect(fast).toContain('table workspace.items');
   });
