@@ -779,6 +779,24 @@ const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE 
 const nodeOf = (nodes: string, oid: string) =>
   `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
 
+/** How many tables a lookup in the storage listing takes one at a time (nodeOf); more, and the listing is read once. */
+const NODES_ONE_BY_ONE = 100;
+
+/**
+ * The storage of each of the tables `oids` (an oid[] without duplicates) in a listing, as rows (oid, node; node
+ * NULL where the listing has none): a FROM item. A few are looked up one by one; past NODES_ONE_BY_ONE (an ALTER
+ * of a partitioned table locks every partition), the listing is split once and joined, where a search of it for
+ * each of a thousand tables cost 40 ms. The condition on the count is checked once: the other branch never runs.
+ */
+const nodesOf = (nodes: string, oids: string) => `(
+    SELECT w.oid, ${nodeOf(nodes, 'w.oid')} AS node FROM pg_catalog.unnest(${oids}) AS w(oid)
+     WHERE pg_catalog.cardinality(${oids}) <= ${NODES_ONE_BY_ONE}
+    UNION ALL
+    SELECT w.oid, l.node FROM pg_catalog.unnest(${oids}) AS w(oid)
+      LEFT JOIN (SELECT pg_catalog.split_part(e, ':', 1)::pg_catalog.oid AS oid, NULLIF(pg_catalog.split_part(e, ':', 2), '')::pg_catalog.oid AS node
+                   FROM pg_catalog.unnest(pg_catalog.string_to_array(${nodes}, ',')) AS e WHERE e <> '') l ON l.oid = w.oid
+     WHERE pg_catalog.cardinality(${oids}) > ${NODES_ONE_BY_ONE})`;
+
 /** The sum of table `oid`'s row counters in this transaction: it only grows, so an equal sum means none moved. */
 const COUNTERS_SUM = (oid: string) =>
   `pg_catalog.pg_stat_get_xact_tuples_inserted(${oid}) + pg_catalog.pg_stat_get_xact_tuples_updated(${oid}) + pg_catalog.pg_stat_get_xact_tuples_deleted(${oid})`;
@@ -912,8 +930,8 @@ BEGIN
   -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
   -- below are left out.
   IF pg_catalog.current_setting('schemata.traced') = '[]'
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(written_tables) AS w(oid)
-                      WHERE ${nodeOf("pg_catalog.current_setting('schemata.nodes')", 'w.oid')} IS NOT NULL)
+     AND NOT EXISTS (SELECT 1 FROM ${nodesOf("pg_catalog.current_setting('schemata.nodes')", 'written_tables')} w
+                      WHERE w.node IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(counts_moved) AS r(oid)
                       CROSS JOIN LATERAL (SELECT c.relkind, c.relpersistence, c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = r.oid::pg_catalog.oid OFFSET 0) c
                       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ${COUNTED('c', 'n')}) THEN
@@ -924,11 +942,8 @@ BEGIN
   END IF;
   -- Only tables there before the run are in the listing: the locks on those the run made (in the run's one
   -- transaction, every earlier migration's too) are left out before the listing is searched for each.
-  WITH written AS MATERIALIZED (
-    SELECT w.oid FROM pg_catalog.unnest(written_tables) AS w(oid)
-  ), before AS MATERIALIZED (
-    SELECT w.oid, ${nodeOf("pg_catalog.current_setting('schemata.nodes')", 'w.oid')} AS node
-      FROM written w
+  WITH before AS MATERIALIZED (
+    SELECT w.oid, w.node FROM ${nodesOf("pg_catalog.current_setting('schemata.nodes')", 'written_tables')} w
   ), untraced AS MATERIALIZED (
     SELECT b.oid, b.node, c.oid IS NOT NULL AS alive, c.relfilenode AS node_now
       FROM before b LEFT JOIN LATERAL ${CLASS_ROW('b.oid')} c ON true
@@ -974,8 +989,7 @@ BEGIN
   grew := pg_catalog.current_setting('schemata.nodes_grew') = 'on';
   FOR moved IN
     SELECT w.oid, w.node, c.relfilenode AS now
-      FROM (SELECT r.oid, ${nodeOf('nodes', 'r.oid')} AS node
-              FROM pg_catalog.unnest(rewritten) AS r(oid)) w
+      FROM ${nodesOf('nodes', 'rewritten')} w
       LEFT JOIN LATERAL ${CLASS_ROW('w.oid')} c ON true
      WHERE w.node IS NOT NULL AND w.node IS DISTINCT FROM c.relfilenode
   LOOP

@@ -208,6 +208,41 @@ describe('data protection measured in the transaction', () => {
     ).toBe(2);
   });
 
+  it.each([
+    [
+      'TRUNCATE of the parent in a DO block',
+      "DO $$ BEGIN EXECUTE '' || 'TRUNCATE workspace.many'; END $$;\n",
+    ],
+    [
+      'DELETE of every row in a DO block',
+      "DO $$ BEGIN EXECUTE '' || 'DELETE FROM workspace.many'; END $$;\n",
+    ],
+  ])(
+    'a partitioned table of 150 partitions, the rows in the last (the storage listing read once, not per table): %s',
+    async (_what, sql) => {
+      const partitions = Array.from(
+        { length: 150 },
+        (_, i) =>
+          `CREATE TABLE workspace.many_${i} PARTITION OF workspace.many FOR VALUES FROM (${i * 10}) TO (${(i + 1) * 10});`,
+      ).join('\n');
+      const { url, cwd, env } = await appliedDataSet(
+        {
+          ...BASE,
+          'data/002_tables.sql': `CREATE TABLE workspace.many (id int) PARTITION BY RANGE (id);\n${partitions}\n`,
+        },
+        'INSERT INTO workspace.many VALUES (1495), (1496)',
+      );
+      writeFile(cwd, 'data/003_many.sql', sql);
+      await expectNoLoss(
+        await migrate({ cwd, env, sets: ['data'] }),
+        url,
+        'workspace.many',
+        2,
+        'many_149',
+      );
+    },
+  );
+
   it("DROP TABLE parent CASCADE takes an inheritance child with rows: refused, the parent holding its child's rows", async () => {
     const { url, cwd, env } = await setUp();
     writeFile(cwd, 'data/003_base.sql', 'DROP TABLE workspace.base CASCADE;\n');
