@@ -278,16 +278,19 @@ function listingParts(
 ), `;
   const only = (condition: string) => (scope === 'all' ? '' : ` AND ${condition}`);
   // The parts of the relations listed, looked up by each relation (an index probe) when the listing is of
-  // some names or some schemas: a hash join over every column of the catalog costs as much as the whole. A
-  // LATERAL subquery the planner keeps (OFFSET 0) probes once per relation whatever the plan settings, where a
-  // join to the relations planned as a nested loop read them all for each one (the 2,000 relations of a
-  // partitioned table: 4 million comparisons) and an index condition on the array of them sorted it at
-  // every probe.
+  // some names or some schemas: a hash join over every column of the catalog costs as much as the whole. Of
+  // some names (the snapshot function, whose plan settings leave no hash join), through a LATERAL subquery the
+  // planner keeps (OFFSET 0): a join to the relations planned as a nested loop read them all for each one (the
+  // 2,000 relations of a partitioned table: 4 million comparisons), and an index condition on the array of them
+  // sorted it at every probe. Of some schemas (read with hash joins), by that index condition.
   const fewRelations = scope !== 'all' || schemas !== undefined;
+  const named = scope !== 'all';
   const partsOf = (catalog: string, alias: string, relid: string, where = '') =>
-    fewRelations
+    named
       ? `rel r CROSS JOIN LATERAL (SELECT * FROM ${catalog} ${alias} WHERE ${alias}.${relid} = r.oid${where ? ` AND ${where}` : ''} OFFSET 0) ${alias}`
-      : `${catalog} ${alias} JOIN rel r ON r.oid = ${alias}.${relid}${where ? ` AND ${where}` : ''}`;
+      : `${catalog} ${alias} JOIN rel r ON r.oid = ${alias}.${relid}${where ? ` AND ${where}` : ''}${
+          fewRelations ? ` AND ${alias}.${relid} = ANY(ARRAY(SELECT oid FROM rel))` : ''
+        }`;
   const ns = `ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
    WHERE ${listedSchema('n.nspname')}${
@@ -297,13 +300,13 @@ function listingParts(
      AND n.nspname = ANY(${schemas})`
    }
 )`;
-  // An index's table, a sequence's owner: listed as a relation too, found by its OID where few are listed.
+  // An index's table, a sequence's owner: listed as a relation too, found by its OID where names are listed.
   // PostgreSQL keeps both in the part's schema, and a scope of names that holds the part holds its table
   // (`tables` above): the relation's own conditions are enough, where asking for the scope's array again
   // sorted it at every probe.
   const listedRelation = (c: string) => `${c}.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
      AND ${notMemberHere('pg_catalog.pg_class', `${c}.oid`)}`;
-  const parentOf = fewRelations
+  const parentOf = named
     ? `LEFT JOIN LATERAL (
     SELECT pg_catalog.format('%I.%I', tn.nspname, tc.relname) AS identity, tc.relname
       FROM pg_catalog.pg_class tc JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
