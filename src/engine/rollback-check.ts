@@ -184,20 +184,30 @@ async function runFile(parser: Parser, client: Client, file: MigrationFile): Pro
  * the names they mention, as migrate's snapshot scopes them, or the whole
  * catalog where the text cannot bound it (DO with dynamic SQL, CASCADE, a
  * call of a function of the user's). Named statements: planned once for the
- * scratch session, not twice per migration.
+ * scratch session, not twice per migration, by their generic plan (the
+ * server's own choice planned the listing of names anew at every call: 3 ms,
+ * where running the generic plan takes 0.6). The setting holds for the
+ * listing alone: the files run with the session's.
  */
-const listing = async (client: Client, scope: SnapshotScope) =>
-  (scope === 'all'
-    ? await client.query<DefinedObject>({
-        name: 'schemata_defined_objects',
-        text: DEFINED_OBJECTS_SQL,
-      })
-    : await client.query<DefinedObject>({
-        name: 'schemata_defined_named_objects',
-        text: DEFINED_NAMED_OBJECTS_SQL,
-        values: [scope],
-      })
-  ).rows;
+const listing = async (client: Client, scope: SnapshotScope) => {
+  await client.query('SET plan_cache_mode = force_generic_plan');
+  try {
+    return (
+      scope === 'all'
+        ? await client.query<DefinedObject>({
+            name: 'schemata_defined_objects',
+            text: DEFINED_OBJECTS_SQL,
+          })
+        : await client.query<DefinedObject>({
+            name: 'schemata_defined_named_objects',
+            text: DEFINED_NAMED_OBJECTS_SQL,
+            values: [scope],
+          })
+    ).rows;
+  } finally {
+    await client.query('RESET plan_cache_mode');
+  }
+};
 
 /** What an up and its down can reach together. */
 function bothReach(up: SnapshotScope, down: SnapshotScope): SnapshotScope {

@@ -125,6 +125,25 @@ describe('schemata rollback', () => {
     ).toEqual([]);
   });
 
+  it("rollback --check runs the files with the session's settings, not those of its own listing", async () => {
+    const url = await freshDatabase();
+    // The listing between the files plans generically (plan_cache_mode): a file that sees that setting fails.
+    const asDefault =
+      "DO $$ BEGIN IF pg_catalog.current_setting('plan_cache_mode') <> 'auto' THEN RAISE EXCEPTION 'plan_cache_mode is %', pg_catalog.current_setting('plan_cache_mode'); END IF; END $$;\n";
+    const cwd = makeProject({
+      ...FILES,
+      'data/002_items.sql': `${asDefault}${FILES['data/002_items.sql']}`,
+      'data/002_items.down.sql': `${asDefault}${FILES['data/002_items.down.sql']}`,
+      'data/003_title_index.down.sql': 'DROP INDEX workspace.items_title_idx;\n',
+    });
+    const check = await runCli(['rollback', 'data', '--check', '--scratch-url', url], {
+      cwd,
+      env: { PRIMARY_DATABASE_URL: url },
+    });
+    expect(check.stdout + check.stderr).toContain('2 downs proved on a scratch database');
+    expect(check.code).toBe(0);
+  });
+
   it('stopped by SIGTERM mid-down: the down is rolled back, the migration stays applied, exit 143', async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
