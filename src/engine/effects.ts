@@ -9,9 +9,19 @@ import { CATALOG_WRITTEN } from './measure.js';
 const MEASURED_EFFECTS_SQL = `'rows', NULLIF(pg_catalog.current_setting('schemata.rows', true), '')::jsonb,
     'forced', NULLIF(pg_catalog.current_setting('schemata.lost', true), '')`;
 
-/** The columns of a snapshot row, for json_to_recordset. */
-export const SNAPSHOT_COLUMNS =
-  'kind text, key text, identity text, schema_name text, name text, parent text, table_name text';
+/** The columns of a snapshot row, each text. */
+export const SNAPSHOT_NAMES = [
+  'kind',
+  'key',
+  'identity',
+  'schema_name',
+  'name',
+  'parent',
+  'table_name',
+];
+
+/** The same with their type, for json_to_recordset and a call of the snapshot function. */
+export const SNAPSHOT_COLUMNS = SNAPSHOT_NAMES.map((n) => `${n} text`).join(', ');
 
 /*
  * The snapshot before a migration is kept in a setting local to its

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { namedObjectGroupsSql, namedSchemasSql, onlySchemasNamedSql } from '../catalog/listing.js';
-import { effectsSql, SNAPSHOT_COLUMNS } from './effects.js';
+import { effectsSql, SNAPSHOT_COLUMNS, SNAPSHOT_NAMES } from './effects.js';
 import {
   COUNTERS_BEFORE_FILE_PLPGSQL,
   MEASURE_AFTER_BODY,
@@ -60,11 +60,7 @@ export function claimCheckSql(set: string, version: string, expected: string): s
 
 /** A listing's rows as the snapshot function returns them: RETURN QUERY takes text where the catalog has name. */
 const asSnapshotRows = (listing: string) =>
-  `SELECT ${SNAPSHOT_COLUMNS.split(', ')
-    .map((c) => `x.${c.split(' ')[0]!}::text`)
-    .join(', ')} FROM (${listing}) AS x(${SNAPSHOT_COLUMNS.split(', ')
-    .map((c) => c.split(' ')[0]!)
-    .join(', ')})`;
+  `SELECT ${SNAPSHOT_NAMES.map((n) => `x.${n}::text`).join(', ')} FROM (${listing}) AS x(${SNAPSHOT_NAMES.join(', ')})`;
 
 const PREFIX = 'schemata.';
 const measureParameters = {
