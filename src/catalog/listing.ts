@@ -60,9 +60,15 @@ export const ARGUMENT_TYPES_SQL = `(SELECT COALESCE(pg_catalog.string_agg(CASE
  */
 export function presentObjectsSql(schemas?: string): string {
   const { ctes, branches } = listingParts(undefined, schemas, { parents: false });
+  // Each branch read through a subquery of its own, which the planner folds into the query: only these three
+  // columns are computed (the keys and names of 13,000 objects, unused, cost a tenth of the check).
   return `SELECT l.kind, l.identity, l.schema_name FROM (
 WITH RECURSIVE ${ctes}
-${Object.values(branches).join('\nUNION ALL\n')}) l`;
+${Object.values(branches)
+  .map(
+    (branch) => `SELECT b.kind, b.identity, b.schema_name FROM (${branch}) b(${LISTING_COLUMNS})`,
+  )
+  .join('\nUNION ALL\n')}) l`;
 }
 
 /**
@@ -139,6 +145,9 @@ export const BEFORE_RELATIONS = 'schemata.before_relations';
 const RELATIONS_BEFORE = `SELECT pg_catalog.unnest(COALESCE(NULLIF(pg_catalog.current_setting('${BEFORE_RELATIONS}', true), ''), '{}')::pg_catalog.oid[])`;
 
 /** A schema's row of the listing, from `ns` (its oid and nspname). */
+/** The listing's columns, named: a branch read on its own takes its names from here. */
+const LISTING_COLUMNS = 'kind, key, identity, schema_name, name, parent, table_name';
+
 const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name`;
 
 /**
@@ -205,8 +214,7 @@ ${Object.values(branches).join('\nUNION ALL\n')}`;
 export function namedObjectGroupsSql(names: string): Array<{ probe?: string; sql: string }> {
   const { ctes, ns, branches: b } = listingParts(names);
   // A branch on its own takes its columns' names from the schemas' branch, which comes first in the listing.
-  const named = (branch: string) =>
-    `SELECT x.* FROM (${branch}) AS x(kind, key, identity, schema_name, name, parent, table_name)`;
+  const named = (branch: string) => `SELECT x.* FROM (${branch}) AS x(${LISTING_COLUMNS})`;
   const withNs = (branch: string) => `WITH ${ns}\n${named(branch)}`;
   return [
     {

@@ -1,6 +1,7 @@
 import { hasRowsSql } from './rows.js';
 import type { Client } from '../engine/connect.js';
-import { BEGIN_OWN_READ_ONLY, OWN_SETTINGS_SQL } from '../engine/own-settings.js';
+import { readWithOwnSettings } from '../engine/own-settings.js';
+import { quoteLiteral } from '../sql/quote.js';
 
 /** What the catalog says about one expected schema. */
 export interface SchemaFacts {
@@ -13,22 +14,23 @@ export interface SchemaFacts {
 }
 
 /*
- * One round trip for every schema of a set. "Holds data" asks the tables for
- * a row as data protection does (hasRowsSql: exact, and row-level security
- * cannot hide them).
+ * One round trip for every schema of a set (its values written in, so that
+ * the transaction's settings and the query go as one batch). "Holds data"
+ * asks the tables for a row as data protection does (hasRowsSql: exact, and
+ * row-level security cannot hide them).
  */
-const SCHEMA_FACTS_SQL = `
+const schemaFactsSql = (schemas: readonly string[], data: boolean) => `
 SELECT s.name,
        n.oid IS NOT NULL AS exists,
        COALESCE((SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid), 0)
      + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
      + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
        AS objects,
-       CASE WHEN $2 THEN EXISTS (
+       CASE WHEN ${data} THEN EXISTS (
          SELECT 1 FROM (SELECT ${hasRowsSql('c.oid')} AS held FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm') OFFSET 0) AS t
           WHERE t.held
        ) END AS has_data
-  FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)
+  FROM unnest(ARRAY[${schemas.map(quoteLiteral).join(', ')}]::text[]) WITH ORDINALITY AS s(name, ord)
   LEFT JOIN pg_namespace n ON n.nspname = s.name
  ORDER BY s.ord`;
 
@@ -43,7 +45,12 @@ export async function readSchemaFacts(
   { withData }: { withData: boolean },
 ): Promise<SchemaFacts[]> {
   type Row = { name: string; exists: boolean; objects: string; has_data: boolean | null };
-  const read = (data: boolean) => client.query<Row>(SCHEMA_FACTS_SQL, [schemas, data]);
+  const read = (data: boolean) =>
+    readWithOwnSettings<Row>(
+      client,
+      // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
+      `${data ? `SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}; ` : ''}${schemaFactsSql(schemas, data)}`,
+    );
   const shaped = (rows: Row[]) =>
     rows.map((r) => ({
       name: r.name,
@@ -51,20 +58,14 @@ export async function readSchemaFacts(
       objects: Number(r.objects),
       hasData: r.has_data,
     }));
-  if (!withData) return shaped((await read(false)).rows);
-  // Asking a table for a row waits behind another session's ACCESS EXCLUSIVE lock: not for long.
-  await client.query(
-    `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; SET LOCAL lock_timeout = ${DATA_LOCK_TIMEOUT_MS}`,
-  );
+  if (!withData) return shaped(await read(false));
   try {
-    return shaped((await read(true)).rows);
+    return shaped(await read(true));
   } catch (error) {
     if ((error as { code?: string }).code !== '55P03') throw error;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
   }
   // A table was locked: whether it holds data stays unknown (null).
-  return shaped((await read(false)).rows);
+  return shaped(await read(false));
 }
 
 const DATA_LOCK_TIMEOUT_MS = 2000;

@@ -11,11 +11,11 @@ import {
   ensureTracking,
   type ExpectedObject,
   extraObjects,
+  keepsExpectedState,
   type ExtraObject,
   missingAndExtra,
   missingObjectsOfSet,
   readTrackingMark,
-  type Tracking,
   type TrackingFeatures,
 } from './tracking.js';
 import { ConfigError, ConnectionError } from '../errors.js';
@@ -103,11 +103,17 @@ interface Connection {
   unlock: (() => Promise<void>) | undefined;
   /** Taking the run lock, once for the run: a set that asks after another set's wait gave up gets its error at once. */
   locking?: Promise<void> | undefined;
+  /** The session that holds the run lock (a run of its own, not a fleet's): idle once it holds it, it lists the catalog. */
+  holder?: Client | undefined;
+  /** The session listing the catalog beside the run's, while it does (readCatalogBeside): a stop cancels it too. */
+  reader?: Client | undefined;
   /** Set once the tracking tables are ensured. */
   tracking: TrackingFeatures | undefined;
-  /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once. */
+  /** What planning found missing, for every set of the database, and (status) extra in the run's schemas, read once; undefined where no expected state is kept. */
   reading?:
-    | Promise<{ missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined }>
+    | Promise<
+        { missing: Map<string, ExpectedObject[]>; extra: ExtraObject[] | undefined } | undefined
+      >
     | undefined;
   target: Target;
   variable: string;
@@ -178,8 +184,12 @@ export interface Run {
   signal: AbortSignal | undefined;
   /** The fleet's tenant this run is (SPEC §10), if it is one. */
   tenant: TenantOfRun | undefined;
-  /** One connection per database, shared by the sets that run there (however their URLs spell it). */
-  connection(set: SetRun, options?: { lock?: boolean }): Promise<Client>;
+  /**
+   * One connection per database, shared by the sets that run there (however their URLs spell it).
+   * `listing`: planning will list the catalog (missingObjects); a run that takes no lock opens a session
+   * for that beside this one, at the same time.
+   */
+  connection(set: SetRun, options?: { lock?: boolean; listing?: boolean }): Promise<Client>;
   /** Cancels on the server whatever statement the run's connections are running. */
   cancel(): Promise<void>;
   /** The run lock is taken in each transaction of the run (a fleet's tenant database), not held for the run. */
@@ -216,7 +226,6 @@ export interface Run {
    */
   missingObjects(
     set: SetRun,
-    tracking: Tracking,
     options?: { fresh?: boolean; extra?: boolean },
   ): Promise<{ missing: ExpectedObject[]; extra: ExtraObject[] | undefined }>;
   /**
@@ -350,6 +359,46 @@ export async function openRun(options: RunOptions): Promise<Run> {
   };
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
+  /*
+   * The catalog's listing for the missing-object check (the longest reading
+   * of a no-op run) runs on a session beside the run's, so that the run's
+   * session reads tracking and the schemas' facts meanwhile: the one that
+   * holds the run lock, idle once it holds it, or (a run that takes no lock)
+   * one opened for it and ended after it. A fleet's tenant (lent sessions,
+   * its lock held elsewhere) and a session that cannot be opened read on the
+   * run's. Undefined where the database keeps no expected state.
+   */
+  // Opened once per database, for its one listing; taken by it (or by close).
+  const besides = new Map<string, Promise<Client | undefined> | undefined>();
+  const openBeside = (set: SetRun) => {
+    if (lender || options.locks || besides.has(set.target.database)) return;
+    besides.set(
+      set.target.database,
+      connect(set.target, set.variable).catch(() => undefined),
+    );
+  };
+  const takeBeside = async (database: string) => {
+    const beside = besides.get(database);
+    if (beside) besides.set(database, undefined);
+    return beside;
+  };
+  const readCatalogBeside = async (connection: Connection, extraIn: string[] | undefined) => {
+    const opened = await takeBeside(connection.target.database);
+    const own = connection.holder ? undefined : opened;
+    if (opened && !own) await shut(opened);
+    const client = connection.holder ?? own ?? connection.client;
+    if (client !== connection.client) connection.reader = client;
+    try {
+      if (!(await keepsExpectedState(client))) return undefined;
+      // The lock's session lists in the transaction that holds the lock, which must stay open.
+      return await missingAndExtra(client, extraIn, {
+        inTransaction: client === connection.holder,
+      });
+    } finally {
+      connection.reader = undefined;
+      if (own) await shut(own);
+    }
+  };
   return {
     cwd,
     settings,
@@ -358,9 +407,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
     warnings,
     signal: options.signal,
     tenant,
-    async connection(set, { lock = false } = {}) {
+    async connection(set, { lock = false, listing = false } = {}) {
       const key = set.target.database;
       let pending = connections.get(key);
+      if (listing && !lock) openBeside(set);
       // The lock's own session connects beside the run's, not after it: one connection's set-up
       // (a TLS handshake and authentication, to a remote server) less to wait for. One try, which
       // neither waits nor says it waits (--wait is the run's connection's to say); where it fails,
@@ -433,7 +483,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
             await shut(holder);
             throw error;
           }
+          locked.holder = holder;
           locked.unlock = async () => {
+            // After the catalog's listing, where it still runs there: a session answers in turn.
             await releaseLock(holder).catch(() => {});
             await shut(holder);
           };
@@ -442,26 +494,27 @@ export async function openRun(options: RunOptions): Promise<Run> {
       }
       return connection.client;
     },
-    async missingObjects(set, tracking, { fresh = false, extra = false } = {}) {
-      if (tracking.format < 2) return { missing: [], extra: extra ? [] : undefined };
+    async missingObjects(set, { fresh = false, extra = false } = {}) {
       const connection = await connections.get(set.target.database)!;
-      const extraOf = async () =>
-        extra ? await extraObjects(connection.client, set.config.schemas, tracking) : undefined;
+      const none = { missing: [], extra: extra ? [] : undefined };
       const lent = tenant && 'schema' in tenant ? tenant.missing : undefined;
-      if (lent && !fresh) return { missing: lent, extra: await extraOf() };
-      // A tenant of a fleet reads its own schemas only: the database holds the other tenants too.
-      if (set.config.name.includes('/'))
+      // A tenant of a fleet: what the fleet's one reading found, or its own schemas read (the database holds the other tenants too).
+      if ((lent && !fresh) || set.config.name.includes('/')) {
+        const { client } = connection;
+        if (lent && !fresh && !extra) return { missing: lent, extra: undefined };
+        if (!(await keepsExpectedState(client))) return none;
         return {
-          missing: await missingObjectsOfSet(connection.client, set.config.name),
-          extra: await extraOf(),
+          missing: lent && !fresh ? lent : await missingObjectsOfSet(client, set.config.name),
+          extra: extra ? await extraObjects(client, set.config.schemas) : undefined,
         };
+      }
       // Status asks every set for its extra objects: one reading answers for the schemas of all of the run's sets.
-      if (fresh || !connection.reading)
-        connection.reading = missingAndExtra(
-          connection.client,
-          extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined,
-        );
+      if (fresh || !connection.reading) {
+        const extraIn = extra ? [...new Set(sets.flatMap((s) => s.config.schemas))] : undefined;
+        connection.reading = readCatalogBeside(connection, extraIn);
+      }
       const reading = await connection.reading;
+      if (!reading) return none;
       const schemas = new Set(set.config.schemas);
       return {
         missing: reading.missing.get(set.config.name) ?? [],
@@ -469,7 +522,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           ? undefined
           : reading.extra
             ? reading.extra.filter((o) => schemas.has(o.schema))
-            : await extraOf(),
+            : await extraObjects(connection.client, set.config.schemas),
       };
     },
     async schemaFacts(set, { withData, askData }) {
@@ -548,6 +601,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       for (const c of all) {
         if (c.status !== 'fulfilled') continue;
         cancelRunning(c.value.client, c.value.target);
+        if (c.value.reader) cancelRunning(c.value.reader, c.value.target);
       }
     },
     async close() {
@@ -556,6 +610,10 @@ export async function openRun(options: RunOptions): Promise<Run> {
       await Promise.all(
         all.map(async (c) => {
           if (c.status !== 'fulfilled') return;
+          // A listing still running (planning failed before it was awaited) ends first: its session is ended after it.
+          await c.value.reading?.catch(() => undefined);
+          const unused = await takeBeside(c.value.target.database);
+          if (unused) await shut(unused);
           await c.value.unlock?.().catch(() => {});
           await shut(c.value.client);
         }),

@@ -91,7 +91,12 @@ async function trackingOfEach(run: Run, repair: boolean): Promise<Map<string, Pr
   if (run.sets.length < 2 || run.runLockPerTransaction) return readings;
   let parser = false;
   for (const set of run.sets) {
-    const reading = readSetTracking(run, set, true);
+    const reading = (async () => {
+      await run.connection(set, { lock: true });
+      // The catalog's listing goes out first, beside the tracking read here (planning asks for it again: one per database).
+      run.missingObjects(set).catch(() => undefined);
+      return readSetTracking(run, set, true);
+    })();
     readings.set(set.config.name, reading);
     // One set after the other, as planning takes their locks.
     const tracking = await reading.catch(() => undefined);

@@ -76,16 +76,23 @@ export const OWN_FUNCTION_SETTINGS = pairs
 export async function readWithOwnSettings<T extends object>(
   client: { query: (text: string) => Promise<unknown> },
   sql: string,
-  { hashJoins = false } = {},
+  { hashJoins = false, inTransaction = false } = {},
 ): Promise<T[]> {
+  // In a transaction the session holds open (the run lock's): a savepoint, whose rollback takes our settings
+  // back, where a COMMIT would end that transaction and what it holds.
+  const closing = inTransaction
+    ? [`ROLLBACK TO SAVEPOINT ${READING}`, `RELEASE SAVEPOINT ${READING}`]
+    : ['COMMIT'];
   try {
     const results = (await client.query(
-      `${BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; ${hashJoins ? 'SET LOCAL enable_mergejoin = off; ' : ''}${sql}; COMMIT`,
+      `${inTransaction ? `SAVEPOINT ${READING}` : BEGIN_OWN_READ_ONLY}; ${OWN_SETTINGS_SQL}; ${hashJoins ? 'SET LOCAL enable_mergejoin = off; ' : ''}${sql}; ${closing.join('; ')}`,
     )) as Array<{ rows: T[] }>;
-    return results[results.length - 2]?.rows ?? [];
+    return results[results.length - 1 - closing.length]?.rows ?? [];
   } catch (error) {
-    // A failed statement leaves the transaction open and aborted: closed here, for the session's next query.
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A failed statement leaves the transaction (or savepoint) open and aborted: closed here, for the session's next query.
+    await client.query(inTransaction ? closing.join('; ') : 'ROLLBACK').catch(() => undefined);
     throw error;
   }
 }
+
+const READING = 'schemata_reading';

@@ -159,7 +159,7 @@ export async function readSteadily<T>(
 ): Promise<T> {
   const before = structuredClone(report);
   // The mark is read on the set's connection: made here where no lock made it first.
-  if (unlocked) await run.connection(set);
+  if (unlocked) await run.connection(set, { listing: true });
   for (let reads = 1; ; reads++) {
     const mark = await run.trackingMark(set, { unlocked });
     const result = await read(reads);
@@ -212,14 +212,24 @@ export async function planSet(
   options: PlanOptions,
 ): Promise<SetPlan> {
   const name = set.config.name;
-  let tracking = await (options.tracking ?? readSetTracking(run, set, options.lock));
   const client = await run.connection(set, { lock: options.lock });
+  const extra = options.withData ?? false;
+  // The catalog's listing for the missing-object check, the longest reading of a no-op run, goes out
+  // first, on a session beside this one (engine/context.ts), while this one reads tracking and the facts.
+  let missingReading = run.missingObjects(set, { extra });
+  // Not awaited where tracking cannot be read, nor where this set's file cannot be: those errors are the plan's.
+  missingReading.catch(() => undefined);
+  let tracking = await (options.tracking ?? readSetTracking(run, set, options.lock));
   const adopting = tracking.adoptPending && options.lock;
   if (adopting) {
     // A database tracked by schemata 0.1: upgrade the tables and adopt what its migrations made.
     await run.ensureTracking(set);
     await adoptObjects(client, run.cwd, set, tracking.migrations);
     tracking = await readTracking(client, name);
+    // What adoption just wrote is read afresh.
+    await missingReading.catch(() => undefined);
+    missingReading = run.missingObjects(set, { fresh: true, extra });
+    missingReading.catch(() => undefined);
   }
   if (tracking.adoptPending) {
     report.warnings.push(
@@ -234,16 +244,14 @@ export async function planSet(
   const parsing = readsFiles(set, tracking, options.repair ?? false) ? loadParser() : undefined;
   // Its failure is thrown where it is awaited, not as an unhandled rejection while the catalog is read.
   parsing?.catch(() => undefined);
-  // What adoption just wrote is read afresh.
-  const missingReading = run.missingObjects(set, tracking, {
-    fresh: adopting,
-    extra: options.withData ?? false,
+  const factsReading = run.schemaFacts(set, {
+    withData: options.withData ?? false,
+    askData: options.askData ?? false,
   });
-  // Not awaited where this set's file cannot be read: that error is the plan's.
-  missingReading.catch(() => undefined);
-  // The run's files are read and hashed while the server lists the catalog (the longest reading of a no-op
-  // run): once the question has gone out, when the promises above have run their course. Another set's
-  // unreadable file is that set's planning's to report, on its own task.
+  factsReading.catch(() => undefined);
+  // The run's files are read and hashed while the server answers: once the questions have gone out,
+  // when the promises above have run their course. Another set's unreadable file is that set's
+  // planning's to report, on its own task.
   await new Promise((resolve) => setImmediate(resolve));
   readContents(set.files);
   for (const other of run.sets)
@@ -252,12 +260,9 @@ export async function planSet(
     } catch {
       continue;
     }
-  const { missing, extra } = await missingReading;
-  if (extra) report.extra = extra.map((o) => `${o.kind} ${o.identity}`);
-  const facts = await run.schemaFacts(set, {
-    withData: options.withData ?? false,
-    askData: options.askData ?? false,
-  });
+  const facts = await factsReading;
+  const { missing, extra: extraFound } = await missingReading;
+  if (extraFound) report.extra = extraFound.map((o) => `${o.kind} ${o.identity}`);
   const parser = await parsing;
   const read = new Map<string, ReadMigration>();
   for (const f of pendingFiles)
