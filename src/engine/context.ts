@@ -368,6 +368,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
    * its lock held elsewhere) and a session that cannot be opened read on the
    * run's. Undefined where the database keeps no expected state.
    */
+  // The schemas' facts read for a set before it asks (schemaFacts), and which sets asked (or were read for).
+  const factsAhead = new Map<string, Promise<SchemaFacts[]>>();
+  const factsAsked = new Set<string>();
   // Opened once per database, for its one listing; taken by it (or by close).
   const besides = new Map<string, Promise<Client | undefined> | undefined>();
   const openBeside = (set: SetRun) => {
@@ -529,9 +532,37 @@ export async function openRun(options: RunOptions): Promise<Run> {
       const lent = tenant && 'schema' in tenant ? tenant.facts : undefined;
       if (lent && !withData) return lent;
       const connection = await connections.get(set.target.database)!;
-      return readSchemaFacts(connection.client, set.config.schemas, {
-        withData: withData || askData,
-      });
+      const data = withData || askData;
+      const keyOf = (s: SetRun) => `${data}:${s.config.name}`;
+      const ahead = factsAhead.get(keyOf(set));
+      factsAhead.delete(keyOf(set));
+      if (ahead) return ahead;
+      factsAsked.add(keyOf(set));
+      // Under the run lock nothing else writes what a set's plan reads: the first set to ask reads the facts
+      // of every set of its database that has not asked yet, in the same query, and each takes its own once.
+      const others = connection.unlock
+        ? sets.filter(
+            (s) =>
+              s !== set && s.target.database === set.target.database && !factsAsked.has(keyOf(s)),
+          )
+        : [];
+      const reading = readSchemaFacts(
+        connection.client,
+        [...new Set([set, ...others].flatMap((s) => s.config.schemas))],
+        { withData: data },
+      );
+      const of = (s: SetRun) => async () => {
+        const all = await reading;
+        return s.config.schemas.map((name) => all.find((f) => f.name === name)!);
+      };
+      for (const other of others) {
+        factsAsked.add(keyOf(other));
+        const taken = of(other)();
+        // Its failure is the other set's planning's to report, if it asks.
+        taken.catch(() => undefined);
+        factsAhead.set(keyOf(other), taken);
+      }
+      return of(set)();
     },
     async ensureTracking(set) {
       const connection = await connections.get(set.target.database)!;
