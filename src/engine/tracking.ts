@@ -385,27 +385,26 @@ SELECT now.kind, now.identity, now.schema_name AS schema FROM now
 /*
  * The expected objects that the catalog does not have, of every set of the
  * database, in one query whatever the length of the history: the stored
- * state joined with a snapshot. The sets of one database read it once.
- * With `extraIn` (status), the same snapshot also answers which objects of
- * those schemas no migration made (extraSql), as rows without a set; kept
- * for that second use, where a listing read once is otherwise matched as it
- * is produced (a tenth less of the check).
+ * state matched with a listing of the catalog, as it is produced. The sets
+ * of one database read it once. With `extraIn` (status), the same matching
+ * also answers which objects of those schemas no migration made (extraSql),
+ * as rows without a set: one full join, where a second anti join over the
+ * listing kept for it cost half as much again (32 against 21 ms on 1,000
+ * tables).
  */
-const missingSql = (
-  extraIn: readonly string[] | undefined,
-) => `WITH now AS ${extraIn === undefined ? 'NOT MATERIALIZED' : 'MATERIALIZED'} (${presentObjectsSql()})
-SELECT r.* FROM (
+const missingSql = (extraIn: readonly string[] | undefined) => `SELECT r.* FROM (${
+  extraIn === undefined
+    ? `
 SELECT o.set_name, o.kind, o.identity, o.schema_name AS schema, o.name, o.parent, o.version, o.file
   FROM schemata.objects o
- WHERE NOT EXISTS (SELECT 1 FROM now WHERE now.kind = o.kind AND now.identity = o.identity)${
-   extraIn === undefined
-     ? ''
-     : `
-UNION ALL
-SELECT NULL, now.kind, now.identity, now.schema_name, NULL, NULL, NULL, NULL FROM now
- WHERE now.schema_name = ANY(ARRAY[${extraIn.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema'
-   AND NOT EXISTS (SELECT 1 FROM schemata.objects o WHERE o.kind = now.kind AND o.identity = now.identity)`
- }) r
+ WHERE NOT EXISTS (SELECT 1 FROM (${presentObjectsSql()}) now WHERE now.kind = o.kind AND now.identity = o.identity)`
+    : `
+SELECT o.set_name, COALESCE(o.kind, now.kind) AS kind, COALESCE(o.identity, now.identity) AS identity,
+       COALESCE(o.schema_name, now.schema_name) AS schema, o.name, o.parent, o.version, o.file
+  FROM schemata.objects o FULL JOIN (${presentObjectsSql()}) now ON now.kind = o.kind AND now.identity = o.identity
+ WHERE now.kind IS NULL
+    OR (o.kind IS NULL AND now.schema_name = ANY(ARRAY[${extraIn.map(literal).join(', ')}]::text[]) AND now.kind <> 'schema')`
+}) r
  -- The missing by version, kind and identity; then the extra by identity and kind.
  ORDER BY r.set_name IS NULL, r.version::numeric, CASE WHEN r.set_name IS NULL THEN r.identity END, r.kind, r.identity`;
 

@@ -58,7 +58,7 @@ describe('the catalog is listed beside the run', () => {
       const beside = await waitFor(async () => {
         const sessions = await sessionsOf(url, holder);
         // pg_stat_activity keeps a statement's first kilobyte: each is named by its first lines.
-        const listing = sessions.find((s) => s.waiting && s.query.includes('WITH now AS'));
+        const listing = sessions.find((s) => s.waiting && s.query.includes('SELECT r.* FROM ('));
         const facts = sessions.find(
           (s) => s !== listing && s.query.includes('n.oid IS NOT NULL AS exists'),
         );
