@@ -1,8 +1,8 @@
 import { discoverDowns } from '../config/discover.js';
 import { EXIT } from '../errors.js';
-import type { Run, RunOptions } from './context.js';
+import type { Run, RunOptions, SetRun } from './context.js';
 import { execute } from './execute.js';
-import { planSet, readSteadily } from './plan-set.js';
+import { planSet, readSteadily, type SetPlan } from './plan-set.js';
 import { entryOf, failOnProblems, type Report, type SetReport } from './report.js';
 import type { Task } from './tasks.js';
 import { type FleetOptions, fleetFlagsAlone, isFleet, runFleet } from './fleet.js';
@@ -43,20 +43,34 @@ export async function validate(options: RunOptions & FleetOptions = {}): Promise
 
 /** status and validate: read each set, decide, write nothing. `judge` also judges the pending files' destructive steps. */
 function readOnlyTasks(run: Run, reports: Map<string, SetReport>, judge: boolean): Task[] {
+  // Every set is read at once, when the first set's task starts: the sets of one database side by side on its
+  // session while the catalog is listed beside it. Each set's task shows its own reading, or what stopped it.
+  let readings: Map<string, Promise<SetPlan>> | undefined;
+  const readingOf = (set: SetRun) => {
+    readings ??= new Map(
+      run.sets.map((one) => {
+        const report = reports.get(one.config.name)!;
+        // status shows whether each schema holds data; validate need not ask every table. Nothing locked:
+        // another run may write the tracking while this one reads it, then the catalog.
+        const reading = readSteadily(
+          run,
+          one,
+          report,
+          () => planSet(run, one, report, { lock: false, judge, force: false, withData: !judge }),
+          true,
+        );
+        reading.catch(() => undefined);
+        return [one.config.name, reading];
+      }),
+    );
+    return readings.get(set.config.name)!;
+  };
   return run.sets.map((set) => {
     const report = reports.get(set.config.name)!;
     return {
       title: `${set.config.name} → ${set.target.display}`,
       run: async () => {
-        // status shows whether each schema holds data; validate need not ask every table. Nothing locked:
-        // another run may write the tracking while this one reads it, then the catalog.
-        const { tracked } = await readSteadily(
-          run,
-          set,
-          report,
-          () => planSet(run, set, report, { lock: false, judge, force: false, withData: !judge }),
-          true,
-        );
+        const { tracked } = await readingOf(set);
         // Which applied migrations rollback can undo (SPEC §12): those with a down file.
         const downs = discoverDowns(set.config);
         report.applied = tracked
