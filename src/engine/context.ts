@@ -222,12 +222,19 @@ export interface Run {
    * sees them, and with `extra` (status) the objects of its schemas that no
    * migration made: the sets of one database share one reading of its
    * catalog (a full listing, the costliest query of a no-op run). After
-   * migrations ran, ask engine/tracking.ts missingObjects.
+   * migrations ran, ask missingAfterRun.
    */
   missingObjects(
     set: SetRun,
     options?: { fresh?: boolean; extra?: boolean },
   ): Promise<{ missing: ExpectedObject[]; extra: ExtraObject[] | undefined }>;
+  /**
+   * The set's expected objects that the catalog does not have, after its
+   * migrations ran: its own schemas listed, on the session that holds the run
+   * lock where there is one (in the lock's transaction), so that the run's
+   * session reads the facts and tracking meanwhile.
+   */
+  missingAfterRun(set: SetRun): Promise<ExpectedObject[]>;
   /**
    * What the catalog says of the set's schemas before it runs; `withData`
    * asks their tables for rows (status); `askData` too, except where a
@@ -527,6 +534,14 @@ export async function openRun(options: RunOptions): Promise<Run> {
             ? reading.extra.filter((o) => schemas.has(o.schema))
             : await extraObjects(connection.client, set.config.schemas),
       };
+    },
+    async missingAfterRun(set) {
+      const connection = await connections.get(set.target.database)!;
+      const client = connection.holder ?? connection.client;
+      if (!(await keepsExpectedState(client))) return [];
+      return missingObjectsOfSet(client, set.config.name, {
+        inTransaction: client === connection.holder,
+      });
     },
     async schemaFacts(set, { withData, askData }) {
       const lent = tenant && 'schema' in tenant ? tenant.facts : undefined;

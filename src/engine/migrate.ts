@@ -1,6 +1,6 @@
 import { applyStep, RUN_ROLLED_BACK } from './apply.js';
 import { readSchemaFacts } from '../catalog/schema-facts.js';
-import { missingObjects, readTracking, recordWithoutRunning, type Tracking } from './tracking.js';
+import { recordWithoutRunning, type Tracking } from './tracking.js';
 import { checkAfterMigrate } from '../model/plan.js';
 import type { Client } from './connect.js';
 import { type ApplyStep, measuredLossWarnings } from '../model/steps.js';
@@ -380,16 +380,14 @@ function migrateTasks(
         setTitle('post-migration validation: by the fleet, after its tenants');
         return;
       }
+      // The catalog is listed beside (engine/context.ts) while this session reads the facts.
+      const listing = run.missingAfterRun(set);
+      listing.catch(() => undefined);
       const facts = await readSchemaFacts(planned.client, set.config.schemas, {
         withData: true,
       });
-      const tracking = await readTracking(planned.client, name);
       report.schemas = schemasOf(facts);
-      const problems = checkAfterMigrate(
-        name,
-        facts,
-        await missingObjects(planned.client, name, tracking),
-      );
+      const problems = checkAfterMigrate(name, facts, await listing);
       report.problems.push(...problems);
       if (problems.length > 0) throw ProblemsFound.of(name, problems);
     }
