@@ -232,7 +232,7 @@ export interface Run {
    * The set's expected objects that the catalog does not have, after its
    * migrations ran: its own schemas listed, on the session that holds the run
    * lock where there is one (in the lock's transaction), so that the run's
-   * session reads the facts and tracking meanwhile.
+   * session reads the facts meanwhile.
    */
   missingAfterRun(set: SetRun): Promise<ExpectedObject[]>;
   /**
@@ -366,6 +366,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
   };
   // The same database through another spelling of its URL (localhost, 127.0.0.1): one connection, one lock.
   const byIdentity = new Map<string, Promise<Connection>>();
+  // The schemas' facts read for a set before it asks (schemaFacts), and which sets asked (or were read for).
+  const factsAhead = new Map<string, Promise<SchemaFacts[]>>();
+  const factsAsked = new Set<string>();
   /*
    * The catalog's listing for the missing-object check (the longest reading
    * of a no-op run) runs on a session beside the run's, so that the run's
@@ -375,9 +378,6 @@ export async function openRun(options: RunOptions): Promise<Run> {
    * its lock held elsewhere) and a session that cannot be opened read on the
    * run's. Undefined where the database keeps no expected state.
    */
-  // The schemas' facts read for a set before it asks (schemaFacts), and which sets asked (or were read for).
-  const factsAhead = new Map<string, Promise<SchemaFacts[]>>();
-  const factsAsked = new Set<string>();
   // Opened once per database, for its one listing; taken by it (or by close).
   const besides = new Map<string, Promise<Client | undefined> | undefined>();
   const openBeside = (set: SetRun) => {
