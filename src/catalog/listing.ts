@@ -144,10 +144,10 @@ export const BEFORE_RELATIONS = 'schemata.before_relations';
 /** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
 const RELATIONS_BEFORE = `SELECT pg_catalog.unnest(COALESCE(NULLIF(pg_catalog.current_setting('${BEFORE_RELATIONS}', true), ''), '{}')::pg_catalog.oid[])`;
 
-/** A schema's row of the listing, from `ns` (its oid and nspname). */
 /** The listing's columns, named: a branch read on its own takes its names from here. */
 const LISTING_COLUMNS = 'kind, key, identity, schema_name, name, parent, table_name';
 
+/** A schema's row of the listing, from `ns` (its oid and nspname). */
 const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_catalog.quote_ident(ns.nspname) AS identity, ns.nspname AS schema_name, ns.nspname::text AS name, NULL::text AS parent, NULL::text AS table_name`;
 
 /**

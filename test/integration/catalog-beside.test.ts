@@ -26,11 +26,11 @@ interface Session {
   query: string;
 }
 
-const sessionsOf = (url: string, holder: number) =>
+const sessionsOf = (url: string, locker: number) =>
   query<Session>(
     url,
     `SELECT pid, wait_event_type = 'Lock' AS waiting, query FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = 'schemata' AND pid <> ${holder}`,
+      WHERE datname = current_database() AND application_name = 'schemata' AND pid <> ${locker}`,
   );
 
 describe('the catalog is listed beside the run', () => {
@@ -46,8 +46,8 @@ describe('the catalog is listed beside the run', () => {
     expect((await migrate({ cwd, env })).error).toBeUndefined();
 
     const locker = await openClient(url);
-    const holder = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
-      .pid;
+    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+      .rows[0]!.pid;
     await locker.query('BEGIN; LOCK TABLE schemata.objects IN ACCESS EXCLUSIVE MODE');
     const run = { migrate, status, validate }[command]({
       cwd,
@@ -56,7 +56,7 @@ describe('the catalog is listed beside the run', () => {
     });
     try {
       const beside = await waitFor(async () => {
-        const sessions = await sessionsOf(url, holder);
+        const sessions = await sessionsOf(url, lockerPid);
         // pg_stat_activity keeps a statement's first kilobyte: each is named by its first lines.
         const listing = sessions.find((s) => s.waiting && s.query.includes('SELECT r.* FROM ('));
         const facts = sessions.find(
@@ -73,7 +73,7 @@ describe('the catalog is listed beside the run', () => {
     expect(report.error).toBeUndefined();
     expect(report.ok).toBe(true);
     // The listing's own session (status, validate) is ended with the run; the lock's too.
-    expect(await waitFor(async () => (await sessionsOf(url, holder)).length === 0, 5_000)).toBe(
+    expect(await waitFor(async () => (await sessionsOf(url, lockerPid)).length === 0, 5_000)).toBe(
       true,
     );
   });
