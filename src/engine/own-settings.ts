@@ -33,8 +33,8 @@ export const BEGIN_OWN_READ_ONLY = 'BEGIN ISOLATION LEVEL READ COMMITTED READ ON
 export const epochMillisSql = (timestamp: string): string =>
   `(pg_catalog.date_part('epoch', ${timestamp}) * 1000)::pg_catalog.int8`;
 
-/** A column epochMillisSql made, as the driver gives it (an int8's text), as a Date. */
-export const dateOfEpochMillis = (value: string): Date => new Date(Number(value));
+/** A column epochMillisSql made, as the driver gives it (an int8's text) or JSON does (a number), as a Date. */
+export const dateOfEpochMillis = (value: string | number): Date => new Date(Number(value));
 
 /** Each setting and the value schemata's own statements use. */
 const OWN = { jit: 'off', statement_timeout: '0' } as const;

@@ -175,14 +175,15 @@ const FORMAT1_SQL = `SELECT NULL::bigint AS id, version, name, file, checksum, s
   FROM schemata.migrations WHERE set_name = $1`;
 
 interface Row {
-  id: string | null;
+  /** A string from a row, a number from the JSON of readTracking. */
+  id: string | number | null;
   version: string;
   name: string;
   file: string;
   checksum: string;
   event: TrackingEvent;
   /** Milliseconds since the epoch (epochMillisSql). */
-  at: string;
+  at: string | number;
   duration_ms: number | null;
   from_tool: string | null;
 }
@@ -298,7 +299,12 @@ export async function readTracking(client: Client, set: string): Promise<Trackin
     ? (await client.query<{ format: number; adopt: boolean }>(META_SQL, [set])).rows[0]!
     : { format: 1, adopt: true };
   if (meta.format > TRACKING_FORMAT) throw new TrackingFormatError(meta.format);
-  const { rows } = await client.query<Row>(meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL, [set]);
+  // One JSON text, parsed whole: the driver's reading of a thousand rows field by field cost twice as much.
+  const { rows: json } = await client.query<{ rows: string }>(
+    `SELECT COALESCE(pg_catalog.json_agg(x), '[]')::text AS rows FROM (${meta.format === 1 ? FORMAT1_SQL : CURRENT_SQL}) x`,
+    [set],
+  );
+  const rows = JSON.parse(json[0]!.rows) as Row[];
   const migrations = rows
     .filter((r) => r.event !== 'rolled-back')
     .map(trackedOf)
