@@ -1,32 +1,98 @@
 #!/usr/bin/env node
-// Runs the bundled CLI (npm ci builds dist/ in "prepare"): one module graph to load, no transpiler at run time.
-import { existsSync } from 'node:fs';
+// Runs the bundled CLI (npm ci builds dist/ in "prepare"): one script to load, no transpiler at run time.
+import { isAscii } from 'node:buffer';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
 
 // The PostgreSQL parser is WebAssembly: V8's optimising tier recompiles it in the background, for
 // a third more CPU and 40 MiB more memory than the baseline code saves in parsing (measured by npm run bench).
-setFlagsFromString('--liftoff-only');
+const flags = ['--liftoff-only'];
 // The young generation stays at its first size (1 MiB a half) instead of doubling to 16 MiB a half as soon
 // as planning keeps objects: 30 MiB less at the peak of an apply (npm run bench), for no more CPU. Not for
 // lint, which only parses and holds every statement of a file: with it, lint spent three times as long
 // collecting garbage (--trace-gc). The command is read before yargs runs, because the flag must be set first.
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-if (command !== 'lint') setFlagsFromString('--semi-space-growth-factor=1');
+if (command !== 'lint') flags.push('--semi-space-growth-factor=1');
 // V8's optimizing compiler (TurboFan) stays off but where much code is parsed: its background jobs cost
 // 10 MiB at the peak of applying 1,000 migrations (88 against 76 MiB), and more CPU in a run that short than
 // their code saves. Lint and import parse whole histories and keep it; a migration file long enough to be
 // parsed for a while turns it on again (config/discover.ts OPTIMIZED_FROM_BYTES).
-if (command !== 'lint' && command !== 'import') setFlagsFromString('--no-opt');
+if (command !== 'lint' && command !== 'import') flags.push('--no-opt');
+for (const flag of flags) setFlagsFromString(flag);
 
 // What Node.js 21 and later define themselves. Without it, pg asks whether it runs in a
 // Cloudflare Worker by making a fetch Response, which loads undici: a sixth of a no-op deploy on Node 20.
 globalThis.navigator ??= { userAgent: `Node.js/${process.versions.node.split('.')[0]}` };
 
-const main = new URL('../dist/bin/main.js', import.meta.url);
-if (!existsSync(main)) {
+/*
+ * The CLI is one CommonJS script, compiled with V8's code cache: the bytecode
+ * of the functions an earlier run compiled, kept beside the script, one file a
+ * command. Compiling the CLI's modules was a sixth of a no-op deploy, and
+ * Node.js 20 caches no ES module's code. A cache is used only for the very
+ * script (size and modification time), Node.js and V8 flags it was made
+ * with; otherwise, or where V8 rejects it, the run compiles the script whole
+ * and leaves a new cache when it ends, where it may write. The build leaves
+ * one made by each command's --help (package.json "warm"): a first deploy
+ * from a fresh install skips the whole compile, and its run leaves the
+ * command's own cache (npm run bench: start-up and no-op).
+ */
+const bundle = fileURLToPath(new URL('../dist/bin/main.cjs', import.meta.url));
+let stat;
+try {
+  stat = statSync(bundle);
+} catch {
   process.stderr.write('error: schemata is not built (dist/ is missing).\n  → Run: npm run build\n');
   process.exitCode = 2;
-} else {
-  const { main: run } = await import(main.href);
-  await run(process.argv.slice(2));
+}
+if (stat) {
+  const commands = ['migrate', 'status', 'validate', 'lint', 'baseline', 'rollback', 'import', 'create'];
+  const cacheFile = `${bundle}.${commands.includes(command) ? command : 'other'}.cache`;
+  const key = `${process.version} ${process.arch} ${flags.join(' ')} ${stat.size} ${stat.mtimeMs}`;
+  // A run that only prints help or the version compiles little of its command: its cache gives way to a real run's.
+  const madeBy = process.argv.slice(2).some((arg) => ['--help', '-h', '--version'].includes(arg))
+    ? 'help'
+    : 'run';
+  let cached;
+  let cachedBy;
+  try {
+    const bytes = readFileSync(cacheFile);
+    const end = bytes.indexOf(10);
+    const header = bytes.latin1Slice(0, Math.max(end, 0));
+    if (end > 0 && header.startsWith(`${key} `)) {
+      cached = bytes.subarray(end + 1);
+      cachedBy = header.slice(key.length + 1);
+    }
+  } catch {
+    // No cache yet, or none readable: compiled without one.
+  }
+  // esbuild writes ASCII without whitespace or comments (package.json "bundle"): read as one byte a character,
+  // a third of the time of decoding UTF-8.
+  const bytes = readFileSync(bundle);
+  const source = isAscii(bytes) ? bytes.latin1Slice(0, bytes.length) : bytes.toString('utf8');
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    { filename: bundle, cachedData: cached },
+  );
+  // The bundle's import() of a package it leaves out (src/import-package.ts): a script has no loader of its own.
+  globalThis[Symbol.for('schemata.import')] = (specifier) => import(specifier);
+  const cli = { exports: {} };
+  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+  await cli.exports.main(process.argv.slice(2));
+  if (cached === undefined || script.cachedDataRejected || (cachedBy === 'help' && madeBy === 'run')) {
+    // Written whole, then renamed into place: a run never reads half a cache, whoever else writes one.
+    const partial = `${cacheFile}.${process.pid}`;
+    try {
+      writeFileSync(partial, Buffer.concat([Buffer.from(`${key} ${madeBy}\n`), script.createCachedData()]));
+      renameSync(partial, cacheFile);
+    } catch {
+      // A read-only install: each run compiles as the cache it has allows.
+      try {
+        unlinkSync(partial);
+      } catch {}
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import type { Node } from 'libpg-query';
 import type { Parser } from './statements.js';
 import { learnKeywords } from './quote.js';
+import { importPackage } from '../import-package.js';
 
 let loading: Promise<Parser> | undefined;
 
@@ -10,14 +11,16 @@ let loading: Promise<Parser> | undefined;
  * and --version never pay for it.
  */
 export function loadParser(): Promise<Parser> {
-  loading ??= import('libpg-query').then(async (module) => {
-    await module.loadModule();
-    learnKeywords(module.scanSync);
-    // WebAssembly is compiled function by function on its first call: the parser's first statement
-    // costs some 45 ms, paid here, where the loading runs beside the server's reading of the catalog.
-    module.parseSync('SELECT 1');
-    return module;
-  });
+  loading ??= (importPackage('libpg-query') as Promise<typeof import('libpg-query')>).then(
+    async (module) => {
+      await module.loadModule();
+      learnKeywords(module.scanSync);
+      // WebAssembly is compiled function by function on its first call: the parser's first statement
+      // costs some 45 ms, paid here, where the loading runs beside the server's reading of the catalog.
+      module.parseSync('SELECT 1');
+      return module;
+    },
+  );
   return loading;
 }
 

