@@ -13,7 +13,6 @@ export interface MigrationFile {
   /** The file name, `002_config_tables.sql`. */
   file: string;
   path: string;
-  /** sha-256 of the file's bytes, hex. */
   /** SHA-256 of the text with LF line endings and no byte-order mark, as Flyway's: a checkout with CRLF is the same migration. */
   checksum: string;
   /** SHA-256 of the bytes (schemata 0.2 and before): a row that has it still matches. */
@@ -36,10 +35,23 @@ export function parseMigrationFileName(
   return { version: BigInt(match[1]!).toString(), name: match[2]! };
 }
 
+/**
+ * Orders two versions (strings of digits) as the numbers they are, whatever
+ * their length; leading zeros do not count. Compared digit by digit, not as
+ * BigInts: sorting a thousand files parsed some 20,000 of them.
+ */
 export function compareVersions(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  let i = 0;
+  while (i < a.length - 1 && a.charCodeAt(i) === 48) i++;
+  let j = 0;
+  while (j < b.length - 1 && b.charCodeAt(j) === 48) j++;
+  const digits = a.length - i - (b.length - j);
+  if (digits !== 0) return Math.sign(digits);
+  for (; i < a.length; i++, j++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(j);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   compareVersions,
@@ -60,6 +61,19 @@ describe('compareVersions', () => {
     ['99999999999999999998', '99999999999999999999', -1],
   ])('%s vs %s → %s', (a, b, expected) => {
     expect(Math.sign(compareVersions(a, b))).toBe(expected);
+  });
+
+  it('orders any two strings of digits, leading zeros or not, as their numbers', () => {
+    const digits = fc.stringMatching(/^[0-9]{1,30}$/);
+    const zeros = fc.stringMatching(/^0{0,3}$/);
+    fc.assert(
+      fc.property(digits, digits, zeros, zeros, (a, b, za, zb) => {
+        const [x, y] = [BigInt(a), BigInt(b)];
+        expect(compareVersions(za + a, zb + b)).toBe(x < y ? -1 : x > y ? 1 : 0);
+        expect(compareVersions(za + a, zb + a)).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
