@@ -1,4 +1,5 @@
 import {
+  appendFileSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -133,6 +134,16 @@ describe('the code cache of the CLI (bin/schemata.js)', () => {
     const replaced = stamp(cache);
     expect((await runCli(['--version'], { cwd, bin: copy.bin })).code).toBe(0);
     expect(stamp(cache)).toBe(replaced);
+  });
+
+  it('a bundle that is not all ASCII (not as esbuild writes it) is read as UTF-8', async () => {
+    const copy = installedCopy();
+    const cwd = makeProject();
+    // Far past the first piece read (64 KiB): the pieces before it were ASCII.
+    appendFileSync(copy.bundle, '\n// café, naïve: not ASCII\n');
+    const run = await runCli(['--version'], { cwd, bin: copy.bin });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
   });
 
   it('where no cache can be written, the run works as without one and leaves nothing behind', async () => {
