@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { madeProject } from '../support/cleanup.js';
 import { json, runCli } from '../support/cli.js';
 import { freshDatabase, trackedVersions } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
@@ -25,6 +26,8 @@ import { makeProject, REPO, SMALL_SETS } from '../support/project.js';
  */
 function installedCopy(): { root: string; bin: string; bundle: string } {
   const root = mkdtempSync(join(tmpdir(), 'schemata-installed-'));
+  // Removed with the file's projects: the link to node_modules goes, not what it points to.
+  madeProject(root);
   mkdirSync(join(root, 'bin'));
   mkdirSync(join(root, 'dist', 'bin'), { recursive: true });
   copyFileSync(join(REPO, 'bin', 'schemata.js'), join(root, 'bin', 'schemata.js'));
