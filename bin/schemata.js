@@ -62,6 +62,7 @@ try {
   process.exitCode = 2;
 }
 if (stat) {
+  // cli/main.ts COMMANDS, which the bundle holds: a name missing here shares the cache of --version and --help.
   const commands = [
     'migrate',
     'status',

@@ -1,5 +1,5 @@
 /** Where bin/schemata.js leaves its own import() for the CLI's bundle (a symbol: no name of anyone else's). */
-export const LAUNCHER_IMPORT = Symbol.for('schemata.import');
+const LAUNCHER_IMPORT = Symbol.for('schemata.import');
 
 /**
  * import() of a package kept out of the CLI's bundle: libpg-query and
