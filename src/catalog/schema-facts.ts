@@ -7,8 +7,8 @@ import { quoteLiteral } from '../sql/quote.js';
 export interface SchemaFacts {
   name: string;
   exists: boolean;
-  /** Tables, views, sequences, indexes, functions and types it holds. */
-  objects: number;
+  /** It holds a table, view, sequence, index, function or type. */
+  holdsObjects: boolean;
   /** At least one of its tables holds a row: data protection is active. Null when not asked. */
   hasData: boolean | null;
 }
@@ -22,10 +22,11 @@ export interface SchemaFacts {
 const schemaFactsSql = (schemas: readonly string[], data: boolean) => `
 SELECT s.name,
        n.oid IS NOT NULL AS exists,
-       COALESCE((SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid), 0)
-     + COALESCE((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid), 0)
-     + COALESCE((SELECT count(*) FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), 0)
-       AS objects,
+       -- Whether, not how many: each stops at the first (counting read the three catalogs whole for every schema).
+       COALESCE(EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid)
+             OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid)
+             OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typtype IN ('d', 'e', 'r', 'm')), false)
+       AS holds_objects,
        CASE WHEN ${data} THEN EXISTS (
          SELECT 1 FROM (SELECT ${hasRowsSql('c.oid')} AS held FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm') OFFSET 0) AS t
           WHERE t.held
@@ -44,7 +45,7 @@ export async function readSchemaFacts(
   schemas: readonly string[],
   { withData }: { withData: boolean },
 ): Promise<SchemaFacts[]> {
-  type Row = { name: string; exists: boolean; objects: string; has_data: boolean | null };
+  type Row = { name: string; exists: boolean; holds_objects: boolean; has_data: boolean | null };
   const read = (data: boolean) =>
     readWithOwnSettings<Row>(
       client,
@@ -55,7 +56,7 @@ export async function readSchemaFacts(
     rows.map((r) => ({
       name: r.name,
       exists: r.exists,
-      objects: Number(r.objects),
+      holdsObjects: r.holds_objects,
       hasData: r.has_data,
     }));
   if (!withData) return shaped(await read(false));
@@ -97,7 +98,7 @@ export async function readManySchemaFacts(
   return new Map(
     schemas.map((name) => [
       name,
-      { name, exists: found.has(name), objects: found.get(name) ?? 0, hasData: null },
+      { name, exists: found.has(name), holdsObjects: (found.get(name) ?? 0) > 0, hasData: null },
     ]),
   );
 }

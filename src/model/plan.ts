@@ -112,7 +112,7 @@ export function planMigrate(state: SetState): Plan {
       hint: `${migrate} --repair`,
     });
   }
-  const holding = state.facts.filter((f) => f.objects > 0).map((f) => f.name);
+  const holding = state.facts.filter((f) => f.holdsObjects).map((f) => f.name);
   if (state.tracked.length === 0 && holding.length > 0) {
     problems.push({
       kind: 'untracked',

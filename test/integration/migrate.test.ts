@@ -256,18 +256,29 @@ describe('status and validate', () => {
     expect(blocked.exitCode).toBe(3);
   });
 
-  it('migrate stops on an untracked database that already holds the objects', async () => {
-    const url = await freshDatabase();
-    const cwd = makeProject(SMALL_SETS);
-    await query(url, 'CREATE SCHEMA workspace; CREATE TABLE workspace.items (id int)');
-    const report = await migrate({ cwd, env: single(url), sets: ['data'] });
-    expect(report.exitCode).toBe(3);
-    expect(report.sets[0]!.problems[0]).toMatchObject({
-      kind: 'untracked',
-      hint: expect.stringContaining('schemata baseline data') as unknown,
-    });
-    expect(await trackedVersions(url, 'data')).toEqual([]);
-  });
+  // Whatever the one object an expected schema holds: a table, a view, a sequence, a function, a type or a domain.
+  it.each([
+    ['a table', 'CREATE TABLE workspace.items (id int)'],
+    ['a view', 'CREATE VIEW workspace.items AS SELECT 1 AS id'],
+    ['a sequence', 'CREATE SEQUENCE workspace.items_seq'],
+    ['a function', "CREATE FUNCTION workspace.items() RETURNS int LANGUAGE sql AS 'SELECT 1'"],
+    ['an enum', "CREATE TYPE workspace.mood AS ENUM ('happy')"],
+    ['a domain', 'CREATE DOMAIN workspace.positive AS int CHECK (VALUE > 0)'],
+  ])(
+    'migrate stops on an untracked database whose schema already holds %s',
+    async (_what, made) => {
+      const url = await freshDatabase();
+      const cwd = makeProject(SMALL_SETS);
+      await query(url, `CREATE SCHEMA workspace; ${made}`);
+      const report = await migrate({ cwd, env: single(url), sets: ['data'] });
+      expect(report.exitCode).toBe(3);
+      expect(report.sets[0]!.problems[0]).toMatchObject({
+        kind: 'untracked',
+        hint: expect.stringContaining('schemata baseline data') as unknown,
+      });
+      expect(await trackedVersions(url, 'data')).toEqual([]);
+    },
+  );
 
   it('treats an existing but empty schema as fresh', async () => {
     const url = await freshDatabase();

@@ -37,19 +37,19 @@ function tracked(f: MigrationFile, overrides: Partial<TrackedMigration> = {}): T
 const missingSchema = (name: string): SchemaFacts => ({
   name,
   exists: false,
-  objects: 0,
+  holdsObjects: false,
   hasData: false,
 });
 const emptySchema = (name: string): SchemaFacts => ({
   name,
   exists: true,
-  objects: 0,
+  holdsObjects: false,
   hasData: false,
 });
-const fullSchema = (name: string, objects = 3, hasData = true): SchemaFacts => ({
+const fullSchema = (name: string, hasData = true): SchemaFacts => ({
   name,
   exists: true,
-  objects,
+  holdsObjects: true,
   hasData,
 });
 
@@ -186,7 +186,7 @@ describe('planMigrate', () => {
 
   it('untracked: nothing tracked but a schema holds objects', () => {
     const plan = planMigrate(
-      state({ facts: [fullSchema('config', 5, false), missingSchema('customer')] }),
+      state({ facts: [fullSchema('config', false), missingSchema('customer')] }),
     );
     expect(plan.problems).toHaveLength(1);
     const [problem] = plan.problems;
@@ -200,7 +200,7 @@ describe('planMigrate', () => {
 
   it('untracked names every schema that holds objects', () => {
     const plan = planMigrate(
-      state({ set: 'data', facts: [fullSchema('workspace'), fullSchema('reference', 1)] }),
+      state({ set: 'data', facts: [fullSchema('workspace'), fullSchema('reference')] }),
     );
     expect(plan.problems.map((p) => p.kind)).toEqual(['untracked']);
     expect(plan.problems[0]!.message).toContain('workspace, reference');
