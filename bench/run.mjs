@@ -407,6 +407,26 @@ const fmt = (ms) => `${ms.toFixed(0)} ms`;
 const signed = (ms) => `${ms < 0 ? '-' : '+'}${Math.abs(ms).toFixed(1)}`;
 const mib = (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : 'n/a');
 
+/**
+ * A command over the up-to-date database of each size, beside the bare script on the same database, every case
+ * alternating with every other run by run: the growth from one size to the next is then measured under the
+ * host's same conditions, as each size's ratio to its bare script is. Recorded per size; the schemata row of each.
+ */
+async function measureBySize(label, targets, command) {
+  const cases = targets.flatMap(({ n, w, db }) => [
+    { n, name: 'bare pg script', run: () => bare(db) },
+    { n, name: 'schemata', run: () => tools.schemata(w, db, command) },
+  ]);
+  const rows = await measure(cases);
+  const bySize = {};
+  for (const { n } of targets) {
+    const own = rows.filter((_, i) => cases[i].n === n);
+    record(`${label} N=${n}`, own, 'bare pg script');
+    bySize[n] = own.find((r) => r.name === 'schemata');
+  }
+  return bySize;
+}
+
 function record(scenario, rows, floorName) {
   const floor = rows.find((r) => r.name === floorName);
   for (const r of rows) results.push({ scenario, ...r, ratio: ratio(r.median, floor.median), floor: floorName });
@@ -429,6 +449,7 @@ try {
 
   const noop = {};
   let missingValidate;
+  const upToDate = [];
   for (const n of part('sizes') ? SIZES : []) {
     const w = workload(n);
     const check = async (db) => {
@@ -453,28 +474,19 @@ try {
     });
     record(`apply N=${n}`, await measure(applyCases), PSQL ? 'psql' : 'schemata');
 
-    // The deploy case: an up-to-date database.
+    // An up-to-date database, for the no-op figures once every size has one (measureBySize).
     const db = await freshDb();
     await tools.schemata(w, db);
     await settle(db, applied);
-    const rows = await measure([
-      { name: 'bare pg script', run: () => bare(db) },
-      { name: 'schemata', run: () => tools.schemata(w, db, 'migrate') },
-    ]);
-    record(`no-op N=${n}`, rows, 'bare pg script');
-    noop[n] = rows.find((r) => r.name === 'schemata');
-    record(`status N=${n}`, await measure([
-      { name: 'bare pg script', run: () => bare(db) },
-      { name: 'schemata', run: () => tools.schemata(w, db, 'status') },
-    ]), 'bare pg script');
-    record(`validate N=${n}`, await measure([
-      { name: 'bare pg script', run: () => bare(db) },
-      { name: 'schemata', run: () => tools.schemata(w, db, 'validate') },
-    ]), 'bare pg script');
+    upToDate.push({ n, w, db });
 
     // A deploy: one new migration (a table and its index) onto the applied history, beside dbmate applying
     // the same file onto its own; each run adds a file of a new version to each tool's folder.
     if (n === Math.max(...SIZES)) {
+      // Its own copy of the history: the migrations it adds are tracked there after their files are gone.
+      const deployDb = await freshDb();
+      await tools.schemata(w, deployDb);
+      await settle(deployDb);
       const dbmateDb = await freshDb();
       await tools.dbmate(w, dbmateDb);
       const added = [];
@@ -487,7 +499,7 @@ try {
       };
       record(`deploy N=${n}, one new migration`, await measure([
         { name: 'dbmate', prepare: () => addFile(join(w.dir, 'dbmate'), (body) => `-- migrate:up\n${body}\n-- migrate:down\n`), run: () => tools.dbmate(w, dbmateDb) },
-        { name: 'schemata', prepare: () => addFile(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, db) },
+        { name: 'schemata', prepare: () => addFile(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, deployDb) },
       ]), 'dbmate');
       // The deploy most histories see most: a column added to a table others reference. workspace.t4 heads the
       // generated history's longest chain of foreign keys (250 tables, each referencing the one before).
@@ -499,7 +511,7 @@ try {
       };
       record(`deploy N=${n}, ADD COLUMN at the head of 250 foreign keys`, await measure([
         { name: 'dbmate', prepare: () => addColumn(join(w.dir, 'dbmate'), (body) => `-- migrate:up\n${body}\n-- migrate:down\n`), run: () => tools.dbmate(w, dbmateDb) },
-        { name: 'schemata', prepare: () => addColumn(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, db) },
+        { name: 'schemata', prepare: () => addColumn(join(w.dir, 'schemata', 'database', 'data'), (body) => body), run: () => tools.schemata(w, deployDb) },
       ]), 'dbmate');
       // The history is N migrations again for what follows.
       for (const path of added) rmSync(path);
@@ -517,6 +529,10 @@ try {
     const perMigration = (applyTrips - noopTrips) / n;
     console.log(`round trips N=${n}: apply ${applyTrips}, no-op ${noopTrips}: ${perMigration.toFixed(2)} per applied migration`);
     results.push({ scenario: `round trips N=${n}`, applyTrips, noopTrips, perMigration });
+  }
+  for (const [command, label] of [['migrate', 'no-op'], ['status', 'status'], ['validate', 'validate']]) {
+    const bySize = await measureBySize(label, upToDate, command);
+    if (command === 'migrate') Object.assign(noop, bySize);
   }
   // A fresh database built by N one-line migrations in one transaction, beside psql running each file in its own.
   if (part('single')) {
@@ -583,19 +599,17 @@ try {
     record('deploy, ADD COLUMN to a table of 1,000 partitions', await measure(cases), PSQL ? 'psql' : 'schemata');
   }
 
+  const histories = [];
   for (const n of part('history') ? SIZES : []) {
     const h = historyWorkload(n);
     const db = await freshDb();
     await tools.schemata(h, db);
     await settle(db);
-    for (const command of ['migrate', 'status', 'validate']) {
-      const rows = await measure([
-        { name: 'bare pg script', run: () => bare(db) },
-        { name: 'schemata', run: () => tools.schemata(h, db, command) },
-      ]);
-      record(`history ${command} N=${n}`, rows, 'bare pg script');
-      history[`${command} ${n}`] = rows.find((r) => r.name === 'schemata');
-    }
+    histories.push({ n, w: h, db });
+  }
+  for (const command of histories.length > 0 ? ['migrate', 'status', 'validate'] : []) {
+    const bySize = await measureBySize(`history ${command}`, histories, command);
+    for (const [n, row] of Object.entries(bySize)) history[`${command} ${n}`] = row;
   }
 
   // The measurement in each migration's transaction reads every table of the database: its cost with 1,000 tables holding rows.
