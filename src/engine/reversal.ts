@@ -1,4 +1,4 @@
-import { BEFORE_SQL, effectsSql, listingSql, snapshotRows } from './effects.js';
+import { BEFORE_ROWS, effectsSql, listingSql, snapshotRows } from './effects.js';
 import type { EventValues } from './effects.js';
 import type { Client } from './connect.js';
 import { quoteLiteral } from '../sql/quote.js';
@@ -96,7 +96,7 @@ DO $schemata_reversal$
 DECLARE
   found text;
 BEGIN
-  WITH b AS MATERIALIZED (SELECT * FROM ${snapshotRows(BEFORE_SQL)}),
+  WITH b AS MATERIALIZED (SELECT * FROM ${BEFORE_ROWS}),
   a AS MATERIALIZED (SELECT * FROM ${snapshotRows(AFTER_SQL)}),
   absent AS MATERIALIZED (SELECT * FROM ${objectsOf(r.absent)}),
   present AS MATERIALIZED (SELECT * FROM ${objectsOf(r.present)}),

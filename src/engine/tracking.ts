@@ -13,6 +13,7 @@ import {
   effectsSql,
   eventInsertSql,
   type EventValues,
+  keepBeforeSql,
   listingRows,
   listingSql,
   snapshotRows,
@@ -554,8 +555,7 @@ export function snapshotBeforeSql(scope: SnapshotScope, features: TrackingFeatur
   // The relations' OIDs beside it (catalog/listing.ts RELATIONS_BEFORE), which the listing after the file reads
   // without parsing the whole snapshot again.
   return `WITH s AS MATERIALIZED (SELECT * FROM ${rows})
-SELECT pg_catalog.set_config('schemata.before', (SELECT COALESCE(pg_catalog.json_agg(s), '[]') FROM s)::text, true),
-       pg_catalog.set_config('${BEFORE_RELATIONS}', (SELECT COALESCE(pg_catalog.array_agg(pg_catalog.substr(s.key, 2)::pg_catalog.oid), '{}') FROM s WHERE pg_catalog.starts_with(s.key, 'c'))::text, true)`;
+${keepBeforeSql('s', [`(SELECT pg_catalog.set_config('${BEFORE_RELATIONS}', COALESCE(pg_catalog.array_agg(pg_catalog.substr(s.key, 2)::pg_catalog.oid), '{}')::text, true) FROM s WHERE pg_catalog.starts_with(s.key, 'c'))`])}`;
 }
 
 /**
@@ -598,7 +598,7 @@ export function measureAfterSql(features: TrackingFeatures): string {
 /** The same snapshot, taken earlier by the client (a migration outside a transaction). */
 function snapshotFromRowsSql(rows: readonly CatalogObject[]): string {
   const relations = rows.filter((r) => r.key.startsWith('c')).map((r) => r.key.slice(1));
-  return `SELECT pg_catalog.set_config('schemata.before', ${literal(JSON.stringify(rows))}, true), pg_catalog.set_config('${BEFORE_RELATIONS}', ${literal(`{${relations.join(',')}}`)}, true);`;
+  return `${keepBeforeSql(snapshotRows(`${literal(JSON.stringify(rows))}::json`), [`pg_catalog.set_config('${BEFORE_RELATIONS}', ${literal(`{${relations.join(',')}}`)}, true)`])};`;
 }
 
 /** After a migration, in its transaction: its effects on the expected state, and its event (engine/effects.ts). */
