@@ -144,7 +144,7 @@ const LISTED_TYPE = (t: string, few = false) =>
 /** Where the OIDs of the relations the snapshot before the migration holds are kept, beside it (engine/tracking.ts). */
 export const BEFORE_RELATIONS = 'schemata.before_relations';
 
-/** The OIDs of the relations the snapshot before the migration held (schemata.before, local to its transaction). */
+/** The OIDs of the relations the snapshot before the migration held (schemata.before_relations, local to its transaction). */
 const RELATIONS_BEFORE = `SELECT pg_catalog.unnest(COALESCE(NULLIF(pg_catalog.current_setting('${BEFORE_RELATIONS}', true), ''), '{}')::pg_catalog.oid[])`;
 
 /** The listing's columns, named: a branch read on its own takes its names from here. */
@@ -156,7 +156,7 @@ const SCHEMA_ROW = `SELECT 'schema'::text AS kind, 'n' || ns.oid AS key, pg_cata
 /**
  * True where the names an SQL expression of type text[] gives can list
  * nothing but schemas: no relation, type, function or extension bears one
- * of them, and the snapshot before (schemata.before) holds no relation. The
+ * of them, and the snapshot before (schemata.before_relations) holds no relation. The
  * snapshot before a migration that makes new objects is most often so, and
  * the whole listing's plan costs more to start than to run.
  */
@@ -254,7 +254,7 @@ function listingParts(
     notMember(classid, objid, names === undefined);
   // Scoped: the relations of those names, the tables of those indexes and sequences, their partitions, and
   // the indexes and owned sequences of all of these; each step an index lookup, not a scan of the catalog.
-  // After the migration, also every relation the snapshot before it held (schemata.before, local to the
+  // After the migration, also every relation the snapshot before it held (schemata.before_relations, local to the
   // transaction): one scope for both, or a table reached only through an index the file drops (DROP INDEX,
   // OWNED BY NONE, a partition dropped) would look dropped with it.
   // A tenant's migration (SPEC §10) reaches the schemas of its search path and those it names: the
