@@ -140,9 +140,10 @@ export function effectsSql(i: EffectsInputs): string {
   renamed AS (
     UPDATE schemata.objects o SET identity = r.identity, schema_name = r.schema_name, name = r.name, parent = r.parent
       FROM moved r WHERE o.identity = ANY(ARRAY(SELECT m.old_identity FROM moved m)) AND o.kind = r.kind AND o.identity = r.old_identity),
+  -- The rows replaced, found by the identity index too (a hash join with the objects made read every row).
   replaced AS (
     DELETE FROM schemata.objects o USING made m
-     WHERE o.kind = m.kind AND o.identity = m.identity
+     WHERE o.identity = ANY(ARRAY(SELECT n.identity FROM made n)) AND o.kind = m.kind AND o.identity = m.identity
        AND NOT EXISTS (SELECT 1 FROM moved r WHERE r.kind = m.kind AND r.old_identity = m.identity)
        AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.kind = m.kind AND g.identity = m.identity)),
   expected AS (

@@ -35,6 +35,10 @@ import { OWN_FUNCTION_SETTINGS } from './own-settings.js';
  *   (catalog/listing.ts namedObjectGroupsSql).
  * - record: the effects statement against that snapshot, and the event row
  *   (p_creates: the names of the indexes and constraints the file creates).
+ *   It finds the stored rows it changes by the identity index whatever the
+ *   table's statistics: its plan is made once per session, and in the run's
+ *   one transaction, whose rows are never analyzed, a plan made while the
+ *   table was small read all of schemata.objects for every migration.
  * - claim: fails with MIGRATION_TAKEN_SQLSTATE when another run recorded the
  *   migration since this one planned.
  * - measure_before, measure_after: data protection's measurement around the
@@ -98,6 +102,7 @@ $schemata_fn$`,
   record: `(p_set text, p_version text, p_name text, p_file text, p_checksum text, p_event text, p_duration integer, p_names text[], p_creates text[]) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp ${OWN_FUNCTION_SETTINGS}
   SET plan_cache_mode = force_generic_plan
+  SET enable_seqscan = off
 AS $schemata_fn$
 BEGIN
   ${effectsSql({ set: 'p_set', version: 'p_version', name: 'p_name', file: 'p_file', checksum: 'p_checksum', event: 'p_event', duration: 'p_duration', after: `{{snapshot}}(p_names) AS x(${SNAPSHOT_COLUMNS})`, creates: 'p_creates' })};
