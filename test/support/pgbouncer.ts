@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { freePort } from '../../src/targets/embedded.js';
 import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { madeProject } from './cleanup.js';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ export async function startPgBouncer(
 ): Promise<{ url: (database: string) => string; stop: () => Promise<void> }> {
   const server = new URL(serverUrl);
   const dir = mkdtempSync(join(tmpdir(), 'schemata-pgbouncer-'));
+  madeProject(dir);
   chmodSync(dir, 0o755);
   const port = await freePort();
   const user = decodeURIComponent(server.username);
