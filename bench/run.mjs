@@ -832,7 +832,7 @@ try {
     '# Benchmark results',
     '',
     `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, embedded PostgreSQL 18.`,
-    `${RUNS} timed runs per case after one warm-up round; cases of a scenario alternate run by run; a fresh database per apply run (created untimed).`,
+    `${RUNS} timed runs per case after one warm-up round; cases of a scenario alternate run by run (the no-op, status and validate runs of both sizes too, so that their growth is measured in one alternation); a fresh database per apply run (created untimed).`,
     'Wall time median [min–max], CPU time (user+sys) median and peak RSS of the process, ratio of medians to the floor of the same run.',
     '',
     '| scenario | tool | median | min–max | CPU | peak RSS | ratio |',
