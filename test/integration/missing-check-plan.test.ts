@@ -17,11 +17,30 @@ import { freshDatabase, query } from '../support/db.js';
  * of a no-op deploy's check. The server's own plans, reported by
  * auto_explain in the session, say how they were matched.
  */
-const PLANS =
-  '?options=' +
-  encodeURIComponent(
-    '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c client_min_messages=log',
-  );
+const AUTO_EXPLAIN =
+  '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c client_min_messages=log';
+
+/** Runs `check` on a session of `url` whose plans auto_explain reports (`settings`: more of its options); the plans. */
+async function plansOf(
+  url: string,
+  settings: string,
+  check: (client: pg.Client) => Promise<void>,
+): Promise<string[]> {
+  const client = new pg.Client({
+    connectionString: `${url}?options=${encodeURIComponent(`${AUTO_EXPLAIN} ${settings}`)}`,
+  });
+  const plans: string[] = [];
+  client.on('notice', (n) => {
+    if (n.message?.includes('Query Text:')) plans.push(n.message);
+  });
+  await client.connect();
+  try {
+    await check(client);
+  } finally {
+    await client.end();
+  }
+  return plans;
+}
 
 describe('the missing and extra objects are matched by a hash, with or without statistics', () => {
   it('plans no merge of the expected objects with the catalog on a database never analyzed', async () => {
@@ -43,13 +62,7 @@ describe('the missing and extra objects are matched by a hash, with or without s
     );
     expect(stats?.reltuples).toBe(-1);
 
-    const client = new pg.Client({ connectionString: url + PLANS });
-    const plans: string[] = [];
-    client.on('notice', (n) => {
-      if (n.message?.includes('Query Text:')) plans.push(n.message);
-    });
-    await client.connect();
-    try {
+    const plans = await plansOf(url, '', async (client) => {
       // status (missing and extra in one read), a tenant's set, and the extra objects alone.
       const { missing, extra } = await missingAndExtra(client, ['workspace']);
       expect(missing.get('data')).toHaveLength(13000);
@@ -58,9 +71,7 @@ describe('the missing and extra objects are matched by a hash, with or without s
       // migrate's and validate's: the missing alone.
       expect((await missingAndExtra(client, undefined)).missing.get('data')).toHaveLength(13000);
       expect(await extraObjects(client, ['workspace'])).toEqual([]);
-    } finally {
-      await client.end();
-    }
+    });
 
     const comparing = plans.filter((p) => / on objects\b/.test(p));
     expect(comparing).toHaveLength(4);
@@ -87,32 +98,21 @@ describe("a function's argument types are read by their OIDs", () => {
        END $$;
        ANALYZE;`,
     );
-    const client = new pg.Client({
-      connectionString:
-        url +
-        '?options=' +
-        encodeURIComponent(
-          '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_analyze=on -c auto_explain.log_timing=off -c client_min_messages=log',
-        ),
-    });
-    const plans: string[] = [];
-    client.on('notice', (n) => {
-      if (n.message?.includes('Query Text:')) plans.push(n.message);
-    });
-    await client.connect();
-    try {
-      const { missing, extra } = await missingAndExtra(client, ['workspace']);
-      expect(missing.size).toBe(0);
-      // Every function is extra (no migration made them): all sixty were listed, with their argument types.
-      expect(extra?.filter((o) => o.kind === 'function')).toHaveLength(60);
-      expect(extra).toContainEqual({
-        kind: 'function',
-        identity: 'workspace.f1(workspace.mood, workspace.mood[], integer)',
-        schema: 'workspace',
-      });
-    } finally {
-      await client.end();
-    }
+    const plans = await plansOf(
+      url,
+      '-c auto_explain.log_analyze=on -c auto_explain.log_timing=off',
+      async (client) => {
+        const { missing, extra } = await missingAndExtra(client, ['workspace']);
+        expect(missing.size).toBe(0);
+        // Every function is extra (no migration made them): all sixty were listed, with their argument types.
+        expect(extra?.filter((o) => o.kind === 'function')).toHaveLength(60);
+        expect(extra).toContainEqual({
+          kind: 'function',
+          identity: 'workspace.f1(workspace.mood, workspace.mood[], integer)',
+          schema: 'workspace',
+        });
+      },
+    );
     const listing = plans.find((p) => / on objects\b/.test(p));
     expect(listing).toBeDefined();
     // A whole read of pg_type runs at most once per branch of the listing, never once per function.
