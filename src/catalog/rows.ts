@@ -100,8 +100,12 @@ export type Probe =
    * views, as DROP ... CASCADE takes them; with `views-on` those built on the relation alone.
    */
   | { id: number; mode: 'rows' | 'own-rows' | 'drop-cascade' | 'views-on'; oid: number }
-  /** The tables with a column of this type (its arrays and domains over it included). */
-  | { id: number; mode: 'type-columns'; oid: number }
+  /**
+   * The tables with a column whose values hold this type: of the type, or of a type built on it (its arrays,
+   * domains, ranges and multiranges, composite types and row types of relations with a column of one), as
+   * pg_depend records them. `row-type-columns`: of relation `oid`'s row type (a composite type's, a table's).
+   */
+  | { id: number; mode: 'type-columns' | 'row-type-columns'; oid: number }
   /**
    * A column's table, and the column's current type; with `to` (a type's name and the schemas it is looked up
    * in, in order), whether PostgreSQL reads the column's values as that type unconverted.
@@ -133,8 +137,18 @@ WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text, to_path jsonb, to_name text)
 ), family(id, typ) AS (
   SELECT id, oid FROM input WHERE mode = 'type-columns'
+  UNION ALL
+  SELECT i.id, c.reltype FROM input i JOIN pg_class c ON c.oid = i.oid WHERE i.mode = 'row-type-columns' AND c.reltype <> 0
   UNION
-  SELECT f.id, t.oid FROM family f JOIN pg_type t ON t.typbasetype = f.typ OR (t.typelem = f.typ AND t.typcategory = 'A')
+  SELECT f.id, b.typ FROM family f CROSS JOIN LATERAL (
+    -- the types built on it (domains, arrays, ranges, multiranges), by pg_depend's index on what is referenced
+    SELECT d.objid FROM pg_depend d
+     WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = f.typ AND d.classid = 'pg_type'::regclass
+    UNION ALL
+    -- the row types of composite types and tables with an attribute of it
+    SELECT c.reltype FROM pg_depend d CROSS JOIN LATERAL (SELECT c.reltype FROM pg_class c WHERE c.oid = d.objid OFFSET 0) c
+     WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = f.typ AND d.classid = 'pg_class'::regclass AND d.objsubid > 0 AND c.reltype <> 0
+  ) b(typ)
 ), dropped(id, oid) AS (
   -- What a CASCADE drops with the relation: with drop-cascade, its partitions and inheritance children.
   SELECT id, oid FROM input WHERE mode IN ('drop-cascade', 'views-on')
@@ -154,7 +168,9 @@ WITH RECURSIVE input AS (
 ), affected(id, oid) AS (
   SELECT id, oid FROM input WHERE mode IN ('rows', 'own-rows', 'drop-cascade', 'column')
   UNION SELECT id, oid FROM built WHERE kind = 'm'
-  UNION SELECT f.id, a.attrelid FROM family f JOIN pg_attribute a ON a.atttypid = f.typ AND a.attnum > 0 AND NOT a.attisdropped
+  -- the relations with a column of one, and the typed tables of one (CREATE TABLE ... OF)
+  UNION SELECT f.id, d.objid FROM family f JOIN pg_depend d
+          ON d.refclassid = 'pg_type'::regclass AND d.refobjid = f.typ AND d.classid = 'pg_class'::regclass
   UNION SELECT i.id, c.oid
           FROM input i
           JOIN pg_roles r ON r.rolname = CASE i.name WHEN 'CURRENT_USER' THEN current_user::text WHEN 'SESSION_USER' THEN session_user::text ELSE i.name END

@@ -484,6 +484,69 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
           FROM pg_catalog.pg_class c WHERE ${USER_TABLE('c')} AND c.oid > ${i.nodesUpTo} AND c.oid <= ${i.tablesUpTo}) made`;
 }
 
+/*
+ * The attributes of composite types that a column of type `typ` holds in its
+ * values, through domains, arrays, ranges, multiranges and composites within
+ * composites (a table's row type is one): a JSON array of { rel, num, what },
+ * NULL where it holds none. Dropping one of them (ALTER TYPE ... DROP
+ * ATTRIBUTE, or DROP COLUMN of a table whose row type a column uses) keeps
+ * the column and its type, and loses that part of every value it held:
+ * PostgreSQL refuses to change such an attribute's type, but not to drop it.
+ * Built-in types hold no user composite: only types made in the database
+ * (FirstNormalObjectId on) are walked.
+ */
+const COMPOSITE_PARTS = (typ: string) => `CASE WHEN ${typ} >= 16384 THEN (
+  WITH RECURSIVE reach(typ) AS (
+    SELECT ${typ}
+    UNION
+    SELECT nxt.typ FROM reach r CROSS JOIN LATERAL (
+      SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid = r.typ AND t.typtype = 'd'
+      UNION ALL
+      SELECT t.typelem FROM pg_catalog.pg_type t WHERE t.oid = r.typ AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc
+      UNION ALL
+      SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngtypid = r.typ
+      UNION ALL
+      SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngmultitypid = r.typ
+      UNION ALL
+      SELECT p.atttypid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_attribute p ON p.attrelid = t.typrelid
+       WHERE t.oid = r.typ AND t.typtype = 'c' AND p.attnum > 0 AND NOT p.attisdropped
+    ) nxt(typ) WHERE nxt.typ >= 16384
+  )
+  SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('rel', p.attrelid, 'num', p.attnum,
+           'what', pg_catalog.format('attribute %I of %I.%I', p.attname, tn.nspname, t.typname)))
+    FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ AND t.typtype = 'c'
+    JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+    JOIN pg_catalog.pg_attribute p ON p.attrelid = t.typrelid AND p.attnum > 0 AND NOT p.attisdropped) END`;
+
+/*
+ * The tables whose columns hold, in their values, an attribute of a relation
+ * of `rels` (an oid[] expression: those this transaction dropped one of,
+ * COLUMN_DROPPED_NOW): the row
+ * types of those relations, and every type built on them (domains, arrays,
+ * ranges, the row types of composites and tables with a column of one),
+ * followed through pg_depend's index on what is referenced. A FROM item of
+ * (oid).
+ */
+const HOLDING_DROPPED_PARTS = (rels: string) => `(
+  WITH RECURSIVE up(typ) AS (
+    SELECT c.reltype FROM pg_catalog.unnest(${rels}) AS r(oid)
+      CROSS JOIN LATERAL (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = r.oid OFFSET 0) c
+     WHERE c.reltype <> 0
+    UNION
+    SELECT nxt.typ FROM up u CROSS JOIN LATERAL (
+      SELECT d.objid FROM pg_catalog.pg_depend d
+       WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+      UNION ALL
+      SELECT c.reltype FROM pg_catalog.pg_depend d
+        CROSS JOIN LATERAL (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = d.objid OFFSET 0) c
+       WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+         AND d.objsubid > 0 AND c.reltype <> 0
+    ) nxt(typ)
+  )
+  SELECT DISTINCT d.objid AS oid FROM up u JOIN pg_catalog.pg_depend d
+      ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ
+     AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid > 0)`;
+
 /** The traced tables (the capture, their partitions and children), each with its storage, rows and columns: a set_config of schemata.traced. */
 function tracedSql(i: MeasureInputs): string {
   return `pg_catalog.set_config('schemata.traced', (
@@ -496,7 +559,8 @@ function tracedSql(i: MeasureInputs): string {
            'oid', c.oid, 'identity', pg_catalog.format('%I.%I', n.nspname, c.relname),
            'top', CASE WHEN one.top <> c.oid THEN (SELECT pg_catalog.format('%I.%I', tn.nspname, tc.relname) FROM pg_catalog.pg_class tc JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace WHERE tc.oid = one.top) END,
            'node', c.relfilenode, 'rows', ${rowsSql('c', 'n')}, 'kind', c.relkind, 'persistence', c.relpersistence, 'am', c.relam,
-           'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod)), '[]')
+           'cols', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('num', a.attnum, 'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typid', a.atttypid, 'typmod', a.atttypmod,
+                                                                         'parts', ${COMPOSITE_PARTS('a.atttypid')})), '[]')
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))), '[]')::text
     -- Each traced table probed by its OID: a join the planner may turn into a scan of pg_class per migration (its
     -- statistics lag behind a history that adds tables), which made this cost grow with the database.
@@ -749,6 +813,18 @@ const LOSSES_SQL = `  WITH ${ROW_LOCKED_CTE}, traced AS MATERIALIZED (
      WHERE NOT ${ABSENT('t.oid')}
        AND COALESCE((SELECT a.attisdropped FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num), true)
     UNION ALL
+    -- A column there with its type, whose values held an attribute of a composite type that is dropped now
+    -- (COMPOSITE_PARTS). Where the whole type is gone, so is what held it: an attribute of a composite reported
+    -- here, or the column itself (above).
+    SELECT pg_catalog.format('column %I of table %s held data (%s) and lost %s from every value: the attribute was dropped from its type', col.name, t.shown, t.held, gone.what),
+           t.identity, t.rows
+      FROM traced t CROSS JOIN LATERAL pg_catalog.jsonb_to_recordset(t.cols) AS col(num int, name text, typid oid, parts jsonb)
+      CROSS JOIN LATERAL (SELECT pg_catalog.string_agg(p.what, ', ' ORDER BY p.what) AS what
+                            FROM pg_catalog.jsonb_to_recordset(col.parts) AS p(rel oid, num int, what text)
+                           WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = p.rel AND a.attnum = p.num AND a.attisdropped)) gone
+     WHERE gone.what IS NOT NULL
+       AND (SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = col.num AND NOT a.attisdropped) = col.typid
+    UNION ALL
     SELECT CASE WHEN w.kept IS NULL
              THEN pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and the forecast allowed no widening there (a USING, or a statement it could not read, may have computed new values)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod))
              ELSE pg_catalog.format('column %I of table %s (%s) changed type from %s to %s, and its values are not those the widening gives: another statement of the migration changed them (an UPDATE, or dynamic SQL)', col.name, t.shown, t.held, col.type, pg_catalog.format_type(a.atttypid, a.atttypmod)) END,
@@ -887,6 +963,8 @@ export const MEASURE_AFTER_BODY = `DECLARE
   made text := '';
   counts_moved jsonb;
   counters_settable boolean;
+  parts_dropped pg_catalog.oid[] := '{}';
+  holders text;
   ${COUNTED_BEFORE_DECLARED}
 BEGIN
   -- Nothing traced (most migrations), nothing lost: the losses' statement, a plan that costs more to start than
@@ -916,6 +994,10 @@ BEGIN
      AND ((l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
            AND l.relation <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid)
           OR (l.mode = 'RowExclusiveLock' AND l.relation >= 16384));
+  -- The relations (composite types, tables) this transaction dropped an attribute of: a column elsewhere whose
+  -- values hold their row type lost that part of every value, with its own table untouched (HOLDING_DROPPED_PARTS).
+  SELECT COALESCE(pg_catalog.array_agg(r.oid), '{}') INTO parts_dropped FROM pg_catalog.unnest(rewritten) AS r(oid)
+   WHERE ${COLUMN_DROPPED_NOW('r.oid')};
   -- The row counters (inserted, updated, deleted) of the relations whose counters moved in this migration, against
   -- those measure_before found, read once: in the run's one transaction it holds ROW EXCLUSIVE on every relation the
   -- run wrote (tables, their indexes and TOAST), and the statements below look at these few.
@@ -929,7 +1011,7 @@ BEGIN
   -- Nothing traced, no table of the storage listing locked to write, and no rows written but to schemata's own
   -- tables (most DDL): no suspect, no row counted, the counters and the listing as they were. The statements
   -- below are left out.
-  IF pg_catalog.current_setting('schemata.traced') = '[]'
+  IF pg_catalog.current_setting('schemata.traced') = '[]' AND pg_catalog.cardinality(parts_dropped) = 0
      AND NOT EXISTS (SELECT 1 FROM ${nodesOf("pg_catalog.current_setting('schemata.nodes')", 'written_tables')} w
                       WHERE w.node IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(counts_moved) AS r(oid)
@@ -966,6 +1048,15 @@ BEGIN
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.values')::jsonb) AS v(oid oid) WHERE v.oid = b.oid)
              AND ${MAY_HAVE_UPDATED_EVERY_ROW('b.oid')})
     INTO suspects, valued;
+  -- The tables there before the run whose columns hold an attribute dropped now: traced in a second run, which
+  -- judges whether they held rows (LOSSES_SQL, the columns' parts).
+  IF pg_catalog.cardinality(parts_dropped) > 0 THEN
+    SELECT pg_catalog.string_agg(h.oid::text, ',') INTO holders FROM ${HOLDING_DROPPED_PARTS('parts_dropped')} h
+     WHERE h.oid <= pg_catalog.current_setting('schemata.up_to')::pg_catalog.oid
+       AND ${nodeOf("pg_catalog.current_setting('schemata.nodes')", 'h.oid')} IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('schemata.traced')::jsonb) AS x(oid oid) WHERE x.oid = h.oid);
+    suspects := NULLIF(pg_catalog.concat_ws(',', suspects, holders), '');
+  END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', d.identity, 'inserted', d.inserted, 'updated', d.updated, 'deleted', d.deleted) ORDER BY d.identity)
     INTO counters
     FROM (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS identity, w.inserted, w.updated, w.deleted

@@ -75,6 +75,8 @@ export interface Hazard {
   was?: string;
   /** Work in another session or process (dblink, COPY ... PROGRAM): refused unless forced, asked of nothing. */
   elsewhere?: true;
+  /** The holders' columns hold the target's type (its row type) in their values: it loses an attribute. */
+  inValues?: true;
 }
 
 /** Data protection's word on one hazard. */
@@ -411,7 +413,7 @@ class World {
     step: string,
     target: string,
     probes: number[],
-    extra: { newType?: ColumnType; was?: string | undefined } = {},
+    extra: { newType?: ColumnType; was?: string | undefined; inValues?: true } = {},
   ): void {
     if (probes.length === 0) return;
     this.hazards.push({
@@ -423,6 +425,7 @@ class World {
       probes,
       newType: extra.newType,
       ...(extra.was !== undefined ? { was: extra.was } : {}),
+      ...(extra.inValues ? { inValues: true as const } : {}),
     });
   }
 
@@ -1154,12 +1157,21 @@ class World {
       relation.columns.delete(ref.name);
       if (original !== null) relation.renamedAway.add(original);
       if (relation.origin === null || original === null) return;
+      const name = shownName(schema, ref.table ?? '');
+      const step = destructiveStep(op, name)!;
+      // A composite type's relation (ALTER TYPE ... DROP ATTRIBUTE) holds no rows of its own.
+      if (relation.kind !== 'other')
+        this.hazard(context, step, name, this.rowProbes(relation, false), {
+          was: this.wasNamed(found, ref.table ?? ''),
+        });
+      // Its row type's holders: a column elsewhere whose values hold it loses the attribute from every value,
+      // its own table untouched (PostgreSQL refuses to change such an attribute's type, but not to drop it).
       this.hazard(
         context,
-        destructiveStep(op, shownName(schema, ref.table ?? ''))!,
-        shownName(schema, ref.table ?? ''),
-        this.rowProbes(relation, false),
-        { was: this.wasNamed(found, ref.table ?? '') },
+        step,
+        name,
+        [this.addProbe({ mode: 'row-type-columns', oid: relation.origin })],
+        { inValues: true },
       );
       return;
     }
@@ -1521,7 +1533,7 @@ export function judgeHazards(
     return {
       ...base,
       verdict: refused,
-      reason: `${what}${holders.map((t) => `${named(t)} holds ${rowsText(t)}`).join(', ')}`,
+      reason: `${what}${holders.map((t) => `${named(t)} holds ${rowsText(t)}`).join(', ')}${h.inValues ? `, in a column whose values hold ${h.target}` : ''}`,
     };
   });
 }
@@ -1568,6 +1580,8 @@ export function guardScope(
       const p = probes[id];
       if (!p || !('oid' in p)) return 'all';
       if (p.mode === 'type-columns') return 'all';
+      // The holders of a row type are found where its attribute is dropped (engine/measure.ts), not traced first.
+      if (p.mode === 'row-type-columns') continue;
       oids.add(p.oid);
     }
   }

@@ -35,7 +35,9 @@ export function destructiveStep(op: Operation, target: string): string | undefin
       if (op.object.kind === 'table' || op.object.kind === 'materialized view')
         return `DROP ${op.object.kind.toUpperCase()} ${target}${cascade}`;
       if (op.object.kind === 'column')
-        return `ALTER TABLE ${target} DROP COLUMN ${plainIdent(op.object.name)}`;
+        return op.attribute
+          ? `ALTER TYPE ${target} DROP ATTRIBUTE ${plainIdent(op.object.name)}${cascade}`
+          : `ALTER TABLE ${target} DROP COLUMN ${plainIdent(op.object.name)}`;
       // Without CASCADE, PostgreSQL itself refuses while anything depends on them.
       if (
         (op.object.kind === 'schema' || op.object.kind === 'type' || op.object.kind === 'domain') &&

@@ -123,7 +123,8 @@ export type Operation = (
       /** CREATE FOREIGN TABLE, IMPORT FOREIGN SCHEMA ... LIMIT TO: a table whose rows live on another server. */
       foreign?: true;
     }
-  | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean }
+  /** `attribute`: the column is a composite type's (ALTER TYPE ... DROP ATTRIBUTE). */
+  | { kind: 'drop'; object: ObjectRef; ifExists: boolean; cascade: boolean; attribute?: true }
   | { kind: 'rename' | 'move'; from: ObjectRef; to: ObjectRef }
   /**
    * Rows changed or added (`wholesale`: every row of the table, as UPDATE without a real WHERE;
@@ -921,6 +922,7 @@ function walkStatement(
             object: partOf(table, dropped, cmd.name),
             ifExists: Boolean(cmd.missing_ok),
             cascade: cmd.behavior === 'DROP_CASCADE',
+            ...(n.objtype === 'OBJECT_TYPE' ? { attribute: true as const } : {}),
           });
       }
       break;

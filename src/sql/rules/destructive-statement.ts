@@ -20,7 +20,9 @@ export const destructiveStatement: Rule = {
                 // Lint does not see the column's type now: a change that keeps every value is migrate's to tell.
                 op.kind === 'alter-type' && !op.type.computed
                   ? `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data unless it keeps every value: migrate refuses it while its target holds rows, unless the column's type now widens to it (int to bigint, a longer varchar, text to citext, an enum's labels to another enum).`
-                  : `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.`,
+                  : op.kind === 'drop' && op.attribute
+                    ? `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: every value of a column of the type (or of a type built on it) loses the attribute, and migrate refuses it while such a column's table holds rows.`
+                    : `${step}${op.via ? ` (in ${op.via})` : ''} would destroy data: migrate refuses it while its target holds rows.`,
             },
           ]
         : [];

@@ -31,7 +31,8 @@ function reason(sql: string, holder = 'workspace.items'): string {
     statements: [],
   };
   const { hazards, probes } = findHazards(model, [m], parser);
-  expect(probes).toHaveLength(1);
+  // A DROP COLUMN also asks for the holders of the table's row type (a probe of its own, judged apart).
+  expect(probes.filter((p) => p.mode !== 'row-type-columns')).toHaveLength(1);
   const facts: ProbeFacts = { holders: [{ table: holder, rows: 5, more: false }] };
   const [j] = judgeHazards(hazards, new Map([[0, facts]]), [m], false, probes);
   return `${j!.step}: ${j!.reason}`;
