@@ -70,6 +70,7 @@ export async function checkDowns(options: CheckDownsOptions): Promise<Report> {
 
 interface Scratch {
   client: Client;
+  /** Drops the database, and stops the embedded server where this check started it. */
   drop(): Promise<void>;
 }
 
@@ -82,10 +83,14 @@ async function openScratch(
   const { default: pg } = await import('pg');
   const name = `schemata_check_${randomBytes(6).toString('hex')}`;
   let serverUrl: string;
+  // The embedded server, stopped when the check ends (where the run's sets use it too, it was running already
+  // and stays: stop does nothing then). Left running, it kept the process alive: the check never exited.
+  let stopServer = (): Promise<void> => Promise.resolve();
   if (url === undefined) {
     const { startEmbedded } = await import('../targets/embedded.js');
     const server = await startEmbedded(projectRoot(project, run.cwd), []);
     serverUrl = server.urlFor('postgres');
+    stopServer = () => server.stop();
   } else {
     serverUrl = url;
   }
@@ -100,6 +105,7 @@ async function openScratch(
     );
   } catch (error) {
     await admin.end().catch(() => {});
+    await stopServer().catch(() => {});
     throw new ConnectionError(
       `rollback --check could not make its scratch database on ${shown}: ${maskSecrets((error as Error).message)}.`,
       url === undefined
@@ -115,6 +121,7 @@ async function openScratch(
       .query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(name)} WITH (FORCE)`)
       .catch(() => {});
     await admin.end().catch(() => {});
+    await stopServer().catch(() => {});
   };
   try {
     await client.connect();
@@ -294,6 +301,17 @@ async function proveDowns(
     // Back to where the history goes on: the up again, unless its down failed (then it is still applied).
     if (!failed) {
       await runFile(parser, client, file).catch((error: unknown) => {
+        // Over what a down that does not undo its up left (its table, say), the up may fail: that down is what
+        // to fix, named as such (exit 3), and the later downs cannot be proved on this history.
+        if (found.length > 0) {
+          const broken = problems.pop()!;
+          problems.push({
+            ...broken,
+            message: `${broken.message} Its up then failed when applied again (${maskSecrets((error as Error).message)}): the downs after it were not proved.`,
+          });
+          report.problems.push(...problems);
+          throw ProblemsFound.of(name, problems);
+        }
         throw new ConfigError(
           `rollback --check: ${path(file)} fails when applied again after its down: ${maskSecrets((error as Error).message)}. The downs after it were not proved.`,
           `Make ${path(down)} undo it fully, then prove it again: schemata rollback ${name} --check`,

@@ -109,7 +109,9 @@ describe('schemata rollback', () => {
     const [up, down] = created.stdout.trim().split('\n');
     expect(down).toBe(up!.replace(/\.sql$/, '.down.sql'));
     expect(existsSync(join(cwd, down!))).toBe(true);
-    expect(readFileSync(join(cwd, down!), 'utf8')).toContain('schemata rollback data --check');
+    const written = readFileSync(join(cwd, down!), 'utf8');
+    expect(written).toContain('schemata rollback data --check');
+    const hint = /schemata (rollback data --check)\b/.exec(written)?.[1];
     writeFile(
       cwd,
       up!.replace(/^database\//, ''),
@@ -123,6 +125,28 @@ describe('schemata rollback', () => {
     expect(
       await query(url, "SELECT 1 FROM pg_namespace WHERE nspname IN ('workspace', 'schemata')"),
     ).toEqual([]);
+
+    // As the down file says it, on the embedded server: the check ends, and stops the server it started
+    // (left running, it kept the process alive for ever), proved or not.
+    expect(hint).toBe('rollback data --check');
+    const embedded = await runCli(hint!.split(' '), { cwd, env });
+    expect(embedded.stdout + embedded.stderr).toContain('2 downs proved on a scratch database');
+    expect(embedded.code).toBe(0);
+    // Run as root, the embedded cluster lives where the user postgres can reach it, written in pgdata-location.
+    const location = join(cwd, '.schemata', 'pgdata-location');
+    const dataDir = existsSync(location)
+      ? readFileSync(location, 'utf8').split('\n')[0]!
+      : join(cwd, '.schemata', 'pgdata');
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+    writeFile(cwd, down!.replace(/^database\//, ''), 'SELECT 1;\n');
+    const unproved = await runCli(hint!.split(' '), { cwd, env });
+    expect(unproved.code).toBe(3);
+    // Named as the down that leaves the table, though its up then fails when applied again over it.
+    expect(unproved.stderr).toContain(
+      '.down.sql) leaves table workspace.items. Its up then failed when applied again (relation "items" already exists): the downs after it were not proved.',
+    );
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
 
   it("rollback --check runs the files with the session's settings, not those of its own listing", async () => {
