@@ -519,13 +519,12 @@ const COMPOSITE_PARTS = (typ: string) => `CASE WHEN ${typ} >= 16384 THEN (
     JOIN pg_catalog.pg_attribute p ON p.attrelid = t.typrelid AND p.attnum > 0 AND NOT p.attisdropped) END`;
 
 /*
- * The tables whose columns hold, in their values, an attribute of a relation
- * of `rels` (an oid[] expression: those this transaction dropped one of,
- * COLUMN_DROPPED_NOW): the row
- * types of those relations, and every type built on them (domains, arrays,
- * ranges, the row types of composites and tables with a column of one),
- * followed through pg_depend's index on what is referenced. A FROM item of
- * (oid).
+ * The relations with a column whose values hold an attribute of a relation
+ * of `rels` (an oid[] expression: those this transaction dropped an
+ * attribute of, COLUMN_DROPPED_NOW): a column of their row types, or of a
+ * type built on one (domains, arrays, ranges, multiranges, the row types of
+ * composites and tables with a column of one), followed through pg_depend's
+ * index on what is referenced. A FROM item of (oid).
  */
 const HOLDING_DROPPED_PARTS = (rels: string) => `(
   WITH RECURSIVE up(typ) AS (
