@@ -456,6 +456,7 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
+       pg_catalog.set_config('schemata.dropped_before', ${DROPPED_BEFORE_SQL(`(${i.tablesUpTo})`)}, true),
        pg_catalog.set_config('schemata.written_from', CASE WHEN ${i.writtenFromMade} THEN 'made' ELSE 'locks' END, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
@@ -633,9 +634,31 @@ const STORAGE_KEPT = (t: string) =>
 /** Whether relation `oid` is gone. */
 const ABSENT = (oid: string) =>
   `((SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) IS NULL)`;
-/** Whether table `oid` has a column this transaction dropped. */
+/** How many attributes of relation `oid` this transaction dropped (their pg_attribute rows are its own). */
+const DROPPED_IN_TRANSACTION = (oid: string) =>
+  `(SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attnum > 0 AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)`;
+/**
+ * Whether relation `oid` has a column (an attribute) this migration dropped: more dropped in the transaction
+ * than before the file (schemata.dropped_before, DROPPED_BEFORE_SQL). In the run's one transaction, a column an
+ * earlier migration dropped stays the transaction's, with the relation's lock: counted from the transaction, every
+ * later migration took the relation for a suspect and ran twice.
+ */
 const COLUMN_DROPPED_NOW = (oid: string) =>
-  `COALESCE((SELECT true FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attnum > 0 AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0 LIMIT 1), false)`;
+  `(${DROPPED_IN_TRANSACTION(oid)} > COALESCE(NULLIF(pg_catalog.split_part(pg_catalog.split_part(pg_catalog.current_setting('schemata.dropped_before', true), ',' || ${oid}::text || ':', 2), ',', 1), '')::int8, 0))`;
+/**
+ * Before the file: `,oid:count,` for each relation there before the run that this transaction holds a lock to
+ * rewrite and dropped attributes of (DROPPED_IN_TRANSACTION), '' where the transaction has written nothing yet
+ * (a transaction per migration: no lock is held before the file). Read where an earlier migration of the run's
+ * one transaction may have dropped some.
+ */
+const DROPPED_BEFORE_SQL = (
+  upTo: string,
+) => `CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '' ELSE COALESCE((
+    SELECT ',' || pg_catalog.string_agg(d.oid::text || ':' || d.n::text, ',') || ','
+      FROM (SELECT l.relation AS oid, ${DROPPED_IN_TRANSACTION('l.relation')} AS n FROM pg_catalog.pg_locks l
+             WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
+               AND l.mode IN ('ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') AND l.relation <= ${upTo}) d
+     WHERE d.n > 0), '') END`;
 
 /*
  * Whether table `oid` holds rows again and none of those it held: no row is

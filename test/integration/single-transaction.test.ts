@@ -307,4 +307,25 @@ DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET id = id + 10 WHERE id > 1'; END 
     expect(report.sets[1]!.plan!.map((m) => m.inRunTransaction)).toEqual([true, true, false]);
     expect(await events(url)).toBe(0);
   });
+  it("runs each migration once after one that dropped a column of a table that was there: the column counts as its, not the later ones'", async () => {
+    const url = await freshDatabase();
+    const cwd = makeProject({
+      ...SMALL_SETS,
+      'data/003_more.sql':
+        'CREATE TABLE workspace.notes (id int, body text);\nCREATE SEQUENCE workspace.runs;\n',
+    });
+    expect((await migrate({ cwd, env: single(url) })).error).toBeUndefined();
+    writeFile(cwd, 'data/004_drop.sql', 'ALTER TABLE workspace.notes DROP COLUMN body;\n');
+    // A sequence counts what ran, rolled back or not: a migration run again to measure a suspect counts twice.
+    for (const v of ['005', '006', '007'])
+      writeFile(
+        cwd,
+        `data/${v}_next.sql`,
+        `CREATE TABLE workspace.t${v} (id int);\nSELECT nextval('workspace.runs');\n`,
+      );
+    const report = await migrate({ cwd, env: single(url), singleTransaction: true });
+    expect(report.error).toBeUndefined();
+    expect(await trackedVersions(url, 'data')).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    expect(await query(url, 'SELECT last_value::int AS n FROM workspace.runs')).toEqual([{ n: 3 }]);
+  });
 });
