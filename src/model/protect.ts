@@ -75,8 +75,6 @@ export interface Hazard {
   was?: string;
   /** Work in another session or process (dblink, COPY ... PROGRAM): refused unless forced, asked of nothing. */
   elsewhere?: true;
-  /** The holders' columns hold the target's type (its row type) in their values: it loses an attribute. */
-  inValues?: true;
 }
 
 /** Data protection's word on one hazard. */
@@ -413,7 +411,7 @@ class World {
     step: string,
     target: string,
     probes: number[],
-    extra: { newType?: ColumnType; was?: string | undefined; inValues?: true } = {},
+    extra: { newType?: ColumnType; was?: string | undefined } = {},
   ): void {
     if (probes.length === 0) return;
     this.hazards.push({
@@ -425,7 +423,6 @@ class World {
       probes,
       newType: extra.newType,
       ...(extra.was !== undefined ? { was: extra.was } : {}),
-      ...(extra.inValues ? { inValues: true as const } : {}),
     });
   }
 
@@ -1158,20 +1155,18 @@ class World {
       if (original !== null) relation.renamedAway.add(original);
       if (relation.origin === null || original === null) return;
       const name = shownName(schema, ref.table ?? '');
-      const step = destructiveStep(op, name)!;
-      // A composite type's relation (ALTER TYPE ... DROP ATTRIBUTE) holds no rows of its own.
-      if (relation.kind !== 'other')
-        this.hazard(context, step, name, this.rowProbes(relation, false), {
-          was: this.wasNamed(found, ref.table ?? ''),
-        });
-      // Its row type's holders: a column elsewhere whose values hold it loses the attribute from every value,
-      // its own table untouched (PostgreSQL refuses to change such an attribute's type, but not to drop it).
       this.hazard(
         context,
-        step,
+        destructiveStep(op, name)!,
         name,
-        [this.addProbe({ mode: 'row-type-columns', oid: relation.origin })],
-        { inValues: true },
+        [
+          // A composite type's relation (ALTER TYPE ... DROP ATTRIBUTE) holds no rows of its own.
+          ...(relation.kind === 'other' ? [] : this.rowProbes(relation, false)),
+          // Its row type's holders: a column elsewhere whose values hold it loses the attribute from every
+          // value, its own table untouched (PostgreSQL refuses to change such an attribute's type, not to drop it).
+          this.addProbe({ mode: 'row-type-columns', oid: relation.origin }),
+        ],
+        { was: this.wasNamed(found, ref.table ?? '') },
       );
       return;
     }
@@ -1460,6 +1455,12 @@ export function judgeHazards(
     for (const id of h.probes)
       for (const t of facts.get(id)?.holders ?? []) byTable.set(t.table, t);
     const holders = [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
+    // Tables that hold the target's row type in a column's values (an attribute of it is dropped), not its rows.
+    const holdingValues = new Set(
+      h.probes
+        .filter((id) => probes[id]?.mode === 'row-type-columns')
+        .flatMap((id) => (facts.get(id)?.holders ?? []).map((t) => t.table)),
+    );
     const unreadable = h.probes.map((id) => facts.get(id)?.unreadable).find((u) => u !== undefined);
     const base = {
       migration: h.migration,
@@ -1533,7 +1534,7 @@ export function judgeHazards(
     return {
       ...base,
       verdict: refused,
-      reason: `${what}${holders.map((t) => `${named(t)} holds ${rowsText(t)}`).join(', ')}${h.inValues ? `, in a column whose values hold ${h.target}` : ''}`,
+      reason: `${what}${holders.map((t) => `${named(t)} holds ${rowsText(t)}${holdingValues.has(t.table) ? ` in a column whose values hold ${h.target}` : ''}`).join(', ')}`,
     };
   });
 }

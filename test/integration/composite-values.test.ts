@@ -75,7 +75,7 @@ describe('data protection: the values a composite type holds', () => {
       const report = await migrate({ cwd, env, sets: ['data'] });
       expect(report.exitCode).toBe(4);
       expect(report.error!.message).toContain(
-        'database/data/003_drop.sql:1:1: ALTER TYPE workspace.pair DROP ATTRIBUTE b would destroy data: workspace.holder holds 1 row, in a column whose values hold workspace.pair.',
+        'database/data/003_drop.sql:1:1: ALTER TYPE workspace.pair DROP ATTRIBUTE b would destroy data: workspace.holder holds 1 row in a column whose values hold workspace.pair.',
       );
       expect(report.error!.message).toContain('nothing of this run was applied');
       expect(await valuesOf(url, 'workspace.holder')).toEqual(before);
@@ -146,7 +146,7 @@ describe('data protection: the values a composite type holds', () => {
     const report = await migrate({ cwd, env, sets: ['data'] });
     expect(report.exitCode).toBe(4);
     expect(report.error!.message).toContain(
-      'ALTER TABLE workspace.src DROP COLUMN b would destroy data: reference.holder holds 1 row, in a column whose values hold workspace.src.',
+      'ALTER TABLE workspace.src DROP COLUMN b would destroy data: reference.holder holds 1 row in a column whose values hold workspace.src.',
     );
     writeFile(
       cwd,

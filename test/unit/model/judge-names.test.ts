@@ -31,7 +31,7 @@ function reason(sql: string, holder = 'workspace.items'): string {
     statements: [],
   };
   const { hazards, probes } = findHazards(model, [m], parser);
-  // A DROP COLUMN also asks for the holders of the table's row type (a probe of its own, judged apart).
+  // A DROP COLUMN also asks for the holders of the table's row type (another probe of the same hazard).
   expect(probes.filter((p) => p.mode !== 'row-type-columns')).toHaveLength(1);
   const facts: ProbeFacts = { holders: [{ table: holder, rows: 5, more: false }] };
   const [j] = judgeHazards(hazards, new Map([[0, facts]]), [m], false, probes);
