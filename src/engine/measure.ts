@@ -456,7 +456,7 @@ export function measureBeforeBody(i: MeasureInputs, nothingTraced = false): stri
   return `SELECT pg_catalog.set_config('schemata.nodes', COALESCE(${i.nodes}, ',') || COALESCE(made.nodes, ''), true),
        pg_catalog.set_config('schemata.nodes_grew', CASE WHEN ${i.nodes} IS NULL OR made.nodes IS NOT NULL THEN 'on' ELSE 'off' END, true),
        pg_catalog.set_config('schemata.up_to', (${i.tablesUpTo})::text, true),
-       pg_catalog.set_config('schemata.dropped_before', ${DROPPED_BEFORE_SQL(`(${i.tablesUpTo})`)}, true),
+       pg_catalog.set_config('schemata.dropped_before', ${DROPPED_BEFORE_SQL(`(${i.tablesUpTo})`, i.writtenFromMade)}, true),
        pg_catalog.set_config('schemata.written_from', CASE WHEN ${i.writtenFromMade} THEN 'made' ELSE 'locks' END, true),
        pg_catalog.set_config('schemata.forced', CASE WHEN ${i.forced} THEN 'on' ELSE 'off' END, true),
        -- What a force let through, this migration's own: set afresh before each file, read by its event.
@@ -648,12 +648,16 @@ const COLUMN_DROPPED_NOW = (oid: string) =>
 /**
  * Before the file: `,oid:count,` for each relation there before the run that this transaction holds a lock to
  * rewrite and dropped attributes of (DROPPED_IN_TRANSACTION), '' where the transaction has written nothing yet
- * (a transaction per migration: no lock is held before the file). Read where an earlier migration of the run's
- * one transaction may have dropped some.
+ * (a transaction per migration: no lock is held before the file) or where no relation was there before the
+ * run (WRITTEN_FROM_MADE: pg_locks, which copies every lock of the server, is not read for nothing in a run of
+ * a thousand migrations). Read where an earlier migration of the run's one transaction may have dropped some.
+ * (The first transaction ID the file writes with cannot be asked instead: a snapshot's xmax follows the newest
+ * completed transaction, and this one's earlier subtransactions are still in progress.)
  */
 const DROPPED_BEFORE_SQL = (
   upTo: string,
-) => `CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '' ELSE COALESCE((
+  writtenFromMade: string,
+) => `CASE WHEN ${writtenFromMade} OR pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN '' ELSE COALESCE((
     SELECT ',' || pg_catalog.string_agg(d.oid::text || ':' || d.n::text, ',') || ','
       FROM (SELECT l.relation AS oid, ${DROPPED_IN_TRANSACTION('l.relation')} AS n FROM pg_catalog.pg_locks l
              WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'
