@@ -307,6 +307,7 @@ DO $$ BEGIN EXECUTE 'UPDATE workspace.items SET id = id + 10 WHERE id > 1'; END 
     expect(report.sets[1]!.plan!.map((m) => m.inRunTransaction)).toEqual([true, true, false]);
     expect(await events(url)).toBe(0);
   });
+
   it("runs each migration once after one that dropped a column of a table that was there: the column counts as its, not the later ones'", async () => {
     const url = await freshDatabase();
     const cwd = makeProject({
