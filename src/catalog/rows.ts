@@ -132,6 +132,21 @@ export interface ProbeFacts {
   unreadable?: string | undefined;
 }
 
+/**
+ * The types built directly on type `typ` (an SQL expression): its domains, arrays, ranges and multiranges
+ * (pg_depend's rows of pg_type on it), and the row types of composite types and tables with an attribute of
+ * it; each found by pg_depend's index on what is referenced. A LATERAL subquery of one column: the probe's
+ * `type-columns` and the measurement's holders of a dropped attribute (engine/measure.ts) walk it alike.
+ */
+export const typesBuiltOn = (typ: string) => `(
+    SELECT d.objid FROM pg_catalog.pg_depend d
+     WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = ${typ} AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+    UNION ALL
+    SELECT c.reltype FROM pg_catalog.pg_depend d
+      CROSS JOIN LATERAL (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = d.objid OFFSET 0) c
+     WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = ${typ} AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid > 0 AND c.reltype <> 0)`;
+
 const PROBE_SQL = `
 WITH RECURSIVE input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(id int, mode text, oid oid, name text, to_path jsonb, to_name text)
@@ -140,15 +155,7 @@ WITH RECURSIVE input AS (
   UNION ALL
   SELECT i.id, c.reltype FROM input i JOIN pg_class c ON c.oid = i.oid WHERE i.mode = 'row-type-columns' AND c.reltype <> 0
   UNION
-  SELECT f.id, b.typ FROM family f CROSS JOIN LATERAL (
-    -- the types built on it (domains, arrays, ranges, multiranges), by pg_depend's index on what is referenced
-    SELECT d.objid FROM pg_depend d
-     WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = f.typ AND d.classid = 'pg_type'::regclass
-    UNION ALL
-    -- the row types of composite types and tables with an attribute of it
-    SELECT c.reltype FROM pg_depend d CROSS JOIN LATERAL (SELECT c.reltype FROM pg_class c WHERE c.oid = d.objid OFFSET 0) c
-     WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = f.typ AND d.classid = 'pg_class'::regclass AND d.objsubid > 0 AND c.reltype <> 0
-  ) b(typ)
+  SELECT f.id, b.typ FROM family f CROSS JOIN LATERAL ${typesBuiltOn('f.typ')} b(typ)
 ), dropped(id, oid) AS (
   -- What a CASCADE drops with the relation: with drop-cascade, its partitions and inheritance children.
   SELECT id, oid FROM input WHERE mode IN ('drop-cascade', 'views-on')

@@ -1,6 +1,12 @@
 import type { UpdatesRead, Widened } from '../model/protect.js';
 import type { Client } from './connect.js';
-import { boundedCountSql, groupedDigits, hasRowsSql, ROW_COUNT_CAP } from '../catalog/rows.js';
+import {
+  boundedCountSql,
+  groupedDigits,
+  hasRowsSql,
+  ROW_COUNT_CAP,
+  typesBuiltOn,
+} from '../catalog/rows.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { LISTED_CATALOGS } from '../catalog/listing.js';
 
@@ -523,9 +529,8 @@ const COMPOSITE_PARTS = (typ: string) => `CASE WHEN ${typ} >= 16384 THEN (
  * The relations with a column whose values hold an attribute of a relation
  * of `rels` (an oid[] expression: those this transaction dropped an
  * attribute of, COLUMN_DROPPED_NOW): a column of their row types, or of a
- * type built on one (domains, arrays, ranges, multiranges, the row types of
- * composites and tables with a column of one), followed through pg_depend's
- * index on what is referenced. A FROM item of (oid).
+ * type built on one, at any depth (catalog/rows.ts typesBuiltOn, the walk the
+ * forecast's probe takes). A FROM item of (oid).
  */
 const HOLDING_DROPPED_PARTS = (rels: string) => `(
   WITH RECURSIVE up(typ) AS (
@@ -533,15 +538,7 @@ const HOLDING_DROPPED_PARTS = (rels: string) => `(
       CROSS JOIN LATERAL (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = r.oid OFFSET 0) c
      WHERE c.reltype <> 0
     UNION
-    SELECT nxt.typ FROM up u CROSS JOIN LATERAL (
-      SELECT d.objid FROM pg_catalog.pg_depend d
-       WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
-      UNION ALL
-      SELECT c.reltype FROM pg_catalog.pg_depend d
-        CROSS JOIN LATERAL (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = d.objid OFFSET 0) c
-       WHERE d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-         AND d.objsubid > 0 AND c.reltype <> 0
-    ) nxt(typ)
+    SELECT nxt.typ FROM up u CROSS JOIN LATERAL ${typesBuiltOn('u.typ')} nxt(typ)
   )
   SELECT DISTINCT d.objid AS oid FROM up u JOIN pg_catalog.pg_depend d
       ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid = u.typ
@@ -634,6 +631,14 @@ const STORAGE_KEPT = (t: string) =>
 /** Whether relation `oid` is gone. */
 const ABSENT = (oid: string) =>
   `((SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid = ${oid}) IS NULL)`;
+/**
+ * The value of relation `oid` in a list (`,oid:value,` each: the storage listing, the attributes dropped before
+ * the file), as text, or NULL: found by plain text search (the storage listing holds every table of the
+ * database, and a regular expression made anew for each table scanned it slower than PostgreSQL's substring
+ * search).
+ */
+const listedValue = (list: string, oid: string) =>
+  `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${list}, ',' || ${oid}::text || ':', 2), ',', 1), '')`;
 /** How many attributes of relation `oid` this transaction dropped (their pg_attribute rows are its own). */
 const DROPPED_IN_TRANSACTION = (oid: string) =>
   `(SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attnum > 0 AND a.attisdropped AND pg_catalog.age(a.xmin) <= 0)`;
@@ -644,7 +649,7 @@ const DROPPED_IN_TRANSACTION = (oid: string) =>
  * later migration took the relation for a suspect and ran twice.
  */
 const COLUMN_DROPPED_NOW = (oid: string) =>
-  `(${DROPPED_IN_TRANSACTION(oid)} > COALESCE(NULLIF(pg_catalog.split_part(pg_catalog.split_part(pg_catalog.current_setting('schemata.dropped_before', true), ',' || ${oid}::text || ':', 2), ',', 1), '')::int8, 0))`;
+  `(${DROPPED_IN_TRANSACTION(oid)} > COALESCE(${listedValue("pg_catalog.current_setting('schemata.dropped_before', true)", oid)}::int8, 0))`;
 /**
  * Before the file: `,oid:count,` for each relation there before the run that this transaction holds a lock to
  * rewrite and dropped attributes of (DROPPED_IN_TRANSACTION), '' where the transaction has written nothing yet
@@ -873,13 +878,8 @@ ${LOSSES_SQL}
 /** Raises LOSS_SQLSTATE with the losses as the message and the tables with their rows as the detail (engine/session.ts reads both). */
 const RAISE_LOSS = `RAISE EXCEPTION USING ERRCODE = '${LOSS_SQLSTATE}', MESSAGE = lost, DETAIL = COALESCE(held, '[]');`;
 
-/**
- * The storage of table `oid` in a listing (`,oid:relfilenode,` each), or NULL: found by plain text search
- * (the listing holds every table of the database, and a regular expression made anew for each table
- * scanned it slower than PostgreSQL's substring search).
- */
-const nodeOf = (nodes: string, oid: string) =>
-  `NULLIF(pg_catalog.split_part(pg_catalog.split_part(${nodes}, ',' || ${oid}::text || ':', 2), ',', 1), '')::pg_catalog.oid`;
+/** The storage of table `oid` in a listing (`,oid:relfilenode,` each), or NULL (listedValue). */
+const nodeOf = (nodes: string, oid: string) => `${listedValue(nodes, oid)}::pg_catalog.oid`;
 
 /** How many tables a lookup in the storage listing takes one at a time (nodeOf); more, and the listing is read once. */
 const NODES_ONE_BY_ONE = 100;
